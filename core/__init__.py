@@ -1,0 +1,5 @@
+"""Pure domain core: periods, money, targets, KPIs, scorecards, commissions, rankings.
+
+Nothing here imports Faust or Kafka (``tests/unit/test_core_is_pure.py`` checks it),
+so every figure can be recomputed offline from the same events.
+"""

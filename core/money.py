@@ -1,0 +1,48 @@
+"""Exact money and ratio formatting: Decimal in, strings and rounded numbers out."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+
+#: Arithmetic context for every division in the core: 28 significant digits.
+CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
+CENT = Decimal("0.01")
+RATIO_QUANTUM = Decimal("0.0001")
+ZERO = Decimal(0)
+
+
+def parse_money(text: str) -> Decimal:
+    """Parse a validated money string such as ``"120000.00"``."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not a decimal amount: {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite amount: {text!r}")
+    return value
+
+
+def format_money(value: Decimal | None) -> str | None:
+    """``Decimal`` -> string with exactly 2 decimals, rounded half-up; None stays None."""
+    if value is None:
+        return None
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Round to cents, half-up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def divide(numerator: Decimal | int | None, denominator: Decimal | int | None) -> Decimal | None:
+    """Exact quotient, or None when either side is missing or the denominator is 0."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return CONTEXT.divide(Decimal(numerator), Decimal(denominator))
+
+
+def ratio(value: Decimal | None) -> float | None:
+    """A ratio as a JSON number rounded half-up to 4 decimals (None stays None)."""
+    if value is None:
+        return None
+    return float(value.quantize(RATIO_QUANTUM, rounding=ROUND_HALF_UP))

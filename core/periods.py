@@ -1,0 +1,210 @@
+"""Calendar periods and clocks (SPEC §4) in a configurable IANA time zone.
+
+A timestamp belongs to the local day, month, quarter and year of its local calendar
+date; periods are half-open ``[start, end)`` at local midnight. Trailing windows
+(``R30D``, ``R90D``) are whole local days ending with the local date of ``as_of``
+(docs/kpi-decisions.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from .money import CONTEXT
+
+Kind = Literal["day", "month", "quarter", "year", "R30D", "R90D"]
+CALENDAR_KINDS: tuple[Kind, ...] = ("month", "quarter", "year")
+TRAILING_DAYS: dict[str, int] = {"R30D": 30, "R90D": 90}
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp with an offset or ``Z`` into an aware datetime."""
+    if not isinstance(text, str) or not _RFC3339.match(text):
+        raise ValueError(f"not an RFC 3339 timestamp with offset: {text!r}")
+    s = text.replace("z", "Z").replace("Z", "+00:00").replace("t", "T").replace(" ", "T")
+    if "." in s:  # Python accepts at most 6 fractional digits
+        head, rest = s.split(".", 1)
+        frac = re.match(r"\d+", rest).group(0)  # type: ignore[union-attr]
+        s = f"{head}.{frac[:6].ljust(6, '0')}{rest[len(frac):]}"
+    return datetime.fromisoformat(s)
+
+
+def format_timestamp(value: datetime) -> str:
+    """An aware datetime as RFC 3339 in UTC with a ``Z`` (millisecond precision)."""
+    utc = value.astimezone(ZoneInfo("UTC"))
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open interval ``[start, end)`` of local time with a label."""
+
+    kind: Kind
+    label: str
+    start: datetime
+    end: datetime
+
+    def contains(self, ts: datetime) -> bool:
+        """True when ``start <= ts < end``."""
+        return self.start <= ts < self.end
+
+
+class Calendar:
+    """Period arithmetic in one time zone."""
+
+    def __init__(self, timezone: str = "Asia/Shanghai") -> None:
+        self.zone = ZoneInfo(timezone)
+        self.timezone = timezone
+        self._day = lru_cache(maxsize=65536)(self._day_uncached)
+
+    # -- instants and dates -------------------------------------------------
+    def local_date(self, ts: datetime) -> date:
+        """The local calendar date of an aware timestamp."""
+        return ts.astimezone(self.zone).date()
+
+    def midnight(self, d: date) -> datetime:
+        """Local midnight starting ``d`` (aware)."""
+        return datetime(d.year, d.month, d.day, tzinfo=self.zone)
+
+    # -- periods by label ---------------------------------------------------
+    def day(self, d: date) -> Period:
+        """The local day ``d``."""
+        return self._day(d)
+
+    def _day_uncached(self, d: date) -> Period:
+        return Period("day", d.isoformat(), self.midnight(d), self.midnight(d + timedelta(days=1)))
+
+    def month_of(self, year: int, month: int) -> Period:
+        """The month ``year-month``."""
+        ny, nm = (year + 1, 1) if month == 12 else (year, month + 1)
+        return Period("month", f"{year:04d}-{month:02d}", self.midnight(date(year, month, 1)), self.midnight(date(ny, nm, 1)))
+
+    def quarter_of(self, year: int, quarter: int) -> Period:
+        """The quarter ``year-Qquarter``."""
+        first = 3 * (quarter - 1) + 1
+        end = self.month_of(year, first + 2).end
+        return Period("quarter", f"{year:04d}-Q{quarter}", self.midnight(date(year, first, 1)), end)
+
+    def year_of(self, year: int) -> Period:
+        """The calendar year."""
+        return Period("year", f"{year:04d}", self.midnight(date(year, 1, 1)), self.midnight(date(year + 1, 1, 1)))
+
+    def parse(self, label: str) -> Period:
+        """A calendar period (``2026``, ``2026-Q4``, ``2026-11``, ``2026-11-05``) by label."""
+        if m := _MONTH.match(label):
+            return self.month_of(int(m.group(1)), int(m.group(2)))
+        if m := _QUARTER.match(label):
+            return self.quarter_of(int(m.group(1)), int(m.group(2)))
+        if m := _YEAR.match(label):
+            return self.year_of(int(m.group(1)))
+        if m := _DAY.match(label):
+            try:
+                return self.day(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+            except ValueError:
+                pass
+        raise ValueError(f"malformed period {label!r}: expected YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD")
+
+    # -- periods of an instant ---------------------------------------------
+    def containing(self, ts: datetime) -> tuple[Period, Period, Period]:
+        """The (month, quarter, year) containing ``ts``."""
+        d = self.local_date(ts)
+        return (self.month_of(d.year, d.month), self.quarter_of(d.year, (d.month - 1) // 3 + 1), self.year_of(d.year))
+
+    def labels_containing(self, ts: datetime) -> tuple[str, str, str, str]:
+        """Labels of the (day, month, quarter, year) containing ``ts``; cheap, no Period objects."""
+        d = self.local_date(ts)
+        return (d.isoformat(), f"{d.year:04d}-{d.month:02d}", f"{d.year:04d}-Q{(d.month - 1) // 3 + 1}", f"{d.year:04d}")
+
+    def trailing(self, kind: str, as_of: datetime) -> Period:
+        """``R30D``/``R90D``: the whole local days ending with the local date of ``as_of``."""
+        days = TRAILING_DAYS[kind]
+        last = self.local_date(as_of)
+        return Period(kind, kind, self.midnight(last - timedelta(days=days - 1)), self.midnight(last + timedelta(days=1)))  # type: ignore[arg-type]
+
+    # -- relations ----------------------------------------------------------
+    def previous(self, p: Period) -> Period:
+        """The preceding period of the same kind (same-length window for trailing ones)."""
+        if p.kind in TRAILING_DAYS:
+            days = TRAILING_DAYS[p.kind]
+            last = self.local_date(p.start) - timedelta(days=1)
+            return Period(p.kind, p.label, self.midnight(last - timedelta(days=days - 1)), self.midnight(last + timedelta(days=1)))
+        prev_instant = p.start - timedelta(seconds=1)
+        return self._same_kind_at(p.kind, prev_instant)
+
+    def year_earlier(self, p: Period) -> Period:
+        """The same period one calendar year earlier."""
+        if p.kind in TRAILING_DAYS:
+            s, e = self.local_date(p.start), self.local_date(p.end)
+            return Period(p.kind, p.label, self.midnight(_minus_year(s)), self.midnight(_minus_year(e)))
+        return self.parse(_minus_year_label(p))
+
+    def months_of(self, p: Period) -> list[Period]:
+        """The months inside a quarter or year (a month: itself)."""
+        if p.kind == "month":
+            return [p]
+        d = self.local_date(p.start)
+        count = 3 if p.kind == "quarter" else 12 if p.kind == "year" else 0
+        if not count:
+            raise ValueError(f"{p.kind} has no months")
+        return [self.month_of(d.year, d.month + i) for i in range(count)]
+
+    def days_of(self, p: Period) -> list[Period]:
+        """The local days inside ``p``."""
+        out = []
+        d = self.local_date(p.start)
+        last = self.local_date(p.end - timedelta(microseconds=1))
+        while d <= last:
+            out.append(self.day(d))
+            d += timedelta(days=1)
+        return out
+
+    def _same_kind_at(self, kind: str, ts: datetime) -> Period:
+        month, quarter, year = self.containing(ts)
+        if kind == "month":
+            return month
+        if kind == "quarter":
+            return quarter
+        if kind == "year":
+            return year
+        return self.day(self.local_date(ts))
+
+
+def elapsed(p: Period, as_of: datetime | None) -> Decimal | None:
+    """``(as_of − start) / (end − start)`` clamped to [0, 1]; trailing windows are 1."""
+    if as_of is None:
+        return None
+    if p.kind in TRAILING_DAYS:
+        return Decimal(1)
+    total = (p.end - p.start).total_seconds()
+    done = (as_of - p.start).total_seconds()
+    if done <= 0:
+        return Decimal(0)
+    if done >= total:
+        return Decimal(1)
+    return CONTEXT.divide(Decimal(str(done)), Decimal(str(total)))
+
+
+def _minus_year(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def _minus_year_label(p: Period) -> str:
+    year = int(p.label[:4]) - 1
+    return f"{year:04d}{p.label[4:]}"

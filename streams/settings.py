@@ -1,0 +1,102 @@
+"""The one settings object, read from ``SCORECARD_*`` environment variables.
+
+Every setting has a documented default; ``Settings.from_env()`` is called once at
+start-up (worker or CLI) and the frozen result is passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+PREFIX = "SCORECARD_"
+
+
+class SettingsError(ValueError):
+    """A ``SCORECARD_*`` variable holds a value that cannot be used."""
+
+
+def _default_data_dir() -> str:
+    return str(Path.home() / ".local" / "share" / "sales-scorecard")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Field ``x`` is read from ``SCORECARD_X``."""
+
+    #: Kafka bootstrap servers, comma separated.
+    bootstrap_servers: str = "127.0.0.1:9092"
+    #: Port of the worker's web server (metrics, health, API, leaderboard page).
+    web_port: int = 6066
+    #: Interface the web server binds to.
+    web_host: str = "127.0.0.1"
+    #: IANA time zone that defines local calendar periods.
+    timezone: str = "Asia/Shanghai"
+    #: The only accepted currency code.
+    currency: str = "CNY"
+    #: Prefix prepended to every topic name (e.g. ``staging.``).
+    topic_prefix: str = ""
+    #: Partition count of the input and output topics.
+    partitions: int = 8
+    #: Replication factor used by ``scorecard topics create``.
+    replication_factor: int = 1
+    #: Directory for table state (rocksdict), caches and local broker data.
+    data_dir: str = field(default_factory=_default_data_dir)
+    #: Faust application id (consumer group and changelog topic prefix).
+    app_id: str = "sales-scorecard"
+    #: Table store: ``rocksdb`` (rocksdict, durable) or ``memory`` (tests).
+    store: str = "rocksdb"
+    #: Duplicate ``event_id`` horizon in seconds of processing time (7 days).
+    dedup_horizon_seconds: int = 7 * 24 * 3600
+    #: Scorecard updates are coalesced per key to at most one per this many ms.
+    coalesce_ms: int = 500
+    #: Path of the weighted-scorecard plan YAML; empty means the packaged default.
+    scorecard_plan: str = ""
+    #: Path of the commission plan YAML; empty means the packaged default.
+    commission_plan: str = ""
+    #: Clock for elapsed/pace: ``event`` (latest event time seen) or ``wall``.
+    clock: str = "event"
+    #: Log level of the worker and CLI (quiet by default).
+    log_level: str = "WARNING"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from ``environ`` (default ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = PREFIX + f.name.upper()
+            if name not in env:
+                continue
+            raw = env[name]
+            if f.type in ("int", int):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+            else:
+                values[f.name] = raw
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise ``SettingsError`` for values that cannot work."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"SCORECARD_TIMEZONE: unknown IANA zone {self.timezone!r}") from None
+        if self.partitions < 1:
+            raise SettingsError("SCORECARD_PARTITIONS must be >= 1")
+        if self.store not in ("rocksdb", "memory"):
+            raise SettingsError("SCORECARD_STORE must be 'rocksdb' or 'memory'")
+        if self.clock not in ("event", "wall"):
+            raise SettingsError("SCORECARD_CLOCK must be 'event' or 'wall'")
+
+    def topic(self, name: str) -> str:
+        """Full topic name for a logical name such as ``sales.deals``."""
+        return f"{self.topic_prefix}{name}"

@@ -1,0 +1,95 @@
+"""The registry of every Kafka topic: name, key, cleanup policy and partitioning.
+
+This is the one place that says which topics exist (SPEC §2). The Faust app, the
+``scorecard topics create`` command and the CLI producers all read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .settings import Settings
+
+Cleanup = Literal["delete", "compact"]
+
+#: Retention used for "delete, long" topics: 10 years; Kafka has no "forever" that
+#: survives every broker default, and CRM facts must outlive any re-processing.
+LONG_RETENTION_MS = 10 * 365 * 24 * 3600 * 1000
+#: Retention for short-lived "delete" topics (alerts, control, dead letters): 30 days.
+SHORT_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of the contract."""
+
+    name: str  # logical name, without prefix
+    key: str  # what the record key holds
+    carries: str
+    cleanup: Cleanup
+    retention_ms: int | None  # None for compacted topics
+    #: ``None`` means the configured partition count; internal single-partition
+    #: topics set 1 (see streams/app.py for why the aggregation stage is global).
+    partitions: int | None = None
+    #: The input ``type`` values that belong on this topic (input topics only).
+    input_types: tuple[str, ...] = ()
+
+    def full_name(self, settings: Settings) -> str:
+        """The topic name with the configured prefix."""
+        return settings.topic(self.name)
+
+    def partition_count(self, settings: Settings) -> int:
+        """Partitions this topic is created with."""
+        return self.partitions if self.partitions is not None else settings.partitions
+
+    def config(self) -> dict[str, str]:
+        """Topic-level configuration for ``CreateTopics``."""
+        cfg = {"cleanup.policy": self.cleanup}
+        if self.retention_ms is not None:
+            cfg["retention.ms"] = str(self.retention_ms)
+        return cfg
+
+
+DEALS = TopicSpec("sales.deals", "deal_id", "deal state upserts", "delete", LONG_RETENTION_MS, input_types=("deal",))
+COMPLAINTS = TopicSpec(
+    "sales.complaints", "complaint_id", "complaint state upserts", "delete", LONG_RETENTION_MS, input_types=("complaint",)
+)
+ACTIVITIES = TopicSpec("sales.activities", "rep_id", "activity facts", "delete", LONG_RETENTION_MS, input_types=("activity",))
+ROSTER = TopicSpec(
+    "sales.roster", "rep_id", "rep <-> team <-> manager, effective-dated", "compact", None, input_types=("roster",)
+)
+TARGETS = TopicSpec(
+    "sales.targets", "{scope}:{id}:{period}", "targets and market sizes", "compact", None, input_types=("target",)
+)
+CONTROL = TopicSpec("sales.control", "period", "period-close commands", "delete", SHORT_RETENTION_MS, input_types=("close_period",))
+SCORECARDS = TopicSpec("sales.scorecards", "{scope}:{id}:{period}", "scorecard updates", "compact", None)
+LEADERBOARDS = TopicSpec("sales.leaderboards", "{board}:{period}:{metric}", "ranked snapshots", "compact", None)
+ALERTS = TopicSpec("sales.alerts", "{rule}:{scope}:{id}:{period}", "alert state changes", "delete", SHORT_RETENTION_MS)
+PAYROLL = TopicSpec("sales.payroll", "{rep_id}:{period}", "statements and adjustments", "delete", LONG_RETENTION_MS)
+DEADLETTER = TopicSpec("sales.deadletter", "original key", "rejected input with reason", "delete", SHORT_RETENTION_MS)
+#: Internal: validated, de-duplicated input facts re-keyed for the aggregation stage.
+FACTS = TopicSpec("sales.facts", "event_id", "validated input facts (internal)", "delete", LONG_RETENTION_MS, partitions=1)
+
+INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL)
+OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER)
+ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + OUTPUT_TOPICS + (FACTS,)
+
+#: Input ``type`` -> the topic it must arrive on.
+TOPIC_FOR_TYPE: dict[str, TopicSpec] = {t: spec for spec in INPUT_TOPICS for t in spec.input_types}
+
+
+def input_key(event: dict) -> str:
+    """The record key SPEC §2 prescribes for a (valid) input event."""
+    kind = event.get("type")
+    if kind == "deal":
+        return str(event["deal_id"])
+    if kind == "complaint":
+        return str(event["complaint_id"])
+    if kind in ("activity", "roster"):
+        return str(event["rep_id"])
+    if kind == "target":
+        return f"{event['scope']}:{event['id']}:{event['period']}"
+    if kind == "close_period":
+        return str(event["period"])
+    raise KeyError(f"unknown input type {kind!r}")
