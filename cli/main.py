@@ -69,3 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         click.echo(f"scorecard: error: {exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -82,6 +82,10 @@ class Settings:
         settings.check()
         return settings
 
+    def to_env(self) -> dict[str, str]:
+        """The ``SCORECARD_*`` variables that reproduce these settings (for child processes)."""
+        return {PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+
     def check(self) -> None:
         """Raise ``SettingsError`` for values that cannot work."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -1,0 +1,131 @@
+"""The aggregation agent: apply facts to the engine, publish coalesced scorecards.
+
+``apply_facts`` consumes ``sales.facts`` (one partition, concurrency 1). Each accepted
+fact is applied to the in-memory ``ScorecardEngine`` and written once to the
+``facts`` table (its changelog is the durable state; the engine is rebuilt from it
+after a restart or rebalance). Scorecard updates are coalesced: dirty keys are
+rendered at most once per ``SCORECARD_COALESCE_MS`` and published only when their
+content changed, with a per-key revision kept in the ``emitted`` table. A timer sends
+``tick`` records through the same topic so that pending updates are flushed inside
+stream iteration (Faust tables can only be written there).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+import orjson
+
+from sales_scorecard.core.engine import Outcome, ScorecardEngine, scorecard_key
+from sales_scorecard.core.periods import format_timestamp
+from sales_scorecard.core.publishing import fact_key, next_revision, scorecard_event_id
+from sales_scorecard.schemas.records import record_from_event
+from sales_scorecard.streams.app import Pipeline
+
+log = logging.getLogger(__name__)
+
+TICK = b'{"type":"tick"}'
+
+
+def new_engine(pipe: Pipeline) -> ScorecardEngine:
+    """An empty engine configured from the settings (plans, time zone)."""
+    from sales_scorecard.core.commission import load_plans
+    from sales_scorecard.core.scoreplan import load_scorecard_plan
+
+    s = pipe.settings
+    return ScorecardEngine(
+        s.timezone,
+        load_scorecard_plan(s.scorecard_plan or None),
+        load_plans(s.commission_plan or None),
+    )
+
+
+def register(pipe: Pipeline) -> None:
+    """Attach the aggregation agent and its flush timer."""
+    app, metrics, settings = pipe.app, pipe.metrics, pipe.settings
+    facts, emitted = pipe.facts, pipe.emitted
+    facts_topic, scorecards_topic = pipe.facts_topic, pipe.scorecards_topic
+    assert facts is not None and emitted is not None and facts_topic is not None and scorecards_topic is not None
+    interval = settings.coalesce_ms / 1000.0
+    state = pipe.state
+    state.update(engine=None, last_flush=0.0)
+
+    def load_engine() -> ScorecardEngine:
+        started = time.monotonic()
+        engine = new_engine(pipe)
+        count = 0
+        for _, value in facts.items():
+            engine.apply(record_from_event(value))
+            count += 1
+        log.info("engine rebuilt from %d facts in %.2fs", count, time.monotonic() - started)
+        metrics.ready.set(1)
+        return engine
+
+    async def flush(engine: ScorecardEngine) -> None:
+        started = time.monotonic()
+        emitted_at = format_timestamp(datetime.now(timezone.utc))
+        for scope, id, label in engine.take_dirty():
+            content = engine.render(scope, id, label)
+            if content is None:
+                continue
+            key = scorecard_key(scope, id, label)
+            decision = next_revision(emitted.get(key), content)
+            if decision is None:
+                continue
+            revision, digest = decision
+            emitted[key] = [revision, digest]
+            value = {**content, "event_id": scorecard_event_id(key, revision), "revision": revision, "emitted_at": emitted_at}
+            await scorecards_topic.send(key=key.encode(), value=orjson.dumps(value))
+            metrics.scorecards.inc()
+        state["last_flush"] = time.monotonic()
+        metrics.flush_seconds.observe(state["last_flush"] - started)
+
+    async def apply_facts(stream):
+        async for event in stream.events():
+            try:
+                engine = state["engine"]
+                if engine is None:
+                    engine = state["engine"] = load_engine()
+                payload = orjson.loads(event.value)
+                kind = payload.get("type")
+                if kind != "tick":
+                    outcome = engine.apply(record_from_event(payload))
+                    metrics.facts.labels(kind, outcome.value).inc()
+                    if outcome is Outcome.APPLIED:
+                        facts[fact_key(payload)] = payload
+                    if engine.as_of is not None:
+                        metrics.event_clock.set(engine.as_of.timestamp())
+                if engine.dirty and time.monotonic() - state["last_flush"] >= interval:
+                    await flush(engine)
+                metrics.pending.set(len(engine.dirty))
+            except Exception:  # noqa: BLE001 - never let one fact stop the aggregation
+                log.exception("aggregation failed at facts offset %s", event.message.offset)
+                metrics.errors.labels("aggregate").inc()
+            finally:
+                metrics.last_processed.labels("aggregate").set(time.time())
+
+    app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
+
+    def owns_facts() -> bool:
+        try:
+            assignment = app.consumer.assignment()
+        except Exception:  # noqa: BLE001 - consumer not started yet
+            return False
+        return any(tp.topic == facts_topic.get_topic_name() for tp in assignment)
+
+    async def send_tick() -> None:
+        engine = state["engine"]
+        if (engine is None or engine.dirty) and owns_facts():
+            await facts_topic.send(key=b"tick", value=TICK)
+
+    app.timer(interval=interval, name="scorecards.tick")(send_tick)
+
+    async def on_revoked(sender, revoked, **kwargs) -> None:
+        # Another worker may own the facts partition next; drop the cached engine.
+        if any(tp.topic == facts_topic.get_topic_name() for tp in revoked):
+            state["engine"] = None
+            metrics.ready.set(0)
+
+    app.on_partitions_revoked.connect(on_revoked)

@@ -1,0 +1,30 @@
+"""``scorecard worker``: run the stream processor with its web server."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from sales_scorecard.streams.settings import Settings
+
+
+@click.command("worker")
+@click.option("--web-port", type=int, default=None, help="Override SCORECARD_WEB_PORT.")
+@click.option("--loglevel", default=None, help="Override SCORECARD_LOG_LEVEL (e.g. INFO).")
+def command(web_port: int | None, loglevel: str | None) -> None:
+    """Run the Faust worker: ingest, aggregation and web views (/metrics, /healthz, /readyz)."""
+    import dataclasses
+
+    import faust
+
+    from sales_scorecard.streams.app import create_app
+
+    settings = Settings.from_env()
+    if web_port is not None:
+        settings = dataclasses.replace(settings, web_port=web_port)
+    level = (loglevel or settings.log_level).upper()
+    logging.basicConfig(level=level, format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}')
+    pipe = create_app(settings)
+    worker = faust.Worker(pipe.app, loglevel=level, quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,544 @@
+"""The incremental scorecard engine: fact state in, scorecards out (pure, no I/O).
+
+``ScorecardEngine.apply`` takes one validated input record (``schemas.records``) and
+updates the fact state: the latest version of each deal and complaint, every
+activity, the roster history, the target book and the closed months. Each fact is
+turned into ``Contribution``s (core/aggregates.py) credited to the rep, the rep's
+team at the business time and the company; applying a newer version first retracts
+what the older one contributed, so amendments, reassignments and reversals restate
+the periods they touch. Keys whose scorecard may have changed are collected as dirty;
+``render`` computes one scorecard from the aggregates.
+
+The result depends only on the set of facts, not on their delivery order: the
+property tests replay shuffled, duplicated histories against a from-scratch build.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Iterable
+
+from sales_scorecard.schemas.records import (
+    ActivityEvent,
+    ClosePeriodEvent,
+    ComplaintEvent,
+    DealEvent,
+    InputEvent,
+    RosterEvent,
+    TargetEvent,
+)
+
+from . import labels as L
+from .aggregates import EMPTY, Bucket, Contribution
+from .commission import PlanSet, compute_commission, load_plans
+from .kpis import KpiInputs, compute_kpis, format_kpis
+from .money import ratio
+from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
+from .roster import DEFAULT_FACTOR, UNASSIGNED, Roster, RosterEntry, whole_months_between
+from .scoreplan import ScorecardPlan, evaluate, load_scorecard_plan
+from .targets import TargetBook, resolve_revenue_target
+
+COMPANY = "*"
+CONTACT_KINDS = frozenset({"call", "visit", "meeting", "email", "demo"})
+YEAR = timedelta(days=365)
+MICROS_PER_SECOND = 1_000_000
+ScorecardKey = tuple[str, str, str]  # (scope, id, period label)
+
+
+class Outcome(str, Enum):
+    """What applying one input record did."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # the same event was applied before
+    STALE = "stale"  # an older version than the one applied
+
+
+def scorecard_key(scope: str, id: str, period: str) -> str:
+    """The Kafka key of a scorecard: ``{scope}:{id}:{period}``."""
+    return f"{scope}:{id}:{period}"
+
+
+def _micros(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
+
+
+class ScorecardEngine:
+    """Fact state of the whole organisation and the scorecards derived from it."""
+
+    def __init__(
+        self,
+        timezone: str = "Asia/Shanghai",
+        scorecard_plan: ScorecardPlan | None = None,
+        commission_plans: PlanSet | None = None,
+    ) -> None:
+        self.calendar = Calendar(timezone)
+        self.plan = scorecard_plan or load_scorecard_plan(None)
+        self.commission_plans = commission_plans or load_plans(None)
+        # -- facts ----------------------------------------------------------
+        self.deals: dict[str, DealEvent] = {}
+        self.complaints: dict[str, ComplaintEvent] = {}
+        self.activities: dict[str, ActivityEvent] = {}
+        self.roster = Roster()
+        self.targets = TargetBook()
+        self.closed_months: set[str] = set()
+        self.as_of: datetime | None = None
+        self.wall_clock: datetime | None = None  # set when running on the wall clock
+        # -- derived --------------------------------------------------------
+        self.buckets: dict[ScorecardKey, Bucket] = {}
+        self._applied: dict[str, tuple[Contribution, ...]] = {}
+        self._fact_rep: dict[str, str] = {}
+        self._facts_by_rep: dict[str, set[str]] = {}
+        #: customer -> {deal_id: closed_at} of currently won deals (any rep)
+        self._customer_wins: dict[str, dict[str, datetime]] = {}
+        #: (scope, id) -> customer -> Counter of closed_at of won deals credited to the scope
+        self._scope_wins: dict[tuple[str, str], dict[str, Counter]] = {}
+        #: (scope, id) -> calendar period labels that have a scorecard
+        self.known: dict[tuple[str, str], set[str]] = {}
+        self.dirty: set[ScorecardKey] = set()
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, event: InputEvent) -> Outcome:
+        """Apply one validated input record; returns what happened to it."""
+        if self.as_of is None or event.occurred_at > self.as_of:
+            self.as_of = event.occurred_at
+        if isinstance(event, DealEvent):
+            return self._apply_deal(event)
+        if isinstance(event, ComplaintEvent):
+            return self._apply_complaint(event)
+        if isinstance(event, ActivityEvent):
+            return self._apply_activity(event)
+        if isinstance(event, RosterEvent):
+            return self._apply_roster(event)
+        if isinstance(event, TargetEvent):
+            return self._apply_target(event)
+        if isinstance(event, ClosePeriodEvent):
+            return self._apply_close(event)
+        raise TypeError(f"not an input record: {type(event).__name__}")
+
+    def apply_all(self, events: Iterable[InputEvent]) -> Counter:
+        """Apply many records; returns a count per outcome."""
+        return Counter(self.apply(e).value for e in events)
+
+    def _apply_deal(self, ev: DealEvent) -> Outcome:
+        old = self.deals.get(ev.deal_id)
+        if old is not None:
+            if old.event_id == ev.event_id:
+                return Outcome.DUPLICATE
+            if ev.version <= old.version:
+                return Outcome.STALE
+            if old.stage == "won":
+                wins = self._customer_wins[old.customer_id]
+                del wins[old.deal_id]
+                if not wins:
+                    del self._customer_wins[old.customer_id]
+        self.deals[ev.deal_id] = ev
+        if ev.stage == "won":
+            assert ev.closed_at is not None  # guaranteed by the schema
+            self._customer_wins.setdefault(ev.customer_id, {})[ev.deal_id] = ev.closed_at
+        self._set_fact("deal:" + ev.deal_id, ev.rep_id, self._derive_deal(ev))
+        customers = {ev.customer_id} if old is None else {ev.customer_id, old.customer_id}
+        for customer in customers:
+            self._update_acquisition(customer)
+            self._touch_customer(customer)
+        return Outcome.APPLIED
+
+    def _apply_complaint(self, ev: ComplaintEvent) -> Outcome:
+        old = self.complaints.get(ev.complaint_id)
+        if old is not None:
+            if old.event_id == ev.event_id:
+                return Outcome.DUPLICATE
+            if ev.version <= old.version:
+                return Outcome.STALE
+        self.complaints[ev.complaint_id] = ev
+        self._set_fact("cmp:" + ev.complaint_id, ev.rep_id, self._derive_complaint(ev))
+        return Outcome.APPLIED
+
+    def _apply_activity(self, ev: ActivityEvent) -> Outcome:
+        if ev.event_id in self.activities:
+            return Outcome.DUPLICATE
+        self.activities[ev.event_id] = ev
+        self._set_fact("act:" + ev.event_id, ev.rep_id, self._derive_activity(ev))
+        return Outcome.APPLIED
+
+    def _apply_roster(self, ev: RosterEvent) -> Outcome:
+        entry = RosterEntry(
+            rep_id=ev.rep_id, team_id=ev.team_id, manager_id=ev.manager_id, status=ev.status,
+            effective_at=ev.effective_at, hired_at=ev.hired_at, name=ev.name,
+            territory_factor=ev.territory_factor, occurred_at=ev.occurred_at, event_id=ev.event_id,
+        )
+        if not self.roster.add(entry):
+            return Outcome.DUPLICATE
+        # Team attribution of every fact of this rep may have moved.
+        for key in list(self._facts_by_rep.get(ev.rep_id, ())):
+            self._rederive(key)
+        # Headcount, tenure, territory factor and member-summed targets depend on the roster.
+        scopes = [("rep", ev.rep_id), ("company", COMPANY)] + [("team", t) for t in self.roster.teams_ever(ev.rep_id)]
+        for scope, id in scopes:
+            self._touch_known(scope, id, lambda label: True)
+        return Outcome.APPLIED
+
+    def _apply_target(self, ev: TargetEvent) -> Outcome:
+        changed = self.targets.put(
+            ev.scope, ev.id, ev.period, ev.occurred_at, ev.event_id, ev.revenue, ev.new_customers, ev.market_size
+        )
+        self.known.setdefault((ev.scope, ev.id), set()).add(ev.period)
+        if not changed:
+            return Outcome.STALE
+        year = ev.period[:4]
+        scopes = [(ev.scope, ev.id)]
+        if ev.scope == "rep":
+            scopes += [("team", t) for t in self.roster.teams_ever(ev.id)]
+        if ev.scope != "company":
+            scopes.append(("company", COMPANY))
+        for scope, id in scopes:
+            self._touch_known(scope, id, lambda label: label[:4] == year)
+        return Outcome.APPLIED
+
+    def _apply_close(self, ev: ClosePeriodEvent) -> Outcome:
+        if ev.period in self.closed_months:
+            return Outcome.DUPLICATE
+        self.closed_months.add(ev.period)
+        affected = {ev.period, L.quarter_of_month(ev.period), ev.period[:4]}
+        for scope, id in list(self.known):
+            self._touch_known(scope, id, lambda label: label in affected)
+        return Outcome.APPLIED
+
+    # ------------------------------------------------------- contributions
+    def _attributed(self, rep_id: str, ts: datetime, delta: tuple[tuple[str, object], ...]) -> tuple[Contribution, ...]:
+        labels = self.calendar.labels_containing(ts)
+        team = self.roster.team_at(rep_id, ts)
+        return (
+            Contribution("rep", rep_id, ts, labels, delta),
+            Contribution("team", team, ts, labels, delta),
+            Contribution("company", COMPANY, ts, labels, delta),
+        )
+
+    def _derive_deal(self, ev: DealEvent) -> tuple[Contribution, ...]:
+        if ev.stage == "won":
+            assert ev.closed_at is not None
+            delta = (
+                ("revenue", ev.amount),
+                ("won", 1),
+                ("cycle", _micros(ev.closed_at - ev.created_at)),
+                ("won_customer", ev.customer_id),
+            )
+            return self._attributed(ev.rep_id, ev.closed_at, delta)
+        if ev.stage == "lost":
+            assert ev.closed_at is not None
+            return self._attributed(ev.rep_id, ev.closed_at, (("lost", 1),))
+        return ()
+
+    def _derive_complaint(self, ev: ComplaintEvent) -> tuple[Contribution, ...]:
+        out = self._attributed(ev.rep_id, ev.opened_at, (("complaint", ev.severity),))
+        if ev.status == "resolved" and ev.resolved_at is not None:
+            out += self._attributed(ev.rep_id, ev.resolved_at, (("resolution", _micros(ev.resolved_at - ev.opened_at)),))
+        return out
+
+    def _derive_activity(self, ev: ActivityEvent) -> tuple[Contribution, ...]:
+        delta: list[tuple[str, object]] = [("activity", ev.kind)]
+        if ev.kind in CONTACT_KINDS and ev.effective and ev.customer_id:
+            delta.append(("contact", ev.customer_id))
+        if ev.kind == "campaign" and ev.campaign_id:
+            delta.append(("campaign", ev.campaign_id))
+        if ev.kind == "training":
+            delta.append(("training", ev.duration_minutes or 0))
+        if ev.kind == "survey" and ev.score is not None:
+            delta.append(("survey", ev.score))
+        return self._attributed(ev.rep_id, ev.occurred_at, tuple(delta))
+
+    def _update_acquisition(self, customer: str) -> None:
+        """Credit the customer's acquisition to its earliest currently-won deal."""
+        key = "acq:" + customer
+        wins = self._customer_wins.get(customer)
+        if not wins:
+            self._set_fact(key, None, ())
+            return
+        deal_id = min(wins, key=lambda d: (wins[d], d))
+        deal = self.deals[deal_id]
+        contributions = self._attributed(deal.rep_id, wins[deal_id], (("new_tier", deal.customer_tier or "none"),))
+        self._set_fact(key, deal.rep_id, contributions)
+
+    def _rederive(self, key: str) -> None:
+        kind, _, ident = key.partition(":")
+        if kind == "deal":
+            deal = self.deals[ident]
+            self._set_fact(key, deal.rep_id, self._derive_deal(deal))
+        elif kind == "cmp":
+            complaint = self.complaints[ident]
+            self._set_fact(key, complaint.rep_id, self._derive_complaint(complaint))
+        elif kind == "act":
+            activity = self.activities[ident]
+            self._set_fact(key, activity.rep_id, self._derive_activity(activity))
+        elif kind == "acq":
+            self._update_acquisition(ident)
+
+    def _set_fact(self, key: str, rep_id: str | None, contributions: tuple[Contribution, ...]) -> None:
+        """Replace what fact ``key`` contributes (retract the old, apply the new)."""
+        old = self._applied.pop(key, ())
+        if old == contributions and old:
+            self._applied[key] = old
+            return
+        for c in old:
+            self._apply_contribution(c, -1)
+        old_rep = self._fact_rep.pop(key, None)
+        if old_rep is not None:
+            self._facts_by_rep[old_rep].discard(key)
+        if contributions:
+            assert rep_id is not None
+            self._applied[key] = contributions
+            self._fact_rep[key] = rep_id
+            self._facts_by_rep.setdefault(rep_id, set()).add(key)
+            for c in contributions:
+                self._apply_contribution(c, +1)
+
+    def _apply_contribution(self, c: Contribution, sign: int) -> None:
+        scope_key = (c.scope, c.id)
+        for label in c.labels:
+            key = (c.scope, c.id, label)
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                bucket = self.buckets[key] = Bucket()
+            bucket.apply(c.delta, sign)
+            if bucket.contributions == 0:
+                del self.buckets[key]
+        _, month, quarter, year = c.labels
+        known = self.known.setdefault(scope_key, set())
+        known.update((month, quarter, year))
+        won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
+        if won_customer is not None:
+            by_customer = self._scope_wins.setdefault(scope_key, {})
+            dates = by_customer.setdefault(won_customer, Counter())  # type: ignore[arg-type]
+            dates[c.ts] += sign
+            if not dates[c.ts]:
+                del dates[c.ts]
+                if not dates:
+                    del by_customer[won_customer]  # type: ignore[arg-type]
+        self._touch_contribution(c.scope, c.id, month, quarter, year, coverage=won_customer is not None)
+
+    # --------------------------------------------------------------- dirty
+    def _touch_contribution(self, scope: str, id: str, month: str, quarter: str, year: str, coverage: bool) -> None:
+        """Mark the scorecards a contribution can change: its periods, the next ones
+        (growth_prev), the same ones a year later (growth_yoy) and, for wins, the
+        months whose 365-day coverage book includes it."""
+        labels = {
+            month, quarter, year,
+            L.shift(month, 1), L.shift(quarter, 1), L.shift(year, 1),
+            L.shift(month, 12), L.shift(quarter, 4),
+        }
+        if coverage:
+            labels.update(L.shift(month, n) for n in range(1, 13))
+        dirty = self.dirty
+        for label in labels:
+            dirty.add((scope, id, label))
+        dirty.add((scope, id, "R30D"))
+        dirty.add((scope, id, "R90D"))
+
+    def _touch_customer(self, customer: str) -> None:
+        """A customer's wins changed: repeat rates of its other won deals' periods may move."""
+        for deal_id in self._customer_wins.get(customer, {}):
+            for c in self._applied.get("deal:" + deal_id, ()):
+                _, month, quarter, year = c.labels
+                self.dirty.update(((c.scope, c.id, month), (c.scope, c.id, quarter), (c.scope, c.id, year)))
+
+    def _touch_known(self, scope: str, id: str, wanted: Any) -> None:
+        for label in self.known.get((scope, id), ()):
+            if wanted(label):
+                self.dirty.add((scope, id, label))
+        self.dirty.add((scope, id, "R30D"))
+        self.dirty.add((scope, id, "R90D"))
+
+    def take_dirty(self) -> list[ScorecardKey]:
+        """The scorecards that may have changed since the last call (existing ones only), sorted."""
+        out = []
+        for scope, id, label in self.dirty:
+            known = self.known.get((scope, id))
+            if not known:
+                continue
+            if label in TRAILING_DAYS or label in known:
+                out.append((scope, id, label))
+        self.dirty.clear()
+        out.sort()
+        return out
+
+    def all_keys(self) -> list[ScorecardKey]:
+        """Every existing scorecard key (calendar periods and trailing windows)."""
+        out = []
+        for (scope, id), labels in self.known.items():
+            if labels:
+                out.extend((scope, id, label) for label in labels)
+                out.extend(((scope, id, "R30D"), (scope, id, "R90D")))
+        out.sort()
+        return out
+
+    # -------------------------------------------------------------- queries
+    def clock(self) -> datetime | None:
+        """The ``as_of`` instant: the wall clock when set, else the latest event time."""
+        return self.wall_clock or self.as_of
+
+    def is_final(self, label: str) -> bool:
+        """True once every month of a calendar period is closed."""
+        if label in TRAILING_DAYS:
+            return False
+        return all(m in self.closed_months for m in L.months_of(label))
+
+    def period(self, label: str) -> Period | None:
+        """The Period of a label (trailing windows relative to the clock; None without one)."""
+        if label in TRAILING_DAYS:
+            as_of = self.clock()
+            return self.calendar.trailing(label, as_of) if as_of is not None else None
+        return self.calendar.parse(label)
+
+    def _window(self, scope: str, id: str, period: Period) -> Bucket:
+        days = [self.buckets.get((scope, id, d.label)) for d in self.calendar.days_of(period)]
+        return Bucket.merged([b for b in days if b is not None])
+
+    def _window_revenue(self, scope: str, id: str, period: Period) -> Decimal:
+        total = Decimal(0)
+        for d in self.calendar.days_of(period):
+            b = self.buckets.get((scope, id, d.label))
+            if b is not None:
+                total += b.revenue
+        return total
+
+    def _revenue(self, scope: str, id: str, label: str) -> Decimal:
+        b = self.buckets.get((scope, id, label))
+        return b.revenue if b is not None else Decimal(0)
+
+    def _repeat_customers(self, bucket: Bucket, start: datetime) -> int:
+        lo = start - YEAR
+        count = 0
+        for customer in bucket.won_customers:
+            if any(lo <= ts < start for ts in self._customer_wins.get(customer, {}).values()):
+                count += 1
+        return count
+
+    def _coverage(self, scope: str, id: str, period: Period, bucket: Bucket) -> tuple[int, int]:
+        lo, hi = period.end - YEAR, period.end
+        book = covered = 0
+        for customer, dates in self._scope_wins.get((scope, id), {}).items():
+            if any(lo <= ts < hi for ts in dates):
+                book += 1
+                if bucket.contacts.get(customer, 0) >= 2:
+                    covered += 1
+        return book, covered
+
+    def month_commission(self, rep_id: str, month: str) -> Decimal:
+        """The rep's commission for one month under their plan (rounded to cents)."""
+        period = self.calendar.parse(month)
+        entry = self.roster.entry_before(rep_id, period.end)
+        plan = self.commission_plans.plan_for(rep_id, entry.team_id if entry else UNASSIGNED)
+        target = self.targets.resolve_own("rep", rep_id, month, "revenue")
+        return compute_commission(plan, self._revenue("rep", rep_id, month), target).amount
+
+    def _members(self, scope: str, id: str, end: datetime) -> int:
+        members = self.roster.members_at_end(end)
+        if scope == "company":
+            return sum(len(reps) for reps in members.values())
+        return len(members.get(id, ()))
+
+    def _ramp(self, scope: str, id: str, period: Period, month: str) -> list[Decimal]:
+        members = self.roster.members_at_end(period.end)
+        reps = [r for reps in members.values() for r in reps] if scope == "company" else members.get(id, [])
+        hire_month = L.shift(month, -2)
+        ratios = []
+        for rep in reps:
+            entry = self.roster.entry_before(rep, period.end)
+            assert entry is not None
+            hired = self.calendar.local_date(entry.hired_at)
+            if f"{hired.year:04d}-{hired.month:02d}" != hire_month:
+                continue
+            base = self._revenue("rep", rep, hire_month)
+            if base:
+                ratios.append(self._revenue("rep", rep, month) / base)
+        return ratios
+
+    def inputs(self, scope: str, id: str, label: str) -> tuple[Period, KpiInputs, Decimal | None] | None:
+        """The KPI inputs of one scorecard, and its new-customers target (None without a clock)."""
+        period = self.period(label)
+        if period is None:
+            return None
+        cal = self.calendar
+        if label in TRAILING_DAYS:
+            bucket = self._window(scope, id, period)
+            prev = self._window_revenue(scope, id, cal.previous(period))
+            yoy = self._window_revenue(scope, id, cal.year_earlier(period))
+            target = market = nc_target = None
+        else:
+            bucket = self.buckets.get((scope, id, label), EMPTY)
+            prev = self._revenue(scope, id, L.shift(label, -1))
+            yoy = self._revenue(scope, id, L.year_earlier(label))
+            target = resolve_revenue_target(self.targets, scope, id, label, self.roster.members_at_end(period.end))
+            market = self.targets.resolve_own(scope, id, label, "market_size") if scope != "rep" else None
+            nc_target = self.targets.resolve_own(scope, id, label, "new_customers")
+        is_month = period.kind == "month"
+        factor = tenure = headcount_start = headcount_end = departures = None
+        ramp = commission = None
+        if scope == "rep":
+            entry = self.roster.entry_before(id, period.end)
+            factor = entry.territory_factor if entry else DEFAULT_FACTOR
+            if entry is not None:
+                tenure = whole_months_between(
+                    entry.hired_at.astimezone(cal.zone), period.end.astimezone(cal.zone)
+                )
+            if label not in TRAILING_DAYS:
+                commission = sum((self.month_commission(id, m) for m in L.months_of(label)), Decimal(0))
+        else:
+            headcount_end = self._members(scope, id, period.end)
+            headcount_start = self._members(scope, id, period.start)
+            departures = self.roster.departures(id if scope == "team" else None, period.start, period.end)
+            if is_month:
+                ramp = self._ramp(scope, id, period, label)
+        inputs = KpiInputs(
+            scope=scope, kind=period.kind, bucket=bucket, prev_revenue=prev, yoy_revenue=yoy, target=target,
+            market_size=market, territory_factor=factor, elapsed=elapsed(period, self.clock()),
+            repeat_customers=self._repeat_customers(bucket, period.start),
+            coverage=self._coverage(scope, id, period, bucket) if is_month else None,
+            headcount_start=headcount_start, headcount_end=headcount_end, departures=departures,
+            tenure_months=tenure, ramp_ratios=ramp, commission=commission,
+        )
+        return period, inputs, nc_target
+
+    def render(self, scope: str, id: str, label: str) -> dict[str, Any] | None:
+        """The scorecard content of one key (without revision, event_id and emitted_at)."""
+        computed = self.inputs(scope, id, label)
+        if computed is None:
+            return None
+        period, inputs, nc_target = computed
+        values = compute_kpis(inputs)
+        result = evaluate(self.plan, values, L.months_in(period.kind), {"new_customers": nc_target})
+        team_id = manager_id = None
+        if scope == "rep":
+            entry = self.roster.entry_before(id, period.end)
+            team_id = entry.team_id if entry else UNASSIGNED
+            manager_id = entry.manager_id if entry else None
+        as_of = self.clock()
+        return {
+            "type": "scorecard",
+            "schema_version": 1,
+            "scope": scope,
+            "id": id,
+            "period": label,
+            "period_start": format_timestamp(period.start),
+            "period_end": format_timestamp(period.end),
+            "team_id": team_id,
+            "manager_id": manager_id,
+            "as_of": format_timestamp(as_of) if as_of is not None else None,
+            "final": self.is_final(label),
+            "kpis": format_kpis(values),
+            "score": ratio(result.score),
+            "components": [
+                {
+                    "kpi": c.kpi,
+                    "dimension": c.dimension,
+                    "weight": ratio(Decimal(c.weight)),
+                    "goal": ratio(c.goal) if c.goal is not None else None,
+                    "direction": c.direction,
+                    "value": ratio(Decimal(c.value)) if c.value is not None else None,
+                    "achievement": ratio(c.achievement),
+                }
+                for c in result.components
+            ],
+        }

@@ -1,0 +1,130 @@
+"""KPI formulas of SPEC §5 over plain inputs, and their output format.
+
+``compute_kpis`` takes the aggregates and context one scorecard needs (a
+``KpiInputs``) and returns exact values (Decimal/int/None) plus the JSON-ready form:
+money as 2-decimal strings, ratios as numbers rounded half-up to 4 decimals. A KPI
+whose denominator is 0 or whose input is missing is None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .aggregates import ACTIVITY_KINDS, SEVERITIES, TIERS, Bucket
+from .money import divide, format_money, ratio
+
+SECONDS_PER_DAY = Decimal(86400)
+SECONDS_PER_HOUR = Decimal(3600)
+
+#: KPIs whose values are money (formatted as strings with 2 decimals).
+MONEY_KPIS = frozenset(
+    {"revenue", "target", "expected_to_date", "projected_revenue", "avg_deal_size", "commission", "market_size"}
+)
+#: KPIs that are plain counts.
+COUNT_KPIS = frozenset(
+    {"won_deals", "lost_deals", "new_customers", "customers_served", "complaints", "csat_responses", "campaigns",
+     "headcount", "departures", "tenure_months"}
+)
+#: KPIs that depend on the clock (``as_of``), not only on facts.
+CLOCK_KPIS = frozenset({"expected_to_date", "pace", "projected_revenue"})
+
+
+@dataclass(frozen=True)
+class KpiInputs:
+    """Everything one scorecard's KPIs are computed from."""
+
+    scope: str  # rep | team | company
+    kind: str  # month | quarter | year | R30D | R90D
+    bucket: Bucket
+    prev_revenue: Decimal
+    yoy_revenue: Decimal
+    target: Decimal | None
+    market_size: Decimal | None
+    territory_factor: Decimal | None  # rep only
+    elapsed: Decimal | None
+    repeat_customers: int
+    coverage: tuple[int, int] | None  # (book size, covered) for months
+    headcount_start: int | None
+    headcount_end: int | None
+    departures: int | None
+    tenure_months: int | None
+    ramp_ratios: list[Decimal] | None
+    commission: Decimal | None
+
+
+def _mean(values: list[Decimal]) -> Decimal | None:
+    return divide(sum(values, Decimal(0)), len(values)) if values else None
+
+
+def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
+    """Exact KPI values for one scope and period (Decimal, int, dict or None)."""
+    b = inp.bucket
+    revenue = b.revenue
+    attainment = divide(revenue, inp.target)
+    if inp.scope == "rep":
+        factor = inp.territory_factor if inp.territory_factor is not None else Decimal("1.0")
+        weighted = attainment * factor if attainment is not None else None
+    else:
+        weighted = attainment
+    expected = inp.target * inp.elapsed if inp.target is not None and inp.elapsed is not None else None
+    served = len(b.won_customers.keys() | b.contacts.keys())
+    headcount_mean = (
+        divide(inp.headcount_start + inp.headcount_end, 2)
+        if inp.headcount_start is not None and inp.headcount_end is not None
+        else None
+    )
+    activities = {kind: b.activities.get(kind, 0) for kind in ACTIVITY_KINDS}
+    activities["effective_contacts"] = b.effective_contacts
+    return {
+        "revenue": revenue,
+        "target": inp.target,
+        "attainment": attainment,
+        "weighted_attainment": weighted,
+        "expected_to_date": expected,
+        "pace": divide(revenue, expected),
+        "projected_revenue": divide(revenue, inp.elapsed),
+        "growth_prev": divide(revenue - inp.prev_revenue, inp.prev_revenue),
+        "growth_yoy": divide(revenue - inp.yoy_revenue, inp.yoy_revenue),
+        "won_deals": b.won,
+        "lost_deals": b.lost,
+        "win_rate": divide(b.won, b.won + b.lost),
+        "avg_deal_size": divide(revenue, b.won),
+        "avg_cycle_days": divide(divide(b.cycle_seconds, SECONDS_PER_DAY), b.won) if b.won else None,
+        "new_customers": b.new_customers,
+        "new_customers_by_tier": {tier: b.new_by_tier.get(tier, 0) for tier in TIERS},
+        "repeat_customer_rate": divide(inp.repeat_customers, len(b.won_customers)),
+        "customers_served": served,
+        "complaints": b.complaints,
+        "complaints_by_severity": {sev: b.by_severity.get(sev, 0) for sev in SEVERITIES},
+        "complaint_rate": divide(b.complaints, served),
+        "avg_resolution_hours": divide(divide(b.resolution_seconds, SECONDS_PER_HOUR), b.resolved) if b.resolved else None,
+        "csat": divide(b.survey_sum, b.survey_count),
+        "csat_responses": b.survey_count,
+        "activities": activities,
+        "contact_coverage": divide(inp.coverage[1], inp.coverage[0]) if inp.coverage is not None else None,
+        "campaigns": len(b.campaigns),
+        "training_hours": divide(b.training_minutes, 60),
+        "market_size": inp.market_size if inp.scope != "rep" else None,
+        "market_share": divide(revenue, inp.market_size) if inp.scope != "rep" else None,
+        "headcount": inp.headcount_end,
+        "departures": inp.departures,
+        "turnover_rate": divide(inp.departures, headcount_mean) if inp.departures is not None else None,
+        "tenure_months": inp.tenure_months,
+        "new_hire_ramp": _mean(inp.ramp_ratios) if inp.ramp_ratios is not None else None,
+        "commission": inp.commission,
+    }
+
+
+def format_kpis(values: dict[str, Any]) -> dict[str, Any]:
+    """The JSON form of ``compute_kpis``'s result (money strings, 4-decimal ratios)."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dict) or name in COUNT_KPIS:
+            out[name] = value
+        elif name in MONEY_KPIS:
+            out[name] = format_money(value)
+        else:
+            out[name] = ratio(value)
+    return out

@@ -1,0 +1,57 @@
+"""Arithmetic on calendar period labels (``2026``, ``2026-Q4``, ``2026-11``) without time zones."""
+
+from __future__ import annotations
+
+
+def period_kind(label: str) -> str:
+    """``year``, ``quarter``, ``month``, ``day`` or the trailing window's own name."""
+    if label in ("R30D", "R90D"):
+        return label
+    if len(label) == 4:
+        return "year"
+    if label[5] == "Q":
+        return "quarter"
+    return "month" if len(label) == 7 else "day"
+
+
+def shift(label: str, n: int) -> str:
+    """The period ``n`` steps after ``label`` (same kind; negative goes back)."""
+    kind = period_kind(label)
+    year = int(label[:4])
+    if kind == "year":
+        return f"{year + n:04d}"
+    if kind == "quarter":
+        index = year * 4 + int(label[6]) - 1 + n
+        return f"{index // 4:04d}-Q{index % 4 + 1}"
+    if kind == "month":
+        index = year * 12 + int(label[5:7]) - 1 + n
+        return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    raise ValueError(f"cannot shift {label!r}")
+
+
+def year_earlier(label: str) -> str:
+    """The same calendar period one year before."""
+    return f"{int(label[:4]) - 1:04d}{label[4:]}"
+
+
+def quarter_of_month(month: str) -> str:
+    """``2026-11`` -> ``2026-Q4``."""
+    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
+
+
+def months_of(label: str) -> list[str]:
+    """The month labels inside a month, quarter or year label."""
+    kind = period_kind(label)
+    if kind == "month":
+        return [label]
+    if kind == "quarter":
+        first = (int(label[6]) - 1) * 3 + 1
+        return [f"{label[:4]}-{m:02d}" for m in range(first, first + 3)]
+    if kind == "year":
+        return [f"{label}-{m:02d}" for m in range(1, 13)]
+    raise ValueError(f"{label!r} has no months")
+
+
+def months_in(kind: str) -> int:
+    """How many months a period kind covers (trailing windows: their rounded length)."""
+    return {"month": 1, "quarter": 3, "year": 12, "R30D": 1, "R90D": 3}[kind]

@@ -1,0 +1,51 @@
+"""Revisions and deterministic ids of published scorecard updates (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+#: Fields that change on every update without changing what the scorecard says.
+VOLATILE_FIELDS = frozenset({"as_of", "emitted_at", "event_id", "revision"})
+
+
+def content_digest(content: dict[str, Any]) -> str:
+    """A stable digest of a scorecard's content, ignoring volatile fields."""
+    stable = {k: v for k, v in content.items() if k not in VOLATILE_FIELDS}
+    return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def next_revision(previous: list | tuple | None, content: dict[str, Any]) -> tuple[int, str] | None:
+    """``(revision, digest)`` to publish, or None when the content is unchanged.
+
+    ``previous`` is the ``[revision, digest]`` last published for the key.
+    """
+    digest = content_digest(content)
+    if previous is not None and previous[1] == digest:
+        return None
+    return (int(previous[0]) + 1 if previous is not None else 1), digest
+
+
+def scorecard_event_id(key: str, revision: int) -> str:
+    """Deterministic event id of a scorecard update: a replay produces the same ids."""
+    return f"scorecard:{key}:{revision}"
+
+
+def fact_key(event: dict[str, Any]) -> str:
+    """The key under which the aggregation stage stores a validated input event."""
+    kind = event["type"]
+    if kind == "deal":
+        return "deal:" + event["deal_id"]
+    if kind == "complaint":
+        return "cmp:" + event["complaint_id"]
+    if kind == "activity":
+        return "act:" + event["event_id"]
+    if kind == "roster":
+        return "roster:" + event["event_id"]
+    if kind == "target":
+        return f"target:{event['scope']}:{event['id']}:{event['period']}"
+    if kind == "close_period":
+        return "close:" + event["period"]
+    raise KeyError(f"unknown input type {kind!r}")

@@ -1,0 +1,112 @@
+"""The Faust application: topics, tables and agents wired in one place.
+
+Data flow (docs/architecture.md has the picture):
+
+    sales.deals / complaints / activities / roster / targets / control   (N partitions)
+        │  agents.ingest.validate_and_forward — validate, dead-letter, de-duplicate
+        ▼
+    sales.facts (internal, 1 partition)
+        │  agents.scorecards.apply_facts — fact state, KPIs, coalesced publishing
+        ▼
+    sales.scorecards
+
+The ingest stage scales with the input partitions. The aggregation stage is global
+(one partition) because company-wide KPIs are not partition-local: a customer's
+acquisition deal is ordered across all reps, distinct customers and team targets
+summed from members cross rep partitions. Its state lives in tables keyed by fact,
+one write per fact, and the in-memory engine is rebuilt from them after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faust
+
+from . import codecs
+from .metrics import Metrics
+from .settings import Settings
+from .topics import DEADLETTER, FACTS, INPUT_TOPICS, SCORECARDS, TopicSpec
+
+
+@dataclass
+class Pipeline:
+    """Everything the agents and web views share: app, topics, tables, metrics."""
+
+    settings: Settings
+    app: faust.App
+    metrics: Metrics
+    input_topics: dict[str, faust.TopicT] = field(default_factory=dict)  # logical name -> topic
+    facts_topic: faust.TopicT | None = None
+    scorecards_topic: faust.TopicT | None = None
+    deadletter_topic: faust.TopicT | None = None
+    #: event_id -> first-seen wall time (s); co-partitioned with the input topics.
+    seen_events: faust.Table | None = None
+    #: fact key (deal:…, cmp:…, act:…, roster:…, target:…, close:…) -> validated event; 1 partition.
+    facts: faust.Table | None = None
+    #: scorecard key -> [revision, digest] of the last published update; 1 partition.
+    emitted: faust.Table | None = None
+    state: dict = field(default_factory=dict)  # runtime objects owned by agents (the engine)
+
+
+def _topic(app: faust.App, settings: Settings, spec: TopicSpec, value_serializer: str) -> faust.TopicT:
+    return app.topic(
+        spec.full_name(settings),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer=value_serializer,
+        partitions=spec.partition_count(settings),
+        internal=False,
+    )
+
+
+def create_app(settings: Settings) -> Pipeline:
+    """Build the Faust app with every topic, table, agent and web view."""
+    codecs.register()
+    store = "memory://" if settings.store == "memory" else "rocksdb://"
+    datadir = Path(settings.data_dir) / "worker"
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{h.strip()}" for h in settings.bootstrap_servers.split(",")],
+        store=store,
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        processing_guarantee="at_least_once",
+        table_standby_replicas=0,
+        # The built-in views expose table contents and internals: all off.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
+        # Stateful agents run with concurrency 1 (faust-pitfalls: commits past in-flight messages).
+        stream_wait_empty=True,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+    )
+    pipe = Pipeline(settings=settings, app=app, metrics=Metrics())
+    for spec in INPUT_TOPICS:
+        pipe.input_topics[spec.name] = _topic(app, settings, spec, "raw")
+    pipe.facts_topic = _topic(app, settings, FACTS, "raw")
+    pipe.scorecards_topic = _topic(app, settings, SCORECARDS, "raw")
+    pipe.deadletter_topic = _topic(app, settings, DEADLETTER, "raw")
+    pipe.seen_events = app.Table("seen_events", default=None, partitions=settings.partitions, key_type=str, value_type=float)
+    pipe.facts = app.Table("facts", default=None, partitions=1, key_type=str, value_serializer="orjson")
+    pipe.emitted = app.Table("emitted", default=None, partitions=1, key_type=str, value_serializer="orjson")
+
+    from sales_scorecard.agents import ingest, scorecards
+
+    from . import web
+
+    ingest.register(pipe)
+    scorecards.register(pipe)
+    web.register(pipe)
+    return pipe

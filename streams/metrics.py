@@ -1,0 +1,43 @@
+"""Prometheus metrics of the worker (prometheus-client), in one registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+@dataclass
+class Metrics:
+    """Every metric the worker exports at ``/metrics``."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.received = Counter("scorecard_records_received", "Input records received", ["topic"], registry=r)
+        self.accepted = Counter("scorecard_records_accepted", "Input records that passed validation", ["topic"], registry=r)
+        self.rejected = Counter(
+            "scorecard_records_rejected", "Input records sent to the dead-letter topic", ["topic", "reason"], registry=r
+        )
+        self.duplicates = Counter(
+            "scorecard_duplicates_skipped", "Input records skipped as duplicate event ids", ["topic"], registry=r
+        )
+        self.facts = Counter(
+            "scorecard_facts", "Facts seen by the aggregation stage, by outcome", ["type", "outcome"], registry=r
+        )
+        self.errors = Counter("scorecard_processing_errors", "Unexpected errors while processing a record", ["stage"], registry=r)
+        self.scorecards = Counter("scorecard_scorecards_emitted", "Scorecard updates published", registry=r)
+        self.flush_seconds = Histogram(
+            "scorecard_flush_seconds", "Time to compute and publish one batch of scorecard updates", registry=r
+        )
+        self.last_processed = Gauge(
+            "scorecard_last_processed_timestamp_seconds", "Wall time the last record was processed", ["stage"], registry=r
+        )
+        self.event_clock = Gauge("scorecard_event_clock_timestamp_seconds", "The engine's as_of (latest event time)", registry=r)
+        self.pending = Gauge("scorecard_pending_updates", "Scorecard keys marked dirty and not yet flushed", registry=r)
+        self.ready = Gauge("scorecard_ready", "1 when tables are recovered and the engine is loaded", registry=r)
+
+    def exposition(self) -> bytes:
+        """The text exposition format of every metric."""
+        return generate_latest(self.registry)

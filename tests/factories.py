@@ -1,0 +1,142 @@
+"""Builders of valid input event dicts for tests (SPEC §3 shapes)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+_ids = itertools.count(1)
+
+
+def _eid(prefix: str) -> str:
+    return f"{prefix}-{next(_ids)}"
+
+
+def deal(
+    deal_id: str,
+    rep_id: str,
+    customer_id: str,
+    amount: str,
+    stage: str = "won",
+    version: int = 1,
+    closed_at: str | None = "2026-11-10T10:00:00+08:00",
+    created_at: str = "2026-10-01T10:00:00+08:00",
+    occurred_at: str | None = None,
+    customer_tier: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """A deal state upsert."""
+    ev: dict[str, Any] = {
+        "event_id": event_id or _eid("deal"),
+        "type": "deal",
+        "schema_version": 1,
+        "occurred_at": occurred_at or closed_at or created_at,
+        "deal_id": deal_id,
+        "rep_id": rep_id,
+        "customer_id": customer_id,
+        "version": version,
+        "stage": stage,
+        "amount": amount,
+        "currency": "CNY",
+        "created_at": created_at,
+    }
+    if closed_at is not None and stage != "open":
+        ev["closed_at"] = closed_at
+    if customer_tier is not None:
+        ev["customer_tier"] = customer_tier
+    return ev
+
+
+def roster(
+    rep_id: str,
+    team_id: str,
+    manager_id: str = "m-1",
+    status: str = "active",
+    effective_at: str = "2026-01-01T00:00:00+08:00",
+    hired_at: str = "2026-01-01T00:00:00+08:00",
+    territory_factor: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """A roster entry."""
+    ev: dict[str, Any] = {
+        "event_id": event_id or _eid("roster"),
+        "type": "roster",
+        "schema_version": 1,
+        "occurred_at": effective_at,
+        "rep_id": rep_id,
+        "team_id": team_id,
+        "manager_id": manager_id,
+        "status": status,
+        "effective_at": effective_at,
+        "hired_at": hired_at,
+        "name": f"Rep {rep_id}",
+    }
+    if territory_factor is not None:
+        ev["territory_factor"] = territory_factor
+    return ev
+
+
+def target(scope: str, id: str, period: str, revenue: str, new_customers: int | None = None,
+           market_size: str | None = None, occurred_at: str = "2026-01-01T00:00:00+08:00") -> dict[str, Any]:
+    """A target."""
+    ev: dict[str, Any] = {
+        "event_id": _eid("target"),
+        "type": "target",
+        "schema_version": 1,
+        "occurred_at": occurred_at,
+        "scope": scope,
+        "id": id,
+        "period": period,
+        "revenue": revenue,
+    }
+    if new_customers is not None:
+        ev["new_customers"] = new_customers
+    if market_size is not None:
+        ev["market_size"] = market_size
+    return ev
+
+
+def complaint(complaint_id: str, rep_id: str, customer_id: str, severity: str = "high", status: str = "open",
+              opened_at: str = "2026-11-05T09:00:00+08:00", resolved_at: str | None = None, version: int = 1) -> dict[str, Any]:
+    """A complaint state upsert."""
+    ev: dict[str, Any] = {
+        "event_id": _eid("complaint"),
+        "type": "complaint",
+        "schema_version": 1,
+        "occurred_at": resolved_at or opened_at,
+        "complaint_id": complaint_id,
+        "version": version,
+        "rep_id": rep_id,
+        "customer_id": customer_id,
+        "severity": severity,
+        "status": status,
+        "opened_at": opened_at,
+    }
+    if resolved_at is not None:
+        ev["resolved_at"] = resolved_at
+    return ev
+
+
+def activity(rep_id: str, kind: str, occurred_at: str = "2026-11-05T09:00:00+08:00", customer_id: str | None = None,
+             effective: bool | None = None, duration_minutes: int | None = None, score: int | None = None,
+             campaign_id: str | None = None) -> dict[str, Any]:
+    """An activity fact."""
+    ev: dict[str, Any] = {
+        "event_id": _eid("activity"),
+        "type": "activity",
+        "schema_version": 1,
+        "occurred_at": occurred_at,
+        "rep_id": rep_id,
+        "kind": kind,
+    }
+    for name, value in (("customer_id", customer_id), ("effective", effective), ("duration_minutes", duration_minutes),
+                        ("score", score), ("campaign_id", campaign_id)):
+        if value is not None:
+            ev[name] = value
+    return ev
+
+
+def close_period(period: str) -> dict[str, Any]:
+    """A close_period command."""
+    return {"event_id": f"close:{period}", "type": "close_period", "schema_version": 1,
+            "occurred_at": "2026-12-01T00:00:00+08:00", "period": period}

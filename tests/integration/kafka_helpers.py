@@ -1,0 +1,65 @@
+"""Small kafka-python helpers for integration tests: send raw records, read topics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from sales_scorecard.streams.settings import Settings
+
+
+def send_raw(settings: Settings, records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:
+    """Send (full topic name, key, value) records and wait for every acknowledgement."""
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5)
+    futures = [producer.send(topic, key=key, value=value) for topic, key, value in records]
+    producer.flush()
+    for f in futures:
+        f.get(timeout=30)
+    producer.close()
+    return len(futures)
+
+
+def read_topic(settings: Settings, topic: str, timeout: float = 5.0) -> list:
+    """Every record currently in ``topic`` (from the beginning up to the end offsets)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    parts = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in parts]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    end = consumer.end_offsets(tps)
+    out = []
+    deadline = time.monotonic() + timeout
+    while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            out.extend(batch)
+    consumer.close()
+    return out
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def json_values(records: list) -> list[dict]:
+    """Decode the values of consumed records."""
+    return [orjson.loads(r.value) for r in records]
+
+
+def metric_value(exposition: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text format (0 when absent)."""
+    for line in exposition.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            return float(value)
+    return 0.0

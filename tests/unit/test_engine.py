@@ -1,0 +1,179 @@
+"""Scenarios of the incremental engine with values worked out by hand from SPEC §3–§7."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sales_scorecard.core.engine import Outcome, ScorecardEngine
+from sales_scorecard.schemas.records import record_from_event
+from tests.factories import activity, close_period, complaint, deal, roster, target
+
+
+def build(*events: dict[str, Any]) -> ScorecardEngine:
+    engine = ScorecardEngine("Asia/Shanghai")
+    for ev in events:
+        engine.apply(record_from_event(ev))
+    return engine
+
+
+def kpis(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[str, Any]:
+    rendered = engine.render(scope, id, period)
+    assert rendered is not None
+    return rendered["kpis"]
+
+
+TEAMS = (roster("r1", "t1"), roster("r2", "t1"), roster("r3", "t2"))
+
+
+def test_local_midnight_belongs_to_the_new_month() -> None:
+    # 2026-10-31T16:00:00Z is 2026-11-01 00:00 in Asia/Shanghai; one second earlier is still October.
+    e = build(*TEAMS,
+              deal("d1", "r1", "c1", "100000.00", closed_at="2026-10-31T16:00:00Z"),
+              deal("d2", "r1", "c2", "50000.00", closed_at="2026-10-31T15:59:59Z"))
+    assert kpis(e, "rep", "r1", "2026-11")["revenue"] == "100000.00"
+    assert kpis(e, "rep", "r1", "2026-10")["revenue"] == "50000.00"
+    assert kpis(e, "rep", "r1", "2026-Q4")["revenue"] == "150000.00"
+    assert kpis(e, "team", "t1", "2026")["revenue"] == "150000.00"
+    assert kpis(e, "company", "*", "2026-11")["won_deals"] == 1
+    # growth vs October: (100000 - 50000) / 50000
+    assert kpis(e, "rep", "r1", "2026-11")["growth_prev"] == 1.0
+    assert kpis(e, "rep", "r1", "2026-10")["growth_prev"] is None  # September had no revenue
+
+
+def test_versions_amendment_stale_reassignment_and_reversal() -> None:
+    e = build(*TEAMS,
+              deal("d1", "r1", "c1", "1000.00", closed_at="2026-11-05T10:00:00+08:00", customer_tier="A"),
+              deal("d2", "r2", "c1", "500.00", closed_at="2026-11-10T10:00:00+08:00"))
+    assert kpis(e, "rep", "r1", "2026-11")["new_customers"] == 1
+    assert kpis(e, "rep", "r1", "2026-11")["new_customers_by_tier"]["A"] == 1
+    assert kpis(e, "rep", "r2", "2026-11")["new_customers"] == 0
+    # Reversal of d1: revenue gone, acquisition moves to d2 (r2).
+    assert e.apply(record_from_event(deal("d1", "r1", "c1", "1000.00", stage="reversed", version=2,
+                                          closed_at="2026-11-05T10:00:00+08:00"))) is Outcome.APPLIED
+    assert kpis(e, "rep", "r1", "2026-11")["revenue"] == "0.00"
+    assert kpis(e, "rep", "r1", "2026-11")["new_customers"] == 0
+    assert kpis(e, "rep", "r2", "2026-11")["new_customers"] == 1
+    assert kpis(e, "rep", "r2", "2026-11")["new_customers_by_tier"]["none"] == 1
+    assert kpis(e, "company", "*", "2026-11")["new_customers"] == 1
+    # A stale older version changes nothing.
+    assert e.apply(record_from_event(deal("d1", "r1", "c1", "9999.00", version=1,
+                                          closed_at="2026-11-05T10:00:00+08:00"))) is Outcome.STALE
+    assert kpis(e, "rep", "r1", "2026-11")["revenue"] == "0.00"
+    # Amendment, then reassignment to r3 of team t2.
+    e.apply(record_from_event(deal("d2", "r2", "c1", "800.00", version=2, closed_at="2026-11-10T10:00:00+08:00")))
+    assert kpis(e, "rep", "r2", "2026-11")["revenue"] == "800.00"
+    e.apply(record_from_event(deal("d2", "r3", "c1", "800.00", version=3, closed_at="2026-11-10T10:00:00+08:00")))
+    assert kpis(e, "rep", "r2", "2026-11")["revenue"] == "0.00"
+    assert kpis(e, "rep", "r3", "2026-11")["revenue"] == "800.00"
+    assert kpis(e, "team", "t1", "2026-11")["revenue"] == "0.00"
+    assert kpis(e, "team", "t2", "2026-11")["revenue"] == "800.00"
+    assert kpis(e, "rep", "r3", "2026-11")["new_customers"] == 1
+    assert kpis(e, "company", "*", "2026-11")["revenue"] == "800.00"
+
+
+def test_duplicate_event_is_reported() -> None:
+    ev = deal("d1", "r1", "c1", "10.00")
+    e = build(*TEAMS, ev)
+    assert e.apply(record_from_event(ev)) is Outcome.DUPLICATE
+    act = activity("r1", "call", customer_id="c1")
+    assert e.apply(record_from_event(act)) is Outcome.APPLIED
+    assert e.apply(record_from_event(act)) is Outcome.DUPLICATE
+    assert kpis(e, "rep", "r1", "2026-11")["activities"]["call"] == 1
+
+
+def test_targets_attainment_commission_and_member_sums() -> None:
+    e = build(roster("r1", "t1", territory_factor="1.5"), roster("r2", "t1"), roster("r3", "t2"),
+              target("rep", "r1", "2026-11", "1000000.00"),
+              target("rep", "r2", "2026", "120000.00"),
+              deal("d1", "r1", "c1", "1200000.00", closed_at="2026-11-20T10:00:00+08:00"))
+    r1 = kpis(e, "rep", "r1", "2026-11")
+    assert r1["target"] == "1000000.00"
+    assert r1["attainment"] == 1.2
+    assert r1["weighted_attainment"] == 1.8  # 1.2 × territory factor 1.5
+    assert r1["commission"] == "66000.00"  # 5% of 1,000,000 + 8% of 200,000 (SPEC §7)
+    # r2: year 120,000 -> quarter 30,000 -> month 10,000
+    assert kpis(e, "rep", "r2", "2026-Q4")["target"] == "30000.00"
+    e.apply(record_from_event(deal("d9", "r2", "c9", "1.00", closed_at="2026-11-20T10:00:00+08:00")))
+    assert kpis(e, "rep", "r2", "2026-11")["target"] == "10000.00"
+    # Team t1 = r1 (1,000,000) + r2 (10,000); t2 has no member with a target -> null.
+    assert kpis(e, "team", "t1", "2026-11")["target"] == "1010000.00"
+    e.apply(record_from_event(deal("d8", "r3", "c8", "1.00", closed_at="2026-11-20T10:00:00+08:00")))
+    assert kpis(e, "team", "t2", "2026-11")["target"] is None
+    # Company = sum of teams that resolve.
+    assert kpis(e, "company", "*", "2026-11")["target"] == "1010000.00"
+
+
+def test_zero_denominators_are_null() -> None:
+    e = build(*TEAMS, deal("d1", "r1", "c1", "100.00", stage="lost", closed_at="2026-11-03T10:00:00+08:00"))
+    k = kpis(e, "rep", "r1", "2026-11")
+    assert k["won_deals"] == 0 and k["lost_deals"] == 1
+    assert k["win_rate"] == 0.0
+    for name in ("avg_deal_size", "attainment", "csat", "complaint_rate", "avg_cycle_days", "repeat_customer_rate",
+                 "avg_resolution_hours", "growth_prev", "growth_yoy"):
+        assert k[name] is None, name
+    assert k["customers_served"] == 0
+
+
+def test_roster_history_reattributes_teams() -> None:
+    e = build(roster("r1", "t1", effective_at="2026-01-01T00:00:00+08:00"),
+              roster("r1", "t2", effective_at="2026-11-15T00:00:00+08:00"),
+              deal("d1", "r1", "c1", "100.00", closed_at="2026-11-10T10:00:00+08:00"),
+              deal("d2", "r1", "c2", "200.00", closed_at="2026-11-20T10:00:00+08:00"))
+    assert kpis(e, "team", "t1", "2026-11")["revenue"] == "100.00"
+    assert kpis(e, "team", "t2", "2026-11")["revenue"] == "200.00"
+    # A late roster fact moving r1 to t3 from Nov 5 re-attributes the Nov 10 deal.
+    e.apply(record_from_event(roster("r1", "t3", effective_at="2026-11-05T00:00:00+08:00")))
+    assert kpis(e, "team", "t1", "2026-11")["revenue"] == "0.00"
+    assert kpis(e, "team", "t3", "2026-11")["revenue"] == "100.00"
+    assert e.render("rep", "r1", "2026-11")["team_id"] == "t2"
+
+
+def test_unknown_rep_goes_to_unassigned() -> None:
+    e = build(deal("d1", "ghost", "c1", "5.00"))
+    assert kpis(e, "team", "unassigned", "2026-11")["revenue"] == "5.00"
+    assert e.render("rep", "ghost", "2026-11")["team_id"] == "unassigned"
+
+
+def test_customer_and_activity_kpis() -> None:
+    e = build(*TEAMS,
+              deal("d0", "r1", "c1", "10.00", closed_at="2026-10-10T10:00:00+08:00"),
+              activity("r1", "call", customer_id="c1"), activity("r1", "call", customer_id="c1"),
+              activity("r1", "visit", customer_id="c1", effective=False),
+              activity("r1", "email", customer_id="c2"),
+              activity("r1", "survey", score=4), activity("r1", "survey", score=5),
+              activity("r1", "training", duration_minutes=90),
+              activity("r1", "campaign", campaign_id="x"), activity("r1", "campaign", campaign_id="x"),
+              complaint("k1", "r1", "c1", severity="critical", status="resolved",
+                        opened_at="2026-11-05T09:00:00+08:00", resolved_at="2026-11-06T09:00:00+08:00"))
+    k = kpis(e, "rep", "r1", "2026-11")
+    assert k["activities"]["call"] == 2 and k["activities"]["visit"] == 1
+    assert k["activities"]["effective_contacts"] == 3  # two calls + one email
+    assert k["customers_served"] == 2  # c1, c2 by contact
+    assert k["complaints"] == 1 and k["complaints_by_severity"]["critical"] == 1
+    assert k["complaint_rate"] == 0.5
+    assert k["avg_resolution_hours"] == 24.0
+    assert k["csat"] == 4.5 and k["csat_responses"] == 2
+    assert k["training_hours"] == 1.5
+    assert k["campaigns"] == 1
+    # Book = {c1} (won in October); c1 got 2 effective contacts in November.
+    assert k["contact_coverage"] == 1.0
+    assert kpis(e, "rep", "r1", "2026-Q4")["contact_coverage"] is None
+
+
+def test_close_period_marks_final() -> None:
+    e = build(*TEAMS, deal("d1", "r1", "c1", "10.00"))
+    assert e.render("rep", "r1", "2026-11")["final"] is False
+    e.take_dirty()
+    e.apply(record_from_event(close_period("2026-11")))
+    assert ("rep", "r1", "2026-11") in e.take_dirty()
+    assert e.render("rep", "r1", "2026-11")["final"] is True
+    assert e.render("rep", "r1", "2026-Q4")["final"] is False
+
+
+@pytest.mark.parametrize("label", ["2026-11", "2026-Q4", "2026", "R30D", "R90D"])
+def test_every_period_kind_renders(label: str) -> None:
+    e = build(*TEAMS, deal("d1", "r1", "c1", "10.00"))
+    rendered = e.render("rep", "r1", label)
+    assert rendered is not None and rendered["kpis"]["revenue"] == "10.00"
