@@ -45,8 +45,8 @@ class Bucket:
     """Additive aggregates of one scope over one period."""
 
     __slots__ = (
-        "contributions", "revenue", "won", "lost", "cycle_seconds", "new_customers", "new_by_tier",
-        "won_customers", "contacts", "complaints", "by_severity", "resolved", "resolution_seconds",
+        "contributions", "revenue", "won", "lost", "cycle_micros", "new_customers", "new_by_tier",
+        "won_customers", "contacts", "complaints", "by_severity", "resolved", "resolution_micros",
         "survey_sum", "survey_count", "activities", "effective_contacts", "campaigns", "training_minutes",
     )
 
@@ -55,7 +55,7 @@ class Bucket:
         self.revenue = Decimal(0)
         self.won = 0
         self.lost = 0
-        self.cycle_seconds = 0
+        self.cycle_micros = 0
         self.new_customers = 0
         self.new_by_tier: Counter = Counter()
         self.won_customers: Counter = Counter()
@@ -63,7 +63,7 @@ class Bucket:
         self.complaints = 0
         self.by_severity: Counter = Counter()
         self.resolved = 0
-        self.resolution_seconds = 0
+        self.resolution_micros = 0
         self.survey_sum = 0
         self.survey_count = 0
         self.activities: Counter = Counter()
@@ -82,7 +82,7 @@ class Bucket:
             elif field == "lost":
                 self.lost += sign
             elif field == "cycle":
-                self.cycle_seconds += value * sign  # type: ignore[operator]
+                self.cycle_micros += value * sign  # type: ignore[operator]
             elif field == "won_customer":
                 _counter_add(self.won_customers, value, sign)
             elif field == "new_tier":
@@ -93,7 +93,7 @@ class Bucket:
                 _counter_add(self.by_severity, value, sign)
             elif field == "resolution":
                 self.resolved += sign
-                self.resolution_seconds += value * sign  # type: ignore[operator]
+                self.resolution_micros += value * sign  # type: ignore[operator]
             elif field == "activity":
                 _counter_add(self.activities, value, sign)
             elif field == "contact":
@@ -118,7 +118,7 @@ class Bucket:
             out.revenue += b.revenue
             out.won += b.won
             out.lost += b.lost
-            out.cycle_seconds += b.cycle_seconds
+            out.cycle_micros += b.cycle_micros
             out.new_customers += b.new_customers
             out.new_by_tier.update(b.new_by_tier)
             out.won_customers.update(b.won_customers)
@@ -126,7 +126,7 @@ class Bucket:
             out.complaints += b.complaints
             out.by_severity.update(b.by_severity)
             out.resolved += b.resolved
-            out.resolution_seconds += b.resolution_seconds
+            out.resolution_micros += b.resolution_micros
             out.survey_sum += b.survey_sum
             out.survey_count += b.survey_count
             out.activities.update(b.activities)

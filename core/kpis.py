@@ -15,8 +15,8 @@ from typing import Any
 from .aggregates import ACTIVITY_KINDS, SEVERITIES, TIERS, Bucket
 from .money import divide, format_money, ratio
 
-SECONDS_PER_DAY = Decimal(86400)
-SECONDS_PER_HOUR = Decimal(3600)
+MICROS_PER_DAY = Decimal(86_400_000_000)
+MICROS_PER_HOUR = Decimal(3_600_000_000)
 
 #: KPIs whose values are money (formatted as strings with 2 decimals).
 MONEY_KPIS = frozenset(
@@ -91,7 +91,7 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
         "lost_deals": b.lost,
         "win_rate": divide(b.won, b.won + b.lost),
         "avg_deal_size": divide(revenue, b.won),
-        "avg_cycle_days": divide(divide(b.cycle_seconds, SECONDS_PER_DAY), b.won) if b.won else None,
+        "avg_cycle_days": divide(divide(b.cycle_micros, MICROS_PER_DAY), b.won) if b.won else None,
         "new_customers": b.new_customers,
         "new_customers_by_tier": {tier: b.new_by_tier.get(tier, 0) for tier in TIERS},
         "repeat_customer_rate": divide(inp.repeat_customers, len(b.won_customers)),
@@ -99,7 +99,7 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
         "complaints": b.complaints,
         "complaints_by_severity": {sev: b.by_severity.get(sev, 0) for sev in SEVERITIES},
         "complaint_rate": divide(b.complaints, served),
-        "avg_resolution_hours": divide(divide(b.resolution_seconds, SECONDS_PER_HOUR), b.resolved) if b.resolved else None,
+        "avg_resolution_hours": divide(divide(b.resolution_micros, MICROS_PER_HOUR), b.resolved) if b.resolved else None,
         "csat": divide(b.survey_sum, b.survey_count),
         "csat_responses": b.survey_count,
         "activities": activities,
