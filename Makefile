@@ -1,0 +1,73 @@
+# sales-scorecard: one-command set-up, tests and demo. Needs python3.11, java 17, mvn.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VAR := var
+DEMO_PORT ?= 6066
+PYTEST_ARGS ?=
+
+.PHONY: help venv test unit integration demo demo-stop kafka-up kafka-down jars clean
+
+help:
+	@echo "make demo       set up everything, start broker + worker, feed simulated events"
+	@echo "make test       the whole suite (starts its own broker)"
+	@echo "make unit       pure unit tests only"
+	@echo "make demo-stop  stop the demo worker and broker"
+	@echo "make kafka-up / kafka-down / jars"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+jars: venv
+	$(BIN)/python -c "from sales_scorecard.localkafka import broker; print(broker.ensure_jars(print))"
+
+test: venv jars
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: venv jars
+	$(BIN)/python -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+kafka-up: venv
+	$(BIN)/scorecard kafka up
+
+kafka-down: venv
+	$(BIN)/scorecard kafka down
+
+demo: venv
+	@mkdir -p $(VAR)
+	$(BIN)/scorecard kafka up
+	$(BIN)/scorecard topics create > /dev/null
+	@if [ -f $(VAR)/worker.pid ] && kill -0 $$(cat $(VAR)/worker.pid) 2>/dev/null; then \
+		echo "worker already running (pid $$(cat $(VAR)/worker.pid))"; \
+	else \
+		SCORECARD_WEB_PORT=$(DEMO_PORT) nohup $(BIN)/scorecard worker > $(VAR)/worker.log 2>&1 & echo $$! > $(VAR)/worker.pid; \
+		echo "worker started (pid $$(cat $(VAR)/worker.pid), log $(VAR)/worker.log)"; \
+	fi
+	@for i in $$(seq 1 120); do \
+		curl -fs http://127.0.0.1:$(DEMO_PORT)/readyz > /dev/null 2>&1 && break; sleep 1; done
+	$(BIN)/scorecard simulate --seed 7 --out $(VAR)/demo.jsonl
+	$(BIN)/scorecard produce $(VAR)/demo.jsonl
+	@echo ""
+	@echo "Demo is running:"
+	@echo "  metrics      http://127.0.0.1:$(DEMO_PORT)/metrics"
+	@echo "  readiness    http://127.0.0.1:$(DEMO_PORT)/readyz"
+	@echo "  scorecards   $(BIN)/scorecard snapshot --scope team --period 2026-11"
+	@echo "  worker log   $(VAR)/worker.log"
+	@echo "  stop         make demo-stop"
+
+demo-stop:
+	@if [ -f $(VAR)/worker.pid ]; then kill $$(cat $(VAR)/worker.pid) 2>/dev/null || true; rm -f $(VAR)/worker.pid; echo "worker stopped"; fi
+	-$(BIN)/scorecard kafka down
+
+clean: demo-stop
+	rm -rf $(VAR) .pytest_cache .hypothesis
