@@ -1,0 +1,1 @@
+"""Event contracts: JSON Schema files (``json/``), validation, typed records, dead letters."""
