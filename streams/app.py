@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> Pipeline:
     codecs.register()
     store = "memory://" if settings.store == "memory" else "rocksdb://"
     datadir = Path(settings.data_dir) / "worker"
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{h.strip()}" for h in settings.bootstrap_servers.split(",")],
@@ -78,6 +79,8 @@ def create_app(settings: Settings) -> Pipeline:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="orjson",  # tables' changelogs; topics set their own serializers
         producer_acks=-1,
         processing_guarantee="at_least_once",
         table_standby_replicas=0,
@@ -98,9 +101,9 @@ def create_app(settings: Settings) -> Pipeline:
     pipe.facts_topic = _topic(app, settings, FACTS, "raw")
     pipe.scorecards_topic = _topic(app, settings, SCORECARDS, "raw")
     pipe.deadletter_topic = _topic(app, settings, DEADLETTER, "raw")
-    pipe.seen_events = app.Table("seen_events", default=None, partitions=settings.partitions, key_type=str, value_type=float)
-    pipe.facts = app.Table("facts", default=None, partitions=1, key_type=str, value_serializer="orjson")
-    pipe.emitted = app.Table("emitted", default=None, partitions=1, key_type=str, value_serializer="orjson")
+    pipe.seen_events = app.Table("seen_events", default=None, partitions=settings.partitions, key_type=str)
+    pipe.facts = app.Table("facts", default=None, partitions=1, key_type=str)
+    pipe.emitted = app.Table("emitted", default=None, partitions=1, key_type=str)
 
     from sales_scorecard.agents import ingest, scorecards
 

@@ -23,7 +23,7 @@ def register(pipe: Pipeline) -> None:
 
     @app.page("/metrics")
     async def metrics_view(self: faust_web.View, request: faust_web.Request) -> faust_web.Response:
-        return self.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8")
+        return self.bytes(metrics.exposition(), content_type="text/plain")
 
     @app.page("/healthz")
     async def healthz(self: faust_web.View, request: faust_web.Request) -> faust_web.Response:
