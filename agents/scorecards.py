@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import orjson
 
 from sales_scorecard.core.engine import Outcome, ScorecardEngine, scorecard_key
+from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import fact_key, next_revision, scorecard_event_id
 from sales_scorecard.schemas.records import record_from_event
@@ -45,23 +46,43 @@ def new_engine(pipe: Pipeline) -> ScorecardEngine:
 def register(pipe: Pipeline) -> None:
     """Attach the aggregation agent and its flush timer."""
     app, metrics, settings = pipe.app, pipe.metrics, pipe.settings
-    facts, emitted = pipe.facts, pipe.emitted
-    facts_topic, scorecards_topic = pipe.facts_topic, pipe.scorecards_topic
-    assert facts is not None and emitted is not None and facts_topic is not None and scorecards_topic is not None
+    facts, emitted, payroll_state = pipe.facts, pipe.emitted, pipe.payroll_state
+    facts_topic, scorecards_topic, payroll_topic = pipe.facts_topic, pipe.scorecards_topic, pipe.payroll_topic
+    assert facts is not None and emitted is not None and payroll_state is not None
+    assert facts_topic is not None and scorecards_topic is not None and payroll_topic is not None
     interval = settings.coalesce_ms / 1000.0
     state = pipe.state
-    state.update(engine=None, last_flush=0.0)
+    state.update(engine=None, ledger=None, last_flush=0.0)
 
-    def load_engine() -> ScorecardEngine:
+    def load_engine() -> tuple[ScorecardEngine, PayrollLedger]:
         started = time.monotonic()
         engine = new_engine(pipe)
         count = 0
         for _, value in facts.items():
             engine.apply(record_from_event(value))
             count += 1
+        ledger = PayrollLedger()
+        for key, value in payroll_state.items():
+            ledger.load(key, value)
         log.info("engine rebuilt from %d facts in %.2fs", count, time.monotonic() - started)
         metrics.ready.set(1)
-        return engine
+        return engine, ledger
+
+    async def publish_payroll(outputs: list[PayrollOutput]) -> None:
+        for out in outputs:
+            payroll_state[out.state_key] = out.state.to_json()
+            await payroll_topic.send(key=out.state_key.encode(), value=orjson.dumps(out.event))
+            metrics.payroll.labels(out.event["type"]).inc()
+
+    async def settle_payroll(engine: ScorecardEngine, ledger: PayrollLedger, closed: bool) -> None:
+        """Post statements when a month closed, then adjustments for changed closed months."""
+        posted_at = format_timestamp(datetime.now(timezone.utc))
+        outputs = ledger.post_statements(engine, posted_at) if closed else []
+        changes = engine.take_payroll_changes()
+        if changes:
+            outputs += ledger.adjust(engine, changes, posted_at)
+        if outputs:
+            await publish_payroll(outputs)
 
     async def flush(engine: ScorecardEngine) -> None:
         started = time.monotonic()
@@ -85,9 +106,12 @@ def register(pipe: Pipeline) -> None:
     async def apply_facts(stream):
         async for event in stream.events():
             try:
-                engine = state["engine"]
+                engine, ledger = state["engine"], state["ledger"]
                 if engine is None:
-                    engine = state["engine"] = load_engine()
+                    engine, ledger = load_engine()
+                    # Whatever a crash left unpaid is settled now (both rules are state-based).
+                    await settle_payroll(engine, ledger, closed=True)
+                    state.update(engine=engine, ledger=ledger)
                 payload = orjson.loads(event.value)
                 kind = payload.get("type")
                 if kind != "tick":
@@ -95,6 +119,7 @@ def register(pipe: Pipeline) -> None:
                     metrics.facts.labels(kind, outcome.value).inc()
                     if outcome is Outcome.APPLIED:
                         facts[fact_key(payload)] = payload
+                        await settle_payroll(engine, ledger, closed=kind == "close_period")
                     if engine.as_of is not None:
                         metrics.event_clock.set(engine.as_of.timestamp())
                 if engine.dirty and time.monotonic() - state["last_flush"] >= interval:
@@ -125,7 +150,7 @@ def register(pipe: Pipeline) -> None:
     async def on_revoked(sender, revoked, **kwargs) -> None:
         # Another worker may own the facts partition next; drop the cached engine.
         if any(tp.topic == facts_topic.get_topic_name() for tp in revoked):
-            state["engine"] = None
+            state.update(engine=None, ledger=None)
             metrics.ready.set(0)
 
     app.on_partitions_revoked.connect(on_revoked)

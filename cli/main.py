@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulate", "Generate a realistic, seeded event history."),
     "snapshot": ("snapshot", "Write the latest scorecard per key as JSON lines."),
     "close-period": ("close_period", "Publish a close_period command for a month."),
+    "payroll-sink": ("payroll_sink", "Apply payroll events to a SQLite ledger."),
+    "payroll": ("payroll", "Payroll ledger tools (export)."),
 }
 
 

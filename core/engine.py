@@ -61,6 +61,23 @@ def scorecard_key(scope: str, id: str, period: str) -> str:
     return f"{scope}:{id}:{period}"
 
 
+def deal_change_reason(old: DealEvent | None, new: DealEvent) -> str:
+    """Why a deal's new version changes pay (used as the payroll adjustment reason)."""
+    if old is None or old.stage != "won":
+        return "late_won" if new.stage == "won" else "deal_update"
+    if new.stage == "reversed":
+        return "reversal"
+    if new.stage != "won":
+        return "won_deal_reopened"
+    if new.rep_id != old.rep_id:
+        return "reassignment"
+    if new.amount != old.amount:
+        return "amendment"
+    if new.closed_at != old.closed_at:
+        return "close_date_change"
+    return "restatement"
+
+
 def _micros(delta: timedelta) -> int:
     return delta // timedelta(microseconds=1)
 
@@ -98,6 +115,8 @@ class ScorecardEngine:
         #: (scope, id) -> calendar period labels that have a scorecard
         self.known: dict[tuple[str, str], set[str]] = {}
         self.dirty: set[ScorecardKey] = set()
+        #: (rep_id, month) -> (reason, deal_id) of changes that may alter a rep's pay for a month
+        self.payroll_changes: dict[tuple[str, str], tuple[str, str | None]] = {}
 
     # ------------------------------------------------------------------ apply
     def apply(self, event: InputEvent) -> Outcome:
@@ -139,6 +158,11 @@ class ScorecardEngine:
             assert ev.closed_at is not None  # guaranteed by the schema
             self._customer_wins.setdefault(ev.customer_id, {})[ev.deal_id] = ev.closed_at
         self._set_fact("deal:" + ev.deal_id, ev.rep_id, self._derive_deal(ev))
+        reason = deal_change_reason(old, ev)
+        for deal in (old, ev):
+            if deal is not None and deal.closed_at is not None:
+                month = self.calendar.labels_containing(deal.closed_at)[1]
+                self.payroll_changes[(deal.rep_id, month)] = (reason, ev.deal_id)
         customers = {ev.customer_id} if old is None else {ev.customer_id, old.customer_id}
         for customer in customers:
             self._update_acquisition(customer)
@@ -187,6 +211,9 @@ class ScorecardEngine:
         self.known.setdefault((ev.scope, ev.id), set()).add(ev.period)
         if not changed:
             return Outcome.STALE
+        if ev.scope == "rep":
+            for month in L.months_of(ev.period):
+                self.payroll_changes[(ev.id, month)] = ("target_change", None)
         year = ev.period[:4]
         scopes = [(ev.scope, ev.id)]
         if ev.scope == "rep":
@@ -317,6 +344,30 @@ class ScorecardEngine:
                 if not dates:
                     del by_customer[won_customer]  # type: ignore[arg-type]
         self._touch_contribution(c.scope, c.id, month, quarter, year, coverage=won_customer is not None)
+
+    def rep_month_revenue(self, rep_id: str, month: str) -> Decimal:
+        """Revenue credited to a rep in a month."""
+        return self._revenue("rep", rep_id, month)
+
+    def has_figures(self, rep_id: str, month: str) -> bool:
+        """True when a rep has any fact credited in the month (deal, complaint or activity)."""
+        return ("rep", rep_id, month) in self.buckets
+
+    def won_deals(self, rep_id: str, month: str) -> list[DealEvent]:
+        """The won deals credited to a rep with closed_at in the month, by deal id."""
+        out = []
+        for key in self._facts_by_rep.get(rep_id, ()):
+            if key.startswith("deal:"):
+                deal = self.deals[key[5:]]
+                if deal.stage == "won" and deal.closed_at is not None and \
+                        self.calendar.labels_containing(deal.closed_at)[1] == month:
+                    out.append(deal)
+        return sorted(out, key=lambda d: d.deal_id)
+
+    def take_payroll_changes(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """Changes since the last call that may alter pay, by (rep_id, month)."""
+        out, self.payroll_changes = self.payroll_changes, {}
+        return out
 
     # --------------------------------------------------------------- dirty
     def _touch_contribution(self, scope: str, id: str, month: str, quarter: str, year: str, coverage: bool) -> None:
