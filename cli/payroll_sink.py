@@ -31,6 +31,7 @@ def run_sink(settings: Settings, db: Path, group: str, idle_exit: float | None =
     consumer = KafkaConsumer(
         PAYROLL.full_name(settings), bootstrap_servers=settings.bootstrap_servers, group_id=group,
         enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
+        session_timeout_ms=10000, heartbeat_interval_ms=3000,
     )
     counts: Counter = Counter()
     stopping = False
@@ -46,7 +47,7 @@ def run_sink(settings: Settings, db: Path, group: str, idle_exit: float | None =
         while not stopping:
             batches = consumer.poll(timeout_ms=500)
             if not batches:
-                if idle_exit is not None and time.monotonic() - last_record >= idle_exit:
+                if idle_exit is not None and time.monotonic() - last_record >= idle_exit and _caught_up(consumer):
                     break
                 continue
             last_record = time.monotonic()
@@ -61,10 +62,20 @@ def run_sink(settings: Settings, db: Path, group: str, idle_exit: float | None =
     return counts
 
 
+def _caught_up(consumer) -> bool:
+    """True once partitions are assigned and every one is read to its end."""
+    assignment = consumer.assignment()
+    if not assignment:
+        return False
+    ends = consumer.end_offsets(list(assignment))
+    return all(consumer.position(tp) >= ends[tp] for tp in assignment)
+
+
 @click.command("payroll-sink")
 @click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="SQLite ledger file.")
 @click.option("--group", default=None, help="Consumer group (default: <app id>-payroll-sink).")
-@click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without records.")
+@click.option("--idle-exit", type=float, default=None,
+              help="Stop once caught up and idle for this many seconds (batch runs, tests).")
 def command(db: Path, group: str | None, idle_exit: float | None) -> None:
     """Apply payroll statements and adjustments to a SQLite ledger, idempotently."""
     settings = Settings.from_env()

@@ -63,3 +63,12 @@ def metric_value(exposition: str, name: str, **labels: str) -> float:
         if all(f'{k}="{v}"' in head for k, v in labels.items()):
             return float(value)
     return 0.0
+
+
+def produce_events(settings: Settings, events: Iterable[dict]) -> int:
+    """Send valid input events to their topics with the keys of the contract."""
+    from sales_scorecard.streams.topics import TOPIC_FOR_TYPE, input_key
+
+    return send_raw(settings, [
+        (TOPIC_FOR_TYPE[e["type"]].full_name(settings), input_key(e).encode(), orjson.dumps(e)) for e in events
+    ])
