@@ -28,6 +28,7 @@ from sales_scorecard.streams.app import Pipeline
 log = logging.getLogger(__name__)
 
 TICK = b'{"type":"tick"}'
+REBUILD_ORDER = {"roster": 0, "target": 1, "close_period": 3}
 
 
 def new_engine(pipe: Pipeline) -> ScorecardEngine:
@@ -57,10 +58,12 @@ def register(pipe: Pipeline) -> None:
     def load_engine() -> tuple[ScorecardEngine, PayrollLedger]:
         started = time.monotonic()
         engine = new_engine(pipe)
-        count = 0
-        for _, value in facts.items():
+        # Roster and targets first: team attribution is then right on the first try and the
+        # rebuild creates no transient keys (such as team "unassigned") that were never published.
+        values = sorted(facts.values(), key=lambda v: REBUILD_ORDER.get(v["type"], 2))
+        for value in values:
             engine.apply(record_from_event(value))
-            count += 1
+        count = len(values)
         ledger = PayrollLedger()
         for key, value in payroll_state.items():
             ledger.load(key, value)
