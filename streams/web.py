@@ -1,8 +1,14 @@
-"""Web views on the worker: Prometheus metrics and health.
+"""Web views on the worker: metrics, health and the query API.
 
-``/metrics`` (prometheus-client text format), ``/healthz`` (the process is alive) and
-``/readyz`` (tables recovered and, on the worker that owns the aggregation stage, the
-engine rebuilt; 503 otherwise). They carry no business data.
+Operational (no business data): ``/metrics`` (prometheus-client text format),
+``/healthz`` (the process is alive), ``/readyz`` (tables recovered and, on the worker
+that owns the aggregation stage, the engine rebuilt; 503 otherwise).
+
+Query API (routed to the worker that owns the aggregation stage, so any worker
+answers the same): ``/api/scorecards/{scope}/{id}/{period}``,
+``/api/scorecards/{scope}/{id}/{period}/explain`` and
+``/api/leaderboard?board=&period=&metric=&limit=``. Errors are JSON: 400 for a
+malformed request, 404 for an unknown key, 503 while the engine is not loaded.
 """
 
 from __future__ import annotations
@@ -33,6 +39,97 @@ def register(pipe: Pipeline) -> None:
     async def readyz(self: faust_web.View, request: faust_web.Request) -> faust_web.Response:
         ready, detail = readiness(pipe)
         return self.json({"ready": ready, **detail}, status=200 if ready else 503)
+
+    register_api(pipe)
+
+
+#: The key whose owner serves the query API: the aggregation tables have one partition.
+ENGINE_KEY = "engine"
+SCOPES = ("rep", "team", "company")
+
+
+def register_api(pipe: Pipeline) -> None:
+    """Attach the query API views."""
+    from sales_scorecard.core.boards import BoardError, explain, leaderboard
+    from sales_scorecard.core.engine import scorecard_key
+
+    app = pipe.app
+    facts = pipe.facts
+    emitted = pipe.emitted
+    assert facts is not None and emitted is not None
+
+    def engine_or_error(view: faust_web.View):
+        engine = pipe.state.get("engine")
+        if engine is None:
+            return None, view.json({"error": "not ready: the aggregation engine is loading"}, status=503)
+        return engine, None
+
+    def check_key(view: faust_web.View, engine, scope: str, id: str, period: str):
+        if scope not in SCOPES:
+            return view.json({"error": f"scope must be one of {', '.join(SCOPES)}, got {scope!r}"}, status=400)
+        try:
+            from sales_scorecard.core.boards import check_period
+
+            check_period(engine, period)
+        except BoardError as exc:
+            return view.json({"error": str(exc)}, status=400)
+        if (scope, id) not in engine.known or not engine.known[(scope, id)] or (
+                period not in engine.known[(scope, id)] and period not in ("R30D", "R90D")):
+            return view.json({"error": f"no scorecard {scorecard_key(scope, id, period)}"}, status=404)
+        return None
+
+    @app.page("/api/scorecards/{scope}/{id}/{period}")
+    class ScorecardView(faust_web.View):
+        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
+            engine, error = engine_or_error(self)
+            if error is not None:
+                return error
+            error = check_key(self, engine, scope, id, period)
+            if error is not None:
+                return error
+            content = engine.render(scope, id, period)
+            revision = emitted.get(scorecard_key(scope, id, period))
+            return self.json({**content, "revision": revision[0] if revision else None})
+
+    @app.page("/api/scorecards/{scope}/{id}/{period}/explain")
+    class ExplainView(faust_web.View):
+        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
+            engine, error = engine_or_error(self)
+            if error is not None:
+                return error
+            error = check_key(self, engine, scope, id, period)
+            if error is not None:
+                return error
+            return self.json(explain(engine, scope, id, period))
+
+    @app.page("/api/leaderboard")
+    class LeaderboardView(faust_web.View):
+        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        async def get(self, request: faust_web.Request) -> faust_web.Response:
+            engine, error = engine_or_error(self)
+            if error is not None:
+                return error
+            q = request.query
+            try:
+                limit = int(q.get("limit", "0")) or None
+                if limit is not None and limit < 0:
+                    raise ValueError
+            except ValueError:
+                return self.json({"error": "limit must be a positive integer"}, status=400)
+            period = q.get("period")
+            if not period:
+                as_of = engine.clock()
+                if as_of is None:
+                    return self.json({"error": "period is required (no events seen yet)"}, status=400)
+                month = engine.calendar.containing(as_of)[0]
+                period = month.label
+            try:
+                board = leaderboard(engine, q.get("board", "company"), period, q.get("metric", "score"), limit)
+            except BoardError as exc:
+                return self.json({"error": str(exc)}, status=400)
+            return self.json(board)
 
 
 def readiness(pipe: Pipeline) -> tuple[bool, dict]:

@@ -1,0 +1,136 @@
+"""Leaderboards and explanations computed from the engine (pure)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .engine import TRAILING_DAYS, ScorecardEngine
+from .leaderboard import rank
+from .money import format_money
+from .roster import UNASSIGNED
+
+METRICS = ("score", "revenue", "attainment", "weighted_attainment")
+
+
+class BoardError(ValueError):
+    """A malformed board, period or metric (the caller answers 400)."""
+
+
+def _value(content: dict[str, Any], metric: str) -> Decimal | None:
+    raw = content["score"] if metric == "score" else content["kpis"][metric]
+    return None if raw is None else Decimal(str(raw))
+
+
+def board_reps(engine: ScorecardEngine, board: str, period: str) -> list[str]:
+    """Reps on a board for a period: every rep with a scorecard, or a team's members at the period's end."""
+    reps = sorted(id for (scope, id), labels in engine.known.items()
+                  if scope == "rep" and (period in labels or (period in TRAILING_DAYS and labels)))
+    if board == "company":
+        return reps
+    if not board.startswith("team:") or len(board) == 5:
+        raise BoardError(f"board must be 'company' or 'team:<id>', got {board!r}")
+    team = board[5:]
+    p = engine.period(period)
+    if p is None:
+        return []
+    out = []
+    for rep in reps:
+        entry = engine.roster.entry_before(rep, p.end)
+        if (entry.team_id if entry else UNASSIGNED) == team:
+            out.append(rep)
+    return out
+
+
+def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str, limit: int | None = None) -> dict[str, Any]:
+    """Ranked rows of a board for a period and metric (ties share a rank, SPEC §6)."""
+    if metric not in METRICS:
+        raise BoardError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    check_period(engine, period)
+    contents = {}
+    for rep in board_reps(engine, board, period):
+        content = engine.render("rep", rep, period)
+        if content is not None:
+            contents[rep] = content
+    ranked = rank((rep, _value(c, metric)) for rep, c in contents.items())
+    rows = []
+    for row in ranked[: limit if limit else None]:
+        c = contents[row.rep_id]
+        entry = engine.roster.entry_before(row.rep_id, engine.period(period).end)  # type: ignore[union-attr]
+        rows.append({
+            "rank": row.rank,
+            "rep_id": row.rep_id,
+            "name": entry.name if entry and entry.name else row.rep_id,
+            "team_id": c["team_id"],
+            "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
+            "revenue": c["kpis"]["revenue"],
+            "attainment": c["kpis"]["attainment"],
+            "score": c["score"],
+        })
+    as_of = engine.clock()
+    return {"board": board, "period": period, "metric": metric, "rows": rows,
+            "as_of": None if as_of is None else as_of.isoformat()}
+
+
+def check_period(engine: ScorecardEngine, period: str) -> None:
+    """Raise BoardError unless ``period`` is a month, quarter, year or trailing window."""
+    if period in TRAILING_DAYS:
+        return
+    try:
+        p = engine.calendar.parse(period)
+    except ValueError as exc:
+        raise BoardError(str(exc)) from None
+    if p.kind == "day":
+        raise BoardError(f"period must be YYYY, YYYY-Qn, YYYY-MM, R30D or R90D, got {period!r}")
+
+
+def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[str, Any] | None:
+    """The facts behind a scorecard: credited deals and the counts behind each KPI."""
+    check_period(engine, period)
+    computed = engine.inputs(scope, id, period)
+    content = engine.render(scope, id, period)
+    if computed is None or content is None:
+        return None
+    p, inp, nc_target = computed
+    b = inp.bucket
+    deals = []
+    if scope == "rep":
+        for deal in engine.deals.values():
+            if deal.rep_id == id and deal.stage == "won" and deal.closed_at is not None and p.contains(deal.closed_at):
+                deals.append({"deal_id": deal.deal_id, "amount": format_money(deal.amount),
+                              "closed_at": deal.closed_at.isoformat(), "version": deal.version,
+                              "customer_id": deal.customer_id, "customer_tier": deal.customer_tier})
+        deals.sort(key=lambda d: (d["closed_at"], d["deal_id"]))
+    return {
+        **content,
+        "facts": {
+            "credited_deals": deals,
+            "won_deals": b.won,
+            "lost_deals": b.lost,
+            "revenue": format_money(b.revenue),
+            "target": format_money(inp.target),
+            "elapsed": None if inp.elapsed is None else float(inp.elapsed),
+            "previous_period_revenue": format_money(inp.prev_revenue),
+            "year_earlier_revenue": format_money(inp.yoy_revenue),
+            "cycle_days_total": float(Decimal(b.cycle_micros) / Decimal(86_400_000_000)),
+            "new_customers": b.new_customers,
+            "won_customers": len(b.won_customers),
+            "repeat_customers": inp.repeat_customers,
+            "customers_served": sorted(b.won_customers.keys() | b.contacts.keys()),
+            "effective_contacts": b.effective_contacts,
+            "coverage_book": None if inp.coverage is None else inp.coverage[0],
+            "coverage_covered": None if inp.coverage is None else inp.coverage[1],
+            "complaints": b.complaints,
+            "complaints_resolved": b.resolved,
+            "resolution_hours_total": float(Decimal(b.resolution_micros) / Decimal(3_600_000_000)),
+            "survey_sum": b.survey_sum,
+            "survey_responses": b.survey_count,
+            "training_minutes": b.training_minutes,
+            "campaign_ids": sorted(b.campaigns),
+            "territory_factor": None if inp.territory_factor is None else float(inp.territory_factor),
+            "headcount_start": inp.headcount_start,
+            "headcount_end": inp.headcount_end,
+            "departures": inp.departures,
+            "new_customers_goal_target": None if nc_target is None else float(nc_target),
+        },
+    }

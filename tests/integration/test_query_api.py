@@ -1,0 +1,82 @@
+"""The query API through the real broker, with two workers: a query sent to the worker
+that does not own the aggregation stage returns the owner's answer."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import orjson
+import pytest
+
+from sales_scorecard.localkafka.broker import free_port
+from sales_scorecard.streams.settings import Settings
+from tests.factories import deal, roster
+from tests.integration.conftest import http_get
+from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
+
+pytestmark = pytest.mark.integration
+
+NOV = "2026-11-{:02d}T10:00:00+08:00"
+
+
+def get_json(port: int, path: str) -> tuple[int, dict]:
+    status, body = http_get(port, path, timeout=10)
+    return status, (orjson.loads(body) if body else {})
+
+
+def test_api_answers_alike_on_both_workers(test_settings: Settings, run_worker, tmp_path) -> None:
+    s = test_settings
+    a = run_worker(s, name="a")
+    s_b = dataclasses.replace(s, web_port=free_port(), data_dir=str(tmp_path / "b"))
+    b = run_worker(s_b, name="b", ready=False)
+    produce_events(s, [
+        roster("r1", "t1"), roster("r2", "t1"), roster("r3", "t2"), roster("r4", "t2"),
+        deal("d1", "r1", "c1", "200.00", closed_at=NOV.format(3)),
+        deal("d2", "r1", "c2", "100.00", closed_at=NOV.format(4)),
+        deal("d3", "r2", "c3", "100.00", closed_at=NOV.format(5)),
+        deal("d4", "r3", "c4", "100.00", closed_at=NOV.format(6)),
+        deal("d5", "r4", "c5", "50.00", closed_at=NOV.format(7)),
+    ])
+
+    def settled() -> bool:
+        for w in (a, b):
+            r = w.readiness()
+            if r.get("ready") and r.get("aggregation_owner"):
+                m = w.metrics()
+                applied = sum(metric_value(m, "scorecard_facts_total", type=t, outcome="applied")
+                              for t in ("roster", "deal"))
+                return applied == 9 and metric_value(m, "scorecard_pending_updates") == 0
+        return False
+
+    assert wait_for(settled, timeout=120), (a.log_tail(), b.log_tail())
+    assert wait_for(lambda: a.readiness().get("ready") and b.readiness().get("ready"), timeout=120)
+    owners = [w for w in (a, b) if w.readiness()["aggregation_owner"]]
+    assert len(owners) == 1
+    path = "/api/scorecards/rep/r1/2026-11"
+    sa, ja = get_json(s.web_port, path)
+    sb, jb = get_json(s_b.web_port, path)
+    assert sa == sb == 200, (ja, jb)
+    assert ja == jb
+    assert ja["kpis"]["revenue"] == "300.00" and ja["team_id"] == "t1" and ja["revision"] >= 1
+
+    explain_a = get_json(s.web_port, path + "/explain")[1]
+    explain_b = get_json(s_b.web_port, path + "/explain")[1]
+    assert explain_a == explain_b
+    assert [d["deal_id"] for d in explain_a["facts"]["credited_deals"]] == ["d1", "d2"]
+    assert explain_a["facts"]["won_deals"] == 2
+
+    board = get_json(s_b.web_port, "/api/leaderboard?board=company&period=2026-11&metric=revenue")[1]
+    assert [(r["rank"], r["rep_id"], r["value"]) for r in board["rows"]] == [
+        (1, "r1", "300.00"), (2, "r2", "100.00"), (2, "r3", "100.00"), (4, "r4", "50.00")]
+    team = get_json(s.web_port, "/api/leaderboard?board=team:t2&period=2026-11&metric=revenue&limit=1")[1]
+    assert [(r["rank"], r["rep_id"]) for r in team["rows"]] == [(1, "r3")]
+
+    for port in (s.web_port, s_b.web_port):
+        status, body = get_json(port, "/api/scorecards/rep/nobody/2026-11")
+        assert status == 404 and "error" in body
+        status, body = get_json(port, "/api/scorecards/rep/r1/2026-13")
+        assert status == 400 and "error" in body
+        status, body = get_json(port, "/api/scorecards/galaxy/r1/2026-11")
+        assert status == 400
+        status, body = get_json(port, "/api/leaderboard?board=company&period=2026-11&metric=height")
+        assert status == 400 and "metric" in body["error"]
