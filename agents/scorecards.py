@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 import orjson
 
+from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.engine import Outcome, ScorecardEngine, scorecard_key
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
@@ -49,11 +50,14 @@ def register(pipe: Pipeline) -> None:
     app, metrics, settings = pipe.app, pipe.metrics, pipe.settings
     facts, emitted, payroll_state = pipe.facts, pipe.emitted, pipe.payroll_state
     facts_topic, scorecards_topic, payroll_topic = pipe.facts_topic, pipe.scorecards_topic, pipe.payroll_topic
+    leaderboards_topic, boards_emitted = pipe.leaderboards_topic, pipe.boards_emitted
+    assert leaderboards_topic is not None and boards_emitted is not None
     assert facts is not None and emitted is not None and payroll_state is not None
     assert facts_topic is not None and scorecards_topic is not None and payroll_topic is not None
     interval = settings.coalesce_ms / 1000.0
     state = pipe.state
-    state.update(engine=None, ledger=None, last_flush=0.0)
+    state.update(engine=None, ledger=None, last_flush=0.0, boards=BoardCache(), boards_pending=set(), last_boards=0.0)
+    board_interval = settings.leaderboard_ms / 1000.0
 
     def load_engine() -> tuple[ScorecardEngine, PayrollLedger]:
         started = time.monotonic()
@@ -94,6 +98,8 @@ def register(pipe: Pipeline) -> None:
             content = engine.render(scope, id, label)
             if content is None:
                 continue
+            if scope == "rep":
+                state["boards_pending"] |= state["boards"].update(content)
             key = scorecard_key(scope, id, label)
             decision = next_revision(emitted.get(key), content)
             if decision is None:
@@ -105,6 +111,30 @@ def register(pipe: Pipeline) -> None:
             metrics.scorecards.inc()
         state["last_flush"] = time.monotonic()
         metrics.flush_seconds.observe(state["last_flush"] - started)
+        if state["boards_pending"] and state["last_flush"] - state["last_boards"] >= board_interval:
+            await publish_boards(engine, emitted_at)
+
+    async def publish_boards(engine: ScorecardEngine, emitted_at: str) -> None:
+        """Leaderboard snapshots of the boards that moved, only when ranks or values changed."""
+        cache: BoardCache = state["boards"]
+        names = {rep: (h.entries[-1].name or rep) for rep, h in engine.roster.reps.items() if h.entries}
+        for board, period in sorted(state["boards_pending"]):
+            for metric in METRICS:
+                rows = cache.board(board, period, metric, names)
+                key = f"{board}:{period}:{metric}"
+                content = {"type": "leaderboard", "schema_version": 1, "board": board, "period": period,
+                           "metric": metric, "rows": rows}
+                decision = next_revision(boards_emitted.get(key), content)
+                if decision is None:
+                    continue
+                revision, digest = decision
+                boards_emitted[key] = [revision, digest]
+                value = {**content, "event_id": f"leaderboard:{key}:{revision}", "revision": revision,
+                         "emitted_at": emitted_at}
+                await leaderboards_topic.send(key=key.encode(), value=orjson.dumps(value))
+                metrics.leaderboards.inc()
+        state["boards_pending"] = set()
+        state["last_boards"] = time.monotonic()
 
     async def apply_facts(stream):
         async for event in stream.events():
@@ -112,6 +142,7 @@ def register(pipe: Pipeline) -> None:
                 engine, ledger = state["engine"], state["ledger"]
                 if engine is None:
                     engine, ledger = load_engine()
+                    state["boards"] = BoardCache()
                     # Whatever a crash left unpaid is settled now (both rules are state-based).
                     await settle_payroll(engine, ledger, closed=True)
                     state.update(engine=engine, ledger=ledger)
@@ -127,6 +158,8 @@ def register(pipe: Pipeline) -> None:
                         metrics.event_clock.set(engine.as_of.timestamp())
                 if engine.dirty and time.monotonic() - state["last_flush"] >= interval:
                     await flush(engine)
+                elif state["boards_pending"] and time.monotonic() - state["last_boards"] >= board_interval:
+                    await publish_boards(engine, format_timestamp(datetime.now(timezone.utc)))
                 metrics.pending.set(len(engine.dirty))
             except Exception:  # noqa: BLE001 - never let one fact stop the aggregation
                 log.exception("aggregation failed at facts offset %s", event.message.offset)
@@ -145,7 +178,7 @@ def register(pipe: Pipeline) -> None:
 
     async def send_tick() -> None:
         engine = state["engine"]
-        if (engine is None or engine.dirty) and owns_facts():
+        if (engine is None or engine.dirty or state["boards_pending"]) and owns_facts():
             await facts_topic.send(key=b"tick", value=TICK)
 
     app.timer(interval=interval, name="scorecards.tick")(send_tick)
@@ -153,7 +186,7 @@ def register(pipe: Pipeline) -> None:
     async def on_revoked(sender, revoked, **kwargs) -> None:
         # Another worker may own the facts partition next; drop the cached engine.
         if any(tp.topic == facts_topic.get_topic_name() for tp in revoked):
-            state.update(engine=None, ledger=None)
+            state.update(engine=None, ledger=None, boards=BoardCache(), boards_pending=set())
             metrics.ready.set(0)
 
     app.on_partitions_revoked.connect(on_revoked)

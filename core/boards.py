@@ -134,3 +134,46 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
             "new_customers_goal_target": None if nc_target is None else float(nc_target),
         },
     }
+
+
+class BoardCache:
+    """The ranking inputs of every rep scorecard, refreshed as scorecards are rendered.
+
+    Leaderboard snapshots are built from it, so publishing a board does not render
+    every rep again.
+    """
+
+    def __init__(self) -> None:
+        #: (rep_id, period) -> (team_id, name, values by metric, revenue str, attainment, score)
+        self.entries: dict[tuple[str, str], tuple[str | None, dict[str, Decimal | None], dict[str, Any]]] = {}
+
+    def update(self, content: dict[str, Any]) -> set[tuple[str, str]]:
+        """Record a rendered rep scorecard; returns the (board, period) pairs it may move."""
+        if content["scope"] != "rep":
+            return set()
+        key = (content["id"], content["period"])
+        values = {m: _value(content, m) for m in METRICS}
+        shown = {"revenue": content["kpis"]["revenue"], "attainment": content["kpis"]["attainment"],
+                 "score": content["score"]}
+        old = self.entries.get(key)
+        team = content["team_id"]
+        self.entries[key] = (team, values, shown)
+        touched = {("company", content["period"]), (f"team:{team}", content["period"])}
+        if old is not None and old[0] != team:
+            touched.add((f"team:{old[0]}", content["period"]))
+        return touched
+
+    def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
+              limit: int | None = None) -> list[dict[str, Any]]:
+        """Ranked rows of a board from the cached values."""
+        team = None if board == "company" else board[5:]
+        members = {rep: e for (rep, p), e in self.entries.items() if p == period and (team is None or e[0] == team)}
+        ranked = rank((rep, e[1][metric]) for rep, e in members.items())
+        rows = []
+        for row in ranked[: limit if limit else None]:
+            team_id, _, shown = members[row.rep_id]
+            rows.append({"rank": row.rank, "rep_id": row.rep_id, "name": (names or {}).get(row.rep_id, row.rep_id),
+                         "team_id": team_id,
+                         "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
+                         **shown})
+        return rows

@@ -1,1 +1,10 @@
-"""Event contracts: JSON Schema files (``json/``), validation, typed records, dead letters."""
+"""Event contracts: the JSON Schema files are the source of truth, the rest derives from them.
+
+- ``json/*.schema.json``: Draft 2020-12 schemas of every input (SPEC §3) and output
+  (SPEC §8) event, sharing ``common.schema.json`` through a ``referencing`` registry;
+- ``contracts``: loading, bundling and compiling them (once);
+- ``validation``: ``EventValidator`` with the stable rejection reason codes;
+- ``records``: frozen typed records of accepted input events;
+- ``deadletter``: the dead-letter event of a rejected record;
+- ``examples``: one canonical valid event per type, for tests and docs.
+"""

@@ -1,37 +1,153 @@
-"""Loading the packaged JSON Schema files and building validators for them (once)."""
+"""The packaged JSON Schema files (``json/*.schema.json``) and validators built from them.
+
+Every schema is registered in one ``referencing`` registry under its ``$id``, so
+``{"$ref": "common.schema.json#/$defs/id"}`` resolves offline. Validators are Draft
+2020-12 with two deliberate tightenings, both matching JSON rather than Python:
+
+* ``integer`` means a JSON integer literal: ``1.0`` is not an integer (Draft 2020-12
+  would accept it, and a float version or count would then leak into the engine);
+* ``pattern`` follows ECMA-262, where ``$`` is the end of the string (Python's ``$``
+  also matches before a trailing newline, so ``"r1\\n"`` would pass as an id).
+
+``validator(name)`` (jsonschema) is the reference and explains failures;
+``fast_check(name)`` (fastjsonschema, code generated once) only answers "valid?" about
+15 times faster and is used to accept the common, valid record. The keywords the
+contracts use mean the same in Draft 7, which fastjsonschema implements;
+``tests/unit/test_validation.py`` checks the two agree on mutated events.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import orjson
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
 BASE_URI = "https://sales-scorecard.example/schemas/"
-INPUT_TYPES = ("deal", "complaint", "activity", "roster", "target", "close_period")
-OUTPUT_TYPES = ("scorecard", "leaderboard", "alert", "deadletter", "payroll.statement", "payroll.adjustment")
+INPUT_TYPES: tuple[str, ...] = ("deal", "complaint", "activity", "roster", "target", "close_period")
+OUTPUT_TYPES: tuple[str, ...] = (
+    "scorecard", "leaderboard", "alert", "deadletter", "payroll.statement", "payroll.adjustment",
+)
+SCHEMA_NAMES: tuple[str, ...] = ("common", *INPUT_TYPES, *OUTPUT_TYPES)
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _ecma_pattern(validator: Validator, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        shown = instance if len(instance) <= 80 else instance[:77] + "..."
+        yield ValidationError(f"{shown!r} does not match {pattern!r}")
+
+
+def _is_json_integer(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+ContractValidator = validators.extend(
+    Draft202012Validator,
+    validators={"pattern": _ecma_pattern},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_json_integer),
+)
+
+
+@lru_cache(maxsize=None)
+def _schema_bytes(name: str) -> bytes:
+    return resources.files("sales_scorecard.schemas").joinpath(f"json/{name}.schema.json").read_bytes()
 
 
 def load_schema(name: str) -> dict[str, Any]:
-    """The parsed schema file ``json/<name>.schema.json``."""
-    text = resources.files("sales_scorecard.schemas").joinpath(f"json/{name}.schema.json").read_bytes()
-    return orjson.loads(text)
+    """A fresh parsed copy of ``json/<name>.schema.json`` (e.g. ``deal``, ``payroll.statement``)."""
+    return orjson.loads(_schema_bytes(name))
 
 
 @lru_cache(maxsize=1)
 def registry() -> Registry:
-    """A referencing registry holding every schema by its ``$id``."""
-    resources_ = []
-    for name in ("common", *INPUT_TYPES, *OUTPUT_TYPES):
+    """A referencing registry holding every packaged schema by its ``$id``."""
+    pairs = []
+    for name in SCHEMA_NAMES:
         schema = load_schema(name)
-        resources_.append((schema["$id"], Resource.from_contents(schema)))
-    return Registry().with_resources(resources_)
+        pairs.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(pairs)
+
+
+def _inline(node: Any, resolver: Any) -> Any:
+    if isinstance(node, list):
+        return [_inline(item, resolver) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("$ref"), str):
+        resolved = resolver.lookup(node["$ref"])
+        target = _inline(resolved.contents, resolved.resolver)
+        siblings = {k: _inline(v, resolver) for k, v in node.items() if k != "$ref"}
+        return {**target, **siblings}
+    return {k: _inline(v, resolver) for k, v in node.items()}
+
+
+def bundled(name: str) -> dict[str, Any]:
+    """Schema ``name`` with every ``$ref`` replaced by what it points to (the contracts are not recursive).
+
+    Validating against it gives the same verdicts as the original and skips reference
+    resolution on every record, which is most of jsonschema's cost.
+    """
+    schema = load_schema(name)
+    out = _inline(schema, registry().resolver(base_uri=schema["$id"]))
+    out.pop("$defs", None)
+    return out
 
 
 @lru_cache(maxsize=None)
-def validator(name: str) -> Draft202012Validator:
-    """A validator for one schema, with ``$ref``s resolved through the registry."""
-    return Draft202012Validator(load_schema(name), registry=registry())
+def validator(name: str) -> Validator:
+    """The (cached) validator of one schema, built once on its bundled form."""
+    return ContractValidator(bundled(name))
+
+
+#: Keywords the input contracts may use: they mean the same in Draft 7 and Draft 2020-12.
+FAST_KEYWORDS = frozenset({
+    "type", "required", "properties", "const", "enum", "pattern", "minLength", "maxLength", "minimum",
+    "maximum", "anyOf", "allOf", "if", "then", "else", "items", "uniqueItems", "additionalProperties",
+    "default", "description", "title", "x-decimal",
+})
+
+
+def keywords(node: Any) -> set[str]:
+    """Every keyword used in a (bundled) schema, property names excluded."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.add(key)
+            if key == "properties":
+                for sub in value.values():
+                    found |= keywords(sub)
+            else:
+                found |= keywords(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= keywords(item)
+    return found
+
+
+@lru_cache(maxsize=None)
+def fast_check(name: str) -> Any:
+    """A compiled ``callable(instance)`` that raises ``fastjsonschema.JsonSchemaException`` when invalid.
+
+    Floats are integers to fastjsonschema (``1.0``): the caller must not trust it on those.
+    """
+    schema = bundled(name)
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+    unknown = keywords(schema) - FAST_KEYWORDS - {"$comment"}
+    if unknown:
+        raise ValueError(f"{name}: keywords {sorted(unknown)} are not checked by the fast path")
+    return fastjsonschema.compile(schema, use_default=False, use_formats=False)

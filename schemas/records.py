@@ -3,7 +3,7 @@
 ``record_from_event`` turns an accepted event dict into a frozen dataclass with parsed
 types (aware ``datetime``, ``Decimal``). ``tests/unit/test_records.py`` checks that every
 dataclass lists exactly the properties of its JSON Schema, with matching required-ness,
-so the two field lists cannot drift apart.
+so the two field lists cannot drift apart. Records are keyword-only: build them by name.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any, Callable, Union, get_args, get_type_hints
 
 from sales_scorecard.core.periods import parse_timestamp
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DealEvent:
     """The full current state of a deal (SPEC §3 deal)."""
 
     event_id: str
     type: str
-    schema_version: int
+    schema_version: int = 1
     occurred_at: datetime
     deal_id: str
     rep_id: str
@@ -36,13 +36,13 @@ class DealEvent:
     customer_tier: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ComplaintEvent:
     """The current state of a customer complaint."""
 
     event_id: str
     type: str
-    schema_version: int
+    schema_version: int = 1
     occurred_at: datetime
     complaint_id: str
     version: int
@@ -54,30 +54,30 @@ class ComplaintEvent:
     resolved_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ActivityEvent:
     """An immutable sales activity fact."""
 
     event_id: str
     type: str
-    schema_version: int
+    schema_version: int = 1
     occurred_at: datetime
     rep_id: str
-    kind: str
     customer_id: str | None = None
+    kind: str
     effective: bool = True
     duration_minutes: int | None = None
     score: int | None = None
     campaign_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RosterEvent:
     """An effective-dated rep ↔ team ↔ manager fact."""
 
     event_id: str
     type: str
-    schema_version: int
+    schema_version: int = 1
     occurred_at: datetime
     rep_id: str
     team_id: str
@@ -89,13 +89,13 @@ class RosterEvent:
     territory_factor: Decimal = Decimal("1.0")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TargetEvent:
     """A revenue target (and optional new-customer target and market size) for a period."""
 
     event_id: str
     type: str
-    schema_version: int
+    schema_version: int = 1
     occurred_at: datetime
     scope: str
     id: str
@@ -105,19 +105,20 @@ class TargetEvent:
     market_size: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClosePeriodEvent:
     """Finance closes a month for payroll."""
 
     event_id: str
     type: str
-    schema_version: int
+    schema_version: int = 1
     occurred_at: datetime
     period: str
 
 
 InputEvent = Union[DealEvent, ComplaintEvent, ActivityEvent, RosterEvent, TargetEvent, ClosePeriodEvent]
 
+#: Input ``type`` -> its record class.
 RECORD_TYPES: dict[str, type] = {
     "deal": DealEvent,
     "complaint": ComplaintEvent,
@@ -127,24 +128,31 @@ RECORD_TYPES: dict[str, type] = {
     "close_period": ClosePeriodEvent,
 }
 
-_TIMESTAMPS = frozenset({"occurred_at", "created_at", "closed_at", "opened_at", "resolved_at", "effective_at", "hired_at"})
-_DECIMALS = frozenset({"amount", "revenue", "market_size", "territory_factor"})
+
+def _converter(hint: Any) -> Callable[[Any], Any] | None:
+    """How to turn a JSON value into a field of type ``hint`` (None: keep as is)."""
+    args = set(get_args(hint)) - {type(None)}
+    target = next(iter(args)) if len(args) == 1 else hint
+    if target is datetime:
+        return parse_timestamp
+    if target is Decimal:
+        return lambda value: Decimal(str(value))
+    return None
 
 
-def _convert(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in _TIMESTAMPS:
-        return parse_timestamp(value)
-    if name in _DECIMALS:
-        return Decimal(str(value))
-    return value
+#: type name -> (record class, {field: converter}), worked out once from the type hints.
+_PLANS: dict[str, tuple[type, dict[str, Callable[[Any], Any] | None]]] = {
+    kind: (cls, {name: _converter(hint) for name, hint in get_type_hints(cls).items()})
+    for kind, cls in RECORD_TYPES.items()
+}
 
 
 def record_from_event(event: dict[str, Any]) -> InputEvent:
-    """The typed record of an accepted event dict (unknown extra fields are ignored)."""
-    cls = RECORD_TYPES[event["type"]]
-    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
-    kwargs = {name: _convert(name, event[name]) for name in names if name in event and event[name] is not None}
-    kwargs.setdefault("schema_version", 1)
-    return cls(**kwargs)
+    """The typed record of an accepted event dict (nulls and unknown extra fields are ignored)."""
+    cls, fields = _PLANS[event["type"]]
+    kwargs: dict[str, Any] = {}
+    for name, convert in fields.items():
+        value = event.get(name)
+        if value is not None:
+            kwargs[name] = convert(value) if convert is not None else value
+    return cls(**kwargs)  # type: ignore[no-any-return]

@@ -1,37 +1,56 @@
 """Validation of raw input records: decode, check, and say exactly what is wrong.
 
-``EventValidator.validate(topic, value)`` returns ``Accepted(event)`` with defaults
-filled in, or ``Rejected(reason, detail)``; it never raises. Reason codes are stable
-(dashboards and alerts key on them):
+``EventValidator(currency).validate(topic, value)`` takes the *logical* topic name
+(``sales.deals``) and the raw record value, and returns ``Accepted(event)`` or
+``Rejected(reason, detail)``. It never raises. Checks run in this order and the first
+failure wins:
+
+    decode → object → type → topic → schema_version → money → timestamps → schema → currency
+
+Reason codes are stable (dead letters, the rejection counter and dashboards key on them):
 
 | reason | meaning |
 |---|---|
-| ``invalid_json`` | empty value, not UTF-8, or not JSON |
+| ``invalid_json`` | null or empty value, not UTF-8, or not JSON |
 | ``not_an_object`` | valid JSON but not an object |
-| ``unknown_type`` | ``type`` missing or not an input type |
+| ``unknown_type`` | ``type`` missing, not a string, or not an input type |
 | ``wrong_topic`` | a known type on another type's topic |
-| ``unsupported_schema_version`` | a ``schema_version`` this processor does not know |
-| ``invalid_money`` | money that is not a decimal string ≥ 0 with ≤ 2 decimals and ≤ 10^12 |
-| ``invalid_timestamp`` | a timestamp that is not RFC 3339 with an offset, or an impossible date |
-| ``schema_violation`` | missing field, wrong JSON type, bad id, enum, range or conditional rule |
+| ``unsupported_schema_version`` | an integer ``schema_version`` this processor does not know (only 1) |
+| ``invalid_money`` | a money field that is not a decimal string ≥ 0 with ≤ 2 decimals and ≤ 10^12 (a JSON number included) |
+| ``invalid_timestamp`` | a timestamp field that is not an RFC 3339 string with offset or ``Z``, names an impossible date, or lies outside 1900–2999 |
+| ``schema_violation`` | anything else the JSON Schema forbids: missing field, wrong JSON type, bad or oversized id, enum, range, conditional rule |
 | ``currency_mismatch`` | ``currency`` differs from the configured base currency |
+| ``processing_error`` | not produced here: the ingest agent's code for an unexpected failure |
 
-``detail`` names the offending field as a JSON path, e.g. ``$.amount: …``.
+``detail`` starts with the JSON path of the offending field, e.g.
+``$.amount: money must be a decimal string, got a number (5.0)``.
+
+Which fields are money, timestamps, decimals or currencies, and which defaults apply,
+is read from the schema files, not kept in a second list here. Optional fields may be
+``null``, which means absent: the accepted event has top-level nulls removed, then
+defaults filled (``schema_version`` 1, activity ``effective`` true, roster
+``territory_factor`` "1.0"); a JSON-number ``territory_factor`` becomes a decimal string.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
+from datetime import timezone
 from decimal import Decimal
 from typing import Any
 
+import fastjsonschema
 import orjson
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
 
 from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 
-from .contracts import INPUT_TYPES, validator
+from .contracts import INPUT_TYPES, fast_check, load_schema, validator
 
 INVALID_JSON = "invalid_json"
 NOT_AN_OBJECT = "not_an_object"
@@ -42,120 +61,231 @@ INVALID_MONEY = "invalid_money"
 INVALID_TIMESTAMP = "invalid_timestamp"
 SCHEMA_VIOLATION = "schema_violation"
 CURRENCY_MISMATCH = "currency_mismatch"
-REASONS = (INVALID_JSON, NOT_AN_OBJECT, UNKNOWN_TYPE, WRONG_TOPIC, UNSUPPORTED_SCHEMA_VERSION, INVALID_MONEY,
-           INVALID_TIMESTAMP, SCHEMA_VIOLATION, CURRENCY_MISMATCH)
+PROCESSING_ERROR = "processing_error"
+#: Every reason this module can return.
+REASONS: tuple[str, ...] = (
+    INVALID_JSON, NOT_AN_OBJECT, UNKNOWN_TYPE, WRONG_TOPIC, UNSUPPORTED_SCHEMA_VERSION, INVALID_MONEY,
+    INVALID_TIMESTAMP, SCHEMA_VIOLATION, CURRENCY_MISMATCH,
+)
 
 KNOWN_SCHEMA_VERSIONS = frozenset({1})
 MAX_MONEY = Decimal(10) ** 12
-_MONEY = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$")
+MIN_YEAR, MAX_YEAR = 1900, 2999  # the engine shifts periods by a year; keep far from datetime's limits
 
-MONEY_FIELDS: dict[str, tuple[str, ...]] = {"deal": ("amount",), "target": ("revenue", "market_size")}
-TIMESTAMP_FIELDS: dict[str, tuple[str, ...]] = {
-    "deal": ("occurred_at", "created_at", "closed_at"),
-    "complaint": ("occurred_at", "opened_at", "resolved_at"),
-    "activity": ("occurred_at",),
-    "roster": ("occurred_at", "effective_at", "hired_at"),
-    "target": ("occurred_at",),
-    "close_period": ("occurred_at",),
-}
+_MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+_DECIMAL_SHAPE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+_DETAIL_LIMIT = 400
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """A valid event, decoded, with defaults filled in."""
+    """A valid event: the decoded dict, nulls removed and defaults filled in."""
 
     event: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """Why a record was rejected."""
+    """Why a record was rejected: a stable ``reason`` code and a human ``detail``."""
 
     reason: str
     detail: str
 
 
-def _money_problem(value: Any) -> str | None:
-    if isinstance(value, bool) or isinstance(value, (int, float)):
-        return f"money must be a decimal string, got a number ({value!r})"
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def money_problem(value: Any) -> str | None:
+    """Why ``value`` is not valid input money, or None when it is."""
     if not isinstance(value, str):
-        return f"money must be a decimal string, got {type(value).__name__}"
-    if value.startswith("-"):
-        return f"money must not be negative, got {value!r}"
-    if not _MONEY.match(value):
-        if re.match(r"^[0-9]+\.[0-9]{3,}$", value):
-            return f"money has at most 2 fractional digits, got {value!r}"
-        return f"not a decimal amount: {value!r}"
-    if Decimal(value) > MAX_MONEY:
-        return f"money must be at most 10^12, got {value!r}"
+        return f"money must be a decimal string, got {_json_type(value)} ({_short(value)})"
+    if _MONEY.fullmatch(value):
+        if Decimal(value) > MAX_MONEY:
+            return f"money must be at most 10^12, got {_short(value)}"
+        return None
+    if _DECIMAL_SHAPE.fullmatch(value):
+        if value.startswith("-"):
+            return f"money must not be negative, got {_short(value)}"
+        return f"money has at most 2 fractional digits, got {_short(value)}"
+    return f"not a decimal amount (digits, optional '.' and 1-2 digits): {_short(value)}"
+
+
+def timestamp_problem(value: Any) -> str | None:
+    """Why ``value`` is not a usable RFC 3339 timestamp, or None when it is."""
+    if not isinstance(value, str):
+        return f"timestamp must be an RFC 3339 string, got {_json_type(value)} ({_short(value)})"
+    if not _TIMESTAMP.fullmatch(value):
+        return f"not an RFC 3339 timestamp with offset or Z: {_short(value)}"
+    try:
+        parsed = parse_timestamp(value)
+        year = parsed.astimezone(timezone.utc).year
+    except (ValueError, OverflowError) as exc:
+        return f"impossible timestamp {_short(value)}: {exc}"
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return f"timestamp outside {MIN_YEAR}-{MAX_YEAR}: {_short(value)}"
     return None
 
 
-def _path(error: Any) -> str:
-    parts = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    return "$" + parts
+def _types(prop: dict[str, Any]) -> set[str]:
+    """The JSON types a property schema names (``type`` as a string or a list)."""
+    declared = prop.get("type", ())
+    return {declared} if isinstance(declared, str) else set(declared)
+
+
+def _refs(prop: dict[str, Any]) -> set[str]:
+    """The ``$defs`` names a property schema refers to, directly or in ``anyOf``."""
+    found = {prop["$ref"].rsplit("/", 1)[-1]} if "$ref" in prop else set()
+    for branch in prop.get("anyOf", ()):
+        found |= _refs(branch)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Contract:
+    """What the validator needs to know about one input type, read from its schema."""
+
+    schema: dict[str, Any]
+    validator: Validator
+    fast: Any
+    integers: tuple[str, ...]
+    money: tuple[str, ...]
+    timestamps: tuple[str, ...]
+    decimals: tuple[str, ...]
+    currency: bool
+    defaults: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, kind: str) -> _Contract:
+        schema = load_schema(kind)
+        props: dict[str, dict[str, Any]] = schema["properties"]
+        return cls(
+            schema=schema,
+            validator=validator(kind),
+            fast=fast_check(kind),
+            integers=tuple(n for n, p in props.items() if "integer" in _types(p)),
+            money=tuple(n for n, p in props.items() if "money" in _refs(p)),
+            timestamps=tuple(n for n, p in props.items() if "timestamp" in _refs(p)),
+            decimals=tuple(n for n, p in props.items() if p.get("x-decimal")),
+            currency="currency" in props,
+            defaults=tuple((n, p["default"]) for n, p in props.items() if "default" in p),
+        )
 
 
 class EventValidator:
-    """Validates raw input records against the contracts (validators built once)."""
+    """Validates raw input records against the contracts; validators are built once, here."""
 
     def __init__(self, currency: str = "CNY") -> None:
         self.currency = currency
-        self._validators = {t: validator(t) for t in INPUT_TYPES}
+        self._contracts = {kind: _Contract.of(kind) for kind in INPUT_TYPES}
+        self._topic_of = {kind: TOPIC_FOR_TYPE[kind].name for kind in INPUT_TYPES}
 
     def validate(self, topic: str, value: bytes | None) -> Accepted | Rejected:
-        """Check one record that arrived on logical topic ``topic`` (e.g. ``sales.deals``)."""
-        try:
-            return self._validate(topic, value)
-        except Exception as exc:  # noqa: BLE001 - validation must never raise
-            return Rejected(SCHEMA_VIOLATION, f"$: could not be validated ({type(exc).__name__}: {exc})")
-
-    def _validate(self, topic: str, value: bytes | None) -> Accepted | Rejected:
-        if not value:
-            return Rejected(INVALID_JSON, "$: empty record value")
-        try:
-            text = value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value
-        except UnicodeDecodeError as exc:
-            return Rejected(INVALID_JSON, f"$: not UTF-8 ({exc.reason} at byte {exc.start})")
-        try:
-            event = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            return Rejected(INVALID_JSON, f"$: not JSON ({exc})")
-        if not isinstance(event, dict):
-            return Rejected(NOT_AN_OBJECT, f"$: expected a JSON object, got {type(event).__name__}")
+        """Check one record value that arrived on logical topic ``topic`` (e.g. ``sales.deals``)."""
+        decoded = _decode(value)
+        if isinstance(decoded, Rejected):
+            return decoded
+        if not isinstance(decoded, dict):
+            return Rejected(NOT_AN_OBJECT, f"$: expected a JSON object, got {_json_type(decoded)}")
+        # null means absent for every top-level field (CDC feeds send every column).
+        event = {k: v for k, v in decoded.items() if v is not None}
         kind = event.get("type")
-        if not isinstance(kind, str) or kind not in TOPIC_FOR_TYPE:
-            return Rejected(UNKNOWN_TYPE, f"$.type: unknown event type {kind!r}; expected one of {sorted(TOPIC_FOR_TYPE)}")
-        expected_topic = TOPIC_FOR_TYPE[kind].name
-        if topic != expected_topic:
-            return Rejected(WRONG_TOPIC, f"$.type: a {kind!r} event belongs on {expected_topic}, not {topic}")
+        if not isinstance(kind, str) or kind not in self._contracts:
+            what = "missing" if kind is None else f"unknown event type {_short(kind)}"
+            return Rejected(UNKNOWN_TYPE, f"$.type: {what}; expected one of {list(INPUT_TYPES)}")
+        expected = self._topic_of[kind]
+        if topic != expected:
+            return Rejected(WRONG_TOPIC, f"$.type: a {kind!r} event belongs on {expected}, not on {topic}")
         version = event.get("schema_version", 1)
-        if isinstance(version, bool) or not isinstance(version, int) or version not in KNOWN_SCHEMA_VERSIONS:
-            return Rejected(UNSUPPORTED_SCHEMA_VERSION,
-                            f"$.schema_version: {version!r} is not supported (known: {sorted(KNOWN_SCHEMA_VERSIONS)})")
-        for name in MONEY_FIELDS.get(kind, ()):
-            if name in event and event[name] is not None:
-                problem = _money_problem(event[name])
-                if problem:
-                    return Rejected(INVALID_MONEY, f"$.{name}: {problem}")
-        for name in TIMESTAMP_FIELDS[kind]:
-            raw = event.get(name)
-            if isinstance(raw, str):
-                try:
-                    parse_timestamp(raw)
-                except ValueError:
-                    return Rejected(INVALID_TIMESTAMP, f"$.{name}: not an RFC 3339 timestamp with offset: {raw!r}")
-        errors = sorted(self._validators[kind].iter_errors(event), key=lambda e: (list(e.absolute_path), e.message))
-        if errors:
-            error = errors[0]
-            return Rejected(SCHEMA_VIOLATION, f"{_path(error)}: {error.message}")
-        if kind == "roster" and "territory_factor" in event:
-            factor = Decimal(str(event["territory_factor"]))
-            if not Decimal("0.5") <= factor <= Decimal("3.0"):
-                return Rejected(SCHEMA_VIOLATION, f"$.territory_factor: must be within 0.5-3.0, got {factor}")
-        if kind == "deal" and event["currency"] != self.currency:
-            return Rejected(CURRENCY_MISMATCH, f"$.currency: expected {self.currency}, got {event['currency']!r}")
-        event.setdefault("schema_version", 1)
-        if kind == "activity":
-            event.setdefault("effective", True)
+        if isinstance(version, bool) or not isinstance(version, int):
+            return Rejected(SCHEMA_VIOLATION, f"$.schema_version: must be an integer, got {_json_type(version)}")
+        if version not in KNOWN_SCHEMA_VERSIONS:
+            return Rejected(
+                UNSUPPORTED_SCHEMA_VERSION,
+                f"$.schema_version: {version} is not supported (known: {sorted(KNOWN_SCHEMA_VERSIONS)})",
+            )
+        contract = self._contracts[kind]
+        for name in contract.money:
+            if name in event and (problem := money_problem(event[name])):
+                return Rejected(INVALID_MONEY, f"$.{name}: {problem}")
+        for name in contract.timestamps:
+            if name in event and (problem := timestamp_problem(event[name])):
+                return Rejected(INVALID_TIMESTAMP, f"$.{name}: {problem}")
+        if not _fast_valid(contract, event):
+            errors = contract.validator.iter_errors(event)
+            first = next(errors, None)
+            if first is not None:
+                error = best_match(itertools.chain([first], errors))
+                return Rejected(SCHEMA_VIOLATION, _describe(error, contract.schema))
+        if contract.currency and event["currency"] != self.currency:
+            return Rejected(CURRENCY_MISMATCH, f"$.currency: expected {self.currency}, got {_short(event['currency'])}")
+        for name, default in contract.defaults:
+            event.setdefault(name, default)
+        for name in contract.decimals:
+            if isinstance(event.get(name), (int, float)):
+                event[name] = str(event[name])
         return Accepted(event)
+
+
+def _fast_valid(contract: _Contract, event: dict[str, Any]) -> bool:
+    """True when the compiled check passes and cannot differ from the reference validator."""
+    if any(isinstance(event.get(name), float) for name in contract.integers):
+        return False  # fastjsonschema takes 1.0 for an integer; the reference does not
+    try:
+        contract.fast(event)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+def _decode(value: bytes | None) -> Any:
+    if value is None:
+        return Rejected(INVALID_JSON, "$: the record has no value (null or tombstone)")
+    if not value:
+        return Rejected(INVALID_JSON, "$: the record value is empty")
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            try:
+                bytes(value).decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return Rejected(INVALID_JSON, f"$: not UTF-8 ({bad.reason} at byte {bad.start})")
+        return Rejected(INVALID_JSON, f"$: not JSON ({exc})")
+
+
+def _describe(error: ValidationError, root: dict[str, Any]) -> str:
+    """``$.path: what is wrong`` for a schema error, naming the conditional rule if one failed."""
+    path = error.json_path
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        path = f"{path}.{missing[0]}" if missing else path
+        message = "required field is missing (or null)"
+    elif error.validator == "type":
+        message = f"expected {error.validator_value}, got {_json_type(error.instance)} ({_short(error.instance)})"
+    else:
+        message = error.message
+        described = error.schema.get("description") if isinstance(error.schema, dict) else None
+        if described:
+            message = f"{message} ({described})"
+    schema_path = list(error.schema_path)
+    if len(schema_path) >= 2 and schema_path[0] == "allOf" and isinstance(schema_path[1], int):
+        rule = root.get("allOf", [])[schema_path[1]].get("description")
+        if rule:
+            message = f"{message}; rule: {rule}"
+    detail = f"{path}: {message}"
+    return detail if len(detail) <= _DETAIL_LIMIT else detail[: _DETAIL_LIMIT - 3] + "..."

@@ -27,7 +27,7 @@ import faust
 from . import codecs
 from .metrics import Metrics
 from .settings import Settings
-from .topics import DEADLETTER, FACTS, INPUT_TOPICS, PAYROLL, SCORECARDS, TopicSpec
+from .topics import DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, SCORECARDS, TopicSpec
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Pipeline:
     scorecards_topic: faust.TopicT | None = None
     deadletter_topic: faust.TopicT | None = None
     payroll_topic: faust.TopicT | None = None
+    leaderboards_topic: faust.TopicT | None = None
     #: event_id -> first-seen wall time (s); co-partitioned with the input topics.
     seen_events: faust.Table | None = None
     #: fact key (deal:…, cmp:…, act:…, roster:…, target:…, close:…) -> validated event; 1 partition.
@@ -50,6 +51,8 @@ class Pipeline:
     emitted: faust.Table | None = None
     #: "{rep_id}:{month}" -> what has been paid (core.payroll.PaidState); 1 partition.
     payroll_state: faust.Table | None = None
+    #: "{board}:{period}:{metric}" -> [revision, digest] of the last published snapshot; 1 partition.
+    boards_emitted: faust.Table | None = None
     state: dict = field(default_factory=dict)  # runtime objects owned by agents (the engine)
 
 
@@ -105,10 +108,12 @@ def create_app(settings: Settings) -> Pipeline:
     pipe.scorecards_topic = _topic(app, settings, SCORECARDS, "raw")
     pipe.deadletter_topic = _topic(app, settings, DEADLETTER, "raw")
     pipe.payroll_topic = _topic(app, settings, PAYROLL, "raw")
+    pipe.leaderboards_topic = _topic(app, settings, LEADERBOARDS, "raw")
     pipe.seen_events = app.Table("seen_events", default=None, partitions=settings.partitions, key_type=str)
     pipe.facts = app.Table("facts", default=None, partitions=1, key_type=str)
     pipe.emitted = app.Table("emitted", default=None, partitions=1, key_type=str)
     pipe.payroll_state = app.Table("payroll_state", default=None, partitions=1, key_type=str)
+    pipe.boards_emitted = app.Table("boards_emitted", default=None, partitions=1, key_type=str)
 
     from sales_scorecard.agents import ingest, scorecards
 

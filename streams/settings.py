@@ -52,6 +52,8 @@ class Settings:
     dedup_horizon_seconds: int = 7 * 24 * 3600
     #: Scorecard updates are coalesced per key to at most one per this many ms.
     coalesce_ms: int = 500
+    #: Leaderboard snapshots are published at most once per this many ms per board.
+    leaderboard_ms: int = 1000
     #: Path of the weighted-scorecard plan YAML; empty means the packaged default.
     scorecard_plan: str = ""
     #: Path of the commission plan YAML; empty means the packaged default.

@@ -12,7 +12,7 @@ from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.streams.settings import Settings
 from tests.factories import deal, roster
 from tests.integration.conftest import http_get
-from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
+from tests.integration.kafka_helpers import json_values, metric_value, produce_events, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,18 @@ def test_api_answers_alike_on_both_workers(test_settings: Settings, run_worker, 
         (1, "r1", "300.00"), (2, "r2", "100.00"), (2, "r3", "100.00"), (4, "r4", "50.00")]
     team = get_json(s.web_port, "/api/leaderboard?board=team:t2&period=2026-11&metric=revenue&limit=1")[1]
     assert [(r["rank"], r["rep_id"]) for r in team["rows"]] == [(1, "r3")]
+
+    # The same ranking is published as a leaderboard snapshot (compacted topic, latest revision wins).
+    def snapshot() -> list:
+        latest: dict = {}
+        for rec in json_values(read_topic(s, s.topic("sales.leaderboards"))):
+            key = (rec["board"], rec["period"], rec["metric"])
+            if key not in latest or rec["revision"] > latest[key]["revision"]:
+                latest[key] = rec
+        return [(r["rank"], r["rep_id"], r["value"]) for r in latest.get(("company", "2026-11", "revenue"), {}).get("rows", [])]
+
+    assert wait_for(lambda: snapshot() == [(1, "r1", "300.00"), (2, "r2", "100.00"), (2, "r3", "100.00"),
+                                           (4, "r4", "50.00")], timeout=30), snapshot()
 
     for port in (s.web_port, s_b.web_port):
         status, body = get_json(port, "/api/scorecards/rep/nobody/2026-11")

@@ -1,34 +1,103 @@
-"""Typed records and JSON Schemas list the same fields, with the same required-ness."""
+"""Typed records and JSON Schemas list the same fields, with the same required-ness and defaults."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+import types
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any, get_args, get_type_hints
 
+import orjson
 import pytest
 
 from sales_scorecard.schemas.contracts import INPUT_TYPES, load_schema
-from sales_scorecard.schemas.records import RECORD_TYPES, DealEvent, record_from_event
-from tests.factories import deal
+from sales_scorecard.schemas.examples import VALID_EXAMPLES, valid_example
+from sales_scorecard.schemas.records import (
+    RECORD_TYPES, ActivityEvent, ClosePeriodEvent, ComplaintEvent, DealEvent, RosterEvent, TargetEvent,
+    record_from_event,
+)
+from sales_scorecard.schemas.validation import Accepted, EventValidator
+from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
+
+
+def _optional(hint: Any) -> bool:
+    return isinstance(hint, types.UnionType) and type(None) in get_args(hint)
 
 
 @pytest.mark.parametrize("kind", INPUT_TYPES)
 def test_record_fields_equal_schema_properties(kind: str) -> None:
     schema = load_schema(kind)
-    fields = {f.name: f for f in dataclasses.fields(RECORD_TYPES[kind])}
+    cls = RECORD_TYPES[kind]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = get_type_hints(cls)
     assert set(fields) == set(schema["properties"]), kind
     required = set(schema["required"])
     for name, f in fields.items():
-        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-        # A field is required in the schema exactly when the record has no default
-        # (schema_version is the one defaulted-yet-listed field: absent means 1).
-        if name == "schema_version":
-            continue
-        assert (name in required) == (not has_default), (kind, name)
+        prop = schema["properties"][name]
+        has_default = f.default is not dataclasses.MISSING
+        # Optional in Python exactly when the schema neither requires nor defaults it.
+        assert _optional(hints[name]) == (name not in required and "default" not in prop), (kind, name)
+        # A dataclass default exactly when the schema does not require the field ...
+        assert has_default == (name not in required), (kind, name)
+        # ... and it is the schema's default (parsed) or None.
+        if has_default:
+            expected = prop.get("default")
+            parsed = Decimal(str(expected)) if isinstance(f.default, Decimal) else expected
+            assert f.default == parsed, (kind, name)
 
 
-def test_record_from_event_parses_types() -> None:
-    rec = record_from_event({**deal("d1", "r1", "c1", "12.30"), "unknown_extra": 1})
+def test_record_types_cover_every_input_type() -> None:
+    assert set(RECORD_TYPES) == set(INPUT_TYPES) == set(TOPIC_FOR_TYPE)
+
+
+def _accepted(kind: str, event: dict[str, Any]) -> dict[str, Any]:
+    result = EventValidator("CNY").validate(TOPIC_FOR_TYPE[kind].name, orjson.dumps(event))
+    assert isinstance(result, Accepted), result
+    return result.event
+
+
+def test_deal_record_parses_types_and_ignores_extras() -> None:
+    rec = record_from_event(_accepted("deal", {**valid_example("deal"), "unknown_extra": {"x": 1}}))
     assert isinstance(rec, DealEvent)
-    assert rec.amount == Decimal("12.30") and isinstance(rec.closed_at, datetime) and rec.closed_at.tzinfo
+    assert rec.amount == Decimal("120000.00") and isinstance(rec.amount, Decimal)
+    assert rec.closed_at == datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)
+    assert rec.closed_at.utcoffset() == timedelta(hours=8)
+    assert (rec.version, rec.stage, rec.customer_tier, rec.schema_version) == (3, "won", "A", 1)
+
+
+def test_optional_fields_absent_or_null_become_none_or_default() -> None:
+    ev = {k: v for k, v in valid_example("activity").items() if k not in ("effective", "schema_version")}
+    ev.update(kind="call", score=None, customer_id=None)
+    rec = record_from_event(_accepted("activity", ev))
+    assert isinstance(rec, ActivityEvent)
+    assert rec.effective is True and rec.score is None and rec.customer_id is None and rec.schema_version == 1
+    roster = valid_example("roster")
+    del roster["territory_factor"]
+    rec_r = record_from_event(_accepted("roster", roster))
+    assert isinstance(rec_r, RosterEvent) and rec_r.territory_factor == Decimal("1.0")
+
+
+def test_territory_factor_number_or_string_is_an_exact_decimal() -> None:
+    as_number = record_from_event(_accepted("roster", {**valid_example("roster"), "territory_factor": 1.15}))
+    as_string = record_from_event(_accepted("roster", {**valid_example("roster"), "territory_factor": "1.15"}))
+    assert isinstance(as_number, RosterEvent) and isinstance(as_string, RosterEvent)
+    assert as_number.territory_factor == as_string.territory_factor == Decimal("1.15")
+
+
+@pytest.mark.parametrize("kind,cls", [("deal", DealEvent), ("complaint", ComplaintEvent), ("activity", ActivityEvent),
+                                      ("roster", RosterEvent), ("target", TargetEvent),
+                                      ("close_period", ClosePeriodEvent)])
+def test_every_example_becomes_its_record(kind: str, cls: type) -> None:
+    rec = record_from_event(_accepted(kind, VALID_EXAMPLES[kind]))
+    assert type(rec) is cls
+    assert isinstance(rec.occurred_at, datetime) and rec.occurred_at.tzinfo is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rec.event_id = "other"  # type: ignore[misc]
+
+
+def test_target_money_fields_are_decimals() -> None:
+    rec = record_from_event(_accepted("target", valid_example("target")))
+    assert isinstance(rec, TargetEvent)
+    assert rec.revenue == Decimal("3000000.00") and rec.market_size == Decimal("90000000.00")
+    assert rec.new_customers == 12 and rec.period == "2026-Q4"

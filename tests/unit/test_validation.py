@@ -6,14 +6,17 @@ import copy
 import json
 from typing import Any
 
+import fastjsonschema
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sales_scorecard.schemas.contracts import validator
+from sales_scorecard.schemas.contracts import INPUT_TYPES, fast_check, load_schema, validator
 from sales_scorecard.schemas.deadletter import deadletter_record
-from sales_scorecard.schemas.validation import Accepted, EventValidator, Rejected
+from sales_scorecard.schemas.examples import VALID_EXAMPLES, valid_example
+from sales_scorecard.schemas.records import record_from_event
+from sales_scorecard.schemas.validation import REASONS, Accepted, EventValidator, Rejected
 from tests.factories import activity, close_period, complaint, deal, roster, target
 
 V = EventValidator("CNY")
@@ -29,6 +32,7 @@ VALID = {
     "target": target("team", "t1", "2026-Q4", "300000.00", new_customers=6, market_size="9000000.00"),
     "company_target": target("company", "*", "2026", "1.00"),
     "close": close_period("2026-11"),
+    **{f"example_{kind}": ev for kind, ev in VALID_EXAMPLES.items()},
 }
 
 
@@ -95,15 +99,117 @@ BAD = [
     ("rep market size", _with("target", scope="rep", id="r1"), None, "schema_violation", "market_size"),
     ("bad period", _with("target", period="2026-13"), None, "schema_violation", "period"),
     ("close a quarter", _with("close", period="2026-Q4"), None, "schema_violation", "period"),
+    # Brief and SPEC edge cases beyond the basic kinds.
+    ("null value", None, "sales.deals", "invalid_json", "$"),
+    ("json null", b"null", "sales.deals", "not_an_object", "$"),
+    ("type not a string", _with("deal", type=7), "sales.deals", "unknown_type", "$.type"),
+    ("schema version as string", _with("deal", schema_version="1"), None, "schema_violation", "$.schema_version"),
+    ("schema version float", _with("deal", schema_version=1.0), None, "schema_violation", "$.schema_version"),
+    ("version float", _with("deal", version=1.0), None, "schema_violation", "$.version"),
+    ("money as string with sign", _with("deal", amount="+1.00"), None, "invalid_money", "$.amount"),
+    ("money exponent", _with("deal", amount="1e3"), None, "invalid_money", "$.amount"),
+    ("money blank", _with("deal", amount=""), None, "invalid_money", "$.amount"),
+    ("money bool", _with("deal", amount=True), None, "invalid_money", "$.amount"),
+    ("money trailing newline", _with("deal", amount="1.00\n"), None, "invalid_money", "$.amount"),
+    ("target revenue number", _with("target", revenue=100), None, "invalid_money", "$.revenue"),
+    ("timestamp number", _with("deal", occurred_at=1700000000), None, "invalid_timestamp", "$.occurred_at"),
+    ("timestamp hour 25", _with("deal", created_at="2026-11-05T25:00:00Z"), None, "invalid_timestamp", "$.created_at"),
+    ("timestamp offset 25h", _with("deal", created_at="2026-11-05T10:00:00+25:00"), None, "invalid_timestamp",
+     "$.created_at"),
+    ("timestamp year 1", _with("deal", closed_at="0001-01-01T00:00:00+14:00"), None, "invalid_timestamp",
+     "$.closed_at"),
+    ("timestamp newline", _with("deal", closed_at="2026-11-05T10:00:00Z\n"), None, "invalid_timestamp", "$.closed_at"),
+    ("resolved_at invalid", _with("complaint", resolved_at="soon"), None, "invalid_timestamp", "$.resolved_at"),
+    ("id with newline", _with("deal", rep_id="r1\n"), None, "schema_violation", "$.rep_id"),
+    ("empty event id", _with("deal", event_id=""), None, "schema_violation", "$.event_id"),
+    ("won with null closed_at", _with("deal", closed_at=None), None, "schema_violation", "$.closed_at"),
+    ("bad tier", _with("deal", customer_tier="D"), None, "schema_violation", "$.customer_tier"),
+    ("negative duration", _with("activity", duration_minutes=-1), None, "schema_violation", "$.duration_minutes"),
+    ("survey score zero", _with("activity", score=0), None, "schema_violation", "$.score"),
+    ("score as float", _with("activity", score=4.0), None, "schema_violation", "$.score"),
+    ("effective not bool", _with("activity", effective="yes"), None, "schema_violation", "$.effective"),
+    ("factor below range", _with("roster", territory_factor=0.4), None, "schema_violation", "$.territory_factor"),
+    ("factor string below", _with("roster", territory_factor="0.49"), None, "schema_violation", "$.territory_factor"),
+    ("factor malformed", _with("roster", territory_factor="1,5"), None, "schema_violation", "$.territory_factor"),
+    ("roster status", _with("roster", status="on_leave"), None, "schema_violation", "$.status"),
+    ("team target star", _with("target", id="*"), None, "schema_violation", "$.id"),
+    ("target year 0000", _with("target", period="0000"), None, "schema_violation", "$.period"),
+    ("target period day", _with("target", period="2026-11-05"), None, "schema_violation", "$.period"),
+    ("target new customers negative", _with("target", new_customers=-1), None, "schema_violation",
+     "$.new_customers"),
+    ("currency lower case", _with("deal", currency="cny"), None, "schema_violation", "$.currency"),
+    ("close period year", _with("close", period="2026"), None, "schema_violation", "$.period"),
+    ("complaint on deals topic", VALID["complaint"], "sales.deals", "wrong_topic", "$.type"),
+    ("unknown logical topic", VALID["deal"], "sales.scorecards", "wrong_topic", "$.type"),
 ]
 
 
 @pytest.mark.parametrize("name,raw,topic,reason,field", BAD, ids=[b[0] for b in BAD])
 def test_bad_input_reason_and_detail(name: str, raw: Any, topic: str | None, reason: str, field: str) -> None:
-    result = check(raw, topic)
+    result = V.validate(topic or TOPIC[raw["type"]], raw) if raw is None else check(raw, topic)
     assert isinstance(result, Rejected), result
     assert result.reason == reason, result
-    assert field in result.detail, result.detail
+    assert result.reason in REASONS
+    # The detail starts with the offending field's JSON path.
+    path = field if field.startswith("$") else f"$.{field}"
+    assert result.detail.startswith(path), result.detail
+
+
+def test_money_bounds_and_shapes() -> None:
+    for ok in ("0", "0.5", "1000000000000", "1000000000000.00", "007.10"):
+        assert isinstance(check(_with("deal", amount=ok)), Accepted), ok
+    for bad in ("1000000000000.01", "99999999999999", "1.", ".5", "1.234", "-0.00", "NaN", " 1.00"):
+        result = check(_with("deal", amount=bad))
+        assert isinstance(result, Rejected) and result.reason == "invalid_money", (bad, result)
+    result = check(_with("deal", amount=5.0))
+    assert isinstance(result, Rejected) and result.detail == "$.amount: money must be a decimal string, got a number (5.0)"
+
+
+def test_territory_factor_bounds_number_or_string() -> None:
+    for ok in (0.5, 3, 3.0, "0.5", "1", "2.75", "3.0"):
+        result = check(_with("roster", territory_factor=ok))
+        assert isinstance(result, Accepted), (ok, result)
+        assert isinstance(result.event["territory_factor"], str)  # never a float downstream
+    for bad in (0.49, 3.01, "3.01", "0.4", True, "abc"):
+        result = check(_with("roster", territory_factor=bad))
+        assert isinstance(result, Rejected) and result.reason == "schema_violation", (bad, result)
+
+
+def test_check_order_first_failure_wins() -> None:
+    # Bad money and a bad timestamp and a missing field: money is checked first.
+    ev = _with("deal", amount="-1", closed_at="never", rep_id=...)
+    assert check(ev).reason == "invalid_money"  # type: ignore[union-attr]
+    assert check(_with("deal", closed_at="never", rep_id=...)).reason == "invalid_timestamp"  # type: ignore[union-attr]
+    # A wrong topic is reported before a wrong schema_version, and that before money.
+    assert check(_with("deal", schema_version=9), "sales.roster").reason == "wrong_topic"  # type: ignore[union-attr]
+    assert check(_with("deal", schema_version=9, amount=1)).reason == "unsupported_schema_version"  # type: ignore[union-attr]
+    # Currency is checked last: a foreign currency with a schema error is a schema_violation.
+    assert check(_with("deal", currency="USD", stage="x")).reason == "schema_violation"  # type: ignore[union-attr]
+
+
+def test_absent_schema_version_means_1_and_nulls_mean_absent() -> None:
+    ev = _with("open_deal", schema_version=...)
+    ev.update(closed_at=None, customer_tier=None)
+    result = check(ev)
+    assert isinstance(result, Accepted), result
+    assert result.event["schema_version"] == 1
+    assert "closed_at" not in result.event and "customer_tier" not in result.event
+
+
+def test_accepted_event_keeps_unknown_fields_and_values() -> None:
+    ev = {**VALID_EXAMPLES["deal"], "crm_owner_name": "Zhang", "nested": {"a": [1, 2]}}
+    result = check(ev)
+    assert isinstance(result, Accepted)
+    assert result.event == ev
+
+
+def test_currency_follows_the_configured_base() -> None:
+    usd = EventValidator("USD")
+    deal_usd = {**VALID_EXAMPLES["deal"], "currency": "USD"}
+    assert isinstance(usd.validate("sales.deals", orjson.dumps(deal_usd)), Accepted)
+    result = usd.validate("sales.deals", orjson.dumps(VALID_EXAMPLES["deal"]))
+    assert isinstance(result, Rejected) and result.reason == "currency_mismatch"
+    assert result.detail == "$.currency: expected USD, got 'CNY'"
 
 
 @settings(max_examples=300, deadline=None)
@@ -121,16 +227,45 @@ json_values = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(json_values, st.sampled_from(sorted(TOPIC)))
-def test_arbitrary_json_and_mutated_events_never_raise(value: Any, kind: str) -> None:
+def test_arbitrary_json_never_raises(value: Any, kind: str) -> None:
     # stdlib json on the test side: it can encode integers beyond 64 bits, which a producer might send.
     assert isinstance(V.validate(TOPIC[kind], json.dumps(value).encode()), (Accepted, Rejected))
-    base = dict(VALID["deal" if kind == "deal" else "activity"])
-    if isinstance(value, dict):
-        base.update(value)
-    assert isinstance(V.validate("sales.deals", json.dumps(base).encode()), (Accepted, Rejected))
+
+
+@st.composite
+def mutated_events(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A valid example with some of its schema's fields replaced by arbitrary JSON or dropped."""
+    kind = draw(st.sampled_from(INPUT_TYPES))
+    ev = valid_example(kind)
+    names = sorted(load_schema(kind)["properties"])
+    for name in draw(st.lists(st.sampled_from(names), max_size=4, unique=True)):
+        choice = draw(st.integers(0, 2))
+        if choice == 0:
+            ev.pop(name, None)
+        elif choice == 1:
+            ev[name] = draw(json_values)
+        else:  # near misses: strings that look like money, timestamps or ids
+            ev[name] = draw(st.from_regex(r"\A-?[0-9]{1,14}(\.[0-9]{0,3})?\Z|\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}"
+                                          r"(Z|[+-][0-9]{2}:[0-9]{2})?\Z|\A[A-Za-z0-9._:*-]{0,66}\Z"))
+    return kind, ev
+
+
+@settings(max_examples=500, deadline=None)
+@given(mutated_events())
+def test_mutated_events_never_raise_and_accepted_ones_become_records(case: tuple[str, dict[str, Any]]) -> None:
+    kind, ev = case
+    result = V.validate(TOPIC[kind], json.dumps(ev).encode())
+    assert isinstance(result, (Accepted, Rejected))
+    if isinstance(result, Accepted):
+        # Whatever is accepted, the engine can type it: no unparseable timestamp or money gets through.
+        record = record_from_event(result.event)
+        assert record.occurred_at.tzinfo is not None
+    else:
+        assert result.reason in REASONS and result.detail.startswith("$")
 
 
 def test_deadletter_record_matches_its_schema() -> None:
+    """A dead letter round-trips the original bytes (text or base64) and fits its schema."""
     rec = deadletter_record("invalid_json", "$: not JSON", "sales.deals", 3, 42, b"k\xff", b"\xff\x00",
                             "2026-11-22T10:00:00.000Z")
     assert rec["raw_encoding"] == "base64" and rec["key_encoding"] == "base64"
@@ -138,3 +273,28 @@ def test_deadletter_record_matches_its_schema() -> None:
     assert not list(validator("deadletter").iter_errors(rec))
     text = deadletter_record("x", "d", "t", 0, 0, b"key", b'{"a":1}', "2026-11-22T10:00:00.000Z")
     assert text["raw"] == '{"a":1}' and text["key"] == "key"
+
+
+@settings(max_examples=500, deadline=None)
+@given(mutated_events())
+def test_fast_path_agrees_with_the_reference_validator(case: tuple[str, dict[str, Any]]) -> None:
+    kind, ev = case
+    ev = {k: v for k, v in ev.items() if v is not None}  # as the validator sees it
+    reference_ok = not list(validator(kind).iter_errors(ev))
+    try:
+        fast_check(kind)(ev)
+        fast_ok = not any(isinstance(ev.get(n), float) for n in ev)  # the float guard of _fast_valid
+    except fastjsonschema.JsonSchemaException:
+        fast_ok = False
+    # The fast path may defer to the reference (floats), but never accepts what it rejects.
+    if fast_ok:
+        assert reference_ok, ev
+    if reference_ok and not any(isinstance(v, float) for v in ev.values()):
+        assert fast_ok, ev
+
+
+def test_integer_floats_never_pass_the_fast_path() -> None:
+    ev = _with("example_activity", score=4.0)
+    fast_check("activity")({k: v for k, v in ev.items() if v is not None})  # fastjsonschema alone says valid
+    result = check(ev)
+    assert isinstance(result, Rejected) and result.detail.startswith("$.score")
