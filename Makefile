@@ -8,7 +8,7 @@ VAR := var
 DEMO_PORT ?= 6066
 PYTEST_ARGS ?=
 
-.PHONY: help venv test unit integration demo demo-stop kafka-up kafka-down jars clean
+.PHONY: help venv test unit integration demo demo-stop kafka-up kafka-down jars browser clean
 
 help:
 	@echo "make demo       set up everything, start broker + worker, feed simulated events"
@@ -28,13 +28,19 @@ $(STAMP): pyproject.toml
 jars: venv
 	$(BIN)/python -c "from sales_scorecard.localkafka import broker; print(broker.ensure_jars(print))"
 
-test: venv jars
+# Debian's chromium (and a CJK font for the 中文 labels) for the browser test; needs root or sudo.
+browser:
+	@command -v chromium > /dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei > /dev/null; }
+
+test: venv jars browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: venv jars
+integration: venv jars browser
 	$(BIN)/python -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
 
 kafka-up: venv

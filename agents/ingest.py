@@ -14,13 +14,11 @@ import time
 import orjson
 
 from sales_scorecard.schemas.deadletter import deadletter_record
-from sales_scorecard.schemas.validation import Accepted, EventValidator
+from sales_scorecard.schemas.validation import PROCESSING_ERROR, Accepted, EventValidator
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.streams.app import Pipeline
 
 log = logging.getLogger(__name__)
-
-PROCESSING_ERROR = "processing_error"
 
 
 def _now_rfc3339() -> str:

@@ -117,9 +117,10 @@ def create_app(settings: Settings) -> Pipeline:
 
     from sales_scorecard.agents import ingest, scorecards
 
-    from . import web
+    from . import live, web
 
     ingest.register(pipe)
     scorecards.register(pipe)
     web.register(pipe)
+    live.register(pipe)
     return pipe

@@ -1,0 +1,3 @@
+"""End-to-end tests reuse the worker-process fixture of the integration tests."""
+
+from tests.integration.conftest import run_worker  # noqa: F401

@@ -1,0 +1,81 @@
+"""The live leaderboard page in headless Chromium (Debian's, driven by Playwright):
+rows reorder within 2 s of a won deal without a reload; language and metric switch."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from sales_scorecard.streams.settings import Settings
+from tests.factories import deal, roster
+from tests.integration.kafka_helpers import produce_events, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+NOV = "2026-11-{:02d}T10:00:00+08:00"
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make browser` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone-sized screen
+        yield page
+        browser.close()
+
+
+def rep_order(page) -> list[str]:
+    return page.eval_on_selector_all("#rows tr", "rows => rows.map(r => r.dataset.rep)")
+
+
+def test_rows_reorder_live_and_labels_switch(test_settings: Settings, run_worker, browser_page, tmp_path: Path) -> None:
+    s = test_settings
+    worker = run_worker(s)
+    produce_events(s, [
+        roster("r1", "t1"), roster("r2", "t1"), roster("r3", "t2"),
+        deal("d1", "r1", "c1", "100.00", closed_at=NOV.format(3)),
+        deal("d2", "r2", "c2", "200.00", closed_at=NOV.format(4)),
+        deal("d3", "r3", "c3", "50.00", closed_at=NOV.format(5)),
+    ])
+    page = browser_page
+    assert wait_for(lambda: worker.readiness().get("engine_loaded"), timeout=60)
+    time.sleep(1.0)  # let the first flush fill the board cache
+    page.goto(f"http://127.0.0.1:{s.web_port}/")
+    page.click("button[data-metric=revenue]")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3", timeout=15000)
+    assert rep_order(page) == ["r2", "r1", "r3"]
+    page.evaluate("window.__no_reload_marker = 42")
+
+    produce_events(s, [deal("d4", "r1", "c4", "150.00", closed_at=NOV.format(6))])
+    started = time.monotonic()
+    page.wait_for_function("document.querySelector('#rows tr').dataset.rep === 'r1'", timeout=10000)
+    elapsed = time.monotonic() - started
+    assert rep_order(page) == ["r1", "r2", "r3"]
+    assert page.evaluate("window.__no_reload_marker") == 42  # same document: no reload
+    assert elapsed <= 2.0, f"reordered after {elapsed:.2f}s"
+    assert page.inner_text("#rows tr:first-child .revenue") == "250.00"
+    assert page.inner_text("#rows tr:first-child td.up") == "▲"
+
+    page.click("#lang")
+    assert page.inner_text("h1") == "销售排行榜"
+    assert page.inner_text("button[data-metric=revenue]") == "销售额"
+    page.click("button[data-metric=score]")
+    page.wait_for_function("document.querySelector('button[data-metric=score]').classList.contains('active')")
+    page.click("#lang")
+    assert page.inner_text("h1") == "Sales leaderboard"
+
+    page.click("#rows tr:first-child")
+    page.wait_for_function("document.getElementById('explain').textContent.includes('credited_deals')")
+    shot = tmp_path / "leaderboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 1000
