@@ -1,0 +1,262 @@
+"""A seeded, realistic CRM history for demos, tests and benchmarks (pure, no Kafka).
+
+Teams in mature markets (territory factor 1.0) and in new, hard markets (1.2–1.6);
+monthly rep targets (some teams with quarterly targets only), market sizes and
+new-customer targets; quarter-end seasonality; deal lifecycles (open → won/lost, amount
+amendments, reassignments, reversals of won deals); complaints that get resolved;
+calls, visits, meetings, e-mails, demos, surveys, campaigns and trainings; hires and
+departures mid-way; and the delivery faults of a real feed: duplicates and older
+versions arriving after newer ones. ``simulate`` returns events in delivery order.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate."""
+
+    seed: int = 7
+    reps: int = 100
+    teams: int = 10
+    start_month: str = "2026-07"
+    months: int = 5
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+    duplicate_rate: float = 0.01
+    out_of_order_rate: float = 0.02
+    activity_scale: float = 1.0
+
+
+def _months(start: str, count: int) -> list[date]:
+    y, m = int(start[:4]), int(start[5:7])
+    out = []
+    for _ in range(count):
+        out.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+class _Builder:
+    def __init__(self, cfg: SimulationConfig) -> None:
+        self.cfg = cfg
+        self.rnd = random.Random(cfg.seed)
+        self.zone = ZoneInfo(cfg.timezone)
+        self.seq = 0
+        self.events: list[tuple[datetime, int, dict[str, Any]]] = []
+
+    def ts(self, d: date, hour: int | None = None) -> datetime:
+        h = self.rnd.randint(9, 19) if hour is None else hour
+        return datetime(d.year, d.month, d.day, h, self.rnd.randint(0, 59), self.rnd.randint(0, 59), tzinfo=self.zone)
+
+    def emit(self, when: datetime, event: dict[str, Any], prefix: str) -> dict[str, Any]:
+        self.seq += 1
+        full = {"event_id": f"{prefix}-{self.cfg.seed}-{self.seq}", "type": event.pop("type"), "schema_version": 1,
+                "occurred_at": when.isoformat(), **event}
+        self.events.append((when, self.seq, full))
+        return full
+
+
+def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]:
+    """The event history in delivery order (deterministic for a seed)."""
+    b = _Builder(cfg)
+    rnd = b.rnd
+    months = _months(cfg.start_month, cfg.months)
+    sim_start = datetime(months[0].year, months[0].month, 1, tzinfo=b.zone)
+    last = months[-1]
+    sim_end = datetime(last.year + (last.month == 12), last.month % 12 + 1, 1, tzinfo=b.zone)
+    span_days = (sim_end - sim_start).days
+
+    teams = [f"t{i:02d}" for i in range(1, cfg.teams + 1)]
+    new_market = {t: rnd.random() < 0.3 for t in teams}
+    factor = {t: (Decimal(str(round(rnd.uniform(1.2, 1.6), 1))) if new_market[t] else Decimal("1.0")) for t in teams}
+    quarterly_only = {t: rnd.random() < 0.2 for t in teams}
+    reps = [f"r{i:03d}" for i in range(1, cfg.reps + 1)]
+    team_of = {r: teams[i % len(teams)] for i, r in enumerate(reps)}
+    customers = [f"c{i:05d}" for i in range(1, cfg.reps * 12 + 1)]
+    tier = {c: rnd.choices("ABC", weights=(1, 3, 6))[0] for c in customers}
+    book = {r: rnd.sample(customers, 25) for r in reps}
+
+    # -- roster: most reps hired before the simulation, some mid-way; some leave --------
+    hired: dict[str, datetime] = {}
+    left: dict[str, datetime] = {}
+    roster_first: list[dict[str, Any]] = []
+    for r in reps:
+        team = team_of[r]
+        if rnd.random() < 0.08:
+            when = b.ts(sim_start.date() + timedelta(days=rnd.randrange(5, max(6, span_days - 40))), hour=9)
+        else:
+            when = datetime(2025, rnd.randint(1, 12), 1, 9, tzinfo=b.zone)
+        hired[r] = when
+        event = {"type": "roster", "rep_id": r, "team_id": team, "manager_id": f"m{team[1:]}", "status": "active",
+                 "effective_at": when.isoformat(), "hired_at": when.isoformat(), "name": f"Rep {r[1:]}",
+                 "territory_factor": str(factor[team])}
+        if when < sim_start:
+            b.seq += 1
+            roster_first.append({"event_id": f"roster-{cfg.seed}-{b.seq}", "type": "roster", "schema_version": 1,
+                                 "occurred_at": when.isoformat(), **{k: v for k, v in event.items() if k != "type"}})
+        else:
+            b.emit(when, event, "roster")
+        if rnd.random() < 0.05:
+            gone = b.ts(sim_start.date() + timedelta(days=rnd.randrange(30, span_days)), hour=18)
+            if gone > when:
+                left[r] = gone
+                b.emit(gone, {"type": "roster", "rep_id": r, "team_id": team, "manager_id": f"m{team[1:]}",
+                              "status": "left", "effective_at": gone.isoformat(), "hired_at": when.isoformat(),
+                              "name": f"Rep {r[1:]}", "territory_factor": str(factor[team])}, "roster")
+
+    # -- targets: before the business starts ------------------------------------------
+    targets: list[dict[str, Any]] = []
+    plan_time = sim_start - timedelta(days=10)
+
+    def target(scope: str, id: str, period: str, revenue: Decimal, **extra: Any) -> None:
+        b.seq += 1
+        targets.append({"event_id": f"target-{cfg.seed}-{b.seq}", "type": "target", "schema_version": 1,
+                        "occurred_at": plan_time.isoformat(), "scope": scope, "id": id, "period": period,
+                        "revenue": _money(revenue), **extra})
+
+    base = {r: Decimal(rnd.randrange(80, 200)) * 1000 for r in reps}
+    quarters = sorted({(m.year, (m.month - 1) // 3 + 1) for m in months})
+    for r in reps:
+        if quarterly_only[team_of[r]]:
+            for y, q in quarters:
+                target("rep", r, f"{y}-Q{q}", base[r] * 3)
+        else:
+            for m in months:
+                extra = {"new_customers": rnd.randint(1, 3)} if rnd.random() < 0.3 else {}
+                target("rep", r, f"{m.year}-{m.month:02d}", base[r], **extra)
+    for t in teams:
+        for y, q in quarters:
+            size = Decimal(rnd.randrange(20, 60)) * 1_000_000
+            target("team", t, f"{y}-Q{q}", sum((base[r] * 3 for r in reps if team_of[r] == t), Decimal(0)),
+                   market_size=_money(size))
+    target("company", "*", str(months[0].year), sum(base.values(), Decimal(0)) * 12,
+           market_size=_money(Decimal(2_000_000_000)))
+
+    def active(r: str, when: datetime) -> bool:
+        return hired[r] <= when and (r not in left or when < left[r])
+
+    # -- business ----------------------------------------------------------------------
+    deal_no = complaint_no = 0
+    for m in months:
+        days = ((date(m.year + (m.month == 12), m.month % 12 + 1, 1)) - m).days
+        quarter_end = m.month % 3 == 0
+        for r in reps:
+            def day() -> date:
+                return m + timedelta(days=rnd.randrange(days))
+
+            # Deals: created this month, closed 5–40 days later (still open past the end).
+            for _ in range(rnd.randint(2, 6) + (2 if quarter_end else 0)):
+                created = b.ts(day())
+                if not active(r, created):
+                    continue
+                deal_no += 1
+                deal_id = f"D{cfg.seed}-{deal_no:06d}"
+                customer = rnd.choice(book[r]) if rnd.random() < 0.6 else rnd.choice(customers)
+                amount = Decimal(rnd.randrange(5_000, 120_000)) * (Decimal("1.3") if quarter_end else 1)
+                amount = amount.quantize(Decimal("0.01"))
+                common = {"deal_id": deal_id, "customer_id": customer, "currency": cfg.currency,
+                          "created_at": created.isoformat(), "customer_tier": tier[customer]}
+                version = 1
+                owner = r
+                b.emit(created, {"type": "deal", **common, "rep_id": owner, "version": version, "stage": "open",
+                                 "amount": _money(amount)}, "deal")
+                closed = created + timedelta(days=rnd.randint(5, 40), hours=rnd.randint(0, 8))
+                if closed >= sim_end:
+                    continue
+                stage = "won" if rnd.random() < (0.6 if not quarter_end else 0.68) else "lost"
+                version += 1
+                b.emit(closed, {"type": "deal", **common, "rep_id": owner, "version": version, "stage": stage,
+                                "amount": _money(amount), "closed_at": closed.isoformat()}, "deal")
+                if stage != "won":
+                    continue
+                later = closed + timedelta(days=rnd.randint(1, 20))
+                if later < sim_end and rnd.random() < 0.10:  # amendment of the amount
+                    amount = (amount * Decimal(str(round(rnd.uniform(0.8, 1.2), 2)))).quantize(Decimal("0.01"))
+                    version += 1
+                    b.emit(later, {"type": "deal", **common, "rep_id": owner, "version": version, "stage": "won",
+                                   "amount": _money(amount), "closed_at": closed.isoformat()}, "deal")
+                    later += timedelta(days=rnd.randint(1, 10))
+                if later < sim_end and rnd.random() < 0.05:  # reassignment to a teammate
+                    mates = [x for x in reps if team_of[x] == team_of[r] and x != r]
+                    if mates:
+                        owner = rnd.choice(mates)
+                        version += 1
+                        b.emit(later, {"type": "deal", **common, "rep_id": owner, "version": version,
+                                       "stage": "won", "amount": _money(amount), "closed_at": closed.isoformat()},
+                               "deal")
+                        later += timedelta(days=rnd.randint(1, 10))
+                if later < sim_end and rnd.random() < 0.04:  # reversal (refund) of the win
+                    version += 1
+                    b.emit(later, {"type": "deal", **common, "rep_id": owner, "version": version,
+                                   "stage": "reversed", "amount": _money(amount), "closed_at": closed.isoformat()},
+                           "deal")
+
+            # Complaints, most resolved within days.
+            for _ in range(rnd.choices((0, 1, 2), weights=(6, 3, 1))[0]):
+                opened = b.ts(day())
+                if not active(r, opened):
+                    continue
+                complaint_no += 1
+                cid = f"K{cfg.seed}-{complaint_no:05d}"
+                common = {"complaint_id": cid, "rep_id": r, "customer_id": rnd.choice(book[r]),
+                          "severity": rnd.choices(("low", "medium", "high", "critical"), weights=(5, 4, 2, 1))[0],
+                          "opened_at": opened.isoformat()}
+                b.emit(opened, {"type": "complaint", **common, "version": 1, "status": "open"}, "complaint")
+                resolved = opened + timedelta(hours=rnd.randint(1, 120), minutes=rnd.randint(0, 59))
+                if rnd.random() < 0.8 and resolved < sim_end:
+                    b.emit(resolved, {"type": "complaint", **common, "version": 2, "status": "resolved",
+                                      "resolved_at": resolved.isoformat()}, "complaint")
+
+            # Activities.
+            counts = {"call": 20, "email": 12, "visit": 4, "meeting": 3, "demo": 2, "survey": 2, "campaign": 1,
+                      "training": 1}
+            for kind, n in counts.items():
+                for _ in range(max(0, round(rnd.gauss(n, n / 4) * cfg.activity_scale))):
+                    when = b.ts(day())
+                    if not active(r, when):
+                        continue
+                    ev: dict[str, Any] = {"type": "activity", "rep_id": r, "kind": kind}
+                    if kind in ("call", "email", "visit", "meeting", "demo"):
+                        ev["customer_id"] = rnd.choice(book[r])
+                        ev["effective"] = rnd.random() < 0.8
+                        ev["duration_minutes"] = rnd.randint(5, 90)
+                    elif kind == "survey":
+                        ev["customer_id"] = rnd.choice(book[r])
+                        ev["score"] = rnd.choices((1, 2, 3, 4, 5), weights=(1, 1, 3, 6, 6))[0]
+                    elif kind == "campaign":
+                        ev["campaign_id"] = f"camp-{m.year}{m.month:02d}-{rnd.randint(1, 3)}"
+                    else:
+                        ev["duration_minutes"] = rnd.choice((60, 90, 120, 240))
+                    b.emit(when, ev, "activity")
+
+    # -- delivery order: roster and targets first, then by time, with the feed's faults --
+    b.events.sort(key=lambda e: (e[0], e[1]))
+    stream = [e[2] for e in b.events]
+    for i in range(len(stream) - 1):  # a deal version held back: it arrives after newer ones (stale)
+        if stream[i]["type"] == "deal" and rnd.random() < cfg.out_of_order_rate:
+            j = min(len(stream) - 1, i + rnd.randint(1, 50))
+            stream.insert(j, stream.pop(i))
+    dupes = [(rnd.randrange(len(stream)), ev) for ev in stream if rnd.random() < cfg.duplicate_rate]
+    for position, ev in sorted(dupes, key=lambda d: -d[0]):
+        stream.insert(min(len(stream), position + rnd.randint(1, 200)), dict(ev))
+    return roster_first + targets + stream
+
+
+def summary(events: list[dict[str, Any]]) -> dict[str, int]:
+    """Counts per event type."""
+    out: dict[str, int] = {}
+    for ev in events:
+        out[ev["type"]] = out.get(ev["type"], 0) + 1
+    return out

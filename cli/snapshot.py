@@ -1,0 +1,68 @@
+"""``scorecard snapshot``: the latest revision of every scorecard, as JSON lines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+import orjson
+
+from sales_scorecard.cli.kafka_io import make_consumer
+from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.topics import SCORECARDS
+
+
+def latest_by_key(records: Iterable[dict]) -> dict[str, dict]:
+    """Latest revision per ``{scope}:{id}:{period}`` (a later record wins a tie)."""
+    latest: dict[str, dict] = {}
+    for rec in records:
+        key = f"{rec['scope']}:{rec['id']}:{rec['period']}"
+        old = latest.get(key)
+        if old is None or rec["revision"] >= old["revision"]:
+            latest[key] = rec
+    return latest
+
+
+def read_topic_to_end(settings: Settings, topic: str) -> list[bytes]:
+    """Every value in a topic up to the end offsets seen at the start."""
+    from kafka import TopicPartition
+
+    consumer = make_consumer(settings)
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        values: list[bytes] = []
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            for tp, batch in consumer.poll(timeout_ms=1000).items():
+                values.extend(r.value for r in batch if r.offset < end[tp] and r.value is not None)
+        return values
+    finally:
+        consumer.close()
+
+
+def read_snapshot(settings: Settings, period: str | None = None, scope: str | None = None) -> list[dict]:
+    """The latest scorecards, filtered and sorted by key."""
+    records = (orjson.loads(v) for v in read_topic_to_end(settings, SCORECARDS.full_name(settings)))
+    latest = latest_by_key(records)
+    return [rec for key, rec in sorted(latest.items())
+            if (period is None or rec["period"] == period) and (scope is None or rec["scope"] == scope)]
+
+
+@click.command("snapshot")
+@click.option("--period", default=None, help="Only this period (e.g. 2026-11, 2026-Q4, 2026, R30D).")
+@click.option("--scope", type=click.Choice(["rep", "team", "company"]), default=None, help="Only this scope.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default stdout).")
+def command(period: str | None, scope: str | None, out: Path | None) -> None:
+    """Read sales.scorecards to its end; write the latest revision per key as JSON lines."""
+    rows = read_snapshot(Settings.from_env(), period, scope)
+    data = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+    click.echo(f"{len(rows)} scorecards", err=True)
