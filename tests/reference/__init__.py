@@ -1,0 +1,1 @@
+"""An independent, brute-force recomputation of every KPI, for comparison with the engine."""
