@@ -63,8 +63,11 @@ demo: venv
 		curl -fs http://127.0.0.1:$(DEMO_PORT)/readyz > /dev/null 2>&1 && break; sleep 1; done
 	$(BIN)/scorecard simulate --seed 7 --out $(VAR)/demo.jsonl
 	$(BIN)/scorecard produce $(VAR)/demo.jsonl
+	$(BIN)/scorecard close-period 2026-07
 	@echo ""
 	@echo "Demo is running:"
+	@echo "  leaderboard  http://127.0.0.1:$(DEMO_PORT)/          (live page, updates as events arrive)"
+	@echo "  API          http://127.0.0.1:$(DEMO_PORT)/api/leaderboard?board=company&metric=revenue"
 	@echo "  metrics      http://127.0.0.1:$(DEMO_PORT)/metrics"
 	@echo "  readiness    http://127.0.0.1:$(DEMO_PORT)/readyz"
 	@echo "  scorecards   $(BIN)/scorecard snapshot --scope team --period 2026-11"
