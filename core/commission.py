@@ -12,13 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .money import CONTEXT, round_money
+from .plan_files import load_yaml, to_decimal
 
 MODES = ("marginal", "retroactive")
 
@@ -125,10 +122,7 @@ def _cap(plan: CommissionPlan, raw: Decimal, flags: tuple[str, ...]) -> tuple[De
 
 
 def _decimal(value: Any, where: str) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except Exception:  # noqa: BLE001 - any unparseable value is a plan error
-        raise PlanError(f"{where}: not a decimal: {value!r}") from None
+    return to_decimal(value, where, PlanError)
 
 
 def _plan(data: Any, where: str) -> CommissionPlan:
@@ -166,17 +160,7 @@ def _plan(data: Any, where: str) -> CommissionPlan:
 
 def load_plans(path: str | None) -> PlanSet:
     """Load a plan file (None: the packaged default)."""
-    if path is None:
-        text = resources.files("sales_scorecard.core").joinpath("plans/default_commission.yaml").read_text()
-    else:
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise PlanError(f"cannot read commission plan {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PlanError(f"commission plan is not valid YAML: {exc}") from None
+    data = load_yaml(path, "default_commission.yaml", PlanError, "commission plan")
     if not isinstance(data, dict) or "default" not in data:
         raise PlanError("commission plan: expected a mapping with a 'default' plan")
     return PlanSet(

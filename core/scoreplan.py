@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .money import CONTEXT
+from .plan_files import load_yaml, to_decimal
 
 DIMENSIONS = ("financial", "customer", "process", "learning")
 DIRECTIONS = ("higher", "lower")
@@ -119,10 +116,7 @@ def evaluate(
 
 
 def _decimal(value: Any, where: str) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except Exception:  # noqa: BLE001
-        raise ScorePlanError(f"{where}: not a decimal: {value!r}") from None
+    return to_decimal(value, where, ScorePlanError)
 
 
 def _goal(data: Any, where: str) -> Goal:
@@ -160,14 +154,4 @@ def parse_plan(data: Any) -> ScorecardPlan:
 
 def load_scorecard_plan(path: str | None) -> ScorecardPlan:
     """Load a plan file (None: the packaged default of SPEC §6)."""
-    if path is None:
-        text = resources.files("sales_scorecard.core").joinpath("plans/default_scorecard.yaml").read_text()
-    else:
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise ScorePlanError(f"cannot read scorecard plan {path}: {exc.strerror}") from None
-    try:
-        return parse_plan(yaml.safe_load(text))
-    except yaml.YAMLError as exc:
-        raise ScorePlanError(f"scorecard plan is not valid YAML: {exc}") from None
+    return parse_plan(load_yaml(path, "default_scorecard.yaml", ScorePlanError, "scorecard plan"))

@@ -64,6 +64,13 @@ def register_api(pipe: Pipeline) -> None:
             return None, view.json({"error": "not ready: the aggregation engine is loading"}, status=503)
         return engine, None
 
+    def scorecard_or_error(view: faust_web.View, scope: str, id: str, period: str):
+        """(engine, None) when the key exists, else (None, the JSON error response)."""
+        engine, error = engine_or_error(view)
+        if error is None:
+            error = check_key(view, engine, scope, id, period)
+        return (engine, None) if error is None else (None, error)
+
     def check_key(view: faust_web.View, engine, scope: str, id: str, period: str):
         if scope not in SCOPES:
             return view.json({"error": f"scope must be one of {', '.join(SCOPES)}, got {scope!r}"}, status=400)
@@ -82,10 +89,7 @@ def register_api(pipe: Pipeline) -> None:
     class ScorecardView(faust_web.View):
         @app.table_route(table=facts, exact_key=ENGINE_KEY)
         async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
-            engine, error = engine_or_error(self)
-            if error is not None:
-                return error
-            error = check_key(self, engine, scope, id, period)
+            engine, error = scorecard_or_error(self, scope, id, period)
             if error is not None:
                 return error
             content = engine.render(scope, id, period)
@@ -96,10 +100,7 @@ def register_api(pipe: Pipeline) -> None:
     class ExplainView(faust_web.View):
         @app.table_route(table=facts, exact_key=ENGINE_KEY)
         async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
-            engine, error = engine_or_error(self)
-            if error is not None:
-                return error
-            error = check_key(self, engine, scope, id, period)
+            engine, error = scorecard_or_error(self, scope, id, period)
             if error is not None:
                 return error
             return self.json(explain(engine, scope, id, period))
