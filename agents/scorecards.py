@@ -56,7 +56,18 @@ def register(pipe: Pipeline) -> None:
     assert facts_topic is not None and scorecards_topic is not None and payroll_topic is not None
     interval = settings.coalesce_ms / 1000.0
     state = pipe.state
-    state.update(engine=None, ledger=None, last_flush=0.0, boards=BoardCache(), boards_pending=set(), last_boards=0.0)
+    state.update(engine=None, ledger=None, last_flush=0.0, boards=BoardCache(), boards_pending=set(), last_boards=0.0,
+                 last_clock=time.monotonic(), clock_at_refresh=None)
+    refresh_every = float(settings.clock_refresh_seconds)
+
+    def refresh_clock(engine: ScorecardEngine) -> None:
+        """Pace, expected-to-date and trailing windows move with the clock, not only with facts."""
+        if settings.clock == "wall":
+            engine.wall_clock = datetime.now(timezone.utc)
+        if engine.clock() != state["clock_at_refresh"]:
+            engine.touch_clock()
+            state["clock_at_refresh"] = engine.clock()
+        state["last_clock"] = time.monotonic()
     board_interval = settings.leaderboard_ms / 1000.0
 
     def load_engine() -> tuple[ScorecardEngine, PayrollLedger]:
@@ -156,6 +167,8 @@ def register(pipe: Pipeline) -> None:
                         await settle_payroll(engine, ledger, closed=kind == "close_period")
                     if engine.as_of is not None:
                         metrics.event_clock.set(engine.as_of.timestamp())
+                if time.monotonic() - state["last_clock"] >= refresh_every:
+                    refresh_clock(engine)
                 if engine.dirty and time.monotonic() - state["last_flush"] >= interval:
                     await flush(engine)
                 elif state["boards_pending"] and time.monotonic() - state["last_boards"] >= board_interval:
@@ -178,7 +191,8 @@ def register(pipe: Pipeline) -> None:
 
     async def send_tick() -> None:
         engine = state["engine"]
-        if (engine is None or engine.dirty or state["boards_pending"]) and owns_facts():
+        clock_due = time.monotonic() - state["last_clock"] >= refresh_every
+        if (engine is None or engine.dirty or state["boards_pending"] or clock_due) and owns_facts():
             await facts_topic.send(key=b"tick", value=TICK)
 
     app.timer(interval=interval, name="scorecards.tick")(send_tick)

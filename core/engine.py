@@ -401,6 +401,20 @@ class ScorecardEngine:
         self.dirty.add((scope, id, "R30D"))
         self.dirty.add((scope, id, "R90D"))
 
+    def touch_clock(self) -> None:
+        """Mark every scorecard whose clock-dependent KPIs move with ``as_of``: the periods
+        containing the clock and the trailing windows, for every scope."""
+        as_of = self.clock()
+        if as_of is None:
+            return
+        current = set(self.calendar.labels_containing(as_of)[1:])
+        for (scope, id), labels in self.known.items():
+            for label in labels & current:
+                self.dirty.add((scope, id, label))
+            if labels:
+                self.dirty.add((scope, id, "R30D"))
+                self.dirty.add((scope, id, "R90D"))
+
     def take_dirty(self) -> list[ScorecardKey]:
         """The scorecards that may have changed since the last call (existing ones only), sorted."""
         out = []

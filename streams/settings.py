@@ -60,6 +60,8 @@ class Settings:
     commission_plan: str = ""
     #: Clock for elapsed/pace: ``event`` (latest event time seen) or ``wall``.
     clock: str = "event"
+    #: Re-render the current periods' scorecards this often (s) when the clock moved without facts.
+    clock_refresh_seconds: int = 60
     #: Log level of the worker and CLI (quiet by default).
     log_level: str = "WARNING"
 

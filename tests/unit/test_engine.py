@@ -177,3 +177,23 @@ def test_every_period_kind_renders(label: str) -> None:
     e = build(*TEAMS, deal("d1", "r1", "c1", "10.00"))
     rendered = e.render("rep", "r1", label)
     assert rendered is not None and rendered["kpis"]["revenue"] == "10.00"
+
+
+def test_clock_moves_pace_without_new_facts() -> None:
+    from datetime import datetime, timezone
+
+    e = build(*TEAMS, target("rep", "r1", "2026-11", "3000.00"),
+              deal("d1", "r1", "c1", "1000.00", closed_at="2026-11-10T16:00:00Z"))  # 11 Nov local
+    e.take_dirty()
+    # 10 of 30 days elapsed at local midnight of 11 Nov: expected 1000, pace 1.0
+    e.wall_clock = datetime(2026, 11, 10, 16, 0, tzinfo=timezone.utc)
+    e.touch_clock()
+    assert ("rep", "r1", "2026-11") in e.take_dirty()
+    assert kpis(e, "rep", "r1", "2026-11")["pace"] == 1.0
+    # 20 days elapsed, no new deal: the rep falls behind (pace 0.5)
+    e.wall_clock = datetime(2026, 11, 20, 16, 0, tzinfo=timezone.utc)
+    e.touch_clock()
+    dirty = e.take_dirty()
+    assert ("rep", "r1", "2026-11") in dirty and ("rep", "r1", "2026-10") not in dirty
+    assert kpis(e, "rep", "r1", "2026-11")["pace"] == 0.5
+    assert kpis(e, "rep", "r1", "2026-11")["expected_to_date"] == "2000.00"
