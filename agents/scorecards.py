@@ -57,7 +57,7 @@ def register(pipe: Pipeline) -> None:
     interval = settings.coalesce_ms / 1000.0
     state = pipe.state
     state.update(engine=None, ledger=None, last_flush=0.0, boards=BoardCache(), boards_pending=set(), last_boards=0.0,
-                 last_clock=time.monotonic(), clock_at_refresh=None)
+                 last_clock=time.monotonic(), clock_at_refresh=None, flush_gap=interval)
     refresh_every = float(settings.clock_refresh_seconds)
 
     def refresh_clock(engine: ScorecardEngine) -> None:
@@ -121,7 +121,11 @@ def register(pipe: Pipeline) -> None:
             await scorecards_topic.send(key=key.encode(), value=orjson.dumps(value))
             metrics.scorecards.inc()
         state["last_flush"] = time.monotonic()
-        metrics.flush_seconds.observe(state["last_flush"] - started)
+        took = state["last_flush"] - started
+        metrics.flush_seconds.observe(took)
+        # Under a backlog, rendering must not crowd out applying: space flushes by twice
+        # what the last one took (at idle this is just the configured interval).
+        state["flush_gap"] = interval + 2 * took
         if state["boards_pending"] and state["last_flush"] - state["last_boards"] >= board_interval:
             await publish_boards(engine, emitted_at)
 
@@ -169,7 +173,7 @@ def register(pipe: Pipeline) -> None:
                         metrics.event_clock.set(engine.as_of.timestamp())
                 if time.monotonic() - state["last_clock"] >= refresh_every:
                     refresh_clock(engine)
-                if engine.dirty and time.monotonic() - state["last_flush"] >= interval:
+                if engine.dirty and time.monotonic() - state["last_flush"] >= state["flush_gap"]:
                     await flush(engine)
                 elif state["boards_pending"] and time.monotonic() - state["last_boards"] >= board_interval:
                     await publish_boards(engine, format_timestamp(datetime.now(timezone.utc)))

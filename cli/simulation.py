@@ -164,7 +164,7 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
                 deal_no += 1
                 deal_id = f"D{cfg.seed}-{deal_no:06d}"
                 customer = rnd.choice(book[r]) if rnd.random() < 0.6 else rnd.choice(customers)
-                amount = Decimal(rnd.randrange(5_000, 120_000)) * (Decimal("1.3") if quarter_end else 1)
+                amount = Decimal(rnd.randrange(5_000, 90_000)) * (Decimal("1.3") if quarter_end else 1)
                 amount = amount.quantize(Decimal("0.01"))
                 common = {"deal_id": deal_id, "customer_id": customer, "currency": cfg.currency,
                           "created_at": created.isoformat(), "customer_tier": tier[customer]}

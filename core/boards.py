@@ -144,20 +144,20 @@ class BoardCache:
     """
 
     def __init__(self) -> None:
-        #: (rep_id, period) -> (team_id, name, values by metric, revenue str, attainment, score)
-        self.entries: dict[tuple[str, str], tuple[str | None, dict[str, Decimal | None], dict[str, Any]]] = {}
+        #: period -> rep_id -> (team_id, values by metric, shown fields)
+        self.entries: dict[str, dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]] = {}
 
     def update(self, content: dict[str, Any]) -> set[tuple[str, str]]:
         """Record a rendered rep scorecard; returns the (board, period) pairs it may move."""
         if content["scope"] != "rep":
             return set()
-        key = (content["id"], content["period"])
+        period_entries = self.entries.setdefault(content["period"], {})
         values = {m: _value(content, m) for m in METRICS}
         shown = {"revenue": content["kpis"]["revenue"], "attainment": content["kpis"]["attainment"],
                  "score": content["score"]}
-        old = self.entries.get(key)
+        old = period_entries.get(content["id"])
         team = content["team_id"]
-        self.entries[key] = (team, values, shown)
+        period_entries[content["id"]] = (team, values, shown)
         touched = {("company", content["period"]), (f"team:{team}", content["period"])}
         if old is not None and old[0] != team:
             touched.add((f"team:{old[0]}", content["period"]))
@@ -167,7 +167,7 @@ class BoardCache:
               limit: int | None = None) -> list[dict[str, Any]]:
         """Ranked rows of a board from the cached values."""
         team = None if board == "company" else board[5:]
-        members = {rep: e for (rep, p), e in self.entries.items() if p == period and (team is None or e[0] == team)}
+        members = {rep: e for rep, e in self.entries.get(period, {}).items() if team is None or e[0] == team}
         ranked = rank((rep, e[1][metric]) for rep, e in members.items())
         rows = []
         for row in ranked[: limit if limit else None]:
