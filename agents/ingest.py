@@ -1,9 +1,14 @@
 """Ingest agents: validate each input record, dead-letter the bad, forward the good.
 
 One agent per input topic (concurrency 1). A record that fails validation goes to
-``sales.deadletter`` with its reason; a repeated ``event_id`` inside the dedup horizon
-is counted and skipped; everything else is forwarded to ``sales.facts``. Any
-unexpected error is dead-lettered as ``processing_error``: the loop never dies.
+``sales.deadletter`` with its reason; everything else is forwarded to ``sales.facts``.
+Any unexpected error is dead-lettered as ``processing_error``: the loop never dies.
+
+Duplicates are not dropped here: marking an event as seen in this stage could be
+persisted while its forward was not, and a crash would then lose it (the kill -9 test
+caught exactly that). The aggregation stage de-duplicates atomically with the fact
+write (deal/complaint versions, activities and roster entries keyed by event id) and
+counts what it skips.
 """
 
 from __future__ import annotations
@@ -36,10 +41,8 @@ def register(pipe: Pipeline) -> None:
 
 def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, topic) -> None:
     app, metrics = pipe.app, pipe.metrics
-    seen = pipe.seen_events
-    horizon = pipe.settings.dedup_horizon_seconds
     facts_topic, deadletter_topic = pipe.facts_topic, pipe.deadletter_topic
-    assert seen is not None and facts_topic is not None and deadletter_topic is not None
+    assert facts_topic is not None and deadletter_topic is not None
 
     async def dead_letter(message, reason: str, detail: str) -> None:
         record = deadletter_record(
@@ -59,14 +62,7 @@ def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, 
                     await dead_letter(message, result.reason, result.detail)
                     continue
                 payload = result.event
-                event_id = payload["event_id"]
-                now = time.time()
-                first_seen = seen.get(event_id)
-                if first_seen is not None and now - first_seen < horizon:
-                    metrics.duplicates.labels(logical_name).inc()
-                    continue
-                seen[event_id] = now
-                await facts_topic.send(key=event_id.encode(), value=orjson.dumps(payload))
+                await facts_topic.send(key=payload["event_id"].encode(), value=orjson.dumps(payload))
                 metrics.accepted.labels(logical_name).inc()
             except Exception as exc:  # noqa: BLE001 - a poison record must not stop the stream
                 log.exception("ingest failed on %s[%s]@%s", message.topic, message.partition, message.offset)

@@ -25,6 +25,7 @@ from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import fact_key, next_revision, scorecard_event_id
 from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.app import Pipeline
+from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,8 @@ def register(pipe: Pipeline) -> None:
                 if kind != "tick":
                     outcome = engine.apply(record_from_event(payload))
                     metrics.facts.labels(kind, outcome.value).inc()
+                    if outcome is Outcome.DUPLICATE:
+                        metrics.duplicates.labels(TOPIC_FOR_TYPE[kind].name).inc()
                     if outcome is Outcome.APPLIED:
                         facts[fact_key(payload)] = payload
                         await settle_payroll(engine, ledger, closed=kind == "close_period")

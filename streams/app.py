@@ -3,10 +3,10 @@
 Data flow (docs/architecture.md has the picture):
 
     sales.deals / complaints / activities / roster / targets / control   (N partitions)
-        │  agents.ingest.validate_and_forward — validate, dead-letter, de-duplicate
+        │  agents.ingest.validate_and_forward — validate, dead-letter, forward
         ▼
     sales.facts (internal, 1 partition)
-        │  agents.scorecards.apply_facts — fact state, KPIs, coalesced publishing
+        │  agents.scorecards.apply_facts — de-duplicate, fact state, KPIs, coalesced publishing
         ▼
     sales.scorecards
 
@@ -43,8 +43,6 @@ class Pipeline:
     deadletter_topic: faust.TopicT | None = None
     payroll_topic: faust.TopicT | None = None
     leaderboards_topic: faust.TopicT | None = None
-    #: event_id -> first-seen wall time (s); co-partitioned with the input topics.
-    seen_events: faust.Table | None = None
     #: fact key (deal:…, cmp:…, act:…, roster:…, target:…, close:…) -> validated event; 1 partition.
     facts: faust.Table | None = None
     #: scorecard key -> [revision, digest] of the last published update; 1 partition.
@@ -109,7 +107,6 @@ def create_app(settings: Settings) -> Pipeline:
     pipe.deadletter_topic = _topic(app, settings, DEADLETTER, "raw")
     pipe.payroll_topic = _topic(app, settings, PAYROLL, "raw")
     pipe.leaderboards_topic = _topic(app, settings, LEADERBOARDS, "raw")
-    pipe.seen_events = app.Table("seen_events", default=None, partitions=settings.partitions, key_type=str)
     pipe.facts = app.Table("facts", default=None, partitions=1, key_type=str)
     pipe.emitted = app.Table("emitted", default=None, partitions=1, key_type=str)
     pipe.payroll_state = app.Table("payroll_state", default=None, partitions=1, key_type=str)

@@ -21,7 +21,7 @@ class Metrics:
             "scorecard_records_rejected", "Input records sent to the dead-letter topic", ["topic", "reason"], registry=r
         )
         self.duplicates = Counter(
-            "scorecard_duplicates_skipped", "Input records skipped as duplicate event ids", ["topic"], registry=r
+            "scorecard_duplicates_skipped", "Facts skipped as repeats of an applied event id", ["topic"], registry=r
         )
         self.facts = Counter(
             "scorecard_facts", "Facts seen by the aggregation stage, by outcome", ["type", "outcome"], registry=r

@@ -48,8 +48,6 @@ class Settings:
     app_id: str = "sales-scorecard"
     #: Table store: ``rocksdb`` (rocksdict, durable) or ``memory`` (tests).
     store: str = "rocksdb"
-    #: Duplicate ``event_id`` horizon in seconds of processing time (7 days).
-    dedup_horizon_seconds: int = 7 * 24 * 3600
     #: Scorecard updates are coalesced per key to at most one per this many ms.
     coalesce_ms: int = 500
     #: Leaderboard snapshots are published at most once per this many ms per board.

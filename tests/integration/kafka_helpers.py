@@ -72,3 +72,19 @@ def produce_events(settings: Settings, events: Iterable[dict]) -> int:
     return send_raw(settings, [
         (TOPIC_FOR_TYPE[e["type"]].full_name(settings), input_key(e).encode(), orjson.dumps(e)) for e in events
     ])
+
+
+def group_caught_up(settings: Settings, group: str, topics: Iterable[str]) -> bool:
+    """True when ``group`` has committed every partition of ``topics`` up to its end."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    try:
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+        tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or set())]
+        ends = consumer.end_offsets(tps)
+        return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in tps)
+    finally:
+        consumer.close()
+        admin.close()

@@ -12,30 +12,13 @@ import orjson
 import pytest
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
-from sales_scorecard.core.kpis import CLOCK_KPIS, MONEY_KPIS
 from sales_scorecard.streams.settings import Settings
+from tests.integration.compare import assert_snapshot_matches
 from tests.integration.conftest import REPO
 from tests.integration.kafka_helpers import metric_value, wait_for
 from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-RATIO_TOLERANCE = 1e-4
-
-
-def assert_kpis_equal(key: tuple[str, str, str], got: dict, want: dict) -> None:
-    """Money and counts exactly, ratios within 1e-4; clock-dependent KPIs are skipped."""
-    for name, expected in want.items():
-        if name in CLOCK_KPIS or name == "score":
-            continue
-        actual = got[name]
-        if expected is None or actual is None or isinstance(expected, (dict, str)) or name in MONEY_KPIS:
-            assert actual == expected, (key, name, actual, expected)
-        elif isinstance(expected, int) and not isinstance(expected, bool) and isinstance(actual, int):
-            assert actual == expected, (key, name, actual, expected)
-        else:
-            assert abs(float(actual) - float(expected)) <= RATIO_TOLERANCE, (key, name, actual, expected)
-
 
 def test_simulated_history_matches_offline_recomputation(test_settings: Settings, run_worker, tmp_path: Path) -> None:
     s = test_settings
@@ -67,18 +50,6 @@ def test_simulated_history_matches_offline_recomputation(test_settings: Settings
     )
     assert snap.returncode == 0, snap.stderr
     rows = [orjson.loads(line) for line in snap.stdout.splitlines() if line.strip()]
-    snapshot = {(r["scope"], r["id"], r["period"]): r for r in rows}
-    model = ReferenceModel(events, timezone=s.timezone)
-    want_keys = model.keys()
-    assert want_keys, "the reference model found no scorecards"
-    missing = want_keys - set(snapshot)
-    assert not missing, sorted(missing)[:20]
-    compared = 0
-    for key, row in sorted(snapshot.items()):
-        if key[2] in ("R30D", "R90D"):
-            continue
-        assert_kpis_equal(key, row["kpis"], model.kpis(*key))
-        compared += 1
-    scopes = {k[0] for k in snapshot}
-    assert scopes == {"rep", "team", "company"}
+    compared = assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone))
+    assert {r["scope"] for r in rows} == {"rep", "team", "company"}
     assert compared >= 100 * 4
