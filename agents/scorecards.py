@@ -189,17 +189,10 @@ def register(pipe: Pipeline) -> None:
 
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
 
-    def owns_facts() -> bool:
-        try:
-            assignment = app.consumer.assignment()
-        except Exception:  # noqa: BLE001 - consumer not started yet
-            return False
-        return any(tp.topic == facts_topic.get_topic_name() for tp in assignment)
-
     async def send_tick() -> None:
         engine = state["engine"]
         clock_due = time.monotonic() - state["last_clock"] >= refresh_every
-        if (engine is None or engine.dirty or state["boards_pending"] or clock_due) and owns_facts():
+        if (engine is None or engine.dirty or state["boards_pending"] or clock_due) and pipe.owns_aggregation():
             await facts_topic.send(key=b"tick", value=TICK)
 
     app.timer(interval=interval, name="scorecards.tick")(send_tick)

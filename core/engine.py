@@ -78,6 +78,17 @@ def deal_change_reason(old: DealEvent | None, new: DealEvent) -> str:
     return "restatement"
 
 
+def _version_gate(old: DealEvent | ComplaintEvent | None, new: DealEvent | ComplaintEvent) -> Outcome | None:
+    """DUPLICATE or STALE when ``new`` must not replace the applied version, else None."""
+    if old is None:
+        return None
+    if old.event_id == new.event_id:
+        return Outcome.DUPLICATE
+    if new.version <= old.version:
+        return Outcome.STALE
+    return None
+
+
 def _micros(delta: timedelta) -> int:
     return delta // timedelta(microseconds=1)
 
@@ -143,11 +154,10 @@ class ScorecardEngine:
 
     def _apply_deal(self, ev: DealEvent) -> Outcome:
         old = self.deals.get(ev.deal_id)
+        rejected = _version_gate(old, ev)
+        if rejected is not None:
+            return rejected
         if old is not None:
-            if old.event_id == ev.event_id:
-                return Outcome.DUPLICATE
-            if ev.version <= old.version:
-                return Outcome.STALE
             if old.stage == "won":
                 wins = self._customer_wins[old.customer_id]
                 del wins[old.deal_id]
@@ -170,12 +180,9 @@ class ScorecardEngine:
         return Outcome.APPLIED
 
     def _apply_complaint(self, ev: ComplaintEvent) -> Outcome:
-        old = self.complaints.get(ev.complaint_id)
-        if old is not None:
-            if old.event_id == ev.event_id:
-                return Outcome.DUPLICATE
-            if ev.version <= old.version:
-                return Outcome.STALE
+        rejected = _version_gate(self.complaints.get(ev.complaint_id), ev)
+        if rejected is not None:
+            return rejected
         self.complaints[ev.complaint_id] = ev
         self._set_fact("cmp:" + ev.complaint_id, ev.rep_id, self._derive_complaint(ev))
         return Outcome.APPLIED

@@ -53,6 +53,16 @@ class Pipeline:
     boards_emitted: faust.Table | None = None
     state: dict = field(default_factory=dict)  # runtime objects owned by agents (the engine)
 
+    def owns_aggregation(self) -> bool:
+        """True when this worker is assigned the (single) partition of ``sales.facts``."""
+        assert self.facts_topic is not None
+        try:
+            assignment = self.app.consumer.assignment()
+        except Exception:  # noqa: BLE001 - consumer not started yet
+            return False
+        name = self.facts_topic.get_topic_name()
+        return any(tp.topic == name for tp in assignment)
+
 
 def _topic(app: faust.App, settings: Settings, spec: TopicSpec, value_serializer: str) -> faust.TopicT:
     return app.topic(

@@ -138,7 +138,7 @@ def readiness(pipe: Pipeline) -> tuple[bool, dict]:
     app = pipe.app
     recovered = bool(app.tables.recovery.completed.is_set()) if app.tables.recovery.started else False
     rebalancing = bool(app.rebalancing)
-    engine_needed = _owns_facts(pipe)
+    engine_needed = pipe.owns_aggregation()
     engine_loaded = pipe.state.get("engine") is not None
     ready = recovered and not rebalancing and (engine_loaded or not engine_needed)
     return ready, {
@@ -147,13 +147,3 @@ def readiness(pipe: Pipeline) -> tuple[bool, dict]:
         "aggregation_owner": engine_needed,
         "engine_loaded": engine_loaded,
     }
-
-
-def _owns_facts(pipe: Pipeline) -> bool:
-    assert pipe.facts_topic is not None
-    try:
-        assignment = pipe.app.consumer.assignment()
-    except Exception:  # noqa: BLE001 - consumer not started yet
-        return False
-    name = pipe.facts_topic.get_topic_name()
-    return any(tp.topic == name for tp in assignment)
