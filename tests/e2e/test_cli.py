@@ -87,3 +87,13 @@ def test_simulate_is_deterministic(tmp_path: Path) -> None:
     a = scorecard(None, "simulate", "--seed", "3", "--reps", "10", "--teams", "2", "--months", "2")
     b = scorecard(None, "simulate", "--seed", "3", "--reps", "10", "--teams", "2", "--months", "2")
     assert a.returncode == 0 and a.stdout == b.stdout and a.stdout.count(b"\n") > 500
+
+
+def test_bench_prints_and_writes_figures(tmp_path: Path) -> None:
+    result = scorecard(None, "bench", "--reps", "5", "--months", "1", "--out-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert b"apply_events_per_s" in result.stdout
+    written = sorted(p.suffix for p in tmp_path.iterdir())
+    assert written == [".json", ".md"]
+    figures = orjson.loads(next(tmp_path.glob("*.json")).read_bytes())["engine"]
+    assert figures["events"] > 100 and figures["apply_events_per_s"] > 0
