@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 import orjson
 
+from sales_scorecard.core.alert_rules import AlertState, Transition, evaluate_complaints, evaluate_scorecard, load_alert_rules
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.engine import Outcome, ScorecardEngine, scorecard_key
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
@@ -52,7 +53,11 @@ def register(pipe: Pipeline) -> None:
     facts, emitted, payroll_state = pipe.facts, pipe.emitted, pipe.payroll_state
     facts_topic, scorecards_topic, payroll_topic = pipe.facts_topic, pipe.scorecards_topic, pipe.payroll_topic
     leaderboards_topic, boards_emitted = pipe.leaderboards_topic, pipe.boards_emitted
+    alerts_topic, alert_state = pipe.alerts_topic, pipe.alert_state
     assert leaderboards_topic is not None and boards_emitted is not None
+    assert alerts_topic is not None and alert_state is not None
+    alert_rules = load_alert_rules(settings.alert_rules or None)
+    spike_severities = {s for r in alert_rules if r.kind == "complaints" for s in r.severities}
     assert facts is not None and emitted is not None and payroll_state is not None
     assert facts_topic is not None and scorecards_topic is not None and payroll_topic is not None
     interval = settings.coalesce_ms / 1000.0
@@ -103,13 +108,58 @@ def register(pipe: Pipeline) -> None:
         if outputs:
             await publish_payroll(outputs)
 
+    class AlertStates:
+        """The alert_state table seen as a mapping of AlertState."""
+
+        def get(self, key: str, default: AlertState) -> AlertState:
+            value = alert_state.get(key)
+            return default if value is None else AlertState.from_json(value)
+
+    async def publish_alerts(transitions: list[Transition]) -> None:
+        for t in transitions:
+            alert_state[t.key] = t.state.to_json()
+            if t.event is not None:
+                await alerts_topic.send(key=t.key.encode(), value=orjson.dumps(t.event))
+                metrics.alerts.labels(t.event["rule"], t.event["state"]).inc()
+
+    def manager_of(engine: ScorecardEngine, content: dict) -> str | None:
+        if content["scope"] == "rep":
+            return content["manager_id"]
+        period = engine.period(content["period"])
+        members = engine.roster.members_at_end(period.end).get(content["id"], []) if period else []
+        entry = engine.roster.entry_before(members[0], period.end) if members and period else None
+        return entry.manager_id if entry else None
+
+    async def evaluate_alerts(engine: ScorecardEngine, contents: list[dict], emitted_at: str) -> None:
+        """Alert rules on every scorecard just rendered (facts or the clock moved)."""
+        states = AlertStates()
+        transitions: list[Transition] = []
+        reps = set()
+        for content in contents:
+            if content["scope"] in ("rep", "team"):
+                transitions += evaluate_scorecard(alert_rules, content, states, manager_of(engine, content), emitted_at)
+            if content["scope"] == "rep":
+                reps.add((content["id"], content["manager_id"]))
+        as_of = engine.clock()
+        if reps and as_of is not None and spike_severities:
+            by_rep: dict[str, list] = {}
+            for c in engine.complaints.values():
+                if c.severity in spike_severities:
+                    by_rep.setdefault(c.rep_id, []).append((c.opened_at, c.severity))
+            for rep, manager in sorted(reps):
+                transitions += evaluate_complaints(alert_rules, rep, by_rep.get(rep, []), as_of, states, manager,
+                                                   emitted_at)
+        await publish_alerts(transitions)
+
     async def flush(engine: ScorecardEngine) -> None:
         started = time.monotonic()
         emitted_at = format_timestamp(datetime.now(timezone.utc))
+        rendered: list[dict] = []
         for scope, id, label in engine.take_dirty():
             content = engine.render(scope, id, label)
             if content is None:
                 continue
+            rendered.append(content)
             if scope == "rep":
                 state["boards_pending"] |= state["boards"].update(content)
             key = scorecard_key(scope, id, label)
@@ -121,6 +171,7 @@ def register(pipe: Pipeline) -> None:
             value = {**content, "event_id": scorecard_event_id(key, revision), "revision": revision, "emitted_at": emitted_at}
             await scorecards_topic.send(key=key.encode(), value=orjson.dumps(value))
             metrics.scorecards.inc()
+        await evaluate_alerts(engine, rendered, emitted_at)
         state["last_flush"] = time.monotonic()
         took = state["last_flush"] - started
         metrics.flush_seconds.observe(took)

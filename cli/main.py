@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "close-period": ("close_period", "Publish a close_period command for a month."),
     "payroll-sink": ("payroll_sink", "Apply payroll events to a SQLite ledger."),
     "payroll": ("payroll", "Payroll ledger tools (export)."),
+    "alert-sink": ("alert_sink", "Deliver alerts to a webhook, each exactly once."),
     "bench": ("bench", "Measure the engine against a baseline; write bench/results/."),
 }
 

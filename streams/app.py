@@ -27,7 +27,7 @@ import faust
 from . import codecs
 from .metrics import Metrics
 from .settings import Settings
-from .topics import DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, SCORECARDS, TopicSpec
+from .topics import ALERTS, DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, SCORECARDS, TopicSpec
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Pipeline:
     deadletter_topic: faust.TopicT | None = None
     payroll_topic: faust.TopicT | None = None
     leaderboards_topic: faust.TopicT | None = None
+    alerts_topic: faust.TopicT | None = None
     #: fact key (deal:…, cmp:…, act:…, roster:…, target:…, close:…) -> validated event; 1 partition.
     facts: faust.Table | None = None
     #: scorecard key -> [revision, digest] of the last published update; 1 partition.
@@ -51,6 +52,8 @@ class Pipeline:
     payroll_state: faust.Table | None = None
     #: "{board}:{period}:{metric}" -> [revision, digest] of the last published snapshot; 1 partition.
     boards_emitted: faust.Table | None = None
+    #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState; 1 partition.
+    alert_state: faust.Table | None = None
     state: dict = field(default_factory=dict)  # runtime objects owned by agents (the engine)
 
     def owns_aggregation(self) -> bool:
@@ -117,10 +120,12 @@ def create_app(settings: Settings) -> Pipeline:
     pipe.deadletter_topic = _topic(app, settings, DEADLETTER, "raw")
     pipe.payroll_topic = _topic(app, settings, PAYROLL, "raw")
     pipe.leaderboards_topic = _topic(app, settings, LEADERBOARDS, "raw")
+    pipe.alerts_topic = _topic(app, settings, ALERTS, "raw")
     pipe.facts = app.Table("facts", default=None, partitions=1, key_type=str)
     pipe.emitted = app.Table("emitted", default=None, partitions=1, key_type=str)
     pipe.payroll_state = app.Table("payroll_state", default=None, partitions=1, key_type=str)
     pipe.boards_emitted = app.Table("boards_emitted", default=None, partitions=1, key_type=str)
+    pipe.alert_state = app.Table("alert_state", default=None, partitions=1, key_type=str)
 
     from sales_scorecard.agents import ingest, scorecards
 

@@ -29,6 +29,7 @@ class Metrics:
         self.errors = Counter("scorecard_processing_errors", "Unexpected errors while processing a record", ["stage"], registry=r)
         self.scorecards = Counter("scorecard_scorecards_emitted", "Scorecard updates published", registry=r)
         self.leaderboards = Counter("scorecard_leaderboards_emitted", "Leaderboard snapshots published", registry=r)
+        self.alerts = Counter("scorecard_alerts", "Alert state changes published", ["rule", "state"], registry=r)
         self.payroll = Counter("scorecard_payroll_events", "Payroll statements and adjustments published", ["type"], registry=r)
         self.flush_seconds = Histogram(
             "scorecard_flush_seconds", "Time to compute and publish one batch of scorecard updates", registry=r

@@ -56,6 +56,8 @@ class Settings:
     scorecard_plan: str = ""
     #: Path of the commission plan YAML; empty means the packaged default.
     commission_plan: str = ""
+    #: Path of the alert rules YAML; empty means the packaged default.
+    alert_rules: str = ""
     #: Clock for elapsed/pace: ``event`` (latest event time seen) or ``wall``.
     clock: str = "event"
     #: Re-render the current periods' scorecards this often (s) when the clock moved without facts.

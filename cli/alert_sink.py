@@ -1,0 +1,116 @@
+"""``scorecard alert-sink --webhook URL``: deliver ``sales.alerts`` to a webhook, each once.
+
+Each alert is POSTed as JSON (the alert plus a Slack-compatible ``text``); non-2xx
+answers and connection errors are retried with exponential backoff and full jitter
+(capped at 30 s) until delivery. The Kafka offset is committed only after a 2xx, and
+delivered ``event_id``s are kept in SQLite, so a redelivered record is not posted twice.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import orjson
+
+from sales_scorecard.cli.kafka_io import consume_committing, make_group_consumer
+from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.topics import ALERTS
+
+BASE_DELAY = 0.5
+MAX_DELAY = 30.0
+
+
+def backoff_delays(rnd: random.Random, base: float = BASE_DELAY, cap: float = MAX_DELAY):
+    """Full-jitter exponential backoff: attempt n waits uniform(0, min(cap, base × 2^n))."""
+    attempt = 0
+    while True:
+        yield rnd.uniform(0, min(cap, base * 2 ** attempt))
+        attempt += 1
+
+
+class Delivered:
+    """The event ids already delivered (SQLite)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = sqlite3.connect(str(path), isolation_level=None)
+        self.db.execute("CREATE TABLE IF NOT EXISTS delivered (event_id TEXT PRIMARY KEY, at REAL)")
+
+    def __contains__(self, event_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM delivered WHERE event_id = ?", (event_id,)).fetchone() is not None
+
+    def add(self, event_id: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO delivered VALUES (?, ?)", (event_id, time.time()))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def post(url: str, payload: bytes, timeout: float = 10.0) -> int:
+    """POST JSON; the HTTP status (0 when the server could not be reached)."""
+    request = urllib.request.Request(url, data=payload, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def deliver(url: str, alert: dict, delays, sleep: Callable[[float], None] = time.sleep,
+            send: Callable[[str, bytes], int] = post) -> int:
+    """Post until a 2xx; returns the number of attempts."""
+    body = orjson.dumps({**alert, "text": f"{alert.get('message', '')}\n{alert.get('message_zh', '')}".strip()})
+    attempts = 0
+    for delay in delays:
+        attempts += 1
+        if 200 <= send(url, body) < 300:
+            return attempts
+        sleep(delay)
+    raise AssertionError("unreachable: the delay generator is infinite")  # pragma: no cover
+
+
+def run_sink(settings: Settings, url: str, db: Path, group: str, idle_exit: float | None = None) -> Counter:
+    """Deliver alerts until stopped (or caught up and idle for ``idle_exit`` seconds)."""
+    consumer = make_group_consumer(settings, ALERTS.full_name(settings), group)
+    delivered = Delivered(db)
+    rnd = random.Random()
+
+    def handle(tp, record) -> str:
+        try:
+            alert = orjson.loads(record.value)
+            event_id = alert["event_id"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return "unreadable"  # not an alert this sink can post; counted, not retried forever
+        if event_id in delivered:
+            return "duplicate"
+        deliver(url, alert, backoff_delays(rnd))
+        delivered.add(event_id)
+        return "delivered"
+
+    try:
+        return consume_committing(consumer, handle, idle_exit)
+    finally:
+        consumer.close()
+        delivered.close()
+
+
+@click.command("alert-sink")
+@click.option("--webhook", required=True, help="URL to POST each alert to (Slack-compatible `text` included).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("alert-sink.sqlite"),
+              show_default=True, help="Delivered-alert store.")
+@click.option("--group", default=None, help="Consumer group (default: <app id>-alert-sink).")
+@click.option("--idle-exit", type=float, default=None, help="Stop once caught up and idle for this many seconds.")
+def command(webhook: str, db: Path, group: str | None, idle_exit: float | None) -> None:
+    """Post every alert to a webhook exactly once, retrying with backoff until it answers 2xx."""
+    settings = Settings.from_env()
+    counts = run_sink(settings, webhook, db, group or f"{settings.app_id}-alert-sink", idle_exit)
+    click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no records", err=True)
