@@ -6,10 +6,14 @@ the revenue up to 100% of the target. ``marginal`` pays each slice at its own ra
 optional ``threshold`` nothing is paid; an optional ``cap`` bounds the monthly amount.
 Without a target, all revenue is paid at the first band's rate and flagged
 ``no_target``. The amount is rounded half-up to cents once, at the end.
+
+A plan's bands start at 0, are contiguous and the last is open-ended, so every unit of
+revenue falls into exactly one band.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,15 +22,22 @@ from .money import CONTEXT, round_money
 from .plan_files import load_yaml, to_decimal
 
 MODES = ("marginal", "retroactive")
+FLAG_NO_TARGET = "no_target"
+FLAG_BELOW_THRESHOLD = "below_threshold"
+FLAG_CAPPED = "capped"
+
+_FILE_KEYS = frozenset({"default", "teams", "reps"})
+_PLAN_KEYS = frozenset({"plan_id", "mode", "threshold", "cap", "tiers"})
+_TIER_KEYS = frozenset({"from", "to", "rate"})
 
 
 class PlanError(ValueError):
-    """A commission plan file that cannot be used."""
+    """A commission plan (file) that cannot be used; the message names the offending key."""
 
 
 @dataclass(frozen=True)
 class Tier:
-    """An attainment band [from_attainment, to_attainment) paid at ``rate``."""
+    """An attainment band [from_attainment, to_attainment) paid at ``rate``; None is open-ended."""
 
     from_attainment: Decimal
     to_attainment: Decimal | None
@@ -35,7 +46,7 @@ class Tier:
 
 @dataclass(frozen=True)
 class CommissionPlan:
-    """One commission plan."""
+    """One commission plan; validated on construction."""
 
     plan_id: str
     tiers: tuple[Tier, ...]
@@ -43,10 +54,33 @@ class CommissionPlan:
     threshold: Decimal | None = None
     cap: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise PlanError(f"mode: expected one of {MODES}, got {self.mode!r}")
+        if not self.tiers:
+            raise PlanError("tiers: expected at least one band")
+        if self.tiers[0].from_attainment != 0:
+            raise PlanError("tiers[0].from: the first band must start at 0")
+        for i, t in enumerate(self.tiers):
+            last = i == len(self.tiers) - 1
+            if t.rate < 0:
+                raise PlanError(f"tiers[{i}].rate: must be >= 0")
+            if last and t.to_attainment is not None:
+                raise PlanError(f"tiers[{i}].to: the last band must be open-ended (null)")
+            if not last:
+                if t.to_attainment is None or t.to_attainment <= t.from_attainment:
+                    raise PlanError(f"tiers[{i}].to: must be greater than 'from' (only the last band is open-ended)")
+                if self.tiers[i + 1].from_attainment != t.to_attainment:
+                    raise PlanError(f"tiers[{i + 1}].from: bands must be contiguous (expected {t.to_attainment})")
+        if self.threshold is not None and self.threshold < 0:
+            raise PlanError("threshold: must be >= 0")
+        if self.cap is not None and self.cap < 0:
+            raise PlanError("cap: must be >= 0")
+
 
 @dataclass(frozen=True)
 class BandResult:
-    """What one band contributed."""
+    """What one band contributed (revenue slice and its commission before cap and rounding)."""
 
     from_attainment: Decimal
     to_attainment: Decimal | None
@@ -83,88 +117,125 @@ class PlanSet:
 
 
 def compute_commission(plan: CommissionPlan, revenue: Decimal, target: Decimal | None) -> CommissionResult:
-    """Commission for one month's revenue against its target."""
+    """Commission for one month's revenue against its target (None or 0: no target)."""
     if target is None or target <= 0:
         first = plan.tiers[0]
-        raw = revenue * first.rate
+        raw = CONTEXT.multiply(revenue, first.rate)
         band = BandResult(first.from_attainment, first.to_attainment, first.rate, revenue, raw)
-        amount, flags = _cap(plan, raw, ("no_target",))
-        return CommissionResult(round_money(amount), (band,), None, flags)
+        return _result(plan, raw, (band,), None, (FLAG_NO_TARGET,))
     attainment = CONTEXT.divide(revenue, target)
     if plan.threshold is not None and attainment < plan.threshold:
-        return CommissionResult(Decimal("0.00"), (), attainment, ("below_threshold",))
-    bands: list[BandResult] = []
+        return CommissionResult(round_money(Decimal(0)), (), attainment, (FLAG_BELOW_THRESHOLD,))
     if plan.mode == "retroactive":
-        reached = [t for t in plan.tiers if attainment >= t.from_attainment] or [plan.tiers[0]]
-        top = reached[-1]
-        raw = revenue * top.rate
-        bands.append(BandResult(top.from_attainment, top.to_attainment, top.rate, revenue, raw))
-    else:
-        raw = Decimal(0)
-        for t in plan.tiers:
-            lo = t.from_attainment * target
-            hi = t.to_attainment * target if t.to_attainment is not None else None
-            upper = revenue if hi is None else min(revenue, hi)
-            slice_ = upper - lo
-            if slice_ <= 0:
-                continue
-            paid = slice_ * t.rate
-            raw += paid
-            bands.append(BandResult(t.from_attainment, t.to_attainment, t.rate, slice_, paid))
-    amount, flags = _cap(plan, raw, ())
-    return CommissionResult(round_money(amount), tuple(bands), attainment, flags)
+        top = [t for t in plan.tiers if attainment >= t.from_attainment][-1]  # tiers[0] starts at 0
+        raw = CONTEXT.multiply(revenue, top.rate)
+        bands = (BandResult(top.from_attainment, top.to_attainment, top.rate, revenue, raw),)
+        return _result(plan, raw, bands, attainment, ())
+    # Marginal: compare revenue with each band's money bounds rather than attainment with
+    # its bounds, so the slices add up to the revenue exactly (no division inside).
+    raw = Decimal(0)
+    slices: list[BandResult] = []
+    for t in plan.tiers:
+        low = CONTEXT.multiply(t.from_attainment, target)
+        high = revenue if t.to_attainment is None else min(revenue, CONTEXT.multiply(t.to_attainment, target))
+        if high <= low:
+            continue
+        piece = CONTEXT.subtract(high, low)
+        paid = CONTEXT.multiply(piece, t.rate)
+        raw = CONTEXT.add(raw, paid)
+        slices.append(BandResult(t.from_attainment, t.to_attainment, t.rate, piece, paid))
+    return _result(plan, raw, tuple(slices), attainment, ())
 
 
-def _cap(plan: CommissionPlan, raw: Decimal, flags: tuple[str, ...]) -> tuple[Decimal, tuple[str, ...]]:
+def _result(
+    plan: CommissionPlan, raw: Decimal, bands: tuple[BandResult, ...], attainment: Decimal | None,
+    flags: tuple[str, ...],
+) -> CommissionResult:
+    """Apply the cap, then round once."""
     if plan.cap is not None and raw > plan.cap:
-        return plan.cap, flags + ("capped",)
-    return raw, flags
+        raw, flags = plan.cap, flags + (FLAG_CAPPED,)
+    return CommissionResult(round_money(raw), bands, attainment, flags)
 
+
+# -- plan files ---------------------------------------------------------------------
 
 def _decimal(value: Any, where: str) -> Decimal:
-    return to_decimal(value, where, PlanError)
+    if isinstance(value, bool):
+        raise PlanError(f"{where}: not a decimal: {value!r}")
+    number = to_decimal(value, where, PlanError)
+    if not number.is_finite():
+        raise PlanError(f"{where}: not a finite decimal: {value!r}")
+    return number
+
+
+def _mapping(data: Any, where: str, allowed: frozenset[str]) -> Mapping[str, Any]:
+    """``data`` as a mapping with only ``allowed`` keys (``where`` is "" at the file's top)."""
+    if not isinstance(data, dict):
+        raise PlanError(f"{where or 'commission plan'}: expected a mapping")
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        key = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise PlanError(f"{key}: unknown key (expected one of {', '.join(sorted(allowed))})")
+    return data
 
 
 def _plan(data: Any, where: str) -> CommissionPlan:
-    if not isinstance(data, dict):
-        raise PlanError(f"{where}: expected a mapping")
+    data = _mapping(data, where, _PLAN_KEYS)
     tiers_data = data.get("tiers")
     if not isinstance(tiers_data, list) or not tiers_data:
         raise PlanError(f"{where}.tiers: expected a non-empty list")
     tiers = []
     for i, t in enumerate(tiers_data):
-        if not isinstance(t, dict) or "rate" not in t or "from" not in t:
-            raise PlanError(f"{where}.tiers[{i}]: needs 'from' and 'rate'")
+        at = f"{where}.tiers[{i}]"
+        t = _mapping(t, at, _TIER_KEYS)
+        for key in ("from", "rate"):
+            if key not in t:
+                raise PlanError(f"{at}.{key}: missing")
         to = t.get("to")
         tiers.append(Tier(
-            _decimal(t["from"], f"{where}.tiers[{i}].from"),
-            None if to is None else _decimal(to, f"{where}.tiers[{i}].to"),
-            _decimal(t["rate"], f"{where}.tiers[{i}].rate"),
+            _decimal(t["from"], f"{at}.from"),
+            None if to is None else _decimal(to, f"{at}.to"),
+            _decimal(t["rate"], f"{at}.rate"),
         ))
-    for a, b in zip(tiers, tiers[1:]):
-        if a.to_attainment is None or a.to_attainment != b.from_attainment:
-            raise PlanError(f"{where}.tiers: bands must be contiguous and only the last open-ended")
-    mode = data.get("mode", "marginal")
-    if mode not in MODES:
-        raise PlanError(f"{where}.mode: expected one of {MODES}, got {mode!r}")
-    threshold = data.get("threshold")
-    cap = data.get("cap")
-    return CommissionPlan(
-        plan_id=str(data.get("plan_id") or where),
-        tiers=tuple(tiers),
-        mode=mode,
-        threshold=None if threshold is None else _decimal(threshold, f"{where}.threshold"),
-        cap=None if cap is None else _decimal(cap, f"{where}.cap"),
-    )
+    threshold, cap = data.get("threshold"), data.get("cap")
+    plan_id = data.get("plan_id", where)
+    if not isinstance(plan_id, str) or not plan_id:
+        raise PlanError(f"{where}.plan_id: expected a non-empty string")
+    options = {
+        "mode": data.get("mode", "marginal"),
+        "threshold": None if threshold is None else _decimal(threshold, f"{where}.threshold"),
+        "cap": None if cap is None else _decimal(cap, f"{where}.cap"),
+    }
+    try:
+        return CommissionPlan(plan_id, tuple(tiers), **options)
+    except PlanError as exc:  # the plan's own checks name keys relative to the plan
+        raise PlanError(f"{where}.{exc}") from None
+
+
+def _overrides(data: Any, where: str) -> dict[str, CommissionPlan]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PlanError(f"{where}: expected a mapping of id -> plan")
+    out = {}
+    for key, plan in data.items():
+        if not isinstance(key, str):
+            raise PlanError(f"{where}.{key}: ids must be strings (quote them)")
+        out[key] = _plan(plan, f"{where}.{key}")
+    return out
 
 
 def load_plans(path: str | None) -> PlanSet:
-    """Load a plan file (None: the packaged default)."""
+    """Load a plan file (None: the packaged ``plans/default_commission.yaml``).
+
+    Raises ``PlanError`` naming the file problem or the offending key.
+    """
     data = load_yaml(path, "default_commission.yaml", PlanError, "commission plan")
-    if not isinstance(data, dict) or "default" not in data:
-        raise PlanError("commission plan: expected a mapping with a 'default' plan")
+    data = _mapping(data, "", _FILE_KEYS)
+    if "default" not in data:
+        raise PlanError("default: missing (the plan used when no override applies)")
     return PlanSet(
         default=_plan(data["default"], "default"),
-        by_team={k: _plan(v, f"teams.{k}") for k, v in (data.get("teams") or {}).items()},
-        by_rep={k: _plan(v, f"reps.{k}") for k, v in (data.get("reps") or {}).items()},
+        by_team=_overrides(data.get("teams"), "teams"),
+        by_rep=_overrides(data.get("reps"), "reps"),
     )

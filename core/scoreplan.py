@@ -1,26 +1,34 @@
 """The weighted scorecard (SPEC §6): components, achievements and the score.
 
 Achievement = value / goal (higher is better) or goal / value (lower is better, a
-value of 0 is full achievement), capped at the component's ``cap`` (default 1.0).
-``score = 100 × Σ wᵢ·aᵢ / Σ wᵢ`` over the components whose KPI is not null.
+value of 0 is full achievement, i.e. the cap), clamped to [0, cap] (cap default 1.0).
+``score = 100 × Σ wᵢ·aᵢ / Σ wᵢ`` over the components with an achievement: a component
+whose KPI is null, or whose goal is missing or (higher is better) 0, is left out.
+Exact Decimal throughout; the caller rounds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from .money import CONTEXT
 from .plan_files import load_yaml, to_decimal
+from .targets import FIELDS as TARGET_FIELDS
 
 DIMENSIONS = ("financial", "customer", "process", "learning")
 DIRECTIONS = ("higher", "lower")
+DEFAULT_CAP = Decimal("1.0")
+
+_PLAN_KEYS = frozenset({"plan_id", "components"})
+_COMPONENT_KEYS = frozenset({"kpi", "dimension", "weight", "goal", "direction", "cap"})
+_GOAL_KEYS = frozenset({"per_month", "target"})
 
 
 class ScorePlanError(ValueError):
-    """A scorecard plan file that cannot be used."""
+    """A scorecard plan (file) that cannot be used; the message names the offending key."""
 
 
 @dataclass(frozen=True)
@@ -32,11 +40,13 @@ class Goal:
     target: str | None = None
 
     def resolve(self, months: int, targets: Mapping[str, Decimal | None]) -> Decimal | None:
-        """The goal for a period covering ``months`` months."""
-        if self.target is not None and targets.get(self.target) is not None:
-            return targets[self.target]
+        """The goal for a period covering ``months`` months (None when it has none)."""
+        if self.target is not None:
+            given = targets.get(self.target)
+            if given is not None:
+                return given
         if self.per_month is not None:
-            return self.per_month * months
+            return CONTEXT.multiply(self.per_month, Decimal(months))
         return self.fixed
 
 
@@ -49,7 +59,7 @@ class Component:
     weight: Decimal
     goal: Goal
     direction: str = "higher"
-    cap: Decimal = Decimal("1.0")
+    cap: Decimal = DEFAULT_CAP
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,7 @@ class ScoreResult:
 
 
 def achievement(value: Decimal | int, goal: Decimal, direction: str, cap: Decimal) -> Decimal | None:
-    """How much of the goal a value achieves, in [0, cap]; None when undefined."""
+    """How much of the goal a value achieves, in [0, cap]; None when undefined (higher, goal 0)."""
     v = Decimal(value)
     if direction == "lower":
         raw = cap if v == 0 else CONTEXT.divide(goal, v)
@@ -99,59 +109,123 @@ def evaluate(
     months: int,
     targets: Mapping[str, Decimal | None],
 ) -> ScoreResult:
-    """Score a scorecard's exact KPI values against the plan."""
+    """Score one scorecard's exact KPI values against the plan.
+
+    ``months``: how many months the period covers (month 1, quarter 3, year 12,
+    R30D 1, R90D 3); ``targets``: resolved targets by field, e.g. ``new_customers``.
+    """
+    if months < 1:
+        raise ValueError(f"months must be >= 1, got {months}")
     results = []
     weighted = Decimal(0)
     weights = Decimal(0)
     for c in plan.components:
-        value = kpis.get(c.kpi)
+        value = _number(kpis.get(c.kpi), c.kpi)
         goal = c.goal.resolve(months, targets)
         ach = achievement(value, goal, c.direction, c.cap) if value is not None and goal is not None else None
         if ach is not None:
-            weighted += c.weight * ach
-            weights += c.weight
+            weighted = CONTEXT.add(weighted, CONTEXT.multiply(c.weight, ach))
+            weights = CONTEXT.add(weights, c.weight)
         results.append(ComponentResult(c.kpi, c.dimension, c.weight, goal, c.direction, value, ach))
-    score = CONTEXT.divide(100 * weighted, weights) if weights else None
+    score = CONTEXT.divide(CONTEXT.multiply(Decimal(100), weighted), weights) if weights else None
     return ScoreResult(score, tuple(results))
 
 
-def _decimal(value: Any, where: str) -> Decimal:
-    return to_decimal(value, where, ScorePlanError)
+def check_kpis(plan: ScorecardPlan, names: Iterable[str]) -> None:
+    """Raise ``ScorePlanError`` if a component names a KPI outside ``names``.
+
+    A misspelt KPI would otherwise be null forever and silently left out of the score;
+    the engine can call this once at start with the KPI names it computes.
+    """
+    known = set(names)
+    for i, c in enumerate(plan.components):
+        if c.kpi not in known:
+            raise ScorePlanError(f"components[{i}].kpi: unknown KPI {c.kpi!r}")
+
+
+def _number(value: Any, kpi: str) -> Decimal | int | None:
+    # bool is an int subclass and float is inexact: neither is a KPI value.
+    if value is None or (isinstance(value, (Decimal, int)) and not isinstance(value, bool)):
+        return value
+    raise ScorePlanError(f"KPI {kpi!r} is not a number ({type(value).__name__}) and cannot be scored")
+
+
+# -- plan files ---------------------------------------------------------------------
+
+def _decimal(value: Any, where: str, *, positive: bool = False) -> Decimal:
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        raise ScorePlanError(f"{where}: not a decimal: {value!r}")
+    number = to_decimal(value, where, ScorePlanError)
+    if not number.is_finite() or number < 0 or (positive and number == 0):
+        raise ScorePlanError(f"{where}: must be a finite decimal {'> 0' if positive else '>= 0'}, got {value!r}")
+    return number
+
+
+def _mapping(data: Any, where: str, allowed: frozenset[str]) -> Mapping[str, Any]:
+    """``data`` as a mapping with only ``allowed`` keys (``where`` is "" at the file's top)."""
+    if not isinstance(data, dict):
+        raise ScorePlanError(f"{where or 'scorecard plan'}: expected a mapping")
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        key = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise ScorePlanError(f"{key}: unknown key (expected one of {', '.join(sorted(allowed))})")
+    return data
 
 
 def _goal(data: Any, where: str) -> Goal:
-    if isinstance(data, dict):
-        per_month = data.get("per_month")
-        return Goal(
-            per_month=None if per_month is None else _decimal(per_month, f"{where}.per_month"),
-            target=data.get("target"),
-        )
-    return Goal(fixed=_decimal(data, where))
+    if not isinstance(data, dict):
+        return Goal(fixed=_decimal(data, where, positive=True))
+    data = _mapping(data, where, _GOAL_KEYS)
+    per_month, target = data.get("per_month"), data.get("target")
+    if per_month is None and target is None:
+        raise ScorePlanError(f"{where}: needs per_month and/or target")
+    if target is not None and target not in TARGET_FIELDS:
+        raise ScorePlanError(f"{where}.target: expected one of {TARGET_FIELDS}, got {target!r}")
+    return Goal(
+        per_month=None if per_month is None else _decimal(per_month, f"{where}.per_month", positive=True),
+        target=target,
+    )
+
+
+def _component(data: Any, where: str) -> Component:
+    data = _mapping(data, where, _COMPONENT_KEYS)
+    for key in ("kpi", "dimension", "weight", "goal"):
+        if key not in data:
+            raise ScorePlanError(f"{where}.{key}: missing")
+    kpi = data["kpi"]
+    if not isinstance(kpi, str) or not kpi:
+        raise ScorePlanError(f"{where}.kpi: expected a KPI name")
+    dimension = data["dimension"]
+    if dimension not in DIMENSIONS:
+        raise ScorePlanError(f"{where}.dimension: expected one of {DIMENSIONS}, got {dimension!r}")
+    direction = data.get("direction", "higher")
+    if direction not in DIRECTIONS:
+        raise ScorePlanError(f"{where}.direction: expected one of {DIRECTIONS}, got {direction!r}")
+    return Component(
+        kpi=kpi,
+        dimension=dimension,
+        weight=_decimal(data["weight"], f"{where}.weight"),
+        goal=_goal(data["goal"], f"{where}.goal"),
+        direction=direction,
+        cap=_decimal(data.get("cap", DEFAULT_CAP), f"{where}.cap", positive=True),
+    )
 
 
 def parse_plan(data: Any) -> ScorecardPlan:
-    """Build a plan from parsed YAML."""
-    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
-        raise ScorePlanError("scorecard plan: expected a mapping with a 'components' list")
-    components = []
-    for i, c in enumerate(data["components"]):
-        where = f"components[{i}]"
-        if not isinstance(c, dict) or "kpi" not in c or "weight" not in c or "goal" not in c:
-            raise ScorePlanError(f"{where}: needs kpi, weight and goal")
-        dimension = c.get("dimension", "financial")
-        direction = c.get("direction", "higher")
-        if dimension not in DIMENSIONS:
-            raise ScorePlanError(f"{where}.dimension: expected one of {DIMENSIONS}")
-        if direction not in DIRECTIONS:
-            raise ScorePlanError(f"{where}.direction: expected one of {DIRECTIONS}")
-        components.append(Component(
-            kpi=str(c["kpi"]), dimension=dimension, weight=_decimal(c["weight"], f"{where}.weight"),
-            goal=_goal(c["goal"], f"{where}.goal"), direction=direction,
-            cap=_decimal(c.get("cap", "1.0"), f"{where}.cap"),
-        ))
-    return ScorecardPlan(str(data.get("plan_id", "custom")), tuple(components))
+    """Build a plan from parsed YAML; ``ScorePlanError`` names the offending key."""
+    data = _mapping(data, "", _PLAN_KEYS)
+    items = data.get("components")
+    if not isinstance(items, list) or not items:
+        raise ScorePlanError("components: expected a non-empty list")
+    components = tuple(_component(c, f"components[{i}]") for i, c in enumerate(items))
+    if not any(c.weight > 0 for c in components):
+        raise ScorePlanError("components: at least one weight must be > 0")
+    plan_id = data.get("plan_id", "custom")
+    if not isinstance(plan_id, str) or not plan_id:
+        raise ScorePlanError("plan_id: expected a non-empty string")
+    return ScorecardPlan(plan_id, components)
 
 
 def load_scorecard_plan(path: str | None) -> ScorecardPlan:
-    """Load a plan file (None: the packaged default of SPEC §6)."""
+    """Load a plan file (None: the packaged default, the table of SPEC §6)."""
     return parse_plan(load_yaml(path, "default_scorecard.yaml", ScorePlanError, "scorecard plan"))

@@ -10,15 +10,21 @@ over active members at the period's end. Divisions are exact; nothing is rounded
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from . import labels as L
 from .money import CONTEXT
 
 FIELDS = ("revenue", "new_customers", "market_size")
+SCOPES = ("rep", "team", "company")
+COMPANY = "*"
+
+_YEAR = re.compile(r"^\d{4}$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,7 @@ class TargetEntry:
 
     def field(self, name: str) -> Decimal | None:
         """A field's value as Decimal (None when not given)."""
+        _check_field(name)
         value = getattr(self, name)
         return None if value is None else Decimal(value)
 
@@ -61,7 +68,7 @@ class TargetBook:
         return True
 
     def entries(self) -> list[TargetEntry]:
-        """Every stored entry."""
+        """Every stored entry (for persistence and explanations)."""
         return list(self._entries.values())
 
     def ids(self, scope: str) -> set[str]:
@@ -70,48 +77,47 @@ class TargetBook:
 
     def given(self, scope: str, id: str, period: str, field: str) -> Decimal | None:
         """The value given explicitly for exactly this period."""
+        _check_field(field)
         entry = self._entries.get((scope, id, period))
         return entry.field(field) if entry is not None else None
 
     def resolve_own(self, scope: str, id: str, period: str, field: str) -> Decimal | None:
-        """The field's value for ``period``, derived within the same (scope, id)."""
-        kind = L.period_kind(period) if len(period) in (4, 7) else "other"
-        if kind == "month":
+        """The field's value for ``period``, derived within the same (scope, id).
+
+        Only month, quarter and year labels resolve; any other label is None.
+        """
+        _check_field(field)
+        if m := _MONTH.match(period):
             value = self.given(scope, id, period, field)
             if value is not None:
                 return value
-            quarter = self.given(scope, id, L.quarter_of_month(period), field)
+            quarter = self.given(scope, id, f"{m.group(1)}-Q{(int(m.group(2)) - 1) // 3 + 1}", field)
             if quarter is not None:
                 return CONTEXT.divide(quarter, Decimal(3))
-            year = self._year(scope, id, period[:4], field)
+            year = self._year(scope, id, m.group(1), field)
             return CONTEXT.divide(year, Decimal(12)) if year is not None else None
-        if kind == "quarter":
-            value = self._quarter_without_year(scope, id, period, field)
+        if m := _QUARTER.match(period):
+            value = self._quarter_without_year(scope, id, m.group(1), int(m.group(2)), field)
             if value is not None:
                 return value
-            year = self._year(scope, id, period[:4], field)
+            year = self._year(scope, id, m.group(1), field)
             return CONTEXT.divide(year, Decimal(4)) if year is not None else None
-        if kind == "year":
+        if _YEAR.match(period):
             return self._year(scope, id, period, field)
         return None
 
-    def _quarter_without_year(self, scope: str, id: str, quarter: str, field: str) -> Decimal | None:
-        value = self.given(scope, id, quarter, field)
+    def _quarter_without_year(self, scope: str, id: str, year: str, quarter: int, field: str) -> Decimal | None:
+        value = self.given(scope, id, f"{year}-Q{quarter}", field)
         if value is not None:
             return value
-        months = [self.given(scope, id, m, field) for m in L.months_of(quarter)]
-        if all(m is not None for m in months):
-            return sum(months, Decimal(0))  # type: ignore[arg-type]
-        return None
+        first = 3 * (quarter - 1) + 1
+        return _sum_all(self.given(scope, id, f"{year}-{m:02d}", field) for m in range(first, first + 3))
 
     def _year(self, scope: str, id: str, year: str, field: str) -> Decimal | None:
         value = self.given(scope, id, year, field)
         if value is not None:
             return value
-        quarters = [self._quarter_without_year(scope, id, f"{year}-Q{q}", field) for q in range(1, 5)]
-        if all(q is not None for q in quarters):
-            return sum(quarters, Decimal(0))  # type: ignore[arg-type]
-        return None
+        return _sum_all(self._quarter_without_year(scope, id, year, q, field) for q in range(1, 5))
 
 
 def resolve_revenue_target(
@@ -120,7 +126,12 @@ def resolve_revenue_target(
     """The revenue target of a scope for a period, summing members where none is set.
 
     ``members_at_end`` maps team_id -> reps active in that team at the period's end.
+    A team sums its members' own targets (a member without one counts 0); the company
+    sums the resolved targets of the teams with at least one member. None when no
+    summand has a value.
     """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown target scope {scope!r}; expected one of {SCOPES}")
     own = book.resolve_own(scope, id, period, "revenue")
     if own is not None or scope == "rep":
         return own
@@ -132,5 +143,30 @@ def resolve_revenue_target(
             for team, reps in members_at_end.items()
             if reps
         ]
-    given = [v for v in values if v is not None]
-    return sum(given, Decimal(0)) if given else None
+    return _sum_some(values)
+
+
+def _check_field(field: str) -> None:
+    if field not in FIELDS:
+        raise ValueError(f"unknown target field {field!r}; expected one of {FIELDS}")
+
+
+def _sum_all(values: Iterable[Decimal | None]) -> Decimal | None:
+    """The exact sum when every value is present, else None."""
+    total = Decimal(0)
+    for value in values:
+        if value is None:
+            return None
+        total = CONTEXT.add(total, value)
+    return total
+
+
+def _sum_some(values: Iterable[Decimal | None]) -> Decimal | None:
+    """The exact sum of the present values; None when none is present."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    total = Decimal(0)
+    for value in present:
+        total = CONTEXT.add(total, value)
+    return total

@@ -49,7 +49,8 @@ def test_api_answers_alike_on_both_workers(test_settings: Settings, run_worker, 
         return False
 
     assert wait_for(settled, timeout=120), (a.log_tail(), b.log_tail())
-    assert wait_for(lambda: a.readiness().get("ready") and b.readiness().get("ready"), timeout=120)
+    assert wait_for(lambda: a.readiness().get("ready") and b.readiness().get("ready"), timeout=180), (
+        a.readiness(), b.readiness(), a.log_tail(), b.log_tail())
     owners = [w for w in (a, b) if w.readiness()["aggregation_owner"]]
     assert len(owners) == 1
     path = "/api/scorecards/rep/r1/2026-11"
