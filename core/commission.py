@@ -197,17 +197,13 @@ def _plan(data: Any, where: str) -> CommissionPlan:
             None if to is None else _decimal(to, f"{at}.to"),
             _decimal(t["rate"], f"{at}.rate"),
         ))
-    threshold, cap = data.get("threshold"), data.get("cap")
     plan_id = data.get("plan_id", where)
     if not isinstance(plan_id, str) or not plan_id:
         raise PlanError(f"{where}.plan_id: expected a non-empty string")
-    options = {
-        "mode": data.get("mode", "marginal"),
-        "threshold": None if threshold is None else _decimal(threshold, f"{where}.threshold"),
-        "cap": None if cap is None else _decimal(cap, f"{where}.cap"),
-    }
+    threshold = None if data.get("threshold") is None else _decimal(data["threshold"], f"{where}.threshold")
+    cap = None if data.get("cap") is None else _decimal(data["cap"], f"{where}.cap")
     try:
-        return CommissionPlan(plan_id, tuple(tiers), **options)
+        return CommissionPlan(plan_id, tuple(tiers), data.get("mode", "marginal"), threshold, cap)
     except PlanError as exc:  # the plan's own checks name keys relative to the plan
         raise PlanError(f"{where}.{exc}") from None
 

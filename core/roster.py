@@ -139,13 +139,15 @@ class Roster:
         return members
 
     def departures(self, team_id: str | None, start: datetime, end: datetime) -> int:
-        """Reps whose status turned ``left`` with ``start <= effective_at < end`` (in ``team_id``, or any)."""
+        """Reps whose status turned from active to ``left`` with ``start <= effective_at < end``
+        (in ``team_id``, or any). A rep whose first known entry is ``left`` never left on record."""
         count = 0
         for hist in self.reps.values():
             prev_status = None
             for entry in hist.entries:
                 if (
                     entry.status == "left"
+                    and prev_status is not None
                     and prev_status != "left"
                     and start <= entry.effective_at < end
                     and (team_id is None or entry.team_id == team_id)

@@ -625,7 +625,9 @@ class ReferenceModel:
             if lower_better:
                 achieved = CAP if value == 0 else min(goal / value, CAP)
             else:
-                achieved = CAP if goal == 0 else min(value / goal, CAP)
+                if goal == 0:
+                    continue  # no goal to measure against: left out, as the engine's plan does
+                achieved = min(value / goal, CAP)
             weighted_sum += weight * achieved
             weights += weight
         return None if weights == 0 else 100 * weighted_sum / weights

@@ -197,3 +197,11 @@ def test_clock_moves_pace_without_new_facts() -> None:
     assert ("rep", "r1", "2026-11") in dirty and ("rep", "r1", "2026-10") not in dirty
     assert kpis(e, "rep", "r1", "2026-11")["pace"] == 0.5
     assert kpis(e, "rep", "r1", "2026-11")["expected_to_date"] == "2000.00"
+
+
+def test_departure_needs_an_active_entry_before_it() -> None:
+    e = build(roster("r1", "t1", effective_at="2026-01-01T00:00:00+08:00"),
+              roster("r1", "t1", status="left", effective_at="2026-11-10T00:00:00+08:00"),
+              roster("r2", "t1", status="left", effective_at="2026-11-12T00:00:00+08:00"),  # never active on record
+              deal("d1", "r3", "c1", "1.00"), roster("r3", "t1"))
+    assert kpis(e, "team", "t1", "2026-11")["departures"] == 1
