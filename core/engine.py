@@ -410,11 +410,13 @@ class ScorecardEngine:
 
     def touch_clock(self) -> None:
         """Mark every scorecard whose clock-dependent KPIs move with ``as_of``: the periods
-        containing the clock and the trailing windows, for every scope."""
+        containing the clock, those containing the day before (so a month that just ended is
+        rendered once more, final pace included), and the trailing windows, for every scope."""
         as_of = self.clock()
         if as_of is None:
             return
         current = set(self.calendar.labels_containing(as_of)[1:])
+        current |= set(self.calendar.labels_containing(as_of - timedelta(days=1))[1:])
         for (scope, id), labels in self.known.items():
             for label in labels & current:
                 self.dirty.add((scope, id, label))

@@ -83,3 +83,15 @@ def test_complaint_spike_and_state_round_trip() -> None:
     later = now + timedelta(days=6)
     [r] = evaluate_complaints(RULES, "r1", complaints, later, states, "m-1", NOW)
     assert r.event is not None and r.event["state"] == "resolved" and r.event["alert_id"] == t.event["alert_id"]
+
+
+def test_alert_events_validate_against_their_schema() -> None:
+    from sales_scorecard.schemas.contracts import validator
+
+    states: dict[str, AlertState] = {}
+    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    [t] = evaluate_complaints(RULES, "r1", [(now - timedelta(days=d), "critical") for d in (1, 2, 3)], now,
+                              states, "m-1", "2026-11-20T00:00:00.000Z")
+    assert t.event is not None and t.event["period"] == "R7D"
+    errors = list(validator("alert").iter_errors(t.event))
+    assert not errors, errors

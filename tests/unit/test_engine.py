@@ -205,3 +205,13 @@ def test_departure_needs_an_active_entry_before_it() -> None:
               roster("r2", "t1", status="left", effective_at="2026-11-12T00:00:00+08:00"),  # never active on record
               deal("d1", "r3", "c1", "1.00"), roster("r3", "t1"))
     assert kpis(e, "team", "t1", "2026-11")["departures"] == 1
+
+
+def test_clock_rolling_into_a_new_month_renders_the_old_one_once_more() -> None:
+    from datetime import datetime, timezone
+
+    e = build(*TEAMS, deal("d1", "r1", "c1", "10.00", closed_at="2026-11-10T10:00:00+08:00"))
+    e.take_dirty()
+    e.wall_clock = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)  # 1 December, 01:00 local
+    e.touch_clock()
+    assert ("rep", "r1", "2026-11") in e.take_dirty()
