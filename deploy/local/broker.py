@@ -175,7 +175,11 @@ def status(data_dir: Path | None = None) -> BrokerInfo | None:
 
 
 def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # StorageTool reads an id starting with "-" as an option (about 1 in 64 ids): draw again.
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 def _java(libs: Path, data_dir: Path, main: list[str]) -> list[str]:
