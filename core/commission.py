@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from .money import CONTEXT, round_money
-from .plan_files import load_yaml, to_decimal
+from .plan_files import checked_mapping, load_yaml, to_decimal
 
 MODES = ("marginal", "retroactive")
 FLAG_NO_TARGET = "no_target"
@@ -169,14 +169,7 @@ def _decimal(value: Any, where: str) -> Decimal:
 
 
 def _mapping(data: Any, where: str, allowed: frozenset[str]) -> Mapping[str, Any]:
-    """``data`` as a mapping with only ``allowed`` keys (``where`` is "" at the file's top)."""
-    if not isinstance(data, dict):
-        raise PlanError(f"{where or 'commission plan'}: expected a mapping")
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        key = f"{where}.{unknown[0]}" if where else unknown[0]
-        raise PlanError(f"{key}: unknown key (expected one of {', '.join(sorted(allowed))})")
-    return data
+    return checked_mapping(data, where, allowed, PlanError, "commission plan")
 
 
 def _plan(data: Any, where: str) -> CommissionPlan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -34,3 +35,14 @@ def to_decimal(value: Any, where: str, error: type[Exception]) -> Decimal:
         return Decimal(str(value))
     except Exception:  # noqa: BLE001 - any unparseable value is a plan error
         raise error(f"{where}: not a decimal: {value!r}") from None
+
+
+def checked_mapping(data: Any, where: str, allowed: frozenset[str], error: type[Exception], what: str) -> Mapping[str, Any]:
+    """``data`` as a mapping with only ``allowed`` keys (``where`` is "" at the file's top, named ``what``)."""
+    if not isinstance(data, dict):
+        raise error(f"{where or what}: expected a mapping")
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        key = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise error(f"{key}: unknown key (expected one of {', '.join(sorted(allowed))})")
+    return data

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .money import CONTEXT
-from .plan_files import load_yaml, to_decimal
+from .plan_files import checked_mapping, load_yaml, to_decimal
 from .targets import FIELDS as TARGET_FIELDS
 
 DIMENSIONS = ("financial", "customer", "process", "learning")
@@ -162,14 +162,7 @@ def _decimal(value: Any, where: str, *, positive: bool = False) -> Decimal:
 
 
 def _mapping(data: Any, where: str, allowed: frozenset[str]) -> Mapping[str, Any]:
-    """``data`` as a mapping with only ``allowed`` keys (``where`` is "" at the file's top)."""
-    if not isinstance(data, dict):
-        raise ScorePlanError(f"{where or 'scorecard plan'}: expected a mapping")
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        key = f"{where}.{unknown[0]}" if where else unknown[0]
-        raise ScorePlanError(f"{key}: unknown key (expected one of {', '.join(sorted(allowed))})")
-    return data
+    return checked_mapping(data, where, allowed, ScorePlanError, "scorecard plan")
 
 
 def _goal(data: Any, where: str) -> Goal:
