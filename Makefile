@@ -25,8 +25,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# Prefetch the broker's jars from Maven Central (slow only the first time).
 jars: venv
-	$(BIN)/python -c "from sales_scorecard.localkafka import broker; print(broker.ensure_jars(print))"
+	@$(BIN)/python -c "from sales_scorecard.localkafka import broker; print('kafka jars in', broker.ensure_jars(print))"
 
 # Debian's chromium (and a CJK font for the 中文 labels) for the browser test; needs root or sudo.
 browser:
@@ -59,8 +60,11 @@ demo: venv
 		SCORECARD_WEB_PORT=$(DEMO_PORT) nohup $(BIN)/scorecard worker > $(VAR)/worker.log 2>&1 & echo $$! > $(VAR)/worker.pid; \
 		echo "worker started (pid $$(cat $(VAR)/worker.pid), log $(VAR)/worker.log)"; \
 	fi
+	@echo "waiting for the worker to be ready (http://127.0.0.1:$(DEMO_PORT)/readyz)..."
 	@for i in $$(seq 1 120); do \
-		curl -fs http://127.0.0.1:$(DEMO_PORT)/readyz > /dev/null 2>&1 && break; sleep 1; done
+		kill -0 $$(cat $(VAR)/worker.pid) 2>/dev/null || { echo "worker exited; see $(VAR)/worker.log:"; tail -n 20 $(VAR)/worker.log; exit 1; }; \
+		$(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(DEMO_PORT)/readyz', timeout=2)" 2>/dev/null && break; \
+		sleep 1; done
 	$(BIN)/scorecard simulate --seed 7 --out $(VAR)/demo.jsonl
 	$(BIN)/scorecard produce $(VAR)/demo.jsonl
 	$(BIN)/scorecard close-period 2026-07
@@ -74,9 +78,13 @@ demo: venv
 	@echo "  worker log   $(VAR)/worker.log"
 	@echo "  stop         make demo-stop"
 
+# The worker gets 30 s to commit and leave its group before the broker goes away.
 demo-stop:
-	@if [ -f $(VAR)/worker.pid ]; then kill $$(cat $(VAR)/worker.pid) 2>/dev/null || true; rm -f $(VAR)/worker.pid; echo "worker stopped"; fi
-	-$(BIN)/scorecard kafka down
+	@if [ -f $(VAR)/worker.pid ]; then \
+		pid=$$(cat $(VAR)/worker.pid); kill $$pid 2>/dev/null || true; \
+		for i in $$(seq 1 30); do kill -0 $$pid 2>/dev/null || break; sleep 1; done; \
+		kill -9 $$pid 2>/dev/null || true; rm -f $(VAR)/worker.pid; echo "worker stopped"; fi
+	@if [ -x $(BIN)/scorecard ]; then $(BIN)/scorecard kafka down; fi
 
 clean: demo-stop
 	rm -rf $(VAR) .pytest_cache .hypothesis

@@ -16,6 +16,7 @@ _data_dir = click.option(
 
 
 def _say(message: str) -> None:
+    """Progress lines (downloading, waiting) go to stderr; results to stdout."""
     click.echo(message, err=True)
 
 
@@ -51,9 +52,10 @@ def down(data_dir: Path | None) -> None:
 @command.command("status")
 @_data_dir
 def status(data_dir: Path | None) -> None:
-    """Say whether the broker runs; exit code 1 when it does not."""
+    """Say whether the broker runs; exit code 0 when it does, 1 when it does not."""
     info = broker.status(data_dir)
     if info is None:
         click.echo("kafka is not running")
         raise SystemExit(1)
-    click.echo(f"kafka running: bootstrap {info.bootstrap} (pid {info.pid}, data {info.data_dir})")
+    state = "running" if broker.port_open(info.port) else "starting (port not answering yet)"
+    click.echo(f"kafka {state}: bootstrap {info.bootstrap} (pid {info.pid}, data {info.data_dir})")

@@ -1,15 +1,58 @@
-"""Kafka clients for the CLI (kafka-python), built from the settings."""
+"""Kafka clients for the CLI (kafka-python), built from the settings, and input routing.
+
+Every CLI command talks to Kafka through this module, so a broker that is down or a
+topic that does not exist is reported the same way everywhere: one ``UserError`` line
+(``kafka_errors()`` translates kafka-python's exceptions at the boundary).
+"""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from sales_scorecard.cli.main import UserError
 from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.topics import TOPIC_FOR_TYPE, input_key
+
+
+class RoutingError(ValueError):
+    """An input event that cannot be routed: unknown ``type`` or a missing key field."""
+
+
+def route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:
+    """(full topic name, record key) of an input event, per SPEC §2."""
+    kind = event.get("type")
+    if not isinstance(kind, str) or kind not in TOPIC_FOR_TYPE:
+        raise RoutingError(f"unknown type {kind!r}")
+    try:
+        key = input_key(event)
+    except KeyError as exc:
+        raise RoutingError(f"missing key field {exc.args[0]!r}") from None
+    return TOPIC_FOR_TYPE[kind].full_name(settings), key
+
+
+def unreachable(settings: Settings) -> UserError:
+    """The one-line error for a broker that does not answer."""
+    return UserError(f"cannot reach Kafka at {settings.bootstrap_servers}: is the broker up? try `scorecard kafka up`")
+
+
+@contextmanager
+def kafka_errors(settings: Settings) -> Iterator[None]:
+    """Translate kafka-python's "no broker" and timeout errors into one-line ``UserError``s."""
+    from kafka import errors
+
+    no_brokers = getattr(errors, "NoBrokersAvailable", errors.KafkaConnectionError)  # renamed across versions
+    try:
+        yield
+    except (no_brokers, errors.KafkaConnectionError, errors.KafkaTimeoutError) as exc:
+        raise unreachable(settings) from exc
 
 
 def require_reachable(settings: Settings, timeout: float = 3.0) -> None:
-    """Fail with a one-line error when no bootstrap server accepts a connection."""
+    """Fail fast with a one-line error when no bootstrap server accepts a connection
+    (kafka-python itself only gives up after 30 s)."""
     for server in settings.bootstrap_servers.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
@@ -17,7 +60,20 @@ def require_reachable(settings: Settings, timeout: float = 3.0) -> None:
                 return
         except (OSError, ValueError):
             continue
-    raise UserError(f"cannot reach Kafka at {settings.bootstrap_servers}: is the broker up? try `scorecard kafka up`")
+    raise unreachable(settings)
+
+
+def require_topics(settings: Settings, names: set[str]) -> None:
+    """Fail with a one-line error when any topic of ``names`` does not exist
+    (the local broker does not auto-create topics; a send would block, then time out)."""
+    consumer = make_consumer(settings)
+    try:
+        with kafka_errors(settings):
+            missing = sorted(names - consumer.topics())
+    finally:
+        consumer.close()
+    if missing:
+        raise UserError(f"topic {missing[0]} does not exist: try `scorecard topics create`")
 
 
 def make_admin(settings: Settings):
@@ -25,25 +81,30 @@ def make_admin(settings: Settings):
     from kafka.admin import KafkaAdminClient
 
     require_reachable(settings)
-    return KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=15000)
+    with kafka_errors(settings):
+        return KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=15000)
 
 
-def make_producer(settings: Settings):
-    """A ``KafkaProducer`` sending bytes with ``acks=all``."""
+def make_producer(settings: Settings, **overrides: Any):
+    """A ``KafkaProducer`` of raw bytes (keys and values) with ``acks=all`` and a short linger."""
     from kafka import KafkaProducer
 
     require_reachable(settings)
-    return KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=10,
-                         batch_size=256 * 1024, max_in_flight_requests_per_connection=5)
+    options: dict[str, Any] = {"acks": "all", "linger_ms": 10, "batch_size": 256 * 1024,
+                               "max_in_flight_requests_per_connection": 5, "max_block_ms": 15000, **overrides}
+    with kafka_errors(settings):
+        return KafkaProducer(bootstrap_servers=settings.bootstrap_servers, **options)
 
 
-def make_consumer(settings: Settings):
-    """A ``KafkaConsumer`` without a group (manual assignment, no commits)."""
+def make_consumer(settings: Settings, **overrides: Any):
+    """A ``KafkaConsumer`` without a group (manual assignment, no commits) of raw bytes."""
     from kafka import KafkaConsumer
 
     require_reachable(settings)
-    return KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                         group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024)
+    options: dict[str, Any] = {"enable_auto_commit": False, "group_id": None,
+                               "max_partition_fetch_bytes": 8 * 1024 * 1024, **overrides}
+    with kafka_errors(settings):
+        return KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, **options)
 
 
 def caught_up(consumer) -> bool:
@@ -94,6 +155,7 @@ def make_group_consumer(settings: Settings, topic: str, group: str):
     from kafka import KafkaConsumer
 
     require_reachable(settings)
-    return KafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, group_id=group,
-                         enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
-                         session_timeout_ms=10000, heartbeat_interval_ms=3000)
+    with kafka_errors(settings):
+        return KafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, group_id=group,
+                             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
+                             session_timeout_ms=10000, heartbeat_interval_ms=3000)

@@ -94,13 +94,13 @@ def create_app(settings: Settings) -> Pipeline:
         topic_replication_factor=settings.replication_factor,
         web_port=settings.web_port,
         web_bind=settings.web_host,
-        web_host=settings.web_host,
+        web_host=settings.public_web_host,
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
         value_serializer="orjson",  # tables' changelogs; topics set their own serializers
         producer_acks=-1,
         processing_guarantee="at_least_once",
-        table_standby_replicas=0,
+        table_standby_replicas=settings.standby_replicas,
         # The built-in views expose table contents and internals: all off.
         web_router_enabled=False,
         web_tables_enabled=False,

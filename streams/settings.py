@@ -64,6 +64,38 @@ class Settings:
     clock_refresh_seconds: int = 60
     #: Log level of the worker and CLI (quiet by default).
     log_level: str = "WARNING"
+    #: Standby replicas per table: a second worker keeps a warm copy so fail-over skips the
+    #: changelog replay (0 = none; set to 1 when running two or more workers).
+    standby_replicas: int = 0
+    #: Host name other workers use to reach this worker's web server (query forwarding);
+    #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
+    advertised_host: str = ""
+
+    # --- web access control (issue 10) ---
+    #: Path of the bearer-tokens file (hashed tokens with role and scope); empty disables
+    #: authentication, which is only allowed while the web server binds to a loopback address.
+    auth_tokens_file: str = ""
+    #: ``1`` makes the leaderboard page and ``/api/leaderboard`` public (names, teams, ranks,
+    #: the chosen metric; no drill-down) for office screens.
+    public_leaderboard: bool = False
+
+    # --- Kafka transport security, used by every client (worker, CLI, sinks) ---
+    #: ``PLAINTEXT``, ``SSL``, ``SASL_PLAINTEXT`` or ``SASL_SSL``.
+    kafka_security_protocol: str = "PLAINTEXT"
+    #: SASL mechanism: ``SCRAM-SHA-512``, ``SCRAM-SHA-256`` or ``PLAIN``.
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    #: SASL user name.
+    kafka_username: str = ""
+    #: SASL password (prefer ``kafka_password_file``); never printed.
+    kafka_password: str = field(default="", repr=False)
+    #: File holding the SASL password (first line); wins over ``kafka_password``.
+    kafka_password_file: str = ""
+    #: CA bundle (PEM) that signs the brokers' certificates; empty means the system store.
+    kafka_ca_file: str = ""
+    #: Client certificate (PEM) for mutual TLS; empty means none.
+    kafka_cert_file: str = ""
+    #: Private key (PEM) of the client certificate.
+    kafka_key_file: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -75,7 +107,12 @@ class Settings:
             if name not in env:
                 continue
             raw = env[name]
-            if f.type in ("int", int):
+            if f.type in ("bool", bool):
+                lowered = raw.strip().lower()
+                if lowered not in ("1", "0", "true", "false", "yes", "no", ""):
+                    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+                values[f.name] = lowered in ("1", "true", "yes")
+            elif f.type in ("int", int):
                 try:
                     values[f.name] = int(raw)
                 except ValueError:
@@ -88,7 +125,10 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """The ``SCORECARD_*`` variables that reproduce these settings (for child processes)."""
-        return {PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+        def text(value: object) -> str:
+            return ("1" if value else "0") if isinstance(value, bool) else str(value)
+
+        return {PREFIX + f.name.upper(): text(getattr(self, f.name)) for f in fields(self)}
 
     def check(self) -> None:
         """Raise ``SettingsError`` for values that cannot work."""
@@ -104,6 +144,18 @@ class Settings:
             raise SettingsError("SCORECARD_STORE must be 'rocksdb' or 'memory'")
         if self.clock not in ("event", "wall"):
             raise SettingsError("SCORECARD_CLOCK must be 'event' or 'wall'")
+        if self.standby_replicas < 0:
+            raise SettingsError("SCORECARD_STANDBY_REPLICAS must be >= 0")
+        if self.kafka_security_protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
+            raise SettingsError(
+                "SCORECARD_KAFKA_SECURITY_PROTOCOL must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+        if self.kafka_sasl_mechanism not in ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"):
+            raise SettingsError("SCORECARD_KAFKA_SASL_MECHANISM must be SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
+
+    @property
+    def public_web_host(self) -> str:
+        """The host other workers use to reach this one (``advertised_host`` or ``web_host``)."""
+        return self.advertised_host or self.web_host
 
     def topic(self, name: str) -> str:
         """Full topic name for a logical name such as ``sales.deals``."""

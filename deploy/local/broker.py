@@ -1,24 +1,30 @@
 """A real single-node Apache Kafka broker (3.9.2, KRaft) for development and tests.
 
 The broker's runtime classpath is fetched once from Maven Central with Maven into a
-cache (``SCORECARD_KAFKA_CACHE``, default ``~/.cache/sales-scorecard/kafka-3.9.2``);
-each data directory holds one broker: its ``server.properties``, KRaft log, pid file
-and ``broker.log``. ``up`` is idempotent and returns once a produce round trip works;
-``down`` sends SIGTERM to the broker's process group, then SIGKILL after a timeout.
+cache (``SCORECARD_KAFKA_CACHE``, default ``~/.cache/sales-scorecard/kafka-3.9.2``,
+complete only once its ``.complete`` marker exists). Each data directory holds one
+broker: ``server.properties`` (the source of its ports), the KRaft log in ``kraft/``,
+``broker.pid`` and ``broker.log``.
+
+``up`` is idempotent and returns once a real produce round trip works; ``down`` sends
+SIGTERM to the broker's process group, then SIGKILL after a timeout, and checks that
+no process of the data directory remains. Every failure is a one-line ``BrokerError``.
 """
 
 from __future__ import annotations
 
-import json
+import base64
+import fcntl
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
 import uuid
-import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,6 +33,9 @@ KAFKA_VERSION = "3.9.2"
 PROBE_TOPIC = "__scorecard_probe"
 READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
+PID_FILE = "broker.pid"
+LOG_FILE = "broker.log"
+PROPERTIES = "server.properties"
 
 
 class BrokerError(RuntimeError):
@@ -41,12 +50,18 @@ class BrokerInfo:
     port: int
     controller_port: int
     data_dir: Path
+    #: True when ``up`` found it already running (and started nothing).
     already_running: bool = False
 
     @property
     def bootstrap(self) -> str:
         """``host:port`` for clients."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        """The broker's stdout/stderr log."""
+        return self.data_dir / LOG_FILE
 
 
 Progress = Callable[[str], None]
@@ -56,10 +71,68 @@ def _quiet(_: str) -> None:
     pass
 
 
+# --- jars -------------------------------------------------------------------------------
+
+
 def cache_dir() -> Path:
-    """Where the broker's jars are cached."""
+    """Where the broker's jars are cached (``$SCORECARD_KAFKA_CACHE`` overrides)."""
     env = os.environ.get("SCORECARD_KAFKA_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "sales-scorecard" / f"kafka-{KAFKA_VERSION}"
+
+
+def _resource(name: str) -> str:
+    return resources.files("sales_scorecard.localkafka").joinpath(name).read_text()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock, so parallel sessions do not download into one cache at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _jars_complete(root: Path) -> bool:
+    return (root / ".complete").exists() and any((root / "libs").glob("kafka_2.13-*.jar"))
+
+
+def ensure_jars(progress: Progress = _quiet) -> Path:
+    """Fetch the broker's runtime jars once; returns the ``libs`` directory."""
+    root = cache_dir()
+    libs = root / "libs"
+    if _jars_complete(root):
+        return libs
+    for tool, hint in (("mvn", "install Maven (apt-get install maven)"), ("java", "install OpenJDK 17")):
+        if shutil.which(tool) is None:
+            raise BrokerError(f"{tool} is not on PATH: {hint} to run the local Kafka broker")
+    with _locked(root / ".lock"):
+        if _jars_complete(root):  # another process finished while we waited for the lock
+            return libs
+        partial = root / "libs.partial"
+        shutil.rmtree(partial, ignore_errors=True)  # leftovers of an interrupted download
+        shutil.rmtree(libs, ignore_errors=True)
+        pom = root / "pom.xml"
+        pom.write_text(_resource("pom.xml"))
+        progress(f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central into {root} (first time only)…")
+        started = time.monotonic()
+        cmd = ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+               "-DincludeScope=runtime", f"-DoutputDirectory={partial}"]
+        result = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+            raise BrokerError("Maven could not fetch the Kafka jars: " + " | ".join(tail))
+        partial.rename(libs)
+        (root / ".complete").write_text(KAFKA_VERSION)  # written last: its presence means complete
+        count = len(list(libs.glob("*.jar")))
+        progress(f"fetched {count} jars in {time.monotonic() - started:.0f}s")
+    return libs
+
+
+# --- processes and ports ----------------------------------------------------------------
 
 
 def default_data_dir() -> Path:
@@ -69,38 +142,15 @@ def default_data_dir() -> Path:
     return Path(Settings.from_env().data_dir) / "kafka"
 
 
-def _resource(name: str) -> str:
-    return resources.files("sales_scorecard.localkafka").joinpath(name).read_text()
+def free_port() -> int:
+    """A currently free loopback port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-def ensure_jars(progress: Progress = _quiet) -> Path:
-    """Fetch the broker's runtime jars once; returns the ``libs`` directory."""
-    root = cache_dir()
-    libs = root / "libs"
-    marker = root / ".complete"
-    if marker.exists() and any(libs.glob("kafka_2.13-*.jar")):
-        return libs
-    if shutil.which("mvn") is None:
-        raise BrokerError("Maven (mvn) is not installed: install it (apt-get install maven) to fetch the Kafka broker")
-    if shutil.which("java") is None:
-        raise BrokerError("Java is not installed: install OpenJDK 17 to run the Kafka broker")
-    root.mkdir(parents=True, exist_ok=True)
-    if libs.exists():
-        shutil.rmtree(libs)  # an interrupted download: start over
-    pom = root / "pom.xml"
-    pom.write_text(_resource("pom.xml"))
-    progress(f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central into {root} (first time only)…")
-    cmd = ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-           "-DincludeScope=runtime", f"-DoutputDirectory={libs}"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
-        raise BrokerError("Maven could not fetch the Kafka jars: " + " | ".join(tail))
-    marker.write_text(KAFKA_VERSION)
-    return libs
-
-
-def _port_open(port: int, timeout: float = 0.5) -> bool:
+def port_open(port: int, timeout: float = 0.5) -> bool:
+    """True when something accepts connections on ``127.0.0.1:port``."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout):
             return True
@@ -110,6 +160,7 @@ def _port_open(port: int, timeout: float = 0.5) -> bool:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # SO_REUSEADDR as the broker sets it: TIME_WAIT leftovers are fine, a listener is not.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
@@ -118,67 +169,77 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def free_port() -> int:
-    """A currently free loopback port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True for a running process (a zombie awaiting its reaper is not running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a zombie is not alive
+    try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
     except OSError:
         return False
 
 
 def broker_pids(data_dir: Path) -> list[int]:
-    """Processes running a broker of this data directory (scans /proc)."""
-    needle = str(data_dir.resolve() / "server.properties").encode()
+    """Running broker processes of this data directory (scans /proc command lines)."""
+    needle = str(data_dir.resolve() / PROPERTIES).encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes()
+            args = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if needle in cmdline and b"kafka.Kafka" in cmdline and _pid_alive(int(entry.name)):
+        if needle in args and b"kafka.Kafka" in args and pid_alive(int(entry.name)):
             pids.append(int(entry.name))
-    return pids
+    return sorted(pids)
 
 
-def _read_state(data_dir: Path) -> dict | None:
+def _read_pid(data_dir: Path) -> int | None:
     try:
-        return json.loads((data_dir / "broker.json").read_text())
+        return int((data_dir / PID_FILE).read_text().strip())
     except (OSError, ValueError):
         return None
 
 
+def _ports(data_dir: Path) -> tuple[int, int]:
+    """(client port, controller port) from the data directory's ``server.properties``."""
+    text = (data_dir / PROPERTIES).read_text()
+    client = re.search(r"^listeners=.*PLAINTEXT://[^:,]+:(\d+)", text, re.M)
+    controller = re.search(r"^listeners=.*CONTROLLER://[^:,]+:(\d+)", text, re.M)
+    if client is None or controller is None:
+        raise BrokerError(f"cannot read the listeners of {data_dir / PROPERTIES}")
+    return int(client.group(1)), int(controller.group(1))
+
+
 def status(data_dir: Path | None = None) -> BrokerInfo | None:
-    """The running broker of ``data_dir``, or None (a stale pid file is removed)."""
+    """The running broker of ``data_dir``, or None; a stale pid file is removed."""
     data_dir = (data_dir or default_data_dir()).resolve()
-    state = _read_state(data_dir)
-    if state is None:
+    pid = _read_pid(data_dir)
+    if pid is None and not (data_dir / PROPERTIES).exists():
         return None
-    if not _pid_alive(state["pid"]) or state["pid"] not in broker_pids(data_dir):
-        (data_dir / "broker.json").unlink(missing_ok=True)
-        return None
-    return BrokerInfo(state["pid"], state["port"], state["controller_port"], data_dir, already_running=True)
+    # The pid must still be *our* broker: after a reboot the number may belong to anything.
+    running = broker_pids(data_dir)
+    if pid not in running:
+        (data_dir / PID_FILE).unlink(missing_ok=True)
+        if not running:
+            return None
+        pid = running[0]  # a broker of this dir whose pid file was lost: adopt it
+        (data_dir / PID_FILE).write_text(f"{pid}\n")
+    port, controller_port = _ports(data_dir)
+    return BrokerInfo(pid, port, controller_port, data_dir, already_running=True)
 
 
 def _cluster_id() -> str:
-    # StorageTool reads an id starting with "-" as an option (about 1 in 64 ids): draw again.
+    """A random 22-char URL-safe base64 UUID, as ``kafka-storage random-uuid`` prints it."""
     while True:
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not cid.startswith("-"):
+        if not cid.startswith("-"):  # StorageTool would parse a leading '-' as an option
             return cid
 
 
@@ -191,39 +252,58 @@ def _java(libs: Path, data_dir: Path, main: list[str]) -> list[str]:
     ]
 
 
-def _wait_ready(port: int, proc: subprocess.Popen, log: Path, timeout: float, progress: Progress) -> None:
-    from kafka import KafkaProducer
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import KafkaError, TopicAlreadyExistsError
+def _log_tail(log: Path, lines: int = 3) -> str:
+    try:
+        return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
-    deadline = time.monotonic() + timeout
+
+def _probe(port: int) -> None:
+    """One produce round trip (acks=all) on the probe topic; raises a KafkaError if not ready."""
+    from kafka import KafkaProducer
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import TopicAlreadyExistsError
+
+    bootstrap = f"127.0.0.1:{port}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        try:
+            admin.create_topics({PROBE_TOPIC: {"num_partitions": 1, "replication_factor": 1}},
+                                wait_for_metadata=True)
+        except TopicAlreadyExistsError:
+            pass
+    finally:
+        admin.close()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5000, max_block_ms=10000)
+    try:
+        producer.send(PROBE_TOPIC, b"ping").get(timeout=10)
+    finally:
+        producer.close(timeout=5)
+
+
+def _wait_ready(port: int, pid: int, log: Path, timeout: float, progress: Progress) -> None:
+    from kafka.errors import KafkaError
+
     progress(f"waiting for the broker on 127.0.0.1:{port}…")
+    deadline = time.monotonic() + timeout
     last_error = "port not open"
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
-            raise BrokerError(f"the broker exited with code {proc.returncode}: " + " | ".join(tail))
-        if not _port_open(port):
+        if not pid_alive(pid):
+            raise BrokerError(f"the broker exited during start-up: {_log_tail(log)}")
+        if not port_open(port):
             time.sleep(0.3)
             continue
         try:
-            admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=5000)
-            try:
-                admin.create_topics([NewTopic(PROBE_TOPIC, 1, 1)])
-            except TopicAlreadyExistsError:
-                pass
-            finally:
-                admin.close()
-            producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{port}", acks="all", request_timeout_ms=5000)
-            try:
-                producer.send(PROBE_TOPIC, b"ping").get(timeout=10)
-            finally:
-                producer.close()
+            _probe(port)
             return
         except KafkaError as exc:
-            last_error = repr(exc)
+            last_error = f"{type(exc).__name__}: {exc}"[:200]
             time.sleep(0.5)
     raise BrokerError(f"the broker did not become ready within {timeout:.0f}s ({last_error}); see {log}")
+
+
+# --- up / down --------------------------------------------------------------------------
 
 
 def up(
@@ -233,71 +313,83 @@ def up(
     timeout: float = READY_TIMEOUT,
     progress: Progress = _quiet,
 ) -> BrokerInfo:
-    """Start the broker of ``data_dir`` (or report the one already running)."""
+    """Start the broker of ``data_dir`` and wait until it serves (or report the one already running)."""
     data_dir = (data_dir or default_data_dir()).resolve()
     running = status(data_dir)
     if running is not None:
         if running.port != port:
             raise BrokerError(
-                f"a broker for {data_dir} already runs on port {running.port}; stop it first (scorecard kafka down)"
+                f"the broker of {data_dir} already runs on port {running.port}; stop it first (scorecard kafka down)"
             )
+        if not port_open(port):  # still starting (another `up`), or wedged: wait like a fresh start
+            _wait_ready(port, running.pid, running.log, timeout, progress)
         return running
-    for pid in broker_pids(data_dir):  # an orphan without a pid file
-        _terminate(pid, STOP_TIMEOUT)
     if not _port_free(port):
         raise BrokerError(f"port {port} is already in use by another process; choose another with --port")
-    libs = ensure_jars(progress)
-    data_dir.mkdir(parents=True, exist_ok=True)
     controller_port = controller_port or free_port()
     if controller_port == port or not _port_free(controller_port):
-        raise BrokerError(f"controller port {controller_port} is not free")
-    log_dir = data_dir / "kraft"
-    props = data_dir / "server.properties"
-    props.write_text(_resource("server.properties.template").format(
-        port=port, controller_port=controller_port, log_dir=log_dir))
-    (data_dir / "log4j.properties").write_text(_resource("log4j.properties"))
+        raise BrokerError(f"controller port {controller_port} is already in use; choose another")
+    libs = ensure_jars(progress)
+
+    data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "logs").mkdir(exist_ok=True)
-    if not (log_dir / "meta.properties").exists():
+    kraft = data_dir / "kraft"
+    props = data_dir / PROPERTIES
+    props.write_text(_resource("server.properties.template").format(
+        port=port, controller_port=controller_port, log_dir=kraft))
+    (data_dir / "log4j.properties").write_text(_resource("log4j.properties"))
+    if not (kraft / "meta.properties").exists():  # format once per data dir; restarts keep the data
         fmt = subprocess.run(
             _java(libs, data_dir, ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props)]),
-            capture_output=True, text=True,
+            capture_output=True, text=True, stdin=subprocess.DEVNULL,
         )
         if fmt.returncode != 0:
-            raise BrokerError("formatting the broker storage failed: " + (fmt.stderr or fmt.stdout).strip()[-300:])
-    log = data_dir / "broker.log"
+            output = " | ".join((fmt.stderr or fmt.stdout).strip().splitlines()[-3:])
+            raise BrokerError(f"formatting the broker storage in {kraft} failed: {output}")
+
+    log = data_dir / LOG_FILE
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             _java(libs, data_dir, ["kafka.Kafka", str(props)]),
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: `down` signals the group, a terminal ^C does not
         )
-    (data_dir / "broker.json").write_text(json.dumps(
-        {"pid": proc.pid, "port": port, "controller_port": controller_port}))
+    (data_dir / PID_FILE).write_text(f"{proc.pid}\n")
     try:
-        _wait_ready(port, proc, log, timeout, progress)
+        _wait_ready(port, proc.pid, log, timeout, progress)
     except BaseException:
         _terminate(proc.pid, 10)
-        (data_dir / "broker.json").unlink(missing_ok=True)
+        (data_dir / PID_FILE).unlink(missing_ok=True)
         raise
     return BrokerInfo(proc.pid, port, controller_port, data_dir)
 
 
+def _reap(pid: int) -> None:
+    try:  # only succeeds when the broker is our child (started in this process)
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
 def _terminate(pid: int, timeout: float) -> None:
+    """SIGTERM the broker's process group, SIGKILL after ``timeout`` seconds."""
     try:
         pgid = os.getpgid(pid)
     except ProcessLookupError:
         return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
         try:
-            os.killpg(pgid, sig)
+            if pgid == pid:  # it leads its own group (we started it so): take any children too
+                os.killpg(pgid, sig)
+            else:  # started by hand inside someone else's group: signal only the broker
+                os.kill(pid, sig)
         except ProcessLookupError:
-            return
-        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 10)
+            break
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not _pid_alive(pid):
-                try:  # reap it when it is our child
-                    os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
+            _reap(pid)
+            if not pid_alive(pid):
+                _reap(pid)
                 return
             time.sleep(0.2)
 
@@ -305,14 +397,11 @@ def _terminate(pid: int, timeout: float) -> None:
 def down(data_dir: Path | None = None, timeout: float = STOP_TIMEOUT) -> bool:
     """Stop the broker of ``data_dir``; True when one was running. Nothing running is fine."""
     data_dir = (data_dir or default_data_dir()).resolve()
-    state = _read_state(data_dir)
-    pids = set(broker_pids(data_dir))
-    if state is not None and _pid_alive(state["pid"]):
-        pids.add(state["pid"])
+    pids = broker_pids(data_dir)  # never the pid file alone: its number may have been reused
     for pid in pids:
         _terminate(pid, timeout)
-    (data_dir / "broker.json").unlink(missing_ok=True)
+    (data_dir / PID_FILE).unlink(missing_ok=True)
     remaining = broker_pids(data_dir)
     if remaining:
-        raise BrokerError(f"broker processes {remaining} did not stop")
+        raise BrokerError(f"broker process(es) {remaining} of {data_dir} did not stop, even after SIGKILL")
     return bool(pids)

@@ -1,28 +1,64 @@
-"""``scorecard topics create`` against the real broker."""
+"""``scorecard topics create`` / ``create_topics`` against the real broker."""
 
 from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from sales_scorecard.cli.topics import create_topics
 from sales_scorecard.streams.settings import Settings
-from sales_scorecard.streams.topics import ALL_TOPICS, FACTS, SCORECARDS
+from sales_scorecard.streams.topics import ALL_TOPICS, FACTS
+
+REPO = Path(__file__).resolve().parents[2]
 
 
-def test_topics_are_created_once_with_their_policies(test_settings: Settings) -> None:
-    # test_settings already created them: a second run changes nothing.
-    again = create_topics(test_settings)
-    assert set(again) == {t.full_name(test_settings) for t in ALL_TOPICS}
-    assert set(again.values()) == {"exists"}
-    admin = KafkaAdminClient(bootstrap_servers=test_settings.bootstrap_servers)
+def describe(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
+    """(name -> partition count, name -> {config: value}) of every contract topic."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
-        described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(again))}
-        assert described[SCORECARDS.full_name(test_settings)] == test_settings.partitions
-        assert described[FACTS.full_name(test_settings)] == 1
-        resources = [ConfigResource(ConfigResourceType.TOPIC, t.full_name(test_settings)) for t in ALL_TOPICS]
+        names = [t.full_name(settings) for t in ALL_TOPICS]
+        partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
         configs = admin.describe_configs(resources, config_filter="all")["topic"]
-        policies = {name: entries["cleanup.policy"]["value"] for name, entries in configs.items()}
     finally:
         admin.close()
+    return partitions, {name: {k: v["value"] for k, v in entries.items()} for name, entries in configs.items()}
+
+
+def test_topics_have_their_partitions_and_policies(test_settings: Settings) -> None:
+    partitions, configs = describe(test_settings)
     for spec in ALL_TOPICS:
-        assert policies[spec.full_name(test_settings)] == spec.cleanup, spec.name
+        name = spec.full_name(test_settings)
+        assert partitions[name] == spec.partition_count(test_settings), name
+        assert configs[name]["cleanup.policy"] == spec.cleanup, name
+        if spec.retention_ms is not None:
+            assert configs[name]["retention.ms"] == str(spec.retention_ms), name
+    assert partitions[FACTS.full_name(test_settings)] == 1
+    assert {configs[t.full_name(test_settings)]["cleanup.policy"] for t in ALL_TOPICS} == {"compact", "delete"}
+
+
+def test_second_run_reports_every_topic_as_existing(test_settings: Settings) -> None:
+    fresh = dataclasses.replace(test_settings, topic_prefix=test_settings.topic_prefix + "again.")
+    first = create_topics(fresh)
+    assert list(first) == [t.full_name(fresh) for t in ALL_TOPICS]
+    assert set(first.values()) == {"created"}
+    before = describe(fresh)
+    assert create_topics(fresh) == {name: "exists" for name in first}
+    assert describe(fresh) == before
+
+
+def test_differing_partition_count_is_warned_about_not_changed(test_settings: Settings) -> None:
+    env = {**os.environ, **test_settings.to_env(), "SCORECARD_PARTITIONS": "6"}
+    result = subprocess.run([sys.executable, "-m", "sales_scorecard.cli.main", "topics", "create"],
+                            capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    deals = f"{test_settings.topic_prefix}sales.deals"
+    assert f"{deals}: exists (4 partitions, want 6)" in result.stdout.splitlines()
+    assert f"warning: {deals} exists (4 partitions, want 6); left as it is" in result.stderr
+    assert f"{test_settings.topic_prefix}sales.facts: exists" in result.stdout.splitlines()  # always 1 partition
+    assert describe(test_settings)[0][deals] == 4
