@@ -94,8 +94,9 @@ def register(pipe: Pipeline) -> None:
 
     async def publish_payroll(outputs: list[PayrollOutput]) -> None:
         for out in outputs:
-            payroll_state[out.state_key] = out.state.to_json()
+            # Send, then record (see flush): a crash in between re-sends the same ids.
             await payroll_topic.send(key=out.state_key.encode(), value=orjson.dumps(out.event))
+            payroll_state[out.state_key] = out.state.to_json()
             metrics.payroll.labels(out.event["type"]).inc()
 
     async def settle_payroll(engine: ScorecardEngine, ledger: PayrollLedger, closed: bool) -> None:
@@ -117,10 +118,10 @@ def register(pipe: Pipeline) -> None:
 
     async def publish_alerts(transitions: list[Transition]) -> None:
         for t in transitions:
-            alert_state[t.key] = t.state.to_json()
             if t.event is not None:
                 await alerts_topic.send(key=t.key.encode(), value=orjson.dumps(t.event))
                 metrics.alerts.labels(t.event["rule"], t.event["state"]).inc()
+            alert_state[t.key] = t.state.to_json()
 
     def manager_of(engine: ScorecardEngine, content: dict) -> str | None:
         if content["scope"] == "rep":
@@ -151,25 +152,40 @@ def register(pipe: Pipeline) -> None:
                                                    emitted_at)
         await publish_alerts(transitions)
 
+    async def withdraw(key: str, scope: str, id: str, label: str) -> None:
+        """A published key whose last fact moved away: a tombstone removes it from the
+        compacted topic; the revision is kept so a later comeback continues the sequence."""
+        previous = emitted.get(key)
+        if previous is None or previous[1] is None:
+            return
+        await scorecards_topic.send(key=key.encode(), value=None)
+        emitted[key] = [previous[0], None]
+        if scope == "rep":
+            state["boards_pending"] |= state["boards"].remove(id, label)
+        metrics.scorecards.inc()
+
     async def flush(engine: ScorecardEngine) -> None:
         started = time.monotonic()
         emitted_at = format_timestamp(datetime.now(timezone.utc))
         rendered: list[dict] = []
         for scope, id, label in engine.take_dirty():
+            key = scorecard_key(scope, id, label)
             content = engine.render(scope, id, label)
             if content is None:
+                await withdraw(key, scope, id, label)
                 continue
             rendered.append(content)
             if scope == "rep":
                 state["boards_pending"] |= state["boards"].update(content)
-            key = scorecard_key(scope, id, label)
             decision = next_revision(emitted.get(key), content)
             if decision is None:
                 continue
             revision, digest = decision
-            emitted[key] = [revision, digest]
             value = {**content, "event_id": scorecard_event_id(key, revision), "revision": revision, "emitted_at": emitted_at}
+            # Publish before recording: after a crash between the two, the same revision
+            # is sent again (same event id and content) instead of never being sent.
             await scorecards_topic.send(key=key.encode(), value=orjson.dumps(value))
+            emitted[key] = [revision, digest]
             metrics.scorecards.inc()
         await evaluate_alerts(engine, rendered, emitted_at)
         state["last_flush"] = time.monotonic()
@@ -195,10 +211,10 @@ def register(pipe: Pipeline) -> None:
                 if decision is None:
                     continue
                 revision, digest = decision
-                boards_emitted[key] = [revision, digest]
                 value = {**content, "event_id": f"leaderboard:{key}:{revision}", "revision": revision,
                          "emitted_at": emitted_at}
                 await leaderboards_topic.send(key=key.encode(), value=orjson.dumps(value))
+                boards_emitted[key] = [revision, digest]
                 metrics.leaderboards.inc()
         state["boards_pending"] = set()
         state["last_boards"] = time.monotonic()

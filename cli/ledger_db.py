@@ -100,7 +100,8 @@ class Ledger:
         """Every row of a table without the raw payload, sorted (for comparisons)."""
         cols = {"statements": "statement_id, rep_id, team_id, period, revenue, target, commission, plan_id",
                 "adjustments": "adjustment_id, rep_id, original_period, original_statement_id, apply_in_period, "
-                               "delta_revenue, delta_commission, reason, deal_id"}[table]
+                               "delta_revenue, delta_commission, reason, deal_id",
+                "conflicts": "id, payload"}[table]
         return sorted(self.db.execute(f"SELECT {cols} FROM {table}").fetchall())
 
     def export(self, period: str, out: IO[str], currency: str = "CNY") -> int:

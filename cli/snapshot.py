@@ -14,19 +14,31 @@ from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import SCORECARDS
 
 
-def latest_by_key(records: Iterable[dict]) -> dict[str, dict]:
-    """Latest revision per ``{scope}:{id}:{period}`` (a later record wins a tie)."""
+def latest_by_key(records: Iterable[tuple[bytes | None, dict | None]]) -> dict[str, dict]:
+    """Latest revision per ``{scope}:{id}:{period}`` from (key, value) records in topic
+    order; a tombstone (value None) withdraws the key until a higher revision comes back.
+    A re-sent older revision never replaces a newer one (a later record wins a tie)."""
     latest: dict[str, dict] = {}
-    for rec in records:
+    withdrawn: dict[str, int] = {}
+    for raw_key, rec in records:
+        if rec is None:
+            key = raw_key.decode() if raw_key else ""
+            old = latest.pop(key, None)
+            if old is not None:
+                withdrawn[key] = old["revision"]
+            continue
         key = f"{rec['scope']}:{rec['id']}:{rec['period']}"
+        if rec["revision"] <= withdrawn.get(key, 0):
+            continue
         old = latest.get(key)
         if old is None or rec["revision"] >= old["revision"]:
             latest[key] = rec
     return latest
 
 
-def read_topic_to_end(settings: Settings, topic: str) -> list[bytes]:
-    """Every value in a topic up to the end offsets seen at the start."""
+def read_topic_to_end(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) in a topic up to the end offsets seen at the start, partition by
+    partition in offset order (tombstones included)."""
     from kafka import TopicPartition
 
     consumer = make_consumer(settings)
@@ -36,18 +48,19 @@ def read_topic_to_end(settings: Settings, topic: str) -> list[bytes]:
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         end = consumer.end_offsets(tps)
-        values: list[bytes] = []
+        records: list[tuple[bytes | None, bytes | None]] = []
         while any(consumer.position(tp) < end[tp] for tp in tps):
             for tp, batch in consumer.poll(timeout_ms=1000).items():
-                values.extend(r.value for r in batch if r.offset < end[tp] and r.value is not None)
-        return values
+                records.extend((r.key, r.value) for r in batch if r.offset < end[tp])
+        return records
     finally:
         consumer.close()
 
 
 def read_snapshot(settings: Settings, period: str | None = None, scope: str | None = None) -> list[dict]:
     """The latest scorecards, filtered and sorted by key."""
-    records = (orjson.loads(v) for v in read_topic_to_end(settings, SCORECARDS.full_name(settings)))
+    records = ((k, None if v is None else orjson.loads(v))
+               for k, v in read_topic_to_end(settings, SCORECARDS.full_name(settings)))
     latest = latest_by_key(records)
     return [rec for key, rec in sorted(latest.items())
             if (period is None or rec["period"] == period) and (scope is None or rec["scope"] == scope)]

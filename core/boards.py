@@ -163,6 +163,11 @@ class BoardCache:
             touched.add((f"team:{old[0]}", content["period"]))
         return touched
 
+    def remove(self, rep_id: str, period: str) -> set[tuple[str, str]]:
+        """Forget a rep scorecard that stopped existing; returns the boards it leaves."""
+        old = self.entries.get(period, {}).pop(rep_id, None)
+        return set() if old is None else {("company", period), (f"team:{old[0]}", period)}
+
     def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
         """Ranked rows of a board from the cached values."""

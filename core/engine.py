@@ -126,6 +126,10 @@ class ScorecardEngine:
         #: (scope, id) -> calendar period labels that have a scorecard
         self.known: dict[tuple[str, str], set[str]] = {}
         self.dirty: set[ScorecardKey] = set()
+        #: keys that stopped existing (their last fact moved away) since the last take_dirty
+        self.vanished: set[ScorecardKey] = set()
+        #: (scope, id, period) of every target given: such a key exists without facts
+        self._target_keys: set[ScorecardKey] = set()
         #: (rep_id, month) -> (reason, deal_id) of changes that may alter a rep's pay for a month
         self.payroll_changes: dict[tuple[str, str], tuple[str, str | None]] = {}
 
@@ -216,6 +220,7 @@ class ScorecardEngine:
             ev.scope, ev.id, ev.period, ev.occurred_at, ev.event_id, ev.revenue, ev.new_customers, ev.market_size
         )
         self.known.setdefault((ev.scope, ev.id), set()).add(ev.period)
+        self._target_keys.add((ev.scope, ev.id, ev.period))
         if not changed:
             return Outcome.STALE
         if ev.scope == "rep":
@@ -338,9 +343,11 @@ class ScorecardEngine:
             bucket.apply(c.delta, sign)
             if bucket.contributions == 0:
                 del self.buckets[key]
+                if label not in TRAILING_DAYS:
+                    self._forget(key)
         _, month, quarter, year = c.labels
-        known = self.known.setdefault(scope_key, set())
-        known.update((month, quarter, year))
+        if sign > 0:
+            self.known.setdefault(scope_key, set()).update((month, quarter, year))
         won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
@@ -401,6 +408,26 @@ class ScorecardEngine:
                 _, month, quarter, year = c.labels
                 self.dirty.update(((c.scope, c.id, month), (c.scope, c.id, quarter), (c.scope, c.id, year)))
 
+    def _forget(self, key: ScorecardKey) -> None:
+        """A calendar key lost its last fact: it stops existing unless a target names it.
+        Existence thus depends on the current facts only, not on the order they came in."""
+        scope, id, label = key
+        if key in self._target_keys:
+            return
+        labels = self.known.get((scope, id))
+        if labels is None or label not in labels:
+            return
+        labels.discard(label)
+        self.vanished.add(key)
+        if not labels:
+            self.vanished.update(((scope, id, "R30D"), (scope, id, "R90D")))
+
+    def exists(self, scope: str, id: str, label: str) -> bool:
+        """Whether a scorecard key exists: a fact or a target in a calendar period, any
+        calendar key for a trailing window."""
+        labels = self.known.get((scope, id))
+        return bool(labels) and (label in labels or label in TRAILING_DAYS)
+
     def _touch_known(self, scope: str, id: str, wanted: Any) -> None:
         for label in self.known.get((scope, id), ()):
             if wanted(label):
@@ -425,8 +452,10 @@ class ScorecardEngine:
                 self.dirty.add((scope, id, "R90D"))
 
     def take_dirty(self) -> list[ScorecardKey]:
-        """The scorecards that may have changed since the last call (existing ones only), sorted."""
-        out = []
+        """The scorecards that may have changed since the last call, sorted: existing ones,
+        and those that stopped existing (``render`` gives None for them)."""
+        out = [key for key in self.vanished if not self.exists(*key)]
+        self.vanished.clear()
         for scope, id, label in self.dirty:
             known = self.known.get((scope, id))
             if not known:
@@ -434,7 +463,7 @@ class ScorecardEngine:
             if label in TRAILING_DAYS or label in known:
                 out.append((scope, id, label))
         self.dirty.clear()
-        out.sort()
+        out = sorted(set(out))
         return out
 
     def all_keys(self) -> list[ScorecardKey]:
@@ -576,7 +605,10 @@ class ScorecardEngine:
         return period, inputs, nc_target
 
     def render(self, scope: str, id: str, label: str) -> dict[str, Any] | None:
-        """The scorecard content of one key (without revision, event_id and emitted_at)."""
+        """The scorecard content of one key (without revision, event_id and emitted_at);
+        None when the key does not exist."""
+        if not self.exists(scope, id, label):
+            return None
         computed = self.inputs(scope, id, label)
         if computed is None:
             return None

@@ -97,21 +97,26 @@ def free_port() -> int:
     return broker.free_port()
 
 
-@pytest.fixture
-def test_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
-    """Settings isolated for one test: unique topic prefix and app id, all topics created."""
+def isolated_settings(bootstrap: str, data_dir: Path) -> Settings:
+    """Settings of their own (unique topic prefix and app id, all topics created)."""
     from sales_scorecard.cli.topics import create_topics
 
     tag = uuid.uuid4().hex[:8]
     settings = Settings(
-        bootstrap_servers=kafka_bootstrap,
+        bootstrap_servers=bootstrap,
         web_port=broker.free_port(),
         topic_prefix=f"t{tag}.",
         app_id=f"scorecard-test-{tag}",
         store="memory",
-        data_dir=str(tmp_path / "data"),
+        data_dir=str(data_dir),
         partitions=4,
         coalesce_ms=200,
     )
     create_topics(settings)
     return settings
+
+
+@pytest.fixture
+def test_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
+    """Settings isolated for one test: unique topic prefix and app id, all topics created."""
+    return isolated_settings(kafka_bootstrap, tmp_path / "data")
