@@ -8,12 +8,13 @@ VAR := var
 DEMO_PORT ?= 6066
 PYTEST_ARGS ?=
 
-.PHONY: help venv test unit integration demo demo-stop kafka-up kafka-down jars browser clean
+.PHONY: help venv test unit integration test-fault demo demo-stop kafka-up kafka-down jars browser clean
 
 help:
 	@echo "make demo       set up everything, start broker + worker, feed simulated events"
 	@echo "make test       the whole suite (starts its own broker)"
 	@echo "make unit       pure unit tests only"
+	@echo "make test-fault the fault-injection suite alone (kill -9, broker outage, ...)"
 	@echo "make demo-stop  stop the demo worker and broker"
 	@echo "make kafka-up / kafka-down / jars"
 
@@ -43,6 +44,10 @@ unit: venv
 
 integration: venv jars browser
 	$(BIN)/python -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+# The fault-injection suite alone (kill -9, broker outage, duplicates, random input, scale-out).
+test-fault: venv jars
+	$(BIN)/python -m pytest -m fault $(PYTEST_ARGS)
 
 kafka-up: venv
 	$(BIN)/scorecard kafka up

@@ -147,7 +147,7 @@ def register(pipe: Pipeline) -> None:
             for c in engine.complaints.values():
                 if c.severity in spike_severities:
                     by_rep.setdefault(c.rep_id, []).append((c.opened_at, c.severity))
-            for rep, manager in sorted(reps):
+            for rep, manager in sorted(reps, key=lambda pair: (pair[0], pair[1] or "")):
                 transitions += evaluate_complaints(alert_rules, rep, by_rep.get(rep, []), as_of, states, manager,
                                                    emitted_at)
         await publish_alerts(transitions)

@@ -99,7 +99,7 @@ def create_app(settings: Settings) -> Pipeline:
         key_serializer="raw",
         value_serializer="orjson",  # tables' changelogs; topics set their own serializers
         producer_acks=-1,
-        processing_guarantee="at_least_once",
+        processing_guarantee=settings.processing_guarantee,
         table_standby_replicas=settings.standby_replicas,
         # The built-in views expose table contents and internals: all off.
         web_router_enabled=False,

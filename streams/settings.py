@@ -67,6 +67,9 @@ class Settings:
     #: Standby replicas per table: a second worker keeps a warm copy so fail-over skips the
     #: changelog replay (0 = none; set to 1 when running two or more workers).
     standby_replicas: int = 0
+    #: Faust processing guarantee: ``at_least_once`` (default; outputs are idempotent) or
+    #: ``exactly_once`` (Kafka transactions; evaluated in README "Delivery guarantees").
+    processing_guarantee: str = "at_least_once"
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""
@@ -144,6 +147,8 @@ class Settings:
             raise SettingsError("SCORECARD_STORE must be 'rocksdb' or 'memory'")
         if self.clock not in ("event", "wall"):
             raise SettingsError("SCORECARD_CLOCK must be 'event' or 'wall'")
+        if self.processing_guarantee not in ("at_least_once", "exactly_once"):
+            raise SettingsError("SCORECARD_PROCESSING_GUARANTEE must be at_least_once or exactly_once")
         if self.standby_replicas < 0:
             raise SettingsError("SCORECARD_STANDBY_REPLICAS must be >= 0")
         if self.kafka_security_protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):

@@ -72,3 +72,9 @@ def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, mont
         assert key[1] in months, key
         assert figures == list(expected.get(key, (Decimal(0), Decimal(0)))), (key, figures)
     return len(statements) + len(adjustments)
+
+
+def processing_errors(exposition: str) -> float:
+    """Unexpected errors a worker counted (a poison record, a failed flush): must stay 0."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines()
+               if line.startswith("scorecard_processing_errors_total{"))

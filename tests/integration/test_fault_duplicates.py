@@ -19,7 +19,7 @@ from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import PAYROLL, TOPIC_FOR_TYPE, input_key
 from tests.integration.compare import assert_snapshot_equals_offline
-from tests.integration.faults import assert_ledger_pays_exactly, pipeline_settled, start_sink
+from tests.integration.faults import processing_errors, assert_ledger_pays_exactly, pipeline_settled, start_sink
 from tests.integration.kafka_helpers import group_caught_up, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
@@ -74,6 +74,7 @@ def test_twice_and_shuffled_gives_identical_results(test_settings: Settings, run
         sink.wait(timeout=30)
 
     text = worker.metrics()
+    assert processing_errors(text) == 0, worker.log_tail()
     facts = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
              if line.startswith("scorecard_facts_total{")}
     assert sum(facts.values()) == len(records), facts  # every copy reached the aggregation stage once

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -135,6 +134,7 @@ def test_every_random_record_is_accounted_for(harness: Harness, records: list[tu
     assert http_get(harness.settings.web_port, "/healthz")[0] == 200
 
     counts = harness.counts()
+    assert counts["errors"] == 0, harness.worker.log_tail()  # validation caught everything bad
     dead = json_values(read_topic(harness.settings, DEADLETTER.full_name(harness.settings)))
     sources = [(d["topic"], d["partition"], d["offset"]) for d in dead]
     assert len(sources) == len(set(sources)) == counts["rejected"], "each bad record dead-lettered once"

@@ -16,7 +16,6 @@ A live worker's ``/metrics`` is scraped by a later integration test.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import socket
@@ -32,6 +31,8 @@ import yaml
 
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.settings import PREFIX, Settings
+from tests.monitoring import (alert_rules, dashboard, dashboard_exprs, monitored_scorecard_metrics, selector_names,
+                              series_names)
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -137,47 +138,7 @@ def env_of(container: dict) -> dict[str, str]:
 
 def exported_metric_names() -> set[str]:
     """Every series name the worker's registry exposes (counters with ``_total``)."""
-    suffixes = {
-        "counter": ("_total", "_created"),
-        "gauge": ("",),
-        "histogram": ("_bucket", "_sum", "_count", "_created"),
-        "summary": ("", "_sum", "_count", "_created"),
-    }
-    names: set[str] = set()
-    for family in Metrics().registry.collect():
-        names.update(family.name + s for s in suffixes.get(family.type, ("",)))
-        names.update(sample.name for sample in family.samples)
-    return names
-
-
-def selector_names(expr: str) -> list[str]:
-    """Metric names of the vector selectors of a PromQL expression."""
-    found: list[str] = []
-    promql_parser.walk(
-        promql_parser.parse(expr),
-        lambda node: found.append(node.name) if isinstance(node, promql_parser.VectorSelector) and node.name else None,
-    )
-    return found
-
-
-def alert_rules() -> list[dict]:
-    doc = yaml.safe_load((MONITORING / "alerts.yml").read_text())
-    return [rule for group in doc["groups"] for rule in group["rules"]]
-
-
-def dashboard() -> dict:
-    return json.loads((MONITORING / "grafana-dashboard.json").read_text())
-
-
-def dashboard_exprs() -> list[str]:
-    """Every PromQL expression of the dashboard, Grafana variables replaced by values."""
-    exprs = []
-    stack = list(dashboard()["panels"])
-    while stack:
-        panel = stack.pop()
-        stack.extend(panel.get("panels", []))
-        exprs.extend(t["expr"] for t in panel.get("targets", []))
-    return [e.replace("$__rate_interval", "5m").replace("$instance", ".*") for e in exprs]
+    return series_names(Metrics().registry.collect())
 
 
 def compose() -> dict:
@@ -418,9 +379,7 @@ def test_alert_rules_cover_the_required_signals():
 def test_every_scorecard_metric_in_rules_and_dashboard_is_exported():
     exported = exported_metric_names()
     assert "scorecard_records_rejected_total" in exported and "scorecard_ready" in exported
-    used = {name for rule in alert_rules() for name in selector_names(rule["expr"])}
-    used |= {name for expr in dashboard_exprs() for name in selector_names(expr)}
-    ours = {name for name in used if name.startswith("scorecard_")}
+    ours = monitored_scorecard_metrics()
     assert ours, "the rules and the dashboard name no scorecard_* metric"
     assert ours <= exported, f"not exported by the worker: {sorted(ours - exported)}"
     # Every metric the worker exports appears on the dashboard.

@@ -1,0 +1,105 @@
+"""Scale-out: three worker processes (RocksDB stores, one standby replica) share the
+partitions of one broker; the owner of the aggregation stage is killed with SIGKILL
+mid-stream; the two survivors take over its partitions, the results are still exactly
+the offline recomputation, and every survivor answers queries like the snapshot. The
+live ``/metrics`` carries every metric the Prometheus rules and the dashboard use."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import signal
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from sales_scorecard.cli.simulation import SimulationConfig, simulate
+from sales_scorecard.cli.snapshot import read_snapshot
+from sales_scorecard.localkafka.broker import free_port
+from sales_scorecard.streams.settings import Settings
+from tests.integration.compare import assert_snapshot_equals_offline
+from tests.integration.conftest import WorkerProcess, http_get
+from tests.integration.faults import pipeline_settled, processing_errors
+from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
+from tests.monitoring import monitored_scorecard_metrics, series_names
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
+
+#: Fields of a published scorecard that the API does not repeat (``as_of`` is the moment of
+#: rendering: a key is republished only when its content changes).
+PUBLISH_ONLY = {"event_id", "emitted_at", "as_of"}
+
+
+def received(worker: WorkerProcess) -> float:
+    text = worker.metrics()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("scorecard_records_received_total{"))
+
+
+def owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
+    for w in workers:
+        r = w.readiness()
+        if r.get("ready") and r.get("aggregation_owner"):
+            return w
+    return None
+
+
+def test_three_workers_share_the_work_and_two_survive_a_kill(test_settings: Settings, run_worker,
+                                                             tmp_path: Path) -> None:
+    base = dataclasses.replace(test_settings, store="rocksdb", standby_replicas=1)
+    settings = [base] + [dataclasses.replace(base, web_port=free_port(), data_dir=str(tmp_path / f"w{i}"))
+                         for i in (1, 2)]
+    workers = [run_worker(settings[0], name="w0")]
+    workers += [run_worker(s, name=f"w{i}", ready=False) for i, s in enumerate(settings[1:], start=1)]
+    assert wait_for(lambda: all(w.readiness().get("ready") for w in workers), timeout=240), \
+        [w.log_tail(20) for w in workers]
+
+    events = simulate(SimulationConfig(seed=17, reps=60, teams=6, months=3, start_month="2026-06"))
+    half = len(events) // 2
+    produce_events(base, events[:half])
+    # Every worker consumes a share of the input partitions.
+    assert wait_for(lambda: all(received(w) > 0 for w in workers), timeout=240), [received(w) for w in workers]
+
+    victim = owner(workers)
+    assert victim is not None
+    victim.stop(sig=signal.SIGKILL)
+    survivors = [w for w in workers if w is not victim]
+    produce_events(base, events[half:])
+
+    def settled() -> bool:
+        w = owner(survivors)
+        return w is not None and pipeline_settled(base, w.metrics())
+
+    assert wait_for(settled, timeout=900, interval=3), [w.log_tail(30) for w in survivors]
+    time.sleep(2)
+    assert all(w.proc.poll() is None for w in survivors)
+    assert all(processing_errors(w.metrics()) == 0 for w in survivors), [w.log_tail() for w in survivors]
+    assert wait_for(lambda: all(w.readiness().get("ready") for w in survivors), timeout=180), \
+        [w.readiness() for w in survivors]
+
+    rows = read_snapshot(base)
+    assert assert_snapshot_equals_offline(rows, events, base.timezone) > 100
+
+    # Any survivor answers any key like the published snapshot.
+    rnd = random.Random(5)
+    sample = rnd.sample(rows, 25) + [r for r in rows if r["scope"] == "company"][:3]
+    for w in survivors:
+        for row in sample:
+            status, body = http_get(w.settings.web_port, f"/api/scorecards/{row['scope']}/{row['id']}/{row['period']}",
+                                    timeout=10)
+            assert status == 200, (row["scope"], row["id"], row["period"], body[:200])
+            answer = orjson.loads(body)
+            want = {k: v for k, v in row.items() if k not in PUBLISH_ONLY}
+            assert {k: v for k, v in answer.items() if k in want} == want
+    boards = [http_get(w.settings.web_port, "/api/leaderboard?board=company&period=2026-07&metric=revenue",
+                       timeout=10) for w in survivors]
+    assert boards[0][0] == boards[1][0] == 200 and boards[0][1] == boards[1][1]
+
+    # Monitoring: every scorecard_* series of the rules and the dashboard is exported live.
+    live = series_names(text_string_to_metric_families(owner(survivors).metrics()))
+    wanted = monitored_scorecard_metrics()
+    assert wanted and wanted <= live, sorted(wanted - live)
+    assert metric_value(owner(survivors).metrics(), "scorecard_ready") == 1
