@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 
 import click
 
@@ -19,12 +20,14 @@ def command(web_port: int | None, loglevel: str | None) -> None:
     import faust
 
     from sales_scorecard.streams.app import create_app
+    from sales_scorecard.streams.logs import logging_config
 
     settings = Settings.from_env()
     if web_port is not None:
         settings = dataclasses.replace(settings, web_port=web_port)
     level = (loglevel or settings.log_level).upper()
-    logging.basicConfig(level=level, format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}')
+    config = logging_config(level)
+    logging.config.dictConfig(config)
     pipe = create_app(settings)
-    worker = faust.Worker(pipe.app, loglevel=level, quiet=True)
+    worker = faust.Worker(pipe.app, loglevel=level, quiet=True, logging_config=config)
     worker.execute_from_commandline()
