@@ -15,10 +15,10 @@ from typing import IO
 import click
 import orjson
 
-from sales_scorecard.cli.kafka_io import make_producer
+from sales_scorecard.cli.kafka_io import RoutingError, make_producer
+from sales_scorecard.cli.kafka_io import route as route_event
 from sales_scorecard.cli.main import UserError
 from sales_scorecard.streams.settings import Settings
-from sales_scorecard.streams.topics import TOPIC_FOR_TYPE, input_key
 
 
 class LineError(ValueError):
@@ -33,14 +33,11 @@ def route(line: bytes, settings: Settings) -> tuple[str, bytes]:
         raise LineError(f"not JSON ({exc})") from None
     if not isinstance(event, dict):
         raise LineError("not a JSON object")
-    kind = event.get("type")
-    if not isinstance(kind, str) or kind not in TOPIC_FOR_TYPE:
-        raise LineError(f"unknown type {kind!r}")
     try:
-        key = input_key(event)
-    except KeyError as exc:
-        raise LineError(f"missing key field {exc.args[0]!r}") from None
-    return TOPIC_FOR_TYPE[kind].full_name(settings), key.encode()
+        topic, key = route_event(event, settings)
+    except RoutingError as exc:
+        raise LineError(str(exc)) from None
+    return topic, key.encode()
 
 
 def produce_lines(
