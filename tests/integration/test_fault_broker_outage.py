@@ -16,8 +16,9 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.localkafka import broker
 from tests.conftest import isolated_settings
-from tests.integration.compare import assert_snapshot_equals_offline
+from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.faults import processing_errors, pipeline_settled
+from tests.reference.model import ReferenceModel
 from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
@@ -59,4 +60,7 @@ def test_broker_outage_of_20_seconds(own_broker: broker.BrokerInfo, run_worker, 
     assert processing_errors(text) == 0, worker.log_tail()
     assert sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith("scorecard_records_rejected_total{")) == 0, "no record dead-lettered"
-    assert assert_snapshot_equals_offline(read_snapshot(s), events, s.timezone) > 100
+    rows = read_snapshot(s)
+    assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
+    # and the independent reference model (tests/reference, written from SPEC by another author)
+    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 100

@@ -18,8 +18,9 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import PAYROLL, TOPIC_FOR_TYPE, input_key
-from tests.integration.compare import assert_snapshot_equals_offline
+from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.faults import processing_errors, assert_ledger_pays_exactly, pipeline_settled, start_sink
+from tests.reference.model import ReferenceModel
 from tests.integration.kafka_helpers import group_caught_up, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
@@ -81,5 +82,8 @@ def test_twice_and_shuffled_gives_identical_results(test_settings: Settings, run
     applied = sum(v for k, v in facts.items() if 'outcome="applied"' in k)
     assert applied <= len({e["event_id"] for e in events})  # no copy counted twice
 
-    assert assert_snapshot_equals_offline(read_snapshot(s), events, s.timezone) > 100
+    rows = read_snapshot(s)
+    assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
+    # and the independent reference model (tests/reference, written from SPEC by another author)
+    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 100
     assert assert_ledger_pays_exactly(db, events, s.timezone, [CLOSED]) >= 20

@@ -17,8 +17,9 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import PAYROLL
-from tests.integration.compare import assert_snapshot_equals_offline
+from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.faults import assert_ledger_pays_exactly, pipeline_settled, processing_errors, start_sink
+from tests.reference.model import ReferenceModel
 from tests.integration.kafka_helpers import group_caught_up, produce_events, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
@@ -81,5 +82,8 @@ def test_kill_minus_nine_three_times_in_a_50k_history(test_settings: Settings, r
         sink.wait(timeout=30)
     assert kills == KILLS
 
-    assert assert_snapshot_equals_offline(read_snapshot(s), events, s.timezone) > 1000
+    rows = read_snapshot(s)
+    assert assert_snapshot_equals_offline(rows, events, s.timezone) > 1000
+    # and the independent reference model (tests/reference, written from SPEC by another author)
+    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 1000
     assert assert_ledger_pays_exactly(db, events, s.timezone, CLOSED) >= 100

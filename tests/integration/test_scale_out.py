@@ -20,9 +20,10 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.streams.settings import Settings
-from tests.integration.compare import assert_snapshot_equals_offline
+from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import WorkerProcess, http_get
 from tests.integration.faults import pipeline_settled, processing_errors
+from tests.reference.model import ReferenceModel
 from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
 from tests.monitoring import monitored_scorecard_metrics, series_names
 
@@ -82,6 +83,8 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(test_settings: Sett
 
     rows = read_snapshot(base)
     assert assert_snapshot_equals_offline(rows, events, base.timezone) > 100
+    # and the independent reference model (tests/reference, written from SPEC by another author)
+    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=base.timezone)) > 100
 
     # Any survivor answers any key like the published snapshot.
     rnd = random.Random(5)
