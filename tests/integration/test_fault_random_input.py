@@ -144,3 +144,8 @@ def test_every_random_record_is_accounted_for(harness: Harness, records: list[tu
     text = harness.worker.metrics()
     for logical in TOPICS:
         assert metric_value(text, "scorecard_records_received_total", topic=logical) == harness.sent[logical], logical
+
+
+def test_every_input_topic_was_fed(harness: Harness) -> None:
+    """Runs after the property test (same module worker): garbage reached all six topics."""
+    assert set(harness.sent) == set(TOPICS) and all(harness.sent[t] > 0 for t in TOPICS), harness.sent
