@@ -15,7 +15,7 @@ from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import FACTS, INPUT_TOPICS
 from tests.integration.conftest import REPO
-from tests.integration.kafka_helpers import group_caught_up, metric_value
+from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value
 
 
 def start_sink(settings: Settings, db: Path) -> subprocess.Popen:
@@ -76,5 +76,4 @@ def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, mont
 
 def processing_errors(exposition: str) -> float:
     """Unexpected errors a worker counted (a poison record, a failed flush): must stay 0."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines()
-               if line.startswith("scorecard_processing_errors_total{"))
+    return metric_sum(exposition, "scorecard_processing_errors_total")

@@ -65,6 +65,11 @@ def metric_value(exposition: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+def metric_sum(exposition: str, name: str) -> float:
+    """The sum of every labelled sample of ``name`` in Prometheus text format."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines() if line.startswith(name + "{"))
+
+
 def produce_events(settings: Settings, events: Iterable[dict]) -> int:
     """Send valid input events to their topics with the keys of the contract."""
     from sales_scorecard.streams.topics import TOPIC_FOR_TYPE, input_key

@@ -21,7 +21,7 @@ from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import DEADLETTER, INPUT_TOPICS, TOPIC_FOR_TYPE, input_key
 from tests.conftest import isolated_settings
 from tests.integration.conftest import WorkerProcess, http_get
-from tests.integration.kafka_helpers import json_values, metric_value, read_topic, wait_for
+from tests.integration.kafka_helpers import json_values, metric_sum, metric_value, read_topic, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -96,12 +96,9 @@ class Harness:
         out: dict[str, float] = {}
         for name in ("scorecard_records_received", "scorecard_records_accepted"):
             out[name] = sum(metric_value(text, name + "_total", topic=t) for t in TOPICS)
-        out["rejected"] = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                              if line.startswith("scorecard_records_rejected_total{"))
-        out["facts"] = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                           if line.startswith("scorecard_facts_total{"))
-        out["errors"] = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                            if line.startswith("scorecard_processing_errors_total{"))
+        out["rejected"] = metric_sum(text, "scorecard_records_rejected_total")
+        out["facts"] = metric_sum(text, "scorecard_facts_total")
+        out["errors"] = metric_sum(text, "scorecard_processing_errors_total")
         return out
 
 

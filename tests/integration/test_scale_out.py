@@ -24,7 +24,7 @@ from tests.integration.compare import assert_snapshot_equals_offline, assert_sna
 from tests.integration.conftest import WorkerProcess, http_get
 from tests.integration.faults import pipeline_settled, processing_errors
 from tests.reference.model import ReferenceModel
-from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
+from tests.integration.kafka_helpers import metric_sum, metric_value, produce_events, wait_for
 from tests.monitoring import monitored_scorecard_metrics, series_names
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
@@ -35,9 +35,7 @@ PUBLISH_ONLY = {"event_id", "emitted_at", "as_of"}
 
 
 def received(worker: WorkerProcess) -> float:
-    text = worker.metrics()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("scorecard_records_received_total{"))
+    return metric_sum(worker.metrics(), "scorecard_records_received_total")
 
 
 def owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
