@@ -50,8 +50,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
 
 
 def json_values(records: list) -> list[dict]:
-    """Decode the values of consumed records."""
-    return [orjson.loads(r.value) for r in records]
+    """Decode the values of consumed records, skipping tombstones (a scorecard key that
+    stopped existing, e.g. team ``unassigned`` once the roster event arrived after a fact)."""
+    return [orjson.loads(r.value) for r in records if r.value is not None]
 
 
 def metric_value(exposition: str, name: str, **labels: str) -> float:
