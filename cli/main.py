@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "payroll-sink": ("payroll_sink", "Apply payroll events to a SQLite ledger."),
     "payroll": ("payroll", "Payroll ledger tools (export)."),
     "alert-sink": ("alert_sink", "Deliver alerts to a webhook, each exactly once."),
-    "bench": ("bench", "Measure throughput, latency, memory and recovery; write bench/results/."),
+    "bench": ("bench.command", "Measure throughput, latency, memory and recovery; write bench/results/."),
     "tokens": ("tokens", "Create bearer tokens for the web API (hashed tokens file)."),
 }
 

@@ -17,17 +17,14 @@ def command(web_port: int | None, loglevel: str | None) -> None:
     """Run the Faust worker: ingest, aggregation and web views (/metrics, /healthz, /readyz)."""
     import dataclasses
 
-    import faust
-
     from sales_scorecard.streams.app import create_app
     from sales_scorecard.streams.logs import logging_config
+    from sales_scorecard.streams.worker_setup import quiet_worker
 
     settings = Settings.from_env()
     if web_port is not None:
         settings = dataclasses.replace(settings, web_port=web_port)
     level = (loglevel or settings.log_level).upper()
-    config = logging_config(level)
-    logging.config.dictConfig(config)
+    logging.config.dictConfig(logging_config(level))
     pipe = create_app(settings)
-    worker = faust.Worker(pipe.app, loglevel=level, quiet=True, logging_config=config)
-    worker.execute_from_commandline()
+    quiet_worker(pipe.app, level).execute_from_commandline()

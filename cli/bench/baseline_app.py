@@ -1,0 +1,71 @@
+"""Baseline for the throughput benchmark: a plain Faust agent, the way a Faust user
+writes it first. It reads the four input topics, decodes each JSON value and does one
+table update per event (a per-rep counter), with the same broker, store and commit
+settings as the worker. ``/count`` reports how many events it has handled.
+
+Run as ``python -m sales_scorecard.cli.bench.baseline_app baseline`` with the
+``SCORECARD_*`` variables of the benchmark's settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faust
+import orjson
+
+from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.topics import INPUT_TOPICS
+
+
+def create_baseline(settings: Settings) -> faust.App:
+    """The baseline app: one agent, one table, a ``/count`` page."""
+    datadir = Path(settings.data_dir) / "baseline"
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{h.strip()}" for h in settings.bootstrap_servers.split(",")],
+        store="memory://" if settings.store == "memory" else "rocksdb://",
+        datadir=str(datadir),
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        consumer_auto_offset_reset="earliest",
+        topic_partitions=settings.partitions,
+        producer_acks=-1,
+        stream_wait_empty=True,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+    )
+    topics = app.topic(*(spec.full_name(settings) for spec in INPUT_TOPICS), key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw")
+    per_rep = app.Table("per_rep", default=int, partitions=settings.partitions)
+    handled = {"count": 0}
+
+    @app.agent(topics)
+    async def count_events(stream):
+        async for value in stream:
+            event = orjson.loads(value)
+            per_rep[event.get("rep_id") or "-"] += 1
+            handled["count"] += 1
+
+    @app.page("/count")
+    async def count(self, request):
+        return self.json(handled)
+
+    @app.page("/readyz")
+    async def readyz(self, request):
+        return self.json({"ready": True})
+
+    return app
+
+
+def main() -> None:
+    """Run the baseline worker until SIGTERM."""
+    from sales_scorecard.streams.worker_setup import quiet_worker
+
+    # Same worker set-up as the pipeline (no spinner), so the comparison is of the agents.
+    quiet_worker(create_baseline(Settings.from_env()), "WARNING").execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

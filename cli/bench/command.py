@@ -1,0 +1,137 @@
+"""The ``scorecard bench`` command: run the measurements, print a table, write results."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import click
+import orjson
+
+from sales_scorecard.streams.settings import Settings
+
+PARTS = ("engine", "throughput", "latency", "memory")
+
+
+@contextmanager
+def broker_for(bootstrap: str | None, workdir: Path) -> Iterator[str]:
+    """The given broker, or a local one of our own for the duration of the run."""
+    if bootstrap:
+        yield bootstrap
+        return
+    from sales_scorecard.localkafka import broker
+
+    data_dir = workdir / "kafka"
+    info = broker.up(port=broker.free_port(), data_dir=data_dir, progress=lambda m: click.echo(m, err=True))
+    try:
+        yield info.bootstrap
+    finally:
+        broker.down(data_dir)
+
+
+def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, **extra) -> Settings:
+    """Settings of one measurement: own topic prefix and app id, topics created."""
+    from sales_scorecard.cli.topics import create_topics
+    from sales_scorecard.localkafka import broker
+
+    tag = uuid.uuid4().hex[:6]
+    settings = Settings(bootstrap_servers=bootstrap, web_port=broker.free_port(), topic_prefix=f"bench-{name}-{tag}.",
+                        app_id=f"bench-{name}-{tag}", data_dir=str(workdir / name), partitions=partitions, **extra)
+    create_topics(settings)
+    return settings
+
+
+def say(message: str) -> None:
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+@click.command("bench")
+@click.option("--events", type=int, default=200_000, show_default=True, help="Throughput: pre-loaded events.")
+@click.option("--rate", type=int, default=2000, show_default=True, help="Latency: offered load, events/s.")
+@click.option("--duration", type=int, default=60, show_default=True, help="Latency: seconds of offered load.")
+@click.option("--reps", type=int, default=10_000, show_default=True, help="Memory/recovery: reps of state.")
+@click.option("--months", type=int, default=13, show_default=True, help="Memory/recovery: months of state.")
+@click.option("--quick", is_flag=True, help="Small sizes (20k events, 20 s at the rate, 1,000 reps) for a smoke run.")
+@click.option("--only", type=click.Choice(PARTS), multiple=True, help="Run only these parts (repeatable).")
+@click.option("--bootstrap", default=None, help="Use this broker (host:port) instead of starting a local one.")
+@click.option("--partitions", type=int, default=4, show_default=True, help="Partitions of the input topics.")
+@click.option("--timeout", type=float, default=1800.0, show_default=True, help="Give up a step after this many s.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench/results"),
+              show_default=True)
+def command(events: int, rate: int, duration: int, reps: int, months: int, quick: bool, only: tuple[str, ...],
+            bootstrap: str | None, partitions: int, timeout: float, out_dir: Path) -> None:
+    """Measure throughput, latency, memory and recovery against baselines in the same run."""
+    from sales_scorecard.cli.bench import engine as engine_bench
+    from sales_scorecard.cli.bench import load, throughput
+    from sales_scorecard.cli.bench.report import markdown, table
+
+    if quick:
+        events, duration, reps = min(events, 20_000), min(duration, 20), min(reps, 1000)
+    parts = set(only or PARTS)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
+                    "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
+                                   "months": months, "partitions": partitions}}
+    workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
+    try:
+        if "engine" in parts:
+            say("engine: offline apply/render on the simulator's mix")
+            result["engine"] = engine_bench.measure_engine(7, 100, 5)
+        needs_broker = parts & {"throughput", "latency", "memory"}
+        if needs_broker:
+            with broker_for(bootstrap, workdir) as servers:
+                if "throughput" in parts:
+                    s = bench_settings(servers, workdir, "thr", partitions)
+                    say(f"throughput: loading {events:,} events")
+                    total = load.load(s, load.realistic_events(events), events, "throughput")
+                    say("throughput a: bare aiokafka decode")
+                    a = throughput.measure_ceiling(s, total)
+                    say(f"  {a['events_per_s']:,} ev/s; b: plain Faust agent, one table update per event")
+                    b = throughput.measure_baseline(s, total, workdir, timeout)
+                    say(f"  {b['events_per_s']:,} ev/s; c: full pipeline")
+                    c = throughput.measure_pipeline(s, total, workdir, timeout)
+                    say(f"  {c['events_per_s']:,} ev/s")
+                    result["throughput"] = {"ceiling": a, "baseline": b, "pipeline": c,
+                                            "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b)}
+                if "latency" in parts:
+                    from sales_scorecard.cli.bench import latency
+
+                    s = bench_settings(servers, workdir, "lat", partitions)
+                    say(f"latency: {rate} ev/s for {duration} s")
+                    result["latency"] = latency.measure(s, rate, duration, workdir, timeout)
+                if "memory" in parts:
+                    from sales_scorecard.cli.bench import memory
+
+                    say(f"memory and recovery: {reps:,} reps x {months} months")
+                    result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
+                                                                                       partitions, **kw),
+                                                      reps, months, workdir, timeout, say)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"bench-{stamp}.json"
+    md_path = out_dir / f"bench-{stamp}.md"
+    json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    md_path.write_text(markdown(result))
+    click.echo(table(result))
+    click.echo(f"wrote {json_path} and {md_path}")
+
+
+def _ratio(x: dict, y: dict) -> float | None:
+    if not x.get("events_per_s") or not y.get("events_per_s"):
+        return None
+    return round(x["events_per_s"] / y["events_per_s"], 3)
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))

@@ -1,0 +1,70 @@
+"""Event histories for the benchmark and loading them into the input topics."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+import orjson
+
+from sales_scorecard.cli.kafka_io import make_producer, route
+from sales_scorecard.cli.simulation import SimulationConfig, simulate
+from sales_scorecard.streams.settings import Settings
+
+
+def realistic_events(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """The first ``count`` events of the simulator's realistic mix (as many months of
+    100 reps as needed; duplicates and out-of-order deliveries included)."""
+    months = 1
+    while True:
+        events = simulate(SimulationConfig(seed=seed, reps=100, months=months))
+        if len(events) >= count or months >= 120:
+            return events[:count]
+        months = max(months + 1, int(months * count / max(len(events), 1)) + 1)
+
+
+def state_events(reps: int, months: int, start: str = "2025-11") -> Iterator[dict[str, Any]]:
+    """A thin history that creates ``reps`` × ``months`` rep-period scorecards: a roster
+    entry per rep, then per rep and month one won deal and one call."""
+    teams = max(1, reps // 10)
+    y, m = int(start[:4]), int(start[5:7])
+    first = date(y, m, 1)
+    at = f"{first.isoformat()}T09:00:00+08:00"
+    for r in range(reps):
+        team = f"t{r % teams:04d}"
+        yield {"event_id": f"ros-{r}", "type": "roster", "schema_version": 1, "occurred_at": at, "rep_id": f"r{r:05d}",
+               "team_id": team, "manager_id": "m" + team[1:], "status": "active", "effective_at": at,
+               "hired_at": at, "name": f"Rep {r}"}
+    for k in range(months):
+        yy, mm = divmod(m - 1 + k, 12)
+        day = date(y + yy, mm + 1, 15).isoformat()
+        for r in range(reps):
+            rep, customer = f"r{r:05d}", f"c{r:05d}-{k % 3}"
+            yield {"event_id": f"deal-{r}-{k}", "type": "deal", "schema_version": 1,
+                   "occurred_at": f"{day}T10:00:00+08:00", "deal_id": f"D{r}-{k}", "customer_id": customer,
+                   "currency": "CNY", "created_at": f"{day}T09:00:00+08:00", "rep_id": rep, "version": 1,
+                   "stage": "won", "amount": f"{1000 + r % 97}.00", "closed_at": f"{day}T10:00:00+08:00"}
+            yield {"event_id": f"act-{r}-{k}", "type": "activity", "schema_version": 1,
+                   "occurred_at": f"{day}T11:00:00+08:00", "rep_id": rep, "kind": "call", "customer_id": customer,
+                   "effective": True, "duration_minutes": 20}
+
+
+def load(settings: Settings, events: Iterable[dict[str, Any]], total: int | None = None, label: str = "") -> int:
+    """Send events to their input topics (acks=all); returns how many were sent."""
+    from tqdm import tqdm
+
+    producer = make_producer(settings, linger_ms=20)
+    sent = 0
+    with tqdm(total=total, unit="ev", desc=f"load {label}".strip(), file=sys.stderr, disable=not sys.stderr.isatty(),
+              leave=False) as bar:
+        for event in events:
+            topic, key = route(event, settings)
+            producer.send(topic, key=key.encode(), value=orjson.dumps(event))
+            sent += 1
+            if sent % 5000 == 0:
+                bar.update(5000)
+        producer.flush()
+    producer.close()
+    return sent

@@ -1,0 +1,59 @@
+"""The benchmark's figures as a terminal table and a Markdown report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(figure, value) pairs of a benchmark result, in reading order."""
+    out: list[tuple[str, str]] = []
+
+    def add(name: str, value: Any, unit: str = "") -> None:
+        if value is None:
+            return
+        text = f"{value:,}" if isinstance(value, int) else str(value)
+        out.append((name, f"{text} {unit}".strip()))
+
+    if "engine" in result:
+        e = result["engine"]
+        add("engine: apply (offline)", e["apply_events_per_s"], "ev/s")
+        add("engine: render (offline)", e["render_keys_per_s"], "keys/s")
+    if "throughput" in result:
+        t = result["throughput"]
+        add("throughput a: bare aiokafka decode", t["ceiling"]["events_per_s"], "ev/s")
+        add("throughput b: plain Faust, 1 table write/event", t["baseline"]["events_per_s"], "ev/s")
+        add("throughput c: full pipeline", t["pipeline"]["events_per_s"], "ev/s")
+        add("c/a", t["c_over_a"])
+        add("c/b (target >= 3)", t["c_over_b"])
+    if "latency" in result:
+        lat = result["latency"]
+        add("latency: offered load", lat["offered_events_per_s"], "ev/s")
+        add("latency: achieved load", lat["achieved_events_per_s"], "ev/s")
+        for q in ("p50", "p95", "p99", "max"):
+            add(f"latency {q} (target p99 <= 500)", lat["ms"][q], "ms") if q == "p99" else add(
+                f"latency {q}", lat["ms"][q], "ms")
+    if "memory" in result:
+        mem = result["memory"]
+        add("memory: rep-periods of state", mem["rep_periods"])
+        add("memory: idle worker peak RSS", mem["idle_peak_rss_mib"], "MiB")
+        add("memory: loaded worker peak RSS", mem["loaded_peak_rss_mib"], "MiB")
+        add("memory: bytes per rep-period (target <= 4096)", mem["bytes_per_rep_period"], "B")
+        for store, rec in mem["recovery"].items():
+            add(f"recovery to /readyz ({store} store, {rec['keys']:,} keys)", rec["seconds"], "s")
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    """A plain-text table for the terminal."""
+    data = rows(result)
+    width = max((len(k) for k, _ in data), default=10)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in data)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The Markdown report written next to the JSON."""
+    p = result["parameters"]
+    head = (f"# Benchmark {result['when']}\n\n{result['machine']}, {result['cpus']} CPUs, Python {result['python']}; "
+            f"parameters: {', '.join(f'{k}={v}' for k, v in p.items())}\n\n| figure | value |\n|---|---|\n")
+    return head + "\n".join(f"| {k} | {v} |" for k, v in rows(result)) + "\n"

@@ -1,0 +1,103 @@
+"""Throughput on a pre-loaded topic: ceiling, plain-Faust baseline, full pipeline.
+
+All three read the same records from the same input topics in the same run:
+  a. ceiling: a bare aiokafka consumer that only decodes the JSON values;
+  b. baseline: a plain Faust agent doing one table update per event (``baseline_app``);
+  c. pipeline: the project's worker (validation, every KPI, coalesced scorecards).
+Faust runs are timed from the first event handled (seen by polling) until all are
+handled, so start-up and partition assignment are not counted against them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from pathlib import Path
+
+import orjson
+
+from sales_scorecard.cli.bench.workers import BenchProcess, baseline_worker, metric_sum, scorecard_worker
+from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.topics import INPUT_TOPICS
+
+POLL = 0.2
+
+
+def measure_ceiling(settings: Settings, total: int) -> dict:
+    """Bare aiokafka: fetch and decode every record of the input topics."""
+    return asyncio.run(_ceiling(settings, total))
+
+
+async def _ceiling(settings: Settings, total: int) -> dict:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                                group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(spec.full_name(settings), p)
+                 for spec in INPUT_TOPICS for p in range(spec.partition_count(settings))]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        seen = 0
+        started = None
+        while seen < total:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            if started is None and batches:
+                started = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    orjson.loads(record.value)
+                seen += len(records)
+        took = time.perf_counter() - (started or time.perf_counter())
+    finally:
+        await consumer.stop()
+    return {"events": seen, "seconds": round(took, 3), "events_per_s": round(seen / took) if took else None}
+
+
+def _timed(proc: BenchProcess, handled, total: int, timeout: float) -> dict:
+    """Poll ``handled()`` from the first event to ``total``; returns the rate."""
+    proc.wait(lambda: handled() > 0, timeout, "the first event", interval=POLL / 4)
+    first = time.monotonic()
+    done = proc.wait(lambda: handled() >= total, timeout, f"{total} events", interval=POLL)
+    took = done - first
+    return {"events": total, "seconds": round(took, 3), "events_per_s": round(total / took) if took else None}
+
+
+def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: float) -> dict:
+    """The plain Faust agent (own consumer group and table)."""
+    s = dataclasses.replace(settings, app_id=settings.app_id + "-baseline", data_dir=str(workdir / "baseline"))
+    proc = baseline_worker(s, workdir / "baseline.log").start()
+
+    def handled() -> int:
+        status, body = proc.get("/count")
+        return orjson.loads(body)["count"] if status == 200 else 0
+
+    try:
+        return _timed(proc, handled, total, timeout)
+    finally:
+        proc.stop()
+
+
+def pipeline_handled(proc: BenchProcess) -> int:
+    """Input records fully handled by the worker: dead-lettered, or applied (or skipped as
+    duplicates) by the aggregation stage, with no scorecard update left pending."""
+    m = proc.metrics()
+    if not m:
+        return 0
+    done = metric_sum(m, "scorecard_records_rejected_total") + metric_sum(m, "scorecard_facts_total")
+    pending = metric_sum(m, "scorecard_pending_updates")
+    return int(done) if pending == 0 else int(done) - 1
+
+
+def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout: float) -> dict:
+    """The project's worker, until every event is applied and every update flushed."""
+    s = dataclasses.replace(settings, app_id=settings.app_id + "-pipeline", data_dir=str(workdir / "pipeline"))
+    proc = scorecard_worker(s, workdir / "pipeline.log").start()
+    try:
+        result = _timed(proc, lambda: pipeline_handled(proc), total, timeout)
+        result["scorecards_emitted"] = int(metric_sum(proc.metrics(), "scorecard_scorecards_emitted_total"))
+        return result
+    finally:
+        proc.stop()
