@@ -44,7 +44,7 @@ def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, **
 
     tag = uuid.uuid4().hex[:6]
     settings = Settings(bootstrap_servers=bootstrap, web_port=broker.free_port(), topic_prefix=f"bench-{name}-{tag}.",
-                        app_id=f"bench-{name}-{tag}", data_dir=str(workdir / name), partitions=partitions, **extra)
+                        app_id=f"bench-{name}-{tag}", data_dir=str(workdir / f"{name}-{tag}"), partitions=partitions, **extra)
     create_topics(settings)
     return settings
 
