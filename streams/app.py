@@ -102,6 +102,10 @@ def create_app(settings: Settings) -> Pipeline:
         # Batch sends for up to 10 ms: with Faust's default of 0 every send became its own
         # produce request, and the socket writes took a fifth of the worker's CPU (issue #8).
         producer_linger=0.01,
+        # A flush sends hundreds of ~1.5 KB scorecards; aiokafka fills one batch per
+        # partition at a time, so Faust's 16 KB default meant a broker round trip per ten
+        # updates and flushes of a second or more (issue #8).
+        producer_max_batch_size=512 * 1024,
         processing_guarantee=settings.processing_guarantee,
         table_standby_replicas=settings.standby_replicas,
         # The built-in views expose table contents and internals: all off.

@@ -1,0 +1,138 @@
+"""End-to-end latency at a steady offered load.
+
+A paced producer sends a mix of calls and won deals (one in five) for 200 reps in one
+month; a consumer reads ``sales.scorecards`` as updates arrive. Every won deal is worth
+1.00, so a rep's month revenue counts its deals: the first update of rep r showing
+revenue >= k reflects r's k-th deal, and its arrival time minus that deal's send time is
+the deal's end-to-end latency (produce -> validate -> aggregate -> coalesced update).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+
+from sales_scorecard.cli.bench.load import load
+from sales_scorecard.cli.bench.throughput import pipeline_handled
+from sales_scorecard.cli.bench.workers import scorecard_worker
+from sales_scorecard.cli.kafka_io import make_consumer, make_producer, route
+from sales_scorecard.streams.settings import Settings
+
+REPS = 200
+MONTH = "2026-11"
+DEAL_EVERY = 5
+
+
+def _roster(rep: str) -> dict:
+    at = f"{MONTH}-01T09:00:00+08:00"
+    return {"event_id": f"lat-ros-{rep}", "type": "roster", "schema_version": 1, "occurred_at": at, "rep_id": rep,
+            "team_id": f"t{int(rep[1:]) % 20:02d}", "manager_id": "m1", "status": "active", "effective_at": at,
+            "hired_at": at, "name": rep}
+
+
+def _event(i: int, rep: str) -> dict:
+    second = i // 1000
+    at = f"{MONTH}-{2 + (second // 86400) % 27:02d}T{(second // 3600) % 24:02d}:{(second // 60) % 60:02d}:{second % 60:02d}+08:00"
+    if i % DEAL_EVERY == 0:
+        return {"event_id": f"lat-d{i}", "type": "deal", "schema_version": 1, "occurred_at": at, "deal_id": f"LD{i}",
+                "customer_id": f"lc{i}", "currency": "CNY", "created_at": at, "rep_id": rep, "version": 1,
+                "stage": "won", "amount": "1.00", "closed_at": at}
+    return {"event_id": f"lat-a{i}", "type": "activity", "schema_version": 1, "occurred_at": at, "rep_id": rep,
+            "kind": "call", "customer_id": f"lc{i}", "effective": True, "duration_minutes": 5}
+
+
+class UpdateWatcher(threading.Thread):
+    """Reads scorecard updates; records when each rep's month revenue first reached k."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        from kafka import TopicPartition
+
+        self.consumer = make_consumer(settings)
+        topic = settings.topic("sales.scorecards")
+        tps = [TopicPartition(topic, p) for p in sorted(self.consumer.partitions_for_topic(topic) or ())]
+        self.consumer.assign(tps)
+        self.consumer.seek_to_end(*tps)
+        for tp in tps:
+            self.consumer.position(tp)
+        self.reached: dict[str, list[float]] = {}  # rep -> arrival time of revenue k (index k-1)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            batches = self.consumer.poll(timeout_ms=100, max_records=5000)
+            now = time.monotonic()
+            for records in batches.values():
+                for record in records:
+                    if record.value is None:
+                        continue
+                    value = orjson.loads(record.value)
+                    if value["scope"] != "rep" or value["period"] != MONTH:
+                        continue
+                    count = int(Decimal(value["kpis"].get("revenue") or "0"))
+                    times = self.reached.setdefault(value["id"], [])
+                    while len(times) < count:
+                        times.append(now)
+        self.consumer.close()
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The q-quantile (0..1) by nearest rank."""
+    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout: float) -> dict:
+    """Offer ``rate`` events/s for ``duration`` s to a running worker; latency per won deal."""
+    reps = [f"r{n:04d}" for n in range(REPS)]
+    load(settings, [_roster(r) for r in reps], label="latency roster")
+    proc = scorecard_worker(settings, workdir / f"latency-{settings.app_id}.log").start()
+    try:
+        proc.wait_ready(timeout)
+        proc.wait(lambda: pipeline_handled(proc) >= REPS, timeout, "the roster")
+        watcher = UpdateWatcher(settings)
+        watcher.start()
+        producer = make_producer(settings, linger_ms=5)
+        sent: dict[str, list[float]] = {r: [] for r in reps}
+        total = rate * duration
+        started = time.monotonic()
+        for i in range(total):
+            rep = reps[i % REPS]
+            event = _event(i, rep)
+            due = started + i / rate
+            delay = due - time.monotonic()
+            if delay > 0.002:
+                time.sleep(delay)
+            topic, key = route(event, settings)
+            if event["type"] == "deal":
+                sent[rep].append(time.monotonic())
+            producer.send(topic, key=key.encode(), value=orjson.dumps(event))
+        producer.flush()
+        offered_for = time.monotonic() - started
+        deals = sum(len(v) for v in sent.values())
+
+        def reflected() -> int:
+            return sum(min(len(watcher.reached.get(r, ())), len(sent[r])) for r in reps)
+
+        drain_deadline = time.monotonic() + max(60.0, timeout)
+        while reflected() < deals and time.monotonic() < drain_deadline:
+            proc.check_alive()
+            time.sleep(0.2)
+        watcher.stopping.set()
+        watcher.join(timeout=10)
+        latencies = sorted(
+            watcher.reached[r][k] - sent[r][k] for r in reps for k in range(min(len(sent[r]), len(watcher.reached.get(r, ()))))
+        )
+        drained_after = time.monotonic() - started
+    finally:
+        proc.stop()
+    ms = {q: round(1000 * percentile(latencies, v)) for q, v in (("p50", .5), ("p95", .95), ("p99", .99))} if latencies else {}
+    if latencies:
+        ms["max"] = round(1000 * latencies[-1])
+    return {"offered_events_per_s": rate, "duration_s": duration, "events": total,
+            "achieved_events_per_s": round(total / offered_for), "won_deals": deals, "deals_reflected": len(latencies),
+            "all_reflected_after_s": round(drained_after, 1), "coalesce_ms": settings.coalesce_ms, "ms": ms}
