@@ -16,7 +16,6 @@ token out of its scope is 403; both answer ``{"error": ...}``. Tokens are never 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -103,24 +102,6 @@ class TokenStore:
         return authenticate(header, self._entries)
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts local connections."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_web_access(settings: Settings) -> None:
-    """Refuse a web server reachable from other hosts without authentication."""
-    if not settings.auth_tokens_file and not is_loopback(settings.web_host):
-        raise SettingsError(
-            f"SCORECARD_WEB_HOST={settings.web_host} is not a loopback address: set SCORECARD_AUTH_TOKENS_FILE "
-            "(see docs/access-control.md)")
-
-
 def error(status: int, message: str) -> aioweb.Response:
     """A JSON error response; 401 carries the ``WWW-Authenticate`` challenge."""
     headers = {"WWW-Authenticate": REALM} if status == 401 else None
@@ -166,7 +147,7 @@ def middleware(store: TokenStore, public_leaderboard: bool) -> Callable:
 
 def install(web_app: aioweb.Application, settings: Settings) -> TokenStore | None:
     """Enforce the loopback rule and, with a tokens file, add the access middleware."""
-    check_web_access(settings)
+    settings.check_web_access()
     if not settings.auth_tokens_file:
         return None
     try:
