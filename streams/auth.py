@@ -51,8 +51,6 @@ KIND_BY_ROUTE = {
     "/api/scorecards/{scope}/{id}/{period}/explain": "explain",
     "/api/payroll/{period}": "payroll",
 }
-#: Key of the ``Access`` decision stored on the aiohttp request.
-ACCESS_KEY = "scorecard.access"
 REALM = 'Bearer realm="sales-scorecard"'
 
 
@@ -62,6 +60,10 @@ class Access:
 
     principal: Principal | None
     public: bool = False
+
+
+#: Key of the ``Access`` decision stored on the aiohttp request.
+ACCESS_KEY = aioweb.RequestKey("scorecard.access", Access)
 
 
 class TokenStore:
