@@ -20,6 +20,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web as aioweb
 
@@ -62,8 +63,9 @@ class Access:
     public: bool = False
 
 
-#: Key of the ``Access`` decision stored on the aiohttp request.
-ACCESS_KEY = aioweb.RequestKey("scorecard.access", Access)
+#: Key of the ``Access`` decision stored on the aiohttp request (a typed key on aiohttp >= 3.12).
+ACCESS_KEY: Any = aioweb.RequestKey("scorecard.access", Access) if hasattr(aioweb, "RequestKey") \
+    else "scorecard.access"
 
 
 class TokenStore:
