@@ -136,7 +136,9 @@ def create_app(settings: Settings) -> Pipeline:
 
     from sales_scorecard.agents import ingest, scorecards
 
-    from . import live, web
+    from . import auth, live, web
+
+    auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]
 
     ingest.register(pipe)
     scorecards.register(pipe)

@@ -4,7 +4,9 @@
 and periods to choose from. ``/api/stream?board=&period=&metric=`` is an SSE stream
 that pushes the ranked rows whenever they change (checked every 250 ms). On the
 worker that owns the aggregation stage the rows come from its board cache; any other
-worker relays the owner's ``/api/leaderboard`` answer, so the page works on every worker.
+worker relays the owner's ``/api/leaderboard`` answer (with the caller's ``Authorization``
+header), so the page works on every worker. A token-less request let in by the
+public-leaderboard setting gets rows of name, team, rank and value only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import orjson
 from aiohttp import ClientSession, ClientTimeout, web as aioweb
 from faust import web as faust_web
 
+from sales_scorecard.core.access import public_row
+
 from .app import Pipeline
+from .auth import is_public
 
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
@@ -63,10 +68,12 @@ def register(pipe: Pipeline) -> None:
         names = {rep: (h.entries[-1].name or rep) for rep, h in engine.roster.reps.items() if h.entries}
         return pipe.state["boards"].board(board, period, metric, names)
 
-    async def owner_rows(session: ClientSession, board: str, period: str, metric: str) -> list[dict[str, Any]] | None:
+    async def owner_rows(session: ClientSession, board: str, period: str, metric: str,
+                         authorization: str | None) -> list[dict[str, Any]] | None:
         try:
             url = app.router.key_store(facts.name, ENGINE_KEY)
-            async with session.get(f"{str(url).rstrip('/')}/api/leaderboard",
+            headers = {"Authorization": authorization} if authorization else None
+            async with session.get(f"{str(url).rstrip('/')}/api/leaderboard", headers=headers,
                                    params={"board": board, "period": period, "metric": metric}) as resp:
                 if resp.status != 200:
                     return None
@@ -79,6 +86,8 @@ def register(pipe: Pipeline) -> None:
         q = request.query
         board, period, metric = q.get("board", "company"), q.get("period", ""), q.get("metric", "score")
         engine = pipe.state.get("engine")
+        public = is_public(request)  # type: ignore[arg-type]
+        authorization = request.headers.get("Authorization")
         try:
             if metric not in METRICS:
                 raise BoardError(f"metric must be one of {', '.join(METRICS)}")
@@ -97,8 +106,10 @@ def register(pipe: Pipeline) -> None:
                 while True:
                     rows = local_rows(board, period, metric)
                     if rows is None:
-                        rows = await owner_rows(session, board, period, metric)
+                        rows = await owner_rows(session, board, period, metric, authorization)
                     if rows is not None:
+                        if public:
+                            rows = [public_row(r) for r in rows]
                         data = orjson.dumps({"board": board, "period": period, "metric": metric, "rows": rows})
                         if data != last:
                             await resp.write(b"data: " + data + b"\n\n")

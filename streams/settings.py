@@ -6,6 +6,7 @@ start-up (worker or CLI) and the frozen result is passed down.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -157,6 +158,14 @@ class Settings:
         if self.kafka_sasl_mechanism not in ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"):
             raise SettingsError("SCORECARD_KAFKA_SASL_MECHANISM must be SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
 
+    def check_web_access(self) -> None:
+        """Raise ``SettingsError`` when the web server would be reachable from other hosts
+        without authentication (checked when the worker starts)."""
+        if not self.auth_tokens_file and not is_loopback(self.web_host):
+            raise SettingsError(
+                f"SCORECARD_WEB_HOST={self.web_host} is not a loopback address: set SCORECARD_AUTH_TOKENS_FILE "
+                "(docs/access-control.md)")
+
     @property
     def public_web_host(self) -> str:
         """The host other workers use to reach this one (``advertised_host`` or ``web_host``)."""
@@ -165,3 +174,14 @@ class Settings:
     def topic(self, name: str) -> str:
         """Full topic name for a logical name such as ``sales.deals``."""
         return f"{self.topic_prefix}{name}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) only accepts local connections."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

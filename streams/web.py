@@ -7,8 +7,10 @@ that owns the aggregation stage, the engine rebuilt; 503 otherwise).
 Query API (routed to the worker that owns the aggregation stage, so any worker
 answers the same): ``/api/scorecards/{scope}/{id}/{period}``,
 ``/api/scorecards/{scope}/{id}/{period}/explain`` and
-``/api/leaderboard?board=&period=&metric=&limit=``. Errors are JSON: 400 for a
-malformed request, 404 for an unknown key, 503 while the engine is not loaded.
+``/api/leaderboard?board=&period=&metric=&limit=`` and ``/api/payroll/{period}`` (the
+paid state of a closed month). Errors are JSON: 400 for a malformed request, 404 for an
+unknown key, 503 while the engine is not loaded; with a tokens file, 401/403 from
+``streams.auth`` (checked before forwarding and again on the owner, docs/access-control.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import time
 
 from faust import web as faust_web
 
+from sales_scorecard.core.access import Resource, public_row
+
 from .app import Pipeline
+from .auth import denied, is_public
 
 #: A stream with no record processed for this long while records wait is "stalled".
 STALL_SECONDS = 120.0
@@ -64,12 +69,10 @@ def register_api(pipe: Pipeline) -> None:
             return None, view.json({"error": "not ready: the aggregation engine is loading"}, status=503)
         return engine, None
 
-    def scorecard_or_error(view: faust_web.View, scope: str, id: str, period: str):
-        """(engine, None) when the key exists, else (None, the JSON error response)."""
-        engine, error = engine_or_error(view)
-        if error is None:
-            error = check_key(view, engine, scope, id, period)
-        return (engine, None) if error is None else (None, error)
+    def scorecard_denied(request: faust_web.Request, engine, kind: str, scope: str, id: str):
+        """403 unless the caller may read this scorecard (the rep's current team from the roster)."""
+        rep_team = current_team(engine, id) if scope == "rep" else None
+        return denied(request, Resource(kind, scope, id, rep_team))  # type: ignore[arg-type]
 
     def check_key(view: faust_web.View, engine, scope: str, id: str, period: str):
         if scope not in SCOPES:
@@ -89,7 +92,9 @@ def register_api(pipe: Pipeline) -> None:
     class ScorecardView(faust_web.View):
         @app.table_route(table=facts, exact_key=ENGINE_KEY)
         async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
-            engine, error = scorecard_or_error(self, scope, id, period)
+            engine, error = engine_or_error(self)
+            error = error or scorecard_denied(request, engine, "scorecard", scope, id) or \
+                check_key(self, engine, scope, id, period)
             if error is not None:
                 return error
             content = engine.render(scope, id, period)
@@ -100,7 +105,9 @@ def register_api(pipe: Pipeline) -> None:
     class ExplainView(faust_web.View):
         @app.table_route(table=facts, exact_key=ENGINE_KEY)
         async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
-            engine, error = scorecard_or_error(self, scope, id, period)
+            engine, error = engine_or_error(self)
+            error = error or scorecard_denied(request, engine, "explain", scope, id) or \
+                check_key(self, engine, scope, id, period)
             if error is not None:
                 return error
             return self.json(explain(engine, scope, id, period))
@@ -130,7 +137,46 @@ def register_api(pipe: Pipeline) -> None:
                 board = leaderboard(engine, q.get("board", "company"), period, q.get("metric", "score"), limit)
             except BoardError as exc:
                 return self.json({"error": str(exc)}, status=400)
+            if is_public(request):  # type: ignore[arg-type]
+                board = {**board, "rows": [public_row(r) for r in board["rows"]]}
             return self.json(board)
+
+    payroll_state = pipe.payroll_state
+    assert payroll_state is not None
+
+    @app.page("/api/payroll/{period}")
+    class PayrollView(faust_web.View):
+        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        async def get(self, request: faust_web.Request, period: str) -> faust_web.Response:
+            error = denied(request, Resource("payroll"))  # type: ignore[arg-type]
+            if error is not None:
+                return error
+            engine, error = engine_or_error(self)
+            if error is not None:
+                return error
+            if period not in engine.closed_months:
+                return self.json({"error": f"month {period} is not closed (no statements)"}, status=404)
+            return self.json({"period": period, "statements": payroll_statements(payroll_state.items(), period)})
+
+
+def current_team(engine, rep_id: str) -> str | None:
+    """The rep's team now (at the engine clock; the latest roster entry before any event)."""
+    history = engine.roster.reps.get(rep_id)
+    if history is None or not history.entries:
+        return None
+    as_of = engine.clock()
+    entry = engine.roster.entry_at(rep_id, as_of) if as_of is not None else None
+    return (entry or history.entries[-1]).team_id
+
+
+def payroll_statements(items, month: str) -> list[dict]:
+    """The paid state of every rep for ``month`` from the payroll_state table's items, by rep."""
+    out = []
+    for key, value in items:
+        rep_id, _, key_month = str(key).rpartition(":")
+        if key_month == month and value is not None:
+            out.append({"rep_id": rep_id, "period": month, **value})
+    return sorted(out, key=lambda s: s["rep_id"])
 
 
 def readiness(pipe: Pipeline) -> tuple[bool, dict]:

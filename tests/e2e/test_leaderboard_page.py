@@ -79,3 +79,33 @@ def test_rows_reorder_live_and_labels_switch(test_settings: Settings, run_worker
     shot = tmp_path / "leaderboard.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 1000
+
+
+def test_public_page_shows_names_and_the_metric_without_a_token(
+        test_settings: Settings, run_worker, browser_page, tmp_path: Path) -> None:
+    import dataclasses
+
+    from sales_scorecard.core.access import hash_token
+
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text(f"- {{name: ops, sha256: {hash_token('tok-ops')}, role: admin}}\n")
+    s = dataclasses.replace(test_settings, auth_tokens_file=str(tokens), public_leaderboard=True)
+    worker = run_worker(s)
+    produce_events(s, [
+        {**roster("r1", "t1"), "name": "Alice"}, {**roster("r2", "t2"), "name": "Bob"},
+        deal("d1", "r1", "c1", "100.00", closed_at=NOV.format(3)),
+        deal("d2", "r2", "c2", "200.00", closed_at=NOV.format(4)),
+    ])
+    assert wait_for(lambda: worker.readiness().get("engine_loaded"), timeout=60)
+    time.sleep(1.0)
+    page = browser_page
+    page.goto(f"http://127.0.0.1:{s.web_port}/")
+    page.click("button[data-metric=revenue]")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 2", timeout=15000)
+    names = page.eval_on_selector_all("#rows tr .name", "cells => cells.map(c => c.textContent)")
+    assert names == ["Bob", "Alice"]
+    assert page.inner_text("#rows tr:first-child .revenue") == "200.00"
+    assert page.inner_text("#rows tr:first-child .team") == "t2"
+    page.click("#rows tr:first-child")  # no drill-down without a token
+    time.sleep(0.5)
+    assert page.eval_on_selector("#explain", "e => e.textContent") == ""

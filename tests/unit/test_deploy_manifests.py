@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from sales_scorecard.streams.metrics import Metrics
-from sales_scorecard.streams.settings import PREFIX, Settings
+from sales_scorecard.streams.settings import PREFIX, Settings, SettingsError
 from tests.monitoring import (alert_rules, dashboard, dashboard_exprs, monitored_scorecard_metrics, selector_names,
                               series_names)
 
@@ -498,3 +498,28 @@ def test_dockerignore_keeps_the_context_small():
     for path in ("pyproject.toml", "README.md", "core/engine.py", "core/plans/default_scorecard.yaml",
                  "schemas/json/deal.json", "deploy/local/pom.xml", "streams/static/index.html"):
         assert not dockerignore_excludes(path), path
+
+
+def test_worker_binds_all_interfaces_only_with_a_tokens_file_from_a_secret():
+    # A worker reachable from other pods must authenticate (docs/access-control.md).
+    pod = one(rendered(), "StatefulSet")["spec"]["template"]["spec"]
+    worker = next(c for c in pod["containers"] if c["name"] == "worker")
+    env = env_of(worker)
+    tokens = Path(env["SCORECARD_AUTH_TOKENS_FILE"])
+    mounts = {m["name"]: m for m in worker["volumeMounts"]}
+    volume = next(v for v in pod["volumes"] if "secret" in v)
+    assert mounts[volume["name"]]["mountPath"] == str(tokens.parent) and mounts[volume["name"]]["readOnly"] is True
+    assert volume["secret"]["secretName"] == "scorecard-tokens"
+    assert volume["secret"]["defaultMode"] & 0o007 == 0  # not world-readable
+    Settings(web_host=env["SCORECARD_WEB_HOST"], auth_tokens_file=str(tokens)).check_web_access()
+    with pytest.raises(SettingsError, match="not a loopback address"):
+        Settings(web_host=env["SCORECARD_WEB_HOST"]).check_web_access()
+
+
+def test_compose_worker_reads_its_tokens_file_from_a_secret():
+    data = compose()
+    worker = data["services"]["worker"]
+    assert worker["secrets"] == ["scorecard-tokens"]
+    assert worker["environment"]["SCORECARD_AUTH_TOKENS_FILE"] == "/run/secrets/scorecard-tokens"
+    assert data["secrets"]["scorecard-tokens"]["file"] == "./tokens.yaml"
+    assert "deploy/compose/tokens.yaml" in (ROOT / ".gitignore").read_text().splitlines()

@@ -1,0 +1,180 @@
+"""The access policy: tokens file parsing, authentication and every role × resource."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sales_scorecard.core.access import (
+    PUBLIC_ROW_FIELDS,
+    Principal,
+    Resource,
+    TokenEntry,
+    TokenFileError,
+    authenticate,
+    authorize,
+    bearer_token,
+    entry_to_json,
+    hash_token,
+    load_tokens,
+    may_request,
+    parse_tokens,
+    public_row,
+)
+
+ADMIN = Principal("ops", "admin")
+PAYROLL = Principal("finance", "payroll")
+MANAGER = Principal("mia", "manager", ("t1", "t3"))
+REP = Principal("rita", "rep", ("r1",))
+
+
+def entries() -> list[TokenEntry]:
+    return [TokenEntry(p, hash_token(f"secret-{p.name}")) for p in (ADMIN, PAYROLL, MANAGER, REP)]
+
+
+# -- parsing ----------------------------------------------------------------
+def test_parse_yaml_list_and_tokens_key() -> None:
+    text = f"""
+- name: ops
+  sha256: {hash_token("a")}
+  role: admin
+- name: mia
+  sha256: {hash_token("b").upper()}
+  role: manager
+  scope: [t1, t3]
+- name: rita
+  sha256: {hash_token("c")}
+  role: rep
+  scope: r1
+"""
+    parsed = parse_tokens(text)
+    assert [e.principal for e in parsed] == [Principal("ops", "admin"), Principal("mia", "manager", ("t1", "t3")),
+                                            Principal("rita", "rep", ("r1",))]
+    assert parsed[1].sha256 == hash_token("b")  # normalised to lower case
+    wrapped = parse_tokens("tokens:\n" + "\n".join("  " + ln for ln in text.strip().splitlines()))
+    assert wrapped == parsed
+
+
+def test_parse_json_lines_round_trips_entry_to_json() -> None:
+    text = "\n".join(json.dumps(entry_to_json(e)) for e in entries()) + "\n# a comment\n"
+    assert parse_tokens(text) == entries()
+
+
+def test_empty_file_has_no_tokens() -> None:
+    assert parse_tokens("") == []
+    assert parse_tokens("# nothing yet\n") == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"name": "x", "sha256": "abc", "role": "admin"}', "64 hex digits"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "boss"}', "role must be one of"),
+    ('{"name": "", "sha256": "' + "0" * 64 + '", "role": "admin"}', "name must be"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "rep"}', "exactly one rep id"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "rep", "scope": ["r1", "r2"]}', "exactly one rep id"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "manager"}', "team ids"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "admin", "scope": "t1"}', "takes no scope"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "admin", "token": "s3cret"}', "unknown field"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "admin"}\n'
+     '{"name": "x", "sha256": "' + "1" * 64 + '", "role": "admin"}', "duplicate name x"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "admin"}\n'
+     '{"name": "y", "sha256": "' + "0" * 64 + '", "role": "admin"}', "duplicate sha256"),
+    ("{not json", "not valid JSON"),
+    ("name: x\nrole: admin\n", "expected a list"),
+    ("- [unclosed", "not valid YAML"),
+])
+def test_malformed_entries_are_one_line_errors(text: str, message: str) -> None:
+    with pytest.raises(TokenFileError) as exc:
+        parse_tokens(text)
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_load_tokens_names_the_file(tmp_path) -> None:
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(TokenFileError, match="cannot read tokens file .*missing.yaml"):
+        load_tokens(str(missing))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- name: x\n  role: admin\n")
+    with pytest.raises(TokenFileError, match=r"bad.yaml: entry 1 \(x\): sha256"):
+        load_tokens(str(bad))
+
+
+# -- authentication ---------------------------------------------------------
+@pytest.mark.parametrize("header, token", [
+    ("Bearer abc", "abc"), ("bearer abc", "abc"), ("  Bearer   abc ", "abc"),
+    (None, None), ("", None), ("Basic abc", None), ("Bearer", None), ("Bearer a b", None), ("abc", None),
+])
+def test_bearer_token(header: str | None, token: str | None) -> None:
+    assert bearer_token(header) == token
+
+
+def test_authenticate_finds_the_principal_of_a_known_token_only() -> None:
+    tokens = entries()
+    for p in (ADMIN, PAYROLL, MANAGER, REP):
+        assert authenticate(f"Bearer secret-{p.name}", tokens) == p
+    assert authenticate("Bearer secret-nobody", tokens) is None
+    assert authenticate(f"Bearer {hash_token('secret-ops')}", tokens) is None  # the hash is not a token
+    assert authenticate(None, tokens) is None
+    assert authenticate("Basic secret-ops", tokens) is None
+    assert authenticate("Bearer secret-ops", []) is None
+
+
+# -- authorization: every role × resource ----------------------------------
+#: (resource, admin, payroll, manager of t1+t3, rep r1)
+CASES = [
+    (Resource("page"), True, False, True, True),
+    (Resource("boards"), True, False, True, True),
+    (Resource("stream"), True, False, True, True),
+    (Resource("leaderboard"), True, False, True, True),
+    (Resource("payroll"), True, True, False, False),
+    (Resource("internal"), True, False, False, False),
+    (Resource("scorecard", "rep", "r1", "t1"), True, False, True, True),
+    (Resource("explain", "rep", "r1", "t1"), True, False, True, True),
+    (Resource("scorecard", "rep", "r2", "t1"), True, False, True, False),
+    (Resource("explain", "rep", "r2", "t1"), True, False, True, False),
+    (Resource("scorecard", "rep", "r3", "t3"), True, False, True, False),
+    (Resource("scorecard", "rep", "r4", "t2"), True, False, False, False),
+    (Resource("explain", "rep", "r4", "t2"), True, False, False, False),
+    (Resource("scorecard", "rep", "r1", "t2"), True, False, False, True),  # r1 moved to t2
+    (Resource("scorecard", "rep", "r9", None), True, False, False, False),  # unknown rep
+    (Resource("scorecard", "team", "t1"), True, False, True, False),
+    (Resource("explain", "team", "t3"), True, False, True, False),
+    (Resource("scorecard", "team", "t2"), True, False, False, False),
+    (Resource("explain", "team", "t2"), True, False, False, False),
+    (Resource("scorecard", "company", "all"), True, False, True, False),
+    (Resource("explain", "company", "all"), True, False, False, False),
+    (Resource("scorecard", "galaxy", "t1"), True, False, False, False),
+]
+
+
+@pytest.mark.parametrize("resource, admin, payroll, manager, rep", CASES,
+                         ids=[f"{r.kind}-{r.scope}-{r.id}-{r.rep_team}" for r, *_ in CASES])
+def test_authorize_role_by_resource(resource: Resource, admin: bool, payroll: bool, manager: bool, rep: bool) -> None:
+    assert authorize(ADMIN, resource) is admin
+    assert authorize(PAYROLL, resource) is payroll
+    assert authorize(MANAGER, resource) is manager
+    assert authorize(REP, resource) is rep
+
+
+def test_a_manager_of_other_teams_and_another_rep_are_refused() -> None:
+    other_manager = Principal("max", "manager", ("t2",))
+    assert authorize(other_manager, Resource("scorecard", "rep", "r4", "t2"))
+    assert not authorize(other_manager, Resource("scorecard", "team", "t1"))
+    other_rep = Principal("rob", "rep", ("r2",))
+    assert not authorize(other_rep, Resource("explain", "rep", "r1", "t1"))
+    assert authorize(other_rep, Resource("explain", "rep", "r2", "t1"))
+
+
+@pytest.mark.parametrize("kind", ["page", "boards", "stream", "leaderboard", "scorecard", "explain", "payroll", "internal"])
+def test_may_request_is_the_coarse_form_of_authorize(kind: str) -> None:
+    # Whatever authorize allows for some resource of a kind, may_request allows for the kind.
+    for principal in (ADMIN, PAYROLL, MANAGER, REP):
+        allowed_somewhere = any(authorize(principal, r) for r, *_ in CASES if r.kind == kind)
+        assert may_request(principal, kind) is allowed_somewhere
+
+
+def test_public_row_keeps_exactly_name_team_rank_and_value() -> None:
+    row = {"rank": 2, "rep_id": "r7", "name": "Li Wei", "team_id": "t1", "value": "1200.00",
+           "revenue": "1200.00", "attainment": 0.8, "score": 71.5}
+    assert public_row(row) == {"rank": 2, "name": "Li Wei", "team_id": "t1", "value": "1200.00"}
+    assert tuple(public_row(row)) == PUBLIC_ROW_FIELDS
