@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sales_scorecard.cli.main import UserError
+from sales_scorecard.streams.kafka_security import kafka_python_options
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE, input_key
 
@@ -31,6 +32,11 @@ def route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:
     except KeyError as exc:
         raise RoutingError(f"missing key field {exc.args[0]!r}") from None
     return TOPIC_FOR_TYPE[kind].full_name(settings), key
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Bootstrap servers and transport security (TLS, SASL) shared by every kafka-python client."""
+    return {"bootstrap_servers": settings.bootstrap_servers, **kafka_python_options(settings)}
 
 
 def unreachable(settings: Settings) -> UserError:
@@ -82,7 +88,7 @@ def make_admin(settings: Settings):
 
     require_reachable(settings)
     with kafka_errors(settings):
-        return KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=15000)
+        return KafkaAdminClient(**client_options(settings), request_timeout_ms=15000)
 
 
 def make_producer(settings: Settings, **overrides: Any):
@@ -93,7 +99,7 @@ def make_producer(settings: Settings, **overrides: Any):
     options: dict[str, Any] = {"acks": "all", "linger_ms": 10, "batch_size": 256 * 1024,
                                "max_in_flight_requests_per_connection": 5, "max_block_ms": 15000, **overrides}
     with kafka_errors(settings):
-        return KafkaProducer(bootstrap_servers=settings.bootstrap_servers, **options)
+        return KafkaProducer(**client_options(settings), **options)
 
 
 def make_consumer(settings: Settings, **overrides: Any):
@@ -104,7 +110,7 @@ def make_consumer(settings: Settings, **overrides: Any):
     options: dict[str, Any] = {"enable_auto_commit": False, "group_id": None,
                                "max_partition_fetch_bytes": 8 * 1024 * 1024, **overrides}
     with kafka_errors(settings):
-        return KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, **options)
+        return KafkaConsumer(**client_options(settings), **options)
 
 
 def caught_up(consumer) -> bool:
@@ -156,6 +162,6 @@ def make_group_consumer(settings: Settings, topic: str, group: str):
 
     require_reachable(settings)
     with kafka_errors(settings):
-        return KafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, group_id=group,
+        return KafkaConsumer(topic, **client_options(settings), group_id=group,
                              enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
                              session_timeout_ms=10000, heartbeat_interval_ms=3000)
