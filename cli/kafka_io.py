@@ -60,11 +60,15 @@ class _ConnectErrors(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
-        self.errors: list[BaseException] = []
+        self.login_refused = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        from kafka.errors import SaslAuthenticationFailedError
+
         args = record.args if isinstance(record.args, tuple) else ()
-        self.errors.extend(a for a in args if isinstance(a, BaseException))
+        if any(isinstance(a, SaslAuthenticationFailedError) for a in args) or \
+                SaslAuthenticationFailedError.__name__ in str(record.msg):
+            self.login_refused = True
 
 
 @contextmanager
@@ -80,8 +84,15 @@ def kafka_errors(settings: Settings) -> Iterator[None]:
         yield
     except (no_brokers, errors.KafkaConnectionError, errors.KafkaTimeoutError,
             errors.SaslAuthenticationFailedError) as exc:
-        if any(isinstance(e, errors.SaslAuthenticationFailedError) for e in [exc, *seen.errors]):
+        if seen.login_refused or isinstance(exc, errors.SaslAuthenticationFailedError):
             raise refused_credentials(settings) from None  # the broker's text may echo the user: say it once
+        if uses_sasl(settings) and (isinstance(exc, no_brokers) or "bootstrap" in str(exc)):
+            # The port answered (require_reachable) but no session came up: a refused login whose
+            # error response lost the race with the broker closing the connection looks like this.
+            raise UserError(
+                f"Kafka at {settings.bootstrap_servers} answered but set up no session: check the "
+                f"{settings.kafka_sasl_mechanism} credentials of user {settings.kafka_username!r} "
+                "(SCORECARD_KAFKA_USERNAME, SCORECARD_KAFKA_PASSWORD(_FILE))") from None
         raise unreachable(settings) from exc
     finally:
         logger.removeHandler(seen)
