@@ -388,14 +388,14 @@ def ensure_secure_material(data_dir: Path, progress: Progress = _quiet) -> dict[
     return values
 
 
-def _client_options(info_port: int, secure: bool, data_dir: Path) -> dict[str, object]:
+def _client_options(port: int, secure: bool, data_dir: Path) -> dict[str, object]:
     """kafka-python options for the readiness probe (the client user over SASL_SSL when secure)."""
     if not secure:
-        return {"bootstrap_servers": f"127.0.0.1:{info_port}"}
+        return {"bootstrap_servers": f"127.0.0.1:{port}"}
     from sales_scorecard.streams.kafka_security import kafka_python_options
     from sales_scorecard.streams.settings import Settings
 
-    info = BrokerInfo(0, info_port, 0, data_dir, secure=True)
+    info = BrokerInfo(0, port, 0, data_dir, secure=True)
     settings = Settings(
         bootstrap_servers=info.bootstrap, kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism=SASL_MECHANISM,
         kafka_username=CLIENT_USER, kafka_password_file=str(info.password_file), kafka_ca_file=str(info.ca_file),
