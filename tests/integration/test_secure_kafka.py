@@ -159,3 +159,16 @@ def test_untrusted_certificate_is_refused(secure_broker: broker.BrokerInfo, tmp_
     s = replace(secure_settings(secure_broker, tmp_path), kafka_ca_file="")  # the system store
     line = one_line_error(scorecard(s, "snapshot"))
     assert "TLS certificate of Kafka" in line and "not trusted" in line
+
+
+def test_worker_with_a_wrong_password_is_refused_and_exits(secure_broker: broker.BrokerInfo, run_worker,
+                                                           tmp_path: Path) -> None:
+    good = secure_settings(secure_broker, tmp_path / "data")
+    assert scorecard(good, "topics", "create").returncode == 0
+    wrong = tmp_path / "wrong.password"
+    wrong.write_text("wrong-worker-password\n")
+    worker = run_worker(replace(good, kafka_password_file=str(wrong)), ready=False)
+    assert worker.proc.wait(timeout=90) != 0
+    log = worker.log_tail(10_000)
+    assert "SaslAuthenticationFailed" in log, log
+    assert "wrong-worker-password" not in log
