@@ -381,7 +381,8 @@ def ensure_secure_material(data_dir: Path, progress: Progress = _quiet) -> dict[
     _keytool(secure, "-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem",
              "-keystore", "truststore.p12", "-storetype", "PKCS12", *pw)
     (secure / "broker.csr").unlink()
-    for name in ("ca.p12", "broker.p12", "truststore.p12"):
+    (secure / "ca.p12").unlink()  # the CA's private key: nothing else may ever be signed with it
+    for name in ("broker.p12", "truststore.p12"):
         os.chmod(secure / name, 0o600)
     os.chmod(secure / "ca.pem", 0o644)  # the CA certificate is public
     (secure / ".complete").write_text("1\n")

@@ -82,6 +82,7 @@ def test_secure_broker_material(secure_broker: broker.BrokerInfo) -> None:
     assert secure_broker.ca_file.read_text().startswith("-----BEGIN CERTIFICATE-----")
     for secret in (secure_broker.password_file, secure_broker.data_dir / broker.PROPERTIES):
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600, secret
+    assert not (secure_broker.data_dir / broker.SECURE_DIR / "ca.p12").exists()  # the CA key is gone
     status = broker.status(secure_broker.data_dir)
     assert status is not None and status.secure and status.port == secure_broker.port
 
