@@ -25,17 +25,28 @@ def command() -> None:
     """Run the local Apache Kafka broker (KRaft, loopback only)."""
 
 
+def _describe(state: str, info: broker.BrokerInfo) -> None:
+    """The status line; for a secure broker also the client settings (file paths, never a password)."""
+    transport = f", SASL_SSL {broker.SASL_MECHANISM}" if info.secure else ""
+    click.echo(f"kafka {state}: bootstrap {info.bootstrap}{transport} (pid {info.pid}, data {info.data_dir})")
+    if info.secure:
+        click.echo(f"clients need these settings (the password is in {info.password_file}, mode 0600):")
+        for name, value in info.client_env().items():
+            click.echo(f"  export {name}={value}")
+
+
 @command.command("up")
 @click.option("--port", type=int, default=9092, show_default=True, help="Client port.")
+@click.option("--secure", is_flag=True,
+              help="SASL_SSL client listener: throw-away CA and certificate, SCRAM-SHA-512 user `scorecard`.")
 @_data_dir
-def up(port: int, data_dir: Path | None) -> None:
+def up(port: int, secure: bool, data_dir: Path | None) -> None:
     """Start the broker (fetching it from Maven Central the first time); idempotent."""
     try:
-        info = broker.up(port=port, data_dir=data_dir, progress=_say)
+        info = broker.up(port=port, data_dir=data_dir, progress=_say, secure=secure)
     except broker.BrokerError as exc:
         raise UserError(str(exc)) from None
-    state = "already running" if info.already_running else "started"
-    click.echo(f"kafka {state}: bootstrap {info.bootstrap} (pid {info.pid}, data {info.data_dir})")
+    _describe("already running" if info.already_running else "started", info)
 
 
 @command.command("down")
@@ -57,5 +68,4 @@ def status(data_dir: Path | None) -> None:
     if info is None:
         click.echo("kafka is not running")
         raise SystemExit(1)
-    state = "running" if broker.port_open(info.port) else "starting (port not answering yet)"
-    click.echo(f"kafka {state}: bootstrap {info.bootstrap} (pid {info.pid}, data {info.data_dir})")
+    _describe("running" if broker.port_open(info.port) else "starting (port not answering yet)", info)

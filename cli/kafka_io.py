@@ -7,12 +7,16 @@ topic that does not exist is reported the same way everywhere: one ``UserError``
 
 from __future__ import annotations
 
+import logging
 import socket
+import ssl
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sales_scorecard.cli.main import UserError
+from sales_scorecard.streams.kafka_security import kafka_python_options, ssl_context, uses_sasl, uses_tls
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE, input_key
 
@@ -33,33 +37,121 @@ def route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:
     return TOPIC_FOR_TYPE[kind].full_name(settings), key
 
 
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Bootstrap servers and transport security (TLS, SASL) shared by every kafka-python client."""
+    return {"bootstrap_servers": settings.bootstrap_servers, **kafka_python_options(settings)}
+
+
 def unreachable(settings: Settings) -> UserError:
     """The one-line error for a broker that does not answer."""
     return UserError(f"cannot reach Kafka at {settings.bootstrap_servers}: is the broker up? try `scorecard kafka up`")
 
 
+def refused_credentials(settings: Settings) -> UserError:
+    """The one-line error for a broker that rejects the SASL user name or password."""
+    return UserError(
+        f"Kafka at {settings.bootstrap_servers} refused the {settings.kafka_sasl_mechanism} credentials of user "
+        f"{settings.kafka_username!r}: check SCORECARD_KAFKA_USERNAME and SCORECARD_KAFKA_PASSWORD(_FILE)")
+
+
+class _ConnectErrors(logging.Handler):
+    """Keeps the exceptions kafka-python logs while connecting: it retries a refused login
+    until its bootstrap timeout and then raises only a timeout."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.login_refused = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from kafka.errors import SaslAuthenticationFailedError
+
+        args = record.args if isinstance(record.args, tuple) else ()
+        if any(isinstance(a, SaslAuthenticationFailedError) for a in args) or \
+                SaslAuthenticationFailedError.__name__ in str(record.msg):
+            self.login_refused = True
+
+
 @contextmanager
 def kafka_errors(settings: Settings) -> Iterator[None]:
-    """Translate kafka-python's "no broker" and timeout errors into one-line ``UserError``s."""
+    """Translate kafka-python's "no broker", login and timeout errors into one-line ``UserError``s."""
     from kafka import errors
 
     no_brokers = getattr(errors, "NoBrokersAvailable", errors.KafkaConnectionError)  # renamed across versions
+    seen = _ConnectErrors()
+    logger = logging.getLogger("kafka")
+    logger.addHandler(seen)
     try:
         yield
-    except (no_brokers, errors.KafkaConnectionError, errors.KafkaTimeoutError) as exc:
+    except (no_brokers, errors.KafkaConnectionError, errors.KafkaTimeoutError,
+            errors.SaslAuthenticationFailedError) as exc:
+        if seen.login_refused or isinstance(exc, errors.SaslAuthenticationFailedError):
+            raise refused_credentials(settings) from None  # the broker's text may echo the user: say it once
+        if uses_sasl(settings) and (isinstance(exc, no_brokers) or "bootstrap" in str(exc)):
+            # The port answered (require_reachable) but no session came up: a refused login whose
+            # error response lost the race with the broker closing the connection looks like this.
+            raise UserError(
+                f"Kafka at {settings.bootstrap_servers} answered but set up no session: check the "
+                f"{settings.kafka_sasl_mechanism} credentials of user {settings.kafka_username!r} "
+                "(SCORECARD_KAFKA_USERNAME, SCORECARD_KAFKA_PASSWORD(_FILE))") from None
         raise unreachable(settings) from exc
+    finally:
+        logger.removeHandler(seen)
+
+
+def _api_versions_answered(sock: socket.socket) -> bool:
+    """Send a Kafka ApiVersions v0 request in the clear; True when a Kafka response comes back
+    (a TLS listener answers with an alert or closes the connection)."""
+    client_id = b"scorecard-probe"
+    body = struct.pack(">hhih", 18, 0, 0x5C0C, len(client_id)) + client_id
+    sock.sendall(struct.pack(">i", len(body)) + body)
+    head = b""
+    while len(head) < 8:
+        chunk = sock.recv(8 - len(head))
+        if not chunk:
+            return False
+        head += chunk
+    return struct.unpack(">i", head[4:8])[0] == 0x5C0C
+
+
+def _check_transport(settings: Settings, sock: socket.socket, host: str, server: str) -> None:
+    """Fail with a one-line error when the listener's transport (TLS or not) does not match
+    ``SCORECARD_KAFKA_SECURITY_PROTOCOL`` or its certificate is not trusted."""
+    protocol = settings.kafka_security_protocol
+    if uses_tls(settings):
+        context = ssl_context(settings)
+        assert context is not None
+        try:
+            with context.wrap_socket(sock, server_hostname=host):
+                return
+        except ssl.SSLCertVerificationError as exc:
+            raise UserError(f"the TLS certificate of Kafka at {server} is not trusted ({exc.verify_message}): "
+                            "set SCORECARD_KAFKA_CA_FILE to the CA that signed it") from None
+        except (ssl.SSLError, OSError):
+            raise UserError(f"Kafka at {server} did not complete a TLS handshake: is "
+                            f"SCORECARD_KAFKA_SECURITY_PROTOCOL={protocol} right for this listener?") from None
+    try:
+        answered = _api_versions_answered(sock)
+    except OSError:
+        answered = False
+    if not answered:
+        tls = "SASL_SSL" if uses_sasl(settings) else "SSL"
+        raise UserError(f"Kafka at {server} refused a {protocol} connection: the listener probably needs TLS "
+                        f"(SCORECARD_KAFKA_SECURITY_PROTOCOL={tls} and SCORECARD_KAFKA_CA_FILE)")
 
 
 def require_reachable(settings: Settings, timeout: float = 3.0) -> None:
-    """Fail fast with a one-line error when no bootstrap server accepts a connection
-    (kafka-python itself only gives up after 30 s)."""
+    """Fail fast with a one-line error when no bootstrap server accepts a connection, or the
+    first that does speaks another transport (kafka-python itself only gives up after 30 s)."""
     for server in settings.bootstrap_servers.split(","):
         host, _, port = server.strip().rpartition(":")
+        host = host or "127.0.0.1"
         try:
-            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
-                return
+            sock = socket.create_connection((host, int(port)), timeout=timeout)
         except (OSError, ValueError):
             continue
+        with sock:
+            _check_transport(settings, sock, host, server.strip())
+        return
     raise unreachable(settings)
 
 
@@ -82,7 +174,7 @@ def make_admin(settings: Settings):
 
     require_reachable(settings)
     with kafka_errors(settings):
-        return KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=15000)
+        return KafkaAdminClient(**client_options(settings), request_timeout_ms=15000)
 
 
 def make_producer(settings: Settings, **overrides: Any):
@@ -93,7 +185,7 @@ def make_producer(settings: Settings, **overrides: Any):
     options: dict[str, Any] = {"acks": "all", "linger_ms": 10, "batch_size": 256 * 1024,
                                "max_in_flight_requests_per_connection": 5, "max_block_ms": 15000, **overrides}
     with kafka_errors(settings):
-        return KafkaProducer(bootstrap_servers=settings.bootstrap_servers, **options)
+        return KafkaProducer(**client_options(settings), **options)
 
 
 def make_consumer(settings: Settings, **overrides: Any):
@@ -104,7 +196,7 @@ def make_consumer(settings: Settings, **overrides: Any):
     options: dict[str, Any] = {"enable_auto_commit": False, "group_id": None,
                                "max_partition_fetch_bytes": 8 * 1024 * 1024, **overrides}
     with kafka_errors(settings):
-        return KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, **options)
+        return KafkaConsumer(**client_options(settings), **options)
 
 
 def caught_up(consumer) -> bool:
@@ -156,6 +248,6 @@ def make_group_consumer(settings: Settings, topic: str, group: str):
 
     require_reachable(settings)
     with kafka_errors(settings):
-        return KafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, group_id=group,
+        return KafkaConsumer(topic, **client_options(settings), group_id=group,
                              enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
                              session_timeout_ms=10000, heartbeat_interval_ms=3000)

@@ -25,6 +25,7 @@ from pathlib import Path
 import faust
 
 from . import codecs
+from .kafka_security import faust_credentials
 from .metrics import Metrics
 from .settings import Settings
 from .topics import ALERTS, DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, SCORECARDS, TopicSpec
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> Pipeline:
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{h.strip()}" for h in settings.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
         store=store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,

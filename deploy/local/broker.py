@@ -6,6 +6,12 @@ complete only once its ``.complete`` marker exists). Each data directory holds o
 broker: ``server.properties`` (the source of its ports), the KRaft log in ``kraft/``,
 ``broker.pid`` and ``broker.log``.
 
+``up(secure=True)`` runs the client listener as ``SASL_SSL`` (SCRAM-SHA-512 and PLAIN):
+a throw-away CA and broker certificate are made with the JDK's ``keytool`` in
+``secure/`` of the data directory, SCRAM users are created when the storage is formatted
+(``StorageTool format --add-scram``), and the generated passwords live in files readable
+by their owner only; they are never printed.
+
 ``up`` is idempotent and returns once a real produce round trip works; ``down`` sends
 SIGTERM to the broker's process group, then SIGKILL after a timeout, and checks that
 no process of the data directory remains. Every failure is a one-line ``BrokerError``.
@@ -17,6 +23,7 @@ import base64
 import fcntl
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -36,6 +43,12 @@ STOP_TIMEOUT = 30.0
 PID_FILE = "broker.pid"
 LOG_FILE = "broker.log"
 PROPERTIES = "server.properties"
+#: Directory (in the data dir) of the secure broker's keys, certificates and passwords.
+SECURE_DIR = "secure"
+#: The SCRAM/PLAIN user for clients, and the broker's own (inter-broker) user.
+CLIENT_USER = "scorecard"
+BROKER_USER = "broker"
+SASL_MECHANISM = "SCRAM-SHA-512"
 
 
 class BrokerError(RuntimeError):
@@ -52,6 +65,8 @@ class BrokerInfo:
     data_dir: Path
     #: True when ``up`` found it already running (and started nothing).
     already_running: bool = False
+    #: True when the client listener is SASL_SSL (``up(secure=True)``).
+    secure: bool = False
 
     @property
     def bootstrap(self) -> str:
@@ -62,6 +77,34 @@ class BrokerInfo:
     def log(self) -> Path:
         """The broker's stdout/stderr log."""
         return self.data_dir / LOG_FILE
+
+    @property
+    def ca_file(self) -> Path | None:
+        """PEM certificate of the throw-away CA that signed the broker (secure broker only)."""
+        return self.data_dir / SECURE_DIR / "ca.pem" if self.secure else None
+
+    @property
+    def username(self) -> str | None:
+        """The SASL user for clients (secure broker only)."""
+        return CLIENT_USER if self.secure else None
+
+    @property
+    def password_file(self) -> Path | None:
+        """File (mode 0600) holding the client user's password (secure broker only)."""
+        return self.data_dir / SECURE_DIR / f"{CLIENT_USER}.password" if self.secure else None
+
+    def client_env(self) -> dict[str, str]:
+        """The ``SCORECARD_*`` variables a client needs (file paths, never a password)."""
+        env = {"SCORECARD_BOOTSTRAP_SERVERS": self.bootstrap}
+        if self.secure:
+            env.update({
+                "SCORECARD_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "SCORECARD_KAFKA_SASL_MECHANISM": SASL_MECHANISM,
+                "SCORECARD_KAFKA_USERNAME": CLIENT_USER,
+                "SCORECARD_KAFKA_PASSWORD_FILE": str(self.password_file),
+                "SCORECARD_KAFKA_CA_FILE": str(self.ca_file),
+            })
+        return env
 
 
 Progress = Callable[[str], None]
@@ -210,7 +253,7 @@ def _read_pid(data_dir: Path) -> int | None:
 def _ports(data_dir: Path) -> tuple[int, int]:
     """(client port, controller port) from the data directory's ``server.properties``."""
     text = (data_dir / PROPERTIES).read_text()
-    client = re.search(r"^listeners=.*PLAINTEXT://[^:,]+:(\d+)", text, re.M)
+    client = re.search(r"^listeners=(?:.*,)?(?:PLAINTEXT|SASL_SSL)://[^:,]+:(\d+)", text, re.M)
     controller = re.search(r"^listeners=.*CONTROLLER://[^:,]+:(\d+)", text, re.M)
     if client is None or controller is None:
         raise BrokerError(f"cannot read the listeners of {data_dir / PROPERTIES}")
@@ -232,7 +275,15 @@ def status(data_dir: Path | None = None) -> BrokerInfo | None:
         pid = running[0]  # a broker of this dir whose pid file was lost: adopt it
         (data_dir / PID_FILE).write_text(f"{pid}\n")
     port, controller_port = _ports(data_dir)
-    return BrokerInfo(pid, port, controller_port, data_dir, already_running=True)
+    return BrokerInfo(pid, port, controller_port, data_dir, already_running=True, secure=_is_secure(data_dir))
+
+
+def _is_secure(data_dir: Path) -> bool:
+    """True when the data directory's broker listens with SASL_SSL."""
+    try:
+        return "SASL_SSL://" in (data_dir / PROPERTIES).read_text()
+    except OSError:
+        return False
 
 
 def _cluster_id() -> str:
@@ -259,14 +310,107 @@ def _log_tail(log: Path, lines: int = 3) -> str:
         return "(no log)"
 
 
-def _probe(port: int) -> None:
+# --- the secure broker's material -------------------------------------------------------
+
+
+def _write_secret(path: Path, value: str) -> None:
+    """Write ``value`` to a file only its owner can read (mode 0600 from creation on)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    os.chmod(path, 0o600)
+
+
+def _secret(path: Path) -> str:
+    """The password kept in ``path``, generated (URL-safe, 32 characters) the first time."""
+    if not path.exists():
+        _write_secret(path, secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def _keytool(secure: Path, *args: str) -> None:
+    """Run ``keytool`` in ``secure`` with the store password read from a file (never argv)."""
+    if shutil.which("keytool") is None:
+        raise BrokerError("keytool is not on PATH: install OpenJDK 17 to run the secure local Kafka broker")
+    result = subprocess.run(["keytool", *args], cwd=secure, capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        tail = " | ".join((result.stdout + result.stderr).strip().splitlines()[-2:])
+        raise BrokerError(f"keytool {args[0]} failed in {secure}: {tail}")
+
+
+def ensure_secure_material(data_dir: Path, progress: Progress = _quiet) -> dict[str, str]:
+    """Make (once per data dir) a throw-away CA, a broker certificate for 127.0.0.1/localhost
+    signed by it, PKCS12 key and trust stores, and the passwords; returns the values the
+    secure part of ``server.properties`` needs. Clients trust ``secure/ca.pem``."""
+    secure = data_dir / SECURE_DIR
+    secure.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(secure, 0o700)
+    store_file = secure / "store.password"
+    values = {
+        "store_password": _secret(store_file),
+        "broker_user": BROKER_USER,
+        "broker_password": _secret(secure / f"{BROKER_USER}.password"),
+        "client_user": CLIENT_USER,
+        "client_password": _secret(secure / f"{CLIENT_USER}.password"),
+        "keystore": str(secure / "broker.p12"),
+        "truststore": str(secure / "truststore.p12"),
+    }
+    if (secure / ".complete").exists():
+        return values
+    progress(f"generating a throw-away CA and broker certificate in {secure}…")
+    for name in ("ca.p12", "ca.pem", "broker.p12", "broker.csr", "broker.pem", "truststore.p12"):
+        (secure / name).unlink(missing_ok=True)  # leftovers of an interrupted run
+    pw = ["-storepass:file", str(store_file)]
+    san = "SAN=dns:localhost,ip:127.0.0.1"
+    common = ["-storetype", "PKCS12", "-keyalg", "RSA", "-keysize", "2048", "-validity", "825"]
+    _keytool(secure, "-genkeypair", "-alias", "ca", "-dname", "CN=sales-scorecard local CA",
+             "-ext", "bc:c", "-ext", "KeyUsage:critical=keyCertSign,cRLSign",
+             "-keystore", "ca.p12", *pw, *common)
+    _keytool(secure, "-exportcert", "-rfc", "-alias", "ca", "-keystore", "ca.p12", *pw, "-file", "ca.pem")
+    _keytool(secure, "-genkeypair", "-alias", "broker", "-dname", "CN=localhost", "-ext", san,
+             "-keystore", "broker.p12", *pw, *common)
+    _keytool(secure, "-certreq", "-alias", "broker", "-keystore", "broker.p12", *pw, "-file", "broker.csr")
+    _keytool(secure, "-gencert", "-rfc", "-alias", "ca", "-keystore", "ca.p12", *pw, "-validity", "825",
+             "-infile", "broker.csr", "-outfile", "broker.pem", "-ext", san,
+             "-ext", "KeyUsage:critical=digitalSignature,keyEncipherment",
+             "-ext", "ExtendedKeyUsage=serverAuth,clientAuth")
+    _keytool(secure, "-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem", "-keystore", "broker.p12", *pw)
+    _keytool(secure, "-importcert", "-noprompt", "-alias", "broker", "-file", "broker.pem",
+             "-keystore", "broker.p12", *pw)
+    _keytool(secure, "-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem",
+             "-keystore", "truststore.p12", "-storetype", "PKCS12", *pw)
+    (secure / "broker.csr").unlink()
+    (secure / "ca.p12").unlink()  # the CA's private key: nothing else may ever be signed with it
+    for name in ("broker.p12", "truststore.p12"):
+        os.chmod(secure / name, 0o600)
+    os.chmod(secure / "ca.pem", 0o644)  # the CA certificate is public
+    (secure / ".complete").write_text("1\n")
+    return values
+
+
+def _client_options(port: int, secure: bool, data_dir: Path) -> dict[str, object]:
+    """kafka-python options for the readiness probe (the client user over SASL_SSL when secure)."""
+    if not secure:
+        return {"bootstrap_servers": f"127.0.0.1:{port}"}
+    from sales_scorecard.streams.kafka_security import kafka_python_options
+    from sales_scorecard.streams.settings import Settings
+
+    info = BrokerInfo(0, port, 0, data_dir, secure=True)
+    settings = Settings(
+        bootstrap_servers=info.bootstrap, kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism=SASL_MECHANISM,
+        kafka_username=CLIENT_USER, kafka_password_file=str(info.password_file), kafka_ca_file=str(info.ca_file),
+    )
+    return {"bootstrap_servers": info.bootstrap, **kafka_python_options(settings)}
+
+
+def _probe(options: dict[str, object]) -> None:
     """One produce round trip (acks=all) on the probe topic; raises a KafkaError if not ready."""
     from kafka import KafkaProducer
     from kafka.admin import KafkaAdminClient
     from kafka.errors import TopicAlreadyExistsError
 
-    bootstrap = f"127.0.0.1:{port}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = KafkaAdminClient(**options, request_timeout_ms=5000)
     try:
         try:
             admin.create_topics({PROBE_TOPIC: {"num_partitions": 1, "replication_factor": 1}},
@@ -275,14 +419,15 @@ def _probe(port: int) -> None:
             pass
     finally:
         admin.close()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5000, max_block_ms=10000)
+    producer = KafkaProducer(**options, acks="all", request_timeout_ms=5000, max_block_ms=10000)
     try:
         producer.send(PROBE_TOPIC, b"ping").get(timeout=10)
     finally:
         producer.close(timeout=5)
 
 
-def _wait_ready(port: int, pid: int, log: Path, timeout: float, progress: Progress) -> None:
+def _wait_ready(port: int, pid: int, log: Path, timeout: float, progress: Progress,
+                secure: bool = False) -> None:
     from kafka.errors import KafkaError
 
     progress(f"waiting for the broker on 127.0.0.1:{port}…")
@@ -295,7 +440,7 @@ def _wait_ready(port: int, pid: int, log: Path, timeout: float, progress: Progre
             time.sleep(0.3)
             continue
         try:
-            _probe(port)
+            _probe(_client_options(port, secure, log.parent))
             return
         except KafkaError as exc:
             last_error = f"{type(exc).__name__}: {exc}"[:200]
@@ -312,8 +457,11 @@ def up(
     controller_port: int | None = None,
     timeout: float = READY_TIMEOUT,
     progress: Progress = _quiet,
+    secure: bool = False,
 ) -> BrokerInfo:
-    """Start the broker of ``data_dir`` and wait until it serves (or report the one already running)."""
+    """Start the broker of ``data_dir`` and wait until it serves (or report the one already running).
+    With ``secure`` the client listener is SASL_SSL; the returned info names the CA file,
+    user and password file clients need."""
     data_dir = (data_dir or default_data_dir()).resolve()
     running = status(data_dir)
     if running is not None:
@@ -321,8 +469,11 @@ def up(
             raise BrokerError(
                 f"the broker of {data_dir} already runs on port {running.port}; stop it first (scorecard kafka down)"
             )
+        if running.secure != secure:
+            mode = "with" if running.secure else "without"
+            raise BrokerError(f"the broker of {data_dir} already runs {mode} --secure; stop it first (scorecard kafka down)")
         if not port_open(port):  # still starting (another `up`), or wedged: wait like a fresh start
-            _wait_ready(port, running.pid, running.log, timeout, progress)
+            _wait_ready(port, running.pid, running.log, timeout, progress, secure)
         return running
     if not _port_free(port):
         raise BrokerError(f"port {port} is already in use by another process; choose another with --port")
@@ -335,16 +486,32 @@ def up(
     (data_dir / "logs").mkdir(exist_ok=True)
     kraft = data_dir / "kraft"
     props = data_dir / PROPERTIES
+    formatted = (kraft / "meta.properties").exists()
+    if formatted and (data_dir / SECURE_DIR / ".complete").exists() != secure:
+        mode = "with" if not secure else "without"
+        raise BrokerError(f"the storage in {data_dir} was formatted {mode} --secure; use another --data-dir")
+    security, scram = "", []
+    if secure:
+        material = ensure_secure_material(data_dir, progress)
+        security = _resource("server-secure.properties.template").format(**material)
+        scram = [arg for user in ("broker", "client") for arg in (
+            "--add-scram", f"{SASL_MECHANISM}=[name={material[user + '_user']},password={material[user + '_password']}]")]
+    props.touch(mode=0o600)
+    os.chmod(props, 0o600)  # with --secure it holds passwords
     props.write_text(_resource("server.properties.template").format(
-        port=port, controller_port=controller_port, log_dir=kraft))
+        port=port, controller_port=controller_port, log_dir=kraft,
+        listener="SASL_SSL" if secure else "PLAINTEXT", security=security))
     (data_dir / "log4j.properties").write_text(_resource("log4j.properties"))
-    if not (kraft / "meta.properties").exists():  # format once per data dir; restarts keep the data
+    if not formatted:  # format once per data dir; restarts keep the data (and the SCRAM users)
         fmt = subprocess.run(
-            _java(libs, data_dir, ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props)]),
+            _java(libs, data_dir, ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props),
+                                   *scram]),
             capture_output=True, text=True, stdin=subprocess.DEVNULL,
         )
         if fmt.returncode != 0:
             output = " | ".join((fmt.stderr or fmt.stdout).strip().splitlines()[-3:])
+            for arg in scram:  # the SCRAM passwords are on StorageTool's command line: keep them out
+                output = output.replace(arg, "--add-scram …")
             raise BrokerError(f"formatting the broker storage in {kraft} failed: {output}")
 
     log = data_dir / LOG_FILE
@@ -356,12 +523,12 @@ def up(
         )
     (data_dir / PID_FILE).write_text(f"{proc.pid}\n")
     try:
-        _wait_ready(port, proc.pid, log, timeout, progress)
+        _wait_ready(port, proc.pid, log, timeout, progress, secure)
     except BaseException:
         _terminate(proc.pid, 10)
         (data_dir / PID_FILE).unlink(missing_ok=True)
         raise
-    return BrokerInfo(proc.pid, port, controller_port, data_dir)
+    return BrokerInfo(proc.pid, port, controller_port, data_dir, secure=secure)
 
 
 def _reap(pid: int) -> None:

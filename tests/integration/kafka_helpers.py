@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.streams.settings import Settings
 
 
 def send_raw(settings: Settings, records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:
     """Send (full topic name, key, value) records and wait for every acknowledgement."""
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5)
+    producer = KafkaProducer(**client_options(settings), acks="all", linger_ms=5)
     futures = [producer.send(topic, key=key, value=value) for topic, key, value in records]
     producer.flush()
     for f in futures:
@@ -24,7 +25,7 @@ def send_raw(settings: Settings, records: Iterable[tuple[str, bytes | None, byte
 
 def read_topic(settings: Settings, topic: str, timeout: float = 5.0) -> list:
     """Every record currently in ``topic`` (from the beginning up to the end offsets)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False)
     parts = consumer.partitions_for_topic(topic) or set()
     tps = [TopicPartition(topic, p) for p in parts]
     consumer.assign(tps)
@@ -84,8 +85,8 @@ def group_caught_up(settings: Settings, group: str, topics: Iterable[str]) -> bo
     """True when ``group`` has committed every partition of ``topics`` up to its end."""
     from kafka.admin import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    admin = KafkaAdminClient(**client_options(settings))
+    consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False)
     try:
         committed = admin.list_group_offsets({group: None}).get(group, {})
         tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or set())]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.cli.topics import create_topics
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import ALL_TOPICS, FACTS
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def describe(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
     """(name -> partition count, name -> {config: value}) of every contract topic."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = KafkaAdminClient(**client_options(settings))
     try:
         names = [t.full_name(settings) for t in ALL_TOPICS]
         partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
