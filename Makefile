@@ -8,13 +8,15 @@ VAR := var
 DEMO_PORT ?= 6066
 PYTEST_ARGS ?=
 
-.PHONY: help venv test unit integration test-fault demo demo-stop kafka-up kafka-down jars browser clean
+.PHONY: help venv test unit integration test-fault bench bench-quick demo demo-stop kafka-up kafka-down jars browser clean
 
 help:
 	@echo "make demo       set up everything, start broker + worker, feed simulated events"
 	@echo "make test       the whole suite (starts its own broker)"
 	@echo "make unit       pure unit tests only"
 	@echo "make test-fault the fault-injection suite alone (kill -9, broker outage, ...)"
+	@echo "make bench      throughput, latency, memory, recovery (~25 min; bench/results/)"
+	@echo "make bench-quick the same at small sizes (~4 min)"
 	@echo "make demo-stop  stop the demo worker and broker"
 	@echo "make kafka-up / kafka-down / jars"
 
@@ -48,6 +50,13 @@ integration: venv jars browser
 # The fault-injection suite alone (kill -9, broker outage, duplicates, random input, scale-out).
 test-fault: venv jars
 	$(BIN)/python -m pytest -m fault $(PYTEST_ARGS)
+
+# Starts a broker of its own; BENCH_ARGS passes options (e.g. --only throughput).
+bench: venv jars
+	$(BIN)/scorecard bench $(BENCH_ARGS)
+
+bench-quick: venv jars
+	$(BIN)/scorecard bench --quick $(BENCH_ARGS)
 
 kafka-up: venv
 	$(BIN)/scorecard kafka up

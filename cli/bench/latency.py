@@ -9,6 +9,7 @@ the deal's end-to-end latency (produce -> validate -> aggregate -> coalesced upd
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from decimal import Decimal
@@ -82,7 +83,7 @@ class UpdateWatcher(threading.Thread):
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """The q-quantile (0..1) by nearest rank."""
-    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values) + 0.5) - 1))
+    index = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
     return sorted_values[index]
 
 

@@ -1,0 +1,39 @@
+"""Pure pieces of the benchmark: percentiles, report rows, the state history."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sales_scorecard.cli.bench.latency import percentile
+from sales_scorecard.cli.bench.load import state_events
+from sales_scorecard.cli.bench.report import markdown, rows
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert percentile(values, 0.50) == 50.0
+    assert percentile(values, 0.95) == 95.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 1.0) == 100.0
+    assert percentile([7.0], 0.99) == 7.0
+
+
+def test_state_history_makes_one_scorecard_per_rep_and_month() -> None:
+    events = list(state_events(reps=12, months=3, start="2025-11"))
+    kinds = Counter(e["type"] for e in events)
+    assert kinds == {"roster": 12, "deal": 36, "activity": 36}
+    months = {(e["rep_id"], e["closed_at"][:7]) for e in events if e["type"] == "deal"}
+    assert len(months) == 36 and {m for _, m in months} == {"2025-11", "2025-12", "2026-01"}
+    assert len({e["event_id"] for e in events}) == len(events)
+
+
+def test_report_lists_ratios_and_targets() -> None:
+    result = {
+        "when": "x", "machine": "m", "cpus": 2, "python": "3.11", "parameters": {"events": 10},
+        "throughput": {"ceiling": {"events_per_s": 1000}, "baseline": {"events_per_s": 100},
+                       "pipeline": {"events_per_s": 50}, "c_over_a": 0.05, "c_over_b": 0.5},
+    }
+    got = dict(rows(result))
+    assert got["c/b (target >= 3)"] == "0.5"
+    assert got["throughput a: bare aiokafka decode"] == "1,000 ev/s"
+    assert "| c/a | 0.05 |" in markdown(result)
