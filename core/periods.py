@@ -70,6 +70,9 @@ class Calendar:
         self.zone = ZoneInfo(timezone)
         self.timezone = timezone
         self._day = lru_cache(maxsize=65536)(self._day_uncached)
+        # One shared label tuple per local date: contributions hold them, and fresh
+        # strings per event were ~0.7 KiB per rep-period of state (issue #8).
+        self._labels: dict[date, tuple[str, str, str, str]] = {}
 
     # -- instants and dates -------------------------------------------------
     def local_date(self, ts: datetime) -> date:
@@ -127,7 +130,11 @@ class Calendar:
     def labels_containing(self, ts: datetime) -> tuple[str, str, str, str]:
         """Labels of the (day, month, quarter, year) containing ``ts``; cheap, no Period objects."""
         d = self.local_date(ts)
-        return (d.isoformat(), f"{d.year:04d}-{d.month:02d}", f"{d.year:04d}-Q{(d.month - 1) // 3 + 1}", f"{d.year:04d}")
+        labels = self._labels.get(d)
+        if labels is None:
+            labels = self._labels[d] = (d.isoformat(), f"{d.year:04d}-{d.month:02d}",
+                                        f"{d.year:04d}-Q{(d.month - 1) // 3 + 1}", f"{d.year:04d}")
+        return labels
 
     def trailing(self, kind: str, as_of: datetime) -> Period:
         """``R30D``/``R90D``: the whole local days ending with the local date of ``as_of``."""
