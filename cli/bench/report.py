@@ -36,9 +36,10 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     if "memory" in result:
         mem = result["memory"]
         add("memory: rep-periods of state", mem["rep_periods"])
-        add("memory: idle worker peak RSS", mem["idle_peak_rss_mib"], "MiB")
-        add("memory: loaded worker peak RSS", mem["loaded_peak_rss_mib"], "MiB")
-        add("memory: bytes per rep-period (target <= 4096)", mem["bytes_per_rep_period"], "B")
+        for store, fig in mem["stores"].items():
+            add(f"memory ({store} store): idle / loaded worker peak RSS",
+                f"{fig['idle_peak_rss_mib']} / {fig['loaded_peak_rss_mib']}", "MiB")
+            add(f"memory ({store} store): bytes per rep-period (target <= 4096)", fig["bytes_per_rep_period"], "B")
         for store, rec in mem["recovery"].items():
             add(f"recovery to /readyz ({store} store, {rec['keys']:,} keys)", rec["seconds"], "s")
     return out
