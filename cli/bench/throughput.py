@@ -17,7 +17,8 @@ from pathlib import Path
 
 import orjson
 
-from sales_scorecard.cli.bench.workers import BenchProcess, baseline_worker, metric_sum, scorecard_worker
+from sales_scorecard.cli.bench.workers import BenchProcess, baseline_worker, scorecard_worker
+from sales_scorecard.cli.worker_probe import metric_sum
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import INPUT_TOPICS
 

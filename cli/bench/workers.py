@@ -12,34 +12,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.streams.settings import Settings
-
-
-def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    """(status, body) of a GET on the local worker; (0, b"") when it does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except (OSError, urllib.error.URLError):
-        return 0, b""
-
-
-def metric_sum(exposition: str, name: str, **labels: str) -> float:
-    """Sum of the samples of ``name`` whose labels include ``labels`` (Prometheus text format)."""
-    total = 0.0
-    wanted = [f'{k}="{v}"' for k, v in labels.items()]
-    for line in exposition.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            if all(w in line for w in wanted):
-                total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def peak_rss_bytes(pid: int) -> int:

@@ -7,27 +7,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import orjson
 import pytest
 
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def http_get(port: int, path: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    """GET a path of a local worker; (status, body), status 0 when unreachable."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return 0, b""
 
 
 class WorkerProcess:

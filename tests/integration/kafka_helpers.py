@@ -6,9 +6,11 @@ import time
 from collections.abc import Callable, Iterable
 
 import orjson
+
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from sales_scorecard.cli.kafka_io import client_options
+from sales_scorecard.cli.worker_probe import metric_sum, metric_value  # noqa: F401 - re-exported for the tests
 from sales_scorecard.streams.settings import Settings
 
 
@@ -54,22 +56,6 @@ def json_values(records: list) -> list[dict]:
     """Decode the values of consumed records, skipping tombstones (a scorecard key that
     stopped existing, e.g. team ``unassigned`` once the roster event arrived after a fact)."""
     return [orjson.loads(r.value) for r in records if r.value is not None]
-
-
-def metric_value(exposition: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text format (0 when absent)."""
-    for line in exposition.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        head, _, value = line.rpartition(" ")
-        if all(f'{k}="{v}"' in head for k, v in labels.items()):
-            return float(value)
-    return 0.0
-
-
-def metric_sum(exposition: str, name: str) -> float:
-    """The sum of every labelled sample of ``name`` in Prometheus text format."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines() if line.startswith(name + "{"))
 
 
 def produce_events(settings: Settings, events: Iterable[dict]) -> int:
