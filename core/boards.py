@@ -146,6 +146,8 @@ class BoardCache:
     def __init__(self) -> None:
         #: period -> rep_id -> (team_id, values by metric, shown fields)
         self.entries: dict[str, dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]] = {}
+        #: period -> team_id -> the reps of ``entries`` in that team (team boards read only theirs)
+        self.by_team: dict[str, dict[str | None, set[str]]] = {}
 
     def update(self, content: dict[str, Any]) -> set[tuple[str, str]]:
         """Record a rendered rep scorecard; returns the (board, period) pairs it may move."""
@@ -158,6 +160,10 @@ class BoardCache:
         old = period_entries.get(content["id"])
         team = content["team_id"]
         period_entries[content["id"]] = (team, values, shown)
+        teams = self.by_team.setdefault(content["period"], {})
+        if old is not None and old[0] != team:
+            teams.get(old[0], set()).discard(content["id"])
+        teams.setdefault(team, set()).add(content["id"])
         touched = {("company", content["period"]), (f"team:{team}", content["period"])}
         if old is not None and old[0] != team:
             touched.add((f"team:{old[0]}", content["period"]))
@@ -166,13 +172,19 @@ class BoardCache:
     def remove(self, rep_id: str, period: str) -> set[tuple[str, str]]:
         """Forget a rep scorecard that stopped existing; returns the boards it leaves."""
         old = self.entries.get(period, {}).pop(rep_id, None)
+        if old is not None:
+            self.by_team.get(period, {}).get(old[0], set()).discard(rep_id)
         return set() if old is None else {("company", period), (f"team:{old[0]}", period)}
 
     def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
         """Ranked rows of a board from the cached values."""
         team = None if board == "company" else board[5:]
-        members = {rep: e for rep, e in self.entries.get(period, {}).items() if team is None or e[0] == team}
+        entries = self.entries.get(period, {})
+        if team is None:
+            members = entries
+        else:
+            members = {rep: entries[rep] for rep in self.by_team.get(period, {}).get(team, ())}
         ranked = rank((rep, e[1][metric]) for rep, e in members.items())
         rows = []
         for row in ranked[: limit if limit else None]:

@@ -92,6 +92,7 @@ class Roster:
     def __init__(self) -> None:
         self.reps: dict[str, RepHistory] = {}
         self._members_cache: dict[datetime, dict[str, list[str]]] = {}
+        self._departures: list[tuple[str, datetime, str]] | None = None
 
     def add(self, entry: RosterEntry) -> bool:
         """Record an entry; False for a repeat of an applied event."""
@@ -101,6 +102,7 @@ class Roster:
         changed = hist.add(entry)
         if changed:
             self._members_cache.clear()
+            self._departures = None
         return changed
 
     def entry_at(self, rep_id: str, ts: datetime) -> RosterEntry | None:
@@ -141,21 +143,22 @@ class Roster:
     def departures(self, team_id: str | None, start: datetime, end: datetime) -> int:
         """Reps whose status turned from active to ``left`` with ``start <= effective_at < end``
         (in ``team_id``, or any). A rep whose first known entry is ``left`` never left on record."""
-        count = 0
-        for hist in self.reps.values():
-            prev_status = None
-            for entry in hist.entries:
-                if (
-                    entry.status == "left"
-                    and prev_status is not None
-                    and prev_status != "left"
-                    and start <= entry.effective_at < end
-                    and (team_id is None or entry.team_id == team_id)
-                ):
-                    count += 1
-                    break
-                prev_status = entry.status
-        return count
+        return len({rep for rep, at, team in self._transitions_to_left()
+                    if start <= at < end and (team_id is None or team == team_id)})
+
+    def _transitions_to_left(self) -> list[tuple[str, datetime, str]]:
+        """(rep, effective_at, team) of every entry into ``left`` from another status; kept
+        until the roster changes (team and company scorecards ask on every render)."""
+        if self._departures is None:
+            out = []
+            for rep_id, hist in self.reps.items():
+                prev_status = None
+                for entry in hist.entries:
+                    if entry.status == "left" and prev_status is not None and prev_status != "left":
+                        out.append((rep_id, entry.effective_at, entry.team_id))
+                    prev_status = entry.status
+            self._departures = out
+        return self._departures
 
 
 def whole_months_between(start: datetime, end: datetime) -> int:
