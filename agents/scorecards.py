@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 TICK = b'{"type":"tick"}'
 REBUILD_ORDER = {"roster": 0, "target": 1, "close_period": 3}
+#: Rendered scorecards are handed to the alert rules in chunks of this many, so a flush
+#: of every key (after a rebuild, at 10,000 reps) never holds all contents at once.
+ALERT_CHUNK = 1000
 
 
 def new_engine(pipe: Pipeline) -> ScorecardEngine:
@@ -175,6 +178,9 @@ def register(pipe: Pipeline) -> None:
                 await withdraw(key, scope, id, label)
                 continue
             rendered.append(content)
+            if len(rendered) >= ALERT_CHUNK:
+                await evaluate_alerts(engine, rendered, emitted_at)
+                rendered = []
             if scope == "rep":
                 state["boards_pending"] |= state["boards"].update(content)
             decision = next_revision(emitted.get(key), content)

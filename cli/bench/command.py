@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -73,6 +74,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
     from sales_scorecard.cli.bench import load, throughput
     from sales_scorecard.cli.bench.report import markdown, table
 
+    signal.signal(signal.SIGTERM, _interrupt)  # so the finally blocks stop workers and the broker
     if quick:
         events, duration, reps = min(events, 20_000), min(duration, 20), min(reps, 1000)
     parts = set(only or PARTS)
@@ -123,6 +125,10 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
     md_path.write_text(markdown(result))
     click.echo(table(result))
     click.echo(f"wrote {json_path} and {md_path}")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _ratio(x: dict, y: dict) -> float | None:
