@@ -66,6 +66,7 @@ def register(pipe: Pipeline) -> None:
     interval = settings.coalesce_ms / 1000.0
     state = pipe.state
     state.update(engine=None, ledger=None, last_flush=0.0, boards=BoardCache(), boards_pending=set(), last_boards=0.0,
+                 boards_gap=settings.leaderboard_ms / 1000.0,
                  last_clock=time.monotonic(), clock_at_refresh=None, flush_gap=interval)
     refresh_every = float(settings.clock_refresh_seconds)
 
@@ -201,19 +202,21 @@ def register(pipe: Pipeline) -> None:
         # last one took on top of the configured interval (at most half the time renders).
         # Twice the time made the gap feed on itself: seconds of latency at 50 events/s.
         state["flush_gap"] = interval + took
-        if state["boards_pending"] and state["last_flush"] - state["last_boards"] >= board_interval:
+        if state["boards_pending"] and state["last_flush"] - state["last_boards"] >= state["boards_gap"]:
             await publish_boards(engine, emitted_at)
 
     async def publish_boards(engine: ScorecardEngine, emitted_at: str) -> None:
         """Leaderboard snapshots of the boards that moved, only when ranks or values changed."""
         cache: BoardCache = state["boards"]
         names = {rep: (h.entries[-1].name or rep) for rep, h in engine.roster.reps.items() if h.entries}
+        started = time.monotonic()
         for board, period in sorted(state["boards_pending"]):
+            ranked = cache.ranked(board, period)
             for metric in METRICS:
-                rows = cache.board(board, period, metric, names)
+                rows = cache.board(board, period, metric, names, limit=settings.leaderboard_rows)
                 key = f"{board}:{period}:{metric}"
                 content = {"type": "leaderboard", "schema_version": 1, "board": board, "period": period,
-                           "metric": metric, "rows": rows}
+                           "metric": metric, "ranked": ranked, "rows": rows}
                 decision = next_revision(boards_emitted.get(key), content)
                 if decision is None:
                     continue
@@ -225,6 +228,9 @@ def register(pipe: Pipeline) -> None:
                 metrics.leaderboards.inc()
         state["boards_pending"] = set()
         state["last_boards"] = time.monotonic()
+        # Ranking 10,000 reps per board takes a while: like flushes, space publications by
+        # what the last one took (at most half the time goes to boards).
+        state["boards_gap"] = board_interval + (state["last_boards"] - started)
 
     async def apply_facts(stream):
         async for event in stream.events():
@@ -252,7 +258,7 @@ def register(pipe: Pipeline) -> None:
                     refresh_clock(engine)
                 if engine.dirty and time.monotonic() - state["last_flush"] >= state["flush_gap"]:
                     await flush(engine)
-                elif state["boards_pending"] and time.monotonic() - state["last_boards"] >= board_interval:
+                elif state["boards_pending"] and time.monotonic() - state["last_boards"] >= state["boards_gap"]:
                     await publish_boards(engine, format_timestamp(datetime.now(timezone.utc)))
                 metrics.pending.set(len(engine.dirty))
             except Exception:  # noqa: BLE001 - never let one fact stop the aggregation

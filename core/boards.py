@@ -176,6 +176,12 @@ class BoardCache:
             self.by_team.get(period, {}).get(old[0], set()).discard(rep_id)
         return set() if old is None else {("company", period), (f"team:{old[0]}", period)}
 
+    def ranked(self, board: str, period: str) -> int:
+        """How many reps a board of a period ranks."""
+        if board == "company":
+            return len(self.entries.get(period, {}))
+        return len(self.by_team.get(period, {}).get(board[5:], ()))
+
     def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
         """Ranked rows of a board from the cached values."""

@@ -53,6 +53,10 @@ class Settings:
     coalesce_ms: int = 500
     #: Leaderboard snapshots are published at most once per this many ms per board.
     leaderboard_ms: int = 1000
+    #: Rows per snapshot on ``sales.leaderboards`` (the top N; ``ranked`` says how many reps
+    #: were ranked, and ``/api/leaderboard`` serves the whole ranking). Keeps a company board
+    #: of 10,000 reps under Kafka's 1 MB message limit.
+    leaderboard_rows: int = 500
     #: Path of the weighted-scorecard plan YAML; empty means the packaged default.
     scorecard_plan: str = ""
     #: Path of the commission plan YAML; empty means the packaged default.

@@ -83,10 +83,20 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions}}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"bench-{stamp}.json"
+    md_path = out_dir / f"bench-{stamp}.md"
+
+    def save() -> None:
+        """Write what is measured so far (a long run that is stopped keeps its parts)."""
+        json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        md_path.write_text(markdown(result))
+
     try:
         if "engine" in parts:
             say("engine: offline apply/render on the simulator's mix")
             result["engine"] = engine_bench.measure_engine(7, 100, 5)
+            save()
         needs_broker = parts & {"throughput", "latency", "memory"}
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:
@@ -103,12 +113,14 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     say(f"  {c['events_per_s']:,} ev/s")
                     result["throughput"] = {"ceiling": a, "baseline": b, "pipeline": c,
                                             "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b)}
+                    save()
                 if "latency" in parts:
                     from sales_scorecard.cli.bench import latency
 
                     s = bench_settings(servers, workdir, "lat", partitions)
                     say(f"latency: {rate} ev/s for {duration} s")
                     result["latency"] = latency.measure(s, rate, duration, workdir, timeout)
+                    save()
                 if "memory" in parts:
                     from sales_scorecard.cli.bench import memory
 
@@ -118,11 +130,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                                                       reps, months, workdir, timeout, say)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / f"bench-{stamp}.json"
-    md_path = out_dir / f"bench-{stamp}.md"
-    json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    md_path.write_text(markdown(result))
+    save()
     click.echo(table(result))
     click.echo(f"wrote {json_path} and {md_path}")
 
