@@ -149,6 +149,14 @@ def compose() -> dict:
 # Kubernetes
 
 
+def mebibytes(quantity: str) -> int:
+    """A Kubernetes memory quantity in Mi or Gi, as MiB."""
+    if quantity.endswith("Gi"):
+        return int(quantity[:-2]) * 1024
+    assert quantity.endswith("Mi"), quantity
+    return int(quantity[:-2])
+
+
 def test_kustomization_resources_exist_and_cover_every_manifest():
     k = kustomization()
     assert k["apiVersion"] == "kustomize.config.k8s.io/v1beta1" and k["kind"] == "Kustomization"
@@ -227,11 +235,15 @@ def test_worker_statefulset_contract():
         assert worker[probe]["httpGet"]["path"] == path
         assert worker[probe]["httpGet"]["port"] in ("http", port)
 
-    # Resource requests: about one of a machine's 2 cores, 1-2 GiB.
+    # Resource requests from the benchmark: one core; memory for 10,000 reps x 13 months at
+    # the measured ~12.4 KB per rep-period plus an idle worker (~1.6 GiB), with a higher
+    # limit for the rebuild; no CPU limit.
     requests, limits = worker["resources"]["requests"], worker["resources"]["limits"]
     assert requests["cpu"] in ("1", "1000m", 1)
-    assert requests["memory"].endswith("Mi") and 1024 <= int(requests["memory"][:-2]) <= 2048
-    assert limits["memory"] in ("2Gi", "2048Mi")
+    peak = 70 * 2**20 + 10_000 * 13 * 12_400
+    assert mebibytes(requests["memory"]) * 2**20 >= peak
+    assert mebibytes(limits["memory"]) > mebibytes(requests["memory"])
+    assert "cpu" not in limits
 
     # The RocksDB store: a PVC template mounted at SCORECARD_DATA_DIR.
     claims = {c["metadata"]["name"]: c for c in sts["spec"]["volumeClaimTemplates"]}
