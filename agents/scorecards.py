@@ -23,7 +23,7 @@ from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.engine import Outcome, ScorecardEngine, scorecard_key
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
-from sales_scorecard.core.publishing import fact_key, next_revision, scorecard_event_id
+from sales_scorecard.core.publishing import fact_key, next_revision, scorecard_event_id, stale_published
 from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.app import Pipeline
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
@@ -242,6 +242,8 @@ def register(pipe: Pipeline) -> None:
                     # Whatever a crash left unpaid is settled now (both rules are state-based).
                     await settle_payroll(engine, ledger, closed=True)
                     state.update(engine=engine, ledger=ledger)
+                    for key, scope, id, label in stale_published(emitted.items(), engine.exists):
+                        await withdraw(key, scope, id, label)
                 payload = orjson.loads(event.value)
                 kind = payload.get("type")
                 if kind != "tick":

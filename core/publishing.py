@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -49,3 +50,26 @@ def fact_key(event: dict[str, Any]) -> str:
     if kind == "close_period":
         return "close:" + event["period"]
     raise KeyError(f"unknown input type {kind!r}")
+
+
+def split_scorecard_key(key: str) -> tuple[str, str, str]:
+    """``(scope, id, period)`` of a ``{scope}:{id}:{period}`` key (an id may hold ``:``)."""
+    scope, rest = key.split(":", 1)
+    id, period = rest.rsplit(":", 1)
+    return scope, id, period
+
+
+def stale_published(published: Iterable[tuple[str, list | None]],
+                    exists: Callable[[str, str, str], bool]) -> list[tuple[str, str, str, str]]:
+    """``(key, scope, id, period)`` of keys still published (not withdrawn) that do not
+    exist in a freshly rebuilt engine, sorted. A key can be published and then lose its
+    facts in the same moment its worker dies: the rebuilt engine never sees it vanish, so
+    it must be withdrawn here or it would stay in the compacted topic."""
+    out = []
+    for key, previous in published:
+        if previous is None or previous[1] is None:
+            continue
+        scope, id, period = split_scorecard_key(key)
+        if not exists(scope, id, period):
+            out.append((key, scope, id, period))
+    return sorted(out)
