@@ -176,21 +176,21 @@ class BoardCache:
             self.by_team.get(period, {}).get(old[0], set()).discard(rep_id)
         return set() if old is None else {("company", period), (f"team:{old[0]}", period)}
 
+    def _members(self, board: str, period: str) -> dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]:
+        """The cached entries a board of a period ranks (every rep, or one team's)."""
+        entries = self.entries.get(period, {})
+        if board == "company":
+            return entries
+        return {rep: entries[rep] for rep in self.by_team.get(period, {}).get(board[5:], ())}
+
     def ranked(self, board: str, period: str) -> int:
         """How many reps a board of a period ranks."""
-        if board == "company":
-            return len(self.entries.get(period, {}))
-        return len(self.by_team.get(period, {}).get(board[5:], ()))
+        return len(self._members(board, period))
 
     def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
         """Ranked rows of a board from the cached values."""
-        team = None if board == "company" else board[5:]
-        entries = self.entries.get(period, {})
-        if team is None:
-            members = entries
-        else:
-            members = {rep: entries[rep] for rep in self.by_team.get(period, {}).get(team, ())}
+        members = self._members(board, period)
         ranked = rank((rep, e[1][metric]) for rep, e in members.items())
         rows = []
         for row in ranked[: limit if limit else None]:

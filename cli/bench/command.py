@@ -103,7 +103,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                 if "throughput" in parts:
                     s = bench_settings(servers, workdir, "thr", partitions)
                     say(f"throughput: loading {events:,} events")
-                    total = load.load(s, load.realistic_events(events), events, "throughput")
+                    total = load.load(s, load.realistic_events(events), events)
                     say("throughput a: bare aiokafka decode")
                     a = throughput.measure_ceiling(s, total)
                     say(f"  {a['events_per_s']:,} ev/s; b: plain Faust agent, one table update per event")

@@ -90,7 +90,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout: float) -> dict:
     """Offer ``rate`` events/s for ``duration`` s to a running worker; latency per won deal."""
     reps = [f"r{n:04d}" for n in range(REPS)]
-    load(settings, [_roster(r) for r in reps], label="latency roster")
+    load(settings, [_roster(r) for r in reps])
     proc = scorecard_worker(settings, workdir / f"latency-{settings.app_id}.log").start()
     try:
         proc.wait_ready(timeout)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
 import orjson
 
-from sales_scorecard.cli.kafka_io import make_producer, route
+from sales_scorecard.cli.produce import produce_lines
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.streams.settings import Settings
 
@@ -51,20 +50,8 @@ def state_events(reps: int, months: int, start: str = "2025-11") -> Iterator[dic
                    "effective": True, "duration_minutes": 20}
 
 
-def load(settings: Settings, events: Iterable[dict[str, Any]], total: int | None = None, label: str = "") -> int:
-    """Send events to their input topics (acks=all); returns how many were sent."""
-    from tqdm import tqdm
-
-    producer = make_producer(settings, linger_ms=20)
-    sent = 0
-    with tqdm(total=total, unit="ev", desc=f"load {label}".strip(), file=sys.stderr, disable=not sys.stderr.isatty(),
-              leave=False) as bar:
-        for event in events:
-            topic, key = route(event, settings)
-            producer.send(topic, key=key.encode(), value=orjson.dumps(event))
-            sent += 1
-            if sent % 5000 == 0:
-                bar.update(5000)
-        producer.flush()
-    producer.close()
-    return sent
+def load(settings: Settings, events: Iterable[dict[str, Any]], total: int | None = None) -> int:
+    """Send events to their input topics the way ``scorecard produce`` does (acks=all,
+    progress bar); returns how many were acknowledged."""
+    counts, _ = produce_lines(settings, (orjson.dumps(e) for e in events), strict=True, total=total)
+    return sum(counts.values())

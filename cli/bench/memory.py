@@ -43,7 +43,7 @@ def measure(new_settings: Callable[..., Settings], reps: int, months: int, workd
     """Peak RSS per rep-period and recovery time, for the rocksdb (default) and the memory store."""
     rep_periods = reps * months
     first = new_settings("mem", store="memory")
-    total = load(first, state_events(reps, months), reps * (1 + 2 * months), "state")
+    total = load(first, state_events(reps, months), reps * (1 + 2 * months))
     out: dict = {"reps": reps, "months": months, "rep_periods": rep_periods, "events": total, "recovery": {},
                  "stores": {}}
     for store in ("rocksdb", "memory"):
