@@ -77,6 +77,7 @@ def register(pipe: Pipeline) -> None:
         if engine.clock() != state["clock_at_refresh"]:
             engine.touch_clock()
             state["clock_at_refresh"] = engine.clock()
+            metrics.clock_rendered.set(engine.clock().timestamp())
         state["last_clock"] = time.monotonic()
     board_interval = settings.leaderboard_ms / 1000.0
 

@@ -38,6 +38,10 @@ class Metrics:
             "scorecard_last_processed_timestamp_seconds", "Wall time the last record was processed", ["stage"], registry=r
         )
         self.event_clock = Gauge("scorecard_event_clock_timestamp_seconds", "The engine's as_of (latest event time)", registry=r)
+        self.clock_rendered = Gauge(
+            "scorecard_clock_rendered_timestamp_seconds",
+            "The clock instant of the latest clock refresh: clock-dependent KPIs (pace, expected to date, "
+            "trailing windows) are rendered as of this instant once pending updates reach 0", registry=r)
         self.pending = Gauge("scorecard_pending_updates", "Scorecard keys marked dirty and not yet flushed", registry=r)
         self.ready = Gauge("scorecard_ready", "1 when tables are recovered and the engine is loaded", registry=r)
 

@@ -26,9 +26,13 @@ def start_sink(settings: Settings, db: Path) -> subprocess.Popen:
 
 
 def pipeline_settled(settings: Settings, exposition: str) -> bool:
-    """Both stages committed to the end of their inputs and no scorecard update is pending."""
+    """Both stages committed to the end of their inputs, the latest clock refresh covers the
+    event clock (so pace and expected-to-date of keys no late fact touched are re-rendered
+    too: give the worker a short ``clock_refresh_seconds``) and no scorecard update is pending."""
     topics = [t.full_name(settings) for t in INPUT_TOPICS] + [FACTS.full_name(settings)]
     return (group_caught_up(settings, settings.app_id, topics)
+            and metric_value(exposition, "scorecard_clock_rendered_timestamp_seconds")
+            >= metric_value(exposition, "scorecard_event_clock_timestamp_seconds")
             and metric_value(exposition, "scorecard_pending_updates") == 0)
 
 

@@ -4,6 +4,7 @@ and nothing is counted twice."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -38,7 +39,7 @@ def own_broker() -> Iterator[broker.BrokerInfo]:
 
 
 def test_broker_outage_of_20_seconds(own_broker: broker.BrokerInfo, run_worker, tmp_path: Path) -> None:
-    s = isolated_settings(own_broker.bootstrap, tmp_path / "data")
+    s = dataclasses.replace(isolated_settings(own_broker.bootstrap, tmp_path / "data"), clock_refresh_seconds=2)
     events = simulate(SimulationConfig(seed=8, reps=40, teams=5, months=3, start_month="2026-03"))
     half = len(events) // 2
     worker = run_worker(s)

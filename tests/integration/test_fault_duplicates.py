@@ -4,6 +4,7 @@ the offline recomputation over the original history and payroll pays exactly."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import signal
 import time
@@ -48,7 +49,7 @@ def shuffled_twice(events: list[dict], partitions: int, seed: int) -> list[tuple
 def test_twice_and_shuffled_gives_identical_results(test_settings: Settings, run_worker, tmp_path: Path) -> None:
     from kafka import KafkaProducer
 
-    s = test_settings
+    s = dataclasses.replace(test_settings, clock_refresh_seconds=2)
     events = simulate(SimulationConfig(seed=33, reps=30, teams=4, months=3, start_month="2026-05"))
     events.append({"event_id": f"close:{CLOSED}", "type": "close_period", "schema_version": 1,
                    "occurred_at": "2026-06-03T09:00:00+08:00", "period": CLOSED})

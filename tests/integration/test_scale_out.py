@@ -48,7 +48,8 @@ def owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
 
 def test_three_workers_share_the_work_and_two_survive_a_kill(test_settings: Settings, run_worker,
                                                              tmp_path: Path) -> None:
-    base = dataclasses.replace(test_settings, store="rocksdb", standby_replicas=1)
+    base = dataclasses.replace(test_settings, store="rocksdb", standby_replicas=1,
+                               clock_refresh_seconds=2)
     settings = [base] + [dataclasses.replace(base, web_port=free_port(), data_dir=str(tmp_path / f"w{i}"))
                          for i in (1, 2)]
     workers = [run_worker(settings[0], name="w0")]
