@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +87,18 @@ class BenchProcess:
                 return time.monotonic()
             time.sleep(interval)
         raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}:\n{self.log_tail()}")
+
+    def wait_count(self, count: Callable[[], int], total: int, timeout: float, what: str) -> float:
+        """Poll ``count`` until it reaches ``total``, with a progress bar on a terminal;
+        returns the monotonic time it did."""
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit="ev", desc=what, disable=not sys.stderr.isatty(), file=sys.stderr) as bar:
+            def reached() -> bool:
+                n = count()
+                bar.update(min(n, total) - bar.n)
+                return n >= total
+            return self.wait(reached, timeout, f"{total} {what}", interval=1.0)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
