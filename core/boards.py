@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
 from .engine import TRAILING_DAYS, ScorecardEngine
+from .labels import period_kind
 from .leaderboard import rank
 from .money import format_money
 from .roster import UNASSIGNED
@@ -70,6 +72,24 @@ def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str, l
     as_of = engine.clock()
     return {"board": board, "period": period, "metric": metric, "rows": rows,
             "as_of": None if as_of is None else as_of.isoformat()}
+
+
+def default_month(clock_month: str | None, labels: Iterable[str]) -> str | None:
+    """The month a board shows when none is asked for: the clock's month, unless it has no
+    scorecard yet (just after midnight on the 1st, or after a period close stamped on a
+    later day than the last sale) and an earlier month has one; then the latest such month."""
+    with_data = [label for label in labels if period_kind(label) == "month" and (clock_month is None or label <= clock_month)]
+    if clock_month is None or clock_month in with_data or not with_data:
+        return clock_month
+    return max(with_data)
+
+
+def current_month(engine: ScorecardEngine) -> str | None:
+    """``default_month`` over the engine's rep scorecards (None before the first event)."""
+    as_of = engine.clock()
+    clock_month = engine.calendar.containing(as_of)[0].label if as_of is not None else None
+    labels = {label for (scope, _), known in engine.known.items() if scope == "rep" for label in known}
+    return default_month(clock_month, labels)
 
 
 def check_period(engine: ScorecardEngine, period: str) -> None:

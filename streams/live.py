@@ -30,7 +30,7 @@ HEARTBEAT_SECONDS = 15.0
 
 def register(pipe: Pipeline) -> None:
     """Attach the page, the boards list and the SSE stream."""
-    from sales_scorecard.core.boards import METRICS, BoardError, check_period
+    from sales_scorecard.core.boards import METRICS, BoardError, check_period, current_month
 
     from .web import ENGINE_KEY
 
@@ -57,9 +57,8 @@ def register(pipe: Pipeline) -> None:
             teams = sorted({id for (scope, id) in engine.known if scope == "team"})
             periods = sorted({label for (scope, _), labels in engine.known.items() if scope == "rep" for label in labels},
                              reverse=True)
-            as_of = engine.clock()
-            current = engine.calendar.containing(as_of)[0].label if as_of is not None else None
-            return self.json({"teams": teams, "periods": periods + ["R30D", "R90D"], "current_period": current})
+            return self.json({"teams": teams, "periods": periods + ["R30D", "R90D"],
+                              "current_period": current_month(engine)})
 
     def local_rows(board: str, period: str, metric: str) -> list[dict[str, Any]] | None:
         engine = pipe.state.get("engine")

@@ -55,7 +55,7 @@ SCOPES = ("rep", "team", "company")
 
 def register_api(pipe: Pipeline) -> None:
     """Attach the query API views."""
-    from sales_scorecard.core.boards import BoardError, explain, leaderboard
+    from sales_scorecard.core.boards import BoardError, current_month, explain, leaderboard
     from sales_scorecard.core.engine import scorecard_key
 
     app = pipe.app
@@ -128,11 +128,9 @@ def register_api(pipe: Pipeline) -> None:
                 return self.json({"error": "limit must be a positive integer"}, status=400)
             period = q.get("period")
             if not period:
-                as_of = engine.clock()
-                if as_of is None:
+                period = current_month(engine)
+                if period is None:
                     return self.json({"error": "period is required (no events seen yet)"}, status=400)
-                month = engine.calendar.containing(as_of)[0]
-                period = month.label
             try:
                 board = leaderboard(engine, q.get("board", "company"), period, q.get("metric", "score"), limit)
             except BoardError as exc:

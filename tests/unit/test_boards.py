@@ -1,0 +1,45 @@
+"""The period a board shows when none is asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from sales_scorecard.core.boards import current_month, default_month
+from sales_scorecard.core.engine import ScorecardEngine
+from sales_scorecard.schemas.records import record_from_event
+
+
+@pytest.mark.parametrize(
+    ("clock_month", "labels", "expected"),
+    [
+        (None, [], None),
+        ("2026-11", [], "2026-11"),  # nothing anywhere: the clock's month, empty
+        ("2026-11", ["2026-11", "2026-10", "2026-Q4", "2026"], "2026-11"),
+        ("2026-12", ["2026-11", "2026-10", "2026-Q4", "2026"], "2026-11"),  # new month, no sale yet
+        ("2026-12", ["2026-10", "2027-01", "2026-Q4"], "2026-10"),  # a future month is not "latest"
+        ("2026-12", ["2026-Q4", "2026"], "2026-12"),  # no month at all
+    ],
+)
+def test_default_month(clock_month: str | None, labels: list[str], expected: str | None) -> None:
+    assert default_month(clock_month, labels) == expected
+
+
+def _deal(event_id: str, at: str) -> dict:
+    return {"event_id": event_id, "type": "deal", "schema_version": 1, "occurred_at": at, "deal_id": event_id,
+            "customer_id": "c1", "currency": "CNY", "created_at": at, "rep_id": "r1", "version": 1,
+            "stage": "won", "amount": "100.00", "closed_at": at}
+
+
+def test_a_close_stamped_after_midnight_does_not_blank_the_board() -> None:
+    """The demo's wart: closing a month at 20:00 UTC on the 30th is 04:00 on the 1st in
+    Shanghai; the board's default must stay on the month that has the sales."""
+    engine = ScorecardEngine("Asia/Shanghai")
+    assert current_month(engine) is None
+    engine.apply(record_from_event(_deal("d1", "2026-11-20T10:00:00+08:00")))
+    assert current_month(engine) == "2026-11"
+    engine.apply(record_from_event({"event_id": "close:2026-10", "type": "close_period", "schema_version": 1,
+                                    "occurred_at": "2026-11-30T20:00:00Z", "period": "2026-10"}))
+    assert engine.calendar.containing(engine.clock())[0].label == "2026-12"
+    assert current_month(engine) == "2026-11"
+    engine.apply(record_from_event(_deal("d2", "2026-12-01T09:00:00+08:00")))
+    assert current_month(engine) == "2026-12"
