@@ -17,6 +17,7 @@ from typing import Iterator
 import click
 import orjson
 
+from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.settings import Settings
 
 PARTS = ("engine", "throughput", "latency", "memory")
@@ -128,6 +129,9 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
                                                                                        partitions, **kw),
                                                       reps, months, workdir, timeout, say)
+    except WorkerProcessError as exc:
+        save()
+        raise click.ClickException(f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     save()

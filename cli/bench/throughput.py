@@ -17,7 +17,8 @@ from pathlib import Path
 
 import orjson
 
-from sales_scorecard.cli.bench.workers import BenchProcess, baseline_worker, scorecard_worker
+from sales_scorecard.cli.bench.workers import baseline_worker, scorecard_worker
+from sales_scorecard.cli.worker_process import WorkerProcess
 from sales_scorecard.cli.worker_probe import metric_sum
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import INPUT_TOPICS
@@ -57,7 +58,7 @@ async def _ceiling(settings: Settings, total: int) -> dict:
     return {"events": seen, "seconds": round(took, 3), "events_per_s": round(seen / took) if took else None}
 
 
-def _timed(proc: BenchProcess, handled, total: int, timeout: float) -> dict:
+def _timed(proc: WorkerProcess, handled, total: int, timeout: float) -> dict:
     """Poll ``handled()`` from the first event to ``total``; returns the rate."""
     proc.wait(lambda: handled() > 0, timeout, "the first event", interval=POLL / 4)
     first = time.monotonic()
@@ -81,7 +82,7 @@ def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: flo
         proc.stop()
 
 
-def pipeline_handled(proc: BenchProcess) -> int:
+def pipeline_handled(proc: WorkerProcess) -> int:
     """Input records fully handled by the worker: dead-lettered, or applied (or skipped as
     duplicates) by the aggregation stage, with no scorecard update left pending."""
     m = proc.metrics()
