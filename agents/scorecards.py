@@ -21,6 +21,7 @@ import orjson
 from sales_scorecard.core.alert_rules import AlertState, Transition, evaluate_complaints, evaluate_scorecard, load_alert_rules
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.engine import Outcome, ScorecardEngine, scorecard_key
+from sales_scorecard.core.labels import period_kind
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import fact_key, next_revision, scorecard_event_id, stale_published
@@ -35,6 +36,11 @@ REBUILD_ORDER = {"roster": 0, "target": 1, "close_period": 3}
 #: Rendered scorecards are handed to the alert rules in chunks of this many, so a flush
 #: of every key (after a rebuild, at 10,000 reps) never holds all contents at once.
 ALERT_CHUNK = 1000
+#: A flush waits for its sends to reach the broker after this many scorecards (and after
+#: the months). Without that wait a flush of 400,000 keys (10,000 reps) kept the event loop
+#: to itself for minutes: /metrics stopped answering and Faust logged "Thread keepalive is
+#: not responding".
+SEND_CHUNK = 1000
 
 
 def new_engine(pipe: Pipeline) -> ScorecardEngine:
@@ -173,7 +179,16 @@ def register(pipe: Pipeline) -> None:
         started = time.monotonic()
         emitted_at = format_timestamp(datetime.now(timezone.utc))
         rendered: list[dict] = []
-        for scope, id, label in engine.take_dirty():
+        months_sent = False
+        unsent = 0
+        for scope, id, label in engine.take_dirty():  # months first
+            if unsent >= SEND_CHUNK or (not months_sent and period_kind(label) != "month"):
+                # Deliver what is rendered before going on: the month scorecards before the
+                # slower rest (quarters, years, trailing windows), so a closed deal's month
+                # figures reach consumers sooner, and no large flush buffers every update.
+                await app.producer.flush()
+                months_sent = months_sent or period_kind(label) != "month"
+                unsent = 0
             key = scorecard_key(scope, id, label)
             content = engine.render(scope, id, label)
             if content is None:
@@ -195,6 +210,7 @@ def register(pipe: Pipeline) -> None:
             await scorecards_topic.send(key=key.encode(), value=orjson.dumps(value))
             emitted[key] = [revision, digest]
             metrics.scorecards.inc()
+            unsent += 1
         await evaluate_alerts(engine, rendered, emitted_at)
         state["last_flush"] = time.monotonic()
         took = state["last_flush"] - started

@@ -91,6 +91,16 @@ def _version_gate(old: DealEvent | ComplaintEvent | None, new: DealEvent | Compl
     return None
 
 
+#: Flush order: months first (what leaderboards and reps watch), then the longer periods.
+_KIND_ORDER = {"month": 0, "quarter": 1, "year": 2, "R30D": 3, "R90D": 3}
+_SCOPE_ORDER = {"rep": 0, "team": 1, "company": 2}
+
+
+def _flush_order(key: ScorecardKey) -> tuple[int, int, str, str]:
+    scope, id, label = key
+    return _KIND_ORDER[L.period_kind(label)], _SCOPE_ORDER[scope], id, label
+
+
 def _micros(delta: timedelta) -> int:
     return delta // timedelta(microseconds=1)
 
@@ -462,8 +472,9 @@ class ScorecardEngine:
                 self.dirty.add((scope, id, "R90D"))
 
     def take_dirty(self) -> list[ScorecardKey]:
-        """The scorecards that may have changed since the last call, sorted: existing ones,
-        and those that stopped existing (``render`` gives None for them)."""
+        """The scorecards that may have changed since the last call: existing ones, and those
+        that stopped existing (``render`` gives None for them); months first, then quarters,
+        years and trailing windows, each by scope (rep, team, company) and id."""
         out = [key for key in self.vanished if not self.exists(*key)]
         self.vanished.clear()
         for scope, id, label in self.dirty:
@@ -473,8 +484,7 @@ class ScorecardEngine:
             if label in TRAILING_DAYS or label in known:
                 out.append((scope, id, label))
         self.dirty.clear()
-        out = sorted(set(out))
-        return out
+        return sorted(set(out), key=_flush_order)
 
     def all_keys(self) -> list[ScorecardKey]:
         """Every existing scorecard key (calendar periods and trailing windows)."""

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from sales_scorecard.core.engine import Outcome, ScorecardEngine
+from sales_scorecard.core.labels import period_kind
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, close_period, complaint, deal, roster, target
 
@@ -220,3 +221,16 @@ def test_clock_rolling_into_a_new_month_renders_the_old_one_once_more() -> None:
     e.wall_clock = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)  # 1 December, 01:00 local
     e.touch_clock()
     assert ("rep", "r1", "2026-11") in e.take_dirty()
+
+
+def test_take_dirty_gives_months_first_then_longer_periods() -> None:
+    """The worker flushes in this order, so month scorecards are published first."""
+    e = ScorecardEngine("Asia/Shanghai")
+    for rep in ("r2", "r1"):
+        e.apply(record_from_event(deal(f"D-{rep}", rep, "c1", "100.00")))
+    keys = e.take_dirty()
+    kinds = [period_kind(label) for _, _, label in keys]
+    assert [k[:2] for k in keys[:4]] == [("rep", "r1"), ("rep", "r2"), ("team", "unassigned"), ("company", "*")]
+    assert kinds[:4] == ["month"] * 4 and "month" not in kinds[4:]
+    assert set(kinds[4:]) == {"quarter", "year", "R30D", "R90D"}
+    assert kinds.index("quarter") < kinds.index("year") < min(kinds.index("R30D"), kinds.index("R90D"))
