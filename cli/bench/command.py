@@ -95,8 +95,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
 
     try:
         if "engine" in parts:
-            say("engine: offline apply/render on the simulator's mix")
-            result["engine"] = engine_bench.measure_engine(7, 100, 5)
+            say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
+            result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
             save()
         needs_broker = parts & {"throughput", "latency", "memory"}
         if needs_broker:

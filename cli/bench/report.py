@@ -19,6 +19,8 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         e = result["engine"]
         add("engine: apply (offline)", e["apply_events_per_s"], "ev/s")
         add("engine: render (offline)", e["render_keys_per_s"], "keys/s")
+        add("engine: validate + decode + apply, the pipeline's upper bound (offline)",
+            e.get("python_bound_events_per_s"), "ev/s")
     if "throughput" in result:
         t = result["throughput"]
         add("throughput a: bare aiokafka decode", t["ceiling"]["events_per_s"], "ev/s")
@@ -26,6 +28,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("throughput c: full pipeline", t["pipeline"]["events_per_s"], "ev/s")
         add("c/a", t["c_over_a"])
         add("c/b (target >= 3)", t["c_over_b"])
+        if "engine" in result and result["engine"].get("python_bound_events_per_s") and t["baseline"]["events_per_s"]:
+            bound = result["engine"]["python_bound_events_per_s"]
+            add("upper bound of c/b without any Kafka or Faust cost", round(bound / t["baseline"]["events_per_s"], 2))
     if "latency" in result:
         lat = result["latency"]
         add("latency: offered load", lat["offered_events_per_s"], "ev/s")

@@ -37,3 +37,15 @@ def test_report_lists_ratios_and_targets() -> None:
     assert got["c/b (target >= 3)"] == "0.5"
     assert got["throughput a: bare aiokafka decode"] == "1,000 ev/s"
     assert "| c/a | 0.05 |" in markdown(result)
+    assert not any(name.startswith("upper bound") for name in got)  # needs the engine part
+
+
+def test_report_bounds_c_over_b_by_the_offline_python_work() -> None:
+    result = {
+        "throughput": {"ceiling": {"events_per_s": 1000}, "baseline": {"events_per_s": 2500},
+                       "pipeline": {"events_per_s": 700}, "c_over_a": 0.7, "c_over_b": 0.28},
+        "engine": {"apply_events_per_s": 8000, "render_keys_per_s": 3000, "python_bound_events_per_s": 5500},
+    }
+    got = dict(rows(result))
+    assert got["upper bound of c/b without any Kafka or Faust cost"] == "2.2"
+    assert got["engine: validate + decode + apply, the pipeline's upper bound (offline)"] == "5,500 ev/s"
