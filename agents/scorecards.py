@@ -290,7 +290,10 @@ def register(pipe: Pipeline) -> None:
 
     async def send_tick() -> None:
         engine = state["engine"]
-        clock_due = time.monotonic() - state["last_clock"] >= refresh_every
+        # On the event clock a refresh is due only if facts moved the clock since the last
+        # one: an idle worker sends no ticks (and its group catches up with sales.facts).
+        clock_due = time.monotonic() - state["last_clock"] >= refresh_every and (
+            settings.clock == "wall" or engine is None or engine.clock() != state["clock_at_refresh"])
         if (engine is None or engine.dirty or state["boards_pending"] or clock_due) and pipe.owns_aggregation():
             await facts_topic.send(key=b"tick", value=TICK)
 
