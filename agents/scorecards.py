@@ -179,6 +179,7 @@ def register(pipe: Pipeline) -> None:
         started = time.monotonic()
         emitted_at = format_timestamp(datetime.now(timezone.utc))
         rendered: list[dict] = []
+        republish, state["republish"] = state.get("republish", False), False
         months_sent = False
         unsent = 0
         for scope, id, label in engine.take_dirty():  # months first
@@ -200,9 +201,15 @@ def register(pipe: Pipeline) -> None:
                 rendered = []
             if scope == "rep":
                 state["boards_pending"] |= state["boards"].update(content)
-            decision = next_revision(emitted.get(key), content)
+            previous = emitted.get(key)
+            decision = next_revision(previous, content)
             if decision is None:
-                continue
+                if not republish:
+                    continue
+                # First flush after a rebuild: the previous owner may have recorded this
+                # revision and died before its send left (two partitions, no order between
+                # them), so send it again: same revision, same event id, same content.
+                decision = (int(previous[0]), previous[1])
             revision, digest = decision
             value = {**content, "event_id": scorecard_event_id(key, revision), "revision": revision, "emitted_at": emitted_at}
             # Publish before recording: after a crash between the two, the same revision
@@ -258,7 +265,7 @@ def register(pipe: Pipeline) -> None:
                     state["boards"] = BoardCache()
                     # Whatever a crash left unpaid is settled now (both rules are state-based).
                     await settle_payroll(engine, ledger, closed=True)
-                    state.update(engine=engine, ledger=ledger)
+                    state.update(engine=engine, ledger=ledger, republish=True)
                     for key, scope, id, label in stale_published(emitted.items(), engine.exists):
                         await withdraw(key, scope, id, label)
                 payload = orjson.loads(event.value)
