@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
+from typing import Awaitable, Callable, Iterable
 
 import orjson
 
 from sales_scorecard.core.alert_rules import AlertState, Transition, evaluate_complaints, evaluate_scorecard, load_alert_rules
 from sales_scorecard.core.boards import METRICS, BoardCache
-from sales_scorecard.core.engine import Outcome, ScorecardEngine, scorecard_key
+from sales_scorecard.core.engine import Outcome, ScorecardEngine, ScorecardKey, scorecard_key
 from sales_scorecard.core.labels import period_kind
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
@@ -41,6 +42,31 @@ ALERT_CHUNK = 1000
 #: to itself for minutes: /metrics stopped answering and Faust logged "Thread keepalive is
 #: not responding".
 SEND_CHUNK = 1000
+#: A flush that meets this many failing scorecards stops and gives the rest back.
+MAX_FAILURES_PER_FLUSH = 10
+
+
+async def publish_each(
+    keys: list[ScorecardKey],
+    publish_one: Callable[[ScorecardKey], Awaitable[None]],
+    give_back: Callable[[Iterable[ScorecardKey]], None],
+) -> int:
+    """Publish every key with ``publish_one``, in order; a key that fails is logged and
+    given back for the next flush without stopping the others. Returns the failures."""
+    failures = 0
+    for index, key in enumerate(keys):
+        try:
+            await publish_one(key)
+        except Exception:  # noqa: BLE001 - one bad scorecard must not cost the others theirs
+            failures += 1
+            log.exception("scorecard %s could not be published; it is retried at the next flush", ":".join(key))
+            give_back([key])
+            if failures >= MAX_FAILURES_PER_FLUSH:
+                # So many failures mean a fault of the whole flush (the producer), not of
+                # one key: leave the untried keys for the next flush too.
+                give_back(keys[index + 1:])
+                break
+    return failures
 
 
 def new_engine(pipe: Pipeline) -> ScorecardEngine:
@@ -180,44 +206,51 @@ def register(pipe: Pipeline) -> None:
         emitted_at = format_timestamp(datetime.now(timezone.utc))
         rendered: list[dict] = []
         republish, state["republish"] = state.get("republish", False), False
-        months_sent = False
-        unsent = 0
-        for scope, id, label in engine.take_dirty():  # months first
-            if unsent >= SEND_CHUNK or (not months_sent and period_kind(label) != "month"):
+        progress = {"months_sent": False, "unsent": 0}
+
+        async def publish_one(key_parts: ScorecardKey) -> None:
+            scope, id, label = key_parts
+            if progress["unsent"] >= SEND_CHUNK or (not progress["months_sent"] and period_kind(label) != "month"):
                 # Deliver what is rendered before going on: the month scorecards before the
                 # slower rest (quarters, years, trailing windows), so a closed deal's month
                 # figures reach consumers sooner, and no large flush buffers every update.
                 await app.producer.flush()
-                months_sent = months_sent or period_kind(label) != "month"
-                unsent = 0
+                progress["months_sent"] = progress["months_sent"] or period_kind(label) != "month"
+                progress["unsent"] = 0
             key = scorecard_key(scope, id, label)
             content = engine.render(scope, id, label)
             if content is None:
                 await withdraw(key, scope, id, label)
-                continue
-            rendered.append(content)
-            if len(rendered) >= ALERT_CHUNK:
-                await evaluate_alerts(engine, rendered, emitted_at)
-                rendered = []
-            if scope == "rep":
-                state["boards_pending"] |= state["boards"].update(content)
+                return
             previous = emitted.get(key)
             decision = next_revision(previous, content)
-            if decision is None:
-                if not republish:
-                    continue
+            if decision is None and republish:
                 # First flush after a rebuild: the previous owner may have recorded this
                 # revision and died before its send left (two partitions, no order between
                 # them), so send it again: same revision, same event id, same content.
                 decision = (int(previous[0]), previous[1])
-            revision, digest = decision
-            value = {**content, "event_id": scorecard_event_id(key, revision), "revision": revision, "emitted_at": emitted_at}
-            # Publish before recording: after a crash between the two, the same revision
-            # is sent again (same event id and content) instead of never being sent.
-            await scorecards_topic.send(key=key.encode(), value=orjson.dumps(value))
-            emitted[key] = [revision, digest]
-            metrics.scorecards.inc()
-            unsent += 1
+            if decision is not None:
+                revision, digest = decision
+                value = {**content, "event_id": scorecard_event_id(key, revision), "revision": revision,
+                         "emitted_at": emitted_at}
+                # Publish before recording: after a crash between the two, the same revision
+                # is sent again (same event id and content) instead of never being sent.
+                await scorecards_topic.send(key=key.encode(), value=orjson.dumps(value))
+                emitted[key] = [revision, digest]
+                metrics.scorecards.inc()
+                progress["unsent"] += 1
+            # Boards and alerts only see a scorecard once it is published (or unchanged).
+            if scope == "rep":
+                state["boards_pending"] |= state["boards"].update(content)
+            rendered.append(content)
+            if len(rendered) >= ALERT_CHUNK:
+                chunk = rendered[:]
+                rendered.clear()
+                await evaluate_alerts(engine, chunk, emitted_at)
+
+        failures = await publish_each(engine.take_dirty(), publish_one, engine.give_back)  # months first
+        if failures:
+            metrics.errors.labels("publish").inc(failures)
         await evaluate_alerts(engine, rendered, emitted_at)
         state["last_flush"] = time.monotonic()
         took = state["last_flush"] - started

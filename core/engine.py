@@ -486,6 +486,12 @@ class ScorecardEngine:
         self.dirty.clear()
         return sorted(set(out), key=_flush_order)
 
+    def give_back(self, keys: Iterable[ScorecardKey]) -> None:
+        """Keys taken by ``take_dirty`` that could not be published: the next
+        ``take_dirty`` returns them again (a vanished key stays a withdrawal)."""
+        for key in keys:
+            (self.dirty if self.exists(*key) else self.vanished).add(key)
+
     def all_keys(self) -> list[ScorecardKey]:
         """Every existing scorecard key (calendar periods and trailing windows)."""
         out = []

@@ -4,7 +4,8 @@ table update per event (a per-rep counter), with the same broker, store and comm
 settings as the worker. ``/count`` reports how many events it has handled.
 
 Run as ``python -m sales_scorecard.cli.bench.baseline_app baseline`` with the
-``SCORECARD_*`` variables of the benchmark's settings.
+``SCORECARD_*`` variables of the benchmark's settings; ``... baseline_app noop`` runs
+the same agent without the table update (Faust's own per-event cost, the floor).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import INPUT_TOPICS
 
 
-def create_baseline(settings: Settings) -> faust.App:
-    """The baseline app: one agent, one table, a ``/count`` page."""
+def create_baseline(settings: Settings, table_write: bool = True) -> faust.App:
+    """The baseline app: one agent, one table (written unless ``table_write`` is off),
+    a ``/count`` page."""
     datadir = Path(settings.data_dir) / "baseline"
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -45,7 +47,8 @@ def create_baseline(settings: Settings) -> faust.App:
     async def count_events(stream):
         async for value in stream:
             event = orjson.loads(value)
-            per_rep[event.get("rep_id") or "-"] += 1
+            if table_write:
+                per_rep[event.get("rep_id") or "-"] += 1
             handled["count"] += 1
 
     @app.page("/count")
@@ -60,11 +63,17 @@ def create_baseline(settings: Settings) -> faust.App:
 
 
 def main() -> None:
-    """Run the baseline worker until SIGTERM."""
+    """Run the baseline worker (argument ``baseline`` or ``noop``) until SIGTERM."""
+    import sys
+
     from sales_scorecard.streams.worker_setup import quiet_worker
 
+    mode = sys.argv[1] if len(sys.argv) > 1 else "baseline"
+    if mode not in ("baseline", "noop"):
+        raise SystemExit(f"unknown mode {mode!r}: use baseline or noop")
+    app = create_baseline(Settings.from_env(), table_write=mode == "baseline")
     # Same worker set-up as the pipeline (no spinner), so the comparison is of the agents.
-    quiet_worker(create_baseline(Settings.from_env()), "WARNING").execute_from_commandline()
+    quiet_worker(app, "WARNING").execute_from_commandline()
 
 
 if __name__ == "__main__":

@@ -25,12 +25,20 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         t = result["throughput"]
         add("throughput a: bare aiokafka decode", t["ceiling"]["events_per_s"], "ev/s")
         add("throughput b: plain Faust, 1 table write/event", t["baseline"]["events_per_s"], "ev/s")
+        if "faust_floor" in t:
+            add("Faust floor: the same agent, no table write", t["faust_floor"]["events_per_s"], "ev/s")
         add("throughput c: full pipeline", t["pipeline"]["events_per_s"], "ev/s")
         add("c/a", t["c_over_a"])
         add("c/b (target >= 3)", t["c_over_b"])
         if "engine" in result and result["engine"].get("python_bound_events_per_s") and t["baseline"]["events_per_s"]:
             bound = result["engine"]["python_bound_events_per_s"]
             add("upper bound of c/b without any Kafka or Faust cost", round(bound / t["baseline"]["events_per_s"], 2))
+            if t.get("faust_floor", {}).get("events_per_s"):
+                from sales_scorecard.cli.bench.throughput import pipeline_ceiling
+
+                best = pipeline_ceiling(t["faust_floor"]["events_per_s"], bound)
+                add("upper bound of c/b with two Faust passes at the floor's cost (no forward, changelog or render)",
+                    round(best / t["baseline"]["events_per_s"], 2))
     if "latency" in result:
         lat = result["latency"]
         add("latency: offered load", lat["offered_events_per_s"], "ev/s")

@@ -3,7 +3,9 @@
 All three read the same records from the same input topics in the same run:
   a. ceiling: a bare aiokafka consumer that only decodes the JSON values;
   b. baseline: a plain Faust agent doing one table update per event (``baseline_app``);
-  c. pipeline: the project's worker (validation, every KPI, coalesced scorecards).
+  c. pipeline: the project's worker (validation, every KPI, coalesced scorecards);
+and the Faust floor: the baseline's agent without its table update (``noop``), what
+Faust's stream machinery alone costs per event.
 Faust runs are timed from the first event handled (seen by polling) until all are
 handled, so start-up and partition assignment are not counted against them.
 """
@@ -67,10 +69,11 @@ def _timed(proc: WorkerProcess, handled, total: int, timeout: float) -> dict:
     return {"events": total, "seconds": round(took, 3), "events_per_s": round(total / took) if took else None}
 
 
-def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: float) -> dict:
-    """The plain Faust agent (own consumer group and table)."""
-    s = dataclasses.replace(settings, app_id=settings.app_id + "-baseline", data_dir=str(workdir / "baseline"))
-    proc = baseline_worker(s, workdir / "baseline.log").start()
+def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: float, mode: str = "baseline") -> dict:
+    """The plain Faust agent (own consumer group and table); ``mode="noop"`` skips the
+    table update."""
+    s = dataclasses.replace(settings, app_id=f"{settings.app_id}-{mode}", data_dir=str(workdir / mode))
+    proc = baseline_worker(s, workdir / f"{mode}.log", mode).start()
 
     def handled() -> int:
         status, body = proc.get("/count")
@@ -103,3 +106,10 @@ def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout: flo
         return result
     finally:
         proc.stop()
+
+
+def pipeline_ceiling(faust_floor_events_per_s: float, python_events_per_s: float, passes: int = 2) -> float:
+    """Events/s a pipeline could reach at best if each event costs ``passes`` trips
+    through Faust's stream machinery (at the floor's cost) plus the offline Python work
+    (validate, decode, apply) and nothing else: no forward, no changelog, no rendering."""
+    return 1.0 / (passes / faust_floor_events_per_s + 1.0 / python_events_per_s)

@@ -34,6 +34,6 @@ def scorecard_worker(settings: Settings, log_path: Path) -> WorkerProcess:
     return WorkerProcess(settings, log_path)
 
 
-def baseline_worker(settings: Settings, log_path: Path) -> WorkerProcess:
-    """The plain-Faust baseline: one table update per event."""
-    return WorkerProcess(settings, log_path, ("-m", "sales_scorecard.cli.bench.baseline_app", "baseline"))
+def baseline_worker(settings: Settings, log_path: Path, mode: str = "baseline") -> WorkerProcess:
+    """The plain-Faust baseline: one table update per event (``mode="noop"``: none)."""
+    return WorkerProcess(settings, log_path, ("-m", "sales_scorecard.cli.bench.baseline_app", mode))

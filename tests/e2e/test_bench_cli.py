@@ -34,7 +34,7 @@ def test_bench_runs_every_part_and_writes_json_and_markdown(kafka_bootstrap: str
     markdown = next(out.glob("bench-*.md")).read_text()
 
     t = figures["throughput"]
-    for consumer in ("ceiling", "baseline", "pipeline"):
+    for consumer in ("ceiling", "baseline", "faust_floor", "pipeline"):
         assert t[consumer]["events"] == 3000, (consumer, t[consumer])
         assert t[consumer]["events_per_s"] > 0
     assert t["c_over_b"] == round(t["pipeline"]["events_per_s"] / t["baseline"]["events_per_s"], 3)
@@ -56,6 +56,6 @@ def test_bench_runs_every_part_and_writes_json_and_markdown(kafka_bootstrap: str
     assert engine["events"] > 0
     # The bound is the rate of three stages in a row: below each stage's own rate.
     assert 0 < engine["python_bound_events_per_s"] < min(engine["validate_events_per_s"], engine["apply_events_per_s"])
-    for row in ("c/b (target >= 3)", "latency p99", "(rocksdb store): bytes per rep-period", "recovery to /readyz (rocksdb store"):
+    for row in ("c/b (target >= 3)", "Faust floor", "latency p99", "(rocksdb store): bytes per rep-period", "recovery to /readyz (rocksdb store"):
         assert row in markdown, row
     assert "c/b (target >= 3)" in result.stdout.decode()

@@ -7,6 +7,7 @@ from collections import Counter
 from sales_scorecard.cli.bench.latency import percentile
 from sales_scorecard.cli.bench.load import state_events
 from sales_scorecard.cli.bench.report import markdown, rows
+from sales_scorecard.cli.bench.throughput import pipeline_ceiling
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -49,3 +50,23 @@ def test_report_bounds_c_over_b_by_the_offline_python_work() -> None:
     got = dict(rows(result))
     assert got["upper bound of c/b without any Kafka or Faust cost"] == "2.2"
     assert got["engine: validate + decode + apply, the pipeline's upper bound (offline)"] == "5,500 ev/s"
+
+
+def test_pipeline_ceiling_adds_per_event_costs() -> None:
+    # 100 µs per Faust pass twice + 100 µs of Python work = 300 µs: 3,333 ev/s at best.
+    assert round(pipeline_ceiling(10_000, 10_000)) == 3333
+    assert round(pipeline_ceiling(10_000, 10_000, passes=1)) == 5000
+
+
+def test_report_bounds_c_over_b_with_two_faust_passes_at_the_floor() -> None:
+    result = {
+        "throughput": {"ceiling": {"events_per_s": 100_000}, "baseline": {"events_per_s": 2_000},
+                       "faust_floor": {"events_per_s": 10_000},
+                       "pipeline": {"events_per_s": 700}, "c_over_a": 0.007, "c_over_b": 0.35},
+        "engine": {"apply_events_per_s": 12_000, "render_keys_per_s": 3000, "python_bound_events_per_s": 10_000},
+    }
+    got = dict(rows(result))
+    assert got["Faust floor: the same agent, no table write"] == "10,000 ev/s"
+    assert got["upper bound of c/b without any Kafka or Faust cost"] == "5.0"
+    bound = "upper bound of c/b with two Faust passes at the floor's cost (no forward, changelog or render)"
+    assert got[bound] == "1.67"  # 3,333 / 2,000

@@ -234,3 +234,16 @@ def test_take_dirty_gives_months_first_then_longer_periods() -> None:
     assert kinds[:4] == ["month"] * 4 and "month" not in kinds[4:]
     assert set(kinds[4:]) == {"quarter", "year", "R30D", "R90D"}
     assert kinds.index("quarter") < kinds.index("year") < min(kinds.index("R30D"), kinds.index("R90D"))
+
+
+def test_keys_given_back_are_taken_again_withdrawals_included() -> None:
+    """A flush that could not publish some keys gives them back; the next take returns
+    them, and a key that stopped existing is still returned (as a withdrawal)."""
+    e = build(deal("D1", "r1", "c1", "100.00"))
+    e.take_dirty()
+    e.apply(record_from_event(deal("D1", "r2", "c1", "100.00", version=2)))  # r1 loses its only deal
+    taken = e.take_dirty()
+    assert ("rep", "r1", "2026-11") in taken and e.render("rep", "r1", "2026-11") is None
+    assert e.take_dirty() == []
+    e.give_back(taken)
+    assert e.take_dirty() == taken
