@@ -8,7 +8,7 @@ VAR := var
 DEMO_PORT ?= 6066
 PYTEST_ARGS ?=
 
-.PHONY: help venv test unit integration test-fault bench bench-quick demo demo-stop kafka-up kafka-down jars browser clean
+.PHONY: help venv test unit integration test-fault bench bench-quick bench-profile demo demo-stop kafka-up kafka-down jars browser clean
 
 help:
 	@echo "make demo       set up everything, start broker + worker, feed simulated events"
@@ -17,6 +17,7 @@ help:
 	@echo "make test-fault the fault-injection suite alone (kill -9, broker outage, ...)"
 	@echo "make bench      throughput, latency, memory, recovery (~25 min; bench/results/)"
 	@echo "make bench-quick the same at small sizes (~4 min)"
+	@echo "make bench-profile engine and throughput, the pipeline sampled with py-spy (CPU per stage)"
 	@echo "make demo-stop  stop the demo worker and broker"
 	@echo "make kafka-up / kafka-down / jars"
 
@@ -57,6 +58,10 @@ bench: venv jars
 
 bench-quick: venv jars
 	$(BIN)/scorecard bench --quick $(BENCH_ARGS)
+
+bench-profile: venv jars
+	$(BIN)/python -m pip install --quiet -e '.[test,profile]'
+	$(BIN)/scorecard bench --only engine --only throughput --profile $(BENCH_ARGS)
 
 kafka-up: venv
 	$(BIN)/scorecard kafka up

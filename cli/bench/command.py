@@ -68,8 +68,10 @@ def say(message: str) -> None:
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Give up a step after this many s.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench/results"),
               show_default=True)
+@click.option("--profile", is_flag=True,
+              help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
 def command(events: int, rate: int, duration: int, reps: int, months: int, quick: bool, only: tuple[str, ...],
-            bootstrap: str | None, partitions: int, timeout: float, out_dir: Path) -> None:
+            bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, profile: bool) -> None:
     """Measure throughput, latency, memory and recovery against baselines in the same run."""
     from sales_scorecard.cli.bench import engine as engine_bench
     from sales_scorecard.cli.bench import load, throughput
@@ -79,6 +81,15 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
     if quick:
         events, duration, reps = min(events, 20_000), min(duration, 20), min(reps, 1000)
     parts = set(only or PARTS)
+    if profile:
+        from sales_scorecard.cli.bench.profile import py_spy
+
+        if "throughput" not in parts:
+            raise click.UsageError("--profile samples the throughput part: add --only throughput")
+        try:
+            py_spy()
+        except FileNotFoundError as exc:
+            raise click.ClickException(str(exc)) from None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
@@ -112,7 +123,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     say(f"  {b['events_per_s']:,} ev/s; Faust floor: the same agent without the table update")
                     floor = throughput.measure_baseline(s, total, workdir, timeout, mode="noop")
                     say(f"  {floor['events_per_s']:,} ev/s; c: full pipeline")
-                    c = throughput.measure_pipeline(s, total, workdir, timeout)
+                    c = throughput.measure_pipeline(s, total, workdir, timeout,
+                                                    profile_to=out_dir / f"profile-{stamp}.txt" if profile else None)
                     say(f"  {c['events_per_s']:,} ev/s")
                     result["throughput"] = {"ceiling": a, "baseline": b, "faust_floor": floor, "pipeline": c,
                                             "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b)}

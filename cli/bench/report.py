@@ -39,6 +39,11 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
                 best = pipeline_ceiling(t["faust_floor"]["events_per_s"], bound)
                 add("upper bound of c/b with two Faust passes at the floor's cost (no forward, changelog or render)",
                     round(best / t["baseline"]["events_per_s"], 2))
+        prof = t["pipeline"].get("profile")
+        if prof and prof.get("samples"):
+            add("profile of c: py-spy samples", prof["samples"])
+            for stage, share in prof["stages"].items():
+                add(f"profile of c, share of CPU samples: {stage}", share, "%")
     if "latency" in result:
         lat = result["latency"]
         add("latency: offered load", lat["offered_events_per_s"], "ev/s")

@@ -60,9 +60,12 @@ async def _ceiling(settings: Settings, total: int) -> dict:
     return {"events": seen, "seconds": round(took, 3), "events_per_s": round(seen / took) if took else None}
 
 
-def _timed(proc: WorkerProcess, handled, total: int, timeout: float) -> dict:
-    """Poll ``handled()`` from the first event to ``total``; returns the rate."""
+def _timed(proc: WorkerProcess, handled, total: int, timeout: float, on_first=None) -> dict:
+    """Poll ``handled()`` from the first event to ``total``; returns the rate.
+    ``on_first`` runs once the first event is handled (the profiler starts there)."""
     proc.wait(lambda: handled() > 0, timeout, "the first event", interval=POLL / 4)
+    if on_first is not None:
+        on_first()
     first = time.monotonic()
     done = proc.wait(lambda: handled() >= total, timeout, f"{total} events", interval=POLL)
     took = done - first
@@ -96,15 +99,25 @@ def pipeline_handled(proc: WorkerProcess) -> int:
     return int(done) if pending == 0 else int(done) - 1
 
 
-def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout: float) -> dict:
-    """The project's worker, until every event is applied and every update flushed."""
+def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout: float,
+                     profile_to: Path | None = None) -> dict:
+    """The project's worker, until every event is applied and every update flushed; with
+    ``profile_to``, py-spy samples it meanwhile (stacks written there, summary in the result)."""
+    from sales_scorecard.cli.bench.profile import Sampler
+
     s = dataclasses.replace(settings, app_id=settings.app_id + "-pipeline", data_dir=str(workdir / "pipeline"))
     proc = scorecard_worker(s, workdir / "pipeline.log").start()
+    sampler: list[Sampler] = []
     try:
-        result = _timed(proc, lambda: pipeline_handled(proc), total, timeout)
+        start_sampling = (lambda: sampler.append(Sampler(proc.pid, profile_to))) if profile_to else None
+        result = _timed(proc, lambda: pipeline_handled(proc), total, timeout, on_first=start_sampling)
+        if sampler:
+            result["profile"] = sampler.pop().stop()
         result["scorecards_emitted"] = int(metric_sum(proc.metrics(), "scorecard_scorecards_emitted_total"))
         return result
     finally:
+        for running in sampler:
+            running.stop()
         proc.stop()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sales_scorecard.cli.ledger_db import Ledger
 from sales_scorecard.core.engine import ScorecardEngine
+from sales_scorecard.core.payroll import PayrollLedger
 from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import FACTS, INPUT_TOPICS
@@ -36,14 +37,18 @@ def pipeline_settled(settings: Settings, exposition: str) -> bool:
             and metric_value(exposition, "scorecard_pending_updates") == 0)
 
 
-def offline_pay(events: list[dict], timezone: str, months: list[str]) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
-    """(rep, month) -> (revenue, commission) of a from-scratch engine over ``events``."""
+def offline_pay(events: list[dict], timezone: str, months: list[str]
+                ) -> tuple[dict[tuple[str, str], tuple[Decimal, Decimal]], set[tuple[str, str]]]:
+    """(rep, month) -> (revenue, commission) of a from-scratch engine over ``events``, and
+    the (rep, month) pairs owed a statement (revenue, a target or activity in the month)."""
     engine = ScorecardEngine(timezone=timezone)
     for event in events:
         engine.apply(record_from_event(event))
     reps = {id for (scope, id) in engine.known if scope == "rep"}
-    return {(rep, month): (engine.rep_month_revenue(rep, month), engine.month_commission(rep, month))
-            for rep in reps for month in months}
+    pay = {(rep, month): (engine.rep_month_revenue(rep, month), engine.month_commission(rep, month))
+           for rep in reps for month in months}
+    owed = {(rep, month) for month in months for rep in PayrollLedger().eligible_reps(engine, month)}
+    return pay, owed
 
 
 def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, months: list[str]) -> int:
@@ -68,7 +73,12 @@ def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, mont
         assert sid == f"stmt:{rep}:{original}"
         paid[(rep, original)][0] += Decimal(d_revenue)
         paid[(rep, original)][1] += Decimal(d_commission)
-    expected = offline_pay(events, timezone, months)
+    expected, owed = offline_pay(events, timezone, months)
+    # No missing line: everyone owed a statement has one, zero figures included (a rep
+    # with only a target or activity). A statement beyond that set (its facts moved away
+    # after the close) must be adjusted back to zero, which the loop below checks.
+    missing = owed - paid.keys()
+    assert not missing, f"no statement for {sorted(missing)[:5]}"
     for key, (revenue, commission) in expected.items():
         if revenue or commission:
             assert paid.get(key) == [revenue, commission], (key, paid.get(key), (revenue, commission))

@@ -29,6 +29,7 @@ KILLS = 3
 #: (the evaluation quoted in README "Delivery guarantees").
 GUARANTEE = os.environ.get("SCORECARD_TEST_GUARANTEE", "at_least_once")
 CLOSED = ["2026-01", "2026-02"]
+CLOSE_AT = "2026-03-05"
 
 
 def close_command(period: str, at: str) -> dict:
@@ -39,14 +40,16 @@ def close_command(period: str, at: str) -> dict:
 
 def history() -> tuple[list[dict], list[list[dict]]]:
     """≈51,500 simulated events (100 reps, 10 teams, 10 months) and the delivery chunks:
-    the two first months are closed once March has begun, as finance would."""
+    everything that happened before 5 March (≈11,000 events: roster, targets, January and
+    February), then finance closes January and February, then the rest (≈40,600) in three
+    chunks. The split is by event time, each part keeping the simulator's order (with its
+    late redeliveries): a list position would cut at the first late copy instead."""
     events = simulate(SimulationConfig(seed=21, reps=100, teams=10, months=10, start_month="2026-01"))
-    cut = next(i for i, e in enumerate(events) if e["type"] not in ("roster", "target")
-               and e.get("occurred_at", "") >= "2026-03-05")
-    closes = [close_command(p, events[cut]["occurred_at"]) for p in CLOSED]
-    rest = len(events) - cut
-    chunks = [events[:cut // 2], events[cut // 2:cut], closes,
-              events[cut:cut + rest // 3], events[cut + rest // 3:cut + 2 * rest // 3], events[cut + 2 * rest // 3:]]
+    early = [e for e in events if e.get("occurred_at", "") < CLOSE_AT]
+    rest = [e for e in events if e.get("occurred_at", "") >= CLOSE_AT]
+    closes = [close_command(p, CLOSE_AT + "T00:00:00+08:00") for p in CLOSED]
+    third = len(rest) // 3
+    chunks = [early, closes, rest[:third], rest[third:2 * third], rest[2 * third:]]
     return events + closes, chunks
 
 
@@ -62,14 +65,16 @@ def test_kill_minus_nine_three_times_in_a_50k_history(test_settings: Settings, r
     worker = run_worker(s, name="w0")
     kills = 0
     try:
-        for i, chunk in enumerate(chunks):
+        for chunk in chunks:
             produce_events(s, chunk)
             if chunk[0]["type"] == "close_period" or kills == KILLS:
                 continue
-            time.sleep(rnd.uniform(0.5, 8.0))  # the worker is mid-chunk: ~10k events take far longer
+            time.sleep(rnd.uniform(0.5, 6.0))
+            # Mid-stream: 11,000-13,500 events take the worker far longer than that.
+            assert not pipeline_settled(s, worker.metrics()), f"kill {kills + 1} would hit an idle worker"
             worker.stop(sig=signal.SIGKILL)
             kills += 1
-            if kills == 2:
+            if kills == 2:  # the months are closed by now: statements and adjustments flow
                 sink.send_signal(signal.SIGKILL)
                 sink.wait(timeout=10)
                 sink = start_sink(s, db)
