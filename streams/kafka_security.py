@@ -6,6 +6,8 @@ the CLI commands and the sinks authenticate and encrypt the same way:
 - ``kafka_python_options`` — keyword arguments for kafka-python's producer, consumer and
   admin client (CLI commands, sinks, test helpers);
 - ``faust_credentials`` — ``broker_credentials`` for the Faust app (aiokafka underneath);
+- ``aiokafka_options`` — keyword arguments for a bare aiokafka client (the benchmark's
+  ceiling consumer), the same mapping Faust applies to ``faust_credentials``;
 - ``ssl_context`` — the ``ssl.SSLContext`` both of the above use, built from the CA,
   client certificate and key files.
 
@@ -16,6 +18,7 @@ from ``kafka_password``; it is never logged or put into an error message.
 from __future__ import annotations
 
 import ssl
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +129,17 @@ def faust_credentials(settings: Settings) -> Any:
     if uses_tls(settings):
         return faust.SSLCredentials(ssl_context(settings))
     return None
+
+
+def aiokafka_options(settings: Settings) -> dict[str, Any]:
+    """Security keyword arguments for aiokafka's ``AIOKafkaConsumer``/``AIOKafkaProducer``,
+    derived from ``faust_credentials`` exactly as Faust's own driver derives them."""
+    from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+
+    return dict(credentials_to_aiokafka_auth(faust_credentials(settings)))
+
+
+def security_fields(settings: Settings) -> dict[str, Any]:
+    """The ``kafka_*`` transport-security fields of ``settings``, to carry into settings that
+    are built for another purpose (``Settings(**...)``)."""
+    return {f.name: getattr(settings, f.name) for f in fields(settings) if f.name.startswith("kafka_")}

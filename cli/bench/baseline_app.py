@@ -1,7 +1,8 @@
 """Baseline for the throughput benchmark: a plain Faust agent, the way a Faust user
 writes it first. It reads the four input topics, decodes each JSON value and does one
-table update per event (a per-rep counter), with the same broker, store and commit
-settings as the worker. ``/count`` reports how many events it has handled.
+table update per event (a per-rep counter), with the same broker, transport security,
+store and commit settings as the worker, and Faust's built-in web views off as there.
+``/count`` reports how many events it has handled.
 
 Run as ``python -m sales_scorecard.cli.bench.baseline_app baseline`` with the
 ``SCORECARD_*`` variables of the benchmark's settings; ``... baseline_app noop`` runs
@@ -15,6 +16,7 @@ from pathlib import Path
 import faust
 import orjson
 
+from sales_scorecard.streams.kafka_security import faust_credentials
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import INPUT_TOPICS
 
@@ -27,10 +29,17 @@ def create_baseline(settings: Settings, table_write: bool = True) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{h.strip()}" for h in settings.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
         store="memory://" if settings.store == "memory" else "rocksdb://",
         datadir=str(datadir),
         web_port=settings.web_port,
         web_bind=settings.web_host,
+        # As in the worker (streams/app.py): Faust's built-in views expose table contents.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
         consumer_auto_offset_reset="earliest",
         topic_partitions=settings.partitions,
         producer_acks=-1,

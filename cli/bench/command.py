@@ -18,6 +18,7 @@ import click
 import orjson
 
 from sales_scorecard.cli.worker_process import WorkerProcessError
+from sales_scorecard.streams.kafka_security import security_fields
 from sales_scorecard.streams.settings import Settings
 
 PARTS = ("engine", "throughput", "latency", "memory")
@@ -39,14 +40,19 @@ def broker_for(bootstrap: str | None, workdir: Path) -> Iterator[str]:
         broker.down(data_dir)
 
 
-def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, **extra) -> Settings:
-    """Settings of one measurement: own topic prefix and app id, topics created."""
+def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, own_broker: bool = False,
+                   **extra) -> Settings:
+    """Settings of one measurement: own topic prefix and app id, topics created. Kafka
+    transport security (``SCORECARD_KAFKA_*``) comes from the environment, except for the
+    bench's own local broker (``own_broker``), which is plaintext on loopback."""
     from sales_scorecard.cli.topics import create_topics
     from sales_scorecard.localkafka import broker
 
+    security = {} if own_broker else security_fields(Settings.from_env())
     tag = uuid.uuid4().hex[:6]
     settings = Settings(bootstrap_servers=bootstrap, web_port=broker.free_port(), topic_prefix=f"bench-{name}-{tag}.",
-                        app_id=f"bench-{name}-{tag}", data_dir=str(workdir / f"{name}-{tag}"), partitions=partitions, **extra)
+                        app_id=f"bench-{name}-{tag}", data_dir=str(workdir / f"{name}-{tag}"), partitions=partitions,
+                        **security, **extra)
     create_topics(settings)
     return settings
 
@@ -110,10 +116,11 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
             save()
         needs_broker = parts & {"throughput", "latency", "memory"}
+        own = bootstrap is None  # the bench's own broker is plaintext: no SCORECARD_KAFKA_* for it
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:
                 if "throughput" in parts:
-                    s = bench_settings(servers, workdir, "thr", partitions)
+                    s = bench_settings(servers, workdir, "thr", partitions, own)
                     say(f"throughput: loading {events:,} events")
                     total = load.load(s, load.realistic_events(events), events)
                     say("throughput a: bare aiokafka decode")
@@ -132,7 +139,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                 if "latency" in parts:
                     from sales_scorecard.cli.bench import latency
 
-                    s = bench_settings(servers, workdir, "lat", partitions)
+                    s = bench_settings(servers, workdir, "lat", partitions, own)
                     say(f"latency: {rate} ev/s for {duration} s")
                     result["latency"] = latency.measure(s, rate, duration, workdir, timeout)
                     save()
@@ -141,7 +148,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
 
                     say(f"memory and recovery: {reps:,} reps x {months} months")
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
-                                                                                       partitions, **kw),
+                                                                                       partitions, own, **kw),
                                                       reps, months, workdir, timeout, say)
     except WorkerProcessError as exc:
         save()

@@ -22,6 +22,7 @@ import orjson
 from sales_scorecard.cli.bench.workers import baseline_worker, scorecard_worker
 from sales_scorecard.cli.worker_process import WorkerProcess
 from sales_scorecard.cli.worker_probe import metric_sum
+from sales_scorecard.streams.kafka_security import aiokafka_options
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import INPUT_TOPICS
 
@@ -37,7 +38,8 @@ async def _ceiling(settings: Settings, total: int) -> dict:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                                group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024)
+                                group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024,
+                                **aiokafka_options(settings))
     await consumer.start()
     try:
         parts = [TopicPartition(spec.full_name(settings), p)

@@ -17,8 +17,8 @@ class WorkerProcess(SharedWorkerProcess):
     """A ``scorecard worker`` subprocess, started at once, that fails the test (with its
     log tail) where the shared class would raise."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        super().__init__(settings, log_path, cwd=REPO)
+    def __init__(self, settings: Settings, log_path: Path, env: dict[str, str] | None = None) -> None:
+        super().__init__(settings, log_path, env=dict(env or {}), cwd=REPO)
         self.start()
 
     def wait_ready(self, timeout: float = 120.0) -> float:
@@ -39,8 +39,10 @@ def run_worker(tmp_path: Path):
     """Factory: start a worker for given settings; every one is stopped at teardown."""
     started: list[WorkerProcess] = []
 
-    def start(settings: Settings, name: str = "worker", ready: bool = True) -> WorkerProcess:
-        w = WorkerProcess(settings, tmp_path / f"{name}.log")
+    def start(settings: Settings, name: str = "worker", ready: bool = True,
+              env: dict[str, str] | None = None) -> WorkerProcess:
+        """``env`` overrides the worker's environment (e.g. ``SCORECARD_LOG_LEVEL``, WARNING by default)."""
+        w = WorkerProcess(settings, tmp_path / f"{name}.log", env)
         started.append(w)
         if ready:
             w.wait_ready()

@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.settings import Settings
@@ -63,7 +64,7 @@ def test_twice_and_shuffled_gives_identical_results(test_settings: Settings, run
     sink = start_sink(s, db)
     worker = run_worker(s)
     try:
-        producer = KafkaProducer(bootstrap_servers=s.bootstrap_servers, acks="all", linger_ms=10)
+        producer = KafkaProducer(**client_options(s), acks="all", linger_ms=10)
         for topic, partition, key, value in records:
             producer.send(s.topic(topic), key=key, value=value, partition=partition)
         producer.flush()

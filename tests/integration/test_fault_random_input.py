@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from kafka import KafkaProducer
 
+from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import DEADLETTER, INPUT_TOPICS, TOPIC_FOR_TYPE, input_key
@@ -73,7 +74,7 @@ class Harness:
     def __init__(self, settings: Settings, worker: WorkerProcess) -> None:
         self.settings = settings
         self.worker = worker
-        self.producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5)
+        self.producer = KafkaProducer(**client_options(settings), acks="all", linger_ms=5)
         self.sent: dict[str, int] = Counter()
         #: (full topic, partition, offset) of every record sent
         self.offsets: set[tuple[str, int, int]] = set()

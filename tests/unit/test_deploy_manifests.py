@@ -290,10 +290,14 @@ def test_every_configmap_reference_resolves_and_settings_are_known():
                 assert volume["configMap"]["name"] in maps
     assert set(settings_env) <= SETTING_NAMES, set(settings_env) - SETTING_NAMES
     assert "SCORECARD_PARTITIONS" in settings_env and "SCORECARD_REPLICATION_FACTOR" in settings_env
+    assert "SCORECARD_STANDBY_REPLICAS" in settings_env
     # The worker accepts the whole environment of its pod.
-    worker = one(docs, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+    sts = one(docs, "StatefulSet")
+    worker = sts["spec"]["template"]["spec"]["containers"][0]
     settings = Settings.from_env({**settings_env, **env_of(worker)})
     assert settings.web_host == "0.0.0.0" and settings.store == "rocksdb"
+    # A standby needs another worker to live on.
+    assert 1 <= settings.standby_replicas < sts["spec"]["replicas"]
 
 
 def test_topics_job_runs_topics_create():

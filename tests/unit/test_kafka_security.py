@@ -137,3 +137,23 @@ def test_settings_and_credentials_never_show_the_password(tmp_path: Path) -> Non
     assert SECRET not in repr(env_settings)
     creds = ks.faust_credentials(s)
     assert SECRET not in repr(creds) and SECRET not in str(creds)
+
+
+def test_aiokafka_options_follow_faust_credentials(pem_files: dict[str, Path]) -> None:
+    assert ks.aiokafka_options(Settings()) == {"security_protocol": "PLAINTEXT"}
+    sasl = ks.aiokafka_options(Settings(kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_mechanism="PLAIN",
+                                        kafka_username="u", kafka_password=SECRET))
+    assert sasl == {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN",
+                    "sasl_plain_username": "u", "sasl_plain_password": SECRET, "ssl_context": None}
+    tls = ks.aiokafka_options(Settings(kafka_security_protocol="SSL", kafka_ca_file=str(pem_files["cert"])))
+    assert tls["security_protocol"] == "SSL" and isinstance(tls["ssl_context"], ssl.SSLContext)
+
+
+def test_security_fields_are_exactly_the_kafka_settings() -> None:
+    s = Settings(kafka_security_protocol="SASL_SSL", kafka_username="u", kafka_password_file="/pw",
+                 kafka_ca_file="/ca.pem", topic_prefix="x.", bootstrap_servers="b:9093")
+    fields = ks.security_fields(s)
+    assert set(fields) == {"kafka_security_protocol", "kafka_sasl_mechanism", "kafka_username", "kafka_password",
+                           "kafka_password_file", "kafka_ca_file", "kafka_cert_file", "kafka_key_file"}
+    assert Settings(**fields) == Settings(kafka_security_protocol="SASL_SSL", kafka_username="u",
+                                          kafka_password_file="/pw", kafka_ca_file="/ca.pem")

@@ -1,0 +1,62 @@
+"""The worker's Faust app as configured by ``create_app`` (built, not started: no broker):
+Faust's built-in web views off, no access log, and the settings that reach Faust's conf."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faust
+import pytest
+from faust.web.base import BLUEPRINT_FLAGS
+
+from sales_scorecard.streams.app import create_app
+from sales_scorecard.streams.settings import Settings
+
+#: The one built-in blueprint Faust mounts regardless of the flags: a static
+#: ``{"status": "OK"}`` at ``/`` (served where the stats index would be).
+STATIC_INDEX = "faust.web.apps.production_index:blueprint"
+#: Where Faust's built-in views live (router, tables, graph, stats, performance).
+BUILT_IN_PREFIXES = ("/router", "/table", "/assignment", "/graph", "/stats", "/signal", "/performance")
+
+
+def mounted_blueprints(app: faust.App) -> list[str]:
+    """The built-in blueprints Faust will mount when the web server starts."""
+    return [str(bp) for _, bp in app.web.blueprints._enabled]
+
+
+def assert_no_built_in_views(app: faust.App) -> None:
+    """Every ``web_*_enabled`` flag is off and no built-in blueprint but the static index is mounted."""
+    for flag in sorted(set(BLUEPRINT_FLAGS.values())):
+        assert getattr(app.conf, flag) is False, flag
+    assert set(mounted_blueprints(app)) <= {STATIC_INDEX}, mounted_blueprints(app)
+
+
+def build(tmp_path: Path, **overrides) -> faust.App:
+    """The worker's app for ``Settings(**overrides)`` (memory store, data under ``tmp_path``)."""
+    return create_app(Settings(data_dir=str(tmp_path), store="memory", **overrides)).app
+
+
+def test_no_built_in_web_views(tmp_path: Path) -> None:
+    app = build(tmp_path)
+    assert_no_built_in_views(app)
+    assert mounted_blueprints(app) == []  # streams/live.py drops the static index: "/" is the leaderboard page
+    app.web.blueprints.apply(app.web)  # what the web server does when it starts
+    routes = {getattr(r.resource, "canonical", "") for r in app.web.web_app.router.routes()}
+    assert "/readyz" in routes and "/api/leaderboard" in routes, routes
+    assert not {p for p in routes if p.startswith(BUILT_IN_PREFIXES)}, routes
+
+
+def test_web_server_has_no_access_log(tmp_path: Path) -> None:
+    """aiohttp's access log (``aiohttp.access``, with request lines) is switched off at the runner."""
+    app = build(tmp_path)
+    assert app.web._runner._kwargs.get("access_log", "unset") is None
+
+
+@pytest.mark.parametrize("standby", [0, 1, 2])
+def test_standby_replicas_reach_faust(tmp_path: Path, standby: int) -> None:
+    assert build(tmp_path, standby_replicas=standby).conf.table_standby_replicas == standby
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_processing_guarantee_reaches_faust(tmp_path: Path, guarantee: str) -> None:
+    assert build(tmp_path, processing_guarantee=guarantee).conf.processing_guarantee.value == guarantee
