@@ -59,3 +59,14 @@ def test_bench_runs_every_part_and_writes_json_and_markdown(kafka_bootstrap: str
     for row in ("c/b (target >= 3)", "Faust floor", "latency p99", "(rocksdb store): bytes per rep-period", "recovery to /readyz (rocksdb store"):
         assert row in markdown, row
     assert "c/b (target >= 3)" in result.stdout.decode()
+
+
+def test_profile_needs_the_throughput_part() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sales_scorecard.cli.main", "bench", "--only", "latency", "--profile"],
+        capture_output=True, cwd=REPO, timeout=120,
+    )
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "--profile samples the throughput part: add --only throughput" in err
+    assert "Traceback" not in err
