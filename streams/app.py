@@ -90,6 +90,28 @@ ROCKSDB_OPTIONS = {
 }
 
 
+#: Faust's built-in web views expose table contents and internals: all off, in every app.
+BUILT_IN_VIEWS_OFF = {
+    "web_router_enabled": False,
+    "web_tables_enabled": False,
+    "web_graph_enabled": False,
+    "web_stats_enabled": False,
+    "web_metrics_enabled": False,
+}
+
+
+def connection_options(settings: Settings) -> dict:
+    """The ``faust.App`` options every app of ours shares: brokers, credentials, web
+    port, built-in views off."""
+    return {
+        "broker": [f"kafka://{h.strip()}" for h in settings.bootstrap_servers.split(",")],
+        "broker_credentials": faust_credentials(settings),
+        "web_port": settings.web_port,
+        "web_bind": settings.web_host,
+        **BUILT_IN_VIEWS_OFF,
+    }
+
+
 def create_app(settings: Settings) -> Pipeline:
     """Build the Faust app with every topic, table, agent and web view."""
     codecs.register()
@@ -98,14 +120,11 @@ def create_app(settings: Settings) -> Pipeline:
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
-        broker=[f"kafka://{h.strip()}" for h in settings.bootstrap_servers.split(",")],
-        broker_credentials=faust_credentials(settings),
+        **connection_options(settings),
         store=store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
-        web_port=settings.web_port,
-        web_bind=settings.web_host,
         web_host=settings.public_web_host,
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
@@ -120,12 +139,6 @@ def create_app(settings: Settings) -> Pipeline:
         producer_max_batch_size=512 * 1024,
         processing_guarantee=settings.processing_guarantee,
         table_standby_replicas=settings.standby_replicas,
-        # The built-in views expose table contents and internals: all off.
-        web_router_enabled=False,
-        web_tables_enabled=False,
-        web_graph_enabled=False,
-        web_stats_enabled=False,
-        web_metrics_enabled=False,
         # Stateful agents run with concurrency 1 (faust-pitfalls: commits past in-flight messages).
         stream_wait_empty=True,
         broker_commit_every=1000,

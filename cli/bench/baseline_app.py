@@ -16,7 +16,7 @@ from pathlib import Path
 import faust
 import orjson
 
-from sales_scorecard.streams.kafka_security import faust_credentials
+from sales_scorecard.streams.app import connection_options
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import INPUT_TOPICS
 
@@ -28,18 +28,10 @@ def create_baseline(settings: Settings, table_write: bool = True) -> faust.App:
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
-        broker=[f"kafka://{h.strip()}" for h in settings.bootstrap_servers.split(",")],
-        broker_credentials=faust_credentials(settings),
+        # Brokers, credentials, web port and built-in views off, as in the worker.
+        **connection_options(settings),
         store="memory://" if settings.store == "memory" else "rocksdb://",
         datadir=str(datadir),
-        web_port=settings.web_port,
-        web_bind=settings.web_host,
-        # As in the worker (streams/app.py): Faust's built-in views expose table contents.
-        web_router_enabled=False,
-        web_tables_enabled=False,
-        web_graph_enabled=False,
-        web_stats_enabled=False,
-        web_metrics_enabled=False,
         consumer_auto_offset_reset="earliest",
         topic_partitions=settings.partitions,
         producer_acks=-1,
