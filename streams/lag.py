@@ -13,9 +13,10 @@ lag sampling never stops the worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .app import Pipeline
@@ -65,6 +66,16 @@ def lag_topics(settings: Settings) -> list[str]:
     return [spec.full_name(settings) for spec in (*INPUT_TOPICS, FACTS)]
 
 
+async def _started(start: Callable[[], Awaitable[Any]], close: Callable[[], Awaitable[Any]]) -> None:
+    """Start a client; if that fails or is cancelled (sample timeout), close what it opened."""
+    try:
+        await start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await close()
+        raise
+
+
 class LagSampler:
     """Samples the group's lag into the gauge; owns its two aiokafka clients."""
 
@@ -77,6 +88,7 @@ class LagSampler:
         self._consumer: Any = None
         self._last_warning = float("-inf")
         self._busy = False
+        self._closed = False
 
     async def _clients(self) -> tuple[Any, Any]:
         from aiokafka import AIOKafkaConsumer
@@ -87,12 +99,12 @@ class LagSampler:
         if self._admin is None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers, client_id=client_id,
                                         **security)
-            await admin.start()
+            await _started(admin.start, admin.close)
             self._admin = admin
         if self._consumer is None:
             consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, client_id=client_id,
                                         group_id=None, enable_auto_commit=False, **security)
-            await consumer.start()
+            await _started(consumer.start, consumer.stop)
             self._consumer = consumer
         return self._admin, self._consumer
 
@@ -117,7 +129,7 @@ class LagSampler:
 
     async def sample(self) -> None:
         """Update the gauge; on any failure log (rate-limited) and keep the last values."""
-        if self._busy:  # the first, early sample may still run when the timer fires
+        if self._busy or self._closed:  # the first, early sample may still run when the timer fires
             return
         self._busy = True
         try:
@@ -125,7 +137,9 @@ class LagSampler:
             set_lag(self.gauge, group_lag(committed, ends, begins))
         except Exception as exc:  # noqa: BLE001 - a monitoring sample must never stop the worker
             now = time.monotonic()
-            if now - self._last_warning >= WARN_EVERY:
+            if self._closed:  # clients closed under a running sample at shutdown
+                log.debug("consumer lag sample interrupted by shutdown")
+            elif now - self._last_warning >= WARN_EVERY:
                 self._last_warning = now
                 log.warning("consumer lag sample failed, keeping the last values: %s: %s",
                             type(exc).__name__, exc)
@@ -135,7 +149,8 @@ class LagSampler:
             self._busy = False
 
     async def close(self) -> None:
-        """Stop both clients (errors ignored: the app is shutting down)."""
+        """Stop both clients and sample no more (errors ignored: the app is shutting down)."""
+        self._closed = True
         consumer, admin, self._consumer, self._admin = self._consumer, self._admin, None, None
         closers = ([consumer.stop] if consumer is not None else []) + ([admin.close] if admin is not None else [])
         for close in closers:

@@ -116,6 +116,8 @@ def test_sample_sets_the_gauge_for_every_topic_and_keeps_it_on_failure(caplog: p
     asyncio.run(sampler.close())
     assert consumer.stopped and admin.closed
     assert sampler._admin is None and sampler._consumer is None
+    asyncio.run(sampler.sample())  # a timer firing during shutdown creates no new clients
+    assert sampler._admin is None and sampler._consumer is None
 
 
 def test_sample_without_any_known_topic_keeps_the_gauge_empty() -> None:
