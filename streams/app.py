@@ -161,7 +161,7 @@ def create_app(settings: Settings) -> Pipeline:
 
     from sales_scorecard.agents import ingest, scorecards
 
-    from . import auth, live, web
+    from . import auth, lag, live, web
 
     auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]
 
@@ -169,4 +169,5 @@ def create_app(settings: Settings) -> Pipeline:
     scorecards.register(pipe)
     web.register(pipe)
     live.register(pipe)
+    lag.register(pipe)
     return pipe

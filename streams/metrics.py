@@ -43,6 +43,11 @@ class Metrics:
             "The clock instant of the latest clock refresh: clock-dependent KPIs (pace, expected to date, "
             "trailing windows) are rendered as of this instant once pending updates reach 0", registry=r)
         self.pending = Gauge("scorecard_pending_updates", "Scorecard keys marked dirty and not yet flushed", registry=r)
+        self.consumer_lag = Gauge(
+            "scorecard_consumer_lag_records",
+            "Records in the topic (full Kafka topic name, with any prefix) not yet committed by this worker's "
+            "consumer group: all partitions, whichever worker owns them, so every worker reports the same "
+            "value; sampled every 15 s", ["topic"], registry=r)
         self.ready = Gauge("scorecard_ready", "1 when tables are recovered and the engine is loaded", registry=r)
 
     def exposition(self) -> bytes:

@@ -2,7 +2,8 @@
 partitions of one broker; the owner of the aggregation stage is killed with SIGKILL
 mid-stream; the two survivors take over its partitions, the results are still exactly
 the offline recomputation, and every survivor answers queries like the snapshot. The
-live ``/metrics`` carries every metric the Prometheus rules and the dashboard use."""
+live ``/metrics`` carries every metric the Prometheus rules and the dashboard use, and
+every survivor reports the group's consumer lag."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.topics import FACTS, INPUT_TOPICS
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import WorkerProcess, http_get
 from tests.integration.faults import pipeline_settled, processing_errors
@@ -36,6 +38,13 @@ PUBLISH_ONLY = {"event_id", "emitted_at", "as_of"}
 
 def received(worker: WorkerProcess) -> float:
     return metric_sum(worker.metrics(), "scorecard_records_received_total")
+
+
+def consumer_lag(worker: WorkerProcess) -> dict[str, float]:
+    """topic -> ``scorecard_consumer_lag_records`` of the worker's /metrics."""
+    return {sample.labels["topic"]: sample.value
+            for family in text_string_to_metric_families(worker.metrics())
+            if family.name == "scorecard_consumer_lag_records" for sample in family.samples}
 
 
 def owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
@@ -105,3 +114,15 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(test_settings: Sett
     wanted = monitored_scorecard_metrics()
     assert wanted and wanted <= live, sorted(wanted - live)
     assert metric_value(owner(survivors).metrics(), "scorecard_ready") == 1
+
+    # Every survivor samples the whole group's lag (a labelled gauge exports its name even
+    # without samples, so look at the samples): every consumed topic, 0 on the inputs once
+    # the group has committed them to the end (a sample is up to 15 s old).
+    topics = {t.full_name(base) for t in (*INPUT_TOPICS, FACTS)}
+
+    def inputs_caught_up() -> bool:
+        lags = [consumer_lag(w) for w in survivors]
+        return all(set(lag) == topics and all(v == 0 for t, v in lag.items() if t != FACTS.full_name(base))
+                   for lag in lags)
+
+    assert wait_for(inputs_caught_up, timeout=60, interval=2), [consumer_lag(w) for w in survivors]

@@ -323,7 +323,8 @@ def test_packaged_plans_in_the_configmap_load():
 
 def test_compose_services_ports_and_healthchecks():
     services = compose()["services"]
-    assert {"kafka", "topics-init", "worker", "prometheus", "grafana"} <= set(services)
+    # No kafka-exporter: the worker exports its group's consumer lag itself.
+    assert set(services) == {"kafka", "topics-init", "worker", "prometheus", "grafana"}, set(services)
 
     kafka = services["kafka"]
     assert kafka["image"] == "apache/kafka:3.9.2"
@@ -385,7 +386,7 @@ def test_alert_rules_cover_the_required_signals():
     for rule in alert_rules():
         for name in selector_names(rule["expr"]):
             by_metric.setdefault(name, []).append(rule)
-    for metric in ("kafka_consumergroup_lag", "scorecard_records_rejected_total", "up",
+    for metric in ("scorecard_consumer_lag_records", "scorecard_records_rejected_total", "up",
                    "scorecard_ready", "scorecard_last_processed_timestamp_seconds"):
         assert metric in by_metric, f"no alert uses {metric}"
     stuck = [r for r in by_metric["scorecard_ready"] if "== 0" in r["expr"]]
@@ -403,6 +404,18 @@ def test_every_scorecard_metric_in_rules_and_dashboard_is_exported():
     families = {f.name for f in Metrics().registry.collect()}
     missing = {f for f in families if not any(n == f or n.startswith(f + "_") for n in on_dashboard)}
     assert not missing, f"exported but not on the dashboard: {sorted(missing)}"
+
+
+def test_rules_and_dashboard_need_nothing_but_the_worker():
+    """Issue #9: every metric of the rules and the dashboard comes from a worker's /metrics
+    (or is Prometheus' own ``up``): no exporter next to it."""
+    names = {name for rule in alert_rules() for name in selector_names(rule["expr"])}
+    names |= {name for expr in dashboard_exprs() for name in selector_names(expr)}
+    assert names - {"up"} <= exported_metric_names(), sorted(names - {"up"} - exported_metric_names())
+    lag_rules = [r for r in alert_rules() if "scorecard_consumer_lag_records" in r["expr"]]
+    assert {r["alert"] for r in lag_rules} == {"ScorecardIngestStalled", "ScorecardConsumerLag"}
+    # Every live worker reports the group's lag: aggregate with max, never sum over workers.
+    assert all("max by (topic) (scorecard_consumer_lag_records" in r["expr"] for r in lag_rules)
 
 
 def test_grafana_dashboard_and_provisioning():
@@ -440,9 +453,10 @@ def test_prometheus_scrape_config():
     worker_targets = jobs["sales-scorecard"]["static_configs"][0]["targets"]
     assert worker_targets == ["worker:6066"]
     assert jobs["sales-scorecard"].get("metrics_path", "/metrics") == "/metrics"
-    assert "kafka-exporter" in jobs
+    # The worker exports its own consumer lag: no exporter job.
+    assert set(jobs) == {"sales-scorecard"}, set(jobs)
     # Rules select the job this config scrapes.
-    assert all('job="sales-scorecard"' in r["expr"] or "kafka_consumergroup_lag" in r["expr"] for r in alert_rules())
+    assert all('job="sales-scorecard"' in r["expr"] for r in alert_rules())
     # Files mounted where prometheus.yml expects them.
     prometheus = compose()["services"]["prometheus"]
     mounted = {v.split(":")[1] for v in prometheus["volumes"]}
