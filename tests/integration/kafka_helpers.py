@@ -81,3 +81,23 @@ def group_caught_up(settings: Settings, group: str, topics: Iterable[str]) -> bo
     finally:
         consumer.close()
         admin.close()
+
+
+def consumer_lag(exposition: str) -> dict[str, float]:
+    """topic -> ``scorecard_consumer_lag_records`` in a worker's /metrics text (samples
+    only: a labelled gauge exports its HELP line before any value is set)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {sample.labels["topic"]: sample.value
+            for family in text_string_to_metric_families(exposition)
+            if family.name == "scorecard_consumer_lag_records" for sample in family.samples}
+
+
+def lag_caught_up(exposition: str, settings: Settings) -> bool:
+    """The worker reports the group's lag for every input topic and ``sales.facts``, and
+    the input topics are fully committed."""
+    from sales_scorecard.streams.topics import FACTS, INPUT_TOPICS
+
+    lag = consumer_lag(exposition)
+    topics = {t.full_name(settings) for t in (*INPUT_TOPICS, FACTS)}
+    return set(lag) == topics and all(v == 0 for t, v in lag.items() if t != FACTS.full_name(settings))

@@ -21,12 +21,11 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.streams.settings import Settings
-from sales_scorecard.streams.topics import FACTS, INPUT_TOPICS
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import WorkerProcess, http_get
 from tests.integration.faults import pipeline_settled, processing_errors
 from tests.reference.model import ReferenceModel
-from tests.integration.kafka_helpers import metric_sum, metric_value, produce_events, wait_for
+from tests.integration.kafka_helpers import consumer_lag, lag_caught_up, metric_sum, metric_value, produce_events, wait_for
 from tests.monitoring import monitored_scorecard_metrics, series_names
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
@@ -38,13 +37,6 @@ PUBLISH_ONLY = {"event_id", "emitted_at", "as_of"}
 
 def received(worker: WorkerProcess) -> float:
     return metric_sum(worker.metrics(), "scorecard_records_received_total")
-
-
-def consumer_lag(worker: WorkerProcess) -> dict[str, float]:
-    """topic -> ``scorecard_consumer_lag_records`` of the worker's /metrics."""
-    return {sample.labels["topic"]: sample.value
-            for family in text_string_to_metric_families(worker.metrics())
-            if family.name == "scorecard_consumer_lag_records" for sample in family.samples}
 
 
 def owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
@@ -118,11 +110,7 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(test_settings: Sett
     # Every survivor samples the whole group's lag (a labelled gauge exports its name even
     # without samples, so look at the samples): every consumed topic, 0 on the inputs once
     # the group has committed them to the end (a sample is up to 15 s old).
-    topics = {t.full_name(base) for t in (*INPUT_TOPICS, FACTS)}
-
     def inputs_caught_up() -> bool:
-        lags = [consumer_lag(w) for w in survivors]
-        return all(set(lag) == topics and all(v == 0 for t, v in lag.items() if t != FACTS.full_name(base))
-                   for lag in lags)
+        return all(lag_caught_up(w.metrics(), base) for w in survivors)
 
-    assert wait_for(inputs_caught_up, timeout=60, interval=2), [consumer_lag(w) for w in survivors]
+    assert wait_for(inputs_caught_up, timeout=60, interval=2), [consumer_lag(w.metrics()) for w in survivors]

@@ -27,7 +27,7 @@ from sales_scorecard.streams.settings import Settings
 from tests.conftest import OWNER_FILE, SESSION_DIR_PREFIX
 from tests.integration.compare import assert_snapshot_matches
 from tests.integration.conftest import REPO
-from tests.integration.kafka_helpers import metric_sum, metric_value, read_topic, wait_for
+from tests.integration.kafka_helpers import consumer_lag, lag_caught_up, metric_sum, metric_value, read_topic, wait_for
 from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration]
@@ -107,6 +107,9 @@ def test_worker_produce_and_snapshot_over_sasl_ssl(secure_broker: broker.BrokerI
                 and metric_value(m, "scorecard_pending_updates") == 0)
 
     assert wait_for(settled, timeout=180, interval=1), worker.log_tail()
+    # The worker's own lag sampler (separate aiokafka clients) logs in over SASL_SSL too.
+    assert wait_for(lambda: lag_caught_up(worker.metrics(), s), timeout=60, interval=2), \
+        (consumer_lag(worker.metrics()), worker.log_tail())
     snap = scorecard(s, "snapshot")
     assert snap.returncode == 0, snap.stderr.decode()
     rows = [orjson.loads(line) for line in snap.stdout.splitlines() if line.strip()]
