@@ -206,17 +206,19 @@ def register(pipe: Pipeline) -> None:
         emitted_at = format_timestamp(datetime.now(timezone.utc))
         rendered: list[dict] = []
         republish, state["republish"] = state.get("republish", False), False
-        progress = {"months_sent": False, "unsent": 0}
+        months_sent = False
+        unsent = 0
 
         async def publish_one(key_parts: ScorecardKey) -> None:
+            nonlocal months_sent, unsent, rendered
             scope, id, label = key_parts
-            if progress["unsent"] >= SEND_CHUNK or (not progress["months_sent"] and period_kind(label) != "month"):
+            if unsent >= SEND_CHUNK or (not months_sent and period_kind(label) != "month"):
                 # Deliver what is rendered before going on: the month scorecards before the
                 # slower rest (quarters, years, trailing windows), so a closed deal's month
                 # figures reach consumers sooner, and no large flush buffers every update.
                 await app.producer.flush()
-                progress["months_sent"] = progress["months_sent"] or period_kind(label) != "month"
-                progress["unsent"] = 0
+                months_sent = months_sent or period_kind(label) != "month"
+                unsent = 0
             key = scorecard_key(scope, id, label)
             content = engine.render(scope, id, label)
             if content is None:
@@ -238,14 +240,13 @@ def register(pipe: Pipeline) -> None:
                 await scorecards_topic.send(key=key.encode(), value=orjson.dumps(value))
                 emitted[key] = [revision, digest]
                 metrics.scorecards.inc()
-                progress["unsent"] += 1
+                unsent += 1
             # Boards and alerts only see a scorecard once it is published (or unchanged).
             if scope == "rep":
                 state["boards_pending"] |= state["boards"].update(content)
             rendered.append(content)
             if len(rendered) >= ALERT_CHUNK:
-                chunk = rendered[:]
-                rendered.clear()
+                chunk, rendered = rendered, []
                 await evaluate_alerts(engine, chunk, emitted_at)
 
         failures = await publish_each(engine.take_dirty(), publish_one, engine.give_back)  # months first

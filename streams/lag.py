@@ -94,8 +94,9 @@ class LagSampler:
         from aiokafka import AIOKafkaConsumer
         from aiokafka.admin import AIOKafkaAdminClient
 
-        security = aiokafka_options(self.settings)
         client_id = f"{self.group_id}-lag"
+        # Built only when a client is (re)created: options include a fresh SSL context.
+        security = aiokafka_options(self.settings) if self._admin is None or self._consumer is None else {}
         if self._admin is None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers, client_id=client_id,
                                         **security)

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import time
 from pathlib import Path
+from typing import Callable
 
 import orjson
 
@@ -62,7 +63,8 @@ async def _ceiling(settings: Settings, total: int) -> dict:
     return {"events": seen, "seconds": round(took, 3), "events_per_s": round(seen / took) if took else None}
 
 
-def _timed(proc: WorkerProcess, handled, total: int, timeout: float, on_first=None) -> dict:
+def _timed(proc: WorkerProcess, handled: Callable[[], int], total: int, timeout: float,
+           on_first: Callable[[], object] | None = None) -> dict:
     """Poll ``handled()`` from the first event to ``total``; returns the rate.
     ``on_first`` runs once the first event is handled (the profiler starts there)."""
     proc.wait(lambda: handled() > 0, timeout, "the first event", interval=POLL / 4)

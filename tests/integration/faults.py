@@ -14,7 +14,7 @@ from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.payroll import PayrollLedger
 from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.settings import Settings
-from sales_scorecard.streams.topics import FACTS, INPUT_TOPICS
+from sales_scorecard.streams.lag import lag_topics
 from tests.integration.conftest import REPO
 from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value
 
@@ -30,8 +30,7 @@ def pipeline_settled(settings: Settings, exposition: str) -> bool:
     """Both stages committed to the end of their inputs, the latest clock refresh covers the
     event clock (so pace and expected-to-date of keys no late fact touched are re-rendered
     too: give the worker a short ``clock_refresh_seconds``) and no scorecard update is pending."""
-    topics = [t.full_name(settings) for t in INPUT_TOPICS] + [FACTS.full_name(settings)]
-    return (group_caught_up(settings, settings.app_id, topics)
+    return (group_caught_up(settings, settings.app_id, lag_topics(settings))
             and metric_value(exposition, "scorecard_clock_rendered_timestamp_seconds")
             >= metric_value(exposition, "scorecard_event_clock_timestamp_seconds")
             and metric_value(exposition, "scorecard_pending_updates") == 0)

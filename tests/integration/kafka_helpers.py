@@ -96,8 +96,9 @@ def consumer_lag(exposition: str) -> dict[str, float]:
 def lag_caught_up(exposition: str, settings: Settings) -> bool:
     """The worker reports the group's lag for every input topic and ``sales.facts``, and
     the input topics are fully committed."""
-    from sales_scorecard.streams.topics import FACTS, INPUT_TOPICS
+    from sales_scorecard.streams.lag import lag_topics
+    from sales_scorecard.streams.topics import FACTS
 
     lag = consumer_lag(exposition)
-    topics = {t.full_name(settings) for t in (*INPUT_TOPICS, FACTS)}
-    return set(lag) == topics and all(v == 0 for t, v in lag.items() if t != FACTS.full_name(settings))
+    return set(lag) == set(lag_topics(settings)) and all(
+        v == 0 for t, v in lag.items() if t != FACTS.full_name(settings))
