@@ -24,7 +24,7 @@ from pathlib import Path
 
 import faust
 
-from . import codecs
+from . import codecs, rewinding_consumer
 from .kafka_security import faust_credentials
 from .metrics import Metrics
 from .settings import Settings
@@ -144,6 +144,8 @@ def create_app(settings: Settings) -> Pipeline:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
     )
+    # Faust's consumer, fixed not to skip partitions nobody has committed yet (issue #7).
+    rewinding_consumer.install(app)
     pipe = Pipeline(settings=settings, app=app, metrics=Metrics())
     for spec in INPUT_TOPICS:
         pipe.input_topics[spec.name] = _topic(app, settings, spec, "raw")

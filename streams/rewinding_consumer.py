@@ -1,0 +1,97 @@
+"""Faust's Kafka consumer, fixed to rewind partitions that have no committed offset.
+
+The defect (found with ``tests/integration/test_scale_out.py``, issue #7): during a
+rebalance Faust pauses the new partitions only in its own bookkeeping, while aiokafka
+goes on fetching them. Records fetched in that window are dropped by Faust (the
+partition is paused, the flow is stopped or the generation changed), but aiokafka's
+fetch position has already moved past them. Faust's answer is to seek every assigned
+partition back to its committed offset when the rebalance completes
+(``Consumer.perform_seek``). aiokafka's ``seek_to_committed`` however only seeks
+partitions whose committed offset is above 0: a partition that nobody has committed
+yet (or committed at 0) keeps the advanced position, and the dropped records are never
+delivered. A survivor that takes over such a partition from a killed worker then sits
+idle with the whole partition unconsumed, or, if more records arrive, processes and
+commits those and skips the dropped ones for good.
+
+The fix: after aiokafka's seek, stream partitions committed at 0 are sought to 0 and
+stream partitions without a committed offset are reset as ``auto_offset_reset`` says
+(ours is "earliest"), the position a fresh consumer would start from. Table changelog
+partitions are not touched: Faust positions them from its stores' offsets. Re-reading a record that
+was already processed but not committed is what Faust does for every other partition;
+the pipeline is idempotent for it (README, Delivery guarantees).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rewind:
+    """What remains to be sought after aiokafka's ``seek_to_committed``."""
+
+    to_zero: tuple[Any, ...]  # topic partitions committed at offset 0
+    to_reset: tuple[Any, ...]  # nothing committed: to the auto_offset_reset position
+
+
+def rewind_after_seek(committed: Mapping[Any, int | None], changelog_topics: Collection[str] = ()) -> Rewind:
+    """The stream partitions aiokafka's ``seek_to_committed`` leaves where the fetcher got
+    to (it seeks only committed offsets above 0), given the committed offsets it returned.
+
+    Table changelog partitions are left alone: the group never commits them, and Faust
+    positions them itself from the offsets its stores keep.
+    """
+    streams = {tp: offset for tp, offset in committed.items() if tp.topic not in changelog_topics}
+    to_zero = tuple(tp for tp, offset in streams.items() if offset == 0)
+    to_reset = tuple(tp for tp, offset in streams.items() if offset is None or offset < 0)
+    return Rewind(to_zero=to_zero, to_reset=to_reset)
+
+
+async def seek_to_committed_or_reset(consumer: Any, auto_offset_reset: str,
+                                     changelog_topics: Collection[str] = ()) -> dict:
+    """Seek every assigned stream partition of an aiokafka consumer to its committed
+    offset, or, without one, to the ``auto_offset_reset`` position; returns the committed
+    offsets (like aiokafka's ``seek_to_committed``)."""
+    committed = await consumer.seek_to_committed()
+    rewind = rewind_after_seek(committed, changelog_topics)
+    for tp in rewind.to_zero:
+        consumer.seek(tp, 0)
+    if rewind.to_reset:
+        log.info("no committed offset, seeking to the %s position: %s", auto_offset_reset,
+                 ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in rewind.to_reset)))
+        if auto_offset_reset == "latest":
+            await consumer.seek_to_end(*rewind.to_reset)
+        else:
+            await consumer.seek_to_beginning(*rewind.to_reset)
+    return committed
+
+
+class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread with ``seek_to_committed`` rewinding every partition."""
+
+    async def seek_to_committed(self) -> Mapping:
+        return await self.call_thread(self._seek_to_committed_or_reset)
+
+    async def _seek_to_committed_or_reset(self) -> Mapping:
+        return await seek_to_committed_or_reset(self._ensure_consumer(), self.app.conf.consumer_auto_offset_reset,
+                                                self.app.tables.changelog_topics)
+
+
+class RewindingConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer using :class:`RewindingConsumerThread`."""
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+def install(app: faust.App) -> None:
+    """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists)."""
+    app.transport.Consumer = RewindingConsumer

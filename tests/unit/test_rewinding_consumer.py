@@ -1,0 +1,107 @@
+"""The consumer fix of ``streams.rewinding_consumer``: which partitions are rewound after
+aiokafka's ``seek_to_committed``, and that the worker's Faust app uses it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from sales_scorecard.streams import rewinding_consumer
+from sales_scorecard.streams.app import create_app
+from sales_scorecard.streams.rewinding_consumer import (RewindingConsumer, RewindingConsumerThread, rewind_after_seek,
+                                                        seek_to_committed_or_reset)
+from sales_scorecard.streams.settings import Settings
+
+
+def tp(partition: int, topic: str = "sales.deals") -> TopicPartition:
+    return TopicPartition(topic, partition)
+
+
+def test_only_partitions_aiokafka_leaves_alone_are_rewound() -> None:
+    rewind = rewind_after_seek({tp(0): 7, tp(1): None, tp(2): 0, tp(3): 1, tp(4): -1})
+    assert rewind.to_zero == (tp(2),)
+    assert set(rewind.to_reset) == {tp(1), tp(4)}
+
+
+def test_nothing_to_rewind_when_everything_is_committed_above_zero() -> None:
+    rewind = rewind_after_seek({tp(0): 3, tp(1): 12})
+    assert rewind.to_zero == () and rewind.to_reset == ()
+
+
+def test_table_changelogs_are_never_rewound() -> None:
+    changelog = "app-facts-changelog"
+    rewind = rewind_after_seek({tp(0, changelog): None, tp(1, changelog): 0, tp(0): None}, {changelog})
+    assert rewind.to_zero == () and rewind.to_reset == (tp(0),)
+
+
+class FakeAiokafkaConsumer:
+    """Records the seeks; ``seek_to_committed`` behaves like aiokafka 0.14 (only offsets > 0)."""
+
+    def __init__(self, committed: dict[TopicPartition, int | None], position: int) -> None:
+        self.committed = committed
+        self.positions = {tp: position for tp in committed}
+
+    async def seek_to_committed(self) -> dict[TopicPartition, int | None]:
+        for tp, offset in self.committed.items():
+            if offset and offset > 0:
+                self.positions[tp] = offset
+        return dict(self.committed)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.positions[tp] = offset
+
+    async def seek_to_beginning(self, *tps: TopicPartition) -> None:
+        for tp in tps:
+            self.positions[tp] = -2  # "the log start", whatever offset that is
+
+    async def seek_to_end(self, *tps: TopicPartition) -> None:
+        for tp in tps:
+            self.positions[tp] = -1
+
+
+A, NEVER, ZERO, CHANGELOG = tp(0), tp(1), tp(2), tp(0, "app-facts-changelog")
+
+
+def test_every_partition_ends_at_its_committed_offset_or_the_reset_position() -> None:
+    consumer = FakeAiokafkaConsumer({A: 5, NEVER: None, ZERO: 0, CHANGELOG: None}, position=40)
+    committed = asyncio.run(seek_to_committed_or_reset(consumer, "earliest", {CHANGELOG.topic}))
+    assert committed == {A: 5, NEVER: None, ZERO: 0, CHANGELOG: None}
+    assert consumer.positions == {A: 5, NEVER: -2, ZERO: 0, CHANGELOG: 40}
+
+
+def test_latest_reset_seeks_uncommitted_partitions_to_the_end() -> None:
+    consumer = FakeAiokafkaConsumer({NEVER: None}, position=40)
+    asyncio.run(seek_to_committed_or_reset(consumer, "latest"))
+    assert consumer.positions == {NEVER: -1}
+
+
+def test_the_worker_app_creates_the_rewinding_consumer(tmp_path: Any) -> None:
+    pipe = create_app(Settings(data_dir=str(tmp_path)))
+    consumer = pipe.app.consumer
+    assert isinstance(consumer, RewindingConsumer)
+    assert isinstance(consumer._thread, RewindingConsumerThread)
+    assert pipe.app.conf.consumer_auto_offset_reset == "earliest"
+
+
+def test_the_worker_thread_rewinds_input_partitions_but_not_its_table_changelogs(tmp_path: Any) -> None:
+    pipe = create_app(Settings(data_dir=str(tmp_path)))
+    assert pipe.facts is not None and pipe.facts_topic is not None
+    changelog = TopicPartition(pipe.facts.changelog_topic.get_topic_name(), 0)
+    facts = TopicPartition(pipe.facts_topic.get_topic_name(), 0)
+    fake = FakeAiokafkaConsumer({changelog: None, facts: None}, position=40)
+    thread = pipe.app.consumer._thread
+    thread._consumer = fake
+    asyncio.run(thread._seek_to_committed_or_reset())
+    assert fake.positions == {changelog: 40, facts: -2}
+
+
+def test_install_only_changes_the_consumer_class_of_that_app(tmp_path: Any) -> None:
+    import faust
+
+    plain = faust.App("plain-test", broker="kafka://localhost:1", web_enabled=False)
+    fixed = faust.App("fixed-test", broker="kafka://localhost:1", web_enabled=False)
+    rewinding_consumer.install(fixed)
+    assert not isinstance(plain.consumer, RewindingConsumer)
+    assert isinstance(fixed.consumer, RewindingConsumer)
