@@ -163,7 +163,7 @@ def create_app(settings: Settings) -> Pipeline:
 
     from sales_scorecard.agents import ingest, scorecards
 
-    from . import auth, lag, live, web
+    from . import auth, lag, live, stall_guard, web
 
     auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]
 
@@ -172,4 +172,5 @@ def create_app(settings: Settings) -> Pipeline:
     web.register(pipe)
     live.register(pipe)
     lag.register(pipe)
+    stall_guard.register(pipe)
     return pipe

@@ -48,6 +48,10 @@ class Metrics:
             "Records in the topic (full Kafka topic name, with any prefix) not yet committed by this worker's "
             "consumer group: all partitions, whichever worker owns them, so every worker reports the same "
             "value; sampled every 15 s", ["topic"], registry=r)
+        self.partition_rewinds = Counter(
+            "scorecard_partition_rewinds",
+            "Assigned input partitions found stalled (records left, no progress for 60 s while idle) and "
+            "re-delivered from their committed offset", ["topic"], registry=r)
         self.ready = Gauge("scorecard_ready", "1 when tables are recovered and the engine is loaded", registry=r)
 
     def exposition(self) -> bytes:

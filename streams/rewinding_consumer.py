@@ -24,11 +24,12 @@ the pipeline is idempotent for it (README, Delivery guarantees).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,39 @@ async def seek_to_committed_or_reset(consumer: Any, auto_offset_reset: str,
     return committed
 
 
+async def rewind_to_committed(consumer: Any, tps: Iterable[Any], auto_offset_reset: str) -> dict:
+    """Seek ``tps`` of an aiokafka consumer to their committed offsets, or, without one, to
+    the ``auto_offset_reset`` position; returns the committed offsets (None: none)."""
+    committed: dict = {}
+    for tp in tps:
+        tp = TopicPartition(tp.topic, tp.partition)
+        committed[tp] = await consumer.committed(tp)
+    to_reset = []
+    for tp, offset in committed.items():
+        if offset is not None and offset >= 0:
+            consumer.seek(tp, offset)
+        else:
+            to_reset.append(tp)
+    if to_reset:
+        if auto_offset_reset == "latest":
+            await consumer.seek_to_end(*to_reset)
+        else:
+            await consumer.seek_to_beginning(*to_reset)
+    return committed
+
+
 class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's aiokafka consumer thread with ``seek_to_committed`` rewinding every partition."""
 
     async def seek_to_committed(self) -> Mapping:
         return await self.call_thread(self._seek_to_committed_or_reset)
+
+    async def rewind(self, tps: Iterable[Any]) -> dict:
+        """Seek ``tps`` to their committed (or reset) offsets in the consumer's thread."""
+        return await self.call_thread(self._rewind, list(tps))
+
+    async def _rewind(self, tps: list) -> dict:
+        return await rewind_to_committed(self._ensure_consumer(), tps, self.app.conf.consumer_auto_offset_reset)
 
     async def _seek_to_committed_or_reset(self) -> Mapping:
         return await seek_to_committed_or_reset(self._ensure_consumer(), self.app.conf.consumer_auto_offset_reset,
@@ -86,10 +115,27 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class RewindingConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer using :class:`RewindingConsumerThread`."""
+    """Faust's aiokafka consumer using :class:`RewindingConsumerThread`, with :meth:`rewind`."""
+
+    _thread: RewindingConsumerThread
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def rewind(self, tps: Iterable[Any]) -> dict:
+        """Re-deliver ``tps`` from their committed offsets: forget the acknowledgements,
+        gaps and read offsets Faust tracks for them (as a revoke does), then seek.
+        Returns the committed offsets (None: nothing committed, read from the reset position)."""
+        tps = set(tps)
+        for tp in tps:
+            self._acked.pop(tp, None)
+            self._acked_index.pop(tp, None)
+            self._gap.pop(tp, None)
+        committed = await self._thread.rewind(tps)
+        for tp, offset in committed.items():
+            self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
+            self._committed_offset[tp] = offset if offset else None
+        return committed
 
 
 def install(app: faust.App) -> None:

@@ -5,7 +5,8 @@ A consumer of a group reads three partitions to their end: one with a committed 
 what Faust does after a rebalance to re-deliver records it fetched but dropped. aiokafka's
 own ``seek_to_committed`` leaves the last two at the end (the defect behind the stalled
 survivor of ``test_scale_out``); ``seek_to_committed_or_reset`` brings every partition
-back to where its records are delivered again."""
+back to where its records are delivered again, and so does the stall guard's
+``rewind_to_committed``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from sales_scorecard.streams.kafka_security import aiokafka_options
-from sales_scorecard.streams.rewinding_consumer import seek_to_committed_or_reset
+from sales_scorecard.streams.rewinding_consumer import rewind_to_committed, seek_to_committed_or_reset
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import INPUT_TOPICS
 
@@ -34,7 +35,7 @@ async def read_to_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> 
     raise AssertionError([await consumer.position(tp) for tp in tps])
 
 
-async def positions_after_rewind(settings: Settings, fixed: bool) -> dict[int, int]:
+async def positions_after_rewind(settings: Settings, how: str) -> dict[int, int]:
     topic = INPUT_TOPICS[0].full_name(settings)
     tps = [TopicPartition(topic, p) for p in range(3)]
     options = {"bootstrap_servers": settings.bootstrap_servers, **aiokafka_options(settings)}
@@ -54,10 +55,12 @@ async def positions_after_rewind(settings: Settings, fixed: bool) -> dict[int, i
         consumer.assign(tps)
         await consumer.commit({tps[0]: OffsetAndMetadata(3, ""), tps[1]: OffsetAndMetadata(0, "")})
         await read_to_end(consumer, tps)  # fetched, as if Faust had dropped them in a rebalance
-        if fixed:
-            await seek_to_committed_or_reset(consumer, "earliest")
-        else:
+        if how == "aiokafka":
             await consumer.seek_to_committed()
+        elif how == "after a rebalance":
+            await seek_to_committed_or_reset(consumer, "earliest")
+        else:  # the stall guard's rewind of chosen partitions
+            await rewind_to_committed(consumer, tps, "earliest")
         return {tp.partition: await consumer.position(tp) for tp in tps}
     finally:
         await consumer.stop()
@@ -65,8 +68,12 @@ async def positions_after_rewind(settings: Settings, fixed: bool) -> dict[int, i
 
 def test_aiokafka_alone_leaves_uncommitted_partitions_at_the_end(test_settings: Settings) -> None:
     # The premise of the fix: if aiokafka ever rewinds these itself, this test says so.
-    assert asyncio.run(positions_after_rewind(test_settings, fixed=False)) == {0: 3, 1: 10, 2: 10}
+    assert asyncio.run(positions_after_rewind(test_settings, "aiokafka")) == {0: 3, 1: 10, 2: 10}
 
 
 def test_every_partition_is_rewound_to_its_committed_offset_or_the_log_start(test_settings: Settings) -> None:
-    assert asyncio.run(positions_after_rewind(test_settings, fixed=True)) == {0: 3, 1: 0, 2: 0}
+    assert asyncio.run(positions_after_rewind(test_settings, "after a rebalance")) == {0: 3, 1: 0, 2: 0}
+
+
+def test_the_stall_guard_rewind_brings_chosen_partitions_back_the_same_way(test_settings: Settings) -> None:
+    assert asyncio.run(positions_after_rewind(test_settings, "stall guard")) == {0: 3, 1: 0, 2: 0}

@@ -11,7 +11,7 @@ from aiokafka import TopicPartition
 from sales_scorecard.streams import rewinding_consumer
 from sales_scorecard.streams.app import create_app
 from sales_scorecard.streams.rewinding_consumer import (RewindingConsumer, RewindingConsumerThread, rewind_after_seek,
-                                                        seek_to_committed_or_reset)
+                                                        rewind_to_committed, seek_to_committed_or_reset)
 from sales_scorecard.streams.settings import Settings
 
 
@@ -40,14 +40,14 @@ class FakeAiokafkaConsumer:
     """Records the seeks; ``seek_to_committed`` behaves like aiokafka 0.14 (only offsets > 0)."""
 
     def __init__(self, committed: dict[TopicPartition, int | None], position: int) -> None:
-        self.committed = committed
+        self.committed_offsets = committed
         self.positions = {tp: position for tp in committed}
 
     async def seek_to_committed(self) -> dict[TopicPartition, int | None]:
-        for tp, offset in self.committed.items():
+        for tp, offset in self.committed_offsets.items():
             if offset and offset > 0:
                 self.positions[tp] = offset
-        return dict(self.committed)
+        return dict(self.committed_offsets)
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.positions[tp] = offset
@@ -105,3 +105,42 @@ def test_install_only_changes_the_consumer_class_of_that_app(tmp_path: Any) -> N
     rewinding_consumer.install(fixed)
     assert not isinstance(plain.consumer, RewindingConsumer)
     assert isinstance(fixed.consumer, RewindingConsumer)
+
+
+class CommittedFake(FakeAiokafkaConsumer):
+    """Adds aiokafka's ``committed(tp)``."""
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self.committed_offsets[tp]
+
+
+def test_rewind_to_committed_seeks_each_partition_back() -> None:
+    consumer = CommittedFake({A: 158, NEVER: None, ZERO: 0}, position=2026)
+    committed = asyncio.run(rewind_to_committed(consumer, [A, NEVER, ZERO], "earliest"))
+    assert committed == {A: 158, NEVER: None, ZERO: 0}
+    assert consumer.positions == {A: 158, NEVER: -2, ZERO: 0}
+
+
+def test_rewind_forgets_what_faust_tracked_for_the_partitions_and_nothing_else(tmp_path: Any) -> None:
+    pipe = create_app(Settings(data_dir=str(tmp_path)))
+    consumer = pipe.app.consumer
+    stuck, other = TopicPartition("t.sales.activities", 2), TopicPartition("t.sales.activities", 0)
+    # the state test_scale_out found: everything read, committed stuck at 158 behind a missing ack
+    consumer._acked[stuck] = list(range(160, 2026))
+    consumer._acked_index[stuck] = set(range(160, 2026))
+    consumer._read_offset[stuck], consumer._committed_offset[stuck] = 2025, 158
+    consumer._acked[other], consumer._read_offset[other], consumer._committed_offset[other] = [7], 7, 5
+    thread = consumer._thread
+    thread._consumer = CommittedFake({stuck: 158}, position=2026)
+    thread.rewind = lambda tps: thread._rewind(list(tps))  # the same call, without the consumer's thread
+    assert consumer._new_offset(stuck) is None  # Faust cannot commit past the hole
+
+    asyncio.run(consumer.rewind([stuck]))
+    assert stuck not in consumer._acked and stuck not in consumer._acked_index and stuck not in consumer._gap
+    assert consumer._read_offset[stuck] == 158 and consumer._committed_offset[stuck] == 158
+    assert consumer._thread._consumer.positions == {stuck: 158}
+    assert consumer._acked[other] == [7] and consumer._read_offset[other] == 7
+    # re-delivered records are acknowledged from the committed offset on, so commits resume
+    for offset in (158, 159, 160):
+        consumer._acked[stuck].append(offset)
+    assert consumer._new_offset(stuck) == 161
