@@ -65,14 +65,20 @@ async def seek_to_committed_or_reset(consumer: Any, auto_offset_reset: str,
     rewind = rewind_after_seek(committed, changelog_topics)
     for tp in rewind.to_zero:
         consumer.seek(tp, 0)
-    if rewind.to_reset:
-        log.info("no committed offset, seeking to the %s position: %s", auto_offset_reset,
-                 ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in rewind.to_reset)))
-        if auto_offset_reset == "latest":
-            await consumer.seek_to_end(*rewind.to_reset)
-        else:
-            await consumer.seek_to_beginning(*rewind.to_reset)
+    await _seek_to_reset_position(consumer, rewind.to_reset, auto_offset_reset)
     return committed
+
+
+async def _seek_to_reset_position(consumer: Any, tps: Collection[Any], auto_offset_reset: str) -> None:
+    """Seek partitions without a committed offset where a fresh consumer would start."""
+    if not tps:
+        return
+    log.info("no committed offset, seeking to the %s position: %s", auto_offset_reset,
+             ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in tps)))
+    if auto_offset_reset == "latest":
+        await consumer.seek_to_end(*tps)
+    else:
+        await consumer.seek_to_beginning(*tps)
 
 
 async def rewind_to_committed(consumer: Any, tps: Iterable[Any], auto_offset_reset: str) -> dict:
@@ -88,11 +94,7 @@ async def rewind_to_committed(consumer: Any, tps: Iterable[Any], auto_offset_res
             consumer.seek(tp, offset)
         else:
             to_reset.append(tp)
-    if to_reset:
-        if auto_offset_reset == "latest":
-            await consumer.seek_to_end(*to_reset)
-        else:
-            await consumer.seek_to_beginning(*to_reset)
+    await _seek_to_reset_position(consumer, to_reset, auto_offset_reset)
     return committed
 
 
