@@ -52,6 +52,11 @@ class Metrics:
             "scorecard_partition_rewinds",
             "Assigned input partitions found stalled (records left, no progress for 60 s while idle) and "
             "re-delivered from their committed offset", ["topic"], registry=r)
+        self.commit_skips = Counter(
+            "scorecard_commit_skips",
+            "Offsets Faust committed past although no record there was acknowledged: that record may never "
+            "have been processed (expected only on topics written by transactional producers)", ["topic"],
+            registry=r)
         self.ready = Gauge("scorecard_ready", "1 when tables are recovered and the engine is loaded", registry=r)
 
     def exposition(self) -> bytes:

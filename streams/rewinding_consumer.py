@@ -24,7 +24,7 @@ the pipeline is idempotent for it (README, Delivery guarantees).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,33 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    #: Called with (partition, offset) when Faust commits past an offset that was never
+    #: acknowledged (set by ``streams.stall_guard``); the default only logs.
+    on_commit_skip: Callable[[Any, int], None] | None = None
+
+    def _new_offset(self, tp: Any) -> int | None:
+        """Faust's next offset to commit, reporting when it jumps over an unacknowledged one.
+
+        Faust tolerates one missing acknowledgement right after the committed offset (its
+        answer to a transaction marker there) and commits past it. For our topics there are
+        no markers, so the record at that offset may never have been processed: a silent
+        loss. It is reported (warning, ``scorecard_commit_skips_total``) rather than
+        refused, because a topic written by a transactional producer would then never
+        commit.
+        """
+        committed = self._committed_offset.get(tp)
+        acked = self._acked.get(tp)
+        gap = self._gap.get(tp)
+        hole = (bool(committed) and bool(acked) and min(acked) == committed + 1  # type: ignore[operator]
+                and not (gap and gap.overlaps(committed)))
+        offset = super()._new_offset(tp)
+        if hole and offset is not None:
+            log.warning("committing %s[%s] past offset %s, which was never acknowledged",
+                        tp.topic, tp.partition, committed)
+            if self.on_commit_skip is not None:
+                self.on_commit_skip(tp, committed)  # type: ignore[arg-type]
+        return offset
 
     async def rewind(self, tps: Iterable[Any]) -> dict:
         """Re-deliver ``tps`` from their committed offsets: forget the acknowledgements,

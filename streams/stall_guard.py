@@ -16,6 +16,10 @@ acknowledgements are forgotten and it is sought back to the committed offset
 (``RewindingConsumer.rewind``), so its records are delivered again and commits resume.
 Re-delivered records are harmless (idempotent outputs, README "Delivery guarantees").
 Each rewind is logged as a warning and counted in ``scorecard_partition_rewinds_total``.
+
+The same bookkeeping, with a hole of exactly one offset right after the committed one,
+does not stall: Faust commits past it. ``RewindingConsumer`` reports that as a warning,
+counted here in ``scorecard_commit_skips_total`` (the record may never have been processed).
 """
 
 from __future__ import annotations
@@ -138,3 +142,10 @@ def register(pipe: Pipeline) -> None:
             detector.reset()
 
     app.timer(interval=CHECK_SECONDS, name="stall_guard")(guard)
+
+    async def count_commit_skips() -> None:
+        consumer = app.consumer
+        if isinstance(consumer, RewindingConsumer):
+            consumer.on_commit_skip = lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc()
+
+    app.task(count_commit_skips)

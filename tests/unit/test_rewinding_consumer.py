@@ -144,3 +144,28 @@ def test_rewind_forgets_what_faust_tracked_for_the_partitions_and_nothing_else(t
     for offset in (158, 159, 160):
         consumer._acked[stuck].append(offset)
     assert consumer._new_offset(stuck) == 161
+
+
+def test_a_commit_past_an_unacknowledged_offset_is_reported(tmp_path: Any) -> None:
+    consumer = create_app(Settings(data_dir=str(tmp_path))).app.consumer
+    skips: list = []
+    consumer.on_commit_skip = lambda tp, offset: skips.append((tp, offset))
+    hole, fine, marker = (TopicPartition("t.sales.targets", p) for p in range(3))
+    consumer._committed_offset.update({hole: 32, fine: 32, marker: 32})
+    consumer._acked[hole] = [33, 34]  # 32 was never acknowledged: Faust commits past it anyway
+    consumer._acked[fine] = [32, 33, 34]
+    consumer._acked[marker] = [33, 34]
+    consumer._gap[marker].addi(32, 33)  # a known gap at 32 (no record there) is not a skip
+    assert [consumer._new_offset(tp) for tp in (hole, fine, marker)] == [35, 35, 35]
+    assert skips == [(hole, 32)]
+
+
+def test_the_worker_counts_commit_skips_in_its_metrics(tmp_path: Any) -> None:
+    pipe = create_app(Settings(data_dir=str(tmp_path)))
+    task = next(t for t in pipe.app._app_tasks if t.__name__ == "count_commit_skips")
+    asyncio.run(task())
+    consumer = pipe.app.consumer
+    tp = TopicPartition("t.sales.targets", 2)
+    consumer._committed_offset[tp], consumer._acked[tp] = 32, [33]
+    consumer._new_offset(tp)
+    assert pipe.metrics.commit_skips.labels("t.sales.targets")._value.get() == 1
