@@ -78,6 +78,9 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(test_settings: Sett
     time.sleep(2)
     assert all(w.proc.poll() is None for w in survivors)
     assert all(processing_errors(w.metrics()) == 0 for w in survivors), [w.log_tail() for w in survivors]
+    # No survivor committed past a record it never acknowledged (README, failover defect 3).
+    assert all(metric_sum(w.metrics(), "scorecard_commit_skips_total") == 0 for w in survivors), \
+        [w.log_tail() for w in survivors]
     assert wait_for(lambda: all(w.readiness().get("ready") for w in survivors), timeout=180), \
         [w.readiness() for w in survivors]
 
