@@ -145,8 +145,9 @@ def create_app(settings: Settings) -> Pipeline:
         broker_commit_interval=1.0,
     )
     # Faust's consumer, fixed not to skip partitions nobody has committed yet (issue #7).
-    rewinding_consumer.install(app)
-    pipe = Pipeline(settings=settings, app=app, metrics=Metrics())
+    metrics = Metrics()
+    rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc())
+    pipe = Pipeline(settings=settings, app=app, metrics=metrics)
     for spec in INPUT_TOPICS:
         pipe.input_topics[spec.name] = _topic(app, settings, spec, "raw")
     pipe.facts_topic = _topic(app, settings, FACTS, "raw")

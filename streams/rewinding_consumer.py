@@ -62,23 +62,8 @@ async def seek_to_committed_or_reset(consumer: Any, auto_offset_reset: str,
     offset, or, without one, to the ``auto_offset_reset`` position; returns the committed
     offsets (like aiokafka's ``seek_to_committed``)."""
     committed = await consumer.seek_to_committed()
-    rewind = rewind_after_seek(committed, changelog_topics)
-    for tp in rewind.to_zero:
-        consumer.seek(tp, 0)
-    await _seek_to_reset_position(consumer, rewind.to_reset, auto_offset_reset)
+    await _finish_seek(consumer, rewind_after_seek(committed, changelog_topics), auto_offset_reset)
     return committed
-
-
-async def _seek_to_reset_position(consumer: Any, tps: Collection[Any], auto_offset_reset: str) -> None:
-    """Seek partitions without a committed offset where a fresh consumer would start."""
-    if not tps:
-        return
-    log.info("no committed offset, seeking to the %s position: %s", auto_offset_reset,
-             ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in tps)))
-    if auto_offset_reset == "latest":
-        await consumer.seek_to_end(*tps)
-    else:
-        await consumer.seek_to_beginning(*tps)
 
 
 async def rewind_to_committed(consumer: Any, tps: Iterable[Any], auto_offset_reset: str) -> dict:
@@ -88,14 +73,26 @@ async def rewind_to_committed(consumer: Any, tps: Iterable[Any], auto_offset_res
     for tp in tps:
         tp = TopicPartition(tp.topic, tp.partition)
         committed[tp] = await consumer.committed(tp)
-    to_reset = []
     for tp, offset in committed.items():
-        if offset is not None and offset >= 0:
+        if offset and offset > 0:  # what aiokafka's seek_to_committed does for all partitions
             consumer.seek(tp, offset)
-        else:
-            to_reset.append(tp)
-    await _seek_to_reset_position(consumer, to_reset, auto_offset_reset)
+    await _finish_seek(consumer, rewind_after_seek(committed), auto_offset_reset)
     return committed
+
+
+async def _finish_seek(consumer: Any, rewind: Rewind, auto_offset_reset: str) -> None:
+    """Seek what aiokafka's seek leaves alone: committed at 0 to 0; nothing committed to
+    where a fresh consumer would start."""
+    for tp in rewind.to_zero:
+        consumer.seek(tp, 0)
+    if not rewind.to_reset:
+        return
+    log.info("no committed offset, seeking to the %s position: %s", auto_offset_reset,
+             ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in rewind.to_reset)))
+    if auto_offset_reset == "latest":
+        await consumer.seek_to_end(*rewind.to_reset)
+    else:
+        await consumer.seek_to_beginning(*rewind.to_reset)
 
 
 class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -125,7 +122,7 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     #: Called with (partition, offset) when Faust commits past an offset that was never
-    #: acknowledged (set by ``streams.stall_guard``); the default only logs.
+    #: acknowledged (given to :func:`install`); without it the skip is only logged.
     on_commit_skip: Callable[[Any, int], None] | None = None
 
     def _new_offset(self, tp: Any) -> int | None:
@@ -167,6 +164,10 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         return committed
 
 
-def install(app: faust.App) -> None:
-    """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists)."""
-    app.transport.Consumer = RewindingConsumer
+def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None) -> None:
+    """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists),
+    calling ``on_commit_skip`` when it commits past an unacknowledged offset."""
+    consumer_class = RewindingConsumer
+    if on_commit_skip is not None:
+        consumer_class = type("RewindingConsumer", (RewindingConsumer,), {"on_commit_skip": staticmethod(on_commit_skip)})
+    app.transport.Consumer = consumer_class

@@ -18,8 +18,8 @@ Re-delivered records are harmless (idempotent outputs, README "Delivery guarante
 Each rewind is logged as a warning and counted in ``scorecard_partition_rewinds_total``.
 
 The same bookkeeping, with a hole of exactly one offset right after the committed one,
-does not stall: Faust commits past it. ``RewindingConsumer`` reports that as a warning,
-counted here in ``scorecard_commit_skips_total`` (the record may never have been processed).
+does not stall: Faust commits past it. ``RewindingConsumer`` reports that itself (warning,
+``scorecard_commit_skips_total``); the record may never have been processed.
 """
 
 from __future__ import annotations
@@ -112,9 +112,10 @@ def register(pipe: Pipeline) -> None:
     """Run the stall guard on a timer of the worker's app."""
     app, metrics = pipe.app, pipe.metrics
     detector = StallDetector()
-    generation = {"id": None}
+    generation: int | None = None
 
     async def guard() -> None:
+        nonlocal generation
         consumer = app.consumer
         if not isinstance(consumer, RewindingConsumer):
             return
@@ -123,9 +124,9 @@ def register(pipe: Pipeline) -> None:
         except Exception:  # noqa: BLE001 - the guard never stops the worker
             log.debug("stall guard could not observe the consumer", exc_info=True)
             return
-        if snapshot is None or generation["id"] != app.consumer_generation_id:
+        if snapshot is None or generation != app.consumer_generation_id:
             detector.reset()
-            generation["id"] = app.consumer_generation_id
+            generation = app.consumer_generation_id
             return
         progress, idle = snapshot
         stalled = detector.observe(progress, idle)
@@ -142,10 +143,3 @@ def register(pipe: Pipeline) -> None:
             detector.reset()
 
     app.timer(interval=CHECK_SECONDS, name="stall_guard")(guard)
-
-    async def count_commit_skips() -> None:
-        consumer = app.consumer
-        if isinstance(consumer, RewindingConsumer):
-            consumer.on_commit_skip = lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc()
-
-    app.task(count_commit_skips)
