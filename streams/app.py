@@ -24,7 +24,7 @@ from pathlib import Path
 
 import faust
 
-from . import codecs, rewinding_consumer
+from . import codecs, flushing_producer, rewinding_consumer
 from .kafka_security import faust_credentials
 from .metrics import Metrics
 from .settings import Settings
@@ -144,9 +144,11 @@ def create_app(settings: Settings) -> Pipeline:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
     )
-    # Faust's consumer, fixed not to skip partitions nobody has committed yet (issue #7).
+    # Faust's consumer, fixed not to skip partitions nobody has committed yet, and its
+    # producer, fixed to flush every table write before offsets are committed (issue #7).
     metrics = Metrics()
     rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc())
+    flushing_producer.install(app)
     pipe = Pipeline(settings=settings, app=app, metrics=metrics)
     for spec in INPUT_TOPICS:
         pipe.input_topics[spec.name] = _topic(app, settings, spec, "raw")

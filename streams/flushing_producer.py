@@ -1,0 +1,78 @@
+"""Faust's Kafka producer, fixed so that a flush waits for every buffered message.
+
+The defect (issue #7, found with ``tests/integration/test_scale_out.py`` under CPU
+load): Faust writes every table change to the table's changelog through a buffer
+(``Producer.send_soon``) that a background task hands on to the Kafka client one
+message at a time. Before it commits the input offsets, Faust flushes the producer,
+but ``ProducerBuffer.flush`` returns as soon as 0.1 s pass without a message leaving
+the buffer, with the rest still in it, and the commit goes ahead. The event loop is
+busy for longer than that whenever a flush renders a few thousand scorecards, and
+on a loaded machine more often. If the worker dies after such a commit, the changes
+still in the buffer are lost: the next owner restores the table from the changelog
+without them, and the records that made them are committed, so it never reads them
+again. For the ``facts`` table that is a fact gone for good (a rep's target was missing
+from a final scorecard in one run).
+
+The fix: the buffer counts the messages put into it and the messages it has handed
+on, and a flush waits until everything queued before it began is handed on (or the
+producer stops or crashes, as before). The Kafka client's own flush, which Faust runs
+next, then waits for the broker's acknowledgements of all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.transport.producer import ProducerBuffer
+
+#: How often a waiting flush looks again when no message was handed on meanwhile.
+POLL_SECONDS = 0.1
+
+
+class CountingProducerBuffer(ProducerBuffer):
+    """Faust's producer buffer, whose flush waits for every message queued before it."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.queued = 0  # messages ever put into the buffer
+        self.handed_on = 0  # messages ever handed on to the Kafka client
+
+    def put(self, fut: Any) -> None:
+        super().put(fut)
+        self.queued += 1
+
+    async def _send_pending(self, fut: Any) -> None:
+        await super()._send_pending(fut)
+        self.handed_on += 1
+
+    async def flush(self) -> None:
+        """Wait until every message put into the buffer before this call has been handed
+        on to the Kafka client; raises if the buffer stops or crashes first."""
+        target = self.queued
+        while self.handed_on < target:
+            if self.state != "running":
+                raise RuntimeError(f"Cannot flush: producer buffer {self.state} with "
+                                   f"{target - self.handed_on} messages not sent")
+            self.message_sent.clear()
+            try:
+                await asyncio.wait_for(self.message_sent.wait(), timeout=POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+
+
+class FlushingProducer(faust_aiokafka.Producer):
+    """Faust's aiokafka producer with a :class:`CountingProducerBuffer`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.app.conf.producer_threaded:  # a threaded producer queues elsewhere
+            self.buffer = CountingProducerBuffer(loop=self.loop, beacon=self.beacon)
+            self.buffer.app = self.app
+
+
+def install(app: faust.App) -> None:
+    """Make ``app`` create a :class:`FlushingProducer` (before its producer exists)."""
+    app.transport.Producer = FlushingProducer
