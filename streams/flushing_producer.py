@@ -17,16 +17,27 @@ The fix: the buffer counts the messages put into it and the messages it has hand
 on, and a flush waits until everything queued before it began is handed on (or the
 producer stops or crashes, as before). The Kafka client's own flush, which Faust runs
 next, then waits for the broker's acknowledgements of all of them.
+
+A second hole of the same kind: the client's flush also returns when the broker refused
+a message for good (a non-retriable error, or retries past the producer's request
+timeout); Faust logs a warning and commits anyway, so the write is lost. Here every
+refused send is logged as an error and makes every later flush fail with
+``ProducerSendError``: no offset is committed past it, Faust stops the worker, and a
+restarted worker processes the uncommitted records again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+from typing import Any, Awaitable
 
 import faust
+from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
+
+log = logging.getLogger(__name__)
 
 #: How often a waiting flush looks again when no message was handed on meanwhile.
 POLL_SECONDS = 0.1
@@ -64,13 +75,40 @@ class CountingProducerBuffer(ProducerBuffer):
 
 
 class FlushingProducer(faust_aiokafka.Producer):
-    """Faust's aiokafka producer with a :class:`CountingProducerBuffer`."""
+    """Faust's aiokafka producer with a :class:`CountingProducerBuffer`, whose flush
+    fails once the broker has refused any message."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.app.conf.producer_threaded:  # a threaded producer queues elsewhere
             self.buffer = CountingProducerBuffer(loop=self.loop, beacon=self.beacon)
             self.buffer.app = self.app
+        self.refused = 0  # messages the broker refused for good
+        self.first_refusal: BaseException | None = None
+
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
+                   timestamp: float | None, headers: Any, *, transactional_id: str | None = None) -> Awaitable:
+        delivery = await super().send(topic, key, value, partition, timestamp, headers,
+                                      transactional_id=transactional_id)
+        delivery.add_done_callback(lambda fut: self._on_delivery(topic, fut))  # type: ignore[attr-defined]
+        return delivery
+
+    def _on_delivery(self, topic: str, delivery: asyncio.Future) -> None:
+        if delivery.cancelled() or delivery.exception() is None:
+            return
+        self.refused += 1
+        self.first_refusal = self.first_refusal or delivery.exception()
+        log.error("Kafka refused a message to %s (%r): no offset is committed from now on and the "
+                  "worker stops; a restarted worker processes the uncommitted records again",
+                  topic, delivery.exception())
+
+    async def flush(self) -> None:
+        """Wait until every message queued so far is acknowledged by the broker; raises
+        ``ProducerSendError`` if the broker ever refused one."""
+        await super().flush()
+        if self.refused:
+            raise ProducerSendError(f"Kafka refused {self.refused} messages (first: {self.first_refusal!r}); "
+                                    "committing offsets past them would lose them")
 
 
 def install(app: faust.App) -> None:

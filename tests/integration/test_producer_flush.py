@@ -1,20 +1,30 @@
 """The producer fix of ``streams.flushing_producer`` against the real broker.
 
-The worker's app queues 40 table-style writes (``send_soon``, as every table change
-goes to its changelog) while handing messages on to the Kafka client is slow, then
-flushes its producer, as Faust does right before it commits input offsets. With
-Faust's own producer the flush returns with most of them still queued: had the worker
-died right after that commit, they would be lost. With ``FlushingProducer`` every one
-of them is on the broker when the flush returns."""
+Faust flushes its producer right before it commits input offsets; everything written
+while processing those records (table changelogs above all) must be on the broker when
+the flush returns, or a worker killed after the commit loses it.
+
+- Slow hand-off: the worker's app queues 40 table-style writes (``send_soon``, as every
+  table change goes to its changelog) while handing messages on to the Kafka client is
+  slow. With Faust's own producer the flush returns with them still queued; with
+  ``FlushingProducer`` every one is on the broker.
+- Refused write: the broker refuses a record for good (larger than the topic allows).
+  Faust's flush returns as if it had been written; ``FlushingProducer``'s fails, so
+  nothing is committed past it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from kafka.admin import KafkaAdminClient, NewTopic
 
+from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.streams.app import create_app
 from sales_scorecard.streams.kafka_security import aiokafka_options
 from sales_scorecard.streams.settings import Settings
@@ -25,6 +35,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.fault]
 MESSAGES = 40
 #: Every tenth hand-off waits this long: longer than Faust's 0.1 s of patience.
 SLOW_SECONDS = 0.25
+#: The small topic's limit, and a record the broker therefore refuses.
+MAX_MESSAGE_BYTES = 1024
+TOO_LARGE = b"x" * 10_000
 
 
 async def end_offset(settings: Settings, topic: str) -> int:
@@ -37,14 +50,17 @@ async def end_offset(settings: Settings, topic: str) -> int:
         await consumer.stop()
 
 
-async def on_broker_after_flush(settings: Settings, stock: bool) -> tuple[int, int]:
-    """(messages on the broker when the flush returned, messages that were queued)."""
+def worker_app(settings: Settings, stock: bool):
     app = create_app(settings).app
     if stock:
         app.transport.Producer = faust_aiokafka.Producer
-    topic = app.topic(DEADLETTER.full_name(settings), partitions=settings.partitions,
-                      key_serializer="raw", value_serializer="raw")
-    name = topic.get_topic_name()
+    return app
+
+
+async def on_broker_after_flush(settings: Settings, stock: bool) -> tuple[int, int]:
+    """(messages on the broker when the flush returned, messages that were queued)."""
+    app = worker_app(settings, stock)
+    topic = app.topic(DEADLETTER.full_name(settings), key_serializer="raw", value_serializer="raw")
     publish = topic.publish_message
     handed = 0
 
@@ -59,16 +75,57 @@ async def on_broker_after_flush(settings: Settings, stock: bool) -> tuple[int, i
     producer = app.producer
     await producer.start()
     try:
-        before = await end_offset(settings, name)
+        before = await end_offset(settings, topic.get_topic_name())
         for i in range(MESSAGES):
             topic.send_soon(key=f"k{i}".encode(), value=f"v{i}".encode(), partition=0)
         await producer.flush()
-        on_broker = await end_offset(settings, name) - before
-        await producer.flush()  # let the stock buffer drain before stopping
-        while producer.buffer.size:
+        on_broker = await end_offset(settings, topic.get_topic_name()) - before
+        while producer.buffer.size:  # let the stock buffer drain before stopping
             await asyncio.sleep(0.1)
         return on_broker, MESSAGES
     finally:
+        await producer.stop()
+
+
+def create_small_topic(settings: Settings) -> str:
+    name = f"{settings.topic_prefix}small-{uuid.uuid4().hex[:6]}"
+    admin = KafkaAdminClient(**client_options(settings))
+    try:
+        admin.create_topics([NewTopic(name, 1, 1, topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)})])
+    finally:
+        admin.close()
+    return name
+
+
+async def flush_after_a_refused_write(settings: Settings, stock: bool) -> tuple[list, int]:
+    """(what a flush raised, and a second one, as type names or None; records on the
+    broker afterwards)."""
+    name = create_small_topic(settings)
+    app = worker_app(settings, stock)
+    topic = app.topic(name, key_serializer="raw", value_serializer="raw")
+    producer = app.producer
+    await producer.start()
+    try:
+        written = topic.send_soon(key=b"big", value=TOO_LARGE, partition=0)
+        raised = []
+        for attempt in range(2):
+            try:
+                await producer.flush()
+                raised.append(None)
+            except Exception as exc:  # noqa: BLE001 - the outcome under test
+                raised.append(f"{type(exc).__name__}: {exc}")
+            if attempt == 0:
+                # The broker's answer is in before the second flush (a stock flush may
+                # return before the write left). Retrieving it also matters: a failure
+                # never retrieved is logged when the future is collected, and if that
+                # happens inside a later compile() CPython 3.11 fails the compile with
+                # "AST constructor recursion depth mismatch".
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(written, timeout=30)
+                assert written.done() and written.exception() is not None
+        return raised, await end_offset(settings, name)
+    finally:
+        producer.refused = 0  # let it stop (its final flush would raise again)
         await producer.stop()
 
 
@@ -81,3 +138,17 @@ def test_fausts_producer_flush_leaves_queued_table_writes_unsent(test_settings: 
 def test_every_queued_table_write_is_on_the_broker_when_the_flush_returns(test_settings: Settings) -> None:
     on_broker, queued = asyncio.run(on_broker_after_flush(test_settings, stock=False))
     assert on_broker == queued
+
+
+def test_fausts_producer_flush_passes_over_a_refused_write(test_settings: Settings) -> None:
+    # The premise: the record is not written and Faust's flush says nothing.
+    assert asyncio.run(flush_after_a_refused_write(test_settings, stock=True)) == ([None, None], 0)
+
+
+def test_a_refused_write_fails_every_later_flush_so_no_offset_is_committed_past_it(test_settings: Settings) -> None:
+    # (Faust then crashes its consumer and the worker exits; a restart re-processes.)
+    raised, on_broker = asyncio.run(flush_after_a_refused_write(test_settings, stock=False))
+    assert len(raised) == 2 and raised[0] == raised[1]
+    assert raised[0].startswith(f"{ProducerSendError.__name__}: Kafka refused 1 messages")
+    assert "MessageSizeTooLarge" in raised[0]
+    assert on_broker == 0
