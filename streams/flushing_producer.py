@@ -98,8 +98,8 @@ class FlushingProducer(faust_aiokafka.Producer):
             return
         self.refused += 1
         self.first_refusal = self.first_refusal or delivery.exception()
-        log.error("Kafka refused a message to %s (%r): no offset is committed from now on and the "
-                  "worker stops; a restarted worker processes the uncommitted records again",
+        log.error("Kafka refused a message to %s or never acknowledged it (%r): no offset is committed "
+                  "from now on and the worker stops; a restarted worker processes the uncommitted records again",
                   topic, delivery.exception())
 
     async def flush(self) -> None:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.exceptions import ProducerSendError
 from faust.transport.producer import ProducerBuffer
 
 from sales_scorecard.streams.app import create_app
@@ -108,3 +109,25 @@ def test_the_worker_app_creates_the_flushing_producer(tmp_path: Any) -> None:
     assert isinstance(app.producer, FlushingProducer)
     assert isinstance(app.producer.buffer, CountingProducerBuffer)
     assert POLL_SECONDS <= 0.1  # a flush notices a hand-off as soon as Faust's would
+
+
+def test_once_a_message_is_refused_every_flush_fails(tmp_path: Any) -> None:
+    producer = create_app(Settings(data_dir=str(tmp_path))).app.producer
+
+    async def scenario() -> list[str]:
+        delivered, refused = asyncio.get_running_loop().create_future(), asyncio.get_running_loop().create_future()
+        delivered.set_result("metadata")
+        refused.set_exception(TimeoutError("delivery timed out"))
+        outcomes = []
+        for delivery in (delivered, refused, delivered):
+            producer._on_delivery("t.sales.facts", delivery)
+            try:
+                await producer.flush()
+                outcomes.append("ok")
+            except ProducerSendError as exc:
+                outcomes.append(str(exc))
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert outcomes[0] == "ok"
+    assert outcomes[1] == outcomes[2] and "refused 1 messages" in outcomes[1] and "delivery timed out" in outcomes[1]
