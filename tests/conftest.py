@@ -97,8 +97,9 @@ def free_port() -> int:
     return broker.free_port()
 
 
-def isolated_settings(bootstrap: str, data_dir: Path) -> Settings:
-    """Settings of their own (unique topic prefix and app id, all topics created)."""
+def isolated_settings(bootstrap: str, data_dir: Path, partitions: int = 4) -> Settings:
+    """Settings of their own (unique topic prefix and app id, all topics created with
+    ``partitions`` partitions each, the internal single-partition ones aside)."""
     from sales_scorecard.cli.topics import create_topics
 
     tag = uuid.uuid4().hex[:8]
@@ -109,7 +110,7 @@ def isolated_settings(bootstrap: str, data_dir: Path) -> Settings:
         app_id=f"scorecard-test-{tag}",
         store="memory",
         data_dir=str(data_dir),
-        partitions=4,
+        partitions=partitions,
         coalesce_ms=200,
     )
     create_topics(settings)
