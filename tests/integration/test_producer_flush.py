@@ -22,9 +22,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import NewTopic
 
-from sales_scorecard.cli.kafka_io import client_options
+from sales_scorecard.cli.kafka_io import make_admin
 from sales_scorecard.streams.app import create_app
 from sales_scorecard.streams.kafka_security import aiokafka_options
 from sales_scorecard.streams.settings import Settings
@@ -89,7 +89,7 @@ async def on_broker_after_flush(settings: Settings, stock: bool) -> tuple[int, i
 
 def create_small_topic(settings: Settings) -> str:
     name = f"{settings.topic_prefix}small-{uuid.uuid4().hex[:6]}"
-    admin = KafkaAdminClient(**client_options(settings))
+    admin = make_admin(settings)
     try:
         admin.create_topics([NewTopic(name, 1, 1, topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)})])
     finally:
