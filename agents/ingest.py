@@ -1,7 +1,9 @@
 """Ingest agents: validate each input record, dead-letter the bad, forward the good.
 
 One agent per input topic (concurrency 1). A record that fails validation goes to
-``sales.deadletter`` with its reason; everything else is forwarded to ``sales.facts``.
+``sales.deadletter`` with its reason; everything else is forwarded to ``sales.facts``,
+many facts per message (streams/fact_batches.py): the aggregation stage then pays
+Faust's per-message cost once per batch, not once per record.
 Any unexpected error is dead-lettered as ``processing_error``: the loop never dies.
 
 Duplicates are not dropped here: marking an event as seen in this stage could be
@@ -22,8 +24,14 @@ from sales_scorecard.schemas.deadletter import deadletter_record
 from sales_scorecard.schemas.validation import PROCESSING_ERROR, Accepted, EventValidator
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.streams.app import Pipeline
+from sales_scorecard.streams.fact_batches import encode_batches
 
 log = logging.getLogger(__name__)
+
+#: At most this many input records per forwarded batch (one Kafka message on sales.facts).
+INGEST_BATCH = 1000
+#: Key of forwarded batches: sales.facts has one partition, the key only names the sender.
+FACTS_KEY = b"batch"
 
 
 def _now_rfc3339() -> str:
@@ -52,26 +60,34 @@ def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, 
         await deadletter_topic.send(key=message.key, value=orjson.dumps(record))
         metrics.rejected.labels(logical_name, reason).inc()
 
-    async def validate_and_forward(stream):
-        async for event in stream.events():
-            message = event.message
-            metrics.received.labels(logical_name).inc()
+    batch_seconds = pipe.settings.ingest_batch_ms / 1000.0
+
+    async def validate_one(message) -> bytes | None:
+        """The encoded fact of a valid record; a bad one is dead-lettered (None)."""
+        metrics.received.labels(logical_name).inc()
+        try:
+            result = validator.validate(logical_name, message.value)
+            if not isinstance(result, Accepted):
+                await dead_letter(message, result.reason, result.detail)
+                return None
+            return orjson.dumps(result.event)
+        except Exception as exc:  # noqa: BLE001 - a poison record must not stop the stream
+            log.exception("ingest failed on %s[%s]@%s", message.topic, message.partition, message.offset)
+            metrics.errors.labels("ingest").inc()
             try:
-                result = validator.validate(logical_name, message.value)
-                if not isinstance(result, Accepted):
-                    await dead_letter(message, result.reason, result.detail)
-                    continue
-                payload = result.event
-                await facts_topic.send(key=payload["event_id"].encode(), value=orjson.dumps(payload))
-                metrics.accepted.labels(logical_name).inc()
-            except Exception as exc:  # noqa: BLE001 - a poison record must not stop the stream
-                log.exception("ingest failed on %s[%s]@%s", message.topic, message.partition, message.offset)
-                metrics.errors.labels("ingest").inc()
-                try:
-                    await dead_letter(message, PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
-                except Exception:  # noqa: BLE001
-                    log.exception("could not dead-letter a failed record")
-            finally:
-                metrics.last_processed.labels("ingest").set(time.time())
+                await dead_letter(message, PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
+            except Exception:  # noqa: BLE001 - already counted and logged; the stream goes on
+                log.exception("could not dead-letter a failed record")
+            return None
+
+    async def validate_and_forward(stream):
+        # take_events acks a batch only after this body has forwarded it, so a commit
+        # never passes a record whose fact is not yet handed to the producer.
+        async for events in stream.take_events(INGEST_BATCH, within=batch_seconds):
+            facts = [fact for fact in [await validate_one(e.message) for e in events] if fact is not None]
+            for value in encode_batches(facts):
+                await facts_topic.send(key=FACTS_KEY, value=value)
+            metrics.accepted.labels(logical_name).inc(len(facts))
+            metrics.last_processed.labels("ingest").set(time.time())
 
     app.agent(topic, name=f"ingest.{logical_name}", concurrency=1)(validate_and_forward)

@@ -34,24 +34,6 @@ def scorecard_event_id(key: str, revision: int) -> str:
     return f"scorecard:{key}:{revision}"
 
 
-def fact_key(event: dict[str, Any]) -> str:
-    """The key under which the aggregation stage stores a validated input event."""
-    kind = event["type"]
-    if kind == "deal":
-        return "deal:" + event["deal_id"]
-    if kind == "complaint":
-        return "cmp:" + event["complaint_id"]
-    if kind == "activity":
-        return "act:" + event["event_id"]
-    if kind == "roster":
-        return "roster:" + event["event_id"]
-    if kind == "target":
-        return f"target:{event['scope']}:{event['id']}:{event['period']}"
-    if kind == "close_period":
-        return "close:" + event["period"]
-    raise KeyError(f"unknown input type {kind!r}")
-
-
 def split_scorecard_key(key: str) -> tuple[str, str, str]:
     """``(scope, id, period)`` of a ``{scope}:{id}:{period}`` key (an id may hold ``:``)."""
     scope, rest = key.split(":", 1)

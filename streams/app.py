@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faust
 
@@ -28,6 +29,11 @@ from . import codecs, flushing_producer, rewinding_consumer
 from .kafka_security import faust_credentials
 from .metrics import Metrics
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from sales_scorecard.core.engine import ScorecardEngine
+
+    from .aggregation import AggregationStage
 from .topics import ALERTS, DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, SCORECARDS, TopicSpec
 
 
@@ -55,7 +61,13 @@ class Pipeline:
     boards_emitted: faust.Table | None = None
     #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState; 1 partition.
     alert_state: faust.Table | None = None
-    state: dict = field(default_factory=dict)  # runtime objects owned by agents (the engine)
+    #: The aggregation stage (engine, ledger, board cache), set by agents.scorecards.
+    aggregation: "AggregationStage | None" = None
+
+    @property
+    def engine(self) -> "ScorecardEngine | None":
+        """The loaded engine on the worker that owns the aggregation stage, else None."""
+        return self.aggregation.engine if self.aggregation is not None else None
 
     def owns_aggregation(self) -> bool:
         """True when this worker is assigned the (single) partition of ``sales.facts``."""
@@ -141,6 +153,11 @@ def create_app(settings: Settings) -> Pipeline:
         table_standby_replicas=settings.standby_replicas,
         # Stateful agents run with concurrency 1 (faust-pitfalls: commits past in-flight messages).
         stream_wait_empty=True,
+        # A replacement takes over a crashed worker's partitions after this long (Faust's
+        # default of 60 s kept them idle a minute); heartbeats every third of it.
+        broker_session_timeout=float(settings.session_timeout_seconds),
+        broker_heartbeat_interval=settings.session_timeout_seconds / 3.0,
+        consumer_group_instance_id=settings.group_instance_id or None,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
     )

@@ -51,7 +51,7 @@ def register(pipe: Pipeline) -> None:
     class BoardsView(faust_web.View):
         @app.table_route(table=facts, exact_key=ENGINE_KEY)
         async def get(self, request: faust_web.Request) -> faust_web.Response:
-            engine = pipe.state.get("engine")
+            engine = pipe.engine
             if engine is None:
                 return self.json({"error": "not ready"}, status=503)
             teams = sorted({id for (scope, id) in engine.known if scope == "team"})
@@ -61,11 +61,11 @@ def register(pipe: Pipeline) -> None:
                               "current_period": current_month(engine)})
 
     def local_rows(board: str, period: str, metric: str) -> list[dict[str, Any]] | None:
-        engine = pipe.state.get("engine")
+        engine = pipe.engine
         if engine is None:
             return None
         names = {rep: (h.entries[-1].name or rep) for rep, h in engine.roster.reps.items() if h.entries}
-        return pipe.state["boards"].board(board, period, metric, names)
+        return pipe.aggregation.boards.board(board, period, metric, names)
 
     async def owner_rows(session: ClientSession, board: str, period: str, metric: str,
                          authorization: str | None) -> list[dict[str, Any]] | None:
@@ -84,7 +84,7 @@ def register(pipe: Pipeline) -> None:
     async def stream(self: faust_web.View, request: faust_web.Request) -> Any:
         q = request.query
         board, period, metric = q.get("board", "company"), q.get("period", ""), q.get("metric", "score")
-        engine = pipe.state.get("engine")
+        engine = pipe.engine
         public = is_public(request)  # type: ignore[arg-type]
         authorization = request.headers.get("Authorization")
         try:

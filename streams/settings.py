@@ -51,6 +51,17 @@ class Settings:
     store: str = "rocksdb"
     #: Scorecard updates are coalesced per key to at most one per this many ms.
     coalesce_ms: int = 500
+    #: An ingest agent forwards what it validated within this many ms as one message to the
+    #: aggregation stage, so Faust's per-message cost is paid once per batch on that hop.
+    ingest_batch_ms: int = 20
+    #: A worker that sends no heartbeat for this many seconds leaves the group and its
+    #: partitions move to the others (Faust's default is 60). Shorter means a replacement
+    #: takes over sooner after a crash; the event loop must then never block this long.
+    session_timeout_seconds: int = 10
+    #: Static group membership (Kafka's ``group.instance.id``): a stable, unique name per
+    #: worker (for example the pod name of a StatefulSet). A worker restarted under the same
+    #: name takes its partitions back without a rebalance. Empty means dynamic membership.
+    group_instance_id: str = ""
     #: Leaderboard snapshots are published at most once per this many ms per board.
     leaderboard_ms: int = 1000
     #: Rows per snapshot on ``sales.leaderboards`` (the top N; ``ranked`` says how many reps
@@ -154,6 +165,11 @@ class Settings:
             raise SettingsError("SCORECARD_CLOCK must be 'event' or 'wall'")
         if self.processing_guarantee not in ("at_least_once", "exactly_once"):
             raise SettingsError("SCORECARD_PROCESSING_GUARANTEE must be at_least_once or exactly_once")
+        if self.session_timeout_seconds < 6:
+            # The broker refuses sessions shorter than group.min.session.timeout.ms (6 s by default).
+            raise SettingsError("SCORECARD_SESSION_TIMEOUT_SECONDS must be >= 6")
+        if self.ingest_batch_ms < 1:
+            raise SettingsError("SCORECARD_INGEST_BATCH_MS must be >= 1")
         if self.standby_replicas < 0:
             raise SettingsError("SCORECARD_STANDBY_REPLICAS must be >= 0")
         if self.kafka_security_protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sales_scorecard.schemas.fact_types import FACT_TYPES, fact_type
+
 from .settings import Settings
 
 Cleanup = Literal["delete", "compact"]
@@ -32,8 +34,6 @@ class TopicSpec:
     #: ``None`` means the configured partition count; internal single-partition
     #: topics set 1 (see streams/app.py for why the aggregation stage is global).
     partitions: int | None = None
-    #: The input ``type`` values that belong on this topic (input topics only).
-    input_types: tuple[str, ...] = ()
 
     def full_name(self, settings: Settings) -> str:
         """The topic name with the configured prefix."""
@@ -51,45 +51,36 @@ class TopicSpec:
         return cfg
 
 
-DEALS = TopicSpec("sales.deals", "deal_id", "deal state upserts", "delete", LONG_RETENTION_MS, input_types=("deal",))
+DEALS = TopicSpec("sales.deals", "deal_id", "deal state upserts", "delete", LONG_RETENTION_MS)
 COMPLAINTS = TopicSpec(
-    "sales.complaints", "complaint_id", "complaint state upserts", "delete", LONG_RETENTION_MS, input_types=("complaint",)
+    "sales.complaints", "complaint_id", "complaint state upserts", "delete", LONG_RETENTION_MS
 )
-ACTIVITIES = TopicSpec("sales.activities", "rep_id", "activity facts", "delete", LONG_RETENTION_MS, input_types=("activity",))
+ACTIVITIES = TopicSpec("sales.activities", "rep_id", "activity facts", "delete", LONG_RETENTION_MS)
 ROSTER = TopicSpec(
-    "sales.roster", "rep_id", "rep <-> team <-> manager, effective-dated", "compact", None, input_types=("roster",)
+    "sales.roster", "rep_id", "rep <-> team <-> manager, effective-dated", "compact", None
 )
 TARGETS = TopicSpec(
-    "sales.targets", "{scope}:{id}:{period}", "targets and market sizes", "compact", None, input_types=("target",)
+    "sales.targets", "{scope}:{id}:{period}", "targets and market sizes", "compact", None
 )
-CONTROL = TopicSpec("sales.control", "period", "period-close commands", "delete", SHORT_RETENTION_MS, input_types=("close_period",))
+CONTROL = TopicSpec("sales.control", "period", "period-close commands", "delete", SHORT_RETENTION_MS)
 SCORECARDS = TopicSpec("sales.scorecards", "{scope}:{id}:{period}", "scorecard updates", "compact", None)
 LEADERBOARDS = TopicSpec("sales.leaderboards", "{board}:{period}:{metric}", "ranked snapshots", "compact", None)
 ALERTS = TopicSpec("sales.alerts", "{rule}:{scope}:{id}:{period}", "alert state changes", "delete", SHORT_RETENTION_MS)
 PAYROLL = TopicSpec("sales.payroll", "{rep_id}:{period}", "statements and adjustments", "delete", LONG_RETENTION_MS)
 DEADLETTER = TopicSpec("sales.deadletter", "original key", "rejected input with reason", "delete", SHORT_RETENTION_MS)
 #: Internal: validated, de-duplicated input facts re-keyed for the aggregation stage.
-FACTS = TopicSpec("sales.facts", "event_id", "validated input facts (internal)", "delete", SHORT_RETENTION_MS, partitions=1)
+FACTS = TopicSpec("sales.facts", "sender", "batches of validated input facts (internal)", "delete", SHORT_RETENTION_MS, partitions=1)
 
 INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL)
 OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER)
 ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + OUTPUT_TOPICS + (FACTS,)
 
-#: Input ``type`` -> the topic it must arrive on.
-TOPIC_FOR_TYPE: dict[str, TopicSpec] = {t: spec for spec in INPUT_TOPICS for t in spec.input_types}
+#: Input ``type`` -> the topic it must arrive on (from the fact-type registry).
+TOPIC_FOR_TYPE: dict[str, TopicSpec] = {
+    name: next(spec for spec in INPUT_TOPICS if spec.name == t.topic) for name, t in FACT_TYPES.items()
+}
 
 
 def input_key(event: dict) -> str:
-    """The record key SPEC §2 prescribes for a (valid) input event."""
-    kind = event.get("type")
-    if kind == "deal":
-        return str(event["deal_id"])
-    if kind == "complaint":
-        return str(event["complaint_id"])
-    if kind in ("activity", "roster"):
-        return str(event["rep_id"])
-    if kind == "target":
-        return f"{event['scope']}:{event['id']}:{event['period']}"
-    if kind == "close_period":
-        return str(event["period"])
-    raise KeyError(f"unknown input type {kind!r}")
+    """The record key the contract (§2) prescribes for a (valid) input event."""
+    return fact_type(event).input_key(event)

@@ -64,7 +64,7 @@ def register_api(pipe: Pipeline) -> None:
     assert facts is not None and emitted is not None
 
     def engine_or_error(view: faust_web.View):
-        engine = pipe.state.get("engine")
+        engine = pipe.engine
         if engine is None:
             return None, view.json({"error": "not ready: the aggregation engine is loading"}, status=503)
         return engine, None
@@ -183,7 +183,7 @@ def readiness(pipe: Pipeline) -> tuple[bool, dict]:
     recovered = bool(app.tables.recovery.completed.is_set()) if app.tables.recovery.started else False
     rebalancing = bool(app.rebalancing)
     engine_needed = pipe.owns_aggregation()
-    engine_loaded = pipe.state.get("engine") is not None
+    engine_loaded = pipe.engine is not None
     ready = recovered and not rebalancing and (engine_loaded or not engine_needed)
     return ready, {
         "recovered": recovered,

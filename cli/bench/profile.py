@@ -51,8 +51,8 @@ STAGES: tuple[tuple[str, Callable[[Stack], bool]], ...] = (
     ("aggregation agent, in all", _aggregation),
     ("aggregation: engine apply", lambda s: _aggregation(s) and _frames_in(s, "core/engine.py", "apply")),
     ("aggregation: facts table write (changelog)", lambda s: _aggregation(s) and _frames_in(s, "faust/tables/")
-     and not _frames_in(s, "agents/scorecards.py", "flush")),
-    ("aggregation: flush (render, publish, alerts, boards)", lambda s: _aggregation(s) and _frames_in(s, "agents/scorecards.py", "flush")),
+     and not _frames_in(s, "streams/aggregation.py", "flush")),
+    ("aggregation: flush (render, publish, alerts, boards)", lambda s: _aggregation(s) and _frames_in(s, "streams/aggregation.py", "flush")),
     ("aggregation: flush: render", lambda s: _frames_in(s, "core/engine.py", "render")),
     ("Faust stream iteration (both agents)", lambda s: _frames_in(s, "faust/streams.py")),
     ("aiokafka (fetch, produce, commit)", lambda s: _frames_in(s, "aiokafka/")),

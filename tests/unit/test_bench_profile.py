@@ -6,7 +6,7 @@ from sales_scorecard.cli.bench.profile import parse_collapsed, summarise
 
 RUN = "BaseEventLoop._run_once (asyncio/base_events.py:1922);Handle._run (asyncio/events.py:80)"
 INGEST = "_register_one.<locals>.validate_and_forward (agents/ingest.py:60)"
-AGG = "register.<locals>.apply_facts (agents/scorecards.py:301)"
+AGG = "register.<locals>.apply_facts (agents/scorecards.py:38);AggregationStage.on_batch (streams/aggregation.py:190)"
 STREAM = "Stream.__anext__ (faust/streams.py:880)"
 COLLAPSED = "\n".join([
     f"{RUN};{INGEST};EventValidator.validate (schemas/validation.py:120);fast (fastjsonschema_validations:3) 10",
@@ -14,8 +14,8 @@ COLLAPSED = "\n".join([
     f"{RUN};{INGEST};{STREAM} 15",
     f"{RUN};{AGG};ScorecardEngine.apply (core/engine.py:180);Bucket.add (core/aggregates.py:50) 20",
     f"{RUN};{AGG};Table.__setitem__ (faust/tables/table.py:80);Table.on_key_set (faust/tables/base.py:300) 10",
-    f"{RUN};{AGG};register.<locals>.flush (agents/scorecards.py:250);ScorecardEngine.render (core/engine.py:600) 12",
-    f"{RUN};{AGG};register.<locals>.flush (agents/scorecards.py:250);Topic.send (faust/topics.py:190) 8",
+    f"{RUN};{AGG};AggregationStage.flush (streams/aggregation.py:250);ScorecardEngine.render (core/engine.py:600) 12",
+    f"{RUN};{AGG};AggregationStage.flush (streams/aggregation.py:250);Topic.send (faust/topics.py:190) 8",
     f"{RUN};{AGG};{STREAM} 10",
     f"{RUN};Fetcher._fetch (aiokafka/consumer/fetcher.py:500) 10",
     "not a sample line",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sales_scorecard.agents.scorecards import MAX_FAILURES_PER_FLUSH, publish_each
+from sales_scorecard.streams.aggregation import MAX_FAILURES_PER_FLUSH, publish_each
 
 KEYS = [("rep", f"r{n}", "2026-11") for n in range(5)]
 

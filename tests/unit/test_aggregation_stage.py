@@ -1,0 +1,158 @@
+"""The aggregation stage over dict tables: fact writes, duplicates, publishing, rebuilds, payroll."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables
+from sales_scorecard.streams.metrics import Metrics
+from sales_scorecard.streams.settings import Settings
+from tests import factories as f
+
+
+class Outputs:
+    """Records every send per topic, in order."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[tuple[str, Any]]] = {"scorecards": [], "payroll": [], "leaderboards": [], "alerts": []}
+
+    def stage_outputs(self) -> StageOutputs:
+        def sender(name: str):
+            async def send(key: bytes, value: bytes | None) -> None:
+                self.sent[name].append((key.decode(), None if value is None else orjson.loads(value)))
+            return send
+
+        async def drain() -> None:
+            return None
+
+        return StageOutputs(sender("scorecards"), sender("payroll"), sender("leaderboards"), sender("alerts"), drain)
+
+
+def new_tables() -> StageTables:
+    return StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
+
+
+def stage_over(tables: StageTables, outputs: Outputs) -> tuple[AggregationStage, Metrics]:
+    metrics = Metrics()
+    # coalesce 0: every message flushes; the leaderboard interval 0: every flush publishes boards.
+    settings = Settings(coalesce_ms=0, leaderboard_ms=0, store="memory")
+    ticks = iter(range(0, 10**9, 10))  # a clock that moves 10 s per reading: every flush is due
+    return AggregationStage(settings, tables, outputs.stage_outputs(), metrics, monotonic=lambda: next(ticks)), metrics
+
+
+def run(coro) -> Any:
+    return asyncio.run(coro)
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    value = metrics.registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+NOVEMBER = [
+    f.roster("r1", "t1", event_id="roster-r1"),
+    f.target("rep", "r1", "2026-11", "100000.00"),
+    f.deal("d1", "r1", "c1", "10000.00", event_id="deal-d1-v1"),
+]
+
+
+def test_a_batch_writes_each_new_fact_once_and_publishes_its_scorecards() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, metrics = stage_over(tables, outputs)
+    run(stage.on_batch(NOVEMBER, offset=0))
+    assert set(tables.facts) == {"roster:roster-r1", f"target:rep:r1:2026-11", "deal:d1"}
+    month = {k: v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"}
+    assert month["rep:r1:2026-11"]["kpis"]["revenue"] == "10000.00"
+    assert month["rep:r1:2026-11"]["revision"] == 1
+    assert month["rep:r1:2026-11"]["event_id"] == "scorecard:rep:r1:2026-11:1"
+    assert any(k.startswith("company:2026-11:") for k, _ in outputs.sent["leaderboards"])
+
+
+def test_a_repeated_batch_is_counted_as_duplicates_and_publishes_nothing() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, metrics = stage_over(tables, outputs)
+    run(stage.on_batch(NOVEMBER, offset=0))
+    facts_before, sent_before = dict(tables.facts), len(outputs.sent["scorecards"])
+    run(stage.on_batch(NOVEMBER, offset=1))
+    assert tables.facts == facts_before
+    assert len(outputs.sent["scorecards"]) == sent_before
+    assert sample(metrics, "scorecard_duplicates_skipped_total", topic="sales.deals") == 1
+    assert sample(metrics, "scorecard_duplicates_skipped_total", topic="sales.roster") == 1
+
+
+def test_a_newer_deal_version_restates_with_the_next_revision() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    run(stage.on_batch(NOVEMBER, offset=0))
+    run(stage.on_batch([f.deal("d1", "r1", "c1", "12500.00", version=2)], offset=1))
+    updates = [v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"]
+    assert [(u["revision"], u["kpis"]["revenue"]) for u in updates] == [(1, "10000.00"), (2, "12500.00")]
+
+
+def test_a_rebuilt_stage_resends_unchanged_keys_with_the_same_revision() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    run(stage.on_batch(NOVEMBER, offset=0))
+    first = {k: v for k, v in outputs.sent["scorecards"]}
+    again = Outputs()
+    rebuilt, _ = stage_over(tables, again)
+    run(rebuilt.on_batch([], offset=1))  # a tick: rebuild from the tables, first flush
+    resent = {k: v for k, v in again.sent["scorecards"]}
+    assert resent.keys() == first.keys()
+    for key, value in resent.items():
+        assert (value["revision"], value["event_id"], value["kpis"]) == (
+            first[key]["revision"], first[key]["event_id"], first[key]["kpis"])
+
+
+def test_a_rep_whose_only_fact_moved_away_is_withdrawn() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    run(stage.on_batch([f.roster("r1", "t1"), f.roster("r2", "t1"),
+                        f.deal("d9", "r2", "c1", "500.00")], offset=0))
+    run(stage.on_batch([f.deal("d9", "r1", "c1", "500.00", version=2)], offset=1))
+    last = {}
+    for key, value in outputs.sent["scorecards"]:
+        last[key] = value
+    assert last["rep:r2:2026-11"] is None  # tombstone
+    assert last["rep:r1:2026-11"]["kpis"]["revenue"] == "500.00"
+    assert tables.emitted["rep:r2:2026-11"][1] is None
+
+
+def test_a_close_in_a_batch_pays_what_came_before_it_and_adjusts_what_came_after() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    # 5 % below target (default plan): 10,000.00 -> 500.00 at the close; a second deal of
+    # 20,000.00 after the close in the same batch -> an adjustment of 1,000.00.
+    run(stage.on_batch(NOVEMBER + [f.close_period("2026-11"),
+                                   f.deal("d2", "r1", "c2", "20000.00", closed_at="2026-11-20T10:00:00+08:00")],
+                       offset=0))
+    payroll = [v for _, v in outputs.sent["payroll"]]
+    kinds = [p["type"] for p in payroll]
+    assert kinds == ["payroll.statement", "payroll.adjustment"]
+    assert Decimal(payroll[0]["commission"]) == Decimal("500.00")
+    assert Decimal(payroll[1]["delta_commission"]) == Decimal("1000.00")
+    assert tables.payroll_state["r1:2026-11"]["paid_commission"] == "1500.00"
+
+
+def test_tick_due_until_the_first_rebuild_then_only_with_pending_work() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    assert stage.tick_due()  # nothing loaded yet
+    run(stage.on_batch(NOVEMBER, offset=0))
+    assert not stage.tick_due()
+    stage.on_revoked()
+    assert stage.engine is None and stage.tick_due()
+
+
+def test_a_fact_that_fails_is_counted_and_the_rest_of_the_batch_applies() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, metrics = stage_over(tables, outputs)
+    broken = f.deal("d5", "r1", "c1", "1.00")
+    broken["closed_at"] = "not a timestamp"  # validated input never holds this
+    run(stage.on_batch([broken] + NOVEMBER, offset=0))
+    assert sample(metrics, "scorecard_processing_errors_total", stage="aggregate") == 1
+    assert "deal:d1" in tables.facts and "deal:d5" not in tables.facts
