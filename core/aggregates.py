@@ -3,7 +3,11 @@
 A fact (a deal version, a complaint, an activity, a customer's acquisition) is turned
 into contributions; applying a contribution with sign +1 adds it to the buckets of the
 day, month, quarter and year containing its business time, sign -1 removes it again.
-Multisets (``Counter``) keep distinct counts exact under retraction.
+Multisets keep distinct counts exact under retraction.
+
+A worker holds a few buckets per rep and period, so a bucket is kept small: revenue is
+an integer of units of ``10 ** exponent`` (exact, read back as the ``Decimal`` the sum of
+the amounts would be), and each multiset is packed (``_tally_add``) until it grows large.
 """
 
 from __future__ import annotations
@@ -43,22 +47,103 @@ def _counter_add(counter: Counter, key: object, sign: int) -> None:
 
 #: The shared empty Counter of buckets that have not counted a kind yet; never mutated.
 _NOTHING: Counter = Counter()
-#: Bucket fields that are Counters.
-COUNTERS = ("new_by_tier", "won_customers", "contacts", "by_severity", "activities", "campaigns")
+#: A packed multiset holds at most this many distinct keys before it becomes a Counter.
+PACKED_KEYS = 16
+
+#: A multiset of strings, packed by size: None (empty); a str (that key, counted once);
+#: a flat tuple ``(key, count, key, count, ...)``; a Counter once it has more than
+#: ``PACKED_KEYS`` keys. Most buckets count one or a few customers and kinds: a Counter
+#: of one key costs ~230 bytes, the packed forms 0 (the key is shared) or ~16 per key.
+Tally = None | str | tuple | Counter
+
+
+def _tally_add(tally: Tally, key: str, sign: int) -> Tally:
+    """``tally`` with ``sign`` added to the count of ``key`` (the argument may be reused)."""
+    if tally is None:
+        return key if sign == 1 else (key, sign)
+    if type(tally) is str:
+        if tally == key:
+            n = 1 + sign
+            return None if n == 0 else (key, n)
+        return (tally, 1, key, sign)
+    if type(tally) is tuple:
+        items = list(tally)
+        for i in range(0, len(items), 2):
+            if items[i] == key:
+                n = items[i + 1] + sign
+                if n:
+                    items[i + 1] = n
+                else:
+                    del items[i:i + 2]
+                break
+        else:
+            if len(items) >= 2 * PACKED_KEYS:
+                counter = Counter(dict(zip(items[::2], items[1::2])))
+                counter[key] = sign
+                return counter
+            items += (key, sign)
+        if not items:
+            return None
+        if len(items) == 2 and items[1] == 1:
+            return items[0]  # type: ignore[no-any-return]
+        return tuple(items)
+    _counter_add(tally, key, sign)
+    return tally
+
+
+def _tally_counter(tally: Tally) -> Counter:
+    """The multiset as a Counter (the shared empty one, a new one, or the tally itself)."""
+    if tally is None:
+        return _NOTHING
+    if type(tally) is str:
+        return Counter({tally: 1})
+    if type(tally) is tuple:
+        return Counter(dict(zip(tally[::2], tally[1::2])))
+    return tally  # type: ignore[return-value]
+
+
+def _tally_into(counter: Counter, tally: Tally) -> None:
+    """Add a multiset's counts to ``counter``."""
+    if tally is None:
+        return
+    if type(tally) is str:
+        counter[tally] += 1
+    elif type(tally) is tuple:
+        for i in range(0, len(tally), 2):
+            counter[tally[i]] += tally[i + 1]
+    else:
+        counter.update(tally)
+
+
+def _decimal_units(value: Decimal) -> tuple[int, int]:
+    """(units, exponent) with ``value == units * 10 ** exponent`` exactly."""
+    sign, digits, exponent = value.as_tuple()
+    units = 0
+    for digit in digits:
+        units = units * 10 + digit
+    return (-units if sign else units), exponent  # type: ignore[return-value]
 
 
 class Bucket:
-    """Additive aggregates of one scope over one period."""
+    """Additive aggregates of one scope over one period.
+
+    The multisets (``won_customers``, ``contacts``, ``activities``, ``by_severity``,
+    ``new_by_tier``, ``campaigns``) read as Counters; treat them as read-only.
+    """
 
     __slots__ = (
-        "contributions", "revenue", "won", "lost", "cycle_micros", "new_customers", "new_by_tier",
-        "won_customers", "contacts", "complaints", "by_severity", "resolved", "resolution_micros",
-        "survey_sum", "survey_count", "activities", "effective_contacts", "campaigns", "training_minutes",
+        "contributions", "_revenue_units", "_revenue_exponent", "won", "lost", "cycle_micros", "new_customers",
+        "complaints", "resolved", "resolution_micros", "survey_sum", "survey_count", "effective_contacts",
+        "training_minutes", "_new_by_tier", "_won_customers", "_contacts", "_by_severity", "_activities",
+        "_campaigns",
     )
 
     def __init__(self) -> None:
         self.contributions = 0
-        self.revenue = Decimal(0)
+        # revenue == _revenue_units * 10 ** _revenue_exponent; the exponent is the smallest
+        # of the amounts added so far, as in a sum of Decimals starting from Decimal(0).
+        self._revenue_units = 0
+        self._revenue_exponent = 0
         self.won = 0
         self.lost = 0
         self.cycle_micros = 0
@@ -70,25 +155,57 @@ class Bucket:
         self.survey_count = 0
         self.effective_contacts = 0
         self.training_minutes = 0
-        # Most buckets count only a few kinds of things: they share one empty Counter
-        # until they count something (six empty Counters were ~0.5 KiB per bucket).
-        self.new_by_tier = self.won_customers = self.contacts = _NOTHING
-        self.by_severity = self.activities = self.campaigns = _NOTHING
+        self._new_by_tier: Tally = None
+        self._won_customers: Tally = None
+        self._contacts: Tally = None
+        self._by_severity: Tally = None
+        self._activities: Tally = None
+        self._campaigns: Tally = None
 
-    def _counter(self, name: str) -> Counter:
-        """The bucket's own Counter ``name``, created on first use."""
-        counter = getattr(self, name)
-        if counter is _NOTHING:
-            counter = Counter()
-            setattr(self, name, counter)
-        return counter
+    @property
+    def revenue(self) -> Decimal:
+        """The exact sum of the amounts credited (the Decimal a running sum would hold)."""
+        return Decimal(f"{self._revenue_units}E{self._revenue_exponent}")
+
+    @property
+    def new_by_tier(self) -> Counter:
+        return _tally_counter(self._new_by_tier)
+
+    @property
+    def won_customers(self) -> Counter:
+        return _tally_counter(self._won_customers)
+
+    @property
+    def contacts(self) -> Counter:
+        return _tally_counter(self._contacts)
+
+    @property
+    def by_severity(self) -> Counter:
+        return _tally_counter(self._by_severity)
+
+    @property
+    def activities(self) -> Counter:
+        return _tally_counter(self._activities)
+
+    @property
+    def campaigns(self) -> Counter:
+        return _tally_counter(self._campaigns)
+
+    def _add_revenue(self, units: int, exponent: int) -> None:
+        own = self._revenue_exponent
+        if exponent < own:
+            self._revenue_units = self._revenue_units * 10 ** (own - exponent) + units
+            self._revenue_exponent = exponent
+        else:
+            self._revenue_units += units * 10 ** (exponent - own)
 
     def apply(self, delta: tuple[tuple[str, object], ...], sign: int) -> None:
         """Add (sign +1) or remove (sign -1) one contribution."""
         self.contributions += sign
         for field, value in delta:
             if field == "revenue":
-                self.revenue += value * sign  # type: ignore[operator]
+                units, exponent = _decimal_units(value)  # type: ignore[arg-type]
+                self._add_revenue(units * sign, exponent)
             elif field == "won":
                 self.won += sign
             elif field == "lost":
@@ -96,23 +213,23 @@ class Bucket:
             elif field == "cycle":
                 self.cycle_micros += value * sign  # type: ignore[operator]
             elif field == "won_customer":
-                _counter_add(self._counter("won_customers"), value, sign)
+                self._won_customers = _tally_add(self._won_customers, value, sign)  # type: ignore[arg-type]
             elif field == "new_tier":
                 self.new_customers += sign
-                _counter_add(self._counter("new_by_tier"), value, sign)
+                self._new_by_tier = _tally_add(self._new_by_tier, value, sign)  # type: ignore[arg-type]
             elif field == "complaint":
                 self.complaints += sign
-                _counter_add(self._counter("by_severity"), value, sign)
+                self._by_severity = _tally_add(self._by_severity, value, sign)  # type: ignore[arg-type]
             elif field == "resolution":
                 self.resolved += sign
                 self.resolution_micros += value * sign  # type: ignore[operator]
             elif field == "activity":
-                _counter_add(self._counter("activities"), value, sign)
+                self._activities = _tally_add(self._activities, value, sign)  # type: ignore[arg-type]
             elif field == "contact":
                 self.effective_contacts += sign
-                _counter_add(self._counter("contacts"), value, sign)
+                self._contacts = _tally_add(self._contacts, value, sign)  # type: ignore[arg-type]
             elif field == "campaign":
-                _counter_add(self._counter("campaigns"), value, sign)
+                self._campaigns = _tally_add(self._campaigns, value, sign)  # type: ignore[arg-type]
             elif field == "training":
                 self.training_minutes += value * sign  # type: ignore[operator]
             elif field == "survey":
@@ -125,28 +242,30 @@ class Bucket:
     def merged(cls, buckets: list["Bucket"]) -> "Bucket":
         """One bucket holding the sum of several (trailing windows over day buckets)."""
         out = cls()
-        for name in COUNTERS:
-            setattr(out, name, Counter())
+        new_by_tier, won_customers, contacts = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
+        by_severity, activities, campaigns = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
         for b in buckets:
             out.contributions += b.contributions
-            out.revenue += b.revenue
+            out._add_revenue(b._revenue_units, b._revenue_exponent)
             out.won += b.won
             out.lost += b.lost
             out.cycle_micros += b.cycle_micros
             out.new_customers += b.new_customers
-            out.new_by_tier.update(b.new_by_tier)
-            out.won_customers.update(b.won_customers)
-            out.contacts.update(b.contacts)
+            _tally_into(new_by_tier, b._new_by_tier)
+            _tally_into(won_customers, b._won_customers)
+            _tally_into(contacts, b._contacts)
             out.complaints += b.complaints
-            out.by_severity.update(b.by_severity)
+            _tally_into(by_severity, b._by_severity)
             out.resolved += b.resolved
             out.resolution_micros += b.resolution_micros
             out.survey_sum += b.survey_sum
             out.survey_count += b.survey_count
-            out.activities.update(b.activities)
+            _tally_into(activities, b._activities)
             out.effective_contacts += b.effective_contacts
-            out.campaigns.update(b.campaigns)
+            _tally_into(campaigns, b._campaigns)
             out.training_minutes += b.training_minutes
+        out._new_by_tier, out._won_customers, out._contacts = new_by_tier, won_customers, contacts
+        out._by_severity, out._activities, out._campaigns = by_severity, activities, campaigns
         return out
 
 
