@@ -9,6 +9,10 @@ what the older one contributed, so amendments, reassignments and reversals resta
 the periods they touch. Keys whose scorecard may have changed are collected as dirty;
 ``render`` computes one scorecard from the aggregates.
 
+Contributions are not kept: a fact keeps the team it was credited to (``RepFacts``,
+``ActivityFact``), and what it added is derived again, exactly, to retract it. Repeated
+strings (ids, stages, kinds) are interned, so a fact's own state is a few small objects.
+
 The result depends only on the set of facts, not on their delivery order: the
 property tests replay shuffled, duplicated histories against a from-scratch build.
 """
@@ -18,9 +22,11 @@ from __future__ import annotations
 import bisect
 
 from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from sys import intern
 from typing import Any, Iterable
 
 from sales_scorecard.schemas.records import (
@@ -105,6 +111,65 @@ def _micros(delta: timedelta) -> int:
     return delta // timedelta(microseconds=1)
 
 
+def _interned(value: str | None) -> str | None:
+    return None if value is None else intern(value)
+
+
+def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
+    """The deal version as kept: repeated strings interned, the id shared with the version before."""
+    return replace(
+        ev, type=intern(ev.type), deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
+        customer_id=intern(ev.customer_id), stage=intern(ev.stage), currency=intern(ev.currency),
+        customer_tier=_interned(ev.customer_tier),
+    )
+
+
+def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> ComplaintEvent:
+    """The complaint version as kept (see ``_compact_deal``)."""
+    return replace(
+        ev, type=intern(ev.type), complaint_id=ev.complaint_id if old is None else old.complaint_id,
+        rep_id=intern(ev.rep_id), customer_id=intern(ev.customer_id), severity=intern(ev.severity),
+        status=intern(ev.status),
+    )
+
+
+def _deal_time(ev: DealEvent) -> datetime | None:
+    """When a deal version is credited (won or lost deals), else None: it credits nothing."""
+    if ev.stage in ("won", "lost"):
+        assert ev.closed_at is not None  # guaranteed by the schema
+        return ev.closed_at
+    return None
+
+
+@dataclass(slots=True)
+class ActivityFact:
+    """What the engine keeps of an activity: the fields its contribution reads and the
+    team it is credited to (an activity never changes; a roster change may move its team)."""
+
+    rep_id: str
+    ts: datetime
+    kind: str
+    #: the customer of an effective contact (call, visit, meeting, email, demo), else None
+    contact: str | None
+    #: the campaign id (campaign), minutes (training) or score (survey), else None
+    value: str | int | None
+    team: str
+
+
+class RepFacts:
+    """The facts credited to one rep and the team each was credited to: what a roster
+    change of the rep derives again, and what retracting one exactly needs."""
+
+    __slots__ = ("deals", "complaints", "activities")
+
+    def __init__(self) -> None:
+        #: deal_id -> team, for the rep's deals that credit something (won or lost)
+        self.deals: dict[str, str] = {}
+        #: complaint_id -> (team at opened_at, team at resolved_at or None)
+        self.complaints: dict[str, tuple[str, str | None]] = {}
+        self.activities: list[ActivityFact] = []
+
+
 class ScorecardEngine:
     """Fact state of the whole organisation and the scorecards derived from it."""
 
@@ -120,7 +185,8 @@ class ScorecardEngine:
         # -- facts ----------------------------------------------------------
         self.deals: dict[str, DealEvent] = {}
         self.complaints: dict[str, ComplaintEvent] = {}
-        self.activities: dict[str, ActivityEvent] = {}
+        #: event_id -> what is kept of the activity
+        self.activities: dict[str, ActivityFact] = {}
         self.roster = Roster()
         self.targets = TargetBook()
         self.closed_months: set[str] = set()
@@ -128,13 +194,14 @@ class ScorecardEngine:
         self.wall_clock: datetime | None = None  # set when running on the wall clock
         # -- derived --------------------------------------------------------
         self.buckets: dict[ScorecardKey, Bucket] = {}
-        self._applied: dict[str, tuple[Contribution, ...]] = {}
-        self._fact_rep: dict[str, str] = {}
-        self._facts_by_rep: dict[str, set[str]] = {}
+        #: rep_id -> its facts that credit something, with their teams
+        self._rep_facts: dict[str, RepFacts] = {}
+        #: customer -> (rep_id, ts, tier, team) of the acquisition credited (see _update_acquisition)
+        self._acquisitions: dict[str, tuple[str, datetime, str, str]] = {}
         #: customer -> {deal_id: closed_at} of currently won deals (any rep)
         self._customer_wins: dict[str, dict[str, datetime]] = {}
-        #: (scope, id) -> customer -> Counter of closed_at of won deals credited to the scope
-        self._scope_wins: dict[tuple[str, str], dict[str, Counter]] = {}
+        #: (scope, id) -> customer -> closed_at of the won deals credited to the scope (a multiset)
+        self._scope_wins: dict[tuple[str, str], dict[str, list[datetime]]] = {}
         #: (scope, id) -> sorted labels of its day buckets: a trailing window reads a range of
         #: it instead of looking up each of its 30 or 90 days (ISO dates sort by time)
         self._days: dict[tuple[str, str], list[str]] = {}
@@ -176,6 +243,7 @@ class ScorecardEngine:
         rejected = _version_gate(old, ev)
         if rejected is not None:
             return rejected
+        ev = _compact_deal(ev, old)
         if old is not None:
             if old.stage == "won":
                 wins = self._customer_wins[old.customer_id]
@@ -186,7 +254,14 @@ class ScorecardEngine:
         if ev.stage == "won":
             assert ev.closed_at is not None  # guaranteed by the schema
             self._customer_wins.setdefault(ev.customer_id, {})[ev.deal_id] = ev.closed_at
-        self._set_fact("deal:" + ev.deal_id, ev.rep_id, self._derive_deal(ev))
+        retracted = ()
+        if old is not None:
+            retracted = self._derive_deal(old, self._facts_of(old.rep_id).deals.pop(old.deal_id, None))
+        ts = _deal_time(ev)
+        team = None
+        if ts is not None:
+            team = self._facts_of(ev.rep_id).deals[ev.deal_id] = self.roster.team_at(ev.rep_id, ts)
+        self._restate(retracted, self._derive_deal(ev, team))
         reason = deal_change_reason(old, ev)
         for deal in (old, ev):
             if deal is not None and deal.closed_at is not None:
@@ -199,31 +274,49 @@ class ScorecardEngine:
         return Outcome.APPLIED
 
     def _apply_complaint(self, ev: ComplaintEvent) -> Outcome:
-        rejected = _version_gate(self.complaints.get(ev.complaint_id), ev)
+        old = self.complaints.get(ev.complaint_id)
+        rejected = _version_gate(old, ev)
         if rejected is not None:
             return rejected
+        ev = _compact_complaint(ev, old)
         self.complaints[ev.complaint_id] = ev
-        self._set_fact("cmp:" + ev.complaint_id, ev.rep_id, self._derive_complaint(ev))
+        retracted = ()
+        if old is not None:
+            retracted = self._derive_complaint(old, self._facts_of(old.rep_id).complaints.pop(old.complaint_id))
+        teams = self._facts_of(ev.rep_id).complaints[ev.complaint_id] = self._complaint_teams(ev)
+        self._restate(retracted, self._derive_complaint(ev, teams))
         return Outcome.APPLIED
 
     def _apply_activity(self, ev: ActivityEvent) -> Outcome:
         if ev.event_id in self.activities:
             return Outcome.DUPLICATE
-        self.activities[ev.event_id] = ev
-        self._set_fact("act:" + ev.event_id, ev.rep_id, self._derive_activity(ev))
+        kind = intern(ev.kind)
+        value: str | int | None = None
+        if kind == "campaign" and ev.campaign_id:
+            value = intern(ev.campaign_id)
+        elif kind == "training":
+            value = ev.duration_minutes or 0
+        elif kind == "survey":
+            value = ev.score
+        contact = intern(ev.customer_id) if kind in CONTACT_KINDS and ev.effective and ev.customer_id else None
+        rep_id = intern(ev.rep_id)
+        fact = ActivityFact(rep_id, ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
+        self.activities[ev.event_id] = fact
+        self._facts_of(rep_id).activities.append(fact)
+        self._restate((), self._derive_activity(fact, fact.team))
         return Outcome.APPLIED
 
     def _apply_roster(self, ev: RosterEvent) -> Outcome:
         entry = RosterEntry(
-            rep_id=ev.rep_id, team_id=ev.team_id, manager_id=ev.manager_id, status=ev.status,
+            rep_id=intern(ev.rep_id), team_id=intern(ev.team_id), manager_id=intern(ev.manager_id),
+            status=intern(ev.status),
             effective_at=ev.effective_at, hired_at=ev.hired_at, name=ev.name,
             territory_factor=ev.territory_factor, occurred_at=ev.occurred_at, event_id=ev.event_id,
         )
         if not self.roster.add(entry):
             return Outcome.DUPLICATE
         # Team attribution of every fact of this rep may have moved.
-        for key in list(self._facts_by_rep.get(ev.rep_id, ())):
-            self._rederive(key)
+        self._rederive(entry.rep_id)
         # Headcount, tenure, territory factor and member-summed targets depend on the roster.
         scopes = [("rep", ev.rep_id), ("company", COMPANY)] + [("team", t) for t in self.roster.teams_ever(ev.rep_id)]
         for scope, id in scopes:
@@ -261,92 +354,126 @@ class ScorecardEngine:
         return Outcome.APPLIED
 
     # ------------------------------------------------------- contributions
-    def _attributed(self, rep_id: str, ts: datetime, delta: tuple[tuple[str, object], ...]) -> tuple[Contribution, ...]:
+    def _attributed(self, rep_id: str, team: str, ts: datetime,
+                    delta: tuple[tuple[str, object], ...]) -> tuple[Contribution, ...]:
         labels = self.calendar.labels_containing(ts)
-        team = self.roster.team_at(rep_id, ts)
         return (
             Contribution("rep", rep_id, ts, labels, delta),
             Contribution("team", team, ts, labels, delta),
             Contribution("company", COMPANY, ts, labels, delta),
         )
 
-    def _derive_deal(self, ev: DealEvent) -> tuple[Contribution, ...]:
+    def _facts_of(self, rep_id: str) -> RepFacts:
+        facts = self._rep_facts.get(rep_id)
+        if facts is None:
+            facts = self._rep_facts[rep_id] = RepFacts()
+        return facts
+
+    def _derive_deal(self, ev: DealEvent, team: str | None) -> tuple[Contribution, ...]:
+        """What a deal version contributes when credited to ``team`` (None: nothing)."""
+        if team is None:
+            return ()
+        assert ev.closed_at is not None
         if ev.stage == "won":
-            assert ev.closed_at is not None
-            delta = (
+            delta: tuple[tuple[str, object], ...] = (
                 ("revenue", ev.amount),
                 ("won", 1),
                 ("cycle", _micros(ev.closed_at - ev.created_at)),
                 ("won_customer", ev.customer_id),
             )
-            return self._attributed(ev.rep_id, ev.closed_at, delta)
-        if ev.stage == "lost":
-            assert ev.closed_at is not None
-            return self._attributed(ev.rep_id, ev.closed_at, (("lost", 1),))
-        return ()
+        else:
+            delta = (("lost", 1),)
+        return self._attributed(ev.rep_id, team, ev.closed_at, delta)
 
-    def _derive_complaint(self, ev: ComplaintEvent) -> tuple[Contribution, ...]:
-        out = self._attributed(ev.rep_id, ev.opened_at, (("complaint", ev.severity),))
+    def _deal_contributions(self, deal_id: str) -> tuple[Contribution, ...]:
+        """What the current version of a deal contributes."""
+        deal = self.deals[deal_id]
+        facts = self._rep_facts.get(deal.rep_id)
+        return self._derive_deal(deal, facts.deals.get(deal_id) if facts is not None else None)
+
+    def _complaint_teams(self, ev: ComplaintEvent) -> tuple[str, str | None]:
+        """The teams a complaint is credited to: at opened_at, and at resolved_at once resolved."""
+        resolved = None
         if ev.status == "resolved" and ev.resolved_at is not None:
-            out += self._attributed(ev.rep_id, ev.resolved_at, (("resolution", _micros(ev.resolved_at - ev.opened_at)),))
+            resolved = self.roster.team_at(ev.rep_id, ev.resolved_at)
+        return self.roster.team_at(ev.rep_id, ev.opened_at), resolved
+
+    def _derive_complaint(self, ev: ComplaintEvent, teams: tuple[str, str | None]) -> tuple[Contribution, ...]:
+        opened, resolved = teams
+        out = self._attributed(ev.rep_id, opened, ev.opened_at, (("complaint", ev.severity),))
+        if resolved is not None:
+            assert ev.resolved_at is not None
+            out += self._attributed(ev.rep_id, resolved, ev.resolved_at,
+                                    (("resolution", _micros(ev.resolved_at - ev.opened_at)),))
         return out
 
-    def _derive_activity(self, ev: ActivityEvent) -> tuple[Contribution, ...]:
-        delta: list[tuple[str, object]] = [("activity", ev.kind)]
-        if ev.kind in CONTACT_KINDS and ev.effective and ev.customer_id:
-            delta.append(("contact", ev.customer_id))
-        if ev.kind == "campaign" and ev.campaign_id:
-            delta.append(("campaign", ev.campaign_id))
-        if ev.kind == "training":
-            delta.append(("training", ev.duration_minutes or 0))
-        if ev.kind == "survey" and ev.score is not None:
-            delta.append(("survey", ev.score))
-        return self._attributed(ev.rep_id, ev.occurred_at, tuple(delta))
+    def _derive_activity(self, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:
+        delta: list[tuple[str, object]] = [("activity", fact.kind)]
+        if fact.contact is not None:
+            delta.append(("contact", fact.contact))
+        if fact.kind == "campaign" and fact.value is not None:
+            delta.append(("campaign", fact.value))
+        if fact.kind == "training":
+            delta.append(("training", fact.value))
+        if fact.kind == "survey" and fact.value is not None:
+            delta.append(("survey", fact.value))
+        return self._attributed(fact.rep_id, team, fact.ts, tuple(delta))
+
+    def _derive_acquisition(self, acquisition: tuple[str, datetime, str, str] | None) -> tuple[Contribution, ...]:
+        if acquisition is None:
+            return ()
+        rep_id, ts, tier, team = acquisition
+        return self._attributed(rep_id, team, ts, (("new_tier", tier),))
 
     def _update_acquisition(self, customer: str) -> None:
         """Credit the customer's acquisition to its earliest currently-won deal."""
-        key = "acq:" + customer
+        acquisition = None
         wins = self._customer_wins.get(customer)
-        if not wins:
-            self._set_fact(key, None, ())
+        if wins:
+            deal_id = min(wins, key=lambda d: (wins[d], d))
+            deal, ts = self.deals[deal_id], wins[deal_id]
+            acquisition = (deal.rep_id, ts, deal.customer_tier or "none", self.roster.team_at(deal.rep_id, ts))
+        old = self._acquisitions.pop(customer, None)
+        if acquisition is not None:
+            self._acquisitions[customer] = acquisition
+        self._restate(self._derive_acquisition(old), self._derive_acquisition(acquisition))
+
+    def _rederive(self, rep_id: str) -> None:
+        """Credit the rep's facts to the teams the roster now gives (retract, then apply
+        each fact whose team moved)."""
+        facts = self._rep_facts.get(rep_id)
+        if facts is None:
             return
-        deal_id = min(wins, key=lambda d: (wins[d], d))
-        deal = self.deals[deal_id]
-        contributions = self._attributed(deal.rep_id, wins[deal_id], (("new_tier", deal.customer_tier or "none"),))
-        self._set_fact(key, deal.rep_id, contributions)
+        team_at = self.roster.team_at
+        for deal_id, team in list(facts.deals.items()):
+            deal = self.deals[deal_id]
+            new = team_at(rep_id, deal.closed_at)  # type: ignore[arg-type]  # credited deals are closed
+            if new != team:
+                facts.deals[deal_id] = new
+                self._restate(self._derive_deal(deal, team), self._derive_deal(deal, new))
+        for complaint_id, teams in list(facts.complaints.items()):
+            complaint = self.complaints[complaint_id]
+            new_teams = self._complaint_teams(complaint)
+            if new_teams != teams:
+                facts.complaints[complaint_id] = new_teams
+                self._restate(self._derive_complaint(complaint, teams), self._derive_complaint(complaint, new_teams))
+        for activity in facts.activities:
+            new = team_at(rep_id, activity.ts)
+            if new != activity.team:
+                old, activity.team = activity.team, new
+                self._restate(self._derive_activity(activity, old), self._derive_activity(activity, new))
+        customers = {self.deals[d].customer_id for d in facts.deals if self.deals[d].stage == "won"}
+        for customer in sorted(customers):
+            self._update_acquisition(customer)
 
-    def _rederive(self, key: str) -> None:
-        kind, _, ident = key.partition(":")
-        if kind == "deal":
-            deal = self.deals[ident]
-            self._set_fact(key, deal.rep_id, self._derive_deal(deal))
-        elif kind == "cmp":
-            complaint = self.complaints[ident]
-            self._set_fact(key, complaint.rep_id, self._derive_complaint(complaint))
-        elif kind == "act":
-            activity = self.activities[ident]
-            self._set_fact(key, activity.rep_id, self._derive_activity(activity))
-        elif kind == "acq":
-            self._update_acquisition(ident)
-
-    def _set_fact(self, key: str, rep_id: str | None, contributions: tuple[Contribution, ...]) -> None:
-        """Replace what fact ``key`` contributes (retract the old, apply the new)."""
-        old = self._applied.pop(key, ())
-        if old == contributions and old:
-            self._applied[key] = old
+    def _restate(self, old: tuple[Contribution, ...], new: tuple[Contribution, ...]) -> None:
+        """Replace what a fact contributes: retract ``old``, apply ``new``."""
+        if old == new:
             return
         for c in old:
             self._apply_contribution(c, -1)
-        old_rep = self._fact_rep.pop(key, None)
-        if old_rep is not None:
-            self._facts_by_rep[old_rep].discard(key)
-        if contributions:
-            assert rep_id is not None
-            self._applied[key] = contributions
-            self._fact_rep[key] = rep_id
-            self._facts_by_rep.setdefault(rep_id, set()).add(key)
-            for c in contributions:
-                self._apply_contribution(c, +1)
+        for c in new:
+            self._apply_contribution(c, +1)
 
     def _apply_contribution(self, c: Contribution, sign: int) -> None:
         scope_key = (c.scope, c.id)
@@ -371,10 +498,11 @@ class ScorecardEngine:
         won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
-            dates = by_customer.setdefault(won_customer, Counter())  # type: ignore[arg-type]
-            dates[c.ts] += sign
-            if not dates[c.ts]:
-                del dates[c.ts]
+            if sign > 0:
+                by_customer.setdefault(won_customer, []).append(c.ts)  # type: ignore[arg-type]
+            else:
+                dates = by_customer[won_customer]  # type: ignore[index]
+                dates.remove(c.ts)
                 if not dates:
                     del by_customer[won_customer]  # type: ignore[arg-type]
         self._touch_contribution(c.scope, c.id, month, quarter, year, coverage=won_customer is not None)
@@ -390,12 +518,12 @@ class ScorecardEngine:
     def won_deals(self, rep_id: str, month: str) -> list[DealEvent]:
         """The won deals credited to a rep with closed_at in the month, by deal id."""
         out = []
-        for key in self._facts_by_rep.get(rep_id, ()):
-            if key.startswith("deal:"):
-                deal = self.deals[key[5:]]
-                if deal.stage == "won" and deal.closed_at is not None and \
-                        self.calendar.labels_containing(deal.closed_at)[1] == month:
-                    out.append(deal)
+        facts = self._rep_facts.get(rep_id)
+        for deal_id in facts.deals if facts is not None else ():
+            deal = self.deals[deal_id]
+            if deal.stage == "won" and deal.closed_at is not None and \
+                    self.calendar.labels_containing(deal.closed_at)[1] == month:
+                out.append(deal)
         return sorted(out, key=lambda d: d.deal_id)
 
     def take_payroll_changes(self) -> dict[tuple[str, str], tuple[str, str | None]]:
@@ -424,7 +552,7 @@ class ScorecardEngine:
     def _touch_customer(self, customer: str) -> None:
         """A customer's wins changed: repeat rates of its other won deals' periods may move."""
         for deal_id in self._customer_wins.get(customer, {}):
-            for c in self._applied.get("deal:" + deal_id, ()):
+            for c in self._deal_contributions(deal_id):
                 _, month, quarter, year = c.labels
                 self.dirty.update(((c.scope, c.id, month), (c.scope, c.id, quarter), (c.scope, c.id, year)))
 
