@@ -124,6 +124,32 @@ def _decimal_units(value: Decimal) -> tuple[int, int]:
     return (-units if sign else units), exponent  # type: ignore[return-value]
 
 
+class _Rare:
+    """The aggregates most buckets never count (a day bucket sees a few calls, maybe a
+    won deal): a bucket holds one only once it counts one of them."""
+
+    __slots__ = (
+        "lost", "new_customers", "complaints", "resolved", "resolution_micros", "survey_sum", "survey_count",
+        "training_minutes", "new_by_tier", "by_severity", "campaigns",
+    )
+
+    def __init__(self) -> None:
+        self.lost = 0
+        self.new_customers = 0
+        self.complaints = 0
+        self.resolved = 0
+        self.resolution_micros = 0
+        self.survey_sum = 0
+        self.survey_count = 0
+        self.training_minutes = 0
+        self.new_by_tier: Tally = None
+        self.by_severity: Tally = None
+        self.campaigns: Tally = None
+
+
+_NO_RARE = _Rare()  # read by buckets without one; never mutated
+
+
 class Bucket:
     """Additive aggregates of one scope over one period.
 
@@ -132,10 +158,8 @@ class Bucket:
     """
 
     __slots__ = (
-        "contributions", "_revenue_units", "_revenue_exponent", "won", "lost", "cycle_micros", "new_customers",
-        "complaints", "resolved", "resolution_micros", "survey_sum", "survey_count", "effective_contacts",
-        "training_minutes", "_new_by_tier", "_won_customers", "_contacts", "_by_severity", "_activities",
-        "_campaigns",
+        "contributions", "_revenue_units", "_revenue_exponent", "won", "cycle_micros", "effective_contacts",
+        "_won_customers", "_contacts", "_activities", "_rare",
     )
 
     def __init__(self) -> None:
@@ -145,31 +169,17 @@ class Bucket:
         self._revenue_units = 0
         self._revenue_exponent = 0
         self.won = 0
-        self.lost = 0
         self.cycle_micros = 0
-        self.new_customers = 0
-        self.complaints = 0
-        self.resolved = 0
-        self.resolution_micros = 0
-        self.survey_sum = 0
-        self.survey_count = 0
         self.effective_contacts = 0
-        self.training_minutes = 0
-        self._new_by_tier: Tally = None
         self._won_customers: Tally = None
         self._contacts: Tally = None
-        self._by_severity: Tally = None
         self._activities: Tally = None
-        self._campaigns: Tally = None
+        self._rare: _Rare | None = None
 
     @property
     def revenue(self) -> Decimal:
         """The exact sum of the amounts credited (the Decimal a running sum would hold)."""
         return Decimal(f"{self._revenue_units}E{self._revenue_exponent}")
-
-    @property
-    def new_by_tier(self) -> Counter:
-        return _tally_counter(self._new_by_tier)
 
     @property
     def won_customers(self) -> Counter:
@@ -180,16 +190,59 @@ class Bucket:
         return _tally_counter(self._contacts)
 
     @property
-    def by_severity(self) -> Counter:
-        return _tally_counter(self._by_severity)
-
-    @property
     def activities(self) -> Counter:
         return _tally_counter(self._activities)
 
+    # -- the rarer aggregates -------------------------------------------------
+    @property
+    def lost(self) -> int:
+        return (self._rare or _NO_RARE).lost
+
+    @property
+    def new_customers(self) -> int:
+        return (self._rare or _NO_RARE).new_customers
+
+    @property
+    def new_by_tier(self) -> Counter:
+        return _tally_counter((self._rare or _NO_RARE).new_by_tier)
+
+    @property
+    def complaints(self) -> int:
+        return (self._rare or _NO_RARE).complaints
+
+    @property
+    def by_severity(self) -> Counter:
+        return _tally_counter((self._rare or _NO_RARE).by_severity)
+
+    @property
+    def resolved(self) -> int:
+        return (self._rare or _NO_RARE).resolved
+
+    @property
+    def resolution_micros(self) -> int:
+        return (self._rare or _NO_RARE).resolution_micros
+
+    @property
+    def survey_sum(self) -> int:
+        return (self._rare or _NO_RARE).survey_sum
+
+    @property
+    def survey_count(self) -> int:
+        return (self._rare or _NO_RARE).survey_count
+
+    @property
+    def training_minutes(self) -> int:
+        return (self._rare or _NO_RARE).training_minutes
+
     @property
     def campaigns(self) -> Counter:
-        return _tally_counter(self._campaigns)
+        return _tally_counter((self._rare or _NO_RARE).campaigns)
+
+    def _rare_counts(self) -> _Rare:
+        rare = self._rare
+        if rare is None:
+            rare = self._rare = _Rare()
+        return rare
 
     def _add_revenue(self, units: int, exponent: int) -> None:
         own = self._revenue_exponent
@@ -208,64 +261,72 @@ class Bucket:
                 self._add_revenue(units * sign, exponent)
             elif field == "won":
                 self.won += sign
-            elif field == "lost":
-                self.lost += sign
             elif field == "cycle":
                 self.cycle_micros += value * sign  # type: ignore[operator]
             elif field == "won_customer":
                 self._won_customers = _tally_add(self._won_customers, value, sign)  # type: ignore[arg-type]
-            elif field == "new_tier":
-                self.new_customers += sign
-                self._new_by_tier = _tally_add(self._new_by_tier, value, sign)  # type: ignore[arg-type]
-            elif field == "complaint":
-                self.complaints += sign
-                self._by_severity = _tally_add(self._by_severity, value, sign)  # type: ignore[arg-type]
-            elif field == "resolution":
-                self.resolved += sign
-                self.resolution_micros += value * sign  # type: ignore[operator]
             elif field == "activity":
                 self._activities = _tally_add(self._activities, value, sign)  # type: ignore[arg-type]
             elif field == "contact":
                 self.effective_contacts += sign
                 self._contacts = _tally_add(self._contacts, value, sign)  # type: ignore[arg-type]
-            elif field == "campaign":
-                self._campaigns = _tally_add(self._campaigns, value, sign)  # type: ignore[arg-type]
-            elif field == "training":
-                self.training_minutes += value * sign  # type: ignore[operator]
-            elif field == "survey":
-                self.survey_sum += value * sign  # type: ignore[operator]
-                self.survey_count += sign
-            else:  # pragma: no cover - a programming error, not input
-                raise KeyError(field)
+            else:
+                self._apply_rare(self._rare_counts(), field, value, sign)
+
+    @staticmethod
+    def _apply_rare(rare: _Rare, field: str, value: object, sign: int) -> None:
+        if field == "lost":
+            rare.lost += sign
+        elif field == "new_tier":
+            rare.new_customers += sign
+            rare.new_by_tier = _tally_add(rare.new_by_tier, value, sign)  # type: ignore[arg-type]
+        elif field == "complaint":
+            rare.complaints += sign
+            rare.by_severity = _tally_add(rare.by_severity, value, sign)  # type: ignore[arg-type]
+        elif field == "resolution":
+            rare.resolved += sign
+            rare.resolution_micros += value * sign  # type: ignore[operator]
+        elif field == "campaign":
+            rare.campaigns = _tally_add(rare.campaigns, value, sign)  # type: ignore[arg-type]
+        elif field == "training":
+            rare.training_minutes += value * sign  # type: ignore[operator]
+        elif field == "survey":
+            rare.survey_sum += value * sign  # type: ignore[operator]
+            rare.survey_count += sign
+        else:  # pragma: no cover - a programming error, not input
+            raise KeyError(field)
 
     @classmethod
     def merged(cls, buckets: list["Bucket"]) -> "Bucket":
         """One bucket holding the sum of several (trailing windows over day buckets)."""
         out = cls()
-        new_by_tier, won_customers, contacts = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
-        by_severity, activities, campaigns = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
+        rare = out._rare = _Rare()
+        won_customers, contacts, activities = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
+        new_by_tier, by_severity, campaigns = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
         for b in buckets:
             out.contributions += b.contributions
             out._add_revenue(b._revenue_units, b._revenue_exponent)
             out.won += b.won
-            out.lost += b.lost
             out.cycle_micros += b.cycle_micros
-            out.new_customers += b.new_customers
-            _tally_into(new_by_tier, b._new_by_tier)
+            out.effective_contacts += b.effective_contacts
             _tally_into(won_customers, b._won_customers)
             _tally_into(contacts, b._contacts)
-            out.complaints += b.complaints
-            _tally_into(by_severity, b._by_severity)
-            out.resolved += b.resolved
-            out.resolution_micros += b.resolution_micros
-            out.survey_sum += b.survey_sum
-            out.survey_count += b.survey_count
             _tally_into(activities, b._activities)
-            out.effective_contacts += b.effective_contacts
-            _tally_into(campaigns, b._campaigns)
-            out.training_minutes += b.training_minutes
-        out._new_by_tier, out._won_customers, out._contacts = new_by_tier, won_customers, contacts
-        out._by_severity, out._activities, out._campaigns = by_severity, activities, campaigns
+            r = b._rare
+            if r is not None:
+                rare.lost += r.lost
+                rare.new_customers += r.new_customers
+                rare.complaints += r.complaints
+                rare.resolved += r.resolved
+                rare.resolution_micros += r.resolution_micros
+                rare.survey_sum += r.survey_sum
+                rare.survey_count += r.survey_count
+                rare.training_minutes += r.training_minutes
+                _tally_into(new_by_tier, r.new_by_tier)
+                _tally_into(by_severity, r.by_severity)
+                _tally_into(campaigns, r.campaigns)
+        out._won_customers, out._contacts, out._activities = won_customers, contacts, activities
+        rare.new_by_tier, rare.by_severity, rare.campaigns = new_by_tier, by_severity, campaigns
         return out
 
 

@@ -206,7 +206,7 @@ class ScorecardEngine:
         #: it instead of looking up each of its 30 or 90 days (ISO dates sort by time)
         self._days: dict[tuple[str, str], list[str]] = {}
         #: (scope, id) -> calendar period labels that have a scorecard
-        self.known: dict[tuple[str, str], set[str]] = {}
+        self.known: dict[tuple[str, str], L.LabelSet] = {}
         self.dirty: set[ScorecardKey] = set()
         #: keys that stopped existing (their last fact moved away) since the last take_dirty
         self.vanished: set[ScorecardKey] = set()
@@ -327,7 +327,7 @@ class ScorecardEngine:
         changed = self.targets.put(
             ev.scope, ev.id, ev.period, ev.occurred_at, ev.event_id, ev.revenue, ev.new_customers, ev.market_size
         )
-        self.known.setdefault((ev.scope, ev.id), set()).add(ev.period)
+        self.known.setdefault((ev.scope, ev.id), L.LabelSet()).add(ev.period)
         self._target_keys.add((ev.scope, ev.id, ev.period))
         if not changed:
             return Outcome.STALE
@@ -494,7 +494,7 @@ class ScorecardEngine:
                 else:
                     self._forget(key)
         if sign > 0:
-            self.known.setdefault(scope_key, set()).update((month, quarter, year))
+            self.known.setdefault(scope_key, L.LabelSet()).update((month, quarter, year))
         won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, MutableSet
+
 
 def period_kind(label: str) -> str:
     """``year``, ``quarter``, ``month``, ``day`` or the trailing window's own name."""
@@ -55,3 +57,41 @@ def months_of(label: str) -> list[str]:
 def months_in(kind: str) -> int:
     """How many months a period kind covers (trailing windows: their rounded length)."""
     return {"month": 1, "quarter": 3, "year": 12, "R30D": 1, "R90D": 3}[kind]
+
+
+class LabelSet(MutableSet[str]):
+    """A small mutable set of period labels kept as a tuple.
+
+    The engine holds one per scope (``ScorecardEngine.known``): a rep has about 17 labels
+    a year, and a ``set`` of 20 strings takes ~2 KiB against ~0.2 KiB here. Membership
+    scans the tuple; fine for the few dozen labels a scope has."""
+
+    __slots__ = ("_labels",)
+
+    def __init__(self, labels: Iterable[str] = ()) -> None:
+        self._labels: tuple[str, ...] = tuple(dict.fromkeys(labels))
+
+    def __contains__(self, label: object) -> bool:
+        return label in self._labels
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __repr__(self) -> str:
+        return f"LabelSet({sorted(self._labels)!r})"
+
+    def add(self, label: str) -> None:
+        if label not in self._labels:
+            self._labels += (label,)
+
+    def discard(self, label: str) -> None:
+        if label in self._labels:
+            self._labels = tuple(x for x in self._labels if x != label)
+
+    def update(self, labels: Iterable[str]) -> None:
+        """Add every label (like ``set.update``)."""
+        for label in labels:
+            self.add(label)
