@@ -5,9 +5,12 @@ into contributions; applying a contribution with sign +1 adds it to the buckets 
 day, month, quarter and year containing its business time, sign -1 removes it again.
 Multisets keep distinct counts exact under retraction.
 
-A worker holds a few buckets per rep and period, so a bucket is kept small: revenue is
-an integer of units of ``10 ** exponent`` (exact, read back as the ``Decimal`` the sum of
-the amounts would be), and each multiset is packed (``_tally_add``) until it grows large.
+A worker holds a few buckets per rep and period (and a day bucket per active day), so
+a bucket is kept small: revenue is an integer number of units of ``10 ** exponent``
+(exact; it reads back as the very ``Decimal`` a running sum of the amounts would be),
+each multiset is packed (``Tally``) until it grows large, and the aggregates few buckets
+count (lost deals, complaints, surveys, ...) live in a side record made on first use.
+Contributions themselves are not kept (core/engine.py derives them again to retract).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 
 SEVERITIES = ("low", "medium", "high", "critical")
 ACTIVITY_KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
@@ -37,16 +40,10 @@ class Contribution:
     delta: tuple[tuple[str, object], ...]
 
 
-def _counter_add(counter: Counter, key: object, sign: int) -> None:
-    n = counter[key] + sign
-    if n:
-        counter[key] = n
-    else:
-        del counter[key]
-
-
 #: The shared empty Counter of buckets that have not counted a kind yet; never mutated.
 _NOTHING: Counter = Counter()
+#: Exact integer arithmetic for ``money_units`` (no rounding below 60 digits).
+_EXACT = Context(prec=60)
 #: A packed multiset holds at most this many distinct keys before it becomes a Counter.
 PACKED_KEYS = 16
 
@@ -58,70 +55,73 @@ Tally = None | str | tuple | Counter
 
 
 def _tally_add(tally: Tally, key: str, sign: int) -> Tally:
-    """``tally`` with ``sign`` added to the count of ``key`` (the argument may be reused)."""
+    """``tally`` with ``sign`` added to the count of ``key`` (a Counter is changed in place)."""
+    kind = type(tally)
+    if kind is Counter:
+        n = tally.get(key, 0) + sign  # type: ignore[union-attr]
+        if n:
+            tally[key] = n  # type: ignore[index]
+        else:
+            del tally[key]  # type: ignore[union-attr]
+        return tally
     if tally is None:
         return key if sign == 1 else (key, sign)
-    if type(tally) is str:
+    if kind is str:
         if tally == key:
             n = 1 + sign
             return None if n == 0 else (key, n)
         return (tally, 1, key, sign)
-    if type(tally) is tuple:
-        items = list(tally)
-        for i in range(0, len(items), 2):
-            if items[i] == key:
-                n = items[i + 1] + sign
-                if n:
-                    items[i + 1] = n
-                else:
-                    del items[i:i + 2]
-                break
-        else:
-            if len(items) >= 2 * PACKED_KEYS:
-                counter = Counter(dict(zip(items[::2], items[1::2])))
-                counter[key] = sign
-                return counter
-            items += (key, sign)
-        if not items:
-            return None
-        if len(items) == 2 and items[1] == 1:
-            return items[0]  # type: ignore[no-any-return]
-        return tuple(items)
-    _counter_add(tally, key, sign)
-    return tally
+    # A flat tuple: keys are strings and counts ints, so ``index`` finds only a key.
+    try:
+        i = tally.index(key)  # type: ignore[union-attr]
+    except ValueError:
+        if len(tally) >= 2 * PACKED_KEYS:  # type: ignore[arg-type]
+            counter = Counter(dict(zip(tally[::2], tally[1::2])))  # type: ignore[index]
+            counter[key] = sign
+            return counter
+        return tally + (key, sign)  # type: ignore[operator]
+    n = tally[i + 1] + sign  # type: ignore[index]
+    rest = tally[:i + 1] + (n,) + tally[i + 2:] if n else tally[:i] + tally[i + 2:]  # type: ignore[index]
+    if len(rest) == 2 and rest[1] == 1:
+        return rest[0]  # type: ignore[no-any-return]
+    return rest or None
 
 
 def _tally_counter(tally: Tally) -> Counter:
     """The multiset as a Counter (the shared empty one, a new one, or the tally itself)."""
     if tally is None:
         return _NOTHING
-    if type(tally) is str:
-        return Counter({tally: 1})
-    if type(tally) is tuple:
-        return Counter(dict(zip(tally[::2], tally[1::2])))
-    return tally  # type: ignore[return-value]
+    kind = type(tally)
+    if kind is Counter:
+        return tally  # type: ignore[return-value]
+    counter: Counter = Counter()
+    if kind is str:
+        counter[tally] = 1
+    else:
+        for i in range(0, len(tally), 2):  # type: ignore[arg-type]
+            counter[tally[i]] = tally[i + 1]  # type: ignore[index]
+    return counter
 
 
 def _tally_into(counter: Counter, tally: Tally) -> None:
     """Add a multiset's counts to ``counter``."""
     if tally is None:
         return
-    if type(tally) is str:
+    kind = type(tally)
+    if kind is str:
         counter[tally] += 1
-    elif type(tally) is tuple:
-        for i in range(0, len(tally), 2):
-            counter[tally[i]] += tally[i + 1]
+    elif kind is tuple:
+        for i in range(0, len(tally), 2):  # type: ignore[arg-type]
+            counter[tally[i]] += tally[i + 1]  # type: ignore[index]
     else:
         counter.update(tally)
 
 
-def _decimal_units(value: Decimal) -> tuple[int, int]:
-    """(units, exponent) with ``value == units * 10 ** exponent`` exactly."""
-    sign, digits, exponent = value.as_tuple()
-    units = 0
-    for digit in digits:
-        units = units * 10 + digit
-    return (-units if sign else units), exponent  # type: ignore[return-value]
+def money_units(value: Decimal) -> tuple[int, int]:
+    """(units, exponent) with ``value == units * 10 ** exponent`` exactly: how a
+    ``revenue`` delta carries an amount (converted once per fact, added to many buckets)."""
+    exponent: int = value.as_tuple().exponent  # type: ignore[assignment]  # finite amounts only
+    return int(value.scaleb(-exponent, _EXACT)), exponent
 
 
 class _Rare:
@@ -253,11 +253,12 @@ class Bucket:
             self._revenue_units += units * 10 ** (exponent - own)
 
     def apply(self, delta: tuple[tuple[str, object], ...], sign: int) -> None:
-        """Add (sign +1) or remove (sign -1) one contribution."""
+        """Add (sign +1) or remove (sign -1) one contribution (a ``revenue`` value is
+        ``money_units(amount)``)."""
         self.contributions += sign
         for field, value in delta:
             if field == "revenue":
-                units, exponent = _decimal_units(value)  # type: ignore[arg-type]
+                units, exponent = value  # type: ignore[misc]  # money_units(amount)
                 self._add_revenue(units * sign, exponent)
             elif field == "won":
                 self.won += sign

@@ -40,7 +40,7 @@ from sales_scorecard.schemas.records import (
 )
 
 from . import labels as L
-from .aggregates import EMPTY, Bucket, Contribution
+from .aggregates import EMPTY, Bucket, Contribution, money_units
 from .commission import PlanSet, compute_commission, load_plans
 from .kpis import KpiInputs, compute_kpis, format_kpis
 from .money import ratio
@@ -376,7 +376,7 @@ class ScorecardEngine:
         assert ev.closed_at is not None
         if ev.stage == "won":
             delta: tuple[tuple[str, object], ...] = (
-                ("revenue", ev.amount),
+                ("revenue", money_units(ev.amount)),
                 ("won", 1),
                 ("cycle", _micros(ev.closed_at - ev.created_at)),
                 ("won_customer", ev.customer_id),

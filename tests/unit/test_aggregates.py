@@ -1,0 +1,63 @@
+"""Compact bucket state: packed multisets count like Counters, revenue sums like Decimals."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sales_scorecard.core.aggregates import PACKED_KEYS, Bucket, _tally_add, _tally_counter, money_units
+from sales_scorecard.core.labels import LabelSet
+
+KEYS = [f"c{i}" for i in range(PACKED_KEYS + 4)]  # enough to pass from packed to a Counter
+
+
+@given(st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from([1, 1, -1]))))
+def test_a_packed_tally_counts_like_a_counter(steps: list[tuple[str, int]]) -> None:
+    tally, expected = None, Counter()  # type: ignore[var-annotated]
+    for key, sign in steps:
+        tally = _tally_add(tally, key, sign)
+        expected[key] += sign
+        assert dict(_tally_counter(tally)) == {k: n for k, n in expected.items() if n}
+
+
+def test_a_tally_of_one_key_counted_once_is_the_key_itself() -> None:
+    assert _tally_add(None, "c1", 1) == "c1"
+    assert _tally_add("c1", "c1", 1) == ("c1", 2)
+    assert _tally_add(("c1", 2), "c1", -1) == "c1"
+    assert _tally_add("c1", "c1", -1) is None
+
+
+amounts = st.decimals(min_value=0, max_value=10**12, places=2) | st.integers(0, 10**6).map(Decimal) | \
+    st.sampled_from([Decimal("1E+3"), Decimal("0.5"), Decimal("0.00")])
+
+
+@given(st.lists(st.tuples(amounts, st.sampled_from([1, -1]))))
+def test_bucket_revenue_is_the_decimal_a_running_sum_gives(steps: list[tuple[Decimal, int]]) -> None:
+    # Exponent included: Decimal(0) + 1000.00 is 1000.00, and 0.5 - 0.5 is 0.0.
+    bucket, total = Bucket(), Decimal(0)
+    for amount, sign in steps:
+        bucket.apply((("revenue", money_units(amount)),), sign)
+        total += amount * sign
+        assert bucket.revenue == total and str(bucket.revenue) == str(total)
+    merged = Bucket.merged([bucket, bucket])
+    assert str(merged.revenue) == str(Decimal(0) + total + total)
+
+
+def test_rarer_aggregates_read_zero_until_counted() -> None:
+    bucket = Bucket()
+    assert (bucket.lost, bucket.complaints, bucket.survey_count, bucket.campaigns) == (0, 0, 0, Counter())
+    bucket.apply((("complaint", "high"),), 1)
+    assert bucket.complaints == 1 and bucket.by_severity == Counter({"high": 1}) and bucket.lost == 0
+
+
+def test_label_set_behaves_as_a_set() -> None:
+    labels = LabelSet(["2026-11", "2026"])
+    labels.update(("2026-11", "2026-Q4", "2026"))
+    assert labels == {"2026", "2026-Q4", "2026-11"} and len(labels) == 3
+    assert set(labels & {"2026", "2027"}) == {"2026"}
+    labels.discard("2026")
+    labels.discard("2025")
+    assert "2026" not in labels and sorted(labels) == ["2026-11", "2026-Q4"]
