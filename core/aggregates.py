@@ -16,6 +16,7 @@ Contributions themselves are not kept (core/engine.py derives them again to retr
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
@@ -332,3 +333,40 @@ class Bucket:
 
 
 EMPTY = Bucket()
+
+#: The key of a bucket: (scope, id, period label).
+BucketKey = tuple[str, str, str]
+
+
+class BucketTable(Mapping[BucketKey, Bucket]):
+    """Buckets by (scope, id, label), held as (scope, id) -> label -> Bucket.
+
+    It reads like the flat dict it replaces; one dict per scope spares each bucket a key
+    tuple and a slot of a dict of every bucket (~100 bytes). Writers use ``scopes``."""
+
+    __slots__ = ("scopes",)
+
+    def __init__(self) -> None:
+        self.scopes: dict[tuple[str, str], dict[str, Bucket]] = {}
+
+    def __getitem__(self, key: BucketKey) -> Bucket:
+        scope, id, label = key
+        return self.scopes[(scope, id)][label]
+
+    def get(self, key: BucketKey, default: Bucket | None = None) -> Bucket | None:  # type: ignore[override]
+        scope, id, label = key
+        labels = self.scopes.get((scope, id))
+        return default if labels is None else labels.get(label, default)
+
+    def __contains__(self, key: object) -> bool:
+        scope, id, label = key  # type: ignore[misc]
+        labels = self.scopes.get((scope, id))
+        return labels is not None and label in labels
+
+    def __iter__(self) -> Iterator[BucketKey]:
+        for (scope, id), labels in self.scopes.items():
+            for label in labels:
+                yield scope, id, label
+
+    def __len__(self) -> int:
+        return sum(len(labels) for labels in self.scopes.values())

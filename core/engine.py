@@ -40,7 +40,7 @@ from sales_scorecard.schemas.records import (
 )
 
 from . import labels as L
-from .aggregates import EMPTY, Bucket, Contribution, money_units
+from .aggregates import EMPTY, Bucket, BucketTable, Contribution, money_units
 from .commission import PlanSet, compute_commission, load_plans
 from .kpis import KpiInputs, compute_kpis, format_kpis
 from .money import ratio
@@ -193,7 +193,7 @@ class ScorecardEngine:
         self.as_of: datetime | None = None
         self.wall_clock: datetime | None = None  # set when running on the wall clock
         # -- derived --------------------------------------------------------
-        self.buckets: dict[ScorecardKey, Bucket] = {}
+        self.buckets = BucketTable()
         #: rep_id -> its facts that credit something, with their teams
         self._rep_facts: dict[str, RepFacts] = {}
         #: customer -> (rep_id, ts, tier, team) of the acquisition credited (see _update_acquisition)
@@ -478,21 +478,26 @@ class ScorecardEngine:
     def _apply_contribution(self, c: Contribution, sign: int) -> None:
         scope_key = (c.scope, c.id)
         day, month, quarter, year = c.labels
+        scopes = self.buckets.scopes
+        buckets = scopes.get(scope_key)
+        if buckets is None:
+            buckets = scopes[scope_key] = {}
         for label in c.labels:
-            key = (c.scope, c.id, label)
-            bucket = self.buckets.get(key)
+            bucket = buckets.get(label)
             if bucket is None:
-                bucket = self.buckets[key] = Bucket()
+                bucket = buckets[label] = Bucket()
                 if label == day:
                     bisect.insort(self._days.setdefault(scope_key, []), day)
             bucket.apply(c.delta, sign)
             if bucket.contributions == 0:
-                del self.buckets[key]
+                del buckets[label]
                 if label == day:
                     days = self._days[scope_key]
                     del days[bisect.bisect_left(days, day)]
                 else:
-                    self._forget(key)
+                    self._forget((c.scope, c.id, label))
+        if not buckets:
+            del scopes[scope_key]
         if sign > 0:
             self.known.setdefault(scope_key, L.LabelSet()).update((month, quarter, year))
         won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
