@@ -37,25 +37,23 @@ class RosterEntry:
         return (self.effective_at, self.occurred_at, self.event_id)
 
 
-class RepHistory:
-    """The ordered roster entries of one rep."""
+def _order(entry: RosterEntry) -> tuple[datetime, datetime, str]:
+    return entry.order
 
-    __slots__ = ("entries", "_keys", "_ids")
+
+class RepHistory:
+    """The ordered roster entries of one rep (a handful: no index beside the list)."""
+
+    __slots__ = ("entries",)
 
     def __init__(self) -> None:
         self.entries: list[RosterEntry] = []
-        self._keys: list[tuple[datetime, datetime, str]] = []
-        self._ids: set[str] = set()
 
     def add(self, entry: RosterEntry) -> bool:
         """Insert an entry; False when the same event was already applied."""
-        if entry.event_id in self._ids:
+        if any(e.event_id == entry.event_id for e in self.entries):
             return False
-        key = entry.order
-        i = bisect.bisect_right(self._keys, key)
-        self._keys.insert(i, key)
-        self.entries.insert(i, entry)
-        self._ids.add(entry.event_id)
+        self.entries.insert(bisect.bisect_right(self.entries, entry.order, key=_order), entry)
         return True
 
     def at(self, ts: datetime) -> RosterEntry | None:
