@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
+from typing import TypeVar, cast, overload
 
 SEVERITIES = ("low", "medium", "high", "critical")
 ACTIVITY_KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
@@ -42,7 +43,7 @@ class Contribution:
 
 
 #: The shared empty Counter of buckets that have not counted a kind yet; never mutated.
-_NOTHING: Counter = Counter()
+_NOTHING: Counter[str] = Counter()
 #: Exact integer arithmetic for ``money_units`` (no rounding below 60 digits).
 _EXACT = Context(prec=60)
 #: A packed multiset holds at most this many distinct keys before it becomes a Counter.
@@ -52,68 +53,65 @@ PACKED_KEYS = 16
 #: a flat tuple ``(key, count, key, count, ...)``; a Counter once it has more than
 #: ``PACKED_KEYS`` keys. Most buckets count one or a few customers and kinds: a Counter
 #: of one key costs ~230 bytes, the packed forms 0 (the key is shared) or ~16 per key.
-Tally = None | str | tuple | Counter
+Tally = None | str | tuple[str | int, ...] | Counter[str]
 
 
 def _tally_add(tally: Tally, key: str, sign: int) -> Tally:
     """``tally`` with ``sign`` added to the count of ``key`` (a Counter is changed in place)."""
-    kind = type(tally)
-    if kind is Counter:
-        n = tally.get(key, 0) + sign  # type: ignore[union-attr]
+    if isinstance(tally, Counter):
+        n = tally.get(key, 0) + sign
         if n:
-            tally[key] = n  # type: ignore[index]
+            tally[key] = n
         else:
-            del tally[key]  # type: ignore[union-attr]
+            del tally[key]
         return tally
     if tally is None:
         return key if sign == 1 else (key, sign)
-    if kind is str:
+    if isinstance(tally, str):
         if tally == key:
             n = 1 + sign
             return None if n == 0 else (key, n)
         return (tally, 1, key, sign)
     # A flat tuple: keys are strings and counts ints, so ``index`` finds only a key.
     try:
-        i = tally.index(key)  # type: ignore[union-attr]
+        i = tally.index(key)
     except ValueError:
-        if len(tally) >= 2 * PACKED_KEYS:  # type: ignore[arg-type]
-            counter = Counter(dict(zip(tally[::2], tally[1::2])))  # type: ignore[index]
+        if len(tally) >= 2 * PACKED_KEYS:
+            counter: Counter[str] = Counter(_tally_counter(tally))
             counter[key] = sign
             return counter
-        return tally + (key, sign)  # type: ignore[operator]
-    n = tally[i + 1] + sign  # type: ignore[index]
-    rest = tally[:i + 1] + (n,) + tally[i + 2:] if n else tally[:i] + tally[i + 2:]  # type: ignore[index]
+        return (*tally, key, sign)
+    n = cast(int, tally[i + 1]) + sign
+    rest = (*tally[:i + 1], n, *tally[i + 2:]) if n else tally[:i] + tally[i + 2:]
     if len(rest) == 2 and rest[1] == 1:
-        return rest[0]  # type: ignore[no-any-return]
+        return cast(str, rest[0])
     return rest or None
 
 
-def _tally_counter(tally: Tally) -> Counter:
+def _tally_counter(tally: Tally) -> Counter[str]:
     """The multiset as a Counter (the shared empty one, a new one, or the tally itself)."""
     if tally is None:
         return _NOTHING
-    kind = type(tally)
-    if kind is Counter:
-        return tally  # type: ignore[return-value]
-    counter: Counter = Counter()
-    if kind is str:
+    if isinstance(tally, Counter):
+        return tally
+    counter: Counter[str] = Counter()
+    if isinstance(tally, str):
         counter[tally] = 1
     else:
-        for i in range(0, len(tally), 2):  # type: ignore[arg-type]
-            counter[tally[i]] = tally[i + 1]  # type: ignore[index]
+        for i in range(0, len(tally), 2):
+            counter[cast(str, tally[i])] = cast(int, tally[i + 1])
     return counter
 
 
-def _tally_into(counter: Counter, tally: Tally) -> None:
+def _tally_into(counter: Counter[str], tally: Tally) -> None:
     """Add a multiset's counts to ``counter``."""
     if tally is None:
         return
-    kind = type(tally)
-    if kind is str:
+    if isinstance(tally, str):
         counter[tally] += 1
-    elif kind is tuple:
-        for i in range(0, len(tally), 2):  # type: ignore[arg-type]
-            counter[tally[i]] += tally[i + 1]  # type: ignore[index]
+    elif isinstance(tally, tuple):
+        for i in range(0, len(tally), 2):
+            counter[cast(str, tally[i])] += cast(int, tally[i + 1])
     else:
         counter.update(tally)
 
@@ -121,7 +119,7 @@ def _tally_into(counter: Counter, tally: Tally) -> None:
 def money_units(value: Decimal) -> tuple[int, int]:
     """(units, exponent) with ``value == units * 10 ** exponent`` exactly: how a
     ``revenue`` delta carries an amount (converted once per fact, added to many buckets)."""
-    exponent: int = value.as_tuple().exponent  # type: ignore[assignment]  # finite amounts only
+    exponent = cast(int, value.as_tuple().exponent)  # an int for finite amounts
     return int(value.scaleb(-exponent, _EXACT)), exponent
 
 
@@ -259,7 +257,7 @@ class Bucket:
         self.contributions += sign
         for field, value in delta:
             if field == "revenue":
-                units, exponent = value  # type: ignore[misc]  # money_units(amount)
+                units, exponent = cast(tuple[int, int], value)  # money_units(amount)
                 self._add_revenue(units * sign, exponent)
             elif field == "won":
                 self.won += sign
@@ -336,6 +334,7 @@ EMPTY = Bucket()
 
 #: The key of a bucket: (scope, id, period label).
 BucketKey = tuple[str, str, str]
+_T = TypeVar("_T")
 
 
 class BucketTable(Mapping[BucketKey, Bucket]):
@@ -353,13 +352,21 @@ class BucketTable(Mapping[BucketKey, Bucket]):
         scope, id, label = key
         return self.scopes[(scope, id)][label]
 
-    def get(self, key: BucketKey, default: Bucket | None = None) -> Bucket | None:  # type: ignore[override]
+    @overload
+    def get(self, key: BucketKey, /) -> Bucket | None: ...
+
+    @overload
+    def get(self, key: BucketKey, default: Bucket | _T, /) -> Bucket | _T: ...
+
+    def get(self, key: BucketKey, default: object = None, /) -> object:
         scope, id, label = key
         labels = self.scopes.get((scope, id))
         return default if labels is None else labels.get(label, default)
 
     def __contains__(self, key: object) -> bool:
-        scope, id, label = key  # type: ignore[misc]
+        if not isinstance(key, tuple) or len(key) != 3:
+            return False
+        scope, id, label = key
         labels = self.scopes.get((scope, id))
         return labels is not None and label in labels
 

@@ -254,7 +254,7 @@ class ScorecardEngine:
         if ev.stage == "won":
             assert ev.closed_at is not None  # guaranteed by the schema
             self._customer_wins.setdefault(ev.customer_id, {})[ev.deal_id] = ev.closed_at
-        retracted = ()
+        retracted: tuple[Contribution, ...] = ()
         if old is not None:
             retracted = self._derive_deal(old, self._facts_of(old.rep_id).deals.pop(old.deal_id, None))
         ts = _deal_time(ev)
@@ -280,7 +280,7 @@ class ScorecardEngine:
             return rejected
         ev = _compact_complaint(ev, old)
         self.complaints[ev.complaint_id] = ev
-        retracted = ()
+        retracted: tuple[Contribution, ...] = ()
         if old is not None:
             retracted = self._derive_complaint(old, self._facts_of(old.rep_id).complaints.pop(old.complaint_id))
         teams = self._facts_of(ev.rep_id).complaints[ev.complaint_id] = self._complaint_teams(ev)
