@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
+from types import MappingProxyType
 from typing import TypeVar, cast, overload
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -42,8 +43,8 @@ class Contribution:
     delta: tuple[tuple[str, object], ...]
 
 
-#: The shared empty Counter of buckets that have not counted a kind yet; never mutated.
-_NOTHING: Counter[str] = Counter()
+#: What a bucket reads for a kind it has not counted: an empty read-only mapping.
+_NOTHING: Mapping[str, int] = MappingProxyType({})
 #: Exact integer arithmetic for ``money_units`` (no rounding below 60 digits).
 _EXACT = Context(prec=60)
 #: A packed multiset holds at most this many distinct keys before it becomes a Counter.
@@ -77,7 +78,7 @@ def _tally_add(tally: Tally, key: str, sign: int) -> Tally:
         i = tally.index(key)
     except ValueError:
         if len(tally) >= 2 * PACKED_KEYS:
-            counter: Counter[str] = Counter(_tally_counter(tally))
+            counter: Counter[str] = Counter(_tally_view(tally))
             counter[key] = sign
             return counter
         return (*tally, key, sign)
@@ -88,19 +89,15 @@ def _tally_add(tally: Tally, key: str, sign: int) -> Tally:
     return rest or None
 
 
-def _tally_counter(tally: Tally) -> Counter[str]:
-    """The multiset as a Counter (the shared empty one, a new one, or the tally itself)."""
+def _tally_view(tally: Tally) -> Mapping[str, int]:
+    """The multiset as a read-only mapping key -> count (built for packed forms)."""
     if tally is None:
         return _NOTHING
     if isinstance(tally, Counter):
         return tally
-    counter: Counter[str] = Counter()
     if isinstance(tally, str):
-        counter[tally] = 1
-    else:
-        for i in range(0, len(tally), 2):
-            counter[cast(str, tally[i])] = cast(int, tally[i + 1])
-    return counter
+        return {tally: 1}
+    return dict(zip(cast(tuple[str, ...], tally[::2]), cast(tuple[int, ...], tally[1::2]), strict=True))
 
 
 def _tally_into(counter: Counter[str], tally: Tally) -> None:
@@ -153,7 +150,7 @@ class Bucket:
     """Additive aggregates of one scope over one period.
 
     The multisets (``won_customers``, ``contacts``, ``activities``, ``by_severity``,
-    ``new_by_tier``, ``campaigns``) read as Counters; treat them as read-only.
+    ``new_by_tier``, ``campaigns``) read as mappings key -> count; treat them as read-only.
     """
 
     __slots__ = (
@@ -181,16 +178,16 @@ class Bucket:
         return Decimal(f"{self._revenue_units}E{self._revenue_exponent}")
 
     @property
-    def won_customers(self) -> Counter:
-        return _tally_counter(self._won_customers)
+    def won_customers(self) -> Mapping[str, int]:
+        return _tally_view(self._won_customers)
 
     @property
-    def contacts(self) -> Counter:
-        return _tally_counter(self._contacts)
+    def contacts(self) -> Mapping[str, int]:
+        return _tally_view(self._contacts)
 
     @property
-    def activities(self) -> Counter:
-        return _tally_counter(self._activities)
+    def activities(self) -> Mapping[str, int]:
+        return _tally_view(self._activities)
 
     # -- the rarer aggregates -------------------------------------------------
     @property
@@ -202,16 +199,16 @@ class Bucket:
         return (self._rare or _NO_RARE).new_customers
 
     @property
-    def new_by_tier(self) -> Counter:
-        return _tally_counter((self._rare or _NO_RARE).new_by_tier)
+    def new_by_tier(self) -> Mapping[str, int]:
+        return _tally_view((self._rare or _NO_RARE).new_by_tier)
 
     @property
     def complaints(self) -> int:
         return (self._rare or _NO_RARE).complaints
 
     @property
-    def by_severity(self) -> Counter:
-        return _tally_counter((self._rare or _NO_RARE).by_severity)
+    def by_severity(self) -> Mapping[str, int]:
+        return _tally_view((self._rare or _NO_RARE).by_severity)
 
     @property
     def resolved(self) -> int:
@@ -234,8 +231,8 @@ class Bucket:
         return (self._rare or _NO_RARE).training_minutes
 
     @property
-    def campaigns(self) -> Counter:
-        return _tally_counter((self._rare or _NO_RARE).campaigns)
+    def campaigns(self) -> Mapping[str, int]:
+        return _tally_view((self._rare or _NO_RARE).campaigns)
 
     def _rare_counts(self) -> _Rare:
         rare = self._rare

@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -117,19 +117,22 @@ def _interned(value: str | None) -> str | None:
 
 def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
     """The deal version as kept: repeated strings interned, the id shared with the version before."""
-    return replace(
-        ev, type=intern(ev.type), deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
-        customer_id=intern(ev.customer_id), stage=intern(ev.stage), currency=intern(ev.currency),
+    return DealEvent(
+        event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version, occurred_at=ev.occurred_at,
+        deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
+        customer_id=intern(ev.customer_id), version=ev.version, stage=intern(ev.stage), amount=ev.amount,
+        currency=intern(ev.currency), created_at=ev.created_at, closed_at=ev.closed_at,
         customer_tier=_interned(ev.customer_tier),
     )
 
 
 def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> ComplaintEvent:
     """The complaint version as kept (see ``_compact_deal``)."""
-    return replace(
-        ev, type=intern(ev.type), complaint_id=ev.complaint_id if old is None else old.complaint_id,
+    return ComplaintEvent(
+        event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version, occurred_at=ev.occurred_at,
+        complaint_id=ev.complaint_id if old is None else old.complaint_id, version=ev.version,
         rep_id=intern(ev.rep_id), customer_id=intern(ev.customer_id), severity=intern(ev.severity),
-        status=intern(ev.status),
+        status=intern(ev.status), opened_at=ev.opened_at, resolved_at=ev.resolved_at,
     )
 
 
@@ -499,7 +502,10 @@ class ScorecardEngine:
         if not buckets:
             del scopes[scope_key]
         if sign > 0:
-            self.known.setdefault(scope_key, L.LabelSet()).update((month, quarter, year))
+            known = self.known.get(scope_key)
+            if known is None:
+                known = self.known[scope_key] = L.LabelSet()
+            known.update((month, quarter, year))
         won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})

@@ -93,5 +93,7 @@ class LabelSet(MutableSet[str]):
 
     def update(self, labels: Iterable[str]) -> None:
         """Add every label (like ``set.update``)."""
-        for label in labels:
-            self.add(label)
+        own = self._labels
+        missing = [label for label in labels if label not in own]
+        if missing:
+            self._labels = own + tuple(dict.fromkeys(missing))
