@@ -15,8 +15,9 @@ from sales_scorecard.core.payroll import PayrollLedger
 from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.lag import lag_topics
-from tests.integration.conftest import REPO
+from tests.integration.conftest import REPO, WorkerProcess
 from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value
+from tests.reference.model import ReferenceModel
 
 
 def start_sink(settings: Settings, db: Path) -> subprocess.Popen:
@@ -24,6 +25,15 @@ def start_sink(settings: Settings, db: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sales_scorecard.cli.main", "payroll-sink", "--db", str(db)],
                             env={**os.environ, **settings.to_env()}, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def aggregation_owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
+    """The ready worker that owns the aggregation stage (``sales.facts``), if any."""
+    for w in workers:
+        r = w.readiness()
+        if r.get("ready") and r.get("aggregation_owner"):
+            return w
+    return None
 
 
 def pipeline_settled(settings: Settings, exposition: str) -> bool:
@@ -50,10 +60,10 @@ def offline_pay(events: list[dict], timezone: str, months: list[str]
     return pay, owed
 
 
-def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, months: list[str]) -> int:
-    """Per rep and closed month, statement + adjustments equal the offline revenue and
-    commission; one statement per rep and month, no conflicting re-delivery. Returns the
-    number of ledger lines."""
+def ledger_paid(db: Path) -> tuple[dict[tuple[str, str], list[Decimal]], list, list]:
+    """(rep, month) -> [revenue, commission] paid in the SQLite ledger (statement plus its
+    adjustments), the statement rows and the adjustment rows; asserts one statement per rep
+    and month, every adjustment referencing one, and no conflicting re-delivery."""
     ledger = Ledger(db)
     try:
         statements = ledger.rows("statements")
@@ -72,7 +82,12 @@ def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, mont
         assert sid == f"stmt:{rep}:{original}"
         paid[(rep, original)][0] += Decimal(d_revenue)
         paid[(rep, original)][1] += Decimal(d_commission)
-    expected, owed = offline_pay(events, timezone, months)
+    return paid, statements, adjustments
+
+
+def _assert_paid_exactly(paid: dict[tuple[str, str], list[Decimal]],
+                         expected: dict[tuple[str, str], tuple[Decimal, Decimal]],
+                         owed: set[tuple[str, str]], months: list[str]) -> None:
     # No missing line: everyone owed a statement has one, zero figures included (a rep
     # with only a target or activity). A statement beyond that set (its facts moved away
     # after the close) must be adjusted back to zero, which the loop below checks.
@@ -84,6 +99,29 @@ def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, mont
     for key, figures in paid.items():
         assert key[1] in months, key
         assert figures == list(expected.get(key, (Decimal(0), Decimal(0)))), (key, figures)
+
+
+def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, months: list[str]) -> int:
+    """Per rep and closed month, statement + adjustments equal the offline revenue and
+    commission; one statement per rep and month, no conflicting re-delivery. Returns the
+    number of ledger lines."""
+    paid, statements, adjustments = ledger_paid(db)
+    expected, owed = offline_pay(events, timezone, months)
+    _assert_paid_exactly(paid, expected, owed, months)
+    return len(statements) + len(adjustments)
+
+
+def assert_ledger_matches_reference(db: Path, model: ReferenceModel, months: list[str]) -> int:
+    """The same checks against the independent reference model: per rep and closed month,
+    statement + adjustments equal its revenue and SPEC §7 commission, and every rep with a
+    scorecard in the month (revenue, a target or any fact) has a statement. Returns the
+    number of ledger lines."""
+    paid, statements, adjustments = ledger_paid(db)
+    owed = {(id, period) for scope, id, period in model.keys() if scope == "rep" and period in months}
+    reps = {rep for rep, _ in owed} | {rep for rep, _ in paid}
+    expected = {(rep, month): (model.revenue("rep", rep, month), model.month_commission(rep, month))
+                for rep in reps for month in months}
+    _assert_paid_exactly(paid, expected, owed, months)
     return len(statements) + len(adjustments)
 
 

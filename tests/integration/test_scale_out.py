@@ -23,7 +23,7 @@ from sales_scorecard.localkafka.broker import free_port
 from tests.conftest import isolated_settings
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import WorkerProcess, http_get
-from tests.integration.faults import pipeline_settled, processing_errors
+from tests.integration.faults import aggregation_owner as owner, pipeline_settled, processing_errors
 from tests.reference.model import ReferenceModel
 from tests.integration.kafka_helpers import consumer_lag, lag_caught_up, metric_sum, metric_value, produce_events, wait_for
 from tests.monitoring import monitored_scorecard_metrics, series_names
@@ -37,14 +37,6 @@ PUBLISH_ONLY = {"event_id", "emitted_at", "as_of"}
 
 def received(worker: WorkerProcess) -> float:
     return metric_sum(worker.metrics(), "scorecard_records_received_total")
-
-
-def owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
-    for w in workers:
-        r = w.readiness()
-        if r.get("ready") and r.get("aggregation_owner"):
-            return w
-    return None
 
 
 def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: str, run_worker,

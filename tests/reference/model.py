@@ -215,6 +215,7 @@ class Entry:
     effective: datetime
     hired: datetime
     factor: Decimal
+    manager: str | None = None
 
 
 def _in(t: datetime, start: datetime, end: datetime) -> bool:
@@ -262,7 +263,7 @@ class ReferenceModel:
         for rep, evs in roster.items():
             evs.sort(key=lambda e: (parse_ts(e["effective_at"]), parse_ts(e["occurred_at"]), e["event_id"]))
             entries = [Entry(rep, e["team_id"], e["status"], parse_ts(e["effective_at"]), parse_ts(e["hired_at"]),
-                             Decimal(str(e.get("territory_factor") or "1.0"))) for e in evs]
+                             Decimal(str(e.get("territory_factor") or "1.0")), e.get("manager_id")) for e in evs]
             self.history[rep] = entries
             self._effective[rep] = [x.effective for x in entries]
 
@@ -340,6 +341,12 @@ class ReferenceModel:
         entry = self.entry_at(rep, t)
         return UNASSIGNED if entry is None else entry.team
 
+    def team_and_manager(self, rep: str, label: str) -> tuple[str, str | None]:
+        """A rep scorecard's ``team_id`` and ``manager_id``: the entry at P's end
+        (`unassigned` and no manager without one)."""
+        entry = self.entry_before(rep, self.cal.period(label).end)
+        return (UNASSIGNED, None) if entry is None else (entry.team, entry.manager)
+
     def active_members(self, team: str | None, end: datetime) -> list[str]:
         """Reps whose entry at `end` (effective_at < end) is active (and in `team` unless None)."""
         out = []
@@ -368,6 +375,27 @@ class ReferenceModel:
             add(a.at, a.rep, a.team)
         out.update(self.targets)
         return out
+
+    # ------------------------------------------------------------------- leaderboards
+    def board(self, board: str, label: str, metric: str = "revenue") -> list[tuple[int, str, Any]]:
+        """(rank, rep_id, value) rows of a calendar leaderboard (SPEC §6, §8): the reps with a
+        scorecard in P (``company``), or those whose team at P's end is the team
+        (``team:{id}``); highest value first, ties share a rank and the next rank skips
+        (1, 1, 3), rep_id order within a tie, reps without a value left out."""
+        if metric not in ("revenue", "attainment", "weighted_attainment"):
+            raise ValueError(f"no reference ranking by {metric!r}")
+        reps = sorted({id for scope, id, period in self.keys() if scope == "rep" and period == label})
+        if board != "company":
+            assert board.startswith("team:"), board
+            reps = [rep for rep in reps if self.team_and_manager(rep, label)[0] == board[5:]]
+        values = [(rep, self.kpis("rep", rep, label)[metric]) for rep in reps]
+        present = sorted(((rep, v) for rep, v in values if v is not None),
+                         key=lambda r: (-Decimal(str(r[1])), r[0]))
+        rows: list[tuple[int, str, Any]] = []
+        for i, (rep, value) in enumerate(present):
+            tied = rows and Decimal(str(rows[-1][2])) == Decimal(str(value))
+            rows.append((rows[-1][0] if tied else i + 1, rep, value))
+        return rows
 
     # ------------------------------------------------------------------- targets
     def _given(self, scope: str, id: str, label: str, field: str) -> Decimal | None:
