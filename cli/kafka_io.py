@@ -26,7 +26,7 @@ class RoutingError(ValueError):
 
 
 def route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:
-    """(full topic name, record key) of an input event, per SPEC §2."""
+    """(full topic name, record key) of an input event, per contract §2."""
     kind = event.get("type")
     if not isinstance(kind, str) or kind not in TOPIC_FOR_TYPE:
         raise RoutingError(f"unknown type {kind!r}")

@@ -58,7 +58,7 @@ def create_topics(settings: Settings, timeout_s: float = 30.0) -> dict[str, str]
 
 @click.group("topics")
 def command() -> None:
-    """Manage the topics of the contract (SPEC §2)."""
+    """Manage the topics of the contract (docs/contract.md §2)."""
 
 
 @command.command("create")

@@ -45,7 +45,7 @@ def board_reps(engine: ScorecardEngine, board: str, period: str) -> list[str]:
 
 
 def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str, limit: int | None = None) -> dict[str, Any]:
-    """Ranked rows of a board for a period and metric (ties share a rank, SPEC §6)."""
+    """Ranked rows of a board for a period and metric (ties share a rank, contract §6)."""
     if metric not in METRICS:
         raise BoardError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     check_period(engine, period)

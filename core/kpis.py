@@ -1,4 +1,4 @@
-"""KPI formulas of SPEC §5 over plain inputs, and their output format.
+"""KPI formulas of contract §5 over plain inputs, and their output format.
 
 ``compute_kpis`` takes the aggregates and context one scorecard needs (a
 ``KpiInputs``) and returns exact values (Decimal/int/None) plus the JSON-ready form:

@@ -1,4 +1,4 @@
-"""Rankings (SPEC §6): ties share a rank and the next rank skips (1, 1, 3); within a
+"""Rankings (contract §6): ties share a rank and the next rank skips (1, 1, 3); within a
 tie, rows are ordered by rep id. Rows without a value are left out."""
 
 from __future__ import annotations

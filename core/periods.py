@@ -1,9 +1,9 @@
-"""Calendar periods and clocks (SPEC §4) in a configurable IANA time zone.
+"""Calendar periods and clocks (contract §4) in a configurable IANA time zone.
 
 A timestamp belongs to the local day, month, quarter and year of its local calendar
 date; periods are half-open ``[start, end)`` at local midnight. Trailing windows
 (``R30D``, ``R90D``) are whole local days ending with the local date of ``as_of``
-(docs/kpi-decisions.md).
+(contract §4).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Calendar:
         self.timezone = timezone
         self._day = lru_cache(maxsize=65536)(self._day_uncached)
         # One shared label tuple per local date: contributions hold them, and fresh
-        # strings per event were ~0.7 KiB per rep-period of state (issue #8).
+        # strings per event were ~0.7 KiB per rep-period of state (docs/benchmarks.md).
         self._labels: dict[date, tuple[str, str, str, str]] = {}
 
     # -- instants and dates -------------------------------------------------

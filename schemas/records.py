@@ -18,7 +18,7 @@ from sales_scorecard.core.periods import parse_timestamp
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DealEvent:
-    """The full current state of a deal (SPEC §3 deal)."""
+    """The full current state of a deal (contract §3 deal)."""
 
     event_id: str
     type: str

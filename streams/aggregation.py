@@ -147,6 +147,30 @@ def new_engine(settings: Settings) -> ScorecardEngine:
     )
 
 
+class Signal:
+    """A change counter that waiters can sleep on (the live page waits on the boards)."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        """Count a change and wake the current waiters."""
+        self.version += 1
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, seen: int, timeout: float) -> bool:
+        """Return once ``version`` differs from ``seen`` (True) or after ``timeout`` s (False)."""
+        if self.version != seen:
+            return True
+        try:
+            await asyncio.wait_for(self._event.wait(), max(timeout, 0.0))
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+
 class AlertStates:
     """The alert_state table seen as a mapping of AlertState."""
 
@@ -183,6 +207,8 @@ class AggregationStage:
         self.ledger = PayrollLedger()
         self.boards = BoardCache()
         self.boards_pending: set[tuple[str, str]] = set()
+        #: Notified after a flush that changed the board cache (the live page pushes then).
+        self.boards_changed = Signal()
         #: First flush after a rebuild re-sends unchanged keys (see ``_publish_scorecard``).
         self._republish = False
         self._generation = 0
@@ -366,6 +392,8 @@ class AggregationStage:
         if failures:
             self.metrics.errors.labels("publish").inc(failures)
         await self.evaluate_alerts(engine, run.rendered, emitted_at)
+        if run.boards_moved:
+            self.boards_changed.notify()
         pacing = self.pacing
         pacing.last_flush = self._monotonic()
         took = pacing.last_flush - started
@@ -406,6 +434,7 @@ class _FlushRun:
         self.rendered: list[dict[str, Any]] = []
         self.months_sent = False
         self.unsent = 0
+        self.boards_moved = False
 
     async def publish_one(self, key_parts: ScorecardKey) -> None:
         stage, engine = self.stage, self.engine
@@ -430,7 +459,9 @@ class _FlushRun:
             self.unsent += 1
         # Boards and alerts only see a scorecard once it is published (or unchanged).
         if scope == "rep":
-            stage.boards_pending |= stage.boards.update(content)
+            moved = stage.boards.update(content)
+            stage.boards_pending |= moved
+            self.boards_moved = self.boards_moved or bool(moved)
         self.rendered.append(content)
         if len(self.rendered) >= ALERT_CHUNK:
             chunk, self.rendered = self.rendered, []

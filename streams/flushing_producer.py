@@ -1,17 +1,17 @@
 """Faust's Kafka producer, fixed so that a flush waits for every buffered message.
 
-The defect (issue #7, found with ``tests/integration/test_scale_out.py`` under CPU
-load): Faust writes every table change to the table's changelog through a buffer
-(``Producer.send_soon``) that a background task hands on to the Kafka client one
-message at a time. Before it commits the input offsets, Faust flushes the producer,
-but ``ProducerBuffer.flush`` returns as soon as 0.1 s pass without a message leaving
-the buffer, with the rest still in it, and the commit goes ahead. The event loop is
-busy for longer than that whenever a flush renders a few thousand scorecards, and
-on a loaded machine more often. If the worker dies after such a commit, the changes
-still in the buffer are lost: the next owner restores the table from the changelog
-without them, and the records that made them are committed, so it never reads them
-again. For the ``facts`` table that is a fact gone for good (a rep's target was missing
-from a final scorecard in one run).
+The defect (docs/faust-workarounds.md, defect 4; found with
+``tests/integration/test_scale_out.py`` under CPU load): Faust writes every table
+change to the table's changelog through a buffer (``Producer.send_soon``) that a
+background task hands on to the Kafka client one message at a time. Before it commits
+the input offsets, Faust flushes the producer, but ``ProducerBuffer.flush`` returns as
+soon as 0.1 s pass without a message leaving the buffer, with the rest still in it,
+and the commit goes ahead. The event loop is busy for longer than that whenever a
+flush renders a few thousand scorecards, and on a loaded machine more often. If the
+worker dies after such a commit, the changes still in the buffer are lost: the next
+owner restores the table from the changelog without them, and the records that made
+them are committed, so it never reads them again. For the ``facts`` table that is a
+fact gone for good (a rep's target was missing from a final scorecard in one run).
 
 The fix: the buffer counts the messages put into it and the messages it has handed
 on, and a flush waits until everything queued before it began is handed on (or the

@@ -2,10 +2,10 @@
 
 ``/`` serves one static HTML page (no build chain). ``/api/boards`` lists the boards
 and periods to choose from. ``/api/stream?board=&period=&metric=`` is an SSE stream
-that pushes the ranked rows whenever they change (checked every 250 ms). On the
-worker that owns the aggregation stage the rows come from its board cache; any other
-worker relays the owner's ``/api/leaderboard`` answer (with the caller's ``Authorization``
-header), so the page works on every worker. A token-less request let in by the
+that pushes the ranked rows whenever they change. On the worker that owns the
+aggregation stage the rows come from its board cache, pushed as soon as a flush moved
+them; any other worker relays the owner's ``/api/leaderboard`` answer (with the caller's
+``Authorization`` header, asked every 250 ms), so the page works on every worker. A token-less request let in by the
 public-leaderboard setting gets rows of name, team, rank and value only.
 """
 
@@ -96,6 +96,7 @@ def register(pipe: Pipeline) -> None:
                 check_period(engine, period)
         except BoardError as exc:
             return self.json({"error": str(exc)}, status=400)
+        loop = asyncio.get_running_loop()
         resp = aioweb.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)  # type: ignore[arg-type]
         last: bytes | None = None
@@ -103,7 +104,10 @@ def register(pipe: Pipeline) -> None:
         async with ClientSession(timeout=ClientTimeout(total=5)) as session:
             try:
                 while True:
+                    signal = pipe.aggregation.boards_changed if pipe.aggregation is not None else None
+                    seen = signal.version if signal is not None else 0
                     rows = local_rows(board, period, metric)
+                    owner = rows is not None
                     if rows is None:
                         rows = await owner_rows(session, board, period, metric, authorization)
                     if rows is not None:
@@ -113,11 +117,18 @@ def register(pipe: Pipeline) -> None:
                         if data != last:
                             await resp.write(b"data: " + data + b"\n\n")
                             last, idle = data, 0.0
-                    idle += POLL_SECONDS
+                    if owner and signal is not None:
+                        # The owner pushes right after a flush moved the boards, and only then.
+                        started = loop.time()
+                        await signal.wait(seen, HEARTBEAT_SECONDS - idle)
+                        idle += loop.time() - started
+                    else:
+                        # Another worker relays the owner's rows, asked at a steady pace.
+                        await asyncio.sleep(POLL_SECONDS)
+                        idle += POLL_SECONDS
                     if idle >= HEARTBEAT_SECONDS:
                         await resp.write(b": keep-alive\n\n")
                         idle = 0.0
-                    await asyncio.sleep(POLL_SECONDS)
             except (ConnectionResetError, asyncio.CancelledError):
                 pass
         return resp

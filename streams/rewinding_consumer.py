@@ -1,24 +1,24 @@
 """Faust's Kafka consumer, fixed to rewind partitions that have no committed offset.
 
-The defect (found with ``tests/integration/test_scale_out.py``, issue #7): during a
-rebalance Faust pauses the new partitions only in its own bookkeeping, while aiokafka
-goes on fetching them. Records fetched in that window are dropped by Faust (the
-partition is paused, the flow is stopped or the generation changed), but aiokafka's
-fetch position has already moved past them. Faust's answer is to seek every assigned
-partition back to its committed offset when the rebalance completes
-(``Consumer.perform_seek``). aiokafka's ``seek_to_committed`` however only seeks
-partitions whose committed offset is above 0: a partition that nobody has committed
-yet (or committed at 0) keeps the advanced position, and the dropped records are never
-delivered. A survivor that takes over such a partition from a killed worker then sits
-idle with the whole partition unconsumed, or, if more records arrive, processes and
-commits those and skips the dropped ones for good.
+The defect (docs/faust-workarounds.md, defect 1; found with
+``tests/integration/test_scale_out.py``): during a rebalance Faust pauses the new
+partitions only in its own bookkeeping, while aiokafka goes on fetching them. Records
+fetched in that window are dropped by Faust (the partition is paused, the flow is
+stopped or the generation changed), but aiokafka's fetch position has already moved past
+them. Faust's answer is to seek every assigned partition back to its committed offset
+when the rebalance completes (``Consumer.perform_seek``). aiokafka's
+``seek_to_committed`` however only seeks partitions whose committed offset is above 0: a
+partition that nobody has committed yet (or committed at 0) keeps the advanced position,
+and the dropped records are never delivered. A survivor that takes over such a partition
+from a killed worker then sits idle with the whole partition unconsumed, or, if more
+records arrive, processes and commits those and skips the dropped ones for good.
 
 The fix: after aiokafka's seek, stream partitions committed at 0 are sought to 0 and
 stream partitions without a committed offset are reset as ``auto_offset_reset`` says
 (ours is "earliest"), the position a fresh consumer would start from. Table changelog
 partitions are not touched: Faust positions them from its stores' offsets. Re-reading a record that
 was already processed but not committed is what Faust does for every other partition;
-the pipeline is idempotent for it (README, Delivery guarantees).
+the pipeline is idempotent for it (docs/guarantees.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Stall guard: re-deliver an assigned partition that has records left but makes no progress.
 
-faust-streaming's offset bookkeeping can get stuck after a rebalance (issue #7, seen in
-``test_scale_out`` under CPU load): every record of a partition was processed, yet the
-committed offset stayed at 158 of 2,026, because Faust commits only up to the first
-offset it has no acknowledgement for and one was never recorded. The partition's lag
-then never reaches 0 and nothing would change without a restart. (The other stall found
-there, a partition nobody had committed, is fixed at its cause in
-``streams.rewinding_consumer``; this guard is the net for what is not understood.)
+faust-streaming's offset bookkeeping can get stuck after a rebalance (seen in
+``test_scale_out`` under CPU load; docs/faust-workarounds.md, defect 2): every record of
+a partition was processed, yet the committed offset stayed at 158 of 2,026, because
+Faust commits only up to the first offset it has no acknowledgement for and one was
+never recorded. The partition's lag then never reaches 0 and nothing would change
+without a restart. (The other stall found there, a partition nobody had committed, is
+fixed at its cause in ``streams.rewinding_consumer``; this guard is the net for what is
+not understood.)
 
 Every ``CHECK_SECONDS`` the worker records, per assigned input partition, its committed
 offset, the offset of the last record Faust delivered and the highwater. A partition that
@@ -14,7 +15,7 @@ is behind (highwater above the committed offset) and shows exactly the same figu
 ``CHECKS`` observations in a row while every agent queue was empty is stalled: its
 acknowledgements are forgotten and it is sought back to the committed offset
 (``RewindingConsumer.rewind``), so its records are delivered again and commits resume.
-Re-delivered records are harmless (idempotent outputs, README "Delivery guarantees").
+Re-delivered records are harmless (idempotent outputs, docs/guarantees.md).
 Each rewind is logged as a warning and counted in ``scorecard_partition_rewinds_total``.
 
 The same bookkeeping, with a hole of exactly one offset right after the committed one,

@@ -1,4 +1,4 @@
-"""Builders of valid input event dicts for tests (SPEC §3 shapes)."""
+"""Builders of valid input event dicts for tests (contract §3 shapes)."""
 
 from __future__ import annotations
 

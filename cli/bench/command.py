@@ -134,7 +134,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                                                     profile_to=out_dir / f"profile-{stamp}.txt" if profile else None)
                     say(f"  {c['events_per_s']:,} ev/s")
                     result["throughput"] = {"ceiling": a, "baseline": b, "faust_floor": floor, "pipeline": c,
-                                            "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b)}
+                                            "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b),
+                                            "c_over_floor": _ratio(c, floor)}
                     save()
                 if "latency" in parts:
                     from sales_scorecard.cli.bench import latency

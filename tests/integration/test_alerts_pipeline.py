@@ -1,5 +1,5 @@
-"""Issue 5 acceptance through the real broker: below-pace as the clock advances, a drop
-after a reversal, a complaint spike; a restart repeats nothing; the webhook sink
+"""Manager alerts (contract §8) through the real broker: below-pace as the clock advances,
+a drop after a reversal, a complaint spike; a restart repeats nothing; the webhook sink
 delivers each alert exactly once through failures."""
 
 from __future__ import annotations

@@ -62,5 +62,5 @@ def test_broker_outage_of_20_seconds(own_broker: broker.BrokerInfo, run_worker, 
     assert metric_sum(text, "scorecard_records_rejected_total") == 0, "no record dead-lettered"
     rows = read_snapshot(s)
     assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
-    # and the independent reference model (tests/reference, written from SPEC by another author)
+    # and the independent reference model (tests/reference, written from the contract by another author)
     assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 100

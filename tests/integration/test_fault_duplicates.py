@@ -86,6 +86,6 @@ def test_twice_and_shuffled_gives_identical_results(test_settings: Settings, run
 
     rows = read_snapshot(s)
     assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
-    # and the independent reference model (tests/reference, written from SPEC by another author)
+    # and the independent reference model (tests/reference, written from the contract by another author)
     assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 100
     assert assert_ledger_pays_exactly(db, events, s.timezone, [CLOSED]) >= 20

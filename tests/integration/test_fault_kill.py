@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
 KILLS = 3
 #: ``SCORECARD_TEST_GUARANTEE=exactly_once`` runs the same scenario with Faust's transactions
-#: (the evaluation quoted in README "Delivery guarantees").
+#: (the evaluation in docs/guarantees.md).
 GUARANTEE = os.environ.get("SCORECARD_TEST_GUARANTEE", "at_least_once")
 CLOSED = ["2026-01", "2026-02"]
 CLOSE_AT = "2026-03-05"
@@ -91,6 +91,6 @@ def test_kill_minus_nine_three_times_in_a_50k_history(test_settings: Settings, r
 
     rows = read_snapshot(s)
     assert assert_snapshot_equals_offline(rows, events, s.timezone) > 1000
-    # and the independent reference model (tests/reference, written from SPEC by another author)
+    # and the independent reference model (tests/reference, written from the contract by another author)
     assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 1000
     assert assert_ledger_pays_exactly(db, events, s.timezone, CLOSED) >= 100

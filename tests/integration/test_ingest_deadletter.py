@@ -1,4 +1,4 @@
-"""Issue 2 acceptance: valid and every kind of bad input through the real broker.
+"""Valid input and every kind of bad input (contract §9) through the real broker.
 
 Each bad record must land in the dead-letter topic with its reason, each valid one be
 accepted, duplicates be counted, the metrics agree, and the worker keep consuming.

@@ -73,7 +73,7 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
     time.sleep(2)
     assert all(w.proc.poll() is None for w in survivors)
     assert all(processing_errors(w.metrics()) == 0 for w in survivors), [w.log_tail() for w in survivors]
-    # No survivor committed past a record it never acknowledged (README, failover defect 3).
+    # No survivor committed past a record it never acknowledged (docs/faust-workarounds.md, defect 3).
     assert all(metric_sum(w.metrics(), "scorecard_commit_skips_total") == 0 for w in survivors), \
         [w.log_tail() for w in survivors]
     assert wait_for(lambda: all(w.readiness().get("ready") for w in survivors), timeout=180), \
@@ -81,7 +81,7 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
 
     rows = read_snapshot(base)
     assert assert_snapshot_equals_offline(rows, events, base.timezone) > 100
-    # and the independent reference model (tests/reference, written from SPEC by another author)
+    # and the independent reference model (tests/reference, written from the contract by another author)
     assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=base.timezone)) > 100
 
     # Any survivor answers any key like the published snapshot.

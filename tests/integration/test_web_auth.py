@@ -1,5 +1,6 @@
-"""Issue 10 acceptance over HTTP against a real worker: bearer tokens by role, 401/403,
-Faust's built-in views off, the public leaderboard and forwarding between workers."""
+"""Web access control (docs/access-control.md) over HTTP against a real worker: bearer
+tokens by role, 401/403, Faust's built-in views off, the public leaderboard and forwarding
+between workers."""
 
 from __future__ import annotations
 

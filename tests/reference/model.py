@@ -1,6 +1,6 @@
-"""Brute-force reference model of SPEC §5–§7 over the final state of a list of events.
+"""Brute-force reference model of contract §5–§7 over the final state of a list of events.
 
-Written from SPEC.md and docs/kpi-decisions.md only, separately from ``core/`` on
+Written from docs/contract.md only, separately from ``core/`` on
 purpose: no shared code and no incremental bookkeeping. The final fact set is built
 first (highest version per deal and complaint, unique activities, every roster entry,
 the latest target per key), then every question is answered by filtering those facts
@@ -27,11 +27,11 @@ TEAM_OR_COMPANY = ("team", "company")
 UNASSIGNED = "unassigned"
 COMPANY_ID = "*"
 
-# SPEC §7 default commission plan.
+# contract §7 default commission plan.
 BASE_RATE = Decimal("0.05")
 ABOVE_TARGET_RATE = Decimal("0.08")
 
-# SPEC §6 default scorecard plan: (kpi, weight, monthly goal or None, lower_is_better).
+# contract §6 default scorecard plan: (kpi, weight, monthly goal or None, lower_is_better).
 CAP = Decimal(1)
 SCORE_PLAN: tuple[tuple[str, int, Decimal | None, bool], ...] = (
     ("weighted_attainment", 40, Decimal("1.0"), False),
@@ -201,7 +201,7 @@ class Activity:
 
     @property
     def is_contact(self) -> bool:
-        """An effective customer contact (SPEC §3)."""
+        """An effective customer contact (contract §3)."""
         return self.kind in CONTACT_KINDS and self.effective and self.customer is not None
 
 
@@ -420,7 +420,7 @@ class ReferenceModel:
         return None if any(v is None for v in quarters) else sum(quarters, Decimal(0))  # type: ignore[arg-type]
 
     def derived(self, scope: str, id: str, label: str, field: str) -> Decimal | None:
-        """A target field resolved within its own scope and id (SPEC §3 derivation)."""
+        """A target field resolved within its own scope and id (contract §3 derivation)."""
         p = self.cal.period(label)
         if p.kind == "year":
             return self._year_value(scope, id, p.year, field)
@@ -468,7 +468,7 @@ class ReferenceModel:
         return self._cache[key]
 
     def month_commission(self, rep: str, label: str) -> Decimal:
-        """SPEC §7 default plan on a rep's month, rounded to cents."""
+        """Contract §7 default plan on a rep's month, rounded to cents."""
         revenue = self.revenue("rep", rep, label)
         target = self.revenue_target("rep", rep, label)
         if target is None or target == 0:
@@ -479,7 +479,7 @@ class ReferenceModel:
 
     # ------------------------------------------------------------------- KPIs
     def kpis(self, scope: str, id: str, period: str) -> dict[str, Any]:
-        """Every non-clock KPI of SPEC §5 for one calendar key, in output format."""
+        """Every non-clock KPI of contract §5 for one calendar key, in output format."""
         cal = self.cal
         p = cal.period(period)
         is_rep = scope == "rep"
@@ -634,7 +634,7 @@ class ReferenceModel:
 
     # ------------------------------------------------------------------- score
     def score(self, scope: str, id: str, p: Period, values: dict[str, Decimal | int | None]) -> Decimal | None:
-        """SPEC §6 default plan: 100 × Σ w·a / Σ w over non-null components."""
+        """Contract §6 default plan: 100 × Σ w·a / Σ w over non-null components."""
         scale = MONTHS_PER_KIND[p.kind]
         weighted_sum = Decimal(0)
         weights = 0

@@ -156,3 +156,22 @@ def test_a_fact_that_fails_is_counted_and_the_rest_of_the_batch_applies() -> Non
     run(stage.on_batch([broken] + NOVEMBER, offset=0))
     assert sample(metrics, "scorecard_processing_errors_total", stage="aggregate") == 1
     assert "deal:d1" in tables.facts and "deal:d5" not in tables.facts
+
+
+def test_a_flush_that_moves_a_board_notifies_the_live_page_once() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+
+    async def scenario() -> tuple[bool, bool, int]:
+        seen = stage.boards_changed.version
+        waiter = asyncio.create_task(stage.boards_changed.wait(seen, timeout=5))
+        await stage.on_batch(NOVEMBER, offset=0)
+        woke = await waiter
+        seen = stage.boards_changed.version
+        # the same facts again move nothing: no notification within the timeout
+        await stage.on_batch(NOVEMBER, offset=1)
+        quiet = await stage.boards_changed.wait(seen, timeout=0.05)
+        return woke, quiet, seen
+
+    woke, quiet, version = run(scenario())
+    assert woke and not quiet and version >= 1

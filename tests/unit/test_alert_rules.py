@@ -1,4 +1,4 @@
-"""Alert rules: each incident fires once and resolves once (issue 5)."""
+"""Alert rules: each incident fires once and resolves once (contract §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Commission plan math (SPEC §7) with amounts worked out by hand, and plan-file checks."""
+"""Commission plan math (contract §7) with amounts worked out by hand, and plan-file checks."""
 
 from __future__ import annotations
 

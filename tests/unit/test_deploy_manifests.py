@@ -1,4 +1,4 @@
-"""Offline checks of the deployment files (issue 9).
+"""Offline checks of the deployment files (docs/scaling.md, docs/operations.md).
 
 * every Kubernetes manifest of ``deploy/k8s`` (and the ConfigMaps its kustomization
   generates) validates against the Kubernetes JSON schemas bundled in the
@@ -407,7 +407,7 @@ def test_every_scorecard_metric_in_rules_and_dashboard_is_exported():
 
 
 def test_rules_and_dashboard_need_nothing_but_the_worker():
-    """Issue #9: every metric of the rules and the dashboard comes from a worker's /metrics
+    """Every metric of the rules and the dashboard comes from a worker's /metrics
     (or is Prometheus' own ``up``): no exporter next to it."""
     names = {name for rule in alert_rules() for name in selector_names(rule["expr"])}
     names |= {name for expr in dashboard_exprs() for name in selector_names(expr)}

@@ -1,4 +1,4 @@
-"""Scenarios of the incremental engine with values worked out by hand from SPEC §3–§7."""
+"""Scenarios of the incremental engine with values worked out by hand from contract §3–§7."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def test_targets_attainment_commission_and_member_sums() -> None:
     assert r1["target"] == "1000000.00"
     assert r1["attainment"] == 1.2
     assert r1["weighted_attainment"] == 1.8  # 1.2 × territory factor 1.5
-    assert r1["commission"] == "66000.00"  # 5% of 1,000,000 + 8% of 200,000 (SPEC §7)
+    assert r1["commission"] == "66000.00"  # 5% of 1,000,000 + 8% of 200,000 (contract §7)
     # r2: year 120,000 -> quarter 30,000 -> month 10,000; only the year has a scorecard
     # until a fact arrives (a key exists by a fact or a target naming it)
     assert kpis(e, "rep", "r2", "2026")["target"] == "120000.00"

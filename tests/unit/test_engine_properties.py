@@ -1,5 +1,5 @@
 """Property: the incremental engine equals a from-scratch build over the final facts,
-whatever the delivery order, duplicates and version interleavings (issue 3)."""
+whatever the delivery order, duplicates and version interleavings (contract §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ranking: ties share a rank, the next rank skips, rep_id orders a tie (SPEC §6)."""
+"""Ranking: ties share a rank, the next rank skips, rep_id orders a tie (contract §6)."""
 
 from __future__ import annotations
 

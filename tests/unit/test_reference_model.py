@@ -1,6 +1,6 @@
-"""Hand-computed scenarios for the reference model (they double as worked examples of SPEC §5–§7).
+"""Hand-computed scenarios for the reference model (they double as worked examples of contract §5–§7).
 
-Every expected number below was computed by hand from SPEC.md and docs/kpi-decisions.md;
+Every expected number below was computed by hand from docs/contract.md;
 the comments show the arithmetic. Time zone Asia/Shanghai (UTC+8) unless stated.
 """
 
@@ -41,7 +41,7 @@ def test_spec_commission_example_and_deal_kpis() -> None:
     assert k["avg_cycle_days"] == 6.75  # (9 + 4.5) / 2
     assert k["new_customers"] == 2
     assert k["new_customers_by_tier"] == {"A": 1, "B": 0, "C": 0, "none": 1}
-    # SPEC §7: 5% of 1,000,000.00 + 8% of the 200,000.00 above target.
+    # contract §7: 5% of 1,000,000.00 + 8% of the 200,000.00 above target.
     assert k["commission"] == "66000.00"
     assert k["growth_prev"] is None  # October revenue is 0
     assert k["repeat_customer_rate"] == 0.0

@@ -161,7 +161,7 @@ def test_payroll_outputs_match_their_schemas() -> None:
         engine.apply(record_from_event(ev))
     ledger = PayrollLedger()
     statements = ledger.post_statements(engine, "2026-12-01T00:00:00.000Z")
-    assert [s.event["commission"] for s in statements] == ["66000.00"]  # SPEC §7 example
+    assert [s.event["commission"] for s in statements] == ["66000.00"]  # contract §7 example
     assert errors("payroll.statement", statements[0].event) == []
     engine.apply(record_from_event(deal("d1", "r1", "c1", "1200000.00", stage="reversed", version=2)))
     adjustments = ledger.adjust(engine, {("r1", "2026-11"): ("reversed", "d1")}, "2026-12-02T00:00:00.000Z")

@@ -1,4 +1,4 @@
-"""Target book, derivation and member sums (SPEC §3 target, docs/kpi-decisions.md "Targets")."""
+"""Target book, derivation and member sums (contract §3, target)."""
 
 from __future__ import annotations
 

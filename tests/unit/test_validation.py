@@ -99,7 +99,7 @@ BAD = [
     ("rep market size", _with("target", scope="rep", id="r1"), None, "schema_violation", "market_size"),
     ("bad period", _with("target", period="2026-13"), None, "schema_violation", "period"),
     ("close a quarter", _with("close", period="2026-Q4"), None, "schema_violation", "period"),
-    # Brief and SPEC edge cases beyond the basic kinds.
+    # Edge cases of contract §3 and §9 beyond the basic kinds.
     ("null value", None, "sales.deals", "invalid_json", "$"),
     ("json null", b"null", "sales.deals", "not_an_object", "$"),
     ("type not a string", _with("deal", type=7), "sales.deals", "unknown_type", "$.type"),
