@@ -113,7 +113,7 @@ def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, mont
 
 def assert_ledger_matches_reference(db: Path, model: ReferenceModel, months: list[str]) -> int:
     """The same checks against the independent reference model: per rep and closed month,
-    statement + adjustments equal its revenue and SPEC §7 commission, and every rep with a
+    statement + adjustments equal its revenue and contract §7 commission, and every rep with a
     scorecard in the month (revenue, a target or any fact) has a statement. Returns the
     number of ledger lines."""
     paid, statements, adjustments = ledger_paid(db)

@@ -378,7 +378,7 @@ class ReferenceModel:
 
     # ------------------------------------------------------------------- leaderboards
     def board(self, board: str, label: str, metric: str = "revenue") -> list[tuple[int, str, Any]]:
-        """(rank, rep_id, value) rows of a calendar leaderboard (SPEC §6, §8): the reps with a
+        """(rank, rep_id, value) rows of a calendar leaderboard (contract §6, §8): the reps with a
         scorecard in P (``company``), or those whose team at P's end is the team
         (``team:{id}``); highest value first, ties share a rank and the next rank skips
         (1, 1, 3), rep_id order within a tie, reps without a value left out."""

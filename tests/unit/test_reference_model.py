@@ -200,7 +200,7 @@ def test_reassignment_roster_move_territory_factor_and_turnover() -> None:
 
 def test_transfer_mid_month_team_and_manager_at_period_end_and_boards() -> None:
     """A rep scorecard shows the team and manager at P's end; a team board of P ranks the
-    reps with a scorecard in P whose team at P's end is the team (SPEC §6 ranks: 1, 1, 3)."""
+    reps with a scorecard in P whose team at P's end is the team (contract §6 ranks: 1, 1, 3)."""
     events = [
         roster("r1", "t1", manager_id="m1"),
         roster("r1", "t2", manager_id="m2", effective_at="2026-11-16T00:00:00+08:00"),
