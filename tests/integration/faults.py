@@ -1,8 +1,10 @@
-"""Shared steps of the fault-injection suite: payroll sink processes, settling, and the
-checks of the ledger against an offline recomputation."""
+"""Shared steps of the fault-injection suite: its topology (partitions, workers), payroll
+sink processes, settling, and the checks of the ledger against an offline recomputation
+and the reference model."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -13,11 +15,49 @@ from sales_scorecard.cli.ledger_db import Ledger
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.payroll import PayrollLedger
 from sales_scorecard.schemas.records import record_from_event
+from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.lag import lag_topics
 from tests.integration.conftest import REPO, WorkerProcess
-from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value
+from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value, wait_for
 from tests.reference.model import ReferenceModel
+
+#: Partitions of every topic in the fault suite (the internal single-partition ones aside).
+#: Six is a multiple of one, two and three workers: with standby replicas Faust's sticky
+#: assignor lets a worker keep up to ceil(partitions / workers), so four partitions among
+#: three workers can leave one with none (2, 2, 0).
+DEFAULT_PARTITIONS = 6
+
+
+def fault_partitions() -> int:
+    """The fault suite's partition count: ``SCORECARD_TEST_PARTITIONS``, else 6."""
+    return int(os.environ.get("SCORECARD_TEST_PARTITIONS") or DEFAULT_PARTITIONS)
+
+
+def fault_workers(default: int) -> int:
+    """How many worker processes a fault test runs: ``SCORECARD_TEST_WORKERS``, else the
+    test's own default (one for most, three for the scale-out test). The override runs the
+    suite as a matrix, e.g. ``SCORECARD_TEST_WORKERS=2 make test-fault``, without making the
+    default run longer."""
+    return int(os.environ.get("SCORECARD_TEST_WORKERS") or default)
+
+
+def worker_settings(base: Settings, count: int, tmp_path: Path) -> list[Settings]:
+    """Settings of ``count`` workers of one group: ``base`` and copies with a web port and
+    a data directory of their own."""
+    return [base] + [dataclasses.replace(base, web_port=free_port(), data_dir=str(tmp_path / f"w{i}"))
+                     for i in range(1, count)]
+
+
+def start_workers(run_worker, settings: list[Settings], timeout: float = 240) -> list[WorkerProcess]:
+    """Start one worker per settings (``run_worker`` is the fixture): the first until it is
+    ready (it creates the changelog topics), then the others at once; wait until every one
+    is ready."""
+    workers = [run_worker(settings[0], name="w0")]
+    workers += [run_worker(s, name=f"w{i}", ready=False) for i, s in enumerate(settings[1:], start=1)]
+    assert wait_for(lambda: all(w.readiness().get("ready") for w in workers), timeout=timeout), \
+        [w.log_tail(20) for w in workers]
+    return workers
 
 
 def start_sink(settings: Settings, db: Path) -> subprocess.Popen:

@@ -19,7 +19,6 @@ import orjson
 import pytest
 
 from sales_scorecard.cli.snapshot import read_snapshot, read_topic_to_end
-from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import ACTIVITIES, DEALS, LEADERBOARDS, PAYROLL, ROSTER, SCORECARDS
 from tests.conftest import isolated_settings
@@ -28,7 +27,8 @@ from tests.integration.compare import (applied_total, assert_rep_teams_match, as
                                        boards_mismatch, latest_boards)
 from tests.integration.conftest import WorkerProcess
 from tests.integration.faults import (aggregation_owner, assert_ledger_matches_reference, ledger_paid,
-                                      pipeline_settled, processing_errors, start_sink)
+                                      pipeline_settled, processing_errors, start_sink, start_workers,
+                                      worker_settings)
 from tests.integration.kafka_helpers import (group_assignment, group_caught_up, json_values, key_partition,
                                              metric_sum, produce_events, read_topic, wait_for)
 from tests.reference.model import ReferenceModel
@@ -198,10 +198,7 @@ def test_deal_reassigned_between_reps_on_different_workers(kafka_bootstrap: str,
     plus adjustments per rep and month) equal the reference model."""
     base = dataclasses.replace(isolated_settings(kafka_bootstrap, tmp_path / "data", partitions=6),
                                clock_refresh_seconds=2)
-    second = dataclasses.replace(base, web_port=free_port(), data_dir=str(tmp_path / "w1"))
-    workers = [run_worker(base, name="w0"), run_worker(second, name="w1", ready=False)]
-    assert wait_for(lambda: all(w.readiness().get("ready") for w in workers), timeout=240), \
-        [w.log_tail(20) for w in workers]
+    workers = start_workers(run_worker, worker_settings(base, 2, tmp_path))
 
     inputs = [ROSTER.full_name(base), ACTIVITIES.full_name(base), DEALS.full_name(base)]
 
