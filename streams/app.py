@@ -94,7 +94,7 @@ def _topic(app: faust.App, settings: Settings, spec: TopicSpec, value_serializer
 
 #: Per-table RocksDB sizes. Faust's defaults (64 MiB write buffers x 3, a 2 GiB block
 #: cache per table) are sized for a few big tables; ours are five small ones read mostly
-#: at start-up, and the defaults made the worker's RSS grow by hundreds of MiB (issue #8).
+#: at start-up, and the defaults made the worker's RSS grow by hundreds of MiB (docs/benchmarks.md).
 ROCKSDB_OPTIONS = {
     "write_buffer_size": 8 * 1024 * 1024,
     "max_write_buffer_number": 2,
@@ -143,15 +143,16 @@ def create_app(settings: Settings) -> Pipeline:
         value_serializer="orjson",  # tables' changelogs; topics set their own serializers
         producer_acks=-1,
         # Batch sends for up to 10 ms: with Faust's default of 0 every send became its own
-        # produce request, and the socket writes took a fifth of the worker's CPU (issue #8).
+        # produce request, and the socket writes took a fifth of the worker's CPU (docs/benchmarks.md).
         producer_linger=0.01,
         # A flush sends hundreds of ~1.5 KB scorecards; aiokafka fills one batch per
         # partition at a time, so Faust's 16 KB default meant a broker round trip per ten
-        # updates and flushes of a second or more (issue #8).
+        # updates and flushes of a second or more.
         producer_max_batch_size=512 * 1024,
         processing_guarantee=settings.processing_guarantee,
         table_standby_replicas=settings.standby_replicas,
-        # Stateful agents run with concurrency 1 (faust-pitfalls: commits past in-flight messages).
+        # Stateful agents run with concurrency 1: with more, Faust can commit past a message
+        # still being processed and lose it on a restart.
         stream_wait_empty=True,
         # A replacement takes over a crashed worker's partitions after this long (Faust's
         # default of 60 s kept them idle a minute); heartbeats every third of it.
@@ -162,7 +163,7 @@ def create_app(settings: Settings) -> Pipeline:
         broker_commit_interval=1.0,
     )
     # Faust's consumer, fixed not to skip partitions nobody has committed yet, and its
-    # producer, fixed to flush every table write before offsets are committed (issue #7).
+    # producer, fixed to flush every table write before offsets are committed (docs/faust-workarounds.md).
     metrics = Metrics()
     rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc())
     flushing_producer.install(app)

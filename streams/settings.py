@@ -84,13 +84,13 @@ class Settings:
     #: changelog replay (0 = none; set to 1 when running two or more workers).
     standby_replicas: int = 0
     #: Faust processing guarantee: ``at_least_once`` (default; outputs are idempotent) or
-    #: ``exactly_once`` (Kafka transactions; evaluated in README "Delivery guarantees").
+    #: ``exactly_once`` (Kafka transactions; evaluated in docs/guarantees.md).
     processing_guarantee: str = "at_least_once"
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""
 
-    # --- web access control (issue 10) ---
+    # --- web access control (docs/access-control.md) ---
     #: Path of the bearer-tokens file (hashed tokens with role and scope); empty disables
     #: authentication, which is only allowed while the web server binds to a loopback address.
     auth_tokens_file: str = ""

@@ -1,6 +1,6 @@
 """The registry of every Kafka topic: name, key, cleanup policy and partitioning.
 
-This is the one place that says which topics exist (SPEC §2). The Faust app, the
+This is the one place that says which topics exist (contract §2). The Faust app, the
 ``scorecard topics create`` command and the CLI producers all read it.
 """
 
