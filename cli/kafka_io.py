@@ -155,19 +155,6 @@ def require_reachable(settings: Settings, timeout: float = 3.0) -> None:
     raise unreachable(settings)
 
 
-def require_topics(settings: Settings, names: set[str]) -> None:
-    """Fail with a one-line error when any topic of ``names`` does not exist
-    (the local broker does not auto-create topics; a send would block, then time out)."""
-    consumer = make_consumer(settings)
-    try:
-        with kafka_errors(settings):
-            missing = sorted(names - consumer.topics())
-    finally:
-        consumer.close()
-    if missing:
-        raise UserError(f"topic {missing[0]} does not exist: try `scorecard topics create`")
-
-
 def make_admin(settings: Settings):
     """A ``KafkaAdminClient`` (after checking the broker is reachable)."""
     from kafka.admin import KafkaAdminClient

@@ -169,16 +169,6 @@ class Calendar:
             raise ValueError(f"{p.kind} has no months")
         return [self.month_of(d.year, d.month + i) for i in range(count)]
 
-    def days_of(self, p: Period) -> list[Period]:
-        """The local days inside ``p``."""
-        out = []
-        d = self.local_date(p.start)
-        last = self.local_date(p.end - timedelta(microseconds=1))
-        while d <= last:
-            out.append(self.day(d))
-            d += timedelta(days=1)
-        return out
-
     def _same_kind_at(self, kind: str, ts: datetime) -> Period:
         month, quarter, year = self.containing(ts)
         if kind == "month":
