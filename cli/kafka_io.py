@@ -1,7 +1,7 @@
 """Kafka clients for the CLI (kafka-python), built from the settings, and input routing.
 
-Every CLI command talks to Kafka through this module, so a broker that is down or a
-topic that does not exist is reported the same way everywhere: one ``UserError`` line
+Every CLI command talks to Kafka through this module, so a broker that is down or that
+refuses the credentials is reported the same way everywhere: one ``UserError`` line
 (``kafka_errors()`` translates kafka-python's exceptions at the boundary).
 """
 
