@@ -69,9 +69,7 @@ def deliver(url: str, alert: dict, delays, sleep: Callable[[float], None] = time
             send: Callable[[str, bytes], int] = post) -> int:
     """Post until a 2xx; returns the number of attempts."""
     body = orjson.dumps({**alert, "text": f"{alert.get('message', '')}\n{alert.get('message_zh', '')}".strip()})
-    attempts = 0
-    for delay in delays:
-        attempts += 1
+    for attempts, delay in enumerate(delays, start=1):
         if 200 <= send(url, body) < 300:
             return attempts
         sleep(delay)

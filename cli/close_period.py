@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 import orjson
@@ -21,7 +21,7 @@ def close_event(period: str, now: datetime | None = None) -> dict:
         "event_id": f"close:{period}",
         "type": "close_period",
         "schema_version": 1,
-        "occurred_at": format_timestamp(now or datetime.now(timezone.utc)),
+        "occurred_at": format_timestamp(now or datetime.now(UTC)),
         "period": period,
     }
 

@@ -34,7 +34,7 @@ class UserError(click.ClickException):
 
     exit_code = 2
 
-    def show(self, file=None) -> None:  # noqa: D102 - one line, no traceback
+    def show(self, file=None) -> None:
         click.echo(f"scorecard: error: {self.format_message()}", err=True)
 
 

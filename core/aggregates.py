@@ -122,7 +122,7 @@ class Bucket:
                 raise KeyError(field)
 
     @classmethod
-    def merged(cls, buckets: list["Bucket"]) -> "Bucket":
+    def merged(cls, buckets: list[Bucket]) -> Bucket:
         """One bucket holding the sum of several (trailing windows over day buckets)."""
         out = cls()
         for name in COUNTERS:

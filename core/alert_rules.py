@@ -54,7 +54,7 @@ class AlertState:
         return {"firing": self.firing, "incident": self.incident, "high": None if self.high is None else str(self.high)}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "AlertState":
+    def from_json(cls, d: dict[str, Any]) -> AlertState:
         """Inverse of ``to_json``."""
         return cls(d["firing"], d["incident"], None if d.get("high") is None else Decimal(d["high"]))
 
@@ -73,6 +73,10 @@ def alert_key(rule: str, scope: str, id: str, period: str) -> str:
     return f"{rule}:{scope}:{id}:{period}"
 
 
+def _optional_decimal(rule: dict[str, Any], key: str, where: str) -> Decimal | None:
+    return None if rule.get(key) is None else to_decimal(rule[key], f"{where}.{key}", AlertRuleError)
+
+
 def load_alert_rules(path: str | None) -> tuple[Rule, ...]:
     """Rules from a YAML file (None: the packaged default)."""
     data = load_yaml(path, "default_alerts.yaml", AlertRuleError, "alert rules")
@@ -83,11 +87,11 @@ def load_alert_rules(path: str | None) -> tuple[Rule, ...]:
         where = f"rules[{i}]"
         if not isinstance(r, dict) or r.get("kind") not in KINDS or not r.get("name"):
             raise AlertRuleError(f"{where}: needs a name and a kind in {KINDS}")
-        dec = lambda k: None if r.get(k) is None else to_decimal(r[k], f"{where}.{k}", AlertRuleError)  # noqa: E731
         rules.append(Rule(
             name=str(r["name"]), kind=r["kind"], scopes=tuple(r.get("scopes", ("rep", "team"))),
-            severity=str(r.get("severity", "warning")), fire_below=dec("fire_below"), resolve_at=dec("resolve_at"),
-            min_elapsed=dec("min_elapsed") or Decimal(0), drop=dec("drop"),
+            severity=str(r.get("severity", "warning")), fire_below=_optional_decimal(r, "fire_below", where),
+            resolve_at=_optional_decimal(r, "resolve_at", where),
+            min_elapsed=_optional_decimal(r, "min_elapsed", where) or Decimal(0), drop=_optional_decimal(r, "drop", where),
             severities=tuple(r.get("severities", ())), min_count=int(r.get("min_count", 0)),
             window_days=int(r.get("window_days", 7)),
         ))
@@ -187,10 +191,7 @@ def evaluate_scorecard(
             value = Decimal(str(attainment))
             assert rule.drop is not None
             high = old.high if old.high is not None and old.high >= value else value
-            if old.firing:
-                firing = value < high
-            else:
-                firing = value <= high - rule.drop
+            firing = value < high if old.firing else value <= high - rule.drop
             change = _change(rule, key, old, firing, high, scope, id, period, manager_id, value, high, emitted_at)
         if change is not None:
             out.append(change)

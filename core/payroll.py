@@ -43,7 +43,7 @@ class PaidState:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "PaidState":
+    def from_json(cls, d: dict[str, Any]) -> PaidState:
         """Inverse of ``to_json``."""
         return cls(**{**d, "paid_revenue": Decimal(d["paid_revenue"]), "paid_commission": Decimal(d["paid_commission"])})
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -62,7 +62,7 @@ ContractValidator = validators.extend(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema_bytes(name: str) -> bytes:
     return resources.files("sales_scorecard.schemas").joinpath(f"json/{name}.schema.json").read_bytes()
 
@@ -107,7 +107,7 @@ def bundled(name: str) -> dict[str, Any]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> Validator:
     """The (cached) validator of one schema, built once on its bundled form."""
     return ContractValidator(bundled(name))
@@ -138,7 +138,7 @@ def keywords(node: Any) -> set[str]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def fast_check(name: str) -> Any:
     """A compiled ``callable(instance)`` that raises ``fastjsonschema.JsonSchemaException`` when invalid.
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -133,7 +133,7 @@ def timestamp_problem(value: Any) -> str | None:
         return f"not an RFC 3339 timestamp with offset or Z: {_short(value)}"
     try:
         parsed = parse_timestamp(value)
-        year = parsed.astimezone(timezone.utc).year
+        year = parsed.astimezone(UTC).year
     except (ValueError, OverflowError) as exc:
         return f"impossible timestamp {_short(value)}: {exc}"
     if not MIN_YEAR <= year <= MAX_YEAR:

@@ -29,8 +29,10 @@ restarted worker processes the uncommitted records again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 import faust
 from faust.exceptions import ProducerSendError
@@ -68,10 +70,8 @@ class CountingProducerBuffer(ProducerBuffer):
                 raise RuntimeError(f"Cannot flush: producer buffer {self.state} with "
                                    f"{target - self.handed_on} messages not sent")
             self.message_sent.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.message_sent.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
-                pass
 
 
 class FlushingProducer(faust_aiokafka.Producer):

@@ -157,7 +157,7 @@ class LagSampler:
         for close in closers:
             try:
                 await close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("closing a lag client failed", exc_info=True)
 
 

@@ -121,7 +121,7 @@ def register(pipe: Pipeline) -> None:
             return
         try:
             snapshot = _snapshot(pipe, consumer)
-        except Exception:  # noqa: BLE001 - the guard never stops the worker
+        except Exception:  # the guard never stops the worker
             log.debug("stall guard could not observe the consumer", exc_info=True)
             return
         if snapshot is None or generation != app.consumer_generation_id:
@@ -138,7 +138,7 @@ def register(pipe: Pipeline) -> None:
             metrics.partition_rewinds.labels(tp.topic).inc()
         try:
             await asyncio.wait_for(consumer.rewind(stalled), timeout=REWIND_TIMEOUT)
-        except Exception:  # noqa: BLE001 - tried again after the next streak
+        except Exception:  # tried again after the next streak
             log.warning("rewinding stalled partitions failed", exc_info=True)
             detector.reset()
 

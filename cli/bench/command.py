@@ -5,14 +5,13 @@ from __future__ import annotations
 import platform
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import click
 import orjson
@@ -96,7 +95,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             py_spy()
         except FileNotFoundError as exc:
             raise click.ClickException(str(exc)) from None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions}}

@@ -14,8 +14,8 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 #: Samples per second: enough for shares to the percent over a run of a minute or more.
 RATE = 50

@@ -31,7 +31,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -412,11 +412,9 @@ def _probe(options: dict[str, object]) -> None:
 
     admin = KafkaAdminClient(**options, request_timeout_ms=5000)
     try:
-        try:
+        with suppress(TopicAlreadyExistsError):
             admin.create_topics({PROBE_TOPIC: {"num_partitions": 1, "replication_factor": 1}},
                                 wait_for_metadata=True)
-        except TopicAlreadyExistsError:
-            pass
     finally:
         admin.close()
     producer = KafkaProducer(**options, acks="all", request_timeout_ms=5000, max_block_ms=10000)
@@ -532,10 +530,8 @@ def up(
 
 
 def _reap(pid: int) -> None:
-    try:  # only succeeds when the broker is our child (started in this process)
+    with suppress(ChildProcessError):  # only succeeds when the broker is our child (started here)
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _terminate(pid: int, timeout: float) -> None:

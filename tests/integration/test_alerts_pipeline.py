@@ -91,7 +91,7 @@ def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Sett
     failures = {"left": 2}
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             if failures["left"] > 0:
                 failures["left"] -= 1

@@ -11,14 +11,16 @@ credited to, so that ~900 keys over 20,000 events stay fast.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 CONTACT_KINDS = ("call", "visit", "meeting", "email", "demo")
 KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
 TIERS = ("A", "B", "C")
@@ -575,8 +577,8 @@ class ReferenceModel:
     def departures(self, team: str | None, p: Period) -> int:
         """Reps with a transition into `left` effective in P (for a team: the left entry names it)."""
         count = 0
-        for rep, entries in self.history.items():
-            for before, after in zip(entries, entries[1:]):
+        for entries in self.history.values():
+            for before, after in itertools.pairwise(entries):
                 if (before.status != "left" and after.status == "left" and _in(after.effective, p.start, p.end)
                         and (team is None or after.team == team)):
                     count += 1

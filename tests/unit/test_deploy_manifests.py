@@ -31,8 +31,14 @@ import yaml
 
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.settings import PREFIX, Settings, SettingsError
-from tests.monitoring import (alert_rules, dashboard, dashboard_exprs, monitored_scorecard_metrics, selector_names,
-                              series_names)
+from tests.monitoring import (
+    alert_rules,
+    dashboard,
+    dashboard_exprs,
+    monitored_scorecard_metrics,
+    selector_names,
+    series_names,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

@@ -29,7 +29,7 @@ def test_rank_table(rows: list[Row], descending: bool, expected: list[tuple[int,
 
 
 def test_rows_keep_their_values_and_accept_generators() -> None:
-    ranked = rank(((f"r{i}", D(i)) for i in range(3)))
+    ranked = rank((f"r{i}", D(i)) for i in range(3))
     assert ranked == [RankedRow(1, "r2", D(2)), RankedRow(2, "r1", D(1)), RankedRow(3, "r0", D(0))]
 
 

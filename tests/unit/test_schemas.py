@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.schemas.contracts import (
-    BASE_URI, INPUT_TYPES, OUTPUT_TYPES, SCHEMA_NAMES, ContractValidator, load_schema, registry, validator,
+    BASE_URI,
+    INPUT_TYPES,
+    OUTPUT_TYPES,
+    SCHEMA_NAMES,
+    ContractValidator,
+    load_schema,
+    registry,
+    validator,
 )
 from sales_scorecard.schemas.deadletter import deadletter_record
 from sales_scorecard.schemas.examples import OUTPUT_EXAMPLES, VALID_EXAMPLES, valid_example
