@@ -35,7 +35,8 @@ def command(period: str) -> None:
     settings = Settings.from_env()
     producer = make_producer(settings)
     try:
-        producer.send(CONTROL.full_name(settings), key=period.encode(), value=orjson.dumps(close_event(period))).get(timeout=30)
+        producer.send(CONTROL.full_name(settings), key=period.encode(),
+                      value=orjson.dumps(close_event(period))).get(timeout=30)
     finally:
         producer.close()
     click.echo(f"close_period {period} published")

@@ -48,7 +48,8 @@ class Ledger:
         self.db.close()
 
     def apply(self, topic: str, partition: int, offset: int, value: bytes | None) -> str:
-        """Apply one record in its own transaction; returns ``inserted``, ``duplicate``, ``conflict`` or ``rejected``."""
+        """Apply one record in its own transaction; returns ``inserted``, ``duplicate``,
+        ``conflict`` or ``rejected``."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             outcome = self._apply(topic, partition, offset, value)

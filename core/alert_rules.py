@@ -91,7 +91,8 @@ def load_alert_rules(path: str | None) -> tuple[Rule, ...]:
             name=str(r["name"]), kind=r["kind"], scopes=tuple(r.get("scopes", ("rep", "team"))),
             severity=str(r.get("severity", "warning")), fire_below=_optional_decimal(r, "fire_below", where),
             resolve_at=_optional_decimal(r, "resolve_at", where),
-            min_elapsed=_optional_decimal(r, "min_elapsed", where) or Decimal(0), drop=_optional_decimal(r, "drop", where),
+            min_elapsed=_optional_decimal(r, "min_elapsed", where) or Decimal(0),
+            drop=_optional_decimal(r, "drop", where),
             severities=tuple(r.get("severities", ())), min_count=int(r.get("min_count", 0)),
             window_days=int(r.get("window_days", 7)),
         ))
@@ -148,7 +149,8 @@ def _event(rule: Rule, key: str, state: AlertState, scope: str, id: str, period:
 
 
 def _change(rule: Rule, key: str, old: AlertState, firing: bool, high: Decimal | None, scope: str, id: str,
-            period: str, manager_id: str | None, value: Decimal, threshold: Decimal, emitted_at: str) -> Transition | None:
+            period: str, manager_id: str | None, value: Decimal, threshold: Decimal,
+            emitted_at: str) -> Transition | None:
     if firing == old.firing:
         return Transition(key, replace(old, high=high), None) if high != old.high else None
     state = AlertState(firing, old.incident + 1 if firing else old.incident, high)

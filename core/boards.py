@@ -44,7 +44,8 @@ def board_reps(engine: ScorecardEngine, board: str, period: str) -> list[str]:
     return out
 
 
-def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str, limit: int | None = None) -> dict[str, Any]:
+def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str,
+                limit: int | None = None) -> dict[str, Any]:
     """Ranked rows of a board for a period and metric (ties share a rank, SPEC §6)."""
     if metric not in METRICS:
         raise BoardError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
@@ -78,7 +79,8 @@ def default_month(clock_month: str | None, labels: Iterable[str]) -> str | None:
     """The month a board shows when none is asked for: the clock's month, unless it has no
     scorecard yet (just after midnight on the 1st, or after a period close stamped on a
     later day than the last sale) and an earlier month has one; then the latest such month."""
-    with_data = [label for label in labels if period_kind(label) == "month" and (clock_month is None or label <= clock_month)]
+    with_data = [label for label in labels
+                 if period_kind(label) == "month" and (clock_month is None or label <= clock_month)]
     if clock_month is None or clock_month in with_data or not with_data:
         return clock_month
     return max(with_data)
@@ -196,7 +198,8 @@ class BoardCache:
             self.by_team.get(period, {}).get(old[0], set()).discard(rep_id)
         return set() if old is None else {("company", period), (f"team:{old[0]}", period)}
 
-    def _members(self, board: str, period: str) -> dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]:
+    def _members(self, board: str,
+                 period: str) -> dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]:
         """The cached entries a board of a period ranks (every rep, or one team's)."""
         entries = self.entries.get(period, {})
         if board == "company":

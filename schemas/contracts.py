@@ -45,7 +45,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _ecma_pattern(validator: Validator, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+def _ecma_pattern(validator: Validator, pattern: str, instance: Any,
+                  schema: dict[str, Any]) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
         shown = instance if len(instance) <= 80 else instance[:77] + "..."
         yield ValidationError(f"{shown!r} does not match {pattern!r}")

@@ -169,5 +169,6 @@ def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = 
     calling ``on_commit_skip`` when it commits past an unacknowledged offset."""
     consumer_class = RewindingConsumer
     if on_commit_skip is not None:
-        consumer_class = type("RewindingConsumer", (RewindingConsumer,), {"on_commit_skip": staticmethod(on_commit_skip)})
+        consumer_class = type("RewindingConsumer", (RewindingConsumer,),
+                              {"on_commit_skip": staticmethod(on_commit_skip)})
     app.transport.Consumer = consumer_class

@@ -151,7 +151,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                                                       reps, months, workdir, timeout, say)
     except WorkerProcessError as exc:
         save()
-        raise click.ClickException(f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
+        raise click.ClickException(
+            f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     save()

@@ -469,7 +469,8 @@ def up(
             )
         if running.secure != secure:
             mode = "with" if running.secure else "without"
-            raise BrokerError(f"the broker of {data_dir} already runs {mode} --secure; stop it first (scorecard kafka down)")
+            raise BrokerError(f"the broker of {data_dir} already runs {mode} --secure; "
+                              "stop it first (scorecard kafka down)")
         if not port_open(port):  # still starting (another `up`), or wedged: wait like a fresh start
             _wait_ready(port, running.pid, running.log, timeout, progress, secure)
         return running
@@ -493,7 +494,8 @@ def up(
         material = ensure_secure_material(data_dir, progress)
         security = _resource("server-secure.properties.template").format(**material)
         scram = [arg for user in ("broker", "client") for arg in (
-            "--add-scram", f"{SASL_MECHANISM}=[name={material[user + '_user']},password={material[user + '_password']}]")]
+            "--add-scram",
+            f"{SASL_MECHANISM}=[name={material[user + '_user']},password={material[user + '_password']}]")]
     props.touch(mode=0o600)
     os.chmod(props, 0o600)  # with --secure it holds passwords
     props.write_text(_resource("server.properties.template").format(

@@ -32,7 +32,8 @@ def clock(day: int) -> dict:
     return activity("r9", "call", occurred_at=NOV.format(day), customer_id="cx")
 
 
-def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Settings, run_worker, tmp_path: Path) -> None:
+def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Settings, run_worker,
+                                                             tmp_path: Path) -> None:
     s = dataclasses.replace(test_settings, clock_refresh_seconds=1)
     worker = run_worker(s, name="w1")
 
@@ -68,7 +69,8 @@ def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Sett
     assert wait_for(lambda: seen("attainment_below_pace", "rep", "r1", "resolved"), timeout=30), worker.log_tail()
     produce_events(s, [deal("d3", "r2", "c3", "60.00", stage="reversed", version=2, closed_at=NOV.format(3))])
     assert wait_for(lambda: seen("attainment_dropped", "rep", "r2", "firing"), timeout=30), worker.log_tail()
-    produce_events(s, [complaint(f"k{d}", "r3", "c9", severity="critical", opened_at=NOV.format(d)) for d in (20, 21, 22)])
+    produce_events(s, [complaint(f"k{d}", "r3", "c9", severity="critical", opened_at=NOV.format(d))
+                       for d in (20, 21, 22)])
     assert wait_for(lambda: seen("complaint_spike", "rep", "r3", "firing"), timeout=30), worker.log_tail()
     time.sleep(3)
 

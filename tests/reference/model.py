@@ -504,7 +504,8 @@ class ReferenceModel:
         coverage = None
         if p.kind == "month":
             book_start = cal.days_before(p.end, 365)
-            book = {d.customer for d in self._deals.get(key, ()) if d.stage == "won" and _in(d.closed, book_start, p.end)}
+            book = {d.customer for d in self._deals.get(key, ())
+                    if d.stage == "won" and _in(d.closed, book_start, p.end)}
             touches: dict[str, int] = defaultdict(int)
             for a in contacts:
                 touches[a.customer] += 1  # type: ignore[index]

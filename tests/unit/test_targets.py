@@ -99,7 +99,8 @@ def test_put_latest_wins_and_reports_change() -> None:
     assert b.put("rep", "r1", "2026-11", later, "c", D("4"), 7, None)  # same time, greater event_id
     assert b.given("rep", "r1", "2026-11", "revenue") == D("4")
     [entry] = b.entries()
-    assert (entry.scope, entry.id, entry.period, entry.event_id, entry.new_customers) == ("rep", "r1", "2026-11", "c", 7)
+    assert (entry.scope, entry.id, entry.period, entry.event_id, entry.new_customers) == (
+        "rep", "r1", "2026-11", "c", 7)
 
 
 def test_offsets_compare_as_instants() -> None:

@@ -162,7 +162,8 @@ def test_money_bounds_and_shapes() -> None:
         result = check(_with("deal", amount=bad))
         assert isinstance(result, Rejected) and result.reason == "invalid_money", (bad, result)
     result = check(_with("deal", amount=5.0))
-    assert isinstance(result, Rejected) and result.detail == "$.amount: money must be a decimal string, got a number (5.0)"
+    assert isinstance(result, Rejected)
+    assert result.detail == "$.amount: money must be a decimal string, got a number (5.0)"
 
 
 def test_territory_factor_bounds_number_or_string() -> None:
