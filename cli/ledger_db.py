@@ -72,6 +72,7 @@ class Ledger:
             self.db.execute("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?)",
                             (topic, partition, offset, "not a payroll event", value))
             return "rejected"
+        row: tuple[Any, ...]
         if kind == "payroll.statement":
             table, key = "statements", "statement_id"
             row = (event["statement_id"], event["rep_id"], event.get("team_id"), event["period"], event["revenue"],

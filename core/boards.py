@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from .engine import TRAILING_DAYS, ScorecardEngine
+from .engine import ScorecardEngine
 from .labels import period_kind
 from .leaderboard import rank
 from .money import format_money
+from .periods import TRAILING_DAYS
 from .roster import UNASSIGNED
 
 METRICS = ("score", "revenue", "attainment", "weighted_attainment")
@@ -56,16 +57,17 @@ def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str,
         if content is not None:
             contents[rep] = content
     ranked = rank((rep, _value(c, metric)) for rep, c in contents.items())
+    window = engine.period(period)  # None only for a trailing window before any event
     rows = []
     for row in ranked[: limit if limit else None]:
         c = contents[row.rep_id]
-        entry = engine.roster.entry_before(row.rep_id, engine.period(period).end)  # type: ignore[union-attr]
+        entry = engine.roster.entry_before(row.rep_id, window.end) if window is not None else None
         rows.append({
             "rank": row.rank,
             "rep_id": row.rep_id,
             "name": entry.name if entry and entry.name else row.rep_id,
             "team_id": c["team_id"],
-            "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
+            "value": shown_value(row.value, metric),
             "revenue": c["kpis"]["revenue"],
             "attainment": c["kpis"]["attainment"],
             "score": c["score"],
@@ -92,6 +94,11 @@ def current_month(engine: ScorecardEngine) -> str | None:
     clock_month = engine.calendar.containing(as_of)[0].label if as_of is not None else None
     labels = {label for (scope, _), known in engine.known.items() if scope == "rep" for label in known}
     return default_month(clock_month, labels)
+
+
+def shown_value(value: Decimal | int, metric: str) -> str | float | None:
+    """A ranked value as a board shows it: revenue as a money string, the rest as numbers."""
+    return format_money(Decimal(value)) if metric == "revenue" else float(value)
 
 
 def check_period(engine: ScorecardEngine, period: str) -> None:
@@ -220,6 +227,6 @@ class BoardCache:
             team_id, _, shown = members[row.rep_id]
             rows.append({"rank": row.rank, "rep_id": row.rep_id, "name": (names or {}).get(row.rep_id, row.rep_id),
                          "team_id": team_id,
-                         "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
+                         "value": shown_value(row.value, metric),
                          **shown})
         return rows

@@ -140,7 +140,8 @@ class PayrollLedger:
             "commission": format_money(result.amount),
             "line_items": [] if late else [
                 {"deal_id": d.deal_id, "amount": format_money(d.amount),
-                 "closed_at": format_timestamp(d.closed_at), "version": d.version}  # type: ignore[arg-type]
+                 "closed_at": format_timestamp(d.closed_at),  # type: ignore[arg-type]  # won: schema requires it
+                 "version": d.version}
                 for d in engine.won_deals(rep_id, month)
             ],
             "posted_at": posted_at,

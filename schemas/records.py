@@ -156,4 +156,4 @@ def record_from_event(event: dict[str, Any]) -> InputEvent:
         value = event.get(name)
         if value is not None:
             kwargs[name] = convert(value) if convert is not None else value
-    return cls(**kwargs)  # type: ignore[no-any-return]
+    return cls(**kwargs)

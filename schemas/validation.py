@@ -273,7 +273,9 @@ def _describe(error: ValidationError, root: dict[str, Any]) -> str:
     """``$.path: what is wrong`` for a schema error, naming the conditional rule if one failed."""
     path = error.json_path
     if error.validator == "required":
-        missing = [name for name in error.validator_value if name not in error.instance]
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        present = error.instance if isinstance(error.instance, dict) else {}
+        missing = [name for name in required if name not in present]
         path = f"{path}.{missing[0]}" if missing else path
         message = "required field is missing (or null)"
     elif error.validator == "type":

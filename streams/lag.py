@@ -138,7 +138,7 @@ class LagSampler:
             set_lag(self.gauge, group_lag(committed, ends, begins))
         except Exception as exc:  # noqa: BLE001 - a monitoring sample must never stop the worker
             now = time.monotonic()
-            if self._closed:  # clients closed under a running sample at shutdown
+            if self.closing():  # clients closed under a running sample at shutdown
                 log.debug("consumer lag sample interrupted by shutdown")
             elif now - self._last_warning >= WARN_EVERY:
                 self._last_warning = now
@@ -148,6 +148,10 @@ class LagSampler:
                 log.debug("consumer lag sample failed: %s: %s", type(exc).__name__, exc)
         finally:
             self._busy = False
+
+    def closing(self) -> bool:
+        """True once :meth:`close` began (another task's doing, possibly while a sample awaits)."""
+        return self._closed
 
     async def close(self) -> None:
         """Stop both clients and sample no more (errors ignored: the app is shutting down)."""
@@ -171,7 +175,7 @@ def register(pipe: Pipeline) -> LagSampler:
         await asyncio.sleep(FIRST_SAMPLE_DELAY)
         await sampler.sample()
 
-    async def close_lag_clients(sender: Any = None, **kwargs: Any) -> None:
+    async def close_lag_clients(*args: Any, **kwargs: Any) -> None:  # (sender, signal=...): not needed
         await sampler.close()
 
     app.task(first_lag_sample)

@@ -138,14 +138,15 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         committed = self._committed_offset.get(tp)
         acked = self._acked.get(tp)
         gap = self._gap.get(tp)
-        hole = (bool(committed) and bool(acked) and min(acked) == committed + 1  # type: ignore[operator]
-                and not (gap and gap.overlaps(committed)))
+        # The offset committed past when the first acknowledgement is one beyond it.
+        hole = (committed if committed and acked and min(acked) == committed + 1
+                and not (gap and gap.overlaps(committed)) else None)
         offset = super()._new_offset(tp)
-        if hole and offset is not None:
+        if hole is not None and offset is not None:
             log.warning("committing %s[%s] past offset %s, which was never acknowledged",
-                        tp.topic, tp.partition, committed)
+                        tp.topic, tp.partition, hole)
             if self.on_commit_skip is not None:
-                self.on_commit_skip(tp, committed)  # type: ignore[arg-type]
+                self.on_commit_skip(tp, hole)
         return offset
 
     async def rewind(self, tps: Iterable[Any]) -> dict:
@@ -169,6 +170,11 @@ def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = 
     calling ``on_commit_skip`` when it commits past an unacknowledged offset."""
     consumer_class = RewindingConsumer
     if on_commit_skip is not None:
-        consumer_class = type("RewindingConsumer", (RewindingConsumer,),
-                              {"on_commit_skip": staticmethod(on_commit_skip)})
-    app.transport.Consumer = consumer_class
+        report = staticmethod(on_commit_skip)  # a plain attribute, not bound to the consumer
+
+        class RewindingConsumerReporting(RewindingConsumer):
+            on_commit_skip = report
+
+        consumer_class = RewindingConsumerReporting
+    # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.
+    app.transport.Consumer = consumer_class  # type: ignore[misc]  # per-app override of a ClassVar

@@ -28,12 +28,18 @@ import asyncio
 import logging
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
+
+from faust.tables.manager import TableManager
+from faust.types import TP
 
 from .app import Pipeline
 from .rewinding_consumer import RewindingConsumer
 
 log = logging.getLogger(__name__)
+
+#: What the detector tells partitions apart by (a ``TP`` in the worker, anything in tests).
+Key = TypeVar("Key", bound=Hashable)
 
 #: Seconds between observations, and how many identical idle ones make a stall (60 s):
 #: far above the commit interval (1 s), so a partition that moves is never taken.
@@ -57,26 +63,26 @@ class Progress:
 
 
 @dataclass
-class StallDetector:
+class StallDetector(Generic[Key]):
     """Finds partitions that are behind and have not moved for ``checks`` idle
     observations in a row. A partition is reported once per stuck state."""
 
     checks: int = CHECKS
-    _streaks: dict[Hashable, tuple[Progress, int]] = field(default_factory=dict)
-    _reported: dict[Hashable, Progress] = field(default_factory=dict)
+    _streaks: dict[Key, tuple[Progress, int]] = field(default_factory=dict)
+    _reported: dict[Key, Progress] = field(default_factory=dict)
 
     def reset(self) -> None:
         """Forget every streak (after a rebalance, or while not ready)."""
         self._streaks.clear()
         self._reported.clear()
 
-    def observe(self, progress: Mapping[Hashable, Progress], idle: bool) -> list[Hashable]:
+    def observe(self, progress: Mapping[Key, Progress], idle: bool) -> list[Key]:
         """Record one observation; returns the partitions found stalled by it."""
         if not idle:
             self._streaks.clear()
             return []
         stalled = []
-        streaks: dict[Hashable, tuple[Progress, int]] = {}
+        streaks: dict[Key, tuple[Progress, int]] = {}
         for tp, now in progress.items():
             if not now.behind() or self._reported.get(tp) == now:
                 continue
@@ -92,11 +98,12 @@ class StallDetector:
         return stalled
 
 
-def _snapshot(pipe: Pipeline, consumer: Any) -> tuple[dict, bool] | None:
+def _snapshot(pipe: Pipeline, consumer: Any) -> tuple[dict[TP, Progress], bool] | None:
     """(progress per assigned input partition, all agent queues empty), or None while
     the worker is rebalancing or recovering."""
     app = pipe.app
-    if app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set() or not consumer.flow_active:
+    recovery = cast(TableManager, app.tables).recovery  # the App's manager; TableManagerT omits recovery
+    if app.rebalancing or app.in_recovery or not recovery.completed.is_set() or not consumer.flow_active:
         return None
     inputs = {topic.get_topic_name() for topic in pipe.input_topics.values()}
     progress = {
@@ -111,7 +118,7 @@ def _snapshot(pipe: Pipeline, consumer: Any) -> tuple[dict, bool] | None:
 def register(pipe: Pipeline) -> None:
     """Run the stall guard on a timer of the worker's app."""
     app, metrics = pipe.app, pipe.metrics
-    detector = StallDetector()
+    detector: StallDetector[TP] = StallDetector()
     generation: int | None = None
 
     async def guard() -> None:

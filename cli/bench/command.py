@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -40,7 +41,7 @@ def broker_for(bootstrap: str | None, workdir: Path) -> Iterator[str]:
 
 
 def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, own_broker: bool = False,
-                   **extra) -> Settings:
+                   **extra: Any) -> Settings:
     """Settings of one measurement: own topic prefix and app id, topics created. Kafka
     transport security (``SCORECARD_KAFKA_*``) comes from the environment, except for the
     bench's own local broker (``own_broker``), which is plaintext on loopback."""
