@@ -110,10 +110,13 @@ def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Sett
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-        run = lambda: subprocess.run(  # noqa: E731
-            [sys.executable, "-m", "sales_scorecard.cli.main", "alert-sink", "--webhook", url,
-             "--db", str(tmp_path / "sink.sqlite"), "--idle-exit", "3"],
-            env={**os.environ, **s.to_env()}, cwd=REPO, capture_output=True, text=True, timeout=180)
+
+        def run() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "sales_scorecard.cli.main", "alert-sink", "--webhook", url,
+                 "--db", str(tmp_path / "sink.sqlite"), "--idle-exit", "3"],
+                env={**os.environ, **s.to_env()}, cwd=REPO, capture_output=True, text=True, timeout=180)
+
         first = run()
         assert first.returncode == 0, first.stderr
         again = run()  # a second run (same group) delivers nothing again

@@ -116,7 +116,7 @@ def test_roles_over_http_and_built_in_views_off(test_settings: Settings, run_wor
                  "/api/stream?period=2026-11", "/api/scorecards/company/*/2026-11")
     for path in protected:
         for kwargs in ({}, {"token": "not-a-token"}, {"header": f"Basic {TOKENS['admin']}"}):
-            code, headers, body = get(port, path, **kwargs)  # type: ignore[arg-type]
+            code, headers, body = get(port, path, **kwargs)  # type: ignore[arg-type]  # token or header: str
             assert code == 401, (path, kwargs, code, body)
             assert "error" in orjson.loads(body) and headers.get("WWW-Authenticate", "").startswith("Bearer")
             assert not any(b in body.decode() for b in BUSINESS), body
