@@ -68,11 +68,12 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from sales_scorecard.streams.internals_guard import InternalsMismatch
     from sales_scorecard.streams.settings import SettingsError
 
     try:
         cli.main(args=argv, prog_name="scorecard", standalone_mode=True)
-    except SettingsError as exc:
+    except (SettingsError, InternalsMismatch) as exc:
         click.echo(f"scorecard: error: {exc}", err=True)
         sys.exit(2)
 

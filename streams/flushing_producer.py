@@ -39,7 +39,20 @@ from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 
+from .internals_guard import Internal
+
 log = logging.getLogger(__name__)
+
+#: What this module overrides or reads of Faust's producer (checked when the worker starts,
+#: streams.internals_guard).
+RELIES_ON = (
+    Internal("faust-streaming", "faust.transport.producer:ProducerBuffer",
+             ("put", "_send_pending", "flush", "message_sent", "app")),
+    Internal("faust-streaming", "faust.transport.drivers.aiokafka:Producer", ("buffer", "send", "flush", "app")),
+    Internal("faust-streaming", "faust.transport.base:Transport", ("Producer",)),
+    Internal("mode-streaming", "mode:Service", ("__post_init__", "state", "loop", "beacon")),
+    Internal("aiokafka", "aiokafka:AIOKafkaProducer", ("send", "flush")),
+)
 
 #: How often a waiting flush looks again when no message was handed on meanwhile.
 POLL_SECONDS = 0.1

@@ -32,7 +32,24 @@ import faust
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from .internals_guard import Internal
+
 log = logging.getLogger(__name__)
+
+#: What this module overrides or reads of Faust's consumer (checked when the worker starts,
+#: streams.internals_guard). The fix is for aiokafka's ``seek_to_committed``.
+RELIES_ON = (
+    Internal("faust-streaming", "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread",
+             ("seek_to_committed", "_ensure_consumer")),
+    Internal("faust-streaming", "faust.transport.drivers.aiokafka:Consumer",
+             ("_new_consumer_thread", "_new_offset", "_thread", "_committed_offset", "_acked", "_acked_index",
+              "_gap", "_read_offset")),
+    Internal("faust-streaming", "faust.transport.base:Transport", ("Consumer",)),
+    Internal("mode-streaming", "mode.threads:QueueServiceThread", ("call_thread",)),
+    Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
+    Internal("aiokafka", "aiokafka:AIOKafkaConsumer",
+             ("seek_to_committed", "committed", "seek", "seek_to_beginning", "seek_to_end")),
+)
 
 
 @dataclass(frozen=True)

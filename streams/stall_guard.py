@@ -34,9 +34,22 @@ from faust.tables.manager import TableManager
 from faust.types import TP
 
 from .app import Pipeline
+from .internals_guard import Internal
 from .rewinding_consumer import RewindingConsumer
 
 log = logging.getLogger(__name__)
+
+#: What this module reads of Faust's consumer and app (checked when the worker starts,
+#: streams.internals_guard).
+RELIES_ON = (
+    Internal("faust-streaming", "faust.transport.consumer:Consumer",
+             ("_committed_offset", "_read_offset", "highwater", "assignment", "flow_active")),
+    Internal("faust-streaming", "faust.app.base:App",
+             ("rebalancing", "in_recovery", "consumer_generation_id", "tables", "agents", "consumer")),
+    Internal("faust-streaming", "faust.tables.manager:TableManager", ("recovery",)),
+    Internal("faust-streaming", "faust.tables.recovery:Recovery", ("completed",)),
+    Internal("faust-streaming", "faust.channels:Channel", ("queue",)),
+)
 
 #: What the detector tells partitions apart by (a ``TP`` in the worker, anything in tests).
 Key = TypeVar("Key", bound=Hashable)
