@@ -19,65 +19,16 @@ one write per fact, and the in-memory engine is rebuilt from them after a restar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import faust
 
 from . import codecs, flushing_producer, rewinding_consumer
 from .kafka_security import faust_credentials
 from .metrics import Metrics
+from .pipeline import Pipeline, Table
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from sales_scorecard.core.engine import ScorecardEngine
-
-    from .aggregation import AggregationStage
 from .topics import ALERTS, DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, SCORECARDS, TopicSpec
-
-
-@dataclass
-class Pipeline:
-    """Everything the agents and web views share: app, topics, tables, metrics."""
-
-    settings: Settings
-    app: faust.App
-    metrics: Metrics
-    input_topics: dict[str, faust.TopicT] = field(default_factory=dict)  # logical name -> topic
-    facts_topic: faust.TopicT | None = None
-    scorecards_topic: faust.TopicT | None = None
-    deadletter_topic: faust.TopicT | None = None
-    payroll_topic: faust.TopicT | None = None
-    leaderboards_topic: faust.TopicT | None = None
-    alerts_topic: faust.TopicT | None = None
-    #: fact key (deal:…, cmp:…, act:…, roster:…, target:…, close:…) -> validated event; 1 partition.
-    facts: faust.Table | None = None
-    #: scorecard key -> [revision, digest] of the last published update; 1 partition.
-    emitted: faust.Table | None = None
-    #: "{rep_id}:{month}" -> what has been paid (core.payroll.PaidState); 1 partition.
-    payroll_state: faust.Table | None = None
-    #: "{board}:{period}:{metric}" -> [revision, digest] of the last published snapshot; 1 partition.
-    boards_emitted: faust.Table | None = None
-    #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState; 1 partition.
-    alert_state: faust.Table | None = None
-    #: The aggregation stage (engine, ledger, board cache), set by agents.scorecards.
-    aggregation: "AggregationStage | None" = None
-
-    @property
-    def engine(self) -> "ScorecardEngine | None":
-        """The loaded engine on the worker that owns the aggregation stage, else None."""
-        return self.aggregation.engine if self.aggregation is not None else None
-
-    def owns_aggregation(self) -> bool:
-        """True when this worker is assigned the (single) partition of ``sales.facts``."""
-        assert self.facts_topic is not None
-        try:
-            assignment = self.app.consumer.assignment()
-        except Exception:  # noqa: BLE001 - consumer not started yet
-            return False
-        name = self.facts_topic.get_topic_name()
-        return any(tp.topic == name for tp in assignment)
 
 
 def _topic(app: faust.App, settings: Settings, spec: TopicSpec, value_serializer: str) -> faust.TopicT:
@@ -167,26 +118,28 @@ def create_app(settings: Settings) -> Pipeline:
     metrics = Metrics()
     rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc())
     flushing_producer.install(app)
-    pipe = Pipeline(settings=settings, app=app, metrics=metrics)
-    for spec in INPUT_TOPICS:
-        pipe.input_topics[spec.name] = _topic(app, settings, spec, "raw")
-    pipe.facts_topic = _topic(app, settings, FACTS, "raw")
-    pipe.scorecards_topic = _topic(app, settings, SCORECARDS, "raw")
-    pipe.deadletter_topic = _topic(app, settings, DEADLETTER, "raw")
-    pipe.payroll_topic = _topic(app, settings, PAYROLL, "raw")
-    pipe.leaderboards_topic = _topic(app, settings, LEADERBOARDS, "raw")
-    pipe.alerts_topic = _topic(app, settings, ALERTS, "raw")
-    pipe.facts = app.Table("facts", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
-    pipe.emitted = app.Table("emitted", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
-    pipe.payroll_state = app.Table("payroll_state", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
-    pipe.boards_emitted = app.Table("boards_emitted", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
-    pipe.alert_state = app.Table("alert_state", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
+
+    def table(name: str) -> Table:
+        return app.Table(name, default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)  # type: ignore[return-value]  # Faust's factory is typed as the TableT protocol
+
+    pipe = Pipeline(
+        settings=settings, app=app, metrics=metrics,
+        input_topics={spec.name: _topic(app, settings, spec, "raw") for spec in INPUT_TOPICS},
+        facts_topic=_topic(app, settings, FACTS, "raw"),
+        scorecards_topic=_topic(app, settings, SCORECARDS, "raw"),
+        deadletter_topic=_topic(app, settings, DEADLETTER, "raw"),
+        payroll_topic=_topic(app, settings, PAYROLL, "raw"),
+        leaderboards_topic=_topic(app, settings, LEADERBOARDS, "raw"),
+        alerts_topic=_topic(app, settings, ALERTS, "raw"),
+        facts=table("facts"), emitted=table("emitted"), payroll_state=table("payroll_state"),
+        boards_emitted=table("boards_emitted"), alert_state=table("alert_state"),
+    )
 
     from sales_scorecard.agents import ingest, scorecards
 
     from . import auth, lag, live, stall_guard, web
 
-    auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]
+    auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]  # Faust types app.web as the abstract Web; the aiohttp driver has web_app
 
     ingest.register(pipe)
     scorecards.register(pipe)

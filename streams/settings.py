@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
 
 PREFIX = "SCORECARD_"
 
@@ -117,7 +117,7 @@ class Settings:
     kafka_key_file: str = ""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default ``os.environ``)."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -138,7 +138,7 @@ class Settings:
                     raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
             else:
                 values[f.name] = raw
-        settings = cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]  # values are converted per field type above
         settings.check()
         return settings
 

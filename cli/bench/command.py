@@ -5,14 +5,14 @@ from __future__ import annotations
 import platform
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import click
 import orjson
@@ -41,7 +41,7 @@ def broker_for(bootstrap: str | None, workdir: Path) -> Iterator[str]:
 
 
 def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, own_broker: bool = False,
-                   **extra) -> Settings:
+                   **extra: Any) -> Settings:
     """Settings of one measurement: own topic prefix and app id, topics created. Kafka
     transport security (``SCORECARD_KAFKA_*``) comes from the environment, except for the
     bench's own local broker (``own_broker``), which is plaintext on loopback."""
@@ -96,7 +96,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             py_spy()
         except FileNotFoundError as exc:
             raise click.ClickException(str(exc)) from None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions}}
@@ -153,7 +153,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                                                       reps, months, workdir, timeout, say)
     except WorkerProcessError as exc:
         save()
-        raise click.ClickException(f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
+        raise click.ClickException(
+            f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     save()

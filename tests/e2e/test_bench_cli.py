@@ -57,7 +57,8 @@ def test_bench_runs_every_part_and_writes_json_and_markdown(kafka_bootstrap: str
     assert engine["events"] > 0
     # The bound is the rate of three stages in a row: below each stage's own rate.
     assert 0 < engine["python_bound_events_per_s"] < min(engine["validate_events_per_s"], engine["apply_events_per_s"])
-    for row in ("c/floor (target >= 0.5)", "Faust floor", "latency p99", "(rocksdb store): bytes per rep-period", "recovery to /readyz (rocksdb store"):
+    for row in ("c/floor (target >= 0.5)", "Faust floor", "latency p99", "(rocksdb store): bytes per rep-period",
+                "recovery to /readyz (rocksdb store"):
         assert row in markdown, row
     assert "c/floor (target >= 0.5)" in result.stdout.decode()
 

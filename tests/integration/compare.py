@@ -14,9 +14,8 @@ def assert_kpis_equal(key: tuple[str, str, str], got: dict, want: dict) -> None:
         if name in CLOCK_KPIS or name == "score":
             continue
         actual = got[name]
-        if expected is None or actual is None or isinstance(expected, (dict, str)) or name in MONEY_KPIS:
-            assert actual == expected, (key, name, actual, expected)
-        elif isinstance(expected, int) and not isinstance(expected, bool) and isinstance(actual, int):
+        counts = isinstance(expected, int) and not isinstance(expected, bool) and isinstance(actual, int)
+        if expected is None or actual is None or isinstance(expected, (dict, str)) or name in MONEY_KPIS or counts:
             assert actual == expected, (key, name, actual, expected)
         else:
             assert abs(float(actual) - float(expected)) <= RATIO_TOLERANCE, (key, name, actual, expected)

@@ -13,8 +13,8 @@ from sales_scorecard.cli.ledger_db import Ledger
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.payroll import PayrollLedger
 from sales_scorecard.schemas.records import record_from_event
-from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.lag import lag_topics
+from sales_scorecard.streams.settings import Settings
 from tests.integration.conftest import REPO
 from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value
 

@@ -5,6 +5,7 @@ the offline recomputation over the original history and payroll pays exactly."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import signal
 import time
@@ -21,9 +22,9 @@ from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import PAYROLL, TOPIC_FOR_TYPE, input_key
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
-from tests.integration.faults import processing_errors, assert_ledger_pays_exactly, pipeline_settled, start_sink
-from tests.reference.model import ReferenceModel
+from tests.integration.faults import assert_ledger_pays_exactly, pipeline_settled, processing_errors, start_sink
 from tests.integration.kafka_helpers import group_caught_up, wait_for
+from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -58,7 +59,7 @@ def test_twice_and_shuffled_gives_identical_results(test_settings: Settings, run
     assert len(records) == 2 * len(events)
     # a shuffle that keeps every partition in its original order would prove nothing
     assert any(a[0] == b[0] and a[1] == b[1] and orjson.loads(a[3])["occurred_at"] > orjson.loads(b[3])["occurred_at"]
-               for a, b in zip(records, records[1:]))
+               for a, b in itertools.pairwise(records))
 
     db = tmp_path / "ledger.sqlite"
     sink = start_sink(s, db)

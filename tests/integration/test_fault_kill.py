@@ -19,8 +19,8 @@ from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import PAYROLL
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.faults import assert_ledger_pays_exactly, pipeline_settled, processing_errors, start_sink
-from tests.reference.model import ReferenceModel
 from tests.integration.kafka_helpers import group_caught_up, produce_events, wait_for
+from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 

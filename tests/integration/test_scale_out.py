@@ -24,9 +24,16 @@ from tests.conftest import isolated_settings
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import WorkerProcess, http_get
 from tests.integration.faults import pipeline_settled, processing_errors
-from tests.reference.model import ReferenceModel
-from tests.integration.kafka_helpers import consumer_lag, lag_caught_up, metric_sum, metric_value, produce_events, wait_for
+from tests.integration.kafka_helpers import (
+    consumer_lag,
+    lag_caught_up,
+    metric_sum,
+    metric_value,
+    produce_events,
+    wait_for,
+)
 from tests.monitoring import monitored_scorecard_metrics, series_names
+from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
