@@ -167,10 +167,6 @@ class ScorecardEngine:
             return self._apply_close(event)
         raise TypeError(f"not an input record: {type(event).__name__}")
 
-    def apply_all(self, events: Iterable[InputEvent]) -> Counter:
-        """Apply many records; returns a count per outcome."""
-        return Counter(self.apply(e).value for e in events)
-
     def _apply_deal(self, ev: DealEvent) -> Outcome:
         old = self.deals.get(ev.deal_id)
         rejected = _version_gate(old, ev)
