@@ -20,10 +20,11 @@ from kafka import KafkaProducer
 
 from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import DEADLETTER, INPUT_TOPICS, TOPIC_FOR_TYPE, input_key
 from tests.conftest import isolated_settings
-from tests.integration.conftest import WorkerProcess, http_get
+from tests.integration.conftest import WorkerProcess
 from tests.integration.kafka_helpers import json_values, metric_sum, metric_value, read_topic, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]

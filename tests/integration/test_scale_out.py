@@ -19,10 +19,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.localkafka.broker import free_port
 from tests.conftest import isolated_settings
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
-from tests.integration.conftest import WorkerProcess, http_get
+from tests.integration.conftest import WorkerProcess
 from tests.integration.faults import pipeline_settled, processing_errors
 from tests.integration.kafka_helpers import (
     consumer_lag,
