@@ -21,7 +21,7 @@ from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.kafka_security import security_fields
 from sales_scorecard.streams.settings import Settings
 
-PARTS = ("engine", "throughput", "latency", "memory")
+PARTS = ("engine", "throughput", "latency", "memory", "failover")
 
 
 @contextmanager
@@ -115,7 +115,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
             result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
             save()
-        needs_broker = parts & {"throughput", "latency", "memory"}
+        needs_broker = parts & {"throughput", "latency", "memory", "failover"}
         own = bootstrap is None  # the bench's own broker is plaintext: no SCORECARD_KAFKA_* for it
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:
@@ -151,6 +151,14 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
                                                                                        partitions, own, **kw),
                                                       reps, months, workdir, timeout, say)
+                    save()
+                if "failover" in parts:
+                    from sales_scorecard.cli.bench import failover
+
+                    say("failover: SIGKILL the aggregation owner of two workers")
+                    result["failover"] = failover.measure(lambda name, **kw: bench_settings(servers, workdir, name,
+                                                                                           partitions, own, **kw),
+                                                          workdir, timeout, say)
     except WorkerProcessError as exc:
         save()
         raise click.ClickException(
