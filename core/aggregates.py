@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 SEVERITIES = ("low", "medium", "high", "critical")
 ACTIVITY_KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
@@ -83,18 +84,18 @@ class Bucket:
             setattr(self, name, counter)
         return counter
 
-    def apply(self, delta: tuple[tuple[str, object], ...], sign: int) -> None:
+    def apply(self, delta: tuple[tuple[str, Any], ...], sign: int) -> None:
         """Add (sign +1) or remove (sign -1) one contribution."""
         self.contributions += sign
         for field, value in delta:
             if field == "revenue":
-                self.revenue += value * sign  # type: ignore[operator]
+                self.revenue += value * sign
             elif field == "won":
                 self.won += sign
             elif field == "lost":
                 self.lost += sign
             elif field == "cycle":
-                self.cycle_micros += value * sign  # type: ignore[operator]
+                self.cycle_micros += value * sign
             elif field == "won_customer":
                 _counter_add(self._counter("won_customers"), value, sign)
             elif field == "new_tier":
@@ -105,7 +106,7 @@ class Bucket:
                 _counter_add(self._counter("by_severity"), value, sign)
             elif field == "resolution":
                 self.resolved += sign
-                self.resolution_micros += value * sign  # type: ignore[operator]
+                self.resolution_micros += value * sign
             elif field == "activity":
                 _counter_add(self._counter("activities"), value, sign)
             elif field == "contact":
@@ -114,15 +115,15 @@ class Bucket:
             elif field == "campaign":
                 _counter_add(self._counter("campaigns"), value, sign)
             elif field == "training":
-                self.training_minutes += value * sign  # type: ignore[operator]
+                self.training_minutes += value * sign
             elif field == "survey":
-                self.survey_sum += value * sign  # type: ignore[operator]
+                self.survey_sum += value * sign
                 self.survey_count += sign
             else:  # pragma: no cover - a programming error, not input
                 raise KeyError(field)
 
     @classmethod
-    def merged(cls, buckets: list["Bucket"]) -> "Bucket":
+    def merged(cls, buckets: list[Bucket]) -> Bucket:
         """One bucket holding the sum of several (trailing windows over day buckets)."""
         out = cls()
         for name in COUNTERS:

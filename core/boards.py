@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
-from .engine import TRAILING_DAYS, ScorecardEngine
+from .engine import ScorecardEngine
 from .labels import period_kind
 from .leaderboard import rank
 from .money import format_money
+from .periods import TRAILING_DAYS
 from .roster import UNASSIGNED
 
 METRICS = ("score", "revenue", "attainment", "weighted_attainment")
@@ -44,7 +45,8 @@ def board_reps(engine: ScorecardEngine, board: str, period: str) -> list[str]:
     return out
 
 
-def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str, limit: int | None = None) -> dict[str, Any]:
+def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str,
+                limit: int | None = None) -> dict[str, Any]:
     """Ranked rows of a board for a period and metric (ties share a rank, contract §6)."""
     if metric not in METRICS:
         raise BoardError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
@@ -55,16 +57,17 @@ def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str, l
         if content is not None:
             contents[rep] = content
     ranked = rank((rep, _value(c, metric)) for rep, c in contents.items())
+    window = engine.period(period)  # None only for a trailing window before any event
     rows = []
     for row in ranked[: limit if limit else None]:
         c = contents[row.rep_id]
-        entry = engine.roster.entry_before(row.rep_id, engine.period(period).end)  # type: ignore[union-attr]
+        entry = engine.roster.entry_before(row.rep_id, window.end) if window is not None else None
         rows.append({
             "rank": row.rank,
             "rep_id": row.rep_id,
             "name": entry.name if entry and entry.name else row.rep_id,
             "team_id": c["team_id"],
-            "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
+            "value": shown_value(row.value, metric),
             "revenue": c["kpis"]["revenue"],
             "attainment": c["kpis"]["attainment"],
             "score": c["score"],
@@ -78,7 +81,8 @@ def default_month(clock_month: str | None, labels: Iterable[str]) -> str | None:
     """The month a board shows when none is asked for: the clock's month, unless it has no
     scorecard yet (just after midnight on the 1st, or after a period close stamped on a
     later day than the last sale) and an earlier month has one; then the latest such month."""
-    with_data = [label for label in labels if period_kind(label) == "month" and (clock_month is None or label <= clock_month)]
+    with_data = [label for label in labels
+                 if period_kind(label) == "month" and (clock_month is None or label <= clock_month)]
     if clock_month is None or clock_month in with_data or not with_data:
         return clock_month
     return max(with_data)
@@ -90,6 +94,11 @@ def current_month(engine: ScorecardEngine) -> str | None:
     clock_month = engine.calendar.containing(as_of)[0].label if as_of is not None else None
     labels = {label for (scope, _), known in engine.known.items() if scope == "rep" for label in known}
     return default_month(clock_month, labels)
+
+
+def shown_value(value: Decimal | int, metric: str) -> str | float | None:
+    """A ranked value as a board shows it: revenue as a money string, the rest as numbers."""
+    return format_money(Decimal(value)) if metric == "revenue" else float(value)
 
 
 def check_period(engine: ScorecardEngine, period: str) -> None:
@@ -196,7 +205,8 @@ class BoardCache:
             self.by_team.get(period, {}).get(old[0], set()).discard(rep_id)
         return set() if old is None else {("company", period), (f"team:{old[0]}", period)}
 
-    def _members(self, board: str, period: str) -> dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]:
+    def _members(self, board: str,
+                 period: str) -> dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]:
         """The cached entries a board of a period ranks (every rep, or one team's)."""
         entries = self.entries.get(period, {})
         if board == "company":
@@ -217,6 +227,6 @@ class BoardCache:
             team_id, _, shown = members[row.rep_id]
             rows.append({"rank": row.rank, "rep_id": row.rep_id, "name": (names or {}).get(row.rep_id, row.rep_id),
                          "team_id": team_id,
-                         "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
+                         "value": shown_value(row.value, metric),
                          **shown})
         return rows

@@ -16,12 +16,12 @@ property tests replay shuffled, duplicated histories against a from-scratch buil
 from __future__ import annotations
 
 import bisect
-
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import Enum
-from typing import Any, Iterable
+from enum import StrEnum
+from typing import Any
 
 from sales_scorecard.schemas.records import (
     ActivityEvent,
@@ -50,7 +50,7 @@ MICROS_PER_SECOND = 1_000_000
 ScorecardKey = tuple[str, str, str]  # (scope, id, period label)
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What applying one input record did."""
 
     APPLIED = "applied"
@@ -167,21 +167,16 @@ class ScorecardEngine:
             return self._apply_close(event)
         raise TypeError(f"not an input record: {type(event).__name__}")
 
-    def apply_all(self, events: Iterable[InputEvent]) -> Counter:
-        """Apply many records; returns a count per outcome."""
-        return Counter(self.apply(e).value for e in events)
-
     def _apply_deal(self, ev: DealEvent) -> Outcome:
         old = self.deals.get(ev.deal_id)
         rejected = _version_gate(old, ev)
         if rejected is not None:
             return rejected
-        if old is not None:
-            if old.stage == "won":
-                wins = self._customer_wins[old.customer_id]
-                del wins[old.deal_id]
-                if not wins:
-                    del self._customer_wins[old.customer_id]
+        if old is not None and old.stage == "won":
+            wins = self._customer_wins[old.customer_id]
+            del wins[old.deal_id]
+            if not wins:
+                del self._customer_wins[old.customer_id]
         self.deals[ev.deal_id] = ev
         if ev.stage == "won":
             assert ev.closed_at is not None  # guaranteed by the schema
@@ -288,7 +283,8 @@ class ScorecardEngine:
     def _derive_complaint(self, ev: ComplaintEvent) -> tuple[Contribution, ...]:
         out = self._attributed(ev.rep_id, ev.opened_at, (("complaint", ev.severity),))
         if ev.status == "resolved" and ev.resolved_at is not None:
-            out += self._attributed(ev.rep_id, ev.resolved_at, (("resolution", _micros(ev.resolved_at - ev.opened_at)),))
+            resolution = _micros(ev.resolved_at - ev.opened_at)
+            out += self._attributed(ev.rep_id, ev.resolved_at, (("resolution", resolution),))
         return out
 
     def _derive_activity(self, ev: ActivityEvent) -> tuple[Contribution, ...]:
@@ -371,12 +367,12 @@ class ScorecardEngine:
         won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
-            dates = by_customer.setdefault(won_customer, Counter())  # type: ignore[arg-type]
+            dates = by_customer.setdefault(won_customer, Counter())  # type: ignore[arg-type]  # a delta value is typed object; won_customer holds a str
             dates[c.ts] += sign
             if not dates[c.ts]:
                 del dates[c.ts]
                 if not dates:
-                    del by_customer[won_customer]  # type: ignore[arg-type]
+                    del by_customer[won_customer]  # type: ignore[arg-type]  # as above: a str held as object
         self._touch_contribution(c.scope, c.id, month, quarter, year, coverage=won_customer is not None)
 
     def rep_month_revenue(self, rep_id: str, month: str) -> Decimal:
@@ -446,7 +442,7 @@ class ScorecardEngine:
         """Whether a scorecard key exists: a fact or a target in a calendar period, any
         calendar key for a trailing window."""
         labels = self.known.get((scope, id))
-        return bool(labels) and (label in labels or label in TRAILING_DAYS)
+        return labels is not None and bool(labels) and (label in labels or label in TRAILING_DAYS)
 
     def _touch_known(self, scope: str, id: str, wanted: Any) -> None:
         for label in self.known.get((scope, id), ()):
@@ -494,7 +490,7 @@ class ScorecardEngine:
 
     def all_keys(self) -> list[ScorecardKey]:
         """Every existing scorecard key (calendar periods and trailing windows)."""
-        out = []
+        out: list[ScorecardKey] = []
         for (scope, id), labels in self.known.items():
             if labels:
                 out.extend((scope, id, label) for label in labels)

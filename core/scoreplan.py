@@ -153,7 +153,7 @@ def _number(value: Any, kpi: str) -> Decimal | int | None:
 # -- plan files ---------------------------------------------------------------------
 
 def _decimal(value: Any, where: str, *, positive: bool = False) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise ScorePlanError(f"{where}: not a decimal: {value!r}")
     number = to_decimal(value, where, ScorePlanError)
     if not number.is_finite() or number < 0 or (positive and number == 0):

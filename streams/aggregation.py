@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -126,7 +126,7 @@ async def publish_each(
     for index, key in enumerate(keys):
         try:
             await publish_one(key)
-        except Exception:  # noqa: BLE001 - one bad scorecard must not cost the others theirs
+        except Exception:
             failures += 1
             log.exception("scorecard %s could not be published; it is retried at the next flush", ":".join(key))
             give_back([key])
@@ -166,13 +166,13 @@ class Signal:
             return True
         try:
             await asyncio.wait_for(self._event.wait(), max(timeout, 0.0))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 
 
-class AlertStates:
-    """The alert_state table seen as a mapping of AlertState."""
+class AlertStateTable:
+    """The alert_state table seen as the alert states it stores."""
 
     def __init__(self, table: KeyValue) -> None:
         self._table = table
@@ -183,7 +183,7 @@ class AlertStates:
 
 
 def _now() -> str:
-    return format_timestamp(datetime.now(timezone.utc))
+    return format_timestamp(datetime.now(UTC))
 
 
 class AggregationStage:
@@ -251,7 +251,7 @@ class AggregationStage:
         """Apply one ``sales.facts`` message (possibly no fact: a tick) and run due work."""
         try:
             engine = self.engine or await self._load()
-        except Exception:  # noqa: BLE001 - counted and logged; the next message tries again
+        except Exception:
             log.exception("the engine could not be rebuilt (facts offset %s)", offset)
             self.metrics.errors.labels("aggregate").inc()
             return
@@ -259,7 +259,7 @@ class AggregationStage:
         for payload in facts:
             try:
                 changed = await self._apply(engine, payload) or changed
-            except Exception:  # noqa: BLE001 - never let one fact stop the aggregation
+            except Exception:
                 log.exception("aggregation failed on a fact at facts offset %s", offset)
                 self.metrics.errors.labels("aggregate").inc()
         try:
@@ -268,7 +268,7 @@ class AggregationStage:
             if engine.as_of is not None:
                 self.metrics.event_clock.set(engine.as_of.timestamp())
             await self._run_due(engine)
-        except Exception:  # noqa: BLE001 - the dirty keys stay marked; the next message retries
+        except Exception:
             log.exception("aggregation failed after facts offset %s", offset)
             self.metrics.errors.labels("aggregate").inc()
         finally:
@@ -313,7 +313,7 @@ class AggregationStage:
     def _refresh_clock(self, engine: ScorecardEngine) -> None:
         """Pace, expected-to-date and trailing windows move with the clock, not only with facts."""
         if self.settings.clock == "wall":
-            engine.wall_clock = datetime.now(timezone.utc)
+            engine.wall_clock = datetime.now(UTC)
         clock = engine.clock()
         if clock != self.pacing.clock_at_refresh:
             engine.touch_clock()
@@ -342,7 +342,8 @@ class AggregationStage:
     # ------------------------------------------------------------------ alerts
     def _manager_of(self, engine: ScorecardEngine, content: dict[str, Any]) -> str | None:
         if content["scope"] == "rep":
-            return content["manager_id"]  # type: ignore[no-any-return]  # a rendered field: str or None
+            manager: str | None = content["manager_id"]
+            return manager
         period = engine.period(content["period"])
         members = engine.roster.members_at_end(period.end).get(content["id"], []) if period else []
         entry = engine.roster.entry_before(members[0], period.end) if members and period else None
@@ -350,7 +351,7 @@ class AggregationStage:
 
     async def evaluate_alerts(self, engine: ScorecardEngine, contents: list[dict[str, Any]], emitted_at: str) -> None:
         """Alert rules on every scorecard just rendered (facts or the clock moved)."""
-        states = AlertStates(self.tables.alert_state)
+        states = AlertStateTable(self.tables.alert_state)
         rules = self.alert_rules
         transitions: list[Transition] = []
         reps = set()

@@ -29,15 +29,30 @@ restarted worker processes the uncommitted records again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any, cast
 
 import faust
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 
+from .internals_guard import Internal
+
 log = logging.getLogger(__name__)
+
+#: What this module overrides or reads of Faust's producer (checked when the worker starts,
+#: streams.internals_guard).
+RELIES_ON = (
+    Internal("faust-streaming", "faust.transport.producer:ProducerBuffer",
+             ("put", "_send_pending", "flush", "message_sent", "app")),
+    Internal("faust-streaming", "faust.transport.drivers.aiokafka:Producer", ("buffer", "send", "flush", "app")),
+    Internal("faust-streaming", "faust.transport.base:Transport", ("Producer",)),
+    Internal("mode-streaming", "mode:Service", ("__post_init__", "state", "loop", "beacon")),
+    Internal("aiokafka", "aiokafka:AIOKafkaProducer", ("send", "flush")),
+)
 
 #: How often a waiting flush looks again when no message was handed on meanwhile.
 POLL_SECONDS = 0.1
@@ -68,10 +83,8 @@ class CountingProducerBuffer(ProducerBuffer):
                 raise RuntimeError(f"Cannot flush: producer buffer {self.state} with "
                                    f"{target - self.handed_on} messages not sent")
             self.message_sent.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.message_sent.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
-                pass
 
 
 class FlushingProducer(faust_aiokafka.Producer):
@@ -88,9 +101,10 @@ class FlushingProducer(faust_aiokafka.Producer):
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
                    timestamp: float | None, headers: Any, *, transactional_id: str | None = None) -> Awaitable:
-        delivery = await super().send(topic, key, value, partition, timestamp, headers,
-                                      transactional_id=transactional_id)
-        delivery.add_done_callback(lambda fut: self._on_delivery(topic, fut))  # type: ignore[attr-defined]
+        # aiokafka's send returns an asyncio.Future (Faust's types say only Awaitable).
+        delivery = cast(asyncio.Future, await super().send(topic, key, value, partition, timestamp, headers,
+                                                           transactional_id=transactional_id))
+        delivery.add_done_callback(lambda fut: self._on_delivery(topic, fut))
         return delivery
 
     def _on_delivery(self, topic: str, delivery: asyncio.Future) -> None:
@@ -113,4 +127,5 @@ class FlushingProducer(faust_aiokafka.Producer):
 
 def install(app: faust.App) -> None:
     """Make ``app`` create a :class:`FlushingProducer` (before its producer exists)."""
-    app.transport.Producer = FlushingProducer
+    # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.
+    app.transport.Producer = FlushingProducer  # type: ignore[misc]  # per-app override of a ClassVar

@@ -5,14 +5,14 @@ from __future__ import annotations
 import platform
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import click
 import orjson
@@ -21,7 +21,7 @@ from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.kafka_security import security_fields
 from sales_scorecard.streams.settings import Settings
 
-PARTS = ("engine", "throughput", "latency", "memory")
+PARTS = ("engine", "throughput", "latency", "memory", "failover")
 
 
 @contextmanager
@@ -41,7 +41,7 @@ def broker_for(bootstrap: str | None, workdir: Path) -> Iterator[str]:
 
 
 def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, own_broker: bool = False,
-                   **extra) -> Settings:
+                   **extra: Any) -> Settings:
     """Settings of one measurement: own topic prefix and app id, topics created. Kafka
     transport security (``SCORECARD_KAFKA_*``) comes from the environment, except for the
     bench's own local broker (``own_broker``), which is plaintext on loopback."""
@@ -96,7 +96,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             py_spy()
         except FileNotFoundError as exc:
             raise click.ClickException(str(exc)) from None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions}}
@@ -115,7 +115,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
             result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
             save()
-        needs_broker = parts & {"throughput", "latency", "memory"}
+        needs_broker = parts & {"throughput", "latency", "memory", "failover"}
         own = bootstrap is None  # the bench's own broker is plaintext: no SCORECARD_KAFKA_* for it
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:
@@ -151,9 +151,18 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
                                                                                        partitions, own, **kw),
                                                       reps, months, workdir, timeout, say)
+                    save()
+                if "failover" in parts:
+                    from sales_scorecard.cli.bench import failover
+
+                    say("failover: SIGKILL the aggregation owner of two workers")
+                    result["failover"] = failover.measure(lambda name, **kw: bench_settings(servers, workdir, name,
+                                                                                           partitions, own, **kw),
+                                                          workdir, timeout, say)
     except WorkerProcessError as exc:
         save()
-        raise click.ClickException(f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
+        raise click.ClickException(
+            f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     save()

@@ -47,6 +47,13 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             add("profile of c: py-spy samples", prof["samples"])
             for stage, share in prof["stages"].items():
                 add(f"profile of c, share of CPU samples: {stage}", share, "%")
+    if "failover" in result:
+        fo = result["failover"]
+        timeout = fo["configured"]["session_timeout_s"]
+        add(f"failover: kill -9 of the owner to the next update, session timeout {timeout} s (target <= 15)",
+            fo["configured"]["seconds_to_next_update"], "s")
+        add("failover: the same with Faust's default session timeout (60 s)",
+            fo["faust_default"]["seconds_to_next_update"], "s")
     if "latency" in result:
         lat = result["latency"]
         add("latency: offered load", lat["offered_events_per_s"], "ev/s")

@@ -53,11 +53,16 @@ def test_bench_runs_every_part_and_writes_json_and_markdown(kafka_bootstrap: str
         rec = mem["recovery"][store]
         assert rec["facts"] == mem["events"] and rec["seconds"] > 0
 
+    fo = figures["failover"]  # the deal sent after the kill reached a scorecard, in both runs
+    assert fo["configured"]["session_timeout_s"] == 10 and fo["faust_default"]["session_timeout_s"] == 60
+    assert fo["configured"]["seconds_to_next_update"] > 0 and fo["faust_default"]["seconds_to_next_update"] > 0
+
     engine = figures["engine"]
     assert engine["events"] > 0
     # The bound is the rate of three stages in a row: below each stage's own rate.
     assert 0 < engine["python_bound_events_per_s"] < min(engine["validate_events_per_s"], engine["apply_events_per_s"])
-    for row in ("c/floor (target >= 0.5)", "Faust floor", "latency p99", "(rocksdb store): bytes per rep-period", "recovery to /readyz (rocksdb store"):
+    for row in ("c/floor (target >= 0.5)", "Faust floor", "latency p99", "(rocksdb store): bytes per rep-period",
+                "recovery to /readyz (rocksdb store"):
         assert row in markdown, row
     assert "c/floor (target >= 0.5)" in result.stdout.decode()
 

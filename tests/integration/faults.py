@@ -14,10 +14,10 @@ from pathlib import Path
 from sales_scorecard.cli.ledger_db import Ledger
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.payroll import PayrollLedger
-from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.localkafka.broker import free_port
-from sales_scorecard.streams.settings import Settings
+from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.lag import lag_topics
+from sales_scorecard.streams.settings import Settings
 from tests.integration.conftest import REPO, WorkerProcess
 from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value, wait_for
 from tests.reference.model import ReferenceModel
@@ -157,7 +157,8 @@ def assert_ledger_matches_reference(db: Path, model: ReferenceModel, months: lis
     scorecard in the month (revenue, a target or any fact) has a statement. Returns the
     number of ledger lines."""
     paid, statements, adjustments = ledger_paid(db)
-    owed = {(id, period) for scope, id, period in model.keys() if scope == "rep" and period in months}
+    keys = model.keys()  # the model's scorecard keys (a method of its own, not a dict's)
+    owed = {(id, period) for scope, id, period in keys if scope == "rep" and period in months}
     reps = {rep for rep, _ in owed} | {rep for rep, _ in paid}
     expected = {(rep, month): (model.revenue("rep", rep, month), model.month_commission(rep, month))
                 for rep in reps for month in months}

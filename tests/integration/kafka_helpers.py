@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable, Iterable
 
 import orjson
-
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from sales_scorecard.cli.kafka_io import client_options

@@ -19,10 +19,17 @@ from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.localkafka import broker
 from tests.conftest import isolated_settings
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
-from tests.integration.faults import (aggregation_owner, fault_partitions, fault_workers, pipeline_settled,
-                                      processing_errors, start_workers, worker_settings)
-from tests.reference.model import ReferenceModel
+from tests.integration.faults import (
+    aggregation_owner,
+    fault_partitions,
+    fault_workers,
+    pipeline_settled,
+    processing_errors,
+    start_workers,
+    worker_settings,
+)
 from tests.integration.kafka_helpers import metric_sum, metric_value, produce_events, wait_for
+from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 

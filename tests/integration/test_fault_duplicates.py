@@ -7,6 +7,7 @@ say otherwise (tests/integration/faults.py)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import signal
 import time
@@ -23,10 +24,19 @@ from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.topics import PAYROLL, TOPIC_FOR_TYPE, input_key
 from tests.conftest import isolated_settings
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
-from tests.integration.faults import (aggregation_owner, assert_ledger_pays_exactly, fault_partitions, fault_workers,
-                                      pipeline_settled, processing_errors, start_sink, start_workers, worker_settings)
-from tests.reference.model import ReferenceModel
+from tests.integration.faults import (
+    aggregation_owner,
+    assert_ledger_pays_exactly,
+    fault_partitions,
+    fault_workers,
+    pipeline_settled,
+    processing_errors,
+    start_sink,
+    start_workers,
+    worker_settings,
+)
 from tests.integration.kafka_helpers import group_caught_up, wait_for
+from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -62,7 +72,7 @@ def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_wo
     assert len(records) == 2 * len(events)
     # a shuffle that keeps every partition in its original order would prove nothing
     assert any(a[0] == b[0] and a[1] == b[1] and orjson.loads(a[3])["occurred_at"] > orjson.loads(b[3])["occurred_at"]
-               for a, b in zip(records, records[1:]))
+               for a, b in itertools.pairwise(records))
 
     db = tmp_path / "ledger.sqlite"
     sink = start_sink(s, db)

@@ -22,10 +22,19 @@ from sales_scorecard.streams.topics import PAYROLL
 from tests.conftest import isolated_settings
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import WorkerProcess
-from tests.integration.faults import (aggregation_owner, assert_ledger_pays_exactly, fault_partitions, fault_workers,
-                                      pipeline_settled, processing_errors, start_sink, start_workers, worker_settings)
-from tests.reference.model import ReferenceModel
+from tests.integration.faults import (
+    aggregation_owner,
+    assert_ledger_pays_exactly,
+    fault_partitions,
+    fault_workers,
+    pipeline_settled,
+    processing_errors,
+    start_sink,
+    start_workers,
+    worker_settings,
+)
 from tests.integration.kafka_helpers import group_caught_up, produce_events, wait_for
+from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 

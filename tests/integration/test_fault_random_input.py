@@ -14,15 +14,18 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from kafka import KafkaProducer
 
 from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import DEADLETTER, INPUT_TOPICS, TOPIC_FOR_TYPE, input_key
 from tests.conftest import isolated_settings
-from tests.integration.conftest import WorkerProcess, http_get
+from tests.integration.conftest import WorkerProcess
 from tests.integration.faults import fault_partitions, fault_workers, start_workers, worker_settings
 from tests.integration.kafka_helpers import json_values, metric_sum, metric_value, read_topic, wait_for
 

@@ -8,10 +8,10 @@ import dataclasses
 import orjson
 import pytest
 
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.streams.settings import Settings
 from tests.factories import deal, roster
-from tests.integration.conftest import http_get
 from tests.integration.kafka_helpers import json_values, metric_value, produce_events, read_topic, wait_for
 
 pytestmark = pytest.mark.integration

@@ -20,14 +20,29 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.snapshot import read_snapshot
+from sales_scorecard.cli.worker_probe import http_get
 from tests.conftest import isolated_settings
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
-from tests.integration.conftest import WorkerProcess, http_get
-from tests.integration.faults import (aggregation_owner as owner, fault_partitions, fault_workers, pipeline_settled,
-                                      processing_errors, start_workers, worker_settings)
-from tests.reference.model import ReferenceModel
-from tests.integration.kafka_helpers import consumer_lag, lag_caught_up, metric_sum, metric_value, produce_events, wait_for
+from tests.integration.conftest import WorkerProcess
+from tests.integration.faults import aggregation_owner as owner
+from tests.integration.faults import (
+    fault_partitions,
+    fault_workers,
+    pipeline_settled,
+    processing_errors,
+    start_workers,
+    worker_settings,
+)
+from tests.integration.kafka_helpers import (
+    consumer_lag,
+    lag_caught_up,
+    metric_sum,
+    metric_value,
+    produce_events,
+    wait_for,
+)
 from tests.monitoring import monitored_scorecard_metrics, series_names
+from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 

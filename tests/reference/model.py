@@ -11,14 +11,16 @@ credited to, so that ~900 keys over 20,000 events stay fast.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 CONTACT_KINDS = ("call", "visit", "meeting", "email", "demo")
 KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
 TIERS = ("A", "B", "C")
@@ -370,7 +372,7 @@ class ReferenceModel:
         for c in self.complaints:
             add(c.opened, c.rep, c.open_team)
             if c.resolved is not None:
-                add(c.resolved, c.rep, c.resolve_team)  # type: ignore[arg-type]
+                add(c.resolved, c.rep, c.resolve_team)  # type: ignore[arg-type]  # set together with resolved
         for a in self.activities:
             add(a.at, a.rep, a.team)
         out.update(self.targets)
@@ -410,14 +412,14 @@ class ReferenceModel:
         if given is not None:
             return given
         months = [self._given(scope, id, f"{year:04d}-{m:02d}", field) for m in range(3 * q - 2, 3 * q + 1)]
-        return None if any(v is None for v in months) else sum(months, Decimal(0))  # type: ignore[arg-type]
+        return None if any(v is None for v in months) else sum(months, Decimal(0))  # type: ignore[arg-type]  # no None: checked
 
     def _year_value(self, scope: str, id: str, year: int, field: str) -> Decimal | None:
         given = self._given(scope, id, f"{year:04d}", field)
         if given is not None:
             return given
         quarters = [self._quarter_given_or_months(scope, id, year, q, field) for q in range(1, 5)]
-        return None if any(v is None for v in quarters) else sum(quarters, Decimal(0))  # type: ignore[arg-type]
+        return None if any(v is None for v in quarters) else sum(quarters, Decimal(0))  # type: ignore[arg-type]  # no None: checked
 
     def derived(self, scope: str, id: str, label: str, field: str) -> Decimal | None:
         """A target field resolved within its own scope and id (contract §3 derivation)."""
@@ -450,7 +452,7 @@ class ReferenceModel:
         if scope == "team":
             parts = [self.derived("rep", rep, label, "revenue") for rep in self.active_members(id, end)]
         else:
-            teams = sorted({self.entry_before(rep, end).team for rep in self.active_members(None, end)})  # type: ignore[union-attr]
+            teams = sorted({self.entry_before(rep, end).team for rep in self.active_members(None, end)})  # type: ignore[union-attr]  # active: has an entry
             parts = [self.revenue_target("team", team, label) for team in teams]
         known = [v for v in parts if v is not None]
         return sum(known, Decimal(0)) if known else None
@@ -490,7 +492,7 @@ class ReferenceModel:
         acts = [a for a in self._acts.get(key, ()) if _in(a.at, p.start, p.end)]
         contacts = [a for a in acts if a.is_contact]
         opened = [c for c in self._opened.get(key, ()) if _in(c.opened, p.start, p.end)]
-        resolved = [c for c in self._resolved.get(key, ()) if _in(c.resolved, p.start, p.end)]  # type: ignore[arg-type]
+        resolved = [c for c in self._resolved.get(key, ()) if _in(c.resolved, p.start, p.end)]  # type: ignore[arg-type]  # all resolved
 
         revenue = self.revenue(scope, id, period)
         target = self.revenue_target(scope, id, period)
@@ -530,10 +532,11 @@ class ReferenceModel:
         coverage = None
         if p.kind == "month":
             book_start = cal.days_before(p.end, 365)
-            book = {d.customer for d in self._deals.get(key, ()) if d.stage == "won" and _in(d.closed, book_start, p.end)}
+            book = {d.customer for d in self._deals.get(key, ())
+                    if d.stage == "won" and _in(d.closed, book_start, p.end)}
             touches: dict[str, int] = defaultdict(int)
             for a in contacts:
-                touches[a.customer] += 1  # type: ignore[index]
+                touches[a.customer] += 1  # type: ignore[index]  # a contact names its customer
             coverage = safe_div(sum(1 for c in book if touches[c] >= 2), len(book))
 
         training = sum((Decimal(a.minutes) for a in acts if a.kind == "training"), Decimal(0)) / 60
@@ -575,7 +578,7 @@ class ReferenceModel:
             "complaints": len(opened),
             "complaints_by_severity": by_severity,
             "complaint_rate": out_ratio(complaint_rate),
-            "avg_resolution_hours": out_ratio(mean([seconds(c.resolved - c.opened) / 3600 for c in resolved])),  # type: ignore[operator]
+            "avg_resolution_hours": out_ratio(mean([seconds(c.resolved - c.opened) / 3600 for c in resolved])),  # type: ignore[operator]  # all resolved
             "csat": out_ratio(csat),
             "csat_responses": len(surveys),
             "activities": activity_counts,
@@ -603,8 +606,8 @@ class ReferenceModel:
     def departures(self, team: str | None, p: Period) -> int:
         """Reps with a transition into `left` effective in P (for a team: the left entry names it)."""
         count = 0
-        for rep, entries in self.history.items():
-            for before, after in zip(entries, entries[1:]):
+        for entries in self.history.values():
+            for before, after in itertools.pairwise(entries):
                 if (before.status != "left" and after.status == "left" and _in(after.effective, p.start, p.end)
                         and (team is None or after.team == team)):
                     count += 1
@@ -616,7 +619,7 @@ class ReferenceModel:
         hire_label = self.cal.shift(p, -2)
         ratios = []
         for rep in self.active_members(team, p.end):
-            hired = self.entry_before(rep, p.end).hired  # type: ignore[union-attr]
+            hired = self.entry_before(rep, p.end).hired  # type: ignore[union-attr]  # an active member has an entry
             if self.cal.labels(hired)[0] != hire_label:
                 continue
             base = self.revenue("rep", rep, hire_label)

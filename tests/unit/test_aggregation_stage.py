@@ -18,7 +18,8 @@ class Outputs:
     """Records every send per topic, in order."""
 
     def __init__(self) -> None:
-        self.sent: dict[str, list[tuple[str, Any]]] = {"scorecards": [], "payroll": [], "leaderboards": [], "alerts": []}
+        self.sent: dict[str, list[tuple[str, Any]]] = {
+            "scorecards": [], "payroll": [], "leaderboards": [], "alerts": []}
 
     def stage_outputs(self) -> StageOutputs:
         def sender(name: str):
@@ -64,7 +65,7 @@ def test_a_batch_writes_each_new_fact_once_and_publishes_its_scorecards() -> Non
     tables, outputs = new_tables(), Outputs()
     stage, metrics = stage_over(tables, outputs)
     run(stage.on_batch(NOVEMBER, offset=0))
-    assert set(tables.facts) == {"roster:roster-r1", f"target:rep:r1:2026-11", "deal:d1"}
+    assert set(tables.facts) == {"roster:roster-r1", "target:rep:r1:2026-11", "deal:d1"}
     month = {k: v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"}
     assert month["rep:r1:2026-11"]["kpis"]["revenue"] == "10000.00"
     assert month["rep:r1:2026-11"]["revision"] == 1

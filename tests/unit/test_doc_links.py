@@ -52,7 +52,8 @@ def slug(heading: str) -> str:
     or symbols (letters, marks, digits, ``_``, ``-`` and spaces stay), spaces to hyphens."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link's text only
     text = text.replace("`", "").strip().lower()
-    kept = "".join(c for c in text if c in " -" or unicodedata.category(c)[0] in "LMN" or unicodedata.category(c) == "Pc")
+    kept = "".join(
+        c for c in text if c in " -" or unicodedata.category(c)[0] in "LMN" or unicodedata.category(c) == "Pc")
     return kept.replace(" ", "-")
 
 
