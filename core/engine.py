@@ -467,19 +467,24 @@ class ScorecardEngine:
                 self.dirty.add((scope, id, "R30D"))
                 self.dirty.add((scope, id, "R90D"))
 
-    def take_dirty(self) -> list[ScorecardKey]:
+    def take_dirty(self, months_only: bool = False) -> list[ScorecardKey]:
         """The scorecards that may have changed since the last call: existing ones, and those
         that stopped existing (``render`` gives None for them); months first, then quarters,
-        years and trailing windows, each by scope (rep, team, company) and id."""
+        years and trailing windows, each by scope (rep, team, company) and id. With
+        ``months_only`` the other dirty keys stay marked for a later call."""
         out = [key for key in self.vanished if not self.exists(*key)]
         self.vanished.clear()
-        for scope, id, label in self.dirty:
+        later: set[ScorecardKey] = set()
+        for key in self.dirty:
+            scope, id, label = key
             known = self.known.get((scope, id))
             if not known:
                 continue
-            if label in TRAILING_DAYS or label in known:
-                out.append((scope, id, label))
-        self.dirty.clear()
+            if months_only and (label in TRAILING_DAYS or len(label) != 7 or label[5] == "Q"):
+                later.add(key)
+            elif label in TRAILING_DAYS or label in known:
+                out.append(key)
+        self.dirty = later
         return sorted(set(out), key=_flush_order)
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:

@@ -103,8 +103,11 @@ class Pacing:
     took, so rendering never takes more than about half the time."""
 
     flush_interval: float
+    long_interval: float
     board_interval: float
     last_flush: float = 0.0
+    #: when the last flush of every period kind (not only months) ran
+    last_full_flush: float = 0.0
     flush_gap: float = 0.0
     last_boards: float = 0.0
     board_gap: float = 0.0
@@ -201,7 +204,8 @@ class AggregationStage:
         self.scorecards = Publisher(outputs.scorecards, tables.emitted, scorecard_event_id)
         self.leaderboards = Publisher(outputs.leaderboards, tables.boards_emitted,
                                       lambda key, revision: f"leaderboard:{key}:{revision}")
-        self.pacing = Pacing(settings.coalesce_ms / 1000.0, settings.leaderboard_ms / 1000.0)
+        long_ms = max(settings.coalesce_long_ms, settings.coalesce_ms)
+        self.pacing = Pacing(settings.coalesce_ms / 1000.0, long_ms / 1000.0, settings.leaderboard_ms / 1000.0)
         #: None until the first message after an assignment rebuilds it from ``facts``.
         self.engine: ScorecardEngine | None = None
         self.ledger = PayrollLedger()
@@ -384,18 +388,26 @@ class AggregationStage:
             self.metrics.scorecards.inc()
 
     async def flush(self, engine: ScorecardEngine) -> None:
-        """Render and publish every dirty key, months first; then alerts and, when due, boards."""
+        """Render and publish the dirty months, and every other dirty key when the longer
+        interval passed (months first); then alerts and, when due, boards."""
         started = self._monotonic()
+        pacing = self.pacing
+        full = self._republish or started - pacing.last_full_flush >= pacing.long_interval
+        keys = engine.take_dirty(months_only=not full)
+        if full:
+            pacing.last_full_flush = started
+        elif not keys:
+            pacing.last_flush = started  # only longer periods are dirty, not due yet: look again later
+            return
         emitted_at = _now()
         republish, self._republish = self._republish, False
         run = _FlushRun(self, engine, emitted_at, republish)
-        failures = await publish_each(engine.take_dirty(), run.publish_one, engine.give_back)
+        failures = await publish_each(keys, run.publish_one, engine.give_back)
         if failures:
             self.metrics.errors.labels("publish").inc(failures)
         await self.evaluate_alerts(engine, run.rendered, emitted_at)
         if run.boards_moved:
             self.boards_changed.notify()
-        pacing = self.pacing
         pacing.last_flush = self._monotonic()
         took = pacing.last_flush - started
         self.metrics.flush_seconds.observe(took)

@@ -51,6 +51,9 @@ class Settings:
     store: str = "rocksdb"
     #: Scorecard updates are coalesced per key to at most one per this many ms.
     coalesce_ms: int = 500
+    #: Quarter, year and trailing-window scorecards are coalesced to at most one update per
+    #: this many ms (months, what leaderboards and alerts watch, follow ``coalesce_ms``).
+    coalesce_long_ms: int = 2000
     #: An ingest agent forwards what it validated within this many ms as one message to the
     #: aggregation stage, so Faust's per-message cost is paid once per batch on that hop.
     ingest_batch_ms: int = 20

@@ -176,3 +176,34 @@ def test_a_flush_that_moves_a_board_notifies_the_live_page_once() -> None:
 
     woke, quiet, version = run(scenario())
     assert woke and not quiet and version >= 1
+
+
+class ManualClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_months_follow_the_short_interval_and_longer_periods_the_long_one() -> None:
+    tables, outputs, clock = new_tables(), Outputs(), ManualClock()
+    settings = Settings(coalesce_ms=500, coalesce_long_ms=2000, leaderboard_ms=0, store="memory")
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
+    run(stage.on_batch(NOVEMBER, offset=0))  # the first flush after a rebuild renders everything
+
+    def revenue(key: str) -> str:
+        return [v for k, v in outputs.sent["scorecards"] if k == key][-1]["kpis"]["revenue"]
+
+    assert revenue("rep:r1:2026-11") == revenue("rep:r1:2026-Q4") == "10000.00"
+    clock.now += 0.6  # past the short interval only
+    run(stage.on_batch([f.deal("d2", "r1", "c2", "5000.00")], offset=1))
+    assert revenue("rep:r1:2026-11") == "15000.00"
+    assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == "10000.00"  # not yet
+    assert ("rep", "r1", "2026-Q4") in stage.engine.dirty  # still marked, nothing lost
+    clock.now += 2.0  # past the long interval: a tick flushes the rest
+    run(stage.on_batch([], offset=2))
+    assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == revenue("rep:r1:R30D") == "15000.00"
+    assert not stage.engine.dirty
