@@ -59,7 +59,7 @@ LOCAL = "+08:00"  # Asia/Shanghai, the default zone
 
 
 def at(day: str, time_of_day: str = "10:00:00") -> str:
-    """``2026-MM-DD`` at a local time of day."""
+    """``MM-DD`` of 2026 at a local time of day."""
     return f"2026-{day}T{time_of_day}{LOCAL}"
 
 
@@ -214,8 +214,9 @@ def split_reps(settings: Settings, members: dict[str, set[tuple[str, int]]]) -> 
 def test_deal_reassigned_between_reps_on_different_workers(kafka_bootstrap: str, run_worker,
                                                           tmp_path: Path) -> None:
     """Six partitions, two worker processes. Deal dx, won in November by rep X, is
-    reassigned to rep Y after November is closed, then amended; X's and Y's records are
-    consumed by different workers. Scorecards, boards and the payroll ledger (statement
+    reassigned to rep Y after November is closed, then amended; X's and Y's roster entries
+    and activities are consumed by different workers (every version of the deal is in the
+    partition of its key, deal_id). Scorecards, boards and the payroll ledger (statement
     plus adjustments per rep and month) equal the reference model."""
     base = dataclasses.replace(isolated_settings(kafka_bootstrap, tmp_path / "data", partitions=6),
                                clock_refresh_seconds=2)
@@ -290,9 +291,9 @@ def test_deal_reassigned_between_reps_on_different_workers(kafka_bootstrap: str,
     # Payroll: per rep, November's statement plus its adjustments equal the reference figures.
     assert assert_ledger_matches_reference(db, model, [nov]) >= 5
     assert model.revenue("rep", rx, nov) == 250000 and model.revenue("rep", ry, nov) == 470000
-    paid, statements, adjustments = ledger_paid(db)
+    _, _, adjustments = ledger_paid(db)
     # The move and the amendment are adjustments of November's statements, paid in December
-    # (decisions: reason from the change, apply_in_period the first open month).
+    # (contract §8 payroll.adjustment: the reason of the change, the first open month).
     moves = sorted((rep, reason, apply) for _aid, rep, original, _sid, apply, _dr, _dc, reason, *_ in adjustments
                    if original == nov)
     assert moves == sorted([(rx, "reassignment", "2026-12"), (ry, "reassignment", "2026-12"),
