@@ -53,9 +53,7 @@ def test_bench_runs_every_part_and_writes_json_and_markdown(kafka_bootstrap: str
         rec = mem["recovery"][store]
         assert rec["facts"] == mem["events"] and rec["seconds"] > 0
 
-    fo = figures["failover"]  # the deal sent after the kill reached a scorecard, in both runs
-    assert fo["configured"]["session_timeout_s"] == 10 and fo["faust_default"]["session_timeout_s"] == 60
-    assert fo["configured"]["seconds_to_next_update"] > 0 and fo["faust_default"]["seconds_to_next_update"] > 0
+    assert "failover" not in figures  # only with --only failover (it waits out a 60 s session)
 
     engine = figures["engine"]
     assert engine["events"] > 0
