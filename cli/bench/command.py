@@ -70,7 +70,8 @@ def say(message: str) -> None:
 @click.option("--reps", type=int, default=10_000, show_default=True, help="Memory/recovery: reps of state.")
 @click.option("--months", type=int, default=13, show_default=True, help="Memory/recovery: months of state.")
 @click.option("--quick", is_flag=True, help="Small sizes (20k events, 20 s at the rate, 1,000 reps) for a smoke run.")
-@click.option("--only", type=click.Choice(PARTS), multiple=True, help="Run only these parts (repeatable); failover runs only when named.")
+@click.option("--only", type=click.Choice(PARTS), multiple=True,
+              help="Run only these parts (repeatable); failover runs only when named.")
 @click.option("--bootstrap", default=None, help="Use this broker (host:port) instead of starting a local one.")
 @click.option("--partitions", type=int, default=4, show_default=True, help="Partitions of the input topics.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Give up a step after this many s.")
