@@ -64,9 +64,6 @@ ALERT_CHUNK = 1000
 SEND_CHUNK = 1000
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
-#: The rebuild yields to the event loop after this many facts, so heartbeats go on and the
-#: worker keeps its group membership (a session times out after a few seconds).
-REBUILD_SLICE = 2000
 
 
 @dataclass
@@ -215,12 +212,10 @@ class AggregationStage:
         self.boards_changed = Signal()
         #: First flush after a rebuild re-sends unchanged keys (see ``_publish_scorecard``).
         self._republish = False
-        self._generation = 0
 
     # ------------------------------------------------------------------ lifecycle
     def on_revoked(self) -> None:
         """Another worker may own ``sales.facts`` next: drop the cached engine."""
-        self._generation += 1
         self.engine = None
         self.boards, self.boards_pending = BoardCache(), set()
         self.metrics.ready.set(0)
@@ -228,15 +223,14 @@ class AggregationStage:
     async def _load(self) -> ScorecardEngine:
         """Rebuild the engine and ledger from the tables, settle what a crash left unpaid
         and withdraw keys that were published but no longer exist."""
-        started, generation = time.monotonic(), self._generation
+        started = time.monotonic()
         engine = new_engine(self.settings)
+        # In one go, never yielding to the event loop: a revocation that ran in between would
+        # leave this message to be acknowledged with its facts unapplied, and lost. Heartbeats
+        # do not wait for it: Faust's consumer runs in a thread of its own.
         values = sorted(self.tables.facts.values(), key=lambda v: FACT_TYPES[v["type"]].rebuild_order)
-        for index, value in enumerate(values):
+        for value in values:
             engine.apply(record_from_event(value))
-            if index % REBUILD_SLICE == REBUILD_SLICE - 1:
-                await asyncio.sleep(0)
-        if generation != self._generation:
-            raise RuntimeError("the facts partition was revoked during the rebuild")
         ledger = PayrollLedger()
         for key, paid in self.tables.payroll_state.items():
             ledger.load(key, paid)
