@@ -8,11 +8,12 @@ VAR := var
 DEMO_PORT ?= 6066
 PYTEST_ARGS ?=
 
-.PHONY: help venv test unit integration test-fault bench bench-quick bench-profile demo demo-stop kafka-up kafka-down jars browser clean
+.PHONY: help venv lint test unit integration test-fault bench bench-quick bench-profile demo demo-stop kafka-up kafka-down jars browser clean
 
 help:
 	@echo "make demo       set up everything, start broker + worker, feed simulated events"
-	@echo "make test       the whole suite (starts its own broker)"
+	@echo "make lint       ruff (lint, import order) and mypy (the installed package)"
+	@echo "make test       lint, then the whole suite (starts its own broker)"
 	@echo "make unit       pure unit tests only"
 	@echo "make test-fault the fault-injection suite alone (kill -9, broker outage, ...)"
 	@echo "make bench      throughput, latency, memory, recovery (~25 min; bench/results/)"
@@ -39,7 +40,14 @@ browser:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei > /dev/null; }
 
-test: venv jars browser
+# Configured in pyproject.toml ([tool.ruff], [tool.mypy]); tools/typecheck.py says why mypy
+# is not run directly.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/python tools/typecheck.py
+
+# Lint first: a new finding fails the suite (and CI) before the 15 minutes of tests.
+test: venv lint jars browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: venv
@@ -106,4 +114,4 @@ demo-stop:
 	@if [ -x $(BIN)/scorecard ]; then $(BIN)/scorecard kafka down; fi
 
 clean: demo-stop
-	rm -rf $(VAR) .pytest_cache .hypothesis
+	rm -rf $(VAR) .pytest_cache .hypothesis .cache/ruff .cache/mypy .cache/typecheck

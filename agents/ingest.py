@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC
+from typing import cast
 
+import faust
 import orjson
+from faust.types import Message
 
+from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.schemas.deadletter import deadletter_record
 from sales_scorecard.schemas.validation import PROCESSING_ERROR, Accepted, EventValidator
-from sales_scorecard.core.periods import format_timestamp
-from sales_scorecard.streams.app import Pipeline
 from sales_scorecard.streams.fact_batches import encode_batches
+from sales_scorecard.streams.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +39,9 @@ FACTS_KEY = b"batch"
 
 
 def _now_rfc3339() -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return format_timestamp(datetime.now(timezone.utc))
+    return format_timestamp(datetime.now(UTC))
 
 
 def register(pipe: Pipeline) -> None:
@@ -47,12 +51,11 @@ def register(pipe: Pipeline) -> None:
         _register_one(pipe, validator, logical_name, topic)
 
 
-def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, topic) -> None:
+def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, topic: faust.TopicT) -> None:
     app, metrics = pipe.app, pipe.metrics
     facts_topic, deadletter_topic = pipe.facts_topic, pipe.deadletter_topic
-    assert facts_topic is not None and deadletter_topic is not None
 
-    async def dead_letter(message, reason: str, detail: str) -> None:
+    async def dead_letter(message: Message, reason: str, detail: str) -> None:
         record = deadletter_record(
             reason, detail, message.topic, message.partition, message.offset, message.key, message.value,
             _now_rfc3339(),
@@ -62,7 +65,7 @@ def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, 
 
     batch_seconds = pipe.settings.ingest_batch_ms / 1000.0
 
-    async def validate_one(message) -> bytes | None:
+    async def validate_one(message: Message) -> bytes | None:
         """The encoded fact of a valid record; a bad one is dead-lettered (None)."""
         metrics.received.labels(logical_name).inc()
         try:
@@ -71,19 +74,21 @@ def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, 
                 await dead_letter(message, result.reason, result.detail)
                 return None
             return orjson.dumps(result.event)
-        except Exception as exc:  # noqa: BLE001 - a poison record must not stop the stream
+        except Exception as exc:  # a poison record must not stop the stream: dead-letter it
             log.exception("ingest failed on %s[%s]@%s", message.topic, message.partition, message.offset)
             metrics.errors.labels("ingest").inc()
             try:
                 await dead_letter(message, PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
-            except Exception:  # noqa: BLE001 - already counted and logged; the stream goes on
+            except Exception:  # already counted and logged; the stream goes on
                 log.exception("could not dead-letter a failed record")
             return None
 
-    async def validate_and_forward(stream):
+    async def validate_and_forward(stream: faust.StreamT[bytes]) -> None:
         # take_events acks a batch only after this body has forwarded it, so a commit
         # never passes a record whose fact is not yet handed to the producer.
-        async for events in stream.take_events(INGEST_BATCH, within=batch_seconds):
+        # StreamT does not declare take_events; every stream Faust hands an agent is a Stream.
+        batches = cast(faust.Stream[bytes], stream).take_events(INGEST_BATCH, within=batch_seconds)
+        async for events in batches:
             facts = [fact for fact in [await validate_one(e.message) for e in events] if fact is not None]
             for value in encode_batches(facts):
                 await facts_topic.send(key=FACTS_KEY, value=value)

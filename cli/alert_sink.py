@@ -14,8 +14,9 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
@@ -24,11 +25,15 @@ from sales_scorecard.cli.kafka_io import consume_committing, make_group_consumer
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import ALERTS
 
+if TYPE_CHECKING:
+    from kafka import TopicPartition
+    from kafka.consumer.fetcher import ConsumerRecord
+
 BASE_DELAY = 0.5
 MAX_DELAY = 30.0
 
 
-def backoff_delays(rnd: random.Random, base: float = BASE_DELAY, cap: float = MAX_DELAY):
+def backoff_delays(rnd: random.Random, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> Iterator[float]:
     """Full-jitter exponential backoff: attempt n waits uniform(0, min(cap, base × 2^n))."""
     attempt = 0
     while True:
@@ -65,13 +70,11 @@ def post(url: str, payload: bytes, timeout: float = 10.0) -> int:
         return 0
 
 
-def deliver(url: str, alert: dict, delays, sleep: Callable[[float], None] = time.sleep,
+def deliver(url: str, alert: dict, delays: Iterable[float], sleep: Callable[[float], None] = time.sleep,
             send: Callable[[str, bytes], int] = post) -> int:
     """Post until a 2xx; returns the number of attempts."""
     body = orjson.dumps({**alert, "text": f"{alert.get('message', '')}\n{alert.get('message_zh', '')}".strip()})
-    attempts = 0
-    for delay in delays:
-        attempts += 1
+    for attempts, delay in enumerate(delays, start=1):
         if 200 <= send(url, body) < 300:
             return attempts
         sleep(delay)
@@ -84,7 +87,7 @@ def run_sink(settings: Settings, url: str, db: Path, group: str, idle_exit: floa
     delivered = Delivered(db)
     rnd = random.Random()
 
-    def handle(tp, record) -> str:
+    def handle(tp: TopicPartition, record: ConsumerRecord) -> str:
         try:
             alert = orjson.loads(record.value)
             event_id = alert["event_id"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 import orjson
@@ -21,7 +21,7 @@ def close_event(period: str, now: datetime | None = None) -> dict:
         "event_id": f"close:{period}",
         "type": "close_period",
         "schema_version": 1,
-        "occurred_at": format_timestamp(now or datetime.now(timezone.utc)),
+        "occurred_at": format_timestamp(now or datetime.now(UTC)),
         "period": period,
     }
 
@@ -35,7 +35,8 @@ def command(period: str) -> None:
     settings = Settings.from_env()
     producer = make_producer(settings)
     try:
-        producer.send(CONTROL.full_name(settings), key=period.encode(), value=orjson.dumps(close_event(period))).get(timeout=30)
+        producer.send(CONTROL.full_name(settings), key=period.encode(),
+                      value=orjson.dumps(close_event(period))).get(timeout=30)
     finally:
         producer.close()
     click.echo(f"close_period {period} published")

@@ -48,7 +48,8 @@ class Ledger:
         self.db.close()
 
     def apply(self, topic: str, partition: int, offset: int, value: bytes | None) -> str:
-        """Apply one record in its own transaction; returns ``inserted``, ``duplicate``, ``conflict`` or ``rejected``."""
+        """Apply one record in its own transaction; returns ``inserted``, ``duplicate``,
+        ``conflict`` or ``rejected``."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             outcome = self._apply(topic, partition, offset, value)
@@ -71,6 +72,7 @@ class Ledger:
             self.db.execute("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?)",
                             (topic, partition, offset, "not a payroll event", value))
             return "rejected"
+        row: tuple[Any, ...]
         if kind == "payroll.statement":
             table, key = "statements", "statement_id"
             row = (event["statement_id"], event["rep_id"], event.get("team_id"), event["period"], event["revenue"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import IO, Any
 
 import click
 
@@ -34,7 +35,7 @@ class UserError(click.ClickException):
 
     exit_code = 2
 
-    def show(self, file=None) -> None:  # noqa: D102 - one line, no traceback
+    def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"scorecard: error: {self.format_message()}", err=True)
 
 
@@ -67,11 +68,12 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from sales_scorecard.streams.internals_guard import InternalsMismatch
     from sales_scorecard.streams.settings import SettingsError
 
     try:
         cli.main(args=argv, prog_name="scorecard", standalone_mode=True)
-    except SettingsError as exc:
+    except (SettingsError, InternalsMismatch) as exc:
         click.echo(f"scorecard: error: {exc}", err=True)
         sys.exit(2)
 

@@ -1,7 +1,7 @@
 """``scorecard produce FILE.jsonl|-``: send each JSON line to the topic of its type.
 
 The line's bytes are sent unchanged (the worker validates them); the record key is
-the one SPEC §2 prescribes for the type. A line that is not JSON, has no known type or
+the one contract §2 prescribes for the type. A line that is not JSON, has no known type or
 lacks its key field is reported as ``line N: …`` and skipped (``--strict`` stops).
 """
 

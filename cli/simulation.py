@@ -153,7 +153,7 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
         days = ((date(m.year + (m.month == 12), m.month % 12 + 1, 1)) - m).days
         quarter_end = m.month % 3 == 0
         for r in reps:
-            def day() -> date:
+            def day(m: date = m, days: int = days) -> date:
                 return m + timedelta(days=rnd.randrange(days))
 
             # Deals: created this month, closed 5–40 days later (still open past the end).

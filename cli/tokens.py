@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 import yaml
 
+from sales_scorecard.cli.main import UserError
 from sales_scorecard.core.access import (
     ROLES,
     Principal,
@@ -27,8 +28,6 @@ from sales_scorecard.core.access import (
     hash_token,
     load_tokens,
 )
-
-from sales_scorecard.cli.main import UserError
 
 
 def _path(file: str | None) -> Path:

@@ -45,7 +45,8 @@ def create_topics(settings: Settings, timeout_s: float = 30.0) -> dict[str, str]
                     if error is TopicAlreadyExistsError:  # created concurrently by someone else
                         result[topic["name"]] = EXISTS
                     elif topic["error_code"] != 0:
-                        raise KafkaError(f"creating {topic['name']}: {error.__name__} {topic.get('error_message') or ''}")
+                        raise KafkaError(f"creating {topic['name']}: {error.__name__} "
+                                         f"{topic.get('error_message') or ''}")
                     else:
                         result[topic["name"]] = CREATED
                 # Creation is asynchronous on KRaft: wait until every partition has a leader,
@@ -58,7 +59,7 @@ def create_topics(settings: Settings, timeout_s: float = 30.0) -> dict[str, str]
 
 @click.group("topics")
 def command() -> None:
-    """Manage the topics of the contract (SPEC §2)."""
+    """Manage the topics of the contract (docs/contract.md §2)."""
 
 
 @command.command("create")

@@ -17,6 +17,13 @@ def command(web_port: int | None, loglevel: str | None) -> None:
     """Run the Faust worker: ingest, aggregation and web views (/metrics, /healthz, /readyz)."""
     import dataclasses
 
+    from sales_scorecard.streams import internals_guard
+
+    # Before anything is built: the consumer and producer fixes patch Faust's internals, so
+    # another faust-streaming, mode-streaming or aiokafka than they were verified with stops
+    # the worker here, with one line (cli.main prints InternalsMismatch).
+    internals_guard.verify()
+
     from sales_scorecard.streams.app import create_app
     from sales_scorecard.streams.logs import logging_config
     from sales_scorecard.streams.worker_setup import quiet_worker

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 
 def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -20,7 +21,7 @@ def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return 0, b""
 
 
-def _samples(exposition: str, name: str, labels: dict[str, str]):
+def _samples(exposition: str, name: str, labels: dict[str, str]) -> Iterator[float]:
     wanted = [f'{k}="{v}"' for k, v in labels.items()]
     for line in exposition.splitlines():
         if line.startswith(name + "{") or line.startswith(name + " "):

@@ -7,6 +7,7 @@ through its HTTP endpoints and its log file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,7 +42,7 @@ class WorkerProcess:
     proc: subprocess.Popen | None = None
     started_at: float = 0.0
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         """Start the process in a session of its own (so ``stop`` reaches its children)."""
         env = {**os.environ, **self.settings.to_env(), "SCORECARD_LOG_LEVEL": "WARNING", **self.env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,10 +115,8 @@ class WorkerProcess:
         """Send ``sig`` to the process group; SIGKILL after ``timeout`` s."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

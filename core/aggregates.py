@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
 from types import MappingProxyType
-from typing import TypeVar, cast, overload
+from typing import Any, TypeVar, cast, overload
 
 SEVERITIES = ("low", "medium", "high", "critical")
 ACTIVITY_KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
@@ -248,53 +248,53 @@ class Bucket:
         else:
             self._revenue_units += units * 10 ** (exponent - own)
 
-    def apply(self, delta: tuple[tuple[str, object], ...], sign: int) -> None:
+    def apply(self, delta: tuple[tuple[str, Any], ...], sign: int) -> None:
         """Add (sign +1) or remove (sign -1) one contribution (a ``revenue`` value is
         ``money_units(amount)``)."""
         self.contributions += sign
         for field, value in delta:
             if field == "revenue":
-                units, exponent = cast(tuple[int, int], value)  # money_units(amount)
+                units, exponent = value  # money_units(amount)
                 self._add_revenue(units * sign, exponent)
             elif field == "won":
                 self.won += sign
             elif field == "cycle":
-                self.cycle_micros += value * sign  # type: ignore[operator]
+                self.cycle_micros += value * sign
             elif field == "won_customer":
-                self._won_customers = _tally_add(self._won_customers, value, sign)  # type: ignore[arg-type]
+                self._won_customers = _tally_add(self._won_customers, value, sign)
             elif field == "activity":
-                self._activities = _tally_add(self._activities, value, sign)  # type: ignore[arg-type]
+                self._activities = _tally_add(self._activities, value, sign)
             elif field == "contact":
                 self.effective_contacts += sign
-                self._contacts = _tally_add(self._contacts, value, sign)  # type: ignore[arg-type]
+                self._contacts = _tally_add(self._contacts, value, sign)
             else:
                 self._apply_rare(self._rare_counts(), field, value, sign)
 
     @staticmethod
-    def _apply_rare(rare: _Rare, field: str, value: object, sign: int) -> None:
+    def _apply_rare(rare: _Rare, field: str, value: Any, sign: int) -> None:
         if field == "lost":
             rare.lost += sign
         elif field == "new_tier":
             rare.new_customers += sign
-            rare.new_by_tier = _tally_add(rare.new_by_tier, value, sign)  # type: ignore[arg-type]
+            rare.new_by_tier = _tally_add(rare.new_by_tier, value, sign)
         elif field == "complaint":
             rare.complaints += sign
-            rare.by_severity = _tally_add(rare.by_severity, value, sign)  # type: ignore[arg-type]
+            rare.by_severity = _tally_add(rare.by_severity, value, sign)
         elif field == "resolution":
             rare.resolved += sign
-            rare.resolution_micros += value * sign  # type: ignore[operator]
+            rare.resolution_micros += value * sign
         elif field == "campaign":
-            rare.campaigns = _tally_add(rare.campaigns, value, sign)  # type: ignore[arg-type]
+            rare.campaigns = _tally_add(rare.campaigns, value, sign)
         elif field == "training":
-            rare.training_minutes += value * sign  # type: ignore[operator]
+            rare.training_minutes += value * sign
         elif field == "survey":
-            rare.survey_sum += value * sign  # type: ignore[operator]
+            rare.survey_sum += value * sign
             rare.survey_count += sign
         else:  # pragma: no cover - a programming error, not input
             raise KeyError(field)
 
     @classmethod
-    def merged(cls, buckets: list["Bucket"]) -> "Bucket":
+    def merged(cls, buckets: list[Bucket]) -> Bucket:
         """One bucket holding the sum of several (trailing windows over day buckets)."""
         out = cls()
         rare = out._rare = _Rare()

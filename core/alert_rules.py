@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from .money import ratio
 from .periods import parse_timestamp
@@ -54,7 +54,7 @@ class AlertState:
         return {"firing": self.firing, "incident": self.incident, "high": None if self.high is None else str(self.high)}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "AlertState":
+    def from_json(cls, d: dict[str, Any]) -> AlertState:
         """Inverse of ``to_json``."""
         return cls(d["firing"], d["incident"], None if d.get("high") is None else Decimal(d["high"]))
 
@@ -68,9 +68,19 @@ class Transition:
     event: dict[str, Any] | None
 
 
+class AlertStates(Protocol):
+    """Where the current state of each alert key is looked up (a dict, or the worker's table)."""
+
+    def get(self, key: str, default: AlertState, /) -> AlertState: ...
+
+
 def alert_key(rule: str, scope: str, id: str, period: str) -> str:
     """``{rule}:{scope}:{id}:{period}``: the state key and the Kafka key of an alert."""
     return f"{rule}:{scope}:{id}:{period}"
+
+
+def _optional_decimal(rule: dict[str, Any], key: str, where: str) -> Decimal | None:
+    return None if rule.get(key) is None else to_decimal(rule[key], f"{where}.{key}", AlertRuleError)
 
 
 def load_alert_rules(path: str | None) -> tuple[Rule, ...]:
@@ -83,11 +93,12 @@ def load_alert_rules(path: str | None) -> tuple[Rule, ...]:
         where = f"rules[{i}]"
         if not isinstance(r, dict) or r.get("kind") not in KINDS or not r.get("name"):
             raise AlertRuleError(f"{where}: needs a name and a kind in {KINDS}")
-        dec = lambda k: None if r.get(k) is None else to_decimal(r[k], f"{where}.{k}", AlertRuleError)  # noqa: E731
         rules.append(Rule(
             name=str(r["name"]), kind=r["kind"], scopes=tuple(r.get("scopes", ("rep", "team"))),
-            severity=str(r.get("severity", "warning")), fire_below=dec("fire_below"), resolve_at=dec("resolve_at"),
-            min_elapsed=dec("min_elapsed") or Decimal(0), drop=dec("drop"),
+            severity=str(r.get("severity", "warning")), fire_below=_optional_decimal(r, "fire_below", where),
+            resolve_at=_optional_decimal(r, "resolve_at", where),
+            min_elapsed=_optional_decimal(r, "min_elapsed", where) or Decimal(0),
+            drop=_optional_decimal(r, "drop", where),
             severities=tuple(r.get("severities", ())), min_count=int(r.get("min_count", 0)),
             window_days=int(r.get("window_days", 7)),
         ))
@@ -144,7 +155,8 @@ def _event(rule: Rule, key: str, state: AlertState, scope: str, id: str, period:
 
 
 def _change(rule: Rule, key: str, old: AlertState, firing: bool, high: Decimal | None, scope: str, id: str,
-            period: str, manager_id: str | None, value: Decimal, threshold: Decimal, emitted_at: str) -> Transition | None:
+            period: str, manager_id: str | None, value: Decimal, threshold: Decimal,
+            emitted_at: str) -> Transition | None:
     if firing == old.firing:
         return Transition(key, replace(old, high=high), None) if high != old.high else None
     state = AlertState(firing, old.incident + 1 if firing else old.incident, high)
@@ -152,7 +164,7 @@ def _change(rule: Rule, key: str, old: AlertState, firing: bool, high: Decimal |
 
 
 def evaluate_scorecard(
-    rules: Iterable[Rule], scorecard: Mapping[str, Any], states: Mapping[str, AlertState],
+    rules: Iterable[Rule], scorecard: Mapping[str, Any], states: AlertStates,
     manager_id: str | None, emitted_at: str,
 ) -> list[Transition]:
     """Transitions of the pace and drop rules for one rendered scorecard."""
@@ -187,10 +199,7 @@ def evaluate_scorecard(
             value = Decimal(str(attainment))
             assert rule.drop is not None
             high = old.high if old.high is not None and old.high >= value else value
-            if old.firing:
-                firing = value < high
-            else:
-                firing = value <= high - rule.drop
+            firing = value < high if old.firing else value <= high - rule.drop
             change = _change(rule, key, old, firing, high, scope, id, period, manager_id, value, high, emitted_at)
         if change is not None:
             out.append(change)
@@ -199,7 +208,7 @@ def evaluate_scorecard(
 
 def evaluate_complaints(
     rules: Iterable[Rule], rep_id: str, complaints: Iterable[tuple[datetime, str]], as_of: datetime,
-    states: Mapping[str, AlertState], manager_id: str | None, emitted_at: str,
+    states: AlertStates, manager_id: str | None, emitted_at: str,
 ) -> list[Transition]:
     """Transitions of the complaint-spike rule for one rep (complaints: (opened_at, severity))."""
     out = []

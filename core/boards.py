@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from .engine import TRAILING_DAYS, ScorecardEngine
+from .engine import ScorecardEngine
 from .labels import period_kind
-from .leaderboard import rank
+from .leaderboard import OrderKey, RankIndex, order_key, rank
 from .money import format_money
+from .periods import TRAILING_DAYS
 from .roster import UNASSIGNED
 
 METRICS = ("score", "revenue", "attainment", "weighted_attainment")
@@ -44,8 +46,9 @@ def board_reps(engine: ScorecardEngine, board: str, period: str) -> list[str]:
     return out
 
 
-def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str, limit: int | None = None) -> dict[str, Any]:
-    """Ranked rows of a board for a period and metric (ties share a rank, SPEC §6)."""
+def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str,
+                limit: int | None = None) -> dict[str, Any]:
+    """Ranked rows of a board for a period and metric (ties share a rank, contract §6)."""
     if metric not in METRICS:
         raise BoardError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     check_period(engine, period)
@@ -55,16 +58,17 @@ def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str, l
         if content is not None:
             contents[rep] = content
     ranked = rank((rep, _value(c, metric)) for rep, c in contents.items())
+    window = engine.period(period)  # None only for a trailing window before any event
     rows = []
     for row in ranked[: limit if limit else None]:
         c = contents[row.rep_id]
-        entry = engine.roster.entry_before(row.rep_id, engine.period(period).end)  # type: ignore[union-attr]
+        entry = engine.roster.entry_before(row.rep_id, window.end) if window is not None else None
         rows.append({
             "rank": row.rank,
             "rep_id": row.rep_id,
             "name": entry.name if entry and entry.name else row.rep_id,
             "team_id": c["team_id"],
-            "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
+            "value": shown_value(row.value, metric),
             "revenue": c["kpis"]["revenue"],
             "attainment": c["kpis"]["attainment"],
             "score": c["score"],
@@ -78,7 +82,8 @@ def default_month(clock_month: str | None, labels: Iterable[str]) -> str | None:
     """The month a board shows when none is asked for: the clock's month, unless it has no
     scorecard yet (just after midnight on the 1st, or after a period close stamped on a
     later day than the last sale) and an earlier month has one; then the latest such month."""
-    with_data = [label for label in labels if period_kind(label) == "month" and (clock_month is None or label <= clock_month)]
+    with_data = [label for label in labels
+                 if period_kind(label) == "month" and (clock_month is None or label <= clock_month)]
     if clock_month is None or clock_month in with_data or not with_data:
         return clock_month
     return max(with_data)
@@ -90,6 +95,11 @@ def current_month(engine: ScorecardEngine) -> str | None:
     clock_month = engine.calendar.containing(as_of)[0].label if as_of is not None else None
     labels = {label for (scope, _), known in engine.known.items() if scope == "rep" for label in known}
     return default_month(clock_month, labels)
+
+
+def shown_value(value: Decimal | int, metric: str) -> str | float | None:
+    """A ranked value as a board shows it: revenue as a money string, the rest as numbers."""
+    return format_money(Decimal(value)) if metric == "revenue" else float(value)
 
 
 def check_period(engine: ScorecardEngine, period: str) -> None:
@@ -156,67 +166,136 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
     }
 
 
+def _order_keys(content: dict[str, Any], old: dict[str, OrderKey]) -> dict[str, OrderKey]:
+    """A rep scorecard's order key per metric with a value, reusing the ``old`` key of a
+    value that did not change (so it keeps its place at no cost)."""
+    keys = {}
+    for metric in METRICS:
+        value = _value(content, metric)
+        if value is None:
+            continue
+        key = old.get(metric)
+        # compare_total is 0 only for the same value spelled the same ("1.0" is not "1").
+        if key is None or key[3].compare_total(value) != 0:
+            key = order_key(content["id"], value)
+        keys[metric] = key
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRep:
+    """A rendered rep scorecard as its boards need it."""
+
+    team_id: str | None
+    #: metric -> the rep's order key in that metric's rankings (metrics without a value: absent)
+    keys: dict[str, OrderKey]
+    #: the revenue, attainment and score shown on every row, as rendered
+    shown: dict[str, Any]
+
+
+class _BoardIndex:
+    """One board of one period: the reps it ranks and, per metric, their order."""
+
+    def __init__(self) -> None:
+        #: every rep on the board, with or without values (``ranked`` counts them all)
+        self.members: set[str] = set()
+        self.by_metric: dict[str, RankIndex] = {metric: RankIndex() for metric in METRICS}
+
+    def put(self, rep_id: str, old: dict[str, OrderKey], new: dict[str, OrderKey]) -> None:
+        """Add a rep (``old`` empty) or move it from its ``old`` keys to its ``new`` ones."""
+        self.members.add(rep_id)
+        for metric, index in self.by_metric.items():
+            old_key, new_key = old.get(metric), new.get(metric)
+            if old_key is not new_key:  # an unchanged value keeps its key object
+                if old_key is not None:
+                    index.remove(old_key)
+                if new_key is not None:
+                    index.add(new_key)
+
+    def discard(self, rep_id: str, keys: dict[str, OrderKey]) -> None:
+        """Take a rep, ranked under ``keys``, off the board."""
+        self.members.discard(rep_id)
+        for metric, key in keys.items():
+            self.by_metric[metric].remove(key)
+
+
 class BoardCache:
     """The ranking inputs of every rep scorecard, refreshed as scorecards are rendered.
 
     Leaderboard snapshots are built from it, so publishing a board does not render
-    every rep again.
+    every rep again. Each board of each period keeps its reps in rank order per metric
+    (``RankIndex``), so an update costs O(log n) and the top N rows O(N + log n); the
+    order is the one ``rank`` defines.
     """
 
     def __init__(self) -> None:
-        #: period -> rep_id -> (team_id, values by metric, shown fields)
-        self.entries: dict[str, dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]] = {}
-        #: period -> team_id -> the reps of ``entries`` in that team (team boards read only theirs)
-        self.by_team: dict[str, dict[str | None, set[str]]] = {}
+        #: period -> rep_id -> the rep's cached scorecard
+        self.entries: dict[str, dict[str, CachedRep]] = {}
+        #: period -> the company board
+        self.company: dict[str, _BoardIndex] = {}
+        #: period -> team_id -> that team's board (a rep is on the board of its cached team)
+        self.teams: dict[str, dict[str | None, _BoardIndex]] = {}
 
     def update(self, content: dict[str, Any]) -> set[tuple[str, str]]:
         """Record a rendered rep scorecard; returns the (board, period) pairs it may move."""
         if content["scope"] != "rep":
             return set()
-        period_entries = self.entries.setdefault(content["period"], {})
-        values = {m: _value(content, m) for m in METRICS}
+        period, rep_id, team = content["period"], content["id"], content["team_id"]
+        period_entries = self.entries.setdefault(period, {})
+        old = period_entries.get(rep_id)
+        old_keys: dict[str, OrderKey] = {} if old is None else old.keys
+        keys = _order_keys(content, old_keys)
         shown = {"revenue": content["kpis"]["revenue"], "attainment": content["kpis"]["attainment"],
                  "score": content["score"]}
-        old = period_entries.get(content["id"])
-        team = content["team_id"]
-        period_entries[content["id"]] = (team, values, shown)
-        teams = self.by_team.setdefault(content["period"], {})
-        if old is not None and old[0] != team:
-            teams.get(old[0], set()).discard(content["id"])
-        teams.setdefault(team, set()).add(content["id"])
-        touched = {("company", content["period"]), (f"team:{team}", content["period"])}
-        if old is not None and old[0] != team:
-            touched.add((f"team:{old[0]}", content["period"]))
+        period_entries[rep_id] = CachedRep(team, keys, shown)
+        company = self.company.get(period)
+        if company is None:  # not setdefault: building an index for nothing costs more than the update
+            company = self.company[period] = _BoardIndex()
+        company.put(rep_id, old_keys, keys)
+        touched = {("company", period), (f"team:{team}", period)}
+        teams = self.teams.setdefault(period, {})
+        if old is not None and old.team_id != team:  # moved: off the old team's board
+            teams[old.team_id].discard(rep_id, old_keys)
+            touched.add((f"team:{old.team_id}", period))
+            old_keys = {}
+        team_board = teams.get(team)
+        if team_board is None:
+            team_board = teams[team] = _BoardIndex()
+        team_board.put(rep_id, old_keys, keys)
         return touched
 
     def remove(self, rep_id: str, period: str) -> set[tuple[str, str]]:
         """Forget a rep scorecard that stopped existing; returns the boards it leaves."""
         old = self.entries.get(period, {}).pop(rep_id, None)
-        if old is not None:
-            self.by_team.get(period, {}).get(old[0], set()).discard(rep_id)
-        return set() if old is None else {("company", period), (f"team:{old[0]}", period)}
+        if old is None:
+            return set()
+        self.company[period].discard(rep_id, old.keys)
+        self.teams[period][old.team_id].discard(rep_id, old.keys)
+        return {("company", period), (f"team:{old.team_id}", period)}
 
-    def _members(self, board: str, period: str) -> dict[str, tuple[str | None, dict[str, Decimal | None], dict[str, Any]]]:
-        """The cached entries a board of a period ranks (every rep, or one team's)."""
-        entries = self.entries.get(period, {})
+    def _index(self, board: str, period: str) -> _BoardIndex | None:
+        """The index of a board of a period (every rep, or one team's); None before its first rep."""
         if board == "company":
-            return entries
-        return {rep: entries[rep] for rep in self.by_team.get(period, {}).get(board[5:], ())}
+            return self.company.get(period)
+        return self.teams.get(period, {}).get(board[5:])
 
     def ranked(self, board: str, period: str) -> int:
         """How many reps a board of a period ranks."""
-        return len(self._members(board, period))
+        index = self._index(board, period)
+        return 0 if index is None else len(index.members)
 
     def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
-        """Ranked rows of a board from the cached values."""
-        members = self._members(board, period)
-        ranked = rank((rep, e[1][metric]) for rep, e in members.items())
+        """Ranked rows of a board from the cached values (the first ``limit``, or all)."""
+        index = self._index(board, period)
+        if index is None or not index.members:
+            return []
+        entries = self.entries[period]
         rows = []
-        for row in ranked[: limit if limit else None]:
-            team_id, _, shown = members[row.rep_id]
+        for row in index.by_metric[metric].top(limit if limit else None):
+            cached = entries[row.rep_id]
             rows.append({"rank": row.rank, "rep_id": row.rep_id, "name": (names or {}).get(row.rep_id, row.rep_id),
-                         "team_id": team_id,
-                         "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
-                         **shown})
+                         "team_id": cached.team_id,
+                         "value": shown_value(row.value, metric),
+                         **cached.shown})
         return rows

@@ -1,4 +1,4 @@
-"""Commission plans and their exact arithmetic (SPEC §7).
+"""Commission plans and their exact arithmetic (contract §7).
 
 Attainment bands become revenue slices of the target: band [0, 1.0) at 5% pays 5% of
 the revenue up to 100% of the target. ``marginal`` pays each slice at its own rate,

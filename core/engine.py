@@ -20,14 +20,13 @@ property tests replay shuffled, duplicated histories against a from-scratch buil
 from __future__ import annotations
 
 import bisect
-
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from sys import intern
-from typing import Any, Iterable
+from typing import Any
 
 from sales_scorecard.schemas.records import (
     ActivityEvent,
@@ -56,7 +55,7 @@ MICROS_PER_SECOND = 1_000_000
 ScorecardKey = tuple[str, str, str]  # (scope, id, period label)
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What applying one input record did."""
 
     APPLIED = "applied"
@@ -237,22 +236,17 @@ class ScorecardEngine:
             return self._apply_close(event)
         raise TypeError(f"not an input record: {type(event).__name__}")
 
-    def apply_all(self, events: Iterable[InputEvent]) -> Counter:
-        """Apply many records; returns a count per outcome."""
-        return Counter(self.apply(e).value for e in events)
-
     def _apply_deal(self, ev: DealEvent) -> Outcome:
         old = self.deals.get(ev.deal_id)
         rejected = _version_gate(old, ev)
         if rejected is not None:
             return rejected
         ev = _compact_deal(ev, old)
-        if old is not None:
-            if old.stage == "won":
-                wins = self._customer_wins[old.customer_id]
-                del wins[old.deal_id]
-                if not wins:
-                    del self._customer_wins[old.customer_id]
+        if old is not None and old.stage == "won":
+            wins = self._customer_wins[old.customer_id]
+            del wins[old.deal_id]
+            if not wins:
+                del self._customer_wins[old.customer_id]
         self.deals[ev.deal_id] = ev
         if ev.stage == "won":
             assert ev.closed_at is not None  # guaranteed by the schema
@@ -510,12 +504,13 @@ class ScorecardEngine:
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
             if sign > 0:
+                # a delta value is typed object; won_customer holds a str
                 by_customer.setdefault(won_customer, []).append(c.ts)  # type: ignore[arg-type]
             else:
-                dates = by_customer[won_customer]  # type: ignore[index]
+                dates = by_customer[won_customer]  # type: ignore[index]  # as above: a str held as object
                 dates.remove(c.ts)
                 if not dates:
-                    del by_customer[won_customer]  # type: ignore[arg-type]
+                    del by_customer[won_customer]  # type: ignore[arg-type]  # as above: a str held as object
         self._touch_contribution(c.scope, c.id, month, quarter, year, coverage=won_customer is not None)
 
     def rep_month_revenue(self, rep_id: str, month: str) -> Decimal:
@@ -585,7 +580,7 @@ class ScorecardEngine:
         """Whether a scorecard key exists: a fact or a target in a calendar period, any
         calendar key for a trailing window."""
         labels = self.known.get((scope, id))
-        return bool(labels) and (label in labels or label in TRAILING_DAYS)
+        return labels is not None and bool(labels) and (label in labels or label in TRAILING_DAYS)
 
     def _touch_known(self, scope: str, id: str, wanted: Any) -> None:
         for label in self.known.get((scope, id), ()):
@@ -610,19 +605,24 @@ class ScorecardEngine:
                 self.dirty.add((scope, id, "R30D"))
                 self.dirty.add((scope, id, "R90D"))
 
-    def take_dirty(self) -> list[ScorecardKey]:
+    def take_dirty(self, months_only: bool = False) -> list[ScorecardKey]:
         """The scorecards that may have changed since the last call: existing ones, and those
         that stopped existing (``render`` gives None for them); months first, then quarters,
-        years and trailing windows, each by scope (rep, team, company) and id."""
+        years and trailing windows, each by scope (rep, team, company) and id. With
+        ``months_only`` the other dirty keys stay marked for a later call."""
         out = [key for key in self.vanished if not self.exists(*key)]
         self.vanished.clear()
-        for scope, id, label in self.dirty:
+        later: set[ScorecardKey] = set()
+        for key in self.dirty:
+            scope, id, label = key
             known = self.known.get((scope, id))
             if not known:
                 continue
-            if label in TRAILING_DAYS or label in known:
-                out.append((scope, id, label))
-        self.dirty.clear()
+            if months_only and (label in TRAILING_DAYS or len(label) != 7 or label[5] == "Q"):
+                later.add(key)
+            elif label in TRAILING_DAYS or label in known:
+                out.append(key)
+        self.dirty = later
         return sorted(set(out), key=_flush_order)
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:
@@ -633,7 +633,7 @@ class ScorecardEngine:
 
     def all_keys(self) -> list[ScorecardKey]:
         """Every existing scorecard key (calendar periods and trailing windows)."""
-        out = []
+        out: list[ScorecardKey] = []
         for (scope, id), labels in self.known.items():
             if labels:
                 out.extend((scope, id, label) for label in labels)

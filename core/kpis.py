@@ -1,4 +1,4 @@
-"""KPI formulas of SPEC §5 over plain inputs, and their output format.
+"""KPI formulas of contract §5 over plain inputs, and their output format.
 
 ``compute_kpis`` takes the aggregates and context one scorecard needs (a
 ``KpiInputs``) and returns exact values (Decimal/int/None) plus the JSON-ready form:
@@ -99,7 +99,8 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
         "complaints": b.complaints,
         "complaints_by_severity": {sev: b.by_severity.get(sev, 0) for sev in SEVERITIES},
         "complaint_rate": divide(b.complaints, served),
-        "avg_resolution_hours": divide(divide(b.resolution_micros, MICROS_PER_HOUR), b.resolved) if b.resolved else None,
+        "avg_resolution_hours": (divide(divide(b.resolution_micros, MICROS_PER_HOUR), b.resolved)
+                                 if b.resolved else None),
         "csat": divide(b.survey_sum, b.survey_count),
         "csat_responses": b.survey_count,
         "activities": activities,

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 #: Arithmetic context for every division in the core: 28 significant digits.
 CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
 CENT = Decimal("0.01")
 RATIO_QUANTUM = Decimal("0.0001")
 ZERO = Decimal(0)
-
-
-def parse_money(text: str) -> Decimal:
-    """Parse a validated money string such as ``"120000.00"``."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"not a decimal amount: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite amount: {text!r}")
-    return value
 
 
 def format_money(value: Decimal | None) -> str | None:

@@ -43,9 +43,10 @@ class PaidState:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "PaidState":
+    def from_json(cls, d: dict[str, Any]) -> PaidState:
         """Inverse of ``to_json``."""
-        return cls(**{**d, "paid_revenue": Decimal(d["paid_revenue"]), "paid_commission": Decimal(d["paid_commission"])})
+        return cls(**{**d, "paid_revenue": Decimal(d["paid_revenue"]),
+                      "paid_commission": Decimal(d["paid_commission"])})
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ class PayrollLedger:
                     out.append(self._statement(engine, rep_id, month, posted_at, late=False))
         return out
 
-    def _commission(self, engine: ScorecardEngine, rep_id: str, month: str) -> tuple[str, str, Decimal, Decimal | None, CommissionResult]:
+    def _commission(self, engine: ScorecardEngine, rep_id: str,
+                    month: str) -> tuple[str, str, Decimal, Decimal | None, CommissionResult]:
         period = engine.calendar.parse(month)
         entry = engine.roster.entry_before(rep_id, period.end)
         team_id = entry.team_id if entry else UNASSIGNED
@@ -138,7 +140,8 @@ class PayrollLedger:
             "commission": format_money(result.amount),
             "line_items": [] if late else [
                 {"deal_id": d.deal_id, "amount": format_money(d.amount),
-                 "closed_at": format_timestamp(d.closed_at), "version": d.version}  # type: ignore[arg-type]
+                 "closed_at": format_timestamp(d.closed_at),  # type: ignore[arg-type]  # won: schema requires it
+                 "version": d.version}
                 for d in engine.won_deals(rep_id, month)
             ],
             "posted_at": posted_at,

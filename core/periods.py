@@ -1,9 +1,9 @@
-"""Calendar periods and clocks (SPEC §4) in a configurable IANA time zone.
+"""Calendar periods and clocks (contract §4) in a configurable IANA time zone.
 
 A timestamp belongs to the local day, month, quarter and year of its local calendar
 date; periods are half-open ``[start, end)`` at local midnight. Trailing windows
 (``R30D``, ``R90D``) are whole local days ending with the local date of ``as_of``
-(docs/kpi-decisions.md).
+(contract §4).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from .money import CONTEXT
@@ -35,14 +35,15 @@ _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _ZONES: dict[timedelta, tzinfo] = {}
 
 
-def parse_timestamp(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp with an offset or ``Z`` into an aware datetime."""
+def parse_timestamp(text: object) -> datetime:
+    """Parse an RFC 3339 timestamp with an offset or ``Z`` into an aware datetime (anything
+    else, a value of another type included, raises ValueError)."""
     if not isinstance(text, str) or not _RFC3339.match(text):
         raise ValueError(f"not an RFC 3339 timestamp with offset: {text!r}")
     s = text.replace("z", "Z").replace("Z", "+00:00").replace("t", "T").replace(" ", "T")
     if "." in s:  # Python accepts at most 6 fractional digits
         head, rest = s.split(".", 1)
-        frac = re.match(r"\d+", rest).group(0)  # type: ignore[union-attr]
+        frac = rest[:len(rest) - len(rest.lstrip("0123456789"))]
         s = f"{head}.{frac[:6].ljust(6, '0')}{rest[len(frac):]}"
     value = datetime.fromisoformat(s)
     # fromisoformat makes a new tzinfo (and its timedelta) per call: ~100 bytes of every
@@ -80,7 +81,7 @@ class Calendar:
         self.timezone = timezone
         self._day = lru_cache(maxsize=65536)(self._day_uncached)
         # One shared label tuple per local date: contributions hold them, and fresh
-        # strings per event were ~0.7 KiB per rep-period of state (issue #8).
+        # strings per event were ~0.7 KiB per rep-period of state (docs/benchmarks.md).
         self._labels: dict[date, tuple[str, str, str, str]] = {}
 
     # -- instants and dates -------------------------------------------------
@@ -103,7 +104,8 @@ class Calendar:
     def month_of(self, year: int, month: int) -> Period:
         """The month ``year-month``."""
         ny, nm = (year + 1, 1) if month == 12 else (year, month + 1)
-        return Period("month", f"{year:04d}-{month:02d}", self.midnight(date(year, month, 1)), self.midnight(date(ny, nm, 1)))
+        return Period("month", f"{year:04d}-{month:02d}", self.midnight(date(year, month, 1)),
+                      self.midnight(date(ny, nm, 1)))
 
     def quarter_of(self, year: int, quarter: int) -> Period:
         """The quarter ``year-Qquarter``."""
@@ -149,7 +151,8 @@ class Calendar:
         """``R30D``/``R90D``: the whole local days ending with the local date of ``as_of``."""
         days = TRAILING_DAYS[kind]
         last = self.local_date(as_of)
-        return Period(kind, kind, self.midnight(last - timedelta(days=days - 1)), self.midnight(last + timedelta(days=1)))  # type: ignore[arg-type]
+        start, end = self.midnight(last - timedelta(days=days - 1)), self.midnight(last + timedelta(days=1))
+        return Period(cast(Kind, kind), kind, start, end)  # a key of TRAILING_DAYS (KeyError above otherwise)
 
     # -- relations ----------------------------------------------------------
     def previous(self, p: Period) -> Period:
@@ -157,7 +160,8 @@ class Calendar:
         if p.kind in TRAILING_DAYS:
             days = TRAILING_DAYS[p.kind]
             last = self.local_date(p.start) - timedelta(days=1)
-            return Period(p.kind, p.label, self.midnight(last - timedelta(days=days - 1)), self.midnight(last + timedelta(days=1)))
+            return Period(p.kind, p.label, self.midnight(last - timedelta(days=days - 1)),
+                          self.midnight(last + timedelta(days=1)))
         prev_instant = p.start - timedelta(seconds=1)
         return self._same_kind_at(p.kind, prev_instant)
 
@@ -177,16 +181,6 @@ class Calendar:
         if not count:
             raise ValueError(f"{p.kind} has no months")
         return [self.month_of(d.year, d.month + i) for i in range(count)]
-
-    def days_of(self, p: Period) -> list[Period]:
-        """The local days inside ``p``."""
-        out = []
-        d = self.local_date(p.start)
-        last = self.local_date(p.end - timedelta(microseconds=1))
-        while d <= last:
-            out.append(self.day(d))
-            d += timedelta(days=1)
-        return out
 
     def _same_kind_at(self, kind: str, ts: datetime) -> Period:
         month, quarter, year = self.containing(ts)

@@ -37,7 +37,8 @@ def to_decimal(value: Any, where: str, error: type[Exception]) -> Decimal:
         raise error(f"{where}: not a decimal: {value!r}") from None
 
 
-def checked_mapping(data: Any, where: str, allowed: frozenset[str], error: type[Exception], what: str) -> Mapping[str, Any]:
+def checked_mapping(data: Any, where: str, allowed: frozenset[str], error: type[Exception],
+                    what: str) -> Mapping[str, Any]:
     """``data`` as a mapping with only ``allowed`` keys (``where`` is "" at the file's top, named ``what``)."""
     if not isinstance(data, dict):
         raise error(f"{where or what}: expected a mapping")

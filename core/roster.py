@@ -1,6 +1,6 @@
 """Effective-dated roster history: which team a rep belonged to at any instant.
 
-Attribution rules (docs/kpi-decisions.md): the entry in force at instant ``t`` is the
+Attribution rules (contract §3, roster): the entry in force at instant ``t`` is the
 last one with ``effective_at <= t``; "at a period's end" means the last instant
 inside it (``effective_at < end``); no entry in force means team ``unassigned``.
 """

@@ -1,4 +1,4 @@
-"""The weighted scorecard (SPEC §6): components, achievements and the score.
+"""The weighted scorecard (contract §6): components, achievements and the score.
 
 Achievement = value / goal (higher is better) or goal / value (lower is better, a
 value of 0 is full achievement, i.e. the cap), clamped to [0, cap] (cap default 1.0).
@@ -153,7 +153,7 @@ def _number(value: Any, kpi: str) -> Decimal | int | None:
 # -- plan files ---------------------------------------------------------------------
 
 def _decimal(value: Any, where: str, *, positive: bool = False) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise ScorePlanError(f"{where}: not a decimal: {value!r}")
     number = to_decimal(value, where, ScorePlanError)
     if not number.is_finite() or number < 0 or (positive and number == 0):
@@ -220,5 +220,5 @@ def parse_plan(data: Any) -> ScorecardPlan:
 
 
 def load_scorecard_plan(path: str | None) -> ScorecardPlan:
-    """Load a plan file (None: the packaged default, the table of SPEC §6)."""
+    """Load a plan file (None: the packaged default, the table of contract §6)."""
     return parse_plan(load_yaml(path, "default_scorecard.yaml", ScorePlanError, "scorecard plan"))

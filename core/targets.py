@@ -1,4 +1,4 @@
-"""The target book and target resolution (SPEC §3 target, docs/kpi-decisions.md).
+"""The target book and target resolution (contract §3, target).
 
 Each field (``revenue``, ``new_customers``, ``market_size``) is resolved on its own
 within one (scope, id): month = given month, else given quarter / 3, else resolved

@@ -1,7 +1,7 @@
 """Event contracts: the JSON Schema files are the source of truth, the rest derives from them.
 
-- ``json/*.schema.json``: Draft 2020-12 schemas of every input (SPEC §3) and output
-  (SPEC §8) event, sharing ``common.schema.json`` through a ``referencing`` registry;
+- ``json/*.schema.json``: Draft 2020-12 schemas of every input (contract §3) and output
+  (contract §8) event, sharing ``common.schema.json`` through a ``referencing`` registry;
 - ``contracts``: loading, bundling and compiling them (once);
 - ``validation``: ``EventValidator`` with the stable rejection reason codes;
 - ``records``: frozen typed records of accepted input events;

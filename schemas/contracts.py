@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -45,7 +45,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _ecma_pattern(validator: Validator, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+def _ecma_pattern(validator: Validator, pattern: str, instance: Any,
+                  schema: dict[str, Any]) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
         shown = instance if len(instance) <= 80 else instance[:77] + "..."
         yield ValidationError(f"{shown!r} does not match {pattern!r}")
@@ -62,7 +63,7 @@ ContractValidator = validators.extend(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema_bytes(name: str) -> bytes:
     return resources.files("sales_scorecard.schemas").joinpath(f"json/{name}.schema.json").read_bytes()
 
@@ -107,7 +108,7 @@ def bundled(name: str) -> dict[str, Any]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> Validator:
     """The (cached) validator of one schema, built once on its bundled form."""
     return ContractValidator(bundled(name))
@@ -138,7 +139,7 @@ def keywords(node: Any) -> set[str]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def fast_check(name: str) -> Any:
     """A compiled ``callable(instance)`` that raises ``fastjsonschema.JsonSchemaException`` when invalid.
 

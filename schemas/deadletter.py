@@ -1,4 +1,4 @@
-"""The dead-letter record of SPEC §8 for a rejected input record (``deadletter.schema.json``)."""
+"""The dead-letter record of contract §8 for a rejected input record (``deadletter.schema.json``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Canonical valid events, one per type, for tests and documentation.
 
-``VALID_EXAMPLES`` holds the input events (SPEC §3) by ``type``, ``OUTPUT_EXAMPLES`` the
-output events (SPEC §8). ``tests/unit/test_schemas.py`` checks that each one validates
+``VALID_EXAMPLES`` holds the input events (contract §3) by ``type``, ``OUTPUT_EXAMPLES`` the
+output events (contract §8). ``tests/unit/test_schemas.py`` checks that each one validates
 against its schema. Use ``valid_example(name)`` to get a private copy to mutate.
 """
 

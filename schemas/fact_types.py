@@ -9,8 +9,9 @@ this table instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .records import RECORD_TYPES
 

@@ -8,17 +8,18 @@ so the two field lists cannot drift apart. Records are keyword-only: build them 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable, Union, get_args, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 from sales_scorecard.core.periods import parse_timestamp
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DealEvent:
-    """The full current state of a deal (SPEC §3 deal)."""
+    """The full current state of a deal (contract §3 deal)."""
 
     event_id: str
     type: str
@@ -116,7 +117,7 @@ class ClosePeriodEvent:
     period: str
 
 
-InputEvent = Union[DealEvent, ComplaintEvent, ActivityEvent, RosterEvent, TargetEvent, ClosePeriodEvent]
+InputEvent = DealEvent | ComplaintEvent | ActivityEvent | RosterEvent | TargetEvent | ClosePeriodEvent
 
 #: Input ``type`` -> its record class.
 RECORD_TYPES: dict[str, type] = {
@@ -155,4 +156,4 @@ def record_from_event(event: dict[str, Any]) -> InputEvent:
         value = event.get(name)
         if value is not None:
             kwargs[name] = convert(value) if convert is not None else value
-    return cls(**kwargs)  # type: ignore[no-any-return]
+    return cls(**kwargs)

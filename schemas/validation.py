@@ -16,9 +16,9 @@ Reason codes are stable (dead letters, the rejection counter and dashboards key 
 | ``unknown_type`` | ``type`` missing, not a string, or not an input type |
 | ``wrong_topic`` | a known type on another type's topic |
 | ``unsupported_schema_version`` | an integer ``schema_version`` this processor does not know (only 1) |
-| ``invalid_money`` | a money field that is not a decimal string ≥ 0 with ≤ 2 decimals and ≤ 10^12 (a JSON number included) |
-| ``invalid_timestamp`` | a timestamp field that is not an RFC 3339 string with offset or ``Z``, names an impossible date, or lies outside 1900–2999 |
-| ``schema_violation`` | anything else the JSON Schema forbids: missing field, wrong JSON type, bad or oversized id, enum, range, conditional rule |
+| ``invalid_money`` | a money field that is not a decimal string ≥ 0, ≤ 10^12, with ≤ 2 decimals (JSON numbers too) |
+| ``invalid_timestamp`` | a timestamp not in RFC 3339 with offset or ``Z``, an impossible date, or outside 1900–2999 |
+| ``schema_violation`` | any other schema rule: missing field, wrong type, bad or oversized id, enum, range, if/then |
 | ``currency_mismatch`` | ``currency`` differs from the configured base currency |
 | ``processing_error`` | not produced here: the ingest agent's code for an unexpected failure |
 
@@ -37,7 +37,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +74,8 @@ MIN_YEAR, MAX_YEAR = 1900, 2999  # the engine shifts periods by a year; keep far
 
 _MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 _DECIMAL_SHAPE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+                        r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
 _DETAIL_LIMIT = 400
 
 
@@ -133,7 +134,7 @@ def timestamp_problem(value: Any) -> str | None:
         return f"not an RFC 3339 timestamp with offset or Z: {_short(value)}"
     try:
         parsed = parse_timestamp(value)
-        year = parsed.astimezone(timezone.utc).year
+        year = parsed.astimezone(UTC).year
     except (ValueError, OverflowError) as exc:
         return f"impossible timestamp {_short(value)}: {exc}"
     if not MIN_YEAR <= year <= MAX_YEAR:
@@ -272,7 +273,9 @@ def _describe(error: ValidationError, root: dict[str, Any]) -> str:
     """``$.path: what is wrong`` for a schema error, naming the conditional rule if one failed."""
     path = error.json_path
     if error.validator == "required":
-        missing = [name for name in error.validator_value if name not in error.instance]
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        present = error.instance if isinstance(error.instance, dict) else {}
+        missing = [name for name in required if name not in present]
         path = f"{path}.{missing[0]}" if missing else path
         message = "required field is missing (or null)"
     elif error.validator == "type":

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -64,9 +64,6 @@ ALERT_CHUNK = 1000
 SEND_CHUNK = 1000
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
-#: The rebuild yields to the event loop after this many facts, so heartbeats go on and the
-#: worker keeps its group membership (a session times out after a few seconds).
-REBUILD_SLICE = 2000
 
 
 @dataclass
@@ -103,8 +100,11 @@ class Pacing:
     took, so rendering never takes more than about half the time."""
 
     flush_interval: float
+    long_interval: float
     board_interval: float
     last_flush: float = 0.0
+    #: when the last flush of every period kind (not only months) ran
+    last_full_flush: float = 0.0
     flush_gap: float = 0.0
     last_boards: float = 0.0
     board_gap: float = 0.0
@@ -126,7 +126,7 @@ async def publish_each(
     for index, key in enumerate(keys):
         try:
             await publish_one(key)
-        except Exception:  # noqa: BLE001 - one bad scorecard must not cost the others theirs
+        except Exception:
             failures += 1
             log.exception("scorecard %s could not be published; it is retried at the next flush", ":".join(key))
             give_back([key])
@@ -147,8 +147,32 @@ def new_engine(settings: Settings) -> ScorecardEngine:
     )
 
 
-class AlertStates:
-    """The alert_state table seen as a mapping of AlertState."""
+class Signal:
+    """A change counter that waiters can sleep on (the live page waits on the boards)."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        """Count a change and wake the current waiters."""
+        self.version += 1
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, seen: int, timeout: float) -> bool:
+        """Return once ``version`` differs from ``seen`` (True) or after ``timeout`` s (False)."""
+        if self.version != seen:
+            return True
+        try:
+            await asyncio.wait_for(self._event.wait(), max(timeout, 0.0))
+        except TimeoutError:
+            return False
+        return True
+
+
+class AlertStateTable:
+    """The alert_state table seen as the alert states it stores."""
 
     def __init__(self, table: KeyValue) -> None:
         self._table = table
@@ -159,7 +183,7 @@ class AlertStates:
 
 
 def _now() -> str:
-    return format_timestamp(datetime.now(timezone.utc))
+    return format_timestamp(datetime.now(UTC))
 
 
 class AggregationStage:
@@ -177,20 +201,21 @@ class AggregationStage:
         self.scorecards = Publisher(outputs.scorecards, tables.emitted, scorecard_event_id)
         self.leaderboards = Publisher(outputs.leaderboards, tables.boards_emitted,
                                       lambda key, revision: f"leaderboard:{key}:{revision}")
-        self.pacing = Pacing(settings.coalesce_ms / 1000.0, settings.leaderboard_ms / 1000.0)
+        long_ms = max(settings.coalesce_long_ms, settings.coalesce_ms)
+        self.pacing = Pacing(settings.coalesce_ms / 1000.0, long_ms / 1000.0, settings.leaderboard_ms / 1000.0)
         #: None until the first message after an assignment rebuilds it from ``facts``.
         self.engine: ScorecardEngine | None = None
         self.ledger = PayrollLedger()
         self.boards = BoardCache()
         self.boards_pending: set[tuple[str, str]] = set()
+        #: Notified after a flush that changed the board cache (the live page pushes then).
+        self.boards_changed = Signal()
         #: First flush after a rebuild re-sends unchanged keys (see ``_publish_scorecard``).
         self._republish = False
-        self._generation = 0
 
     # ------------------------------------------------------------------ lifecycle
     def on_revoked(self) -> None:
         """Another worker may own ``sales.facts`` next: drop the cached engine."""
-        self._generation += 1
         self.engine = None
         self.boards, self.boards_pending = BoardCache(), set()
         self.metrics.ready.set(0)
@@ -198,15 +223,14 @@ class AggregationStage:
     async def _load(self) -> ScorecardEngine:
         """Rebuild the engine and ledger from the tables, settle what a crash left unpaid
         and withdraw keys that were published but no longer exist."""
-        started, generation = time.monotonic(), self._generation
+        started = time.monotonic()
         engine = new_engine(self.settings)
+        # In one go, never yielding to the event loop: a revocation that ran in between would
+        # leave this message to be acknowledged with its facts unapplied, and lost. Heartbeats
+        # do not wait for it: Faust's consumer runs in a thread of its own.
         values = sorted(self.tables.facts.values(), key=lambda v: FACT_TYPES[v["type"]].rebuild_order)
-        for index, value in enumerate(values):
+        for value in values:
             engine.apply(record_from_event(value))
-            if index % REBUILD_SLICE == REBUILD_SLICE - 1:
-                await asyncio.sleep(0)
-        if generation != self._generation:
-            raise RuntimeError("the facts partition was revoked during the rebuild")
         ledger = PayrollLedger()
         for key, paid in self.tables.payroll_state.items():
             ledger.load(key, paid)
@@ -225,7 +249,7 @@ class AggregationStage:
         """Apply one ``sales.facts`` message (possibly no fact: a tick) and run due work."""
         try:
             engine = self.engine or await self._load()
-        except Exception:  # noqa: BLE001 - counted and logged; the next message tries again
+        except Exception:
             log.exception("the engine could not be rebuilt (facts offset %s)", offset)
             self.metrics.errors.labels("aggregate").inc()
             return
@@ -233,7 +257,7 @@ class AggregationStage:
         for payload in facts:
             try:
                 changed = await self._apply(engine, payload) or changed
-            except Exception:  # noqa: BLE001 - never let one fact stop the aggregation
+            except Exception:
                 log.exception("aggregation failed on a fact at facts offset %s", offset)
                 self.metrics.errors.labels("aggregate").inc()
         try:
@@ -242,7 +266,7 @@ class AggregationStage:
             if engine.as_of is not None:
                 self.metrics.event_clock.set(engine.as_of.timestamp())
             await self._run_due(engine)
-        except Exception:  # noqa: BLE001 - the dirty keys stay marked; the next message retries
+        except Exception:
             log.exception("aggregation failed after facts offset %s", offset)
             self.metrics.errors.labels("aggregate").inc()
         finally:
@@ -287,7 +311,7 @@ class AggregationStage:
     def _refresh_clock(self, engine: ScorecardEngine) -> None:
         """Pace, expected-to-date and trailing windows move with the clock, not only with facts."""
         if self.settings.clock == "wall":
-            engine.wall_clock = datetime.now(timezone.utc)
+            engine.wall_clock = datetime.now(UTC)
         clock = engine.clock()
         if clock != self.pacing.clock_at_refresh:
             engine.touch_clock()
@@ -316,7 +340,8 @@ class AggregationStage:
     # ------------------------------------------------------------------ alerts
     def _manager_of(self, engine: ScorecardEngine, content: dict[str, Any]) -> str | None:
         if content["scope"] == "rep":
-            return content["manager_id"]  # type: ignore[no-any-return]  # a rendered field: str or None
+            manager: str | None = content["manager_id"]
+            return manager
         period = engine.period(content["period"])
         members = engine.roster.members_at_end(period.end).get(content["id"], []) if period else []
         entry = engine.roster.entry_before(members[0], period.end) if members and period else None
@@ -324,7 +349,7 @@ class AggregationStage:
 
     async def evaluate_alerts(self, engine: ScorecardEngine, contents: list[dict[str, Any]], emitted_at: str) -> None:
         """Alert rules on every scorecard just rendered (facts or the clock moved)."""
-        states = AlertStates(self.tables.alert_state)
+        states = AlertStateTable(self.tables.alert_state)
         rules = self.alert_rules
         transitions: list[Transition] = []
         reps = set()
@@ -357,16 +382,26 @@ class AggregationStage:
             self.metrics.scorecards.inc()
 
     async def flush(self, engine: ScorecardEngine) -> None:
-        """Render and publish every dirty key, months first; then alerts and, when due, boards."""
+        """Render and publish the dirty months, and every other dirty key when the longer
+        interval passed (months first); then alerts and, when due, boards."""
         started = self._monotonic()
+        pacing = self.pacing
+        full = self._republish or started - pacing.last_full_flush >= pacing.long_interval
+        keys = engine.take_dirty(months_only=not full)
+        if full:
+            pacing.last_full_flush = started
+        elif not keys:
+            pacing.last_flush = started  # only longer periods are dirty, not due yet: look again later
+            return
         emitted_at = _now()
         republish, self._republish = self._republish, False
         run = _FlushRun(self, engine, emitted_at, republish)
-        failures = await publish_each(engine.take_dirty(), run.publish_one, engine.give_back)
+        failures = await publish_each(keys, run.publish_one, engine.give_back)
         if failures:
             self.metrics.errors.labels("publish").inc(failures)
         await self.evaluate_alerts(engine, run.rendered, emitted_at)
-        pacing = self.pacing
+        if run.boards_moved:
+            self.boards_changed.notify()
         pacing.last_flush = self._monotonic()
         took = pacing.last_flush - started
         self.metrics.flush_seconds.observe(took)
@@ -406,6 +441,7 @@ class _FlushRun:
         self.rendered: list[dict[str, Any]] = []
         self.months_sent = False
         self.unsent = 0
+        self.boards_moved = False
 
     async def publish_one(self, key_parts: ScorecardKey) -> None:
         stage, engine = self.stage, self.engine
@@ -430,7 +466,9 @@ class _FlushRun:
             self.unsent += 1
         # Boards and alerts only see a scorecard once it is published (or unchanged).
         if scope == "rep":
-            stage.boards_pending |= stage.boards.update(content)
+            moved = stage.boards.update(content)
+            stage.boards_pending |= moved
+            self.boards_moved = self.boards_moved or bool(moved)
         self.rendered.append(content)
         if len(self.rendered) >= ALERT_CHUNK:
             chunk, self.rendered = self.rendered, []

@@ -19,65 +19,16 @@ one write per fact, and the in-memory engine is rebuilt from them after a restar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import faust
 
 from . import codecs, flushing_producer, rewinding_consumer
 from .kafka_security import faust_credentials
 from .metrics import Metrics
+from .pipeline import Pipeline, Table
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from sales_scorecard.core.engine import ScorecardEngine
-
-    from .aggregation import AggregationStage
 from .topics import ALERTS, DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, SCORECARDS, TopicSpec
-
-
-@dataclass
-class Pipeline:
-    """Everything the agents and web views share: app, topics, tables, metrics."""
-
-    settings: Settings
-    app: faust.App
-    metrics: Metrics
-    input_topics: dict[str, faust.TopicT] = field(default_factory=dict)  # logical name -> topic
-    facts_topic: faust.TopicT | None = None
-    scorecards_topic: faust.TopicT | None = None
-    deadletter_topic: faust.TopicT | None = None
-    payroll_topic: faust.TopicT | None = None
-    leaderboards_topic: faust.TopicT | None = None
-    alerts_topic: faust.TopicT | None = None
-    #: fact key (deal:…, cmp:…, act:…, roster:…, target:…, close:…) -> validated event; 1 partition.
-    facts: faust.Table | None = None
-    #: scorecard key -> [revision, digest] of the last published update; 1 partition.
-    emitted: faust.Table | None = None
-    #: "{rep_id}:{month}" -> what has been paid (core.payroll.PaidState); 1 partition.
-    payroll_state: faust.Table | None = None
-    #: "{board}:{period}:{metric}" -> [revision, digest] of the last published snapshot; 1 partition.
-    boards_emitted: faust.Table | None = None
-    #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState; 1 partition.
-    alert_state: faust.Table | None = None
-    #: The aggregation stage (engine, ledger, board cache), set by agents.scorecards.
-    aggregation: "AggregationStage | None" = None
-
-    @property
-    def engine(self) -> "ScorecardEngine | None":
-        """The loaded engine on the worker that owns the aggregation stage, else None."""
-        return self.aggregation.engine if self.aggregation is not None else None
-
-    def owns_aggregation(self) -> bool:
-        """True when this worker is assigned the (single) partition of ``sales.facts``."""
-        assert self.facts_topic is not None
-        try:
-            assignment = self.app.consumer.assignment()
-        except Exception:  # noqa: BLE001 - consumer not started yet
-            return False
-        name = self.facts_topic.get_topic_name()
-        return any(tp.topic == name for tp in assignment)
 
 
 def _topic(app: faust.App, settings: Settings, spec: TopicSpec, value_serializer: str) -> faust.TopicT:
@@ -94,7 +45,7 @@ def _topic(app: faust.App, settings: Settings, spec: TopicSpec, value_serializer
 
 #: Per-table RocksDB sizes. Faust's defaults (64 MiB write buffers x 3, a 2 GiB block
 #: cache per table) are sized for a few big tables; ours are five small ones read mostly
-#: at start-up, and the defaults made the worker's RSS grow by hundreds of MiB (issue #8).
+#: at start-up, and the defaults made the worker's RSS grow by hundreds of MiB (docs/benchmarks.md).
 ROCKSDB_OPTIONS = {
     "write_buffer_size": 8 * 1024 * 1024,
     "max_write_buffer_number": 2,
@@ -143,15 +94,16 @@ def create_app(settings: Settings) -> Pipeline:
         value_serializer="orjson",  # tables' changelogs; topics set their own serializers
         producer_acks=-1,
         # Batch sends for up to 10 ms: with Faust's default of 0 every send became its own
-        # produce request, and the socket writes took a fifth of the worker's CPU (issue #8).
+        # produce request, and the socket writes took a fifth of the worker's CPU (docs/benchmarks.md).
         producer_linger=0.01,
         # A flush sends hundreds of ~1.5 KB scorecards; aiokafka fills one batch per
         # partition at a time, so Faust's 16 KB default meant a broker round trip per ten
-        # updates and flushes of a second or more (issue #8).
+        # updates and flushes of a second or more.
         producer_max_batch_size=512 * 1024,
         processing_guarantee=settings.processing_guarantee,
         table_standby_replicas=settings.standby_replicas,
-        # Stateful agents run with concurrency 1 (faust-pitfalls: commits past in-flight messages).
+        # Stateful agents run with concurrency 1: with more, Faust can commit past a message
+        # still being processed and lose it on a restart.
         stream_wait_empty=True,
         # A replacement takes over a crashed worker's partitions after this long (Faust's
         # default of 60 s kept them idle a minute); heartbeats every third of it.
@@ -162,30 +114,32 @@ def create_app(settings: Settings) -> Pipeline:
         broker_commit_interval=1.0,
     )
     # Faust's consumer, fixed not to skip partitions nobody has committed yet, and its
-    # producer, fixed to flush every table write before offsets are committed (issue #7).
+    # producer, fixed to flush every table write before offsets are committed (docs/faust-workarounds.md).
     metrics = Metrics()
     rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc())
     flushing_producer.install(app)
-    pipe = Pipeline(settings=settings, app=app, metrics=metrics)
-    for spec in INPUT_TOPICS:
-        pipe.input_topics[spec.name] = _topic(app, settings, spec, "raw")
-    pipe.facts_topic = _topic(app, settings, FACTS, "raw")
-    pipe.scorecards_topic = _topic(app, settings, SCORECARDS, "raw")
-    pipe.deadletter_topic = _topic(app, settings, DEADLETTER, "raw")
-    pipe.payroll_topic = _topic(app, settings, PAYROLL, "raw")
-    pipe.leaderboards_topic = _topic(app, settings, LEADERBOARDS, "raw")
-    pipe.alerts_topic = _topic(app, settings, ALERTS, "raw")
-    pipe.facts = app.Table("facts", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
-    pipe.emitted = app.Table("emitted", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
-    pipe.payroll_state = app.Table("payroll_state", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
-    pipe.boards_emitted = app.Table("boards_emitted", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
-    pipe.alert_state = app.Table("alert_state", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
+
+    def table(name: str) -> Table:
+        return app.Table(name, default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)  # type: ignore[return-value]  # Faust's factory is typed as the TableT protocol
+
+    pipe = Pipeline(
+        settings=settings, app=app, metrics=metrics,
+        input_topics={spec.name: _topic(app, settings, spec, "raw") for spec in INPUT_TOPICS},
+        facts_topic=_topic(app, settings, FACTS, "raw"),
+        scorecards_topic=_topic(app, settings, SCORECARDS, "raw"),
+        deadletter_topic=_topic(app, settings, DEADLETTER, "raw"),
+        payroll_topic=_topic(app, settings, PAYROLL, "raw"),
+        leaderboards_topic=_topic(app, settings, LEADERBOARDS, "raw"),
+        alerts_topic=_topic(app, settings, ALERTS, "raw"),
+        facts=table("facts"), emitted=table("emitted"), payroll_state=table("payroll_state"),
+        boards_emitted=table("boards_emitted"), alert_state=table("alert_state"),
+    )
 
     from sales_scorecard.agents import ingest, scorecards
 
     from . import auth, lag, live, stall_guard, web
 
-    auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]
+    auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]  # Faust types app.web as the abstract Web; the aiohttp driver has web_app
 
     ingest.register(pipe)
     scorecards.register(pipe)

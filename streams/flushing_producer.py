@@ -1,17 +1,17 @@
 """Faust's Kafka producer, fixed so that a flush waits for every buffered message.
 
-The defect (issue #7, found with ``tests/integration/test_scale_out.py`` under CPU
-load): Faust writes every table change to the table's changelog through a buffer
-(``Producer.send_soon``) that a background task hands on to the Kafka client one
-message at a time. Before it commits the input offsets, Faust flushes the producer,
-but ``ProducerBuffer.flush`` returns as soon as 0.1 s pass without a message leaving
-the buffer, with the rest still in it, and the commit goes ahead. The event loop is
-busy for longer than that whenever a flush renders a few thousand scorecards, and
-on a loaded machine more often. If the worker dies after such a commit, the changes
-still in the buffer are lost: the next owner restores the table from the changelog
-without them, and the records that made them are committed, so it never reads them
-again. For the ``facts`` table that is a fact gone for good (a rep's target was missing
-from a final scorecard in one run).
+The defect (docs/faust-workarounds.md, defect 4; found with
+``tests/integration/test_scale_out.py`` under CPU load): Faust writes every table
+change to the table's changelog through a buffer (``Producer.send_soon``) that a
+background task hands on to the Kafka client one message at a time. Before it commits
+the input offsets, Faust flushes the producer, but ``ProducerBuffer.flush`` returns as
+soon as 0.1 s pass without a message leaving the buffer, with the rest still in it,
+and the commit goes ahead. The event loop is busy for longer than that whenever a
+flush renders a few thousand scorecards, and on a loaded machine more often. If the
+worker dies after such a commit, the changes still in the buffer are lost: the next
+owner restores the table from the changelog without them, and the records that made
+them are committed, so it never reads them again. For the ``facts`` table that is a
+fact gone for good (a rep's target was missing from a final scorecard in one run).
 
 The fix: the buffer counts the messages put into it and the messages it has handed
 on, and a flush waits until everything queued before it began is handed on (or the
@@ -29,15 +29,30 @@ restarted worker processes the uncommitted records again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any, cast
 
 import faust
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 
+from .internals_guard import Internal
+
 log = logging.getLogger(__name__)
+
+#: What this module overrides or reads of Faust's producer (checked when the worker starts,
+#: streams.internals_guard).
+RELIES_ON = (
+    Internal("faust-streaming", "faust.transport.producer:ProducerBuffer",
+             ("put", "_send_pending", "flush", "message_sent", "app")),
+    Internal("faust-streaming", "faust.transport.drivers.aiokafka:Producer", ("buffer", "send", "flush", "app")),
+    Internal("faust-streaming", "faust.transport.base:Transport", ("Producer",)),
+    Internal("mode-streaming", "mode:Service", ("__post_init__", "state", "loop", "beacon")),
+    Internal("aiokafka", "aiokafka:AIOKafkaProducer", ("send", "flush")),
+)
 
 #: How often a waiting flush looks again when no message was handed on meanwhile.
 POLL_SECONDS = 0.1
@@ -68,10 +83,8 @@ class CountingProducerBuffer(ProducerBuffer):
                 raise RuntimeError(f"Cannot flush: producer buffer {self.state} with "
                                    f"{target - self.handed_on} messages not sent")
             self.message_sent.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.message_sent.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
-                pass
 
 
 class FlushingProducer(faust_aiokafka.Producer):
@@ -88,9 +101,10 @@ class FlushingProducer(faust_aiokafka.Producer):
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
                    timestamp: float | None, headers: Any, *, transactional_id: str | None = None) -> Awaitable:
-        delivery = await super().send(topic, key, value, partition, timestamp, headers,
-                                      transactional_id=transactional_id)
-        delivery.add_done_callback(lambda fut: self._on_delivery(topic, fut))  # type: ignore[attr-defined]
+        # aiokafka's send returns an asyncio.Future (Faust's types say only Awaitable).
+        delivery = cast(asyncio.Future, await super().send(topic, key, value, partition, timestamp, headers,
+                                                           transactional_id=transactional_id))
+        delivery.add_done_callback(lambda fut: self._on_delivery(topic, fut))
         return delivery
 
     def _on_delivery(self, topic: str, delivery: asyncio.Future) -> None:
@@ -113,4 +127,5 @@ class FlushingProducer(faust_aiokafka.Producer):
 
 def install(app: faust.App) -> None:
     """Make ``app`` create a :class:`FlushingProducer` (before its producer exists)."""
-    app.transport.Producer = FlushingProducer
+    # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.
+    app.transport.Producer = FlushingProducer  # type: ignore[misc]  # per-app override of a ClassVar

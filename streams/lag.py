@@ -19,8 +19,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from .app import Pipeline
 from .kafka_security import aiokafka_options
+from .pipeline import Pipeline
 from .settings import Settings
 from .topics import FACTS, INPUT_TOPICS
 
@@ -138,7 +138,7 @@ class LagSampler:
             set_lag(self.gauge, group_lag(committed, ends, begins))
         except Exception as exc:  # noqa: BLE001 - a monitoring sample must never stop the worker
             now = time.monotonic()
-            if self._closed:  # clients closed under a running sample at shutdown
+            if self.closing():  # clients closed under a running sample at shutdown
                 log.debug("consumer lag sample interrupted by shutdown")
             elif now - self._last_warning >= WARN_EVERY:
                 self._last_warning = now
@@ -149,6 +149,10 @@ class LagSampler:
         finally:
             self._busy = False
 
+    def closing(self) -> bool:
+        """True once :meth:`close` began (another task's doing, possibly while a sample awaits)."""
+        return self._closed
+
     async def close(self) -> None:
         """Stop both clients and sample no more (errors ignored: the app is shutting down)."""
         self._closed = True
@@ -157,7 +161,7 @@ class LagSampler:
         for close in closers:
             try:
                 await close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("closing a lag client failed", exc_info=True)
 
 
@@ -171,7 +175,7 @@ def register(pipe: Pipeline) -> LagSampler:
         await asyncio.sleep(FIRST_SAMPLE_DELAY)
         await sampler.sample()
 
-    async def close_lag_clients(sender: Any = None, **kwargs: Any) -> None:
+    async def close_lag_clients(*args: Any, **kwargs: Any) -> None:  # (sender, signal=...): not needed
         await sampler.close()
 
     app.task(first_lag_sample)

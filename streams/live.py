@@ -2,10 +2,10 @@
 
 ``/`` serves one static HTML page (no build chain). ``/api/boards`` lists the boards
 and periods to choose from. ``/api/stream?board=&period=&metric=`` is an SSE stream
-that pushes the ranked rows whenever they change (checked every 250 ms). On the
-worker that owns the aggregation stage the rows come from its board cache; any other
-worker relays the owner's ``/api/leaderboard`` answer (with the caller's ``Authorization``
-header), so the page works on every worker. A token-less request let in by the
+that pushes the ranked rows whenever they change. On the worker that owns the
+aggregation stage the rows come from its board cache, pushed as soon as a flush moved
+them; any other worker relays the owner's ``/api/leaderboard`` answer (with the caller's
+``Authorization`` header, asked every 250 ms), so the page works on every worker. A token-less request let in by the
 public-leaderboard setting gets rows of name, team, rank and value only.
 """
 
@@ -16,13 +16,15 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from aiohttp import ClientSession, ClientTimeout, web as aioweb
+from aiohttp import ClientSession, ClientTimeout
+from aiohttp import web as aioweb
 from faust import web as faust_web
 
 from sales_scorecard.core.access import public_row
 
-from .app import Pipeline
 from .auth import is_public
+from .pipeline import Pipeline
+from .web import ENGINE_KEY, aiohttp_request, engine_route
 
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
@@ -32,11 +34,8 @@ def register(pipe: Pipeline) -> None:
     """Attach the page, the boards list and the SSE stream."""
     from sales_scorecard.core.boards import METRICS, BoardError, check_period, current_month
 
-    from .web import ENGINE_KEY
-
     app = pipe.app
     facts = pipe.facts
-    assert facts is not None
     page = resources.files("sales_scorecard.streams").joinpath("static/leaderboard.html").read_bytes()
 
     # Faust's own index view also claims "/": drop it (it only says {"status": "OK"}).
@@ -49,14 +48,15 @@ def register(pipe: Pipeline) -> None:
 
     @app.page("/api/boards")
     class BoardsView(faust_web.View):
-        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        @engine_route(app, facts)
         async def get(self, request: faust_web.Request) -> faust_web.Response:
             engine = pipe.engine
             if engine is None:
                 return self.json({"error": "not ready"}, status=503)
             teams = sorted({id for (scope, id) in engine.known if scope == "team"})
-            periods = sorted({label for (scope, _), labels in engine.known.items() if scope == "rep" for label in labels},
-                             reverse=True)
+            periods = sorted(
+                {label for (scope, _), labels in engine.known.items() if scope == "rep" for label in labels},
+                reverse=True)
             return self.json({"teams": teams, "periods": periods + ["R30D", "R90D"],
                               "current_period": current_month(engine)})
 
@@ -65,7 +65,8 @@ def register(pipe: Pipeline) -> None:
         if engine is None:
             return None
         names = {rep: (h.entries[-1].name or rep) for rep, h in engine.roster.reps.items() if h.entries}
-        return pipe.aggregation.boards.board(board, period, metric, names)
+        stage = pipe.aggregation
+        return stage.boards.board(board, period, metric, names) if stage is not None else None
 
     async def owner_rows(session: ClientSession, board: str, period: str, metric: str,
                          authorization: str | None) -> list[dict[str, Any]] | None:
@@ -85,7 +86,7 @@ def register(pipe: Pipeline) -> None:
         q = request.query
         board, period, metric = q.get("board", "company"), q.get("period", ""), q.get("metric", "score")
         engine = pipe.engine
-        public = is_public(request)  # type: ignore[arg-type]
+        public = is_public(aiohttp_request(request))
         authorization = request.headers.get("Authorization")
         try:
             if metric not in METRICS:
@@ -96,14 +97,18 @@ def register(pipe: Pipeline) -> None:
                 check_period(engine, period)
         except BoardError as exc:
             return self.json({"error": str(exc)}, status=400)
+        loop = asyncio.get_running_loop()
         resp = aioweb.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-        await resp.prepare(request)  # type: ignore[arg-type]
+        await resp.prepare(aiohttp_request(request))
         last: bytes | None = None
         idle = 0.0
         async with ClientSession(timeout=ClientTimeout(total=5)) as session:
             try:
                 while True:
+                    signal = pipe.aggregation.boards_changed if pipe.aggregation is not None else None
+                    seen = signal.version if signal is not None else 0
                     rows = local_rows(board, period, metric)
+                    owner = rows is not None
                     if rows is None:
                         rows = await owner_rows(session, board, period, metric, authorization)
                     if rows is not None:
@@ -113,11 +118,18 @@ def register(pipe: Pipeline) -> None:
                         if data != last:
                             await resp.write(b"data: " + data + b"\n\n")
                             last, idle = data, 0.0
-                    idle += POLL_SECONDS
+                    if owner and signal is not None:
+                        # The owner pushes right after a flush moved the boards, and only then.
+                        started = loop.time()
+                        await signal.wait(seen, HEARTBEAT_SECONDS - idle)
+                        idle += loop.time() - started
+                    else:
+                        # Another worker relays the owner's rows, asked at a steady pace.
+                        await asyncio.sleep(POLL_SECONDS)
+                        idle += POLL_SECONDS
                     if idle >= HEARTBEAT_SECONDS:
                         await resp.write(b": keep-alive\n\n")
                         idle = 0.0
-                    await asyncio.sleep(POLL_SECONDS)
             except (ConnectionResetError, asyncio.CancelledError):
                 pass
         return resp

@@ -16,7 +16,8 @@ class Metrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.received = Counter("scorecard_records_received", "Input records received", ["topic"], registry=r)
-        self.accepted = Counter("scorecard_records_accepted", "Input records that passed validation", ["topic"], registry=r)
+        self.accepted = Counter("scorecard_records_accepted", "Input records that passed validation", ["topic"],
+                                registry=r)
         self.rejected = Counter(
             "scorecard_records_rejected", "Input records sent to the dead-letter topic", ["topic", "reason"], registry=r
         )
@@ -26,18 +27,22 @@ class Metrics:
         self.facts = Counter(
             "scorecard_facts", "Facts seen by the aggregation stage, by outcome", ["type", "outcome"], registry=r
         )
-        self.errors = Counter("scorecard_processing_errors", "Unexpected errors while processing a record", ["stage"], registry=r)
+        self.errors = Counter("scorecard_processing_errors", "Unexpected errors while processing a record", ["stage"],
+                              registry=r)
         self.scorecards = Counter("scorecard_scorecards_emitted", "Scorecard updates published", registry=r)
         self.leaderboards = Counter("scorecard_leaderboards_emitted", "Leaderboard snapshots published", registry=r)
         self.alerts = Counter("scorecard_alerts", "Alert state changes published", ["rule", "state"], registry=r)
-        self.payroll = Counter("scorecard_payroll_events", "Payroll statements and adjustments published", ["type"], registry=r)
+        self.payroll = Counter("scorecard_payroll_events", "Payroll statements and adjustments published", ["type"],
+                               registry=r)
         self.flush_seconds = Histogram(
             "scorecard_flush_seconds", "Time to compute and publish one batch of scorecard updates", registry=r
         )
         self.last_processed = Gauge(
-            "scorecard_last_processed_timestamp_seconds", "Wall time the last record was processed", ["stage"], registry=r
+            "scorecard_last_processed_timestamp_seconds", "Wall time the last record was processed", ["stage"],
+            registry=r,
         )
-        self.event_clock = Gauge("scorecard_event_clock_timestamp_seconds", "The engine's as_of (latest event time)", registry=r)
+        self.event_clock = Gauge("scorecard_event_clock_timestamp_seconds", "The engine's as_of (latest event time)",
+                                 registry=r)
         self.clock_rendered = Gauge(
             "scorecard_clock_rendered_timestamp_seconds",
             "The clock instant of the latest clock refresh: clock-dependent KPIs (pace, expected to date, "

@@ -8,24 +8,15 @@ and record re-sends the same revision (same id, same content) instead of losing 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 import orjson
 
 from sales_scorecard.core.publishing import next_revision
 
-
-class KeyValue(Protocol):
-    """What the stages need of a table: a Faust table in the worker, a dict in tests."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-    def __setitem__(self, key: str, value: Any) -> None: ...
-
-    def items(self) -> Iterable[tuple[str, Any]]: ...
-
-    def values(self) -> Iterable[Any]: ...
+#: What the stages need of a table: a Faust table in the worker, a dict in tests.
+KeyValue = MutableMapping[str, Any]
 
 
 #: Sends one record (key, value; value None is a tombstone) to an output topic.
@@ -45,7 +36,7 @@ class Publisher:
         ``resend``, send the last revision again when it did not); True when sent."""
         previous = self._emitted.get(key)
         decision = next_revision(previous, content)
-        if decision is None and resend:
+        if decision is None and resend and previous is not None:
             decision = (int(previous[0]), previous[1])
         if decision is None:
             return False

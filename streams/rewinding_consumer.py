@@ -1,24 +1,24 @@
 """Faust's Kafka consumer, fixed to rewind partitions that have no committed offset.
 
-The defect (found with ``tests/integration/test_scale_out.py``, issue #7): during a
-rebalance Faust pauses the new partitions only in its own bookkeeping, while aiokafka
-goes on fetching them. Records fetched in that window are dropped by Faust (the
-partition is paused, the flow is stopped or the generation changed), but aiokafka's
-fetch position has already moved past them. Faust's answer is to seek every assigned
-partition back to its committed offset when the rebalance completes
-(``Consumer.perform_seek``). aiokafka's ``seek_to_committed`` however only seeks
-partitions whose committed offset is above 0: a partition that nobody has committed
-yet (or committed at 0) keeps the advanced position, and the dropped records are never
-delivered. A survivor that takes over such a partition from a killed worker then sits
-idle with the whole partition unconsumed, or, if more records arrive, processes and
-commits those and skips the dropped ones for good.
+The defect (docs/faust-workarounds.md, defect 1; found with
+``tests/integration/test_scale_out.py``): during a rebalance Faust pauses the new
+partitions only in its own bookkeeping, while aiokafka goes on fetching them. Records
+fetched in that window are dropped by Faust (the partition is paused, the flow is
+stopped or the generation changed), but aiokafka's fetch position has already moved past
+them. Faust's answer is to seek every assigned partition back to its committed offset
+when the rebalance completes (``Consumer.perform_seek``). aiokafka's
+``seek_to_committed`` however only seeks partitions whose committed offset is above 0: a
+partition that nobody has committed yet (or committed at 0) keeps the advanced position,
+and the dropped records are never delivered. A survivor that takes over such a partition
+from a killed worker then sits idle with the whole partition unconsumed, or, if more
+records arrive, processes and commits those and skips the dropped ones for good.
 
 The fix: after aiokafka's seek, stream partitions committed at 0 are sought to 0 and
 stream partitions without a committed offset are reset as ``auto_offset_reset`` says
 (ours is "earliest"), the position a fresh consumer would start from. Table changelog
 partitions are not touched: Faust positions them from its stores' offsets. Re-reading a record that
 was already processed but not committed is what Faust does for every other partition;
-the pipeline is idempotent for it (README, Delivery guarantees).
+the pipeline is idempotent for it (docs/guarantees.md).
 """
 
 from __future__ import annotations
@@ -32,7 +32,24 @@ import faust
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from .internals_guard import Internal
+
 log = logging.getLogger(__name__)
+
+#: What this module overrides or reads of Faust's consumer (checked when the worker starts,
+#: streams.internals_guard). The fix is for aiokafka's ``seek_to_committed``.
+RELIES_ON = (
+    Internal("faust-streaming", "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread",
+             ("seek_to_committed", "_ensure_consumer")),
+    Internal("faust-streaming", "faust.transport.drivers.aiokafka:Consumer",
+             ("_new_consumer_thread", "_new_offset", "_thread", "_committed_offset", "_acked", "_acked_index",
+              "_gap", "_read_offset")),
+    Internal("faust-streaming", "faust.transport.base:Transport", ("Consumer",)),
+    Internal("mode-streaming", "mode.threads:QueueServiceThread", ("call_thread",)),
+    Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
+    Internal("aiokafka", "aiokafka:AIOKafkaConsumer",
+             ("seek_to_committed", "committed", "seek", "seek_to_beginning", "seek_to_end")),
+)
 
 
 @dataclass(frozen=True)
@@ -138,14 +155,15 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         committed = self._committed_offset.get(tp)
         acked = self._acked.get(tp)
         gap = self._gap.get(tp)
-        hole = (bool(committed) and bool(acked) and min(acked) == committed + 1  # type: ignore[operator]
-                and not (gap and gap.overlaps(committed)))
+        # The offset committed past when the first acknowledgement is one beyond it.
+        hole = (committed if committed and acked and min(acked) == committed + 1
+                and not (gap and gap.overlaps(committed)) else None)
         offset = super()._new_offset(tp)
-        if hole and offset is not None:
+        if hole is not None and offset is not None:
             log.warning("committing %s[%s] past offset %s, which was never acknowledged",
-                        tp.topic, tp.partition, committed)
+                        tp.topic, tp.partition, hole)
             if self.on_commit_skip is not None:
-                self.on_commit_skip(tp, committed)  # type: ignore[arg-type]
+                self.on_commit_skip(tp, hole)
         return offset
 
     async def rewind(self, tps: Iterable[Any]) -> dict:
@@ -169,5 +187,11 @@ def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = 
     calling ``on_commit_skip`` when it commits past an unacknowledged offset."""
     consumer_class = RewindingConsumer
     if on_commit_skip is not None:
-        consumer_class = type("RewindingConsumer", (RewindingConsumer,), {"on_commit_skip": staticmethod(on_commit_skip)})
-    app.transport.Consumer = consumer_class
+        report = staticmethod(on_commit_skip)  # a plain attribute, not bound to the consumer
+
+        class RewindingConsumerReporting(RewindingConsumer):
+            on_commit_skip = report
+
+        consumer_class = RewindingConsumerReporting
+    # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.
+    app.transport.Consumer = consumer_class  # type: ignore[misc]  # per-app override of a ClassVar

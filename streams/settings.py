@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
 
 PREFIX = "SCORECARD_"
 
@@ -51,6 +51,9 @@ class Settings:
     store: str = "rocksdb"
     #: Scorecard updates are coalesced per key to at most one per this many ms.
     coalesce_ms: int = 500
+    #: Quarter, year and trailing-window scorecards are coalesced to at most one update per
+    #: this many ms (months, what leaderboards and alerts watch, follow ``coalesce_ms``).
+    coalesce_long_ms: int = 2000
     #: An ingest agent forwards what it validated within this many ms as one message to the
     #: aggregation stage, so Faust's per-message cost is paid once per batch on that hop.
     ingest_batch_ms: int = 20
@@ -84,13 +87,13 @@ class Settings:
     #: changelog replay (0 = none; set to 1 when running two or more workers).
     standby_replicas: int = 0
     #: Faust processing guarantee: ``at_least_once`` (default; outputs are idempotent) or
-    #: ``exactly_once`` (Kafka transactions; evaluated in README "Delivery guarantees").
+    #: ``exactly_once`` (Kafka transactions; evaluated in docs/guarantees.md).
     processing_guarantee: str = "at_least_once"
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""
 
-    # --- web access control (issue 10) ---
+    # --- web access control (docs/access-control.md) ---
     #: Path of the bearer-tokens file (hashed tokens with role and scope); empty disables
     #: authentication, which is only allowed while the web server binds to a loopback address.
     auth_tokens_file: str = ""
@@ -117,7 +120,7 @@ class Settings:
     kafka_key_file: str = ""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default ``os.environ``)."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -138,7 +141,7 @@ class Settings:
                     raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
             else:
                 values[f.name] = raw
-        settings = cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]  # values are converted per field type above
         settings.check()
         return settings
 

@@ -1,12 +1,13 @@
 """Stall guard: re-deliver an assigned partition that has records left but makes no progress.
 
-faust-streaming's offset bookkeeping can get stuck after a rebalance (issue #7, seen in
-``test_scale_out`` under CPU load): every record of a partition was processed, yet the
-committed offset stayed at 158 of 2,026, because Faust commits only up to the first
-offset it has no acknowledgement for and one was never recorded. The partition's lag
-then never reaches 0 and nothing would change without a restart. (The other stall found
-there, a partition nobody had committed, is fixed at its cause in
-``streams.rewinding_consumer``; this guard is the net for what is not understood.)
+faust-streaming's offset bookkeeping can get stuck after a rebalance (seen in
+``test_scale_out`` under CPU load; docs/faust-workarounds.md, defect 2): every record of
+a partition was processed, yet the committed offset stayed at 158 of 2,026, because
+Faust commits only up to the first offset it has no acknowledgement for and one was
+never recorded. The partition's lag then never reaches 0 and nothing would change
+without a restart. (The other stall found there, a partition nobody had committed, is
+fixed at its cause in ``streams.rewinding_consumer``; this guard is the net for what is
+not understood.)
 
 Every ``CHECK_SECONDS`` the worker records, per assigned input partition, its committed
 offset, the offset of the last record Faust delivered and the highwater. A partition that
@@ -14,7 +15,7 @@ is behind (highwater above the committed offset) and shows exactly the same figu
 ``CHECKS`` observations in a row while every agent queue was empty is stalled: its
 acknowledgements are forgotten and it is sought back to the committed offset
 (``RewindingConsumer.rewind``), so its records are delivered again and commits resume.
-Re-delivered records are harmless (idempotent outputs, README "Delivery guarantees").
+Re-delivered records are harmless (idempotent outputs, docs/guarantees.md).
 Each rewind is logged as a warning and counted in ``scorecard_partition_rewinds_total``.
 
 The same bookkeeping, with a hole of exactly one offset right after the committed one,
@@ -28,12 +29,31 @@ import asyncio
 import logging
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
-from .app import Pipeline
+from faust.tables.manager import TableManager
+from faust.types import TP
+
+from .internals_guard import Internal
+from .pipeline import Pipeline
 from .rewinding_consumer import RewindingConsumer
 
 log = logging.getLogger(__name__)
+
+#: What this module reads of Faust's consumer and app (checked when the worker starts,
+#: streams.internals_guard).
+RELIES_ON = (
+    Internal("faust-streaming", "faust.transport.consumer:Consumer",
+             ("_committed_offset", "_read_offset", "highwater", "assignment", "flow_active")),
+    Internal("faust-streaming", "faust.app.base:App",
+             ("rebalancing", "in_recovery", "consumer_generation_id", "tables", "agents", "consumer")),
+    Internal("faust-streaming", "faust.tables.manager:TableManager", ("recovery",)),
+    Internal("faust-streaming", "faust.tables.recovery:Recovery", ("completed",)),
+    Internal("faust-streaming", "faust.channels:Channel", ("queue",)),
+)
+
+#: What the detector tells partitions apart by (a ``TP`` in the worker, anything in tests).
+Key = TypeVar("Key", bound=Hashable)
 
 #: Seconds between observations, and how many identical idle ones make a stall (60 s):
 #: far above the commit interval (1 s), so a partition that moves is never taken.
@@ -57,26 +77,26 @@ class Progress:
 
 
 @dataclass
-class StallDetector:
+class StallDetector(Generic[Key]):
     """Finds partitions that are behind and have not moved for ``checks`` idle
     observations in a row. A partition is reported once per stuck state."""
 
     checks: int = CHECKS
-    _streaks: dict[Hashable, tuple[Progress, int]] = field(default_factory=dict)
-    _reported: dict[Hashable, Progress] = field(default_factory=dict)
+    _streaks: dict[Key, tuple[Progress, int]] = field(default_factory=dict)
+    _reported: dict[Key, Progress] = field(default_factory=dict)
 
     def reset(self) -> None:
         """Forget every streak (after a rebalance, or while not ready)."""
         self._streaks.clear()
         self._reported.clear()
 
-    def observe(self, progress: Mapping[Hashable, Progress], idle: bool) -> list[Hashable]:
+    def observe(self, progress: Mapping[Key, Progress], idle: bool) -> list[Key]:
         """Record one observation; returns the partitions found stalled by it."""
         if not idle:
             self._streaks.clear()
             return []
         stalled = []
-        streaks: dict[Hashable, tuple[Progress, int]] = {}
+        streaks: dict[Key, tuple[Progress, int]] = {}
         for tp, now in progress.items():
             if not now.behind() or self._reported.get(tp) == now:
                 continue
@@ -92,11 +112,12 @@ class StallDetector:
         return stalled
 
 
-def _snapshot(pipe: Pipeline, consumer: Any) -> tuple[dict, bool] | None:
+def _snapshot(pipe: Pipeline, consumer: Any) -> tuple[dict[TP, Progress], bool] | None:
     """(progress per assigned input partition, all agent queues empty), or None while
     the worker is rebalancing or recovering."""
     app = pipe.app
-    if app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set() or not consumer.flow_active:
+    recovery = cast(TableManager, app.tables).recovery  # the App's manager; TableManagerT omits recovery
+    if app.rebalancing or app.in_recovery or not recovery.completed.is_set() or not consumer.flow_active:
         return None
     inputs = {topic.get_topic_name() for topic in pipe.input_topics.values()}
     progress = {
@@ -111,7 +132,7 @@ def _snapshot(pipe: Pipeline, consumer: Any) -> tuple[dict, bool] | None:
 def register(pipe: Pipeline) -> None:
     """Run the stall guard on a timer of the worker's app."""
     app, metrics = pipe.app, pipe.metrics
-    detector = StallDetector()
+    detector: StallDetector[TP] = StallDetector()
     generation: int | None = None
 
     async def guard() -> None:
@@ -121,7 +142,7 @@ def register(pipe: Pipeline) -> None:
             return
         try:
             snapshot = _snapshot(pipe, consumer)
-        except Exception:  # noqa: BLE001 - the guard never stops the worker
+        except Exception:  # the guard never stops the worker
             log.debug("stall guard could not observe the consumer", exc_info=True)
             return
         if snapshot is None or generation != app.consumer_generation_id:
@@ -138,7 +159,7 @@ def register(pipe: Pipeline) -> None:
             metrics.partition_rewinds.labels(tp.topic).inc()
         try:
             await asyncio.wait_for(consumer.rewind(stalled), timeout=REWIND_TIMEOUT)
-        except Exception:  # noqa: BLE001 - tried again after the next streak
+        except Exception:  # tried again after the next streak
             log.warning("rewinding stalled partitions failed", exc_info=True)
             detector.reset()
 

@@ -1,6 +1,6 @@
 """The registry of every Kafka topic: name, key, cleanup policy and partitioning.
 
-This is the one place that says which topics exist (SPEC §2). The Faust app, the
+This is the one place that says which topics exist (contract §2). The Faust app, the
 ``scorecard topics create`` command and the CLI producers all read it.
 """
 
@@ -45,7 +45,7 @@ class TopicSpec:
 
     def config(self) -> dict[str, str]:
         """Topic-level configuration for ``CreateTopics``."""
-        cfg = {"cleanup.policy": self.cleanup}
+        cfg: dict[str, str] = {"cleanup.policy": self.cleanup}
         if self.retention_ms is not None:
             cfg["retention.ms"] = str(self.retention_ms)
         return cfg
@@ -69,7 +69,8 @@ ALERTS = TopicSpec("sales.alerts", "{rule}:{scope}:{id}:{period}", "alert state 
 PAYROLL = TopicSpec("sales.payroll", "{rep_id}:{period}", "statements and adjustments", "delete", LONG_RETENTION_MS)
 DEADLETTER = TopicSpec("sales.deadletter", "original key", "rejected input with reason", "delete", SHORT_RETENTION_MS)
 #: Internal: validated, de-duplicated input facts re-keyed for the aggregation stage.
-FACTS = TopicSpec("sales.facts", "sender", "batches of validated input facts (internal)", "delete", SHORT_RETENTION_MS, partitions=1)
+FACTS = TopicSpec("sales.facts", "sender", "batches of validated input facts (internal)", "delete", SHORT_RETENTION_MS,
+                  partitions=1)
 
 INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL)
 OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER)

@@ -16,13 +16,23 @@ unknown key, 503 while the engine is not loaded; with a tokens file, 401/403 fro
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import faust
+from aiohttp import web as aioweb
 from faust import web as faust_web
+from faust.tables.manager import TableManager
 
 from sales_scorecard.core.access import Resource, public_row
 
-from .app import Pipeline
 from .auth import denied, is_public
+from .pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from sales_scorecard.core.engine import ScorecardEngine
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[faust_web.Response]])
 
 #: A stream with no record processed for this long while records wait is "stalled".
 STALL_SECONDS = 120.0
@@ -53,28 +63,47 @@ ENGINE_KEY = "engine"
 SCOPES = ("rep", "team", "company")
 
 
+def engine_route(app: faust.App, table: faust.Table[Any, Any]) -> Callable[[Handler], Handler]:
+    """Faust's ``table_route`` to the owner of ``ENGINE_KEY``, typed for the ``get`` methods of
+    View classes: Faust types a handler as ``(View, Request, *Any)``, which no method of a
+    subclass with path parameters matches, although that is the use its docs show."""
+    return cast(Callable[[Handler], Handler], app.table_route(table=table, exact_key=ENGINE_KEY))
+
+
+def aiohttp_request(request: faust_web.Request) -> aioweb.Request:
+    """The request as what it is: Faust's aiohttp driver hands views aiohttp's request (and
+    casts it the same way itself)."""
+    return cast(aioweb.Request, request)
+
+
+def check_denied(request: faust_web.Request, resource: Resource) -> faust_web.Response | None:
+    """``auth.denied`` for a Faust view: the 403 is an aiohttp response, as every response of
+    Faust's aiohttp driver is, whatever Faust's types say."""
+    return cast(faust_web.Response | None, denied(aiohttp_request(request), resource))
+
+
 def register_api(pipe: Pipeline) -> None:
     """Attach the query API views."""
     from sales_scorecard.core.boards import BoardError, current_month, explain, leaderboard
     from sales_scorecard.core.engine import scorecard_key
 
     app = pipe.app
-    facts = pipe.facts
-    emitted = pipe.emitted
-    assert facts is not None and emitted is not None
+    facts, emitted, payroll_state = pipe.facts, pipe.emitted, pipe.payroll_state
 
-    def engine_or_error(view: faust_web.View):
+    def engine_or_error(view: faust_web.View) -> tuple[Any, faust_web.Response | None]:
         engine = pipe.engine
         if engine is None:
             return None, view.json({"error": "not ready: the aggregation engine is loading"}, status=503)
         return engine, None
 
-    def scorecard_denied(request: faust_web.Request, engine, kind: str, scope: str, id: str):
+    def scorecard_denied(request: faust_web.Request, engine: ScorecardEngine, kind: str, scope: str,
+                         id: str) -> faust_web.Response | None:
         """403 unless the caller may read this scorecard (the rep's current team from the roster)."""
         rep_team = current_team(engine, id) if scope == "rep" else None
-        return denied(request, Resource(kind, scope, id, rep_team))  # type: ignore[arg-type]
+        return check_denied(request, Resource(kind, scope, id, rep_team))
 
-    def check_key(view: faust_web.View, engine, scope: str, id: str, period: str):
+    def check_key(view: faust_web.View, engine: ScorecardEngine, scope: str, id: str,
+                  period: str) -> faust_web.Response | None:
         if scope not in SCOPES:
             return view.json({"error": f"scope must be one of {', '.join(SCOPES)}, got {scope!r}"}, status=400)
         try:
@@ -90,7 +119,7 @@ def register_api(pipe: Pipeline) -> None:
 
     @app.page("/api/scorecards/{scope}/{id}/{period}")
     class ScorecardView(faust_web.View):
-        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        @engine_route(app, facts)
         async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
             engine, error = engine_or_error(self)
             error = error or scorecard_denied(request, engine, "scorecard", scope, id) or \
@@ -103,7 +132,7 @@ def register_api(pipe: Pipeline) -> None:
 
     @app.page("/api/scorecards/{scope}/{id}/{period}/explain")
     class ExplainView(faust_web.View):
-        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        @engine_route(app, facts)
         async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
             engine, error = engine_or_error(self)
             error = error or scorecard_denied(request, engine, "explain", scope, id) or \
@@ -114,7 +143,7 @@ def register_api(pipe: Pipeline) -> None:
 
     @app.page("/api/leaderboard")
     class LeaderboardView(faust_web.View):
-        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        @engine_route(app, facts)
         async def get(self, request: faust_web.Request) -> faust_web.Response:
             engine, error = engine_or_error(self)
             if error is not None:
@@ -135,18 +164,15 @@ def register_api(pipe: Pipeline) -> None:
                 board = leaderboard(engine, q.get("board", "company"), period, q.get("metric", "score"), limit)
             except BoardError as exc:
                 return self.json({"error": str(exc)}, status=400)
-            if is_public(request):  # type: ignore[arg-type]
+            if is_public(aiohttp_request(request)):
                 board = {**board, "rows": [public_row(r) for r in board["rows"]]}
             return self.json(board)
 
-    payroll_state = pipe.payroll_state
-    assert payroll_state is not None
-
     @app.page("/api/payroll/{period}")
     class PayrollView(faust_web.View):
-        @app.table_route(table=facts, exact_key=ENGINE_KEY)
+        @engine_route(app, facts)
         async def get(self, request: faust_web.Request, period: str) -> faust_web.Response:
-            error = denied(request, Resource("payroll"))  # type: ignore[arg-type]
+            error = check_denied(request, Resource("payroll"))
             if error is not None:
                 return error
             engine, error = engine_or_error(self)
@@ -157,7 +183,7 @@ def register_api(pipe: Pipeline) -> None:
             return self.json({"period": period, "statements": payroll_statements(payroll_state.items(), period)})
 
 
-def current_team(engine, rep_id: str) -> str | None:
+def current_team(engine: ScorecardEngine, rep_id: str) -> str | None:
     """The rep's team now (at the engine clock; the latest roster entry before any event)."""
     history = engine.roster.reps.get(rep_id)
     if history is None or not history.entries:
@@ -167,7 +193,7 @@ def current_team(engine, rep_id: str) -> str | None:
     return (entry or history.entries[-1]).team_id
 
 
-def payroll_statements(items, month: str) -> list[dict]:
+def payroll_statements(items: Iterable[tuple[Any, Any]], month: str) -> list[dict]:
     """The paid state of every rep for ``month`` from the payroll_state table's items, by rep."""
     out = []
     for key, value in items:
@@ -180,7 +206,8 @@ def payroll_statements(items, month: str) -> list[dict]:
 def readiness(pipe: Pipeline) -> tuple[bool, dict]:
     """Whether the worker is ready to serve, with the reasons."""
     app = pipe.app
-    recovered = bool(app.tables.recovery.completed.is_set()) if app.tables.recovery.started else False
+    recovery = cast(TableManager, app.tables).recovery  # the App's manager; TableManagerT omits recovery
+    recovered = bool(recovery.completed.is_set()) if recovery.started else False
     rebalancing = bool(app.rebalancing)
     engine_needed = pipe.owns_aggregation()
     engine_loaded = pipe.engine is not None

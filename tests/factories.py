@@ -1,4 +1,4 @@
-"""Builders of valid input event dicts for tests (SPEC §3 shapes)."""
+"""Builders of valid input event dicts for tests (contract §3 shapes)."""
 
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ def target(scope: str, id: str, period: str, revenue: str, new_customers: int | 
 
 
 def complaint(complaint_id: str, rep_id: str, customer_id: str, severity: str = "high", status: str = "open",
-              opened_at: str = "2026-11-05T09:00:00+08:00", resolved_at: str | None = None, version: int = 1) -> dict[str, Any]:
+              opened_at: str = "2026-11-05T09:00:00+08:00", resolved_at: str | None = None,
+              version: int = 1) -> dict[str, Any]:
     """A complaint state upsert."""
     ev: dict[str, Any] = {
         "event_id": _eid("complaint"),

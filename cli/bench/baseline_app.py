@@ -15,6 +15,7 @@ from pathlib import Path
 
 import faust
 import orjson
+from faust import web as faust_web
 
 from sales_scorecard.streams.app import connection_options
 from sales_scorecard.streams.settings import Settings
@@ -45,7 +46,7 @@ def create_baseline(settings: Settings, table_write: bool = True) -> faust.App:
     handled = {"count": 0}
 
     @app.agent(topics)
-    async def count_events(stream):
+    async def count_events(stream: faust.StreamT[bytes]) -> None:
         async for value in stream:
             event = orjson.loads(value)
             if table_write:
@@ -53,11 +54,11 @@ def create_baseline(settings: Settings, table_write: bool = True) -> faust.App:
             handled["count"] += 1
 
     @app.page("/count")
-    async def count(self, request):
+    async def count(self: faust_web.View, request: faust_web.Request) -> faust_web.Response:
         return self.json(handled)
 
     @app.page("/readyz")
-    async def readyz(self, request):
+    async def readyz(self: faust_web.View, request: faust_web.Request) -> faust_web.Response:
         return self.json({"ready": True})
 
     return app

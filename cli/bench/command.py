@@ -5,14 +5,14 @@ from __future__ import annotations
 import platform
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import click
 import orjson
@@ -21,7 +21,9 @@ from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.kafka_security import security_fields
 from sales_scorecard.streams.settings import Settings
 
-PARTS = ("engine", "throughput", "latency", "memory")
+PARTS = ("engine", "throughput", "latency", "memory", "failover")
+#: What runs without --only: failover waits out Faust's 60 s session timeout for its baseline.
+DEFAULT_PARTS = ("engine", "throughput", "latency", "memory")
 
 
 @contextmanager
@@ -41,7 +43,7 @@ def broker_for(bootstrap: str | None, workdir: Path) -> Iterator[str]:
 
 
 def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, own_broker: bool = False,
-                   **extra) -> Settings:
+                   **extra: Any) -> Settings:
     """Settings of one measurement: own topic prefix and app id, topics created. Kafka
     transport security (``SCORECARD_KAFKA_*``) comes from the environment, except for the
     bench's own local broker (``own_broker``), which is plaintext on loopback."""
@@ -68,7 +70,8 @@ def say(message: str) -> None:
 @click.option("--reps", type=int, default=10_000, show_default=True, help="Memory/recovery: reps of state.")
 @click.option("--months", type=int, default=13, show_default=True, help="Memory/recovery: months of state.")
 @click.option("--quick", is_flag=True, help="Small sizes (20k events, 20 s at the rate, 1,000 reps) for a smoke run.")
-@click.option("--only", type=click.Choice(PARTS), multiple=True, help="Run only these parts (repeatable).")
+@click.option("--only", type=click.Choice(PARTS), multiple=True,
+              help="Run only these parts (repeatable); failover runs only when named.")
 @click.option("--bootstrap", default=None, help="Use this broker (host:port) instead of starting a local one.")
 @click.option("--partitions", type=int, default=4, show_default=True, help="Partitions of the input topics.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Give up a step after this many s.")
@@ -86,7 +89,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
     signal.signal(signal.SIGTERM, _interrupt)  # so the finally blocks stop workers and the broker
     if quick:
         events, duration, reps = min(events, 20_000), min(duration, 20), min(reps, 1000)
-    parts = set(only or PARTS)
+    parts = set(only or DEFAULT_PARTS)
     if profile:
         from sales_scorecard.cli.bench.profile import py_spy
 
@@ -96,7 +99,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             py_spy()
         except FileNotFoundError as exc:
             raise click.ClickException(str(exc)) from None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions}}
@@ -115,7 +118,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
             result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
             save()
-        needs_broker = parts & {"throughput", "latency", "memory"}
+        needs_broker = parts & {"throughput", "latency", "memory", "failover"}
         own = bootstrap is None  # the bench's own broker is plaintext: no SCORECARD_KAFKA_* for it
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:
@@ -134,7 +137,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                                                     profile_to=out_dir / f"profile-{stamp}.txt" if profile else None)
                     say(f"  {c['events_per_s']:,} ev/s")
                     result["throughput"] = {"ceiling": a, "baseline": b, "faust_floor": floor, "pipeline": c,
-                                            "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b)}
+                                            "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b),
+                                            "c_over_floor": _ratio(c, floor)}
                     save()
                 if "latency" in parts:
                     from sales_scorecard.cli.bench import latency
@@ -150,9 +154,18 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
                                                                                        partitions, own, **kw),
                                                       reps, months, workdir, timeout, say)
+                    save()
+                if "failover" in parts:
+                    from sales_scorecard.cli.bench import failover
+
+                    say("failover: SIGKILL the aggregation owner of two workers")
+                    result["failover"] = failover.measure(lambda name, **kw: bench_settings(servers, workdir, name,
+                                                                                           partitions, own, **kw),
+                                                          workdir, timeout, say)
     except WorkerProcessError as exc:
         save()
-        raise click.ClickException(f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
+        raise click.ClickException(
+            f"a benchmark worker failed (parts measured so far are in {json_path}): {exc}") from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     save()

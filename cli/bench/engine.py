@@ -25,7 +25,7 @@ def measure_engine(events: list[dict[str, Any]]) -> dict:
     topics = [TOPIC_FOR_TYPE[e["type"]].name for e in events]
     validator = EventValidator()
     started = time.perf_counter()
-    for topic, line in zip(topics, lines):
+    for topic, line in zip(topics, lines, strict=True):
         validator.validate(topic, line)
     validate = time.perf_counter() - started
     started = time.perf_counter()

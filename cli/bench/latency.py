@@ -37,7 +37,8 @@ def _roster(rep: str) -> dict:
 
 def _event(i: int, rep: str) -> dict:
     second = i // 1000
-    at = f"{MONTH}-{2 + (second // 86400) % 27:02d}T{(second // 3600) % 24:02d}:{(second // 60) % 60:02d}:{second % 60:02d}+08:00"
+    day, hour, minute = 2 + (second // 86400) % 27, (second // 3600) % 24, (second // 60) % 60
+    at = f"{MONTH}-{day:02d}T{hour:02d}:{minute:02d}:{second % 60:02d}+08:00"
     if i % DEAL_EVERY == 0:
         return {"event_id": f"lat-d{i}", "type": "deal", "schema_version": 1, "occurred_at": at, "deal_id": f"LD{i}",
                 "customer_id": f"lc{i}", "currency": "CNY", "created_at": at, "rep_id": rep, "version": 1,
@@ -126,12 +127,14 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
         watcher.stopping.set()
         watcher.join(timeout=10)
         latencies = sorted(
-            watcher.reached[r][k] - sent[r][k] for r in reps for k in range(min(len(sent[r]), len(watcher.reached.get(r, ()))))
+            watcher.reached[r][k] - sent[r][k]
+            for r in reps for k in range(min(len(sent[r]), len(watcher.reached.get(r, ()))))
         )
         drained_after = time.monotonic() - started
     finally:
         proc.stop()
-    ms = {q: round(1000 * percentile(latencies, v)) for q, v in (("p50", .5), ("p95", .95), ("p99", .99))} if latencies else {}
+    quantiles = (("p50", .5), ("p95", .95), ("p99", .99))
+    ms = {q: round(1000 * percentile(latencies, v)) for q, v in quantiles} if latencies else {}
     if latencies:
         ms["max"] = round(1000 * latencies[-1])
     return {"offered_events_per_s": rate, "duration_s": duration, "events": total,

@@ -11,6 +11,7 @@ the memory store; local RocksDB files plus the changelog tail for rocksdb).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def measure(new_settings: Callable[..., Settings], reps: int, months: int, workd
         proc = scorecard_worker(s, workdir / f"state-{store}.log").start()
         try:
             proc.wait_ready(timeout)
-            proc.wait_count(lambda: pipeline_handled(proc), total, timeout, "events digested")
+            proc.wait_count(functools.partial(pipeline_handled, proc), total, timeout, "events digested")
             peak = peak_rss_bytes(proc.pid)
         finally:
             proc.stop()

@@ -14,8 +14,8 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 #: Samples per second: enough for shares to the percent over a run of a minute or more.
 RATE = 50
@@ -52,7 +52,8 @@ STAGES: tuple[tuple[str, Callable[[Stack], bool]], ...] = (
     ("aggregation: engine apply", lambda s: _aggregation(s) and _frames_in(s, "core/engine.py", "apply")),
     ("aggregation: facts table write (changelog)", lambda s: _aggregation(s) and _frames_in(s, "faust/tables/")
      and not _frames_in(s, "streams/aggregation.py", "flush")),
-    ("aggregation: flush (render, publish, alerts, boards)", lambda s: _aggregation(s) and _frames_in(s, "streams/aggregation.py", "flush")),
+    ("aggregation: flush (render, publish, alerts, boards)",
+     lambda s: _aggregation(s) and _frames_in(s, "streams/aggregation.py", "flush")),
     ("aggregation: flush: render", lambda s: _frames_in(s, "core/engine.py", "render")),
     ("Faust stream iteration (both agents)", lambda s: _frames_in(s, "faust/streams.py")),
     ("aiokafka (fetch, produce, commit)", lambda s: _frames_in(s, "aiokafka/")),
@@ -88,7 +89,8 @@ def py_spy() -> str:
     """The py-spy executable (next to this Python first), or a one-line error."""
     found = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if found is None:
-        raise FileNotFoundError("py-spy is not installed: pip install 'sales-scorecard[profile]' (or make bench-profile)")
+        raise FileNotFoundError(
+            "py-spy is not installed: pip install 'sales-scorecard[profile]' (or make bench-profile)")
     return found
 
 

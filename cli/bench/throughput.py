@@ -15,14 +15,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import orjson
 
 from sales_scorecard.cli.bench.workers import baseline_worker, scorecard_worker
-from sales_scorecard.cli.worker_process import WorkerProcess
 from sales_scorecard.cli.worker_probe import metric_sum
+from sales_scorecard.cli.worker_process import WorkerProcess
 from sales_scorecard.streams.kafka_security import aiokafka_options
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import INPUT_TOPICS

@@ -21,14 +21,6 @@ def peak_rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
-def rss_bytes(pid: int) -> int:
-    """The process's current resident set size (``VmRSS``), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
 def scorecard_worker(settings: Settings, log_path: Path) -> WorkerProcess:
     """The project's worker (the full pipeline)."""
     return WorkerProcess(settings, log_path)

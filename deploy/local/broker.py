@@ -31,7 +31,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -412,11 +412,9 @@ def _probe(options: dict[str, object]) -> None:
 
     admin = KafkaAdminClient(**options, request_timeout_ms=5000)
     try:
-        try:
+        with suppress(TopicAlreadyExistsError):
             admin.create_topics({PROBE_TOPIC: {"num_partitions": 1, "replication_factor": 1}},
                                 wait_for_metadata=True)
-        except TopicAlreadyExistsError:
-            pass
     finally:
         admin.close()
     producer = KafkaProducer(**options, acks="all", request_timeout_ms=5000, max_block_ms=10000)
@@ -471,7 +469,8 @@ def up(
             )
         if running.secure != secure:
             mode = "with" if running.secure else "without"
-            raise BrokerError(f"the broker of {data_dir} already runs {mode} --secure; stop it first (scorecard kafka down)")
+            raise BrokerError(f"the broker of {data_dir} already runs {mode} --secure; "
+                              "stop it first (scorecard kafka down)")
         if not port_open(port):  # still starting (another `up`), or wedged: wait like a fresh start
             _wait_ready(port, running.pid, running.log, timeout, progress, secure)
         return running
@@ -495,7 +494,8 @@ def up(
         material = ensure_secure_material(data_dir, progress)
         security = _resource("server-secure.properties.template").format(**material)
         scram = [arg for user in ("broker", "client") for arg in (
-            "--add-scram", f"{SASL_MECHANISM}=[name={material[user + '_user']},password={material[user + '_password']}]")]
+            "--add-scram",
+            f"{SASL_MECHANISM}=[name={material[user + '_user']},password={material[user + '_password']}]")]
     props.touch(mode=0o600)
     os.chmod(props, 0o600)  # with --secure it holds passwords
     props.write_text(_resource("server.properties.template").format(
@@ -532,10 +532,8 @@ def up(
 
 
 def _reap(pid: int) -> None:
-    try:  # only succeeds when the broker is our child (started in this process)
+    with suppress(ChildProcessError):  # only succeeds when the broker is our child (started here)
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _terminate(pid: int, timeout: float) -> None:

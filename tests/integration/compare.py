@@ -14,21 +14,25 @@ def assert_kpis_equal(key: tuple[str, str, str], got: dict, want: dict) -> None:
         if name in CLOCK_KPIS or name == "score":
             continue
         actual = got[name]
-        if expected is None or actual is None or isinstance(expected, (dict, str)) or name in MONEY_KPIS:
-            assert actual == expected, (key, name, actual, expected)
-        elif isinstance(expected, int) and not isinstance(expected, bool) and isinstance(actual, int):
+        counts = isinstance(expected, int) and not isinstance(expected, bool) and isinstance(actual, int)
+        if expected is None or actual is None or isinstance(expected, (dict, str)) or name in MONEY_KPIS or counts:
             assert actual == expected, (key, name, actual, expected)
         else:
             assert abs(float(actual) - float(expected)) <= RATIO_TOLERANCE, (key, name, actual, expected)
 
 
-def assert_snapshot_matches(rows: list[dict], model: ReferenceModel) -> int:
-    """Every reference key is in the snapshot and every calendar key's KPIs match; returns the count."""
+def assert_snapshot_matches(rows: list[dict], model: ReferenceModel, exact_keys: bool = False) -> int:
+    """Every reference key is in the snapshot and every calendar key's KPIs match; returns the count.
+    ``exact_keys``: no other calendar key is published either (one whose facts moved away,
+    e.g. a team's month after its only rep transferred, must have been withdrawn)."""
     snapshot = {(r["scope"], r["id"], r["period"]): r for r in rows}
     want_keys = model.keys()
     assert want_keys, "the reference model found no scorecards"
     missing = want_keys - set(snapshot)
     assert not missing, sorted(missing)[:20]
+    if exact_keys:
+        extra = {k for k in snapshot if k[2] not in ("R30D", "R90D")} - want_keys
+        assert not extra, sorted(extra)[:20]
     compared = 0
     for key, row in sorted(snapshot.items()):
         if key[2] in ("R30D", "R90D"):
@@ -36,6 +40,52 @@ def assert_snapshot_matches(rows: list[dict], model: ReferenceModel) -> int:
         assert_kpis_equal(key, row["kpis"], model.kpis(*key))
         compared += 1
     return compared
+
+
+def assert_rep_teams_match(rows: list[dict], model: ReferenceModel) -> int:
+    """Every calendar rep scorecard names the team and manager of the rep's roster entry at
+    the period's end; returns the count."""
+    checked = 0
+    for r in rows:
+        if r["scope"] == "rep" and r["period"] not in ("R30D", "R90D"):
+            want = model.team_and_manager(r["id"], r["period"])
+            assert (r["team_id"], r["manager_id"]) == want, (r["id"], r["period"], r["team_id"], r["manager_id"], want)
+            checked += 1
+    return checked
+
+
+def latest_boards(values: list[dict]) -> dict[str, dict]:
+    """The highest revision of every ``{board}:{period}:{metric}`` among decoded
+    ``sales.leaderboards`` values (a re-sent revision repeats the same content)."""
+    latest: dict[str, dict] = {}
+    for v in values:
+        key = f"{v['board']}:{v['period']}:{v['metric']}"
+        if key not in latest or v["revision"] >= latest[key]["revision"]:
+            latest[key] = v
+    return latest
+
+
+def boards_mismatch(boards: dict[str, dict], model: ReferenceModel, metric: str = "revenue") -> list[str]:
+    """Differences between the published calendar leaderboards of ``metric`` and the reference
+    rankings as (rank, rep_id, value) rows: every published board (an emptied one included)
+    and every board the reference ranks someone on (company, and each team with a scorecard)."""
+    wanted: set[tuple[str, str]] = set()
+    keys = model.keys()  # the model's scorecard keys (a method of its own, not a dict's)
+    for scope, id, period in keys:
+        if scope in ("team", "company"):
+            wanted.add(("company" if scope == "company" else f"team:{id}", period))
+    published = {(b["board"], b["period"]) for b in boards.values()
+                 if b["metric"] == metric and b["period"] not in ("R30D", "R90D")}
+    problems = []
+    for board, period in sorted(wanted | published):
+        want = model.board(board, period, metric)
+        got = boards.get(f"{board}:{period}:{metric}")
+        rows = None if got is None else [(r["rank"], r["rep_id"], r["value"]) for r in got["rows"]]
+        if rows is None and not want:
+            continue  # nothing to rank, nothing published
+        if rows != want:
+            problems.append(f"{board} {period} {metric}: published {rows}, reference {want}")
+    return problems
 
 
 def applied_total(exposition: str) -> float:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sales_scorecard.cli.worker_probe import http_get
-from sales_scorecard.cli.worker_process import WorkerProcess as SharedWorkerProcess, WorkerProcessError
+from sales_scorecard.cli.worker_process import WorkerProcess as SharedWorkerProcess
+from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,8 +1,10 @@
-"""Shared steps of the fault-injection suite: payroll sink processes, settling, and the
-checks of the ledger against an offline recomputation."""
+"""Shared steps of the fault-injection suite: its topology (partitions, workers), payroll
+sink processes, settling, and the checks of the ledger against an offline recomputation
+and the reference model."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,11 +14,50 @@ from pathlib import Path
 from sales_scorecard.cli.ledger_db import Ledger
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.payroll import PayrollLedger
+from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.schemas.records import record_from_event
-from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.lag import lag_topics
-from tests.integration.conftest import REPO
-from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value
+from sales_scorecard.streams.settings import Settings
+from tests.integration.conftest import REPO, WorkerProcess
+from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value, wait_for
+from tests.reference.model import ReferenceModel
+
+#: Partitions of every topic in the fault suite (the internal single-partition ones aside).
+#: Six is a multiple of one, two and three workers: with standby replicas Faust's sticky
+#: assignor lets a worker keep up to ceil(partitions / workers), so four partitions among
+#: three workers can leave one with none (2, 2, 0).
+DEFAULT_PARTITIONS = 6
+
+
+def fault_partitions() -> int:
+    """The fault suite's partition count: ``SCORECARD_TEST_PARTITIONS``, else 6."""
+    return int(os.environ.get("SCORECARD_TEST_PARTITIONS") or DEFAULT_PARTITIONS)
+
+
+def fault_workers(default: int) -> int:
+    """How many worker processes a fault test runs: ``SCORECARD_TEST_WORKERS``, else the
+    test's own default (one for most, three for the scale-out test). The override runs the
+    suite as a matrix, e.g. ``SCORECARD_TEST_WORKERS=2 make test-fault``, without making the
+    default run longer."""
+    return int(os.environ.get("SCORECARD_TEST_WORKERS") or default)
+
+
+def worker_settings(base: Settings, count: int, tmp_path: Path) -> list[Settings]:
+    """Settings of ``count`` workers of one group: ``base`` and copies with a web port and
+    a data directory of their own."""
+    return [base] + [dataclasses.replace(base, web_port=free_port(), data_dir=str(tmp_path / f"w{i}"))
+                     for i in range(1, count)]
+
+
+def start_workers(run_worker, settings: list[Settings], timeout: float = 240) -> list[WorkerProcess]:
+    """Start one worker per settings (``run_worker`` is the fixture): the first until it is
+    ready (it creates the changelog topics), then the others at once; wait until every one
+    is ready."""
+    workers = [run_worker(settings[0], name="w0")]
+    workers += [run_worker(s, name=f"w{i}", ready=False) for i, s in enumerate(settings[1:], start=1)]
+    assert wait_for(lambda: all(w.readiness().get("ready") for w in workers), timeout=timeout), \
+        [w.log_tail(20) for w in workers]
+    return workers
 
 
 def start_sink(settings: Settings, db: Path) -> subprocess.Popen:
@@ -24,6 +65,15 @@ def start_sink(settings: Settings, db: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sales_scorecard.cli.main", "payroll-sink", "--db", str(db)],
                             env={**os.environ, **settings.to_env()}, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def aggregation_owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
+    """The ready worker that owns the aggregation stage (``sales.facts``), if any."""
+    for w in workers:
+        r = w.readiness()
+        if r.get("ready") and r.get("aggregation_owner"):
+            return w
+    return None
 
 
 def pipeline_settled(settings: Settings, exposition: str) -> bool:
@@ -50,10 +100,10 @@ def offline_pay(events: list[dict], timezone: str, months: list[str]
     return pay, owed
 
 
-def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, months: list[str]) -> int:
-    """Per rep and closed month, statement + adjustments equal the offline revenue and
-    commission; one statement per rep and month, no conflicting re-delivery. Returns the
-    number of ledger lines."""
+def ledger_paid(db: Path) -> tuple[dict[tuple[str, str], list[Decimal]], list, list]:
+    """(rep, month) -> [revenue, commission] paid in the SQLite ledger (statement plus its
+    adjustments), the statement rows and the adjustment rows; asserts one statement per rep
+    and month, every adjustment referencing one, and no conflicting re-delivery."""
     ledger = Ledger(db)
     try:
         statements = ledger.rows("statements")
@@ -72,7 +122,12 @@ def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, mont
         assert sid == f"stmt:{rep}:{original}"
         paid[(rep, original)][0] += Decimal(d_revenue)
         paid[(rep, original)][1] += Decimal(d_commission)
-    expected, owed = offline_pay(events, timezone, months)
+    return paid, statements, adjustments
+
+
+def _assert_paid_exactly(paid: dict[tuple[str, str], list[Decimal]],
+                         expected: dict[tuple[str, str], tuple[Decimal, Decimal]],
+                         owed: set[tuple[str, str]], months: list[str]) -> None:
     # No missing line: everyone owed a statement has one, zero figures included (a rep
     # with only a target or activity). A statement beyond that set (its facts moved away
     # after the close) must be adjusted back to zero, which the loop below checks.
@@ -84,6 +139,30 @@ def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, mont
     for key, figures in paid.items():
         assert key[1] in months, key
         assert figures == list(expected.get(key, (Decimal(0), Decimal(0)))), (key, figures)
+
+
+def assert_ledger_pays_exactly(db: Path, events: list[dict], timezone: str, months: list[str]) -> int:
+    """Per rep and closed month, statement + adjustments equal the offline revenue and
+    commission; one statement per rep and month, no conflicting re-delivery. Returns the
+    number of ledger lines."""
+    paid, statements, adjustments = ledger_paid(db)
+    expected, owed = offline_pay(events, timezone, months)
+    _assert_paid_exactly(paid, expected, owed, months)
+    return len(statements) + len(adjustments)
+
+
+def assert_ledger_matches_reference(db: Path, model: ReferenceModel, months: list[str]) -> int:
+    """The same checks against the independent reference model: per rep and closed month,
+    statement + adjustments equal its revenue and contract §7 commission, and every rep with a
+    scorecard in the month (revenue, a target or any fact) has a statement. Returns the
+    number of ledger lines."""
+    paid, statements, adjustments = ledger_paid(db)
+    keys = model.keys()  # the model's scorecard keys (a method of its own, not a dict's)
+    owed = {(id, period) for scope, id, period in keys if scope == "rep" and period in months}
+    reps = {rep for rep, _ in owed} | {rep for rep, _ in paid}
+    expected = {(rep, month): (model.revenue("rep", rep, month), model.month_commission(rep, month))
+                for rep in reps for month in months}
+    _assert_paid_exactly(paid, expected, owed, months)
     return len(statements) + len(adjustments)
 
 

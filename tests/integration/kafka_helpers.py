@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable, Iterable
 
 import orjson
-
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from sales_scorecard.cli.kafka_io import client_options
@@ -102,3 +101,31 @@ def lag_caught_up(exposition: str, settings: Settings) -> bool:
     lag = consumer_lag(exposition)
     return set(lag) == set(lag_topics(settings)) and all(
         v == 0 for t, v in lag.items() if t != FACTS.full_name(settings))
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2 of the key) picks for ``key``."""
+    from kafka.partitioner.default import murmur2
+
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def group_assignment(settings: Settings, group: str, topics: Iterable[str]) -> dict[str, set[tuple[str, int]]]:
+    """member id -> the (topic, partition) pairs of ``topics`` assigned to it, while the
+    group is Stable ({} otherwise)."""
+    from kafka.admin import KafkaAdminClient
+
+    wanted = set(topics)
+    admin = KafkaAdminClient(**client_options(settings))
+    try:
+        description = admin.describe_groups([group])[group]
+    finally:
+        admin.close()
+    if description.get("group_state") != "Stable":
+        return {}
+    out: dict[str, set[tuple[str, int]]] = {}
+    for member in description["members"]:
+        assignment = member.get("member_assignment") or {}
+        out[member["member_id"]] = {(t["topic"], p) for t in assignment.get("assigned_partitions", [])
+                                    if t["topic"] in wanted for p in t["partitions"]}
+    return out

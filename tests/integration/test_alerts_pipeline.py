@@ -1,5 +1,5 @@
-"""Issue 5 acceptance through the real broker: below-pace as the clock advances, a drop
-after a reversal, a complaint spike; a restart repeats nothing; the webhook sink
+"""Manager alerts (contract §8) through the real broker: below-pace as the clock advances,
+a drop after a reversal, a complaint spike; a restart repeats nothing; the webhook sink
 delivers each alert exactly once through failures."""
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def clock(day: int) -> dict:
     return activity("r9", "call", occurred_at=NOV.format(day), customer_id="cx")
 
 
-def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Settings, run_worker, tmp_path: Path) -> None:
+def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Settings, run_worker,
+                                                             tmp_path: Path) -> None:
     s = dataclasses.replace(test_settings, clock_refresh_seconds=1)
     worker = run_worker(s, name="w1")
 
@@ -68,7 +69,8 @@ def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Sett
     assert wait_for(lambda: seen("attainment_below_pace", "rep", "r1", "resolved"), timeout=30), worker.log_tail()
     produce_events(s, [deal("d3", "r2", "c3", "60.00", stage="reversed", version=2, closed_at=NOV.format(3))])
     assert wait_for(lambda: seen("attainment_dropped", "rep", "r2", "firing"), timeout=30), worker.log_tail()
-    produce_events(s, [complaint(f"k{d}", "r3", "c9", severity="critical", opened_at=NOV.format(d)) for d in (20, 21, 22)])
+    produce_events(s, [complaint(f"k{d}", "r3", "c9", severity="critical", opened_at=NOV.format(d))
+                       for d in (20, 21, 22)])
     assert wait_for(lambda: seen("complaint_spike", "rep", "r3", "firing"), timeout=30), worker.log_tail()
     time.sleep(3)
 
@@ -91,7 +93,7 @@ def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Sett
     failures = {"left": 2}
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             if failures["left"] > 0:
                 failures["left"] -= 1
@@ -108,10 +110,13 @@ def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Sett
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-        run = lambda: subprocess.run(  # noqa: E731
-            [sys.executable, "-m", "sales_scorecard.cli.main", "alert-sink", "--webhook", url,
-             "--db", str(tmp_path / "sink.sqlite"), "--idle-exit", "3"],
-            env={**os.environ, **s.to_env()}, cwd=REPO, capture_output=True, text=True, timeout=180)
+
+        def run() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "sales_scorecard.cli.main", "alert-sink", "--webhook", url,
+                 "--db", str(tmp_path / "sink.sqlite"), "--idle-exit", "3"],
+                env={**os.environ, **s.to_env()}, cwd=REPO, capture_output=True, text=True, timeout=180)
+
         first = run()
         assert first.returncode == 0, first.stderr
         again = run()  # a second run (same group) delivers nothing again

@@ -1,6 +1,7 @@
 """The broker stopped for 20 s while the worker works through a backlog, then started
 again: the worker reconnects by itself (same process, never restarted), nothing is lost
-and nothing is counted twice."""
+and nothing is counted twice. Six partitions and one worker unless ``SCORECARD_TEST_PARTITIONS``
+or ``SCORECARD_TEST_WORKERS`` say otherwise (every worker must then ride out the outage)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,17 @@ from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.localkafka import broker
 from tests.conftest import isolated_settings
 from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
-from tests.integration.faults import processing_errors, pipeline_settled
-from tests.reference.model import ReferenceModel
+from tests.integration.faults import (
+    aggregation_owner,
+    fault_partitions,
+    fault_workers,
+    pipeline_settled,
+    processing_errors,
+    start_workers,
+    worker_settings,
+)
 from tests.integration.kafka_helpers import metric_sum, metric_value, produce_events, wait_for
+from tests.reference.model import ReferenceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
@@ -39,28 +48,35 @@ def own_broker() -> Iterator[broker.BrokerInfo]:
 
 
 def test_broker_outage_of_20_seconds(own_broker: broker.BrokerInfo, run_worker, tmp_path: Path) -> None:
-    s = dataclasses.replace(isolated_settings(own_broker.bootstrap, tmp_path / "data"), clock_refresh_seconds=2)
+    s = dataclasses.replace(isolated_settings(own_broker.bootstrap, tmp_path / "data", partitions=fault_partitions()),
+                            clock_refresh_seconds=2)
     events = simulate(SimulationConfig(seed=8, reps=40, teams=5, months=3, start_month="2026-03"))
     half = len(events) // 2
-    worker = run_worker(s)
+    workers = start_workers(run_worker, worker_settings(s, fault_workers(1), tmp_path))
     produce_events(s, events[:half])
-    assert wait_for(lambda: metric_value(worker.metrics(), "scorecard_records_received_total",
-                                         topic="sales.activities") > 200, timeout=120)
+    assert wait_for(lambda: sum(metric_value(w.metrics(), "scorecard_records_received_total",
+                                             topic="sales.activities") for w in workers) > 200, timeout=120)
 
     broker.down(own_broker.data_dir)  # mid-backlog
     assert not broker.port_open(own_broker.port)
     time.sleep(OUTAGE_SECONDS)
-    assert worker.proc.poll() is None, "the worker must ride out the outage:\n" + worker.log_tail()
+    assert all(w.proc.poll() is None for w in workers), \
+        "the workers must ride out the outage:\n" + "\n".join(w.log_tail() for w in workers)
     broker.up(port=own_broker.port, data_dir=own_broker.data_dir, controller_port=own_broker.controller_port)
 
     produce_events(s, events[half:])
-    assert wait_for(lambda: pipeline_settled(s, worker.metrics()), timeout=900, interval=2), worker.log_tail()
+
+    def settled() -> bool:
+        owner = aggregation_owner(workers)
+        return owner is not None and pipeline_settled(s, owner.metrics())
+
+    assert wait_for(settled, timeout=900, interval=2), [w.log_tail() for w in workers]
     time.sleep(2)
-    assert worker.proc.poll() is None
-    text = worker.metrics()
-    assert processing_errors(text) == 0, worker.log_tail()
-    assert metric_sum(text, "scorecard_records_rejected_total") == 0, "no record dead-lettered"
+    assert all(w.proc.poll() is None for w in workers)
+    texts = [w.metrics() for w in workers]
+    assert all(processing_errors(text) == 0 for text in texts), [w.log_tail() for w in workers]
+    assert sum(metric_sum(text, "scorecard_records_rejected_total") for text in texts) == 0, "no record dead-lettered"
     rows = read_snapshot(s)
     assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
-    # and the independent reference model (tests/reference, written from SPEC by another author)
+    # and the independent reference model (tests/reference, written from the contract by another author)
     assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 100

@@ -2,7 +2,8 @@
 random JSON, valid events with a field broken, valid events and exact repeats. The worker
 never crashes and every record is accounted for: dead-lettered (with its source offset)
 or accepted, and every accepted record reaches the aggregation stage as applied,
-duplicate or stale."""
+duplicate or stale. Six partitions and one worker unless ``SCORECARD_TEST_PARTITIONS`` or
+``SCORECARD_TEST_WORKERS`` say otherwise (tests/integration/faults.py)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from kafka import KafkaProducer
 
 from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import DEADLETTER, INPUT_TOPICS, TOPIC_FOR_TYPE, input_key
 from tests.conftest import isolated_settings
-from tests.integration.conftest import WorkerProcess, http_get
+from tests.integration.conftest import WorkerProcess
+from tests.integration.faults import fault_partitions, fault_workers, start_workers, worker_settings
 from tests.integration.kafka_helpers import json_values, metric_sum, metric_value, read_topic, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
@@ -69,11 +74,12 @@ record_st = st.one_of(
 
 
 class Harness:
-    """One worker for the whole module, and what has been sent to it."""
+    """The workers of the whole module (one unless ``SCORECARD_TEST_WORKERS`` says more;
+    their counters are summed), and what has been sent to them."""
 
-    def __init__(self, settings: Settings, worker: WorkerProcess) -> None:
+    def __init__(self, settings: Settings, workers: list[WorkerProcess]) -> None:
         self.settings = settings
-        self.worker = worker
+        self.workers = workers
         self.producer = KafkaProducer(**client_options(settings), acks="all", linger_ms=5)
         self.sent: dict[str, int] = Counter()
         #: (full topic, partition, offset) of every record sent
@@ -93,26 +99,44 @@ class Harness:
             self.offsets.add((md.topic, md.partition, md.offset))
 
     def counts(self) -> dict[str, float]:
-        text = self.worker.metrics()
+        texts = [w.metrics() for w in self.workers]
         out: dict[str, float] = {}
         for name in ("scorecard_records_received", "scorecard_records_accepted"):
-            out[name] = sum(metric_value(text, name + "_total", topic=t) for t in TOPICS)
-        out["rejected"] = metric_sum(text, "scorecard_records_rejected_total")
-        out["facts"] = metric_sum(text, "scorecard_facts_total")
-        out["errors"] = metric_sum(text, "scorecard_processing_errors_total")
+            out[name] = sum(metric_value(text, name + "_total", topic=t) for t in TOPICS for text in texts)
+        for key, name in (("rejected", "scorecard_records_rejected_total"), ("facts", "scorecard_facts_total"),
+                          ("errors", "scorecard_processing_errors_total")):
+            out[key] = sum(metric_sum(text, name) for text in texts)
         return out
+
+    def received(self, topic: str) -> float:
+        """Records of one input topic received by the workers together."""
+        return sum(metric_value(w.metrics(), "scorecard_records_received_total", topic=topic) for w in self.workers)
+
+    def alive(self) -> bool:
+        return all(w.proc.poll() is None for w in self.workers)
+
+    def log_tail(self) -> str:
+        return "\n".join(w.log_tail() for w in self.workers)
 
 
 @pytest.fixture(scope="module")
 def harness(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     tmp = tmp_path_factory.mktemp("random-input")
-    settings = isolated_settings(kafka_bootstrap, tmp / "data")
-    worker = WorkerProcess(settings, tmp / "worker.log")
+    settings = isolated_settings(kafka_bootstrap, tmp / "data", partitions=fault_partitions())
+    started: list[WorkerProcess] = []
+
+    def start(s: Settings, name: str, ready: bool = True) -> WorkerProcess:
+        w = WorkerProcess(s, tmp / f"{name}.log")
+        started.append(w)
+        if ready:
+            w.wait_ready()
+        return w
+
     try:
-        worker.wait_ready()
-        yield Harness(settings, worker)
+        yield Harness(settings, start_workers(start, worker_settings(settings, fault_workers(1), tmp)))
     finally:
-        worker.stop()
+        for w in started:
+            w.stop()
 
 
 @hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -127,28 +151,27 @@ def test_every_random_record_is_accounted_for(harness: Harness, records: list[tu
                 and c["scorecard_records_accepted"] + c["rejected"] == total
                 and c["facts"] == c["scorecard_records_accepted"])
 
-    assert wait_for(accounted, timeout=120, interval=0.5), (harness.counts(), total, harness.worker.log_tail())
-    assert harness.worker.proc.poll() is None
-    assert http_get(harness.settings.web_port, "/healthz")[0] == 200
+    assert wait_for(accounted, timeout=120, interval=0.5), (harness.counts(), total, harness.log_tail())
+    assert harness.alive()
+    assert all(http_get(w.settings.web_port, "/healthz")[0] == 200 for w in harness.workers)
 
     counts = harness.counts()
-    assert counts["errors"] == 0, harness.worker.log_tail()  # validation caught everything bad
+    assert counts["errors"] == 0, harness.log_tail()  # validation caught everything bad
     dead = json_values(read_topic(harness.settings, DEADLETTER.full_name(harness.settings)))
     sources = [(d["topic"], d["partition"], d["offset"]) for d in dead]
     assert len(sources) == len(set(sources)) == counts["rejected"], "each bad record dead-lettered once"
     assert set(sources) <= harness.offsets, "dead letters name the offsets of records we sent"
     assert all(d["reason"] for d in dead)
     # per topic: what was received is what was sent
-    text = harness.worker.metrics()
     for logical in TOPICS:
-        assert metric_value(text, "scorecard_records_received_total", topic=logical) == harness.sent[logical], logical
+        assert harness.received(logical) == harness.sent[logical], logical
 
 
 def test_every_input_topic_takes_garbage(harness: Harness) -> None:
     """Random bytes and random JSON into each of the six topics, whatever the property test
     drew: each record is received on its topic and dead-lettered, nothing reaches the facts."""
     before = harness.counts()
-    received = {t: metric_value(harness.worker.metrics(), "scorecard_records_received_total", topic=t) for t in TOPICS}
+    received = {t: harness.received(t) for t in TOPICS}
     garbage = [(t, b"k", value) for t in TOPICS for value in (b"\x00\xffnot json", b'[1, {"type": null}]')]
     harness.send(garbage)
 
@@ -157,6 +180,5 @@ def test_every_input_topic_takes_garbage(harness: Harness) -> None:
         return c["rejected"] - before["rejected"] == len(garbage) and c["facts"] == before["facts"]
 
     assert wait_for(accounted, timeout=120, interval=0.5), (harness.counts(), before)
-    text = harness.worker.metrics()
     for t in TOPICS:
-        assert metric_value(text, "scorecard_records_received_total", topic=t) == received[t] + 2, t
+        assert harness.received(t) == received[t] + 2, t

@@ -1,4 +1,4 @@
-"""Issue 2 acceptance: valid and every kind of bad input through the real broker.
+"""Valid input and every kind of bad input (contract §9) through the real broker.
 
 Each bad record must land in the dead-letter topic with its reason, each valid one be
 accepted, duplicates be counted, the metrics agree, and the worker keep consuming.
@@ -129,9 +129,9 @@ def test_bad_input_is_dead_lettered_and_counted(test_settings: Settings, run_wor
     def r1_november() -> dict | None:
         latest = None
         for rec in json_values(read_topic(s, topic("sales.scorecards"))):
-            if (rec["scope"], rec["id"], rec["period"]) == ("rep", "r1", "2026-11"):
-                if latest is None or rec["revision"] > latest["revision"]:
-                    latest = rec
+            if (rec["scope"], rec["id"], rec["period"]) == ("rep", "r1", "2026-11") and (
+                    latest is None or rec["revision"] > latest["revision"]):
+                latest = rec
         return latest
 
     assert wait_for(lambda: (r1_november() or {}).get("kpis", {}).get("revenue") == f"{expected_revenue}.00",

@@ -1,4 +1,4 @@
-"""Issue 3 acceptance: a simulated history through the real broker and a running worker,
+"""KPIs end to end: a simulated history through the real broker and a running worker,
 read back with ``scorecard snapshot``, equals the independent offline recomputation."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Issue 4 acceptance: a month is closed, then a reversal, an amendment, a reassignment and
-a late win touch it; the SQLite ledger holds each statement once and exactly the expected
-adjustments, through a SIGKILL of the sink, a restart and a full replay."""
+"""Payroll end to end (contract §8): a month is closed, then a reversal, an amendment, a
+reassignment and a late win touch it; the SQLite ledger holds each statement once and
+exactly the expected adjustments, through a SIGKILL of the sink, a restart and a full
+replay."""
 
 from __future__ import annotations
 

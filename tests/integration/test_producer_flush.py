@@ -71,7 +71,7 @@ async def on_broker_after_flush(settings: Settings, stock: bool) -> tuple[int, i
             await asyncio.sleep(SLOW_SECONDS)
         return await publish(fut, wait=wait)
 
-    topic.publish_message = slow_publish  # type: ignore[method-assign]
+    topic.publish_message = slow_publish  # type: ignore[method-assign]  # this topic object only
     producer = app.producer
     await producer.start()
     try:

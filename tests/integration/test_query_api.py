@@ -8,10 +8,10 @@ import dataclasses
 import orjson
 import pytest
 
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.streams.settings import Settings
 from tests.factories import deal, roster
-from tests.integration.conftest import http_get
 from tests.integration.kafka_helpers import json_values, metric_value, produce_events, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ def get_json(port: int, path: str) -> tuple[int, dict]:
 def test_api_answers_alike_on_both_workers(test_settings: Settings, run_worker, tmp_path) -> None:
     # RocksDB, as in production: with the test-only memory store, the rebalance that the
     # second worker causes sometimes left the owner's changelog recovery waiting forever
-    # ("No event received for active tp ... since recovery start"; faust-streaming #74-like).
+    # ("No event received for active tp ... since recovery start").
     # Three rows per published snapshot: the topic carries the top of the ranking, the API all of it.
     s = dataclasses.replace(test_settings, store="rocksdb", leaderboard_rows=3)
     a = run_worker(s, name="a")

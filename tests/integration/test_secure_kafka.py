@@ -1,5 +1,6 @@
-"""Issue 10 parts 3 and 4: the worker, ``produce`` and ``snapshot`` over SASL_SSL (SCRAM-SHA-512)
-against the secure local broker, and the clients the broker must refuse.
+"""Kafka transport security (docs/security.md): the worker, ``produce`` and ``snapshot``
+over SASL_SSL (SCRAM-SHA-512) against the secure local broker, and the clients the broker
+must refuse.
 
 The module starts its own ``scorecard kafka up --secure`` broker (throw-away CA, SCRAM users
 made at format time) on a free port in a temp dir, and always stops it.

@@ -1,5 +1,6 @@
-"""Issue 10 acceptance over HTTP against a real worker: bearer tokens by role, 401/403,
-Faust's built-in views off, the public leaderboard and forwarding between workers."""
+"""Web access control (docs/access-control.md) over HTTP against a real worker: bearer
+tokens by role, 401/403, Faust's built-in views off, the public leaderboard and forwarding
+between workers."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ NOV = "2026-11-{:02d}T10:00:00+08:00"
 TOKENS = {"admin": "tok-admin-Zq1", "payroll": "tok-payroll-Zq2", "manager": "tok-manager-Zq3",
           "rep": "tok-rep-Zq4", "rep2": "tok-rep2-Zq5"}
 #: Strings that only business data contains (rep and deal ids, names, amounts).
-BUSINESS = ("rep1", "rep2", "rep3", "deal1", "deal2", "deal3", "Alice", "Bob", "Carol", "123456.00", "654321.00", "400000.00")
+BUSINESS = ("rep1", "rep2", "rep3", "deal1", "deal2", "deal3", "Alice", "Bob", "Carol",
+            "123456.00", "654321.00", "400000.00")
 #: Paths Faust's built-in views use (router, tables, stats, graph, performance, index).
 BUILT_IN = ("/router", "/router/", "/table", "/table/", "/table/facts", "/table/facts/", "/table/facts/engine",
             "/table/payroll_state/", "/table/emitted/", "/stats", "/stats/", "/assignment", "/assignment/",
@@ -115,7 +117,7 @@ def test_roles_over_http_and_built_in_views_off(test_settings: Settings, run_wor
                  "/api/stream?period=2026-11", "/api/scorecards/company/*/2026-11")
     for path in protected:
         for kwargs in ({}, {"token": "not-a-token"}, {"header": f"Basic {TOKENS['admin']}"}):
-            code, headers, body = get(port, path, **kwargs)  # type: ignore[arg-type]
+            code, headers, body = get(port, path, **kwargs)  # type: ignore[arg-type]  # token or header: str
             assert code == 401, (path, kwargs, code, body)
             assert "error" in orjson.loads(body) and headers.get("WWW-Authenticate", "").startswith("Bearer")
             assert not any(b in body.decode() for b in BUSINESS), body
@@ -208,7 +210,8 @@ def test_public_leaderboard_shows_names_teams_ranks_and_the_metric(
     assert "rep_id" in first_event(port, "/api/stream?board=company&period=2026-11&metric=revenue", "rep")["rows"][0]
     # A wrong token is still refused; no drill-down without a token.
     assert get(port, "/api/leaderboard?period=2026-11", "not-a-token")[0] == 401
-    for path in ("/api/scorecards/rep/rep1/2026-11/explain", "/api/scorecards/rep/rep1/2026-11", "/api/payroll/2026-11"):
+    for path in ("/api/scorecards/rep/rep1/2026-11/explain", "/api/scorecards/rep/rep1/2026-11",
+                 "/api/payroll/2026-11"):
         assert status(port, path) == 401, path
 
 

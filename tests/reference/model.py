@@ -1,6 +1,6 @@
-"""Brute-force reference model of SPEC §5–§7 over the final state of a list of events.
+"""Brute-force reference model of contract §5–§7 over the final state of a list of events.
 
-Written from SPEC.md and docs/kpi-decisions.md only, separately from ``core/`` on
+Written from docs/contract.md only, separately from ``core/`` on
 purpose: no shared code and no incremental bookkeeping. The final fact set is built
 first (highest version per deal and complaint, unique activities, every roster entry,
 the latest target per key), then every question is answered by filtering those facts
@@ -11,14 +11,16 @@ credited to, so that ~900 keys over 20,000 events stay fast.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 CONTACT_KINDS = ("call", "visit", "meeting", "email", "demo")
 KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
 TIERS = ("A", "B", "C")
@@ -27,11 +29,11 @@ TEAM_OR_COMPANY = ("team", "company")
 UNASSIGNED = "unassigned"
 COMPANY_ID = "*"
 
-# SPEC §7 default commission plan.
+# contract §7 default commission plan.
 BASE_RATE = Decimal("0.05")
 ABOVE_TARGET_RATE = Decimal("0.08")
 
-# SPEC §6 default scorecard plan: (kpi, weight, monthly goal or None, lower_is_better).
+# contract §6 default scorecard plan: (kpi, weight, monthly goal or None, lower_is_better).
 CAP = Decimal(1)
 SCORE_PLAN: tuple[tuple[str, int, Decimal | None, bool], ...] = (
     ("weighted_attainment", 40, Decimal("1.0"), False),
@@ -201,7 +203,7 @@ class Activity:
 
     @property
     def is_contact(self) -> bool:
-        """An effective customer contact (SPEC §3)."""
+        """An effective customer contact (contract §3)."""
         return self.kind in CONTACT_KINDS and self.effective and self.customer is not None
 
 
@@ -215,6 +217,7 @@ class Entry:
     effective: datetime
     hired: datetime
     factor: Decimal
+    manager: str | None = None
 
 
 def _in(t: datetime, start: datetime, end: datetime) -> bool:
@@ -262,7 +265,7 @@ class ReferenceModel:
         for rep, evs in roster.items():
             evs.sort(key=lambda e: (parse_ts(e["effective_at"]), parse_ts(e["occurred_at"]), e["event_id"]))
             entries = [Entry(rep, e["team_id"], e["status"], parse_ts(e["effective_at"]), parse_ts(e["hired_at"]),
-                             Decimal(str(e.get("territory_factor") or "1.0"))) for e in evs]
+                             Decimal(str(e.get("territory_factor") or "1.0")), e.get("manager_id")) for e in evs]
             self.history[rep] = entries
             self._effective[rep] = [x.effective for x in entries]
 
@@ -340,6 +343,12 @@ class ReferenceModel:
         entry = self.entry_at(rep, t)
         return UNASSIGNED if entry is None else entry.team
 
+    def team_and_manager(self, rep: str, label: str) -> tuple[str, str | None]:
+        """A rep scorecard's ``team_id`` and ``manager_id``: the entry at P's end
+        (`unassigned` and no manager without one)."""
+        entry = self.entry_before(rep, self.cal.period(label).end)
+        return (UNASSIGNED, None) if entry is None else (entry.team, entry.manager)
+
     def active_members(self, team: str | None, end: datetime) -> list[str]:
         """Reps whose entry at `end` (effective_at < end) is active (and in `team` unless None)."""
         out = []
@@ -363,11 +372,32 @@ class ReferenceModel:
         for c in self.complaints:
             add(c.opened, c.rep, c.open_team)
             if c.resolved is not None:
-                add(c.resolved, c.rep, c.resolve_team)  # type: ignore[arg-type]
+                add(c.resolved, c.rep, c.resolve_team)  # type: ignore[arg-type]  # set together with resolved
         for a in self.activities:
             add(a.at, a.rep, a.team)
         out.update(self.targets)
         return out
+
+    # ------------------------------------------------------------------- leaderboards
+    def board(self, board: str, label: str, metric: str = "revenue") -> list[tuple[int, str, Any]]:
+        """(rank, rep_id, value) rows of a calendar leaderboard (contract §6, §8): the reps with a
+        scorecard in P (``company``), or those whose team at P's end is the team
+        (``team:{id}``); highest value first, ties share a rank and the next rank skips
+        (1, 1, 3), rep_id order within a tie, reps without a value left out."""
+        if metric not in ("revenue", "attainment", "weighted_attainment"):
+            raise ValueError(f"no reference ranking by {metric!r}")
+        reps = sorted({id for scope, id, period in self.keys() if scope == "rep" and period == label})
+        if board != "company":
+            assert board.startswith("team:"), board
+            reps = [rep for rep in reps if self.team_and_manager(rep, label)[0] == board[5:]]
+        values = [(rep, self.kpis("rep", rep, label)[metric]) for rep in reps]
+        present = sorted(((rep, v) for rep, v in values if v is not None),
+                         key=lambda r: (-Decimal(str(r[1])), r[0]))
+        rows: list[tuple[int, str, Any]] = []
+        for i, (rep, value) in enumerate(present):
+            tied = rows and Decimal(str(rows[-1][2])) == Decimal(str(value))
+            rows.append((rows[-1][0] if tied else i + 1, rep, value))
+        return rows
 
     # ------------------------------------------------------------------- targets
     def _given(self, scope: str, id: str, label: str, field: str) -> Decimal | None:
@@ -382,17 +412,17 @@ class ReferenceModel:
         if given is not None:
             return given
         months = [self._given(scope, id, f"{year:04d}-{m:02d}", field) for m in range(3 * q - 2, 3 * q + 1)]
-        return None if any(v is None for v in months) else sum(months, Decimal(0))  # type: ignore[arg-type]
+        return None if any(v is None for v in months) else sum(months, Decimal(0))  # type: ignore[arg-type]  # no None: checked
 
     def _year_value(self, scope: str, id: str, year: int, field: str) -> Decimal | None:
         given = self._given(scope, id, f"{year:04d}", field)
         if given is not None:
             return given
         quarters = [self._quarter_given_or_months(scope, id, year, q, field) for q in range(1, 5)]
-        return None if any(v is None for v in quarters) else sum(quarters, Decimal(0))  # type: ignore[arg-type]
+        return None if any(v is None for v in quarters) else sum(quarters, Decimal(0))  # type: ignore[arg-type]  # no None: checked
 
     def derived(self, scope: str, id: str, label: str, field: str) -> Decimal | None:
-        """A target field resolved within its own scope and id (SPEC §3 derivation)."""
+        """A target field resolved within its own scope and id (contract §3 derivation)."""
         p = self.cal.period(label)
         if p.kind == "year":
             return self._year_value(scope, id, p.year, field)
@@ -422,7 +452,7 @@ class ReferenceModel:
         if scope == "team":
             parts = [self.derived("rep", rep, label, "revenue") for rep in self.active_members(id, end)]
         else:
-            teams = sorted({self.entry_before(rep, end).team for rep in self.active_members(None, end)})  # type: ignore[union-attr]
+            teams = sorted({self.entry_before(rep, end).team for rep in self.active_members(None, end)})  # type: ignore[union-attr]  # active: has an entry
             parts = [self.revenue_target("team", team, label) for team in teams]
         known = [v for v in parts if v is not None]
         return sum(known, Decimal(0)) if known else None
@@ -440,7 +470,7 @@ class ReferenceModel:
         return self._cache[key]
 
     def month_commission(self, rep: str, label: str) -> Decimal:
-        """SPEC §7 default plan on a rep's month, rounded to cents."""
+        """Contract §7 default plan on a rep's month, rounded to cents."""
         revenue = self.revenue("rep", rep, label)
         target = self.revenue_target("rep", rep, label)
         if target is None or target == 0:
@@ -451,7 +481,7 @@ class ReferenceModel:
 
     # ------------------------------------------------------------------- KPIs
     def kpis(self, scope: str, id: str, period: str) -> dict[str, Any]:
-        """Every non-clock KPI of SPEC §5 for one calendar key, in output format."""
+        """Every non-clock KPI of contract §5 for one calendar key, in output format."""
         cal = self.cal
         p = cal.period(period)
         is_rep = scope == "rep"
@@ -462,7 +492,7 @@ class ReferenceModel:
         acts = [a for a in self._acts.get(key, ()) if _in(a.at, p.start, p.end)]
         contacts = [a for a in acts if a.is_contact]
         opened = [c for c in self._opened.get(key, ()) if _in(c.opened, p.start, p.end)]
-        resolved = [c for c in self._resolved.get(key, ()) if _in(c.resolved, p.start, p.end)]  # type: ignore[arg-type]
+        resolved = [c for c in self._resolved.get(key, ()) if _in(c.resolved, p.start, p.end)]  # type: ignore[arg-type]  # all resolved
 
         revenue = self.revenue(scope, id, period)
         target = self.revenue_target(scope, id, period)
@@ -502,10 +532,11 @@ class ReferenceModel:
         coverage = None
         if p.kind == "month":
             book_start = cal.days_before(p.end, 365)
-            book = {d.customer for d in self._deals.get(key, ()) if d.stage == "won" and _in(d.closed, book_start, p.end)}
+            book = {d.customer for d in self._deals.get(key, ())
+                    if d.stage == "won" and _in(d.closed, book_start, p.end)}
             touches: dict[str, int] = defaultdict(int)
             for a in contacts:
-                touches[a.customer] += 1  # type: ignore[index]
+                touches[a.customer] += 1  # type: ignore[index]  # a contact names its customer
             coverage = safe_div(sum(1 for c in book if touches[c] >= 2), len(book))
 
         training = sum((Decimal(a.minutes) for a in acts if a.kind == "training"), Decimal(0)) / 60
@@ -547,7 +578,7 @@ class ReferenceModel:
             "complaints": len(opened),
             "complaints_by_severity": by_severity,
             "complaint_rate": out_ratio(complaint_rate),
-            "avg_resolution_hours": out_ratio(mean([seconds(c.resolved - c.opened) / 3600 for c in resolved])),  # type: ignore[operator]
+            "avg_resolution_hours": out_ratio(mean([seconds(c.resolved - c.opened) / 3600 for c in resolved])),  # type: ignore[operator]  # all resolved
             "csat": out_ratio(csat),
             "csat_responses": len(surveys),
             "activities": activity_counts,
@@ -575,8 +606,8 @@ class ReferenceModel:
     def departures(self, team: str | None, p: Period) -> int:
         """Reps with a transition into `left` effective in P (for a team: the left entry names it)."""
         count = 0
-        for rep, entries in self.history.items():
-            for before, after in zip(entries, entries[1:]):
+        for entries in self.history.values():
+            for before, after in itertools.pairwise(entries):
                 if (before.status != "left" and after.status == "left" and _in(after.effective, p.start, p.end)
                         and (team is None or after.team == team)):
                     count += 1
@@ -588,7 +619,7 @@ class ReferenceModel:
         hire_label = self.cal.shift(p, -2)
         ratios = []
         for rep in self.active_members(team, p.end):
-            hired = self.entry_before(rep, p.end).hired  # type: ignore[union-attr]
+            hired = self.entry_before(rep, p.end).hired  # type: ignore[union-attr]  # an active member has an entry
             if self.cal.labels(hired)[0] != hire_label:
                 continue
             base = self.revenue("rep", rep, hire_label)
@@ -606,7 +637,7 @@ class ReferenceModel:
 
     # ------------------------------------------------------------------- score
     def score(self, scope: str, id: str, p: Period, values: dict[str, Decimal | int | None]) -> Decimal | None:
-        """SPEC §6 default plan: 100 × Σ w·a / Σ w over non-null components."""
+        """Contract §6 default plan: 100 × Σ w·a / Σ w over non-null components."""
         scale = MONTHS_PER_KIND[p.kind]
         weighted_sum = Decimal(0)
         weights = 0

@@ -165,7 +165,8 @@ def test_a_manager_of_other_teams_and_another_rep_are_refused() -> None:
     assert authorize(other_rep, Resource("explain", "rep", "r2", "t1"))
 
 
-@pytest.mark.parametrize("kind", ["page", "boards", "stream", "leaderboard", "scorecard", "explain", "payroll", "internal"])
+@pytest.mark.parametrize("kind", ["page", "boards", "stream", "leaderboard", "scorecard", "explain", "payroll",
+                                  "internal"])
 def test_may_request_is_the_coarse_form_of_authorize(kind: str) -> None:
     # Whatever authorize allows for some resource of a kind, may_request allows for the kind.
     for principal in (ADMIN, PAYROLL, MANAGER, REP):

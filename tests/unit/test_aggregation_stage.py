@@ -18,7 +18,8 @@ class Outputs:
     """Records every send per topic, in order."""
 
     def __init__(self) -> None:
-        self.sent: dict[str, list[tuple[str, Any]]] = {"scorecards": [], "payroll": [], "leaderboards": [], "alerts": []}
+        self.sent: dict[str, list[tuple[str, Any]]] = {
+            "scorecards": [], "payroll": [], "leaderboards": [], "alerts": []}
 
     def stage_outputs(self) -> StageOutputs:
         def sender(name: str):
@@ -64,7 +65,7 @@ def test_a_batch_writes_each_new_fact_once_and_publishes_its_scorecards() -> Non
     tables, outputs = new_tables(), Outputs()
     stage, metrics = stage_over(tables, outputs)
     run(stage.on_batch(NOVEMBER, offset=0))
-    assert set(tables.facts) == {"roster:roster-r1", f"target:rep:r1:2026-11", "deal:d1"}
+    assert set(tables.facts) == {"roster:roster-r1", "target:rep:r1:2026-11", "deal:d1"}
     month = {k: v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"}
     assert month["rep:r1:2026-11"]["kpis"]["revenue"] == "10000.00"
     assert month["rep:r1:2026-11"]["revision"] == 1
@@ -156,3 +157,53 @@ def test_a_fact_that_fails_is_counted_and_the_rest_of_the_batch_applies() -> Non
     run(stage.on_batch([broken] + NOVEMBER, offset=0))
     assert sample(metrics, "scorecard_processing_errors_total", stage="aggregate") == 1
     assert "deal:d1" in tables.facts and "deal:d5" not in tables.facts
+
+
+def test_a_flush_that_moves_a_board_notifies_the_live_page_once() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+
+    async def scenario() -> tuple[bool, bool, int]:
+        seen = stage.boards_changed.version
+        waiter = asyncio.create_task(stage.boards_changed.wait(seen, timeout=5))
+        await stage.on_batch(NOVEMBER, offset=0)
+        woke = await waiter
+        seen = stage.boards_changed.version
+        # the same facts again move nothing: no notification within the timeout
+        await stage.on_batch(NOVEMBER, offset=1)
+        quiet = await stage.boards_changed.wait(seen, timeout=0.05)
+        return woke, quiet, seen
+
+    woke, quiet, version = run(scenario())
+    assert woke and not quiet and version >= 1
+
+
+class ManualClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_months_follow_the_short_interval_and_longer_periods_the_long_one() -> None:
+    tables, outputs, clock = new_tables(), Outputs(), ManualClock()
+    settings = Settings(coalesce_ms=500, coalesce_long_ms=2000, leaderboard_ms=0, store="memory")
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
+    run(stage.on_batch(NOVEMBER, offset=0))  # the first flush after a rebuild renders everything
+
+    def revenue(key: str) -> str:
+        return [v for k, v in outputs.sent["scorecards"] if k == key][-1]["kpis"]["revenue"]
+
+    assert revenue("rep:r1:2026-11") == revenue("rep:r1:2026-Q4") == "10000.00"
+    clock.now += 0.6  # past the short interval only
+    run(stage.on_batch([f.deal("d2", "r1", "c2", "5000.00")], offset=1))
+    assert revenue("rep:r1:2026-11") == "15000.00"
+    assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == "10000.00"  # not yet
+    assert ("rep", "r1", "2026-Q4") in stage.engine.dirty  # still marked, nothing lost
+    clock.now += 2.0  # past the long interval: a tick flushes the rest
+    run(stage.on_batch([], offset=2))
+    assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == revenue("rep:r1:R30D") == "15000.00"
+    assert not stage.engine.dirty

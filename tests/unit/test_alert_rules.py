@@ -1,9 +1,8 @@
-"""Alert rules: each incident fires once and resolves once (issue 5)."""
+"""Alert rules: each incident fires once and resolves once (contract §8)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 from sales_scorecard.core.alert_rules import AlertState, evaluate_complaints, evaluate_scorecard, load_alert_rules
 from sales_scorecard.core.engine import ScorecardEngine
@@ -25,7 +24,7 @@ def run(engine: ScorecardEngine, states: dict[str, AlertState], scope: str, id: 
 
 
 def at(day: int) -> datetime:  # local midnight (UTC+8) of a November day
-    return datetime(2026, 11, day, tzinfo=timezone.utc) - timedelta(hours=8)
+    return datetime(2026, 11, day, tzinfo=UTC) - timedelta(hours=8)
 
 
 def test_below_pace_fires_once_as_pace_decays_and_resolves_with_hysteresis() -> None:
@@ -72,7 +71,7 @@ def test_drop_of_six_points_fires_once_and_resolves_at_the_high() -> None:
 
 def test_complaint_spike_and_state_round_trip() -> None:
     states: dict[str, AlertState] = {}
-    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
     complaints = [(now - timedelta(days=d), "critical") for d in (1, 2)] + [(now - timedelta(days=9), "critical")]
     assert evaluate_complaints(RULES, "r1", complaints, now, states, "m-1", NOW) == []
     complaints.append((now - timedelta(days=3), "high"))
@@ -89,7 +88,7 @@ def test_alert_events_validate_against_their_schema() -> None:
     from sales_scorecard.schemas.contracts import validator
 
     states: dict[str, AlertState] = {}
-    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
     [t] = evaluate_complaints(RULES, "r1", [(now - timedelta(days=d), "critical") for d in (1, 2, 3)], now,
                               states, "m-1", "2026-11-20T00:00:00.000Z")
     assert t.event is not None and t.event["period"] == "R7D"

@@ -91,7 +91,7 @@ def test_roles_by_kind_and_view_level_decisions(settings: Settings) -> None:
         ("/api/scorecards/team/t1/2026-11", "mia", 200), ("/api/scorecards/team/t2/2026-11", "mia", 403),
     ]
     results = asyncio.run(fetch(build(settings), [(path, f"Bearer tok-{who}") for path, who, _ in cases]))
-    for (path, who, expected), (status, headers, body) in zip(cases, results):
+    for (path, who, expected), (status, headers, body) in zip(cases, results, strict=True):
         assert status == expected, (path, who, status, body)
         if status == 403:
             assert set(body) == {"error"} and "WWW-Authenticate" not in headers

@@ -40,7 +40,8 @@ def test_bench_settings_carry_the_security_settings_of_the_environment(
         monkeypatch.setenv(name, value)
     s = command.bench_settings("kafka-1:9093", tmp_path, "thr", 4, store="memory")
     assert created == [s]
-    assert (s.kafka_security_protocol, s.kafka_sasl_mechanism, s.kafka_username) == ("SASL_SSL", "SCRAM-SHA-256", "bench")
+    assert (s.kafka_security_protocol, s.kafka_sasl_mechanism, s.kafka_username) == (
+        "SASL_SSL", "SCRAM-SHA-256", "bench")
     assert (s.kafka_password_file, s.kafka_ca_file) == ("/run/secrets/kafka-password", "/etc/kafka/ca.pem")
     assert (s.kafka_cert_file, s.kafka_key_file) == ("/etc/kafka/client.pem", "/etc/kafka/client.key")
     assert (s.bootstrap_servers, s.partitions, s.store) == ("kafka-1:9093", 4, "memory")

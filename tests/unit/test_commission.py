@@ -1,4 +1,4 @@
-"""Commission plan math (SPEC §7) with amounts worked out by hand, and plan-file checks."""
+"""Commission plan math (contract §7) with amounts worked out by hand, and plan-file checks."""
 
 from __future__ import annotations
 
@@ -153,7 +153,11 @@ def test_overrides(tmp_path: Path) -> None:
     path = tmp_path / "plans.yaml"
     path.write_text("""
 default: {plan_id: std, tiers: [{from: "0", to: null, rate: "0.05"}]}
-teams: {t9: {plan_id: team9, mode: retroactive, tiers: [{from: "0", to: "1", rate: "0.04"}, {from: "1", to: null, rate: "0.1"}]}}
+teams:
+  t9:
+    plan_id: team9
+    mode: retroactive
+    tiers: [{from: "0", to: "1", rate: "0.04"}, {from: "1", to: null, rate: "0.1"}]
 reps: {r1: {plan_id: rep1, tiers: [{from: "0", to: null, rate: "0.2"}]}}
 """)
     plans = load_plans(str(path))

@@ -1,4 +1,4 @@
-"""Offline checks of the deployment files (issue 9).
+"""Offline checks of the deployment files (docs/scaling.md, docs/operations.md).
 
 * every Kubernetes manifest of ``deploy/k8s`` (and the ConfigMaps its kustomization
   generates) validates against the Kubernetes JSON schemas bundled in the
@@ -31,8 +31,14 @@ import yaml
 
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.settings import PREFIX, Settings, SettingsError
-from tests.monitoring import (alert_rules, dashboard, dashboard_exprs, monitored_scorecard_metrics, selector_names,
-                              series_names)
+from tests.monitoring import (
+    alert_rules,
+    dashboard,
+    dashboard_exprs,
+    monitored_scorecard_metrics,
+    selector_names,
+    series_names,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -173,7 +179,8 @@ def test_kustomization_resources_exist_and_cover_every_manifest():
 
 def test_rendered_kinds():
     kinds = sorted(d["kind"] for d in rendered())
-    assert kinds == sorted(["ServiceAccount", "Service", "StatefulSet", "PodDisruptionBudget", "Job", "ConfigMap", "ConfigMap"])
+    assert kinds == sorted(["ServiceAccount", "Service", "StatefulSet", "PodDisruptionBudget", "Job",
+                            "ConfigMap", "ConfigMap"])
 
 
 @pytest.mark.parametrize("version", KUBE_VERSIONS)
@@ -185,7 +192,8 @@ def test_every_manifest_validates_against_the_kubernetes_schemas_offline(version
             kubernetes_validate.validate(doc, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
             path = ".".join(str(p) for p in exc.path)
-            pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} invalid for Kubernetes {version}: {path}: {exc.message}")
+            pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} invalid for Kubernetes {version}: "
+                        f"{path}: {exc.message}")
 
 
 def test_the_validator_rejects_a_broken_manifest(no_network):
@@ -267,7 +275,8 @@ def test_worker_statefulset_contract():
     assert sts["spec"]["serviceName"] == service["metadata"]["name"]
     assert service["spec"]["clusterIP"] == "None"
     assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(port, "http")]
-    for selector in (service["spec"]["selector"], pdb["spec"]["selector"]["matchLabels"], sts["spec"]["selector"]["matchLabels"]):
+    for selector in (service["spec"]["selector"], pdb["spec"]["selector"]["matchLabels"],
+                     sts["spec"]["selector"]["matchLabels"]):
         assert selector.items() <= pod_labels.items()
     assert pdb["spec"].get("maxUnavailable") == 1 or "minAvailable" in pdb["spec"]
 
@@ -407,7 +416,7 @@ def test_every_scorecard_metric_in_rules_and_dashboard_is_exported():
 
 
 def test_rules_and_dashboard_need_nothing_but_the_worker():
-    """Issue #9: every metric of the rules and the dashboard comes from a worker's /metrics
+    """Every metric of the rules and the dashboard comes from a worker's /metrics
     (or is Prometheus' own ``up``): no exporter next to it."""
     names = {name for rule in alert_rules() for name in selector_names(rule["expr"])}
     names |= {name for expr in dashboard_exprs() for name in selector_names(expr)}
@@ -487,7 +496,8 @@ def dockerignore_excludes(path: str) -> bool:
             continue
         negate = raw.startswith("!")
         pattern = raw.lstrip("!").strip("/")
-        regex = re.escape(pattern).replace(r"\*\*", "\0").replace(r"\*", "[^/]*").replace(r"\?", "[^/]").replace("\0", ".*")
+        regex = (re.escape(pattern).replace(r"\*\*", "\0").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+                 .replace("\0", ".*"))
         parts = path.strip("/").split("/")
         if any(re.fullmatch(regex, "/".join(parts[:i])) for i in range(1, len(parts) + 1)):
             excluded = not negate
@@ -507,7 +517,8 @@ def test_dockerfile():
 
     # Every package directory of pyproject.toml is copied into the build, and everything
     # copied exists and is not excluded from the build context.
-    package_dirs = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values())
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    package_dirs = set(setuptools["package-dir"].values())
     sources = []
     for word, rest in instructions:
         if word == "COPY" and not rest.startswith("--from"):

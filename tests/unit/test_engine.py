@@ -1,7 +1,8 @@
-"""Scenarios of the incremental engine with values worked out by hand from SPEC §3–§7."""
+"""Scenarios of the incremental engine with values worked out by hand from contract §3–§7."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -95,7 +96,7 @@ def test_targets_attainment_commission_and_member_sums() -> None:
     assert r1["target"] == "1000000.00"
     assert r1["attainment"] == 1.2
     assert r1["weighted_attainment"] == 1.8  # 1.2 × territory factor 1.5
-    assert r1["commission"] == "66000.00"  # 5% of 1,000,000 + 8% of 200,000 (SPEC §7)
+    assert r1["commission"] == "66000.00"  # 5% of 1,000,000 + 8% of 200,000 (contract §7)
     # r2: year 120,000 -> quarter 30,000 -> month 10,000; only the year has a scorecard
     # until a fact arrives (a key exists by a fact or a target naming it)
     assert kpis(e, "rep", "r2", "2026")["target"] == "120000.00"
@@ -186,18 +187,18 @@ def test_every_period_kind_renders(label: str) -> None:
 
 
 def test_clock_moves_pace_without_new_facts() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     e = build(*TEAMS, target("rep", "r1", "2026-11", "3000.00"),
               deal("d1", "r1", "c1", "1000.00", closed_at="2026-11-10T16:00:00Z"))  # 11 Nov local
     e.take_dirty()
     # 10 of 30 days elapsed at local midnight of 11 Nov: expected 1000, pace 1.0
-    e.wall_clock = datetime(2026, 11, 10, 16, 0, tzinfo=timezone.utc)
+    e.wall_clock = datetime(2026, 11, 10, 16, 0, tzinfo=UTC)
     e.touch_clock()
     assert ("rep", "r1", "2026-11") in e.take_dirty()
     assert kpis(e, "rep", "r1", "2026-11")["pace"] == 1.0
     # 20 days elapsed, no new deal: the rep falls behind (pace 0.5)
-    e.wall_clock = datetime(2026, 11, 20, 16, 0, tzinfo=timezone.utc)
+    e.wall_clock = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
     e.touch_clock()
     dirty = e.take_dirty()
     assert ("rep", "r1", "2026-11") in dirty and ("rep", "r1", "2026-10") not in dirty
@@ -214,11 +215,11 @@ def test_departure_needs_an_active_entry_before_it() -> None:
 
 
 def test_clock_rolling_into_a_new_month_renders_the_old_one_once_more() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     e = build(*TEAMS, deal("d1", "r1", "c1", "10.00", closed_at="2026-11-10T10:00:00+08:00"))
     e.take_dirty()
-    e.wall_clock = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)  # 1 December, 01:00 local
+    e.wall_clock = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 1 December, 01:00 local
     e.touch_clock()
     assert ("rep", "r1", "2026-11") in e.take_dirty()
 

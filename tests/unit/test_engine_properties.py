@@ -1,9 +1,9 @@
 """Property: the incremental engine equals a from-scratch build over the final facts,
-whatever the delivery order, duplicates and version interleavings (issue 3)."""
+whatever the delivery order, duplicates and version interleavings (contract §3)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +22,7 @@ INSTANTS = [
     "2026-03-31T16:00:00Z", "2026-09-30T15:59:59Z", "2026-09-30T16:00:00Z", "2026-10-15T12:00:00+08:00",
     "2026-11-01T00:00:00+08:00", "2026-11-20T09:30:00+08:00",
 ]
-FIXED_CLOCK = datetime(2026, 11, 25, tzinfo=timezone.utc)
+FIXED_CLOCK = datetime(2026, 11, 25, tzinfo=UTC)
 
 instants = st.sampled_from(INSTANTS)
 money = st.integers(min_value=0, max_value=500_000).map(lambda c: f"{c // 100}.{c % 100:02d}")

@@ -1,4 +1,4 @@
-"""Ranking: ties share a rank, the next rank skips, rep_id orders a tie (SPEC §6)."""
+"""Ranking: ties share a rank, the next rank skips, rep_id orders a tie (contract §6)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_rank_table(rows: list[Row], descending: bool, expected: list[tuple[int,
 
 
 def test_rows_keep_their_values_and_accept_generators() -> None:
-    ranked = rank(((f"r{i}", D(i)) for i in range(3)))
+    ranked = rank((f"r{i}", D(i)) for i in range(3))
     assert ranked == [RankedRow(1, "r2", D(2)), RankedRow(2, "r1", D(1)), RankedRow(3, "r0", D(0))]
 
 
@@ -45,7 +45,7 @@ def test_rank_is_one_plus_the_number_strictly_better(rows: list[Row], descending
     present = [(rep, v) for rep, v in rows if v is not None]
     assert sorted(r.rep_id for r in ranked) == sorted(rep for rep, _ in present)
     for r in ranked:
-        better = [v for _, v in present if (v > r.value if descending else v < r.value)]  # type: ignore[operator]
+        better = [v for _, v in present if (v > r.value if descending else v < r.value)]  # type: ignore[operator]  # ranked: not None
         assert r.rank == 1 + len(better)
     # Listed best first; within a tie by rep_id.
     assert [(r.rank, r.rep_id) for r in ranked] == sorted((r.rank, r.rep_id) for r in ranked)

@@ -1,4 +1,4 @@
-"""Statements at close and adjustments after it, with amounts worked out by hand (SPEC §7)."""
+"""Statements at close and adjustments after it, with amounts worked out by hand (contract §7)."""
 
 from __future__ import annotations
 

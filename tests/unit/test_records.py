@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_args, get_type_hints
 
@@ -14,7 +14,13 @@ import pytest
 from sales_scorecard.schemas.contracts import INPUT_TYPES, load_schema
 from sales_scorecard.schemas.examples import VALID_EXAMPLES, valid_example
 from sales_scorecard.schemas.records import (
-    RECORD_TYPES, ActivityEvent, ClosePeriodEvent, ComplaintEvent, DealEvent, RosterEvent, TargetEvent,
+    RECORD_TYPES,
+    ActivityEvent,
+    ClosePeriodEvent,
+    ComplaintEvent,
+    DealEvent,
+    RosterEvent,
+    TargetEvent,
     record_from_event,
 )
 from sales_scorecard.schemas.validation import Accepted, EventValidator
@@ -61,7 +67,7 @@ def test_deal_record_parses_types_and_ignores_extras() -> None:
     rec = record_from_event(_accepted("deal", {**valid_example("deal"), "unknown_extra": {"x": 1}}))
     assert isinstance(rec, DealEvent)
     assert rec.amount == Decimal("120000.00") and isinstance(rec.amount, Decimal)
-    assert rec.closed_at == datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)
+    assert rec.closed_at == datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
     assert rec.closed_at.utcoffset() == timedelta(hours=8)
     assert (rec.version, rec.stage, rec.customer_tier, rec.schema_version) == (3, "won", "A", 1)
 
@@ -93,7 +99,7 @@ def test_every_example_becomes_its_record(kind: str, cls: type) -> None:
     assert type(rec) is cls
     assert isinstance(rec.occurred_at, datetime) and rec.occurred_at.tzinfo is not None
     with pytest.raises(dataclasses.FrozenInstanceError):
-        rec.event_id = "other"  # type: ignore[misc]
+        rec.event_id = "other"  # type: ignore[misc]  # the frozen error is the point
 
 
 def test_target_money_fields_are_decimals() -> None:

@@ -1,6 +1,6 @@
-"""Hand-computed scenarios for the reference model (they double as worked examples of SPEC §5–§7).
+"""Hand-computed scenarios for the reference model (they double as worked examples of contract §5–§7).
 
-Every expected number below was computed by hand from SPEC.md and docs/kpi-decisions.md;
+Every expected number below was computed by hand from docs/contract.md;
 the comments show the arithmetic. Time zone Asia/Shanghai (UTC+8) unless stated.
 """
 
@@ -41,7 +41,7 @@ def test_spec_commission_example_and_deal_kpis() -> None:
     assert k["avg_cycle_days"] == 6.75  # (9 + 4.5) / 2
     assert k["new_customers"] == 2
     assert k["new_customers_by_tier"] == {"A": 1, "B": 0, "C": 0, "none": 1}
-    # SPEC §7: 5% of 1,000,000.00 + 8% of the 200,000.00 above target.
+    # contract §7: 5% of 1,000,000.00 + 8% of the 200,000.00 above target.
     assert k["commission"] == "66000.00"
     assert k["growth_prev"] is None  # October revenue is 0
     assert k["repeat_customer_rate"] == 0.0
@@ -196,6 +196,42 @@ def test_reassignment_roster_move_territory_factor_and_turnover() -> None:
     assert t1["target"] is None
     assert (t2["target"], t2["attainment"]) == ("2000.00", 1.5)
     assert (co["target"], co["attainment"]) == ("2000.00", 2.25)
+
+
+def test_transfer_mid_month_team_and_manager_at_period_end_and_boards() -> None:
+    """A rep scorecard shows the team and manager at P's end; a team board of P ranks the
+    reps with a scorecard in P whose team at P's end is the team (contract §6 ranks: 1, 1, 3)."""
+    events = [
+        roster("r1", "t1", manager_id="m1"),
+        roster("r1", "t2", manager_id="m2", effective_at="2026-11-16T00:00:00+08:00"),
+        roster("r2", "t1", manager_id="m1"), roster("r3", "t2", manager_id="m2"), roster("r4", "t1", manager_id="m1"),
+        deal("h1", "r1", "c1", "1000.00", closed_at="2026-11-10T10:00:00+08:00"),  # r1 in t1
+        deal("h2", "r1", "c2", "500.00", closed_at="2026-11-16T00:00:00+08:00"),  # at the transfer instant: t2
+        deal("h3", "r1", "c3", "200.00", closed_at="2026-10-05T10:00:00+08:00"),
+        deal("h4", "r2", "c4", "200.00", closed_at="2026-10-06T10:00:00+08:00"),
+        deal("h5", "r4", "c5", "100.00", closed_at="2026-10-07T10:00:00+08:00"),
+        deal("h6", "r2", "c6", "800.00", closed_at="2026-11-03T10:00:00+08:00"),
+        deal("h7", "r3", "c7", "1500.00", closed_at="2026-11-20T10:00:00+08:00"),
+        deal("h8", "ghost", "c8", "50.00", closed_at="2026-11-21T10:00:00+08:00"),
+    ]
+    m = ReferenceModel(events)
+    assert m.team_and_manager("r1", "2026-10") == ("t1", "m1")
+    assert m.team_and_manager("r1", NOV) == ("t2", "m2")  # the entry at November's end
+    assert m.team_and_manager("r1", "2026-Q4") == ("t2", "m2")
+    assert m.team_and_manager("ghost", NOV) == ("unassigned", None)
+    # Team revenue by the team at closed_at: t1 = h1 1000 + h6 800, t2 = h2 500 + h7 1500.
+    assert (m.kpis("team", "t1", NOV)["revenue"], m.kpis("team", "t2", NOV)["revenue"]) == ("1800.00", "2000.00")
+    # Boards rank by the rep's whole period (r1: 1000 + 500), placed in the team at the end.
+    assert m.board("team:t1", NOV) == [(1, "r2", "800.00")]
+    assert m.board("team:t2", NOV) == [(1, "r1", "1500.00"), (1, "r3", "1500.00")]
+    assert m.board("company", NOV) == [(1, "r1", "1500.00"), (1, "r3", "1500.00"), (3, "r2", "800.00"),
+                                       (4, "ghost", "50.00")]
+    assert m.board("team:t1", "2026-10") == [(1, "r1", "200.00"), (1, "r2", "200.00"), (3, "r4", "100.00")]
+    assert m.board("team:t2", "2026-10") == []  # r1 was in t1 at October's end, r3 had no October scorecard
+    assert m.board("team:unassigned", NOV) == [(1, "ghost", "50.00")]
+    # Q4 at the quarter's end: r1 (1700) is in t2 with r3 (1500); r2 (1000) and r4 (100) in t1.
+    assert m.board("team:t2", "2026-Q4") == [(1, "r1", "1700.00"), (2, "r3", "1500.00")]
+    assert m.board("team:t1", "2026-Q4") == [(1, "r2", "1000.00"), (2, "r4", "100.00")]
 
 
 def test_new_hire_ramp_and_tenure() -> None:

@@ -10,8 +10,13 @@ from aiokafka import TopicPartition
 
 from sales_scorecard.streams import rewinding_consumer
 from sales_scorecard.streams.app import create_app
-from sales_scorecard.streams.rewinding_consumer import (RewindingConsumer, RewindingConsumerThread, rewind_after_seek,
-                                                        rewind_to_committed, seek_to_committed_or_reset)
+from sales_scorecard.streams.rewinding_consumer import (
+    RewindingConsumer,
+    RewindingConsumerThread,
+    rewind_after_seek,
+    rewind_to_committed,
+    seek_to_committed_or_reset,
+)
 from sales_scorecard.streams.settings import Settings
 
 

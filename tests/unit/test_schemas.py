@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.schemas.contracts import (
-    BASE_URI, INPUT_TYPES, OUTPUT_TYPES, SCHEMA_NAMES, ContractValidator, load_schema, registry, validator,
+    BASE_URI,
+    INPUT_TYPES,
+    OUTPUT_TYPES,
+    SCHEMA_NAMES,
+    ContractValidator,
+    load_schema,
+    registry,
+    validator,
 )
 from sales_scorecard.schemas.deadletter import deadletter_record
 from sales_scorecard.schemas.examples import OUTPUT_EXAMPLES, VALID_EXAMPLES, valid_example
@@ -122,7 +130,8 @@ def test_json_integers_and_ecma_anchors() -> None:
 def _engine() -> ScorecardEngine:
     engine = ScorecardEngine("Asia/Shanghai")
     events = [roster("r1", "t1", territory_factor="1.5"), roster("r2", "t1"),
-              target("rep", "r1", "2026-11", "1000.00"), target("team", "t1", "2026-Q4", "9000.00", market_size="50000.00"),
+              target("rep", "r1", "2026-11", "1000.00"),
+              target("team", "t1", "2026-Q4", "9000.00", market_size="50000.00"),
               deal("d1", "r1", "c1", "1200.00", customer_tier="B"), deal("d2", "r2", "c2", "300.00", stage="lost"),
               complaint("k1", "r1", "c1", status="resolved", resolved_at="2026-11-06T09:00:00+08:00"),
               activity("r1", "survey", score=4), activity("r1", "call", customer_id="c1"),
@@ -142,10 +151,12 @@ def test_engine_scorecards_match_the_scorecard_schema(scope: str, id: str, perio
     assert errors("scorecard", event) == []
 
 
-@pytest.mark.parametrize("key,raw,encoding", [(b"D-1", b'{"amount": 5.0}', "utf-8"), (b"k\xff", b"\xff\xfe\x00", "base64"),
+@pytest.mark.parametrize("key,raw,encoding", [(b"D-1", b'{"amount": 5.0}', "utf-8"),
+                                              (b"k\xff", b"\xff\xfe\x00", "base64"),
                                               (None, None, "utf-8"), (b"", b"", "utf-8")])
 def test_deadletter_records_match_their_schema(key: bytes | None, raw: bytes | None, encoding: str) -> None:
-    rec = deadletter_record("invalid_json", "$: not JSON", "prod.sales.deals", 3, 42, key, raw, "2026-11-22T10:00:00.000Z")
+    rec = deadletter_record("invalid_json", "$: not JSON", "prod.sales.deals", 3, 42, key, raw,
+                            "2026-11-22T10:00:00.000Z")
     assert errors("deadletter", rec) == []
     assert rec["event_id"] == "dl:prod.sales.deals:3:42"
     assert rec["raw_encoding"] == encoding
@@ -161,7 +172,7 @@ def test_payroll_outputs_match_their_schemas() -> None:
         engine.apply(record_from_event(ev))
     ledger = PayrollLedger()
     statements = ledger.post_statements(engine, "2026-12-01T00:00:00.000Z")
-    assert [s.event["commission"] for s in statements] == ["66000.00"]  # SPEC §7 example
+    assert [s.event["commission"] for s in statements] == ["66000.00"]  # contract §7 example
     assert errors("payroll.statement", statements[0].event) == []
     engine.apply(record_from_event(deal("d1", "r1", "c1", "1200000.00", stage="reversed", version=2)))
     adjustments = ledger.adjust(engine, {("r1", "2026-11"): ("reversed", "d1")}, "2026-12-02T00:00:00.000Z")

@@ -1,4 +1,4 @@
-"""The weighted scorecard (SPEC §6) and its plan files."""
+"""The weighted scorecard (contract §6) and its plan files."""
 
 from __future__ import annotations
 

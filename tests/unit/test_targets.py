@@ -1,9 +1,9 @@
-"""Target book, derivation and member sums (SPEC §3 target, docs/kpi-decisions.md "Targets")."""
+"""Target book, derivation and member sums (contract §3, target)."""
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import pytest
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sales_scorecard.core.money import CONTEXT
 from sales_scorecard.core.targets import TargetBook, resolve_revenue_target
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 Entry = tuple[str, str]  # (period, revenue) for rep r1
 
@@ -99,14 +99,15 @@ def test_put_latest_wins_and_reports_change() -> None:
     assert b.put("rep", "r1", "2026-11", later, "c", D("4"), 7, None)  # same time, greater event_id
     assert b.given("rep", "r1", "2026-11", "revenue") == D("4")
     [entry] = b.entries()
-    assert (entry.scope, entry.id, entry.period, entry.event_id, entry.new_customers) == ("rep", "r1", "2026-11", "c", 7)
+    assert (entry.scope, entry.id, entry.period, entry.event_id, entry.new_customers) == (
+        "rep", "r1", "2026-11", "c", 7)
 
 
 def test_offsets_compare_as_instants() -> None:
     b = TargetBook()
     plus8 = timezone(timedelta(hours=8))
     assert b.put("rep", "r1", "2026", datetime(2026, 1, 1, 9, tzinfo=plus8), "z", D("1"), None, None)  # 01:00Z
-    assert b.put("rep", "r1", "2026", datetime(2026, 1, 1, 2, tzinfo=timezone.utc), "a", D("2"), None, None)
+    assert b.put("rep", "r1", "2026", datetime(2026, 1, 1, 2, tzinfo=UTC), "a", D("2"), None, None)
     assert b.given("rep", "r1", "2026", "revenue") == D("2")
 
 

@@ -1,0 +1,64 @@
+"""What the agents and web views of one worker share: app, topics, tables, metrics.
+
+Built once by ``streams.app.create_app``; the modules that register agents and views
+take it as their one argument (and import this module, never ``streams.app``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import faust
+
+from .metrics import Metrics
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from sales_scorecard.core.engine import ScorecardEngine
+
+    from .aggregation import AggregationStage
+
+Table = faust.Table[Any, Any]
+
+
+@dataclass
+class Pipeline:
+    """One worker's app with every topic and table."""
+
+    settings: Settings
+    app: faust.App
+    metrics: Metrics
+    input_topics: dict[str, faust.TopicT]  # logical name -> topic
+    facts_topic: faust.TopicT
+    scorecards_topic: faust.TopicT
+    deadletter_topic: faust.TopicT
+    payroll_topic: faust.TopicT
+    leaderboards_topic: faust.TopicT
+    alerts_topic: faust.TopicT
+    #: fact key (schemas/fact_types.py) -> validated event; 1 partition.
+    facts: Table
+    #: scorecard key -> [revision, digest] of the last published update; 1 partition.
+    emitted: Table
+    #: "{rep_id}:{month}" -> what has been paid (core.payroll.PaidState); 1 partition.
+    payroll_state: Table
+    #: "{board}:{period}:{metric}" -> [revision, digest] of the last published snapshot; 1 partition.
+    boards_emitted: Table
+    #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState; 1 partition.
+    alert_state: Table
+    #: The aggregation stage (engine, ledger, board cache), set by agents.scorecards.
+    aggregation: AggregationStage | None = None
+
+    @property
+    def engine(self) -> ScorecardEngine | None:
+        """The loaded engine on the worker that owns the aggregation stage, else None."""
+        return self.aggregation.engine if self.aggregation is not None else None
+
+    def owns_aggregation(self) -> bool:
+        """True when this worker is assigned the (single) partition of ``sales.facts``."""
+        try:
+            assignment = self.app.consumer.assignment()
+        except Exception:  # noqa: BLE001 - the consumer is not started yet: not the owner
+            return False
+        name = self.facts_topic.get_topic_name()
+        return any(tp.topic == name for tp in assignment)

@@ -1,0 +1,70 @@
+"""RankIndex: kept up to date one rep at a time, it lists exactly what ``rank`` lists
+for the same values (contract §6: shared ranks, rep_id within a tie, no value no row)."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sales_scorecard.core.leaderboard import OrderKey, RankedRow, RankIndex, order_key, rank
+
+REPS = ["a", "b", "c", "d", "e", "f"]
+# Ties of different spellings (1, 1.0, 1.00), zero and negative zero, two values that
+# differ only in the 41st digit (unary minus would round them together) and two that round
+# to the same float (the key's float prefix ties; the exact value decides).
+VALUES = [None, D("0"), D("-0"), D("1"), D("1.0"), D("1.00"), D("2"), D("-0.5"), D("2.5"),
+          D(10**40 + 1), D(10**40), D("0.1"), D("0.10000000000000000001")]
+
+operations = st.lists(st.tuples(st.sampled_from(REPS), st.sampled_from(VALUES)), max_size=40)
+
+
+def rows(ranked: list[RankedRow]) -> list[tuple[int, str, str]]:
+    """Ranks, reps and values as spelled (``RankedRow`` equality would let 1.0 pass for 1)."""
+    return [(r.rank, r.rep_id, str(r.value)) for r in ranked]
+
+
+@settings(max_examples=300, deadline=None)
+@given(operations, st.booleans())
+def test_top_is_rank_of_the_current_values(ops: list[tuple[str, D | None]], descending: bool) -> None:
+    index = RankIndex()
+    keys: dict[str, OrderKey] = {}
+    current: dict[str, D] = {}
+    for rep, value in ops:  # a new value for a rep, or None: the rep leaves the ranking
+        if rep in keys:
+            index.remove(keys.pop(rep))
+            del current[rep]
+        if value is not None:
+            keys[rep] = order_key(rep, value, descending)
+            index.add(keys[rep])
+            current[rep] = value
+        expected = rank(current.items(), descending=descending)
+        assert len(index) == len(expected)
+        for limit in (None, 0, 1, 2, 3, len(REPS) + 1, -1, -3):
+            assert rows(index.top(limit)) == rows(expected[:limit])
+
+
+def test_ties_share_a_rank_and_list_by_rep_id() -> None:
+    index = RankIndex()
+    for rep, value in [("b", D("1.0")), ("a", D("1")), ("c", D("3")), ("d", D("0.5"))]:
+        index.add(order_key(rep, value))
+    # c first; a and b tie on 1 and share rank 2, a first by rep_id; d ranks 4th.
+    assert rows(index.top()) == [(1, "c", "3"), (2, "a", "1"), (2, "b", "1.0"), (4, "d", "0.5")]
+    assert rows(index.top(2)) == [(1, "c", "3"), (2, "a", "1")]
+
+
+def test_values_beyond_the_float_and_context_precision_keep_their_order() -> None:
+    # 10**40 + 1 and 10**40 round to the same float; negated under the 28-digit context
+    # they would also tie, putting "a" first by rep_id.
+    index = RankIndex()
+    index.add(order_key("a", D(10**40)))
+    index.add(order_key("b", D(10**40 + 1)))
+    assert [r.rep_id for r in index.top()] == ["b", "a"]
+
+
+def test_nan_has_no_key() -> None:
+    # A NaN has no place in an order: refused at once rather than misplaced in a board.
+    with pytest.raises(ValueError):
+        order_key("a", D(str(float("nan"))))
