@@ -1,9 +1,11 @@
-"""The aggregation agent: the Faust adapter around ``streams.aggregation.AggregationStage``.
+"""The aggregation agents: Faust adapters around the org stage and the rep stage.
 
-``apply_facts`` consumes ``sales.facts`` (one partition, concurrency 1) and hands each
-message (a batch of validated facts, or a tick) to the stage inside stream iteration,
-where its table writes belong. A timer sends ``tick`` records through the same topic
-while the stage has pending work (coalesced flushes, boards, clock refreshes).
+``apply_facts`` consumes ``sales.facts`` (one partition) and hands each message to the
+org stage (``streams.org_stage.OrgStage``); ``apply_rep_facts`` consumes
+``sales.rep-facts`` and hands each message to the stage of its partition
+(``streams.rep_stage.RepStages``). Both run with concurrency 1 and do their table
+writes inside stream iteration. Timers send ``tick`` messages through the same topics
+while a stage has pending work (coalesced flushes, boards, clock refreshes).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables
-from sales_scorecard.streams.fact_batches import TICK, decode_facts
+from sales_scorecard.streams.aggregation import StageOutputs, StageTables
+from sales_scorecard.streams.fact_batches import TICK, decode_batch
+from sales_scorecard.streams.org_stage import OrgStage
 from sales_scorecard.streams.pipeline import Pipeline
 from sales_scorecard.streams.publisher import Send
+from sales_scorecard.streams.rep_stage import RepStages
 
 
 def _sender(topic: faust.TopicT) -> Send:
@@ -27,31 +31,61 @@ def _sender(topic: faust.TopicT) -> Send:
 
 
 def register(pipe: Pipeline) -> None:
-    """Attach the aggregation agent, its tick timer and its revocation handler."""
+    """Attach both aggregation agents, their tick timers and their revocation handler."""
     app, settings = pipe.app, pipe.settings
-    facts_topic = pipe.facts_topic
-    tables = StageTables(facts=pipe.facts, emitted=pipe.emitted, payroll_state=pipe.payroll_state,
-                         boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state)
+    facts_topic, rep_facts_topic = pipe.facts_topic, pipe.rep_facts_topic
     outputs = StageOutputs(scorecards=_sender(pipe.scorecards_topic), payroll=_sender(pipe.payroll_topic),
                            leaderboards=_sender(pipe.leaderboards_topic), alerts=_sender(pipe.alerts_topic),
                            drain=lambda: app.producer.flush())
-    stage = pipe.aggregation = AggregationStage(settings, tables, outputs, pipe.metrics)
+
+    async def send_to_rep(partition: int, value: bytes) -> None:
+        await rep_facts_topic.send(key=b"batch", value=value, partition=partition)
+
+    org = pipe.aggregation = OrgStage(
+        settings,
+        StageTables(facts=pipe.facts, emitted=pipe.emitted, payroll_state=pipe.payroll_state,
+                    boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state),
+        outputs, pipe.metrics, send_to_rep, pipe.board_rows)
+    reps = pipe.rep_stages = RepStages(
+        settings,
+        # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
+        StageTables(facts=pipe.rep_facts, emitted=pipe.rep_emitted, payroll_state=pipe.rep_payroll_state,
+                    boards_emitted={}, alert_state=pipe.rep_alert_state),
+        outputs, pipe.metrics, _sender(facts_topic))
 
     async def apply_facts(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            await stage.on_batch(decode_facts(event.value), event.message.offset)
+            await org.on_batch(decode_batch(event.value), event.message.offset)
+
+    async def apply_rep_facts(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await reps.stage(event.message.partition).on_batch(decode_batch(event.value), event.message.offset)
 
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
+    app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
 
-    async def send_tick() -> None:
-        if stage.tick_due() and pipe.owns_aggregation():
+    def assigned_rep_partitions() -> list[int]:
+        try:
+            assignment = app.consumer.assignment()
+        except Exception:  # noqa: BLE001 - the consumer is not started yet: nothing assigned
+            return []
+        name = rep_facts_topic.get_topic_name()
+        return sorted(tp.partition for tp in assignment if tp.topic == name)
+
+    async def send_ticks() -> None:
+        if org.tick_due() and pipe.owns_aggregation():
             await facts_topic.send(key=b"tick", value=TICK)
+        for partition in assigned_rep_partitions():
+            stage = reps.stages.get(partition)
+            if stage is None or stage.tick_due():
+                await rep_facts_topic.send(key=b"tick", value=TICK, partition=partition)
 
-    app.timer(interval=settings.coalesce_ms / 1000.0, name="scorecards.tick")(send_tick)
+    app.timer(interval=settings.coalesce_ms / 1000.0, name="scorecards.tick")(send_ticks)
 
     async def on_revoked(*args: Any, **kwargs: Any) -> None:  # (app, revoked, signal=...)
         revoked: set[TP] = args[1]
         if any(tp.topic == facts_topic.get_topic_name() for tp in revoked):
-            stage.on_revoked()
+            org.on_revoked()
+        reps.revoke({tp.partition for tp in revoked if tp.topic == rep_facts_topic.get_topic_name()})
 
     app.on_partitions_revoked.connect(on_revoked)

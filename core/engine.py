@@ -20,7 +20,7 @@ property tests replay shuffled, duplicated histories against a from-scratch buil
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -172,6 +172,34 @@ class RepFacts:
         self.activities: list[ActivityFact] = []
 
 
+@dataclass(frozen=True, slots=True)
+class EngineRole:
+    """Which part of the organisation an engine renders and pays.
+
+    The whole engine (``WHOLE``) does everything; the partitioned worker splits it into
+    ``ORG`` (team and company scorecards, every fact, no payroll) and one
+    ``rep_partition`` engine per partition of the rep stage (the rep scorecards and the
+    payroll of the reps it owns; it also holds other reps' deals of the customers its
+    reps deal with, for acquisitions and repeat customers, contract §4).
+    """
+
+    #: scopes whose scorecards ``take_dirty`` hands out
+    scopes: frozenset[str]
+    #: the reps whose rep-scope figures this engine keeps (None: every rep, every scope)
+    owns: Callable[[str], bool] | None = None
+    #: whether changes that may alter pay are collected (``take_payroll_changes``)
+    pays: bool = True
+
+
+WHOLE = EngineRole(frozenset({"rep", "team", "company"}))
+ORG = EngineRole(frozenset({"team", "company"}), pays=False)
+
+
+def rep_partition(owns: Callable[[str], bool]) -> EngineRole:
+    """The role of a rep-stage engine owning the reps for which ``owns`` is true."""
+    return EngineRole(frozenset({"rep"}), owns)
+
+
 class ScorecardEngine:
     """Fact state of the whole organisation and the scorecards derived from it."""
 
@@ -180,8 +208,12 @@ class ScorecardEngine:
         timezone: str = "Asia/Shanghai",
         scorecard_plan: ScorecardPlan | None = None,
         commission_plans: PlanSet | None = None,
+        role: EngineRole | None = None,
     ) -> None:
         self.calendar = Calendar(timezone)
+        self.role = role or WHOLE
+        #: the reps whose rep-scope figures this engine keeps (None: every rep, every scope)
+        self.owns = self.role.owns
         self.plan = scorecard_plan or load_scorecard_plan(None)
         self.commission_plans = commission_plans or load_plans(None)
         # -- facts ----------------------------------------------------------
@@ -263,7 +295,7 @@ class ScorecardEngine:
         for deal in (old, ev):
             if deal is not None and deal.closed_at is not None:
                 month = self.calendar.labels_containing(deal.closed_at)[1]
-                self.payroll_changes[(deal.rep_id, month)] = (reason, ev.deal_id)
+                self._payroll_change(deal.rep_id, month, reason, ev.deal_id)
         customers = {ev.customer_id} if old is None else {ev.customer_id, old.customer_id}
         for customer in customers:
             self._update_acquisition(customer)
@@ -330,7 +362,7 @@ class ScorecardEngine:
             return Outcome.STALE
         if ev.scope == "rep":
             for month in L.months_of(ev.period):
-                self.payroll_changes[(ev.id, month)] = ("target_change", None)
+                self._payroll_change(ev.id, month, "target_change", None)
         year = ev.period[:4]
         scopes = [(ev.scope, ev.id)]
         if ev.scope == "rep":
@@ -351,9 +383,15 @@ class ScorecardEngine:
         return Outcome.APPLIED
 
     # ------------------------------------------------------- contributions
+    def _payroll_change(self, rep_id: str, month: str, reason: str, deal_id: str | None) -> None:
+        if self.role.pays and (self.owns is None or self.owns(rep_id)):
+            self.payroll_changes[(rep_id, month)] = (reason, deal_id)
+
     def _attributed(self, rep_id: str, team: str, ts: datetime,
                     delta: tuple[tuple[str, object], ...]) -> tuple[Contribution, ...]:
         labels = self.calendar.labels_containing(ts)
+        if self.owns is not None:
+            return (Contribution("rep", rep_id, ts, labels, delta),) if self.owns(rep_id) else ()
         return (
             Contribution("rep", rep_id, ts, labels, delta),
             Contribution("team", team, ts, labels, delta),
@@ -532,6 +570,10 @@ class ScorecardEngine:
                 out.append(deal)
         return sorted(out, key=lambda d: d.deal_id)
 
+    def customer_won_deal_ids(self, customer: str) -> list[str]:
+        """The ids of the customer's currently won deals (any rep), sorted."""
+        return sorted(self._customer_wins.get(customer, ()))
+
     def take_payroll_changes(self) -> dict[tuple[str, str], tuple[str, str | None]]:
         """Changes since the last call that may alter pay, by (rep_id, month)."""
         out, self.payroll_changes = self.payroll_changes, {}
@@ -610,11 +652,14 @@ class ScorecardEngine:
         that stopped existing (``render`` gives None for them); months first, then quarters,
         years and trailing windows, each by scope (rep, team, company) and id. With
         ``months_only`` the other dirty keys stay marked for a later call."""
-        out = [key for key in self.vanished if not self.exists(*key)]
+        scopes = self.role.scopes
+        out = [key for key in self.vanished if key[0] in scopes and not self.exists(*key)]
         self.vanished.clear()
         later: set[ScorecardKey] = set()
         for key in self.dirty:
             scope, id, label = key
+            if scope not in scopes:
+                continue
             known = self.known.get((scope, id))
             if not known:
                 continue
@@ -642,6 +687,12 @@ class ScorecardEngine:
         return out
 
     # -------------------------------------------------------------- queries
+    def advance_clock(self, ts: datetime) -> None:
+        """Move the event clock to ``ts`` if later: a rep partition follows the clock of
+        the whole organisation, not only the facts of its own reps (contract §3)."""
+        if self.as_of is None or ts > self.as_of:
+            self.as_of = ts
+
     def clock(self) -> datetime | None:
         """The ``as_of`` instant: the wall clock when set, else the latest event time."""
         return self.wall_clock or self.as_of

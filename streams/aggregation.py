@@ -38,7 +38,7 @@ from sales_scorecard.core.alert_rules import (
 )
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.commission import load_plans
-from sales_scorecard.core.engine import Outcome, ScorecardEngine, ScorecardKey, scorecard_key
+from sales_scorecard.core.engine import WHOLE, EngineRole, Outcome, ScorecardEngine, ScorecardKey, scorecard_key
 from sales_scorecard.core.labels import period_kind
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
@@ -47,6 +47,7 @@ from sales_scorecard.core.scoreplan import load_scorecard_plan
 from sales_scorecard.schemas.fact_types import FACT_TYPES
 from sales_scorecard.schemas.records import record_from_event
 
+from .fact_batches import Batch
 from .metrics import Metrics
 from .publisher import KeyValue, Publisher, Send
 from .settings import Settings
@@ -138,12 +139,13 @@ async def publish_each(
     return failures
 
 
-def new_engine(settings: Settings) -> ScorecardEngine:
+def new_engine(settings: Settings, role: EngineRole = WHOLE) -> ScorecardEngine:
     """An empty engine configured from the settings (plans, time zone)."""
     return ScorecardEngine(
         settings.timezone,
         load_scorecard_plan(settings.scorecard_plan or None),
         load_plans(settings.commission_plan or None),
+        role,
     )
 
 
@@ -187,7 +189,12 @@ def _now() -> str:
 
 
 class AggregationStage:
-    """The engine, the ledger and the board cache of the worker that owns ``sales.facts``."""
+    """The engine, the ledger and the board cache of the whole organisation.
+
+    The worker runs its two halves (``streams.org_stage.OrgStage`` and
+    ``streams.rep_stage.RepPartitionStage``), which override the hooks below; this class
+    alone is the whole computation, the oracle the split is tested against.
+    """
 
     def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -224,18 +231,20 @@ class AggregationStage:
         """Rebuild the engine and ledger from the tables, settle what a crash left unpaid
         and withdraw keys that were published but no longer exist."""
         started = time.monotonic()
-        engine = new_engine(self.settings)
+        engine = new_engine(self.settings, self.engine_role())
         # In one go, never yielding to the event loop: a revocation that ran in between would
         # leave this message to be acknowledged with its facts unapplied, and lost. Heartbeats
         # do not wait for it: Faust's consumer runs in a thread of its own.
         values = sorted(self.tables.facts.values(), key=lambda v: FACT_TYPES[v["type"]].rebuild_order)
         for value in values:
             engine.apply(record_from_event(value))
+            self._loaded_fact(value)
         ledger = PayrollLedger()
         for key, paid in self.tables.payroll_state.items():
             ledger.load(key, paid)
         log.info("engine rebuilt from %d facts in %.2fs", len(values), time.monotonic() - started)
         self.engine, self.ledger, self.boards = engine, ledger, BoardCache()
+        self._loaded()
         self.metrics.ready.set(1)
         # Whatever a crash left unpaid is settled now (both rules are state-based).
         await self._settle_payroll(engine, closed=True)
@@ -244,28 +253,77 @@ class AggregationStage:
             await self.withdraw(key, scope, id, label)
         return engine
 
+    # ------------------------------------------------------------------ hooks
+    def engine_role(self) -> EngineRole:
+        """What this stage's engine renders and pays."""
+        return WHOLE
+
+    def _loaded_fact(self, value: dict[str, Any]) -> None:
+        """A stored fact was applied while rebuilding."""
+
+    def _loaded(self) -> None:
+        """The engine and ledger were rebuilt from the tables."""
+
+    #: the stage's name in the worker's progress figures (``Metrics.progress``)
+    name = "aggregation"
+    #: whether this stage's clock is the worker's ``scorecard_event_clock_timestamp_seconds``
+    sets_event_clock = True
+
+    def _count(self, kind: str, outcome: Outcome) -> None:
+        """Count a fact that went through the engine."""
+        self.metrics.facts.labels(kind, outcome.value).inc()
+        if outcome is Outcome.DUPLICATE:
+            self.metrics.duplicates.labels(TOPIC_FOR_TYPE[kind].name).inc()
+
+    def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        """What the facts table keeps of a newly applied fact (before it is written)."""
+        return payload
+
+    def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome) -> None:
+        """A fact went through the engine (whatever the outcome)."""
+
+    async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        """A message arrived; its facts are applied next."""
+
+    async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        """The message's facts are applied (and their table writes done)."""
+
+    async def _after_run(self, engine: ScorecardEngine) -> None:
+        """Due work (flushes, boards) ran."""
+
+    def _rep_published(self, content: dict[str, Any]) -> set[tuple[str, str]]:
+        """A rep scorecard was published (or is unchanged); returns the boards it moved."""
+        return self.boards.update(content)
+
+    def _rep_withdrawn(self, rep_id: str, label: str) -> set[tuple[str, str]]:
+        """A rep scorecard stopped existing; returns the boards it left."""
+        return self.boards.remove(rep_id, label)
+
     # ------------------------------------------------------------------ input
-    async def on_batch(self, facts: list[dict[str, Any]], offset: int | None = None) -> None:
-        """Apply one ``sales.facts`` message (possibly no fact: a tick) and run due work."""
+    async def on_batch(self, batch: Batch, offset: int | None = None) -> None:
+        """Apply one internal message (possibly no fact: a tick) and run due work."""
         try:
             engine = self.engine or await self._load()
         except Exception:
             log.exception("the engine could not be rebuilt (facts offset %s)", offset)
             self.metrics.errors.labels("aggregate").inc()
             return
+        await self._before_facts(engine, batch)
         changed = False
-        for payload in facts:
+        for payload in batch.facts:
             try:
                 changed = await self._apply(engine, payload) or changed
             except Exception:
                 log.exception("aggregation failed on a fact at facts offset %s", offset)
                 self.metrics.errors.labels("aggregate").inc()
         try:
+            await self._after_facts(engine, batch)
             if changed:
                 await self._settle_payroll(engine, closed=False)
-            if engine.as_of is not None:
+            if engine.as_of is not None and self.sets_event_clock:
                 self.metrics.event_clock.set(engine.as_of.timestamp())
             await self._run_due(engine)
+            await self._after_run(engine)
         except Exception:
             log.exception("aggregation failed after facts offset %s", offset)
             self.metrics.errors.labels("aggregate").inc()
@@ -275,14 +333,14 @@ class AggregationStage:
     async def _apply(self, engine: ScorecardEngine, payload: dict[str, Any]) -> bool:
         """Apply one fact; True when it changed the fact state."""
         kind = payload["type"]
-        fact = FACT_TYPES[kind]
+        key = FACT_TYPES[kind].fact_key(payload)
         outcome = engine.apply(record_from_event(payload))
-        self.metrics.facts.labels(kind, outcome.value).inc()
-        if outcome is Outcome.DUPLICATE:
-            self.metrics.duplicates.labels(TOPIC_FOR_TYPE[kind].name).inc()
+        self._count(kind, outcome)
+        if outcome is Outcome.APPLIED:
+            self.tables.facts[key] = self._stored(payload, key)
+        self._handled(payload, key, outcome)
         if outcome is not Outcome.APPLIED:
             return False
-        self.tables.facts[fact.fact_key(payload)] = payload
         if kind == "close_period":
             # Statements at the close reflect exactly the facts applied before it.
             await self._settle_payroll(engine, closed=True)
@@ -306,7 +364,7 @@ class AggregationStage:
             await self.flush(engine)
         elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, _now())
-        self.metrics.pending.set(len(engine.dirty))
+        self.metrics.progress.report(self.name, len(engine.dirty))
 
     def _refresh_clock(self, engine: ScorecardEngine) -> None:
         """Pace, expected-to-date and trailing windows move with the clock, not only with facts."""
@@ -317,12 +375,14 @@ class AggregationStage:
             engine.touch_clock()
             self.pacing.clock_at_refresh = clock
             if clock is not None:
-                self.metrics.clock_rendered.set(clock.timestamp())
+                self.metrics.progress.report(self.name, len(engine.dirty), clock.timestamp())
         self.pacing.last_clock = self._monotonic()
 
     # ------------------------------------------------------------------ payroll
     async def _settle_payroll(self, engine: ScorecardEngine, closed: bool) -> None:
         """Post statements when a month closed, then adjustments for changed closed months."""
+        if not engine.role.pays:
+            return
         posted_at = _now()
         outputs = self.ledger.post_statements(engine, posted_at) if closed else []
         changes = engine.take_payroll_changes()
@@ -378,7 +438,7 @@ class AggregationStage:
         compacted topic; the revision is kept so a later comeback continues the sequence."""
         if await self.scorecards.withdraw(key):
             if scope == "rep":
-                self.boards_pending |= self.boards.remove(id, label)
+                self.boards_pending |= self._rep_withdrawn(id, label)
             self.metrics.scorecards.inc()
 
     async def flush(self, engine: ScorecardEngine) -> None:
@@ -466,7 +526,7 @@ class _FlushRun:
             self.unsent += 1
         # Boards and alerts only see a scorecard once it is published (or unchanged).
         if scope == "rep":
-            moved = stage.boards.update(content)
+            moved = stage._rep_published(content)
             stage.boards_pending |= moved
             self.boards_moved = self.boards_moved or bool(moved)
         self.rendered.append(content)

@@ -5,16 +5,22 @@ Data flow (docs/architecture.md has the picture):
     sales.deals / complaints / activities / roster / targets / control   (N partitions)
         │  agents.ingest.validate_and_forward — validate, dead-letter, forward
         ▼
-    sales.facts (internal, 1 partition)
-        │  agents.scorecards.apply_facts — de-duplicate, fact state, KPIs, coalesced publishing
+    sales.facts (internal, 1 partition) ◄──────────── board rows, paid states ─┐
+        │  agents.scorecards.apply_facts — org stage: every fact, team and      │
+        │  company scorecards, leaderboards; routes each fact to the rep stage  │
+        ▼                                                                        │
+    sales.rep-facts (internal, N partitions, by rep)                             │
+        │  agents.scorecards.apply_rep_facts — rep stage, one per partition:     │
+        │  rep scorecards, rep alerts, payroll ──────────────────────────────────┘
         ▼
-    sales.scorecards
+    sales.scorecards, sales.payroll, sales.alerts, sales.leaderboards
 
-The ingest stage scales with the input partitions. The aggregation stage is global
-(one partition) because company-wide KPIs are not partition-local: a customer's
-acquisition deal is ordered across all reps, distinct customers and team targets
-summed from members cross rep partitions. Its state lives in tables keyed by fact,
-one write per fact, and the in-memory engine is rebuilt from them after a restart.
+The ingest stage scales with the input partitions, the rep stage with the partitions of
+``sales.rep-facts``: a second worker takes half of the rep partitions. The org stage is
+one partition: it applies every fact (team KPIs need the roster of every member, a
+customer's acquisition is ordered across all reps) but renders only team and company
+scorecards. Each stage keeps its facts in tables, one write per fact, and rebuilds its
+in-memory engine from them after a restart.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from .kafka_security import faust_credentials
 from .metrics import Metrics
 from .pipeline import Pipeline, Table
 from .settings import Settings
-from .topics import ALERTS, DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, SCORECARDS, TopicSpec
+from .topics import ALERTS, DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, REP_FACTS, SCORECARDS, TopicSpec
 
 
 def _topic(app: faust.App, settings: Settings, spec: TopicSpec, value_serializer: str) -> faust.TopicT:
@@ -119,20 +125,26 @@ def create_app(settings: Settings) -> Pipeline:
     rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc())
     flushing_producer.install(app)
 
-    def table(name: str) -> Table:
-        return app.Table(name, default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)  # type: ignore[return-value]  # Faust's factory is typed as the TableT protocol
+    def table(name: str, partitions: int = 1) -> Table:
+        return app.Table(name, default=None, partitions=partitions, key_type=str, options=ROCKSDB_OPTIONS)  # type: ignore[return-value]  # Faust's factory is typed as the TableT protocol
+
+    rep_partitions = REP_FACTS.partition_count(settings)
 
     pipe = Pipeline(
         settings=settings, app=app, metrics=metrics,
         input_topics={spec.name: _topic(app, settings, spec, "raw") for spec in INPUT_TOPICS},
         facts_topic=_topic(app, settings, FACTS, "raw"),
+        rep_facts_topic=_topic(app, settings, REP_FACTS, "raw"),
         scorecards_topic=_topic(app, settings, SCORECARDS, "raw"),
         deadletter_topic=_topic(app, settings, DEADLETTER, "raw"),
         payroll_topic=_topic(app, settings, PAYROLL, "raw"),
         leaderboards_topic=_topic(app, settings, LEADERBOARDS, "raw"),
         alerts_topic=_topic(app, settings, ALERTS, "raw"),
         facts=table("facts"), emitted=table("emitted"), payroll_state=table("payroll_state"),
-        boards_emitted=table("boards_emitted"), alert_state=table("alert_state"),
+        boards_emitted=table("boards_emitted"), alert_state=table("alert_state"), board_rows=table("board_rows"),
+        rep_facts=table("rep_facts", rep_partitions), rep_emitted=table("rep_emitted", rep_partitions),
+        rep_payroll_state=table("rep_payroll_state", rep_partitions),
+        rep_alert_state=table("rep_alert_state", rep_partitions),
     )
 
     from sales_scorecard.agents import ingest, scorecards

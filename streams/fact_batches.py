@@ -1,16 +1,19 @@
-"""The message format of ``sales.facts``: many validated facts per Kafka message.
+"""The message format of the internal hops (``sales.facts``, ``sales.rep-facts``).
 
-Faust's cost is per Kafka message, so the hop from ingest to aggregation carries
-batches: ``{"type":"batch","facts":[...]}``, each message below ``MAX_BATCH_BYTES`` (far
-below Kafka's 1 MB message limit and the producer's batch size). A ``tick`` message
-carries no fact; it only makes the aggregation agent run its timers inside stream
-iteration. A single fact (the format before batching) is still read, so a topic
-written by an older worker drains after an upgrade.
+Faust's cost is per Kafka message, so the internal hops carry batches:
+``{"type":"batch","facts":[...]}``, each message below ``MAX_BATCH_BYTES`` (far below
+Kafka's 1 MB message limit and the producer's batch size). A batch for the rep stage
+also carries the organisation's event ``clock``; a batch from the rep stage to the org
+stage carries ``board_rows`` (what the leaderboards need of the rep scorecards just
+published). A ``tick`` message carries nothing; it only makes a stage run its timers
+inside stream iteration. A single fact (the format before batching) is still read, so a
+topic written by an older worker drains after an upgrade.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -22,26 +25,60 @@ _HEAD = b'{"type":"batch","facts":['
 _TAIL = b"]}"
 
 
-def encode_batches(facts: Iterable[bytes]) -> Iterator[bytes]:
-    """Messages holding the encoded ``facts`` in order, each under ``MAX_BATCH_BYTES``."""
+
+
+@dataclass
+class Batch:
+    """One decoded internal message."""
+
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    #: the org stage's event clock (RFC 3339) when it sent the batch to a rep partition
+    clock: str | None = None
+    #: rep scorecards as the boards need them (rep stage -> org stage)
+    board_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: what has been paid, ``{"key": "{rep_id}:{month}", "state": ...}`` (rep stage -> org stage)
+    paid: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _chunks(items: Iterable[bytes], head: bytes, tail: bytes) -> Iterator[bytes]:
     parts: list[bytes] = []
-    size = len(_HEAD) + len(_TAIL)
-    for fact in facts:
-        if parts and size + len(fact) + 1 > MAX_BATCH_BYTES:
-            yield _HEAD + b",".join(parts) + _TAIL
-            parts, size = [], len(_HEAD) + len(_TAIL)
-        parts.append(fact)
-        size += len(fact) + 1
+    size = len(head) + len(tail)
+    for item in items:
+        if parts and size + len(item) + 1 > MAX_BATCH_BYTES:
+            yield head + b",".join(parts) + tail
+            parts, size = [], len(head) + len(tail)
+        parts.append(item)
+        size += len(item) + 1
     if parts:
-        yield _HEAD + b",".join(parts) + _TAIL
+        yield head + b",".join(parts) + tail
 
 
-def decode_facts(value: bytes) -> list[dict[str, Any]]:
-    """The facts of one ``sales.facts`` message (none for a tick)."""
+def encode_batches(facts: Iterable[bytes], clock: str | None = None) -> Iterator[bytes]:
+    """Messages holding the encoded ``facts`` in order, each under ``MAX_BATCH_BYTES``
+    (with ``clock``: every message carries it)."""
+    tail = _TAIL if clock is None else b'],"clock":' + orjson.dumps(clock) + b"}"
+    return _chunks(facts, _HEAD, tail)
+
+
+def encode_clock(clock: str) -> bytes:
+    """A batch with no fact that only moves a rep partition's clock."""
+    return orjson.dumps({"type": "batch", "facts": [], "clock": clock})
+
+
+def encode_rows(field_name: str, rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """Messages holding ``rows`` under ``field_name`` (``board_rows`` or ``paid``), each
+    under ``MAX_BATCH_BYTES``."""
+    head = b'{"type":"batch","facts":[],"' + field_name.encode() + b'":['
+    return _chunks((orjson.dumps(row) for row in rows), head, _TAIL)
+
+
+def decode_batch(value: bytes) -> Batch:
+    """One internal message (a tick is an empty batch)."""
     payload = orjson.loads(value)
     kind = payload.get("type")
     if kind == "batch":
-        return list(payload["facts"])
+        return Batch(list(payload["facts"]), payload.get("clock"), list(payload.get("board_rows", ())),
+                     list(payload.get("paid", ())))
     if kind == "tick":
-        return []
-    return [payload]
+        return Batch()
+    return Batch([payload])

@@ -63,7 +63,40 @@ class Metrics:
             "have been processed (expected only on topics written by transactional producers)", ["topic"],
             registry=r)
         self.ready = Gauge("scorecard_ready", "1 when tables are recovered and the engine is loaded", registry=r)
+        self.rep_facts = Counter(
+            "scorecard_rep_stage_facts", "Facts applied by this worker's rep stage partitions, by partition",
+            ["partition"], registry=r)
+        self.progress = StageProgress(self)
 
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""
         return generate_latest(self.registry)
+
+
+class StageProgress:
+    """The pending updates and rendered clock of every stage on this worker, reported as
+    one figure each: ``scorecard_pending_updates`` sums the stages' dirty keys and
+    ``scorecard_clock_rendered_timestamp_seconds`` is the earliest of their refreshes."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._pending: dict[str, int] = {}
+        self._rendered: dict[str, float] = {}
+
+    def report(self, stage: str, pending: int, clock_rendered: float | None = None) -> None:
+        """One stage's figures now."""
+        self._pending[stage] = pending
+        if clock_rendered is not None:
+            self._rendered[stage] = clock_rendered
+        self._publish()
+
+    def forget(self, stage: str) -> None:
+        """A stage left this worker (its partition was revoked)."""
+        self._pending.pop(stage, None)
+        self._rendered.pop(stage, None)
+        self._publish()
+
+    def _publish(self) -> None:
+        self._metrics.pending.set(sum(self._pending.values()))
+        if self._rendered:
+            self._metrics.clock_rendered.set(min(self._rendered.values()))

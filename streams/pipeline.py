@@ -17,7 +17,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     from sales_scorecard.core.engine import ScorecardEngine
 
-    from .aggregation import AggregationStage
+    from .org_stage import OrgStage
+    from .rep_stage import RepStages
 
 Table = faust.Table[Any, Any]
 
@@ -31,6 +32,7 @@ class Pipeline:
     metrics: Metrics
     input_topics: dict[str, faust.TopicT]  # logical name -> topic
     facts_topic: faust.TopicT
+    rep_facts_topic: faust.TopicT
     scorecards_topic: faust.TopicT
     deadletter_topic: faust.TopicT
     payroll_topic: faust.TopicT
@@ -46,12 +48,23 @@ class Pipeline:
     boards_emitted: Table
     #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState; 1 partition.
     alert_state: Table
-    #: The aggregation stage (engine, ledger, board cache), set by agents.scorecards.
-    aggregation: AggregationStage | None = None
+    #: "{rep_id}:{period}" -> the board row of a rep scorecard (streams/org_stage.py); 1 partition.
+    board_rows: Table
+    #: The rep stage's tables, keyed "{partition}/{key}" (streams/partition_view.py); the
+    #: configured partitions, like ``sales.rep-facts``: facts, scorecard revisions, what
+    #: has been paid, alert states.
+    rep_facts: Table
+    rep_emitted: Table
+    rep_payroll_state: Table
+    rep_alert_state: Table
+    #: The org stage (engine, board cache, routing), set by agents.scorecards.
+    aggregation: OrgStage | None = None
+    #: This worker's rep stage partitions, set by agents.scorecards.
+    rep_stages: RepStages | None = None
 
     @property
     def engine(self) -> ScorecardEngine | None:
-        """The loaded engine on the worker that owns the aggregation stage, else None."""
+        """The loaded org engine on the worker that owns the org stage, else None."""
         return self.aggregation.engine if self.aggregation is not None else None
 
     def owns_aggregation(self) -> bool:

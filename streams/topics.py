@@ -72,9 +72,15 @@ DEADLETTER = TopicSpec("sales.deadletter", "original key", "rejected input with 
 FACTS = TopicSpec("sales.facts", "sender", "batches of validated input facts (internal)", "delete", SHORT_RETENTION_MS,
                   partitions=1)
 
+#: Internal: facts routed by the org stage to the rep stage partitions that need them
+#: (streams/fact_routes.py), with the organisation's clock; the configured partition count.
+REP_FACTS = TopicSpec("sales.rep-facts", "rep partition", "batches of facts for the rep stage (internal)", "delete",
+                      SHORT_RETENTION_MS)
+
 INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL)
 OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER)
-ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + OUTPUT_TOPICS + (FACTS,)
+INTERNAL_TOPICS: tuple[TopicSpec, ...] = (FACTS, REP_FACTS)
+ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 
 #: Input ``type`` -> the topic it must arrive on (from the fact-type registry).
 TOPIC_FOR_TYPE: dict[str, TopicSpec] = {

@@ -87,8 +87,19 @@ def register_api(pipe: Pipeline) -> None:
     from sales_scorecard.core.boards import BoardError, current_month, explain, leaderboard
     from sales_scorecard.core.engine import scorecard_key
 
+    from .org_stage import board_row_key
+
     app = pipe.app
     facts, emitted, payroll_state = pipe.facts, pipe.emitted, pipe.payroll_state
+
+    def revision_of(scope: str, id: str, period: str) -> int | None:
+        """The revision last published for a scorecard: the org stage's own for team and
+        company keys, the one the rep stage reported with its board row for rep keys."""
+        if scope == "rep":
+            row = pipe.board_rows.get(board_row_key(id, period))
+            return row["revision"] if row else None
+        emitted_row = emitted.get(scorecard_key(scope, id, period))
+        return emitted_row[0] if emitted_row else None
 
     def engine_or_error(view: faust_web.View) -> tuple[Any, faust_web.Response | None]:
         engine = pipe.engine
@@ -127,8 +138,7 @@ def register_api(pipe: Pipeline) -> None:
             if error is not None:
                 return error
             content = engine.render(scope, id, period)
-            revision = emitted.get(scorecard_key(scope, id, period))
-            return self.json({**content, "revision": revision[0] if revision else None})
+            return self.json({**content, "revision": revision_of(scope, id, period)})
 
     @app.page("/api/scorecards/{scope}/{id}/{period}/explain")
     class ExplainView(faust_web.View):

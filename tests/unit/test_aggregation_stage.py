@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables
+from sales_scorecard.streams.fact_batches import Batch
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.settings import Settings
 from tests import factories as f
@@ -64,7 +65,7 @@ NOVEMBER = [
 def test_a_batch_writes_each_new_fact_once_and_publishes_its_scorecards() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, metrics = stage_over(tables, outputs)
-    run(stage.on_batch(NOVEMBER, offset=0))
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
     assert set(tables.facts) == {"roster:roster-r1", "target:rep:r1:2026-11", "deal:d1"}
     month = {k: v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"}
     assert month["rep:r1:2026-11"]["kpis"]["revenue"] == "10000.00"
@@ -76,9 +77,9 @@ def test_a_batch_writes_each_new_fact_once_and_publishes_its_scorecards() -> Non
 def test_a_repeated_batch_is_counted_as_duplicates_and_publishes_nothing() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, metrics = stage_over(tables, outputs)
-    run(stage.on_batch(NOVEMBER, offset=0))
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
     facts_before, sent_before = dict(tables.facts), len(outputs.sent["scorecards"])
-    run(stage.on_batch(NOVEMBER, offset=1))
+    run(stage.on_batch(Batch(NOVEMBER), offset=1))
     assert tables.facts == facts_before
     assert len(outputs.sent["scorecards"]) == sent_before
     assert sample(metrics, "scorecard_duplicates_skipped_total", topic="sales.deals") == 1
@@ -88,8 +89,8 @@ def test_a_repeated_batch_is_counted_as_duplicates_and_publishes_nothing() -> No
 def test_a_newer_deal_version_restates_with_the_next_revision() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, _ = stage_over(tables, outputs)
-    run(stage.on_batch(NOVEMBER, offset=0))
-    run(stage.on_batch([f.deal("d1", "r1", "c1", "12500.00", version=2)], offset=1))
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    run(stage.on_batch(Batch([f.deal("d1", "r1", "c1", "12500.00", version=2)]), offset=1))
     updates = [v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"]
     assert [(u["revision"], u["kpis"]["revenue"]) for u in updates] == [(1, "10000.00"), (2, "12500.00")]
 
@@ -97,11 +98,11 @@ def test_a_newer_deal_version_restates_with_the_next_revision() -> None:
 def test_a_rebuilt_stage_resends_unchanged_keys_with_the_same_revision() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, _ = stage_over(tables, outputs)
-    run(stage.on_batch(NOVEMBER, offset=0))
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
     first = {k: v for k, v in outputs.sent["scorecards"]}
     again = Outputs()
     rebuilt, _ = stage_over(tables, again)
-    run(rebuilt.on_batch([], offset=1))  # a tick: rebuild from the tables, first flush
+    run(rebuilt.on_batch(Batch(), offset=1))  # a tick: rebuild from the tables, first flush
     resent = {k: v for k, v in again.sent["scorecards"]}
     assert resent.keys() == first.keys()
     for key, value in resent.items():
@@ -112,9 +113,9 @@ def test_a_rebuilt_stage_resends_unchanged_keys_with_the_same_revision() -> None
 def test_a_rep_whose_only_fact_moved_away_is_withdrawn() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, _ = stage_over(tables, outputs)
-    run(stage.on_batch([f.roster("r1", "t1"), f.roster("r2", "t1"),
-                        f.deal("d9", "r2", "c1", "500.00")], offset=0))
-    run(stage.on_batch([f.deal("d9", "r1", "c1", "500.00", version=2)], offset=1))
+    run(stage.on_batch(Batch([f.roster("r1", "t1"), f.roster("r2", "t1"),
+                              f.deal("d9", "r2", "c1", "500.00")]), offset=0))
+    run(stage.on_batch(Batch([f.deal("d9", "r1", "c1", "500.00", version=2)]), offset=1))
     last = {}
     for key, value in outputs.sent["scorecards"]:
         last[key] = value
@@ -128,8 +129,8 @@ def test_a_close_in_a_batch_pays_what_came_before_it_and_adjusts_what_came_after
     stage, _ = stage_over(tables, outputs)
     # 5 % below target (default plan): 10,000.00 -> 500.00 at the close; a second deal of
     # 20,000.00 after the close in the same batch -> an adjustment of 1,000.00.
-    run(stage.on_batch(NOVEMBER + [f.close_period("2026-11"),
-                                   f.deal("d2", "r1", "c2", "20000.00", closed_at="2026-11-20T10:00:00+08:00")],
+    run(stage.on_batch(Batch(NOVEMBER + [f.close_period("2026-11"),
+                                         f.deal("d2", "r1", "c2", "20000.00", closed_at="2026-11-20T10:00:00+08:00")]),
                        offset=0))
     payroll = [v for _, v in outputs.sent["payroll"]]
     kinds = [p["type"] for p in payroll]
@@ -143,7 +144,7 @@ def test_tick_due_until_the_first_rebuild_then_only_with_pending_work() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, _ = stage_over(tables, outputs)
     assert stage.tick_due()  # nothing loaded yet
-    run(stage.on_batch(NOVEMBER, offset=0))
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
     assert not stage.tick_due()
     stage.on_revoked()
     assert stage.engine is None and stage.tick_due()
@@ -154,7 +155,7 @@ def test_a_fact_that_fails_is_counted_and_the_rest_of_the_batch_applies() -> Non
     stage, metrics = stage_over(tables, outputs)
     broken = f.deal("d5", "r1", "c1", "1.00")
     broken["closed_at"] = "not a timestamp"  # validated input never holds this
-    run(stage.on_batch([broken] + NOVEMBER, offset=0))
+    run(stage.on_batch(Batch([broken] + NOVEMBER), offset=0))
     assert sample(metrics, "scorecard_processing_errors_total", stage="aggregate") == 1
     assert "deal:d1" in tables.facts and "deal:d5" not in tables.facts
 
@@ -166,11 +167,11 @@ def test_a_flush_that_moves_a_board_notifies_the_live_page_once() -> None:
     async def scenario() -> tuple[bool, bool, int]:
         seen = stage.boards_changed.version
         waiter = asyncio.create_task(stage.boards_changed.wait(seen, timeout=5))
-        await stage.on_batch(NOVEMBER, offset=0)
+        await stage.on_batch(Batch(NOVEMBER), offset=0)
         woke = await waiter
         seen = stage.boards_changed.version
         # the same facts again move nothing: no notification within the timeout
-        await stage.on_batch(NOVEMBER, offset=1)
+        await stage.on_batch(Batch(NOVEMBER), offset=1)
         quiet = await stage.boards_changed.wait(seen, timeout=0.05)
         return woke, quiet, seen
 
@@ -192,18 +193,18 @@ def test_months_follow_the_short_interval_and_longer_periods_the_long_one() -> N
     tables, outputs, clock = new_tables(), Outputs(), ManualClock()
     settings = Settings(coalesce_ms=500, coalesce_long_ms=2000, leaderboard_ms=0, store="memory")
     stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
-    run(stage.on_batch(NOVEMBER, offset=0))  # the first flush after a rebuild renders everything
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))  # the first flush after a rebuild renders everything
 
     def revenue(key: str) -> str:
         return [v for k, v in outputs.sent["scorecards"] if k == key][-1]["kpis"]["revenue"]
 
     assert revenue("rep:r1:2026-11") == revenue("rep:r1:2026-Q4") == "10000.00"
     clock.now += 0.6  # past the short interval only
-    run(stage.on_batch([f.deal("d2", "r1", "c2", "5000.00")], offset=1))
+    run(stage.on_batch(Batch([f.deal("d2", "r1", "c2", "5000.00")]), offset=1))
     assert revenue("rep:r1:2026-11") == "15000.00"
     assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == "10000.00"  # not yet
     assert ("rep", "r1", "2026-Q4") in stage.engine.dirty  # still marked, nothing lost
     clock.now += 2.0  # past the long interval: a tick flushes the rest
-    run(stage.on_batch([], offset=2))
+    run(stage.on_batch(Batch([]), offset=2))
     assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == revenue("rep:r1:R30D") == "15000.00"
     assert not stage.engine.dirty

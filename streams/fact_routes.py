@@ -1,0 +1,139 @@
+"""Which partitions of the rep stage each fact goes to (the org stage's routing).
+
+The rep stage is keyed by rep: partition ``partition_of(rep_id)`` owns a rep's
+scorecards, alerts and payroll. A rep partition needs every fact that can change its
+reps' figures (contract §4):
+
+- a rep's activities, roster entries and rep targets;
+- every version of a deal or complaint ever credited to one of its reps, so a
+  reassignment retracts from the old rep's partition as well as crediting the new one;
+- every version of every deal of a customer that one of its reps ever had a deal with,
+  so the customer's acquisition (its earliest won deal, whoever won it) and its win
+  history (repeat customers) are complete there; when a rep first deals with a customer,
+  the customer's won deals so far are sent along (a catch-up);
+- every period close (all partitions), and the organisation's event clock.
+
+The routing history is stored with the fact itself (``_reps``, ``_customers`` and
+``_catch_up`` in the org stage's ``facts`` table), so a fact that is applied again
+after a crash (a duplicate) is routed exactly as the first time, and nothing a crash
+interrupted is lost. Sending a fact twice is harmless: each rep partition gates versions
+and duplicates like the whole engine does.
+
+A deal version that moves the deal to another rep travels with the version it replaces
+(``_previous``): the new rep's partition may never have seen the deal, and the payroll
+adjustment must still say ``reassignment`` (``RepPartitionStage`` applies the previous
+version first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kafka.partitioner.default import murmur2
+
+Fact = dict[str, Any]
+#: the annotations the org stage keeps with a deal or complaint (never forwarded)
+ANNOTATIONS = ("_reps", "_customers", "_catch_up")
+#: the version a reassigned deal replaces (kept and forwarded)
+PREVIOUS = "_previous"
+
+
+def partition_of(rep_id: str, partitions: int) -> int:
+    """The rep stage partition of a rep: Kafka's default partitioner on the rep id, the
+    one Faust's router uses for a table keyed by rep id (web requests go there)."""
+    return (murmur2(rep_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def forwarded(value: Fact) -> Fact:
+    """The fact as the rep stage gets it: without the org stage's annotations."""
+    if not any(name in value for name in ANNOTATIONS):
+        return value
+    return {k: v for k, v in value.items() if k not in ANNOTATIONS}
+
+
+class FactRoutes:
+    """Annotates deals and complaints with their routing history and sends every fact to
+    the rep partitions that need it (see the module docstring)."""
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        #: customer -> every rep ever credited a version of one of its deals
+        self.interest: dict[str, set[str]] = {}
+
+    def partition(self, rep_id: str) -> int:
+        """The rep stage partition of ``rep_id``."""
+        return partition_of(rep_id, self.partitions)
+
+    # ------------------------------------------------------------------ state
+    def load(self, value: Fact) -> None:
+        """Take a stored fact into the customer interest (rebuild after an assignment)."""
+        if value["type"] == "deal":
+            self._interest_in(value.get("_customers") or [value["customer_id"]],
+                              value.get("_reps") or [value["rep_id"]])
+
+    def _interest_in(self, customers: Iterable[str], reps: Iterable[str]) -> dict[str, list[str]]:
+        """Record that ``reps`` deal with ``customers``; returns the pairs that are new."""
+        new: dict[str, list[str]] = {}
+        reps = list(reps)
+        for customer in customers:
+            known = self.interest.setdefault(customer, set())
+            for rep in reps:
+                if rep not in known:
+                    known.add(rep)
+                    new.setdefault(customer, []).append(rep)
+        return new
+
+    def annotate(self, payload: Fact, stored: Fact | None) -> Fact:
+        """The value the org stage stores for a newly applied fact: a deal or complaint
+        carries every rep (and, for deals, customer) any of its versions was credited to;
+        a deal that makes a rep deal with a customer for the first time carries the
+        catch-up it owes that rep."""
+        kind = payload["type"]
+        if kind not in ("deal", "complaint"):
+            return payload
+        reps = set(stored.get("_reps") or [stored["rep_id"]]) if stored else set()
+        reps.add(payload["rep_id"])
+        value = {**payload, "_reps": sorted(reps)}
+        if kind == "deal":
+            if stored is not None and stored["rep_id"] != payload["rep_id"]:
+                value[PREVIOUS] = {k: v for k, v in forwarded(stored).items() if k != PREVIOUS}
+            customers = set(stored.get("_customers") or [stored["customer_id"]]) if stored else set()
+            customers.add(payload["customer_id"])
+            value["_customers"] = sorted(customers)
+            catch_up = self._interest_in(value["_customers"], value["_reps"])
+            if catch_up:
+                value["_catch_up"] = {c: sorted(reps) for c, reps in catch_up.items()}
+        return value
+
+    # ------------------------------------------------------------------ routing
+    def route(self, value: Fact, out: dict[int, list[Fact]], won_deals: Callable[[str], Iterable[Fact]]) -> None:
+        """Add ``value`` (as stored, annotations included) to the batch of every rep
+        partition that needs it; ``won_deals(customer)`` gives a customer's currently won
+        deals as stored, for the catch-up."""
+        kind = value["type"]
+        fact = forwarded(value)
+        parts: set[int]
+        if kind == "deal":
+            reps = set(value.get("_reps") or [value["rep_id"]])
+            for customer in value.get("_customers") or [value["customer_id"]]:
+                reps |= self.interest.get(customer, set())
+            parts = {self.partition(rep) for rep in reps}
+            for customer, catching_up in (value.get("_catch_up") or {}).items():
+                targets = {self.partition(rep) for rep in catching_up}
+                for won in won_deals(customer):
+                    if won["deal_id"] != value["deal_id"]:
+                        for p in targets:
+                            out.setdefault(p, []).append(forwarded(won))
+        elif kind == "complaint":
+            parts = {self.partition(rep) for rep in value.get("_reps") or [value["rep_id"]]}
+        elif kind in ("activity", "roster"):
+            parts = {self.partition(value["rep_id"])}
+        elif kind == "target":
+            parts = {self.partition(value["id"])} if value["scope"] == "rep" else set()
+        elif kind == "close_period":
+            parts = set(range(self.partitions))
+        else:
+            raise ValueError(f"no route for fact type {kind!r}")
+        for p in sorted(parts):
+            out.setdefault(p, []).append(fact)

@@ -1,0 +1,143 @@
+"""The org stage: every fact, team and company scorecards, leaderboards; the router.
+
+``OrgStage`` consumes ``sales.facts`` (one partition). Its engine applies every fact
+(``core.engine.ORG``: it renders team and company scorecards and pays nobody) and it
+forwards each fact, batched per partition, to the partitions of the rep stage that
+need it (``streams.fact_routes``), with the organisation's event clock. The rep stage
+sends back, on ``sales.facts``, the board rows of the rep scorecards it published and
+what it paid: the org stage keeps both in tables, ranks the leaderboards from the rows
+(``core.boards.BoardCache``) and serves the payroll view from the paid states.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import orjson
+
+from sales_scorecard.core.engine import ORG, EngineRole, Outcome, ScorecardEngine
+from sales_scorecard.core.periods import format_timestamp
+
+from .aggregation import AggregationStage, StageOutputs, StageTables
+from .fact_batches import Batch, encode_batches, encode_clock
+from .fact_routes import Fact, FactRoutes
+from .metrics import Metrics
+from .publisher import KeyValue
+from .settings import Settings
+
+#: Sends one message to a partition of ``sales.rep-facts``.
+SendToPartition = Callable[[int, bytes], Awaitable[None]]
+
+
+def board_row_key(rep_id: str, period: str) -> str:
+    """The key of a rep scorecard's row in the org stage's ``board_rows`` table."""
+    return f"{rep_id}:{period}"
+
+
+class OrgStage(AggregationStage):
+    """Team and company scorecards, the leaderboards, and the routing to the rep stage."""
+
+    def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
+                 send_to_rep: SendToPartition, board_rows: KeyValue,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(settings, tables, outputs, metrics, monotonic)
+        self.routes = FactRoutes(settings.partitions)
+        self._send_to_rep = send_to_rep
+        #: "{rep_id}:{period}" -> the last board row of that rep scorecard
+        self.board_rows = board_rows
+        #: partition -> facts routed to it by the message being processed
+        self._out: dict[int, list[Fact]] = {}
+        #: partition -> the clock it was last sent
+        self._clock_sent: dict[int, str] = {}
+        self._last_clock_broadcast = 0.0
+
+    def engine_role(self) -> EngineRole:
+        return ORG
+
+    def on_revoked(self) -> None:
+        super().on_revoked()
+        self.routes, self._out, self._clock_sent = FactRoutes(self.settings.partitions), {}, {}
+
+    # ------------------------------------------------------------------ rebuild
+    async def _load(self) -> ScorecardEngine:
+        self.routes, self._clock_sent = FactRoutes(self.settings.partitions), {}
+        return await super()._load()
+
+    def _loaded_fact(self, value: dict[str, Any]) -> None:
+        self.routes.load(value)
+
+    def _loaded(self) -> None:
+        for row in self.board_rows.values():
+            self.boards_pending |= self.boards.update(row)
+
+    # ------------------------------------------------------------------ routing
+    def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        return self.routes.annotate(payload, self.tables.facts.get(key))
+
+    def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome) -> None:
+        # The stored version is routed, annotations and all; a duplicate or stale version
+        # routes the stored one again, so what a crash kept from reaching the rep stage
+        # the first time gets there now.
+        self.routes.route(self.tables.facts.get(key) or payload, self._out, self._won_deals)
+
+    def _won_deals(self, customer: str) -> Iterator[Fact]:
+        engine = self.engine
+        if engine is None:
+            return
+        for deal_id in engine.customer_won_deal_ids(customer):
+            value = self.tables.facts.get("deal:" + deal_id)
+            if value is not None:
+                yield value
+
+    def _clock_behind(self) -> bool:
+        engine = self.engine
+        if engine is None or engine.as_of is None:
+            return False
+        clock = format_timestamp(engine.as_of)
+        return any(self._clock_sent.get(p) != clock for p in range(self.routes.partitions))
+
+    def tick_due(self) -> bool:
+        return super().tick_due() or self._clock_behind()
+
+    async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        self._take_rows(batch)
+        clock = format_timestamp(engine.as_of) if engine.as_of is not None else None
+        out, self._out = self._out, {}
+        now = self._monotonic()
+        # Clock-only messages go out at most once per flush interval; every batch of
+        # facts carries the clock anyway.
+        broadcast = now - self._last_clock_broadcast >= self.pacing.flush_interval
+        for partition in range(self.routes.partitions):
+            facts = out.get(partition)
+            if facts:
+                for value in encode_batches((orjson.dumps(f) for f in facts), clock):
+                    await self._send_to_rep(partition, value)
+                self._clock_sent[partition] = clock or ""
+            elif broadcast and clock is not None and self._clock_sent.get(partition) != clock:
+                await self._send_to_rep(partition, encode_clock(clock))
+                self._clock_sent[partition] = clock
+        if broadcast:
+            self._last_clock_broadcast = now
+
+    # ------------------------------------------------------------------ rows from the rep stage
+    def _take_rows(self, batch: Batch) -> None:
+        moved: set[tuple[str, str]] = set()
+        for row in batch.board_rows:
+            key = board_row_key(row["id"], row["period"])
+            old = self.board_rows.get(key)
+            if old is not None and old["revision"] > row["revision"]:
+                continue  # a row from before a rebalance, overtaken
+            if row.get("removed"):
+                if old is not None:
+                    del self.board_rows[key]
+                    moved |= self.boards.remove(row["id"], row["period"])
+            else:
+                self.board_rows[key] = row
+                moved |= self.boards.update(row)
+        for paid in batch.paid:
+            self.tables.payroll_state[paid["key"]] = paid["state"]
+        if moved:
+            self.boards_pending |= moved
+            self.boards_changed.notify()

@@ -1,0 +1,156 @@
+"""The rep stage: rep scorecards, rep alerts and payroll, one stage per partition.
+
+``sales.rep-facts`` has the configured number of partitions; the org stage sends each
+fact to the partitions that need it (``streams.fact_routes``). A worker holds one
+``RepPartitionStage`` per partition it is assigned: its own engine (``core.engine.
+rep_partition``: the scorecards and payroll of the reps hashed to it), its own rows of
+the stage's tables (``PartitionView``) and its own pacing. Table writes happen while a
+message of that partition is processed, so they land in that partition's changelog and
+move with it on a rebalance. After each flush the stage sends the org stage the board
+rows of the rep scorecards it published and what it paid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, rep_partition, scorecard_key
+from sales_scorecard.core.payroll import PayrollOutput
+from sales_scorecard.core.periods import parse_timestamp
+from sales_scorecard.schemas.records import record_from_event
+
+from .aggregation import AggregationStage, StageOutputs, StageTables
+from .fact_batches import Batch, encode_rows
+from .fact_routes import PREVIOUS, partition_of
+from .metrics import Metrics
+from .partition_view import PartitionView
+from .publisher import Send
+from .settings import Settings
+
+
+def board_row(content: dict[str, Any], revision: int) -> dict[str, Any]:
+    """What the leaderboards need of a rep scorecard (``core.boards.BoardCache.update``)."""
+    kpis = content["kpis"]
+    return {"scope": "rep", "id": content["id"], "period": content["period"], "team_id": content["team_id"],
+            "score": content["score"], "revision": revision,
+            "kpis": {"revenue": kpis["revenue"], "attainment": kpis["attainment"],
+                     "weighted_attainment": kpis["weighted_attainment"]}}
+
+
+class RepPartitionStage(AggregationStage):
+    """The rep scorecards, rep alerts and payroll of the reps of one partition."""
+
+    def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
+                 metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(settings, tables, outputs, metrics, monotonic)
+        self.partition = partition
+        self.name = f"rep:{partition}"
+        # the org stage's clock is the worker's event clock; this one follows it
+        self.sets_event_clock = False
+        self._send_to_org = send_to_org
+        self._board_rows: list[dict[str, Any]] = []
+        self._paid: list[dict[str, Any]] = []
+        #: scorecard key -> the revision last sent to the org stage as a board row
+        self._rows_sent: dict[str, int] = {}
+
+    def engine_role(self) -> EngineRole:
+        partitions, mine = self.settings.partitions, self.partition
+        owned: dict[str, bool] = {}
+
+        def owns(rep_id: str) -> bool:
+            answer = owned.get(rep_id)
+            if answer is None:
+                answer = owned[rep_id] = partition_of(rep_id, partitions) == mine
+            return answer
+
+        return rep_partition(owns)
+
+    def _loaded(self) -> None:
+        self._rows_sent = {}
+
+    def on_revoked(self) -> None:
+        self.engine = None
+        self.metrics.progress.forget(self.name)
+
+    def _count(self, kind: str, outcome: Outcome) -> None:
+        self.metrics.rep_facts.labels(str(self.partition)).inc()
+
+    async def _apply(self, engine: ScorecardEngine, payload: dict[str, Any]) -> bool:
+        previous = payload.get(PREVIOUS)
+        if previous is not None:
+            # A deal reassigned to a rep of this partition: the version it replaces first,
+            # so the change is a reassignment here too (never stored: the new one replaces it).
+            payload = {k: v for k, v in payload.items() if k != PREVIOUS}
+            engine.apply(record_from_event(previous))
+        return await super()._apply(engine, payload)
+
+    async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        if batch.clock:
+            engine.advance_clock(parse_timestamp(batch.clock))
+
+    def _rep_published(self, content: dict[str, Any]) -> set[tuple[str, str]]:
+        key = scorecard_key("rep", content["id"], content["period"])
+        emitted = self.tables.emitted.get(key)
+        revision = emitted[0] if emitted else 0
+        if self._rows_sent.get(key) != revision:
+            self._rows_sent[key] = revision
+            self._board_rows.append(board_row(content, revision))
+        return set()
+
+    def _rep_withdrawn(self, rep_id: str, label: str) -> set[tuple[str, str]]:
+        key = scorecard_key("rep", rep_id, label)
+        emitted = self.tables.emitted.get(key)
+        self._rows_sent.pop(key, None)
+        self._board_rows.append({"scope": "rep", "id": rep_id, "period": label, "removed": True,
+                                 "revision": emitted[0] if emitted else 0})
+        return set()
+
+    async def _publish_payroll(self, out: PayrollOutput) -> None:
+        await super()._publish_payroll(out)
+        self._paid.append({"key": out.state_key, "state": out.state.to_json()})
+
+    async def _after_run(self, engine: ScorecardEngine) -> None:
+        rows, self._board_rows = self._board_rows, []
+        paid, self._paid = self._paid, []
+        for value in encode_rows("board_rows", rows):
+            await self._send_to_org(b"rows", value)
+        for value in encode_rows("paid", paid):
+            await self._send_to_org(b"rows", value)
+
+
+class RepStages:
+    """The rep partition stages of one worker, created as their partitions' messages come."""
+
+    def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
+                 send_to_org: Send, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.settings, self.tables, self.outputs, self.metrics = settings, tables, outputs, metrics
+        self._send_to_org = send_to_org
+        self._monotonic = monotonic
+        self.stages: dict[int, RepPartitionStage] = {}
+
+    def stage(self, partition: int) -> RepPartitionStage:
+        """The stage of ``partition`` (new and empty the first time: it rebuilds on its first message)."""
+        stage = self.stages.get(partition)
+        if stage is None:
+            t = self.tables
+            views = StageTables(
+                facts=PartitionView(t.facts, partition), emitted=PartitionView(t.emitted, partition),
+                payroll_state=PartitionView(t.payroll_state, partition),
+                boards_emitted=PartitionView(t.boards_emitted, partition),
+                alert_state=PartitionView(t.alert_state, partition))
+            stage = self.stages[partition] = RepPartitionStage(
+                self.settings, partition, views, self.outputs, self.metrics, self._send_to_org, self._monotonic)
+        return stage
+
+    def for_rep(self, rep_id: str) -> RepPartitionStage | None:
+        """The loaded stage that owns ``rep_id`` on this worker, if any."""
+        return self.stages.get(partition_of(rep_id, self.settings.partitions))
+
+    def revoke(self, partitions: set[int]) -> None:
+        """Drop the stages of partitions this worker no longer holds."""
+        for partition in partitions:
+            stage = self.stages.pop(partition, None)
+            if stage is not None:
+                stage.on_revoked()

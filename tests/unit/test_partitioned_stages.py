@@ -1,0 +1,183 @@
+"""The org stage and the rep stage partitions together publish exactly what the whole
+computation (``AggregationStage``) publishes: every scorecard, payroll event and
+leaderboard, over a simulated history with reassignments across partitions, shared
+customers, a team transfer, duplicates and closes (dict tables, no Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from sales_scorecard.cli.simulation import SimulationConfig, simulate
+from sales_scorecard.schemas.validation import Accepted, EventValidator
+from sales_scorecard.streams.aggregation import AggregationStage
+from sales_scorecard.streams.fact_batches import Batch, decode_batch
+from sales_scorecard.streams.fact_routes import partition_of
+from sales_scorecard.streams.metrics import Metrics
+from sales_scorecard.streams.org_stage import OrgStage
+from sales_scorecard.streams.rep_stage import RepStages
+from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
+from tests import factories as f
+from tests.unit.test_aggregation_stage import Outputs, new_tables
+
+PARTITIONS = 3
+#: what differs between two correct runs: when and in which flush an update was sent
+VOLATILE = ("emitted_at", "posted_at", "revision", "event_id")
+
+
+def _settings() -> Settings:
+    return Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", partitions=PARTITIONS)
+
+
+def _clock() -> Callable[[], int]:
+    """A monotonic clock that moves 10 s per reading: every flush is due."""
+    ticks = iter(range(0, 10**9, 10))
+    return lambda: next(ticks)
+
+
+class Whole:
+    """The whole computation in one stage."""
+
+    def __init__(self) -> None:
+        self.outputs = Outputs()
+        self.stage = AggregationStage(_settings(), new_tables(), self.outputs.stage_outputs(), Metrics(),
+                                      monotonic=_clock())
+
+    async def feed(self, facts: list[dict[str, Any]]) -> None:
+        await self.stage.on_batch(Batch(facts))
+
+    async def settle(self) -> None:
+        for _ in range(3):
+            await self.stage.on_batch(Batch())
+
+
+class Split:
+    """The org stage and the rep stage partitions, messages delivered in order."""
+
+    def __init__(self) -> None:
+        self.outputs = Outputs()
+        self.to_rep: list[tuple[int, bytes]] = []
+        self.to_org: list[bytes] = []
+        self.metrics = Metrics()
+        clock = _clock()
+
+        async def send_to_rep(partition: int, value: bytes) -> None:
+            self.to_rep.append((partition, value))
+
+        async def send_to_org(key: bytes, value: bytes | None) -> None:
+            assert value is not None
+            self.to_org.append(value)
+
+        self.org = OrgStage(_settings(), new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_rep,
+                            {}, monotonic=clock)
+        self.reps = RepStages(_settings(), new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_org,
+                              monotonic=clock)
+
+    async def deliver(self) -> None:
+        while self.to_rep or self.to_org:
+            while self.to_rep:
+                partition, value = self.to_rep.pop(0)
+                await self.reps.stage(partition).on_batch(decode_batch(value))
+            while self.to_org:
+                await self.org.on_batch(decode_batch(self.to_org.pop(0)))
+
+    async def feed(self, facts: list[dict[str, Any]]) -> None:
+        await self.org.on_batch(Batch(facts))
+        await self.deliver()
+
+    async def settle(self) -> None:
+        for _ in range(3):
+            await self.org.on_batch(Batch())
+            await self.deliver()
+            for partition in range(PARTITIONS):
+                await self.reps.stage(partition).on_batch(Batch())
+            await self.deliver()
+
+
+def _last(sent: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The last value sent per key, without what legitimately differs between runs."""
+    out: dict[str, Any] = {}
+    for key, value in sent:
+        out[key] = None if value is None else {k: v for k, v in value.items() if k not in VOLATILE}
+    return out
+
+
+def _payroll(sent: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {v["event_id"]: {k: x for k, x in v.items() if k not in VOLATILE} for _, v in sent}
+
+
+def _history() -> list[dict[str, Any]]:
+    """A simulated quarter, two closes, then reassignments between reps of different
+    partitions, a deal moving to another customer and a rep changing team mid-month."""
+    events = simulate(SimulationConfig(seed=11, reps=12, teams=3, start_month="2026-07", months=3))
+    reps = sorted({e["rep_id"] for e in events if e["type"] == "roster"})
+    a = reps[0]
+    b = next(r for r in reps if partition_of(r, PARTITIONS) != partition_of(a, PARTITIONS))
+    won = [e for e in events if e["type"] == "deal" and e["stage"] == "won" and e["rep_id"] == a]
+    moved, recustomered = won[0], won[1]
+    extra = [
+        f.close_period("2026-07"),
+        f.close_period("2026-08"),
+        {**moved, "event_id": "move-1", "version": moved["version"] + 10, "rep_id": b},
+        {**recustomered, "event_id": "move-2", "version": recustomered["version"] + 10,
+         "customer_id": "c-new", "amount": "4321.00"},
+        {**f.roster(b, "t-other", effective_at="2026-08-15T00:00:00+08:00"), "event_id": "transfer-b"},
+    ]
+    return events + extra
+
+
+def _validated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    validator = EventValidator("CNY")
+    out = []
+    for event in events:
+        result = validator.validate(TOPIC_FOR_TYPE[event["type"]].name, orjson.dumps(event))
+        assert isinstance(result, Accepted), result
+        out.append(result.event)
+    return out
+
+
+def test_the_split_stages_publish_what_the_whole_computation_publishes() -> None:
+    facts = _validated(_history())
+    assert len({partition_of(f["rep_id"], PARTITIONS) for f in facts if f["type"] == "roster"}) == PARTITIONS
+    whole, split = Whole(), Split()
+
+    async def go() -> None:
+        for start in range(0, len(facts), 40):
+            await whole.feed(facts[start:start + 40])
+            await split.feed(facts[start:start + 40])
+        await whole.settle()
+        await split.settle()
+
+    asyncio.run(go())
+    expected, got = _last(whole.outputs.sent["scorecards"]), _last(split.outputs.sent["scorecards"])
+    assert any(k.startswith("rep:") for k in expected) and any(k.startswith("team:") for k in expected)
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        assert got[key] == expected[key], key
+    assert _payroll(split.outputs.sent["payroll"]) == _payroll(whole.outputs.sent["payroll"])
+    assert any(v["type"] == "payroll.adjustment" for _, v in whole.outputs.sent["payroll"])
+    assert _last(split.outputs.sent["leaderboards"]) == _last(whole.outputs.sent["leaderboards"])
+
+
+def test_each_rep_partition_publishes_only_its_own_reps() -> None:
+    facts = _validated(_history())
+    split = Split()
+
+    async def go() -> None:
+        for start in range(0, len(facts), 40):
+            await split.feed(facts[start:start + 40])
+        await split.settle()
+
+    asyncio.run(go())
+    for partition, stage in split.reps.stages.items():
+        assert stage.engine is not None
+        reps = {id for (scope, id) in stage.engine.known if scope == "rep" and stage.engine.known[(scope, id)]}
+        assert reps and all(partition_of(rep, PARTITIONS) == partition for rep in reps)
+    # every rep-stage fact was counted by partition
+    counted = {s.labels["partition"] for m in split.metrics.registry.collect() if m.name == "scorecard_rep_stage_facts"
+               for s in m.samples}
+    assert counted == {str(p) for p in range(PARTITIONS)}
