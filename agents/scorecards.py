@@ -64,18 +64,10 @@ def register(pipe: Pipeline) -> None:
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
     app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
 
-    def assigned_rep_partitions() -> list[int]:
-        try:
-            assignment = app.consumer.assignment()
-        except Exception:  # noqa: BLE001 - the consumer is not started yet: nothing assigned
-            return []
-        name = rep_facts_topic.get_topic_name()
-        return sorted(tp.partition for tp in assignment if tp.topic == name)
-
     async def send_ticks() -> None:
         if org.tick_due() and pipe.owns_aggregation():
             await facts_topic.send(key=b"tick", value=TICK)
-        for partition in assigned_rep_partitions():
+        for partition in pipe.rep_partitions():
             stage = reps.stages.get(partition)
             if stage is None or stage.tick_due():
                 await rep_facts_topic.send(key=b"tick", value=TICK, partition=partition)

@@ -225,7 +225,8 @@ class AggregationStage:
         """Another worker may own ``sales.facts`` next: drop the cached engine."""
         self.engine = None
         self.boards, self.boards_pending = BoardCache(), set()
-        self.metrics.ready.set(0)
+        if self.owns_worker_gauges:
+            self.metrics.ready.set(0)
 
     async def _load(self) -> ScorecardEngine:
         """Rebuild the engine and ledger from the tables, settle what a crash left unpaid
@@ -245,7 +246,8 @@ class AggregationStage:
         log.info("engine rebuilt from %d facts in %.2fs", len(values), time.monotonic() - started)
         self.engine, self.ledger, self.boards = engine, ledger, BoardCache()
         self._loaded()
-        self.metrics.ready.set(1)
+        if self.owns_worker_gauges:
+            self.metrics.ready.set(1)
         # Whatever a crash left unpaid is settled now (both rules are state-based).
         await self._settle_payroll(engine, closed=True)
         self._republish = True
@@ -266,8 +268,9 @@ class AggregationStage:
 
     #: the stage's name in the worker's progress figures (``Metrics.progress``)
     name = "aggregation"
-    #: whether this stage's clock is the worker's ``scorecard_event_clock_timestamp_seconds``
-    sets_event_clock = True
+    #: whether this stage's engine is the worker's ``scorecard_ready`` and its clock the
+    #: worker's ``scorecard_event_clock_timestamp_seconds``
+    owns_worker_gauges = True
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         """Count a fact that went through the engine."""
@@ -320,7 +323,7 @@ class AggregationStage:
             await self._after_facts(engine, batch)
             if changed:
                 await self._settle_payroll(engine, closed=False)
-            if engine.as_of is not None and self.sets_event_clock:
+            if engine.as_of is not None and self.owns_worker_gauges:
                 self.metrics.event_clock.set(engine.as_of.timestamp())
             await self._run_due(engine)
             await self._after_run(engine)

@@ -66,6 +66,12 @@ class Metrics:
         self.rep_facts = Counter(
             "scorecard_rep_stage_facts", "Facts applied by this worker's rep stage partitions, by partition",
             ["partition"], registry=r)
+        self.rep_batches_sent = Counter(
+            "scorecard_rep_batches_sent", "Messages the org stage sent to the rep stage", registry=r)
+        self.rep_batches_done = Counter(
+            "scorecard_rep_batches_done",
+            "Messages from the org stage this worker's rep stage partitions processed: summed over every "
+            "worker, equal to scorecard_rep_batches_sent_total once the rep stage has caught up", registry=r)
         self.progress = StageProgress(self)
 
     def exposition(self) -> bytes:
@@ -98,5 +104,5 @@ class StageProgress:
 
     def _publish(self) -> None:
         self._metrics.pending.set(sum(self._pending.values()))
-        if self._rendered:
-            self._metrics.clock_rendered.set(min(self._rendered.values()))
+        # 0 when no stage is left here: this worker then holds nothing that lags the clock
+        self._metrics.clock_rendered.set(min(self._rendered.values()) if self._rendered else 0)

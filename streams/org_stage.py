@@ -114,9 +114,11 @@ class OrgStage(AggregationStage):
             if facts:
                 for value in encode_batches((orjson.dumps(f) for f in facts), clock):
                     await self._send_to_rep(partition, value)
+                    self.metrics.rep_batches_sent.inc()
                 self._clock_sent[partition] = clock or ""
             elif broadcast and clock is not None and self._clock_sent.get(partition) != clock:
                 await self._send_to_rep(partition, encode_clock(clock))
+                self.metrics.rep_batches_sent.inc()
                 self._clock_sent[partition] = clock
         if broadcast:
             self._last_clock_broadcast = now

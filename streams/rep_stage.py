@@ -47,8 +47,8 @@ class RepPartitionStage(AggregationStage):
         super().__init__(settings, tables, outputs, metrics, monotonic)
         self.partition = partition
         self.name = f"rep:{partition}"
-        # the org stage's clock is the worker's event clock; this one follows it
-        self.sets_event_clock = False
+        # the org stage's engine and clock are the worker's; this one follows them
+        self.owns_worker_gauges = False
         self._send_to_org = send_to_org
         self._board_rows: list[dict[str, Any]] = []
         self._paid: list[dict[str, Any]] = []
@@ -87,6 +87,8 @@ class RepPartitionStage(AggregationStage):
         return await super()._apply(engine, payload)
 
     async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        if batch.facts or batch.clock:  # sent by the org stage (a tick is neither)
+            self.metrics.rep_batches_done.inc()
         if batch.clock:
             engine.advance_clock(parse_timestamp(batch.clock))
 

@@ -227,4 +227,5 @@ def readiness(pipe: Pipeline) -> tuple[bool, dict]:
         "rebalancing": rebalancing,
         "aggregation_owner": engine_needed,
         "engine_loaded": engine_loaded,
+        "rep_partitions": len(pipe.rep_partitions()),
     }

@@ -21,8 +21,9 @@ from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.kafka_security import security_fields
 from sales_scorecard.streams.settings import Settings
 
-PARTS = ("engine", "throughput", "latency", "memory", "failover")
-#: What runs without --only: failover waits out Faust's 60 s session timeout for its baseline.
+PARTS = ("engine", "throughput", "latency", "memory", "failover", "workers")
+#: What runs without --only: failover waits out Faust's 60 s session timeout for its baseline;
+#: workers runs the throughput events through one worker and then two.
 DEFAULT_PARTS = ("engine", "throughput", "latency", "memory")
 
 
@@ -154,6 +155,13 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
                                                                                        partitions, own, **kw),
                                                       reps, months, workdir, timeout, say)
+                    save()
+                if "workers" in parts:
+                    from sales_scorecard.cli.bench import scale_out
+
+                    result["workers"] = scale_out.measure(
+                        lambda name, **kw: bench_settings(servers, workdir, name, partitions, own, **kw),
+                        load.realistic_events(events), workdir, timeout, say)
                     save()
                 if "failover" in parts:
                     from sales_scorecard.cli.bench import failover

@@ -54,6 +54,13 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             fo["configured"]["seconds_to_next_update"], "s")
         add("failover: the same with Faust's default session timeout (60 s)",
             fo["faust_default"]["seconds_to_next_update"], "s")
+    if "workers" in result:
+        w = result["workers"]
+        add("workers: one worker, CPU per event", w["one"]["cpu_ms_per_event"], "ms")
+        add("workers: two workers, CPU per event (summed)", w["two"]["cpu_ms_per_event"], "ms")
+        add("workers: CPU per event, two over one (target <= 1.2)", w["cpu_per_event_two_over_one"])
+        add("workers: each worker's share of rep stage facts (target 35-65 %)",
+            " / ".join(f"{100 * s:.0f} %" for s in w["two"]["rep_stage_share"] if s is not None))
     if "latency" in result:
         lat = result["latency"]
         add("latency: offered load", lat["offered_events_per_s"], "ev/s")

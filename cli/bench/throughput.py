@@ -92,15 +92,19 @@ def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: flo
         proc.stop()
 
 
-def pipeline_handled(proc: WorkerProcess) -> int:
-    """Input records fully handled by the worker: dead-lettered, or applied (or skipped as
-    duplicates) by the aggregation stage, with no scorecard update left pending."""
-    m = proc.metrics()
-    if not m:
+def pipeline_handled(*procs: WorkerProcess) -> int:
+    """Input records fully handled by the workers: dead-lettered, or applied (or skipped as
+    duplicates) by the org stage, with every message it sent the rep stage processed and
+    no scorecard update left pending on any worker."""
+    expositions = [proc.metrics() for proc in procs]
+    if not all(expositions):
         return 0
-    done = metric_sum(m, "scorecard_records_rejected_total") + metric_sum(m, "scorecard_facts_total")
-    pending = metric_sum(m, "scorecard_pending_updates")
-    return int(done) if pending == 0 else int(done) - 1
+    done = sum(metric_sum(m, "scorecard_records_rejected_total") + metric_sum(m, "scorecard_facts_total")
+               for m in expositions)
+    pending = sum(metric_sum(m, "scorecard_pending_updates") for m in expositions)
+    behind = sum(metric_sum(m, "scorecard_rep_batches_sent_total") - metric_sum(m, "scorecard_rep_batches_done_total")
+                 for m in expositions)
+    return int(done) if pending == 0 and behind == 0 else int(done) - 1
 
 
 def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout: float,

@@ -76,14 +76,22 @@ def aggregation_owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
     return None
 
 
-def pipeline_settled(settings: Settings, exposition: str) -> bool:
-    """Both stages committed to the end of their inputs, the latest clock refresh covers the
-    event clock (so pace and expected-to-date of keys no late fact touched are re-rendered
-    too: give the worker a short ``clock_refresh_seconds``) and no scorecard update is pending."""
+def pipeline_settled(settings: Settings, *expositions: str) -> bool:
+    """Every stage committed to the end of its input, the rep stage processed every
+    message the org stage sent it, the latest clock refresh of every worker holding a
+    stage covers the event clock (so pace and expected-to-date of keys no late fact
+    touched are re-rendered too: give the worker a short ``clock_refresh_seconds``) and no
+    scorecard update is pending. ``expositions``: the metrics of every live worker."""
+    if not expositions or not all(expositions):
+        return False
+    clock = max(metric_value(m, "scorecard_event_clock_timestamp_seconds") for m in expositions)
+    rendered = [metric_value(m, "scorecard_clock_rendered_timestamp_seconds") for m in expositions]
+    sent = sum(metric_value(m, "scorecard_rep_batches_sent_total") for m in expositions)
+    done = sum(metric_value(m, "scorecard_rep_batches_done_total") for m in expositions)
     return (group_caught_up(settings, settings.app_id, lag_topics(settings))
-            and metric_value(exposition, "scorecard_clock_rendered_timestamp_seconds")
-            >= metric_value(exposition, "scorecard_event_clock_timestamp_seconds")
-            and metric_value(exposition, "scorecard_pending_updates") == 0)
+            and sent == done
+            and all(r >= clock for r in rendered if r > 0) and max(rendered) >= clock
+            and sum(metric_value(m, "scorecard_pending_updates") for m in expositions) == 0)
 
 
 def offline_pay(events: list[dict], timezone: str, months: list[str]

@@ -68,7 +68,7 @@ def test_broker_outage_of_20_seconds(own_broker: broker.BrokerInfo, run_worker, 
 
     def settled() -> bool:
         owner = aggregation_owner(workers)
-        return owner is not None and pipeline_settled(s, owner.metrics())
+        return owner is not None and pipeline_settled(s, *(w.metrics() for w in workers))
 
     assert wait_for(settled, timeout=900, interval=2), [w.log_tail() for w in workers]
     time.sleep(2)

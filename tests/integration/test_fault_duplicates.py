@@ -80,7 +80,7 @@ def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_wo
 
     def settled() -> bool:
         owner = aggregation_owner(workers)
-        return owner is not None and pipeline_settled(s, owner.metrics())
+        return owner is not None and pipeline_settled(s, *(w.metrics() for w in workers))
 
     try:
         producer = KafkaProducer(**client_options(s), acks="all", linger_ms=10)

@@ -94,7 +94,8 @@ def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_
             time.sleep(rnd.uniform(0.5, 6.0))
             victim = owner()
             # Mid-stream: 11,000-13,500 events take the worker far longer than that.
-            assert not pipeline_settled(s, victim.metrics()), f"kill {kills + 1} would hit an idle worker"
+            assert not pipeline_settled(s, *(w.metrics() for w in workers)), \
+                f"kill {kills + 1} would hit an idle worker"
             victim.stop(sig=signal.SIGKILL)
             kills += 1
             if kills == 2:  # the months are closed by now: statements and adjustments flow
@@ -103,7 +104,7 @@ def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_
                 sink = start_sink(s, db)
             i = workers.index(victim)  # restarted in place: same web port and RocksDB directory
             workers[i] = run_worker(victim.settings, name=f"w{i}-restart{kills}")
-        assert wait_for(lambda: pipeline_settled(s, owner().metrics()), timeout=1500, interval=3), \
+        assert wait_for(lambda: pipeline_settled(s, *(w.metrics() for w in workers)), timeout=1500, interval=3), \
             [w.log_tail() for w in workers]
         time.sleep(4)  # the last coalesced flush and clock refresh
         assert all(processing_errors(w.metrics()) == 0 for w in workers), [w.log_tail() for w in workers]

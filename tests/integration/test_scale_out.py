@@ -79,7 +79,7 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
 
     def settled() -> bool:
         w = owner(survivors)
-        return w is not None and pipeline_settled(base, w.metrics())
+        return w is not None and pipeline_settled(base, *(s.metrics() for s in survivors))
 
     assert wait_for(settled, timeout=900, interval=3), [w.log_tail(30) for w in survivors]
     time.sleep(2)

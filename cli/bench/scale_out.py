@@ -1,0 +1,82 @@
+"""Scale-out: does a second worker take half of the rep stage, at no extra CPU per event?
+
+The same events go through one worker, then through two workers of one group (own
+topics each time). Each run starts its workers, waits until they are ready, loads the
+events and waits until every event is applied and every scorecard flushed. Measured:
+each worker's share of the facts the rep stage applied (``scorecard_rep_stage_facts_
+total``), and the CPU seconds of the workers (``/proc/<pid>/stat``) from the first event
+to the last, per event, two workers summed against one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sales_scorecard.cli.bench.load import load
+from sales_scorecard.cli.bench.throughput import pipeline_handled
+from sales_scorecard.cli.bench.workers import scorecard_worker
+from sales_scorecard.cli.worker_probe import metric_sum
+from sales_scorecard.cli.worker_process import WorkerProcess
+from sales_scorecard.localkafka import broker
+from sales_scorecard.streams.settings import Settings
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15)
+
+
+def _run(settings: Settings, workers: int, events: list[dict[str, Any]], workdir: Path, timeout: float,
+         say: Callable[[str], None]) -> dict:
+    procs: list[WorkerProcess] = []
+    try:
+        for n in range(workers):
+            s = dataclasses.replace(settings, web_port=broker.free_port(), data_dir=f"{settings.data_dir}-{n}")
+            procs.append(scorecard_worker(s, workdir / f"scale-{settings.app_id}-{n}.log").start())
+        for proc in procs:
+            proc.wait_ready(timeout)
+        # Wait for the group to settle (every worker holds rep partitions) before loading.
+        first = procs[0]
+        first.wait(lambda: all(_assigned(p) for p in procs), timeout, "every worker in the group")
+        say(f"  {workers} worker(s) ready; loading {len(events):,} events")
+        total = load(settings, events, len(events))
+        first.wait(lambda: pipeline_handled(*procs) > 0, timeout, "the first event", interval=0.05)
+        cpu_start = sum(cpu_seconds(p.pid) for p in procs)
+        started = time.monotonic()
+        first.wait(lambda: pipeline_handled(*procs) >= total, timeout, f"{total} events", interval=0.2)
+        took = time.monotonic() - started
+        cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_start
+        facts = [metric_sum(p.metrics(), "scorecard_rep_stage_facts_total") for p in procs]
+        return {"workers": workers, "events": total, "seconds": round(took, 2),
+                "cpu_seconds": round(cpu, 2), "cpu_ms_per_event": round(1000 * cpu / total, 3),
+                "rep_stage_facts": [int(f) for f in facts],
+                "rep_stage_share": [round(f / sum(facts), 3) if sum(facts) else None for f in facts]}
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def _assigned(proc: WorkerProcess) -> bool:
+    """Whether the worker was given at least one rep stage partition (it reports a figure for it)."""
+    return bool(proc.readiness().get("rep_partitions", 0))
+
+
+def measure(settings_for: Callable[..., Settings], events: list[dict[str, Any]], workdir: Path, timeout: float,
+            say: Callable[[str], None]) -> dict:
+    """One worker, then two, on the same events."""
+    say("scale-out: one worker")
+    one = _run(settings_for("scale1"), 1, events, workdir, timeout, say)
+    say(f"  {one['cpu_ms_per_event']} ms CPU per event; two workers")
+    two = _run(settings_for("scale2"), 2, events, workdir, timeout, say)
+    say(f"  {two['cpu_ms_per_event']} ms CPU per event, rep stage shares {two['rep_stage_share']}")
+    return {"one": one, "two": two,
+            "cpu_per_event_two_over_one": round(two["cpu_ms_per_event"] / one["cpu_ms_per_event"], 3)
+            if one["cpu_ms_per_event"] else None}
