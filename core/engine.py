@@ -180,7 +180,7 @@ class EngineRole:
     ``ORG`` (team and company scorecards, every fact, no payroll) and one
     ``rep_partition`` engine per partition of the rep stage (the rep scorecards and the
     payroll of the reps it owns; it also holds other reps' deals of the customers its
-    reps deal with, for acquisitions and repeat customers, contract §4).
+    reps deal with, for acquisitions and repeat customers, contract §5).
     """
 
     #: scopes whose scorecards ``take_dirty`` hands out
@@ -689,7 +689,7 @@ class ScorecardEngine:
     # -------------------------------------------------------------- queries
     def advance_clock(self, ts: datetime) -> None:
         """Move the event clock to ``ts`` if later: a rep partition follows the clock of
-        the whole organisation, not only the facts of its own reps (contract §3)."""
+        the whole organisation, not only the facts of its own reps (contract §4)."""
         if self.as_of is None or ts > self.as_of:
             self.as_of = ts
 

@@ -2,7 +2,7 @@
 
 The rep stage is keyed by rep: partition ``partition_of(rep_id)`` owns a rep's
 scorecards, alerts and payroll. A rep partition needs every fact that can change its
-reps' figures (contract §4):
+reps' figures (the KPIs of contract §5):
 
 - a rep's activities, roster entries and rep targets;
 - every version of a deal or complaint ever credited to one of its reps, so a

@@ -82,7 +82,8 @@ class Feed:
 
         def settled() -> bool:
             text = self.owner_metrics()
-            return bool(text) and applied_total(text) >= len(self.sent) and pipeline_settled(self.settings, text)
+            return bool(text) and applied_total(text) >= len(self.sent) and \
+                pipeline_settled(self.settings, *(w.metrics() for w in self.workers()))
 
         assert wait_for(settled, timeout=timeout, interval=0.5), [w.log_tail(30) for w in self.workers()]
 
