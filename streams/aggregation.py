@@ -268,6 +268,8 @@ class AggregationStage:
 
     #: the stage's name in the worker's progress figures (``Metrics.progress``)
     name = "aggregation"
+    #: the ``stage`` label of its error count and last-processed time
+    stage_label = "aggregate"
     #: whether this stage's engine is the worker's ``scorecard_ready`` and its clock the
     #: worker's ``scorecard_event_clock_timestamp_seconds``
     owns_worker_gauges = True
@@ -309,7 +311,7 @@ class AggregationStage:
             engine = self.engine or await self._load()
         except Exception:
             log.exception("the engine could not be rebuilt (facts offset %s)", offset)
-            self.metrics.errors.labels("aggregate").inc()
+            self.metrics.errors.labels(self.stage_label).inc()
             return
         await self._before_facts(engine, batch)
         changed = False
@@ -318,7 +320,7 @@ class AggregationStage:
                 changed = await self._apply(engine, payload) or changed
             except Exception:
                 log.exception("aggregation failed on a fact at facts offset %s", offset)
-                self.metrics.errors.labels("aggregate").inc()
+                self.metrics.errors.labels(self.stage_label).inc()
         try:
             await self._after_facts(engine, batch)
             if changed:
@@ -329,9 +331,9 @@ class AggregationStage:
             await self._after_run(engine)
         except Exception:
             log.exception("aggregation failed after facts offset %s", offset)
-            self.metrics.errors.labels("aggregate").inc()
+            self.metrics.errors.labels(self.stage_label).inc()
         finally:
-            self.metrics.last_processed.labels("aggregate").set(time.time())
+            self.metrics.last_processed.labels(self.stage_label).set(time.time())
 
     async def _apply(self, engine: ScorecardEngine, payload: dict[str, Any]) -> bool:
         """Apply one fact; True when it changed the fact state."""

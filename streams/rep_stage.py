@@ -47,6 +47,7 @@ class RepPartitionStage(AggregationStage):
         super().__init__(settings, tables, outputs, metrics, monotonic)
         self.partition = partition
         self.name = f"rep:{partition}"
+        self.stage_label = "rep"
         # the org stage's engine and clock are the worker's; this one follows them
         self.owns_worker_gauges = False
         self._send_to_org = send_to_org
