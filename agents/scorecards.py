@@ -1,11 +1,13 @@
-"""The aggregation agents: Faust adapters around the org stage and the rep stage.
+"""The aggregation agents: Faust adapters around the aggregation stages.
 
-``apply_facts`` consumes ``sales.facts`` (one partition) and hands each message to the
-org stage (``streams.org_stage.OrgStage``); ``apply_rep_facts`` consumes
+``apply_facts`` consumes ``sales.facts`` (one partition). With ``SCORECARD_STAGES=single``
+(the default) it hands each message to the whole computation
+(``streams.aggregation.AggregationStage``). With ``partitioned`` it hands it to the org
+stage (``streams.org_stage.OrgStage``), and ``apply_rep_facts`` consumes
 ``sales.rep-facts`` and hands each message to the stage of its partition
-(``streams.rep_stage.RepStages``). Both run with concurrency 1 and do their table
-writes inside stream iteration. Timers send ``tick`` messages through the same topics
-while a stage has pending work (coalesced flushes, boards, clock refreshes).
+(``streams.rep_stage.RepStages``). Every agent runs with concurrency 1 and does its
+table writes inside stream iteration. Timers send ``tick`` messages through the same
+topics while a stage has pending work (coalesced flushes, boards, clock refreshes).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from sales_scorecard.streams.aggregation import StageOutputs, StageTables
+from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables
 from sales_scorecard.streams.fact_batches import TICK, decode_batch
 from sales_scorecard.streams.org_stage import OrgStage
 from sales_scorecard.streams.pipeline import Pipeline
@@ -31,42 +33,52 @@ def _sender(topic: faust.TopicT) -> Send:
 
 
 def register(pipe: Pipeline) -> None:
-    """Attach both aggregation agents, their tick timers and their revocation handler."""
+    """Attach the aggregation agents, their tick timer and their revocation handler."""
     app, settings = pipe.app, pipe.settings
     facts_topic, rep_facts_topic = pipe.facts_topic, pipe.rep_facts_topic
     outputs = StageOutputs(scorecards=_sender(pipe.scorecards_topic), payroll=_sender(pipe.payroll_topic),
                            leaderboards=_sender(pipe.leaderboards_topic), alerts=_sender(pipe.alerts_topic),
                            drain=lambda: app.producer.flush())
+    org_tables = StageTables(facts=pipe.facts, emitted=pipe.emitted, payroll_state=pipe.payroll_state,
+                             boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state)
+    reps: RepStages | None = None
+    org: AggregationStage
+    if settings.stages == "partitioned":
+        async def send_to_rep(partition: int, value: bytes) -> None:
+            await rep_facts_topic.send(key=b"batch", value=value, partition=partition)
 
-    async def send_to_rep(partition: int, value: bytes) -> None:
-        await rep_facts_topic.send(key=b"batch", value=value, partition=partition)
-
-    org = pipe.aggregation = OrgStage(
-        settings,
-        StageTables(facts=pipe.facts, emitted=pipe.emitted, payroll_state=pipe.payroll_state,
-                    boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state),
-        outputs, pipe.metrics, send_to_rep, pipe.board_rows)
-    reps = pipe.rep_stages = RepStages(
-        settings,
-        # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
-        StageTables(facts=pipe.rep_facts, emitted=pipe.rep_emitted, payroll_state=pipe.rep_payroll_state,
-                    boards_emitted={}, alert_state=pipe.rep_alert_state),
-        outputs, pipe.metrics, _sender(facts_topic))
+        org = OrgStage(settings, org_tables, outputs, pipe.metrics, send_to_rep, pipe.board_rows)
+        reps = pipe.rep_stages = RepStages(
+            settings,
+            # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
+            StageTables(facts=pipe.rep_facts, emitted=pipe.rep_emitted, payroll_state=pipe.rep_payroll_state,
+                        boards_emitted={}, alert_state=pipe.rep_alert_state),
+            outputs, pipe.metrics, _sender(facts_topic))
+    else:
+        org = AggregationStage(settings, org_tables, outputs, pipe.metrics)
+    pipe.aggregation = org
 
     async def apply_facts(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             await org.on_batch(decode_batch(event.value), event.message.offset)
 
-    async def apply_rep_facts(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await reps.stage(event.message.partition).on_batch(decode_batch(event.value), event.message.offset)
-
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
-    app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
+
+    if reps is not None:
+        rep_stages = reps
+
+        async def apply_rep_facts(stream: faust.StreamT[bytes]) -> None:
+            async for event in stream.events():
+                await rep_stages.stage(event.message.partition).on_batch(decode_batch(event.value),
+                                                                         event.message.offset)
+
+        app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
 
     async def send_ticks() -> None:
         if org.tick_due() and pipe.owns_aggregation():
             await facts_topic.send(key=b"tick", value=TICK)
+        if reps is None:
+            return
         for partition in pipe.rep_partitions():
             stage = reps.stages.get(partition)
             if stage is None or stage.tick_due():
@@ -78,6 +90,7 @@ def register(pipe: Pipeline) -> None:
         revoked: set[TP] = args[1]
         if any(tp.topic == facts_topic.get_topic_name() for tp in revoked):
             org.on_revoked()
-        reps.revoke({tp.partition for tp in revoked if tp.topic == rep_facts_topic.get_topic_name()})
+        if reps is not None:
+            reps.revoke({tp.partition for tp in revoked if tp.topic == rep_facts_topic.get_topic_name()})
 
     app.on_partitions_revoked.connect(on_revoked)

@@ -17,7 +17,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from sales_scorecard.core.engine import ScorecardEngine
 
-    from .org_stage import OrgStage
+    from .aggregation import AggregationStage
     from .rep_stage import RepStages
 
 Table = faust.Table[Any, Any]
@@ -57,9 +57,10 @@ class Pipeline:
     rep_emitted: Table
     rep_payroll_state: Table
     rep_alert_state: Table
-    #: The org stage (engine, board cache, routing), set by agents.scorecards.
-    aggregation: OrgStage | None = None
-    #: This worker's rep stage partitions, set by agents.scorecards.
+    #: The stage on sales.facts (the whole computation, or the org stage with
+    #: SCORECARD_STAGES=partitioned), set by agents.scorecards.
+    aggregation: AggregationStage | None = None
+    #: This worker's rep stage partitions (SCORECARD_STAGES=partitioned), set by agents.scorecards.
     rep_stages: RepStages | None = None
 
     @property

@@ -79,6 +79,11 @@ class Settings:
     alert_rules: str = ""
     #: Clock for elapsed/pace: ``event`` (latest event time seen) or ``wall``.
     clock: str = "event"
+    #: The aggregation's shape: ``single`` (one stage on the one partition of sales.facts)
+    #: or ``partitioned`` (the org stage plus a rep stage on the partitions of
+    #: sales.rep-facts; docs/architecture.md, "The two stages"). Every worker of a group
+    #: must use the same value; switching needs a new SCORECARD_APP_ID.
+    stages: str = "single"
     #: Re-render the current periods' scorecards this often (s) when the clock moved without facts.
     clock_refresh_seconds: int = 60
     #: Log level of the worker and CLI (quiet by default).
@@ -166,6 +171,8 @@ class Settings:
             raise SettingsError("SCORECARD_STORE must be 'rocksdb' or 'memory'")
         if self.clock not in ("event", "wall"):
             raise SettingsError("SCORECARD_CLOCK must be 'event' or 'wall'")
+        if self.stages not in ("single", "partitioned"):
+            raise SettingsError("SCORECARD_STAGES must be 'single' or 'partitioned'")
         if self.processing_guarantee not in ("at_least_once", "exactly_once"):
             raise SettingsError("SCORECARD_PROCESSING_GUARANTEE must be at_least_once or exactly_once")
         if self.session_timeout_seconds < 6:

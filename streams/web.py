@@ -93,9 +93,9 @@ def register_api(pipe: Pipeline) -> None:
     facts, emitted, payroll_state = pipe.facts, pipe.emitted, pipe.payroll_state
 
     def revision_of(scope: str, id: str, period: str) -> int | None:
-        """The revision last published for a scorecard: the org stage's own for team and
-        company keys, the one the rep stage reported with its board row for rep keys."""
-        if scope == "rep":
+        """The revision last published for a scorecard: the stage's own, or for rep keys
+        with partitioned stages, the one the rep stage reported with its board row."""
+        if scope == "rep" and pipe.rep_stages is not None:
             row = pipe.board_rows.get(board_row_key(id, period))
             return row["revision"] if row else None
         emitted_row = emitted.get(scorecard_key(scope, id, period))

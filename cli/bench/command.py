@@ -78,10 +78,13 @@ def say(message: str) -> None:
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Give up a step after this many s.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench/results"),
               show_default=True)
+@click.option("--stages", type=click.Choice(["single", "partitioned"]), default="single", show_default=True,
+              help="SCORECARD_STAGES of the pipeline in the throughput, latency, memory and failover parts "
+                   "(the workers part always runs partitioned).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
 def command(events: int, rate: int, duration: int, reps: int, months: int, quick: bool, only: tuple[str, ...],
-            bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, profile: bool) -> None:
+            bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str, profile: bool) -> None:
     """Measure throughput, latency, memory and recovery against baselines in the same run."""
     from sales_scorecard.cli.bench import engine as engine_bench
     from sales_scorecard.cli.bench import load, throughput
@@ -103,7 +106,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
-                                   "months": months, "partitions": partitions}}
+                                   "months": months, "partitions": partitions, "stages": stages}}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"bench-{stamp}.json"
@@ -124,7 +127,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:
                 if "throughput" in parts:
-                    s = bench_settings(servers, workdir, "thr", partitions, own)
+                    s = bench_settings(servers, workdir, "thr", partitions, own, stages=stages)
                     say(f"throughput: loading {events:,} events")
                     total = load.load(s, load.realistic_events(events), events)
                     say("throughput a: bare aiokafka decode")
@@ -144,7 +147,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                 if "latency" in parts:
                     from sales_scorecard.cli.bench import latency
 
-                    s = bench_settings(servers, workdir, "lat", partitions, own)
+                    s = bench_settings(servers, workdir, "lat", partitions, own, stages=stages)
                     say(f"latency: {rate} ev/s for {duration} s")
                     result["latency"] = latency.measure(s, rate, duration, workdir, timeout)
                     save()
@@ -153,14 +156,16 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
 
                     say(f"memory and recovery: {reps:,} reps x {months} months")
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
-                                                                                       partitions, own, **kw),
+                                                                                       partitions, own,
+                                                                                       stages=stages, **kw),
                                                       reps, months, workdir, timeout, say)
                     save()
                 if "workers" in parts:
                     from sales_scorecard.cli.bench import scale_out
 
                     result["workers"] = scale_out.measure(
-                        lambda name, **kw: bench_settings(servers, workdir, name, partitions, own, **kw),
+                        lambda name, **kw: bench_settings(servers, workdir, name, partitions, own,
+                                                          stages="partitioned", **kw),
                         load.realistic_events(events), workdir, timeout, say)
                     save()
                 if "failover" in parts:
@@ -168,7 +173,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
 
                     say("failover: SIGKILL the aggregation owner of two workers")
                     result["failover"] = failover.measure(lambda name, **kw: bench_settings(servers, workdir, name,
-                                                                                           partitions, own, **kw),
+                                                                                           partitions, own,
+                                                                                           stages=stages, **kw),
                                                           workdir, timeout, say)
     except WorkerProcessError as exc:
         save()

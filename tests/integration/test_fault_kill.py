@@ -67,11 +67,14 @@ def history() -> tuple[list[dict], list[list[dict]]]:
     return events + closes, chunks
 
 
-def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_worker, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stages", ["single", "partitioned"])
+def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_worker, tmp_path: Path,
+                                                      stages: str) -> None:
     # clock refresh every second: the clock-dependent KPIs (pace, expected-to-date) of the
     # current periods are re-rendered soon after the last fact, before the comparison
     s = dataclasses.replace(isolated_settings(kafka_bootstrap, tmp_path / "data", partitions=fault_partitions()),
-                            store="rocksdb", processing_guarantee=GUARANTEE, clock_refresh_seconds=1)
+                            store="rocksdb", processing_guarantee=GUARANTEE, clock_refresh_seconds=1,
+                            stages=stages)
     rnd = random.Random(1234)
     events, chunks = history()
     assert len(events) > 50_000

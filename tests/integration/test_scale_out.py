@@ -62,7 +62,8 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
         pytest.skip("a kill needs a survivor: SCORECARD_TEST_WORKERS must be at least 2 here")
     # Six partitions, a multiple of three workers (faults.DEFAULT_PARTITIONS).
     base = dataclasses.replace(isolated_settings(kafka_bootstrap, tmp_path / "data", partitions=fault_partitions()),
-                               store="rocksdb", standby_replicas=1, clock_refresh_seconds=2)
+                               store="rocksdb", standby_replicas=1, clock_refresh_seconds=2,
+                               stages="partitioned")
     workers = start_workers(run_worker, worker_settings(base, count, tmp_path))
 
     events = simulate(SimulationConfig(seed=17, reps=60, teams=6, months=3, start_month="2026-06"))

@@ -99,13 +99,14 @@ def board_problems(settings: Settings, model: ReferenceModel) -> list[str]:
 
 
 # --------------------------------------------------------------------------- a. team transfer
-def test_rep_transfers_team_mid_month_while_deals_flow(test_settings: Settings, run_worker) -> None:
+@pytest.mark.parametrize("stages", ["single", "partitioned"])
+def test_rep_transfers_team_mid_month_while_deals_flow(test_settings: Settings, run_worker, stages: str) -> None:
     """Rep rx moves from team ta (manager m-a) to tb (m-b) on 16 November at local
     midnight. Some of rx's later deals are processed before that roster entry arrives (first
     credited to ta, including a December deal that alone makes ta's December scorecards),
     others after it; a complaint opened in ta is resolved in tb; ra2's move to tb
     back-dated to 20 October arrives last, after the deals it re-attributes."""
-    s = dataclasses.replace(test_settings, clock_refresh_seconds=2)
+    s = dataclasses.replace(test_settings, clock_refresh_seconds=2, stages=stages)
     worker = run_worker(s)
     feed = Feed(s, lambda: [worker])
     transfer = "2026-11-16T00:00:00" + LOCAL
@@ -220,7 +221,7 @@ def test_deal_reassigned_between_reps_on_different_workers(kafka_bootstrap: str,
     partition of its key, deal_id). Scorecards, boards and the payroll ledger (statement
     plus adjustments per rep and month) equal the reference model."""
     base = dataclasses.replace(isolated_settings(kafka_bootstrap, tmp_path / "data", partitions=6),
-                               clock_refresh_seconds=2)
+                               clock_refresh_seconds=2, stages="partitioned")
     workers = start_workers(run_worker, worker_settings(base, 2, tmp_path))
 
     inputs = [ROSTER.full_name(base), ACTIVITIES.full_name(base), DEALS.full_name(base)]
