@@ -89,6 +89,13 @@ class Settings:
     #: Faust processing guarantee: ``at_least_once`` (default; outputs are idempotent) or
     #: ``exactly_once`` (Kafka transactions; evaluated in docs/guarantees.md).
     processing_guarantee: str = "at_least_once"
+    #: Event loop of the worker: ``asyncio`` (the standard library's) or ``uvloop`` (libuv).
+    #: Chosen by ``scorecard bench --only loops`` (docs/benchmarks.md).
+    event_loop: str = "asyncio"
+    #: faust-streaming's compiled Cython paths: ``on`` (as released), ``optimized`` (plus the
+    #: fast paths behind Faust's ``cython_optimizations``) or ``off`` (pure Python, Faust's
+    #: ``NO_CYTHON``). See streams/runtime.py.
+    faust_cython: str = "on"
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""
@@ -168,6 +175,10 @@ class Settings:
             raise SettingsError("SCORECARD_CLOCK must be 'event' or 'wall'")
         if self.processing_guarantee not in ("at_least_once", "exactly_once"):
             raise SettingsError("SCORECARD_PROCESSING_GUARANTEE must be at_least_once or exactly_once")
+        if self.event_loop not in ("asyncio", "uvloop"):
+            raise SettingsError(f"SCORECARD_EVENT_LOOP must be asyncio or uvloop, got {self.event_loop!r}")
+        if self.faust_cython not in ("on", "optimized", "off"):
+            raise SettingsError(f"SCORECARD_FAUST_CYTHON must be on, optimized or off, got {self.faust_cython!r}")
         if self.session_timeout_seconds < 6:
             # The broker refuses sessions shorter than group.min.session.timeout.ms (6 s by default).
             raise SettingsError("SCORECARD_SESSION_TIMEOUT_SECONDS must be >= 6")
