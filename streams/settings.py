@@ -89,13 +89,14 @@ class Settings:
     #: Faust processing guarantee: ``at_least_once`` (default; outputs are idempotent) or
     #: ``exactly_once`` (Kafka transactions; evaluated in docs/guarantees.md).
     processing_guarantee: str = "at_least_once"
-    #: Event loop of the worker: ``asyncio`` (the standard library's) or ``uvloop`` (libuv).
-    #: Chosen by ``scorecard bench --only loops`` (docs/benchmarks.md).
-    event_loop: str = "asyncio"
-    #: faust-streaming's compiled Cython paths: ``on`` (as released), ``optimized`` (plus the
-    #: fast paths behind Faust's ``cython_optimizations``) or ``off`` (pure Python, Faust's
-    #: ``NO_CYTHON``). See streams/runtime.py.
-    faust_cython: str = "on"
+    #: Event loop of the worker: ``uvloop`` (libuv) or ``asyncio`` (the standard library's).
+    #: The default is the faster in ``scorecard bench --only loops`` (docs/benchmarks.md).
+    event_loop: str = "uvloop"
+    #: faust-streaming's compiled Cython paths: ``off`` (pure Python, Faust's ``NO_CYTHON``),
+    #: ``on`` (as released) or ``optimized`` (plus the fast paths behind Faust's
+    #: ``cython_optimizations``). ``off`` was the fastest in the same bench: the released
+    #: compiled stream iterator does more per event than Faust's Python one. See streams/runtime.py.
+    faust_cython: str = "off"
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""

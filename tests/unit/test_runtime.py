@@ -22,7 +22,7 @@ from sales_scorecard.streams.settings import Settings, SettingsError
 
 def test_defaults_and_every_value_parse() -> None:
     default = Settings.from_env({})
-    assert (default.event_loop, default.faust_cython) == ("asyncio", "on")
+    assert (default.event_loop, default.faust_cython) == ("uvloop", "off")
     for loop in runtime.EVENT_LOOPS:
         assert Settings.from_env({"SCORECARD_EVENT_LOOP": loop}).event_loop == loop
     for cython in runtime.FAUST_CYTHON:
