@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import logging.config
+from typing import TYPE_CHECKING
 
 import click
 
 from sales_scorecard.streams.settings import Settings
+
+if TYPE_CHECKING:
+    import faust
 
 
 @click.command("worker")
@@ -17,7 +21,20 @@ def command(web_port: int | None, loglevel: str | None) -> None:
     """Run the Faust worker: ingest, aggregation and web views (/metrics, /healthz, /readyz)."""
     import dataclasses
 
-    from sales_scorecard.streams import internals_guard
+    settings = Settings.from_env()
+    if web_port is not None:
+        settings = dataclasses.replace(settings, web_port=web_port)
+    build_worker(settings, (loglevel or settings.log_level).upper()).execute_from_commandline()
+
+
+def build_worker(settings: Settings, level: str) -> faust.Worker:
+    """The worker of ``settings``, built in the order its runtime needs (streams/runtime.py),
+    not started."""
+    from sales_scorecard.streams import internals_guard, runtime
+
+    # Faust reads NO_CYTHON when its stream modules are first imported, which the check
+    # below already does: the choice of SCORECARD_FAUST_CYTHON comes first.
+    runtime.select_cython(settings)
 
     # Before anything is built: the consumer and producer fixes patch Faust's internals, so
     # another faust-streaming, mode-streaming or aiokafka than they were verified with stops
@@ -28,10 +45,9 @@ def command(web_port: int | None, loglevel: str | None) -> None:
     from sales_scorecard.streams.logs import logging_config
     from sales_scorecard.streams.worker_setup import quiet_worker
 
-    settings = Settings.from_env()
-    if web_port is not None:
-        settings = dataclasses.replace(settings, web_port=web_port)
-    level = (loglevel or settings.log_level).upper()
     logging.config.dictConfig(logging_config(level))
+    # The loop before the app, so that the app and everything it creates bind to it.
+    loop = runtime.install_loop(settings)
     pipe = create_app(settings)
-    quiet_worker(pipe.app, level).execute_from_commandline()
+    runtime.check_cython(settings, bool(pipe.app.conf.cython_optimizations))
+    return quiet_worker(pipe.app, level, loop)

@@ -118,6 +118,8 @@ def create_app(settings: Settings) -> Pipeline:
         consumer_group_instance_id=settings.group_instance_id or None,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        # The repaired fast paths of Faust's compiled stream iterator and conductor (streams/runtime.py).
+        cython_optimizations=settings.faust_cython == "optimized",
     )
     # Faust's consumer, fixed not to skip partitions nobody has committed yet, and its
     # producer, fixed to flush every table write before offsets are committed (docs/faust-workarounds.md).
@@ -149,7 +151,7 @@ def create_app(settings: Settings) -> Pipeline:
 
     from sales_scorecard.agents import ingest, scorecards
 
-    from . import auth, lag, live, stall_guard, web
+    from . import auth, lag, live, runtime, stall_guard, web
 
     auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]  # Faust types app.web as the abstract Web; the aiohttp driver has web_app
 
@@ -159,4 +161,5 @@ def create_app(settings: Settings) -> Pipeline:
     live.register(pipe)
     lag.register(pipe)
     stall_guard.register(pipe)
+    runtime.register(pipe)
     return pipe

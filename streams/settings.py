@@ -94,6 +94,14 @@ class Settings:
     #: Faust processing guarantee: ``at_least_once`` (default; outputs are idempotent) or
     #: ``exactly_once`` (Kafka transactions; evaluated in docs/guarantees.md).
     processing_guarantee: str = "at_least_once"
+    #: Event loop of the worker: ``uvloop`` (libuv) or ``asyncio`` (the standard library's).
+    #: The default is the faster in ``scorecard bench --only loops`` (docs/benchmarks.md).
+    event_loop: str = "uvloop"
+    #: faust-streaming's compiled Cython paths: ``off`` (pure Python, Faust's ``NO_CYTHON``),
+    #: ``on`` (as released) or ``optimized`` (plus the fast paths behind Faust's
+    #: ``cython_optimizations``). ``off`` was the fastest in the same bench: the released
+    #: compiled stream iterator does more per event than Faust's Python one. See streams/runtime.py.
+    faust_cython: str = "off"
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""
@@ -175,6 +183,10 @@ class Settings:
             raise SettingsError("SCORECARD_STAGES must be 'single' or 'partitioned'")
         if self.processing_guarantee not in ("at_least_once", "exactly_once"):
             raise SettingsError("SCORECARD_PROCESSING_GUARANTEE must be at_least_once or exactly_once")
+        if self.event_loop not in ("asyncio", "uvloop"):
+            raise SettingsError(f"SCORECARD_EVENT_LOOP must be asyncio or uvloop, got {self.event_loop!r}")
+        if self.faust_cython not in ("on", "optimized", "off"):
+            raise SettingsError(f"SCORECARD_FAUST_CYTHON must be on, optimized or off, got {self.faust_cython!r}")
         if self.session_timeout_seconds < 6:
             # The broker refuses sessions shorter than group.min.session.timeout.ms (6 s by default).
             raise SettingsError("SCORECARD_SESSION_TIMEOUT_SECONDS must be >= 6")

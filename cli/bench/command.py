@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import shutil
 import signal
@@ -21,9 +22,10 @@ from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.kafka_security import security_fields
 from sales_scorecard.streams.settings import Settings
 
-PARTS = ("engine", "throughput", "latency", "memory", "failover", "workers")
-#: What runs without --only: failover waits out Faust's 60 s session timeout for its baseline;
-#: workers runs the throughput events through one worker and then two.
+PARTS = ("engine", "throughput", "latency", "memory", "failover", "workers", "loops")
+#: What runs without --only: failover waits out Faust's 60 s session timeout for its baseline,
+#: workers runs the throughput events through one worker and then two, and loops runs the
+#: throughput part's floor and pipeline six times.
 DEFAULT_PARTS = ("engine", "throughput", "latency", "memory")
 
 
@@ -60,6 +62,13 @@ def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, ow
     return settings
 
 
+def stock_runtime(settings: Settings) -> Settings:
+    """``settings`` on Faust's stock runtime: the asyncio loop, Faust's Cython as released."""
+    from sales_scorecard.cli.bench.loops import STOCK
+
+    return dataclasses.replace(settings, event_loop=STOCK[0], faust_cython=STOCK[1])
+
+
 def say(message: str) -> None:
     click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
 
@@ -72,7 +81,9 @@ def say(message: str) -> None:
 @click.option("--months", type=int, default=13, show_default=True, help="Memory/recovery: months of state.")
 @click.option("--quick", is_flag=True, help="Small sizes (20k events, 20 s at the rate, 1,000 reps) for a smoke run.")
 @click.option("--only", type=click.Choice(PARTS), multiple=True,
-              help="Run only these parts (repeatable); failover runs only when named.")
+              help="Run only these parts (repeatable); failover and loops run only when named.")
+@click.option("--rounds", type=int, default=1, show_default=True,
+              help="Loops: rounds of every event loop and Faust Cython variant (medians reported).")
 @click.option("--bootstrap", default=None, help="Use this broker (host:port) instead of starting a local one.")
 @click.option("--partitions", type=int, default=4, show_default=True, help="Partitions of the input topics.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Give up a step after this many s.")
@@ -84,7 +95,8 @@ def say(message: str) -> None:
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
 def command(events: int, rate: int, duration: int, reps: int, months: int, quick: bool, only: tuple[str, ...],
-            bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str, profile: bool) -> None:
+            rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
+            profile: bool) -> None:
     """Measure throughput, latency, memory and recovery against baselines in the same run."""
     from sales_scorecard.cli.bench import engine as engine_bench
     from sales_scorecard.cli.bench import load, throughput
@@ -94,6 +106,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
     if quick:
         events, duration, reps = min(events, 20_000), min(duration, 20), min(reps, 1000)
     parts = set(only or DEFAULT_PARTS)
+    if rounds < 1:
+        raise click.UsageError("--rounds must be at least 1")
     if profile:
         from sales_scorecard.cli.bench.profile import py_spy
 
@@ -106,7 +120,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
-                                   "months": months, "partitions": partitions, "stages": stages}}
+                                   "months": months, "partitions": partitions, "stages": stages,
+                                   **({"rounds": rounds} if "loops" in parts else {})}}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"bench-{stamp}.json"
@@ -122,7 +137,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
             say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
             result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
             save()
-        needs_broker = parts & {"throughput", "latency", "memory", "failover"}
+        needs_broker = parts & {"throughput", "latency", "memory", "failover", "loops"}
         own = bootstrap is None  # the bench's own broker is plaintext: no SCORECARD_KAFKA_* for it
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:
@@ -133,9 +148,12 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     say("throughput a: bare aiokafka decode")
                     a = throughput.measure_ceiling(s, total)
                     say(f"  {a['events_per_s']:,} ev/s; b: plain Faust agent, one table update per event")
-                    b = throughput.measure_baseline(s, total, workdir, timeout)
+                    # The baseline and the floor are a fixed yardstick: Faust as shipped (asyncio,
+                    # its Cython as released), whatever runtime the worker defaults to; the loops
+                    # part measures the floor on every runtime.
+                    b = throughput.measure_baseline(stock_runtime(s), total, workdir, timeout)
                     say(f"  {b['events_per_s']:,} ev/s; Faust floor: the same agent without the table update")
-                    floor = throughput.measure_baseline(s, total, workdir, timeout, mode="noop")
+                    floor = throughput.measure_baseline(stock_runtime(s), total, workdir, timeout, mode="noop")
                     say(f"  {floor['events_per_s']:,} ev/s; c: full pipeline")
                     c = throughput.measure_pipeline(s, total, workdir, timeout,
                                                     profile_to=out_dir / f"profile-{stamp}.txt" if profile else None)
@@ -143,6 +161,16 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     result["throughput"] = {"ceiling": a, "baseline": b, "faust_floor": floor, "pipeline": c,
                                             "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b),
                                             "c_over_floor": _ratio(c, floor)}
+                    save()
+                if "loops" in parts:
+                    from sales_scorecard.cli.bench import loops
+
+                    if "throughput" not in parts:  # else the throughput part's topics, already loaded
+                        s = bench_settings(servers, workdir, "loops", partitions, own)
+                        say(f"loops: loading {events:,} events")
+                        total = load.load(s, load.realistic_events(events), events)
+                    say(f"loops: floor and c per event loop and Faust Cython variant, {rounds} round(s)")
+                    result["loops"] = loops.measure(s, total, workdir, timeout, rounds, say)
                     save()
                 if "latency" in parts:
                     from sales_scorecard.cli.bench import latency

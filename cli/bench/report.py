@@ -47,6 +47,17 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             add("profile of c: py-spy samples", prof["samples"])
             for stage, share in prof["stages"].items():
                 add(f"profile of c, share of CPU samples: {stage}", share, "%")
+    if "loops" in result:
+        lp = result["loops"]
+        add(f"loops: Faust floor of the stock variant ({lp['stock']}), the c/floor divisor",
+            lp["stock_floor_events_per_s"], "ev/s")
+        for name, v in lp["variants"].items():
+            add(f"loops {name} (event loop/Faust Cython): c, c/floor, its own floor, c/its floor",
+                f"{v['c_events_per_s']:,} ev/s, {v['c_over_floor']}, {v['floor_events_per_s']:,} ev/s, "
+                f"{v['c_over_own_floor']}")
+            add(f"loops {name}: c, its floor per CPU second of the worker",
+                f"{v['c_events_per_cpu_s']:,} / {v['floor_events_per_cpu_s']:,}", "ev/CPU-s")
+        add("loops: fastest c", lp["fastest"])
     if "failover" in result:
         fo = result["failover"]
         timeout = fo["configured"]["session_timeout_s"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from sales_scorecard.cli.bench.workers import baseline_worker, scorecard_worker
+from sales_scorecard.cli.bench.workers import baseline_worker, cpu_seconds, scorecard_worker
 from sales_scorecard.cli.worker_probe import metric_sum
 from sales_scorecard.cli.worker_process import WorkerProcess
 from sales_scorecard.streams.kafka_security import aiokafka_options
@@ -65,15 +65,18 @@ async def _ceiling(settings: Settings, total: int) -> dict:
 
 def _timed(proc: WorkerProcess, handled: Callable[[], int], total: int, timeout: float,
            on_first: Callable[[], object] | None = None) -> dict:
-    """Poll ``handled()`` from the first event to ``total``; returns the rate.
-    ``on_first`` runs once the first event is handled (the profiler starts there)."""
+    """Poll ``handled()`` from the first event to ``total``; returns the rate, and the rate
+    per CPU second the process used meanwhile (less moved by other load on a shared machine
+    than the wall-clock rate). ``on_first`` runs once the first event is handled (the
+    profiler starts there)."""
     proc.wait(lambda: handled() > 0, timeout, "the first event", interval=POLL / 4)
     if on_first is not None:
         on_first()
-    first = time.monotonic()
+    first, cpu_first = time.monotonic(), cpu_seconds(proc.pid)
     done = proc.wait(lambda: handled() >= total, timeout, f"{total} events", interval=POLL)
-    took = done - first
-    return {"events": total, "seconds": round(took, 3), "events_per_s": round(total / took) if took else None}
+    took, cpu = done - first, cpu_seconds(proc.pid) - cpu_first
+    return {"events": total, "seconds": round(took, 3), "events_per_s": round(total / took) if took else None,
+            "cpu_seconds": round(cpu, 2), "events_per_cpu_s": round(total / cpu) if cpu else None}
 
 
 def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: float, mode: str = "baseline") -> dict:
@@ -87,7 +90,10 @@ def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: flo
         return orjson.loads(body)["count"] if status == 200 else 0
 
     try:
-        return _timed(proc, handled, total, timeout)
+        result = _timed(proc, handled, total, timeout)
+        status, body = proc.get("/count")
+        result["runtime"] = orjson.loads(body).get("runtime") if status == 200 else None
+        return result
     finally:
         proc.stop()
 
@@ -121,12 +127,24 @@ def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout: flo
         result = _timed(proc, lambda: pipeline_handled(proc), total, timeout, on_first=start_sampling)
         if sampler:
             result["profile"] = sampler.pop().stop()
-        result["scorecards_emitted"] = int(metric_sum(proc.metrics(), "scorecard_scorecards_emitted_total"))
+        exposition = proc.metrics()
+        result["scorecards_emitted"] = int(metric_sum(exposition, "scorecard_scorecards_emitted_total"))
+        result["runtime"] = runtime_info(exposition)
         return result
     finally:
         for running in sampler:
             running.stop()
         proc.stop()
+
+
+def runtime_info(exposition: str) -> dict[str, str] | None:
+    """The labels of the worker's ``scorecard_runtime_info`` sample: the event loop and
+    Faust Cython paths it runs on (``None`` before the worker reported them)."""
+    for line in exposition.splitlines():
+        if line.startswith("scorecard_runtime_info{"):
+            labels = line[line.index("{") + 1:line.rindex("}")]
+            return dict((k, v.strip('"')) for k, _, v in (pair.partition("=") for pair in labels.split(",")))
+    return None
 
 
 def pipeline_ceiling(faust_floor_events_per_s: float, python_events_per_s: float, passes: int = 2) -> float:

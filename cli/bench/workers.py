@@ -2,11 +2,13 @@
 
 A benchmark worker is the real ``scorecard worker`` (or the plain-Faust baseline app)
 in a subprocess with settings of its own (``cli.worker_process``); figures come from its
-``/metrics`` and ``/readyz`` and from ``/proc/<pid>/status`` (peak resident set, ``VmHWM``).
+``/metrics`` and ``/readyz`` and from ``/proc/<pid>/status`` (peak resident set, ``VmHWM``)
+and ``/proc/<pid>/stat`` (CPU time).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sales_scorecard.cli.worker_process import WorkerProcess
@@ -19,6 +21,13 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process (all its threads) has used so far, in seconds."""
+    after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(after_name[11]), int(after_name[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def scorecard_worker(settings: Settings, log_path: Path) -> WorkerProcess:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
+import pytest
+
+from sales_scorecard.cli.bench import loops, throughput
 from sales_scorecard.cli.bench.latency import percentile
 from sales_scorecard.cli.bench.load import state_events
 from sales_scorecard.cli.bench.report import markdown, rows
-from sales_scorecard.cli.bench.throughput import pipeline_ceiling
+from sales_scorecard.cli.bench.throughput import pipeline_ceiling, runtime_info
+from sales_scorecard.cli.worker_process import WorkerProcessError
+from sales_scorecard.streams.settings import Settings
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -73,3 +79,68 @@ def test_report_bounds_c_over_b_with_two_faust_passes_at_the_floor() -> None:
     bound = "upper bound of c/b with {} at the floor's cost (no forward, changelog or render)"
     assert got[bound.format("two Faust passes per event")] == "1.67"  # 3,333 / 2,000
     assert got[bound.format("one Faust pass per event (this design)")] == "2.5"  # 5,000 / 2,000
+
+
+def test_runtime_info_is_read_from_the_workers_metrics() -> None:
+    exposition = ('# HELP scorecard_runtime_info 1, labelled\n# TYPE scorecard_runtime_info gauge\n'
+                  'scorecard_runtime_info{event_loop="uvloop",faust_cython="optimized"} 1.0\n')
+    assert runtime_info(exposition) == {"event_loop": "uvloop", "faust_cython": "optimized"}
+    assert runtime_info("scorecard_ready 1.0\n") is None
+
+
+def fake_runs(monkeypatch: pytest.MonkeyPatch, reported: dict[str, str] | None = None) -> list[str]:
+    """Floors and pipelines that take no broker: the floor is 1,000 ev/s on asyncio and 2,000
+    on uvloop; c is 100 ev/s, +50 with uvloop, +10 with optimized. Returns the run order."""
+    order: list[str] = []
+
+    def runtime_of(s: Settings) -> dict[str, str]:
+        return reported or {"event_loop": s.event_loop, "faust_cython": s.faust_cython}
+
+    def floor(s: Settings, total: int, workdir: Path, timeout: float, mode: str = "baseline") -> dict:
+        order.append(f"{s.event_loop}/{s.faust_cython}")
+        return {"events_per_s": 2000 if s.event_loop == "uvloop" else 1000, "events_per_cpu_s": 3000,
+                "runtime": runtime_of(s)}
+
+    def pipeline(s: Settings, total: int, workdir: Path, timeout: float) -> dict:
+        c = 100 + (50 if s.event_loop == "uvloop" else 0) + (10 if s.faust_cython == "optimized" else 0)
+        return {"events_per_s": c, "events_per_cpu_s": 2 * c, "runtime": runtime_of(s)}
+
+    monkeypatch.setattr(throughput, "measure_baseline", floor)
+    monkeypatch.setattr(throughput, "measure_pipeline", pipeline)
+    return order
+
+
+def test_loops_divides_every_c_by_the_stock_floor_and_by_its_own(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    order = fake_runs(monkeypatch)
+    result = loops.measure(Settings(), 1000, tmp_path, 60.0, rounds=2, say=lambda _: None)
+    assert order[:6] == [loops.label(v) for v in loops.VARIANTS]
+    assert order[6:] == [loops.label(v) for v in reversed(loops.VARIANTS)]  # every other round reversed
+    v = result["variants"]
+    assert result["stock"] == "asyncio/on" and result["stock_floor_events_per_s"] == 1000
+    assert v["uvloop/optimized"]["c_events_per_s"] == 160
+    assert v["uvloop/optimized"]["c_over_floor"] == 0.16  # against the stock floor
+    assert v["uvloop/optimized"]["c_over_own_floor"] == 0.08  # against its own
+    assert len(v["asyncio/off"]["runs"]) == 2
+    assert result["fastest"] == "uvloop/optimized"
+    got = dict(rows({"loops": result}))
+    assert got["loops uvloop/optimized (event loop/Faust Cython): c, c/floor, its own floor, c/its floor"] == \
+        "160 ev/s, 0.16, 2,000 ev/s, 0.08"
+    assert got["loops uvloop/optimized: c, its floor per CPU second of the worker"] == "320 / 3,000 ev/CPU-s"
+    assert got["loops: fastest c"] == "uvloop/optimized"
+
+
+def test_loops_stops_when_a_worker_runs_on_something_else(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake_runs(monkeypatch, reported={"event_loop": "asyncio", "faust_cython": "on"})
+    with pytest.raises(WorkerProcessError, match="asked to run on asyncio/optimized but reported"):
+        loops.measure(Settings(), 1000, tmp_path, 60.0, rounds=1, say=lambda _: None)
+
+
+def test_cpu_seconds_reads_the_process_cpu_time_from_proc() -> None:
+    import os
+
+    from sales_scorecard.cli.bench.workers import cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    sum(i * i for i in range(200_000))  # some work of this process
+    assert 0 < before <= cpu_seconds(os.getpid())

@@ -1,0 +1,153 @@
+"""The worker's runtime settings (streams/runtime.py): SCORECARD_EVENT_LOOP and
+SCORECARD_FAUST_CYTHON parse, refuse bad values with one line, and really select the
+event loop and Faust's Cython paths of the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import faust.streams
+import pytest
+
+from sales_scorecard.cli.main import main
+from sales_scorecard.streams import runtime
+from sales_scorecard.streams.app import create_app
+from sales_scorecard.streams.settings import Settings, SettingsError
+
+
+def test_defaults_and_every_value_parse() -> None:
+    default = Settings.from_env({})
+    assert (default.event_loop, default.faust_cython) == ("uvloop", "off")
+    for loop in runtime.EVENT_LOOPS:
+        assert Settings.from_env({"SCORECARD_EVENT_LOOP": loop}).event_loop == loop
+    for cython in runtime.FAUST_CYTHON:
+        assert Settings.from_env({"SCORECARD_FAUST_CYTHON": cython}).faust_cython == cython
+    assert Settings.from_env({}).to_env()["SCORECARD_EVENT_LOOP"] == default.event_loop  # reaches child processes
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("SCORECARD_EVENT_LOOP", "tokio", "SCORECARD_EVENT_LOOP must be asyncio or uvloop, got 'tokio'"),
+    ("SCORECARD_EVENT_LOOP", "", "SCORECARD_EVENT_LOOP must be asyncio or uvloop, got ''"),
+    ("SCORECARD_FAUST_CYTHON", "1", "SCORECARD_FAUST_CYTHON must be on, optimized or off, got '1'"),
+    ("SCORECARD_FAUST_CYTHON", "true", "SCORECARD_FAUST_CYTHON must be on, optimized or off, got 'true'"),
+])
+def test_bad_values_are_refused(variable: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({variable: value})
+    assert str(info.value) == message
+
+
+def test_a_bad_value_stops_the_worker_with_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SCORECARD_EVENT_LOOP", "tokio")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["worker"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "scorecard: error: SCORECARD_EVENT_LOOP must be asyncio or uvloop, got 'tokio'\n"
+
+
+@pytest.fixture
+def own_loop_policy() -> Iterator[None]:
+    """Gives the process its event loop policy back after a test that installs one."""
+    policy = asyncio.get_event_loop_policy()
+    yield
+    asyncio.set_event_loop_policy(policy)
+
+
+@pytest.mark.usefixtures("own_loop_policy")
+@pytest.mark.parametrize(("name", "module"), [("uvloop", "uvloop"), ("asyncio", "asyncio")])
+def test_install_loop_makes_a_loop_of_the_setting(name: str, module: str) -> None:
+    loop = runtime.install_loop(Settings(event_loop=name))
+    try:
+        assert type(loop).__module__.split(".")[0] == module
+        assert runtime.loop_name(loop) == name
+        # the policy too: the loops Faust's helper threads make for themselves are of the same kind
+        other = asyncio.new_event_loop()
+        assert runtime.loop_name(other) == name
+        other.close()
+        assert loop.run_until_complete(_running_loop_name()) == name
+    finally:
+        loop.close()
+
+
+async def _running_loop_name() -> str:
+    return runtime.loop_name(asyncio.get_running_loop())
+
+
+#: What ``scorecard worker`` does up to starting (cli/worker.py ``build_worker``), in a fresh
+#: interpreter as the worker is: prints the worker's loop, the app's loop, the loop running
+#: a task of the worker, and the Cython state Faust took.
+WORKER_PROBE = textwrap.dedent("""
+    import asyncio, json, sys
+    from sales_scorecard.cli.worker import build_worker
+    from sales_scorecard.streams import runtime
+    from sales_scorecard.streams.settings import Settings
+
+    settings = Settings(data_dir=sys.argv[1], store="memory", event_loop=sys.argv[2], faust_cython=sys.argv[3])
+    worker = build_worker(settings, "WARNING")
+
+    async def running() -> dict:
+        return runtime.describe(asyncio.get_running_loop(), bool(worker.app.conf.cython_optimizations))
+
+    print(json.dumps({"worker": runtime.loop_name(worker.loop), "app": runtime.loop_name(worker.app.loop),
+                      "same": worker.loop is worker.app.loop, **worker.loop.run_until_complete(running())}))
+""")
+
+
+@pytest.mark.parametrize("event_loop", runtime.EVENT_LOOPS)
+@pytest.mark.parametrize("cython", runtime.FAUST_CYTHON)
+def test_the_worker_runs_on_the_configured_loop_and_cython(tmp_path: Path, event_loop: str, cython: str) -> None:
+    import json
+
+    env = {"PATH": "/usr/bin:/bin", "NO_CYTHON": "0"}  # a stray NO_CYTHON (even "0") must not decide
+    done = subprocess.run([sys.executable, "-c", WORKER_PROBE, str(tmp_path), event_loop, cython],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "worker": event_loop, "app": event_loop, "same": True, "event_loop": event_loop, "faust_cython": cython}
+
+
+def test_faust_ships_its_cython_extensions_and_the_probe_reads_them() -> None:
+    """The cp311 manylinux wheel of faust-streaming is compiled; ``cython_state`` reads the
+    module global Faust chooses its stream iterator by (renamed in an upgrade: fails here)."""
+    assert runtime.cython_available()
+    assert hasattr(faust.streams, "_CStreamIterator")
+    assert runtime.cython_state(optimizations=False) == "on"
+    assert runtime.cython_state(optimizations=True) == "optimized"
+
+
+def test_select_cython_sets_and_clears_no_cython(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("NO_CYTHON", "0")  # Faust reads any non-empty value as set
+    runtime.select_cython(Settings(faust_cython="on"))
+    assert "NO_CYTHON" not in os.environ
+    runtime.select_cython(Settings(faust_cython="off"))
+    assert os.environ["NO_CYTHON"] == "1"
+
+
+def test_off_after_faust_was_imported_is_refused() -> None:
+    with pytest.raises(SettingsError, match="Faust was imported before NO_CYTHON could be set"):
+        runtime.check_cython(Settings(faust_cython="off"), optimizations=False)
+
+
+@pytest.mark.parametrize(("cython", "optimizations"), [("on", False), ("optimized", True), ("off", False)])
+def test_the_setting_reaches_fausts_cython_optimizations(tmp_path: Path, cython: str, optimizations: bool) -> None:
+    app = create_app(Settings(data_dir=str(tmp_path), store="memory", faust_cython=cython)).app
+    assert app.conf.cython_optimizations is optimizations
+
+
+def test_fausts_own_variable_cannot_override_the_setting_silently(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CYTHON_OPTIMIZATIONS", "1")
+    settings = Settings(data_dir=str(tmp_path), store="memory", faust_cython="on")
+    app = create_app(settings).app
+    assert app.conf.cython_optimizations is True  # Faust lets its variable win over the app's argument
+    with pytest.raises(SettingsError, match="unset CYTHON_OPTIMIZATIONS"):
+        runtime.check_cython(settings, bool(app.conf.cython_optimizations))
