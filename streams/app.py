@@ -124,7 +124,8 @@ def create_app(settings: Settings) -> Pipeline:
     # Faust's consumer, fixed not to skip partitions nobody has committed yet, and its
     # producer, fixed to flush every table write before offsets are committed (docs/faust-workarounds.md).
     metrics = Metrics()
-    rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc())
+    rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc(),
+                               on_hole_rewind=lambda tp: metrics.partition_rewinds.labels(tp.topic).inc())
     flushing_producer.install(app)
 
     def table(name: str, partitions: int = 1) -> Table:

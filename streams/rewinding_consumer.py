@@ -23,6 +23,8 @@ the pipeline is idempotent for it (docs/guarantees.md).
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -31,10 +33,15 @@ from typing import Any
 import faust
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types.enums import ProcessingGuarantee
 
 from .internals_guard import Internal
 
 log = logging.getLogger(__name__)
+
+#: Re-deliveries of a partition at the same committed offset before Faust's own handling
+#: (commit past the hole, reported) takes over.
+MAX_HOLE_REWINDS = 5
 
 #: What this module overrides or reads of Faust's consumer (checked when the worker starts,
 #: streams.internals_guard). The fix is for aiokafka's ``seek_to_committed``.
@@ -112,6 +119,32 @@ async def _finish_seek(consumer: Any, rewind: Rewind, auto_offset_reset: str) ->
         await consumer.seek_to_beginning(*rewind.to_reset)
 
 
+class HoleAction(enum.Enum):
+    """What to do with a partition's commit."""
+
+    COMMIT = "commit"  # no hole, or Faust's own handling after repeated rewinds
+    REWIND = "rewind"  # re-deliver from the committed offset
+
+
+class HoleTracker:
+    """Decides, per partition, whether a hole before the first acknowledged offset is
+    re-delivered; after ``MAX_HOLE_REWINDS`` rewinds at the same committed offset (records
+    gone from the log, say) Faust's own handling takes over, with its skip reported."""
+
+    def __init__(self) -> None:
+        self._tries: dict[Any, tuple[int, int]] = {}  # partition -> (committed offset, rewinds)
+
+    def on_commit(self, tp: Any, committed: int, first_acked: int) -> HoleAction:
+        """A commit is about to be computed for ``tp``."""
+        if first_acked <= committed:
+            self._tries.pop(tp, None)
+            return HoleAction.COMMIT
+        at, tries = self._tries.get(tp, (committed, 0))
+        tries = tries + 1 if at == committed else 1
+        self._tries[tp] = (committed, tries)
+        return HoleAction.REWIND if tries <= MAX_HOLE_REWINDS else HoleAction.COMMIT
+
+
 class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's aiokafka consumer thread with ``seek_to_committed`` rewinding every partition."""
 
@@ -141,16 +174,53 @@ class RewindingConsumer(faust_aiokafka.Consumer):
     #: Called with (partition, offset) when Faust commits past an offset that was never
     #: acknowledged (given to :func:`install`); without it the skip is only logged.
     on_commit_skip: Callable[[Any, int], None] | None = None
+    #: Called with the partition when a hole made the consumer re-deliver it (given to :func:`install`).
+    on_hole_rewind: Callable[[Any], None] | None = None
 
     def _new_offset(self, tp: Any) -> int | None:
+        """Faust's next offset to commit; with the at-least-once guarantee, never past a
+        record that was not acknowledged (the partition is re-delivered instead)."""
+        if self._holes_are_losses():
+            committed = self._committed_offset.get(tp)
+            acked = self._acked.get(tp)
+            if committed is not None and acked:
+                action = self._hole_tracker().on_commit(tp, committed, min(acked))
+                if action is HoleAction.REWIND:
+                    self._rewind_soon(tp, committed, min(acked))
+                    return None
+        return self._faust_new_offset(tp)
+
+    def _holes_are_losses(self) -> bool:
+        """No transaction marker occupies an offset of our topics unless Faust's
+        transactions are on: only then can an unacknowledged offset be legitimate."""
+        guarantee: Any = self.app.conf.processing_guarantee  # typed as the enum class, holds a member
+        return bool(guarantee == ProcessingGuarantee.AT_LEAST_ONCE)
+
+    def _hole_tracker(self) -> HoleTracker:
+        tracker: HoleTracker | None = getattr(self, "_holes", None)
+        if tracker is None:
+            tracker = self._holes = HoleTracker()
+        return tracker
+
+    def _rewind_soon(self, tp: Any, committed: int, first_acked: int) -> None:
+        """Re-deliver ``tp`` from its committed offset (in a task: commits run synchronously here)."""
+        log.warning("re-delivering %s[%s] from its committed offset %s: offsets %s to %s were never "
+                    "acknowledged", tp.topic, tp.partition, committed, committed, first_acked - 1)
+        if self.on_hole_rewind is not None:
+            self.on_hole_rewind(tp)
+        tasks: set[asyncio.Task] = self.__dict__.setdefault("_hole_rewind_tasks", set())
+        task = asyncio.get_running_loop().create_task(self.rewind({tp}))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def _faust_new_offset(self, tp: Any) -> int | None:
         """Faust's next offset to commit, reporting when it jumps over an unacknowledged one.
 
         Faust tolerates one missing acknowledgement right after the committed offset (its
-        answer to a transaction marker there) and commits past it. For our topics there are
-        no markers, so the record at that offset may never have been processed: a silent
-        loss. It is reported (warning, ``scorecard_commit_skips_total``) rather than
-        refused, because a topic written by a transactional producer would then never
-        commit.
+        answer to a transaction marker there) and commits past it. With Faust's
+        transactions that is legitimate; without them (reached only after repeated
+        re-deliveries) the record may never have been processed. Either way the skip is
+        reported (warning, ``scorecard_commit_skips_total``).
         """
         committed = self._committed_offset.get(tp)
         acked = self._acked.get(tp)
@@ -182,15 +252,20 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         return committed
 
 
-def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None) -> None:
+def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None,
+            on_hole_rewind: Callable[[Any], None] | None = None) -> None:
     """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists),
-    calling ``on_commit_skip`` when it commits past an unacknowledged offset."""
+    calling ``on_commit_skip`` when it commits past an unacknowledged offset and
+    ``on_hole_rewind`` when it re-delivers a partition because of one."""
     consumer_class = RewindingConsumer
-    if on_commit_skip is not None:
-        report = staticmethod(on_commit_skip)  # a plain attribute, not bound to the consumer
+    if on_commit_skip is not None or on_hole_rewind is not None:
+        # plain attributes, not bound to the consumer
+        skip = staticmethod(on_commit_skip) if on_commit_skip is not None else None
+        rewound = staticmethod(on_hole_rewind) if on_hole_rewind is not None else None
 
         class RewindingConsumerReporting(RewindingConsumer):
-            on_commit_skip = report
+            on_commit_skip = skip
+            on_hole_rewind = rewound
 
         consumer_class = RewindingConsumerReporting
     # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.

@@ -138,7 +138,8 @@ def test_rewind_forgets_what_faust_tracked_for_the_partitions_and_nothing_else(t
     thread = consumer._thread
     thread._consumer = CommittedFake({stuck: 158}, position=2026)
     thread.rewind = lambda tps: thread._rewind(list(tps))  # the same call, without the consumer's thread
-    assert consumer._new_offset(stuck) is None  # Faust cannot commit past the hole
+    consumer._rewind_soon = lambda tp, committed, first: None  # the rewind is called by hand below
+    assert consumer._new_offset(stuck) is None  # no commit past the hole
 
     asyncio.run(consumer.rewind([stuck]))
     assert stuck not in consumer._acked and stuck not in consumer._acked_index and stuck not in consumer._gap
@@ -151,8 +152,12 @@ def test_rewind_forgets_what_faust_tracked_for_the_partitions_and_nothing_else(t
     assert consumer._new_offset(stuck) == 161
 
 
-def test_a_commit_past_an_unacknowledged_offset_is_reported(tmp_path: Any) -> None:
-    consumer = create_app(Settings(data_dir=str(tmp_path))).app.consumer
+def _consumer(tmp_path: Any, guarantee: str = "at_least_once") -> Any:
+    return create_app(Settings(data_dir=str(tmp_path), processing_guarantee=guarantee)).app.consumer
+
+
+def test_with_transactions_a_commit_past_an_unacknowledged_offset_is_reported(tmp_path: Any) -> None:
+    consumer = _consumer(tmp_path, "exactly_once")
     skips: list = []
     consumer.on_commit_skip = lambda tp, offset: skips.append((tp, offset))
     hole, fine, marker = (TopicPartition("t.sales.targets", p) for p in range(3))
@@ -165,10 +170,68 @@ def test_a_commit_past_an_unacknowledged_offset_is_reported(tmp_path: Any) -> No
     assert skips == [(hole, 32)]
 
 
-def test_the_worker_counts_commit_skips_in_its_metrics(tmp_path: Any) -> None:
-    pipe = create_app(Settings(data_dir=str(tmp_path)))
+def test_at_least_once_a_hole_is_re_delivered_instead_of_committed_past(tmp_path: Any) -> None:
+    consumer = _consumer(tmp_path)
+    rewound: list = []
+    consumer._rewind_soon = lambda tp, committed, first: rewound.append((tp.partition, committed, first))
+    one, many, fine = (TopicPartition("t.sales.rep-facts", p) for p in range(3))
+    consumer._committed_offset.update({one: 22, many: 22, fine: 22})
+    consumer._acked[one] = [23, 24]  # 22 never acknowledged
+    consumer._acked[many] = [30, 31]  # 22..29 never acknowledged (a stuck commit in Faust)
+    consumer._acked[fine] = [22, 23]
+    assert [consumer._new_offset(tp) for tp in (one, many, fine)] == [None, None, 24]
+    assert rewound == [(0, 22, 23), (1, 22, 30)]
+
+
+def test_a_hole_that_stays_after_repeated_re_deliveries_falls_back_to_faust(tmp_path: Any) -> None:
+    consumer = _consumer(tmp_path)
+    skips: list = []
+    consumer.on_commit_skip = lambda tp, offset: skips.append((tp.partition, offset))
+    consumer._rewind_soon = lambda tp, committed, first: None
+    tp = TopicPartition("t.sales.rep-facts", 4)
+    consumer._committed_offset[tp] = 7
+    answers = []
+    for _ in range(rewinding_consumer.MAX_HOLE_REWINDS + 1):
+        consumer._acked[tp] = [8, 9]
+        answers.append(consumer._new_offset(tp))
+    assert answers == [None] * rewinding_consumer.MAX_HOLE_REWINDS + [10]
+    assert skips == [(4, 7)]
+
+
+def test_the_hole_tracker_counts_tries_per_committed_offset() -> None:
+    tracker = rewinding_consumer.HoleTracker()
+    tp = TopicPartition("t", 0)
+    rewind, commit = rewinding_consumer.HoleAction.REWIND, rewinding_consumer.HoleAction.COMMIT
+    assert tracker.on_commit(tp, 5, 5) is commit
+    assert [tracker.on_commit(tp, 5, 6) for _ in range(rewinding_consumer.MAX_HOLE_REWINDS)] == \
+        [rewind] * rewinding_consumer.MAX_HOLE_REWINDS
+    assert tracker.on_commit(tp, 5, 6) is commit  # given up at this offset
+    assert tracker.on_commit(tp, 9, 10) is rewind  # a new committed offset starts again
+
+
+def test_the_worker_counts_commit_skips_and_hole_rewinds_in_its_metrics(tmp_path: Any) -> None:
+    pipe = create_app(Settings(data_dir=str(tmp_path), processing_guarantee="exactly_once"))
     consumer = pipe.app.consumer
     tp = TopicPartition("t.sales.targets", 2)
     consumer._committed_offset[tp], consumer._acked[tp] = 32, [33]
     consumer._new_offset(tp)
     assert pipe.metrics.commit_skips.labels("t.sales.targets")._value.get() == 1
+
+    pipe = create_app(Settings(data_dir=str(tmp_path / "b")))
+    consumer = pipe.app.consumer
+    rewinds: list = []
+
+    async def rewind(tps: Any) -> dict:
+        rewinds.append(set(tps))
+        return {}
+
+    consumer.rewind = rewind
+
+    async def commit_with_a_hole() -> None:
+        consumer._committed_offset[tp], consumer._acked[tp] = 32, [33]
+        assert consumer._new_offset(tp) is None
+        await asyncio.sleep(0)  # the rewind runs in a task
+
+    asyncio.run(commit_with_a_hole())
+    assert rewinds == [{tp}]
+    assert pipe.metrics.partition_rewinds.labels("t.sales.targets")._value.get() == 1
