@@ -19,6 +19,12 @@ stream partitions without a committed offset are reset as ``auto_offset_reset`` 
 partitions are not touched: Faust positions them from its stores' offsets. Re-reading a record that
 was already processed but not committed is what Faust does for every other partition;
 the pipeline is idempotent for it (docs/guarantees.md).
+
+A second defect (defect 3): Faust commits past a hole of one offset right after the
+committed one, as if a transaction marker sat there. With the at-least-once guarantee
+nothing of ours is transactional, so the record there was never processed; the consumer
+then commits nothing for the partition and re-delivers it from its committed offset
+(``HoleTracker`` decides; after repeated tries Faust's handling takes over, reported).
 """
 
 from __future__ import annotations
