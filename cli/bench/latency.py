@@ -62,6 +62,8 @@ class UpdateWatcher(threading.Thread):
         for tp in tps:
             self.consumer.position(tp)
         self.reached: dict[str, list[float]] = {}  # rep -> arrival time of revenue k (index k-1)
+        #: rep -> when the worker sent the update that first showed revenue k (epoch ms)
+        self.sent_ms: dict[str, list[int]] = {}
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -77,8 +79,10 @@ class UpdateWatcher(threading.Thread):
                         continue
                     count = int(Decimal(value["kpis"].get("revenue") or "0"))
                     times = self.reached.setdefault(value["id"], [])
+                    sent = self.sent_ms.setdefault(value["id"], [])
                     while len(times) < count:
                         times.append(now)
+                        sent.append(record.timestamp)
         self.consumer.close()
 
 
@@ -86,6 +90,42 @@ def percentile(sorted_values: list[float], q: float) -> float:
     """The q-quantile (0..1) by nearest rank."""
     index = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
     return sorted_values[index]
+
+
+def first_seen_ms(settings: Settings, topic: str) -> dict[str, int]:
+    """deal id -> when the earliest message of ``topic`` carrying it was sent (epoch ms)."""
+    from kafka import TopicPartition
+
+    from sales_scorecard.streams.fact_batches import decode_batch
+
+    consumer = make_consumer(settings)
+    name = settings.topic(topic)
+    tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    ends = consumer.end_offsets(tps)
+    seen: dict[str, int] = {}
+    try:
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+                for record in records:
+                    for fact in decode_batch(record.value).facts:
+                        if fact.get("type") == "deal":
+                            deal = fact["deal_id"]
+                            seen[deal] = min(seen.get(deal, record.timestamp), record.timestamp)
+    finally:
+        consumer.close()
+    return seen
+
+
+def hop_breakdown(hops: dict[str, list[float]]) -> dict[str, dict[str, int]]:
+    """p50 and p99 in ms of each hop's durations (seconds)."""
+    out = {}
+    for name, values in hops.items():
+        if values:
+            values = sorted(values)
+            out[name] = {"p50": round(1000 * percentile(values, .5)), "p99": round(1000 * percentile(values, .99))}
+    return out
 
 
 def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout: float) -> dict:
@@ -100,6 +140,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
         watcher.start()
         producer = make_producer(settings, linger_ms=5)
         sent: dict[str, list[float]] = {r: [] for r in reps}
+        deals_of: dict[str, list[tuple[str, float]]] = {r: [] for r in reps}  # (deal id, epoch s sent)
         total = rate * duration
         started = time.monotonic()
         for i in range(total):
@@ -112,6 +153,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
             topic, key = route(event, settings)
             if event["type"] == "deal":
                 sent[rep].append(time.monotonic())
+                deals_of[rep].append((event["deal_id"], time.time()))
             producer.send(topic, key=key.encode(), value=orjson.dumps(event))
         producer.flush()
         offered_for = time.monotonic() - started
@@ -133,10 +175,30 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
         drained_after = time.monotonic() - started
     finally:
         proc.stop()
+    # Where the time went, from the send times Kafka keeps with every message: the
+    # worker's forward to sales.facts (ingest), the org stage's to sales.rep-facts
+    # (partitioned), the update on sales.scorecards (aggregate), its arrival here (deliver).
+    in_facts = first_seen_ms(settings, "sales.facts")
+    in_reps = first_seen_ms(settings, "sales.rep-facts") if settings.stages == "partitioned" else {}
+    hops: dict[str, list[float]] = {"ingest": [], "org": [], "aggregate": [], "deliver": []}
+    wall_minus_mono = time.time() - time.monotonic()
+    for r in reps:
+        for k in range(min(len(sent[r]), len(watcher.reached.get(r, ())))):
+            deal, sent_at = deals_of[r][k]
+            forwarded, routed = in_facts.get(deal), in_reps.get(deal)
+            update_sent = watcher.sent_ms[r][k] / 1000
+            if forwarded is None:
+                continue
+            hops["ingest"].append(forwarded / 1000 - sent_at)
+            if routed is not None:
+                hops["org"].append((routed - forwarded) / 1000)
+            hops["aggregate"].append(update_sent - (routed or forwarded) / 1000)
+            hops["deliver"].append(watcher.reached[r][k] + wall_minus_mono - update_sent)
     quantiles = (("p50", .5), ("p95", .95), ("p99", .99))
     ms = {q: round(1000 * percentile(latencies, v)) for q, v in quantiles} if latencies else {}
     if latencies:
         ms["max"] = round(1000 * latencies[-1])
     return {"offered_events_per_s": rate, "duration_s": duration, "events": total,
             "achieved_events_per_s": round(total / offered_for), "won_deals": deals, "deals_reflected": len(latencies),
-            "all_reflected_after_s": round(drained_after, 1), "coalesce_ms": settings.coalesce_ms, "ms": ms}
+            "all_reflected_after_s": round(drained_after, 1), "coalesce_ms": settings.coalesce_ms, "ms": ms,
+            "hops_ms": hop_breakdown(hops)}

@@ -79,6 +79,8 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         for q in ("p50", "p95", "p99", "max"):
             add(f"latency {q} (target p99 <= 500)", lat["ms"][q], "ms") if q == "p99" else add(
                 f"latency {q}", lat["ms"][q], "ms")
+        for hop, figures in lat.get("hops_ms", {}).items():
+            add(f"latency hop {hop}: p50 / p99", f"{figures['p50']} / {figures['p99']}", "ms")
     if "memory" in result:
         mem = result["memory"]
         add("memory: rep-periods of state", mem["rep_periods"])

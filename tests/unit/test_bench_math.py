@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sales_scorecard.cli.bench import loops, throughput
-from sales_scorecard.cli.bench.latency import percentile
+from sales_scorecard.cli.bench.latency import hop_breakdown, percentile
 from sales_scorecard.cli.bench.load import state_events
 from sales_scorecard.cli.bench.report import markdown, rows
 from sales_scorecard.cli.bench.throughput import pipeline_ceiling, runtime_info
@@ -23,6 +23,15 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 0.99) == 99.0
     assert percentile(values, 1.0) == 100.0
     assert percentile([7.0], 0.99) == 7.0
+
+
+def test_hop_breakdown_gives_p50_and_p99_per_hop_in_ms_and_leaves_out_empty_hops() -> None:
+    hops = {"ingest": [0.001 * v for v in range(100, 0, -1)], "org": [], "aggregate": [0.5, 0.25]}
+    assert hop_breakdown(hops) == {"ingest": {"p50": 50, "p99": 99}, "aggregate": {"p50": 250, "p99": 500}}
+    assert [r for r in rows({"latency": {"offered_events_per_s": 100, "achieved_events_per_s": 100,
+                                         "ms": {"p50": 1, "p95": 2, "p99": 3, "max": 4},
+                                         "hops_ms": {"org": {"p50": 7, "p99": 9}}}})
+            if "hop" in r[0]] == [("latency hop org: p50 / p99", "7 / 9 ms")]
 
 
 def test_state_history_makes_one_scorecard_per_rep_and_month() -> None:
