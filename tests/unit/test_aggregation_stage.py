@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables
+from sales_scorecard.core.labels import period_kind
+from sales_scorecard.streams.aggregation import MONTHS_FIRST_KEYS, AggregationStage, StageOutputs, StageTables
 from sales_scorecard.streams.fact_batches import Batch
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.settings import Settings
@@ -208,3 +209,34 @@ def test_months_follow_the_short_interval_and_longer_periods_the_long_one() -> N
     run(stage.on_batch(Batch([]), offset=2))
     assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == revenue("rep:r1:R30D") == "15000.00"
     assert not stage.engine.dirty
+
+
+class DrainCounting(Outputs):
+    """Also records, at each drain, how many scorecards had been sent and of which kinds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drains: list[set[str]] = []
+
+    def stage_outputs(self) -> StageOutputs:
+        outputs = super().stage_outputs()
+
+        async def drain() -> None:
+            self.drains.append({period_kind(v["period"]) for _, v in self.sent["scorecards"] if v})
+
+        outputs.drain = drain
+        return outputs
+
+
+def test_only_a_large_flush_waits_for_the_broker_between_months_and_longer_periods() -> None:
+    small, large = DrainCounting(), DrainCounting()
+    stage, _ = stage_over(new_tables(), small)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))  # a handful of keys
+    assert small.sent["scorecards"] and small.drains == []
+
+    reps = [f"r{n:03d}" for n in range(MONTHS_FIRST_KEYS // 4)]  # 5 keys each, with the team and company
+    facts = [f.roster(r, "t1", event_id=f"roster-{r}") for r in reps]
+    facts += [f.deal(f"D-{r}", r, "c1", "1000.00") for r in reps]
+    stage, _ = stage_over(new_tables(), large)
+    run(stage.on_batch(Batch(facts), offset=0))
+    assert large.drains and large.drains[0] == {"month"}  # the months were delivered first
