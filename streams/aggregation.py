@@ -288,8 +288,9 @@ class AggregationStage:
         """What the facts table keeps of a newly applied fact (before it is written)."""
         return payload
 
-    def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome) -> None:
-        """A fact went through the engine (whatever the outcome)."""
+    def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
+        """A fact went through the engine (whatever the outcome); ``stored``: what the facts
+        table now keeps of it when it was applied, else None."""
 
     async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         """A message arrived; its facts are applied next."""
@@ -345,9 +346,10 @@ class AggregationStage:
         key = FACT_TYPES[kind].fact_key(payload)
         outcome = engine.apply(record_from_event(payload))
         self._count(kind, outcome)
+        stored = None
         if outcome is Outcome.APPLIED:
-            self.tables.facts[key] = self._stored(payload, key)
-        self._handled(payload, key, outcome)
+            stored = self.tables.facts[key] = self._stored(payload, key)
+        self._handled(payload, key, outcome, stored)
         if outcome is not Outcome.APPLIED:
             return False
         if kind == "close_period":

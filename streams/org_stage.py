@@ -76,11 +76,12 @@ class OrgStage(AggregationStage):
     def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
         return self.routes.annotate(payload, self.tables.facts.get(key))
 
-    def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome) -> None:
+    def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
         # The stored version is routed, annotations and all; a duplicate or stale version
         # routes the stored one again, so what a crash kept from reaching the rep stage
         # the first time gets there now.
-        self.routes.route(self.tables.facts.get(key) or payload, self._out, self._won_deals)
+        value = stored if stored is not None else self.tables.facts.get(key)
+        self.routes.route(value or payload, self._out, self._won_deals)
 
     def _won_deals(self, customer: str) -> Iterator[Fact]:
         engine = self.engine

@@ -68,20 +68,19 @@ class Pipeline:
         """The loaded org engine on the worker that owns the org stage, else None."""
         return self.aggregation.engine if self.aggregation is not None else None
 
-    def rep_partitions(self) -> list[int]:
-        """The partitions of ``sales.rep-facts`` assigned to this worker."""
+    def assigned(self, topic: faust.TopicT) -> list[int]:
+        """The partitions of ``topic`` assigned to this worker (none before the consumer starts)."""
         try:
             assignment = self.app.consumer.assignment()
         except Exception:  # noqa: BLE001 - the consumer is not started yet: nothing assigned
             return []
-        name = self.rep_facts_topic.get_topic_name()
+        name = topic.get_topic_name()
         return sorted(tp.partition for tp in assignment if tp.topic == name)
+
+    def rep_partitions(self) -> list[int]:
+        """The partitions of ``sales.rep-facts`` assigned to this worker."""
+        return self.assigned(self.rep_facts_topic)
 
     def owns_aggregation(self) -> bool:
         """True when this worker is assigned the (single) partition of ``sales.facts``."""
-        try:
-            assignment = self.app.consumer.assignment()
-        except Exception:  # noqa: BLE001 - the consumer is not started yet: not the owner
-            return False
-        name = self.facts_topic.get_topic_name()
-        return any(tp.topic == name for tp in assignment)
+        return bool(self.assigned(self.facts_topic))
