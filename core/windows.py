@@ -6,7 +6,8 @@ of one scope's day buckets over one span and is kept in step with them: a contri
 to a day inside the span is applied to the sum too, and when the clock moves the span,
 the days leaving it are subtracted and the days entering it added, or the sum is taken
 afresh when that reads fewer day buckets. Buckets count multisets, so subtracting is
-exact: the sum always equals ``Bucket.merged`` over the span's day buckets.
+exact: the sum always equals ``Bucket.merged`` over the span's day buckets (revenue
+equal in value; its Decimal may keep the finer exponent of a day that left).
 """
 
 from __future__ import annotations
