@@ -113,6 +113,43 @@ def _tally_into(counter: Counter[str], tally: Tally) -> None:
         counter.update(tally)
 
 
+def _tally_packed(counter: Counter[str]) -> Tally:
+    """The multiset of ``counter`` in the form ``_tally_add`` would have made (the Counter
+    itself once it has more than ``PACKED_KEYS`` keys)."""
+    if len(counter) > PACKED_KEYS:
+        return counter
+    flat: list[str | int] = []
+    for key, n in counter.items():
+        if n:
+            flat += (key, n)
+    if not flat:
+        return None
+    if len(flat) == 2 and flat[1] == 1:
+        return cast(str, flat[0])
+    return tuple(flat)
+
+
+def _tally_added(tally: Tally, other: Tally, sign: int) -> Tally:
+    """``tally`` with ``sign`` times every count of ``other`` added (a Counter is changed in place)."""
+    if other is None:
+        return tally
+    if isinstance(other, str):
+        return _tally_add(tally, other, sign)
+    pairs = zip(cast(tuple[str, ...], other[::2]), cast(tuple[int, ...], other[1::2]), strict=True) \
+        if isinstance(other, tuple) else other.items()
+    if isinstance(tally, Counter):
+        for key, n in pairs:
+            n = tally.get(key, 0) + sign * n
+            if n:
+                tally[key] = n
+            else:
+                del tally[key]
+        return tally
+    for key, n in pairs:
+        tally = _tally_add(tally, key, sign * n)
+    return tally
+
+
 def money_units(value: Decimal) -> tuple[int, int]:
     """(units, exponent) with ``value == units * 10 ** exponent`` exactly: how a
     ``revenue`` delta carries an amount (converted once per fact, added to many buckets)."""
@@ -176,6 +213,11 @@ class Bucket:
     def revenue(self) -> Decimal:
         """The exact sum of the amounts credited (the Decimal a running sum would hold)."""
         return Decimal(f"{self._revenue_units}E{self._revenue_exponent}")
+
+    @property
+    def revenue_units(self) -> tuple[int, int]:
+        """The revenue as ``(units, exponent)``, ``revenue == units * 10 ** exponent``."""
+        return self._revenue_units, self._revenue_exponent
 
     @property
     def won_customers(self) -> Mapping[str, int]:
@@ -293,11 +335,39 @@ class Bucket:
         else:  # pragma: no cover - a programming error, not input
             raise KeyError(field)
 
+    def add(self, other: Bucket, sign: int) -> None:
+        """Add (sign +1) or remove (sign -1) everything ``other`` holds: a running sum of
+        buckets (core/windows.py) moves by whole buckets."""
+        self.contributions += sign * other.contributions
+        self._add_revenue(sign * other._revenue_units, other._revenue_exponent)
+        self.won += sign * other.won
+        self.cycle_micros += sign * other.cycle_micros
+        self.effective_contacts += sign * other.effective_contacts
+        self._won_customers = _tally_added(self._won_customers, other._won_customers, sign)
+        self._contacts = _tally_added(self._contacts, other._contacts, sign)
+        self._activities = _tally_added(self._activities, other._activities, sign)
+        r = other._rare
+        if r is None:
+            return
+        rare = self._rare_counts()
+        rare.lost += sign * r.lost
+        rare.new_customers += sign * r.new_customers
+        rare.complaints += sign * r.complaints
+        rare.resolved += sign * r.resolved
+        rare.resolution_micros += sign * r.resolution_micros
+        rare.survey_sum += sign * r.survey_sum
+        rare.survey_count += sign * r.survey_count
+        rare.training_minutes += sign * r.training_minutes
+        rare.new_by_tier = _tally_added(rare.new_by_tier, r.new_by_tier, sign)
+        rare.by_severity = _tally_added(rare.by_severity, r.by_severity, sign)
+        rare.campaigns = _tally_added(rare.campaigns, r.campaigns, sign)
+
     @classmethod
     def merged(cls, buckets: list[Bucket]) -> Bucket:
-        """One bucket holding the sum of several (trailing windows over day buckets)."""
+        """One bucket holding the sum of several, built afresh (what a running sum of
+        them equals; core/windows.py)."""
         out = cls()
-        rare = out._rare = _Rare()
+        rare = _Rare()
         won_customers, contacts, activities = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
         new_by_tier, by_severity, campaigns = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
         for b in buckets:
@@ -311,6 +381,7 @@ class Bucket:
             _tally_into(activities, b._activities)
             r = b._rare
             if r is not None:
+                out._rare = rare  # only once one of them counts one (see _Rare)
                 rare.lost += r.lost
                 rare.new_customers += r.new_customers
                 rare.complaints += r.complaints
@@ -322,8 +393,12 @@ class Bucket:
                 _tally_into(new_by_tier, r.new_by_tier)
                 _tally_into(by_severity, r.by_severity)
                 _tally_into(campaigns, r.campaigns)
-        out._won_customers, out._contacts, out._activities = won_customers, contacts, activities
-        rare.new_by_tier, rare.by_severity, rare.campaigns = new_by_tier, by_severity, campaigns
+        out._won_customers = _tally_packed(won_customers)
+        out._contacts = _tally_packed(contacts)
+        out._activities = _tally_packed(activities)
+        rare.new_by_tier = _tally_packed(new_by_tier)
+        rare.by_severity = _tally_packed(by_severity)
+        rare.campaigns = _tally_packed(campaigns)
         return out
 
 

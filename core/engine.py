@@ -7,7 +7,8 @@ turned into ``Contribution``s (core/aggregates.py) credited to the rep, the rep'
 team at the business time and the company; applying a newer version first retracts
 what the older one contributed, so amendments, reassignments and reversals restate
 the periods they touch. Keys whose scorecard may have changed are collected as dirty;
-``render`` computes one scorecard from the aggregates.
+``render`` computes one scorecard from the aggregates; a trailing window reads running
+sums of the scope's day buckets (core/windows.py), kept in step with the contributions.
 
 Contributions are not kept: a fact keeps the team it was credited to (``RepFacts``,
 ``ActivityFact``), and what it added is derived again, exactly, to retract it. Repeated
@@ -47,11 +48,13 @@ from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
 from .roster import DEFAULT_FACTOR, UNASSIGNED, Roster, RosterEntry, whole_months_between
 from .scoreplan import ScorecardPlan, evaluate, load_scorecard_plan
 from .targets import TargetBook, resolve_revenue_target
+from .windows import Span, TrailingSums
 
 COMPANY = "*"
 CONTACT_KINDS = frozenset({"call", "visit", "meeting", "email", "demo"})
 YEAR = timedelta(days=365)
 MICROS_PER_SECOND = 1_000_000
+ONE_MICROSECOND = timedelta(microseconds=1)
 ScorecardKey = tuple[str, str, str]  # (scope, id, period label)
 
 
@@ -236,9 +239,15 @@ class ScorecardEngine:
         self._customer_wins: dict[str, dict[str, datetime]] = {}
         #: (scope, id) -> customer -> closed_at of the won deals credited to the scope (a multiset)
         self._scope_wins: dict[tuple[str, str], dict[str, list[datetime]]] = {}
-        #: (scope, id) -> sorted labels of its day buckets: a trailing window reads a range of
-        #: it instead of looking up each of its 30 or 90 days (ISO dates sort by time)
+        #: (scope, id) -> sorted labels of its day buckets: a trailing window finds the days
+        #: entering and leaving it as ranges of it (ISO dates sort by time)
         self._days: dict[tuple[str, str], list[str]] = {}
+        #: (scope, id) -> trailing window label -> running sums of its day buckets, made on
+        #: the first render of the window and kept in step with every contribution after it
+        self._trailing: dict[tuple[str, str], dict[str, TrailingSums]] = {}
+        #: (trailing label, start of the window) -> day spans of the window, the previous
+        #: window and the window a year earlier (a few entries: the clock's current windows)
+        self._spans: dict[tuple[str, datetime], tuple[Span, Span, Span]] = {}
         #: (scope, id) -> calendar period labels that have a scorecard
         self.known: dict[tuple[str, str], L.LabelSet] = {}
         self.dirty: set[ScorecardKey] = set()
@@ -531,8 +540,13 @@ class ScorecardEngine:
                     del days[bisect.bisect_left(days, day)]
                 else:
                     self._forget((c.scope, c.id, label))
+        trailing = self._trailing.get(scope_key)
+        if trailing is not None:
+            for sums in trailing.values():
+                sums.apply(day, c.delta, sign)
         if not buckets:
             del scopes[scope_key]
+            self._trailing.pop(scope_key, None)  # its sums hold nothing now: free them
         if sign > 0:
             known = self.known.get(scope_key)
             if known is None:
@@ -710,22 +724,39 @@ class ScorecardEngine:
             return self.calendar.trailing(label, as_of) if as_of is not None else None
         return self.calendar.parse(label)
 
-    def _day_buckets(self, scope: str, id: str, period: Period) -> list[Bucket]:
-        """The day buckets of a scope inside ``period``."""
-        days = self._days.get((scope, id))
-        if not days:
-            return []
+    def _day_span(self, period: Period) -> Span:
+        """The first and last local day of ``period``."""
         cal = self.calendar
-        first = cal.local_date(period.start).isoformat()
-        last = cal.local_date(period.end - timedelta(microseconds=1)).isoformat()
-        buckets = self.buckets
-        return [buckets[(scope, id, d)] for d in days[bisect.bisect_left(days, first):bisect.bisect_right(days, last)]]
+        return cal.local_date(period.start).isoformat(), cal.local_date(period.end - ONE_MICROSECOND).isoformat()
 
-    def _window(self, scope: str, id: str, period: Period) -> Bucket:
-        return Bucket.merged(self._day_buckets(scope, id, period))
+    def _trailing_spans(self, period: Period) -> tuple[Span, Span, Span]:
+        """The day spans of a trailing window, the window before it and the window a year
+        earlier (contract §4)."""
+        key = (period.label, period.start)
+        spans = self._spans.get(key)
+        if spans is None:
+            if len(self._spans) >= 8:
+                self._spans.clear()
+            cal = self.calendar
+            spans = self._spans[key] = (
+                self._day_span(period), self._day_span(cal.previous(period)), self._day_span(cal.year_earlier(period))
+            )
+        return spans
 
-    def _window_revenue(self, scope: str, id: str, period: Period) -> Decimal:
-        return sum((b.revenue for b in self._day_buckets(scope, id, period)), Decimal(0))
+    def _window(self, scope: str, id: str, period: Period) -> tuple[Bucket, Decimal, Decimal]:
+        """A trailing window's aggregates, the previous window's revenue and the revenue
+        of the window a year earlier, from the scope's running sums (core/windows.py)."""
+        scope_key = (scope, id)
+        buckets = self.buckets.scopes.get(scope_key)
+        if buckets is None:
+            return EMPTY, Decimal(0), Decimal(0)
+        trailing = self._trailing.get(scope_key)
+        if trailing is None:
+            trailing = self._trailing[scope_key] = {}
+        sums = trailing.get(period.label)
+        if sums is None:
+            sums = trailing[period.label] = TrailingSums()
+        return sums.move(self._trailing_spans(period), self._days[scope_key], buckets)
 
     def _revenue(self, scope: str, id: str, label: str) -> Decimal:
         b = self.buckets.get((scope, id, label))
@@ -794,9 +825,7 @@ class ScorecardEngine:
             return None
         cal = self.calendar
         if label in TRAILING_DAYS:
-            bucket = self._window(scope, id, period)
-            prev = self._window_revenue(scope, id, cal.previous(period))
-            yoy = self._window_revenue(scope, id, cal.year_earlier(period))
+            bucket, prev, yoy = self._window(scope, id, period)
             target = market = nc_target = None
         else:
             bucket = self.buckets.get((scope, id, label), EMPTY)

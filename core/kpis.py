@@ -69,13 +69,15 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
     else:
         weighted = attainment
     expected = inp.target * inp.elapsed if inp.target is not None and inp.elapsed is not None else None
-    served = len(b.won_customers.keys() | b.contacts.keys())
+    # Each read of a multiset of a bucket builds a mapping from its packed form: read once.
+    won_customers, kinds, tiers, severities = b.won_customers, b.activities, b.new_by_tier, b.by_severity
+    served = len(won_customers.keys() | b.contacts.keys())
     headcount_mean = (
         divide(inp.headcount_start + inp.headcount_end, 2)
         if inp.headcount_start is not None and inp.headcount_end is not None
         else None
     )
-    activities = {kind: b.activities.get(kind, 0) for kind in ACTIVITY_KINDS}
+    activities = {kind: kinds.get(kind, 0) for kind in ACTIVITY_KINDS}
     activities["effective_contacts"] = b.effective_contacts
     return {
         "revenue": revenue,
@@ -93,11 +95,11 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
         "avg_deal_size": divide(revenue, b.won),
         "avg_cycle_days": divide(divide(b.cycle_micros, MICROS_PER_DAY), b.won) if b.won else None,
         "new_customers": b.new_customers,
-        "new_customers_by_tier": {tier: b.new_by_tier.get(tier, 0) for tier in TIERS},
-        "repeat_customer_rate": divide(inp.repeat_customers, len(b.won_customers)),
+        "new_customers_by_tier": {tier: tiers.get(tier, 0) for tier in TIERS},
+        "repeat_customer_rate": divide(inp.repeat_customers, len(won_customers)),
         "customers_served": served,
         "complaints": b.complaints,
-        "complaints_by_severity": {sev: b.by_severity.get(sev, 0) for sev in SEVERITIES},
+        "complaints_by_severity": {sev: severities.get(sev, 0) for sev in SEVERITIES},
         "complaint_rate": divide(b.complaints, served),
         "avg_resolution_hours": (divide(divide(b.resolution_micros, MICROS_PER_HOUR), b.resolved)
                                  if b.resolved else None),

@@ -8,6 +8,7 @@ event before any Kafka or Faust cost; their sum bounds its throughput from above
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -41,6 +42,17 @@ def measure_engine(events: list[dict[str, Any]]) -> dict:
     for key in keys:
         engine.render(*key)
     render = time.perf_counter() - started
+    # A clock refresh one day later: what the worker renders when only the clock moved
+    # (the current periods and every trailing window), after a render of every key.
+    as_of = engine.clock()
+    assert as_of is not None  # events were applied
+    engine.wall_clock = as_of + timedelta(days=1)
+    engine.touch_clock()
+    refreshed = engine.take_dirty()
+    started = time.perf_counter()
+    for key in refreshed:
+        engine.render(*key)
+    refresh = time.perf_counter() - started
     return {
         "events": len(lines),
         "scorecard_keys": len(keys),
@@ -49,5 +61,7 @@ def measure_engine(events: list[dict[str, Any]]) -> dict:
         "python_bound_events_per_s": round(len(lines) / (validate + decode + apply)),
         "apply_events_per_s": round(len(lines) / apply),
         "render_keys_per_s": round(len(keys) / render),
+        "refresh_keys": len(refreshed),
+        "refresh_render_keys_per_s": round(len(refreshed) / refresh),
         "apply_vs_decode": round(decode / apply, 3),
     }

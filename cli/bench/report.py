@@ -19,6 +19,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         e = result["engine"]
         add("engine: apply (offline)", e["apply_events_per_s"], "ev/s")
         add("engine: render (offline)", e["render_keys_per_s"], "keys/s")
+        add("engine: render after a clock refresh a day later (offline)", e.get("refresh_render_keys_per_s"), "keys/s")
         add("engine: validate + decode + apply, the pipeline's upper bound (offline)",
             e.get("python_bound_events_per_s"), "ev/s")
     if "throughput" in result:
