@@ -30,7 +30,6 @@ then commits nothing for the partition and re-delivers it from its committed off
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -125,30 +124,23 @@ async def _finish_seek(consumer: Any, rewind: Rewind, auto_offset_reset: str) ->
         await consumer.seek_to_beginning(*rewind.to_reset)
 
 
-class HoleAction(enum.Enum):
-    """What to do with a partition's commit."""
-
-    COMMIT = "commit"  # no hole, or Faust's own handling after repeated rewinds
-    REWIND = "rewind"  # re-deliver from the committed offset
-
-
 class HoleTracker:
     """Decides, per partition, whether a hole before the first acknowledged offset is
     re-delivered; after ``MAX_HOLE_REWINDS`` rewinds at the same committed offset (records
     gone from the log, say) Faust's own handling takes over, with its skip reported."""
 
     def __init__(self) -> None:
-        self._tries: dict[Any, tuple[int, int]] = {}  # partition -> (committed offset, rewinds)
+        self.tries: dict[Any, tuple[int, int]] = {}  # partition -> (committed offset, rewinds)
 
-    def on_commit(self, tp: Any, committed: int, first_acked: int) -> HoleAction:
-        """A commit is about to be computed for ``tp``."""
+    def should_rewind(self, tp: Any, committed: int, first_acked: int) -> bool:
+        """Whether ``tp`` is re-delivered instead of committed (a commit is being computed)."""
         if first_acked <= committed:
-            self._tries.pop(tp, None)
-            return HoleAction.COMMIT
-        at, tries = self._tries.get(tp, (committed, 0))
+            self.tries.pop(tp, None)
+            return False
+        at, tries = self.tries.get(tp, (committed, 0))
         tries = tries + 1 if at == committed else 1
-        self._tries[tp] = (committed, tries)
-        return HoleAction.REWIND if tries <= MAX_HOLE_REWINDS else HoleAction.COMMIT
+        self.tries[tp] = (committed, tries)
+        return tries <= MAX_HOLE_REWINDS
 
 
 class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -189,11 +181,9 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         if self._holes_are_losses():
             committed = self._committed_offset.get(tp)
             acked = self._acked.get(tp)
-            if committed is not None and acked:
-                action = self._hole_tracker().on_commit(tp, committed, min(acked))
-                if action is HoleAction.REWIND:
-                    self._rewind_soon(tp, committed, min(acked))
-                    return None
+            if committed is not None and acked and self._hole_tracker().should_rewind(tp, committed, min(acked)):
+                self._rewind_soon(tp, committed, min(acked))
+                return None
         return self._faust_new_offset(tp)
 
     def _holes_are_losses(self) -> bool:
@@ -203,9 +193,7 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         return bool(guarantee == ProcessingGuarantee.AT_LEAST_ONCE)
 
     def _hole_tracker(self) -> HoleTracker:
-        tracker: HoleTracker | None = getattr(self, "_holes", None)
-        if tracker is None:
-            tracker = self._holes = HoleTracker()
+        tracker: HoleTracker = self.__dict__.setdefault("hole_tracker", HoleTracker())
         return tracker
 
     def _rewind_soon(self, tp: Any, committed: int, first_acked: int) -> None:

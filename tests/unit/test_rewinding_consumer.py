@@ -201,12 +201,11 @@ def test_a_hole_that_stays_after_repeated_re_deliveries_falls_back_to_faust(tmp_
 def test_the_hole_tracker_counts_tries_per_committed_offset() -> None:
     tracker = rewinding_consumer.HoleTracker()
     tp = TopicPartition("t", 0)
-    rewind, commit = rewinding_consumer.HoleAction.REWIND, rewinding_consumer.HoleAction.COMMIT
-    assert tracker.on_commit(tp, 5, 5) is commit
-    assert [tracker.on_commit(tp, 5, 6) for _ in range(rewinding_consumer.MAX_HOLE_REWINDS)] == \
-        [rewind] * rewinding_consumer.MAX_HOLE_REWINDS
-    assert tracker.on_commit(tp, 5, 6) is commit  # given up at this offset
-    assert tracker.on_commit(tp, 9, 10) is rewind  # a new committed offset starts again
+    tries = rewinding_consumer.MAX_HOLE_REWINDS
+    assert tracker.should_rewind(tp, 5, 5) is False  # no hole
+    assert [tracker.should_rewind(tp, 5, 6) for _ in range(tries)] == [True] * tries
+    assert tracker.should_rewind(tp, 5, 6) is False  # given up at this offset
+    assert tracker.should_rewind(tp, 9, 10) is True  # a new committed offset starts again
 
 
 def test_the_worker_counts_commit_skips_and_hole_rewinds_in_its_metrics(tmp_path: Any) -> None:
