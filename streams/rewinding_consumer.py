@@ -24,13 +24,14 @@ A second defect (defect 3): Faust commits past a hole of one offset right after 
 committed one, as if a transaction marker sat there. With the at-least-once guarantee
 nothing of ours is transactional, so the record there was never processed; the consumer
 then commits nothing for the partition and re-delivers it from its committed offset
-(``HoleTracker`` decides; after repeated tries Faust's handling takes over, reported).
+(``HoleTracker`` decides; if the hole stays for minutes, Faust's handling takes over, reported).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,9 +45,11 @@ from .internals_guard import Internal
 
 log = logging.getLogger(__name__)
 
-#: Re-deliveries of a partition at the same committed offset before Faust's own handling
-#: (commit past the hole, reported) takes over.
-MAX_HOLE_REWINDS = 5
+#: How long a partition is re-delivered at the same committed offset before Faust's own
+#: handling (commit past the hole, reported) takes over: records gone from the log
+#: (retention) leave a hole that no re-delivery fills. Holes seen after restarts closed
+#: within seconds, while the group's rebalances settled (docs/faust-workarounds.md).
+GIVE_UP_SECONDS = 120.0
 
 #: What this module overrides or reads of Faust's consumer (checked when the worker starts,
 #: streams.internals_guard). The fix is for aiokafka's ``seek_to_committed``.
@@ -126,21 +129,24 @@ async def _finish_seek(consumer: Any, rewind: Rewind, auto_offset_reset: str) ->
 
 class HoleTracker:
     """Decides, per partition, whether a hole before the first acknowledged offset is
-    re-delivered; after ``MAX_HOLE_REWINDS`` rewinds at the same committed offset (records
-    gone from the log, say) Faust's own handling takes over, with its skip reported."""
+    re-delivered: yes, until the same hole has lasted ``GIVE_UP_SECONDS``; then Faust's
+    own handling takes over, with its skip reported."""
 
-    def __init__(self) -> None:
-        self.tries: dict[Any, tuple[int, int]] = {}  # partition -> (committed offset, rewinds)
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.since: dict[Any, tuple[int, float]] = {}  # partition -> (committed offset, first seen)
 
     def should_rewind(self, tp: Any, committed: int, first_acked: int) -> bool:
         """Whether ``tp`` is re-delivered instead of committed (a commit is being computed)."""
         if first_acked <= committed:
-            self.tries.pop(tp, None)
+            self.since.pop(tp, None)
             return False
-        at, tries = self.tries.get(tp, (committed, 0))
-        tries = tries + 1 if at == committed else 1
-        self.tries[tp] = (committed, tries)
-        return tries <= MAX_HOLE_REWINDS
+        now = self.clock()
+        at, first_seen = self.since.get(tp, (committed, now))
+        if at != committed:
+            first_seen = now
+        self.since[tp] = (committed, first_seen)
+        return now - first_seen < GIVE_UP_SECONDS
 
 
 class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):

@@ -183,29 +183,37 @@ def test_at_least_once_a_hole_is_re_delivered_instead_of_committed_past(tmp_path
     assert rewound == [(0, 22, 23), (1, 22, 30)]
 
 
-def test_a_hole_that_stays_after_repeated_re_deliveries_falls_back_to_faust(tmp_path: Any) -> None:
+def test_a_hole_that_stays_for_minutes_falls_back_to_faust(tmp_path: Any) -> None:
     consumer = _consumer(tmp_path)
     skips: list = []
     consumer.on_commit_skip = lambda tp, offset: skips.append((tp.partition, offset))
     consumer._rewind_soon = lambda tp, committed, first: None
+    now = [0.0]
+    consumer.hole_tracker = rewinding_consumer.HoleTracker(clock=lambda: now[0])
     tp = TopicPartition("t.sales.rep-facts", 4)
     consumer._committed_offset[tp] = 7
     answers = []
-    for _ in range(rewinding_consumer.MAX_HOLE_REWINDS + 1):
+    for now[0] in (0.0, 1.0, rewinding_consumer.GIVE_UP_SECONDS - 1, rewinding_consumer.GIVE_UP_SECONDS):
         consumer._acked[tp] = [8, 9]
         answers.append(consumer._new_offset(tp))
-    assert answers == [None] * rewinding_consumer.MAX_HOLE_REWINDS + [10]
+    assert answers == [None, None, None, 10]
     assert skips == [(4, 7)]
 
 
-def test_the_hole_tracker_counts_tries_per_committed_offset() -> None:
-    tracker = rewinding_consumer.HoleTracker()
+def test_the_hole_tracker_times_each_hole_from_when_it_was_first_seen() -> None:
+    now = [0.0]
+    tracker = rewinding_consumer.HoleTracker(clock=lambda: now[0])
     tp = TopicPartition("t", 0)
-    tries = rewinding_consumer.MAX_HOLE_REWINDS
+    limit = rewinding_consumer.GIVE_UP_SECONDS
     assert tracker.should_rewind(tp, 5, 5) is False  # no hole
-    assert [tracker.should_rewind(tp, 5, 6) for _ in range(tries)] == [True] * tries
+    assert tracker.should_rewind(tp, 5, 6) is True
+    now[0] = limit - 0.5
+    assert tracker.should_rewind(tp, 5, 6) is True
+    now[0] = limit
     assert tracker.should_rewind(tp, 5, 6) is False  # given up at this offset
     assert tracker.should_rewind(tp, 9, 10) is True  # a new committed offset starts again
+    now[0] = 2 * limit
+    assert tracker.should_rewind(tp, 9, 9) is False and tracker.should_rewind(tp, 9, 10) is True  # closed, then new
 
 
 def test_the_worker_counts_commit_skips_and_hole_rewinds_in_its_metrics(tmp_path: Any) -> None:
