@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 #: (retention) leave a hole that no re-delivery fills. Holes seen after restarts closed
 #: within seconds, while the group's rebalances settled (docs/faust-workarounds.md).
 GIVE_UP_SECONDS = 120.0
+#: How long a re-delivery's seek may take before it is left to the next commit.
+REDELIVER_TIMEOUT = 30.0
 
 #: What this module overrides or reads of Faust's consumer (checked when the worker starts,
 #: streams.internals_guard). The fix is for aiokafka's ``seek_to_committed``.
@@ -57,8 +59,8 @@ RELIES_ON = (
     Internal("faust-streaming", "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread",
              ("seek_to_committed", "_ensure_consumer")),
     Internal("faust-streaming", "faust.transport.drivers.aiokafka:Consumer",
-             ("_new_consumer_thread", "_new_offset", "_thread", "_committed_offset", "_acked", "_acked_index",
-              "_gap", "_read_offset")),
+             ("_new_consumer_thread", "_new_offset", "getmany", "assignment", "_thread", "_committed_offset",
+              "_acked", "_acked_index", "_gap", "_read_offset")),
     Internal("faust-streaming", "faust.transport.base:Transport", ("Consumer",)),
     Internal("mode-streaming", "mode.threads:QueueServiceThread", ("call_thread",)),
     Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
@@ -149,6 +151,40 @@ class HoleTracker:
         return now - first_seen < GIVE_UP_SECONDS
 
 
+class HoleRepair:
+    """The re-deliveries of one consumer: requested (applied before Faust's next batch)
+    and under way (until the partition is read again as far as before the rewind)."""
+
+    def __init__(self, tracker: HoleTracker | None = None) -> None:
+        self.tracker = tracker or HoleTracker()
+        self.requested: set[Any] = set()
+        #: partition -> the offset read before its rewind
+        self.read_before: dict[Any, int] = {}
+
+    def started(self, tp: Any, read_offset: int | None) -> None:
+        """``tp`` was sought back; ``read_offset`` is how far it had been read."""
+        if read_offset is not None:
+            self.read_before[tp] = read_offset
+
+    def under_way(self, tp: Any, read_offset: int | None) -> bool:
+        """Whether a re-delivery of ``tp`` is requested or still re-reading (a hole seen
+        meanwhile is acknowledgements of records processed before the rewind)."""
+        if tp in self.requested:
+            return True
+        before = self.read_before.get(tp)
+        if before is None:
+            return False
+        if read_offset is not None and read_offset > before:
+            del self.read_before[tp]
+            return False
+        return True
+
+    def closed(self, tp: Any) -> None:
+        """No hole at ``tp`` any more."""
+        self.read_before.pop(tp, None)
+        self.tracker.since.pop(tp, None)
+
+
 class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's aiokafka consumer thread with ``seek_to_committed`` rewinding every partition."""
 
@@ -187,9 +223,20 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         if self._holes_are_losses():
             committed = self._committed_offset.get(tp)
             acked = self._acked.get(tp)
-            if committed is not None and acked and self._hole_tracker().should_rewind(tp, committed, min(acked)):
-                self._rewind_soon(tp, committed, min(acked))
-                return None
+            if committed is not None and acked:
+                repair = self._repair()
+                first = min(acked)
+                if first <= committed:
+                    repair.closed(tp)
+                elif repair.under_way(tp, self._read_offset.get(tp)):
+                    return None
+                elif repair.tracker.should_rewind(tp, committed, first):
+                    log.warning("re-delivering %s[%s] from its committed offset %s: offsets %s to %s were never "
+                                "acknowledged", tp.topic, tp.partition, committed, committed, first - 1)
+                    if self.on_hole_rewind is not None:
+                        self.on_hole_rewind(tp)
+                    repair.requested.add(tp)
+                    return None
         return self._faust_new_offset(tp)
 
     def _holes_are_losses(self) -> bool:
@@ -198,20 +245,42 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         guarantee: Any = self.app.conf.processing_guarantee  # typed as the enum class, holds a member
         return bool(guarantee == ProcessingGuarantee.AT_LEAST_ONCE)
 
-    def _hole_tracker(self) -> HoleTracker:
-        tracker: HoleTracker = self.__dict__.setdefault("hole_tracker", HoleTracker())
-        return tracker
+    def _repair(self) -> HoleRepair:
+        repair: HoleRepair = self.__dict__.setdefault("hole_repair", HoleRepair())
+        return repair
 
-    def _rewind_soon(self, tp: Any, committed: int, first_acked: int) -> None:
-        """Re-deliver ``tp`` from its committed offset (in a task: commits run synchronously here)."""
-        log.warning("re-delivering %s[%s] from its committed offset %s: offsets %s to %s were never "
-                    "acknowledged", tp.topic, tp.partition, committed, committed, first_acked - 1)
-        if self.on_hole_rewind is not None:
-            self.on_hole_rewind(tp)
-        tasks: set[asyncio.Task] = self.__dict__.setdefault("_hole_rewind_tasks", set())
-        task = asyncio.get_running_loop().create_task(self.rewind({tp}))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        """Faust's next batch of records, after the re-deliveries requested since the last
+        one; records of a partition whose re-delivery is requested are not handed on.
+
+        Here, between two batches of Faust's consumer loop, no record is on its way to an
+        agent: a record handed on after the seek would set the partition's read offset
+        past the re-read records, and Faust would drop them."""
+        repair = self._repair()
+        if repair.requested:
+            await self._redeliver(repair)
+        async for tp, message in super().getmany(timeout):
+            if tp in repair.requested:
+                continue  # read again after the re-delivery the next batch starts with
+            yield tp, message
+
+    def request_redelivery(self, tps: Iterable[Any]) -> None:
+        """Re-deliver ``tps`` from their committed offsets, before Faust's next batch."""
+        self._repair().requested.update(tps)
+
+    async def _redeliver(self, repair: HoleRepair) -> None:
+        assigned = self.assignment()
+        tps = {tp for tp in repair.requested if tp in assigned}
+        repair.requested.clear()
+        read = {tp: self._read_offset.get(tp) for tp in tps}
+        try:
+            await asyncio.wait_for(self.rewind(tps), timeout=REDELIVER_TIMEOUT)
+        except Exception:  # the hole stays, and the next commit asks again
+            log.warning("could not re-deliver %s; the next commit tries again",
+                        ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in tps)), exc_info=True)
+            return
+        for tp in tps:
+            repair.started(tp, read[tp])
 
     def _faust_new_offset(self, tp: Any) -> int | None:
         """Faust's next offset to commit, reporting when it jumps over an unacknowledged one.

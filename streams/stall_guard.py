@@ -18,14 +18,13 @@ acknowledgements are forgotten and it is sought back to the committed offset
 Re-delivered records are harmless (idempotent outputs, docs/guarantees.md).
 Each rewind is logged as a warning and counted in ``scorecard_partition_rewinds_total``.
 
-The same bookkeeping, with a hole of exactly one offset right after the committed one,
-does not stall: Faust commits past it. ``RewindingConsumer`` reports that itself (warning,
-``scorecard_commit_skips_total``); the record may never have been processed.
+With the at-least-once guarantee ``RewindingConsumer`` itself re-delivers a partition at
+the next commit when an acknowledgement is missing (defect 3); this guard stays as the
+backstop for anything else that stops a partition.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -59,8 +58,6 @@ Key = TypeVar("Key", bound=Hashable)
 #: far above the commit interval (1 s), so a partition that moves is never taken.
 CHECK_SECONDS = 15.0
 CHECKS = 4
-#: A rewind needs the group coordinator; one that takes longer is tried again later.
-REWIND_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -157,10 +154,7 @@ def register(pipe: Pipeline) -> None:
             log.warning("partition %s[%s] stalled (%s): re-delivering it from the committed offset",
                         tp.topic, tp.partition, progress[tp])
             metrics.partition_rewinds.labels(tp.topic).inc()
-        try:
-            await asyncio.wait_for(consumer.rewind(stalled), timeout=REWIND_TIMEOUT)
-        except Exception:  # tried again after the next streak
-            log.warning("rewinding stalled partitions failed", exc_info=True)
-            detector.reset()
+        # applied between two batches of Faust's consumer loop (RewindingConsumer.getmany)
+        consumer.request_redelivery(stalled)
 
     app.timer(interval=CHECK_SECONDS, name="stall_guard")(guard)

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from aiokafka import TopicPartition
+from faust.transport import consumer as faust_consumer
 
 from sales_scorecard.streams import rewinding_consumer
 from sales_scorecard.streams.app import create_app
@@ -138,7 +139,6 @@ def test_rewind_forgets_what_faust_tracked_for_the_partitions_and_nothing_else(t
     thread = consumer._thread
     thread._consumer = CommittedFake({stuck: 158}, position=2026)
     thread.rewind = lambda tps: thread._rewind(list(tps))  # the same call, without the consumer's thread
-    consumer._rewind_soon = lambda tp, committed, first: None  # the rewind is called by hand below
     assert consumer._new_offset(stuck) is None  # no commit past the hole
 
     asyncio.run(consumer.rewind([stuck]))
@@ -172,30 +172,81 @@ def test_with_transactions_a_commit_past_an_unacknowledged_offset_is_reported(tm
 
 def test_at_least_once_a_hole_is_re_delivered_instead_of_committed_past(tmp_path: Any) -> None:
     consumer = _consumer(tmp_path)
-    rewound: list = []
-    consumer._rewind_soon = lambda tp, committed, first: rewound.append((tp.partition, committed, first))
     one, many, fine = (TopicPartition("t.sales.rep-facts", p) for p in range(3))
     consumer._committed_offset.update({one: 22, many: 22, fine: 22})
     consumer._acked[one] = [23, 24]  # 22 never acknowledged
     consumer._acked[many] = [30, 31]  # 22..29 never acknowledged (a stuck commit in Faust)
     consumer._acked[fine] = [22, 23]
     assert [consumer._new_offset(tp) for tp in (one, many, fine)] == [None, None, 24]
-    assert rewound == [(0, 22, 23), (1, 22, 30)]
+    assert consumer.hole_repair.requested == {one, many}
+    assert consumer._new_offset(one) is None  # still requested: no second request, no commit
+
+
+def _batches(monkeypatch: Any, batches: list[list[tuple[Any, int]]]) -> None:
+    """Faust's getmany hands out ``batches`` (partition, offset) one call at a time."""
+    calls = iter(batches)
+
+    async def getmany(self: Any, timeout: float) -> Any:
+        for tp, offset in next(calls):
+            yield tp, offset
+
+    monkeypatch.setattr(faust_consumer.Consumer, "getmany", getmany)
+
+
+def test_a_requested_re_delivery_is_applied_between_two_batches_and_holds_back_its_records(
+        tmp_path: Any, monkeypatch: Any) -> None:
+    consumer = _consumer(tmp_path)
+    hole, other = TopicPartition("t.sales.rep-facts", 0), TopicPartition("t.sales.rep-facts", 1)
+    rewound: list = []
+
+    async def rewind(tps: Any) -> dict:
+        rewound.append(set(tps))
+        for tp in tps:
+            consumer._read_offset[tp] = consumer._committed_offset[tp]
+        return {}
+
+    consumer.rewind = rewind
+    consumer.assignment = lambda: {hole, other}
+    _batches(monkeypatch, [[(hole, 23), (other, 5), (hole, 24)], [(hole, 22), (hole, 23)]])
+
+    async def consume() -> list:
+        got = []
+        async for tp, offset in consumer.getmany(timeout=1.0):
+            got.append((tp.partition, offset))
+            if offset == 23 and tp == hole:
+                # a commit in the middle of the batch finds the hole at 22
+                consumer._committed_offset[hole], consumer._acked[hole] = 22, [23]
+                assert consumer._new_offset(hole) is None
+        assert rewound == []  # never while a batch is being handed out
+        consumer._read_offset[hole] = 24
+        async for tp, offset in consumer.getmany(timeout=1.0):
+            got.append((tp.partition, offset))
+        return got
+
+    got = asyncio.run(consume())
+    assert got == [(0, 23), (1, 5), (0, 22), (0, 23)]  # 24 held back; the partition re-read from 22
+    assert rewound == [{hole}]
+    # re-reading: acknowledgements from before the rewind are no new hole ...
+    consumer._read_offset[hole], consumer._acked[hole] = 23, [24]
+    assert consumer._new_offset(hole) is None and not consumer.hole_repair.requested
+    # ... until the partition is read past where it was: then the hole is real again
+    consumer._read_offset[hole] = 25
+    assert consumer._new_offset(hole) is None and consumer.hole_repair.requested == {hole}
 
 
 def test_a_hole_that_stays_for_minutes_falls_back_to_faust(tmp_path: Any) -> None:
     consumer = _consumer(tmp_path)
     skips: list = []
     consumer.on_commit_skip = lambda tp, offset: skips.append((tp.partition, offset))
-    consumer._rewind_soon = lambda tp, committed, first: None
     now = [0.0]
-    consumer.hole_tracker = rewinding_consumer.HoleTracker(clock=lambda: now[0])
+    consumer.hole_repair = rewinding_consumer.HoleRepair(rewinding_consumer.HoleTracker(clock=lambda: now[0]))
     tp = TopicPartition("t.sales.rep-facts", 4)
     consumer._committed_offset[tp] = 7
     answers = []
     for now[0] in (0.0, 1.0, rewinding_consumer.GIVE_UP_SECONDS - 1, rewinding_consumer.GIVE_UP_SECONDS):
         consumer._acked[tp] = [8, 9]
         answers.append(consumer._new_offset(tp))
+        consumer.hole_repair.requested.clear()  # re-delivered, and the hole is back
     assert answers == [None, None, None, 10]
     assert skips == [(4, 7)]
 
@@ -226,19 +277,7 @@ def test_the_worker_counts_commit_skips_and_hole_rewinds_in_its_metrics(tmp_path
 
     pipe = create_app(Settings(data_dir=str(tmp_path / "b")))
     consumer = pipe.app.consumer
-    rewinds: list = []
-
-    async def rewind(tps: Any) -> dict:
-        rewinds.append(set(tps))
-        return {}
-
-    consumer.rewind = rewind
-
-    async def commit_with_a_hole() -> None:
-        consumer._committed_offset[tp], consumer._acked[tp] = 32, [33]
-        assert consumer._new_offset(tp) is None
-        await asyncio.sleep(0)  # the rewind runs in a task
-
-    asyncio.run(commit_with_a_hole())
-    assert rewinds == [{tp}]
+    consumer._committed_offset[tp], consumer._acked[tp] = 32, [33]
+    assert consumer._new_offset(tp) is None
     assert pipe.metrics.partition_rewinds.labels("t.sales.targets")._value.get() == 1
+    assert pipe.metrics.commit_skips.labels("t.sales.targets")._value.get() == 0
