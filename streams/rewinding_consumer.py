@@ -57,7 +57,7 @@ REDELIVER_TIMEOUT = 30.0
 #: streams.internals_guard). The fix is for aiokafka's ``seek_to_committed``.
 RELIES_ON = (
     Internal("faust-streaming", "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread",
-             ("seek_to_committed", "_ensure_consumer")),
+             ("seek_to_committed", "_ensure_consumer", "_create_worker_consumer")),
     Internal("faust-streaming", "faust.transport.drivers.aiokafka:Consumer",
              ("_new_consumer_thread", "_new_offset", "getmany", "assignment", "_thread", "_committed_offset",
               "_acked", "_acked_index", "_gap", "_read_offset")),
@@ -65,7 +65,7 @@ RELIES_ON = (
     Internal("mode-streaming", "mode.threads:QueueServiceThread", ("call_thread",)),
     Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
     Internal("aiokafka", "aiokafka:AIOKafkaConsumer",
-             ("seek_to_committed", "committed", "seek", "seek_to_beginning", "seek_to_end")),
+             ("seek_to_committed", "committed", "seek", "seek_to_beginning", "seek_to_end", "_fetch_max_wait_ms")),
 )
 
 
@@ -188,6 +188,16 @@ class HoleRepair:
 class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's aiokafka consumer thread with ``seek_to_committed`` rewinding every partition."""
 
+    #: The broker's longest wait on a fetch, ms (``SCORECARD_FETCH_WAIT_MS``; set by :func:`install`).
+    fetch_wait_ms: int | None = None
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        if self.fetch_wait_ms is not None:
+            # Faust passes a fixed 1,500 ms; aiokafka reads the attribute when it starts.
+            consumer._fetch_max_wait_ms = self.fetch_wait_ms
+        return consumer
+
     async def seek_to_committed(self) -> Mapping:
         return await self.call_thread(self._seek_to_committed_or_reset)
 
@@ -208,8 +218,13 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
     _thread: RewindingConsumerThread
 
+    #: What the consumer thread sets as the broker's longest wait on a fetch (given to :func:`install`).
+    fetch_wait_ms: int | None = None
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        thread = RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        thread.fetch_wait_ms = self.fetch_wait_ms
+        return thread
 
     #: Called with (partition, offset) when Faust commits past an offset that was never
     #: acknowledged (given to :func:`install`); without it the skip is only logged.
@@ -322,20 +337,21 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
 
 def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None,
-            on_hole_rewind: Callable[[Any], None] | None = None) -> None:
+            on_hole_rewind: Callable[[Any], None] | None = None, fetch_wait_ms: int | None = None) -> None:
     """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists),
     calling ``on_commit_skip`` when it commits past an unacknowledged offset and
-    ``on_hole_rewind`` when it re-delivers a partition because of one."""
-    consumer_class = RewindingConsumer
-    if on_commit_skip is not None or on_hole_rewind is not None:
-        # plain attributes, not bound to the consumer
-        skip = staticmethod(on_commit_skip) if on_commit_skip is not None else None
-        rewound = staticmethod(on_hole_rewind) if on_hole_rewind is not None else None
+    ``on_hole_rewind`` when it re-delivers a partition because of one, and fetching with
+    the broker's wait capped at ``fetch_wait_ms`` (None: Faust's)."""
+    # plain attributes, not bound to the consumer
+    skip = staticmethod(on_commit_skip) if on_commit_skip is not None else None
+    rewound = staticmethod(on_hole_rewind) if on_hole_rewind is not None else None
+    wait = fetch_wait_ms
 
-        class RewindingConsumerReporting(RewindingConsumer):
-            on_commit_skip = skip
-            on_hole_rewind = rewound
+    class RewindingConsumerReporting(RewindingConsumer):
+        on_commit_skip = skip
+        on_hole_rewind = rewound
+        fetch_wait_ms = wait
 
-        consumer_class = RewindingConsumerReporting
+    consumer_class = RewindingConsumerReporting
     # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.
     app.transport.Consumer = consumer_class  # type: ignore[misc]  # per-app override of a ClassVar

@@ -57,6 +57,11 @@ class Settings:
     #: An ingest agent forwards what it validated within this many ms as one message to the
     #: aggregation stage, so Faust's per-message cost is paid once per batch on that hop.
     ingest_batch_ms: int = 20
+    #: How long the broker may hold a worker's fetch while no new record arrives. Faust
+    #: fixes 1,500 ms; the consumer sends no new fetch while one is out, so a record on a
+    #: partition the current fetch did not ask for waited up to that long on every hop
+    #: (docs/benchmarks.md). Shorter costs a few more (empty) fetches per second when idle.
+    fetch_wait_ms: int = 50
     #: A worker that sends no heartbeat for this many seconds leaves the group and its
     #: partitions move to the others (Faust's default is 60). Shorter means a replacement
     #: takes over sooner after a crash; the event loop must then never block this long.
@@ -192,6 +197,8 @@ class Settings:
             raise SettingsError("SCORECARD_SESSION_TIMEOUT_SECONDS must be >= 6")
         if self.ingest_batch_ms < 1:
             raise SettingsError("SCORECARD_INGEST_BATCH_MS must be >= 1")
+        if self.fetch_wait_ms < 0:
+            raise SettingsError("SCORECARD_FETCH_WAIT_MS must be >= 0")
         if self.standby_replicas < 0:
             raise SettingsError("SCORECARD_STANDBY_REPLICAS must be >= 0")
         if self.kafka_security_protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):

@@ -281,3 +281,12 @@ def test_the_worker_counts_commit_skips_and_hole_rewinds_in_its_metrics(tmp_path
     assert consumer._new_offset(tp) is None
     assert pipe.metrics.partition_rewinds.labels("t.sales.targets")._value.get() == 1
     assert pipe.metrics.commit_skips.labels("t.sales.targets")._value.get() == 0
+
+
+def test_the_worker_consumer_fetches_with_the_configured_broker_wait(tmp_path: Any) -> None:
+    async def fetch_wait(settings: Settings) -> int:
+        app = create_app(settings).app
+        return app.consumer._thread._create_worker_consumer(app.transport)._fetch_max_wait_ms
+
+    assert asyncio.run(fetch_wait(Settings(data_dir=str(tmp_path / "a"), fetch_wait_ms=70))) == 70
+    assert asyncio.run(fetch_wait(Settings(data_dir=str(tmp_path / "b")))) == Settings().fetch_wait_ms != 1500
