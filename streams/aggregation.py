@@ -67,6 +67,10 @@ SEND_CHUNK = 1000
 #: A smaller one renders in a few tens of milliseconds: waiting for the broker in between
 #: (the producer's linger plus a round trip) would only hold up the stage.
 MONTHS_FIRST_KEYS = 200
+#: A flush renders quarters, years and trailing windows for at most this long (after
+#: every month), then gives the rest back to the next flush, which comes after the short
+#: interval: a long flush no longer holds the next months (and the facts) back.
+LONG_PERIODS_BUDGET_SECONDS = 0.15
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
 
@@ -124,11 +128,16 @@ async def publish_each(
     keys: list[ScorecardKey],
     publish_one: Callable[[ScorecardKey], Awaitable[None]],
     give_back: Callable[[Iterable[ScorecardKey]], None],
+    stop: Callable[[ScorecardKey], bool] | None = None,
 ) -> int:
     """Publish every key with ``publish_one``, in order; a key that fails is logged and
-    given back for the next flush without stopping the others. Returns the failures."""
+    given back for the next flush without stopping the others. When ``stop(key)`` says
+    so, that key and the rest are given back untried. Returns the failures."""
     failures = 0
     for index, key in enumerate(keys):
+        if stop is not None and stop(key):
+            give_back(keys[index:])
+            break
         try:
             await publish_one(key)
         except Exception:
@@ -223,6 +232,8 @@ class AggregationStage:
         self.boards_changed = Signal()
         #: First flush after a rebuild re-sends unchanged keys (see ``_publish_scorecard``).
         self._republish = False
+        #: The last flush ran out of its budget for the longer periods: the next one goes on.
+        self._long_periods_left = False
 
     # ------------------------------------------------------------------ lifecycle
     def on_revoked(self) -> None:
@@ -457,9 +468,10 @@ class AggregationStage:
         interval passed (months first); then alerts and, when due, boards."""
         started = self._monotonic()
         pacing = self.pacing
-        full = self._republish or started - pacing.last_full_flush >= pacing.long_interval
+        full = (self._republish or self._long_periods_left
+                or started - pacing.last_full_flush >= pacing.long_interval)
         keys = engine.take_dirty(months_only=not full)
-        if full:
+        if full and not self._long_periods_left:
             pacing.last_full_flush = started
         elif not keys:
             pacing.last_flush = started  # only longer periods are dirty, not due yet: look again later
@@ -467,7 +479,11 @@ class AggregationStage:
         emitted_at = _now()
         republish, self._republish = self._republish, False
         run = _FlushRun(self, engine, emitted_at, republish, months_first=len(keys) > MONTHS_FIRST_KEYS)
-        failures = await publish_each(keys, run.publish_one, engine.give_back)
+        # The first flush after a rebuild re-sends everything in one go; any other stops the
+        # longer periods after the budget and goes on with them at the next flush.
+        over_budget = None if republish else run.over_budget
+        failures = await publish_each(keys, run.publish_one, engine.give_back, over_budget)
+        self._long_periods_left = run.stopped
         if failures:
             self.metrics.errors.labels("publish").inc(failures)
         await self.evaluate_alerts(engine, run.rendered, emitted_at)
@@ -515,6 +531,22 @@ class _FlushRun:
         self.months_sent = not months_first
         self.unsent = 0
         self.boards_moved = False
+        #: real time, not the stage's (test) clock: the budget is of rendering work
+        self.started = time.perf_counter()
+        #: True once ``over_budget`` stopped the run
+        self.stopped = False
+        self.long_periods = 0  # longer-period keys let through by ``over_budget``
+
+    def over_budget(self, key: ScorecardKey) -> bool:
+        """Whether to stop before ``key``: a longer period reached after the budget ran out
+        (and after at least one longer period was rendered, so every flush makes progress)."""
+        if period_kind(key[2]) == "month":
+            return False
+        if self.long_periods == 0 or time.perf_counter() - self.started < LONG_PERIODS_BUDGET_SECONDS:
+            self.long_periods += 1
+            return False
+        self.stopped = True
+        return True
 
     async def publish_one(self, key_parts: ScorecardKey) -> None:
         stage, engine = self.stage, self.engine

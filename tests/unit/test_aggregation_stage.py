@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from sales_scorecard.core.labels import period_kind
+from sales_scorecard.streams import aggregation
 from sales_scorecard.streams.aggregation import MONTHS_FIRST_KEYS, AggregationStage, StageOutputs, StageTables
 from sales_scorecard.streams.fact_batches import Batch
 from sales_scorecard.streams.metrics import Metrics
@@ -240,3 +241,36 @@ def test_only_a_large_flush_waits_for_the_broker_between_months_and_longer_perio
     stage, _ = stage_over(new_tables(), large)
     run(stage.on_batch(Batch(facts), offset=0))
     assert large.drains and large.drains[0] == {"month"}  # the months were delivered first
+
+
+def test_a_flush_out_of_budget_leaves_the_longer_periods_to_the_next_flushes(monkeypatch: Any) -> None:
+    monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 0.0)  # one longer period per flush
+    later_deal = f.deal("d2", "r1", "c2", "5000.00", event_id="deal-d2-v1")
+
+    def stage_after_november(outputs: Outputs) -> tuple[AggregationStage, Metrics]:
+        stage, metrics = stage_over(new_tables(), outputs)
+        run(stage.on_batch(Batch(NOVEMBER), offset=0))  # the first flush after a rebuild sends everything
+        outputs.sent["scorecards"].clear()
+        return stage, metrics
+
+    outputs = Outputs()
+    stage, metrics = stage_after_november(outputs)
+    run(stage.on_batch(Batch([later_deal]), offset=1))
+    sent = [v for _, v in outputs.sent["scorecards"] if v]
+    assert {(v["scope"], v["period"]) for v in sent if period_kind(v["period"]) == "month"} == {
+        ("rep", "2026-11"), ("team", "2026-11"), ("company", "2026-11")}
+    assert len([v for v in sent if period_kind(v["period"]) != "month"]) == 1
+    left = len(stage.engine.dirty)
+    assert left > 0 and sample(metrics, "scorecard_pending_updates") == left and stage.tick_due()
+    ticks = 0
+    while stage.engine.dirty:  # each tick's flush goes on, one key at a time, without waiting for the long interval
+        run(stage.on_batch(Batch(), offset=None))
+        ticks += 1
+        assert ticks <= left
+    assert ticks == left
+
+    monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 60.0)
+    whole = Outputs()
+    other, _ = stage_after_november(whole)
+    run(other.on_batch(Batch([later_deal]), offset=1))
+    assert sorted(k for k, _ in outputs.sent["scorecards"]) == sorted(k for k, _ in whole.sent["scorecards"])
