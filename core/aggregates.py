@@ -23,6 +23,8 @@ from decimal import Context, Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
 
+from .money import add_scaled
+
 SEVERITIES = ("low", "medium", "high", "critical")
 ACTIVITY_KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
 TIERS = ("A", "B", "C", "none")
@@ -283,12 +285,8 @@ class Bucket:
         return rare
 
     def _add_revenue(self, units: int, exponent: int) -> None:
-        own = self._revenue_exponent
-        if exponent < own:
-            self._revenue_units = self._revenue_units * 10 ** (own - exponent) + units
-            self._revenue_exponent = exponent
-        else:
-            self._revenue_units += units * 10 ** (exponent - own)
+        self._revenue_units, self._revenue_exponent = add_scaled(
+            self._revenue_units, self._revenue_exponent, units, exponent)
 
     def apply(self, delta: tuple[tuple[str, Any], ...], sign: int) -> None:
         """Add (sign +1) or remove (sign -1) one contribution (a ``revenue`` value is

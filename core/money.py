@@ -35,3 +35,11 @@ def ratio(value: Decimal | None) -> float | None:
     if value is None:
         return None
     return float(value.quantize(RATIO_QUANTUM, rounding=ROUND_HALF_UP))
+
+
+def add_scaled(units: int, exponent: int, more: int, more_exponent: int) -> tuple[int, int]:
+    """``units``·10^``exponent`` + ``more``·10^``more_exponent`` as (units, exponent), exactly,
+    at the finer of the two exponents (amounts kept as integers of their smallest unit)."""
+    if more_exponent < exponent:
+        return units * 10 ** (exponent - more_exponent) + more, more_exponent
+    return units + more * 10 ** (more_exponent - exponent), exponent

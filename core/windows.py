@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from .aggregates import Bucket
+from .money import add_scaled
 
 #: A span of local days: the ISO labels of its first and last day, both inclusive.
 Span = tuple[str, str]
@@ -87,12 +88,7 @@ class DaySum:
             self._add_revenue(units * sign, exponent)
 
     def _add_revenue(self, units: int, exponent: int) -> None:
-        own = self._exponent
-        if exponent < own:
-            self._units = self._units * 10 ** (own - exponent) + units
-            self._exponent = exponent
-        else:
-            self._units += units * 10 ** (exponent - own)
+        self._units, self._exponent = add_scaled(self._units, self._exponent, units, exponent)
 
 
 class TrailingSums:
