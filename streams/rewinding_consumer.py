@@ -167,14 +167,15 @@ class HoleRepair:
             self.read_before[tp] = read_offset
 
     def under_way(self, tp: Any, read_offset: int | None) -> bool:
-        """Whether a re-delivery of ``tp`` is requested or still re-reading (a hole seen
-        meanwhile is acknowledgements of records processed before the rewind)."""
+        """Whether a re-delivery of ``tp`` is requested or still re-reading up to the
+        record read last before the rewind (a hole seen meanwhile is acknowledgements of
+        records processed before the rewind)."""
         if tp in self.requested:
             return True
         before = self.read_before.get(tp)
         if before is None:
             return False
-        if read_offset is not None and read_offset > before:
+        if read_offset is not None and read_offset >= before:
             del self.read_before[tp]
             return False
         return True

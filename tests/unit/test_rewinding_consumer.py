@@ -229,8 +229,8 @@ def test_a_requested_re_delivery_is_applied_between_two_batches_and_holds_back_i
     # re-reading: acknowledgements from before the rewind are no new hole ...
     consumer._read_offset[hole], consumer._acked[hole] = 23, [24]
     assert consumer._new_offset(hole) is None and not consumer.hole_repair.requested
-    # ... until the partition is read past where it was: then the hole is real again
-    consumer._read_offset[hole] = 25
+    # ... until the partition is read again as far as before the rewind (24): a hole then is real
+    consumer._read_offset[hole] = 24
     assert consumer._new_offset(hole) is None and consumer.hole_repair.requested == {hole}
 
 
