@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
@@ -12,6 +13,9 @@ import orjson
 from sales_scorecard.cli.kafka_io import make_consumer
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import SCORECARDS
+
+if TYPE_CHECKING:
+    from kafka.consumer.fetcher import ConsumerRecord
 
 
 def latest_by_key(records: Iterable[tuple[bytes | None, dict | None]]) -> dict[str, dict]:
@@ -36,8 +40,8 @@ def latest_by_key(records: Iterable[tuple[bytes | None, dict | None]]) -> dict[s
     return latest
 
 
-def read_topic_to_end(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) in a topic up to the end offsets seen at the start, partition by
+def read_records_to_end(settings: Settings, topic: str) -> list[ConsumerRecord]:
+    """Every record of a topic up to the end offsets seen at the start, partition by
     partition in offset order (tombstones included)."""
     from kafka import TopicPartition
 
@@ -48,13 +52,18 @@ def read_topic_to_end(settings: Settings, topic: str) -> list[tuple[bytes | None
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         end = consumer.end_offsets(tps)
-        records: list[tuple[bytes | None, bytes | None]] = []
+        records: list[ConsumerRecord] = []
         while any(consumer.position(tp) < end[tp] for tp in tps):
             for tp, batch in consumer.poll(timeout_ms=1000).items():
-                records.extend((r.key, r.value) for r in batch if r.offset < end[tp])
+                records.extend(r for r in batch if r.offset < end[tp])
         return records
     finally:
         consumer.close()
+
+
+def read_topic_to_end(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) of a topic, as ``read_records_to_end`` reads them."""
+    return [(r.key, r.value) for r in read_records_to_end(settings, topic)]
 
 
 def read_snapshot(settings: Settings, period: str | None = None, scope: str | None = None) -> list[dict]:

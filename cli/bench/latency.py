@@ -94,27 +94,15 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 def first_seen_ms(settings: Settings, topic: str) -> dict[str, int]:
     """deal id -> when the earliest message of ``topic`` carrying it was sent (epoch ms)."""
-    from kafka import TopicPartition
-
+    from sales_scorecard.cli.snapshot import read_records_to_end
     from sales_scorecard.streams.fact_batches import decode_batch
 
-    consumer = make_consumer(settings)
-    name = settings.topic(topic)
-    tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    ends = consumer.end_offsets(tps)
     seen: dict[str, int] = {}
-    try:
-        while any(consumer.position(tp) < ends[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
-                for record in records:
-                    for fact in decode_batch(record.value).facts:
-                        if fact.get("type") == "deal":
-                            deal = fact["deal_id"]
-                            seen[deal] = min(seen.get(deal, record.timestamp), record.timestamp)
-    finally:
-        consumer.close()
+    for record in read_records_to_end(settings, settings.topic(topic)):
+        for fact in decode_batch(record.value).facts:
+            if fact.get("type") == "deal":
+                deal = fact["deal_id"]
+                seen[deal] = min(seen.get(deal, record.timestamp), record.timestamp)
     return seen
 
 
