@@ -7,9 +7,9 @@ async senders (``StageOutputs``). The Faust agent around it (agents/scorecards.p
 hands it one ``sales.facts`` message at a time, so every table write happens inside
 stream iteration, on the partition of the message being processed.
 
-- ``on_batch(facts)`` applies a batch of validated facts: each new fact is written once
-  to the ``facts`` table (its changelog is the durable state; the engine is rebuilt from
-  it), payroll is settled, and due flushes run.
+- ``on_batch(facts)`` applies a batch of validated facts: the new ones are written to the
+  ``facts`` table as one row (``FactLog``; its changelog is the durable state, the engine
+  is rebuilt from it), payroll is settled, and due flushes run.
 - Scorecard updates are coalesced: dirty keys are rendered at most once per
   ``SCORECARD_COALESCE_MS`` (plus what the last flush took) and published only when their
   content changed, with a per-key revision (``Publisher``).
@@ -48,6 +48,7 @@ from sales_scorecard.schemas.fact_types import FACT_TYPES
 from sales_scorecard.schemas.records import record_from_event
 
 from .fact_batches import Batch
+from .fact_log import FactLog
 from .metrics import Metrics
 from .publisher import KeyValue, Publisher, Send
 from .settings import Settings
@@ -79,7 +80,7 @@ MAX_FAILURES_PER_FLUSH = 10
 class StageTables:
     """The stage's durable state (one partition each)."""
 
-    #: fact key (schemas/fact_types.py) -> validated event
+    #: rows of applied facts (``streams.fact_log.FactLog``; fact keys: schemas/fact_types.py)
     facts: KeyValue
     #: scorecard key -> [revision, digest] of the last published update
     emitted: KeyValue
@@ -213,6 +214,7 @@ class AggregationStage:
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.tables = tables
+        self.facts = FactLog(tables.facts, readable=self.reads_facts)
         self.outputs = outputs
         self.metrics = metrics
         self._monotonic = monotonic
@@ -251,7 +253,7 @@ class AggregationStage:
         # In one go, never yielding to the event loop: a revocation that ran in between would
         # leave this message to be acknowledged with its facts unapplied, and lost. Heartbeats
         # do not wait for it: Faust's consumer runs in a thread of its own.
-        values = sorted(self.tables.facts.values(), key=lambda v: FACT_TYPES[v["type"]].rebuild_order)
+        values = sorted(self.facts.load().values(), key=lambda v: FACT_TYPES[v["type"]].rebuild_order)
         for value in values:
             engine.apply(record_from_event(value))
             self._loaded_fact(value)
@@ -288,6 +290,8 @@ class AggregationStage:
     #: whether this stage's engine is the worker's ``scorecard_ready`` and its clock the
     #: worker's ``scorecard_event_clock_timestamp_seconds``
     owns_worker_gauges = True
+    #: whether the stage reads its stored facts back between rebuilds (``FactLog.get``)
+    reads_facts = False
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         """Count a fact that went through the engine."""
@@ -296,18 +300,18 @@ class AggregationStage:
             self.metrics.duplicates.labels(TOPIC_FOR_TYPE[kind].name).inc()
 
     def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
-        """What the facts table keeps of a newly applied fact (before it is written)."""
+        """What the fact log keeps of a newly applied fact (before it is stored)."""
         return payload
 
     def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
-        """A fact went through the engine (whatever the outcome); ``stored``: what the facts
-        table now keeps of it when it was applied, else None."""
+        """A fact went through the engine (whatever the outcome); ``stored``: what the fact
+        log now keeps of it when it was applied, else None."""
 
     async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         """A message arrived; its facts are applied next."""
 
     async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
-        """The message's facts are applied (and their table writes done)."""
+        """The message's facts are applied (and their row written)."""
 
     async def _after_run(self, engine: ScorecardEngine) -> None:
         """Due work (flushes, boards) ran."""
@@ -338,6 +342,7 @@ class AggregationStage:
                 log.exception("aggregation failed on a fact at facts offset %s", offset)
                 self.metrics.errors.labels(self.stage_label).inc()
         try:
+            self.facts.write()
             await self._after_facts(engine, batch)
             if changed:
                 await self._settle_payroll(engine, closed=False)
@@ -359,7 +364,8 @@ class AggregationStage:
         self._count(kind, outcome)
         stored = None
         if outcome is Outcome.APPLIED:
-            stored = self.tables.facts[key] = self._stored(payload, key)
+            stored = self._stored(payload, key)
+            self.facts.put(key, stored)
         self._handled(payload, key, outcome, stored)
         if outcome is not Outcome.APPLIED:
             return False

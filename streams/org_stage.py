@@ -53,6 +53,9 @@ class OrgStage(AggregationStage):
         self._clock_sent: dict[int, str] = {}
         self._last_clock_broadcast = 0.0
 
+    #: a duplicate is routed as its stored version was, catch-ups send stored deals
+    reads_facts = True
+
     def engine_role(self) -> EngineRole:
         return ORG
 
@@ -74,13 +77,13 @@ class OrgStage(AggregationStage):
 
     # ------------------------------------------------------------------ routing
     def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
-        return self.routes.annotate(payload, self.tables.facts.get(key))
+        return self.routes.annotate(payload, self.facts.get(key))
 
     def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
         # The stored version is routed, annotations and all; a duplicate or stale version
         # routes the stored one again, so what a crash kept from reaching the rep stage
         # the first time gets there now.
-        value = stored if stored is not None else self.tables.facts.get(key)
+        value = stored if stored is not None else self.facts.get(key)
         self.routes.route(value or payload, self._out, self._won_deals)
 
     def _won_deals(self, customer: str) -> Iterator[Fact]:
@@ -88,7 +91,7 @@ class OrgStage(AggregationStage):
         if engine is None:
             return
         for deal_id in engine.customer_won_deal_ids(customer):
-            value = self.tables.facts.get("deal:" + deal_id)
+            value = self.facts.get("deal:" + deal_id)
             if value is not None:
                 yield value
 
