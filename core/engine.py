@@ -563,7 +563,7 @@ class ScorecardEngine:
                 dates.remove(c.ts)
                 if not dates:
                     del by_customer[won_customer]  # type: ignore[arg-type]  # as above: a str held as object
-        self._touch_contribution(c.scope, c.id, month, quarter, year, coverage=won_customer is not None)
+        self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
 
     def rep_month_revenue(self, rep_id: str, month: str) -> Decimal:
         """Revenue credited to a rep in a month."""
@@ -594,19 +594,11 @@ class ScorecardEngine:
         return out
 
     # --------------------------------------------------------------- dirty
-    def _touch_contribution(self, scope: str, id: str, month: str, quarter: str, year: str, coverage: bool) -> None:
-        """Mark the scorecards a contribution can change: its periods, the next ones
-        (growth_prev), the same ones a year later (growth_yoy) and, for wins, the
-        months whose 365-day coverage book includes it."""
-        labels = {
-            month, quarter, year,
-            L.shift(month, 1), L.shift(quarter, 1), L.shift(year, 1),
-            L.shift(month, 12), L.shift(quarter, 4),
-        }
-        if coverage:
-            labels.update(L.shift(month, n) for n in range(1, 13))
+    def _touch_contribution(self, scope: str, id: str, month: str, coverage: bool) -> None:
+        """Mark the scorecards a contribution can change (``labels.touched_by``) and the
+        scope's trailing windows."""
         dirty = self.dirty
-        for label in labels:
+        for label in L.touched_by(month, coverage):
             dirty.add((scope, id, label))
         dirty.add((scope, id, "R30D"))
         dirty.add((scope, id, "R90D"))

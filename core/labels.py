@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableSet
+from functools import lru_cache
 
 
 def period_kind(label: str) -> str:
@@ -29,6 +30,23 @@ def shift(label: str, n: int) -> str:
         index = year * 12 + int(label[5:7]) - 1 + n
         return f"{index // 12:04d}-{index % 12 + 1:02d}"
     raise ValueError(f"cannot shift {label!r}")
+
+
+@lru_cache(maxsize=4096)
+def touched_by(month: str, coverage: bool) -> tuple[str, ...]:
+    """The calendar periods whose scorecards a contribution to ``month`` can change: its
+    month, quarter and year, the next ones (growth over the previous period), the same
+    ones a year later (growth over the year before) and, with ``coverage``, the twelve
+    months after it (a win stays in the 365-day coverage book that long)."""
+    quarter, year = quarter_of_month(month), month[:4]
+    labels = {
+        month, quarter, year,
+        shift(month, 1), shift(quarter, 1), shift(year, 1),
+        shift(month, 12), shift(quarter, 4),
+    }
+    if coverage:
+        labels.update(shift(month, n) for n in range(1, 13))
+    return tuple(sorted(labels))
 
 
 def year_earlier(label: str) -> str:
