@@ -104,7 +104,8 @@ _KIND_ORDER = {"month": 0, "quarter": 1, "year": 2, "R30D": 3, "R90D": 3}
 _SCOPE_ORDER = {"rep": 0, "team": 1, "company": 2}
 
 
-def _flush_order(key: ScorecardKey) -> tuple[int, int, str, str]:
+def flush_order(key: ScorecardKey) -> tuple[int, int, str, str]:
+    """Months first, then quarters, years and trailing windows; each by scope, then id."""
     scope, id, label = key
     return _KIND_ORDER[L.period_kind(label)], _SCOPE_ORDER[scope], id, label
 
@@ -674,7 +675,7 @@ class ScorecardEngine:
             elif label in TRAILING_DAYS or label in known:
                 out.append(key)
         self.dirty = later
-        return sorted(set(out), key=_flush_order)
+        return sorted(set(out), key=flush_order)
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:
         """Keys taken by ``take_dirty`` that could not be published: the next

@@ -38,7 +38,15 @@ from sales_scorecard.core.alert_rules import (
 )
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.commission import load_plans
-from sales_scorecard.core.engine import WHOLE, EngineRole, Outcome, ScorecardEngine, ScorecardKey, scorecard_key
+from sales_scorecard.core.engine import (
+    WHOLE,
+    EngineRole,
+    Outcome,
+    ScorecardEngine,
+    ScorecardKey,
+    flush_order,
+    scorecard_key,
+)
 from sales_scorecard.core.labels import period_kind
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
@@ -69,8 +77,9 @@ SEND_CHUNK = 1000
 #: (the producer's linger plus a round trip) would only hold up the stage.
 MONTHS_FIRST_KEYS = 200
 #: A flush renders quarters, years and trailing windows for at most this long (after
-#: every month), then gives the rest back to the next flush, which comes after the short
-#: interval: a long flush no longer holds the next months (and the facts) back.
+#: every month), then sets the rest aside; continuation flushes render them, each after
+#: what the last flush took: a long flush no longer holds the next months (and the facts)
+#: back, and no longer waits a whole interval per budget (10,000 reps starved for minutes).
 LONG_PERIODS_BUDGET_SECONDS = 0.15
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
@@ -112,10 +121,14 @@ class Pacing:
     flush_interval: float
     long_interval: float
     board_interval: float
+    #: when the last regular flush (months, and every kind when full) ended
     last_flush: float = 0.0
     #: when the last flush of every period kind (not only months) ran
     last_full_flush: float = 0.0
     flush_gap: float = 0.0
+    #: when the last continuation flush (the keys a budget set aside) ended, what it took
+    last_continuation: float = 0.0
+    continuation_took: float = 0.0
     last_boards: float = 0.0
     board_gap: float = 0.0
     last_clock: float = field(default_factory=time.monotonic)
@@ -130,14 +143,16 @@ async def publish_each(
     publish_one: Callable[[ScorecardKey], Awaitable[None]],
     give_back: Callable[[Iterable[ScorecardKey]], None],
     stop: Callable[[ScorecardKey], bool] | None = None,
+    set_aside: Callable[[Iterable[ScorecardKey]], None] | None = None,
 ) -> int:
     """Publish every key with ``publish_one``, in order; a key that fails is logged and
     given back for the next flush without stopping the others. When ``stop(key)`` says
-    so, that key and the rest are given back untried. Returns the failures."""
+    so, that key and the rest are handed untried to ``set_aside`` (by default given
+    back). Returns the failures."""
     failures = 0
     for index, key in enumerate(keys):
         if stop is not None and stop(key):
-            give_back(keys[index:])
+            (set_aside or give_back)(keys[index:])
             break
         try:
             await publish_one(key)
@@ -234,8 +249,8 @@ class AggregationStage:
         self.boards_changed = Signal()
         #: First flush after a rebuild re-sends unchanged keys (see ``_publish_scorecard``).
         self._republish = False
-        #: The last flush ran out of its budget for the longer periods: the next one goes on.
-        self._long_periods_left = False
+        #: Longer-period keys a flush's budget left untried: continuation flushes render them.
+        self.set_aside: list[ScorecardKey] = []
 
     # ------------------------------------------------------------------ lifecycle
     def on_revoked(self) -> None:
@@ -262,6 +277,7 @@ class AggregationStage:
             ledger.load(key, paid)
         log.info("engine rebuilt from %d facts in %.2fs", len(values), time.monotonic() - started)
         self.engine, self.ledger, self.boards = engine, ledger, BoardCache()
+        self.set_aside = []  # the first flush after a rebuild renders every key
         self._loaded()
         if self.owns_worker_gauges:
             self.metrics.ready.set(1)
@@ -379,7 +395,7 @@ class AggregationStage:
         event clock a clock refresh is due only if facts moved the clock since the last
         one, so an idle worker sends no ticks and its group catches up with sales.facts."""
         engine, pacing = self.engine, self.pacing
-        if engine is None or engine.dirty or self.boards_pending:
+        if engine is None or engine.dirty or self.set_aside or self.boards_pending:
             return True
         return self._monotonic() - pacing.last_clock >= self.settings.clock_refresh_seconds and (
             self.settings.clock == "wall" or engine.clock() != pacing.clock_at_refresh)
@@ -390,9 +406,16 @@ class AggregationStage:
             self._refresh_clock(engine)
         if engine.dirty and now - pacing.last_flush >= pacing.flush_gap:
             await self.flush(engine)
+        elif self.set_aside and now - max(pacing.last_flush, pacing.last_continuation) >= pacing.continuation_took:
+            await self.flush(engine, continuation=True)
         elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, _now())
-        self.metrics.progress.report(self.name, len(engine.dirty))
+        self.metrics.progress.report(self.name, self.pending())
+
+    def pending(self) -> int:
+        """Scorecard keys waiting for a flush (dirty, or set aside by a flush's budget)."""
+        engine = self.engine
+        return (len(engine.dirty) if engine is not None else 0) + len(self.set_aside)
 
     def _refresh_clock(self, engine: ScorecardEngine) -> None:
         """Pace, expected-to-date and trailing windows move with the clock, not only with facts."""
@@ -403,7 +426,7 @@ class AggregationStage:
             engine.touch_clock()
             self.pacing.clock_at_refresh = clock
             if clock is not None:
-                self.metrics.progress.report(self.name, len(engine.dirty), clock.timestamp())
+                self.metrics.progress.report(self.name, self.pending(), clock.timestamp())
         self.pacing.last_clock = self._monotonic()
 
     # ------------------------------------------------------------------ payroll
@@ -469,40 +492,66 @@ class AggregationStage:
                 self.boards_pending |= self._rep_withdrawn(id, label)
             self.metrics.scorecards.inc()
 
-    async def flush(self, engine: ScorecardEngine) -> None:
-        """Render and publish the dirty months, and every other dirty key when the longer
-        interval passed (months first); then alerts and, when due, boards."""
+    def _full_flush_due(self, started: float) -> bool:
+        """Whether a flush renders every period kind: after a rebuild, or when the long
+        interval passed, nothing set aside is still waiting, and the last continuation
+        (whose keys may be dirty again) ended a short interval ago."""
+        pacing = self.pacing
+        return self._republish or (
+            not self.set_aside
+            and started - pacing.last_full_flush >= pacing.long_interval
+            and started - pacing.last_continuation >= pacing.flush_interval)
+
+    def _take_set_aside(self, engine: ScorecardEngine) -> list[ScorecardKey]:
+        """The keys a budget set aside, no longer marked dirty: rendering now covers them."""
+        keys, self.set_aside = self.set_aside, []
+        engine.dirty.difference_update(keys)
+        return keys
+
+    async def flush(self, engine: ScorecardEngine, continuation: bool = False) -> None:
+        """Render and publish the dirty months and the keys a budget set aside, and every
+        other dirty key when the longer interval passed (months first); then alerts and,
+        when due, boards. A continuation renders only the keys set aside."""
         started = self._monotonic()
         pacing = self.pacing
-        full = (self._republish or self._long_periods_left
-                or started - pacing.last_full_flush >= pacing.long_interval)
-        keys = engine.take_dirty(months_only=not full)
-        if full and not self._long_periods_left:
-            pacing.last_full_flush = started
-        elif not keys:
-            pacing.last_flush = started  # only longer periods are dirty, not due yet: look again later
-            return
+        if continuation:
+            keys = self._take_set_aside(engine)
+        else:
+            full = self._full_flush_due(started)
+            keys = engine.take_dirty(months_only=not full)
+            if self.set_aside:  # never rendered since they were taken: no interval to wait
+                keys = sorted({*keys, *self._take_set_aside(engine)}, key=flush_order)
+            if full:
+                pacing.last_full_flush = started
+            elif not keys:
+                pacing.last_flush = started  # only longer periods are dirty, not due yet: look again later
+                return
         emitted_at = _now()
         republish, self._republish = self._republish, False
         run = _FlushRun(self, engine, emitted_at, republish, months_first=len(keys) > MONTHS_FIRST_KEYS)
         # The first flush after a rebuild re-sends everything in one go; any other stops the
-        # longer periods after the budget and goes on with them at the next flush.
+        # longer periods after the budget and sets the rest aside for continuation flushes.
         over_budget = None if republish else run.over_budget
-        failures = await publish_each(keys, run.publish_one, engine.give_back, over_budget)
-        self._long_periods_left = run.stopped
+        failures = await publish_each(keys, run.publish_one, engine.give_back, over_budget, self.set_aside.extend)
         if failures:
             self.metrics.errors.labels("publish").inc(failures)
         await self.evaluate_alerts(engine, run.rendered, emitted_at)
         if run.boards_moved:
             self.boards_changed.notify()
-        pacing.last_flush = self._monotonic()
-        took = pacing.last_flush - started
+        ended = self._monotonic()
+        took = ended - started
         self.metrics.flush_seconds.observe(took)
-        # Under a backlog, rendering must not crowd out applying: space flushes by what the
-        # last one took on top of the configured interval (at most half the time renders).
-        # Twice the time made the gap feed on itself: seconds of latency at 50 events/s.
-        pacing.flush_gap = pacing.flush_interval + took
-        if self.boards_pending and pacing.last_flush - pacing.last_boards >= pacing.board_gap:
+        if continuation:
+            # The next continuation waits what this one took: at most half the time renders.
+            pacing.last_continuation, pacing.continuation_took = ended, took
+        else:
+            # Under a backlog, rendering must not crowd out applying: space flushes by what
+            # the last one took on top of the configured interval (at most half the time
+            # renders). Twice the time made the gap feed on itself: seconds of latency at 50
+            # events/s.
+            pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + took
+            pacing.continuation_took = took
+        if self.boards_pending and ended - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, emitted_at)
 
     async def publish_boards(self, engine: ScorecardEngine, emitted_at: str) -> None:
@@ -539,8 +588,6 @@ class _FlushRun:
         self.boards_moved = False
         #: real time, not the stage's (test) clock: the budget is of rendering work
         self.started = time.perf_counter()
-        #: True once ``over_budget`` stopped the run
-        self.stopped = False
         self.long_periods = 0  # longer-period keys let through by ``over_budget``
 
     def over_budget(self, key: ScorecardKey) -> bool:
@@ -551,7 +598,6 @@ class _FlushRun:
         if self.long_periods == 0 or time.perf_counter() - self.started < LONG_PERIODS_BUDGET_SECONDS:
             self.long_periods += 1
             return False
-        self.stopped = True
         return True
 
     async def publish_one(self, key_parts: ScorecardKey) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from sales_scorecard.core.engine import scorecard_key
 from sales_scorecard.core.labels import period_kind
 from sales_scorecard.streams import aggregation
 from sales_scorecard.streams.aggregation import MONTHS_FIRST_KEYS, AggregationStage, StageOutputs, StageTables
@@ -215,6 +216,41 @@ def test_months_follow_the_short_interval_and_longer_periods_the_long_one() -> N
     assert not stage.engine.dirty
 
 
+def test_keys_a_budget_set_aside_go_out_after_what_the_flush_took_not_after_the_interval(monkeypatch: Any) -> None:
+    # 10,000 reps with a 10 s interval once waited minutes: each flush rendered 150 ms of
+    # longer periods, then waited the whole interval before the next 150 ms.
+    monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 0.0)  # one longer period per flush
+    tables, outputs, clock = new_tables(), Outputs(), ManualClock()
+    settings = Settings(coalesce_ms=10_000, coalesce_long_ms=10_000, leaderboard_ms=0, store="memory")
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))  # the first flush after a rebuild sends everything
+    clock.now += 10.0
+    outputs.sent["scorecards"].clear()
+    run(stage.on_batch(Batch([f.deal("d2", "r1", "c2", "5000.00", event_id="deal-d2-v1")]), offset=1))
+    set_aside = list(stage.set_aside)
+    # rep, team and company: quarter, year, R30D and R90D each; one went out with the months
+    assert len(set_aside) == 11 and all(period_kind(k[2]) != "month" for k in set_aside)
+    sent_months = {k for k, v in outputs.sent["scorecards"] if period_kind(v["period"]) == "month"}
+    assert sent_months == {"rep:r1:2026-11", "team:t1:2026-11", "company:*:2026-11"}
+
+    # A month made dirty meanwhile waits its interval; the set-aside keys do not.
+    run(stage.on_batch(Batch([f.deal("d3", "r1", "c3", "1000.00", event_id="deal-d3-v1")]), offset=2))
+    for _ in range(len(set_aside) - 1):
+        run(stage.on_batch(Batch(), offset=None))  # no clock move: the flushes took no time
+    sent = [k for k, _ in outputs.sent["scorecards"]]
+    # the three months and the one longer period let through by the budget, then the rest
+    assert sent[3] == "rep:r1:2026-Q4" and ("rep", "r1", "2026-Q4") not in set_aside
+    assert not stage.set_aside and len(sent) == 4 + len(set_aside)
+    assert sorted(sent[4:]) == sorted(scorecard_key(*k) for k in set_aside)
+    # Each went out once and reflects both deals (rendered after the second one).
+    rep_year = [v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026"]
+    assert len(rep_year) == 1 and rep_year[0]["kpis"]["revenue"] == "16000.00"
+    assert ("rep", "r1", "2026-11") in stage.engine.dirty  # the month: not before its interval
+    clock.now += 10.0
+    run(stage.on_batch(Batch(), offset=None))
+    assert [v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"][-1]["kpis"]["revenue"] == "16000.00"
+
+
 class DrainCounting(Outputs):
     """Also records, at each drain, how many scorecards had been sent and of which kinds."""
 
@@ -263,14 +299,15 @@ def test_a_flush_out_of_budget_leaves_the_longer_periods_to_the_next_flushes(mon
     assert {(v["scope"], v["period"]) for v in sent if period_kind(v["period"]) == "month"} == {
         ("rep", "2026-11"), ("team", "2026-11"), ("company", "2026-11")}
     assert len([v for v in sent if period_kind(v["period"]) != "month"]) == 1
-    left = len(stage.engine.dirty)
-    assert left > 0 and sample(metrics, "scorecard_pending_updates") == left and stage.tick_due()
+    left = len(stage.set_aside)
+    assert left > 0 and not stage.engine.dirty
+    assert sample(metrics, "scorecard_pending_updates") == left and stage.tick_due()
     ticks = 0
-    while stage.engine.dirty:  # each tick's flush goes on, one key at a time, without waiting for the long interval
+    while stage.set_aside:  # each tick's flush goes on, one key at a time, without waiting for the long interval
         run(stage.on_batch(Batch(), offset=None))
         ticks += 1
         assert ticks <= left
-    assert ticks == left
+    assert ticks == left and sample(metrics, "scorecard_pending_updates") == 0
 
     monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 60.0)
     whole = Outputs()
