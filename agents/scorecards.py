@@ -84,7 +84,7 @@ def register(pipe: Pipeline) -> None:
             if stage is None or stage.tick_due():
                 await rep_facts_topic.send(key=b"tick", value=TICK, partition=partition)
 
-    app.timer(interval=settings.coalesce_ms / 1000.0, name="scorecards.tick")(send_ticks)
+    app.timer(interval=org.tick_seconds(), name="scorecards.tick")(send_ticks)
 
     async def on_revoked(*args: Any, **kwargs: Any) -> None:  # (app, revoked, signal=...)
         revoked: set[TP] = args[1]

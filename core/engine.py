@@ -21,7 +21,7 @@ property tests replay shuffled, duplicated histories against a from-scratch buil
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -654,14 +654,22 @@ class ScorecardEngine:
                 self.dirty.add((scope, id, "R30D"))
                 self.dirty.add((scope, id, "R90D"))
 
-    def take_dirty(self, months_only: bool = False) -> list[ScorecardKey]:
+    def take_dirty(self, months_only: bool = False, held: Container[ScorecardKey] = ()) -> list[ScorecardKey]:
         """The scorecards that may have changed since the last call: existing ones, and those
         that stopped existing (``render`` gives None for them); months first, then quarters,
         years and trailing windows, each by scope (rep, team, company) and id. With
-        ``months_only`` the other dirty keys stay marked for a later call."""
+        ``months_only`` the other dirty keys stay marked for a later call; so do the keys
+        in ``held``."""
         scopes = self.role.scopes
-        out = [key for key in self.vanished if key[0] in scopes and not self.exists(*key)]
-        self.vanished.clear()
+        out: list[ScorecardKey] = []
+        vanished_later: set[ScorecardKey] = set()
+        for key in self.vanished:
+            if key[0] in scopes and not self.exists(*key):
+                if key in held:
+                    vanished_later.add(key)
+                else:
+                    out.append(key)
+        self.vanished = vanished_later
         later: set[ScorecardKey] = set()
         for key in self.dirty:
             scope, id, label = key
@@ -670,12 +678,21 @@ class ScorecardEngine:
             known = self.known.get((scope, id))
             if not known:
                 continue
-            if months_only and (label in TRAILING_DAYS or len(label) != 7 or label[5] == "Q"):
+            if (months_only and not L.is_month(label)) or key in held:
                 later.add(key)
             elif label in TRAILING_DAYS or label in known:
                 out.append(key)
         self.dirty = later
         return sorted(set(out), key=flush_order)
+
+    def month_ready(self, held: Container[ScorecardKey]) -> bool:
+        """Whether a dirty (or vanished) month scorecard of this role is not in ``held``."""
+        scopes = self.role.scopes
+        for keys in (self.dirty, self.vanished):
+            for key in keys:
+                if key[0] in scopes and L.is_month(key[2]) and key not in held:
+                    return True
+        return False
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:
         """Keys taken by ``take_dirty`` that could not be published: the next

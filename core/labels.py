@@ -17,6 +17,11 @@ def period_kind(label: str) -> str:
     return "month" if len(label) == 7 else "day"
 
 
+def is_month(label: str) -> bool:
+    """Whether ``label`` names a calendar month (``period_kind(label) == "month"``, faster)."""
+    return len(label) == 7 and label[5] != "Q"
+
+
 def shift(label: str, n: int) -> str:
     """The period ``n`` steps after ``label`` (same kind; negative goes back)."""
     kind = period_kind(label)

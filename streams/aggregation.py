@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +48,7 @@ from sales_scorecard.core.engine import (
     flush_order,
     scorecard_key,
 )
-from sales_scorecard.core.labels import period_kind
+from sales_scorecard.core.labels import is_month, period_kind
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import scorecard_event_id, stale_published
@@ -83,6 +84,11 @@ MONTHS_FIRST_KEYS = 200
 LONG_PERIODS_BUDGET_SECONDS = 0.15
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
+#: A leading-edge stage is asked this many times per short interval whether work is due,
+#: so a month key that waited for its interval goes out soon after it passed ...
+TICKS_PER_INTERVAL = 5
+#: ... but not more often than every this many seconds.
+MIN_TICK_SECONDS = 0.02
 
 
 @dataclass
@@ -126,9 +132,30 @@ class Pacing:
     #: when the last flush of every period kind (not only months) ran
     last_full_flush: float = 0.0
     flush_gap: float = 0.0
-    #: when the last continuation flush (the keys a budget set aside) ended, what it took
-    last_continuation: float = 0.0
-    continuation_took: float = 0.0
+    #: when the last flush that rendered keys a budget had set aside ended
+    last_set_aside: float = 0.0
+    #: when the last flush of any sort ended, and what it took
+    last_end: float = 0.0
+    last_took: float = 0.0
+    #: month keys rendered within the short interval (leading edge), oldest first
+    recent_months: OrderedDict[ScorecardKey, float] = field(default_factory=OrderedDict)
+
+    def held_months(self, now: float) -> OrderedDict[ScorecardKey, float]:
+        """The month keys rendered less than the short interval before ``now``."""
+        recent, since = self.recent_months, now - self.flush_interval
+        while recent:
+            key, at = next(iter(recent.items()))
+            if at > since:
+                break
+            del recent[key]
+        return recent
+
+    def rendered_months(self, keys: Iterable[ScorecardKey], at: float) -> None:
+        """These month keys were rendered by a flush that ended at ``at``."""
+        recent = self.recent_months
+        for key in keys:
+            recent[key] = at
+            recent.move_to_end(key)
     last_boards: float = 0.0
     board_gap: float = 0.0
     last_clock: float = field(default_factory=time.monotonic)
@@ -308,6 +335,9 @@ class AggregationStage:
     owns_worker_gauges = True
     #: whether the stage reads its stored facts back between rebuilds (``FactLog.get``)
     reads_facts = False
+    #: whether a month scorecard not rendered within the short interval goes out right
+    #: after the message that changed it (leading edge), instead of at the next flush
+    leading_edge = True
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         """Count a fact that went through the engine."""
@@ -390,6 +420,11 @@ class AggregationStage:
             await self._settle_payroll(engine, closed=True)
         return True
 
+    def tick_seconds(self) -> float:
+        """How often the worker's timer asks ``tick_due``."""
+        interval = self.pacing.flush_interval / (TICKS_PER_INTERVAL if self.leading_edge else 1)
+        return max(interval, MIN_TICK_SECONDS)
+
     def tick_due(self) -> bool:
         """Whether pending work (or a first rebuild) warrants a tick message now. On the
         event clock a clock refresh is due only if facts moved the clock since the last
@@ -406,7 +441,10 @@ class AggregationStage:
             self._refresh_clock(engine)
         if engine.dirty and now - pacing.last_flush >= pacing.flush_gap:
             await self.flush(engine)
-        elif self.set_aside and now - max(pacing.last_flush, pacing.last_continuation) >= pacing.continuation_took:
+        elif (self.leading_edge and now - pacing.last_end >= pacing.last_took
+              and engine.month_ready(pacing.held_months(now))):
+            await self.flush(engine, leading=True)
+        elif self.set_aside and now - pacing.last_end >= pacing.last_took:
             await self.flush(engine, continuation=True)
         elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, _now())
@@ -494,13 +532,13 @@ class AggregationStage:
 
     def _full_flush_due(self, started: float) -> bool:
         """Whether a flush renders every period kind: after a rebuild, or when the long
-        interval passed, nothing set aside is still waiting, and the last continuation
-        (whose keys may be dirty again) ended a short interval ago."""
+        interval passed, nothing set aside is still waiting, and the last flush that
+        rendered keys set aside (they may be dirty again) ended a short interval ago."""
         pacing = self.pacing
         return self._republish or (
             not self.set_aside
             and started - pacing.last_full_flush >= pacing.long_interval
-            and started - pacing.last_continuation >= pacing.flush_interval)
+            and started - pacing.last_set_aside >= pacing.flush_interval)
 
     def _take_set_aside(self, engine: ScorecardEngine) -> list[ScorecardKey]:
         """The keys a budget set aside, no longer marked dirty: rendering now covers them."""
@@ -508,18 +546,21 @@ class AggregationStage:
         engine.dirty.difference_update(keys)
         return keys
 
-    async def flush(self, engine: ScorecardEngine, continuation: bool = False) -> None:
+    async def flush(self, engine: ScorecardEngine, continuation: bool = False, leading: bool = False) -> None:
         """Render and publish the dirty months and the keys a budget set aside, and every
         other dirty key when the longer interval passed (months first); then alerts and,
-        when due, boards. A continuation renders only the keys set aside."""
+        when due, boards. Month keys rendered within the short interval wait (leading
+        edge). A continuation renders only the keys set aside; a leading flush does not
+        move the short interval's cadence."""
         started = self._monotonic()
         pacing = self.pacing
+        renders_set_aside = bool(self.set_aside)
         if continuation:
             keys = self._take_set_aside(engine)
         else:
-            full = self._full_flush_due(started)
-            keys = engine.take_dirty(months_only=not full)
-            if self.set_aside:  # never rendered since they were taken: no interval to wait
+            full = not leading and self._full_flush_due(started)
+            keys = engine.take_dirty(months_only=not full, held=pacing.held_months(started))
+            if renders_set_aside:  # never rendered since they were taken: no interval to wait
                 keys = sorted({*keys, *self._take_set_aside(engine)}, key=flush_order)
             if full:
                 pacing.last_full_flush = started
@@ -541,16 +582,19 @@ class AggregationStage:
         ended = self._monotonic()
         took = ended - started
         self.metrics.flush_seconds.observe(took)
-        if continuation:
-            # The next continuation waits what this one took: at most half the time renders.
-            pacing.last_continuation, pacing.continuation_took = ended, took
-        else:
+        # A leading or continuation flush waits what the last flush took: at most about
+        # half the time renders.
+        pacing.last_end, pacing.last_took = ended, took
+        if self.leading_edge:
+            pacing.rendered_months(run.months, ended)
+        if renders_set_aside:
+            pacing.last_set_aside = ended
+        if not (continuation or leading):
             # Under a backlog, rendering must not crowd out applying: space flushes by what
             # the last one took on top of the configured interval (at most half the time
             # renders). Twice the time made the gap feed on itself: seconds of latency at 50
             # events/s.
             pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + took
-            pacing.continuation_took = took
         if self.boards_pending and ended - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, emitted_at)
 
@@ -589,6 +633,8 @@ class _FlushRun:
         #: real time, not the stage's (test) clock: the budget is of rendering work
         self.started = time.perf_counter()
         self.long_periods = 0  # longer-period keys let through by ``over_budget``
+        #: the month keys rendered (or tried)
+        self.months: list[ScorecardKey] = []
 
     def over_budget(self, key: ScorecardKey) -> bool:
         """Whether to stop before ``key``: a longer period reached after the budget ran out
@@ -611,6 +657,10 @@ class _FlushRun:
             self.months_sent = self.months_sent or period_kind(label) != "month"
             self.unsent = 0
         key = scorecard_key(scope, id, label)
+        if is_month(label):
+            # Counted before trying: a key that fails waits its interval too, so a send
+            # that left before the failure is never followed by another too soon.
+            self.months.append(key_parts)
         content = engine.render(scope, id, label)
         if content is None:
             await stage.withdraw(key, scope, id, label)

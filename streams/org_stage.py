@@ -55,6 +55,8 @@ class OrgStage(AggregationStage):
 
     #: a duplicate is routed as its stored version was, catch-ups send stored deals
     reads_facts = True
+    #: it shares the event loop with the rep partitions' flushes: paced by the interval
+    leading_edge = False
 
     def engine_role(self) -> EngineRole:
         return ORG

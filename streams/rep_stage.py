@@ -42,6 +42,9 @@ def board_row(content: dict[str, Any], revision: int) -> dict[str, Any]:
 class RepPartitionStage(AggregationStage):
     """The rep scorecards, rep alerts and payroll of the reps of one partition."""
 
+    #: several partitions' flushes share one event loop: each flush is paced by the interval
+    leading_edge = False
+
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
                  metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__(settings, tables, outputs, metrics, monotonic)

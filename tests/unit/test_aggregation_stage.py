@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from decimal import Decimal
 from typing import Any
 
 import orjson
+import pytest
 
 from sales_scorecard.core.engine import scorecard_key
 from sales_scorecard.core.labels import period_kind
@@ -249,6 +251,95 @@ def test_keys_a_budget_set_aside_go_out_after_what_the_flush_took_not_after_the_
     clock.now += 10.0
     run(stage.on_batch(Batch(), offset=None))
     assert [v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"][-1]["kpis"]["revenue"] == "16000.00"
+
+
+class TimedOutputs(Outputs):
+    """Also records the stage clock's time of every scorecard send."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.sent_at: list[tuple[str, float]] = []
+
+    def stage_outputs(self) -> StageOutputs:
+        outputs = super().stage_outputs()
+        record = outputs.scorecards
+
+        async def scorecards(key: bytes, value: bytes | None) -> None:
+            self.sent_at.append((key.decode(), self.clock.now))
+            await record(key, value)
+
+        outputs.scorecards = scorecards
+        return outputs
+
+
+def paced_stage(outputs: Outputs, clock: ManualClock) -> AggregationStage:
+    settings = Settings(coalesce_ms=500, coalesce_long_ms=2000, leaderboard_ms=0, store="memory")
+    return AggregationStage(settings, new_tables(), outputs.stage_outputs(), Metrics(), monotonic=clock)
+
+
+def test_a_month_not_rendered_within_the_interval_goes_out_after_the_message_that_changed_it() -> None:
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))  # t=100: the first flush renders everything
+    clock.now += 0.1  # the short interval has not passed since that flush
+    r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d2", "r2", "c2", "700.00", event_id="deal-d2-v1")]
+    run(stage.on_batch(Batch(r2), offset=1))
+    after_r2 = {k for k, at in outputs.sent_at if at == clock.now}
+    # r2's month had never been rendered: it goes out now; the team's and company's
+    # months were rendered 0.1 s ago and wait for their interval; so do the longer periods.
+    assert after_r2 == {"rep:r2:2026-11"}
+    assert {("team", "t1", "2026-11"), ("company", "*", "2026-11")} <= stage.engine.dirty
+    clock.now += 0.3  # 0.4 s after the first flush: still within the team month's interval
+    run(stage.on_batch(Batch(), offset=None))
+    assert not [k for k, at in outputs.sent_at if at == clock.now]
+    clock.now += 0.15  # 0.55 s: its interval passed
+    run(stage.on_batch(Batch(), offset=None))
+    team = [v for k, v in outputs.sent["scorecards"] if k == "team:t1:2026-11"]
+    assert [t["kpis"]["revenue"] for t in team] == ["10000.00", "10700.00"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_leading_edge_never_sends_a_key_twice_within_its_interval_and_ends_with_the_latest_state(seed: int) -> None:
+    rng = random.Random(seed)
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    reps = [f"r{n}" for n in range(4)]
+    facts: list[dict[str, Any]] = [f.roster(r, "t1" if n % 2 else "t2", event_id=f"roster-{r}")
+                                   for n, r in enumerate(reps)]
+    for n in range(120):
+        rep = rng.choice(reps)
+        if rng.random() < 0.6:
+            facts.append(f.deal(f"d{n}", rep, f"c{n % 7}", f"{rng.randint(1, 90)}00.00", event_id=f"deal-d{n}-v1"))
+        else:
+            facts.append(f.activity(rep, "call", occurred_at=f"2026-11-{rng.randint(1, 28):02d}T10:00:00+08:00"))
+    position = 0
+    while position < len(facts):
+        size = rng.randint(0, 4)  # 0: a tick
+        run(stage.on_batch(Batch(facts[position:position + size]), offset=position))
+        position += size
+        clock.now += rng.choice([0.0, 0.01, 0.05, 0.2, 0.45, 0.6])
+    for _ in range(8):  # the timer goes on until nothing is pending
+        clock.now += 0.5
+        run(stage.on_batch(Batch(), offset=None))
+    assert not stage.engine.dirty and not stage.set_aside
+
+    last: dict[str, float] = {}
+    for key, at in outputs.sent_at:
+        assert key not in last or at - last[key] >= 0.5, (key, last.get(key), at)
+        last[key] = at
+    # The last update of every key is what one flush of every fact at once publishes.
+    whole = Outputs()
+    oracle, _ = stage_over(new_tables(), whole)
+    run(oracle.on_batch(Batch(facts), offset=0))
+    expected = {k: v for k, v in whole.sent["scorecards"]}
+    got = {k: v for k, v in outputs.sent["scorecards"]}
+    assert sorted(got) == sorted(expected)
+    volatile = {"as_of": None, "emitted_at": None, "revision": None, "event_id": None}  # when, and how many before
+    for key, value in expected.items():
+        assert {**got[key], **volatile} == {**value, **volatile}, key
 
 
 class DrainCounting(Outputs):
