@@ -33,6 +33,11 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("c/b", t["c_over_b"])
         if "c_over_floor" in t:
             add("c/floor (target >= 0.5)", t["c_over_floor"])
+        if t["pipeline"].get("events_per_cpu_s"):
+            add("c: events per CPU-second of the worker", t["pipeline"]["events_per_cpu_s"], "ev/CPU-s")
+        for name, label in (("faust_floor", "floor"), ("pipeline", "c")):
+            if t.get(name, {}).get("machine_busy") is not None:
+                add(f"{label}: share of the machine's cores busy (worker, broker, bench)", t[name]["machine_busy"])
         if "engine" in result and result["engine"].get("python_bound_events_per_s") and t["baseline"]["events_per_s"]:
             bound = result["engine"]["python_bound_events_per_s"]
             add("upper bound of c/b without any Kafka or Faust cost", round(bound / t["baseline"]["events_per_s"], 2))

@@ -11,7 +11,6 @@ to the last, per event, two workers summed against one.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,19 +18,11 @@ from typing import Any
 
 from sales_scorecard.cli.bench.load import load
 from sales_scorecard.cli.bench.throughput import pipeline_handled
-from sales_scorecard.cli.bench.workers import scorecard_worker
+from sales_scorecard.cli.bench.workers import cpu_seconds, scorecard_worker
 from sales_scorecard.cli.worker_probe import metric_sum
 from sales_scorecard.cli.worker_process import WorkerProcess
 from sales_scorecard.localkafka import broker
 from sales_scorecard.streams.settings import Settings
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15)
 
 
 def _run(settings: Settings, workers: int, events: list[dict[str, Any]], workdir: Path, timeout: float,
