@@ -82,6 +82,9 @@ MONTHS_FIRST_KEYS = 200
 #: what the last flush took: a long flush no longer holds the next months (and the facts)
 #: back, and no longer waits a whole interval per budget (10,000 reps starved for minutes).
 LONG_PERIODS_BUDGET_SECONDS = 0.15
+#: What a flush took spaces the next one by at most this much. Every month of 10,000 reps
+#: at once took 180 s, and the rest then waited 180 s more with nothing else to do.
+MAX_SPACING_SECONDS = 2.0
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
 #: A leading-edge stage is asked this many times per short interval whether work is due,
@@ -584,7 +587,8 @@ class AggregationStage:
         self.metrics.flush_seconds.observe(took)
         # A leading or continuation flush waits what the last flush took: at most about
         # half the time renders.
-        pacing.last_end, pacing.last_took = ended, took
+        spacing = min(took, MAX_SPACING_SECONDS)
+        pacing.last_end, pacing.last_took = ended, spacing
         if self.leading_edge:
             pacing.rendered_months(run.months, ended)
         if renders_set_aside:
@@ -594,7 +598,7 @@ class AggregationStage:
             # the last one took on top of the configured interval (at most half the time
             # renders). Twice the time made the gap feed on itself: seconds of latency at 50
             # events/s.
-            pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + took
+            pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + spacing
         if self.boards_pending and ended - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, emitted_at)
 
@@ -616,7 +620,7 @@ class AggregationStage:
         pacing.last_boards = self._monotonic()
         # Ranking 10,000 reps per board takes a while: like flushes, space publications by
         # what the last one took (at most half the time goes to boards).
-        pacing.board_gap = pacing.board_interval + (pacing.last_boards - started)
+        pacing.board_gap = pacing.board_interval + min(pacing.last_boards - started, MAX_SPACING_SECONDS)
 
 
 class _FlushRun:

@@ -253,6 +253,32 @@ def test_keys_a_budget_set_aside_go_out_after_what_the_flush_took_not_after_the_
     assert [v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"][-1]["kpis"]["revenue"] == "16000.00"
 
 
+def test_a_very_long_flush_holds_the_next_ones_back_by_at_most_the_spacing_cap(monkeypatch: Any) -> None:
+    monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 0.0)  # one longer period per flush
+    tables, outputs, clock = new_tables(), Outputs(), ManualClock()
+    settings = Settings(coalesce_ms=500, coalesce_long_ms=500, leaderboard_ms=0, store="memory")
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    clock.now += 1.0
+    render = stage.engine.render
+
+    def slow_render(*key: str) -> Any:
+        clock.now += 100.0  # as if every month of 10,000 reps were rendered
+        return render(*key)
+
+    monkeypatch.setattr(stage.engine, "render", slow_render)
+    run(stage.on_batch(Batch([f.deal("d2", "r1", "c2", "5000.00", event_id="deal-d2-v1")]), offset=1))
+    monkeypatch.setattr(stage.engine, "render", render)
+    left = len(stage.set_aside)
+    assert left > 1
+    clock.now += aggregation.MAX_SPACING_SECONDS - 0.01
+    run(stage.on_batch(Batch(), offset=None))
+    assert len(stage.set_aside) == left  # the cap has not passed yet
+    clock.now += 0.02
+    run(stage.on_batch(Batch(), offset=None))
+    assert len(stage.set_aside) == left - 1  # not 100 s per rendered key later
+
+
 class TimedOutputs(Outputs):
     """Also records the stage clock's time of every scorecard send."""
 
