@@ -3,14 +3,15 @@
 A timestamp belongs to the local day, month, quarter and year of its local calendar
 date; periods are half-open ``[start, end)`` at local midnight. Trailing windows
 (``R30D``, ``R90D``) are whole local days ending with the local date of ``as_of``
-(contract §4).
+(contract §4). Business days (Monday to Friday, local) time the appeals' deadline
+(contract §10).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from typing import Literal, cast
@@ -218,3 +219,44 @@ def _minus_year(d: date) -> date:
 def _minus_year_label(p: Period) -> str:
     year = int(p.label[:4]) - 1
     return f"{year:04d}{p.label[4:]}"
+
+
+# -- business days -----------------------------------------------------------------
+#: ``date.weekday()`` of the business days: Monday to Friday.
+BUSINESS_WEEKDAYS = frozenset(range(5))
+
+
+def is_business_day(d: date) -> bool:
+    """True for a Monday to Friday."""
+    return d.weekday() in BUSINESS_WEEKDAYS
+
+
+def business_deadline(start: datetime, days: int, zone: tzinfo) -> datetime:
+    """The instant after which more than ``days`` business days have passed since ``start``.
+
+    Business time is every local Monday to Friday, whole days of whatever length (23 or 25
+    hours when daylight saving time changes); weekends add none. So the deadline is the same
+    local wall-clock time ``days`` business days later: Friday 17:00 plus 5 is the next
+    Friday 17:00. A start on a weekend counts from Monday 00:00: Saturday plus 5 is Monday
+    00:00 nine days later. A wall-clock time the zone skips on the deadline's day is read
+    with the offset before the change (it falls later by the gap); one it repeats is its
+    first occurrence. The result is in UTC.
+    """
+    if days < 0:
+        raise ValueError(f"business days must be >= 0, got {days}")
+    local = start.astimezone(zone)
+    day, wall = local.date(), local.time().replace(fold=0)
+    if not is_business_day(day):
+        day, wall = next_business_day(day), time.min
+    for _ in range(days):
+        day = next_business_day(day)
+    # In UTC: a local time in a gap or fold never compares equal to another zone's (PEP 495).
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+
+
+def next_business_day(d: date) -> date:
+    """The first business day after ``d``."""
+    d += timedelta(days=1)
+    while not is_business_day(d):
+        d += timedelta(days=1)
+    return d

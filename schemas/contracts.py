@@ -32,10 +32,15 @@ from referencing import Registry, Resource
 
 BASE_URI = "https://sales-scorecard.example/schemas/"
 INPUT_TYPES: tuple[str, ...] = ("deal", "complaint", "activity", "roster", "target", "close_period")
+#: The appeal inputs (contract §10). Not input types of the worker yet: no stage reads
+#: their topic, so ``validation.DisputeValidator`` checks them on their own.
+DISPUTE_TYPES: tuple[str, ...] = ("dispute_opened", "dispute_resolved", "dispute_withdrawn")
+#: Logical topic of the appeal inputs; joins the topic registry (streams/topics.py) with the stage.
+DISPUTES_TOPIC = "sales.disputes"
 OUTPUT_TYPES: tuple[str, ...] = (
-    "scorecard", "leaderboard", "alert", "deadletter", "payroll.statement", "payroll.adjustment",
+    "scorecard", "leaderboard", "alert", "deadletter", "payroll.statement", "payroll.adjustment", "dispute",
 )
-SCHEMA_NAMES: tuple[str, ...] = ("common", *INPUT_TYPES, *OUTPUT_TYPES)
+SCHEMA_NAMES: tuple[str, ...] = ("common", *INPUT_TYPES, *DISPUTE_TYPES, *OUTPUT_TYPES)
 
 
 @lru_cache(maxsize=256)

@@ -1,8 +1,9 @@
 """Canonical valid events, one per type, for tests and documentation.
 
-``VALID_EXAMPLES`` holds the input events (contract §3) by ``type``, ``OUTPUT_EXAMPLES`` the
-output events (contract §8). ``tests/unit/test_schemas.py`` checks that each one validates
-against its schema. Use ``valid_example(name)`` to get a private copy to mutate.
+``VALID_EXAMPLES`` holds the input events (contract §3) by ``type``, ``DISPUTE_EXAMPLES`` the
+appeal inputs (contract §10), ``OUTPUT_EXAMPLES`` the output events (contract §8, §10).
+``tests/unit/test_schemas.py`` checks that each one validates against its schema. Use
+``valid_example(name)`` to get a private copy to mutate.
 """
 
 from __future__ import annotations
@@ -48,6 +49,27 @@ VALID_EXAMPLES: dict[str, dict[str, Any]] = {
     "close_period": {
         "event_id": "finance:close:2026-11", "type": "close_period", "schema_version": 1,
         "occurred_at": "2026-12-03T18:00:00+08:00", "period": "2026-11",
+    },
+}
+
+DISPUTE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "dispute_opened": {
+        "event_id": "web:dispute:DSP-17:open", "type": "dispute_opened", "schema_version": 1,
+        "occurred_at": "2026-12-04T09:30:00+08:00",
+        "dispute_id": "DSP-17", "rep_id": "rep.zhang", "period": "2026-11", "subject_kind": "deal",
+        "subject_ref": "D-1001", "claim": "D-1001 was closed by me; it is credited to rep.wang. 该单应计入我的业绩。",
+        "opened_by": "rep.zhang",
+    },
+    "dispute_resolved": {
+        "event_id": "web:dispute:DSP-17:resolve", "type": "dispute_resolved", "schema_version": 1,
+        "occurred_at": "2026-12-08T16:00:00+08:00",
+        "dispute_id": "DSP-17", "decision": "partially_upheld",
+        "resolution": "Shared credit: half of the commission on D-1001 is paid to rep.zhang.",
+        "resolved_by": "mgr.li", "adjustment_amount": "3000.00",
+    },
+    "dispute_withdrawn": {
+        "event_id": "web:dispute:DSP-18:withdraw", "type": "dispute_withdrawn", "schema_version": 1,
+        "occurred_at": "2026-12-05T11:00:00+08:00", "dispute_id": "DSP-18", "withdrawn_by": "rep.zhang",
     },
 }
 
@@ -118,10 +140,29 @@ OUTPUT_EXAMPLES: dict[str, dict[str, Any]] = {
         "original_statement_id": "stmt:rep.zhang:2026-11", "apply_in_period": "2026-12",
         "delta_revenue": "-1200000.00", "delta_commission": "-66000.00", "reason": "reversed", "deal_id": "D-1001",
     },
+    "dispute": {
+        "event_id": "dispute:DSP-17:2", "type": "dispute", "schema_version": 1,
+        "emitted_at": "2026-12-08T08:00:00.120Z", "dispute_id": "DSP-17", "revision": 2, "state": "resolved",
+        "rep_id": "rep.zhang", "team_id": "team-east", "manager_id": "mgr.li", "period": "2026-11",
+        "subject_kind": "deal", "subject_ref": "D-1001",
+        "claim": "D-1001 was closed by me; it is credited to rep.wang. 该单应计入我的业绩。",
+        "decision": "partially_upheld",
+        "resolution": "Shared credit: half of the commission on D-1001 is paid to rep.zhang.",
+        "adjustment_amount": "3000.00",
+        "history": [
+            {"event_id": "web:dispute:DSP-17:open", "type": "dispute_opened", "occurred_at": "2026-12-04T01:30:00.000Z",
+             "by": "rep.zhang", "decision": None, "adjustment_amount": None},
+            {"event_id": "web:dispute:DSP-17:resolve", "type": "dispute_resolved",
+             "occurred_at": "2026-12-08T08:00:00.000Z", "by": "mgr.li", "decision": "partially_upheld",
+             "adjustment_amount": "3000.00"},
+        ],
+        "adjustment_ids": ["adj:appeal:DSP-17"],
+        "opened_at": "2026-12-04T01:30:00.000Z", "resolved_at": "2026-12-08T08:00:00.000Z",
+    },
 }
 
 
 def valid_example(name: str) -> dict[str, Any]:
-    """A deep copy of the canonical valid event ``name`` (input or output type)."""
-    source = VALID_EXAMPLES.get(name) or OUTPUT_EXAMPLES[name]
+    """A deep copy of the canonical valid event ``name`` (input, appeal input or output type)."""
+    source = VALID_EXAMPLES.get(name) or DISPUTE_EXAMPLES.get(name) or OUTPUT_EXAMPLES[name]
     return copy.deepcopy(source)

@@ -4,6 +4,8 @@
 types (aware ``datetime``, ``Decimal``). ``tests/unit/test_records.py`` checks that every
 dataclass lists exactly the properties of its JSON Schema, with matching required-ness,
 so the two field lists cannot drift apart. Records are keyword-only: build them by name.
+The appeal inputs (contract §10) have a registry and a constructor of their own
+(``DISPUTE_RECORD_TYPES``, ``dispute_record_from_event``) until a stage reads them.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class TargetEvent:
     revenue: Decimal
     new_customers: int | None = None
     market_size: Decimal | None = None
+    dispute_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +120,52 @@ class ClosePeriodEvent:
     period: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeOpenedEvent:
+    """A rep, or their manager for them, contests a figure (contract §10)."""
+
+    event_id: str
+    type: str
+    schema_version: int = 1
+    occurred_at: datetime
+    dispute_id: str
+    rep_id: str
+    period: str
+    subject_kind: str
+    subject_ref: str | None = None
+    claim: str
+    opened_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeResolvedEvent:
+    """The decision on a dispute; ``adjustment_amount`` may be negative."""
+
+    event_id: str
+    type: str
+    schema_version: int = 1
+    occurred_at: datetime
+    dispute_id: str
+    decision: str
+    resolution: str
+    resolved_by: str
+    adjustment_amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeWithdrawnEvent:
+    """A dispute taken back before it is decided."""
+
+    event_id: str
+    type: str
+    schema_version: int = 1
+    occurred_at: datetime
+    dispute_id: str
+    withdrawn_by: str
+
+
 InputEvent = DealEvent | ComplaintEvent | ActivityEvent | RosterEvent | TargetEvent | ClosePeriodEvent
+DisputeEvent = DisputeOpenedEvent | DisputeResolvedEvent | DisputeWithdrawnEvent
 
 #: Input ``type`` -> its record class.
 RECORD_TYPES: dict[str, type] = {
@@ -127,6 +175,13 @@ RECORD_TYPES: dict[str, type] = {
     "roster": RosterEvent,
     "target": TargetEvent,
     "close_period": ClosePeriodEvent,
+}
+
+#: Appeal input ``type`` -> its record class (contract §10; not routed to a stage yet).
+DISPUTE_RECORD_TYPES: dict[str, type] = {
+    "dispute_opened": DisputeOpenedEvent,
+    "dispute_resolved": DisputeResolvedEvent,
+    "dispute_withdrawn": DisputeWithdrawnEvent,
 }
 
 
@@ -141,19 +196,34 @@ def _converter(hint: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-#: type name -> (record class, {field: converter}), worked out once from the type hints.
-_PLANS: dict[str, tuple[type, dict[str, Callable[[Any], Any] | None]]] = {
-    kind: (cls, {name: _converter(hint) for name, hint in get_type_hints(cls).items()})
-    for kind, cls in RECORD_TYPES.items()
-}
+_Plans = dict[str, tuple[type, dict[str, Callable[[Any], Any] | None]]]
 
 
-def record_from_event(event: dict[str, Any]) -> InputEvent:
-    """The typed record of an accepted event dict (nulls and unknown extra fields are ignored)."""
-    cls, fields = _PLANS[event["type"]]
+def _plans(types: dict[str, type]) -> _Plans:
+    """type name -> (record class, {field: converter}), worked out once from the type hints."""
+    return {kind: (cls, {name: _converter(hint) for name, hint in get_type_hints(cls).items()})
+            for kind, cls in types.items()}
+
+
+_PLANS = _plans(RECORD_TYPES)
+_DISPUTE_PLANS = _plans(DISPUTE_RECORD_TYPES)
+
+
+def _record(plans: _Plans, event: dict[str, Any]) -> Any:
+    cls, fields = plans[event["type"]]
     kwargs: dict[str, Any] = {}
     for name, convert in fields.items():
         value = event.get(name)
         if value is not None:
             kwargs[name] = convert(value) if convert is not None else value
     return cls(**kwargs)
+
+
+def record_from_event(event: dict[str, Any]) -> InputEvent:
+    """The typed record of an accepted event dict (nulls and unknown extra fields are ignored)."""
+    return _record(_PLANS, event)
+
+
+def dispute_record_from_event(event: dict[str, Any]) -> DisputeEvent:
+    """The typed record of an accepted appeal event dict (``validation.DisputeValidator``)."""
+    return _record(_DISPUTE_PLANS, event)

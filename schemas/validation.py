@@ -2,8 +2,10 @@
 
 ``EventValidator(currency).validate(topic, value)`` takes the *logical* topic name
 (``sales.deals``) and the raw record value, and returns ``Accepted(event)`` or
-``Rejected(reason, detail)``. It never raises. Checks run in this order and the first
-failure wins:
+``Rejected(reason, detail)``. It never raises. ``DisputeValidator().validate`` does the
+same for the appeal inputs on ``sales.disputes`` (contract §10), which no stage reads
+yet: it knows only those three types, so a deal sent there is an ``unknown_type``.
+Checks run in this order and the first failure wins:
 
     decode → object → type → topic → schema_version → money → timestamps → schema → currency
 
@@ -21,6 +23,8 @@ Reason codes are stable (dead letters, the rejection counter and dashboards key 
 | ``schema_violation`` | any other schema rule: missing field, wrong type, bad or oversized id, enum, range, if/then |
 | ``currency_mismatch`` | ``currency`` differs from the configured base currency |
 | ``processing_error`` | not produced here: the ingest agent's code for an unexpected failure |
+
+Signed money (an appeal's ``adjustment_amount``) may also carry a leading ``-``, down to −10^12.
 
 ``detail`` starts with the JSON path of the offending field, e.g.
 ``$.amount: money must be a decimal string, got a number (5.0)``.
@@ -50,7 +54,7 @@ from jsonschema.protocols import Validator
 from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 
-from .contracts import INPUT_TYPES, fast_check, load_schema, validator
+from .contracts import DISPUTE_TYPES, DISPUTES_TOPIC, INPUT_TYPES, fast_check, load_schema, validator
 
 INVALID_JSON = "invalid_json"
 NOT_AN_OBJECT = "not_an_object"
@@ -73,6 +77,7 @@ MAX_MONEY = Decimal(10) ** 12
 MIN_YEAR, MAX_YEAR = 1900, 2999  # the engine shifts periods by a year; keep far from datetime's limits
 
 _MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+_SIGNED_MONEY = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
 _DECIMAL_SHAPE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
                         r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
@@ -126,6 +131,19 @@ def money_problem(value: Any) -> str | None:
     return f"not a decimal amount (digits, optional '.' and 1-2 digits): {_short(value)}"
 
 
+def signed_money_problem(value: Any) -> str | None:
+    """Why ``value`` is not valid signed input money (``-`` allowed), or None when it is."""
+    if not isinstance(value, str):
+        return f"money must be a decimal string, got {_json_type(value)} ({_short(value)})"
+    if _SIGNED_MONEY.fullmatch(value):
+        if abs(Decimal(value)) > MAX_MONEY:
+            return f"money must be between -10^12 and 10^12, got {_short(value)}"
+        return None
+    if _DECIMAL_SHAPE.fullmatch(value):
+        return f"money has at most 2 fractional digits, got {_short(value)}"
+    return f"not a decimal amount (optional '-', digits, optional '.' and 1-2 digits): {_short(value)}"
+
+
 def timestamp_problem(value: Any) -> str | None:
     """Why ``value`` is not a usable RFC 3339 timestamp, or None when it is."""
     if not isinstance(value, str):
@@ -165,6 +183,7 @@ class _Contract:
     fast: Any
     integers: tuple[str, ...]
     money: tuple[str, ...]
+    signed_money: tuple[str, ...]
     timestamps: tuple[str, ...]
     decimals: tuple[str, ...]
     currency: bool
@@ -180,6 +199,7 @@ class _Contract:
             fast=fast_check(kind),
             integers=tuple(n for n, p in props.items() if "integer" in _types(p)),
             money=tuple(n for n, p in props.items() if "money" in _refs(p)),
+            signed_money=tuple(n for n, p in props.items() if "signed_money" in _refs(p)),
             timestamps=tuple(n for n, p in props.items() if "timestamp" in _refs(p)),
             decimals=tuple(n for n, p in props.items() if p.get("x-decimal")),
             currency="currency" in props,
@@ -187,13 +207,14 @@ class _Contract:
         )
 
 
-class EventValidator:
-    """Validates raw input records against the contracts; validators are built once, here."""
+class _RecordValidator:
+    """Validates raw records of the types in ``topic_of`` (type -> the logical topic it must
+    arrive on) against their contracts; validators are built once, here."""
 
-    def __init__(self, currency: str = "CNY") -> None:
+    def __init__(self, topic_of: dict[str, str], currency: str | None) -> None:
         self.currency = currency
-        self._contracts = {kind: _Contract.of(kind) for kind in INPUT_TYPES}
-        self._topic_of = {kind: TOPIC_FOR_TYPE[kind].name for kind in INPUT_TYPES}
+        self._contracts = {kind: _Contract.of(kind) for kind in topic_of}
+        self._topic_of = topic_of
 
     def validate(self, topic: str, value: bytes | None) -> Accepted | Rejected:
         """Check one record value that arrived on logical topic ``topic`` (e.g. ``sales.deals``)."""
@@ -207,7 +228,7 @@ class EventValidator:
         kind = event.get("type")
         if not isinstance(kind, str) or kind not in self._contracts:
             what = "missing" if kind is None else f"unknown event type {_short(kind)}"
-            return Rejected(UNKNOWN_TYPE, f"$.type: {what}; expected one of {list(INPUT_TYPES)}")
+            return Rejected(UNKNOWN_TYPE, f"$.type: {what}; expected one of {list(self._topic_of)}")
         expected = self._topic_of[kind]
         if topic != expected:
             return Rejected(WRONG_TOPIC, f"$.type: a {kind!r} event belongs on {expected}, not on {topic}")
@@ -222,6 +243,9 @@ class EventValidator:
         contract = self._contracts[kind]
         for name in contract.money:
             if name in event and (problem := money_problem(event[name])):
+                return Rejected(INVALID_MONEY, f"$.{name}: {problem}")
+        for name in contract.signed_money:
+            if name in event and (problem := signed_money_problem(event[name])):
                 return Rejected(INVALID_MONEY, f"$.{name}: {problem}")
         for name in contract.timestamps:
             if name in event and (problem := timestamp_problem(event[name])):
@@ -240,6 +264,21 @@ class EventValidator:
             if isinstance(event.get(name), (int, float)):
                 event[name] = str(event[name])
         return Accepted(event)
+
+
+class EventValidator(_RecordValidator):
+    """Validates raw input records (contract §3) against their contracts."""
+
+    def __init__(self, currency: str = "CNY") -> None:
+        super().__init__({kind: TOPIC_FOR_TYPE[kind].name for kind in INPUT_TYPES}, currency)
+
+
+class DisputeValidator(_RecordValidator):
+    """Validates raw appeal inputs (contract §10) arriving on logical topic ``topic``; they
+    carry no currency (an adjustment is in the base currency)."""
+
+    def __init__(self, topic: str = DISPUTES_TOPIC) -> None:
+        super().__init__(dict.fromkeys(DISPUTE_TYPES, topic), None)
 
 
 def _fast_valid(contract: _Contract, event: dict[str, Any]) -> bool:

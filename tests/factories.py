@@ -77,7 +77,8 @@ def roster(
 
 
 def target(scope: str, id: str, period: str, revenue: str, new_customers: int | None = None,
-           market_size: str | None = None, occurred_at: str = "2026-01-01T00:00:00+08:00") -> dict[str, Any]:
+           market_size: str | None = None, occurred_at: str = "2026-01-01T00:00:00+08:00",
+           dispute_id: str | None = None) -> dict[str, Any]:
     """A target."""
     ev: dict[str, Any] = {
         "event_id": _eid("target"),
@@ -93,6 +94,8 @@ def target(scope: str, id: str, period: str, revenue: str, new_customers: int | 
         ev["new_customers"] = new_customers
     if market_size is not None:
         ev["market_size"] = market_size
+    if dispute_id is not None:
+        ev["dispute_id"] = dispute_id
     return ev
 
 
@@ -141,3 +144,50 @@ def close_period(period: str) -> dict[str, Any]:
     """A close_period command."""
     return {"event_id": f"close:{period}", "type": "close_period", "schema_version": 1,
             "occurred_at": "2026-12-01T00:00:00+08:00", "period": period}
+
+
+def dispute_opened(dispute_id: str, rep_id: str, subject_kind: str = "deal", subject_ref: str | None = "d1",
+                   period: str = "2026-11", claim: str = "This deal is mine.", opened_by: str | None = None,
+                   occurred_at: str = "2026-11-20T10:00:00+08:00", event_id: str | None = None) -> dict[str, Any]:
+    """An appeal opened (by the rep unless ``opened_by`` says otherwise)."""
+    ev: dict[str, Any] = {
+        "event_id": event_id or _eid("dispute-opened"),
+        "type": "dispute_opened",
+        "schema_version": 1,
+        "occurred_at": occurred_at,
+        "dispute_id": dispute_id,
+        "rep_id": rep_id,
+        "period": period,
+        "subject_kind": subject_kind,
+        "claim": claim,
+        "opened_by": opened_by or rep_id,
+    }
+    if subject_ref is not None:
+        ev["subject_ref"] = subject_ref
+    return ev
+
+
+def dispute_resolved(dispute_id: str, decision: str = "upheld", adjustment_amount: str | None = None,
+                     resolution: str = "Checked against the CRM.", resolved_by: str = "m-1",
+                     occurred_at: str = "2026-11-24T10:00:00+08:00", event_id: str | None = None) -> dict[str, Any]:
+    """A decision on an appeal."""
+    ev: dict[str, Any] = {
+        "event_id": event_id or _eid("dispute-resolved"),
+        "type": "dispute_resolved",
+        "schema_version": 1,
+        "occurred_at": occurred_at,
+        "dispute_id": dispute_id,
+        "decision": decision,
+        "resolution": resolution,
+        "resolved_by": resolved_by,
+    }
+    if adjustment_amount is not None:
+        ev["adjustment_amount"] = adjustment_amount
+    return ev
+
+
+def dispute_withdrawn(dispute_id: str, withdrawn_by: str = "r1", occurred_at: str = "2026-11-23T10:00:00+08:00",
+                      event_id: str | None = None) -> dict[str, Any]:
+    """An appeal taken back."""
+    return {"event_id": event_id or _eid("dispute-withdrawn"), "type": "dispute_withdrawn", "schema_version": 1,
+            "occurred_at": occurred_at, "dispute_id": dispute_id, "withdrawn_by": withdrawn_by}

@@ -11,19 +11,24 @@ from typing import Any, get_args, get_type_hints
 import orjson
 import pytest
 
-from sales_scorecard.schemas.contracts import INPUT_TYPES, load_schema
-from sales_scorecard.schemas.examples import VALID_EXAMPLES, valid_example
+from sales_scorecard.schemas.contracts import DISPUTE_TYPES, INPUT_TYPES, load_schema
+from sales_scorecard.schemas.examples import DISPUTE_EXAMPLES, VALID_EXAMPLES, valid_example
 from sales_scorecard.schemas.records import (
+    DISPUTE_RECORD_TYPES,
     RECORD_TYPES,
     ActivityEvent,
     ClosePeriodEvent,
     ComplaintEvent,
     DealEvent,
+    DisputeOpenedEvent,
+    DisputeResolvedEvent,
+    DisputeWithdrawnEvent,
     RosterEvent,
     TargetEvent,
+    dispute_record_from_event,
     record_from_event,
 )
-from sales_scorecard.schemas.validation import Accepted, EventValidator
+from sales_scorecard.schemas.validation import Accepted, DisputeValidator, EventValidator
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 
 
@@ -31,10 +36,10 @@ def _optional(hint: Any) -> bool:
     return isinstance(hint, types.UnionType) and type(None) in get_args(hint)
 
 
-@pytest.mark.parametrize("kind", INPUT_TYPES)
+@pytest.mark.parametrize("kind", INPUT_TYPES + DISPUTE_TYPES)
 def test_record_fields_equal_schema_properties(kind: str) -> None:
     schema = load_schema(kind)
-    cls = RECORD_TYPES[kind]
+    cls = {**RECORD_TYPES, **DISPUTE_RECORD_TYPES}[kind]
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = get_type_hints(cls)
     assert set(fields) == set(schema["properties"]), kind
@@ -55,6 +60,7 @@ def test_record_fields_equal_schema_properties(kind: str) -> None:
 
 def test_record_types_cover_every_input_type() -> None:
     assert set(RECORD_TYPES) == set(INPUT_TYPES) == set(TOPIC_FOR_TYPE)
+    assert set(DISPUTE_RECORD_TYPES) == set(DISPUTE_TYPES)
 
 
 def _accepted(kind: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -107,3 +113,25 @@ def test_target_money_fields_are_decimals() -> None:
     assert isinstance(rec, TargetEvent)
     assert rec.revenue == Decimal("3000000.00") and rec.market_size == Decimal("90000000.00")
     assert rec.new_customers == 12 and rec.period == "2026-Q4"
+
+
+@pytest.mark.parametrize("kind,cls", [("dispute_opened", DisputeOpenedEvent),
+                                      ("dispute_resolved", DisputeResolvedEvent),
+                                      ("dispute_withdrawn", DisputeWithdrawnEvent)])
+def test_every_dispute_example_becomes_its_record(kind: str, cls: type) -> None:
+    result = DisputeValidator().validate("sales.disputes", orjson.dumps(DISPUTE_EXAMPLES[kind]))
+    assert isinstance(result, Accepted), result
+    rec = dispute_record_from_event(result.event)
+    assert type(rec) is cls and rec.occurred_at.tzinfo is not None
+
+
+def test_dispute_records_parse_money_and_leave_absent_fields_none() -> None:
+    opened = dispute_record_from_event({**valid_example("dispute_opened"), "subject_kind": "target",
+                                        "subject_ref": None})
+    assert isinstance(opened, DisputeOpenedEvent) and opened.subject_ref is None and opened.period == "2026-11"
+    assert opened.occurred_at == datetime(2026, 12, 4, 1, 30, tzinfo=UTC)
+    resolved = dispute_record_from_event({**valid_example("dispute_resolved"), "adjustment_amount": "-0.05"})
+    assert isinstance(resolved, DisputeResolvedEvent) and resolved.adjustment_amount == Decimal("-0.05")
+    without = {k: v for k, v in valid_example("dispute_resolved").items() if k != "adjustment_amount"}
+    rec = dispute_record_from_event(without)
+    assert isinstance(rec, DisputeResolvedEvent) and rec.adjustment_amount is None

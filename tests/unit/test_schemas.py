@@ -12,6 +12,7 @@ import pytest
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.schemas.contracts import (
     BASE_URI,
+    DISPUTE_TYPES,
     INPUT_TYPES,
     OUTPUT_TYPES,
     SCHEMA_NAMES,
@@ -21,7 +22,7 @@ from sales_scorecard.schemas.contracts import (
     validator,
 )
 from sales_scorecard.schemas.deadletter import deadletter_record
-from sales_scorecard.schemas.examples import OUTPUT_EXAMPLES, VALID_EXAMPLES, valid_example
+from sales_scorecard.schemas.examples import DISPUTE_EXAMPLES, OUTPUT_EXAMPLES, VALID_EXAMPLES, valid_example
 from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 from tests.factories import activity, complaint, deal, roster, target
@@ -77,6 +78,12 @@ def test_input_examples_are_valid(name: str) -> None:
     assert errors(name, VALID_EXAMPLES[name]) == []
 
 
+@pytest.mark.parametrize("name", DISPUTE_TYPES)
+def test_dispute_input_examples_are_valid(name: str) -> None:
+    assert DISPUTE_EXAMPLES[name]["type"] == name
+    assert errors(name, DISPUTE_EXAMPLES[name]) == []
+
+
 @pytest.mark.parametrize("name", OUTPUT_TYPES)
 def test_output_examples_are_valid(name: str) -> None:
     assert OUTPUT_EXAMPLES[name]["type"] == name
@@ -107,6 +114,13 @@ def test_valid_example_is_a_private_copy() -> None:
     ("deadletter", lambda e: e.update(extra=1), "$"),
     ("deadletter", lambda e: e.update(raw_encoding="hex"), "$.raw_encoding"),
     ("deadletter", lambda e: e.update(schema_version=2), "$.schema_version"),
+    ("dispute", lambda e: e.update(state="pending"), "$.state"),
+    ("dispute", lambda e: e.update(state="open"), "$.resolved_at"),
+    ("dispute", lambda e: e.update(state="withdrawn"), "$.decision"),
+    ("dispute", lambda e: e.update(adjustment_amount="3000.5"), "$.adjustment_amount"),
+    ("dispute", lambda e: e.update(history=[]), "$.history"),
+    ("dispute", lambda e: e["history"][0].pop("by"), "$.history[0]"),
+    ("dispute", lambda e: e.update(revision=0), "$.revision"),
 ])
 def test_output_contract_rejects(name: str, mutate: Any, path: str) -> None:
     ev = valid_example(name)

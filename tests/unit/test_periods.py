@@ -1,0 +1,110 @@
+"""Business days: the deadline of an appeal (contract §10), worked out on a calendar by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sales_scorecard.core.periods import business_deadline, is_business_day, next_business_day, parse_timestamp
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BERLIN = ZoneInfo("Europe/Berlin")
+CAIRO = ZoneInfo("Africa/Cairo")
+
+
+def deadline(start: str, zone: ZoneInfo = SHANGHAI, days: int = 5) -> datetime:
+    return business_deadline(parse_timestamp(start), days, zone)
+
+
+def test_business_days_are_monday_to_friday() -> None:
+    # 2026-11-02 is a Monday.
+    assert [is_business_day(date(2026, 11, d)) for d in range(2, 9)] == [True] * 5 + [False] * 2
+    assert next_business_day(date(2026, 11, 6)) == date(2026, 11, 9)  # Friday -> Monday
+    assert next_business_day(date(2026, 11, 7)) == date(2026, 11, 9)  # Saturday -> Monday
+    assert next_business_day(date(2026, 11, 9)) == date(2026, 11, 10)
+
+
+@pytest.mark.parametrize("start,expected", [
+    # Friday 17:00: Mon 9, Tue 10, Wed 11, Thu 12, Fri 13 -> the next Friday 17:00.
+    ("2026-11-06T17:00:00+08:00", "2026-11-13T17:00:00+08:00"),
+    # Wednesday 10:00: Thu, Fri, (weekend), Mon, Tue, Wed -> seven calendar days.
+    ("2026-11-04T10:00:00+08:00", "2026-11-11T10:00:00+08:00"),
+    ("2026-11-02T09:00:00+08:00", "2026-11-09T09:00:00+08:00"),
+    ("2026-11-06T23:59:59+08:00", "2026-11-13T23:59:59+08:00"),
+    # Over a month end: Fri 27, Mon 30, Tue 1, Wed 2, Thu 3.
+    ("2026-11-26T12:00:00+08:00", "2026-12-03T12:00:00+08:00"),
+    # A weekend start counts from Monday 00:00 (9 Nov), five business days later is Monday 16 Nov 00:00.
+    ("2026-11-07T10:00:00+08:00", "2026-11-16T00:00:00+08:00"),
+    ("2026-11-08T23:59:59+08:00", "2026-11-16T00:00:00+08:00"),
+    ("2026-11-09T00:00:00+08:00", "2026-11-16T00:00:00+08:00"),
+    # The local date decides: 09:00Z on Friday is 17:00 in Shanghai; 18:00Z is Saturday 02:00 there.
+    ("2026-11-06T09:00:00Z", "2026-11-13T17:00:00+08:00"),
+    ("2026-11-06T18:00:00Z", "2026-11-16T00:00:00+08:00"),
+])
+def test_five_business_days_without_daylight_saving(start: str, expected: str) -> None:
+    assert deadline(start) == parse_timestamp(expected)
+
+
+def test_zero_days_is_the_start_or_the_next_monday_and_negative_is_an_error() -> None:
+    assert deadline("2026-11-06T17:00:00+08:00", days=0) == parse_timestamp("2026-11-06T17:00:00+08:00")
+    assert deadline("2026-11-07T10:00:00+08:00", days=0) == parse_timestamp("2026-11-09T00:00:00+08:00")
+    with pytest.raises(ValueError, match="business days"):
+        deadline("2026-11-06T17:00:00+08:00", days=-1)
+
+
+def test_berlin_spring_forward_on_the_weekend_keeps_the_wall_clock() -> None:
+    # Clocks go from 02:00 CET to 03:00 CEST on Sunday 29 March 2026.
+    # Friday 27 March 17:00 CET (16:00Z) -> Friday 3 April 17:00 CEST (15:00Z): 7 days less an hour.
+    start = parse_timestamp("2026-03-27T17:00:00+01:00")
+    end = business_deadline(start, 5, BERLIN)
+    assert end == datetime(2026, 4, 3, 15, 0, tzinfo=UTC)
+    assert end - start == timedelta(days=7, hours=-1)
+
+
+def test_berlin_fall_back_on_the_weekend_keeps_the_wall_clock() -> None:
+    # Clocks go from 03:00 CEST back to 02:00 CET on Sunday 25 October 2026.
+    # Friday 23 October 17:00 CEST (15:00Z) -> Friday 30 October 17:00 CET (16:00Z): 7 days and an hour.
+    start = parse_timestamp("2026-10-23T17:00:00+02:00")
+    end = business_deadline(start, 5, BERLIN)
+    assert end == datetime(2026, 10, 30, 16, 0, tzinfo=UTC)
+    assert end - start == timedelta(days=7, hours=1)
+
+
+def test_a_change_of_clocks_on_a_business_day_keeps_the_wall_clock() -> None:
+    # Cairo moved from EET (+02) to EEST (+03) at 00:00 on Friday 28 April 2023: a 23-hour business day.
+    # Friday 21 April 12:00 EET (10:00Z) -> Friday 28 April 12:00 EEST (09:00Z).
+    assert deadline("2023-04-21T12:00:00+02:00", CAIRO) == datetime(2023, 4, 28, 9, 0, tzinfo=UTC)
+    # 00:30 does not exist on 28 April: read with the old offset (+02), 22:30Z, which is 01:30 EEST.
+    assert deadline("2023-04-21T00:30:00+02:00", CAIRO) == datetime(2023, 4, 27, 22, 30, tzinfo=UTC)
+    # Cairo went back from EEST to EET at 24:00 on Thursday 26 October 2023: 23:30 came twice; the first counts.
+    # Thursday 19 October 23:30 EEST (20:30Z) -> Thursday 26 October 23:30 EEST (20:30Z).
+    assert deadline("2023-10-19T23:30:00+03:00", CAIRO) == datetime(2023, 10, 26, 20, 30, tzinfo=UTC)
+
+
+def business_seconds(start: datetime, end: datetime, zone: ZoneInfo) -> float:
+    """Brute force: the seconds of [start, end) that fall on a local Monday to Friday."""
+    total = 0.0
+    day = start.astimezone(zone).date()
+    while (midnight := datetime(day.year, day.month, day.day, tzinfo=zone)) < end:
+        after = day + timedelta(days=1)
+        if day.weekday() < 5:
+            lo = max(start, midnight)
+            hi = min(end, datetime(after.year, after.month, after.day, tzinfo=zone))
+            total += max(0.0, (hi - lo).total_seconds())
+        day = after
+    return total
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from([SHANGHAI, BERLIN]),  # every business day has 24 hours in these (Berlin changes on Sundays)
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
+    seconds=st.integers(min_value=0, max_value=14 * 86400),
+)
+def test_deadline_is_where_business_time_exceeds_five_days(zone: ZoneInfo, start: datetime, seconds: int) -> None:
+    now = start + timedelta(seconds=seconds)
+    assert (now > business_deadline(start, 5, zone)) == (business_seconds(start, now, zone) > 5 * 86400)
