@@ -12,6 +12,7 @@ topics while a stage has pending work (coalesced flushes, boards, clock refreshe
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import faust
@@ -60,7 +61,8 @@ def register(pipe: Pipeline) -> None:
 
     async def apply_facts(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            await org.on_batch(decode_batch(event.value), event.message.offset)
+            message = event.message
+            await org.on_batch(decode_batch(event.value), message.offset, time.time() - message.timestamp)
 
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
 
@@ -69,8 +71,9 @@ def register(pipe: Pipeline) -> None:
 
         async def apply_rep_facts(stream: faust.StreamT[bytes]) -> None:
             async for event in stream.events():
-                await rep_stages.stage(event.message.partition).on_batch(decode_batch(event.value),
-                                                                         event.message.offset)
+                message = event.message
+                await rep_stages.stage(message.partition).on_batch(decode_batch(event.value), message.offset,
+                                                                   time.time() - message.timestamp)
 
         app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
 

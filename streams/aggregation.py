@@ -281,6 +281,8 @@ class AggregationStage:
         self._republish = False
         #: Longer-period keys a flush's budget left untried: continuation flushes render them.
         self.set_aside: list[ScorecardKey] = []
+        #: whether the message being processed was sent more than the short interval ago
+        self.behind = False
 
     # ------------------------------------------------------------------ lifecycle
     def on_revoked(self) -> None:
@@ -374,8 +376,12 @@ class AggregationStage:
         return self.boards.remove(rep_id, label)
 
     # ------------------------------------------------------------------ input
-    async def on_batch(self, batch: Batch, offset: int | None = None) -> None:
-        """Apply one internal message (possibly no fact: a tick) and run due work."""
+    async def on_batch(self, batch: Batch, offset: int | None = None, lag: float = 0.0) -> None:
+        """Apply one internal message (possibly no fact: a tick) and run due work. ``lag``:
+        seconds since the message was sent; a stage behind by more than the short
+        interval flushes on the cadence only (leading-edge flushes would crowd out the
+        facts waiting)."""
+        self.behind = lag > self.pacing.flush_interval
         try:
             engine = self.engine or await self._load()
         except Exception:
@@ -444,7 +450,7 @@ class AggregationStage:
             self._refresh_clock(engine)
         if engine.dirty and now - pacing.last_flush >= pacing.flush_gap:
             await self.flush(engine)
-        elif (self.leading_edge and now - pacing.last_end >= pacing.last_took
+        elif (self.leading_edge and not self.behind and now - pacing.last_end >= pacing.last_took
               and engine.month_ready(pacing.held_months(now))):
             await self.flush(engine, leading=True)
         elif self.set_aside and now - pacing.last_end >= pacing.last_took:

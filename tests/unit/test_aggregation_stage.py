@@ -326,6 +326,20 @@ def test_a_month_not_rendered_within_the_interval_goes_out_after_the_message_tha
     assert [t["kpis"]["revenue"] for t in team] == ["10000.00", "10700.00"]
 
 
+def test_behind_by_more_than_the_interval_months_wait_for_the_cadence() -> None:
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    clock.now += 0.1
+    r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d2", "r2", "c2", "700.00", event_id="deal-d2-v1")]
+    run(stage.on_batch(Batch(r2), offset=1, lag=0.6))  # sent 0.6 s ago: a backlog
+    assert not [k for k, at in outputs.sent_at if at == clock.now]  # no leading-edge flush
+    clock.now += 0.45  # the cadence: the interval since the last flush has passed
+    run(stage.on_batch(Batch(), offset=None, lag=0.6))
+    assert "rep:r2:2026-11" in {k for k, at in outputs.sent_at if at == clock.now}
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_leading_edge_never_sends_a_key_twice_within_its_interval_and_ends_with_the_latest_state(seed: int) -> None:
     rng = random.Random(seed)
