@@ -90,7 +90,9 @@ def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, 
         batches = cast(faust.Stream[bytes], stream).take_events(INGEST_BATCH, within=batch_seconds)
         async for events in batches:
             facts = [fact for fact in [await validate_one(e.message) for e in events] if fact is not None]
-            for value in encode_batches(facts):
+            # how old the batch's input is: a stage that is behind flushes on the cadence only
+            since = round(1000 * min(e.message.timestamp for e in events)) if events else None
+            for value in encode_batches(facts, since=since):
                 await facts_topic.send(key=FACTS_KEY, value=value)
             metrics.accepted.labels(logical_name).inc(len(facts))
             metrics.last_processed.labels("ingest").set(time.time())

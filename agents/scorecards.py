@@ -61,8 +61,8 @@ def register(pipe: Pipeline) -> None:
 
     async def apply_facts(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            message = event.message
-            await org.on_batch(decode_batch(event.value), message.offset, time.time() - message.timestamp)
+            batch, message = decode_batch(event.value), event.message
+            await org.on_batch(batch, message.offset, batch.age(message.timestamp, time.time()))
 
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
 
@@ -71,9 +71,9 @@ def register(pipe: Pipeline) -> None:
 
         async def apply_rep_facts(stream: faust.StreamT[bytes]) -> None:
             async for event in stream.events():
-                message = event.message
-                await rep_stages.stage(message.partition).on_batch(decode_batch(event.value), message.offset,
-                                                                   time.time() - message.timestamp)
+                batch, message = decode_batch(event.value), event.message
+                await rep_stages.stage(message.partition).on_batch(batch, message.offset,
+                                                                   batch.age(message.timestamp, time.time()))
 
         app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
 

@@ -42,6 +42,7 @@ from sales_scorecard.schemas.records import (
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution, money_units
 from .commission import PlanSet, compute_commission, load_plans
+from .dirty_keys import DirtyKeys
 from .kpis import KpiInputs, compute_kpis, format_kpis
 from .money import ratio
 from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
@@ -251,7 +252,7 @@ class ScorecardEngine:
         self._spans: dict[tuple[str, datetime], tuple[Span, Span, Span]] = {}
         #: (scope, id) -> calendar period labels that have a scorecard
         self.known: dict[tuple[str, str], L.LabelSet] = {}
-        self.dirty: set[ScorecardKey] = set()
+        self.dirty = DirtyKeys()
         #: keys that stopped existing (their last fact moved away) since the last take_dirty
         self.vanished: set[ScorecardKey] = set()
         #: (scope, id, period) of every target given: such a key exists without facts
@@ -598,11 +599,14 @@ class ScorecardEngine:
     def _touch_contribution(self, scope: str, id: str, month: str, coverage: bool) -> None:
         """Mark the scorecards a contribution can change (``labels.touched_by``) and the
         scope's trailing windows."""
-        dirty = self.dirty
-        for label in L.touched_by(month, coverage):
-            dirty.add((scope, id, label))
-        dirty.add((scope, id, "R30D"))
-        dirty.add((scope, id, "R90D"))
+        months, longer = L.touched_by_kind(month, coverage)
+        dirty_months, dirty_longer = self.dirty.months, self.dirty.longer
+        for label in months:
+            dirty_months.add((scope, id, label))
+        for label in longer:
+            dirty_longer.add((scope, id, label))
+        dirty_longer.add((scope, id, "R30D"))
+        dirty_longer.add((scope, id, "R90D"))
 
     def _touch_customer(self, customer: str) -> None:
         """A customer's wins changed: repeat rates of its other won deals' periods may move."""
@@ -670,29 +674,50 @@ class ScorecardEngine:
                 else:
                     out.append(key)
         self.vanished = vanished_later
-        later: set[ScorecardKey] = set()
-        for key in self.dirty:
+        dirty = self.dirty
+        months_later: set[ScorecardKey] = set()
+        for key in dirty.months:
             scope, id, label = key
-            if scope not in scopes:
+            known = self.known.get((scope, id)) if scope in scopes else None
+            if not known or label not in known:
                 continue
-            known = self.known.get((scope, id))
-            if not known:
-                continue
-            if (months_only and not L.is_month(label)) or key in held:
-                later.add(key)
-            elif label in TRAILING_DAYS or label in known:
+            if key in held:
+                months_later.add(key)
+            else:
                 out.append(key)
-        self.dirty = later
+        dirty.months = months_later
+        if not months_only:
+            longer_later: set[ScorecardKey] = set()
+            for key in dirty.longer:
+                scope, id, label = key
+                known = self.known.get((scope, id)) if scope in scopes else None
+                if not known or not (label in TRAILING_DAYS or label in known):
+                    continue
+                if key in held:
+                    longer_later.add(key)
+                else:
+                    out.append(key)
+            dirty.longer = longer_later
         return sorted(set(out), key=flush_order)
 
     def month_ready(self, held: Container[ScorecardKey]) -> bool:
-        """Whether a dirty (or vanished) month scorecard of this role is not in ``held``."""
+        """Whether an existing dirty month scorecard (or a vanished one) of this role is not
+        in ``held``. Marks no call would ever hand out (no such scorecard, another role's
+        scope) are dropped on the way."""
         scopes = self.role.scopes
-        for keys in (self.dirty, self.vanished):
-            for key in keys:
-                if key[0] in scopes and L.is_month(key[2]) and key not in held:
-                    return True
-        return False
+        if any(key[0] in scopes and L.is_month(key[2]) and key not in held for key in self.vanished):
+            return True
+        found, dropped = False, []
+        for key in self.dirty.months:
+            scope, id, label = key
+            known = self.known.get((scope, id)) if scope in scopes else None
+            if not known or label not in known:
+                dropped.append(key)
+            elif key not in held:
+                found = True
+                break
+        self.dirty.months.difference_update(dropped)
+        return found
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:
         """Keys taken by ``take_dirty`` that could not be published: the next

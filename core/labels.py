@@ -54,6 +54,13 @@ def touched_by(month: str, coverage: bool) -> tuple[str, ...]:
     return tuple(sorted(labels))
 
 
+@lru_cache(maxsize=512)
+def touched_by_kind(month: str, coverage: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``touched_by`` split into (months, quarters and years)."""
+    labels = touched_by(month, coverage)
+    return tuple(x for x in labels if is_month(x)), tuple(x for x in labels if not is_month(x))
+
+
 def year_earlier(label: str) -> str:
     """The same calendar period one year before."""
     return f"{int(label[:4]) - 1:04d}{label[4:]}"

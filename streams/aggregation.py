@@ -81,7 +81,7 @@ MONTHS_FIRST_KEYS = 200
 #: every month), then sets the rest aside; continuation flushes render them, each after
 #: what the last flush took: a long flush no longer holds the next months (and the facts)
 #: back, and no longer waits a whole interval per budget (10,000 reps starved for minutes).
-LONG_PERIODS_BUDGET_SECONDS = 0.15
+LONG_PERIODS_BUDGET_SECONDS = 0.05
 #: What a flush took spaces the next one by at most this much. Every month of 10,000 reps
 #: at once took 180 s, and the rest then waited 180 s more with nothing else to do.
 MAX_SPACING_SECONDS = 2.0
@@ -378,10 +378,11 @@ class AggregationStage:
     # ------------------------------------------------------------------ input
     async def on_batch(self, batch: Batch, offset: int | None = None, lag: float = 0.0) -> None:
         """Apply one internal message (possibly no fact: a tick) and run due work. ``lag``:
-        seconds since the message was sent; a stage behind by more than the short
-        interval flushes on the cadence only (leading-edge flushes would crowd out the
-        facts waiting)."""
-        self.behind = lag > self.pacing.flush_interval
+        seconds since the input of its facts was sent (``Batch.age``); a stage behind by
+        more than the short interval flushes on the cadence only (leading-edge flushes
+        would crowd out the facts waiting), until a batch of facts is on time again."""
+        if batch.facts:
+            self.behind = lag > self.pacing.flush_interval
         try:
             engine = self.engine or await self._load()
         except Exception:
@@ -450,8 +451,7 @@ class AggregationStage:
             self._refresh_clock(engine)
         if engine.dirty and now - pacing.last_flush >= pacing.flush_gap:
             await self.flush(engine)
-        elif (self.leading_edge and not self.behind and now - pacing.last_end >= pacing.last_took
-              and engine.month_ready(pacing.held_months(now))):
+        elif self.leading_edge and not self.behind and engine.month_ready(pacing.held_months(now)):
             await self.flush(engine, leading=True)
         elif self.set_aside and now - pacing.last_end >= pacing.last_took:
             await self.flush(engine, continuation=True)
@@ -552,18 +552,18 @@ class AggregationStage:
     def _take_set_aside(self, engine: ScorecardEngine) -> list[ScorecardKey]:
         """The keys a budget set aside, no longer marked dirty: rendering now covers them."""
         keys, self.set_aside = self.set_aside, []
-        engine.dirty.difference_update(keys)
+        engine.dirty.discard_all(keys)
         return keys
 
     async def flush(self, engine: ScorecardEngine, continuation: bool = False, leading: bool = False) -> None:
         """Render and publish the dirty months and the keys a budget set aside, and every
         other dirty key when the longer interval passed (months first); then alerts and,
         when due, boards. Month keys rendered within the short interval wait (leading
-        edge). A continuation renders only the keys set aside; a leading flush does not
-        move the short interval's cadence."""
+        edge). A continuation renders only the keys set aside; a leading flush only the
+        months, and it does not move the short interval's cadence."""
         started = self._monotonic()
         pacing = self.pacing
-        renders_set_aside = bool(self.set_aside)
+        renders_set_aside = bool(self.set_aside) and not leading
         if continuation:
             keys = self._take_set_aside(engine)
         else:
@@ -574,7 +574,8 @@ class AggregationStage:
             if full:
                 pacing.last_full_flush = started
             elif not keys:
-                pacing.last_flush = started  # only longer periods are dirty, not due yet: look again later
+                if not leading:
+                    pacing.last_flush = started  # only longer periods are dirty, not due yet: look again later
                 return
         emitted_at = _now()
         republish, self._republish = self._republish, False

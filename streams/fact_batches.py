@@ -38,6 +38,13 @@ class Batch:
     board_rows: list[dict[str, Any]] = field(default_factory=list)
     #: what has been paid, ``{"key": "{rep_id}:{month}", "state": ...}`` (rep stage -> org stage)
     paid: list[dict[str, Any]] = field(default_factory=list)
+    #: when the oldest input record among the facts was sent (epoch ms; ingest -> stage)
+    since: int | None = None
+
+    def age(self, sent_at: float, now: float) -> float:
+        """Seconds since the oldest input record of these facts was sent (else since this
+        message, sent at ``sent_at``, was)."""
+        return now - (self.since / 1000.0 if self.since is not None else sent_at)
 
 
 def _chunks(items: Iterable[bytes], head: bytes, tail: bytes) -> Iterator[bytes]:
@@ -53,11 +60,15 @@ def _chunks(items: Iterable[bytes], head: bytes, tail: bytes) -> Iterator[bytes]
         yield head + b",".join(parts) + tail
 
 
-def encode_batches(facts: Iterable[bytes], clock: str | None = None) -> Iterator[bytes]:
+def encode_batches(facts: Iterable[bytes], clock: str | None = None, since: int | None = None) -> Iterator[bytes]:
     """Messages holding the encoded ``facts`` in order, each under ``MAX_BATCH_BYTES``
-    (with ``clock``: every message carries it)."""
-    tail = _TAIL if clock is None else b'],"clock":' + orjson.dumps(clock) + b"}"
-    return _chunks(facts, _HEAD, tail)
+    (with ``clock`` or ``since``: every message carries them)."""
+    tail = b"]"
+    if clock is not None:
+        tail += b',"clock":' + orjson.dumps(clock)
+    if since is not None:
+        tail += b',"since":' + orjson.dumps(since)
+    return _chunks(facts, _HEAD, tail + b"}")
 
 
 def encode_clock(clock: str) -> bytes:
@@ -78,7 +89,7 @@ def decode_batch(value: bytes) -> Batch:
     kind = payload.get("type")
     if kind == "batch":
         return Batch(list(payload["facts"]), payload.get("clock"), list(payload.get("board_rows", ())),
-                     list(payload.get("paid", ())))
+                     list(payload.get("paid", ())), payload.get("since"))
     if kind == "tick":
         return Batch()
     return Batch([payload])

@@ -1,0 +1,29 @@
+"""DirtyKeys: a set of scorecard keys kept apart by period kind."""
+
+from __future__ import annotations
+
+from sales_scorecard.core.dirty_keys import DirtyKeys
+from sales_scorecard.core.labels import touched_by, touched_by_kind
+
+
+def test_months_and_longer_periods_are_kept_apart_and_read_as_one_set() -> None:
+    keys = DirtyKeys([("rep", "r1", "2026-11"), ("rep", "r1", "2026-Q4"), ("rep", "r1", "2026")])
+    keys.add(("rep", "r1", "R30D"))
+    keys.add(("rep", "r1", "2026-11"))  # already marked
+    assert keys.months == {("rep", "r1", "2026-11")}
+    assert keys.longer == {("rep", "r1", "2026-Q4"), ("rep", "r1", "2026"), ("rep", "r1", "R30D")}
+    assert len(keys) == 4 and ("rep", "r1", "2026") in keys and ("rep", "r2", "2026") not in keys
+    assert set(keys) == keys.months | keys.longer
+    keys.discard_all([("rep", "r1", "2026-11"), ("rep", "r1", "2026"), ("team", "t1", "2026-11")])
+    assert not keys.months and len(keys) == 2 and keys
+    keys.discard_all(list(keys))
+    assert not keys
+
+
+def test_touched_by_kind_splits_touched_by() -> None:
+    months, longer = touched_by_kind("2026-11", coverage=False)
+    # worked by hand: the month, the next, a year later; the quarter, the next, a year
+    # later; the year and the next
+    assert months == ("2026-11", "2026-12", "2027-11")
+    assert longer == ("2026", "2026-Q4", "2027", "2027-Q1", "2027-Q4")
+    assert set(months) | set(longer) == set(touched_by("2026-11", coverage=False))
