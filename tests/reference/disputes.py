@@ -7,13 +7,16 @@ its own by scanning the whole event list for the events that name it, and the ro
 closed months and the clock a dispute event sees are found by filtering the events that
 come before it in the list.
 
-Public functions:
-- ``expected_appeals(events, timezone, as_of)``: the expected final ``dispute`` state
-  per dispute_id, the dead-lettered dispute events with their reasons, the skipped
-  redeliveries, the ``dispute_overdue`` alerts and the appeal payroll adjustments.
-- ``overdue_deadline(opened_at, timezone)`` and ``is_overdue(opened_at, as_of, timezone)``:
-  the business-day rule of §10, worked out by stepping through local calendar days.
-- ``normalise_dispute(output)``: an engine ``dispute`` output in the form of
+Public surface:
+- ``expected_appeals(events, timezone="Asia/Shanghai", as_of=None) -> Appeals``: the
+  expected final ``dispute`` state per dispute_id (``ExpectedDispute``, ``.record()`` in
+  the output's shape), the dead-lettered dispute events with their reasons
+  (``DeadLetter``), the positions of the redeliveries skipped, the ``dispute_overdue``
+  alerts (``OverdueAlert``) and the appeal payroll adjustments (``AppealAdjustment``).
+- ``overdue_deadline(opened_at, timezone) -> datetime`` and
+  ``is_overdue(opened_at, as_of, timezone) -> bool``: the business-day rule of §10,
+  worked out by stepping through local calendar days.
+- ``normalise_dispute(output) -> dict``: an engine ``dispute`` output in the form of
   ``ExpectedDispute.record()``, for a key-by-key comparison.
 
 Readings chosen where the contract leaves room (§10 and its Decisions block):
@@ -79,11 +82,26 @@ Readings chosen where the contract leaves room (§10 and its Decisions block):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 BUSINESS_DAYS = 5  # contract §10: "open for more than 5 business days"
 SATURDAY = 5  # date.weekday(): Monday 0 ... Friday 4, Saturday 5, Sunday 6
+
+OPENED, RESOLVED, WITHDRAWN = "dispute_opened", "dispute_resolved", "dispute_withdrawn"
+DISPUTE_TYPES = (OPENED, RESOLVED, WITHDRAWN)
+# The input types of contract §3 and §10; anything else in the list (outputs, say) is ignored.
+INPUT_TYPES = ("deal", "complaint", "activity", "roster", "target", "close_period", *DISPUTE_TYPES)
+BY_FIELD = {OPENED: "opened_by", RESOLVED: "resolved_by", WITHDRAWN: "withdrawn_by"}
+STATE_AFTER = {OPENED: "open", RESOLVED: "resolved", WITHDRAWN: "withdrawn"}
+PAYING_DECISIONS = ("upheld", "partially_upheld")
+APPLIED = "applied"
+DUPLICATE = "duplicate"
+OVERDUE_RULE = "dispute_overdue"
 
 
 # --------------------------------------------------------------------------- time
@@ -130,3 +148,306 @@ def overdue_deadline(opened_at: datetime | str, timezone: str = "Asia/Shanghai")
 def is_overdue(opened_at: datetime | str, as_of: datetime | str, timezone: str = "Asia/Shanghai") -> bool:
     """More than 5 business days of an open dispute have passed at ``as_of``."""
     return _instant(as_of) > overdue_deadline(opened_at, timezone)
+
+
+# --------------------------------------------------------------------------- money and months
+def signed_money(text: str | int | Decimal) -> str:
+    """Output money that may be negative: exactly 2 decimals; ``-0.00`` is ``0.00``."""
+    value = Decimal(str(text))
+    if value == 0:
+        value = Decimal(0)
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
+
+
+def month_after(label: str) -> str:
+    """`YYYY-MM` of the month after ``label``."""
+    year, month = int(label[:4]), int(label[5:7])
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+# --------------------------------------------------------------------------- expected outputs
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One applied event of a dispute, as its ``history`` lists it."""
+
+    event_id: str
+    type: str
+    occurred_at: datetime
+    by: str
+    decision: str | None = None
+    adjustment_amount: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The history entry's fields, timestamps as UTC datetimes."""
+        return {"event_id": self.event_id, "type": self.type, "occurred_at": self.occurred_at, "by": self.by,
+                "decision": self.decision, "adjustment_amount": self.adjustment_amount}
+
+
+@dataclass(frozen=True)
+class ExpectedDispute:
+    """The final ``dispute`` output of one dispute_id (contract §10)."""
+
+    dispute_id: str
+    state: str  # open | resolved | withdrawn
+    rep_id: str
+    team_id: str
+    manager_id: str | None
+    period: str
+    subject_kind: str
+    subject_ref: str | None
+    claim: str
+    decision: str | None
+    resolution: str | None
+    adjustment_amount: str | None
+    history: tuple[HistoryEntry, ...]
+    adjustment_ids: tuple[str, ...]
+    opened_at: datetime
+    resolved_at: datetime | None
+    correction_event_ids: tuple[str, ...] = ()  # target events naming the dispute (not modelled, reading 7)
+
+    @property
+    def revision(self) -> int:
+        """One per applied event (corrections' adjustments are not modelled)."""
+        return len(self.history)
+
+    @property
+    def event_id(self) -> str:
+        """``dispute:{dispute_id}:{revision}``."""
+        return f"dispute:{self.dispute_id}:{self.revision}"
+
+    def record(self) -> dict[str, Any]:
+        """The output's fields but ``emitted_at``; timestamps as UTC datetimes (see ``normalise_dispute``)."""
+        return {
+            "event_id": self.event_id, "type": "dispute", "schema_version": 1,
+            "dispute_id": self.dispute_id, "revision": self.revision, "state": self.state,
+            "rep_id": self.rep_id, "team_id": self.team_id, "manager_id": self.manager_id, "period": self.period,
+            "subject_kind": self.subject_kind, "subject_ref": self.subject_ref, "claim": self.claim,
+            "decision": self.decision, "resolution": self.resolution, "adjustment_amount": self.adjustment_amount,
+            "history": [h.record() for h in self.history], "adjustment_ids": list(self.adjustment_ids),
+            "opened_at": self.opened_at, "resolved_at": self.resolved_at,
+        }
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dispute event expected on ``sales.deadletter``; ``position`` is its index in the event list."""
+
+    position: int
+    event_id: str
+    type: str
+    dispute_id: str
+    reason: str  # invalid_transition | unknown_reference | schema_violation
+
+
+@dataclass(frozen=True)
+class OverdueAlert:
+    """The ``dispute_overdue`` alert of one dispute, in its final state (reading 10)."""
+
+    dispute_id: str
+    rep_id: str
+    team_id: str
+    manager_id: str | None
+    period: str
+    deadline: datetime
+    state: str  # firing | resolved
+    rule: str = OVERDUE_RULE
+
+
+@dataclass(frozen=True)
+class AppealAdjustment:
+    """The ``payroll.adjustment`` an upheld or partially upheld decision with an amount posts."""
+
+    dispute_id: str
+    rep_id: str
+    original_period: str
+    apply_in_period: str
+    delta_commission: str
+    delta_revenue: str = "0.00"
+    reason: str = "appeal"
+    deal_id: str | None = None
+
+    @property
+    def adjustment_id(self) -> str:
+        """``adj:appeal:{dispute_id}``."""
+        return f"adj:appeal:{self.dispute_id}"
+
+    @property
+    def key(self) -> str:
+        """The ``sales.payroll`` key, ``{rep_id}:{original_period}``."""
+        return f"{self.rep_id}:{self.original_period}"
+
+    @property
+    def original_statement_id(self) -> str:
+        """The statement of the disputed month it corrects."""
+        return f"stmt:{self.rep_id}:{self.original_period}"
+
+    def record(self) -> dict[str, Any]:
+        """The fields a comparison checks (not ``posted_at``, ``idempotency_key``, ``emitted_at``)."""
+        return {"adjustment_id": self.adjustment_id, "rep_id": self.rep_id,
+                "original_period": self.original_period, "original_statement_id": self.original_statement_id,
+                "apply_in_period": self.apply_in_period, "delta_revenue": self.delta_revenue,
+                "delta_commission": self.delta_commission, "reason": self.reason, "deal_id": self.deal_id,
+                "dispute_id": self.dispute_id}
+
+
+@dataclass(frozen=True)
+class Appeals:
+    """Everything contract §10 expects from one event list."""
+
+    disputes: dict[str, ExpectedDispute]  # by dispute_id
+    dead_letters: tuple[DeadLetter, ...]  # in list order
+    duplicates: tuple[int, ...]  # positions of redeliveries skipped
+    overdue: dict[str, OverdueAlert]  # by dispute_id, only the disputes whose alert fired
+    adjustments: dict[str, AppealAdjustment]  # by adjustment_id
+    as_of: datetime | None  # the final clock
+
+    def dead_letter_reasons(self) -> dict[str, list[str]]:
+        """event_id -> the reasons it was dead-lettered with, in list order."""
+        out: dict[str, list[str]] = {}
+        for d in self.dead_letters:
+            out.setdefault(d.event_id, []).append(d.reason)
+        return out
+
+
+# --------------------------------------------------------------------------- the model
+def _roster_before(events: list[Mapping[str, Any]], position: int, rep: str) -> list[Mapping[str, Any]]:
+    """The rep's roster entries that come before ``position`` in the list, one per event_id, in §3's order."""
+    unique: dict[str, Mapping[str, Any]] = {}
+    for ev in events[:position]:
+        if ev.get("type") == "roster" and ev["rep_id"] == rep:
+            unique.setdefault(ev["event_id"], ev)
+    return sorted(unique.values(), key=lambda e: (parse_instant(e["effective_at"]), parse_instant(e["occurred_at"]),
+                                                  e["event_id"]))
+
+
+def _entry_in_force(entries: list[Mapping[str, Any]], t: datetime) -> Mapping[str, Any]:
+    """The last entry with effective_at <= t, or the first entry when t predates them all (reading 4)."""
+    chosen = entries[0]
+    for entry in entries:
+        if parse_instant(entry["effective_at"]) <= t:
+            chosen = entry
+    return chosen
+
+
+def _state(history: list[Mapping[str, Any]]) -> str | None:
+    return STATE_AFTER[history[-1]["type"]] if history else None
+
+
+def _judge(ev: Mapping[str, Any], history: list[Mapping[str, Any]], events: list[Mapping[str, Any]],
+           position: int) -> str:
+    """``applied``, ``duplicate`` or a dead-letter reason for one dispute event (reading 3)."""
+    kind = ev["type"]
+    if kind == RESOLVED and ev.get("decision") == "rejected" and ev.get("adjustment_amount") is not None:
+        return "schema_violation"  # a rejection never pays
+    if any(h["event_id"] == ev["event_id"] for h in history):
+        return DUPLICATE
+    if kind == OPENED:
+        if history:
+            return "invalid_transition"
+        if not _roster_before(events, position, ev["rep_id"]):
+            return "unknown_reference"
+        return APPLIED
+    return APPLIED if _state(history) == "open" else "invalid_transition"
+
+
+def _clock_after(events: list[Mapping[str, Any]], accepted: list[bool], position: int) -> datetime | None:
+    """The event-time clock after the event at ``position``: the greatest occurred_at accepted so far."""
+    times = [parse_instant(ev["occurred_at"])
+             for ev, ok in zip(events[:position + 1], accepted[:position + 1], strict=True) if ok]
+    return max(times, default=None)
+
+
+def expected_appeals(events: Iterable[Mapping[str, Any]], timezone: str = "Asia/Shanghai",
+                     as_of: datetime | str | None = None) -> Appeals:
+    """The expected §10 outputs of an event list given in processing order (module docstring, readings 1–10)."""
+    evs = list(events)
+    dispute_ids: list[str] = []
+    for ev in evs:
+        if ev.get("type") in DISPUTE_TYPES and ev["dispute_id"] not in dispute_ids:
+            dispute_ids.append(ev["dispute_id"])
+
+    # Verdicts, one dispute at a time, each over the whole list.
+    verdicts: dict[int, str] = {}
+    histories: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+    for dispute_id in dispute_ids:
+        history: list[tuple[int, Mapping[str, Any]]] = []
+        for position, ev in enumerate(evs):
+            if ev.get("type") not in DISPUTE_TYPES or ev["dispute_id"] != dispute_id:
+                continue
+            verdict = _judge(ev, [h for _, h in history], evs, position)
+            verdicts[position] = verdict
+            if verdict == APPLIED:
+                history.append((position, ev))
+        if history:
+            histories[dispute_id] = history
+
+    accepted = [ev.get("type") in INPUT_TYPES and verdicts.get(i, APPLIED) == APPLIED for i, ev in enumerate(evs)]
+    final_clock = _clock_after(evs, accepted, len(evs) - 1)
+    if as_of is not None:
+        later = _instant(as_of)
+        final_clock = later if final_clock is None else max(final_clock, later)
+
+    disputes: dict[str, ExpectedDispute] = {}
+    overdue: dict[str, OverdueAlert] = {}
+    adjustments: dict[str, AppealAdjustment] = {}
+    for dispute_id, history in histories.items():
+        open_position, opening = history[0]
+        opened_at = parse_instant(opening["occurred_at"])
+        entry = _entry_in_force(_roster_before(evs, open_position, opening["rep_id"]), opened_at)
+        team, manager = entry["team_id"], entry.get("manager_id")
+        end_position, ending = history[-1] if len(history) > 1 else (None, None)
+
+        entries = []
+        for _, ev in history:
+            given = ev.get("adjustment_amount") if ev["type"] == RESOLVED else None
+            entries.append(HistoryEntry(ev["event_id"], ev["type"], parse_instant(ev["occurred_at"]),
+                                        ev[BY_FIELD[ev["type"]]], ev["decision"] if ev["type"] == RESOLVED else None,
+                                        None if given is None else signed_money(given)))
+        resolution = ending if ending is not None and ending["type"] == RESOLVED else None
+        amount = None if resolution is None else entries[-1].adjustment_amount
+
+        adjustment_ids: tuple[str, ...] = ()
+        if (resolution is not None and end_position is not None and resolution["decision"] in PAYING_DECISIONS
+                and amount is not None and Decimal(amount) != 0):
+            closed = {ev["period"] for ev in evs[:end_position] if ev.get("type") == "close_period"}
+            apply_in = month_after(opening["period"])
+            while apply_in in closed:
+                apply_in = month_after(apply_in)
+            adjustment = AppealAdjustment(dispute_id, opening["rep_id"], opening["period"], apply_in, amount)
+            adjustments[adjustment.adjustment_id] = adjustment
+            adjustment_ids = (adjustment.adjustment_id,)
+
+        dispute = ExpectedDispute(
+            dispute_id=dispute_id, state=STATE_AFTER[history[-1][1]["type"]], rep_id=opening["rep_id"],
+            team_id=team, manager_id=manager, period=opening["period"], subject_kind=opening["subject_kind"],
+            subject_ref=opening.get("subject_ref"), claim=opening["claim"],
+            decision=None if resolution is None else resolution["decision"],
+            resolution=None if resolution is None else resolution["resolution"], adjustment_amount=amount,
+            history=tuple(entries), adjustment_ids=adjustment_ids, opened_at=opened_at,
+            resolved_at=None if ending is None else parse_instant(ending["occurred_at"]),
+            correction_event_ids=tuple(ev["event_id"] for ev in evs
+                                       if ev.get("type") == "target" and ev.get("dispute_id") == dispute_id))
+        disputes[dispute_id] = dispute
+
+        # Overdue (reading 9): the clock while the dispute was open, i.e. after the event before its end.
+        deadline = overdue_deadline(opened_at, timezone)
+        seen = final_clock if end_position is None else _clock_after(evs, accepted, end_position - 1)
+        if seen is not None and seen > deadline:
+            overdue[dispute_id] = OverdueAlert(dispute_id, dispute.rep_id, team, manager, dispute.period, deadline,
+                                               "firing" if end_position is None else "resolved")
+
+    dead_letters = tuple(DeadLetter(i, evs[i]["event_id"], evs[i]["type"], evs[i]["dispute_id"], verdict)
+                         for i, verdict in sorted(verdicts.items()) if verdict not in (APPLIED, DUPLICATE))
+    duplicates = tuple(i for i, verdict in sorted(verdicts.items()) if verdict == DUPLICATE)
+    return Appeals(disputes, dead_letters, duplicates, overdue, adjustments, final_clock)
+
+
+def normalise_dispute(output: Mapping[str, Any]) -> dict[str, Any]:
+    """An engine ``dispute`` output in the form of ``ExpectedDispute.record()``: no ``emitted_at``, timestamps
+    parsed to UTC datetimes, so that ``normalise_dispute(got) == want.record()`` compares every other field."""
+    out = {k: v for k, v in output.items() if k != "emitted_at"}
+    out["opened_at"] = parse_instant(output["opened_at"])
+    out["resolved_at"] = None if output.get("resolved_at") is None else parse_instant(output["resolved_at"])
+    out["history"] = [{**h, "occurred_at": parse_instant(h["occurred_at"])} for h in output["history"]]
+    out["adjustment_ids"] = list(output["adjustment_ids"])
+    return out
