@@ -1,1 +1,2 @@
-"""An independent, brute-force recomputation of every KPI, for comparison with the engine."""
+"""An independent, brute-force recomputation of every KPI (``model``) and of the appeals of contract §10
+(``disputes``), for comparison with the engine."""
