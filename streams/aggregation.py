@@ -85,6 +85,9 @@ LONG_PERIODS_BUDGET_SECONDS = 0.05
 #: What a flush took spaces the next one by at most this much. Every month of 10,000 reps
 #: at once took 180 s, and the rest then waited 180 s more with nothing else to do.
 MAX_SPACING_SECONDS = 2.0
+#: Behind (a backlog), keys a budget set aside wait this many times what the last flush
+#: took (at most a fifth of the time renders them), so the facts waiting go first.
+BEHIND_SPACING = 4
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
 #: A leading-edge stage is asked this many times per short interval whether work is due,
@@ -453,7 +456,7 @@ class AggregationStage:
             await self.flush(engine)
         elif self.leading_edge and not self.behind and engine.month_ready(pacing.held_months(now)):
             await self.flush(engine, leading=True)
-        elif self.set_aside and now - pacing.last_end >= pacing.last_took:
+        elif self.set_aside and now - pacing.last_end >= pacing.last_took * (BEHIND_SPACING if self.behind else 1):
             await self.flush(engine, continuation=True)
         elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, _now())
