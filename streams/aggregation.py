@@ -81,7 +81,10 @@ MONTHS_FIRST_KEYS = 200
 #: every month), then sets the rest aside; continuation flushes render them, each after
 #: what the last flush took: a long flush no longer holds the next months (and the facts)
 #: back, and no longer waits a whole interval per budget (10,000 reps starved for minutes).
-LONG_PERIODS_BUDGET_SECONDS = 0.05
+#: This is the budget while behind (a backlog: larger chunks digest it faster) ...
+LONG_PERIODS_BUDGET_SECONDS = 0.15
+#: ... and on time it is this share of it, so a message waits at most ~50 ms behind one.
+ON_TIME_BUDGET_SHARE = 1 / 3
 #: What a flush took spaces the next one by at most this much. Every month of 10,000 reps
 #: at once took 180 s, and the rest then waited 180 s more with nothing else to do.
 MAX_SPACING_SECONDS = 2.0
@@ -639,6 +642,8 @@ class _FlushRun:
     def __init__(self, stage: AggregationStage, engine: ScorecardEngine, emitted_at: str, republish: bool,
                  months_first: bool = True) -> None:
         self.stage, self.engine, self.emitted_at, self.republish = stage, engine, emitted_at, republish
+        #: seconds of longer periods this flush renders (after every month)
+        self.budget = LONG_PERIODS_BUDGET_SECONDS * (1.0 if stage.behind else ON_TIME_BUDGET_SHARE)
         self.rendered: list[dict[str, Any]] = []
         #: True once nothing needs delivering before the longer periods (small flushes: from the start)
         self.months_sent = not months_first
@@ -655,7 +660,7 @@ class _FlushRun:
         (and after at least one longer period was rendered, so every flush makes progress)."""
         if period_kind(key[2]) == "month":
             return False
-        if self.long_periods == 0 or time.perf_counter() - self.started < LONG_PERIODS_BUDGET_SECONDS:
+        if self.long_periods == 0 or time.perf_counter() - self.started < self.budget:
             self.long_periods += 1
             return False
         return True
