@@ -125,7 +125,7 @@ def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
         deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
         customer_id=intern(ev.customer_id), version=ev.version, stage=intern(ev.stage), amount=ev.amount,
         currency=intern(ev.currency), created_at=ev.created_at, closed_at=ev.closed_at,
-        customer_tier=_interned(ev.customer_tier),
+        customer_tier=_interned(ev.customer_tier), dispute_id=ev.dispute_id,
     )
 
 
