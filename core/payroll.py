@@ -19,14 +19,14 @@ table, so a replay finds nothing left to pay and emits nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from . import labels as L
 from .commission import CommissionResult, compute_commission
-from .disputes import APPEAL_REASON, AdjustmentRequest
+from .disputes import APPEAL_REASON, AdjustmentLink, AdjustmentRequest
 from .engine import PayChange, ScorecardEngine
 from .money import ZERO, format_money, ratio
 from .periods import format_timestamp
@@ -278,6 +278,13 @@ def _adjustment(engine: ScorecardEngine, adjustment_id: str, rep_id: str, month:
         "dispute_id": dispute_id,
         "posted_at": posted_at,
     }
+
+
+def dispute_links(outputs: Iterable[PayrollOutput]) -> list[AdjustmentLink]:
+    """The adjustments among ``outputs`` that name a dispute: each joins that dispute's
+    ``adjustment_ids`` (``DisputeBook.link_adjustment``; its own appeal's is already there)."""
+    return [AdjustmentLink(o.event["dispute_id"], o.event["adjustment_id"])
+            for o in outputs if o.event["type"] == "payroll.adjustment" and o.event["dispute_id"] is not None]
 
 
 def first_open_month(closed: set[str], after: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sales_scorecard.core.disputes import AdjustmentRequest, appeal_adjustment_id
+from sales_scorecard.core.disputes import AdjustmentLink, AdjustmentRequest, appeal_adjustment_id
 from sales_scorecard.core.engine import PayChange, ScorecardEngine
-from sales_scorecard.core.payroll import PaidState, PayrollLedger, first_open_month
+from sales_scorecard.core.payroll import PaidState, PayrollLedger, dispute_links, first_open_month
 from sales_scorecard.schemas.contracts import validator
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import close_period, deal, roster, target
@@ -242,3 +242,16 @@ def test_changes_settled_together_keep_the_dispute_they_name() -> None:
                deal("d1", "r1", "c1", "610000.00", version=3, closed_at=NOV.format(5))):
         engine.apply(record_from_event(ev))
     assert engine.take_payroll_changes() == {("r1", "2026-11"): PayChange("amendment", "d1")}
+
+
+def test_adjustments_naming_a_dispute_are_links_for_it() -> None:
+    engine, ledger, _ = setup()
+    outputs = ledger.post_appeal(engine, appeal("DSP-1", "r1", "100.00"), POSTED)
+    engine.apply(record_from_event(deal("d2", "r2", "c2", "500000.00", version=2, closed_at=NOV.format(10),
+                                        dispute_id="DSP-6")))
+    engine.apply(record_from_event(deal("d9", "r3", "c9", "1000.00", closed_at=NOV.format(28))))
+    outputs += ledger.adjust(engine, engine.take_payroll_changes(), POSTED)
+    assert [o.event["type"] for o in outputs].count("payroll.statement") == 1  # r3's late one
+    assert dispute_links(outputs) == [AdjustmentLink("DSP-1", "adj:appeal:DSP-1"),
+                                      AdjustmentLink("DSP-6", "adj:r1:2026-11:1"),
+                                      AdjustmentLink("DSP-6", "adj:r2:2026-11:1")]
