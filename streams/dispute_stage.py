@@ -172,7 +172,7 @@ class DisputeStage:
                     self.metrics.duplicates.labels(DISPUTES_TOPIC).inc()
                 else:
                     await self._dead_letter(record, outcome, emitted_at)
-            await self._commit(changes, emitted_at)
+            await self._commit(book, changes, emitted_at)
         except Exception:
             log.exception("dispute stage failed on a batch; the book is rebuilt from its tables")
             self._failed()
@@ -214,7 +214,7 @@ class DisputeStage:
                     changes.disputes[link.dispute_id] = outcome.dispute
                 elif isinstance(outcome, Rejected):
                     log.info("adjustment %s names an unknown dispute: %s", link.adjustment_id, outcome.detail)
-            await self._commit(changes, self._emitted_at())
+            await self._commit(book, changes, self._emitted_at())
         except Exception:
             log.exception("dispute stage failed linking adjustments; the book is rebuilt from its tables")
             self._failed()
@@ -244,11 +244,9 @@ class DisputeStage:
             self._failed()
 
     # ------------------------------------------------------------------ publishing
-    async def _commit(self, changes: _Changes, emitted_at: str) -> None:
+    async def _commit(self, book: DisputeBook, changes: _Changes, emitted_at: str) -> None:
         """Publish each changed dispute once, request its adjustment, resolve the alerts of
         disputes that ended; drain; then write each changed dispute and alert state."""
-        book = self.book
-        assert book is not None  # set by _load before any change
         for dispute in changes.disputes.values():
             await self.outputs.appeals(dispute.dispute_id.encode(), orjson.dumps(dispute.to_event(emitted_at)))
         for request in changes.requests:
