@@ -12,9 +12,11 @@ are final. ``DisputeBook.apply`` takes one validated dispute event and returns i
   for the dead-letter topic.
 
 ``DisputeBook.overdue(now)`` lists the open disputes more than 5 business days old on the
-engine's clock, for the ``dispute_overdue`` alert. The rep's team and manager come from an
-injected ``RepDirectory``. Nothing here reads a clock, a topic or a table: the stage that
-wires it stores ``Dispute.to_json`` per id and restores it with ``DisputeBook.load``.
+engine's clock, for the ``dispute_overdue`` alert (``overdue_alert`` builds its events).
+``link_adjustment`` records a payroll adjustment caused by a correction naming a dispute
+(``AdjustmentLink``). The rep's team and manager come from an injected ``RepDirectory``.
+Nothing here reads a clock, a topic or a table: the stage (streams/dispute_stage.py)
+stores ``Dispute.to_json`` per id and restores it with ``DisputeBook.load``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sales_scorecard.schemas.records import (
     DisputeWithdrawnEvent,
 )
 
+from .alert_rules import alert_key
 from .money import format_money
 from .periods import business_deadline, format_timestamp, parse_timestamp
 from .roster import Roster
@@ -46,6 +49,9 @@ DAYS_TO_DECIDE = 5
 PAYING_DECISIONS = frozenset({"upheld", "partially_upheld"})
 #: ``reason`` of every payroll adjustment an appeal causes.
 APPEAL_REASON = "appeal"
+#: The alert rule of a dispute left open too long (contract §8 alert, §10).
+OVERDUE_RULE = "dispute_overdue"
+OVERDUE_SEVERITY = "warning"
 
 
 class DisputeState(StrEnum):
@@ -214,6 +220,27 @@ class AdjustmentRequest:
     delta_commission: Decimal
     reason: str = APPEAL_REASON
 
+    def to_json(self) -> dict[str, Any]:
+        """JSON-safe form, for the hop to the payroll ledger (money as a string)."""
+        return {"adjustment_id": self.adjustment_id, "dispute_id": self.dispute_id, "rep_id": self.rep_id,
+                "original_period": self.original_period, "delta_commission": str(self.delta_commission),
+                "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> AdjustmentRequest:
+        """Inverse of ``to_json``."""
+        return cls(d["adjustment_id"], d["dispute_id"], d["rep_id"], d["original_period"],
+                   Decimal(d["delta_commission"]), d["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustmentLink:
+    """A payroll adjustment posted for a correction that names a dispute: it joins the
+    dispute's ``adjustment_ids`` (``DisputeBook.link_adjustment``)."""
+
+    dispute_id: str
+    adjustment_id: str
+
 
 @dataclass(frozen=True, slots=True)
 class Applied:
@@ -248,6 +275,39 @@ class Overdue:
 
     dispute: Dispute
     deadline: datetime
+
+
+_OVERDUE_MESSAGES = {
+    "firing": ("Dispute {id} of rep {rep} about {period} has been open for more than {days} business days "
+               "(decision due by {due})",
+               "销售 {rep} 关于 {period} 的申诉 {id} 已超过 {days} 个工作日未处理（应于 {due} 前处理）"),
+    "resolved": ("Dispute {id} of rep {rep} about {period} is no longer overdue: it was resolved",
+                 "销售 {rep} 关于 {period} 的申诉 {id} 已处理，不再逾期"),
+    "withdrawn": ("Dispute {id} of rep {rep} about {period} is no longer overdue: it was withdrawn",
+                  "销售 {rep} 关于 {period} 的申诉 {id} 已撤回，不再逾期"),
+}
+
+
+def overdue_alert(dispute: Dispute, firing: bool, zone: tzinfo, emitted_at: str) -> dict[str, Any]:
+    """The ``dispute_overdue`` alert of one dispute (contract §8 alert): firing once it is
+    overdue, resolved once it is resolved or withdrawn. It is a rep alert for the disputed
+    month addressed to the dispute's manager; the incident is the dispute, so two disputes
+    of one rep and month are two alerts: ``alert_id`` is
+    ``dispute_overdue:rep:{rep_id}:{period}:{dispute_id}``. ``value`` is null, ``threshold``
+    the business days allowed."""
+    status = "firing" if firing else "resolved"
+    alert_id = f"{alert_key(OVERDUE_RULE, 'rep', dispute.rep_id, dispute.period)}:{dispute.dispute_id}"
+    due = dispute.deadline(zone).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    en, zh = _OVERDUE_MESSAGES["firing" if firing or dispute.state is DisputeState.OPEN else dispute.state.value]
+    args = {"id": dispute.dispute_id, "rep": dispute.rep_id, "period": dispute.period, "days": DAYS_TO_DECIDE,
+            "due": due}
+    return {
+        "event_id": f"{alert_id}:{status}", "type": "alert", "schema_version": 1, "emitted_at": emitted_at,
+        "alert_id": alert_id, "rule": OVERDUE_RULE, "state": status, "severity": OVERDUE_SEVERITY,
+        "scope": "rep", "id": dispute.rep_id, "manager_id": dispute.manager_id, "period": dispute.period,
+        "value": None, "threshold": DAYS_TO_DECIDE, "dispute_id": dispute.dispute_id,
+        "message": en.format(**args), "message_zh": zh.format(**args),
+    }
 
 
 _VERBS = {"dispute_opened": "open", "dispute_resolved": "resolve", "dispute_withdrawn": "withdraw"}

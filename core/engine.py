@@ -100,6 +100,16 @@ def _version_gate(old: DealEvent | ComplaintEvent | None, new: DealEvent | Compl
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class PayChange:
+    """A change that may alter a rep's pay for a month: why (the adjustment's reason), the
+    deal behind it (or None) and the dispute it settles (a correction naming one, or None)."""
+
+    reason: str
+    deal_id: str | None = None
+    dispute_id: str | None = None
+
+
 #: Flush order: months first (what leaderboards and reps watch), then the longer periods.
 _KIND_ORDER = {"month": 0, "quarter": 1, "year": 2, "R30D": 3, "R90D": 3}
 _SCOPE_ORDER = {"rep": 0, "team": 1, "company": 2}
@@ -126,7 +136,7 @@ def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
         deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
         customer_id=intern(ev.customer_id), version=ev.version, stage=intern(ev.stage), amount=ev.amount,
         currency=intern(ev.currency), created_at=ev.created_at, closed_at=ev.closed_at,
-        customer_tier=_interned(ev.customer_tier),
+        customer_tier=_interned(ev.customer_tier), dispute_id=ev.dispute_id,
     )
 
 
@@ -257,8 +267,8 @@ class ScorecardEngine:
         self.vanished: set[ScorecardKey] = set()
         #: (scope, id, period) of every target given: such a key exists without facts
         self._target_keys: set[ScorecardKey] = set()
-        #: (rep_id, month) -> (reason, deal_id) of changes that may alter a rep's pay for a month
-        self.payroll_changes: dict[tuple[str, str], tuple[str, str | None]] = {}
+        #: (rep_id, month) -> the change that may alter a rep's pay for the month
+        self.payroll_changes: dict[tuple[str, str], PayChange] = {}
 
     # ------------------------------------------------------------------ apply
     def apply(self, event: InputEvent) -> Outcome:
@@ -302,11 +312,11 @@ class ScorecardEngine:
         if ts is not None:
             team = self._facts_of(ev.rep_id).deals[ev.deal_id] = self.roster.team_at(ev.rep_id, ts)
         self._restate(retracted, self._derive_deal(ev, team))
-        reason = deal_change_reason(old, ev)
+        change = PayChange(deal_change_reason(old, ev), ev.deal_id, ev.dispute_id)
         for deal in (old, ev):
             if deal is not None and deal.closed_at is not None:
                 month = self.calendar.labels_containing(deal.closed_at)[1]
-                self._payroll_change(deal.rep_id, month, reason, ev.deal_id)
+                self._payroll_change(deal.rep_id, month, change)
         customers = {ev.customer_id} if old is None else {ev.customer_id, old.customer_id}
         for customer in customers:
             self._update_acquisition(customer)
@@ -373,7 +383,7 @@ class ScorecardEngine:
             return Outcome.STALE
         if ev.scope == "rep":
             for month in L.months_of(ev.period):
-                self._payroll_change(ev.id, month, "target_change", None)
+                self._payroll_change(ev.id, month, PayChange("target_change", None, ev.dispute_id))
         year = ev.period[:4]
         scopes = [(ev.scope, ev.id)]
         if ev.scope == "rep":
@@ -394,9 +404,16 @@ class ScorecardEngine:
         return Outcome.APPLIED
 
     # ------------------------------------------------------- contributions
-    def _payroll_change(self, rep_id: str, month: str, reason: str, deal_id: str | None) -> None:
+    def _payroll_change(self, rep_id: str, month: str, change: PayChange) -> None:
+        """Note a change of a rep's month for the next ``take_payroll_changes``. Several
+        changes of one month before then become one adjustment: the last change names it,
+        unless an earlier one names a dispute and the last does not (the appeal keeps its
+        link, contract §10)."""
         if self.role.pays and (self.owns is None or self.owns(rep_id)):
-            self.payroll_changes[(rep_id, month)] = (reason, deal_id)
+            key = (rep_id, month)
+            earlier = self.payroll_changes.get(key)
+            if earlier is None or earlier.dispute_id is None or change.dispute_id is not None:
+                self.payroll_changes[key] = change
 
     def _attributed(self, rep_id: str, team: str, ts: datetime,
                     delta: tuple[tuple[str, object], ...]) -> tuple[Contribution, ...]:
@@ -590,7 +607,7 @@ class ScorecardEngine:
         """The ids of the customer's currently won deals (any rep), sorted."""
         return sorted(self._customer_wins.get(customer, ()))
 
-    def take_payroll_changes(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+    def take_payroll_changes(self) -> dict[tuple[str, str], PayChange]:
         """Changes since the last call that may alter pay, by (rep_id, month)."""
         out, self.payroll_changes = self.payroll_changes, {}
         return out

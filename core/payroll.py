@@ -4,21 +4,31 @@ A statement is posted once per rep and closed month and never changes. Every lat
 change to a closed month (a late win, an amendment, a reassignment, a reversal, a
 target change) produces an adjustment that references the statement:
 ``delta_commission = commission(current revenue of P) − commission already paid for P``
-(statement plus earlier adjustments), because bands make commission non-linear.
+(statement plus earlier formula adjustments), because bands make commission non-linear.
+A change caused by a correction that names a dispute says so (``reason: "appeal"`` and
+its ``dispute_id``, contract §10).
+
+An upheld appeal with an amount (``core.disputes.AdjustmentRequest``) is paid on top of
+the formula: one adjustment ``adj:appeal:{dispute_id}`` for the disputed month, posted
+once that month is closed, right after its statement. It is kept apart from what the
+formula compares against, so no later recomputation of the month claws it back.
+
 What was paid per (rep, month) is kept as ``PaidState``; the agent persists it in a
 table, so a replay finds nothing left to pay and emits nothing twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from . import labels as L
 from .commission import CommissionResult, compute_commission
-from .engine import ScorecardEngine
-from .money import format_money, ratio
+from .disputes import APPEAL_REASON, AdjustmentLink, AdjustmentRequest
+from .engine import PayChange, ScorecardEngine
+from .money import ZERO, format_money, ratio
 from .periods import format_timestamp
 from .roster import UNASSIGNED
 
@@ -30,23 +40,33 @@ class PaidState:
     statement_id: str
     plan_id: str
     team_id: str
+    #: what the formula paid (statement plus formula adjustments): the next delta's base
     paid_revenue: Decimal
     paid_commission: Decimal
+    #: formula adjustments posted (the n of ``adj:{rep_id}:{month}:{n}``)
     adjustments: int
     posted_at: str
+    #: paid by appeal decisions on top of the formula; never compared with it
+    appeal_commission: Decimal = ZERO
+    #: ids of the appeal adjustments posted (``adj:appeal:{dispute_id}``), in order
+    appeal_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-safe dict (money as strings)."""
         d = asdict(self)
         d["paid_revenue"] = str(self.paid_revenue)
         d["paid_commission"] = str(self.paid_commission)
+        d["appeal_commission"] = str(self.appeal_commission)
+        d["appeal_ids"] = list(self.appeal_ids)
         return d
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> PaidState:
-        """Inverse of ``to_json``."""
+        """Inverse of ``to_json`` (a state stored before appeals existed has none)."""
         return cls(**{**d, "paid_revenue": Decimal(d["paid_revenue"]),
-                      "paid_commission": Decimal(d["paid_commission"])})
+                      "paid_commission": Decimal(d["paid_commission"]),
+                      "appeal_commission": Decimal(d.get("appeal_commission", "0")),
+                      "appeal_ids": tuple(d.get("appeal_ids", ()))})
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,8 @@ class PayrollLedger:
 
     def __init__(self) -> None:
         self.paid: dict[tuple[str, str], PaidState] = {}
+        #: appeal adjustments requested and not yet posted (their month is open), by id
+        self.appeals: dict[str, AdjustmentRequest] = {}
 
     def load(self, key: str, value: dict[str, Any]) -> None:
         """Restore one persisted ``PaidState``."""
@@ -88,14 +110,20 @@ class PayrollLedger:
                 reps.add(rep_id)
         return sorted(reps)
 
+    def _eligible(self, engine: ScorecardEngine, rep_id: str, month: str) -> bool:
+        """Whether one rep is among ``eligible_reps`` of the month."""
+        return engine.has_figures(rep_id, month) or \
+            engine.targets.resolve_own("rep", rep_id, month, "revenue") is not None
+
     def post_statements(self, engine: ScorecardEngine, posted_at: str) -> list[PayrollOutput]:
-        """Statements for every closed month and eligible rep that has none yet."""
+        """Statements for every closed month and eligible rep that has none yet, then the
+        appeal adjustments waiting for those months to close (``post_appeals``)."""
         out = []
         for month in sorted(engine.closed_months):
             for rep_id in self.eligible_reps(engine, month):
                 if (rep_id, month) not in self.paid:
                     out.append(self._statement(engine, rep_id, month, posted_at, late=False))
-        return out
+        return out + self.post_appeals(engine, posted_at)
 
     def _commission(self, engine: ScorecardEngine, rep_id: str,
                     month: str) -> tuple[str, str, Decimal, Decimal | None, CommissionResult]:
@@ -153,16 +181,16 @@ class PayrollLedger:
 
     # -- adjustments ------------------------------------------------------
     def adjust(
-        self, engine: ScorecardEngine, changes: dict[tuple[str, str], tuple[str, str | None]], posted_at: str
+        self, engine: ScorecardEngine, changes: Mapping[tuple[str, str], PayChange], posted_at: str
     ) -> list[PayrollOutput]:
-        """Adjustments for closed months whose pay differs from what was paid."""
+        """Adjustments for closed months whose pay, by the formula, differs from what the
+        formula paid. A change naming a dispute gives ``reason: "appeal"`` and its id."""
         out = []
-        for (rep_id, month), (reason, deal_id) in sorted(changes.items()):
+        for (rep_id, month), change in sorted(changes.items()):
             if month not in engine.closed_months:
                 continue
             if (rep_id, month) not in self.paid:
-                if not engine.has_figures(rep_id, month) and \
-                        engine.targets.resolve_own("rep", rep_id, month, "revenue") is None:
+                if not self._eligible(engine, rep_id, month):
                     continue
                 out.append(self._statement(engine, rep_id, month, posted_at, late=True))
             paid = self.paid[(rep_id, month)]
@@ -175,25 +203,88 @@ class PayrollLedger:
             adjustment_id = f"adj:{rep_id}:{month}:{seq}"
             state = replace(paid, paid_revenue=revenue, paid_commission=result.amount, adjustments=seq)
             self.paid[(rep_id, month)] = state
-            event = {
-                "event_id": adjustment_id,
-                "type": "payroll.adjustment",
-                "schema_version": 1,
-                "emitted_at": posted_at,
-                "adjustment_id": adjustment_id,
-                "idempotency_key": f"payroll:{adjustment_id}",
-                "rep_id": rep_id,
-                "original_period": month,
-                "original_statement_id": paid.statement_id,
-                "apply_in_period": first_open_month(engine.closed_months, month),
-                "delta_revenue": format_money(delta_revenue),
-                "delta_commission": format_money(delta_commission),
-                "reason": reason,
-                "deal_id": deal_id,
-                "posted_at": posted_at,
-            }
+            reason = change.reason if change.dispute_id is None else APPEAL_REASON
+            event = _adjustment(engine, adjustment_id, rep_id, month, paid.statement_id, delta_revenue,
+                                delta_commission, reason, change.deal_id, change.dispute_id, posted_at)
             out.append(PayrollOutput(state_key(rep_id, month), state, event))
         return out
+
+    # -- appeals ----------------------------------------------------------
+    def request_appeal(self, request: AdjustmentRequest) -> None:
+        """Keep an appeal's adjustment until it is posted (``post_appeals``); a request
+        already posted or already kept changes nothing."""
+        paid = self.paid.get((request.rep_id, request.original_period))
+        if paid is None or request.adjustment_id not in paid.appeal_ids:
+            self.appeals.setdefault(request.adjustment_id, request)
+
+    def post_appeal(self, engine: ScorecardEngine, request: AdjustmentRequest, posted_at: str) -> list[PayrollOutput]:
+        """An upheld appeal's adjustment: posted now when its month is closed (nothing when
+        it was posted before), else kept until the month closes (``post_statements``)."""
+        self.request_appeal(request)
+        kept = self.appeals.get(request.adjustment_id)
+        return [] if kept is None else self._post_appeal(engine, kept, posted_at)
+
+    def post_appeals(self, engine: ScorecardEngine, posted_at: str) -> list[PayrollOutput]:
+        """The kept appeal adjustments whose month is now closed, by rep, month and id."""
+        due = sorted((r for r in self.appeals.values() if r.original_period in engine.closed_months),
+                     key=lambda r: (r.rep_id, r.original_period, r.adjustment_id))
+        out = []
+        for request in due:
+            out += self._post_appeal(engine, request, posted_at)
+        return out
+
+    def _post_appeal(self, engine: ScorecardEngine, request: AdjustmentRequest, posted_at: str) -> list[PayrollOutput]:
+        """Post one kept request if its month is closed: the statement first when the rep
+        has none (as ``post_statements`` would post it, or a zero ``late_statement``)."""
+        rep_id, month = request.rep_id, request.original_period
+        if month not in engine.closed_months:
+            return []
+        del self.appeals[request.adjustment_id]
+        out = []
+        if (rep_id, month) not in self.paid:
+            late = not self._eligible(engine, rep_id, month)
+            out.append(self._statement(engine, rep_id, month, posted_at, late=late))
+        paid = self.paid[(rep_id, month)]
+        if request.adjustment_id in paid.appeal_ids:  # kept before the paid states were loaded
+            return out
+        state = replace(paid, appeal_commission=paid.appeal_commission + request.delta_commission,
+                        appeal_ids=(*paid.appeal_ids, request.adjustment_id))
+        self.paid[(rep_id, month)] = state
+        event = _adjustment(engine, request.adjustment_id, rep_id, month, paid.statement_id, ZERO,
+                            request.delta_commission, request.reason, None, request.dispute_id, posted_at)
+        out.append(PayrollOutput(state_key(rep_id, month), state, event))
+        return out
+
+
+def _adjustment(engine: ScorecardEngine, adjustment_id: str, rep_id: str, month: str, statement: str,
+                delta_revenue: Decimal, delta_commission: Decimal, reason: str, deal_id: str | None,
+                dispute_id: str | None, posted_at: str) -> dict[str, Any]:
+    """A ``payroll.adjustment`` event, applied in the first open month after ``month``."""
+    return {
+        "event_id": adjustment_id,
+        "type": "payroll.adjustment",
+        "schema_version": 1,
+        "emitted_at": posted_at,
+        "adjustment_id": adjustment_id,
+        "idempotency_key": f"payroll:{adjustment_id}",
+        "rep_id": rep_id,
+        "original_period": month,
+        "original_statement_id": statement,
+        "apply_in_period": first_open_month(engine.closed_months, month),
+        "delta_revenue": format_money(delta_revenue),
+        "delta_commission": format_money(delta_commission),
+        "reason": reason,
+        "deal_id": deal_id,
+        "dispute_id": dispute_id,
+        "posted_at": posted_at,
+    }
+
+
+def dispute_links(outputs: Iterable[PayrollOutput]) -> list[AdjustmentLink]:
+    """The adjustments among ``outputs`` that name a dispute: each joins that dispute's
+    ``adjustment_ids`` (``DisputeBook.link_adjustment``; its own appeal's is already there)."""
+    return [AdjustmentLink(o.event["dispute_id"], o.event["adjustment_id"])
+            for o in outputs if o.event["type"] == "payroll.adjustment" and o.event["dispute_id"] is not None]
 
 
 def first_open_month(closed: set[str], after: str) -> str:

@@ -138,7 +138,8 @@ OUTPUT_EXAMPLES: dict[str, dict[str, Any]] = {
         "schema_version": 1, "emitted_at": "2026-12-15T10:00:00.000Z",
         "adjustment_id": "adj:rep.zhang:2026-11:D-1001:4", "rep_id": "rep.zhang", "original_period": "2026-11",
         "original_statement_id": "stmt:rep.zhang:2026-11", "apply_in_period": "2026-12",
-        "delta_revenue": "-1200000.00", "delta_commission": "-66000.00", "reason": "reversed", "deal_id": "D-1001",
+        "delta_revenue": "-1200000.00", "delta_commission": "-66000.00", "reason": "reversal", "deal_id": "D-1001",
+        "dispute_id": None,
     },
     "dispute": {
         "event_id": "dispute:DSP-17:2", "type": "dispute", "schema_version": 1,

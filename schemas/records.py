@@ -37,6 +37,7 @@ class DealEvent:
     created_at: datetime
     closed_at: datetime | None = None
     customer_tier: str | None = None
+    dispute_id: str | None = None  #: the appeal this version settles (contract §10)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,8 +24,9 @@ def deal(
     occurred_at: str | None = None,
     customer_tier: str | None = None,
     event_id: str | None = None,
+    dispute_id: str | None = None,
 ) -> dict[str, Any]:
-    """A deal state upsert."""
+    """A deal state upsert (``dispute_id``: the appeal it settles)."""
     ev: dict[str, Any] = {
         "event_id": event_id or _eid("deal"),
         "type": "deal",
@@ -44,6 +45,8 @@ def deal(
         ev["closed_at"] = closed_at
     if customer_tier is not None:
         ev["customer_tier"] = customer_tier
+    if dispute_id is not None:
+        ev["dispute_id"] = dispute_id
     return ev
 
 

@@ -30,6 +30,7 @@ from sales_scorecard.core.disputes import (
     Placement,
     Rejected,
     Step,
+    overdue_alert,
     roster_directory,
 )
 from sales_scorecard.core.periods import parse_timestamp
@@ -460,3 +461,24 @@ def test_the_deadline_counts_in_the_configured_zone() -> None:
     assert d.deadline(ZoneInfo("Asia/Shanghai")) == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # Friday 27 20:00
     # At +14:00 the same instant is Saturday 02:00: counting starts Monday 23 00:00, due Monday 30 00:00 (+14:00).
     assert d.deadline(ZoneInfo("Pacific/Kiritimati")) == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+
+
+def test_an_adjustment_request_round_trips_through_json() -> None:
+    request = AdjustmentRequest("adj:appeal:DSP-1", "DSP-1", "r1", "2026-11", Decimal("-0.05"))
+    assert AdjustmentRequest.from_json(json.loads(json.dumps(request.to_json()))) == request
+
+
+def test_the_overdue_alert_names_the_dispute_its_manager_and_its_local_deadline() -> None:
+    book = new_book()
+    d = open_dispute(book, "DSP-3", "r2", occurred_at="2026-11-20T17:00:00+08:00")  # r2 has no manager
+    shanghai = ZoneInfo("Asia/Shanghai")
+    firing = overdue_alert(d, True, shanghai, "2026-11-27T10:00:00.000Z")
+    assert validator("alert").is_valid(firing)
+    assert (firing["alert_id"], firing["event_id"], firing["manager_id"], firing["value"], firing["threshold"]) == (
+        "dispute_overdue:rep:r2:2026-11:DSP-3", "dispute_overdue:rep:r2:2026-11:DSP-3:firing", None, None, 5)
+    assert "due by 2026-11-27 17:00" in firing["message"] and "2026-11-27 17:00" in firing["message_zh"]
+    withdrawn = applied(apply(book, dispute_withdrawn("DSP-3", withdrawn_by="r2"))).dispute
+    resolved = overdue_alert(withdrawn, False, shanghai, "2026-11-28T10:00:00.000Z")
+    assert validator("alert").is_valid(resolved)
+    assert (resolved["state"], resolved["event_id"]) == ("resolved", "dispute_overdue:rep:r2:2026-11:DSP-3:resolved")
+    assert "withdrawn" in resolved["message"] and "撤回" in resolved["message_zh"]

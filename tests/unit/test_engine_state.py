@@ -12,7 +12,7 @@ from tests import factories as f
 def test_a_kept_deal_equals_the_record_in_every_field() -> None:
     # Every optional field is set: a field the copy forgets would come back as None.
     deal = record_from_event(f.deal("d1", "r1", "c1", "1200.50", version=3, customer_tier="B",
-                                    occurred_at="2026-11-12T10:00:00+08:00"))
+                                    occurred_at="2026-11-12T10:00:00+08:00", dispute_id="DSP-1"))
     assert isinstance(deal, DealEvent)
     assert all(getattr(deal, field.name) is not None for field in dataclasses.fields(deal))
     assert _compact_deal(deal, None) == deal

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sales_scorecard.core.engine import ScorecardEngine
+from sales_scorecard.core.engine import PayChange, ScorecardEngine
 from sales_scorecard.schemas.contracts import (
     BASE_URI,
     DISPUTE_TYPES,
@@ -189,6 +189,6 @@ def test_payroll_outputs_match_their_schemas() -> None:
     assert [s.event["commission"] for s in statements] == ["66000.00"]  # contract §7 example
     assert errors("payroll.statement", statements[0].event) == []
     engine.apply(record_from_event(deal("d1", "r1", "c1", "1200000.00", stage="reversed", version=2)))
-    adjustments = ledger.adjust(engine, {("r1", "2026-11"): ("reversed", "d1")}, "2026-12-02T00:00:00.000Z")
+    adjustments = ledger.adjust(engine, {("r1", "2026-11"): PayChange("reversal", "d1")}, "2026-12-02T00:00:00.000Z")
     assert [a.event["delta_commission"] for a in adjustments] == ["-66000.00"]
     assert errors("payroll.adjustment", adjustments[0].event) == []

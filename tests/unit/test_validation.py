@@ -17,6 +17,7 @@ from sales_scorecard.schemas.contracts import DISPUTE_TYPES, INPUT_TYPES, fast_c
 from sales_scorecard.schemas.deadletter import deadletter_record
 from sales_scorecard.schemas.examples import DISPUTE_EXAMPLES, VALID_EXAMPLES, valid_example
 from sales_scorecard.schemas.records import (
+    DealEvent,
     DisputeResolvedEvent,
     TargetEvent,
     dispute_record_from_event,
@@ -330,6 +331,16 @@ def test_a_target_may_name_the_dispute_it_settles() -> None:
     record = record_from_event(result.event)
     assert isinstance(record, TargetEvent) and record.dispute_id == "DSP-1"
     result = check(target("rep", "r1", "2026-11", "900.00", dispute_id="DSP 1"))
+    assert isinstance(result, Rejected) and result.reason == "schema_violation"
+    assert result.detail.startswith("$.dispute_id")
+
+
+def test_a_deal_may_name_the_dispute_it_settles() -> None:
+    result = check(deal("d1", "r2", "c1", "900.00", version=2, dispute_id="DSP-1"))
+    assert isinstance(result, Accepted), result
+    record = record_from_event(result.event)
+    assert isinstance(record, DealEvent) and record.dispute_id == "DSP-1"
+    result = check(deal("d1", "r2", "c1", "900.00", version=2, dispute_id="DSP 1"))
     assert isinstance(result, Rejected) and result.reason == "schema_violation"
     assert result.detail.startswith("$.dispute_id")
 
