@@ -692,30 +692,26 @@ class ScorecardEngine:
                     out.append(key)
         self.vanished = vanished_later
         dirty = self.dirty
-        months_later: set[ScorecardKey] = set()
-        for key in dirty.months:
+        dirty.months = self._take_existing(dirty.months, held, out)
+        if not months_only:
+            dirty.longer = self._take_existing(dirty.longer, held, out)
+        return sorted(set(out), key=flush_order)
+
+    def _take_existing(self, keys: set[ScorecardKey], held: Container[ScorecardKey],
+                       out: list[ScorecardKey]) -> set[ScorecardKey]:
+        """Append the existing keys of this role's scopes to ``out``, except those ``held``,
+        which are returned (to stay marked); marks of no scorecard are dropped."""
+        scopes, later = self.role.scopes, set()
+        for key in keys:
             scope, id, label = key
             known = self.known.get((scope, id)) if scope in scopes else None
-            if not known or label not in known:
+            if not known or not (label in known or label in TRAILING_DAYS):
                 continue
             if key in held:
-                months_later.add(key)
+                later.add(key)
             else:
                 out.append(key)
-        dirty.months = months_later
-        if not months_only:
-            longer_later: set[ScorecardKey] = set()
-            for key in dirty.longer:
-                scope, id, label = key
-                known = self.known.get((scope, id)) if scope in scopes else None
-                if not known or not (label in TRAILING_DAYS or label in known):
-                    continue
-                if key in held:
-                    longer_later.add(key)
-                else:
-                    out.append(key)
-            dirty.longer = longer_later
-        return sorted(set(out), key=flush_order)
+        return later
 
     def month_ready(self, held: Container[ScorecardKey]) -> bool:
         """Whether an existing dirty month scorecard (or a vanished one) of this role is not

@@ -70,8 +70,10 @@ def test_defaults_are_filled() -> None:
     assert isinstance(result, Accepted) and result.event["effective"] is True
 
 
-def _with(base: str, **changes: Any) -> dict[str, Any]:
-    ev = copy.deepcopy(VALID[base])
+def _with(base: str, examples: dict[str, dict[str, Any]] | None = None, **changes: Any) -> dict[str, Any]:
+    """A valid example (of ``examples``, by default every input type's) with ``changes``
+    applied (``...`` removes a field)."""
+    ev = copy.deepcopy((VALID if examples is None else examples)[base])
     for k, v in changes.items():
         if v is ...:
             ev.pop(k)
@@ -383,13 +385,7 @@ def test_valid_dispute_events_are_accepted(name: str) -> None:
 
 
 def _dispute(base: str, **changes: Any) -> dict[str, Any]:
-    ev = copy.deepcopy(DISPUTE_VALID[base])
-    for k, v in changes.items():
-        if v is ...:
-            ev.pop(k)
-        else:
-            ev[k] = v
-    return ev
+    return _with(base, DISPUTE_VALID, **changes)
 
 
 DISPUTE_BAD = [
