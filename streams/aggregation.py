@@ -287,8 +287,10 @@ class AggregationStage:
         self._republish = False
         #: Longer-period keys a flush's budget left untried: continuation flushes render them.
         self.set_aside: list[ScorecardKey] = []
-        #: whether the message being processed was sent more than the short interval ago
+        #: whether the last batch of facts was sent more than the short interval ago
         self.behind = False
+        #: when the last batch of facts arrived (monotonic seconds)
+        self.last_facts_at = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def on_revoked(self) -> None:
@@ -386,9 +388,13 @@ class AggregationStage:
         """Apply one internal message (possibly no fact: a tick) and run due work. ``lag``:
         seconds since the input of its facts was sent (``Batch.age``); a stage behind by
         more than the short interval flushes on the cadence only (leading-edge flushes
-        would crowd out the facts waiting), until a batch of facts is on time again."""
+        would crowd out the facts waiting), until a batch of facts is on time again or
+        none came for an interval."""
+        now = self._monotonic()
         if batch.facts:
-            self.behind = lag > self.pacing.flush_interval
+            self.behind, self.last_facts_at = lag > self.pacing.flush_interval, now
+        elif now - self.last_facts_at > self.pacing.flush_interval:
+            self.behind = False  # no facts for an interval: nothing is waiting
         try:
             engine = self.engine or await self._load()
         except Exception:

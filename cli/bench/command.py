@@ -79,6 +79,8 @@ def say(message: str) -> None:
 @click.option("--duration", type=int, default=60, show_default=True, help="Latency: seconds of offered load.")
 @click.option("--reps", type=int, default=10_000, show_default=True, help="Memory/recovery: reps of state.")
 @click.option("--months", type=int, default=13, show_default=True, help="Memory/recovery: months of state.")
+@click.option("--store", "stores", type=click.Choice(["rocksdb", "memory"]), multiple=True,
+              help="Memory/recovery: only these table stores (repeatable; default both).")
 @click.option("--quick", is_flag=True, help="Small sizes (20k events, 20 s at the rate, 1,000 reps) for a smoke run.")
 @click.option("--only", type=click.Choice(PARTS), multiple=True,
               help="Run only these parts (repeatable); failover and loops run only when named.")
@@ -94,7 +96,8 @@ def say(message: str) -> None:
                    "(the workers part always runs partitioned).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
-def command(events: int, rate: int, duration: int, reps: int, months: int, quick: bool, only: tuple[str, ...],
+def command(events: int, rate: int, duration: int, reps: int, months: int, stores: tuple[str, ...], quick: bool,
+            only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
             profile: bool) -> None:
     """Measure throughput, latency, memory and recovery against baselines in the same run."""
@@ -186,7 +189,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, quick
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
                                                                                        partitions, own,
                                                                                        stages=stages, **kw),
-                                                      reps, months, workdir, timeout, say)
+                                                      reps, months, workdir, timeout, say,
+                                                      stores or memory.STORES)
                     save()
                 if "workers" in parts:
                     from sales_scorecard.cli.bench import scale_out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sales_scorecard.cli.bench.load import load, state_events
@@ -25,6 +25,8 @@ MIB = 1024 * 1024
 #: Coalescing and leaderboard intervals of the worker that digests the state history.
 STATE_COALESCE_MS = 10_000
 STATE_LEADERBOARD_MS = 30_000
+#: The table stores measured by default.
+STORES = ("rocksdb", "memory")
 
 
 def idle_peak_rss(settings: Settings, workdir: Path, timeout: float) -> int:
@@ -43,14 +45,15 @@ def distinct_keys(settings: Settings, topic: str) -> int:
 
 
 def measure(new_settings: Callable[..., Settings], reps: int, months: int, workdir: Path, timeout: float,
-            say: Callable[[str], None]) -> dict:
-    """Peak RSS per rep-period and recovery time, for the rocksdb (default) and the memory store."""
+            say: Callable[[str], None], stores: Iterable[str] = STORES) -> dict:
+    """Peak RSS per rep-period and recovery time, for each store (by default the rocksdb,
+    the default, and the memory store)."""
     rep_periods = reps * months
     first = new_settings("mem", store="memory")
     total = load(first, state_events(reps, months), reps * (1 + 2 * months))
     out: dict = {"reps": reps, "months": months, "rep_periods": rep_periods, "events": total, "recovery": {},
                  "stores": {}}
-    for store in ("rocksdb", "memory"):
+    for store in stores:
         idle = idle_peak_rss(new_settings(f"idle-{store}", store=store), workdir, timeout)
         # Same input topics, a consumer group and tables of its own per store. Digesting
         # the history is not what is measured, so scorecards and boards are published

@@ -344,9 +344,15 @@ def test_behind_by_more_than_the_interval_months_wait_for_the_cadence() -> None:
     clock.now += 0.25  # the cadence: the interval since the last flush has passed
     run(stage.on_batch(Batch(), offset=None))
     assert "rep:r2:2026-11" in {k for k, at in outputs.sent_at if at == clock.now}
+    assert stage.behind
+    clock.now += 0.6  # no facts for more than an interval: nothing is waiting any more
+    run(stage.on_batch(Batch(), offset=None, lag=0.0))
+    assert not stage.behind
+    run(stage.on_batch(Batch([f.activity("r2", "call")]), offset=2, lag=0.6))  # late facts again
+    assert stage.behind
     clock.now += 0.1
     r3 = [f.roster("r3", "t1", event_id="roster-r3"), f.deal("d3", "r3", "c3", "100.00", event_id="deal-d3-v1")]
-    run(stage.on_batch(Batch(r3), offset=2, lag=0.05))  # on time again: the leading edge is back
+    run(stage.on_batch(Batch(r3), offset=3, lag=0.05))  # on time again: the leading edge is back
     assert "rep:r3:2026-11" in {k for k, at in outputs.sent_at if at == clock.now}
 
 
