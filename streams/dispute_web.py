@@ -16,9 +16,11 @@ worker, and writes are refused with 403, since an appeal event must name who sen
 a loopback worker would otherwise take a cross-site form post from any page the user opens).
 
 To wire it (once ``sales.disputes`` has its agent and the dispute state a table): build a
-``DisputeApi`` with a ``publish`` that sends to ``sales.disputes`` (key ``dispute_id``), a
-read view of the ``dispute`` events (a global table over ``sales.appeals`` serves every
-worker without forwarding) and ``team_of`` from the engine's roster, then call
+``DisputeApi`` with a ``publish`` that sends to ``sales.disputes`` (key ``dispute_id``) and
+waits for the broker's acknowledgement, a read view of the ``dispute`` events (a global
+table over ``sales.appeals`` serves every worker without forwarding) and ``team_of`` from
+the roster (only the org stage's owner has the engine: either forward ``POST
+/api/disputes`` there, as the query API does, or give every worker the roster), then call
 ``register_disputes_api(app.web.web_app, api)`` and ``auth.register_session_api`` before
 the web server starts.
 """
