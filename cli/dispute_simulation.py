@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from sales_scorecard.core.disputes import DAYS_TO_DECIDE
-from sales_scorecard.core.periods import business_deadline
+from sales_scorecard.core.periods import Calendar, business_deadline
 
 #: Share of the reassigned won deals that their creator disputes.
 DEAL_DISPUTE_RATE = 0.5
@@ -133,14 +133,6 @@ def _moved_deals(history: Iterable[dict[str, Any]]) -> list[_Moved]:
     return moved
 
 
-def _month_start(d: date, zone: tzinfo) -> datetime:
-    return datetime(d.year, d.month, 1, tzinfo=zone)
-
-
-def _next_month(d: date) -> date:
-    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-
-
 class _Writer:
     """Numbers the events and dispute ids, and keeps what was written."""
 
@@ -161,12 +153,14 @@ class _Writer:
 
 
 def simulate_disputes(history: list[dict[str, Any]], seed: int, dispute_rate: float, months: list[date],
-                      zone: tzinfo) -> list[dict[str, Any]]:
+                      timezone: str) -> list[dict[str, Any]]:
     """The dispute events and the re-credited deal versions for ``history``, in time order
     (deterministic for ``seed``); ``months`` are the simulated months, the history ends when
     the last one does."""
     rnd = random.Random(f"disputes:{seed}")
-    end = _month_start(_next_month(months[-1]), zone)
+    calendar = Calendar(timezone)
+    zone = calendar.zone
+    end = calendar.month_of(months[-1].year, months[-1].month).end
     reps = _reps(history)
     writer = _Writer(seed)
 
@@ -188,11 +182,11 @@ def simulate_disputes(history: list[dict[str, Any]], seed: int, dispute_rate: fl
         plans.append(_Plan(moved.creator, f"{closed.year}-{closed.month:02d}", "deal", moved.latest["deal_id"], text,
                            opened, outcome, moved))
     for m in months:
-        period = f"{m.year}-{m.month:02d}"
-        month_end = _month_start(_next_month(m), zone)
+        month = calendar.month_of(m.year, m.month)
+        period, month_end = month.label, month.end
         for rep_id in sorted(reps):
             rep = reps[rep_id]
-            active = rep.hired < month_end and (rep.left is None or rep.left > _month_start(m, zone))
+            active = rep.hired < month_end and (rep.left is None or rep.left > month.start)
             if not active or rnd.random() >= dispute_rate:
                 continue
             kind = rnd.choices(("kpi", "target", "commission"), weights=(5, 2, 3))[0]

@@ -262,7 +262,7 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
     if cfg.dispute_rate > 0:
         from sales_scorecard.cli.dispute_simulation import merge_by_time, simulate_disputes
 
-        appeals = simulate_disputes(roster_first + targets + stream, cfg.seed, cfg.dispute_rate, months, b.zone)
+        appeals = simulate_disputes(roster_first + targets + stream, cfg.seed, cfg.dispute_rate, months, cfg.timezone)
         stream = merge_by_time(stream, appeals)
     return roster_first + targets + stream
 

@@ -57,8 +57,10 @@ _BOARD_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
 #: Kinds every role may request; the handler decides the rest (``core.dispute_access``).
 _EVERY_ROLE_KINDS = frozenset({"disputes", "session"})
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-#: An id of the contract (common.schema.json ``id``): what a token's ``rep_id`` must be.
+#: An id of the contract (common.schema.json ``id``): a token's ``rep_id``, an appeal's signer.
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
+#: The ``WWW-Authenticate`` challenge of every 401.
+REALM = 'Bearer realm="sales-scorecard"'
 #: The message the CSRF token is the HMAC of (keyed with the bearer token).
 _CSRF_MESSAGE = b"sales-scorecard/csrf/v1"
 
@@ -191,9 +193,14 @@ def check_rep_id(role: str, rep_id: Any, where: str = "rep_id") -> str | None:
         return None
     if role == "rep":
         raise TokenFileError(f"{where}: role rep takes no rep_id (its scope is the rep id)")
-    if not isinstance(rep_id, str) or not _ID.match(rep_id):
+    if not is_id(rep_id):
         raise TokenFileError(f"{where}: rep_id must be an id (1-64 of A-Z a-z 0-9 . _ : -)")
     return rep_id
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` is an id of the contract: 1-64 characters of ``[A-Za-z0-9._:-]``."""
+    return isinstance(value, str) and _ID.match(value) is not None
 
 
 def load_tokens(path: str) -> list[TokenEntry]:

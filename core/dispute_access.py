@@ -24,15 +24,11 @@ it is named after them. The caller's id, written as ``opened_by``, ``resolved_by
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .access import Principal
-
-#: An id of the contract (common.schema.json ``id``).
-_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
+from .access import Principal, is_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +69,7 @@ def actor_id(principal: Principal) -> str | None:
     name; None when that name is not an id of the contract (such a token cannot sign)."""
     if principal.role == "rep":
         return principal.scope[0] if principal.scope else None
-    return principal.name if _ID.match(principal.name) else None
+    return principal.name if is_id(principal.name) else None
 
 
 def is_the_rep(principal: Principal, rep_id: str) -> bool:
@@ -84,19 +80,20 @@ def is_the_rep(principal: Principal, rep_id: str) -> bool:
     return rep_id in (principal.rep_id, principal.name)
 
 
-def _unsigned(principal: Principal) -> Verdict | None:
+def may_sign(principal: Principal) -> Verdict:
+    """Whether the caller has an id to sign appeal events with (``actor_id``)."""
     if actor_id(principal) is None:
         return _refused(f"token {principal.name!r} cannot sign appeal events: its name is not an id "
                         "(1-64 of A-Z a-z 0-9 . _ : -)")
-    return None
+    return ALLOWED
 
 
 def may_open(principal: Principal, rep_id: str, rep_team: str | None) -> Verdict:
     """Whether the caller may open a dispute for ``rep_id``, whose current team is ``rep_team``
     (None for a rep the roster does not know)."""
-    unsigned = _unsigned(principal)
-    if unsigned is not None:
-        return unsigned
+    signs = may_sign(principal)
+    if not signs.allowed:
+        return signs
     if principal.role == "admin" or is_the_rep(principal, rep_id):
         return ALLOWED
     if principal.role == "rep":
@@ -111,9 +108,9 @@ def may_open(principal: Principal, rep_id: str, rep_team: str | None) -> Verdict
 def may_resolve(principal: Principal, parties: DisputeParties) -> Verdict:
     """Whether the caller may decide the dispute: the manager of the rep's team when it was
     opened, or payroll; never the rep themselves, whatever else their token may do."""
-    unsigned = _unsigned(principal)
-    if unsigned is not None:
-        return unsigned
+    signs = may_sign(principal)
+    if not signs.allowed:
+        return signs
     if is_the_rep(principal, parties.rep_id):
         return _refused("nobody decides their own dispute")
     if principal.role == "payroll":
@@ -128,9 +125,9 @@ def may_resolve(principal: Principal, parties: DisputeParties) -> Verdict:
 def may_withdraw(principal: Principal, parties: DisputeParties) -> Verdict:
     """Whether the caller may withdraw the dispute: the rep it is for, or whoever opened it
     (a manager who filed it for the rep); a decider cannot make a rep's appeal disappear."""
-    unsigned = _unsigned(principal)
-    if unsigned is not None:
-        return unsigned
+    signs = may_sign(principal)
+    if not signs.allowed:
+        return signs
     if is_the_rep(principal, parties.rep_id) or actor_id(principal) == parties.opened_by:
         return ALLOWED
     return _refused("only the rep or whoever opened the dispute withdraws it")

@@ -35,6 +35,7 @@ from aiohttp import web as aioweb
 
 from sales_scorecard.core.access import (
     PUBLIC_KINDS,
+    REALM,
     Principal,
     Resource,
     TokenEntry,
@@ -70,7 +71,6 @@ KIND_BY_ROUTE = {
     "/api/disputes/{id}/withdraw": "disputes",
     "/api/session": "session",
 }
-REALM = 'Bearer realm="sales-scorecard"'
 #: The sign-in cookie: the bearer token, HttpOnly (page scripts never see it).
 SESSION_COOKIE = "scorecard_session"
 #: The anti-CSRF value (``core.access.csrf_token``), readable by the page's own scripts.

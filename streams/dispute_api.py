@@ -28,7 +28,6 @@ and team). 409 uses the served state, which can only lag: a final state never ch
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from sales_scorecard.core.access import Principal
+from sales_scorecard.core.access import REALM, Principal, is_id
 from sales_scorecard.core.dispute_access import (
     DisputeParties,
     Verdict,
@@ -47,6 +46,7 @@ from sales_scorecard.core.dispute_access import (
     may_open,
     may_read,
     may_resolve,
+    may_sign,
     may_withdraw,
 )
 from sales_scorecard.core.disputes import DisputeState
@@ -70,8 +70,6 @@ BODY_FIELDS: dict[str, tuple[str, ...]] = {
 #: The field naming the caller, per input type.
 SIGNER_FIELD = {"dispute_opened": "opened_by", "dispute_resolved": "resolved_by", "dispute_withdrawn": "withdrawn_by"}
 STATES = tuple(state.value for state in DisputeState)
-REALM = 'Bearer realm="sales-scorecard"'
-_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,13 +191,13 @@ class DisputeApi:
         parsed = _parse_body(body, kind)
         if parsed.problem is not None:
             return _error(400, parsed.problem)
-        signer = actor_id(principal)
-        if signer is None:  # the rules refuse such a token; open checks after the body
-            return _error(403, f"token {principal.name!r} cannot sign appeal events: its name is not an id")
+        signs = may_sign(principal)  # open's rule comes after the body, which names the rep
+        if not signs.allowed:
+            return _forbidden(signs)
         event_id = self.event_ids()
         event = {"event_id": event_id, "type": kind, "schema_version": 1,
                  "occurred_at": format_timestamp(self.clock()), "dispute_id": dispute_id, **parsed.fields,
-                 SIGNER_FIELD[kind]: signer}
+                 SIGNER_FIELD[kind]: actor_id(principal)}
         value = orjson.dumps(event)
         checked = self.validator.validate(DISPUTES_TOPIC, value)
         if not isinstance(checked, Accepted):
@@ -234,7 +232,7 @@ class DisputeApi:
         state, oldest first (by ``opened_at``, then id)."""
         if principal is None:
             return UNAUTHENTICATED
-        if rep is not None and not _ID.match(rep):
+        if rep is not None and not is_id(rep):
             return _error(400, f"rep must be a rep id, got {rep!r}")
         if state is not None and state not in STATES:
             return _error(400, f"state must be one of {', '.join(STATES)}, got {state!r}")

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web as aioweb
 from aiohttp.test_utils import TestClient, TestServer
 
-from sales_scorecard.core.access import csrf_token, hash_token
+from sales_scorecard.core.access import csrf_token
 from sales_scorecard.streams.auth import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -30,14 +30,10 @@ from sales_scorecard.streams.auth import (
 )
 from sales_scorecard.streams.dispute_web import register_disputes_api
 from sales_scorecard.streams.settings import Settings
+from tests.unit.test_auth_middleware import line
 from tests.unit.test_dispute_api import OPEN_BODY, Desk
 
 Scenario = Callable[[TestClient], Awaitable[None]]
-
-
-def line(name: str, role: str, scope: str = "") -> str:
-    scope_json = f', "scope": {scope}' if scope else ""
-    return f'{{"name": "{name}", "sha256": "{hash_token("tok-" + name)}", "role": "{role}"{scope_json}}}'
 
 
 @pytest.fixture
