@@ -16,7 +16,7 @@ A POST builds the input event from the body and the caller: the server sets ``ev
 checked with ``DisputeValidator``, published, and answered 202 with the id: the dispute's
 state is served once the dispute stage has processed the event. Checks, first failure wins:
 
-    open:              401 caller → 400 body → 403 role → 503 publish → 202
+    open:              401 caller → 400 body → 403 role → 503 send not confirmed → 202
     resolve, withdraw: 401 caller → 404 id → 403 role → 409 already final → 400 body → 503 → 202
     read one:          401 caller → 404 id → 403 role → 200
     list:              401 caller → 400 filters → 403 (a rep asking for another rep) → 200
@@ -208,9 +208,10 @@ class DisputeApi:
                 return _forbidden(verdict)
         try:
             await self.publish(dispute_id, value)
-        except Exception:  # any send failure: nothing was accepted, the caller retries
+        except Exception:  # any send failure: the caller checks the dispute, then retries
             log.exception("disputes: could not publish %s of dispute %s", kind, dispute_id)
-            return _error(503, "could not publish the event; nothing was recorded, try again")
+            return _error(503, f"the event for dispute {dispute_id} was not confirmed by the broker: check "
+                               f"GET /api/disputes/{dispute_id} in a moment, then try again")
         return Answer(202, {"dispute_id": dispute_id, "event_id": event_id, "status": "accepted"},
                       (("Location", f"/api/disputes/{dispute_id}"),))
 

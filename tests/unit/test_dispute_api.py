@@ -164,10 +164,11 @@ def test_a_subject_ref_is_optional_for_a_commission_dispute() -> None:
     assert "subject_ref" not in desk.last_event()
 
 
-def test_a_failed_publish_is_503_and_accepts_nothing() -> None:
+def test_a_failed_publish_is_503_naming_the_dispute_to_check() -> None:
     desk = Desk(fail_publish=True)
     answer = run(desk.api.open(RITA, body(OPEN_BODY)))
-    assert answer.status == 503 and "nothing was recorded" in answer.body["error"]
+    assert answer == Answer(503, {"error": "the event for dispute dsp-1 was not confirmed by the broker: check "
+                                           "GET /api/disputes/dsp-1 in a moment, then try again"})
 
 
 # -- resolve and withdraw ------------------------------------------------------------------
