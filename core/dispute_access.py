@@ -8,18 +8,19 @@ publishing or answering.
 role        opens                  resolves                withdraws                   reads and lists
 ==========  =====================  ======================  ==========================  ====================
 rep         for themselves only    never                   their own                   their own
-manager     for reps whose         disputes of their       the ones they opened        their teams'
-            current team is one    teams (the rep's team
+manager     for reps whose         disputes of their       the ones they opened        their teams', and
+            current team is one    teams (the rep's team                               the ones they opened
             of theirs              when it was opened)
-payroll     no                     any                     the ones they opened        all
+payroll     no                     any                     no (it opens none)          all
 admin       for any rep            no (an operator,        the ones they opened        all
                                    not a decider)
 ==========  =====================  ======================  ==========================  ====================
 
-Whatever the role, nobody resolves their own dispute: a token is the rep when it is a rep
-token for them, when its holder's ``rep_id`` (a manager who also sells) is theirs, or when
-it is named after them. The caller's id, written as ``opened_by``, ``resolved_by`` or
-``withdrawn_by``, is ``actor_id``: a rep token's rep id, any other token's name.
+Whatever the role, nobody resolves their own dispute, and the rep a dispute is about may
+read and withdraw it: a token is the rep when it is a rep token for them, when its holder's
+``rep_id`` (a manager who also sells) is theirs, or when it is named after them. The
+caller's id, written as ``opened_by``, ``resolved_by`` or ``withdrawn_by``, is ``actor_id``:
+a rep token's rep id, any other token's name.
 """
 
 from __future__ import annotations
