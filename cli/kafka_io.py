@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sales_scorecard.cli.main import UserError
 from sales_scorecard.streams.kafka_security import kafka_python_options, ssl_context, uses_sasl, uses_tls
 from sales_scorecard.streams.settings import Settings
-from sales_scorecard.streams.topics import TOPIC_FOR_TYPE, input_key
+from sales_scorecard.streams.topics import TOPIC_FOR_PRODUCED_TYPE, produce_route
 
 if TYPE_CHECKING:  # kafka-python has no type information: these are Any to mypy, names to the reader
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -32,15 +32,17 @@ class RoutingError(ValueError):
 
 
 def route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:
-    """(full topic name, record key) of an input event, per contract §2."""
+    """(full topic name, record key) of an input event, per contract §2: the facts to their
+    topics, the appeal inputs (§10) to ``sales.disputes`` keyed by ``dispute_id``."""
     kind = event.get("type")
-    if not isinstance(kind, str) or kind not in TOPIC_FOR_TYPE:
-        raise RoutingError(f"unknown type {kind!r}")
+    if not isinstance(kind, str) or kind not in TOPIC_FOR_PRODUCED_TYPE:
+        known = ", ".join(sorted(TOPIC_FOR_PRODUCED_TYPE))
+        raise RoutingError(f"unknown type {kind!r} (expected one of {known})")
     try:
-        key = input_key(event)
+        spec, key = produce_route(event)
     except KeyError as exc:
         raise RoutingError(f"missing key field {exc.args[0]!r}") from None
-    return TOPIC_FOR_TYPE[kind].full_name(settings), key
+    return spec.full_name(settings), key
 
 
 def client_options(settings: Settings) -> dict[str, Any]:

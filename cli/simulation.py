@@ -7,6 +7,12 @@ amendments, reassignments, reversals of won deals); complaints that get resolved
 calls, visits, meetings, e-mails, demos, surveys, campaigns and trainings; hires and
 departures mid-way; and the delivery faults of a real feed: duplicates and older
 versions arriving after newer ones. ``simulate`` returns events in delivery order.
+
+With ``dispute_rate`` above 0 the history also holds appeals (contract §10,
+``cli.dispute_simulation``): disputes opened, decided, withdrawn or left open, and deals
+re-credited by an upheld dispute. They come from a random stream of their own, so every
+other event is the same as without them; the default, 0, keeps the histories that tests
+and benchmarks were measured with.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ class SimulationConfig:
     duplicate_rate: float = 0.01
     out_of_order_rate: float = 0.02
     activity_scale: float = 1.0
+    #: Share of a rep's active months disputed (plus half the reassigned won deals); 0: no appeals.
+    dispute_rate: float = 0.0
 
 
 def _months(start: str, count: int) -> list[date]:
@@ -251,6 +259,11 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
     dupes = [(rnd.randrange(len(stream)), ev) for ev in stream if rnd.random() < cfg.duplicate_rate]
     for position, ev in sorted(dupes, key=lambda d: -d[0]):
         stream.insert(min(len(stream), position + rnd.randint(1, 200)), dict(ev))
+    if cfg.dispute_rate > 0:
+        from sales_scorecard.cli.dispute_simulation import merge_by_time, simulate_disputes
+
+        appeals = simulate_disputes(roster_first + targets + stream, cfg.seed, cfg.dispute_rate, months, cfg.timezone)
+        stream = merge_by_time(stream, appeals)
     return roster_first + targets + stream
 
 

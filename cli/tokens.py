@@ -23,6 +23,7 @@ from sales_scorecard.core.access import (
     Principal,
     TokenEntry,
     TokenFileError,
+    check_rep_id,
     check_scope,
     entry_to_json,
     hash_token,
@@ -83,8 +84,11 @@ def command() -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES), help="admin, payroll, manager or rep.")
 @click.option("--scope", "scopes", multiple=True,
               help="rep: the rep id; manager: a team id (repeat for several teams).")
+@click.option("--rep-id", "rep_id", default=None,
+              help="manager, payroll, admin: the holder's own rep id, when they also sell (appeals: nobody "
+                   "decides their own dispute).")
 @click.option("--file", "file", default=None, help="Tokens file (default SCORECARD_AUTH_TOKENS_FILE).")
-def add(name: str, role: str, scopes: tuple[str, ...], file: str | None) -> None:
+def add(name: str, role: str, scopes: tuple[str, ...], rep_id: str | None, file: str | None) -> None:
     """Add a token; prints it once on stdout (only its SHA-256 is stored)."""
     path = _path(file)
     entries, as_yaml = _read(path)
@@ -94,10 +98,11 @@ def add(name: str, role: str, scopes: tuple[str, ...], file: str | None) -> None
         raise UserError(f"a token named {name} exists in {path}; revoke it first")
     try:
         scope = check_scope(role, list(scopes), "--scope")
+        own_rep = check_rep_id(role, rep_id, "--rep-id")
     except TokenFileError as exc:
         raise UserError(str(exc)) from None
     token = secrets.token_urlsafe(32)
-    _write(path, [*entries, TokenEntry(Principal(name, role, scope), hash_token(token))], as_yaml)
+    _write(path, [*entries, TokenEntry(Principal(name, role, scope, own_rep), hash_token(token))], as_yaml)
     click.echo(f"added {name} ({role}) to {path}; the token is shown once, store it now:", err=True)
     click.echo(token)
 
@@ -105,10 +110,11 @@ def add(name: str, role: str, scopes: tuple[str, ...], file: str | None) -> None
 @command.command("list")
 @click.option("--file", "file", default=None, help="Tokens file (default SCORECARD_AUTH_TOKENS_FILE).")
 def list_tokens(file: str | None) -> None:
-    """Names, roles and scopes of the tokens (never the hashes)."""
+    """Names, roles and scopes of the tokens (never the hashes), and the holder's rep id when set."""
     entries, _ = _read(_path(file))
     for e in entries:
-        click.echo(f"{e.principal.name}\t{e.principal.role}\t{','.join(e.principal.scope)}")
+        own_rep = f"\trep_id={e.principal.rep_id}" if e.principal.rep_id else ""
+        click.echo(f"{e.principal.name}\t{e.principal.role}\t{','.join(e.principal.scope)}{own_rep}")
 
 
 @command.command("revoke")

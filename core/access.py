@@ -13,6 +13,10 @@ manager     one or more team ids            scorecards and explain of those team
 rep         exactly one rep id              that rep's scorecards and explain; leaderboards
 ==========  ==============================  ==============================================
 
+The appeals routes (kind ``disputes``) and the browser sign-in (kind ``session``) are open to
+every role at this level; who may open, resolve, withdraw or read which dispute is decided
+per dispute by ``core.dispute_access``.
+
 Decision on company scorecards: a manager may read the company scorecard (the yardstick
 for their teams) but not the company explain (it lists every customer served); a rep may
 read neither. Leaderboards (page, boards list, stream, ``/api/leaderboard``) are readable
@@ -20,6 +24,12 @@ by admin, manager and rep; payroll reads payroll only.
 
 ``authenticate`` hashes the presented token and compares it with every entry using
 ``hmac.compare_digest``; ``authorize`` decides one request against a ``Resource``.
+
+A browser may carry the token in the sign-in cookie instead of the ``Authorization``
+header; a write it sends must then also carry ``csrf_token(token)`` in the
+``X-Scorecard-CSRF`` header (``csrf_matches``), which a cross-site form cannot set.
+The rules of the appeals API (who opens, resolves, withdraws and reads a dispute) are in
+``core.dispute_access``.
 """
 
 from __future__ import annotations
@@ -36,14 +46,23 @@ import yaml
 
 ROLES = ("admin", "payroll", "manager", "rep")
 #: Request kinds of the web API; ``internal`` is any route not listed (admin only).
-KINDS = ("page", "boards", "stream", "leaderboard", "scorecard", "explain", "payroll", "internal")
+KINDS = ("page", "boards", "stream", "leaderboard", "scorecard", "explain", "payroll", "disputes", "session",
+         "internal")
 #: Kinds the public-leaderboard setting opens to requests without a token.
 PUBLIC_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
 #: The fields of a leaderboard row shown without a token: name, team, rank, chosen metric.
 PUBLIC_ROW_FIELDS = ("rank", "name", "team_id", "value")
 
 _BOARD_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
+#: Kinds every role may request; the handler decides the rest (``core.dispute_access``).
+_EVERY_ROLE_KINDS = frozenset({"disputes", "session"})
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+#: An id of the contract (common.schema.json ``id``): a token's ``rep_id``, an appeal's signer.
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
+#: The ``WWW-Authenticate`` challenge of every 401.
+REALM = 'Bearer realm="sales-scorecard"'
+#: The message the CSRF token is the HMAC of (keyed with the bearer token).
+_CSRF_MESSAGE = b"sales-scorecard/csrf/v1"
 
 
 class TokenFileError(ValueError):
@@ -52,11 +71,16 @@ class TokenFileError(ValueError):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: the token's name, role and scope."""
+    """An authenticated caller: the token's name, role and scope.
+
+    ``rep_id`` is set on a non-rep token whose holder is also a rep (a manager who sells):
+    the appeals rules use it so that nobody decides their own dispute.
+    """
 
     name: str
     role: str
     scope: tuple[str, ...] = ()
+    rep_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +149,7 @@ def _entry(item: Any, number: int) -> TokenEntry:
     where = f"entry {number}"
     if not isinstance(item, dict):
         raise TokenFileError(f"{where}: expected a mapping with name, sha256, role, scope")
-    unknown = set(item) - {"name", "sha256", "role", "scope"}
+    unknown = set(item) - {"name", "sha256", "role", "scope", "rep_id"}
     if unknown:
         raise TokenFileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     name = item.get("name")
@@ -139,7 +163,8 @@ def _entry(item: Any, number: int) -> TokenEntry:
     if role not in ROLES:
         raise TokenFileError(f"{where}: role must be one of {', '.join(ROLES)}, got {role!r}")
     scope = check_scope(role, item.get("scope"), where)
-    return TokenEntry(Principal(name, role, scope), digest.lower())
+    rep_id = check_rep_id(role, item.get("rep_id"), where)
+    return TokenEntry(Principal(name, role, scope, rep_id), digest.lower())
 
 
 def check_scope(role: str, scope: Any, where: str = "scope") -> tuple[str, ...]:
@@ -161,6 +186,23 @@ def check_scope(role: str, scope: Any, where: str = "scope") -> tuple[str, ...]:
     return values
 
 
+def check_rep_id(role: str, rep_id: Any, where: str = "rep_id") -> str | None:
+    """The holder's own rep id of a non-rep token (None when absent); TokenFileError when it is
+    not an id or the role is ``rep`` (a rep token's scope already is its rep id)."""
+    if rep_id is None or rep_id == "":
+        return None
+    if role == "rep":
+        raise TokenFileError(f"{where}: role rep takes no rep_id (its scope is the rep id)")
+    if not is_id(rep_id):
+        raise TokenFileError(f"{where}: rep_id must be an id (1-64 of A-Z a-z 0-9 . _ : -)")
+    return rep_id
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` is an id of the contract: 1-64 characters of ``[A-Za-z0-9._:-]``."""
+    return isinstance(value, str) and _ID.match(value) is not None
+
+
 def load_tokens(path: str) -> list[TokenEntry]:
     """Entries of the tokens file at ``path`` (TokenFileError names the file)."""
     try:
@@ -180,6 +222,8 @@ def entry_to_json(entry: TokenEntry) -> dict[str, Any]:
     out: dict[str, Any] = {"name": p.name, "sha256": entry.sha256, "role": p.role}
     if scope is not None:
         out["scope"] = scope
+    if p.rep_id is not None:
+        out["rep_id"] = p.rep_id
     return out
 
 
@@ -196,13 +240,16 @@ def bearer_token(header: str | None) -> str | None:
 
 
 def authenticate(header: str | None, tokens: list[TokenEntry]) -> Principal | None:
-    """The principal whose token the ``Authorization`` header carries, else None.
+    """The principal whose token the ``Authorization`` header carries, else None."""
+    token = bearer_token(header)
+    return None if token is None else authenticate_token(token, tokens)
+
+
+def authenticate_token(token: str, tokens: list[TokenEntry]) -> Principal | None:
+    """The principal of a token (from the header or the sign-in cookie), else None.
 
     Every entry is compared (constant time per comparison, no early exit).
     """
-    token = bearer_token(header)
-    if token is None:
-        return None
     digest = hash_token(token).encode()
     found = None
     for entry in tokens:
@@ -213,7 +260,7 @@ def authenticate(header: str | None, tokens: list[TokenEntry]) -> Principal | No
 
 def may_request(principal: Principal, kind: str) -> bool:
     """Whether the role may make requests of this kind at all (checked before forwarding)."""
-    if principal.role == "admin":
+    if principal.role == "admin" or kind in _EVERY_ROLE_KINDS:
         return True
     if principal.role == "payroll":
         return kind == "payroll"
@@ -224,6 +271,8 @@ def authorize(principal: Principal, resource: Resource) -> bool:
     """Whether ``principal`` may read ``resource`` (the full decision, with the rep's team)."""
     if not may_request(principal, resource.kind):
         return False
+    if resource.kind in _EVERY_ROLE_KINDS:
+        return True  # decided per dispute by core.dispute_access
     if principal.role in ("admin", "payroll") or resource.kind in _BOARD_KINDS:
         return True
     # scorecard or explain; role manager or rep
@@ -237,6 +286,20 @@ def authorize(principal: Principal, resource: Resource) -> bool:
     if resource.scope == "company":
         return resource.kind == "scorecard"
     return False
+
+
+# -- browser sessions: cookie and CSRF ---------------------------------------
+def csrf_token(token: str) -> str:
+    """The anti-CSRF value of a signed-in browser: HMAC-SHA256 of a fixed message keyed with
+    the bearer token its cookie holds (hex). Only who knows the token can compute it."""
+    return hmac.new(token.encode(), _CSRF_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def csrf_matches(token: str, header: str | None) -> bool:
+    """Whether an ``X-Scorecard-CSRF`` header value is the CSRF token of ``token`` (constant time)."""
+    if not header:
+        return False
+    return hmac.compare_digest(csrf_token(token).encode(), header.strip().encode())
 
 
 def public_row(row: dict[str, Any]) -> dict[str, Any]:

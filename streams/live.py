@@ -5,8 +5,9 @@ and periods to choose from. ``/api/stream?board=&period=&metric=`` is an SSE str
 that pushes the ranked rows whenever they change. On the worker that owns the
 aggregation stage the rows come from its board cache, pushed as soon as a flush moved
 them; any other worker relays the owner's ``/api/leaderboard`` answer (with the caller's
-``Authorization`` header, asked every 250 ms), so the page works on every worker. A token-less request let in by the
-public-leaderboard setting gets rows of name, team, rank and value only.
+``Authorization`` header, or the token of their sign-in cookie, asked every 250 ms), so the
+page works on every worker. A token-less request let in by the public-leaderboard setting
+gets rows of name, team, rank and value only.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from faust import web as faust_web
 
 from sales_scorecard.core.access import public_row
 
-from .auth import is_public
+from .auth import forwarded_authorization, is_public
 from .pipeline import Pipeline
 from .web import ENGINE_KEY, aiohttp_request, engine_route
 
@@ -87,7 +88,7 @@ def register(pipe: Pipeline) -> None:
         board, period, metric = q.get("board", "company"), q.get("period", ""), q.get("metric", "score")
         engine = pipe.engine
         public = is_public(aiohttp_request(request))
-        authorization = request.headers.get("Authorization")
+        authorization = forwarded_authorization(aiohttp_request(request))
         try:
             if metric not in METRICS:
                 raise BoardError(f"metric must be one of {', '.join(METRICS)}")

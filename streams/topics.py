@@ -2,6 +2,10 @@
 
 This is the one place that says which topics exist (contract §2). The Faust app, the
 ``scorecard topics create`` command and the CLI producers all read it.
+
+``sales.disputes`` (the appeal inputs, contract §10) is registered so that ``topics create``
+makes it and ``scorecard produce`` routes to it, but no stage reads it yet: it is not one of
+``INPUT_TOPICS``, the topics the worker subscribes to.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sales_scorecard.schemas.contracts import DISPUTE_TYPES, DISPUTES_TOPIC
 from sales_scorecard.schemas.fact_types import FACT_TYPES, fact_type
 
 from .settings import Settings
@@ -77,10 +82,16 @@ FACTS = TopicSpec("sales.facts", "sender", "batches of validated input facts (in
 REP_FACTS = TopicSpec("sales.rep-facts", "rep partition", "batches of facts for the rep stage (internal)", "delete",
                       SHORT_RETENTION_MS)
 
+#: Appeal inputs (contract §10), key ``dispute_id``: created and produced to, not read by the worker yet.
+DISPUTES = TopicSpec(DISPUTES_TOPIC, "dispute_id", "appeal inputs", "delete", LONG_RETENTION_MS)
+
+#: The input topics the worker reads (its ingest agents subscribe to exactly these).
 INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL)
+#: Input topics producers write that no stage of the worker reads yet.
+UNREAD_INPUT_TOPICS: tuple[TopicSpec, ...] = (DISPUTES,)
 OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER)
 INTERNAL_TOPICS: tuple[TopicSpec, ...] = (FACTS, REP_FACTS)
-ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
+ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + UNREAD_INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 
 #: Input ``type`` -> the topic it must arrive on (from the fact-type registry).
 TOPIC_FOR_TYPE: dict[str, TopicSpec] = {
@@ -88,6 +99,22 @@ TOPIC_FOR_TYPE: dict[str, TopicSpec] = {
 }
 
 
+#: Appeal input ``type`` -> its topic. Kept apart from ``TOPIC_FOR_TYPE``, which lists the
+#: types the worker's ingest validates.
+DISPUTE_TOPIC_FOR_TYPE: dict[str, TopicSpec] = dict.fromkeys(DISPUTE_TYPES, DISPUTES)
+#: Every ``type`` a producer may send -> its topic: the facts, then the appeal inputs.
+TOPIC_FOR_PRODUCED_TYPE: dict[str, TopicSpec] = {**TOPIC_FOR_TYPE, **DISPUTE_TOPIC_FOR_TYPE}
+
+
 def input_key(event: dict) -> str:
     """The record key the contract (§2) prescribes for a (valid) input event."""
     return fact_type(event).input_key(event)
+
+
+def produce_route(event: dict) -> tuple[TopicSpec, str]:
+    """(topic, record key) of any input a producer sends: a fact (``input_key``) or an appeal
+    input (key ``dispute_id``). KeyError for an unknown type or a missing key field."""
+    kind = event.get("type")
+    if isinstance(kind, str) and kind in DISPUTE_TOPIC_FOR_TYPE:
+        return DISPUTES, str(event["dispute_id"])
+    return TOPIC_FOR_TYPE[fact_type(event).name], input_key(event)

@@ -13,8 +13,11 @@ from sales_scorecard.core.access import (
     TokenEntry,
     TokenFileError,
     authenticate,
+    authenticate_token,
     authorize,
     bearer_token,
+    csrf_matches,
+    csrf_token,
     entry_to_json,
     hash_token,
     load_tokens,
@@ -61,6 +64,16 @@ def test_parse_json_lines_round_trips_entry_to_json() -> None:
     assert parse_tokens(text) == entries()
 
 
+def test_a_manager_who_sells_carries_their_rep_id() -> None:
+    text = f"- {{name: lee, sha256: {hash_token('x')}, role: manager, scope: [t2], rep_id: r1}}\n"
+    (entry,) = parse_tokens(text)
+    assert entry.principal == Principal("lee", "manager", ("t2",), rep_id="r1")
+    assert entry_to_json(entry) == {"name": "lee", "sha256": hash_token("x"), "role": "manager", "scope": ["t2"],
+                                    "rep_id": "r1"}
+    assert parse_tokens(json.dumps(entry_to_json(entry))) == [entry]
+    assert "rep_id" not in entry_to_json(entries()[2])  # absent unless set
+
+
 def test_empty_file_has_no_tokens() -> None:
     assert parse_tokens("") == []
     assert parse_tokens("# nothing yet\n") == []
@@ -75,6 +88,11 @@ def test_empty_file_has_no_tokens() -> None:
     ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "manager"}', "team ids"),
     ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "admin", "scope": "t1"}', "takes no scope"),
     ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "admin", "token": "s3cret"}', "unknown field"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "rep", "scope": "r1", "rep_id": "r1"}', "takes no rep_id"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "manager", "scope": "t1", "rep_id": "r 1"}',
+     "rep_id must be an id"),
+    ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "manager", "scope": "t1", "rep_id": 7}',
+     "rep_id must be an id"),
     ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "admin"}\n'
      '{"name": "x", "sha256": "' + "1" * 64 + '", "role": "admin"}', "duplicate name x"),
     ('{"name": "x", "sha256": "' + "0" * 64 + '", "role": "admin"}\n'
@@ -117,6 +135,28 @@ def test_authenticate_finds_the_principal_of_a_known_token_only() -> None:
     assert authenticate(None, tokens) is None
     assert authenticate("Basic secret-ops", tokens) is None
     assert authenticate("Bearer secret-ops", []) is None
+
+
+def test_authenticate_token_is_the_header_rule_without_the_header() -> None:
+    tokens = entries()
+    assert authenticate_token("secret-rita", tokens) == REP
+    assert authenticate_token("secret-nobody", tokens) is None
+    assert authenticate_token(hash_token("secret-rita"), tokens) is None
+
+
+def test_csrf_token_is_keyed_by_the_token_and_checked_exactly() -> None:
+    # HMAC-SHA256(key=token, "sales-scorecard/csrf/v1"), hex: stable, and differs per token.
+    import hashlib
+    import hmac
+
+    expected = hmac.new(b"secret-rita", b"sales-scorecard/csrf/v1", hashlib.sha256).hexdigest()
+    assert csrf_token("secret-rita") == expected and len(expected) == 64
+    assert csrf_token("secret-rob") != expected
+    assert csrf_matches("secret-rita", expected)
+    assert csrf_matches("secret-rita", f" {expected} ")
+    assert not csrf_matches("secret-rita", csrf_token("secret-rob"))
+    assert not csrf_matches("secret-rita", None) and not csrf_matches("secret-rita", "")
+    assert not csrf_matches("secret-rita", hash_token("secret-rita"))  # the token's hash is not its CSRF value
 
 
 # -- authorization: every role × resource ----------------------------------
@@ -174,8 +214,35 @@ def test_may_request_is_the_coarse_form_of_authorize(kind: str) -> None:
         assert may_request(principal, kind) is allowed_somewhere
 
 
+@pytest.mark.parametrize("kind", ["disputes", "session"])
+def test_every_role_may_request_the_appeals_and_the_sign_in(kind: str) -> None:
+    # The decision per dispute is core.dispute_access's; here the middleware only lets them through.
+    for principal in (ADMIN, PAYROLL, MANAGER, REP):
+        assert may_request(principal, kind) and authorize(principal, Resource(kind))
+
+
 def test_public_row_keeps_exactly_name_team_rank_and_value() -> None:
     row = {"rank": 2, "rep_id": "r7", "name": "Li Wei", "team_id": "t1", "value": "1200.00",
            "revenue": "1200.00", "attainment": 0.8, "score": 71.5}
     assert public_row(row) == {"rank": 2, "name": "Li Wei", "team_id": "t1", "value": "1200.00"}
     assert tuple(public_row(row)) == PUBLIC_ROW_FIELDS
+
+
+def test_tokens_add_stores_the_rep_id_of_a_manager_who_sells(tmp_path) -> None:
+    # `scorecard tokens add --rep-id` in-process (the subprocess runs are in tests/e2e).
+    from click.testing import CliRunner
+
+    from sales_scorecard.cli.tokens import command
+
+    path = tmp_path / "tokens.jsonl"
+    runner = CliRunner()
+    added = runner.invoke(command, ["add", "--name", "lee", "--role", "manager", "--scope", "t2", "--rep-id", "r1",
+                                    "--file", str(path)])
+    assert added.exit_code == 0, added.output
+    (entry,) = load_tokens(str(path))
+    assert entry.principal == Principal("lee", "manager", ("t2",), rep_id="r1")
+    listed = runner.invoke(command, ["list", "--file", str(path)])
+    assert listed.output.splitlines() == ["lee\tmanager\tt2\trep_id=r1"]
+    refused = runner.invoke(command, ["add", "--name", "rita", "--role", "rep", "--scope", "r1", "--rep-id", "r1",
+                                      "--file", str(path)])
+    assert refused.exit_code == 2 and "--rep-id: role rep takes no rep_id" in refused.output
