@@ -96,8 +96,11 @@ MAX_FAILURES_PER_FLUSH = 10
 #: A leading-edge stage is asked this many times per short interval whether work is due,
 #: so a month key that waited for its interval goes out soon after it passed ...
 TICKS_PER_INTERVAL = 5
-#: ... but not more often than every this many seconds.
+#: ... but not more often than every this many seconds, and at least this often (keys a
+#: budget set aside go out one tick at a time once the facts stop: with a 10 s interval,
+#: a tick every 2 s left 150,000 of them waiting for over an hour).
 MIN_TICK_SECONDS = 0.02
+MAX_TICK_SECONDS = 0.1
 
 
 @dataclass
@@ -444,8 +447,9 @@ class AggregationStage:
 
     def tick_seconds(self) -> float:
         """How often the worker's timer asks ``tick_due``."""
-        interval = self.pacing.flush_interval / (TICKS_PER_INTERVAL if self.leading_edge else 1)
-        return max(interval, MIN_TICK_SECONDS)
+        if not self.leading_edge:
+            return max(self.pacing.flush_interval, MIN_TICK_SECONDS)
+        return min(max(self.pacing.flush_interval / TICKS_PER_INTERVAL, MIN_TICK_SECONDS), MAX_TICK_SECONDS)
 
     def tick_due(self) -> bool:
         """Whether pending work (or a first rebuild) warrants a tick message now. On the

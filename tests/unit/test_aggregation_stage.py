@@ -282,6 +282,21 @@ def test_a_very_long_flush_holds_the_next_ones_back_by_at_most_the_spacing_cap(m
     assert len(stage.set_aside) == left - 1  # not 100 s per rendered key later
 
 
+def test_the_timer_asks_a_leading_edge_stage_five_times_per_interval_and_at_least_every_tenth_second() -> None:
+    def tick(coalesce_ms: int, stage_class: type[AggregationStage] = AggregationStage) -> float:
+        settings = Settings(coalesce_ms=coalesce_ms, store="memory")
+        return stage_class(settings, new_tables(), Outputs().stage_outputs(), Metrics()).tick_seconds()
+
+    assert tick(500) == 0.1 and tick(250) == 0.05
+    assert tick(10_000) == 0.1  # not every 2 s: set-aside keys go out a tick at a time once the facts stop
+    assert tick(0) == 0.02
+
+    class Cadence(AggregationStage):
+        leading_edge = False
+
+    assert tick(500, Cadence) == 0.5 and tick(10_000, Cadence) == 10.0
+
+
 class TimedOutputs(Outputs):
     """Also records the stage clock's time of every scorecard send."""
 
