@@ -175,12 +175,9 @@ class DisputeApi:
                       rule: Callable[[Principal, DisputeParties], Verdict]) -> Answer:
         if principal is None:
             return UNAUTHENTICATED
-        served = self.disputes.get(dispute_id)
-        if served is None:
-            return _not_found(dispute_id)
-        verdict = rule(principal, DisputeParties.of_event(served))
-        if not verdict.allowed:
-            return _forbidden(verdict)
+        served = self._served(principal, dispute_id, rule)
+        if isinstance(served, Answer):
+            return served
         if served.get("state") != DisputeState.OPEN.value:
             return _error(409, f"dispute {dispute_id} is already {served.get('state')}: only an open dispute "
                                "is resolved or withdrawn")
@@ -220,13 +217,17 @@ class DisputeApi:
         """``GET /api/disputes/{id}``: the dispute's latest state (its ``dispute`` event)."""
         if principal is None:
             return UNAUTHENTICATED
+        served = self._served(principal, dispute_id, may_read)
+        return served if isinstance(served, Answer) else Answer(200, dict(served))
+
+    def _served(self, principal: Principal, dispute_id: str,
+                rule: Callable[[Principal, DisputeParties], Verdict]) -> Answer | Mapping[str, Any]:
+        """The served dispute if ``rule`` lets the caller at it, else the refusal (404, 403)."""
         served = self.disputes.get(dispute_id)
         if served is None:
             return _not_found(dispute_id)
-        verdict = may_read(principal, DisputeParties.of_event(served))
-        if not verdict.allowed:
-            return _forbidden(verdict)
-        return Answer(200, dict(served))
+        verdict = rule(principal, DisputeParties.of_event(served))
+        return served if verdict.allowed else _forbidden(verdict)
 
     def list(self, principal: Principal | None, rep: str | None = None, state: str | None = None) -> Answer:
         """``GET /api/disputes?rep=&state=``: the disputes the caller may read, filtered by rep and

@@ -302,10 +302,9 @@ def test_deadletter_record_matches_its_schema() -> None:
     assert text["raw"] == '{"a":1}' and text["key"] == "key"
 
 
-@settings(max_examples=500, deadline=None)
-@given(mutated_events())
-def test_fast_path_agrees_with_the_reference_validator(case: tuple[str, dict[str, Any]]) -> None:
-    kind, ev = case
+def assert_fast_path_agrees(kind: str, ev: dict[str, Any]) -> None:
+    """The fast path may defer to the reference validator (floats), but never accepts what
+    it rejects, and accepts whatever it accepts without a float."""
     ev = {k: v for k, v in ev.items() if v is not None}  # as the validator sees it
     reference_ok = not list(validator(kind).iter_errors(ev))
     try:
@@ -313,11 +312,16 @@ def test_fast_path_agrees_with_the_reference_validator(case: tuple[str, dict[str
         fast_ok = not any(isinstance(ev.get(n), float) for n in ev)  # the float guard of _fast_valid
     except fastjsonschema.JsonSchemaException:
         fast_ok = False
-    # The fast path may defer to the reference (floats), but never accepts what it rejects.
     if fast_ok:
         assert reference_ok, ev
     if reference_ok and not any(isinstance(v, float) for v in ev.values()):
         assert fast_ok, ev
+
+
+@settings(max_examples=500, deadline=None)
+@given(mutated_events())
+def test_fast_path_agrees_with_the_reference_validator(case: tuple[str, dict[str, Any]]) -> None:
+    assert_fast_path_agrees(*case)
 
 
 def test_integer_floats_never_pass_the_fast_path() -> None:
@@ -490,15 +494,4 @@ def test_mutated_dispute_events_never_raise_and_accepted_ones_become_records(cas
 @settings(max_examples=300, deadline=None)
 @given(mutated_events(DISPUTE_TYPES))
 def test_fast_path_agrees_with_the_reference_validator_on_disputes(case: tuple[str, dict[str, Any]]) -> None:
-    kind, ev = case
-    ev = {k: v for k, v in ev.items() if v is not None}
-    reference_ok = not list(validator(kind).iter_errors(ev))
-    try:
-        fast_check(kind)(ev)
-        fast_ok = not any(isinstance(ev.get(n), float) for n in ev)
-    except fastjsonschema.JsonSchemaException:
-        fast_ok = False
-    if fast_ok:
-        assert reference_ok, ev
-    if reference_ok and not any(isinstance(v, float) for v in ev.values()):
-        assert fast_ok, ev
+    assert_fast_path_agrees(*case)
