@@ -476,3 +476,29 @@ def test_a_flush_out_of_budget_leaves_the_longer_periods_to_the_next_flushes(mon
     other, _ = stage_after_november(whole)
     run(other.on_batch(Batch([later_deal]), offset=1))
     assert sorted(k for k, _ in outputs.sent["scorecards"]) == sorted(k for k, _ in whole.sent["scorecards"])
+
+
+def test_behind_the_next_flush_waits_several_times_what_the_last_one_took(monkeypatch: Any) -> None:
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    clock.now += 1.0
+    render = stage.engine.render
+
+    def slow_render(*key: str) -> Any:
+        clock.now += 0.01  # every scorecard takes 10 ms to render
+        return render(*key)
+
+    monkeypatch.setattr(stage.engine, "render", slow_render)
+    run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=0.6))  # behind: the cadence flush
+    took = stage.pacing.last_took
+    assert took > 0.02
+    monkeypatch.setattr(stage.engine, "render", render)
+    flushed_at = clock.now
+    clock.now = flushed_at + 0.5 + aggregation.BEHIND_SPACING * took - 0.001
+    run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=0.6))  # still behind
+    assert not [k for k, at in outputs.sent_at if at > flushed_at]  # the gap has not passed yet
+    clock.now += 0.002
+    run(stage.on_batch(Batch([f.activity("r1", "email")]), offset=3, lag=0.6))
+    assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}
