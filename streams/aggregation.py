@@ -296,10 +296,17 @@ class AggregationStage:
         self.last_facts_at = 0.0
 
     # ------------------------------------------------------------------ lifecycle
+    def on_assigned(self) -> None:
+        """This worker owns the stage now: until its rebuild it owes a render of every key,
+        and says so (``pending``), so nobody takes the stage for settled meanwhile."""
+        self.metrics.progress.report(self.name, self.pending())
+
     def on_revoked(self) -> None:
-        """Another worker may own ``sales.facts`` next: drop the cached engine."""
+        """Another worker may own ``sales.facts`` next: drop the cached engine and stop
+        reporting this stage's progress here."""
         self.engine = None
         self.boards, self.boards_pending = BoardCache(), set()
+        self.metrics.progress.forget(self.name)
         if self.owns_worker_gauges:
             self.metrics.ready.set(0)
 
@@ -476,9 +483,10 @@ class AggregationStage:
         self.metrics.progress.report(self.name, self.pending())
 
     def pending(self) -> int:
-        """Scorecard keys waiting for a flush (dirty, or set aside by a flush's budget)."""
+        """Scorecard keys waiting for a flush (dirty, or set aside by a flush's budget); 1
+        before the rebuild (its first flush renders every key)."""
         engine = self.engine
-        return (len(engine.dirty) if engine is not None else 0) + len(self.set_aside)
+        return 1 if engine is None else len(engine.dirty) + len(self.set_aside)
 
     def _refresh_clock(self, engine: ScorecardEngine) -> None:
         """Pace, expected-to-date and trailing windows move with the clock, not only with facts."""

@@ -181,3 +181,25 @@ def test_each_rep_partition_publishes_only_its_own_reps() -> None:
     counted = {s.labels["partition"] for m in split.metrics.registry.collect() if m.name == "scorecard_rep_stage_facts"
                for s in m.samples}
     assert counted == {str(p) for p in range(PARTITIONS)}
+
+
+def test_an_assigned_stage_reports_a_rebuild_owed_until_it_has_flushed_and_nothing_once_revoked() -> None:
+    split = Split()
+    pending = lambda: split.metrics.registry.get_sample_value("scorecard_pending_updates")  # noqa: E731
+    split.org.on_assigned()
+    split.reps.assign(set(range(PARTITIONS)))
+    # no message has come yet, so no rebuild ran: the worker is not settled
+    assert pending() == 1 + PARTITIONS
+
+    async def go() -> None:
+        await split.feed(_validated(_history())[:60])
+        await split.settle()
+
+    asyncio.run(go())
+    assert pending() == 0
+    split.org.on_revoked()
+    split.reps.revoke({0})
+    split.reps.assign({0})  # a partition taken back after a rebalance owes its rebuild again
+    assert pending() == 1
+    split.reps.revoke(set(range(PARTITIONS)))
+    assert pending() == 0
