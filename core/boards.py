@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from .engine import ScorecardEngine
-from .labels import period_kind
+from .labels import months_of, period_kind
 from .leaderboard import OrderKey, RankIndex, order_key, rank
-from .money import format_money
+from .money import format_money, ratio
+from .payroll import band_rows
 from .periods import TRAILING_DAYS
 from .roster import UNASSIGNED
 
@@ -163,7 +164,23 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
             "departures": inp.departures,
             "new_customers_goal_target": None if nc_target is None else float(nc_target),
         },
+        "commission_months": _commission_months(engine, id, period) if scope == "rep" else None,
     }
+
+
+def _commission_months(engine: ScorecardEngine, rep_id: str, period: str) -> list[dict[str, Any]] | None:
+    """How the plan pays each month of a rep's calendar period: bands with their gate
+    results (contract §11); None for a trailing window (commission is monthly)."""
+    if period in TRAILING_DAYS:
+        return None
+    out = []
+    for month in months_of(period):
+        _, plan, revenue, target, result = engine.commission_of(rep_id, month)
+        out.append({"period": month, "plan_id": plan.plan_id, "revenue": format_money(revenue),
+                    "target": format_money(target), "attainment": ratio(result.attainment),
+                    "bands": band_rows(result), "commission": format_money(result.amount),
+                    "flags": list(result.flags)})
+    return out
 
 
 def _order_keys(content: dict[str, Any], old: dict[str, OrderKey]) -> dict[str, OrderKey]:

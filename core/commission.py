@@ -9,15 +9,20 @@ Without a target, all revenue is paid at the first band's rate and flagged
 
 A plan's bands start at 0, are contiguous and the last is open-ended, so every unit of
 revenue falls into exactly one band.
+
+A band above the first may carry ``requires``: conditions on the rep's KPIs of the same
+month (contract §11). Revenue in a band whose conditions fail is paid at the rate of the
+highest lower band whose conditions hold (the first band has none, so one always does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .kpis import BUCKET_KPIS
 from .money import CONTEXT, round_money
 from .plan_files import checked_mapping, load_yaml, to_decimal
 
@@ -28,7 +33,18 @@ FLAG_CAPPED = "capped"
 
 _FILE_KEYS = frozenset({"default", "teams", "reps"})
 _PLAN_KEYS = frozenset({"plan_id", "mode", "threshold", "cap", "tiers"})
-_TIER_KEYS = frozenset({"from", "to", "rate"})
+_TIER_KEYS = frozenset({"from", "to", "rate", "requires"})
+_CONDITION_KEYS = frozenset({"kpi", "op", "value", "when_missing"})
+#: A gate's comparison operators (contract §11).
+OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+}
+WHEN_MISSING = ("pass", "fail")
+#: The KPI values a gate reads: name -> exact value (a name absent or None: missing).
+GateKpis = Mapping[str, Decimal | int | None]
 
 
 class PlanError(ValueError):
@@ -36,12 +52,48 @@ class PlanError(ValueError):
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One gate condition: ``kpi op value`` on the rep's month; ``when_missing`` decides a null KPI."""
+
+    kpi: str
+    op: str
+    value: Decimal
+    when_missing: str
+
+    def __post_init__(self) -> None:
+        if self.kpi not in BUCKET_KPIS:
+            raise PlanError(f"kpi: a gate reads one of {', '.join(sorted(BUCKET_KPIS))}, got {self.kpi!r}")
+        if self.op not in OPS:
+            raise PlanError(f"op: expected one of {', '.join(OPS)}, got {self.op!r}")
+        if self.when_missing not in WHEN_MISSING:
+            raise PlanError(f"when_missing: expected one of {', '.join(WHEN_MISSING)}, got {self.when_missing!r}")
+
+    def check(self, kpis: GateKpis) -> ConditionResult:
+        """This condition on the month's KPI values."""
+        actual = kpis.get(self.kpi)
+        if actual is None:
+            return ConditionResult(self, None, self.when_missing == "pass")
+        return ConditionResult(self, Decimal(actual), OPS[self.op](Decimal(actual), self.value))
+
+
+@dataclass(frozen=True)
+class ConditionResult:
+    """A condition with the KPI value it saw (None: missing) and whether it held."""
+
+    condition: Condition
+    actual: Decimal | None
+    passed: bool
+
+
+@dataclass(frozen=True)
 class Tier:
-    """An attainment band [from_attainment, to_attainment) paid at ``rate``; None is open-ended."""
+    """An attainment band [from_attainment, to_attainment) paid at ``rate``; None is
+    open-ended. ``requires``: the conditions (all of them) for its own rate."""
 
     from_attainment: Decimal
     to_attainment: Decimal | None
     rate: Decimal
+    requires: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,17 +128,34 @@ class CommissionPlan:
             raise PlanError("threshold: must be >= 0")
         if self.cap is not None and self.cap < 0:
             raise PlanError("cap: must be >= 0")
+        if self.tiers[0].requires:
+            raise PlanError("tiers[0].requires: the first band cannot be gated (it is what a failed gate pays)")
+
+    @property
+    def gated(self) -> bool:
+        """Whether any band carries conditions."""
+        return any(t.requires for t in self.tiers)
 
 
 @dataclass(frozen=True)
 class BandResult:
-    """What one band contributed (revenue slice and its commission before cap and rounding)."""
+    """What one band contributed (revenue slice and its commission before cap and rounding).
+
+    ``paid_rate`` is ``rate`` unless the band's gate failed; ``gate`` holds each condition's
+    result (empty for a band without conditions)."""
 
     from_attainment: Decimal
     to_attainment: Decimal | None
     rate: Decimal
     revenue: Decimal
     commission_unrounded: Decimal
+    paid_rate: Decimal
+    gate: tuple[ConditionResult, ...] = ()
+
+    @property
+    def gate_passed(self) -> bool | None:
+        """None for a band without conditions, else whether all held."""
+        return all(c.passed for c in self.gate) if self.gate else None
 
 
 @dataclass(frozen=True)
@@ -107,6 +176,11 @@ class PlanSet:
     by_team: dict[str, CommissionPlan] = field(default_factory=dict)
     by_rep: dict[str, CommissionPlan] = field(default_factory=dict)
 
+    @property
+    def gated(self) -> bool:
+        """Whether any plan has a gated band (then a KPI fact can change pay)."""
+        return any(p.gated for p in (self.default, *self.by_team.values(), *self.by_rep.values()))
+
     def plan_for(self, rep_id: str, team_id: str | None) -> CommissionPlan:
         """The plan that applies: rep override, else team override, else default."""
         if rep_id in self.by_rep:
@@ -116,35 +190,74 @@ class PlanSet:
         return self.default
 
 
-def compute_commission(plan: CommissionPlan, revenue: Decimal, target: Decimal | None) -> CommissionResult:
-    """Commission for one month's revenue against its target (None or 0: no target)."""
+def _no_kpis() -> GateKpis:
+    return {}
+
+
+def compute_commission(plan: CommissionPlan, revenue: Decimal, target: Decimal | None,
+                       kpis: Callable[[], GateKpis] = _no_kpis) -> CommissionResult:
+    """Commission for one month's revenue against its target (None or 0: no target).
+
+    ``kpis`` gives the rep's KPI values of the month for the gates; it is called at most
+    once, and only when revenue reaches a gated band."""
     if target is None or target <= 0:
         first = plan.tiers[0]
         raw = CONTEXT.multiply(revenue, first.rate)
-        band = BandResult(first.from_attainment, first.to_attainment, first.rate, revenue, raw)
+        band = BandResult(first.from_attainment, first.to_attainment, first.rate, revenue, raw, first.rate)
         return _result(plan, raw, (band,), None, (FLAG_NO_TARGET,))
     attainment = CONTEXT.divide(revenue, target)
     if plan.threshold is not None and attainment < plan.threshold:
         return CommissionResult(round_money(Decimal(0)), (), attainment, (FLAG_BELOW_THRESHOLD,))
+    gates = _Gates(plan.tiers, kpis)
     if plan.mode == "retroactive":
-        top = [t for t in plan.tiers if attainment >= t.from_attainment][-1]  # tiers[0] starts at 0
-        raw = CONTEXT.multiply(revenue, top.rate)
-        bands = (BandResult(top.from_attainment, top.to_attainment, top.rate, revenue, raw),)
+        top = max(i for i, t in enumerate(plan.tiers) if attainment >= t.from_attainment)  # tiers[0] starts at 0
+        t = plan.tiers[top]
+        rate, gate = gates.paid_rate(top), gates.results(top)
+        raw = CONTEXT.multiply(revenue, rate)
+        bands = (BandResult(t.from_attainment, t.to_attainment, t.rate, revenue, raw, rate, gate),)
         return _result(plan, raw, bands, attainment, ())
     # Marginal: compare revenue with each band's money bounds rather than attainment with
     # its bounds, so the slices add up to the revenue exactly (no division inside).
     raw = Decimal(0)
     slices: list[BandResult] = []
-    for t in plan.tiers:
+    for i, t in enumerate(plan.tiers):
         low = CONTEXT.multiply(t.from_attainment, target)
         high = revenue if t.to_attainment is None else min(revenue, CONTEXT.multiply(t.to_attainment, target))
         if high <= low:
             continue
         piece = CONTEXT.subtract(high, low)
-        paid = CONTEXT.multiply(piece, t.rate)
+        rate = gates.paid_rate(i)
+        paid = CONTEXT.multiply(piece, rate)
         raw = CONTEXT.add(raw, paid)
-        slices.append(BandResult(t.from_attainment, t.to_attainment, t.rate, piece, paid))
+        slices.append(BandResult(t.from_attainment, t.to_attainment, t.rate, piece, paid, rate, gates.results(i)))
     return _result(plan, raw, tuple(slices), attainment, ())
+
+
+class _Gates:
+    """The gate results of a plan's bands on one month, read from ``kpis`` on first need."""
+
+    def __init__(self, tiers: tuple[Tier, ...], kpis: Callable[[], GateKpis]) -> None:
+        self.tiers = tiers
+        self._source = kpis
+        self._kpis: GateKpis | None = None
+
+    def results(self, i: int) -> tuple[ConditionResult, ...]:
+        """Each condition of band ``i`` on the month (empty without conditions)."""
+        if not self.tiers[i].requires:
+            return ()
+        if self._kpis is None:
+            self._kpis = self._source()
+        return tuple(c.check(self._kpis) for c in self.tiers[i].requires)
+
+    def passed(self, i: int) -> bool:
+        """Whether band ``i`` earns its own rate."""
+        return all(r.passed for r in self.results(i))
+
+    def paid_rate(self, i: int) -> Decimal:
+        """Band ``i``'s rate if its gate holds, else that of the highest lower band whose gate holds."""
+        while not self.passed(i):
+            i -= 1  # tiers[0] has no conditions: the loop ends there at the latest
+        return self.tiers[i].rate
 
 
 def _result(
@@ -189,6 +302,7 @@ def _plan(data: Any, where: str) -> CommissionPlan:
             _decimal(t["from"], f"{at}.from"),
             None if to is None else _decimal(to, f"{at}.to"),
             _decimal(t["rate"], f"{at}.rate"),
+            _conditions(t.get("requires"), f"{at}.requires"),
         ))
     plan_id = data.get("plan_id", where)
     if not isinstance(plan_id, str) or not plan_id:
@@ -199,6 +313,28 @@ def _plan(data: Any, where: str) -> CommissionPlan:
         return CommissionPlan(plan_id, tuple(tiers), data.get("mode", "marginal"), threshold, cap)
     except PlanError as exc:  # the plan's own checks name keys relative to the plan
         raise PlanError(f"{where}.{exc}") from None
+
+
+def _conditions(data: Any, where: str) -> tuple[Condition, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list) or not data:
+        raise PlanError(f"{where}: expected a non-empty list of conditions")
+    out = []
+    for i, c in enumerate(data):
+        at = f"{where}[{i}]"
+        c = _mapping(c, at, _CONDITION_KEYS)
+        for key in ("kpi", "op", "value", "when_missing"):
+            if key not in c:
+                raise PlanError(f"{at}.{key}: missing")
+        try:
+            out.append(Condition(str(c["kpi"]), str(c["op"]), _decimal(c["value"], f"{at}.value"),
+                                 str(c["when_missing"])))
+        except PlanError as exc:
+            if str(exc).startswith(at):
+                raise
+            raise PlanError(f"{at}.{exc}") from None
+    return tuple(out)
 
 
 def _overrides(data: Any, where: str) -> dict[str, CommissionPlan]:

@@ -41,9 +41,9 @@ from sales_scorecard.schemas.records import (
 
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution, money_units
-from .commission import PlanSet, compute_commission, load_plans
+from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .dirty_keys import DirtyKeys
-from .kpis import KpiInputs, compute_kpis, format_kpis
+from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
 from .money import ratio
 from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
 from .roster import DEFAULT_FACTOR, UNASSIGNED, Roster, RosterEntry, whole_months_between
@@ -335,6 +335,13 @@ class ScorecardEngine:
             retracted = self._derive_complaint(old, self._facts_of(old.rep_id).complaints.pop(old.complaint_id))
         teams = self._facts_of(ev.rep_id).complaints[ev.complaint_id] = self._complaint_teams(ev)
         self._restate(retracted, self._derive_complaint(ev, teams))
+        if self.commission_plans.gated:  # a gate may read the complaints of the month
+            for c in (old, ev):
+                if c is not None:
+                    for ts in (c.opened_at, c.resolved_at if c.status == "resolved" else None):
+                        if ts is not None:
+                            self._payroll_change(c.rep_id, self.calendar.labels_containing(ts)[1],
+                                                 PayChange("complaint_change"))
         return Outcome.APPLIED
 
     def _apply_activity(self, ev: ActivityEvent) -> Outcome:
@@ -354,6 +361,9 @@ class ScorecardEngine:
         self.activities[ev.event_id] = fact
         self._facts_of(rep_id).activities.append(fact)
         self._restate((), self._derive_activity(fact, fact.team))
+        if self.commission_plans.gated:  # a gate may read the activities of the month (csat)
+            self._payroll_change(rep_id, self.calendar.labels_containing(fact.ts)[1],
+                                 PayChange("late_survey" if kind == "survey" else "late_activity"))
         return Outcome.APPLIED
 
     def _apply_roster(self, ev: RosterEvent) -> Outcome:
@@ -838,11 +848,21 @@ class ScorecardEngine:
 
     def month_commission(self, rep_id: str, month: str) -> Decimal:
         """The rep's commission for one month under their plan (rounded to cents)."""
+        return self.commission_of(rep_id, month)[4].amount
+
+    def commission_of(self, rep_id: str, month: str) -> tuple[str, CommissionPlan, Decimal, Decimal | None,
+                                                               CommissionResult]:
+        """A rep's month as the plan pays it: team at the month's end, plan, revenue,
+        revenue target and the commission, its gates read on the month's KPIs (§11)."""
         period = self.calendar.parse(month)
         entry = self.roster.entry_before(rep_id, period.end)
-        plan = self.commission_plans.plan_for(rep_id, entry.team_id if entry else UNASSIGNED)
+        team_id = entry.team_id if entry else UNASSIGNED
+        plan = self.commission_plans.plan_for(rep_id, team_id)
         target = self.targets.resolve_own("rep", rep_id, month, "revenue")
-        return compute_commission(plan, self._revenue("rep", rep_id, month), target).amount
+        revenue = self._revenue("rep", rep_id, month)
+        result = compute_commission(
+            plan, revenue, target, lambda: bucket_kpis(self.buckets.get(("rep", rep_id, month), EMPTY)))
+        return team_id, plan, revenue, target, result
 
     def _members(self, scope: str, id: str, end: datetime) -> int:
         members = self.roster.members_at_end(end)

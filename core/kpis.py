@@ -29,6 +29,13 @@ COUNT_KPIS = frozenset(
 )
 #: KPIs that depend on the clock (``as_of``), not only on facts.
 CLOCK_KPIS = frozenset({"expected_to_date", "pace", "projected_revenue"})
+#: Numeric KPIs computed from a scope's own facts of the period alone (its bucket): no
+#: target, roster, clock, other periods or other scopes. What a commission gate may read
+#: (contract §11), so only a fact of the rep's month can change a gate.
+BUCKET_KPIS = frozenset(
+    {"won_deals", "lost_deals", "win_rate", "avg_deal_size", "avg_cycle_days", "customers_served", "complaints",
+     "complaint_rate", "avg_resolution_hours", "csat", "csat_responses", "campaigns", "training_hours"}
+)
 
 
 @dataclass(frozen=True)
@@ -131,3 +138,14 @@ def format_kpis(values: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = ratio(value)
     return out
+
+
+def bucket_kpis(bucket: Bucket) -> dict[str, Any]:
+    """The ``BUCKET_KPIS`` of one bucket, exact (as ``compute_kpis`` computes them)."""
+    values = compute_kpis(KpiInputs(
+        scope="rep", kind="month", bucket=bucket, prev_revenue=Decimal(0), yoy_revenue=Decimal(0), target=None,
+        market_size=None, territory_factor=None, elapsed=None, repeat_customers=0, coverage=None,
+        headcount_start=None, headcount_end=None, departures=None, tenure_months=None, ramp_ratios=None,
+        commission=None,
+    ))
+    return {name: values[name] for name in BUCKET_KPIS}

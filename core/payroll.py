@@ -30,7 +30,6 @@ from .disputes import APPEAL_REASON, AdjustmentLink, AdjustmentRequest
 from .engine import PayChange, ScorecardEngine
 from .money import ZERO, format_money, ratio
 from .periods import format_timestamp
-from .roster import UNASSIGNED
 
 
 @dataclass(frozen=True)
@@ -127,13 +126,8 @@ class PayrollLedger:
 
     def _commission(self, engine: ScorecardEngine, rep_id: str,
                     month: str) -> tuple[str, str, Decimal, Decimal | None, CommissionResult]:
-        period = engine.calendar.parse(month)
-        entry = engine.roster.entry_before(rep_id, period.end)
-        team_id = entry.team_id if entry else UNASSIGNED
-        plan = engine.commission_plans.plan_for(rep_id, team_id)
-        revenue = engine.rep_month_revenue(rep_id, month)
-        target = engine.targets.resolve_own("rep", rep_id, month, "revenue")
-        return team_id, plan.plan_id, revenue, target, compute_commission(plan, revenue, target)
+        team_id, plan, revenue, target, result = engine.commission_of(rep_id, month)
+        return team_id, plan.plan_id, revenue, target, result
 
     def _statement(self, engine: ScorecardEngine, rep_id: str, month: str, posted_at: str, late: bool) -> PayrollOutput:
         team_id, plan_id, revenue, target, result = self._commission(engine, rep_id, month)
@@ -155,16 +149,7 @@ class PayrollLedger:
             "target": format_money(target),
             "attainment": ratio(result.attainment),
             "plan_id": plan_id,
-            "bands": [
-                {
-                    "from": ratio(b.from_attainment),
-                    "to": ratio(b.to_attainment) if b.to_attainment is not None else None,
-                    "rate": ratio(b.rate),
-                    "revenue": format_money(b.revenue),
-                    "commission": format_money(b.commission_unrounded),
-                }
-                for b in result.bands
-            ],
+            "bands": band_rows(result),
             "commission": format_money(result.amount),
             "line_items": [] if late else [
                 {"deal_id": d.deal_id, "amount": format_money(d.amount),
@@ -254,6 +239,30 @@ class PayrollLedger:
                             request.delta_commission, request.reason, None, request.dispute_id, posted_at)
         out.append(PayrollOutput(state_key(rep_id, month), state, event))
         return out
+
+
+def band_rows(result: CommissionResult) -> list[dict[str, Any]]:
+    """A commission's bands as statements and ``/explain`` show them: the rate paid and,
+    for a gated band, each condition with the KPI value it saw (contract §11)."""
+    return [
+        {
+            "from": ratio(b.from_attainment),
+            "to": ratio(b.to_attainment) if b.to_attainment is not None else None,
+            "rate": ratio(b.rate),
+            "paid_rate": ratio(b.paid_rate),
+            "revenue": format_money(b.revenue),
+            "commission": format_money(b.commission_unrounded),
+            "gate": None if not b.gate else {
+                "passed": b.gate_passed,
+                "conditions": [
+                    {"kpi": c.condition.kpi, "op": c.condition.op, "value": ratio(c.condition.value),
+                     "when_missing": c.condition.when_missing, "actual": ratio(c.actual), "passed": c.passed}
+                    for c in b.gate
+                ],
+            },
+        }
+        for b in result.bands
+    ]
 
 
 def _adjustment(engine: ScorecardEngine, adjustment_id: str, rep_id: str, month: str, statement: str,

@@ -1,12 +1,13 @@
-"""The period a board shows when none is asked for."""
+"""The period a board shows when none is asked for; what explain says of commission."""
 
 from __future__ import annotations
 
 import pytest
 
-from sales_scorecard.core.boards import current_month, default_month
+from sales_scorecard.core.boards import current_month, default_month, explain
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.schemas.records import record_from_event
+from tests.factories import activity, deal, roster, target
 
 
 @pytest.mark.parametrize(
@@ -43,3 +44,26 @@ def test_a_close_stamped_after_midnight_does_not_blank_the_board() -> None:
     assert current_month(engine) == "2026-11"
     engine.apply(record_from_event(_deal("d2", "2026-12-01T09:00:00+08:00")))
     assert current_month(engine) == "2026-12"
+
+
+def test_explain_shows_each_month_band_with_its_gate() -> None:
+    """Contract §11: a rep's explain says how the plan paid each month, gate included."""
+    engine = ScorecardEngine("Asia/Shanghai")
+    for ev in (roster("r1", "t1"), target("rep", "r1", "2026-11", "1000000.00"),
+               deal("d1", "r1", "c1", "1200000.00", closed_at="2026-11-05T10:00:00+08:00"),
+               activity("r1", "survey", occurred_at="2026-11-06T09:00:00+08:00", score=4),
+               activity("r1", "survey", occurred_at="2026-11-07T09:00:00+08:00", score=4)):
+        engine.apply(record_from_event(ev))
+    (nov,) = explain(engine, "rep", "r1", "2026-11")["commission_months"]  # type: ignore[index]
+    assert (nov["period"], nov["commission"]) == ("2026-11", "60000.00")  # csat 4.0 < 4.5: all at 5 %
+    assert [(b["rate"], b["paid_rate"], b["gate"] and b["gate"]["passed"]) for b in nov["bands"]] == [
+        (0.05, 0.05, None), (0.08, 0.05, False)]
+    assert nov["bands"][1]["gate"]["conditions"][0]["actual"] == 4.0
+    quarter = explain(engine, "rep", "r1", "2026-Q4")["commission_months"]  # type: ignore[index]
+    assert [(m["period"], m["commission"]) for m in quarter] == [
+        ("2026-10", "0.00"), ("2026-11", "60000.00"), ("2026-12", "0.00")]
+    engine.apply(record_from_event(activity("r1", "survey", occurred_at="2026-11-08T09:00:00+08:00", score=5)))
+    engine.apply(record_from_event(activity("r1", "survey", occurred_at="2026-11-09T09:00:00+08:00", score=5)))
+    (nov,) = explain(engine, "rep", "r1", "2026-11")["commission_months"]  # type: ignore[index]
+    assert nov["commission"] == "66000.00"  # (4 + 4 + 5 + 5) / 4 = 4.5 holds: 50,000 + 16,000
+    assert explain(engine, "team", "t1", "2026-11")["commission_months"] is None  # type: ignore[index]

@@ -1,4 +1,4 @@
-"""Commission plan math (contract §7) with amounts worked out by hand, and plan-file checks."""
+"""Commission plan math (contract §7, gated bands §11) with amounts worked out by hand, and plan-file checks."""
 
 from __future__ import annotations
 
@@ -9,17 +9,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sales_scorecard.core.commission import CommissionPlan, PlanError, Tier, compute_commission, load_plans
+from sales_scorecard.core.commission import (
+    CommissionPlan,
+    Condition,
+    PlanError,
+    Tier,
+    compute_commission,
+    load_plans,
+)
 
 DEFAULT = load_plans(None).default
 TWO_BANDS = (Tier(D("0"), D("1.0"), D("0.05")), Tier(D("1.0"), None, D("0.08")))
+GOOD_SERVICE = Condition("csat", ">=", D("4.5"), "pass")
 THREE_BANDS = (Tier(D("0"), D("0.5"), D("0.02")), Tier(D("0.5"), D("1.0"), D("0.04")), Tier(D("1.0"), None, D("0.10")))
 MILLION = D("1000000.00")
 
 
 def test_packaged_default_is_the_spec_plan() -> None:
     assert DEFAULT.mode == "marginal" and DEFAULT.threshold is None and DEFAULT.cap is None
-    assert DEFAULT.tiers == TWO_BANDS
+    assert DEFAULT.tiers == (TWO_BANDS[0], Tier(D("1.0"), None, D("0.08"), (GOOD_SERVICE,)))
     plans = load_plans(None)
     assert plans.by_team == {} and plans.by_rep == {}
 
@@ -147,6 +155,103 @@ def test_more_revenue_never_pays_less(a: D, b: D, target: D, tiers: tuple[Tier, 
     assert marginal <= retroactive  # rates rise with the bands
 
 
+# -- gated bands (contract §11) -----------------------------------------------------------
+
+def kpis(**values: str | None) -> object:
+    """The month's KPI values for a gate, as the engine hands them (read at most once)."""
+    return lambda: {name: None if v is None else D(v) for name, v in values.items()}
+
+
+def never_read() -> dict:
+    raise AssertionError("the gate's KPIs were read although no revenue reached a gated band")
+
+
+@pytest.mark.parametrize("month,expected", [
+    (kpis(csat="4.2"), "60000.00"),    # 1,200,000 x 5 %: the 8 % gate fails, its slice earns 5 %
+    (kpis(csat="4.6"), "66000.00"),    # 1,000,000 x 5 % + 200,000 x 8 %
+    (kpis(csat=None), "66000.00"),     # no survey: when_missing pass
+    (kpis(), "66000.00"),              # no KPI at all: missing as well
+    (kpis(csat="4.5"), "66000.00"),    # exactly at the bar: >= holds
+    (kpis(csat="4.4999"), "60000.00"),
+])
+def test_default_plan_gate_on_a_120_percent_month(month: object, expected: str) -> None:
+    assert compute_commission(DEFAULT, D("1200000.00"), MILLION, month).amount == D(expected)  # type: ignore[arg-type]
+
+
+def test_statement_bands_carry_the_gate_result() -> None:
+    failed = compute_commission(DEFAULT, D("1200000.00"), MILLION, kpis(csat="4.2"))  # type: ignore[arg-type]
+    first, second = failed.bands
+    assert (first.rate, first.paid_rate, first.revenue, first.commission_unrounded) == (
+        D("0.05"), D("0.05"), MILLION, D("50000"))
+    assert first.gate == () and first.gate_passed is None
+    assert (second.rate, second.paid_rate, second.revenue, second.commission_unrounded) == (
+        D("0.08"), D("0.05"), D("200000.00"), D("10000"))
+    assert second.gate_passed is False
+    (check,) = second.gate
+    assert (check.condition, check.actual, check.passed) == (GOOD_SERVICE, D("4.2"), False)
+    missing = compute_commission(DEFAULT, D("1200000.00"), MILLION, kpis()).bands[1]  # type: ignore[arg-type]
+    assert missing.gate_passed is True and missing.gate[0].actual is None and missing.paid_rate == D("0.08")
+
+
+def test_when_missing_fail() -> None:
+    strict = Condition("csat", ">=", D("4.5"), "fail")
+    plan = CommissionPlan("p", (TWO_BANDS[0], Tier(D("1.0"), None, D("0.08"), (strict,))))
+    assert compute_commission(plan, D("1200000.00"), MILLION, kpis()).amount == D("60000.00")  # type: ignore[arg-type]
+    assert compute_commission(plan, D("1200000.00"), MILLION, kpis(csat="4.8")).amount == D("66000.00")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("op,actual,passed", [
+    (">=", "0.05", True), (">=", "0.06", True), (">=", "0.04", False),
+    ("<=", "0.05", True), ("<=", "0.04", True), ("<=", "0.06", False),
+    (">", "0.05", False), (">", "0.06", True), (">", "0.04", False),
+    ("<", "0.05", False), ("<", "0.04", True), ("<", "0.06", False),
+])
+def test_each_comparison(op: str, actual: str, passed: bool) -> None:
+    rule = Condition("complaint_rate", op, D("0.05"), "fail")
+    assert rule.check({"complaint_rate": D(actual)}).passed is passed
+    plan = CommissionPlan("p", (TWO_BANDS[0], Tier(D("1.0"), None, D("0.08"), (rule,))))
+    # 1,100,000 on 1,000,000: 50,000 + 100,000 at 8 % (8,000) or at 5 % (5,000)
+    amount = compute_commission(plan, D("1100000.00"), MILLION, kpis(complaint_rate=actual)).amount  # type: ignore[arg-type]
+    assert amount == D("58000.00" if passed else "55000.00")
+
+
+THREE_GATED = (
+    Tier(D("0"), D("1.0"), D("0.05")),
+    Tier(D("1.0"), D("1.5"), D("0.08"), (Condition("complaints", "<", D("1"), "pass"),)),
+    Tier(D("1.5"), None, D("0.10"), (Condition("csat", ">=", D("4.8"), "fail"),)),
+)
+
+
+@pytest.mark.parametrize("month,expected", [
+    # 2,000,000 on 1,000,000: slices 1,000,000 | 500,000 | 500,000
+    (kpis(csat="4.9", complaints="0"), "140000.00"),  # 50,000 + 40,000 + 50,000
+    (kpis(csat="4.6", complaints="0"), "130000.00"),  # top gate fails: its slice at 8 % -> 50,000 + 40,000 + 40,000
+    (kpis(csat="4.6", complaints="2"), "100000.00"),  # both fail: everything at 5 %
+    (kpis(csat="4.9", complaints="1"), "125000.00"),  # middle fails (5 %: 25,000), top holds its own 10 %: 50,000
+])
+def test_highest_lower_band_whose_gate_holds(month: object, expected: str) -> None:
+    plan = CommissionPlan("p", THREE_GATED)
+    result = compute_commission(plan, D("2000000.00"), MILLION, month)  # type: ignore[arg-type]
+    assert result.amount == D(expected)
+    assert sum(b.revenue for b in result.bands) == D("2000000.00")
+
+
+def test_retroactive_gate() -> None:
+    plan = CommissionPlan("p", DEFAULT.tiers, mode="retroactive")
+    assert compute_commission(plan, D("1200000.00"), MILLION, kpis(csat="4.6")).amount == D("96000.00")  # all at 8 %
+    failed = compute_commission(plan, D("1200000.00"), MILLION, kpis(csat="4.2"))  # type: ignore[arg-type]
+    assert failed.amount == D("60000.00")  # all at 5 %
+    assert [(b.rate, b.paid_rate, b.gate_passed) for b in failed.bands] == [(D("0.08"), D("0.05"), False)]
+
+
+def test_kpis_are_read_only_when_a_gated_band_is_reached() -> None:
+    assert compute_commission(DEFAULT, D("800000.00"), MILLION, never_read).amount == D("40000.00")
+    assert compute_commission(DEFAULT, D("800000.00"), None, never_read).amount == D("40000.00")  # no target
+    reads = []
+    compute_commission(DEFAULT, D("1200000.00"), MILLION, lambda: reads.append(1) or {})  # type: ignore[func-returns-value]
+    assert reads == [1]
+
+
 # -- plan files --------------------------------------------------------------------------
 
 def test_overrides(tmp_path: Path) -> None:
@@ -178,6 +283,11 @@ def test_unquoted_numbers_stay_exact(tmp_path: Path) -> None:
 GOOD_TIERS = '[{from: "0", to: "1", rate: "0.05"}, {from: "1", to: null, rate: "0.08"}]'
 
 
+def _gated(condition: str) -> str:
+    return f"default: {{tiers: [{{from: '0', to: '1', rate: '0.05'}}, {{from: '1', to: null, rate: '0.08', " \
+           f"requires: [{condition}]}}]}}"
+
+
 @pytest.mark.parametrize("text,message", [
     ("default: {tiers: [{from: '0', to: null, rate: x}]}", r"^default\.tiers\[0\]\.rate: not a decimal"),
     ("default: {tiers: [{from: '0', to: null, rate: '-0.01'}]}", r"^default\.tiers\[0\]\.rate: must be >= 0"),
@@ -198,6 +308,17 @@ GOOD_TIERS = '[{from: "0", to: "1", rate: "0.05"}, {from: "1", to: null, rate: "
     (f"default: {{cap: lots, tiers: {GOOD_TIERS}}}", r"^default\.cap: not a decimal"),
     (f"default: {{threshold: '-1', tiers: {GOOD_TIERS}}}", r"^default\.threshold: must be >= 0"),
     (f"default: {{plan_id: '', tiers: {GOOD_TIERS}}}", r"^default\.plan_id"),
+    ("default: {tiers: [{from: '0', to: null, rate: '0.05', requires: [{kpi: csat, op: '>=', value: 4, "
+     "when_missing: pass}]}]}", r"^default\.tiers\[0\]\.requires: the first band cannot be gated"),
+    (_gated("{kpi: pace, op: '>=', value: 1, when_missing: pass}"), r"^default\.tiers\[1\]\.requires\[0\]\.kpi: a gate"),
+    (_gated("{kpi: csat, op: '==', value: 4, when_missing: pass}"), r"^default\.tiers\[1\]\.requires\[0\]\.op: expected"),
+    (_gated("{kpi: csat, op: '>=', value: 4}"), r"^default\.tiers\[1\]\.requires\[0\]\.when_missing: missing"),
+    (_gated("{kpi: csat, op: '>=', value: 4, when_missing: maybe}"),
+     r"^default\.tiers\[1\]\.requires\[0\]\.when_missing: expected one of"),
+    (_gated("{kpi: csat, op: '>=', value: high, when_missing: pass}"),
+     r"^default\.tiers\[1\]\.requires\[0\]\.value: not a decimal"),
+    (_gated("{kpi: csat, op: '>=', value: 4, when_missing: pass, weight: 1}"),
+     r"^default\.tiers\[1\]\.requires\[0\]\.weight: unknown key"),
     (f"default: {{tiers: {GOOD_TIERS}}}\nteam: {{}}", r"^team: unknown key"),
     (f"default: {{tiers: {GOOD_TIERS}}}\nteams: [t1]", r"^teams: expected a mapping"),
     (f"default: {{tiers: {GOOD_TIERS}}}\nteams: {{123: {{tiers: {GOOD_TIERS}}}}}", r"^teams\.123: ids must be strings"),

@@ -10,7 +10,7 @@ from sales_scorecard.core.engine import PayChange, ScorecardEngine
 from sales_scorecard.core.payroll import PaidState, PayrollLedger, dispute_links, first_open_month
 from sales_scorecard.schemas.contracts import validator
 from sales_scorecard.schemas.records import record_from_event
-from tests.factories import close_period, deal, roster, target
+from tests.factories import activity, close_period, deal, roster, target
 
 NOV = "2026-11-{:02d}T10:00:00+08:00"
 
@@ -255,3 +255,39 @@ def test_adjustments_naming_a_dispute_are_links_for_it() -> None:
     assert dispute_links(outputs) == [AdjustmentLink("DSP-1", "adj:appeal:DSP-1"),
                                       AdjustmentLink("DSP-6", "adj:r1:2026-11:1"),
                                       AdjustmentLink("DSP-6", "adj:r2:2026-11:1")]
+
+
+# -- gated bands (contract §11) ---------------------------------------------------------------
+
+def survey(rep_id: str, score: int, day: int, month: str = "11") -> dict[str, Any]:
+    return activity(rep_id, "survey", occurred_at=f"2026-{month}-{day:02d}T09:00:00+08:00", score=score)
+
+
+def test_statement_shows_the_gate_result() -> None:
+    engine, ledger = ScorecardEngine("Asia/Shanghai"), PayrollLedger()
+    out = run(engine, ledger, roster("r1", "t1"), target("rep", "r1", "2026-11", "1000000.00"),
+              deal("d1", "r1", "c1", "1200000.00", closed_at=NOV.format(5)),
+              survey("r1", 4, 6), survey("r1", 4, 7), close_period("2026-11"))
+    (statement,) = out
+    assert errors("payroll.statement", statement) == []
+    assert statement["commission"] == "60000.00"  # csat 4.0 < 4.5: 1,200,000 x 5 %
+    low, high = statement["bands"]
+    assert (low["rate"], low["paid_rate"], low["commission"], low["gate"]) == (0.05, 0.05, "50000.00", None)
+    assert (high["rate"], high["paid_rate"], high["revenue"], high["commission"]) == (0.08, 0.05, "200000.00", "10000.00")
+    assert high["gate"] == {"passed": False, "conditions": [
+        {"kpi": "csat", "op": ">=", "value": 4.5, "when_missing": "pass", "actual": 4.0, "passed": False}]}
+
+
+def test_a_late_survey_that_flips_the_gate_is_adjusted() -> None:
+    engine, ledger, _ = setup()  # r1: 1,200,000 on 1,000,000 and no survey: 66,000 paid
+    low = run(engine, ledger, survey("r1", 3, 20))
+    assert [(a["type"], a["delta_revenue"], a["delta_commission"], a["reason"]) for a in low] == [
+        ("payroll.adjustment", "0.00", "-6000.00", "late_survey")]  # csat 3: the 200,000 slice at 5 %, not 8 %
+    assert errors("payroll.adjustment", low[0]) == []
+    assert run(engine, ledger, survey("r1", 5, 21)) == []  # csat 4.0: still failing, nothing changes
+    assert run(engine, ledger, survey("r2", 1, 21)) == []  # r2 is below target: no gated band reached
+    assert run(engine, ledger, survey("r1", 1, 3, month="12")) == []  # December is open: its statement will tell
+    back = run(engine, ledger, survey("r1", 5, 22), survey("r1", 5, 23))  # (3+5+5+5)/4 = 4.5: holds again
+    assert [(a["adjustment_id"], a["delta_commission"], a["reason"]) for a in back] == [
+        ("adj:r1:2026-11:2", "6000.00", "late_survey")]
+    assert ledger.paid[("r1", "2026-11")].paid_commission == Decimal("66000.00")
