@@ -34,6 +34,23 @@ CREATE TABLE IF NOT EXISTS conflicts (id TEXT, payload TEXT, PRIMARY KEY (id, pa
 _FIGURES = {"statements": ("revenue", "commission"), "adjustments": ("delta_revenue", "delta_commission")}
 
 
+def gate_summary(bands: Any) -> str:
+    """A statement's gated bands in one CSV cell (contract §11), e.g.
+    ``1.0+ csat >= 4.5: fail (4.0), paid 0.05``; empty when no band with revenue is gated."""
+    parts = []
+    for band in bands:
+        gate = band.get("gate")
+        if not gate:
+            continue
+        checks = ", ".join(
+            f"{c['kpi']} {c['op']} {c['value']}: {'pass' if c['passed'] else 'fail'} "
+            f"({'missing, ' + c['when_missing'] if c['actual'] is None else c['actual']})"
+            for c in gate["conditions"])
+        upper = "+" if band["to"] is None else f"-{band['to']}"
+        parts.append(f"{band['from']}{upper} {checks}; paid {band['paid_rate']}")
+    return " | ".join(parts)
+
+
 class Ledger:
     """A SQLite payroll ledger."""
 
@@ -110,15 +127,16 @@ class Ledger:
         """Write the CSV a payroll system imports for ``period``; returns the row count."""
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["rep_id", "line_type", "pay_period", "amount", "currency", "original_period",
-                         "statement_id", "reference_id", "reason"])
+                         "statement_id", "reference_id", "reason", "gate"])
         rows = []
-        for rep_id, commission, sid in self.db.execute(
-                "SELECT rep_id, commission, statement_id FROM statements WHERE period = ?", (period,)):
-            rows.append([rep_id, "commission", period, commission, currency, period, sid, sid, ""])
+        for rep_id, commission, sid, payload in self.db.execute(
+                "SELECT rep_id, commission, statement_id, payload FROM statements WHERE period = ?", (period,)):
+            gate = gate_summary(orjson.loads(payload).get("bands", ()))
+            rows.append([rep_id, "commission", period, commission, currency, period, sid, sid, "", gate])
         for rep_id, delta, original, sid, aid, reason in self.db.execute(
                 "SELECT rep_id, delta_commission, original_period, original_statement_id, adjustment_id, reason "
                 "FROM adjustments WHERE apply_in_period = ?", (period,)):
-            rows.append([rep_id, "adjustment", period, delta, currency, original, sid, aid, reason])
+            rows.append([rep_id, "adjustment", period, delta, currency, original, sid, aid, reason, ""])
         rows.sort(key=lambda r: (r[0], r[1] != "commission", r[5], r[7]))
         for row in rows:
             writer.writerow(row)

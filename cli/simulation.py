@@ -13,6 +13,11 @@ With ``dispute_rate`` above 0 the history also holds appeals (contract §10,
 re-credited by an upheld dispute. They come from a random stream of their own, so every
 other event is the same as without them; the default, 0, keeps the histories that tests
 and benchmarks were measured with.
+
+Reps differ in how well they serve customers: about half get mostly 4s and 5s in their
+surveys, the rest the spread of before, so some reps above target earn the 8 % band and
+some miss its ``csat >= 4.5`` gate (contract §11). Which profile a rep has comes from a
+random stream of its own, so every event but the survey scores is what it was.
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ class SimulationConfig:
     activity_scale: float = 1.0
     #: Share of a rep's active months disputed (plus half the reassigned won deals); 0: no appeals.
     dispute_rate: float = 0.0
+
+
+#: Survey score weights (1..5): a rep who serves well (mean 4.6), and the usual spread (mean 3.9).
+_GOOD_SERVICE = (0, 0, 1, 3, 11)
+_USUAL_SERVICE = (1, 1, 3, 6, 6)
 
 
 def _months(start: str, count: int) -> list[date]:
@@ -94,6 +104,8 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
     team_of = {r: teams[i % len(teams)] for i, r in enumerate(reps)}
     customers = [f"c{i:05d}" for i in range(1, cfg.reps * 12 + 1)]
     tier = {c: rnd.choices("ABC", weights=(1, 3, 6))[0] for c in customers}
+    survey_weights = {r: _GOOD_SERVICE if random.Random(f"{cfg.seed}:service:{r}").random() < 0.5 else _USUAL_SERVICE
+                      for r in reps}
     book = {r: rnd.sample(customers, 25) for r in reps}
 
     # -- roster: most reps hired before the simulation, some mid-way; some leave --------
@@ -242,7 +254,7 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
                         ev["duration_minutes"] = rnd.randint(5, 90)
                     elif kind == "survey":
                         ev["customer_id"] = rnd.choice(book[r])
-                        ev["score"] = rnd.choices((1, 2, 3, 4, 5), weights=(1, 1, 3, 6, 6))[0]
+                        ev["score"] = rnd.choices((1, 2, 3, 4, 5), weights=survey_weights[r])[0]
                     elif kind == "campaign":
                         ev["campaign_id"] = f"camp-{m.year}{m.month:02d}-{rnd.randint(1, 3)}"
                     else:

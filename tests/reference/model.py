@@ -29,9 +29,11 @@ TEAM_OR_COMPANY = ("team", "company")
 UNASSIGNED = "unassigned"
 COMPANY_ID = "*"
 
-# contract §7 default commission plan.
+# contract §7 default commission plan, with §11's gate on the band above target: its
+# revenue earns 8 % only when the month's csat >= 4.5 (no survey: 8 %), else the 5 % below.
 BASE_RATE = Decimal("0.05")
 ABOVE_TARGET_RATE = Decimal("0.08")
+ABOVE_TARGET_CSAT = Decimal("4.5")
 
 # contract §6 default scorecard plan: (kpi, weight, monthly goal or None, lower_is_better).
 CAP = Decimal(1)
@@ -469,14 +471,22 @@ class ReferenceModel:
             self._cache[key] = sum((d.amount for d in self.won_in(scope, id, self.cal.period(label))), Decimal(0))
         return self._cache[key]
 
+    def month_csat(self, rep: str, label: str) -> Decimal | None:
+        """Mean survey score of the rep's month (None without a survey)."""
+        p = self.cal.period(label)
+        return mean([Decimal(a.score) for a in self._acts.get(("rep", rep), ())
+                     if a.kind == "survey" and a.score is not None and _in(a.at, p.start, p.end)])
+
     def month_commission(self, rep: str, label: str) -> Decimal:
-        """Contract §7 default plan on a rep's month, rounded to cents."""
+        """Contract §7 default plan with §11's gate on a rep's month, rounded to cents."""
         revenue = self.revenue("rep", rep, label)
         target = self.revenue_target("rep", rep, label)
         if target is None or target == 0:
             raw = revenue * BASE_RATE
         else:
-            raw = min(revenue, target) * BASE_RATE + max(revenue - target, Decimal(0)) * ABOVE_TARGET_RATE
+            csat = self.month_csat(rep, label)
+            above = ABOVE_TARGET_RATE if csat is None or csat >= ABOVE_TARGET_CSAT else BASE_RATE
+            raw = min(revenue, target) * BASE_RATE + max(revenue - target, Decimal(0)) * above
         return raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
     # ------------------------------------------------------------------- KPIs

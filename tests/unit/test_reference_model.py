@@ -86,6 +86,22 @@ def test_commission_without_target_is_five_percent_and_quarter_sums_rounded_mont
     assert m.kpis("rep", "r1", "2026-11")["repeat_customer_rate"] == 1.0  # c1 bought in October
 
 
+def test_the_8_percent_band_needs_good_service() -> None:
+    """Contract §11 default plan: above target 8 % only with csat >= 4.5; no survey: 8 %."""
+    def month(*scores: int) -> str:
+        events = [roster("r1", "t1"), target("rep", "r1", "2026-11", "1000000.00"),
+                  deal("d1", "r1", "c1", "1200000.00", closed_at="2026-11-05T10:00:00+08:00")]
+        events += [activity("r1", "survey", occurred_at=f"2026-11-{6 + i:02d}T09:00:00+08:00", score=s)
+                   for i, s in enumerate(scores)]
+        events.append(activity("r1", "survey", occurred_at="2026-12-01T09:00:00+08:00", score=1))  # next month
+        return ReferenceModel(events).kpis("rep", "r1", "2026-11")["commission"]
+    assert month(4) == "60000.00"     # 1,200,000 x 5 %
+    assert month(5) == "66000.00"     # 50,000 + 200,000 x 8 %
+    assert month() == "66000.00"      # no survey in November
+    assert month(4, 5) == "66000.00"  # mean 4.5 holds
+    assert month(4, 4, 5) == "60000.00"  # mean 4.33
+
+
 # --------------------------------------------------------------------------- acquisition
 def test_reversal_moves_acquisition_to_the_next_won_deal() -> None:
     base = [roster("r1", "t1"), roster("r2", "t2"),

@@ -209,3 +209,26 @@ def test_scorecard_simulate_writes_appeals_unless_told_not_to() -> None:
     assert bad.exit_code == 2
     assert bad.output.strip() == "scorecard: error: --dispute-rate must be between 0 and 1 (a share of rep-months), " \
                                  "got 1.5"
+
+
+def test_some_reps_above_target_miss_the_good_service_gate_and_some_earn_it() -> None:
+    """Contract §11: the demo shows both outcomes of the 8 % band's csat gate."""
+    from sales_scorecard.core.engine import ScorecardEngine
+    from sales_scorecard.schemas.records import record_from_event
+    engine = ScorecardEngine(CFG.timezone)
+    events = simulate(CFG)
+    for event in events:
+        engine.apply(record_from_event(event))
+    outcomes = Counter()
+    for rep in sorted({e["rep_id"] for e in events if e["type"] == "roster"}):
+        for month in ("2026-09", "2026-10", "2026-11"):
+            bands = engine.commission_of(rep, month)[4].bands
+            gated = [b for b in bands if b.gate]
+            if gated:
+                (band,) = gated
+                surveyed = band.gate[0].actual is not None
+                outcomes[(band.gate_passed, surveyed)] += 1
+                # a failed gate pays the slice above target at 5 %, a held one at 8 %
+                assert band.paid_rate == (band.rate if band.gate_passed else bands[0].rate)
+    assert outcomes[(False, True)] >= 2, outcomes  # above target, csat below 4.5: 5 % on everything
+    assert outcomes[(True, True)] >= 2, outcomes   # above target with csat >= 4.5: 8 % above target
