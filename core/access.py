@@ -50,8 +50,9 @@ KINDS = ("page", "boards", "stream", "leaderboard", "scorecard", "explain", "pay
          "internal")
 #: Kinds the public-leaderboard setting opens to requests without a token.
 PUBLIC_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
-#: The fields of a leaderboard row shown without a token: name, team, rank, chosen metric.
-PUBLIC_ROW_FIELDS = ("rank", "name", "team_id", "value")
+#: The fields of a leaderboard row shown without a token: name, team, rank, its percentile
+#: (contract §11; rank and row count are public already), chosen metric.
+PUBLIC_ROW_FIELDS = ("rank", "name", "team_id", "value", "top_percent", "top_decile")
 
 _BOARD_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
 #: Kinds every role may request; the handler decides the rest (``core.dispute_access``).

@@ -9,7 +9,7 @@ from typing import Any
 
 from .engine import ScorecardEngine
 from .labels import months_of, period_kind
-from .leaderboard import OrderKey, RankIndex, order_key, rank
+from .leaderboard import OrderKey, RankIndex, order_key, percentile, rank
 from .money import format_money, ratio
 from .payroll import band_rows
 from .periods import TRAILING_DAYS
@@ -73,6 +73,7 @@ def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str,
             "revenue": c["kpis"]["revenue"],
             "attainment": c["kpis"]["attainment"],
             "score": c["score"],
+            **percentile(row.rank, len(ranked)),
         })
     as_of = engine.clock()
     return {"board": board, "period": period, "metric": metric, "rows": rows,
@@ -308,11 +309,12 @@ class BoardCache:
         if index is None or not index.members:
             return []
         entries = self.entries[period]
+        ranking = index.by_metric[metric]
         rows = []
-        for row in index.by_metric[metric].top(limit if limit else None):
+        for row in ranking.top(limit if limit else None):
             cached = entries[row.rep_id]
             rows.append({"rank": row.rank, "rep_id": row.rep_id, "name": (names or {}).get(row.rep_id, row.rep_id),
                          "team_id": cached.team_id,
                          "value": shown_value(row.value, metric),
-                         **cached.shown})
+                         **cached.shown, **percentile(row.rank, len(ranking))})
         return rows

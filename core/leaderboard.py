@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sortedcontainers import SortedList
 
@@ -34,6 +35,13 @@ def rank(rows: Iterable[tuple[str, Decimal | int | None]], descending: bool = Tr
         else:
             out.append(RankedRow(i + 1, rep_id, value))
     return out
+
+
+def percentile(rank: int, ranked: int) -> dict[str, Any]:
+    """A row's place among the ``ranked`` reps of its board (contract §11): ``top_percent``
+    = 100 × rank / ranked, half-up to one decimal, and ``top_decile`` = rank ≤ ⌈ranked / 10⌉."""
+    top = (Decimal(100 * rank) / Decimal(ranked)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return {"top_percent": float(top), "top_decile": rank <= -(-ranked // 10)}
 
 
 #: Where a rep sits in a ``RankIndex``: (rounded value, exact value, rep_id, value as given),

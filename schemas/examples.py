@@ -103,8 +103,10 @@ OUTPUT_EXAMPLES: dict[str, dict[str, Any]] = {
     "leaderboard": {
         "event_id": "leaderboard:company:2026-11:revenue:3", "type": "leaderboard", "schema_version": 1,
         "emitted_at": "2026-12-01T00:00:00.500Z", "board": "company", "period": "2026-11", "metric": "revenue",
-        "rows": [{"rank": 1, "rep_id": "rep.a", "value": "500.00"}, {"rank": 1, "rep_id": "rep.b", "value": "500.00"},
-                 {"rank": 3, "rep_id": "rep.zhang", "value": "120.00"}],
+        "ranked": 3,
+        "rows": [{"rank": 1, "rep_id": "rep.a", "value": "500.00", "top_percent": 33.3, "top_decile": True},
+                 {"rank": 1, "rep_id": "rep.b", "value": "500.00", "top_percent": 33.3, "top_decile": True},
+                 {"rank": 3, "rep_id": "rep.zhang", "value": "120.00", "top_percent": 100.0, "top_decile": False}],
     },
     "alert": {
         "event_id": "alert:behind_pace:rep:rep.zhang:2026-11:1", "type": "alert", "schema_version": 1,

@@ -221,10 +221,11 @@ def test_every_role_may_request_the_appeals_and_the_sign_in(kind: str) -> None:
         assert may_request(principal, kind) and authorize(principal, Resource(kind))
 
 
-def test_public_row_keeps_exactly_name_team_rank_and_value() -> None:
+def test_public_row_keeps_exactly_name_team_rank_percentile_and_value() -> None:
     row = {"rank": 2, "rep_id": "r7", "name": "Li Wei", "team_id": "t1", "value": "1200.00",
-           "revenue": "1200.00", "attainment": 0.8, "score": 71.5}
-    assert public_row(row) == {"rank": 2, "name": "Li Wei", "team_id": "t1", "value": "1200.00"}
+           "revenue": "1200.00", "attainment": 0.8, "score": 71.5, "top_percent": 18.2, "top_decile": True}
+    assert public_row(row) == {"rank": 2, "name": "Li Wei", "team_id": "t1", "value": "1200.00",
+                               "top_percent": 18.2, "top_decile": True}
     assert tuple(public_row(row)) == PUBLIC_ROW_FIELDS
 
 
