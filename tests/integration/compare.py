@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sales_scorecard.core.kpis import CLOCK_KPIS, MONEY_KPIS
-from tests.reference.model import ReferenceModel
+from tests.reference.model import ReferenceModel, percentile
 
 RATIO_TOLERANCE = 1e-4 + 1e-9  # one unit in the 4th decimal: both sides round half-way cases independently
 
@@ -67,7 +67,7 @@ def latest_boards(values: list[dict]) -> dict[str, dict]:
 
 def boards_mismatch(boards: dict[str, dict], model: ReferenceModel, metric: str = "revenue") -> list[str]:
     """Differences between the published calendar leaderboards of ``metric`` and the reference
-    rankings as (rank, rep_id, value) rows: every published board (an emptied one included)
+    rankings as (rank, rep_id, value, top_percent, top_decile) rows: every published board (an emptied one included)
     and every board the reference ranks someone on (company, and each team with a scorecard)."""
     wanted: set[tuple[str, str]] = set()
     keys = model.keys()  # the model's scorecard keys (a method of its own, not a dict's)
@@ -78,9 +78,11 @@ def boards_mismatch(boards: dict[str, dict], model: ReferenceModel, metric: str 
                  if b["metric"] == metric and b["period"] not in ("R30D", "R90D")}
     problems = []
     for board, period in sorted(wanted | published):
-        want = model.board(board, period, metric)
+        ranking = model.board(board, period, metric)
+        want = [(rank, rep, value, *percentile(rank, len(ranking))) for rank, rep, value in ranking]
         got = boards.get(f"{board}:{period}:{metric}")
-        rows = None if got is None else [(r["rank"], r["rep_id"], r["value"]) for r in got["rows"]]
+        rows = None if got is None else [(r["rank"], r["rep_id"], r["value"], r["top_percent"], r["top_decile"])
+                                         for r in got["rows"]]
         if rows is None and not want:
             continue  # nothing to rank, nothing published
         if rows != want:

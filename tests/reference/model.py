@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -673,3 +674,9 @@ class ReferenceModel:
             weights += weight
         return None if weights == 0 else 100 * weighted_sum / weights
 
+
+def percentile(rank: int, ranked: int) -> tuple[float, bool]:
+    """Contract §11: (top_percent = 100 x rank / ranked to one decimal, half-up;
+    top_decile = rank <= ceil(0.1 x ranked))."""
+    top = (Decimal(100) * rank / ranked).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return float(top), rank <= math.ceil(Decimal("0.1") * ranked)

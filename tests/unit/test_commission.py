@@ -310,8 +310,10 @@ def _gated(condition: str) -> str:
     (f"default: {{plan_id: '', tiers: {GOOD_TIERS}}}", r"^default\.plan_id"),
     ("default: {tiers: [{from: '0', to: null, rate: '0.05', requires: [{kpi: csat, op: '>=', value: 4, "
      "when_missing: pass}]}]}", r"^default\.tiers\[0\]\.requires: the first band cannot be gated"),
-    (_gated("{kpi: pace, op: '>=', value: 1, when_missing: pass}"), r"^default\.tiers\[1\]\.requires\[0\]\.kpi: a gate"),
-    (_gated("{kpi: csat, op: '==', value: 4, when_missing: pass}"), r"^default\.tiers\[1\]\.requires\[0\]\.op: expected"),
+    (_gated("{kpi: pace, op: '>=', value: 1, when_missing: pass}"),
+     r"^default\.tiers\[1\]\.requires\[0\]\.kpi: a gate"),
+    (_gated("{kpi: csat, op: '==', value: 4, when_missing: pass}"),
+     r"^default\.tiers\[1\]\.requires\[0\]\.op: expected"),
     (_gated("{kpi: csat, op: '>=', value: 4}"), r"^default\.tiers\[1\]\.requires\[0\]\.when_missing: missing"),
     (_gated("{kpi: csat, op: '>=', value: 4, when_missing: maybe}"),
      r"^default\.tiers\[1\]\.requires\[0\]\.when_missing: expected one of"),

@@ -34,6 +34,7 @@ def test_export_shows_the_gate_of_each_statement(tmp_path: Path) -> None:
     rows = {r["rep_id"]: r for r in csv.DictReader(io.StringIO(text.getvalue()))}
     # r1: csat 4 fails the 8 % gate, 1,200,000 x 5 %; r2: no survey, passes; r3: never reaches the gated band
     assert (rows["r1"]["amount"], rows["r1"]["gate"]) == ("60000.00", "1.0+ csat >= 4.5: fail (4.0); paid 0.05")
-    assert (rows["r2"]["amount"], rows["r2"]["gate"]) == ("66000.00", "1.0+ csat >= 4.5: pass (missing, pass); paid 0.08")
+    assert (rows["r2"]["amount"], rows["r2"]["gate"]) == (
+        "66000.00", "1.0+ csat >= 4.5: pass (missing, pass); paid 0.08")
     assert (rows["r3"]["amount"], rows["r3"]["gate"]) == ("25000.00", "")
     ledger.close()

@@ -273,7 +273,8 @@ def test_statement_shows_the_gate_result() -> None:
     assert statement["commission"] == "60000.00"  # csat 4.0 < 4.5: 1,200,000 x 5 %
     low, high = statement["bands"]
     assert (low["rate"], low["paid_rate"], low["commission"], low["gate"]) == (0.05, 0.05, "50000.00", None)
-    assert (high["rate"], high["paid_rate"], high["revenue"], high["commission"]) == (0.08, 0.05, "200000.00", "10000.00")
+    assert (high["rate"], high["paid_rate"], high["revenue"], high["commission"]) == (
+        0.08, 0.05, "200000.00", "10000.00")
     assert high["gate"] == {"passed": False, "conditions": [
         {"kpi": "csat", "op": ">=", "value": 4.5, "when_missing": "pass", "actual": 4.0, "passed": False}]}
 
