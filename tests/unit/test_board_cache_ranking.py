@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sales_scorecard.core.boards import METRICS, BoardCache
-from sales_scorecard.core.leaderboard import rank
+from sales_scorecard.core.leaderboard import percentile, rank
 from sales_scorecard.core.money import format_money
 
 REPS = [f"r{n}" for n in range(7)]
@@ -60,12 +60,14 @@ def reference_board(model: Model, board: str, period: str, metric: str, names: d
     """Rank every member with ``rank``, then cut: the specification of a board."""
     reps = members(model, board, period)
     out = []
-    for row in rank((rep, value(c, metric)) for rep, c in reps.items())[: limit if limit else None]:
+    ranking = rank((rep, value(c, metric)) for rep, c in reps.items())
+    for row in ranking[: limit if limit else None]:
         c = reps[row.rep_id]
         out.append({"rank": row.rank, "rep_id": row.rep_id, "name": (names or {}).get(row.rep_id, row.rep_id),
                     "team_id": c["team_id"],
                     "value": format_money(row.value) if metric == "revenue" else float(row.value),  # type: ignore[arg-type]
-                    "revenue": c["kpis"]["revenue"], "attainment": c["kpis"]["attainment"], "score": c["score"]})
+                    "revenue": c["kpis"]["revenue"], "attainment": c["kpis"]["attainment"], "score": c["score"],
+                    **percentile(row.rank, len(ranking))})  # among every rep ranked, not the rows cut
     return out
 
 
