@@ -38,7 +38,7 @@ DISPUTE_TYPES: tuple[str, ...] = ("dispute_opened", "dispute_resolved", "dispute
 #: Logical topic of the appeal inputs; joins the topic registry (streams/topics.py) with the stage.
 DISPUTES_TOPIC = "sales.disputes"
 OUTPUT_TYPES: tuple[str, ...] = (
-    "scorecard", "leaderboard", "alert", "deadletter", "payroll.statement", "payroll.adjustment", "dispute",
+    "scorecard", "leaderboard", "alert", "deadletter", "payroll.statement", "payroll.adjustment", "dispute", "award",
 )
 SCHEMA_NAMES: tuple[str, ...] = ("common", *INPUT_TYPES, *DISPUTE_TYPES, *OUTPUT_TYPES)
 

@@ -166,6 +166,12 @@ OUTPUT_EXAMPLES: dict[str, dict[str, Any]] = {
         "adjustment_ids": ["adj:appeal:DSP-17"],
         "opened_at": "2026-12-04T01:30:00.000Z", "resolved_at": "2026-12-08T08:00:00.000Z",
     },
+    "award": {
+        "event_id": "award:star_rep:2026-11:rep.zhang", "type": "award", "schema_version": 1,
+        "emitted_at": "2026-12-01T00:00:00.000Z", "award": "star_rep", "period": "2026-11", "scope": "rep",
+        "winner_id": "rep.zhang", "name": "Zhang Wei", "team_id": "team-east", "manager_id": "mgr.li",
+        "value": 86.25, "rank": 1, "bonus": "2000.00",
+    },
 }
 
 

@@ -156,3 +156,18 @@ def test_plan_file_errors(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text)
     with pytest.raises(AwardPlanError, match=message):
         load_awards(str(path))
+
+
+def test_award_events_match_their_schema() -> None:
+    from sales_scorecard.schemas.contracts import validator
+    plan = (*DEFAULT, Award("rich", "top_decile", "year", None, D("10.00")))
+    decisions = [
+        decide(plan, ClosedPeriod("2026-11", reps=(rep("a", "80", "1.2"),),
+                                  teams=(TeamFigures("t1", None, D("70"), D("1.1")),)), AT),
+        decide(plan, ClosedPeriod("2026-Q4", reps=(rep("a", "80"),), previous_reps=(rep("a", "70"),)), AT),
+        decide(plan, _year(["90", "80"]), AT),
+    ]
+    events = [e for d in decisions for e in d.events]
+    assert {e["award"] for e in events} == {"star_rep", "star_manager", "most_improved", "top_10_percent", "rich"}
+    for event in events:
+        assert [e.message for e in validator("award").iter_errors(event)] == [], event
