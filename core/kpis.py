@@ -65,6 +65,32 @@ def _mean(values: list[Decimal]) -> Decimal | None:
     return divide(sum(values, Decimal(0)), len(values)) if values else None
 
 
+def _own_kpis(b: Bucket, won_customers: Any) -> dict[str, Any]:
+    """The ``BUCKET_KPIS`` of a bucket (``won_customers``: its multiset, read once by the caller)."""
+    served = len(won_customers.keys() | b.contacts.keys())
+    return {
+        "won_deals": b.won,
+        "lost_deals": b.lost,
+        "win_rate": divide(b.won, b.won + b.lost),
+        "avg_deal_size": divide(b.revenue, b.won),
+        "avg_cycle_days": divide(divide(b.cycle_micros, MICROS_PER_DAY), b.won) if b.won else None,
+        "customers_served": served,
+        "complaints": b.complaints,
+        "complaint_rate": divide(b.complaints, served),
+        "avg_resolution_hours": (divide(divide(b.resolution_micros, MICROS_PER_HOUR), b.resolved)
+                                 if b.resolved else None),
+        "csat": divide(b.survey_sum, b.survey_count),
+        "csat_responses": b.survey_count,
+        "campaigns": len(b.campaigns),
+        "training_hours": divide(b.training_minutes, 60),
+    }
+
+
+def bucket_kpis(bucket: Bucket) -> dict[str, Any]:
+    """The ``BUCKET_KPIS`` of one bucket, exact (the formulas ``compute_kpis`` uses for them)."""
+    return _own_kpis(bucket, bucket.won_customers)
+
+
 def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
     """Exact KPI values for one scope and period (Decimal, int, dict or None)."""
     b = inp.bucket
@@ -78,7 +104,7 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
     expected = inp.target * inp.elapsed if inp.target is not None and inp.elapsed is not None else None
     # Each read of a multiset of a bucket builds a mapping from its packed form: read once.
     won_customers, kinds, tiers, severities = b.won_customers, b.activities, b.new_by_tier, b.by_severity
-    served = len(won_customers.keys() | b.contacts.keys())
+    own = _own_kpis(b, won_customers)
     headcount_mean = (
         divide(inp.headcount_start + inp.headcount_end, 2)
         if inp.headcount_start is not None and inp.headcount_end is not None
@@ -96,26 +122,25 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
         "projected_revenue": divide(revenue, inp.elapsed),
         "growth_prev": divide(revenue - inp.prev_revenue, inp.prev_revenue),
         "growth_yoy": divide(revenue - inp.yoy_revenue, inp.yoy_revenue),
-        "won_deals": b.won,
-        "lost_deals": b.lost,
-        "win_rate": divide(b.won, b.won + b.lost),
-        "avg_deal_size": divide(revenue, b.won),
-        "avg_cycle_days": divide(divide(b.cycle_micros, MICROS_PER_DAY), b.won) if b.won else None,
+        "won_deals": own["won_deals"],
+        "lost_deals": own["lost_deals"],
+        "win_rate": own["win_rate"],
+        "avg_deal_size": own["avg_deal_size"],
+        "avg_cycle_days": own["avg_cycle_days"],
         "new_customers": b.new_customers,
         "new_customers_by_tier": {tier: tiers.get(tier, 0) for tier in TIERS},
         "repeat_customer_rate": divide(inp.repeat_customers, len(won_customers)),
-        "customers_served": served,
-        "complaints": b.complaints,
+        "customers_served": own["customers_served"],
+        "complaints": own["complaints"],
         "complaints_by_severity": {sev: severities.get(sev, 0) for sev in SEVERITIES},
-        "complaint_rate": divide(b.complaints, served),
-        "avg_resolution_hours": (divide(divide(b.resolution_micros, MICROS_PER_HOUR), b.resolved)
-                                 if b.resolved else None),
-        "csat": divide(b.survey_sum, b.survey_count),
-        "csat_responses": b.survey_count,
+        "complaint_rate": own["complaint_rate"],
+        "avg_resolution_hours": own["avg_resolution_hours"],
+        "csat": own["csat"],
+        "csat_responses": own["csat_responses"],
         "activities": activities,
         "contact_coverage": divide(inp.coverage[1], inp.coverage[0]) if inp.coverage is not None else None,
-        "campaigns": len(b.campaigns),
-        "training_hours": divide(b.training_minutes, 60),
+        "campaigns": own["campaigns"],
+        "training_hours": own["training_hours"],
         "market_size": inp.market_size if inp.scope != "rep" else None,
         "market_share": divide(revenue, inp.market_size) if inp.scope != "rep" else None,
         "headcount": inp.headcount_end,
@@ -139,13 +164,3 @@ def format_kpis(values: dict[str, Any]) -> dict[str, Any]:
             out[name] = ratio(value)
     return out
 
-
-def bucket_kpis(bucket: Bucket) -> dict[str, Any]:
-    """The ``BUCKET_KPIS`` of one bucket, exact (as ``compute_kpis`` computes them)."""
-    values = compute_kpis(KpiInputs(
-        scope="rep", kind="month", bucket=bucket, prev_revenue=Decimal(0), yoy_revenue=Decimal(0), target=None,
-        market_size=None, territory_factor=None, elapsed=None, repeat_customers=0, coverage=None,
-        headcount_start=None, headcount_end=None, departures=None, tenure_months=None, ramp_ratios=None,
-        commission=None,
-    ))
-    return {name: values[name] for name in BUCKET_KPIS}

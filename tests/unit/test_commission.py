@@ -347,3 +347,24 @@ def test_plans_built_in_code_are_checked_too() -> None:
         CommissionPlan("p", TWO_BANDS, mode="flat")
     with pytest.raises(PlanError, match="at least one band"):
         CommissionPlan("p", ())
+
+
+def test_a_gate_reads_the_kpis_a_scorecard_shows() -> None:
+    """bucket_kpis (what gates read) is compute_kpis's figures for the BUCKET_KPIS, and only those."""
+    from sales_scorecard.cli.simulation import SimulationConfig, simulate
+    from sales_scorecard.core.aggregates import EMPTY
+    from sales_scorecard.core.engine import ScorecardEngine
+    from sales_scorecard.core.kpis import BUCKET_KPIS, bucket_kpis, compute_kpis
+    from sales_scorecard.schemas.records import record_from_event
+    engine = ScorecardEngine("Asia/Shanghai")
+    for event in simulate(SimulationConfig(seed=5, reps=6, teams=2, months=2, start_month="2026-10")):
+        engine.apply(record_from_event(event))
+    checked = 0
+    for rep in ("r001", "r002", "r003"):
+        for month in ("2026-10", "2026-11"):
+            _, inputs, _ = engine.inputs("rep", rep, month)  # type: ignore[misc]
+            full = compute_kpis(inputs)
+            gate = bucket_kpis(engine.buckets.get(("rep", rep, month), EMPTY))
+            assert set(gate) == BUCKET_KPIS and gate == {k: full[k] for k in BUCKET_KPIS}
+            checked += gate["csat"] is not None and gate["complaint_rate"] is not None
+    assert checked  # some month had both surveys and complaints
