@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .kpis import BUCKET_KPIS
@@ -176,9 +177,9 @@ class PlanSet:
     by_team: dict[str, CommissionPlan] = field(default_factory=dict)
     by_rep: dict[str, CommissionPlan] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def gated(self) -> bool:
-        """Whether any plan has a gated band (then a KPI fact can change pay)."""
+        """Whether any plan has a gated band (then a KPI fact can change pay); read per fact."""
         return any(p.gated for p in (self.default, *self.by_team.values(), *self.by_rep.values()))
 
     def plan_for(self, rep_id: str, team_id: str | None) -> CommissionPlan:
