@@ -1,11 +1,16 @@
-"""The webhook sink's retry schedule, delivery loop and dedup store."""
+"""The webhook sink's retry schedule, delivery loop, dedup store and chat-robot formats."""
 
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 
 from sales_scorecard.cli.alert_sink import MAX_DELAY, Delivered, backoff_delays, deliver
 
@@ -22,9 +27,9 @@ def test_deliver_retries_until_2xx_with_a_slack_text() -> None:
     sent: list[bytes] = []
     slept: list[float] = []
 
-    def send(url: str, body: bytes) -> int:
+    def send(url: str, body: bytes) -> tuple[int, bytes]:
         sent.append(body)
-        return next(answers)
+        return next(answers), b""
 
     attempts = deliver("http://x", {"event_id": "a", "message": "hi", "message_zh": "你好"},
                        iter([1.0, 2.0, 4.0, 8.0]), sleep=slept.append, send=send)
@@ -38,3 +43,78 @@ def test_delivered_store_survives_reopen(tmp_path: Path) -> None:
     store.close()
     again = Delivered(tmp_path / "d.sqlite")
     assert "e1" in again and "e2" not in again
+
+
+# -- chat robots: a local server that checks each platform's documented payload ---------------
+
+ALERT = {"event_id": "attainment_below_pace:rep:r1:2026-11:1:firing", "rule": "attainment_below_pace",
+         "message": "r1 is behind pace", "message_zh": "r1 进度落后"}
+TEXT = "r1 is behind pace\nr1 进度落后"
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value == TEXT
+
+
+#: format -> (the payload shape its platform documents, the platform's "ok" answer, an error answer)
+ROBOTS: dict[str, tuple[Any, bytes, bytes]] = {
+    # Slack incoming webhook: {"text": ...}; answers "ok" (text/plain), errors as 4xx
+    "slack": (lambda b: set(b) == {"text"} and _is_text(b["text"]), b"ok", b""),
+    # 企业微信 group robot: {"msgtype": "text", "text": {"content": ...}}; {"errcode": 0, "errmsg": "ok"}
+    "wecom": (lambda b: b.get("msgtype") == "text" and set(b["text"]) == {"content"} and _is_text(b["text"]["content"]),
+              b'{"errcode":0,"errmsg":"ok"}', b'{"errcode":45009,"errmsg":"api freq out of limit"}'),
+    # 钉钉 custom robot: {"msgtype": "text", "text": {"content": ...}}; {"errcode": 0, "errmsg": "ok"}
+    "dingtalk": (lambda b: b.get("msgtype") == "text" and _is_text(b["text"]["content"]),
+                 b'{"errcode":0,"errmsg":"ok"}', b'{"errcode":130101,"errmsg":"send too fast"}'),
+    # 飞书 custom bot: {"msg_type": "text", "content": {"text": ...}}; {"code": 0, "msg": "success"}
+    "feishu": (lambda b: b.get("msg_type") == "text" and _is_text(b["content"]["text"]),
+               b'{"code":0,"msg":"success","data":{}}', b'{"code":9499,"msg":"Bad Request","data":{}}'),
+}
+
+
+@pytest.fixture
+def robot_server() -> Iterator[tuple[str, list[dict], list[bytes]]]:
+    """A local webhook: answers with the queued bodies (HTTP 200), 400 on a body not JSON."""
+    received: list[dict] = []
+    answers: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            assert self.headers["Content-Type"] == "application/json"
+            received.append(orjson.loads(raw))
+            body = answers.pop(0)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received, answers
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("fmt", list(ROBOTS))
+def test_each_robot_format_is_the_documented_payload(fmt: str, robot_server) -> None:
+    url, received, answers = robot_server
+    shape, ok, error = ROBOTS[fmt]
+    answers += [error, ok] if error else [ok]
+    slept: list[float] = []
+    attempts = deliver(url, ALERT, iter([0.0, 0.0, 0.0]), sleep=slept.append, fmt=fmt)
+    # a robot's 200 with an error code is not a delivery: posted again
+    assert attempts == (2 if error else 1) and len(received) == attempts
+    assert all(shape(body) for body in received), received
+
+
+def test_the_default_format_is_the_alert_with_a_text(robot_server) -> None:
+    url, received, answers = robot_server
+    answers.append(b"")
+    assert deliver(url, ALERT, iter([0.0]), sleep=lambda _: None) == 1
+    assert received == [{**ALERT, "text": TEXT}]
