@@ -10,7 +10,7 @@ from sales_scorecard.core.engine import PayChange, ScorecardEngine
 from sales_scorecard.core.payroll import PaidState, PayrollLedger, dispute_links, first_open_month
 from sales_scorecard.schemas.contracts import validator
 from sales_scorecard.schemas.records import record_from_event
-from tests.factories import activity, close_period, deal, roster, target
+from tests.factories import activity, close_period, complaint, deal, roster, target
 
 NOV = "2026-11-{:02d}T10:00:00+08:00"
 
@@ -292,3 +292,25 @@ def test_a_late_survey_that_flips_the_gate_is_adjusted() -> None:
     assert [(a["adjustment_id"], a["delta_commission"], a["reason"]) for a in back] == [
         ("adj:r1:2026-11:2", "6000.00", "late_survey")]
     assert ledger.paid[("r1", "2026-11")].paid_commission == Decimal("66000.00")
+
+
+def test_a_late_complaint_re_decides_a_gate_on_complaints(tmp_path) -> None:
+    from sales_scorecard.core.commission import load_plans
+    path = tmp_path / "plans.yaml"
+    path.write_text("""
+default:
+  plan_id: clean
+  tiers:
+    - {from: "0", to: "1.0", rate: "0.05"}
+    - {from: "1.0", to: null, rate: "0.08", requires: [{kpi: complaints, op: "<", value: 1, when_missing: fail}]}
+""")
+    engine, ledger = ScorecardEngine("Asia/Shanghai", commission_plans=load_plans(str(path))), PayrollLedger()
+    (statement,) = run(engine, ledger, roster("r1", "t1"), target("rep", "r1", "2026-11", "1000000.00"),
+                       deal("d1", "r1", "c1", "1200000.00", closed_at=NOV.format(5)), close_period("2026-11"))
+    assert statement["commission"] == "66000.00"  # 0 complaints < 1: 50,000 + 16,000
+    late = run(engine, ledger, complaint("k1", "r1", "c1", opened_at=NOV.format(20)))
+    assert [(a["delta_commission"], a["reason"], a["deal_id"]) for a in late] == [
+        ("-6000.00", "complaint_change", None)]  # 1 complaint: the 200,000 above target at 5 %
+    # resolving it in December changes nothing in November (it was opened there)
+    assert run(engine, ledger, complaint("k1", "r1", "c1", status="resolved", opened_at=NOV.format(20),
+                                         resolved_at="2026-12-02T10:00:00+08:00", version=2)) == []
