@@ -53,7 +53,7 @@ from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import scorecard_event_id, stale_published
 from sales_scorecard.core.scoreplan import load_scorecard_plan
-from sales_scorecard.schemas.fact_types import FACT_TYPES
+from sales_scorecard.schemas.fact_types import BULK_REBUILD_ORDER, FACT_TYPES
 from sales_scorecard.schemas.records import record_from_event
 
 from .fact_batches import Batch
@@ -318,14 +318,17 @@ class AggregationStage:
         # In one go, never yielding to the event loop: a revocation that ran in between would
         # leave this message to be acknowledged with its facts unapplied, and lost. Heartbeats
         # do not wait for it: Faust's consumer runs in a thread of its own.
-        values = sorted(self.facts.load().values(), key=lambda v: FACT_TYPES[v["type"]].rebuild_order)
-        for value in values:
+        # Streamed from the table, not held: every decoded fact at once was the peak of a
+        # recovering worker's memory (docs/benchmarks.md).
+        loaded = 0
+        for _, value in self.facts.replay(lambda v: FACT_TYPES[v["type"]].rebuild_order, BULK_REBUILD_ORDER):
             engine.apply(record_from_event(value))
             self._loaded_fact(value)
+            loaded += 1
         ledger = PayrollLedger()
         for key, paid in self.tables.payroll_state.items():
             ledger.load(key, paid)
-        log.info("engine rebuilt from %d facts in %.2fs", len(values), time.monotonic() - started)
+        log.info("engine rebuilt from %d facts in %.2fs", loaded, time.monotonic() - started)
         self.engine, self.ledger, self.boards = engine, ledger, BoardCache()
         self.set_aside = []  # the first flush after a rebuild renders every key
         self._loaded()
