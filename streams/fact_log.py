@@ -75,7 +75,8 @@ class FactLog:
 
     def _row_keys(self) -> list[str]:
         """The table's keys in replay order: fact-keyed entries of the older layout, then rows."""
-        legacy, rows = [], []
+        legacy: list[str] = []
+        rows: list[str] = []
         for key in self.table:
             (rows if ROW_KEY.match(key) else legacy).append(key)
         return legacy + sorted(rows)
