@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
+from sales_scorecard.core.dirty_keys import DirtyKeys
 from sales_scorecard.core.engine import scorecard_key
 from sales_scorecard.core.labels import period_kind
 from sales_scorecard.streams import aggregation
@@ -470,6 +471,24 @@ def test_a_flush_out_of_budget_leaves_the_longer_periods_to_the_next_flushes(mon
         ticks += 1
         assert ticks <= left
     assert ticks == left and sample(metrics, "scorecard_pending_updates") == 0
+
+    # A flush takes only a chunk of what waits (taking all of it cost as much as rendering).
+    monkeypatch.setattr(aggregation, "SET_ASIDE_CHUNK", 2)
+    chunked = Outputs()
+    stage, _ = stage_after_november(chunked)
+    run(stage.on_batch(Batch([later_deal]), offset=1))
+    taken: list[int] = []
+    discard_all = DirtyKeys.discard_all
+
+    def counted(dirty: DirtyKeys, keys: list[Any]) -> None:
+        taken.append(len(keys))
+        discard_all(dirty, keys)
+
+    monkeypatch.setattr(DirtyKeys, "discard_all", counted)
+    while stage.set_aside:
+        run(stage.on_batch(Batch(), offset=None))
+    assert taken and max(taken) <= 2
+    assert sorted(k for k, _ in chunked.sent["scorecards"]) == sorted(k for k, _ in outputs.sent["scorecards"])
 
     monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 60.0)
     whole = Outputs()
