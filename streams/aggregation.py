@@ -43,6 +43,7 @@ from sales_scorecard.core.alert_rules import (
 )
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.commission import load_plans
+from sales_scorecard.core.disputes import AdjustmentLink, AdjustmentRequest
 from sales_scorecard.core.engine import (
     WHOLE,
     EngineRole,
@@ -53,7 +54,6 @@ from sales_scorecard.core.engine import (
     scorecard_key,
 )
 from sales_scorecard.core.labels import is_month, period_kind
-from sales_scorecard.core.disputes import AdjustmentLink, AdjustmentRequest
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput, dispute_links
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import scorecard_event_id, stale_published
