@@ -210,7 +210,8 @@ def test_amounts_are_paid_once_a_rejection_pays_nothing_and_invalid_transitions_
     for dispute_id, want_dispute in model.disputes.items():
         assert normalise_dispute(served[dispute_id]) == want_dispute.record()
     # Every invalid transition is dead-lettered once, with the reference model's reason.
-    dead = [d for d in json_values(read_topic(s, s.topic("sales.deadletter"))) if d["topic"] == s.topic("sales.disputes")]
+    dead = [d for d in json_values(read_topic(s, s.topic("sales.deadletter")))
+            if d["topic"] == s.topic("sales.disputes")]
     got_reasons: dict[str, list[str]] = {}
     for letter in dead:
         got_reasons.setdefault(orjson.loads(letter["raw"])["event_id"], []).append(letter["reason"])
