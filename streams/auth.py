@@ -279,6 +279,6 @@ async def sign_out(request: aioweb.Request) -> aioweb.Response:
 
 def register_session_api(web_app: aioweb.Application) -> None:
     """Add ``POST /api/session`` (sign in) and ``DELETE /api/session`` (sign out) to an aiohttp
-    app whose access middleware ``install`` added. Not registered on the worker yet."""
+    app whose access middleware ``install`` added (the worker's: ``streams.web``)."""
     web_app.router.add_post("/api/session", sign_in)
     web_app.router.add_delete("/api/session", sign_out)
