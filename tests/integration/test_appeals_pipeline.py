@@ -7,10 +7,14 @@
   close); a rejected dispute changes no number;
 - every invalid transition is dead-lettered with the reference model's reason;
 - an overdue dispute alerts its manager once, and the alert resolves with the dispute.
+
+The payroll tests run with both ``SCORECARD_STAGES``: partitioned, an appeal's adjustment
+reaches the rep stage partition that pays its rep.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -104,9 +108,10 @@ def start_closed_november(settings: Settings, run_worker: Any) -> Any:
     return worker
 
 
+@pytest.mark.parametrize("stages", ["single", "partitioned"])
 def test_a_recredit_named_by_an_upheld_dispute_pays_as_the_reference_model_says(test_settings: Settings,
-                                                                              run_worker: Any) -> None:
-    s = test_settings
+                                                                              run_worker: Any, stages: str) -> None:
+    s = dataclasses.replace(test_settings, stages=stages)
     start_closed_november(s, run_worker)
     opened = f.dispute_opened("D-1", "r1", subject_kind="deal", subject_ref="d1", occurred_at=DEC.format(2))
     produce(s, [opened])
@@ -149,9 +154,10 @@ def test_a_recredit_named_by_an_upheld_dispute_pays_as_the_reference_model_says(
     assert got["revision"] == 2 + 2  # opened, resolved, two links
 
 
+@pytest.mark.parametrize("stages", ["single", "partitioned"])
 def test_amounts_are_paid_once_a_rejection_pays_nothing_and_invalid_transitions_are_dead_lettered(
-        test_settings: Settings, run_worker: Any) -> None:
-    s = test_settings
+        test_settings: Settings, run_worker: Any, stages: str) -> None:
+    s = dataclasses.replace(test_settings, stages=stages)
     worker = start_closed_november(s, run_worker)
     cards_before = {k: v["kpis"] for k, v in scorecards(s).items()}
     inputs = [
