@@ -88,7 +88,8 @@ def register(pipe: Pipeline) -> None:
         app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
 
     async def send_ticks() -> None:
-        if org.tick_due() and pipe.owns_aggregation():
+        # only the owner asks (the stage reports its progress when asked)
+        if pipe.owns_aggregation() and org.tick_due():
             await facts_topic.send(key=b"tick", value=TICK)
         if reps is None:
             return
@@ -107,3 +108,12 @@ def register(pipe: Pipeline) -> None:
             reps.revoke({tp.partition for tp in revoked if tp.topic == rep_facts_topic.get_topic_name()})
 
     app.on_partitions_revoked.connect(on_revoked)
+
+    async def on_assigned(*args: Any, **kwargs: Any) -> None:  # (app, assigned, signal=...)
+        assigned: set[TP] = args[1]
+        if any(tp.topic == facts_topic.get_topic_name() for tp in assigned):
+            org.on_assigned()
+        if reps is not None:
+            reps.assign({tp.partition for tp in assigned if tp.topic == rep_facts_topic.get_topic_name()})
+
+    app.on_partitions_assigned.connect(on_assigned)

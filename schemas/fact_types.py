@@ -52,6 +52,10 @@ def _target_key(e: Event) -> str:
     return f"{e['scope']}:{e['id']}:{e['period']}"
 
 
+#: The rebuild order of the facts that come in bulk (deals, complaints, activities): a
+#: rebuild streams them from the table instead of holding them all.
+BULK_REBUILD_ORDER = 2
+
 FACT_TYPES: dict[str, FactType] = {
     t.name: t
     for t in (

@@ -58,7 +58,7 @@ from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput, dispute_l
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import scorecard_event_id, stale_published
 from sales_scorecard.core.scoreplan import load_scorecard_plan
-from sales_scorecard.schemas.fact_types import FACT_TYPES
+from sales_scorecard.schemas.fact_types import BULK_REBUILD_ORDER, FACT_TYPES
 from sales_scorecard.schemas.records import record_from_event
 
 from .fact_batches import Batch
@@ -93,8 +93,8 @@ ON_TIME_BUDGET_SHARE = 1 / 3
 #: What a flush took spaces the next one by at most this much. Every month of 10,000 reps
 #: at once took 180 s, and the rest then waited 180 s more with nothing else to do.
 MAX_SPACING_SECONDS = 2.0
-#: Behind (a backlog), keys a budget set aside wait this many times what the last flush
-#: took (at most a fifth of the time renders them), so the facts waiting go first.
+#: Behind (a backlog), the next flush waits this many times what the last one took (at
+#: most a fifth of the time renders), so the facts waiting go first.
 BEHIND_SPACING = 4
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
@@ -303,10 +303,17 @@ class AggregationStage:
         self.last_facts_at = 0.0
 
     # ------------------------------------------------------------------ lifecycle
+    def on_assigned(self) -> None:
+        """This worker owns the stage now: until its rebuild it owes a render of every key,
+        and says so (``pending``), so nobody takes the stage for settled meanwhile."""
+        self.metrics.progress.report(self.name, self.pending())
+
     def on_revoked(self) -> None:
-        """Another worker may own ``sales.facts`` next: drop the cached engine."""
+        """Another worker may own ``sales.facts`` next: drop the cached engine and stop
+        reporting this stage's progress here."""
         self.engine = None
         self.boards, self.boards_pending = BoardCache(), set()
+        self.metrics.progress.forget(self.name)
         if self.owns_worker_gauges:
             self.metrics.ready.set(0)
 
@@ -318,20 +325,23 @@ class AggregationStage:
         # In one go, never yielding to the event loop: a revocation that ran in between would
         # leave this message to be acknowledged with its facts unapplied, and lost. Heartbeats
         # do not wait for it: Faust's consumer runs in a thread of its own.
-        values = sorted(self.facts.load().values(), key=lambda v: FACT_TYPES[v["type"]].rebuild_order)
+        # Streamed from the table, not held: every decoded fact at once was the peak of a
+        # recovering worker's memory (docs/benchmarks.md).
+        loaded = 0
         requests = []
-        for value in values:
+        for _, value in self.facts.replay(lambda v: FACT_TYPES[v["type"]].rebuild_order, BULK_REBUILD_ORDER):
             if FACT_TYPES[value["type"]].ledger:
                 requests.append(AdjustmentRequest.from_json(value))
             else:
                 engine.apply(record_from_event(value))
             self._loaded_fact(value)
+            loaded += 1
         ledger = PayrollLedger()
         for key, paid in self.tables.payroll_state.items():
             ledger.load(key, paid)
         for request in requests:  # posted below when their month is closed, once
             ledger.request_appeal(request)
-        log.info("engine rebuilt from %d facts in %.2fs", len(values), time.monotonic() - started)
+        log.info("engine rebuilt from %d facts in %.2fs", loaded, time.monotonic() - started)
         self.engine, self.ledger, self.boards = engine, ledger, BoardCache()
         self.set_aside = []  # the first flush after a rebuild renders every key
         self._loaded()
@@ -505,9 +515,10 @@ class AggregationStage:
         self.metrics.progress.report(self.name, self.pending())
 
     def pending(self) -> int:
-        """Scorecard keys waiting for a flush (dirty, or set aside by a flush's budget)."""
+        """Scorecard keys waiting for a flush (dirty, or set aside by a flush's budget); 1
+        before the rebuild (its first flush renders every key)."""
         engine = self.engine
-        return (len(engine.dirty) if engine is not None else 0) + len(self.set_aside)
+        return 1 if engine is None else len(engine.dirty) + len(self.set_aside)
 
     def _refresh_clock(self, engine: ScorecardEngine) -> None:
         """Pace, expected-to-date and trailing windows move with the clock, not only with facts."""
@@ -648,11 +659,13 @@ class AggregationStage:
         if renders_set_aside:
             pacing.last_set_aside = ended
         if not (continuation or leading):
-            # Under a backlog, rendering must not crowd out applying: space flushes by what
-            # the last one took on top of the configured interval (at most half the time
-            # renders). Twice the time made the gap feed on itself: seconds of latency at 50
-            # events/s.
-            pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + spacing
+            # Rendering must not crowd out applying: on top of the configured interval,
+            # space flushes by what the last one took (at most half the time renders), and
+            # behind by BEHIND_SPACING times that (a fifth; each render then covers more
+            # facts: c per CPU-second rose by about a quarter). Twice the time on time made
+            # the gap feed on itself: seconds of latency at 50 events/s.
+            gap = spacing * (BEHIND_SPACING if self.behind else 1)
+            pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + gap
         if self.boards_pending and ended - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, emitted_at)
 

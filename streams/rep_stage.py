@@ -154,6 +154,11 @@ class RepStages:
         """The loaded stage that owns ``rep_id`` on this worker, if any."""
         return self.stages.get(partition_of(rep_id, self.settings.partitions))
 
+    def assign(self, partitions: set[int]) -> None:
+        """This worker holds these partitions now: their stages report a rebuild owed."""
+        for partition in partitions:
+            self.stage(partition).on_assigned()
+
     def revoke(self, partitions: set[int]) -> None:
         """Drop the stages of partitions this worker no longer holds."""
         for partition in partitions:

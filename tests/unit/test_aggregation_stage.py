@@ -526,3 +526,29 @@ def test_an_adjustment_of_a_correction_naming_a_dispute_is_linked_back() -> None
     adjustment = [v for _, v in outputs.sent["payroll"]][-1]
     assert (adjustment["reason"], adjustment["dispute_id"]) == ("appeal", "D-7")
     assert outputs.links == [("D-7", adjustment["adjustment_id"])]
+
+
+def test_behind_the_next_flush_waits_several_times_what_the_last_one_took(monkeypatch: Any) -> None:
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    clock.now += 1.0
+    render = stage.engine.render
+
+    def slow_render(*key: str) -> Any:
+        clock.now += 0.01  # every scorecard takes 10 ms to render
+        return render(*key)
+
+    monkeypatch.setattr(stage.engine, "render", slow_render)
+    run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=0.6))  # behind: the cadence flush
+    took = stage.pacing.last_took
+    assert took > 0.02
+    monkeypatch.setattr(stage.engine, "render", render)
+    flushed_at = clock.now
+    clock.now = flushed_at + 0.5 + aggregation.BEHIND_SPACING * took - 0.001
+    run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=0.6))  # still behind
+    assert not [k for k, at in outputs.sent_at if at > flushed_at]  # the gap has not passed yet
+    clock.now += 0.002
+    run(stage.on_batch(Batch([f.activity("r1", "email")]), offset=3, lag=0.6))
+    assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}

@@ -210,3 +210,25 @@ def test_an_appeal_reaches_the_partition_of_its_rep_and_pays_as_the_whole_comput
         holders = [p for p, stage in split.reps.stages.items()
                    if "appeal:" + dispute_id in stored_facts(stage.tables.facts)]
         assert holders == [partition_of(rep, PARTITIONS)]
+
+
+def test_an_assigned_stage_reports_a_rebuild_owed_until_it_has_flushed_and_nothing_once_revoked() -> None:
+    split = Split()
+    pending = lambda: split.metrics.registry.get_sample_value("scorecard_pending_updates")  # noqa: E731
+    split.org.on_assigned()
+    split.reps.assign(set(range(PARTITIONS)))
+    # no message has come yet, so no rebuild ran: the worker is not settled
+    assert pending() == 1 + PARTITIONS
+
+    async def go() -> None:
+        await split.feed(_validated(_history())[:60])
+        await split.settle()
+
+    asyncio.run(go())
+    assert pending() == 0
+    split.org.on_revoked()
+    split.reps.revoke({0})
+    split.reps.assign({0})  # a partition taken back after a rebalance owes its rebuild again
+    assert pending() == 1
+    split.reps.revoke(set(range(PARTITIONS)))
+    assert pending() == 0
