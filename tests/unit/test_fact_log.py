@@ -162,8 +162,11 @@ class _Outputs:
     async def drain(self) -> None:
         return None
 
+    async def link(self, link: object) -> None:
+        return None
+
     def stage_outputs(self) -> StageOutputs:
-        return StageOutputs(self.send, self.send, self.send, self.send, self.drain)
+        return StageOutputs(self.send, self.send, self.send, self.send, self.drain, self.link)
 
 
 def _stage(tables: StageTables) -> AggregationStage:
