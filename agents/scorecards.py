@@ -13,12 +13,15 @@ topics while a stage has pending work (coalesced flushes, boards, clock refreshe
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 from faust.types import TP
 
+from sales_scorecard.core.disputes import AdjustmentLink
 from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables
+from sales_scorecard.streams.dispute_stage import encode_link
 from sales_scorecard.streams.fact_batches import TICK, decode_batch
 from sales_scorecard.streams.org_stage import OrgStage
 from sales_scorecard.streams.pipeline import Pipeline
@@ -33,13 +36,20 @@ def _sender(topic: faust.TopicT) -> Send:
     return send
 
 
+def _link_sender(topic: faust.TopicT) -> Callable[[AdjustmentLink], Awaitable[None]]:
+    """Sends an adjustment's link to the dispute stage (``sales.dispute-links``, key ``dispute_id``)."""
+    async def send(link: AdjustmentLink) -> None:
+        await topic.send(key=link.dispute_id.encode(), value=encode_link(link))
+    return send
+
+
 def register(pipe: Pipeline) -> None:
     """Attach the aggregation agents, their tick timer and their revocation handler."""
     app, settings = pipe.app, pipe.settings
     facts_topic, rep_facts_topic = pipe.facts_topic, pipe.rep_facts_topic
     outputs = StageOutputs(scorecards=_sender(pipe.scorecards_topic), payroll=_sender(pipe.payroll_topic),
                            leaderboards=_sender(pipe.leaderboards_topic), alerts=_sender(pipe.alerts_topic),
-                           drain=lambda: app.producer.flush())
+                           drain=lambda: app.producer.flush(), links=_link_sender(pipe.dispute_links_topic))
     org_tables = StageTables(facts=pipe.facts, emitted=pipe.emitted, payroll_state=pipe.payroll_state,
                              boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state)
     reps: RepStages | None = None

@@ -8,6 +8,7 @@ waiting for the long interval.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
 from .labels import is_month
@@ -53,3 +54,38 @@ class DirtyKeys:
     def __iter__(self) -> Iterator[Key]:
         yield from self.months
         yield from self.longer
+
+
+class KeyQueue:
+    """Keys waiting their turn, first in first out, each at most once (an ordered set):
+    taking a few costs those few, however many wait."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: OrderedDict[Key, None] = OrderedDict()
+
+    def extend(self, keys: Iterable[Key]) -> None:
+        """Queue these keys at the back (a key already waiting keeps its place)."""
+        for key in keys:
+            self._keys[key] = None
+
+    def take(self, limit: int) -> list[Key]:
+        """Up to ``limit`` keys from the front, no longer waiting."""
+        taken: list[Key] = []
+        keys = self._keys
+        while keys and len(taken) < limit:
+            taken.append(keys.popitem(last=False)[0])
+        return taken
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._keys)

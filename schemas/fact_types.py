@@ -5,6 +5,12 @@ the record is keyed on that topic, under which key the aggregation stage keeps t
 applied fact, and where it goes when the engine is rebuilt from those facts. Every
 place that used to branch on the type (producers, the fact table, the rebuild) reads
 this table instead.
+
+One type is no input: ``appeal_adjustment``, the payroll adjustment an upheld appeal
+orders (``core.disputes.AdjustmentRequest``), which the dispute stage sends on
+``sales.facts`` so that the stage owning the payroll ledger keeps it with its facts and
+hands it to the ledger again after a rebuild (contract §10). It has no input topic and
+goes to the ledger, not to the engine.
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ class FactType:
     """One input fact type."""
 
     name: str  #: the input ``type`` value
-    topic: str  #: logical name of the input topic that carries it
+    topic: str | None  #: logical name of the input topic that carries it; None: sent by a stage
     input_key: Callable[[Event], str]  #: the record key on that topic (contract §2)
     fact_key: Callable[[Event], str]  #: the key of the applied fact in the aggregation's fact table
     #: Rebuild order: roster and targets first, so team attribution is right on the first
     #: try and a rebuild creates no transient keys (such as team "unassigned").
     rebuild_order: int
+    #: applied by the payroll ledger (an appeal's adjustment), not by the engine
+    ledger: bool = False
 
     @property
     def record(self) -> type:
@@ -36,9 +44,17 @@ class FactType:
         return RECORD_TYPES[self.name]
 
 
+#: The fact that carries an appeal's adjustment to the payroll ledger.
+APPEAL_ADJUSTMENT = "appeal_adjustment"
+
+
 def _target_key(e: Event) -> str:
     return f"{e['scope']}:{e['id']}:{e['period']}"
 
+
+#: The rebuild order of the facts that come in bulk (deals, complaints, activities): a
+#: rebuild streams them from the table instead of holding them all.
+BULK_REBUILD_ORDER = 2
 
 FACT_TYPES: dict[str, FactType] = {
     t.name: t
@@ -53,6 +69,9 @@ FACT_TYPES: dict[str, FactType] = {
                  lambda e: "act:" + e["event_id"], 2),
         FactType("close_period", "sales.control", lambda e: str(e["period"]),
                  lambda e: "close:" + e["period"], 3),
+        # After the close: the ledger gets it once the paid states are loaded.
+        FactType(APPEAL_ADJUSTMENT, None, lambda e: str(e["dispute_id"]),
+                 lambda e: "appeal:" + e["dispute_id"], 4, ledger=True),
     )
 }
 

@@ -14,6 +14,10 @@ stream iteration, on the partition of the message being processed.
   ``SCORECARD_COALESCE_MS`` (plus what the last flush took) and published only when their
   content changed, with a per-key revision (``Publisher``).
 - ``tick_due()`` tells the timer whether a ``tick`` message should run pending work.
+- An ``appeal_adjustment`` fact (an upheld appeal's adjustment, from the dispute stage) is
+  kept with the facts and handed to the payroll ledger, again after every rebuild; each
+  payroll adjustment naming a dispute is sent back to the dispute stage as an
+  ``AdjustmentLink`` (``StageOutputs.links``), right after the adjustment itself.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from sales_scorecard.core.alert_rules import (
 )
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.commission import load_plans
+from sales_scorecard.core.dirty_keys import KeyQueue
+from sales_scorecard.core.disputes import AdjustmentLink, AdjustmentRequest
 from sales_scorecard.core.engine import (
     WHOLE,
     EngineRole,
@@ -49,11 +55,11 @@ from sales_scorecard.core.engine import (
     scorecard_key,
 )
 from sales_scorecard.core.labels import is_month, period_kind
-from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput
+from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput, dispute_links
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import scorecard_event_id, stale_published
 from sales_scorecard.core.scoreplan import load_scorecard_plan
-from sales_scorecard.schemas.fact_types import FACT_TYPES
+from sales_scorecard.schemas.fact_types import BULK_REBUILD_ORDER, FACT_TYPES
 from sales_scorecard.schemas.records import record_from_event
 
 from .fact_batches import Batch
@@ -91,6 +97,9 @@ MAX_SPACING_SECONDS = 2.0
 #: Behind (a backlog), the next flush waits this many times what the last one took (at
 #: most a fifth of the time renders), so the facts waiting go first.
 BEHIND_SPACING = 4
+#: A flush takes at most this many of the keys set aside, more than a budget renders:
+#: taking all of them cost as much as rendering once 80,000 waited (10,000 reps).
+SET_ASIDE_CHUNK = 1000
 #: A flush that meets this many failing scorecards stops and gives the rest back.
 MAX_FAILURES_PER_FLUSH = 10
 #: A leading-edge stage is asked this many times per short interval whether work is due,
@@ -128,6 +137,8 @@ class StageOutputs:
     leaderboards: Send
     alerts: Send
     drain: Callable[[], Awaitable[None]]
+    #: the dispute stage's way in: a payroll adjustment that names a dispute
+    links: Callable[[AdjustmentLink], Awaitable[None]]
 
 
 @dataclass
@@ -289,7 +300,7 @@ class AggregationStage:
         #: First flush after a rebuild re-sends unchanged keys (see ``_publish_scorecard``).
         self._republish = False
         #: Longer-period keys a flush's budget left untried: continuation flushes render them.
-        self.set_aside: list[ScorecardKey] = []
+        self.set_aside = KeyQueue()
         #: whether the last batch of facts was sent more than the short interval ago
         self.behind = False
         #: when the last batch of facts arrived (monotonic seconds)
@@ -318,16 +329,25 @@ class AggregationStage:
         # In one go, never yielding to the event loop: a revocation that ran in between would
         # leave this message to be acknowledged with its facts unapplied, and lost. Heartbeats
         # do not wait for it: Faust's consumer runs in a thread of its own.
-        values = sorted(self.facts.load().values(), key=lambda v: FACT_TYPES[v["type"]].rebuild_order)
-        for value in values:
-            engine.apply(record_from_event(value))
+        # Streamed from the table, not held: every decoded fact at once was the peak of a
+        # recovering worker's memory (docs/benchmarks.md).
+        loaded = 0
+        requests = []
+        for _, value in self.facts.replay(lambda v: FACT_TYPES[v["type"]].rebuild_order, BULK_REBUILD_ORDER):
+            if FACT_TYPES[value["type"]].ledger:
+                requests.append(AdjustmentRequest.from_json(value))
+            else:
+                engine.apply(record_from_event(value))
             self._loaded_fact(value)
+            loaded += 1
         ledger = PayrollLedger()
         for key, paid in self.tables.payroll_state.items():
             ledger.load(key, paid)
-        log.info("engine rebuilt from %d facts in %.2fs", len(values), time.monotonic() - started)
+        for request in requests:  # posted below when their month is closed, once
+            ledger.request_appeal(request)
+        log.info("engine rebuilt from %d facts in %.2fs", loaded, time.monotonic() - started)
         self.engine, self.ledger, self.boards = engine, ledger, BoardCache()
-        self.set_aside = []  # the first flush after a rebuild renders every key
+        self.set_aside = KeyQueue()  # the first flush after a rebuild renders every key
         self._loaded()
         if self.owns_worker_gauges:
             self.metrics.ready.set(1)
@@ -437,7 +457,11 @@ class AggregationStage:
     async def _apply(self, engine: ScorecardEngine, payload: dict[str, Any]) -> bool:
         """Apply one fact; True when it changed the fact state."""
         kind = payload["type"]
-        key = FACT_TYPES[kind].fact_key(payload)
+        fact = FACT_TYPES[kind]
+        key = fact.fact_key(payload)
+        if fact.ledger:
+            await self._apply_appeal(engine, payload, key)
+            return False
         outcome = engine.apply(record_from_event(payload))
         self._count(kind, outcome)
         stored = None
@@ -451,6 +475,18 @@ class AggregationStage:
             # Statements at the close reflect exactly the facts applied before it.
             await self._settle_payroll(engine, closed=True)
         return True
+
+    async def _apply_appeal(self, engine: ScorecardEngine, payload: dict[str, Any], key: str) -> None:
+        """Keep an appeal's adjustment with the facts (stored again when sent again: the
+        ledger pays an id once) and, when this stage pays, post it or hold it until its
+        month closes (contract §10)."""
+        self._count(payload["type"], Outcome.APPLIED)
+        stored = self._stored(payload, key)
+        self.facts.put(key, stored)
+        self._handled(payload, key, Outcome.APPLIED, stored)
+        if engine.role.pays:
+            for out in self.ledger.post_appeal(engine, AdjustmentRequest.from_json(payload), _now()):
+                await self._publish_payroll(out)
 
     def tick_seconds(self) -> float:
         """How often the worker's timer asks ``tick_due``."""
@@ -514,8 +550,10 @@ class AggregationStage:
             await self._publish_payroll(out)
 
     async def _publish_payroll(self, out: PayrollOutput) -> None:
-        # Send, then record: a crash in between re-sends the same ids.
+        # Send, then record: a crash in between re-sends the same ids (and links).
         await self.outputs.payroll(out.state_key.encode(), orjson.dumps(out.event))
+        for link in dispute_links([out]):
+            await self.outputs.links(link)
         self.tables.payroll_state[out.state_key] = out.state.to_json()
         self.metrics.payroll.labels(out.event["type"]).inc()
 
@@ -574,8 +612,9 @@ class AggregationStage:
             and started - pacing.last_set_aside >= pacing.flush_interval)
 
     def _take_set_aside(self, engine: ScorecardEngine) -> list[ScorecardKey]:
-        """The keys a budget set aside, no longer marked dirty: rendering now covers them."""
-        keys, self.set_aside = self.set_aside, []
+        """The next keys a budget set aside (at most ``SET_ASIDE_CHUNK``), no longer marked
+        dirty: rendering now covers them. What the budget leaves of them queues again."""
+        keys = self.set_aside.take(SET_ASIDE_CHUNK)
         engine.dirty.discard_all(keys)
         return keys
 

@@ -15,6 +15,14 @@ Data flow (docs/architecture.md has the picture):
         ▼
     sales.scorecards, sales.payroll, sales.alerts, sales.leaderboards
 
+    sales.disputes (1 partition) + sales.dispute-links (adjustment links, ticks)
+        │  agents.disputes.apply_disputes — the dispute stage: validate, apply,
+        │  dead-letter; an upheld decision's adjustment goes to the ledger as an
+        │  ``appeal_adjustment`` fact on sales.facts; the stage that pays sends each
+        │  adjustment naming a dispute back on sales.dispute-links
+        ▼
+    sales.appeals, sales.alerts (dispute_overdue), sales.deadletter
+
 The ingest stage scales with the input partitions, the rep stage with the partitions of
 ``sales.rep-facts``: a second worker takes half of the rep partitions. The org stage is
 one partition: it applies every fact (team KPIs need the roster of every member, a
@@ -34,7 +42,20 @@ from .kafka_security import faust_credentials
 from .metrics import Metrics
 from .pipeline import Pipeline, Table
 from .settings import Settings
-from .topics import ALERTS, DEADLETTER, FACTS, INPUT_TOPICS, LEADERBOARDS, PAYROLL, REP_FACTS, SCORECARDS, TopicSpec
+from .topics import (
+    ALERTS,
+    APPEALS,
+    DEADLETTER,
+    DISPUTE_LINKS,
+    DISPUTES,
+    FACTS,
+    INPUT_TOPICS,
+    LEADERBOARDS,
+    PAYROLL,
+    REP_FACTS,
+    SCORECARDS,
+    TopicSpec,
+)
 
 
 def _topic(app: faust.App, settings: Settings, spec: TopicSpec, value_serializer: str) -> faust.TopicT:
@@ -144,14 +165,18 @@ def create_app(settings: Settings) -> Pipeline:
         payroll_topic=_topic(app, settings, PAYROLL, "raw"),
         leaderboards_topic=_topic(app, settings, LEADERBOARDS, "raw"),
         alerts_topic=_topic(app, settings, ALERTS, "raw"),
+        disputes_topic=_topic(app, settings, DISPUTES, "raw"),
+        appeals_topic=_topic(app, settings, APPEALS, "raw"),
+        dispute_links_topic=_topic(app, settings, DISPUTE_LINKS, "raw"),
         facts=table("facts"), emitted=table("emitted"), payroll_state=table("payroll_state"),
         boards_emitted=table("boards_emitted"), alert_state=table("alert_state"), board_rows=table("board_rows"),
         rep_facts=table("rep_facts", rep_partitions), rep_emitted=table("rep_emitted", rep_partitions),
         rep_payroll_state=table("rep_payroll_state", rep_partitions),
         rep_alert_state=table("rep_alert_state", rep_partitions),
+        disputes=table("disputes"), dispute_alert_state=table("dispute_alert_state"),
     )
 
-    from sales_scorecard.agents import ingest, scorecards
+    from sales_scorecard.agents import disputes, ingest, scorecards
 
     from . import auth, lag, live, runtime, stall_guard, web
 
@@ -159,6 +184,7 @@ def create_app(settings: Settings) -> Pipeline:
 
     ingest.register(pipe)
     scorecards.register(pipe)
+    disputes.register(pipe)
     web.register(pipe)
     live.register(pipe)
     lag.register(pipe)

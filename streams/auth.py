@@ -2,8 +2,10 @@
 
 ``install`` adds one aiohttp middleware to the worker's web app when
 ``SCORECARD_AUTH_TOKENS_FILE`` is set. Deny by default: every route needs a valid
-bearer token except ``/metrics``, ``/healthz`` and ``/readyz`` (no business data) and,
-with ``SCORECARD_PUBLIC_LEADERBOARD=1``, the leaderboard page and what it reads.
+bearer token except ``/metrics``, ``/healthz`` and ``/readyz`` (no business data), the
+page ``/`` itself when no ``Authorization`` header is sent (a static shell with no data: it
+holds the sign-in form, and everything it reads needs a token) and, with
+``SCORECARD_PUBLIC_LEADERBOARD=1``, what the leaderboard page reads.
 Unknown routes (Faust's built-in views, if ever re-enabled) are admin only.
 
 The middleware runs on the worker that receives the request, before the query API's
@@ -170,6 +172,9 @@ def middleware(store: TokenStore, public_leaderboard: bool) -> Callable:
         if kind == "operational":
             return await handler(request)
         header = request.headers.get("Authorization")
+        if kind == "page" and not header and request.method in SAFE_METHODS:
+            request[ACCESS_KEY] = Access(None, public=True)  # the static page: its sign-in form is the way in
+            return await handler(request)
         cookie = None if header else request.cookies.get(SESSION_COOKIE) or None
         principal = store.authenticate(header) if header else store.authenticate_token(cookie) if cookie else None
         if principal is None:
@@ -279,6 +284,6 @@ async def sign_out(request: aioweb.Request) -> aioweb.Response:
 
 def register_session_api(web_app: aioweb.Application) -> None:
     """Add ``POST /api/session`` (sign in) and ``DELETE /api/session`` (sign out) to an aiohttp
-    app whose access middleware ``install`` added. Not registered on the worker yet."""
+    app whose access middleware ``install`` added (the worker's: ``streams.web``)."""
     web_app.router.add_post("/api/session", sign_in)
     web_app.router.add_delete("/api/session", sign_out)

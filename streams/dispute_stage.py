@@ -1,5 +1,5 @@
 """The dispute stage: appeal inputs in; dispute states, dead letters, overdue alerts and
-appeal adjustments out (contract §10). Not wired into the worker yet: no agent runs it.
+appeal adjustments out (contract §10). ``agents.disputes`` runs it in the worker.
 
 ``DisputeStage`` knows no Faust, like ``streams.aggregation.AggregationStage``: its durable
 state is two key-value tables (``DisputeTables``: Faust tables in a worker, dicts in unit
@@ -20,6 +20,10 @@ tests) and its outputs are async senders (``DisputeOutputs``). The pure rules ar
 - ``on_tick(clock)`` fires ``dispute_overdue`` once per dispute open past its deadline on
   the engine's clock, and resolves any still firing whose dispute ended.
 
+``sales.dispute-links`` carries the stage's other inputs: an adjustment's link
+(``encode_link``), sent by the stage that pays it, and ``tick`` messages from the worker's
+timer (``tick_due``), so alerts are decided inside stream iteration.
+
 Send, drain, then record: a crash in between re-sends the same ids (dispute events carry
 their revision, alerts their state, the ledger pays an appeal id once) instead of
 losing a send. After an assignment the first call rebuilds the book from the tables, so a
@@ -30,9 +34,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -107,6 +112,25 @@ class DisputeRecord:
     value: bytes | None
 
 
+def encode_link(link: AdjustmentLink) -> bytes:
+    """The ``sales.dispute-links`` message of an adjustment linked to a dispute."""
+    return orjson.dumps({"type": "link", "dispute_id": link.dispute_id, "adjustment_id": link.adjustment_id})
+
+
+def decode_link(value: bytes | None) -> AdjustmentLink | None:
+    """The link a ``sales.dispute-links`` message carries; None for a tick. ValueError for
+    anything else (an internal topic: a bug or a stray producer, logged and skipped)."""
+    try:
+        payload = orjson.loads(value or b"")
+        if payload.get("type") == "tick":
+            return None
+        if payload.get("type") == "link":
+            return AdjustmentLink(str(payload["dispute_id"]), str(payload["adjustment_id"]))
+    except (orjson.JSONDecodeError, AttributeError, KeyError) as exc:
+        raise ValueError(f"not a dispute link or tick: {exc}") from exc
+    raise ValueError(f"not a dispute link or tick: type {payload.get('type')!r}")
+
+
 @dataclass
 class _Changes:
     """What one call changed, to publish and then record: the latest state of each changed
@@ -133,11 +157,24 @@ class DisputeStage:
         self.book: DisputeBook | None = None
         #: dispute ids whose overdue alert is firing (the alert-state table, in memory)
         self.firing: set[str] = set()
+        #: the clock of the last tick (None before any)
+        self._ticked_at: datetime | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def on_revoked(self) -> None:
         """Another worker may own these partitions next: drop the cached book."""
         self.book = None
+        self._ticked_at = None
+
+    def tick_due(self, clock: datetime | None) -> bool:
+        """Whether a tick has work: the book is not loaded yet, or the clock moved since the
+        last tick while a dispute is open or an overdue alert is firing."""
+        book = self.book
+        if book is None:
+            return True
+        if clock is None or clock == self._ticked_at:
+            return False
+        return bool(self.firing) or any(d.state is DisputeState.OPEN for d in book.disputes.values())
 
     def _load(self) -> DisputeBook:
         """The book as the tables hold it, and the alerts still firing."""
@@ -223,7 +260,9 @@ class DisputeStage:
     async def on_tick(self, clock: datetime | None) -> None:
         """Overdue alerts at the engine's clock ``clock`` (None before any event: nothing)."""
         if clock is None:
+            self._load()
             return
+        self._ticked_at = clock
         book = self._load()
         emitted_at = self._emitted_at()
         try:
@@ -284,3 +323,24 @@ class DisputeStage:
         from the tables on the next call, so it never runs ahead of what they hold."""
         self.metrics.errors.labels(STAGE_LABEL).inc()
         self.book = None
+
+
+class ServedDisputes(Mapping[str, Mapping[str, Any]]):
+    """The ``dispute`` event of every dispute the stage holds, read-only, for the web API
+    (``streams.dispute_api.DisputeApi``): empty until the stage has loaded its book."""
+
+    def __init__(self, stage: DisputeStage) -> None:
+        self._stage = stage
+
+    def _disputes(self) -> dict[str, Dispute]:
+        book = self._stage.book
+        return {} if book is None else book.disputes
+
+    def __getitem__(self, dispute_id: str) -> Mapping[str, Any]:
+        return self._disputes()[dispute_id].to_event(self._stage._emitted_at())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._disputes()))
+
+    def __len__(self) -> int:
+        return len(self._disputes())

@@ -1,5 +1,5 @@
 """The appeals routes on an aiohttp app: ``DisputeApi`` (streams/dispute_api.py) behind the
-access middleware (streams/auth.py). Not registered on the worker yet.
+access middleware (streams/auth.py), registered on the worker by ``streams.web``.
 
 ``register_disputes_api(web_app, api)`` adds
 
@@ -15,17 +15,15 @@ no caller: reads then answer as for admin, like every other route of a loopback-
 worker, and writes are refused with 403, since an appeal event must name who sent it (and
 a loopback worker would otherwise take a cross-site form post from any page the user opens).
 
-To wire it (once ``sales.disputes`` has its agent and the dispute state a table): build a
-``DisputeApi`` with a ``publish`` that sends to ``sales.disputes`` (key ``dispute_id``) and
-waits for the broker's acknowledgement, a read view of the ``dispute`` events (a global
-table over ``sales.appeals`` serves every worker without forwarding) and ``team_of`` from
-the roster (only the org stage's owner has the engine: either forward ``POST
-/api/disputes`` there, as the query API does, or give every worker the roster), then call
-``register_disputes_api(app.web.web_app, api)`` and ``auth.register_session_api`` before
-the web server starts.
+The worker's ``DisputeApi`` publishes to ``sales.disputes`` and waits for the broker, reads
+the disputes its dispute stage holds and the roster of its engine: both live on the worker
+that owns the aggregation stage, so ``ready`` says whether this worker serves the routes
+(503 otherwise, after the access checks of the middleware).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from aiohttp import web as aioweb
 
@@ -56,32 +54,49 @@ def _writer(request: aioweb.Request) -> Principal | None | aioweb.Response:
     return access.principal
 
 
-def register_disputes_api(web_app: aioweb.Application, api: DisputeApi) -> None:
-    """Add the appeals routes, answered by ``api``, to ``web_app``."""
+def _not_here() -> aioweb.Response:
+    return error(503, "appeals are served by the worker that owns the aggregation stage; try again there "
+                      "or once it has started")
+
+
+def register_disputes_api(web_app: aioweb.Application, api: DisputeApi,
+                          ready: Callable[[], bool] = lambda: True) -> None:
+    """Add the appeals routes, answered by ``api``, to ``web_app``; while ``ready()`` is
+    false they answer 503."""
 
     async def open_dispute(request: aioweb.Request) -> aioweb.Response:
+        if not ready():
+            return _not_here()
         caller = _writer(request)
         if isinstance(caller, aioweb.Response):
             return caller
         return _response(await api.open(caller, await request.read()))
 
     async def resolve(request: aioweb.Request) -> aioweb.Response:
+        if not ready():
+            return _not_here()
         caller = _writer(request)
         if isinstance(caller, aioweb.Response):
             return caller
         return _response(await api.resolve(caller, request.match_info["id"], await request.read()))
 
     async def withdraw(request: aioweb.Request) -> aioweb.Response:
+        if not ready():
+            return _not_here()
         caller = _writer(request)
         if isinstance(caller, aioweb.Response):
             return caller
         return _response(await api.withdraw(caller, request.match_info["id"], await request.read()))
 
     async def list_disputes(request: aioweb.Request) -> aioweb.Response:
+        if not ready():
+            return _not_here()
         q = request.query
         return _response(api.list(_reader(request), q.get("rep") or None, q.get("state") or None))
 
     async def get_dispute(request: aioweb.Request) -> aioweb.Response:
+        if not ready():
+            return _not_here()
         return _response(api.get(_reader(request), request.match_info["id"]))
 
     router = web_app.router

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .publisher import KeyValue
@@ -46,23 +47,51 @@ class FactLog:
 
     def load(self) -> dict[str, Any]:
         """Replay the table: fact key -> latest stored fact. Later rows get new keys."""
-        legacy: dict[str, Any] = {}
-        rows: list[tuple[str, list[list[Any]]]] = []
-        for key, value in self.table.items():
-            if ROW_KEY.match(key):
-                rows.append((key, value))
-            else:
-                legacy[key] = value
-        rows.sort(key=lambda row: row[0])
-        latest = legacy
-        for _, entries in rows:
-            for fact_key, fact in entries:
-                latest[fact_key] = fact
-        self.sequence = int(rows[-1][0][:12]) + 1 if rows else 0
+        return dict(self.replay(lambda fact: 0, streamed=0))
+
+    def replay(self, rank: Callable[[Any], int], streamed: int) -> Iterator[tuple[str, Any]]:
+        """Replay the table: every fact key with its latest stored fact, in ``rank`` order,
+        holding only the facts of the other ranks in memory (few: roster, targets, closes):
+        those of rank ``streamed`` (the many) are decoded again and handed on row by row,
+        each at its latest row. Later rows get new keys once the replay has begun."""
+        rows = self._row_keys()
+        latest_row: dict[str, int] = {}
+        held: dict[str, Any] = {}
+        for index, row in enumerate(rows):
+            for key, fact in self._entries(row):
+                if rank(fact) == streamed:
+                    latest_row[key] = index
+                else:
+                    held[key] = fact
+        self.sequence = int(rows[-1][:12]) + 1 if rows and ROW_KEY.match(rows[-1]) else 0
         self.writer = secrets.token_hex(4)
-        self.pending = []
-        self.latest = latest if self.readable else {}
-        return latest
+        self.pending, self.latest = [], {}
+        ordered = sorted(held.items(), key=lambda item: rank(item[1]))
+        yield from self._kept(item for item in ordered if rank(item[1]) < streamed)
+        for index, row in enumerate(rows):
+            entries = dict(self._entries(row))  # within a row, the last entry of a key wins
+            yield from self._kept((key, fact) for key, fact in entries.items() if latest_row.get(key) == index)
+        yield from self._kept(item for item in ordered if rank(item[1]) > streamed)
+
+    def _row_keys(self) -> list[str]:
+        """The table's keys in replay order: fact-keyed entries of the older layout, then rows."""
+        legacy: list[str] = []
+        rows: list[str] = []
+        for key in self.table:
+            (rows if ROW_KEY.match(key) else legacy).append(key)
+        return legacy + sorted(rows)
+
+    def _entries(self, key: str) -> list[tuple[str, Any]]:
+        """The (fact key, fact) pairs stored under table key ``key``."""
+        value = self.table[key]
+        return [(fact_key, fact) for fact_key, fact in value] if ROW_KEY.match(key) else [(key, value)]
+
+    def _kept(self, items: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+        """``items``, also kept in ``latest`` when the log is readable."""
+        for key, fact in items:
+            if self.readable:
+                self.latest[key] = fact
+            yield key, fact
 
     def put(self, key: str, fact: Any) -> None:
         """Store ``fact`` under ``key`` with the current message's row."""

@@ -11,7 +11,8 @@ reps' figures (the KPIs of contract §5):
   so the customer's acquisition (its earliest won deal, whoever won it) and its win
   history (repeat customers) are complete there; when a rep first deals with a customer,
   the customer's won deals so far are sent along (a catch-up);
-- every period close (all partitions), and the organisation's event clock.
+- every period close (all partitions), and the organisation's event clock;
+- an appeal's adjustment (``appeal_adjustment``): the partition of its rep, whose ledger pays it.
 
 The routing history is stored with the fact itself (``_reps``, ``_customers`` and
 ``_catch_up`` in the org stage's ``facts`` table), so a fact that is applied again
@@ -31,6 +32,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from kafka.partitioner.default import murmur2
+
+from sales_scorecard.schemas.fact_types import APPEAL_ADJUSTMENT
 
 Fact = dict[str, Any]
 #: the annotations the org stage keeps with a deal or complaint (never forwarded)
@@ -133,6 +136,8 @@ class FactRoutes:
             parts = {self.partition(value["id"])} if value["scope"] == "rep" else set()
         elif kind == "close_period":
             parts = set(range(self.partitions))
+        elif kind == APPEAL_ADJUSTMENT:
+            parts = {self.partition(value["rep_id"])}
         else:
             raise ValueError(f"no route for fact type {kind!r}")
         for p in sorted(parts):

@@ -22,7 +22,7 @@ from typing import Any
 from .kafka_security import aiokafka_options
 from .pipeline import Pipeline
 from .settings import Settings
-from .topics import INPUT_TOPICS, INTERNAL_TOPICS
+from .topics import INPUT_TOPICS, INTERNAL_TOPICS, STAGE_INPUT_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def set_lag(gauge: Any, lag: Mapping[str, int]) -> None:
 
 def lag_topics(settings: Settings) -> list[str]:
     """The full names of the topics the group consumes: the input topics and the internal hops."""
-    return [spec.full_name(settings) for spec in (*INPUT_TOPICS, *INTERNAL_TOPICS)]
+    return [spec.full_name(settings) for spec in (*INPUT_TOPICS, *STAGE_INPUT_TOPICS, *INTERNAL_TOPICS)]
 
 
 async def _started(start: Callable[[], Awaitable[Any]], close: Callable[[], Awaitable[Any]]) -> None:

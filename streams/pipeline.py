@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sales_scorecard.core.engine import ScorecardEngine
 
     from .aggregation import AggregationStage
+    from .dispute_stage import DisputeStage
     from .rep_stage import RepStages
 
 Table = faust.Table[Any, Any]
@@ -38,6 +39,10 @@ class Pipeline:
     payroll_topic: faust.TopicT
     leaderboards_topic: faust.TopicT
     alerts_topic: faust.TopicT
+    #: the appeal inputs (1 partition), the dispute states, the dispute stage's links and ticks (1 partition)
+    disputes_topic: faust.TopicT
+    appeals_topic: faust.TopicT
+    dispute_links_topic: faust.TopicT
     #: fact key (schemas/fact_types.py) -> validated event; 1 partition.
     facts: Table
     #: scorecard key -> [revision, digest] of the last published update; 1 partition.
@@ -57,11 +62,17 @@ class Pipeline:
     rep_emitted: Table
     rep_payroll_state: Table
     rep_alert_state: Table
+    #: The dispute stage's tables (streams/dispute_stage.py), 1 partition like sales.disputes:
+    #: dispute_id -> core.disputes.Dispute.to_json(); dispute_id -> its overdue alert's state.
+    disputes: Table
+    dispute_alert_state: Table
     #: The stage on sales.facts (the whole computation, or the org stage with
     #: SCORECARD_STAGES=partitioned), set by agents.scorecards.
     aggregation: AggregationStage | None = None
     #: This worker's rep stage partitions (SCORECARD_STAGES=partitioned), set by agents.scorecards.
     rep_stages: RepStages | None = None
+    #: The dispute stage, set by agents.disputes.
+    dispute_stage: DisputeStage | None = None
 
     @property
     def engine(self) -> ScorecardEngine | None:

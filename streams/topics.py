@@ -3,9 +3,11 @@
 This is the one place that says which topics exist (contract §2). The Faust app, the
 ``scorecard topics create`` command and the CLI producers all read it.
 
-``sales.disputes`` (the appeal inputs, contract §10) is registered so that ``topics create``
-makes it and ``scorecard produce`` routes to it, but no stage reads it yet: it is not one of
-``INPUT_TOPICS``, the topics the worker subscribes to.
+``sales.disputes`` (the appeal inputs, contract §10) is read by the dispute stage itself
+(agents/disputes.py), not by the ingest agents: it is one of ``STAGE_INPUT_TOPICS``, not of
+``INPUT_TOPICS``. It has one partition, like ``sales.dispute-links`` and the dispute tables,
+so Faust's assignor places them with ``sales.facts``: the dispute stage runs on the worker
+whose engine holds the roster and the event clock it reads.
 """
 
 from __future__ import annotations
@@ -82,20 +84,28 @@ FACTS = TopicSpec("sales.facts", "sender", "batches of validated input facts (in
 REP_FACTS = TopicSpec("sales.rep-facts", "rep partition", "batches of facts for the rep stage (internal)", "delete",
                       SHORT_RETENTION_MS)
 
-#: Appeal inputs (contract §10), key ``dispute_id``: created and produced to, not read by the worker yet.
-DISPUTES = TopicSpec(DISPUTES_TOPIC, "dispute_id", "appeal inputs", "delete", LONG_RETENTION_MS)
+#: Appeal inputs (contract §10), key ``dispute_id``; one partition (see the module docstring).
+DISPUTES = TopicSpec(DISPUTES_TOPIC, "dispute_id", "appeal inputs", "delete", LONG_RETENTION_MS, partitions=1)
+#: Dispute states (contract §10), key ``dispute_id``: the latest ``dispute`` event of each.
+APPEALS = TopicSpec("sales.appeals", "dispute_id", "dispute states", "compact", None)
+#: Internal: payroll adjustments linked to the disputes they name, and the dispute stage's
+#: ticks (agents/disputes.py); one partition, like ``sales.disputes``.
+DISPUTE_LINKS = TopicSpec("sales.dispute-links", "dispute_id", "adjustment links and ticks for the dispute stage "
+                          "(internal)", "delete", SHORT_RETENTION_MS, partitions=1)
 
-#: The input topics the worker reads (its ingest agents subscribe to exactly these).
+#: The input topics the ingest agents subscribe to.
 INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL)
-#: Input topics producers write that no stage of the worker reads yet.
-UNREAD_INPUT_TOPICS: tuple[TopicSpec, ...] = (DISPUTES,)
-OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER)
-INTERNAL_TOPICS: tuple[TopicSpec, ...] = (FACTS, REP_FACTS)
-ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + UNREAD_INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
+#: Input topics a stage reads and validates itself (no ingest): the dispute stage's.
+STAGE_INPUT_TOPICS: tuple[TopicSpec, ...] = (DISPUTES,)
+OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER, APPEALS)
+INTERNAL_TOPICS: tuple[TopicSpec, ...] = (FACTS, REP_FACTS, DISPUTE_LINKS)
+ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + STAGE_INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 
-#: Input ``type`` -> the topic it must arrive on (from the fact-type registry).
+#: Input ``type`` -> the topic it must arrive on (from the fact-type registry; a fact a
+#: stage sends itself arrives on no input topic).
 TOPIC_FOR_TYPE: dict[str, TopicSpec] = {
     name: next(spec for spec in INPUT_TOPICS if spec.name == t.topic) for name, t in FACT_TYPES.items()
+    if t.topic is not None
 }
 
 

@@ -11,6 +11,11 @@ answers the same): ``/api/scorecards/{scope}/{id}/{period}``,
 paid state of a closed month). Errors are JSON: 400 for a malformed request, 404 for an
 unknown key, 503 while the engine is not loaded; with a tokens file, 401/403 from
 ``streams.auth`` (checked before forwarding and again on the owner, docs/access-control.md).
+
+Appeals (contract §10, ``register_appeals``): ``/api/disputes`` and its routes
+(``streams.dispute_web``) over the dispute stage of this worker, and the browser sign-in
+``/api/session`` (``streams.auth``). The dispute stage runs on the worker that owns the
+aggregation stage (one partition each); another worker answers the appeals routes 503.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ from faust.tables.manager import TableManager
 
 from sales_scorecard.core.access import Resource, public_row
 
-from .auth import denied, is_public
+from .auth import denied, is_public, register_session_api
+from .dispute_api import DisputeApi
+from .dispute_stage import ServedDisputes
+from .dispute_web import register_disputes_api
 from .pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -56,6 +64,28 @@ def register(pipe: Pipeline) -> None:
         return self.json({"ready": ready, **detail}, status=200 if ready else 503)
 
     register_api(pipe)
+    register_appeals(pipe)
+
+
+def register_appeals(pipe: Pipeline) -> None:
+    """Attach the appeals routes and the browser sign-in to the worker's aiohttp app
+    (before the web server starts: aiohttp freezes its router then)."""
+    stage = pipe.dispute_stage
+    if stage is None:
+        raise RuntimeError("register the dispute agent (agents.disputes) before the web views")
+    disputes_topic = pipe.disputes_topic
+
+    async def publish(key: str, value: bytes) -> None:
+        sent = await disputes_topic.send(key=key.encode(), value=value)
+        await sent  # the broker's acknowledgement
+
+    def team_of(rep_id: str) -> str | None:
+        engine = pipe.engine
+        return None if engine is None else current_team(engine, rep_id)
+
+    web_app = cast(aioweb.Application, pipe.app.web.web_app)  # type: ignore[attr-defined]  # Faust types app.web as the abstract Web; the aiohttp driver has web_app
+    register_disputes_api(web_app, DisputeApi(publish, ServedDisputes(stage), team_of), ready=pipe.owns_aggregation)
+    register_session_api(web_app)
 
 
 #: The key whose owner serves the query API: the aggregation tables have one partition.

@@ -117,10 +117,16 @@ def test_roles_over_http_and_built_in_views_off(test_settings: Settings, run_wor
                  "/api/stream?period=2026-11", "/api/scorecards/company/*/2026-11")
     for path in protected:
         for kwargs in ({}, {"token": "not-a-token"}, {"header": f"Basic {TOKENS['admin']}"}):
+            if path == "/" and not kwargs:
+                continue  # the static page with its sign-in form, below
             code, headers, body = get(port, path, **kwargs)  # type: ignore[arg-type]  # token or header: str
             assert code == 401, (path, kwargs, code, body)
             assert "error" in orjson.loads(body) and headers.get("WWW-Authenticate", "").startswith("Bearer")
             assert not any(b in body.decode() for b in BUSINESS), body
+
+    # The page itself: a static shell with its sign-in form, without business data.
+    code, _, body = get(port, "/")
+    assert code == 200 and not any(b in body.decode() for b in BUSINESS)
 
     # Monitoring stays reachable without a token and without business data.
     for path in ("/metrics", "/healthz", "/readyz"):

@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
+from sales_scorecard.core.dirty_keys import DirtyKeys
+from sales_scorecard.core.disputes import AdjustmentLink
 from sales_scorecard.core.engine import scorecard_key
 from sales_scorecard.core.labels import period_kind
 from sales_scorecard.streams import aggregation
@@ -27,6 +29,8 @@ class Outputs:
     def __init__(self) -> None:
         self.sent: dict[str, list[tuple[str, Any]]] = {
             "scorecards": [], "payroll": [], "leaderboards": [], "alerts": []}
+        #: (dispute_id, adjustment_id) of every link sent to the dispute stage
+        self.links: list[tuple[str, str]] = []
 
     def stage_outputs(self) -> StageOutputs:
         def sender(name: str):
@@ -37,7 +41,11 @@ class Outputs:
         async def drain() -> None:
             return None
 
-        return StageOutputs(sender("scorecards"), sender("payroll"), sender("leaderboards"), sender("alerts"), drain)
+        async def link(link: AdjustmentLink) -> None:
+            self.links.append((link.dispute_id, link.adjustment_id))
+
+        return StageOutputs(sender("scorecards"), sender("payroll"), sender("leaderboards"), sender("alerts"), drain,
+                            link)
 
 
 def new_tables() -> StageTables:
@@ -471,11 +479,72 @@ def test_a_flush_out_of_budget_leaves_the_longer_periods_to_the_next_flushes(mon
         assert ticks <= left
     assert ticks == left and sample(metrics, "scorecard_pending_updates") == 0
 
+    # A flush takes only a chunk of what waits (taking all of it cost as much as rendering).
+    monkeypatch.setattr(aggregation, "SET_ASIDE_CHUNK", 2)
+    chunked = Outputs()
+    stage, _ = stage_after_november(chunked)
+    run(stage.on_batch(Batch([later_deal]), offset=1))
+    taken: list[int] = []
+    discard_all = DirtyKeys.discard_all
+
+    def counted(dirty: DirtyKeys, keys: list[Any]) -> None:
+        taken.append(len(keys))
+        discard_all(dirty, keys)
+
+    monkeypatch.setattr(DirtyKeys, "discard_all", counted)
+    while stage.set_aside:
+        run(stage.on_batch(Batch(), offset=None))
+    assert taken and max(taken) <= 2
+    assert sorted(k for k, _ in chunked.sent["scorecards"]) == sorted(k for k, _ in outputs.sent["scorecards"])
+
     monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 60.0)
     whole = Outputs()
     other, _ = stage_after_november(whole)
     run(other.on_batch(Batch([later_deal]), offset=1))
     assert sorted(k for k, _ in outputs.sent["scorecards"]) == sorted(k for k, _ in whole.sent["scorecards"])
+
+
+def appeal_fact(dispute_id: str, amount: str, rep_id: str = "r1", month: str = "2026-11") -> dict[str, Any]:
+    """The fact the dispute stage sends for an upheld decision (agents/disputes.py)."""
+    return {"type": "appeal_adjustment", "adjustment_id": f"adj:appeal:{dispute_id}", "dispute_id": dispute_id,
+            "rep_id": rep_id, "original_period": month, "delta_commission": amount, "reason": "appeal"}
+
+
+def test_an_appeal_waits_for_its_month_pays_once_after_the_statement_and_survives_a_rebuild() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    run(stage.on_batch(Batch(NOVEMBER + [appeal_fact("D-1", "120.00")]), offset=0))
+    assert outputs.sent["payroll"] == []  # November is open: the request waits
+    assert "appeal:D-1" in stored_facts(tables.facts)
+    # A restart before the close: the rebuilt ledger gets the request from the facts.
+    again = Outputs()
+    rebuilt, _ = stage_over(tables, again)
+    run(rebuilt.on_batch(Batch([f.close_period("2026-11")]), offset=1))
+    payroll = [v for _, v in again.sent["payroll"]]
+    assert [p["type"] for p in payroll] == ["payroll.statement", "payroll.adjustment"]
+    adjustment = payroll[1]
+    assert (adjustment["adjustment_id"], adjustment["dispute_id"], adjustment["reason"]) == (
+        "adj:appeal:D-1", "D-1", "appeal")
+    # 500.00 by the formula (10,000.00 at 5 %), the appeal's 120.00 beside it, paid next month.
+    assert (adjustment["delta_commission"], adjustment["delta_revenue"], adjustment["apply_in_period"]) == (
+        "120.00", "0.00", "2026-12")
+    assert again.links == [("D-1", "adj:appeal:D-1")]
+    # The same request again (a redelivered decision), and another rebuild: nothing more is paid.
+    run(rebuilt.on_batch(Batch([appeal_fact("D-1", "120.00")]), offset=2))
+    third = Outputs()
+    run(stage_over(tables, third)[0].on_batch(Batch(), offset=3))
+    assert len(again.sent["payroll"]) == 2 and third.sent["payroll"] == []
+
+
+def test_an_adjustment_of_a_correction_naming_a_dispute_is_linked_back() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    run(stage.on_batch(Batch(NOVEMBER + [f.close_period("2026-11")]), offset=0))
+    fix = f.deal("d1", "r1", "c1", "30000.00", version=2)
+    run(stage.on_batch(Batch([{**fix, "dispute_id": "D-7"}]), offset=1))
+    adjustment = [v for _, v in outputs.sent["payroll"]][-1]
+    assert (adjustment["reason"], adjustment["dispute_id"]) == ("appeal", "D-7")
+    assert outputs.links == [("D-7", adjustment["adjustment_id"])]
 
 
 def test_behind_the_next_flush_waits_several_times_what_the_last_one_took(monkeypatch: Any) -> None:

@@ -67,15 +67,16 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(auth_tokens_file=str(path))
 
 
-def test_routes_need_a_token_except_monitoring(settings: Settings) -> None:
-    paths = ["/", "/api/boards", "/api/stream", "/api/leaderboard", "/api/scorecards/rep/r1/2026-11",
+def test_routes_need_a_token_except_monitoring_and_the_page_shell(settings: Settings) -> None:
+    paths = ["/api/boards", "/api/stream", "/api/leaderboard", "/api/scorecards/rep/r1/2026-11",
              "/api/scorecards/rep/r1/2026-11/explain", "/api/payroll/2026-11", "/table/facts", "/nowhere"]
-    results = asyncio.run(fetch(build(settings), [(p, None) for p in paths] + [(p, "Bearer wrong") for p in paths]))
+    results = asyncio.run(fetch(build(settings), [(p, None) for p in paths] +
+                                [(p, "Bearer wrong") for p in [*paths, "/"]]))
     for (path_status, headers, body) in results:
         assert path_status == 401 and headers["WWW-Authenticate"] == 'Bearer realm="sales-scorecard"'
         assert set(body) == {"error"}
-    ops = asyncio.run(fetch(build(settings), [(p, None) for p in ("/metrics", "/healthz", "/readyz")]))
-    assert [s for s, _, _ in ops] == [200, 200, 200]
+    ops = asyncio.run(fetch(build(settings), [(p, None) for p in ("/metrics", "/healthz", "/readyz", "/")]))
+    assert [s for s, _, _ in ops] == [200, 200, 200, 200]  # "/": the static page with its sign-in form
 
 
 def test_roles_by_kind_and_view_level_decisions(settings: Settings) -> None:

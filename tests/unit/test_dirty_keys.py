@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sales_scorecard.core.dirty_keys import DirtyKeys
+from sales_scorecard.core.dirty_keys import DirtyKeys, KeyQueue
 from sales_scorecard.core.labels import touched_by, touched_by_kind
 
 
@@ -27,3 +27,15 @@ def test_touched_by_kind_splits_touched_by() -> None:
     assert months == ("2026-11", "2026-12", "2027-11")
     assert longer == ("2026", "2026-Q4", "2027", "2027-Q1", "2027-Q4")
     assert set(months) | set(longer) == set(touched_by("2026-11", coverage=False))
+
+
+def test_a_key_queue_hands_keys_out_first_in_first_out_each_once() -> None:
+    queue = KeyQueue()
+    queue.extend([("rep", "r1", "2026"), ("rep", "r2", "2026"), ("rep", "r1", "2026")])  # the repeat keeps its place
+    queue.extend([("team", "t1", "2026")])
+    assert len(queue) == 3 and ("rep", "r2", "2026") in queue
+    assert queue.take(2) == [("rep", "r1", "2026"), ("rep", "r2", "2026")]
+    assert ("rep", "r1", "2026") not in queue and list(queue) == [("team", "t1", "2026")]
+    queue.extend([("rep", "r1", "2026")])  # given back: to the back
+    assert queue.take(5) == [("team", "t1", "2026"), ("rep", "r1", "2026")]
+    assert not queue and queue.take(1) == []

@@ -21,7 +21,15 @@ import pytest
 from sales_scorecard.core.disputes import AdjustmentLink, AdjustmentRequest, Placement
 from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.schemas.contracts import validator
-from sales_scorecard.streams.dispute_stage import DisputeOutputs, DisputeRecord, DisputeStage, DisputeTables
+from sales_scorecard.streams.dispute_stage import (
+    DisputeOutputs,
+    DisputeRecord,
+    DisputeStage,
+    DisputeTables,
+    ServedDisputes,
+    decode_link,
+    encode_link,
+)
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.settings import Settings
 from tests.factories import dispute_opened, dispute_resolved, dispute_withdrawn
@@ -381,3 +389,43 @@ def test_an_alert_left_firing_for_an_ended_dispute_is_resolved_at_the_next_tick(
     assert [a[2] for a in alerts(journal)] == ["firing", "resolved", "resolved"]  # the same id again
     assert journal.sent["alerts"][1][1]["event_id"] == journal.sent["alerts"][2][1]["event_id"]
     assert tables.alert_state == {"DSP-1": "resolved"}
+
+
+# -- wiring: ticks, links, the web's view -------------------------------------------------
+
+def test_a_tick_is_due_to_load_the_book_then_only_when_the_clock_moved_with_work_to_do() -> None:
+    journal = Journal()
+    stage, _ = stage_over(new_tables(journal), journal)
+    assert stage.tick_due(None)  # the book is not loaded yet
+    run(stage.on_tick(None))
+    assert not stage.tick_due(AFTER_DEADLINE)  # loaded, nothing open
+    run(stage.on_batch([rec(opened())]))
+    assert stage.tick_due(DEADLINE)
+    run(stage.on_tick(DEADLINE))
+    assert not stage.tick_due(DEADLINE)  # the clock has not moved since
+    assert stage.tick_due(AFTER_DEADLINE)
+    run(stage.on_tick(AFTER_DEADLINE))
+    assert [event["state"] for _, event in journal.sent["alerts"]] == ["firing"]
+    stage.on_revoked()
+    assert stage.tick_due(AFTER_DEADLINE)  # a new assignment reloads the book
+
+
+def test_links_and_ticks_travel_as_messages_and_anything_else_is_refused() -> None:
+    link = AdjustmentLink("DSP-1", "adj:r1:2026-11:1")
+    assert decode_link(encode_link(link)) == link
+    assert decode_link(b'{"type":"tick"}') is None
+    for bad in (b"", b"[]", b'{"type":"link"}', b'{"type":"deal"}', None):
+        with pytest.raises(ValueError, match="not a dispute link or tick"):
+            decode_link(bad)
+
+
+def test_the_web_view_serves_the_dispute_event_of_each_dispute_the_stage_holds() -> None:
+    journal = Journal()
+    stage, _ = stage_over(new_tables(journal), journal)
+    served = ServedDisputes(stage)
+    assert dict(served) == {}  # not loaded yet
+    run(stage.on_batch([rec(opened("DSP-1")), rec(opened("DSP-2", "r2"))]))
+    assert sorted(served) == ["DSP-1", "DSP-2"] and len(served) == 2
+    [(_, published), _] = journal.sent["appeals"]
+    assert {**served["DSP-1"], "emitted_at": None} == {**published, "emitted_at": None}
+    assert "DSP-3" not in served

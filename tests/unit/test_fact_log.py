@@ -29,6 +29,56 @@ def test_a_message_s_facts_are_one_row_and_later_rows_win() -> None:
     assert stored_facts(table) == {"deal:d1": {"version": 2}, "act:a1": {"n": 1}}
 
 
+class CountingTable(dict[str, Any]):
+    """A table that counts how often each key is read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: dict[str, int] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads[key] = self.reads.get(key, 0) + 1
+        return super().__getitem__(key)
+
+
+def test_a_replay_gives_each_key_s_latest_fact_in_rank_order_streaming_the_bulk_rank() -> None:
+    table = CountingTable()
+    table["roster:legacy"] = {"rank": 0, "id": "legacy"}  # the older fact-keyed layout comes first
+    log = FactLog(table)
+    log.load()
+    rows = [
+        [("deal:d1", {"rank": 2, "v": 1}), ("close:2026-10", {"rank": 3, "v": 1})],
+        [("roster:r1", {"rank": 0, "v": 1}), ("deal:d2", {"rank": 2, "v": 1}), ("deal:d2", {"rank": 2, "v": 2})],
+        [("deal:d1", {"rank": 2, "v": 2}), ("target:t", {"rank": 1, "v": 1})],
+        [("target:t", {"rank": 1, "v": 2})],
+    ]
+    for row in rows:
+        for key, fact in row:
+            log.put(key, fact)
+        log.write()
+    table.reads.clear()
+    replayed = list(FactLog(table).replay(lambda fact: fact["rank"], streamed=2))
+    assert [fact["rank"] for _, fact in replayed] == [0, 0, 1, 2, 2, 3]
+    assert dict(replayed) == {"roster:legacy": {"rank": 0, "id": "legacy"}, "roster:r1": {"rank": 0, "v": 1},
+                              "target:t": {"rank": 1, "v": 2}, "deal:d1": {"rank": 2, "v": 2},
+                              "deal:d2": {"rank": 2, "v": 2}, "close:2026-10": {"rank": 3, "v": 1}}
+    # the bulk rank is read again rather than held: every row is read twice
+    assert sorted(table.reads.values()) == [2] * (1 + len(rows))
+
+
+def test_a_replayed_log_goes_on_after_its_last_row() -> None:
+    table: dict[str, Any] = {}
+    log = FactLog(table)
+    log.load()
+    log.put("deal:d1", {"version": 1})
+    log.write()
+    again = FactLog(table)
+    list(again.replay(lambda fact: 0, streamed=0))
+    again.put("deal:d1", {"version": 2})
+    again.write()
+    assert len(table) == 2 and stored_facts(table) == {"deal:d1": {"version": 2}}
+
+
 def test_a_message_that_stored_nothing_writes_no_row() -> None:
     table: dict[str, Any] = {}
     log = FactLog(table)
@@ -112,8 +162,11 @@ class _Outputs:
     async def drain(self) -> None:
         return None
 
+    async def link(self, link: object) -> None:
+        return None
+
     def stage_outputs(self) -> StageOutputs:
-        return StageOutputs(self.send, self.send, self.send, self.send, self.drain)
+        return StageOutputs(self.send, self.send, self.send, self.send, self.drain, self.link)
 
 
 def _stage(tables: StageTables) -> AggregationStage:

@@ -15,6 +15,7 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.schemas.validation import Accepted, EventValidator
 from sales_scorecard.streams.aggregation import AggregationStage
 from sales_scorecard.streams.fact_batches import Batch, decode_batch
+from sales_scorecard.streams.fact_log import stored_facts
 from sales_scorecard.streams.fact_routes import partition_of
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.org_stage import OrgStage
@@ -22,7 +23,7 @@ from sales_scorecard.streams.rep_stage import RepStages
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 from tests import factories as f
-from tests.unit.test_aggregation_stage import Outputs, new_tables
+from tests.unit.test_aggregation_stage import Outputs, appeal_fact, new_tables
 
 PARTITIONS = 3
 #: what differs between two correct runs: when and in which flush an update was sent
@@ -181,6 +182,34 @@ def test_each_rep_partition_publishes_only_its_own_reps() -> None:
     counted = {s.labels["partition"] for m in split.metrics.registry.collect() if m.name == "scorecard_rep_stage_facts"
                for s in m.samples}
     assert counted == {str(p) for p in range(PARTITIONS)}
+
+
+def test_an_appeal_reaches_the_partition_of_its_rep_and_pays_as_the_whole_computation_does() -> None:
+    facts = _validated(_history())
+    reps = sorted({f["rep_id"] for f in facts if f["type"] == "roster"})
+    # One appeal on a closed month (paid at once), one on an open month (paid at its close).
+    appeals = [appeal_fact("D-1", "123.45", reps[0], "2026-07"), appeal_fact("D-2", "-10.00", reps[1], "2026-09")]
+    later = _validated([f.close_period("2026-09")])
+    whole, split = Whole(), Split()
+
+    async def go() -> None:
+        for run in (whole, split):
+            await run.feed(facts)
+            await run.feed(appeals)
+            await run.feed(later)
+            await run.settle()
+
+    asyncio.run(go())
+    paid = {k: v for k, v in _payroll(split.outputs.sent["payroll"]).items() if k.startswith("adj:appeal:")}
+    assert sorted(paid) == ["adj:appeal:D-1", "adj:appeal:D-2"]
+    assert (paid["adj:appeal:D-1"]["rep_id"], paid["adj:appeal:D-1"]["delta_commission"]) == (reps[0], "123.45")
+    assert _payroll(split.outputs.sent["payroll"]) == _payroll(whole.outputs.sent["payroll"])
+    assert sorted(split.outputs.links) == sorted(whole.outputs.links)
+    # Only the partition of each appeal's rep keeps it (the org stage keeps it too, and pays nobody).
+    for dispute_id, rep in (("D-1", reps[0]), ("D-2", reps[1])):
+        holders = [p for p, stage in split.reps.stages.items()
+                   if "appeal:" + dispute_id in stored_facts(stage.tables.facts)]
+        assert holders == [partition_of(rep, PARTITIONS)]
 
 
 def test_an_assigned_stage_reports_a_rebuild_owed_until_it_has_flushed_and_nothing_once_revoked() -> None:

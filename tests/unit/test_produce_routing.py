@@ -13,7 +13,7 @@ from sales_scorecard.cli import produce
 from sales_scorecard.cli.main import UserError
 from sales_scorecard.streams.lag import lag_topics
 from sales_scorecard.streams.settings import Settings
-from sales_scorecard.streams.topics import ALL_TOPICS, DISPUTES, INPUT_TOPICS, TOPIC_FOR_TYPE
+from sales_scorecard.streams.topics import ALL_TOPICS, DISPUTES, INPUT_TOPICS, STAGE_INPUT_TOPICS, TOPIC_FOR_TYPE
 from tests.factories import deal, dispute_opened, dispute_resolved, dispute_withdrawn, roster
 
 SETTINGS = Settings(topic_prefix="t1.")
@@ -87,10 +87,12 @@ def test_produce_lines_sends_disputes_and_reports_bad_lines(monkeypatch: pytest.
         produce.produce_lines(SETTINGS, [line({"type": "dispute_withdrawn"})], strict=True, quiet=True)
 
 
-def test_sales_disputes_is_created_but_not_read_by_the_worker() -> None:
+def test_sales_disputes_is_read_by_the_dispute_stage_not_by_ingest() -> None:
     assert DISPUTES.name == "sales.disputes" and DISPUTES.key == "dispute_id"
-    assert (DISPUTES.cleanup, DISPUTES.partition_count(SETTINGS)) == ("delete", SETTINGS.partitions)
+    # one partition, like sales.facts: the dispute stage runs beside the engine (its roster, its clock)
+    assert (DISPUTES.cleanup, DISPUTES.partition_count(SETTINGS)) == ("delete", 1)
     assert DISPUTES in ALL_TOPICS  # `scorecard topics create` makes it
     assert DISPUTES not in INPUT_TOPICS  # the worker's ingest subscribes to INPUT_TOPICS only
-    assert "t1.sales.disputes" not in lag_topics(SETTINGS)
+    assert DISPUTES in STAGE_INPUT_TOPICS
+    assert "t1.sales.disputes" in lag_topics(SETTINGS)
     assert not {"dispute_opened", "dispute_resolved", "dispute_withdrawn"} & set(TOPIC_FOR_TYPE)
