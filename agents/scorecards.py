@@ -100,20 +100,25 @@ def register(pipe: Pipeline) -> None:
 
     app.timer(interval=org.tick_seconds(), name="scorecards.tick")(send_ticks)
 
+    def held(tps: set[TP]) -> tuple[bool, set[int]]:
+        """Whether ``tps`` hold ``sales.facts``, and the rep partitions among them."""
+        rep_name = rep_facts_topic.get_topic_name()
+        return (any(tp.topic == facts_topic.get_topic_name() for tp in tps),
+                {tp.partition for tp in tps if tp.topic == rep_name})
+
     async def on_revoked(*args: Any, **kwargs: Any) -> None:  # (app, revoked, signal=...)
-        revoked: set[TP] = args[1]
-        if any(tp.topic == facts_topic.get_topic_name() for tp in revoked):
+        facts, partitions = held(args[1])
+        if facts:
             org.on_revoked()
         if reps is not None:
-            reps.revoke({tp.partition for tp in revoked if tp.topic == rep_facts_topic.get_topic_name()})
-
-    app.on_partitions_revoked.connect(on_revoked)
+            reps.revoke(partitions)
 
     async def on_assigned(*args: Any, **kwargs: Any) -> None:  # (app, assigned, signal=...)
-        assigned: set[TP] = args[1]
-        if any(tp.topic == facts_topic.get_topic_name() for tp in assigned):
+        facts, partitions = held(args[1])
+        if facts:
             org.on_assigned()
         if reps is not None:
-            reps.assign({tp.partition for tp in assigned if tp.topic == rep_facts_topic.get_topic_name()})
+            reps.assign(partitions)
 
+    app.on_partitions_revoked.connect(on_revoked)
     app.on_partitions_assigned.connect(on_assigned)

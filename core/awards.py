@@ -21,7 +21,7 @@ from typing import Any
 from . import labels as L
 from .leaderboard import percentile, rank
 from .money import format_money, ratio
-from .plan_files import checked_mapping, load_yaml, to_decimal
+from .plan_files import checked_mapping, finite_decimal, load_yaml
 
 AWARD_REASON = "award"
 PERIOD_KINDS = ("month", "quarter", "year")
@@ -262,12 +262,7 @@ def _award(data: Any, where: str) -> Award:
 
 
 def _decimal(value: Any, where: str) -> Decimal:
-    if isinstance(value, bool):
-        raise AwardPlanError(f"{where}: not a decimal: {value!r}")
-    number = to_decimal(value, where, AwardPlanError)
-    if not number.is_finite():
-        raise AwardPlanError(f"{where}: not a finite decimal: {value!r}")
-    return number
+    return finite_decimal(value, where, AwardPlanError)
 
 
 def load_awards(path: str | None) -> tuple[Award, ...]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from .kpis import BUCKET_KPIS
 from .money import CONTEXT, round_money
-from .plan_files import checked_mapping, load_yaml, to_decimal
+from .plan_files import checked_mapping, finite_decimal, load_yaml
 
 MODES = ("marginal", "retroactive")
 FLAG_NO_TARGET = "no_target"
@@ -274,16 +274,15 @@ def _result(
 # -- plan files ---------------------------------------------------------------------
 
 def _decimal(value: Any, where: str) -> Decimal:
-    if isinstance(value, bool):
-        raise PlanError(f"{where}: not a decimal: {value!r}")
-    number = to_decimal(value, where, PlanError)
-    if not number.is_finite():
-        raise PlanError(f"{where}: not a finite decimal: {value!r}")
-    return number
+    return finite_decimal(value, where, PlanError)
 
 
-def _mapping(data: Any, where: str, allowed: frozenset[str]) -> Mapping[str, Any]:
-    return checked_mapping(data, where, allowed, PlanError, "commission plan")
+def _mapping(data: Any, where: str, allowed: frozenset[str], required: tuple[str, ...] = ()) -> Mapping[str, Any]:
+    mapping = checked_mapping(data, where, allowed, PlanError, "commission plan")
+    for key in required:
+        if key not in mapping:
+            raise PlanError(f"{where}.{key}: missing")
+    return mapping
 
 
 def _plan(data: Any, where: str) -> CommissionPlan:
@@ -294,10 +293,7 @@ def _plan(data: Any, where: str) -> CommissionPlan:
     tiers = []
     for i, t in enumerate(tiers_data):
         at = f"{where}.tiers[{i}]"
-        t = _mapping(t, at, _TIER_KEYS)
-        for key in ("from", "rate"):
-            if key not in t:
-                raise PlanError(f"{at}.{key}: missing")
+        t = _mapping(t, at, _TIER_KEYS, required=("from", "rate"))
         to = t.get("to")
         tiers.append(Tier(
             _decimal(t["from"], f"{at}.from"),
@@ -324,10 +320,7 @@ def _conditions(data: Any, where: str) -> tuple[Condition, ...]:
     out = []
     for i, c in enumerate(data):
         at = f"{where}[{i}]"
-        c = _mapping(c, at, _CONDITION_KEYS)
-        for key in ("kpi", "op", "value", "when_missing"):
-            if key not in c:
-                raise PlanError(f"{at}.{key}: missing")
+        c = _mapping(c, at, _CONDITION_KEYS, required=("kpi", "op", "value", "when_missing"))
         try:
             out.append(Condition(str(c["kpi"]), str(c["op"]), _decimal(c["value"], f"{at}.value"),
                                  str(c["when_missing"])))

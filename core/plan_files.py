@@ -37,6 +37,16 @@ def to_decimal(value: Any, where: str, error: type[Exception]) -> Decimal:
         raise error(f"{where}: not a decimal: {value!r}") from None
 
 
+def finite_decimal(value: Any, where: str, error: type[Exception]) -> Decimal:
+    """A plan value as a finite Decimal; a boolean, a mapping or a list is none."""
+    if isinstance(value, (bool, dict, list)):
+        raise error(f"{where}: not a decimal: {value!r}")
+    number = to_decimal(value, where, error)
+    if not number.is_finite():
+        raise error(f"{where}: not a finite decimal: {value!r}")
+    return number
+
+
 def checked_mapping(data: Any, where: str, allowed: frozenset[str], error: type[Exception],
                     what: str) -> Mapping[str, Any]:
     """``data`` as a mapping with only ``allowed`` keys (``where`` is "" at the file's top, named ``what``)."""

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .money import CONTEXT
-from .plan_files import checked_mapping, load_yaml, to_decimal
+from .plan_files import checked_mapping, finite_decimal, load_yaml
 from .targets import FIELDS as TARGET_FIELDS
 
 DIMENSIONS = ("financial", "customer", "process", "learning")
@@ -153,10 +153,8 @@ def _number(value: Any, kpi: str) -> Decimal | int | None:
 # -- plan files ---------------------------------------------------------------------
 
 def _decimal(value: Any, where: str, *, positive: bool = False) -> Decimal:
-    if isinstance(value, (bool, dict, list)):
-        raise ScorePlanError(f"{where}: not a decimal: {value!r}")
-    number = to_decimal(value, where, ScorePlanError)
-    if not number.is_finite() or number < 0 or (positive and number == 0):
+    number = finite_decimal(value, where, ScorePlanError)
+    if number < 0 or (positive and number == 0):
         raise ScorePlanError(f"{where}: must be a finite decimal {'> 0' if positive else '>= 0'}, got {value!r}")
     return number
 
