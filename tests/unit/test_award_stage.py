@@ -150,3 +150,10 @@ def test_periods_closed_by_a_month() -> None:
 
 def test_the_default_plan_loads() -> None:
     assert [a.award for a in load_awards(None)] == ["star_rep", "star_manager", "most_improved", "top_10_percent"]
+
+
+def test_the_awards_route_takes_a_month_a_quarter_or_a_year() -> None:
+    from sales_scorecard.streams.web import AWARD_PERIOD
+
+    assert [p for p in ("2026", "2026-Q4", "2026-11", "2026-13", "2026-Q5", "R30D", "2026-11-01", "")
+            if AWARD_PERIOD.match(p)] == ["2026", "2026-Q4", "2026-11"]
