@@ -9,6 +9,7 @@ periods a month's close decides.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +37,11 @@ def periods_due(closed_months: Iterable[str], decided: Iterable[str]) -> list[st
     done = set(decided)
     return sorted({p for m in closed_months for p in periods_closed_by(m) if p not in done},
                   key=lambda p: (L.months_of(p)[-1], _KIND_ORDER[L.period_kind(p)]))
+
+
+def decided_at(engine: ScorecardEngine, label: str) -> datetime:
+    """When a period's awards are decided: the close of its last month (a replay repeats it)."""
+    return engine.closed_at[L.months_of(label)[-1]]
 
 
 def _decimal(value: Any) -> Decimal | None:

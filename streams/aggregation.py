@@ -41,7 +41,7 @@ from sales_scorecard.core.alert_rules import (
     evaluate_scorecard,
     load_alert_rules,
 )
-from sales_scorecard.core.award_figures import closed_period, periods_due
+from sales_scorecard.core.award_figures import closed_period, decided_at, periods_due
 from sales_scorecard.core.awards import decide, load_awards
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.commission import load_plans
@@ -560,19 +560,21 @@ class AggregationStage:
         if closed:
             await self._decide_awards(engine, posted_at)
 
-    async def _decide_awards(self, engine: ScorecardEngine, decided_at: str) -> None:
+    async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
         """Decide the awards of every closed period not decided yet (contract §11): send
-        its ``award`` events, post their bonuses, then record the period, so a second close
-        or a rebuild decides nothing again (a crash before the record re-sends the same ids)."""
+        its ``award`` events (``emitted_at``: the close of its last month), post their
+        bonuses, then record the period, so a second close or a rebuild decides nothing
+        again (a crash before the record re-sends the same events)."""
         send = self.outputs.awards
         if send is None or not self.decides_awards:
             return
         for period in periods_due(engine.closed_months, self.tables.awards.keys()):
-            decision = decide(self.award_plan, closed_period(engine, period), decided_at)
+            decision = decide(self.award_plan, closed_period(engine, period),
+                              format_timestamp(decided_at(engine, period)))
             for event in decision.events:
                 await send(event["event_id"].encode(), orjson.dumps(event))
             for bonus in decision.bonuses:
-                for out in self.ledger.post_bonus(engine, bonus, decided_at):
+                for out in self.ledger.post_bonus(engine, bonus, posted_at):
                     await self._publish_payroll(out)
             self.tables.awards[period] = list(decision.events)
 

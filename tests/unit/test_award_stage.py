@@ -109,6 +109,8 @@ def test_a_crash_before_the_record_resends_the_same_ids_and_pays_no_bonus_twice(
     again = AwardOutputs()
     run(stage_over(tables, again, str(plan)).on_batch(Batch(), offset=1))
     assert award_ids(again) == award_ids(outputs) == ["award:star_rep:2026-11:r1"]
+    assert again.sent["awards"] == outputs.sent["awards"]  # the same events: emitted_at is the close's
+    assert outputs.sent["awards"][0][1]["emitted_at"] == "2026-11-30T16:00:00.000Z"
     assert again.sent["payroll"] == []
 
 
