@@ -49,9 +49,10 @@ def register(pipe: Pipeline) -> None:
     facts_topic, rep_facts_topic = pipe.facts_topic, pipe.rep_facts_topic
     outputs = StageOutputs(scorecards=_sender(pipe.scorecards_topic), payroll=_sender(pipe.payroll_topic),
                            leaderboards=_sender(pipe.leaderboards_topic), alerts=_sender(pipe.alerts_topic),
-                           drain=lambda: app.producer.flush(), links=_link_sender(pipe.dispute_links_topic))
+                           drain=lambda: app.producer.flush(), links=_link_sender(pipe.dispute_links_topic),
+                           awards=_sender(pipe.awards_topic))
     org_tables = StageTables(facts=pipe.facts, emitted=pipe.emitted, payroll_state=pipe.payroll_state,
-                             boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state)
+                             boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state, awards=pipe.awards)
     reps: RepStages | None = None
     org: AggregationStage
     if settings.stages == "partitioned":

@@ -46,8 +46,8 @@ import yaml
 
 ROLES = ("admin", "payroll", "manager", "rep")
 #: Request kinds of the web API; ``internal`` is any route not listed (admin only).
-KINDS = ("page", "boards", "stream", "leaderboard", "scorecard", "explain", "payroll", "disputes", "session",
-         "internal")
+KINDS = ("page", "boards", "stream", "leaderboard", "scorecard", "explain", "payroll", "awards", "disputes",
+         "session", "internal")
 #: Kinds the public-leaderboard setting opens to requests without a token.
 PUBLIC_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
 #: The fields of a leaderboard row shown without a token: name, team, rank, its percentile
@@ -55,6 +55,9 @@ PUBLIC_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
 PUBLIC_ROW_FIELDS = ("rank", "name", "team_id", "value", "top_percent", "top_decile")
 
 _BOARD_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
+#: Kinds admin, manager and rep read whole, like a leaderboard's full rows (never public):
+#: the decided awards (contract §11), winners and bonuses of the whole organisation.
+_SHARED_KINDS = _BOARD_KINDS | {"awards"}
 #: Kinds every role may request; the handler decides the rest (``core.dispute_access``).
 _EVERY_ROLE_KINDS = frozenset({"disputes", "session"})
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -265,7 +268,7 @@ def may_request(principal: Principal, kind: str) -> bool:
         return True
     if principal.role == "payroll":
         return kind == "payroll"
-    return kind in _BOARD_KINDS or kind in ("scorecard", "explain")
+    return kind in _SHARED_KINDS or kind in ("scorecard", "explain")
 
 
 def authorize(principal: Principal, resource: Resource) -> bool:
@@ -274,7 +277,7 @@ def authorize(principal: Principal, resource: Resource) -> bool:
         return False
     if resource.kind in _EVERY_ROLE_KINDS:
         return True  # decided per dispute by core.dispute_access
-    if principal.role in ("admin", "payroll") or resource.kind in _BOARD_KINDS:
+    if principal.role in ("admin", "payroll") or resource.kind in _SHARED_KINDS:
         return True
     # scorecard or explain; role manager or rep
     if principal.role == "rep":

@@ -239,6 +239,8 @@ class ScorecardEngine:
         self.roster = Roster()
         self.targets = TargetBook()
         self.closed_months: set[str] = set()
+        #: closed month -> the ``occurred_at`` of its (first applied) close
+        self.closed_at: dict[str, datetime] = {}
         self.as_of: datetime | None = None
         self.wall_clock: datetime | None = None  # set when running on the wall clock
         # -- derived --------------------------------------------------------
@@ -408,6 +410,7 @@ class ScorecardEngine:
         if ev.period in self.closed_months:
             return Outcome.DUPLICATE
         self.closed_months.add(ev.period)
+        self.closed_at[ev.period] = ev.occurred_at
         affected = {ev.period, L.quarter_of_month(ev.period), ev.period[:4]}
         for scope, id in list(self.known):
             self._touch_known(scope, id, lambda label: label in affected)

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import labels as L
+from .awards import BonusRequest
 from .commission import CommissionResult, compute_commission
 from .disputes import APPEAL_REASON, AdjustmentLink, AdjustmentRequest
 from .engine import PayChange, ScorecardEngine
@@ -45,9 +46,10 @@ class PaidState:
     #: formula adjustments posted (the n of ``adj:{rep_id}:{month}:{n}``)
     adjustments: int
     posted_at: str
-    #: paid by appeal decisions on top of the formula; never compared with it
+    #: paid on top of the formula (appeal decisions, award bonuses); never compared with it
     appeal_commission: Decimal = ZERO
-    #: ids of the appeal adjustments posted (``adj:appeal:{dispute_id}``), in order
+    #: ids of the adjustments posted on top of the formula (``adj:appeal:{dispute_id}``,
+    #: ``adj:award:{award}:{period}:{rep_id}``), in order
     appeal_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -219,24 +221,40 @@ class PayrollLedger:
         return out
 
     def _post_appeal(self, engine: ScorecardEngine, request: AdjustmentRequest, posted_at: str) -> list[PayrollOutput]:
-        """Post one kept request if its month is closed: the statement first when the rep
-        has none (as ``post_statements`` would post it, or a zero ``late_statement``)."""
-        rep_id, month = request.rep_id, request.original_period
-        if month not in engine.closed_months:
+        """Post one kept request if its month is closed (``_post_extra``)."""
+        if request.original_period not in engine.closed_months:
             return []
         del self.appeals[request.adjustment_id]
+        return self._post_extra(engine, request.adjustment_id, request.rep_id, request.original_period,
+                                request.delta_commission, request.reason, request.dispute_id, posted_at)
+
+    # -- award bonuses ----------------------------------------------------
+    def post_bonus(self, engine: ScorecardEngine, request: BonusRequest, posted_at: str) -> list[PayrollOutput]:
+        """An award's bonus (contract §11): one adjustment on top of the formula, like an
+        appeal's (its id joins ``appeal_ids``, so it is posted once); nothing while its month is open."""
+        if request.original_period not in engine.closed_months:
+            return []
+        return self._post_extra(engine, request.adjustment_id, request.rep_id, request.original_period,
+                                request.delta_commission, request.reason, None, posted_at)
+
+    def _post_extra(self, engine: ScorecardEngine, adjustment_id: str, rep_id: str, month: str,
+                    delta_commission: Decimal, reason: str, dispute_id: str | None,
+                    posted_at: str) -> list[PayrollOutput]:
+        """Post one adjustment on top of the formula for a closed month, once per id: the
+        statement first when the rep has none (as ``post_statements`` would post it, or a
+        zero ``late_statement``)."""
         out = []
         if (rep_id, month) not in self.paid:
             late = not self._eligible(engine, rep_id, month)
             out.append(self._statement(engine, rep_id, month, posted_at, late=late))
         paid = self.paid[(rep_id, month)]
-        if request.adjustment_id in paid.appeal_ids:  # kept before the paid states were loaded
+        if adjustment_id in paid.appeal_ids:  # posted before (kept before the paid states were loaded)
             return out
-        state = replace(paid, appeal_commission=paid.appeal_commission + request.delta_commission,
-                        appeal_ids=(*paid.appeal_ids, request.adjustment_id))
+        state = replace(paid, appeal_commission=paid.appeal_commission + delta_commission,
+                        appeal_ids=(*paid.appeal_ids, adjustment_id))
         self.paid[(rep_id, month)] = state
-        event = _adjustment(engine, request.adjustment_id, rep_id, month, paid.statement_id, ZERO,
-                            request.delta_commission, request.reason, None, request.dispute_id, posted_at)
+        event = _adjustment(engine, adjustment_id, rep_id, month, paid.statement_id, ZERO,
+                            delta_commission, reason, None, dispute_id, posted_at)
         out.append(PayrollOutput(state_key(rep_id, month), state, event))
         return out
 

@@ -41,6 +41,8 @@ from sales_scorecard.core.alert_rules import (
     evaluate_scorecard,
     load_alert_rules,
 )
+from sales_scorecard.core.award_figures import closed_period, decided_at, periods_due
+from sales_scorecard.core.awards import decide, load_awards
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.commission import load_plans
 from sales_scorecard.core.dirty_keys import KeyQueue
@@ -126,6 +128,8 @@ class StageTables:
     boards_emitted: KeyValue
     #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState
     alert_state: KeyValue
+    #: period -> the ``award`` events decided at its close (contract §11), once per period
+    awards: KeyValue = field(default_factory=dict)
 
 
 @dataclass
@@ -139,6 +143,8 @@ class StageOutputs:
     drain: Callable[[], Awaitable[None]]
     #: the dispute stage's way in: a payroll adjustment that names a dispute
     links: Callable[[AdjustmentLink], Awaitable[None]]
+    #: ``sales.awards``; None: this stage decides no awards
+    awards: Send | None = None
 
 
 @dataclass
@@ -284,6 +290,7 @@ class AggregationStage:
         self.metrics = metrics
         self._monotonic = monotonic
         self.alert_rules: tuple[Rule, ...] = load_alert_rules(settings.alert_rules or None)
+        self.award_plan = load_awards(settings.award_plan or None)
         self._spike_severities = {s for r in self.alert_rules if r.kind == "complaints" for s in r.severities}
         self.scorecards = Publisher(outputs.scorecards, tables.emitted, scorecard_event_id)
         self.leaderboards = Publisher(outputs.leaderboards, tables.boards_emitted,
@@ -376,6 +383,8 @@ class AggregationStage:
     #: whether this stage's engine is the worker's ``scorecard_ready`` and its clock the
     #: worker's ``scorecard_event_clock_timestamp_seconds``
     owns_worker_gauges = True
+    #: whether the stage decides the awards of closed periods (it needs every rep and team)
+    decides_awards = True
     #: whether the stage reads its stored facts back between rebuilds (``FactLog.get``)
     reads_facts = False
     #: whether a month scorecard not rendered within the short interval goes out right
@@ -548,6 +557,26 @@ class AggregationStage:
             outputs += self.ledger.adjust(engine, changes, posted_at)
         for out in outputs:
             await self._publish_payroll(out)
+        if closed:
+            await self._decide_awards(engine, posted_at)
+
+    async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
+        """Decide the awards of every closed period not decided yet (contract §11): send
+        its ``award`` events (``emitted_at``: the close of its last month), post their
+        bonuses, then record the period, so a second close or a rebuild decides nothing
+        again (a crash before the record re-sends the same events)."""
+        send = self.outputs.awards
+        if send is None or not self.decides_awards:
+            return
+        for period in periods_due(engine.closed_months, self.tables.awards.keys()):
+            decision = decide(self.award_plan, closed_period(engine, period),
+                              format_timestamp(decided_at(engine, period)))
+            for event in decision.events:
+                await send(event["event_id"].encode(), orjson.dumps(event))
+            for bonus in decision.bonuses:
+                for out in self.ledger.post_bonus(engine, bonus, posted_at):
+                    await self._publish_payroll(out)
+            self.tables.awards[period] = list(decision.events)
 
     async def _publish_payroll(self, out: PayrollOutput) -> None:
         # Send, then record: a crash in between re-sends the same ids (and links).

@@ -13,7 +13,8 @@ Data flow (docs/architecture.md has the picture):
         │  agents.scorecards.apply_rep_facts — rep stage, one per partition:     │
         │  rep scorecards, rep alerts, payroll ──────────────────────────────────┘
         ▼
-    sales.scorecards, sales.payroll, sales.alerts, sales.leaderboards
+    sales.scorecards, sales.payroll, sales.alerts, sales.leaderboards,
+    sales.awards (single stage only: awards decided at a close)
 
     sales.disputes (1 partition) + sales.dispute-links (adjustment links, ticks)
         │  agents.disputes.apply_disputes — the dispute stage: validate, apply,
@@ -45,6 +46,7 @@ from .settings import Settings
 from .topics import (
     ALERTS,
     APPEALS,
+    AWARDS,
     DEADLETTER,
     DISPUTE_LINKS,
     DISPUTES,
@@ -168,12 +170,14 @@ def create_app(settings: Settings) -> Pipeline:
         disputes_topic=_topic(app, settings, DISPUTES, "raw"),
         appeals_topic=_topic(app, settings, APPEALS, "raw"),
         dispute_links_topic=_topic(app, settings, DISPUTE_LINKS, "raw"),
+        awards_topic=_topic(app, settings, AWARDS, "raw"),
         facts=table("facts"), emitted=table("emitted"), payroll_state=table("payroll_state"),
         boards_emitted=table("boards_emitted"), alert_state=table("alert_state"), board_rows=table("board_rows"),
         rep_facts=table("rep_facts", rep_partitions), rep_emitted=table("rep_emitted", rep_partitions),
         rep_payroll_state=table("rep_payroll_state", rep_partitions),
         rep_alert_state=table("rep_alert_state", rep_partitions),
         disputes=table("disputes"), dispute_alert_state=table("dispute_alert_state"),
+        awards=table("awards"),
     )
 
     from sales_scorecard.agents import disputes, ingest, scorecards

@@ -67,6 +67,7 @@ KIND_BY_ROUTE = {
     "/api/scorecards/{scope}/{id}/{period}": "scorecard",
     "/api/scorecards/{scope}/{id}/{period}/explain": "explain",
     "/api/payroll/{period}": "payroll",
+    "/api/awards": "awards",
     "/api/disputes": "disputes",
     "/api/disputes/{id}": "disputes",
     "/api/disputes/{id}/resolve": "disputes",

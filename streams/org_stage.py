@@ -55,6 +55,8 @@ class OrgStage(AggregationStage):
 
     #: a duplicate is routed as its stored version was, catch-ups send stored deals
     reads_facts = True
+    #: not wired for partitioned stages yet: the rep figures live in the rep stages
+    decides_awards = False
     #: it shares the event loop with the rep partitions' flushes: paced by the interval
     leading_edge = False
 

@@ -66,6 +66,9 @@ class Pipeline:
     #: dispute_id -> core.disputes.Dispute.to_json(); dispute_id -> its overdue alert's state.
     disputes: Table
     dispute_alert_state: Table
+    #: ``sales.awards`` (contract §11) and period -> the award events decided at its close; 1 partition.
+    awards_topic: faust.TopicT
+    awards: Table
     #: The stage on sales.facts (the whole computation, or the org stage with
     #: SCORECARD_STAGES=partitioned), set by agents.scorecards.
     aggregation: AggregationStage | None = None

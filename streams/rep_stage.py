@@ -44,6 +44,8 @@ class RepPartitionStage(AggregationStage):
 
     #: several partitions' flushes share one event loop: each flush is paced by the interval
     leading_edge = False
+    #: a partition sees only its reps: awards are decided over the whole organisation
+    decides_awards = False
 
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
                  metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic) -> None:

@@ -82,6 +82,8 @@ class Settings:
     commission_plan: str = ""
     #: Path of the alert rules YAML; empty means the packaged default.
     alert_rules: str = ""
+    #: Path of the award plan YAML (contract §11); empty means the packaged default.
+    award_plan: str = ""
     #: Clock for elapsed/pace: ``event`` (latest event time seen) or ``wall``.
     clock: str = "event"
     #: The aggregation's shape: ``single`` (one stage on the one partition of sales.facts)

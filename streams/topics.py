@@ -75,6 +75,8 @@ LEADERBOARDS = TopicSpec("sales.leaderboards", "{board}:{period}:{metric}", "ran
 ALERTS = TopicSpec("sales.alerts", "{rule}:{scope}:{id}:{period}", "alert state changes", "delete", SHORT_RETENTION_MS)
 PAYROLL = TopicSpec("sales.payroll", "{rep_id}:{period}", "statements and adjustments", "delete", LONG_RETENTION_MS)
 DEADLETTER = TopicSpec("sales.deadletter", "original key", "rejected input with reason", "delete", SHORT_RETENTION_MS)
+#: Award decisions (contract §11), key ``event_id`` (``award:{award}:{period}:{winner_id}``), each once.
+AWARDS = TopicSpec("sales.awards", "award:{award}:{period}:{winner_id}", "award decisions", "compact", None)
 #: Internal: validated, de-duplicated input facts re-keyed for the aggregation stage.
 FACTS = TopicSpec("sales.facts", "sender", "batches of validated input facts (internal)", "delete", SHORT_RETENTION_MS,
                   partitions=1)
@@ -97,7 +99,7 @@ DISPUTE_LINKS = TopicSpec("sales.dispute-links", "dispute_id", "adjustment links
 INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL)
 #: Input topics a stage reads and validates itself (no ingest): the dispute stage's.
 STAGE_INPUT_TOPICS: tuple[TopicSpec, ...] = (DISPUTES,)
-OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER, APPEALS)
+OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER, APPEALS, AWARDS)
 INTERNAL_TOPICS: tuple[TopicSpec, ...] = (FACTS, REP_FACTS, DISPUTE_LINKS)
 ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + STAGE_INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 

@@ -7,8 +7,9 @@ that owns the aggregation stage, the engine rebuilt; 503 otherwise).
 Query API (routed to the worker that owns the aggregation stage, so any worker
 answers the same): ``/api/scorecards/{scope}/{id}/{period}``,
 ``/api/scorecards/{scope}/{id}/{period}/explain`` and
-``/api/leaderboard?board=&period=&metric=&limit=`` and ``/api/payroll/{period}`` (the
-paid state of a closed month). Errors are JSON: 400 for a malformed request, 404 for an
+``/api/leaderboard?board=&period=&metric=&limit=``, ``/api/payroll/{period}`` (the
+paid state of a closed month) and ``/api/awards?period=`` (the awards decided at a
+period's close, contract §11). Errors are JSON: 400 for a malformed request, 404 for an
 unknown key, 503 while the engine is not loaded; with a tokens file, 401/403 from
 ``streams.auth`` (checked before forwarding and again on the owner, docs/access-control.md).
 
@@ -20,6 +21,7 @@ aggregation stage (one partition each); another worker answers the appeals route
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -91,6 +93,8 @@ def register_appeals(pipe: Pipeline) -> None:
 #: The key whose owner serves the query API: the aggregation tables have one partition.
 ENGINE_KEY = "engine"
 SCOPES = ("rep", "team", "company")
+#: A period awards are decided for: a year, a quarter or a month (contract §11).
+AWARD_PERIOD = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?\Z")
 
 
 def engine_route(app: faust.App, table: faust.Table[Any, Any]) -> Callable[[Handler], Handler]:
@@ -120,7 +124,7 @@ def register_api(pipe: Pipeline) -> None:
     from .org_stage import board_row_key
 
     app = pipe.app
-    facts, emitted, payroll_state = pipe.facts, pipe.emitted, pipe.payroll_state
+    facts, emitted, payroll_state, awards = pipe.facts, pipe.emitted, pipe.payroll_state, pipe.awards
 
     def revision_of(scope: str, id: str, period: str) -> int | None:
         """The revision last published for a scorecard: the stage's own, or for rep keys
@@ -207,6 +211,24 @@ def register_api(pipe: Pipeline) -> None:
             if is_public(aiohttp_request(request)):
                 board = {**board, "rows": [public_row(r) for r in board["rows"]]}
             return self.json(board)
+
+    @app.page("/api/awards")
+    class AwardsView(faust_web.View):
+        @engine_route(app, facts)
+        async def get(self, request: faust_web.Request) -> faust_web.Response:
+            error = check_denied(request, Resource("awards"))
+            if error is not None:
+                return error
+            engine, error = engine_or_error(self)
+            if error is not None:
+                return error
+            period = request.query.get("period", "")
+            if not AWARD_PERIOD.match(period):
+                return self.json({"error": f"period must be YYYY, YYYY-Qn or YYYY-MM, got {period!r}"}, status=400)
+            events = awards.get(period)
+            if events is None:
+                return self.json({"error": f"no awards decided for {period} (not closed)"}, status=404)
+            return self.json({"period": period, "awards": events})
 
     @app.page("/api/payroll/{period}")
     class PayrollView(faust_web.View):

@@ -168,6 +168,7 @@ CASES = [
     (Resource("leaderboard"), True, False, True, True),
     (Resource("payroll"), True, True, False, False),
     (Resource("internal"), True, False, False, False),
+    (Resource("awards"), True, False, True, True),  # like a leaderboard's full rows; not the payroll role
     (Resource("scorecard", "rep", "r1", "t1"), True, False, True, True),
     (Resource("explain", "rep", "r1", "t1"), True, False, True, True),
     (Resource("scorecard", "rep", "r2", "t1"), True, False, True, False),

@@ -1,0 +1,92 @@
+"""A closed period's figures for the award rules, read from the engine (contract §11).
+
+``closed_period`` renders the period's rep and team scorecards (and, for a quarter, the
+previous quarter's rep scorecards) and hands ``core.awards.decide`` what it ranks, as
+published: scores and attainments at 4 decimals. ``periods_closed_by`` says which
+periods a month's close decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from . import labels as L
+from .awards import ClosedPeriod, RepFigures, TeamFigures
+from .engine import ScorecardEngine
+
+_KIND_ORDER = {"month": 0, "quarter": 1, "year": 2}
+
+
+def periods_closed_by(month: str) -> tuple[str, ...]:
+    """The periods whose awards a month's close decides: the month, its quarter when it is
+    the quarter's last month, its year when it is December."""
+    out = [month]
+    quarter = L.quarter_of_month(month)
+    if L.months_of(quarter)[-1] == month:
+        out.append(quarter)
+    if month[5:7] == "12":
+        out.append(month[:4])
+    return tuple(out)
+
+
+def periods_due(closed_months: Iterable[str], decided: Iterable[str]) -> list[str]:
+    """The periods closed by ``closed_months`` whose awards are not decided yet, in order."""
+    done = set(decided)
+    return sorted({p for m in closed_months for p in periods_closed_by(m) if p not in done},
+                  key=lambda p: (L.months_of(p)[-1], _KIND_ORDER[L.period_kind(p)]))
+
+
+def decided_at(engine: ScorecardEngine, label: str) -> datetime:
+    """When a period's awards are decided: the close of its last month (a replay repeats it)."""
+    return engine.closed_at[L.months_of(label)[-1]]
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _rep_figures(engine: ScorecardEngine, label: str) -> tuple[RepFigures, ...]:
+    out = []
+    for (scope, rep_id), labels in sorted(engine.known.items()):
+        if scope != "rep" or label not in labels:
+            continue
+        content = engine.render("rep", rep_id, label)
+        if content is None:
+            continue
+        history = engine.roster.reps.get(rep_id)
+        name = (history.entries[-1].name if history and history.entries else None) or rep_id
+        out.append(RepFigures(rep_id, name, content["team_id"], content["manager_id"], _decimal(content["score"]),
+                              _decimal(content["kpis"].get("attainment"))))
+    return tuple(out)
+
+
+def _team_manager(engine: ScorecardEngine, team_id: str, label: str) -> str | None:
+    """The team's manager from the roster at the period's end (its first member's entry)."""
+    period = engine.period(label)
+    if period is None:
+        return None
+    members = engine.roster.members_at_end(period.end).get(team_id, [])
+    entry = engine.roster.entry_before(members[0], period.end) if members else None
+    return entry.manager_id if entry else None
+
+
+def _team_figures(engine: ScorecardEngine, label: str) -> tuple[TeamFigures, ...]:
+    out = []
+    for (scope, team_id), labels in sorted(engine.known.items()):
+        if scope != "team" or label not in labels:
+            continue
+        content = engine.render("team", team_id, label)
+        if content is None:
+            continue
+        out.append(TeamFigures(team_id, _team_manager(engine, team_id, label), _decimal(content["score"]),
+                               _decimal(content["kpis"].get("attainment"))))
+    return tuple(out)
+
+
+def closed_period(engine: ScorecardEngine, label: str) -> ClosedPeriod:
+    """What the award rules read of one closed period, rendered now."""
+    previous = _rep_figures(engine, L.shift(label, -1)) if L.period_kind(label) == "quarter" else ()
+    return ClosedPeriod(label, _rep_figures(engine, label), _team_figures(engine, label), previous)
