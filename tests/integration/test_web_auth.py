@@ -200,10 +200,14 @@ def test_public_leaderboard_shows_names_teams_ranks_and_the_metric(
     code, _, body = get(port, "/api/leaderboard?board=company&period=2026-11&metric=revenue")
     assert code == 200, body
     rows = orjson.loads(body)["rows"]
+    # Percentiles are public too (contract §11): 100 × rank / 3 ranked, one decimal; the top
+    # decile is rank <= ceil(0.1 × 3) = 1.
     assert rows == [
-        {"rank": 1, "name": "Bob", "team_id": "t1", "value": "654321.00"},
-        {"rank": 2, "name": "Carol", "team_id": "t2", "value": "400000.00"},
-        {"rank": 3, "name": "Alice", "team_id": "t1", "value": "123456.00"},
+        {"rank": 1, "name": "Bob", "team_id": "t1", "value": "654321.00", "top_percent": 33.3, "top_decile": True},
+        {"rank": 2, "name": "Carol", "team_id": "t2", "value": "400000.00", "top_percent": 66.7,
+         "top_decile": False},
+        {"rank": 3, "name": "Alice", "team_id": "t1", "value": "123456.00", "top_percent": 100.0,
+         "top_decile": False},
     ]
     # The page and what it reads are public; the stream carries the same reduced rows.
     assert status(port, "/") == 200 and status(port, "/api/boards") == 200
