@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS statements (
 CREATE TABLE IF NOT EXISTS adjustments (
     adjustment_id TEXT PRIMARY KEY, rep_id TEXT NOT NULL, original_period TEXT NOT NULL,
     original_statement_id TEXT NOT NULL, apply_in_period TEXT NOT NULL, delta_revenue TEXT NOT NULL,
-    delta_commission TEXT NOT NULL, reason TEXT, deal_id TEXT, posted_at TEXT, payload TEXT NOT NULL);
+    delta_commission TEXT NOT NULL, reason TEXT, deal_id TEXT, posted_at TEXT, payload TEXT NOT NULL,
+    dispute_id TEXT);
 CREATE TABLE IF NOT EXISTS source_offsets (topic TEXT, partition INTEGER, next_offset INTEGER,
     PRIMARY KEY (topic, partition));
 CREATE TABLE IF NOT EXISTS rejected (topic TEXT, partition INTEGER, offset INTEGER, reason TEXT, raw BLOB,
@@ -59,6 +60,10 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        # A ledger created before appeals existed gains their column (contract §10).
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(adjustments)")}
+        if "dispute_id" not in columns:
+            self.db.execute("ALTER TABLE adjustments ADD COLUMN dispute_id TEXT")
 
     def close(self) -> None:
         """Close the database."""
@@ -111,8 +116,10 @@ class Ledger:
                 self.db.execute("INSERT OR IGNORE INTO conflicts VALUES (?, ?)", (row[0], orjson.dumps(event).decode()))
                 return "conflict"
             return "duplicate"
-        placeholders = ", ".join("?" * (len(row) + 1))
-        self.db.execute(f"INSERT INTO {table} VALUES ({placeholders})", (*row, orjson.dumps(event).decode()))
+        values = (*row, orjson.dumps(event).decode())
+        if table == "adjustments":
+            values += (event.get("dispute_id"),)
+        self.db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values))})", values)
         return "inserted"
 
     def rows(self, table: str) -> list[tuple[Any, ...]]:
@@ -127,16 +134,16 @@ class Ledger:
         """Write the CSV a payroll system imports for ``period``; returns the row count."""
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["rep_id", "line_type", "pay_period", "amount", "currency", "original_period",
-                         "statement_id", "reference_id", "reason", "gate"])
+                         "statement_id", "reference_id", "reason", "gate", "dispute_id"])
         rows = []
         for rep_id, commission, sid, payload in self.db.execute(
                 "SELECT rep_id, commission, statement_id, payload FROM statements WHERE period = ?", (period,)):
             gate = gate_summary(orjson.loads(payload).get("bands", ()))
-            rows.append([rep_id, "commission", period, commission, currency, period, sid, sid, "", gate])
-        for rep_id, delta, original, sid, aid, reason in self.db.execute(
-                "SELECT rep_id, delta_commission, original_period, original_statement_id, adjustment_id, reason "
-                "FROM adjustments WHERE apply_in_period = ?", (period,)):
-            rows.append([rep_id, "adjustment", period, delta, currency, original, sid, aid, reason, ""])
+            rows.append([rep_id, "commission", period, commission, currency, period, sid, sid, "", gate, ""])
+        for rep_id, delta, original, sid, aid, reason, dispute in self.db.execute(
+                "SELECT rep_id, delta_commission, original_period, original_statement_id, adjustment_id, reason, "
+                "dispute_id FROM adjustments WHERE apply_in_period = ?", (period,)):
+            rows.append([rep_id, "adjustment", period, delta, currency, original, sid, aid, reason, "", dispute or ""])
         rows.sort(key=lambda r: (r[0], r[1] != "commission", r[5], r[7]))
         for row in rows:
             writer.writerow(row)
