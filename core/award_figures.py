@@ -8,7 +8,7 @@ periods a month's close decides.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -48,14 +48,18 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+def _rendered(engine: ScorecardEngine, scope: str, label: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(id, rendered scorecard) of every key of ``scope`` with period ``label``, by id."""
+    for (key_scope, id), labels in sorted(engine.known.items()):
+        if key_scope == scope and label in labels:
+            content = engine.render(scope, id, label)
+            if content is not None:
+                yield id, content
+
+
 def _rep_figures(engine: ScorecardEngine, label: str) -> tuple[RepFigures, ...]:
     out = []
-    for (scope, rep_id), labels in sorted(engine.known.items()):
-        if scope != "rep" or label not in labels:
-            continue
-        content = engine.render("rep", rep_id, label)
-        if content is None:
-            continue
+    for rep_id, content in _rendered(engine, "rep", label):
         history = engine.roster.reps.get(rep_id)
         name = (history.entries[-1].name if history and history.entries else None) or rep_id
         out.append(RepFigures(rep_id, name, content["team_id"], content["manager_id"], _decimal(content["score"]),
@@ -75,12 +79,7 @@ def _team_manager(engine: ScorecardEngine, team_id: str, label: str) -> str | No
 
 def _team_figures(engine: ScorecardEngine, label: str) -> tuple[TeamFigures, ...]:
     out = []
-    for (scope, team_id), labels in sorted(engine.known.items()):
-        if scope != "team" or label not in labels:
-            continue
-        content = engine.render("team", team_id, label)
-        if content is None:
-            continue
+    for team_id, content in _rendered(engine, "team", label):
         out.append(TeamFigures(team_id, _team_manager(engine, team_id, label), _decimal(content["score"]),
                                _decimal(content["kpis"].get("attainment"))))
     return tuple(out)
