@@ -184,20 +184,22 @@ def _commission_months(engine: ScorecardEngine, rep_id: str, period: str) -> lis
     return out
 
 
-def _order_keys(content: dict[str, Any], old: dict[str, OrderKey]) -> dict[str, OrderKey]:
-    """A rep scorecard's order key per metric with a value, reusing the ``old`` key of a
-    value that did not change (so it keeps its place at no cost)."""
-    keys = {}
-    for metric in METRICS:
-        value = _value(content, metric)
-        if value is None:
+#: A rep's order keys in ``METRICS`` order (None: no value for that metric).
+OrderKeys = tuple[OrderKey | None, ...]
+NO_KEYS: OrderKeys = (None,) * len(METRICS)
+
+
+def _order_keys(content: dict[str, Any], old: CachedRep | None) -> OrderKeys:
+    """A rep scorecard's order key per metric, reusing the ``old`` key of a value that
+    did not change (so it keeps its place at no cost)."""
+    keys = []
+    for i, metric in enumerate(METRICS):
+        raw = content["score"] if metric == "score" else content["kpis"][metric]
+        if old is not None and raw == getattr(old, metric):
+            keys.append(old.keys[i])  # equal values make equal keys
             continue
-        key = old.get(metric)
-        # compare_total is 0 only for the same value spelled the same ("1.0" is not "1").
-        if key is None or key[3].compare_total(value) != 0:
-            key = order_key(content["id"], value)
-        keys[metric] = key
-    return keys
+        keys.append(None if raw is None else order_key(content["id"], Decimal(str(raw))))
+    return tuple(keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,36 +207,53 @@ class CachedRep:
     """A rendered rep scorecard as its boards need it."""
 
     team_id: str | None
-    #: metric -> the rep's order key in that metric's rankings (metrics without a value: absent)
-    keys: dict[str, OrderKey]
-    #: the revenue, attainment and score shown on every row, as rendered
-    shown: dict[str, Any]
+    #: the rep's order key in each metric's rankings (``METRICS`` order; None: no value)
+    keys: OrderKeys
+    #: the values of every metric, as rendered (a row shows revenue, attainment and score)
+    revenue: str | None
+    attainment: Any
+    weighted_attainment: Any
+    score: Any
+
+    def shown(self) -> dict[str, Any]:
+        """The revenue, attainment and score of a board row."""
+        return {"revenue": self.revenue, "attainment": self.attainment, "score": self.score}
+
+    def value(self, metric: str) -> str | float | None:
+        """The row's value for ``metric``, from the rendered value (its key only orders:
+        -0 and 0 share a key, and a row still shows what was rendered)."""
+        raw = getattr(self, metric)
+        return shown_value(Decimal(str(raw)), metric)
 
 
 class _BoardIndex:
-    """One board of one period: the reps it ranks and, per metric, their order."""
+    """One board of one period: how many reps it ranks and, per metric, their order."""
+
+    __slots__ = ("members", "by_metric")
 
     def __init__(self) -> None:
-        #: every rep on the board, with or without values (``ranked`` counts them all)
-        self.members: set[str] = set()
-        self.by_metric: dict[str, RankIndex] = {metric: RankIndex() for metric in METRICS}
+        #: how many reps are on the board, with or without values (``ranked`` counts them all)
+        self.members = 0
+        self.by_metric: tuple[RankIndex, ...] = tuple(RankIndex() for _ in METRICS)
 
-    def put(self, rep_id: str, old: dict[str, OrderKey], new: dict[str, OrderKey]) -> None:
-        """Add a rep (``old`` empty) or move it from its ``old`` keys to its ``new`` ones."""
-        self.members.add(rep_id)
-        for metric, index in self.by_metric.items():
-            old_key, new_key = old.get(metric), new.get(metric)
+    def put(self, old: OrderKeys | None, new: OrderKeys) -> None:
+        """Add a rep (``old`` None) or move it from its ``old`` keys to its ``new`` ones."""
+        if old is None:
+            self.members += 1
+            old = NO_KEYS
+        for index, old_key, new_key in zip(self.by_metric, old, new, strict=True):
             if old_key is not new_key:  # an unchanged value keeps its key object
                 if old_key is not None:
                     index.remove(old_key)
                 if new_key is not None:
                     index.add(new_key)
 
-    def discard(self, rep_id: str, keys: dict[str, OrderKey]) -> None:
+    def discard(self, keys: OrderKeys) -> None:
         """Take a rep, ranked under ``keys``, off the board."""
-        self.members.discard(rep_id)
-        for metric, key in keys.items():
-            self.by_metric[metric].remove(key)
+        self.members -= 1
+        for index, key in zip(self.by_metric, keys, strict=True):
+            if key is not None:
+                index.remove(key)
 
 
 class BoardCache:
@@ -261,25 +280,25 @@ class BoardCache:
         period, rep_id, team = content["period"], content["id"], content["team_id"]
         period_entries = self.entries.setdefault(period, {})
         old = period_entries.get(rep_id)
-        old_keys: dict[str, OrderKey] = {} if old is None else old.keys
-        keys = _order_keys(content, old_keys)
-        shown = {"revenue": content["kpis"]["revenue"], "attainment": content["kpis"]["attainment"],
-                 "score": content["score"]}
-        period_entries[rep_id] = CachedRep(team, keys, shown)
+        old_keys = None if old is None else old.keys
+        keys = _order_keys(content, old)
+        kpis = content["kpis"]
+        period_entries[rep_id] = CachedRep(team, keys, kpis["revenue"], kpis["attainment"],
+                                           kpis["weighted_attainment"], content["score"])
         company = self.company.get(period)
         if company is None:  # not setdefault: building an index for nothing costs more than the update
             company = self.company[period] = _BoardIndex()
-        company.put(rep_id, old_keys, keys)
+        company.put(old_keys, keys)
         touched = {("company", period), (f"team:{team}", period)}
         teams = self.teams.setdefault(period, {})
         if old is not None and old.team_id != team:  # moved: off the old team's board
-            teams[old.team_id].discard(rep_id, old_keys)
+            teams[old.team_id].discard(old.keys)
             touched.add((f"team:{old.team_id}", period))
-            old_keys = {}
+            old_keys = None
         team_board = teams.get(team)
         if team_board is None:
             team_board = teams[team] = _BoardIndex()
-        team_board.put(rep_id, old_keys, keys)
+        team_board.put(old_keys, keys)
         return touched
 
     def remove(self, rep_id: str, period: str) -> set[tuple[str, str]]:
@@ -287,8 +306,8 @@ class BoardCache:
         old = self.entries.get(period, {}).pop(rep_id, None)
         if old is None:
             return set()
-        self.company[period].discard(rep_id, old.keys)
-        self.teams[period][old.team_id].discard(rep_id, old.keys)
+        self.company[period].discard(old.keys)
+        self.teams[period][old.team_id].discard(old.keys)
         return {("company", period), (f"team:{old.team_id}", period)}
 
     def _index(self, board: str, period: str) -> _BoardIndex | None:
@@ -300,7 +319,7 @@ class BoardCache:
     def ranked(self, board: str, period: str) -> int:
         """How many reps a board of a period ranks."""
         index = self._index(board, period)
-        return 0 if index is None else len(index.members)
+        return 0 if index is None else index.members
 
     def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
@@ -309,12 +328,12 @@ class BoardCache:
         if index is None or not index.members:
             return []
         entries = self.entries[period]
-        ranking = index.by_metric[metric]
+        ranking = index.by_metric[METRICS.index(metric)]
         rows = []
-        for row in ranking.top(limit if limit else None):
-            cached = entries[row.rep_id]
-            rows.append({"rank": row.rank, "rep_id": row.rep_id, "name": (names or {}).get(row.rep_id, row.rep_id),
+        for rank_, rep_id in ranking.ranks(limit if limit else None):
+            cached = entries[rep_id]
+            rows.append({"rank": rank_, "rep_id": rep_id, "name": (names or {}).get(rep_id, rep_id),
                          "team_id": cached.team_id,
-                         "value": shown_value(row.value, metric),
-                         **cached.shown, **percentile(row.rank, len(ranking))})
+                         "value": cached.value(metric),
+                         **cached.shown(), **percentile(rank_, len(ranking))})
         return rows

