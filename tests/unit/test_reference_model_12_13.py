@@ -284,7 +284,8 @@ def test_forecast_of_each_stage_in_and_out_of_the_window() -> None:
     assert m.kpis("team", "t1", NOV)["forecast_revenue"] == "1350.00"
     assert m.forecast_revenue("team", "t2", NOV) == Decimal(0)
     assert m.kpis("company", "*", NOV)["forecast_revenue"] == "1350.00"
-    assert m.kpis("company", "*", NOV)["forecast_attainment"] == 0.675  # company target: t2's 2000 (r1 is in t2 at November's end)
+    # The company's target is t2's 2000 (r1 is in t2 at November's end).
+    assert m.kpis("company", "*", NOV)["forecast_attainment"] == 0.675
 
     # Later, on 21 November, r1 is in t2: o1 (20 Nov) has passed; o2 goes to t2.
     later = ReferenceModel(_forecast_events(), as_of=at("2026-11-21T00:00:00+08:00"))
