@@ -1,4 +1,5 @@
-"""Brute-force reference model of contract §5–§7 over the final state of a list of events.
+"""Brute-force reference model of contract §5–§7 over the final state of a list of events,
+and, behind switches, of §12 and the forecast part of §13.
 
 Written from docs/contract.md only, separately from ``core/`` on
 purpose: no shared code and no incremental bookkeeping. The final fact set is built
@@ -6,6 +7,69 @@ first (highest version per deal and complaint, unique activities, every roster e
 the latest target per key), then every question is answered by filtering those facts
 by instant windows ``[start, end)``. Facts are only pre-grouped by the scope they are
 credited to, so that ~900 keys over 20,000 events stay fast.
+
+Coverage: §3 (input events), §4 (calendar periods; the clock for §13), §5 (every
+non-clock KPI of month, quarter and year keys), §6 (score, rankings), §7 with §11's gate
+(the default commission plan), §11's percentiles; with ``features`` (none by default, so
+that ``kpis`` gives exactly the §5–§7 output the engine produces today):
+
+- ``reviews`` (§12): ``kpis`` gains ``review_score`` and ``self_rating`` (rep),
+  ``review_coverage`` and ``team_engagement`` (team, company), null where they do not apply;
+- ``scope_plans`` (§12): the score uses the plan of the scope (``SCOPE_PLANS_12``, or
+  ``plans=``): the rep plan with ``review_score``, the 销售管理岗 plan for team and company,
+  ``per_member`` goals;
+- ``split`` (§12): rep targets (attainment, commission, score) include the shares of split
+  team targets; ``target_source(rep, period)`` gives explicit / derived / split;
+- ``forecast`` (§13): ``kpis`` gains ``forecast_revenue``, ``forecast_attainment`` (every
+  scope) and ``next_band`` (rep months, null elsewhere).
+The methods (``review_score``, ``review_coverage``, ``team_engagement``, ``split_shares``,
+``rep_target``, ``forecast_revenue``, ``next_band``) answer with or without the switches.
+
+Readings chosen where the contract is silent (§12–§13):
+
+1. **Clock.** ``as_of`` is the greatest ``occurred_at`` of the (non-duplicate) events of
+   every type in the list (§4's event-time clock; the model validates nothing, so a
+   rejected event in the list would move it). ``ReferenceModel(as_of=...)`` replaces it
+   (a wall-clock reading, or the ``as_of`` an engine published); ``forecast_revenue``
+   takes one per call too. Without events and without ``as_of`` the forecast is null.
+2. **Reviews.** A review belongs to the month its ``period`` names (not its
+   ``occurred_at``); a quarter or year pools every review of its months, and the peer
+   minimum (3 distinct ``reviewer_id``) is counted over that pool. The latest version per
+   ``review_id`` is the greatest (``occurred_at``, ``event_id``), as for targets, and it
+   replaces the whole review (subject, role, period). A role's mean is over its reviews
+   (two reviews by one reviewer both count). ``self_rating`` is the mean of the self
+   reviews (null without one), an output key beside ``review_score``, rounded like a ratio.
+3. **Coverage and engagement.** ``review_coverage`` counts the members active at the
+   period's end (the team's, or every active rep for the company; null with none) with a
+   manager review of any month of the period. ``team_engagement`` takes the answers whose
+   ``period`` is a month of the period, the team's by ``team_id`` (every team's for the
+   company), keeps each respondent's latest by (``occurred_at``, ``event_id``) and is
+   null below 3 respondents. Both exist for month, quarter and year.
+4. **Plans.** ``per_member`` multiplies the goal by the headcount at the period's end (the
+   team's, or the company's); with ``per_month`` both apply; on a rep plan it is ignored
+   (one member). A goal that resolves to 0 follows §6 (left out when higher is better).
+   ``review_score``'s goal 4.0 does not scale with the months.
+5. **Split.** Only ``revenue`` is split. A rep's target for a period is its own (given,
+   else derived from its own targets, §3), else its share of the split target of its team
+   at the period's end for that period, else (a month) its quarter's share / 3, else its
+   year's share / 12, else (a quarter) its year's share / 4; a share that is reached this
+   way is ``split``. Weights absent from ``{weights: …}`` are 0; weights (or history) that
+   are all 0 split equally. ``history`` is each sharing member's rep revenue in the three
+   months before the period's first month. Cents left after rounding each share down go
+   one each; a fraction of a cent of the pool (an other member's derived target) is not
+   handed out. A share of 0.00 is a target of 0 (attainment and the band then null, and
+   §7's "no target" rule pays). Team and company targets are unchanged (the team's is
+   the event's amount, as §3 already gives it). ``target_source`` is given for reps only.
+6. **Forecast.** The pipeline is the final version of each deal whose ``stage`` is
+   ``open`` with both ``pipeline_stage`` and ``expected_close_at``; the team credited is
+   the rep's team at ``as_of`` (``unassigned`` without an entry). Open deals create no
+   scorecard key, and neither do reviews or answers: ``keys()`` is unchanged.
+7. **Next band.** Bands are the default plan's: [0, 1.0) at 5 %, [1.0, ∞) at 8 %, half-open,
+   so attainment exactly 1.0 is in the top band (null). The §11 gate is not read (§13 is
+   silent on it): the next band is entered by revenue alone and its ``rate`` is the band's
+   own 0.08, even when the month's csat would pay 5 % there. ``revenue_needed`` is
+   target × band start − revenue, output as money (half-up); ``rate`` as a ratio. No
+   target (or 0): null. Months only.
 """
 
 from __future__ import annotations
@@ -14,10 +78,10 @@ import bisect
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,17 +100,64 @@ BASE_RATE = Decimal("0.05")
 ABOVE_TARGET_RATE = Decimal("0.08")
 ABOVE_TARGET_CSAT = Decimal("4.5")
 
-# contract §6 default scorecard plan: (kpi, weight, monthly goal or None, lower_is_better).
+# contract §6 and §12 scorecard plans.
 CAP = Decimal(1)
-SCORE_PLAN: tuple[tuple[str, int, Decimal | None, bool], ...] = (
-    ("weighted_attainment", 40, Decimal("1.0"), False),
-    ("win_rate", 10, Decimal("0.30"), False),
-    ("new_customers", 10, None, False),  # target's new_customers, else 2 per month
-    ("csat", 10, Decimal("4.5"), False),
-    ("complaint_rate", 10, Decimal("0.05"), True),
-    ("contact_coverage", 10, Decimal("1.0"), False),
-    ("training_hours", 10, None, False),  # 4 per month
+
+
+@dataclass(frozen=True)
+class Component:
+    """One scorecard plan component (contract §6, §12): a goal of ``goal`` (× the months of
+    the period when ``per_month``, × the headcount at the period's end when ``per_member``),
+    replaced by the resolved target field ``goal_target`` when there is one."""
+
+    kpi: str
+    weight: int
+    goal: Decimal
+    lower_is_better: bool = False
+    per_month: bool = False
+    per_member: bool = False
+    goal_target: str | None = None
+    cap: Decimal = CAP
+
+
+Plan = tuple[Component, ...]
+
+#: contract §6 default plan (every scope until the §12 plans are switched on).
+DEFAULT_PLAN: Plan = (
+    Component("weighted_attainment", 40, Decimal("1.0")),
+    Component("win_rate", 10, Decimal("0.30")),
+    Component("new_customers", 10, Decimal(2), per_month=True, goal_target="new_customers"),
+    Component("csat", 10, Decimal("4.5")),
+    Component("complaint_rate", 10, Decimal("0.05"), lower_is_better=True),
+    Component("contact_coverage", 10, Decimal("1.0")),
+    Component("training_hours", 10, Decimal(4), per_month=True),
 )
+#: contract §12: the rep plan gains review_score (learning, 10, goal 4.0).
+REP_PLAN_12: Plan = (*DEFAULT_PLAN, Component("review_score", 10, Decimal("4.0")))
+#: contract §12 default team and company plan (销售管理岗).
+MANAGER_PLAN_12: Plan = (
+    Component("attainment", 40, Decimal("1.0")),
+    Component("csat", 10, Decimal("4.5")),
+    Component("complaint_rate", 10, Decimal("0.05"), lower_is_better=True),
+    Component("contact_coverage", 10, Decimal("1.0")),
+    Component("review_coverage", 10, Decimal("1.0")),
+    Component("turnover_rate", 10, Decimal("0.05"), lower_is_better=True),
+    Component("team_engagement", 10, Decimal("4.0")),
+)
+SCOPE_PLANS_12: dict[str, Plan] = {"rep": REP_PLAN_12, "team": MANAGER_PLAN_12, "company": MANAGER_PLAN_12}
+
+# contract §12 reviews: role weights (self never counts) and the peer minimum.
+ROLE_WEIGHTS = {"manager": Decimal("0.5"), "peer": Decimal("0.3"), "customer": Decimal("0.2")}
+MIN_PEERS = 3
+MIN_RESPONDENTS = 3
+# contract §13 default stage probabilities, and §7/§11 default bands (attainment start, rate).
+STAGE_PROBABILITIES = {"prospect": Decimal("0.10"), "qualified": Decimal("0.25"),
+                       "proposal": Decimal("0.50"), "negotiation": Decimal("0.75")}
+BANDS = ((Decimal(0), BASE_RATE), (Decimal(1), ABOVE_TARGET_RATE))
+
+#: The switches of the contract §12–§13 parts; none is on by default (today's §5–§7 model).
+FEATURES = frozenset({"reviews", "scope_plans", "split", "forecast"})
+CENT = Decimal("0.01")
 MONTHS_PER_KIND = {"month": 1, "quarter": 3, "year": 12}
 
 
@@ -223,6 +334,41 @@ class Entry:
     manager: str | None = None
 
 
+@dataclass(frozen=True)
+class Review:
+    """The latest version of one review (contract §12)."""
+
+    review_id: str
+    period: str  # a month label
+    subject: str
+    reviewer: str
+    role: str  # manager | peer | customer | self
+    rating: Decimal
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One engagement answer (contract §12)."""
+
+    period: str  # a month label
+    team: str
+    respondent: str
+    rating: Decimal
+    at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True)
+class OpenDeal:
+    """Final state of an open deal in the pipeline (contract §13)."""
+
+    deal_id: str
+    rep: str
+    amount: Decimal
+    stage: str  # pipeline_stage
+    expected: datetime  # expected_close_at
+
+
 def _in(t: datetime, start: datetime, end: datetime) -> bool:
     return start <= t < end
 
@@ -230,8 +376,26 @@ def _in(t: datetime, start: datetime, end: datetime) -> bool:
 class ReferenceModel:
     """Final facts of an event list, and every non-clock KPI of any calendar key."""
 
-    def __init__(self, events: Iterable[dict], timezone: str = "Asia/Shanghai") -> None:
+    def __init__(self, events: Iterable[dict], timezone: str = "Asia/Shanghai",
+                 features: Iterable[str] = (), as_of: datetime | None = None,
+                 plans: Mapping[str, Plan] | None = None,
+                 probabilities: Mapping[str, Decimal] | None = None) -> None:
+        """``features``: which §12–§13 parts are on (see ``FEATURES``; none by default).
+        ``as_of``: a clock reading that replaces the event-time clock (the wall clock, or
+        the ``as_of`` an engine published). ``plans``: scorecard plans per scope for
+        ``scope_plans`` (default ``SCOPE_PLANS_12``). ``probabilities``: the §13 stage
+        probabilities (default ``STAGE_PROBABILITIES``)."""
         self.cal = Calendar(ZoneInfo(timezone))
+        self.features = frozenset(features)
+        unknown = self.features - FEATURES
+        if unknown:
+            raise ValueError(f"unknown reference features {sorted(unknown)}")
+        self.plans: Mapping[str, Plan] = plans if plans is not None else SCOPE_PLANS_12
+        self.probabilities: Mapping[str, Decimal] = (
+            probabilities if probabilities is not None else STAGE_PROBABILITIES)
+        clock: datetime | None = None
+        reviews: dict[str, dict] = {}
+        self.answers: list[Answer] = []
         seen: set[str] = set()
         deals: dict[str, dict] = {}
         complaints: dict[str, dict] = {}
@@ -242,6 +406,9 @@ class ReferenceModel:
             if ev["event_id"] in seen:
                 continue
             seen.add(ev["event_id"])
+            if ev.get("occurred_at"):
+                at = parse_ts(ev["occurred_at"])
+                clock = at if clock is None or at > clock else clock
             kind = ev["type"]
             if kind == "deal":
                 old = deals.get(ev["deal_id"])
@@ -261,6 +428,18 @@ class ReferenceModel:
                 if old is None or (parse_ts(ev["occurred_at"]), ev["event_id"]) > (
                         parse_ts(old["occurred_at"]), old["event_id"]):
                     targets[key] = ev
+            elif kind == "review":
+                old = reviews.get(ev["review_id"])
+                if old is None or (parse_ts(ev["occurred_at"]), ev["event_id"]) > (
+                        parse_ts(old["occurred_at"]), old["event_id"]):
+                    reviews[ev["review_id"]] = ev
+            elif kind == "engagement":
+                self.answers.append(Answer(ev["period"], ev["team_id"], ev["respondent_id"],
+                                           Decimal(str(ev["rating"])), parse_ts(ev["occurred_at"]), ev["event_id"]))
+        #: The clock of contract §4: the greatest occurred_at of the events, unless given.
+        self.as_of: datetime | None = as_of if as_of is not None else clock
+        self.reviews = [Review(ev["review_id"], ev["period"], ev["subject_id"], ev["reviewer_id"],
+                               ev["reviewer_role"], Decimal(str(ev["rating"]))) for ev in reviews.values()]
 
         # Roster histories, ordered by (effective_at, occurred_at, event_id).
         self.history: dict[str, list[Entry]] = {}
@@ -273,7 +452,11 @@ class ReferenceModel:
             self._effective[rep] = [x.effective for x in entries]
 
         self.deals: list[Deal] = []
+        self.pipeline: list[OpenDeal] = []
         for ev in deals.values():
+            if ev["stage"] == "open" and ev.get("pipeline_stage") and ev.get("expected_close_at"):
+                self.pipeline.append(OpenDeal(ev["deal_id"], ev["rep_id"], Decimal(ev["amount"]),
+                                              ev["pipeline_stage"], parse_ts(ev["expected_close_at"])))
             if ev["stage"] not in ("won", "lost"):
                 continue  # open and reversed deals contribute nothing
             closed = parse_ts(ev["closed_at"])
@@ -323,6 +506,7 @@ class ReferenceModel:
         for d in won:
             self.acquisition.setdefault(d.customer, d)
         self._cache: dict[tuple[str, str, str], Decimal] = {}
+        self._shares: dict[str, dict[str, Decimal]] = {}
 
     # ------------------------------------------------------------------- roster
     def entry_at(self, rep: str, t: datetime) -> Entry | None:
@@ -447,7 +631,10 @@ class ReferenceModel:
         return None if year is None else year / 12
 
     def revenue_target(self, scope: str, id: str, label: str) -> Decimal | None:
-        """Resolved revenue target, with team = Σ active members, company = Σ teams (at P's end)."""
+        """Resolved revenue target, with team = Σ active members, company = Σ teams (at P's end);
+        a rep's share of a split team target with the ``split`` feature (contract §12)."""
+        if scope == "rep" and "split" in self.features:
+            return self.rep_target(id, label)[0]
         value = self.derived(scope, id, label, "revenue")
         if value is not None or scope == "rep":
             return value
@@ -459,6 +646,76 @@ class ReferenceModel:
             parts = [self.revenue_target("team", team, label) for team in teams]
         known = [v for v in parts if v is not None]
         return sum(known, Decimal(0)) if known else None
+
+    # ------------------------------------------------------------------- top-down split (§12)
+    def target_source(self, rep: str, label: str) -> str | None:
+        """Contract §12 ``target_source`` of a rep-period: ``explicit`` (given for the period),
+        ``derived`` (from the rep's own other periods), ``split`` (a share of a split team
+        target), or None without a target."""
+        return self.rep_target(rep, label)[1]
+
+    def rep_target(self, rep: str, label: str) -> tuple[Decimal | None, str | None]:
+        """A rep's revenue target and its source: the rep's own (given, else derived within the
+        rep's own targets), else the share of a split team target of the period, else (a month)
+        its quarter's share / 3, else its year's share / 12, (a quarter) its year's share / 4."""
+        own = self.derived("rep", rep, label, "revenue")
+        if own is not None:
+            return own, "explicit" if self._given("rep", rep, label, "revenue") is not None else "derived"
+        p = self.cal.period(label)
+        chain: list[tuple[str, int]] = [(label, 1)]
+        if p.kind != "year":
+            if p.kind == "month":
+                chain.append((f"{p.year:04d}-Q{(p.first_month - 1) // 3 + 1}", 3))
+            chain.append((f"{p.year:04d}", 12 // p.months))
+        for whole, parts in chain:
+            share = self.split_shares(whole).get(rep)
+            if share is not None:
+                return share / parts, "split"
+        return None, None
+
+    def split_shares(self, label: str) -> dict[str, Decimal]:
+        """Every rep's share of the split team targets of one period (contract §12): the members
+        active at the period's end without a target of their own share, by the event's method,
+        what the others' own targets leave of the team's amount (never below 0); each share is
+        rounded down to cents and the remaining cents go one each in ascending rep id order."""
+        cached = self._shares.get(label)
+        if cached is not None:
+            return cached
+        p = self.cal.period(label)
+        shares: dict[str, Decimal] = {}
+        for (scope, team, period), ev in sorted(self.targets.items()):
+            if scope != "team" or period != label or ev.get("split") is None or ev.get("revenue") is None:
+                continue
+            members = self.active_members(team, p.end)
+            own = {rep: self.derived("rep", rep, label, "revenue") for rep in members}
+            sharing = sorted(rep for rep in members if own[rep] is None)
+            if not sharing:
+                continue
+            left = Decimal(str(ev["revenue"])) - sum((v for v in own.values() if v is not None), Decimal(0))
+            pool = max(left, Decimal(0))
+            weights = self._split_weights(ev["split"], sharing, p)
+            total = sum(weights.values(), Decimal(0))
+            if total == 0:
+                weights, total = {rep: Decimal(1) for rep in sharing}, Decimal(len(sharing))
+            floored = {rep: (pool * weights[rep] / total).quantize(CENT, rounding=ROUND_FLOOR) for rep in sharing}
+            cents = int(((pool - sum(floored.values(), Decimal(0))) / CENT).to_integral_value(rounding=ROUND_FLOOR))
+            for i, rep in enumerate(sharing):
+                shares[rep] = floored[rep] + (CENT if i < cents else Decimal(0))
+        self._shares[label] = shares
+        return shares
+
+    def _split_weights(self, split: Any, sharing: list[str], p: Period) -> dict[str, Decimal]:
+        """Weights of the sharing members: equal, the event's weights (absent: 0), or each
+        member's revenue over the 3 months before the period (contract §12)."""
+        if split == "equal":
+            return {rep: Decimal(1) for rep in sharing}
+        if split == "history":
+            months = [self.cal.shift(self.cal.period(p.month_labels()[0]), -k) for k in (1, 2, 3)]
+            return {rep: sum((self.revenue("rep", rep, m) for m in months), Decimal(0)) for rep in sharing}
+        if isinstance(split, Mapping) and isinstance(split.get("weights"), Mapping):
+            given = split["weights"]
+            return {rep: Decimal(str(given.get(rep, 0))) for rep in sharing}
+        raise ValueError(f"unknown split {split!r}")
 
     # ------------------------------------------------------------------- revenue
     def won_in(self, scope: str, id: str, p: Period) -> list[Deal]:
@@ -489,6 +746,89 @@ class ReferenceModel:
             above = ABOVE_TARGET_RATE if csat is None or csat >= ABOVE_TARGET_CSAT else BASE_RATE
             raw = min(revenue, target) * BASE_RATE + max(revenue - target, Decimal(0)) * above
         return raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    # ------------------------------------------------------------------- reviews (§12)
+    def review_score(self, rep: str, label: str) -> tuple[Decimal | None, Decimal | None]:
+        """(review_score, self_rating) of a rep over the reviews whose month is in the period
+        (a quarter or year pools every review of its months): the mean per role, weighted
+        manager 0.5, peer 0.3, customer 0.2 over the roles present; peers only with at least
+        3 distinct reviewers; self only as self_rating (contract §12)."""
+        months = set(self.cal.period(label).month_labels())
+        mine = [r for r in self.reviews if r.subject == rep and r.period in months]
+        by_role: dict[str, list[Review]] = defaultdict(list)
+        for r in mine:
+            by_role[r.role].append(r)
+        if len({r.reviewer for r in by_role["peer"]}) < MIN_PEERS:
+            by_role.pop("peer", None)
+        weighted = Decimal(0)
+        weights = Decimal(0)
+        for role, weight in ROLE_WEIGHTS.items():
+            role_mean = mean([r.rating for r in by_role.get(role, ())])
+            if role_mean is not None:
+                weighted += weight * role_mean
+                weights += weight
+        return safe_div(weighted, weights), mean([r.rating for r in by_role.get("self", ())])
+
+    def review_coverage(self, scope: str, id: str, label: str) -> Decimal | None:
+        """Share of the members active at the period's end with at least one manager review
+        in the period (team, company; contract §12)."""
+        p = self.cal.period(label)
+        members = self.active_members(id if scope == "team" else None, p.end)
+        months = set(p.month_labels())
+        reviewed = {r.subject for r in self.reviews if r.role == "manager" and r.period in months}
+        return safe_div(sum(1 for rep in members if rep in reviewed), len(members))
+
+    def team_engagement(self, scope: str, id: str, label: str) -> Decimal | None:
+        """Mean of each respondent's latest answer (occurred_at, then event_id) among the
+        answers whose month is in the period, for the team (or every team for the company);
+        null below 3 respondents (contract §12)."""
+        months = set(self.cal.period(label).month_labels())
+        latest: dict[str, Answer] = {}
+        for a in self.answers:
+            if a.period not in months or (scope == "team" and a.team != id):
+                continue
+            old = latest.get(a.respondent)
+            if old is None or (a.at, a.event_id) > (old.at, old.event_id):
+                latest[a.respondent] = a
+        if len(latest) < MIN_RESPONDENTS:
+            return None
+        return mean([a.rating for a in latest.values()])
+
+    # ------------------------------------------------------------------- forecast (§13)
+    def forecast_revenue(self, scope: str, id: str, label: str, as_of: datetime | None = None) -> Decimal | None:
+        """revenue + Σ amount × probability over the open deals with a pipeline stage and an
+        expected_close_at in [max(as_of, start), end), credited to the rep, the rep's team at
+        as_of and the company; revenue alone once the period has ended; null without a clock
+        (contract §13). ``as_of`` defaults to the model's clock."""
+        clock = as_of if as_of is not None else self.as_of
+        if clock is None:
+            return None
+        p = self.cal.period(label)
+        revenue = self.revenue(scope, id, label)
+        if p.end <= clock:
+            return revenue
+        low = max(clock, p.start)
+        expected = Decimal(0)
+        for d in self.pipeline:
+            credited = {"rep": d.rep, "team": self.team_at(d.rep, clock), "company": COMPANY_ID}[scope]
+            if credited == id and _in(d.expected, low, p.end):
+                expected += d.amount * self.probabilities[d.stage]
+        return revenue + expected
+
+    def next_band(self, rep: str, label: str) -> tuple[Decimal, Decimal] | None:
+        """(rate, revenue_needed) of the commission band above the rep's month attainment, or
+        None in the top band or without a (non-zero) target (contract §13). The §11 gate is
+        not read: a band is entered by revenue alone."""
+        if self.cal.period(label).kind != "month":
+            return None
+        target = self.revenue_target("rep", rep, label)
+        if target is None or target == 0:
+            return None
+        revenue = self.revenue("rep", rep, label)
+        for start, rate in BANDS:
+            if revenue < start * target:
+                return rate, start * target - revenue
+        return None
 
     # ------------------------------------------------------------------- KPIs
     def kpis(self, scope: str, id: str, period: str) -> dict[str, Any]:
@@ -609,7 +949,25 @@ class ReferenceModel:
             "weighted_attainment": weighted, "win_rate": safe_div(len(won), len(won) + len(lost)),
             "new_customers": len(acquired), "csat": csat, "complaint_rate": complaint_rate,
             "contact_coverage": coverage, "training_hours": training,
+            "attainment": attainment, "turnover_rate": turnover,
         }
+        if self.features & {"reviews", "scope_plans"}:
+            review = self.review_score(id, period) if is_rep else (None, None)
+            values["review_score"] = review[0]
+            values["review_coverage"] = None if is_rep else self.review_coverage(scope, id, period)
+            values["team_engagement"] = None if is_rep else self.team_engagement(scope, id, period)
+            if "reviews" in self.features:
+                kpis["review_score"] = out_ratio(review[0])
+                kpis["self_rating"] = out_ratio(review[1])
+                kpis["review_coverage"] = out_ratio(values["review_coverage"])  # type: ignore[arg-type]  # a ratio or None
+                kpis["team_engagement"] = out_ratio(values["team_engagement"])  # type: ignore[arg-type]  # a mean or None
+        if "forecast" in self.features:
+            forecast = self.forecast_revenue(scope, id, period)
+            kpis["forecast_revenue"] = out_money(forecast)
+            kpis["forecast_attainment"] = out_ratio(safe_div(forecast, target))
+            band = self.next_band(id, period) if is_rep else None
+            kpis["next_band"] = None if band is None else {"rate": out_ratio(band[0]),
+                                                           "revenue_needed": out_money(band[1])}
         kpis["score"] = out_ratio(self.score(scope, id, p, values))
         return kpis
 
@@ -648,32 +1006,33 @@ class ReferenceModel:
 
     # ------------------------------------------------------------------- score
     def score(self, scope: str, id: str, p: Period, values: dict[str, Decimal | int | None]) -> Decimal | None:
-        """Contract §6 default plan: 100 × Σ w·a / Σ w over non-null components."""
+        """Contract §6: 100 × Σ w·a / Σ w over the non-null components of the scope's plan (the
+        default plan, or with ``scope_plans`` the §12 plan of the scope)."""
+        plan = self.plans[scope] if "scope_plans" in self.features else DEFAULT_PLAN
         scale = MONTHS_PER_KIND[p.kind]
         weighted_sum = Decimal(0)
         weights = 0
-        for kpi, weight, goal, lower_better in SCORE_PLAN:
-            value = values[kpi]
+        for c in plan:
+            if c.kpi not in values:
+                raise ValueError(f"the reference model has no score value for {c.kpi!r}")
+            value = values[c.kpi]
             if value is None:
                 continue
-            if kpi == "new_customers":
-                goal = self.derived(scope, id, p.label, "new_customers")
-                if goal is None:
-                    goal = Decimal(2 * scale)
-            elif kpi == "training_hours":
-                goal = Decimal(4 * scale)
-            assert goal is not None
+            goal = None if c.goal_target is None else self.derived(scope, id, p.label, c.goal_target)
+            if goal is None:
+                goal = c.goal * (scale if c.per_month else 1)
+                if c.per_member and scope != "rep":
+                    goal *= len(self.active_members(id if scope == "team" else None, p.end))
             value = Decimal(value)
-            if lower_better:
-                achieved = CAP if value == 0 else min(goal / value, CAP)
+            if c.lower_is_better:
+                achieved = c.cap if value == 0 else min(goal / value, c.cap)
             else:
                 if goal == 0:
                     continue  # no goal to measure against: left out, as the engine's plan does
-                achieved = min(value / goal, CAP)
-            weighted_sum += weight * achieved
-            weights += weight
+                achieved = min(value / goal, c.cap)
+            weighted_sum += c.weight * achieved
+            weights += c.weight
         return None if weights == 0 else 100 * weighted_sum / weights
-
 
 def percentile(rank: int, ranked: int) -> tuple[float, bool]:
     """Contract §11: (top_percent = 100 x rank / ranked to one decimal, half-up;
