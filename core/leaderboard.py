@@ -6,6 +6,8 @@ a time, for boards too large to sort on every read."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
@@ -52,6 +54,9 @@ def percentile(rank: int, ranked: int) -> dict[str, Any]:
 OrderKey = tuple[int | Decimal, str]
 #: Decimal places an int key keeps.
 SCALE = 6
+#: Keys a ``RankIndex`` keeps in a plain list before it moves them to a SortedList
+#: (an insert then moves at most this many pointers).
+SMALL_BOARD = 1_000
 
 
 #: Exact arithmetic for moving a value's decimal point (``scaleb`` rounds to the
@@ -88,7 +93,9 @@ class RankIndex:
 
     def __init__(self, descending: bool = True) -> None:
         self.descending = descending
-        self._order: SortedList[OrderKey] = SortedList()
+        #: a plain sorted list while small (a team board: an empty SortedList alone is
+        #: about 300 bytes, one of ten keys 1.1 KB), a SortedList beyond ``SMALL_BOARD``
+        self._order: list[OrderKey] | SortedList = []
 
     def __len__(self) -> int:
         """How many reps are ranked."""
@@ -96,17 +103,35 @@ class RankIndex:
 
     def add(self, key: OrderKey) -> None:
         """Rank a rep (it must not be ranked already)."""
-        self._order.add(key)
+        order = self._order
+        if isinstance(order, SortedList):
+            order.add(key)
+        elif len(order) < SMALL_BOARD:
+            bisect.insort(order, key)
+        else:
+            self._order = SortedList(order)
+            self._order.add(key)
 
     def remove(self, key: OrderKey) -> None:
         """Stop ranking a rep, given the key it was added with."""
-        self._order.remove(key)
+        order = self._order
+        if isinstance(order, SortedList):
+            order.remove(key)
+            return
+        at = bisect.bisect_left(order, key)
+        if at == len(order) or order[at] != key:
+            raise ValueError(f"{key!r} is not ranked")
+        del order[at]
+
+    def _first(self, stop: int) -> Iterable[OrderKey]:
+        order = self._order
+        return order.islice(0, stop) if isinstance(order, SortedList) else itertools.islice(order, stop)
 
     def ranks(self, limit: int | None = None) -> Iterator[tuple[int, str]]:
         """(rank, rep_id) of ``rank(...)[:limit]``: competition ranks, rep_id within a tie."""
         stop = slice(limit).indices(len(self._order))[1]
         rank_, previous = 0, None
-        for i, (units, rep_id) in enumerate(self._order.islice(0, stop)):
+        for i, (units, rep_id) in enumerate(self._first(stop)):
             if i == 0 or units != previous:
                 rank_, previous = i + 1, units
             yield rank_, rep_id
@@ -114,7 +139,7 @@ class RankIndex:
     def top(self, limit: int | None = None) -> list[RankedRow]:
         """``rank(...)[:limit]`` of the ranked reps, values included."""
         stop = slice(limit).indices(len(self._order))[1]
-        keys = self._order.islice(0, stop)
+        keys = self._first(stop)
         return [RankedRow(rank_, rep_id, key_value(key, self.descending))
                 for (rank_, rep_id), key in zip(self.ranks(limit), keys, strict=True)]
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sales_scorecard.core import leaderboard
 from sales_scorecard.core.leaderboard import OrderKey, RankedRow, RankIndex, order_key, rank
 
 REPS = ["a", "b", "c", "d", "e", "f"]
@@ -40,8 +41,17 @@ def test_a_row_carries_its_exact_value_back() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(operations, st.booleans())
-def test_top_is_rank_of_the_current_values(ops: list[tuple[str, D | None]], descending: bool) -> None:
+@given(operations, st.booleans(), st.sampled_from([1_000, 2, 0]))
+def test_top_is_rank_of_the_current_values(ops: list[tuple[str, D | None]], descending: bool, small: int) -> None:
+    # ``small``: keys kept in a plain list before a SortedList takes them (0: from the first)
+    leaderboard.SMALL_BOARD, default = small, leaderboard.SMALL_BOARD
+    try:
+        check_top_is_rank(ops, descending)
+    finally:
+        leaderboard.SMALL_BOARD = default
+
+
+def check_top_is_rank(ops: list[tuple[str, D | None]], descending: bool) -> None:
     index = RankIndex(descending)
     keys: dict[str, OrderKey] = {}
     current: dict[str, D] = {}
@@ -81,3 +91,10 @@ def test_nan_has_no_key() -> None:
     # A NaN has no place in an order: refused at once rather than misplaced in a board.
     with pytest.raises(ValueError):
         order_key("a", D(str(float("nan"))))
+
+
+def test_removing_a_key_never_ranked_is_an_error() -> None:
+    index = RankIndex()
+    index.add(order_key("a", D(1)))
+    with pytest.raises(ValueError):
+        index.remove(order_key("b", D(1)))
