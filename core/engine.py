@@ -1027,6 +1027,10 @@ class ScorecardEngine:
             reps = self.pipeline.reps()
         return forecast_revenue(revenue, self.pipeline.weighted(reps, *window, self.stage_probabilities))
 
+    def forecast_of(self, scope: str, id: str, label: str) -> Decimal | None:
+        """A calendar period's ``forecast_revenue``, whether or not its scorecard exists."""
+        return self._forecast(scope, id, self.calendar.parse(label), self._revenue(scope, id, label))
+
     def next_band_of(self, rep_id: str, month: str) -> NextBand | None:
         """The commission band the rep's month enters next under the rep's plan (contract §13)."""
         period = self.calendar.parse(month)

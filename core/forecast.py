@@ -123,7 +123,8 @@ class Pipeline:
     def __len__(self) -> int:
         return sum(len(deals) for deals in self._by_rep.values())
 
-    def weighted(self, reps: Iterable[str], start: datetime, end: datetime, probabilities: StageProbabilities) -> Decimal:
+    def weighted(self, reps: Iterable[str], start: datetime, end: datetime,
+                 probabilities: StageProbabilities) -> Decimal:
         """Σ amount × stage probability over the open deals of ``reps`` expected to close in ``[start, end)``."""
         total = ZERO
         for rep in reps:

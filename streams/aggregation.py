@@ -56,11 +56,11 @@ from sales_scorecard.core.engine import (
     flush_order,
     scorecard_key,
 )
+from sales_scorecard.core.forecast import load_stage_probabilities
 from sales_scorecard.core.labels import is_month, period_kind
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput, dispute_links
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import scorecard_event_id, stale_published
-from sales_scorecard.core.forecast import load_stage_probabilities
 from sales_scorecard.core.scoreplan import load_scorecard_plan
 from sales_scorecard.schemas.fact_types import BULK_REBUILD_ORDER, FACT_TYPES
 from sales_scorecard.schemas.records import record_from_event

@@ -129,16 +129,22 @@ def test_the_team_at_as_of_gets_the_pipeline_after_a_transfer() -> None:
 
 def test_the_clock_passing_a_transfer_moves_the_team_forecast() -> None:
     transfer = roster("r1", "t2", effective_at=f"2026-11-15T00:00:00{CST}")  # after as_of
-    e = build(*FACTS, *PIPELINE, transfer)
+    december = [target("team", t, "2026-12", "5000.00") for t in ("t1", "t2")]  # the keys exist
+    e = build(*FACTS, *PIPELINE, transfer, *december)
     e.touch_clock()
     e.take_dirty()
     assert kpis(e, "team", "t1", "2026-11")["forecast_revenue"] == "2600.00"
+    assert kpis(e, "team", "t1", "2026-12")["forecast_revenue"] == "3000.00"  # p5: 4000 × 0.75
     e.wall_clock = datetime(2026, 11, 15, 16, 0, tzinfo=UTC)  # 16 November local, transfer in force
     e.touch_clock()
     dirty = e.take_dirty()
-    assert ("team", "t2", "2026-11") in dirty and ("team", "t2", "2026") in dirty
+    # December is not a current period: its team forecasts move because r1's team at as_of did
+    assert {("team", "t1", "2026-12"), ("team", "t2", "2026-12"), ("team", "t2", "2026-11")} <= set(dirty)
     assert kpis(e, "team", "t1", "2026-11")["forecast_revenue"] == "1000.00"
     assert kpis(e, "team", "t2", "2026-11")["forecast_revenue"] == "1900.00"
+    assert kpis(e, "team", "t1", "2026-12")["forecast_revenue"] == "0.00"
+    assert kpis(e, "team", "t2", "2026-12")["forecast_revenue"] == "3000.00"
+    assert kpis(e, "team", "t2", "2026-12")["forecast_attainment"] == 0.6  # 3000 / 5000
 
 
 def test_a_pipeline_change_marks_the_periods_of_its_expected_close() -> None:

@@ -505,7 +505,8 @@ def test_an_open_deal_may_carry_its_pipeline_stage_and_expected_close() -> None:
         assert isinstance(result, Accepted), result
         record = record_from_event(result.event)
         assert isinstance(record, DealEvent) and record.pipeline_stage == stage
-        assert record.expected_close_at is not None and record.expected_close_at.isoformat() == "2026-11-20T10:00:00+08:00"
+        assert record.expected_close_at is not None
+        assert record.expected_close_at.isoformat() == "2026-11-20T10:00:00+08:00"
     # a won deal may carry them too (the engine ignores them)
     assert isinstance(check(deal("d1", "r1", "c1", "900.00", pipeline_stage="negotiation",
                                  expected_close_at="2026-11-20T10:00:00+08:00")), Accepted)
