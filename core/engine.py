@@ -290,6 +290,9 @@ class ScorecardEngine:
         self.pipeline = Pipeline()
         #: the clock at the last ``touch_clock`` (None before the first)
         self._clock_touched: datetime | None = None
+        #: (as_of, team -> reps with pipeline deals whose entry at as_of names it): what team
+        #: forecasts read; dropped when the roster or the pipeline changes
+        self._pipeline_teams: tuple[datetime, dict[str, list[str]]] | None = None
 
     # ------------------------------------------------------------------ apply
     def apply(self, event: InputEvent) -> Outcome:
@@ -348,6 +351,7 @@ class ScorecardEngine:
 
     def _update_pipeline(self, old: DealEvent | None, ev: DealEvent, pipeline_deal: OpenDeal | None) -> None:
         """Keep the deal's open pipeline version (contract §13) and mark the forecasts it moves."""
+        self._pipeline_teams = None
         if old is not None:
             gone = self.pipeline.remove(old.rep_id, old.deal_id)
             if gone is not None:
@@ -423,6 +427,7 @@ class ScorecardEngine:
         )
         if not self.roster.add(entry):
             return Outcome.DUPLICATE
+        self._pipeline_teams = None
         # Team attribution of every fact of this rep may have moved.
         self._rederive(entry.rep_id)
         # Headcount, tenure, territory factor and member-summed targets depend on the roster.
@@ -1021,11 +1026,21 @@ class ScorecardEngine:
         if scope == "rep":
             reps = [id]
         elif scope == "team":
-            team_at = self.roster.team_at
-            reps = [rep for rep in self.pipeline.reps() if team_at(rep, as_of) == id]
+            reps = self._pipeline_members(as_of).get(id, [])
         else:
             reps = self.pipeline.reps()
         return forecast_revenue(revenue, self.pipeline.weighted(reps, *window, self.stage_probabilities))
+
+    def _pipeline_members(self, as_of: datetime) -> dict[str, list[str]]:
+        """team -> the reps with open pipeline deals whose roster entry at ``as_of`` names it."""
+        cached = self._pipeline_teams
+        if cached is not None and cached[0] == as_of:
+            return cached[1]
+        teams: dict[str, list[str]] = {}
+        for rep in self.pipeline.reps():
+            teams.setdefault(self.roster.team_at(rep, as_of), []).append(rep)
+        self._pipeline_teams = (as_of, teams)
+        return teams
 
     def forecast_of(self, scope: str, id: str, label: str) -> Decimal | None:
         """A calendar period's ``forecast_revenue``, whether or not its scorecard exists."""
