@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("worker", "Run the stream processor (Faust worker + web server)."),
     "produce": ("produce", "Send JSON-lines events to their topics."),
     "simulate": ("simulate", "Generate a realistic, seeded event history."),
+    "forecast": ("forecast", "The pipeline forecast: backtest it against the run rate."),
     "snapshot": ("snapshot", "Write the latest scorecard per key as JSON lines."),
     "close-period": ("close_period", "Publish a close_period command for a month."),
     "payroll-sink": ("payroll_sink", "Apply payroll events to a SQLite ledger."),

@@ -14,6 +14,15 @@ re-credited by an upheld dispute. They come from a random stream of their own, s
 other event is the same as without them; the default, 0, keeps the histories that tests
 and benchmarks were measured with.
 
+Open deals carry a pipeline (contract §13): each deal is created at a ``pipeline_stage``
+with an ``expected_close_at``, and many move to another stage part-way to their close,
+with a sharper expected date. The stage is drawn knowing the deal's outcome, so that deals at a
+stage are won about as often as the default stage probability says (0.10, 0.25, 0.50,
+0.75), and the expected date is the real close ± a few days. The pipeline comes from a
+random stream of its own per deal and its stage updates are merged in after the feed's
+faults, so every other event is what it was, but for the stage fields of a deal's first
+version and the version numbers after a stage update.
+
 Reps differ in how well they serve customers: about half get mostly 4s and 5s in their
 surveys, the rest the spread of before, so some reps above target earn the 8 % band and
 some miss its ``csat >= 4.5`` gate (contract §11). Which profile a rep has comes from a
@@ -28,6 +37,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sales_scorecard.cli.dispute_simulation import merge_by_time
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,47 @@ class SimulationConfig:
     activity_scale: float = 1.0
     #: Share of a rep's active months disputed (plus half the reassigned won deals); 0: no appeals.
     dispute_rate: float = 0.0
+
+
+#: Pipeline stages (contract §13) and their default probabilities of being won.
+_STAGES = ("prospect", "qualified", "proposal", "negotiation")
+_STAGE_P = (0.10, 0.25, 0.50, 0.75)
+#: How often deals end at each stage before closing: with _STAGE_P it gives a win rate of
+#: about 0.6, the simulator's; P(stage | won) and P(stage | lost) follow by Bayes.
+_STAGE_PRIOR = (0.05, 0.10, 0.25, 0.60)
+_IF_WON = tuple(q * p for q, p in zip(_STAGE_PRIOR, _STAGE_P, strict=True))
+_IF_LOST = tuple(q * (1 - p) for q, p in zip(_STAGE_PRIOR, _STAGE_P, strict=True))
+
+
+@dataclass(frozen=True)
+class _PipelinePath:
+    """An open deal's pipeline: its stage and expected close when created, and an optional
+    later move to another stage (when, stage, sharper expected close)."""
+
+    first_stage: str
+    first_expected: datetime
+    update: tuple[datetime, str, datetime] | None
+
+
+def _pipeline_path(seed: int, deal_id: str, created: datetime, closed: datetime, won: bool | None) -> _PipelinePath:
+    """The pipeline of a deal created at ``created`` that closes at ``closed`` (won, lost, or
+    None: still open at the end), from a random stream of the deal's own. Each of its two
+    stages is drawn on its own from P(stage | outcome), so whenever a deal is seen at a
+    stage it is won about as often as the stage's probability; a deal may also slip back."""
+    rnd = random.Random(f"{seed}:pipeline:{deal_id}")
+    if won is None:
+        won = rnd.random() < 0.6
+    weights = _IF_WON if won else _IF_LOST
+    first, second = rnd.choices(range(len(_STAGES)), weights=weights, k=2)
+    earliest = created + timedelta(hours=1)
+
+    def expected(sigma_days: float) -> datetime:
+        return max(earliest, closed + timedelta(hours=round(rnd.gauss(0, sigma_days * 24))))
+
+    first_expected = expected(5)
+    moved = created + (closed - created) * rnd.uniform(0.15, 0.5)
+    update = (moved, _STAGES[second], expected(2)) if second != first else None
+    return _PipelinePath(_STAGES[first], first_expected, update)
 
 
 #: Survey score weights (1..5): a rep who serves well (mean 4.6), and the usual spread (mean 3.9).
@@ -73,6 +125,8 @@ class _Builder:
         self.zone = ZoneInfo(cfg.timezone)
         self.seq = 0
         self.events: list[tuple[datetime, int, dict[str, Any]]] = []
+        #: stage updates of open deals (contract §13), merged in after the feed's faults
+        self.pipeline: list[tuple[datetime, dict[str, Any]]] = []
 
     def ts(self, d: date, hour: int | None = None) -> datetime:
         h = self.rnd.randint(9, 19) if hour is None else hour
@@ -190,12 +244,24 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
                           "created_at": created.isoformat(), "customer_tier": tier[customer]}
                 version = 1
                 owner = r
-                b.emit(created, {"type": "deal", **common, "rep_id": owner, "version": version, "stage": "open",
-                                 "amount": _money(amount)}, "deal")
                 closed = created + timedelta(days=rnd.randint(5, 40), hours=rnd.randint(0, 8))
-                if closed >= sim_end:
+                stage = "open"
+                if closed < sim_end:
+                    stage = "won" if rnd.random() < (0.6 if not quarter_end else 0.68) else "lost"
+                path = _pipeline_path(cfg.seed, deal_id, created, closed, None if stage == "open" else stage == "won")
+                b.emit(created, {"type": "deal", **common, "rep_id": owner, "version": version, "stage": "open",
+                                 "amount": _money(amount), "pipeline_stage": path.first_stage,
+                                 "expected_close_at": path.first_expected.isoformat()}, "deal")
+                if path.update is not None and path.update[0] < sim_end:
+                    moved, moved_stage, moved_expected = path.update
+                    version += 1
+                    b.pipeline.append((moved, {
+                        "event_id": f"pipeline-{cfg.seed}-{deal_no}", "type": "deal", "schema_version": 1,
+                        "occurred_at": moved.isoformat(), **common, "rep_id": owner, "version": version,
+                        "stage": "open", "amount": _money(amount), "pipeline_stage": moved_stage,
+                        "expected_close_at": moved_expected.isoformat()}))
+                if stage == "open":
                     continue
-                stage = "won" if rnd.random() < (0.6 if not quarter_end else 0.68) else "lost"
                 version += 1
                 b.emit(closed, {"type": "deal", **common, "rep_id": owner, "version": version, "stage": stage,
                                 "amount": _money(amount), "closed_at": closed.isoformat()}, "deal")
@@ -271,8 +337,10 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
     dupes = [(rnd.randrange(len(stream)), ev) for ev in stream if rnd.random() < cfg.duplicate_rate]
     for position, ev in sorted(dupes, key=lambda d: -d[0]):
         stream.insert(min(len(stream), position + rnd.randint(1, 200)), dict(ev))
+    b.pipeline.sort(key=lambda e: e[0])
+    stream = merge_by_time(stream, [e for _, e in b.pipeline])
     if cfg.dispute_rate > 0:
-        from sales_scorecard.cli.dispute_simulation import merge_by_time, simulate_disputes
+        from sales_scorecard.cli.dispute_simulation import simulate_disputes
 
         appeals = simulate_disputes(roster_first + targets + stream, cfg.seed, cfg.dispute_rate, months, cfg.timezone)
         stream = merge_by_time(stream, appeals)

@@ -43,6 +43,17 @@ from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution, money_units
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .dirty_keys import DirtyKeys
+from .forecast import (
+    NextBand,
+    OpenDeal,
+    Pipeline,
+    StageProbabilities,
+    forecast_revenue,
+    forecast_window,
+    load_stage_probabilities,
+    next_band,
+    open_deal,
+)
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
 from .money import ratio
 from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
@@ -130,13 +141,15 @@ def _interned(value: str | None) -> str | None:
 
 
 def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
-    """The deal version as kept: repeated strings interned, the id shared with the version before."""
+    """The deal version as kept: repeated strings interned, the id shared with the version
+    before; its pipeline fields are not kept here (an open pipeline deal is in ``Pipeline``)."""
     return DealEvent(
         event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version, occurred_at=ev.occurred_at,
         deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
         customer_id=intern(ev.customer_id), version=ev.version, stage=intern(ev.stage), amount=ev.amount,
         currency=intern(ev.currency), created_at=ev.created_at, closed_at=ev.closed_at,
-        customer_tier=_interned(ev.customer_tier), dispute_id=ev.dispute_id,
+        customer_tier=_interned(ev.customer_tier), dispute_id=ev.dispute_id, pipeline_stage=None,
+        expected_close_at=None,
     )
 
 
@@ -224,6 +237,7 @@ class ScorecardEngine:
         scorecard_plan: ScorecardPlan | None = None,
         commission_plans: PlanSet | None = None,
         role: EngineRole | None = None,
+        stage_probabilities: StageProbabilities | None = None,
     ) -> None:
         self.calendar = Calendar(timezone)
         self.role = role or WHOLE
@@ -231,6 +245,7 @@ class ScorecardEngine:
         self.owns = self.role.owns
         self.plan = scorecard_plan or load_scorecard_plan(None)
         self.commission_plans = commission_plans or load_plans(None)
+        self.stage_probabilities = stage_probabilities or load_stage_probabilities(None)
         # -- facts ----------------------------------------------------------
         self.deals: dict[str, DealEvent] = {}
         self.complaints: dict[str, ComplaintEvent] = {}
@@ -271,6 +286,13 @@ class ScorecardEngine:
         self._target_keys: set[ScorecardKey] = set()
         #: (rep_id, month) -> the change that may alter a rep's pay for the month
         self.payroll_changes: dict[tuple[str, str], PayChange] = {}
+        #: the open pipeline deals of the reps whose figures this engine keeps (contract §13)
+        self.pipeline = Pipeline()
+        #: the clock at the last ``touch_clock`` (None before the first)
+        self._clock_touched: datetime | None = None
+        #: (as_of, team -> reps with pipeline deals whose entry at as_of names it): what team
+        #: forecasts read; dropped when the roster or the pipeline changes
+        self._pipeline_teams: tuple[datetime, dict[str, list[str]]] | None = None
 
     # ------------------------------------------------------------------ apply
     def apply(self, event: InputEvent) -> Outcome:
@@ -296,7 +318,9 @@ class ScorecardEngine:
         rejected = _version_gate(old, ev)
         if rejected is not None:
             return rejected
+        pipeline_deal = open_deal(ev.stage, ev.amount, ev.pipeline_stage, ev.expected_close_at)
         ev = _compact_deal(ev, old)
+        self._update_pipeline(old, ev, pipeline_deal)
         if old is not None and old.stage == "won":
             wins = self._customer_wins[old.customer_id]
             del wins[old.deal_id]
@@ -324,6 +348,32 @@ class ScorecardEngine:
             self._update_acquisition(customer)
             self._touch_customer(customer)
         return Outcome.APPLIED
+
+    def _update_pipeline(self, old: DealEvent | None, ev: DealEvent, pipeline_deal: OpenDeal | None) -> None:
+        """Keep the deal's open pipeline version (contract §13) and mark the forecasts it moves."""
+        self._pipeline_teams = None
+        if old is not None:
+            gone = self.pipeline.remove(old.rep_id, old.deal_id)
+            if gone is not None:
+                self._touch_forecast(old.rep_id, gone)
+        if pipeline_deal is not None and (self.owns is None or self.owns(ev.rep_id)):
+            self.pipeline.put(ev.rep_id, ev.deal_id, pipeline_deal)
+            self._touch_forecast(ev.rep_id, pipeline_deal)
+
+    def _touch_forecast(self, rep_id: str, deal: OpenDeal) -> None:
+        """Mark the calendar periods containing an open deal's expected close, for the rep,
+        the rep's team at ``as_of`` and the company (those of this role)."""
+        as_of = self.clock()
+        labels = self.calendar.labels_containing(deal.expected_close_at)[1:]
+        scopes: list[tuple[str, str]] = []
+        if self.owns is None or self.owns(rep_id):
+            scopes.append(("rep", rep_id))
+        if self.owns is None:
+            team = self.roster.team_at(rep_id, as_of) if as_of is not None else UNASSIGNED
+            scopes += [("team", team), ("company", COMPANY)]
+        for scope, id in scopes:
+            for label in labels:
+                self.dirty.add((scope, id, label))
 
     def _apply_complaint(self, ev: ComplaintEvent) -> Outcome:
         old = self.complaints.get(ev.complaint_id)
@@ -377,6 +427,7 @@ class ScorecardEngine:
         )
         if not self.roster.add(entry):
             return Outcome.DUPLICATE
+        self._pipeline_teams = None
         # Team attribution of every fact of this rep may have moved.
         self._rederive(entry.rep_id)
         # Headcount, tenure, territory factor and member-summed targets depend on the roster.
@@ -675,18 +726,40 @@ class ScorecardEngine:
     def touch_clock(self) -> None:
         """Mark every scorecard whose clock-dependent KPIs move with ``as_of``: the periods
         containing the clock, those containing the day before (so a month that just ended is
-        rendered once more, final pace included), and the trailing windows, for every scope."""
+        rendered once more, final pace and forecast included) and every period the clock
+        passed since the last call, and the trailing windows, for every scope. The team of
+        a rep with open pipeline deals whose roster entry came into force meanwhile gets its
+        forecasts again (contract §13 credits the team at ``as_of``)."""
         as_of = self.clock()
         if as_of is None:
             return
+        since, self._clock_touched = self._clock_touched, as_of
         current = set(self.calendar.labels_containing(as_of)[1:])
         current |= set(self.calendar.labels_containing(as_of - timedelta(days=1))[1:])
+        if since is not None and since < as_of:
+            current |= self._labels_between(since, as_of)
+            for rep_id in self.pipeline.reps() if self.owns is None else ():
+                entries = self.roster.reps.get(rep_id)
+                if entries is not None and any(since < e.effective_at <= as_of for e in entries.entries):
+                    for team in self.roster.teams_ever(rep_id):
+                        self._touch_known("team", team, lambda label: True)
+                    self._touch_known("company", COMPANY, lambda label: True)
         for (scope, id), labels in self.known.items():
             for label in labels & current:
                 self.dirty.add((scope, id, label))
             if labels:
                 self.dirty.add((scope, id, "R30D"))
                 self.dirty.add((scope, id, "R90D"))
+
+    def _labels_between(self, start: datetime, end: datetime) -> set[str]:
+        """The month, quarter and year labels of every month from ``start``'s to ``end``'s."""
+        month = self.calendar.labels_containing(start)[1]
+        last = self.calendar.labels_containing(end)[1]
+        out: set[str] = set()
+        while month <= last:
+            out.update((month, L.quarter_of_month(month), month[:4]))
+            month = L.shift(month, 1)
+        return out
 
     def take_dirty(self, months_only: bool = False, held: Container[ScorecardKey] = ()) -> list[ScorecardKey]:
         """The scorecards that may have changed since the last call: existing ones, and those
@@ -906,6 +979,12 @@ class ScorecardEngine:
             market = self.targets.resolve_own(scope, id, label, "market_size") if scope != "rep" else None
             nc_target = self.targets.resolve_own(scope, id, label, "new_customers")
         is_month = period.kind == "month"
+        forecast = None
+        band: NextBand | None = None
+        if label not in TRAILING_DAYS:
+            forecast = self._forecast(scope, id, period, bucket.revenue)
+            if scope == "rep" and is_month:
+                band = self.next_band_of(id, label)
         factor = tenure = headcount_start = headcount_end = departures = None
         ramp = commission = None
         if scope == "rep":
@@ -930,8 +1009,50 @@ class ScorecardEngine:
             coverage=self._coverage(scope, id, period, bucket) if is_month else None,
             headcount_start=headcount_start, headcount_end=headcount_end, departures=departures,
             tenure_months=tenure, ramp_ratios=ramp, commission=commission,
+            forecast_revenue=forecast, next_band=band,
         )
         return period, inputs, nc_target
+
+    def _forecast(self, scope: str, id: str, period: Period, revenue: Decimal) -> Decimal | None:
+        """The period's ``forecast_revenue`` (contract §13; None before the clock): revenue
+        plus the weighted pipeline credited to the scope, its team taken at ``as_of``."""
+        as_of = self.clock()
+        if as_of is None:
+            return None
+        window = forecast_window(period.start, period.end, as_of)
+        if window is None:
+            return forecast_revenue(revenue, None)
+        reps: list[str]
+        if scope == "rep":
+            reps = [id]
+        elif scope == "team":
+            reps = self._pipeline_members(as_of).get(id, [])
+        else:
+            reps = self.pipeline.reps()
+        return forecast_revenue(revenue, self.pipeline.weighted(reps, *window, self.stage_probabilities))
+
+    def _pipeline_members(self, as_of: datetime) -> dict[str, list[str]]:
+        """team -> the reps with open pipeline deals whose roster entry at ``as_of`` names it."""
+        cached = self._pipeline_teams
+        if cached is not None and cached[0] == as_of:
+            return cached[1]
+        teams: dict[str, list[str]] = {}
+        for rep in self.pipeline.reps():
+            teams.setdefault(self.roster.team_at(rep, as_of), []).append(rep)
+        self._pipeline_teams = (as_of, teams)
+        return teams
+
+    def forecast_of(self, scope: str, id: str, label: str) -> Decimal | None:
+        """A calendar period's ``forecast_revenue``, whether or not its scorecard exists."""
+        return self._forecast(scope, id, self.calendar.parse(label), self._revenue(scope, id, label))
+
+    def next_band_of(self, rep_id: str, month: str) -> NextBand | None:
+        """The commission band the rep's month enters next under the rep's plan (contract §13)."""
+        period = self.calendar.parse(month)
+        entry = self.roster.entry_before(rep_id, period.end)
+        plan = self.commission_plans.plan_for(rep_id, entry.team_id if entry else UNASSIGNED)
+        target = self.targets.resolve_own("rep", rep_id, month, "revenue")
+        return next_band(plan, self._revenue("rep", rep_id, month), target)
 
     def render(self, scope: str, id: str, label: str) -> dict[str, Any] | None:
         """The scorecard content of one key (without revision, event_id and emitted_at);

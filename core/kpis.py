@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from .aggregates import ACTIVITY_KINDS, SEVERITIES, TIERS, Bucket
 from .money import divide, format_money, ratio
@@ -20,15 +20,19 @@ MICROS_PER_HOUR = Decimal(3_600_000_000)
 
 #: KPIs whose values are money (formatted as strings with 2 decimals).
 MONEY_KPIS = frozenset(
-    {"revenue", "target", "expected_to_date", "projected_revenue", "avg_deal_size", "commission", "market_size"}
+    {"revenue", "target", "expected_to_date", "projected_revenue", "avg_deal_size", "commission", "market_size",
+     "forecast_revenue"}
 )
 #: KPIs that are plain counts.
 COUNT_KPIS = frozenset(
     {"won_deals", "lost_deals", "new_customers", "customers_served", "complaints", "csat_responses", "campaigns",
      "headcount", "departures", "tenure_months"}
 )
-#: KPIs that depend on the clock (``as_of``), not only on facts.
-CLOCK_KPIS = frozenset({"expected_to_date", "pace", "projected_revenue"})
+#: KPIs that depend on the clock (``as_of``), not only on facts: the stage re-renders the
+#: current periods when only the clock moved (contract §4), so these keep moving.
+CLOCK_KPIS = frozenset({"expected_to_date", "pace", "projected_revenue", "forecast_revenue", "forecast_attainment"})
+#: KPIs whose value is an object with its own JSON form (``Structured``).
+STRUCTURED_KPIS = frozenset({"next_band"})
 #: Numeric KPIs computed from a scope's own facts of the period alone (its bucket): no
 #: target, roster, clock, other periods or other scopes. What a commission gate may read
 #: (contract §11), so only a fact of the rep's month can change a gate.
@@ -36,6 +40,14 @@ BUCKET_KPIS = frozenset(
     {"won_deals", "lost_deals", "win_rate", "avg_deal_size", "avg_cycle_days", "customers_served", "complaints",
      "complaint_rate", "avg_resolution_hours", "csat", "csat_responses", "campaigns", "training_hours"}
 )
+
+
+class Structured(Protocol):
+    """A KPI value that formats itself (core/forecast.py ``NextBand``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The value's JSON form."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,10 @@ class KpiInputs:
     tenure_months: int | None
     ramp_ratios: list[Decimal] | None
     commission: Decimal | None
+    #: contract §13: revenue plus the weighted pipeline of the period's rest (None: no forecast)
+    forecast_revenue: Decimal | None = None
+    #: contract §13, rep months: the commission band entered next (None: top band, no target)
+    next_band: Structured | None = None
 
 
 def _mean(values: list[Decimal]) -> Decimal | None:
@@ -149,6 +165,9 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
         "tenure_months": inp.tenure_months,
         "new_hire_ramp": _mean(inp.ramp_ratios) if inp.ramp_ratios is not None else None,
         "commission": inp.commission,
+        "forecast_revenue": inp.forecast_revenue,
+        "forecast_attainment": divide(inp.forecast_revenue, inp.target),
+        "next_band": inp.next_band,
     }
 
 
@@ -156,7 +175,9 @@ def format_kpis(values: dict[str, Any]) -> dict[str, Any]:
     """The JSON form of ``compute_kpis``'s result (money strings, 4-decimal ratios)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
-        if isinstance(value, dict) or name in COUNT_KPIS:
+        if name in STRUCTURED_KPIS:
+            out[name] = value.to_json() if value is not None else None
+        elif isinstance(value, dict) or name in COUNT_KPIS:
             out[name] = value
         elif name in MONEY_KPIS:
             out[name] = format_money(value)

@@ -87,6 +87,7 @@ _KPIS: dict[str, Any] = {
     "contact_coverage": 0.5, "campaigns": 0, "training_hours": 2.0, "market_size": None,
     "market_share": None, "headcount": None, "departures": None, "turnover_rate": None,
     "tenure_months": 32, "new_hire_ramp": None, "commission": "66000.00",
+    "forecast_revenue": "1200000.00", "forecast_attainment": 1.2, "next_band": None,
 }
 
 OUTPUT_EXAMPLES: dict[str, dict[str, Any]] = {

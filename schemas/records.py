@@ -38,6 +38,8 @@ class DealEvent:
     closed_at: datetime | None = None
     customer_tier: str | None = None
     dispute_id: str | None = None  #: the appeal this version settles (contract §10)
+    pipeline_stage: str | None = None  #: an open deal's pipeline stage (contract §13)
+    expected_close_at: datetime | None = None  #: when an open deal is expected to close (contract §13)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,6 +56,7 @@ from sales_scorecard.core.engine import (
     flush_order,
     scorecard_key,
 )
+from sales_scorecard.core.forecast import load_stage_probabilities
 from sales_scorecard.core.labels import is_month, period_kind
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput, dispute_links
 from sales_scorecard.core.periods import format_timestamp
@@ -231,6 +232,7 @@ def new_engine(settings: Settings, role: EngineRole = WHOLE) -> ScorecardEngine:
         load_scorecard_plan(settings.scorecard_plan or None),
         load_plans(settings.commission_plan or None),
         role,
+        load_stage_probabilities(settings.forecast_plan or None),
     )
 
 

@@ -80,6 +80,8 @@ class Settings:
     scorecard_plan: str = ""
     #: Path of the commission plan YAML; empty means the packaged default.
     commission_plan: str = ""
+    #: Path of the pipeline stage probabilities YAML (contract §13); empty means the packaged default.
+    forecast_plan: str = ""
     #: Path of the alert rules YAML; empty means the packaged default.
     alert_rules: str = ""
     #: Path of the award plan YAML (contract §11); empty means the packaged default.

@@ -25,8 +25,11 @@ def deal(
     customer_tier: str | None = None,
     event_id: str | None = None,
     dispute_id: str | None = None,
+    pipeline_stage: str | None = None,
+    expected_close_at: str | None = None,
 ) -> dict[str, Any]:
-    """A deal state upsert (``dispute_id``: the appeal it settles)."""
+    """A deal state upsert (``dispute_id``: the appeal it settles; ``pipeline_stage`` and
+    ``expected_close_at``: an open deal's pipeline, contract §13)."""
     ev: dict[str, Any] = {
         "event_id": event_id or _eid("deal"),
         "type": "deal",
@@ -47,6 +50,10 @@ def deal(
         ev["customer_tier"] = customer_tier
     if dispute_id is not None:
         ev["dispute_id"] = dispute_id
+    if pipeline_stage is not None:
+        ev["pipeline_stage"] = pipeline_stage
+    if expected_close_at is not None:
+        ev["expected_close_at"] = expected_close_at
     return ev
 
 

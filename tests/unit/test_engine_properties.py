@@ -23,6 +23,9 @@ INSTANTS = [
     "2026-11-01T00:00:00+08:00", "2026-11-20T09:30:00+08:00",
 ]
 FIXED_CLOCK = datetime(2026, 11, 25, tzinfo=UTC)
+#: Expected closes of pipeline deals: before the clock, later in its month, next month, next year.
+EXPECTED_CLOSES = ["2026-11-20T09:30:00+08:00", "2026-11-28T10:00:00+08:00", "2026-12-10T10:00:00+08:00",
+                   "2027-01-05T10:00:00+08:00"]
 
 instants = st.sampled_from(INSTANTS)
 money = st.integers(min_value=0, max_value=500_000).map(lambda c: f"{c // 100}.{c % 100:02d}")
@@ -36,7 +39,10 @@ def deal_versions(draw: st.DrawFn, deal_id: str) -> list[dict[str, Any]]:
         out.append(deal(deal_id, draw(st.sampled_from(REPS)), draw(st.sampled_from(CUSTOMERS)), draw(money),
                         stage=stage, version=version, closed_at=draw(instants),
                         created_at="2025-10-01T00:00:00+08:00", occurred_at=draw(instants),
-                        customer_tier=draw(st.sampled_from([None, "A", "B", "C"]))))
+                        customer_tier=draw(st.sampled_from([None, "A", "B", "C"])),
+                        # the pipeline (contract §13): counted on open versions, ignored on the others
+                        pipeline_stage=draw(st.sampled_from([None, "prospect", "negotiation"])),
+                        expected_close_at=draw(st.sampled_from([None, *EXPECTED_CLOSES]))))
     return out
 
 

@@ -495,3 +495,33 @@ def test_mutated_dispute_events_never_raise_and_accepted_ones_become_records(cas
 @given(mutated_events(DISPUTE_TYPES))
 def test_fast_path_agrees_with_the_reference_validator_on_disputes(case: tuple[str, dict[str, Any]]) -> None:
     assert_fast_path_agrees(*case)
+
+
+# -- the pipeline of an open deal (contract §13) ---------------------------------------------
+def test_an_open_deal_may_carry_its_pipeline_stage_and_expected_close() -> None:
+    for stage in ("prospect", "qualified", "proposal", "negotiation"):
+        result = check(deal("d1", "r1", "c1", "900.00", stage="open", closed_at=None, pipeline_stage=stage,
+                            expected_close_at="2026-11-20T10:00:00+08:00"))
+        assert isinstance(result, Accepted), result
+        record = record_from_event(result.event)
+        assert isinstance(record, DealEvent) and record.pipeline_stage == stage
+        assert record.expected_close_at is not None
+        assert record.expected_close_at.isoformat() == "2026-11-20T10:00:00+08:00"
+    # a won deal may carry them too (the engine ignores them)
+    assert isinstance(check(deal("d1", "r1", "c1", "900.00", pipeline_stage="negotiation",
+                                 expected_close_at="2026-11-20T10:00:00+08:00")), Accepted)
+
+
+@pytest.mark.parametrize("field,value,reason", [
+    ("pipeline_stage", "closing", "schema_violation"),
+    ("pipeline_stage", 3, "schema_violation"),
+    ("expected_close_at", "2026-11-20T10:00:00", "invalid_timestamp"),  # naive
+    ("expected_close_at", "2026-02-30T10:00:00Z", "invalid_timestamp"),
+    ("expected_close_at", 1700000000, "invalid_timestamp"),
+])
+def test_a_bad_pipeline_field_is_rejected_with_its_reason(field: str, value: Any, reason: str) -> None:
+    ev = deal("d1", "r1", "c1", "900.00", stage="open", closed_at=None)
+    ev[field] = value
+    result = check(ev)
+    assert isinstance(result, Rejected) and result.reason == reason, result
+    assert result.detail.startswith(f"$.{field}"), result.detail
