@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from sys import intern
 from typing import Any
 
 from .commission import CommissionPlan, Condition
 from .money import CONTEXT, ZERO, format_money, ratio
+
+CENT = Decimal("0.01")
 from .plan_files import checked_mapping, finite_decimal, load_yaml
 
 #: The pipeline stages of an open deal, earliest first (contract §13).
@@ -168,7 +170,7 @@ class NextBand:
 
 def next_band(plan: CommissionPlan, revenue: Decimal, target: Decimal | None) -> NextBand | None:
     """The first band starting above the month's attainment (revenue / target) and the
-    revenue that enters it (its ``from`` × target − revenue); None in the top band and
+    revenue that enters it (its ``from`` × target − revenue, rounded up to the cent); None in the top band and
     without a target (then every unit is paid at the first band's rate, contract §7).
     Attainment exactly on a band's ``from`` is inside that band."""
     if target is None or target <= 0:
@@ -176,5 +178,7 @@ def next_band(plan: CommissionPlan, revenue: Decimal, target: Decimal | None) ->
     for tier in plan.tiers:
         threshold = CONTEXT.multiply(tier.from_attainment, target)
         if threshold > revenue:
-            return NextBand(tier.rate, CONTEXT.subtract(threshold, revenue), tier.requires)
+            # rounded up to the cent: selling exactly this much reaches the band
+            needed = CONTEXT.subtract(threshold, revenue).quantize(CENT, rounding=ROUND_CEILING)
+            return NextBand(tier.rate, needed, tier.requires)
     return None

@@ -68,7 +68,7 @@ Readings chosen where the contract is silent (§12–§13):
    so attainment exactly 1.0 is in the top band (null). The §11 gate is not read (§13 is
    silent on it): the next band is entered by revenue alone and its ``rate`` is the band's
    own 0.08, even when the month's csat would pay 5 % there. ``revenue_needed`` is
-   target × band start − revenue, output as money (half-up); ``rate`` as a ratio. No
+   target × band start − revenue, rounded up to the cent (selling that much reaches the band); ``rate`` as a ratio. No
    target (or 0): null. Months only.
 """
 
@@ -81,7 +81,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -826,8 +826,8 @@ class ReferenceModel:
             return None
         revenue = self.revenue("rep", rep, label)
         for start, rate in BANDS:
-            if revenue < start * target:
-                return rate, start * target - revenue
+            if revenue < start * target:  # rounded up to the cent: that much reaches the band
+                return rate, (start * target - revenue).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
         return None
 
     # ------------------------------------------------------------------- KPIs

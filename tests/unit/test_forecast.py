@@ -198,6 +198,8 @@ def test_next_band_from_the_first_band_between_bands_on_a_threshold_and_at_the_t
     assert next_band(three_bands, Decimal("10000.00"), t) is None
     assert next_band(three_bands, Decimal("12000.00"), t) is None
     assert next_band(three_bands, Decimal("100.00"), None) is None  # no target: no bands to enter
+    # 0.5 × 12345.67 = 6172.835: 6172.84 is needed (6172.83 would leave attainment below 0.5)
+    assert next_band(three_bands, Decimal(0), Decimal("12345.67")) == NextBand(Decimal("0.05"), Decimal("6172.84"))
 
 
 def test_next_band_on_rep_months_only_with_the_gate_shown() -> None:
