@@ -14,6 +14,7 @@ from .money import format_money, ratio
 from .payroll import band_rows
 from .periods import TRAILING_DAYS
 from .roster import UNASSIGNED
+from .targets import target_source
 
 METRICS = ("score", "revenue", "attainment", "weighted_attainment")
 
@@ -141,6 +142,7 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
             "lost_deals": b.lost,
             "revenue": format_money(b.revenue),
             "target": format_money(inp.target),
+            "target_source": target_source(engine.targets, scope, id, period, inp.target),
             "elapsed": None if inp.elapsed is None else float(inp.elapsed),
             "previous_period_revenue": format_money(inp.prev_revenue),
             "year_earlier_revenue": format_money(inp.yoy_revenue),
@@ -178,7 +180,9 @@ def _commission_months(engine: ScorecardEngine, rep_id: str, period: str) -> lis
     for month in months_of(period):
         _, plan, revenue, target, result = engine.commission_of(rep_id, month)
         out.append({"period": month, "plan_id": plan.plan_id, "revenue": format_money(revenue),
-                    "target": format_money(target), "attainment": ratio(result.attainment),
+                    "target": format_money(target),
+                    "target_source": target_source(engine.targets, "rep", rep_id, month, target),
+                    "attainment": ratio(result.attainment),
                     "bands": band_rows(result), "commission": format_money(result.amount),
                     "flags": list(result.flags)})
     return out

@@ -59,7 +59,8 @@ from .money import ratio
 from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
 from .roster import DEFAULT_FACTOR, UNASSIGNED, Roster, RosterEntry, whole_months_between
 from .scoreplan import ScorecardPlan, evaluate, load_scorecard_plan
-from .targets import TargetBook, resolve_revenue_target
+from .target_split import TargetSplits, history_months, parse_split, split_shares
+from .targets import TargetBook, resolve_rep_target, resolve_revenue_target
 from .windows import Span, TrailingSums
 
 COMPANY = "*"
@@ -253,6 +254,11 @@ class ScorecardEngine:
         self.activities: dict[str, ActivityFact] = {}
         self.roster = Roster()
         self.targets = TargetBook()
+        #: the shares of split team targets (contract §12): computed from the facts by an
+        #: engine that sees every rep, received (``apply_split_shares``) by a rep partition
+        self.splits = TargetSplits()
+        #: reps whose split shares changed since the last ``take_split_reps``
+        self._split_reps: set[str] = set()
         self.closed_months: set[str] = set()
         #: closed month -> the ``occurred_at`` of its (first applied) close
         self.closed_at: dict[str, datetime] = {}
@@ -347,6 +353,11 @@ class ScorecardEngine:
         for customer in customers:
             self._update_acquisition(customer)
             self._touch_customer(customer)
+        if self.splits.rules:
+            months = {self.calendar.labels_containing(d.closed_at)[1]
+                      for d in (old, ev) if d is not None and d.closed_at is not None}
+            self._resplit(key for key, rule in self.splits.rules.items()
+                          if rule.needs_history and months.intersection(history_months(key[1])))
         return Outcome.APPLIED
 
     def _update_pipeline(self, old: DealEvent | None, ev: DealEvent, pipeline_deal: OpenDeal | None) -> None:
@@ -434,11 +445,15 @@ class ScorecardEngine:
         scopes = [("rep", ev.rep_id), ("company", COMPANY)] + [("team", t) for t in self.roster.teams_ever(ev.rep_id)]
         for scope, id in scopes:
             self._touch_known(scope, id, lambda label: True)
+        if self.splits.rules:  # membership at a split period's end may have moved
+            teams = self.roster.teams_ever(ev.rep_id)
+            self._resplit(key for key in self.splits.rules if key[0] in teams)
         return Outcome.APPLIED
 
     def _apply_target(self, ev: TargetEvent) -> Outcome:
         changed = self.targets.put(
-            ev.scope, ev.id, ev.period, ev.occurred_at, ev.event_id, ev.revenue, ev.new_customers, ev.market_size
+            ev.scope, ev.id, ev.period, ev.occurred_at, ev.event_id, ev.revenue, ev.new_customers, ev.market_size,
+            ev.split,
         )
         self.known.setdefault((ev.scope, ev.id), L.LabelSet()).add(ev.period)
         self._target_keys.add((ev.scope, ev.id, ev.period))
@@ -455,6 +470,13 @@ class ScorecardEngine:
             scopes.append(("company", COMPANY))
         for scope, id in scopes:
             self._touch_known(scope, id, lambda label: label[:4] == year)
+        if ev.scope == "team" and self.owns is None:
+            had = (ev.id, ev.period) in self.splits.rules
+            self.splits.set_rule(ev.id, ev.period, parse_split(ev.split))
+            if had or ev.split is not None:
+                self._resplit([(ev.id, ev.period)])
+        elif ev.scope == "rep" and self.splits.rules:  # the rep's own targets of the year moved
+            self._resplit(key for key in self.splits.rules if key[1][:4] == year)
         return Outcome.APPLIED
 
     def _apply_close(self, ev: ClosePeriodEvent) -> Outcome:
@@ -466,6 +488,58 @@ class ScorecardEngine:
         for scope, id in list(self.known):
             self._touch_known(scope, id, lambda label: label in affected)
         return Outcome.APPLIED
+
+    # ------------------------------------------------------- split targets
+    def _resplit(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Compute again the shares of these split team targets (contract §12); a team
+        target that no longer splits loses its shares. Only an engine that sees every
+        rep computes them; a rep partition receives them (``apply_split_shares``)."""
+        if self.owns is not None:
+            return
+        changed: set[tuple[str, str]] = set()
+        for team, period in sorted(set(keys)):
+            rule = self.splits.rules.get((team, period))
+            entry = self.targets.entry("team", team, period)
+            shares: dict[str, Decimal] = {}
+            if rule is not None and entry is not None:
+                members = self.roster.members_at_end(self.calendar.parse(period).end).get(team, [])
+                own = {rep: self.targets.resolve_own("rep", rep, period, "revenue") for rep in members}
+                history: dict[str, Decimal] = {}
+                if rule.needs_history:
+                    history = {rep: sum((self._revenue("rep", rep, m) for m in history_months(period)), Decimal(0))
+                               for rep in members}
+                shares = split_shares(entry.revenue, rule, members, own, history)
+            changed |= self.splits.put_team(team, period, shares)
+        self._split_changed(changed)
+
+    def apply_split_shares(self, rep_id: str, shares: dict[str, Decimal]) -> Outcome:
+        """Replace a rep's shares of split team targets with those the org stage computed
+        (a rep partition); DUPLICATE when they are the shares held."""
+        changed = self.splits.put_rep(rep_id, shares)
+        self._split_changed(changed)
+        return Outcome.APPLIED if changed else Outcome.DUPLICATE
+
+    def _split_changed(self, changed: Iterable[tuple[str, str]]) -> None:
+        """Shares moved: the rep's scorecards of the year (a month derives from a split
+        quarter or year), its teams' and the company's (member sums), and its pay for the
+        months of the period."""
+        for rep_id, period in changed:
+            self._split_reps.add(rep_id)
+            year = period[:4]
+            scopes = [("rep", rep_id), ("company", COMPANY)] + [("team", t) for t in self.roster.teams_ever(rep_id)]
+            for scope, id in scopes:
+                self._touch_known(scope, id, lambda label, y=year: label[:4] == y)
+            for month in L.months_of(period):
+                self._payroll_change(rep_id, month, PayChange("target_change"))
+
+    def take_split_reps(self) -> set[str]:
+        """The reps whose split shares changed since the last call."""
+        out, self._split_reps = self._split_reps, set()
+        return out
+
+    def rep_target(self, rep_id: str, label: str) -> Decimal | None:
+        """A rep's revenue target: its own, else from its split shares (contract §12)."""
+        return resolve_rep_target(self.targets, self.splits.book if self.splits.shares else None, rep_id, label)
 
     # ------------------------------------------------------- contributions
     def _payroll_change(self, rep_id: str, month: str, change: PayChange) -> None:
@@ -934,7 +1008,7 @@ class ScorecardEngine:
         entry = self.roster.entry_before(rep_id, period.end)
         team_id = entry.team_id if entry else UNASSIGNED
         plan = self.commission_plans.plan_for(rep_id, team_id)
-        target = self.targets.resolve_own("rep", rep_id, month, "revenue")
+        target = self.rep_target(rep_id, month)
         revenue = self._revenue("rep", rep_id, month)
         result = compute_commission(
             plan, revenue, target, lambda: bucket_kpis(self.buckets.get(("rep", rep_id, month), EMPTY)))
@@ -975,7 +1049,8 @@ class ScorecardEngine:
             bucket = self.buckets.get((scope, id, label), EMPTY)
             prev = self._revenue(scope, id, L.shift(label, -1))
             yoy = self._revenue(scope, id, L.year_earlier(label))
-            target = resolve_revenue_target(self.targets, scope, id, label, self.roster.members_at_end(period.end))
+            target = resolve_revenue_target(self.targets, scope, id, label, self.roster.members_at_end(period.end),
+                                            self.splits.book if self.splits.shares else None)
             market = self.targets.resolve_own(scope, id, label, "market_size") if scope != "rep" else None
             nc_target = self.targets.resolve_own(scope, id, label, "new_customers")
         is_month = period.kind == "month"

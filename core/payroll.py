@@ -106,15 +106,14 @@ class PayrollLedger:
     def eligible_reps(self, engine: ScorecardEngine, month: str) -> list[str]:
         """Reps with revenue, a target or activity in the month."""
         reps = {id for (scope, id, label) in engine.buckets if scope == "rep" and label == month}
-        for rep_id in engine.targets.ids("rep"):
-            if engine.targets.resolve_own("rep", rep_id, month, "revenue") is not None:
+        for rep_id in engine.targets.ids("rep") | engine.splits.reps():
+            if engine.rep_target(rep_id, month) is not None:
                 reps.add(rep_id)
         return sorted(reps)
 
     def _eligible(self, engine: ScorecardEngine, rep_id: str, month: str) -> bool:
         """Whether one rep is among ``eligible_reps`` of the month."""
-        return engine.has_figures(rep_id, month) or \
-            engine.targets.resolve_own("rep", rep_id, month, "revenue") is not None
+        return engine.has_figures(rep_id, month) or engine.rep_target(rep_id, month) is not None
 
     def post_statements(self, engine: ScorecardEngine, posted_at: str) -> list[PayrollOutput]:
         """Statements for every closed month and eligible rep that has none yet, then the

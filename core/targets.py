@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from .money import CONTEXT
 
@@ -39,6 +40,8 @@ class TargetEntry:
     revenue: Decimal
     new_customers: int | None
     market_size: Decimal | None
+    #: a team target's ``split`` field as validated (contract §12), else None
+    split: Any = None
 
     def field(self, name: str) -> Decimal | None:
         """A field's value as Decimal (None when not given)."""
@@ -56,20 +59,25 @@ class TargetBook:
 
     def put(
         self, scope: str, id: str, period: str, occurred_at: datetime, event_id: str,
-        revenue: Decimal, new_customers: int | None, market_size: Decimal | None,
+        revenue: Decimal, new_customers: int | None, market_size: Decimal | None, split: Any = None,
     ) -> bool:
         """Store a target event; the latest by (occurred_at, event_id) wins. True if it changed the book."""
         key = (scope, id, period)
         old = self._entries.get(key)
         if old is not None and (old.occurred_at, old.event_id) >= (occurred_at, event_id):
             return False
-        self._entries[key] = TargetEntry(scope, id, period, occurred_at, event_id, revenue, new_customers, market_size)
+        self._entries[key] = TargetEntry(scope, id, period, occurred_at, event_id, revenue, new_customers,
+                                        market_size, split)
         self._ids.setdefault(scope, set()).add(id)
         return True
 
     def entries(self) -> list[TargetEntry]:
         """Every stored entry (for persistence and explanations)."""
         return list(self._entries.values())
+
+    def entry(self, scope: str, id: str, period: str) -> TargetEntry | None:
+        """The latest target event of exactly (scope, id, period)."""
+        return self._entries.get((scope, id, period))
 
     def ids(self, scope: str) -> set[str]:
         """The ids that have any target in ``scope``."""
@@ -120,30 +128,56 @@ class TargetBook:
         return _sum_all(self._quarter_without_year(scope, id, year, q, field) for q in range(1, 5))
 
 
+def resolve_rep_target(book: TargetBook, shares: TargetBook | None, rep: str, period: str) -> Decimal | None:
+    """A rep's revenue target: its own (given or derived), else from its split shares
+    (``core.target_split.ShareBook``, contract §12)."""
+    own = book.resolve_own("rep", rep, period, "revenue")
+    if own is not None or shares is None:
+        return own
+    return shares.resolve_own("rep", rep, period, "revenue")
+
+
 def resolve_revenue_target(
-    book: TargetBook, scope: str, id: str, period: str, members_at_end: Mapping[str, Sequence[str]]
+    book: TargetBook, scope: str, id: str, period: str, members_at_end: Mapping[str, Sequence[str]],
+    shares: TargetBook | None = None,
 ) -> Decimal | None:
     """The revenue target of a scope for a period, summing members where none is set.
 
     ``members_at_end`` maps team_id -> reps active in that team at the period's end.
-    A team sums its members' own targets (a member without one counts 0); the company
-    sums the resolved targets of the teams with at least one member. None when no
-    summand has a value.
+    A rep without an own target takes it from ``shares`` (split team targets). A team
+    sums its members' targets (a member without one counts 0); the company sums the
+    resolved targets of the teams with at least one member. None when no summand has
+    a value.
     """
     if scope not in SCOPES:
         raise ValueError(f"unknown target scope {scope!r}; expected one of {SCOPES}")
+    if scope == "rep":
+        return resolve_rep_target(book, shares, id, period)
     own = book.resolve_own(scope, id, period, "revenue")
-    if own is not None or scope == "rep":
+    if own is not None:
         return own
     if scope == "team":
-        values = [book.resolve_own("rep", rep, period, "revenue") for rep in members_at_end.get(id, ())]
+        values = [resolve_rep_target(book, shares, rep, period) for rep in members_at_end.get(id, ())]
     else:
         values = [
-            resolve_revenue_target(book, "team", team, period, members_at_end)
+            resolve_revenue_target(book, "team", team, period, members_at_end, shares)
             for team, reps in members_at_end.items()
             if reps
         ]
     return _sum_some(values)
+
+
+def target_source(book: TargetBook, scope: str, id: str, period: str, target: Decimal | None) -> str | None:
+    """Where a resolved revenue target comes from (contract §12): ``explicit`` (given for
+    exactly this period), ``derived`` (other periods of the same scope, or members' sums),
+    ``split`` (a rep's share of a split team target); None without a target."""
+    if target is None:
+        return None
+    if book.given(scope, id, period, "revenue") is not None:
+        return "explicit"
+    if scope == "rep" and book.resolve_own(scope, id, period, "revenue") is None:
+        return "split"
+    return "derived"
 
 
 def _check_field(field: str) -> None:

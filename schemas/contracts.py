@@ -123,7 +123,7 @@ def validator(name: str) -> Validator:
 FAST_KEYWORDS = frozenset({
     "type", "required", "properties", "const", "enum", "pattern", "minLength", "maxLength", "minimum",
     "maximum", "anyOf", "allOf", "if", "then", "else", "items", "uniqueItems", "additionalProperties",
-    "default", "description", "title", "x-decimal",
+    "default", "description", "title", "x-decimal", "minProperties", "propertyNames",
 })
 
 

@@ -10,7 +10,9 @@ One type is no input: ``appeal_adjustment``, the payroll adjustment an upheld ap
 orders (``core.disputes.AdjustmentRequest``), which the dispute stage sends on
 ``sales.facts`` so that the stage owning the payroll ledger keeps it with its facts and
 hands it to the ledger again after a rebuild (contract §10). It has no input topic and
-goes to the ledger, not to the engine.
+goes to the ledger, not to the engine. Nor is ``split_target``: a rep's shares of split
+team targets (contract §12), computed by the org stage and sent to the rep's partition
+of the rep stage, which applies them to its engine (``ScorecardEngine.apply_split_shares``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class FactType:
     rebuild_order: int
     #: applied by the payroll ledger (an appeal's adjustment), not by the engine
     ledger: bool = False
+    #: computed by the org stage from other facts and applied by the engine as such
+    #: (a rep's split targets, ``ScorecardEngine.apply_split_shares``)
+    derived: bool = False
 
     @property
     def record(self) -> type:
@@ -46,6 +51,10 @@ class FactType:
 
 #: The fact that carries an appeal's adjustment to the payroll ledger.
 APPEAL_ADJUSTMENT = "appeal_adjustment"
+#: The fact that carries a rep's shares of split team targets to its rep partition
+#: (contract §12): ``{"type": "split_target", "rep_id", "shares": {period: money}}``,
+#: every share the rep has, replacing what the partition held.
+SPLIT_TARGET = "split_target"
 
 
 def _target_key(e: Event) -> str:
@@ -72,6 +81,8 @@ FACT_TYPES: dict[str, FactType] = {
         # After the close: the ledger gets it once the paid states are loaded.
         FactType(APPEAL_ADJUSTMENT, None, lambda e: str(e["dispute_id"]),
                  lambda e: "appeal:" + e["dispute_id"], 4, ledger=True),
+        FactType(SPLIT_TARGET, None, lambda e: str(e["rep_id"]), lambda e: "split:" + e["rep_id"], 1,
+                 derived=True),
     )
 }
 

@@ -110,6 +110,8 @@ class TargetEvent:
     new_customers: int | None = None
     market_size: Decimal | None = None
     dispute_id: str | None = None
+    #: a team target's top-down split (contract §12): "equal", "history" or {"weights": {...}}
+    split: str | dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -271,6 +272,14 @@ class AlertStateTable:
         return default if value is None else AlertState.from_json(value)
 
 
+def apply_fact(engine: ScorecardEngine, value: dict[str, Any]) -> Outcome:
+    """Apply one stored fact to the engine: an input record, or a rep's split targets
+    computed by the org stage (``split_target``, contract §12)."""
+    if FACT_TYPES[value["type"]].derived:
+        return engine.apply_split_shares(value["rep_id"], {p: Decimal(v) for p, v in value["shares"].items()})
+    return engine.apply(record_from_event(value))
+
+
 def _now() -> str:
     return format_timestamp(datetime.now(UTC))
 
@@ -346,7 +355,7 @@ class AggregationStage:
             if FACT_TYPES[value["type"]].ledger:
                 requests.append(AdjustmentRequest.from_json(value))
             else:
-                engine.apply(record_from_event(value))
+                apply_fact(engine, value)
             self._loaded_fact(value)
             loaded += 1
         ledger = PayrollLedger()
@@ -473,7 +482,7 @@ class AggregationStage:
         if fact.ledger:
             await self._apply_appeal(engine, payload, key)
             return False
-        outcome = engine.apply(record_from_event(payload))
+        outcome = apply_fact(engine, payload)
         self._count(kind, outcome)
         stored = None
         if outcome is Outcome.APPLIED:

@@ -12,7 +12,9 @@ reps' figures (the KPIs of contract §5):
   history (repeat customers) are complete there; when a rep first deals with a customer,
   the customer's won deals so far are sent along (a catch-up);
 - every period close (all partitions), and the organisation's event clock;
-- an appeal's adjustment (``appeal_adjustment``): the partition of its rep, whose ledger pays it.
+- an appeal's adjustment (``appeal_adjustment``): the partition of its rep, whose ledger pays it;
+- a rep's shares of split team targets (``split_target``, contract §12), computed by the
+  org stage, which sees every member's roster, targets and revenue: the rep's partition.
 
 The routing history is stored with the fact itself (``_reps``, ``_customers`` and
 ``_catch_up`` in the org stage's ``facts`` table), so a fact that is applied again
@@ -33,7 +35,7 @@ from typing import Any
 
 from kafka.partitioner.default import murmur2
 
-from sales_scorecard.schemas.fact_types import APPEAL_ADJUSTMENT
+from sales_scorecard.schemas.fact_types import APPEAL_ADJUSTMENT, SPLIT_TARGET
 
 Fact = dict[str, Any]
 #: the annotations the org stage keeps with a deal or complaint (never forwarded)
@@ -136,7 +138,7 @@ class FactRoutes:
             parts = {self.partition(value["id"])} if value["scope"] == "rep" else set()
         elif kind == "close_period":
             parts = set(range(self.partitions))
-        elif kind == APPEAL_ADJUSTMENT:
+        elif kind in (APPEAL_ADJUSTMENT, SPLIT_TARGET):
             parts = {self.partition(value["rep_id"])}
         else:
             raise ValueError(f"no route for fact type {kind!r}")

@@ -18,7 +18,9 @@ from typing import Any
 import orjson
 
 from sales_scorecard.core.engine import ORG, EngineRole, Outcome, ScorecardEngine
+from sales_scorecard.core.money import format_money
 from sales_scorecard.core.periods import format_timestamp
+from sales_scorecard.schemas.fact_types import SPLIT_TARGET
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
 from .fact_batches import Batch, encode_batches, encode_clock
@@ -29,6 +31,13 @@ from .settings import Settings
 
 #: Sends one message to a partition of ``sales.rep-facts``.
 SendToPartition = Callable[[int, bytes], Awaitable[None]]
+
+
+def split_fact(engine: ScorecardEngine, rep_id: str) -> Fact:
+    """Every share of split team targets a rep has (contract §12), as its partition gets them."""
+    shares = engine.splits.of_rep(rep_id)
+    return {"type": SPLIT_TARGET, "rep_id": rep_id,
+            "shares": {period: format_money(share) for period, share in sorted(shares.items())}}
 
 
 def board_row_key(rep_id: str, period: str) -> str:
@@ -78,6 +87,16 @@ class OrgStage(AggregationStage):
     def _loaded(self) -> None:
         for row in self.board_rows.values():
             self.boards_pending |= self.boards.update(row)
+        engine = self.engine
+        if engine is not None:
+            # What a crash kept from the rep stage cannot be told apart: every rep who may
+            # have shares (a member, ever, of a team with a target) gets all of them again;
+            # a partition holding the same shares stores nothing.
+            engine.take_split_reps()
+            teams = engine.targets.ids("team")
+            for rep_id in sorted(engine.roster.reps):
+                if engine.roster.teams_ever(rep_id) & teams:
+                    self.routes.route(split_fact(engine, rep_id), self._out, self._won_deals)
 
     # ------------------------------------------------------------------ routing
     def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
@@ -89,6 +108,11 @@ class OrgStage(AggregationStage):
         # the first time gets there now.
         value = stored if stored is not None else self.facts.get(key)
         self.routes.route(value or payload, self._out, self._won_deals)
+        engine = self.engine
+        if engine is not None:
+            # Right after the fact that moved them, so a close that follows finds them there.
+            for rep_id in sorted(engine.take_split_reps()):
+                self.routes.route(split_fact(engine, rep_id), self._out, self._won_deals)
 
     def _won_deals(self, customer: str) -> Iterator[Fact]:
         engine = self.engine

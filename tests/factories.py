@@ -88,8 +88,8 @@ def roster(
 
 def target(scope: str, id: str, period: str, revenue: str, new_customers: int | None = None,
            market_size: str | None = None, occurred_at: str = "2026-01-01T00:00:00+08:00",
-           dispute_id: str | None = None) -> dict[str, Any]:
-    """A target."""
+           dispute_id: str | None = None, split: Any = None) -> dict[str, Any]:
+    """A target (``split``: a team target's top-down split, contract §12)."""
     ev: dict[str, Any] = {
         "event_id": _eid("target"),
         "type": "target",
@@ -106,6 +106,8 @@ def target(scope: str, id: str, period: str, revenue: str, new_customers: int | 
         ev["market_size"] = market_size
     if dispute_id is not None:
         ev["dispute_id"] = dispute_id
+    if split is not None:
+        ev["split"] = split
     return ev
 
 

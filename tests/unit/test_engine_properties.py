@@ -68,6 +68,10 @@ def histories(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any
                                customer_id=draw(st.sampled_from(CUSTOMERS))))
     for rep in draw(st.lists(st.sampled_from(REPS), max_size=2, unique=True)):
         events.append(target("rep", rep, draw(st.sampled_from(["2026-11", "2026-Q4", "2026"])), draw(money)))
+    # Split team targets (contract §12): shares move with the roster, own targets and history.
+    for team in draw(st.lists(st.sampled_from(TEAMS), max_size=2, unique=True)):
+        events.append(target("team", team, draw(st.sampled_from(["2026-11", "2026-Q4", "2026"])), draw(money),
+                             split=draw(st.sampled_from(["equal", "history", {"weights": {"r1": 2, "r3": "0.5"}}]))))
     # Final state: the highest version of each deal/complaint, everything else as is.
     latest: dict[str, dict[str, Any]] = {}
     final = []
@@ -107,5 +111,8 @@ def test_incremental_equals_from_scratch(history: tuple[list[dict[str, Any]], li
         assert a is not None and b is not None
         a.pop("as_of"), b.pop("as_of")
         assert a == b, (scope, id, label)
+    for rep in REPS:
+        for label in ("2026-10", "2026-11", "2026-Q4", "2026"):
+            assert incremental.rep_target(rep, label) == scratch.rep_target(rep, label), (rep, label)
     # Keys that exist from the final facts alone exist incrementally too.
     assert set(scratch.all_keys()) <= set(incremental.all_keys())
