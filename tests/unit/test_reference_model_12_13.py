@@ -337,5 +337,5 @@ def test_next_band() -> None:
     assert band("1000.00", rep_target=None) is None  # no target
     assert band("1000.00", period="2026-Q4") is None  # months only
     events = [roster("r1", "t1"), target("rep", "r1", "2026", "1000.00")]
-    # 1000 / 12 = 83.333…: needed 83.333… -> 83.33 (half-up on output).
-    assert ReferenceModel(events).next_band("r1", NOV) == (Decimal("0.08"), Decimal(1000) / 12)
+    # 1000 / 12 = 83.333…: needed 83.34, rounded up to the cent (83.33 would fall short).
+    assert ReferenceModel(events).next_band("r1", NOV) == (Decimal("0.08"), Decimal("83.34"))
