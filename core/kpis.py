@@ -59,6 +59,12 @@ class KpiInputs:
     tenure_months: int | None
     ramp_ratios: list[Decimal] | None
     commission: Decimal | None
+    #: contract §12, rep months, quarters and years: the review score and the self rating
+    review_score: Decimal | None = None
+    self_rating: Decimal | None = None
+    #: contract §12, team and company calendar periods
+    review_coverage: Decimal | None = None
+    team_engagement: Decimal | None = None
 
 
 def _mean(values: list[Decimal]) -> Decimal | None:
@@ -149,6 +155,10 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
         "tenure_months": inp.tenure_months,
         "new_hire_ramp": _mean(inp.ramp_ratios) if inp.ramp_ratios is not None else None,
         "commission": inp.commission,
+        "review_score": inp.review_score,
+        "self_rating": inp.self_rating,
+        "review_coverage": inp.review_coverage,
+        "team_engagement": inp.team_engagement,
     }
 
 
