@@ -8,11 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from .engine import ScorecardEngine
+from .kpis import KpiInputs
 from .labels import months_of, period_kind
 from .leaderboard import OrderKey, RankIndex, order_key, percentile, rank
 from .money import format_money, ratio
 from .payroll import band_rows
-from .periods import TRAILING_DAYS
+from .periods import TRAILING_DAYS, Period
+from .reviews import MIN_RESPONDENTS
 from .roster import UNASSIGNED
 
 METRICS = ("score", "revenue", "attainment", "weighted_attainment")
@@ -164,9 +166,41 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
             "headcount_end": inp.headcount_end,
             "departures": inp.departures,
             "new_customers_goal_target": None if nc_target is None else float(nc_target),
+            **_review_facts(engine, scope, id, p),
         },
+        "plan": _plan_applied(engine, scope, inp),
         "commission_months": _commission_months(engine, id, period) if scope == "rep" else None,
     }
+
+
+def _plan_applied(engine: ScorecardEngine, scope: str, inp: KpiInputs) -> dict[str, Any]:
+    """Which plan scored the scorecard (the plan of its scope, contract §12) and each
+    component's goal as applied: a per-member goal is the plan's goal times the headcount."""
+    plan = engine.plans.for_scope(scope)
+    members = 1 if scope == "rep" else inp.headcount_end
+    return {"plan_id": plan.plan_id, "scope": scope, "members": members,
+            "per_member": [c.kpi for c in plan.components if c.goal.per_member]}
+
+
+def _review_facts(engine: ScorecardEngine, scope: str, id: str, p: Period) -> dict[str, Any]:
+    """What the review KPIs (contract §12) are made of: per-role counts and means for a rep;
+    for a team or the company the members reviewed by a manager and the number of
+    whether the engagement survey had enough respondents (never an answer, a respondent
+    or their number)."""
+    if p.label in TRAILING_DAYS:
+        return {}
+    months = months_of(p.label)
+    if scope == "rep":
+        scored = engine.reviews.review_score(id, months)
+        return {"review_roles": {role: {"reviews": n, "reviewers": distinct, "mean": ratio(mean)}
+                                 for role, (n, distinct, mean) in scored.roles.items()},
+                "review_roles_counted": list(scored.counted)}
+    members = engine.member_ids(scope, id, p.end)
+    respondents, _ = engine.reviews.engagement([id] if scope == "team" else None, months)
+    # Not the respondent count: with a team mean it would narrow down who answered what.
+    return {"review_members": len(members),
+            "review_members_reviewed": engine.reviews.manager_reviewed(members, months),
+            "engagement_enough_respondents": respondents >= MIN_RESPONDENTS}
 
 
 def _commission_months(engine: ScorecardEngine, rep_id: str, period: str) -> list[dict[str, Any]] | None:

@@ -891,7 +891,7 @@ class ScorecardEngine:
             plan, revenue, target, lambda: bucket_kpis(self.buckets.get(("rep", rep_id, month), EMPTY)))
         return team_id, plan, revenue, target, result
 
-    def _member_ids(self, scope: str, id: str, end: datetime) -> list[str]:
+    def member_ids(self, scope: str, id: str, end: datetime) -> list[str]:
         """The reps active at ``end`` in the team (every team for the company)."""
         members = self.roster.members_at_end(end)
         if scope == "company":
@@ -961,7 +961,7 @@ class ScorecardEngine:
                 scored = self.reviews.review_score(id, months)
                 review_score, self_rating = scored.score, scored.self_rating
             else:
-                members = self._member_ids(scope, id, period.end)
+                members = self.member_ids(scope, id, period.end)
                 coverage = review_coverage(self.reviews.manager_reviewed(members, months), len(members))
                 engagement = self.reviews.engagement([id] if scope == "team" else None, months)[1]
         inputs = KpiInputs(

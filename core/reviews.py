@@ -116,7 +116,7 @@ class ReviewBook:
 
     # ------------------------------------------------------------------ KPIs
     def _reviews_of(self, subject_id: str, months: Iterable[str]) -> list[Review]:
-        out = []
+        out: list[Review] = []
         for month in months:
             out.extend(self.reviews[r] for r in self._by_subject.get((subject_id, month), ()))
         return out

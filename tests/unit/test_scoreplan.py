@@ -61,7 +61,7 @@ def test_score_over_non_null_components() -> None:
                                                   "training_hours")] == [D("0.5"), 1, D("0.5"), D("0.5"), D("0.5")]
     assert components["csat"].achievement is None and components["csat"].value is None
     assert components["csat"].goal == D("4.5")  # the goal is still shown for explanation
-    assert len(result.components) == 7
+    assert len(result.components) == 8  # review_score (contract §12) is null here too
 
 
 def test_new_customers_goal_from_target() -> None:
