@@ -42,6 +42,8 @@ class FactType:
     rep_field: str | None = None
     #: only the org stage needs it (team and company figures): no rep partition gets it
     org_only: bool = False
+    #: fields no output may show, not even a dead letter (an engagement answer, contract §12)
+    private: tuple[str, ...] = ()
 
     @property
     def record(self) -> type:
@@ -85,7 +87,8 @@ FACT_TYPES: dict[str, FactType] = {
         FactType("review", "sales.reviews", _review_key, lambda e: "review:" + e["review_id"], 2,
                  rep_field="subject_id"),
         FactType("engagement", "sales.reviews", _engagement_key,
-                 lambda e: f"eng:{e['team_id']}:{e['period']}:{e['respondent_id']}", 2, org_only=True),
+                 lambda e: f"eng:{e['team_id']}:{e['period']}:{e['respondent_id']}", 2, org_only=True,
+                 private=("respondent_id", "rating")),
         FactType("close_period", "sales.control", lambda e: str(e["period"]),
                  lambda e: "close:" + e["period"], 3),
         # After the close: the ledger gets it once the paid states are loaded.

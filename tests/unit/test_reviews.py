@@ -19,6 +19,7 @@ import pytest
 from sales_scorecard.core.boards import explain
 from sales_scorecard.core.engine import Outcome, ScorecardEngine
 from sales_scorecard.core.scoreplan import Goal, ScorePlanError, load_scorecard_plan, parse_plans
+from sales_scorecard.schemas.deadletter import deadletter_record, withheld
 from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.schemas.validation import Accepted, EventValidator, Rejected
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE, input_key
@@ -273,3 +274,16 @@ def test_no_output_explanation_or_log_shows_an_engagement_answer_or_respondent(
     texts += [str(r.args) for r in caplog.records if r.args]
     assert outputs and shown and all("resp-secret" not in t for t in texts)
     assert not SECRET_RATINGS & {n for x in (*outputs, *shown) for n in _numbers(x)}
+
+
+def test_a_dead_lettered_engagement_answer_withholds_the_respondent_and_rating() -> None:
+    bad = orjson.dumps(f.engagement("t1", "resp-secret-z", "4.55"))
+    result = EventValidator("CNY").validate("sales.reviews", bad)
+    assert isinstance(result, Rejected) and result.detail.startswith("$.rating") and "4.55" in result.detail
+    raw, detail = withheld(bad, result.detail)
+    record = deadletter_record(result.reason, detail, "sales.reviews", 0, 7, b"t1:2026-11", raw, "2026-11-26T10:00:00Z")
+    assert "resp-secret" not in json.dumps(record) and "4.55" not in json.dumps(record)
+    assert record["detail"].startswith("$.rating: invalid") and '"team_id":"t1"' in record["raw"]
+    # Other types keep their raw bytes and detail as they came.
+    review = orjson.dumps(f.review("a", "r1", "m1", "manager", "4.55"))
+    assert withheld(review, "$.rating: x") == (review, "$.rating: x")
