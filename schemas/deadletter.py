@@ -22,7 +22,9 @@ def withheld(raw: bytes | None, detail: str) -> tuple[bytes | None, str]:
         decoded = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
         return raw, detail
-    kind = decoded.get("type") if isinstance(decoded, dict) else None
+    if not isinstance(decoded, dict):
+        return raw, detail
+    kind = decoded.get("type")
     fact_type = FACT_TYPES.get(kind) if isinstance(kind, str) else None
     if fact_type is None or not fact_type.private:
         return raw, detail
