@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .engine import ScorecardEngine
-from .kpis import KpiInputs
+from .kpis import KpiInputs, compute_kpis
 from .labels import months_of, period_kind
 from .leaderboard import OrderKey, RankIndex, order_key, percentile, rank
 from .money import format_money, ratio
@@ -16,6 +16,7 @@ from .payroll import band_rows
 from .periods import TRAILING_DAYS, Period
 from .reviews import MIN_RESPONDENTS
 from .roster import UNASSIGNED
+from .scoreplan import DIMENSIONS
 
 METRICS = ("score", "revenue", "attainment", "weighted_attainment")
 
@@ -78,8 +79,46 @@ def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str,
             **percentile(row.rank, len(ranked)),
         })
     as_of = engine.clock()
-    return {"board": board, "period": period, "metric": metric, "rows": rows,
-            "as_of": None if as_of is None else as_of.isoformat()}
+    out: dict[str, Any] = {"board": board, "period": period, "metric": metric, "rows": rows,
+           "as_of": None if as_of is None else as_of.isoformat()}
+    if board.startswith("team:"):
+        out["team"] = team_summary(engine, board[5:], period)
+    return out
+
+
+def team_summary(engine: ScorecardEngine, team_id: str, period: str) -> dict[str, Any] | None:
+    """What a team board shows above its rows (contract §12): the team's manager (the
+    manager most of its members active at the period's end name, ties to the smaller id;
+    the name their own roster entry gives, else the id), the team's score and the score of
+    each dimension (100 × Σ wᵢ·aᵢ / Σ wᵢ over its components with an achievement, None
+    without one). None when the team has no scorecard for the period (or the engine does
+    not render teams)."""
+    if "team" not in engine.role.scopes:
+        return None
+    content = engine.render("team", team_id, period)
+    window = engine.period(period)
+    if content is None or window is None:
+        return None
+    managers: dict[str, int] = {}
+    for rep in engine.member_ids("team", team_id, window.end):
+        entry = engine.roster.entry_before(rep, window.end)
+        if entry is not None and entry.manager_id:
+            managers[entry.manager_id] = managers.get(entry.manager_id, 0) + 1
+    manager_id = min(managers, key=lambda m: (-managers[m], m)) if managers else None
+    own = engine.roster.entry_before(manager_id, window.end) if manager_id else None
+    computed = engine.inputs("team", team_id, period)
+    assert computed is not None  # the scorecard rendered
+    _, inp, nc_target = computed
+    result = engine.score("team", compute_kpis(inp), window, inp, nc_target)
+    dimensions: dict[str, float | None] = {}
+    for dimension in DIMENSIONS:
+        scored = [(c.weight, c.achievement) for c in result.components
+                  if c.dimension == dimension and c.achievement is not None]
+        weights = sum((w for w, _ in scored), Decimal(0))
+        dimensions[dimension] = ratio(100 * sum((w * a for w, a in scored), Decimal(0)) / weights) if weights else None
+    return {"team_id": team_id, "manager_id": manager_id,
+            "manager_name": own.name if own is not None and own.name else manager_id,
+            "score": content["score"], "dimensions": dimensions}
 
 
 def default_month(clock_month: str | None, labels: Iterable[str]) -> str | None:
