@@ -427,9 +427,10 @@ class ScorecardEngine:
         return Outcome.APPLIED
 
     def _apply_engagement(self, ev: EngagementEvent) -> Outcome:
-        if not self.reviews.put_answer(ev.team_id, ev.period, ev.respondent_id,
-                                       Answer(ev.occurred_at, ev.event_id, ev.rating)):
-            return Outcome.STALE
+        applied, old = self.reviews.put_answer(ev.team_id, ev.period, ev.respondent_id,
+                                               Answer(ev.occurred_at, ev.event_id, ev.rating))
+        if not applied:
+            return Outcome.DUPLICATE if old is not None and old.event_id == ev.event_id else Outcome.STALE
         self._touch_periods_of([("team", ev.team_id), ("company", COMPANY)], ev.period)
         return Outcome.APPLIED
 

@@ -105,14 +105,15 @@ class ReviewBook:
         self._by_subject.setdefault((review.subject_id, review.month), set()).add(review_id)
         return True, old
 
-    def put_answer(self, team_id: str, month: str, respondent_id: str, answer: Answer) -> bool:
-        """Keep ``answer`` unless a later answer of the respondent is kept; True when kept."""
+    def put_answer(self, team_id: str, month: str, respondent_id: str, answer: Answer) -> tuple[bool, Answer | None]:
+        """Keep ``answer`` unless a later answer of the respondent is kept; returns
+        (applied, the answer kept before)."""
         answers = self._answers.setdefault(month, {}).setdefault(team_id, {})
         old = answers.get(respondent_id)
         if old is not None and (answer.occurred_at, answer.event_id) <= (old.occurred_at, old.event_id):
-            return False
+            return False, old
         answers[respondent_id] = answer
-        return True
+        return True, old
 
     # ------------------------------------------------------------------ KPIs
     def _reviews_of(self, subject_id: str, months: Iterable[str]) -> list[Review]:

@@ -131,7 +131,11 @@ def test_team_engagement_is_null_below_three_respondents() -> None:
     assert card(engine, "team", "t1")["kpis"]["team_engagement"] is None  # 2 respondents
     assert card(engine, "team", "t2")["kpis"]["team_engagement"] == 3  # (3 + 4 + 2) / 3: x3's latest answer
     assert card(engine, "company", "*")["kpis"]["team_engagement"] == 3  # (4 + 2 + 3 + 4 + 2) / 5
-    engine.apply(record_from_event(_valid(f.engagement("t1", "e3", 5))))
+    third = _valid(f.engagement("t1", "e3", 5))
+    assert engine.apply(record_from_event(third)) is Outcome.APPLIED
+    assert engine.apply(record_from_event(third)) is Outcome.DUPLICATE
+    earlier = _valid(f.engagement("t1", "e3", 1, occurred_at="2026-11-20T10:00:00+08:00"))
+    assert engine.apply(record_from_event(earlier)) is Outcome.STALE
     assert card(engine, "team", "t1")["kpis"]["team_engagement"] == 3.6667  # (4 + 2 + 5) / 3
 
 
