@@ -10,8 +10,8 @@ Plans per scope (contract §12): a plan file may hold ``scopes: {rep: …, team:
 company: …}``, each a plan of its own (``plan_id`` and ``components``); a scope it does not
 name uses the file's top-level ``components``. A file without ``scopes`` applies to every
 scope. A goal may be ``per_member: true``: the goal times the scope's headcount at the
-period's end (a rep counts as one member; a scope without active members has no goal, so
-the component is left out).
+period's end (a rep counts as one member; without active members the goal is 0, left
+out when higher is better, §6).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class Goal:
     def resolve(self, months: int, targets: Mapping[str, Decimal | None],
                 members: int | None = None) -> Decimal | None:
         """The goal for a period covering ``months`` months (None when it has none);
-        ``members``: the headcount a per-member goal is multiplied by (None or 0: no goal).
+        ``members``: the headcount a per-member goal is multiplied by (None: no goal; 0
+        gives a goal of 0, which §6 treats like any goal of 0).
         A resolved target is the scope's own and is never multiplied."""
         if self.target is not None:
             given = targets.get(self.target)
@@ -62,7 +63,7 @@ class Goal:
         goal = CONTEXT.multiply(self.per_month, Decimal(months)) if self.per_month is not None else self.fixed
         if goal is None or not self.per_member:
             return goal
-        return CONTEXT.multiply(goal, Decimal(members)) if members else None
+        return CONTEXT.multiply(goal, Decimal(members)) if members is not None else None
 
 
 @dataclass(frozen=True)

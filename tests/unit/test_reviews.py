@@ -144,7 +144,7 @@ def test_team_engagement_is_null_below_three_respondents() -> None:
 def test_per_member_goals_scale_with_the_headcount() -> None:
     assert Goal(fixed=D("2"), per_member=True).resolve(1, {}, 5) == 10
     assert Goal(per_month=D("2"), per_member=True).resolve(3, {}, 4) == 24  # 2 × 3 months × 4 members
-    assert Goal(fixed=D("2"), per_member=True).resolve(1, {}, 0) is None  # no member: no goal
+    assert Goal(fixed=D("2"), per_member=True).resolve(1, {}, 0) == 0  # no member: 0, left out if higher (§6)
     assert Goal(fixed=D("2")).resolve(1, {}, 5) == 2
 
 
