@@ -25,7 +25,7 @@ import orjson
 from faust.types import Message
 
 from sales_scorecard.core.periods import format_timestamp
-from sales_scorecard.schemas.deadletter import deadletter_record
+from sales_scorecard.schemas.deadletter import deadletter_record, withheld
 from sales_scorecard.schemas.validation import PROCESSING_ERROR, Accepted, EventValidator
 from sales_scorecard.streams.fact_batches import encode_batches
 from sales_scorecard.streams.pipeline import Pipeline
@@ -56,9 +56,9 @@ def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, 
     facts_topic, deadletter_topic = pipe.facts_topic, pipe.deadletter_topic
 
     async def dead_letter(message: Message, reason: str, detail: str) -> None:
+        raw, detail = withheld(message.value, detail)
         record = deadletter_record(
-            reason, detail, message.topic, message.partition, message.offset, message.key, message.value,
-            _now_rfc3339(),
+            reason, detail, message.topic, message.partition, message.offset, message.key, raw, _now_rfc3339(),
         )
         await deadletter_topic.send(key=message.key, value=orjson.dumps(record))
         metrics.rejected.labels(logical_name, reason).inc()

@@ -23,6 +23,12 @@ random stream of its own per deal and its stage updates are merged in after the 
 faults, so every other event is what it was, but for the stage fields of a deal's first
 version and the version numbers after a stage update.
 
+Reviews and engagement surveys (contract §12, ``cli.review_simulation``) come from a
+random stream of their own too and are slotted in by time (``reviews=False`` leaves them
+out): managers review monthly, some reps get 3 or more peer reviews and others fewer,
+customers and the reps themselves rate too, and some teams' surveys get fewer than 3
+answers.
+
 Reps differ in how well they serve customers: about half get mostly 4s and 5s in their
 surveys, the rest the spread of before, so some reps above target earn the 8 % band and
 some miss its ``csat >= 4.5`` gate (contract §11). Which profile a rep has comes from a
@@ -57,6 +63,8 @@ class SimulationConfig:
     activity_scale: float = 1.0
     #: Share of a rep's active months disputed (plus half the reassigned won deals); 0: no appeals.
     dispute_rate: float = 0.0
+    #: Reviews and engagement surveys (contract §12, ``cli.review_simulation``).
+    reviews: bool = True
 
 
 #: Pipeline stages (contract §13) and their default probabilities of being won.
@@ -344,6 +352,12 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
 
         appeals = simulate_disputes(roster_first + targets + stream, cfg.seed, cfg.dispute_rate, months, cfg.timezone)
         stream = merge_by_time(stream, appeals)
+    if cfg.reviews:
+        from sales_scorecard.cli.dispute_simulation import merge_by_time
+        from sales_scorecard.cli.review_simulation import simulate_reviews
+
+        reviews = simulate_reviews(roster_first + stream, cfg.seed, months, cfg.timezone)
+        stream = merge_by_time(stream, reviews)
     return roster_first + targets + stream
 
 

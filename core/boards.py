@@ -8,13 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 from .engine import ScorecardEngine
+from .kpis import KpiInputs, compute_kpis
 from .labels import months_of, period_kind
 from .leaderboard import OrderKey, RankIndex, order_key, percentile, rank
 from .money import format_money, ratio
 from .payroll import band_rows
-from .periods import TRAILING_DAYS
+from .periods import TRAILING_DAYS, Period
+from .reviews import MIN_RESPONDENTS
 from .roster import UNASSIGNED
 from .targets import target_source
+from .scoreplan import DIMENSIONS
 
 METRICS = ("score", "revenue", "attainment", "weighted_attainment")
 
@@ -77,8 +80,46 @@ def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str,
             **percentile(row.rank, len(ranked)),
         })
     as_of = engine.clock()
-    return {"board": board, "period": period, "metric": metric, "rows": rows,
-            "as_of": None if as_of is None else as_of.isoformat()}
+    out: dict[str, Any] = {"board": board, "period": period, "metric": metric, "rows": rows,
+           "as_of": None if as_of is None else as_of.isoformat()}
+    if board.startswith("team:"):
+        out["team"] = team_summary(engine, board[5:], period)
+    return out
+
+
+def team_summary(engine: ScorecardEngine, team_id: str, period: str) -> dict[str, Any] | None:
+    """What a team board shows above its rows (contract §12): the team's manager (the
+    manager most of its members active at the period's end name, ties to the smaller id;
+    the name their own roster entry gives, else the id), the team's score and the score of
+    each dimension (100 × Σ wᵢ·aᵢ / Σ wᵢ over its components with an achievement, None
+    without one). None when the team has no scorecard for the period (or the engine does
+    not render teams)."""
+    if "team" not in engine.role.scopes:
+        return None
+    content = engine.render("team", team_id, period)
+    window = engine.period(period)
+    if content is None or window is None:
+        return None
+    managers: dict[str, int] = {}
+    for rep in engine.member_ids("team", team_id, window.end):
+        entry = engine.roster.entry_before(rep, window.end)
+        if entry is not None and entry.manager_id:
+            managers[entry.manager_id] = managers.get(entry.manager_id, 0) + 1
+    manager_id = min(managers, key=lambda m: (-managers[m], m)) if managers else None
+    own = engine.roster.entry_before(manager_id, window.end) if manager_id else None
+    computed = engine.inputs("team", team_id, period)
+    assert computed is not None  # the scorecard rendered
+    _, inp, nc_target = computed
+    result = engine.score("team", compute_kpis(inp), window, inp, nc_target)
+    dimensions: dict[str, float | None] = {}
+    for dimension in DIMENSIONS:
+        scored = [(c.weight, c.achievement) for c in result.components
+                  if c.dimension == dimension and c.achievement is not None]
+        weights = sum((w for w, _ in scored), Decimal(0))
+        dimensions[dimension] = ratio(100 * sum((w * a for w, a in scored), Decimal(0)) / weights) if weights else None
+    return {"team_id": team_id, "manager_id": manager_id,
+            "manager_name": own.name if own is not None and own.name else manager_id,
+            "score": content["score"], "dimensions": dimensions}
 
 
 def default_month(clock_month: str | None, labels: Iterable[str]) -> str | None:
@@ -166,9 +207,41 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
             "headcount_end": inp.headcount_end,
             "departures": inp.departures,
             "new_customers_goal_target": None if nc_target is None else float(nc_target),
+            **_review_facts(engine, scope, id, p),
         },
+        "plan": _plan_applied(engine, scope, inp),
         "commission_months": _commission_months(engine, id, period) if scope == "rep" else None,
     }
+
+
+def _plan_applied(engine: ScorecardEngine, scope: str, inp: KpiInputs) -> dict[str, Any]:
+    """Which plan scored the scorecard (the plan of its scope, contract §12) and each
+    component's goal as applied: a per-member goal is the plan's goal times the headcount."""
+    plan = engine.plans.for_scope(scope)
+    members = 1 if scope == "rep" else inp.headcount_end
+    return {"plan_id": plan.plan_id, "scope": scope, "members": members,
+            "per_member": [c.kpi for c in plan.components if c.goal.per_member]}
+
+
+def _review_facts(engine: ScorecardEngine, scope: str, id: str, p: Period) -> dict[str, Any]:
+    """What the review KPIs (contract §12) are made of: per-role counts and means for a rep;
+    for a team or the company the members reviewed by a manager and the number of
+    whether the engagement survey had enough respondents (never an answer, a respondent
+    or their number)."""
+    if p.label in TRAILING_DAYS:
+        return {}
+    months = months_of(p.label)
+    if scope == "rep":
+        scored = engine.reviews.review_score(id, months)
+        return {"review_roles": {role: {"reviews": n, "reviewers": distinct, "mean": ratio(mean)}
+                                 for role, (n, distinct, mean) in scored.roles.items()},
+                "review_roles_counted": list(scored.counted)}
+    members = engine.member_ids(scope, id, p.end)
+    respondents, _ = engine.reviews.engagement([id] if scope == "team" else None, months)
+    # Not the respondent count: with a team mean it would narrow down who answered what.
+    return {"review_members": len(members),
+            "review_members_reviewed": engine.reviews.manager_reviewed(members, months),
+            "engagement_enough_respondents": respondents >= MIN_RESPONDENTS}
 
 
 def _commission_months(engine: ScorecardEngine, rep_id: str, period: str) -> list[dict[str, Any]] | None:

@@ -34,7 +34,9 @@ from sales_scorecard.schemas.records import (
     ClosePeriodEvent,
     ComplaintEvent,
     DealEvent,
+    EngagementEvent,
     InputEvent,
+    ReviewEvent,
     RosterEvent,
     TargetEvent,
 )
@@ -57,8 +59,9 @@ from .forecast import (
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
 from .money import ratio
 from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
+from .reviews import Answer, Review, ReviewBook, review_coverage
 from .roster import DEFAULT_FACTOR, UNASSIGNED, Roster, RosterEntry, whole_months_between
-from .scoreplan import ScorecardPlan, evaluate, load_scorecard_plan
+from .scoreplan import ScopedPlans, ScoreResult, evaluate, load_scorecard_plan
 from .target_split import TargetSplits, history_months, parse_split, split_shares
 from .targets import TargetBook, resolve_rep_target, resolve_revenue_target
 from .windows import Span, TrailingSums
@@ -235,7 +238,7 @@ class ScorecardEngine:
     def __init__(
         self,
         timezone: str = "Asia/Shanghai",
-        scorecard_plan: ScorecardPlan | None = None,
+        scorecard_plan: ScopedPlans | None = None,
         commission_plans: PlanSet | None = None,
         role: EngineRole | None = None,
         stage_probabilities: StageProbabilities | None = None,
@@ -244,7 +247,8 @@ class ScorecardEngine:
         self.role = role or WHOLE
         #: the reps whose rep-scope figures this engine keeps (None: every rep, every scope)
         self.owns = self.role.owns
-        self.plan = scorecard_plan or load_scorecard_plan(None)
+        #: the scorecard plan of each scope (contract §6, §12)
+        self.plans = scorecard_plan or load_scorecard_plan(None)
         self.commission_plans = commission_plans or load_plans(None)
         self.stage_probabilities = stage_probabilities or load_stage_probabilities(None)
         # -- facts ----------------------------------------------------------
@@ -259,6 +263,8 @@ class ScorecardEngine:
         self.splits = TargetSplits()
         #: reps whose split shares changed since the last ``take_split_reps``
         self._split_reps: set[str] = set()
+        #: reviews and engagement answers (contract §12)
+        self.reviews = ReviewBook()
         self.closed_months: set[str] = set()
         #: closed month -> the ``occurred_at`` of its (first applied) close
         self.closed_at: dict[str, datetime] = {}
@@ -305,19 +311,10 @@ class ScorecardEngine:
         """Apply one validated input record; returns what happened to it."""
         if self.as_of is None or event.occurred_at > self.as_of:
             self.as_of = event.occurred_at
-        if isinstance(event, DealEvent):
-            return self._apply_deal(event)
-        if isinstance(event, ComplaintEvent):
-            return self._apply_complaint(event)
-        if isinstance(event, ActivityEvent):
-            return self._apply_activity(event)
-        if isinstance(event, RosterEvent):
-            return self._apply_roster(event)
-        if isinstance(event, TargetEvent):
-            return self._apply_target(event)
-        if isinstance(event, ClosePeriodEvent):
-            return self._apply_close(event)
-        raise TypeError(f"not an input record: {type(event).__name__}")
+        applier = _APPLIERS.get(type(event))
+        if applier is None:
+            raise TypeError(f"not an input record: {type(event).__name__}")
+        return applier(self, event)
 
     def _apply_deal(self, ev: DealEvent) -> Outcome:
         old = self.deals.get(ev.deal_id)
@@ -540,6 +537,33 @@ class ScorecardEngine:
     def rep_target(self, rep_id: str, label: str) -> Decimal | None:
         """A rep's revenue target: its own, else from its split shares (contract §12)."""
         return resolve_rep_target(self.targets, self.splits.book if self.splits.shares else None, rep_id, label)
+    def _apply_review(self, ev: ReviewEvent) -> Outcome:
+        review = Review(ev.occurred_at, ev.event_id, intern(ev.period), intern(ev.subject_id),
+                        intern(ev.reviewer_id), intern(ev.reviewer_role), ev.rating)
+        applied, old = self.reviews.put_review(ev.review_id, review)
+        if not applied:
+            return Outcome.DUPLICATE if old is not None and old.event_id == ev.event_id else Outcome.STALE
+        for r in (old, review):
+            if r is not None:
+                scopes = [("rep", r.subject_id), ("company", COMPANY)]
+                scopes += [("team", t) for t in self.roster.teams_ever(r.subject_id)]
+                self._touch_periods_of(scopes, r.month)
+        return Outcome.APPLIED
+
+    def _apply_engagement(self, ev: EngagementEvent) -> Outcome:
+        applied, old = self.reviews.put_answer(ev.team_id, ev.period, ev.respondent_id,
+                                               Answer(ev.occurred_at, ev.event_id, ev.rating))
+        if not applied:
+            return Outcome.DUPLICATE if old is not None and old.event_id == ev.event_id else Outcome.STALE
+        self._touch_periods_of([("team", ev.team_id), ("company", COMPANY)], ev.period)
+        return Outcome.APPLIED
+
+    def _touch_periods_of(self, scopes: Iterable[tuple[str, str]], month: str) -> None:
+        """Mark the month, quarter and year of ``month`` for each scope (a review or an
+        answer makes no key exist: ``take_dirty`` hands out only existing ones)."""
+        labels = (month, L.quarter_of_month(month), month[:4])
+        for scope, id in scopes:
+            self.dirty.update((scope, id, label) for label in labels)
 
     # ------------------------------------------------------- contributions
     def _payroll_change(self, rep_id: str, month: str, change: PayChange) -> None:
@@ -1014,6 +1038,13 @@ class ScorecardEngine:
             plan, revenue, target, lambda: bucket_kpis(self.buckets.get(("rep", rep_id, month), EMPTY)))
         return team_id, plan, revenue, target, result
 
+    def member_ids(self, scope: str, id: str, end: datetime) -> list[str]:
+        """The reps active at ``end`` in the team (every team for the company)."""
+        members = self.roster.members_at_end(end)
+        if scope == "company":
+            return [rep for reps in members.values() for rep in reps]
+        return list(members.get(id, ()))
+
     def _members(self, scope: str, id: str, end: datetime) -> int:
         members = self.roster.members_at_end(end)
         if scope == "company":
@@ -1077,7 +1108,18 @@ class ScorecardEngine:
             departures = self.roster.departures(id if scope == "team" else None, period.start, period.end)
             if is_month:
                 ramp = self._ramp(scope, id, period, label)
+        review_score = self_rating = coverage = engagement = None
+        if label not in TRAILING_DAYS:
+            months = L.months_of(label)
+            if scope == "rep":
+                scored = self.reviews.review_score(id, months)
+                review_score, self_rating = scored.score, scored.self_rating
+            else:
+                members = self.member_ids(scope, id, period.end)
+                coverage = review_coverage(self.reviews.manager_reviewed(members, months), len(members))
+                engagement = self.reviews.engagement([id] if scope == "team" else None, months)[1]
         inputs = KpiInputs(
+            review_score=review_score, self_rating=self_rating, review_coverage=coverage, team_engagement=engagement,
             scope=scope, kind=period.kind, bucket=bucket, prev_revenue=prev, yoy_revenue=yoy, target=target,
             market_size=market, territory_factor=factor, elapsed=elapsed(period, self.clock()),
             repeat_customers=self._repeat_customers(bucket, period.start),
@@ -1126,8 +1168,14 @@ class ScorecardEngine:
         period = self.calendar.parse(month)
         entry = self.roster.entry_before(rep_id, period.end)
         plan = self.commission_plans.plan_for(rep_id, entry.team_id if entry else UNASSIGNED)
-        target = self.targets.resolve_own("rep", rep_id, month, "revenue")
-        return next_band(plan, self._revenue("rep", rep_id, month), target)
+        return next_band(plan, self._revenue("rep", rep_id, month), self.rep_target(rep_id, month))
+    def score(self, scope: str, values: dict[str, Any], period: Period, inputs: KpiInputs,
+              nc_target: Decimal | None) -> ScoreResult:
+        """The weighted score of one scorecard under its scope's plan (contract §6, §12); a
+        per-member goal counts the headcount at the period's end (one for a rep)."""
+        members = 1 if scope == "rep" else inputs.headcount_end
+        return evaluate(self.plans.for_scope(scope), values, L.months_in(period.kind),
+                        {"new_customers": nc_target}, members)
 
     def render(self, scope: str, id: str, label: str) -> dict[str, Any] | None:
         """The scorecard content of one key (without revision, event_id and emitted_at);
@@ -1139,7 +1187,7 @@ class ScorecardEngine:
             return None
         period, inputs, nc_target = computed
         values = compute_kpis(inputs)
-        result = evaluate(self.plan, values, L.months_in(period.kind), {"new_customers": nc_target})
+        result = self.score(scope, values, period, inputs, nc_target)
         team_id = manager_id = None
         if scope == "rep":
             entry = self.roster.entry_before(id, period.end)
@@ -1173,3 +1221,16 @@ class ScorecardEngine:
                 for c in result.components
             ],
         }
+
+
+#: The engine's applier of each input record class (contract §3, §12).
+_APPLIERS: dict[type, Callable[[ScorecardEngine, Any], Outcome]] = {
+    DealEvent: ScorecardEngine._apply_deal,
+    ComplaintEvent: ScorecardEngine._apply_complaint,
+    ActivityEvent: ScorecardEngine._apply_activity,
+    RosterEvent: ScorecardEngine._apply_roster,
+    TargetEvent: ScorecardEngine._apply_target,
+    ClosePeriodEvent: ScorecardEngine._apply_close,
+    ReviewEvent: ScorecardEngine._apply_review,
+    EngagementEvent: ScorecardEngine._apply_engagement,
+}

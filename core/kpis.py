@@ -75,6 +75,12 @@ class KpiInputs:
     forecast_revenue: Decimal | None = None
     #: contract §13, rep months: the commission band entered next (None: top band, no target)
     next_band: Structured | None = None
+    #: contract §12, rep months, quarters and years: the review score and the self rating
+    review_score: Decimal | None = None
+    self_rating: Decimal | None = None
+    #: contract §12, team and company calendar periods
+    review_coverage: Decimal | None = None
+    team_engagement: Decimal | None = None
 
 
 def _mean(values: list[Decimal]) -> Decimal | None:
@@ -168,6 +174,10 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
         "forecast_revenue": inp.forecast_revenue,
         "forecast_attainment": divide(inp.forecast_revenue, inp.target),
         "next_band": inp.next_band,
+        "review_score": inp.review_score,
+        "self_rating": inp.self_rating,
+        "review_coverage": inp.review_coverage,
+        "team_engagement": inp.team_engagement,
     }
 
 

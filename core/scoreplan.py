@@ -5,6 +5,13 @@ value of 0 is full achievement, i.e. the cap), clamped to [0, cap] (cap default 
 ``score = 100 × Σ wᵢ·aᵢ / Σ wᵢ`` over the components with an achievement: a component
 whose KPI is null, or whose goal is missing or (higher is better) 0, is left out.
 Exact Decimal throughout; the caller rounds.
+
+Plans per scope (contract §12): a plan file may hold ``scopes: {rep: …, team: …,
+company: …}``, each a plan of its own (``plan_id`` and ``components``); a scope it does not
+name uses the file's top-level ``components``. A file without ``scopes`` applies to every
+scope. A goal may be ``per_member: true``: the goal times the scope's headcount at the
+period's end (a rep counts as one member; without active members the goal is 0, left
+out when higher is better, §6).
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ DIMENSIONS = ("financial", "customer", "process", "learning")
 DIRECTIONS = ("higher", "lower")
 DEFAULT_CAP = Decimal("1.0")
 
-_PLAN_KEYS = frozenset({"plan_id", "components"})
+_PLAN_KEYS = frozenset({"plan_id", "components", "scopes"})
+_SCOPE_PLAN_KEYS = frozenset({"plan_id", "components"})
+SCOPES = ("rep", "team", "company")
 _COMPONENT_KEYS = frozenset({"kpi", "dimension", "weight", "goal", "direction", "cap"})
-_GOAL_KEYS = frozenset({"per_month", "target"})
+_GOAL_KEYS = frozenset({"value", "per_month", "target", "per_member"})
 
 
 class ScorePlanError(ValueError):
@@ -33,21 +42,28 @@ class ScorePlanError(ValueError):
 
 @dataclass(frozen=True)
 class Goal:
-    """A fixed goal, or a per-month goal, optionally taken from a resolved target."""
+    """A fixed goal, or a per-month goal, optionally taken from a resolved target; a fixed
+    or per-month goal may be per member (times the headcount at the period's end)."""
 
     fixed: Decimal | None = None
     per_month: Decimal | None = None
     target: str | None = None
+    per_member: bool = False
 
-    def resolve(self, months: int, targets: Mapping[str, Decimal | None]) -> Decimal | None:
-        """The goal for a period covering ``months`` months (None when it has none)."""
+    def resolve(self, months: int, targets: Mapping[str, Decimal | None],
+                members: int | None = None) -> Decimal | None:
+        """The goal for a period covering ``months`` months (None when it has none);
+        ``members``: the headcount a per-member goal is multiplied by (None: no goal; 0
+        gives a goal of 0, which §6 treats like any goal of 0).
+        A resolved target is the scope's own and is never multiplied."""
         if self.target is not None:
             given = targets.get(self.target)
             if given is not None:
                 return given
-        if self.per_month is not None:
-            return CONTEXT.multiply(self.per_month, Decimal(months))
-        return self.fixed
+        goal = CONTEXT.multiply(self.per_month, Decimal(months)) if self.per_month is not None else self.fixed
+        if goal is None or not self.per_member:
+            return goal
+        return CONTEXT.multiply(goal, Decimal(members)) if members is not None else None
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,30 @@ class ScorecardPlan:
 
 
 @dataclass(frozen=True)
+class ScopedPlans:
+    """The scorecard plan of each scope (contract §12)."""
+
+    rep: ScorecardPlan
+    team: ScorecardPlan
+    company: ScorecardPlan
+
+    @classmethod
+    def uniform(cls, plan: ScorecardPlan) -> ScopedPlans:
+        """One plan for every scope (a plan file without ``scopes``)."""
+        return cls(plan, plan, plan)
+
+    def for_scope(self, scope: str) -> ScorecardPlan:
+        """The plan a scorecard of ``scope`` is scored with."""
+        if scope == "rep":
+            return self.rep
+        if scope == "team":
+            return self.team
+        if scope == "company":
+            return self.company
+        raise ValueError(f"unknown scope {scope!r}")
+
+
+@dataclass(frozen=True)
 class ComponentResult:
     """A component's value, goal and achievement, so the score can be explained."""
 
@@ -81,6 +121,7 @@ class ComponentResult:
     direction: str
     value: Decimal | int | None
     achievement: Decimal | None
+    per_member: bool = False  #: the goal is the plan's goal times the headcount
 
 
 @dataclass(frozen=True)
@@ -108,11 +149,13 @@ def evaluate(
     kpis: Mapping[str, Any],
     months: int,
     targets: Mapping[str, Decimal | None],
+    members: int | None = None,
 ) -> ScoreResult:
     """Score one scorecard's exact KPI values against the plan.
 
     ``months``: how many months the period covers (month 1, quarter 3, year 12,
-    R30D 1, R90D 3); ``targets``: resolved targets by field, e.g. ``new_customers``.
+    R30D 1, R90D 3); ``targets``: resolved targets by field, e.g. ``new_customers``;
+    ``members``: the headcount at the period's end a per-member goal is multiplied by.
     """
     if months < 1:
         raise ValueError(f"months must be >= 1, got {months}")
@@ -121,12 +164,13 @@ def evaluate(
     weights = Decimal(0)
     for c in plan.components:
         value = _number(kpis.get(c.kpi), c.kpi)
-        goal = c.goal.resolve(months, targets)
+        goal = c.goal.resolve(months, targets, members)
         ach = achievement(value, goal, c.direction, c.cap) if value is not None and goal is not None else None
         if ach is not None:
             weighted = CONTEXT.add(weighted, CONTEXT.multiply(c.weight, ach))
             weights = CONTEXT.add(weights, c.weight)
-        results.append(ComponentResult(c.kpi, c.dimension, c.weight, goal, c.direction, value, ach))
+        results.append(ComponentResult(c.kpi, c.dimension, c.weight, goal, c.direction, value, ach,
+                                       c.goal.per_member))
     score = CONTEXT.divide(CONTEXT.multiply(Decimal(100), weighted), weights) if weights else None
     return ScoreResult(score, tuple(results))
 
@@ -167,14 +211,21 @@ def _goal(data: Any, where: str) -> Goal:
     if not isinstance(data, dict):
         return Goal(fixed=_decimal(data, where, positive=True))
     data = _mapping(data, where, _GOAL_KEYS)
-    per_month, target = data.get("per_month"), data.get("target")
-    if per_month is None and target is None:
-        raise ScorePlanError(f"{where}: needs per_month and/or target")
+    value, per_month, target = data.get("value"), data.get("per_month"), data.get("target")
+    if value is None and per_month is None and target is None:
+        raise ScorePlanError(f"{where}: needs value, per_month and/or target")
+    if value is not None and per_month is not None:
+        raise ScorePlanError(f"{where}: value and per_month exclude each other")
     if target is not None and target not in TARGET_FIELDS:
         raise ScorePlanError(f"{where}.target: expected one of {TARGET_FIELDS}, got {target!r}")
+    per_member = data.get("per_member", False)
+    if not isinstance(per_member, bool):
+        raise ScorePlanError(f"{where}.per_member: expected true or false, got {per_member!r}")
     return Goal(
+        fixed=None if value is None else _decimal(value, f"{where}.value", positive=True),
         per_month=None if per_month is None else _decimal(per_month, f"{where}.per_month", positive=True),
         target=target,
+        per_member=per_member,
     )
 
 
@@ -202,21 +253,48 @@ def _component(data: Any, where: str) -> Component:
     )
 
 
-def parse_plan(data: Any) -> ScorecardPlan:
-    """Build a plan from parsed YAML; ``ScorePlanError`` names the offending key."""
-    data = _mapping(data, "", _PLAN_KEYS)
+def _plan(data: Mapping[str, Any], where: str, plan_id: Any) -> ScorecardPlan:
     items = data.get("components")
     if not isinstance(items, list) or not items:
-        raise ScorePlanError("components: expected a non-empty list")
-    components = tuple(_component(c, f"components[{i}]") for i, c in enumerate(items))
+        raise ScorePlanError(f"{where}components: expected a non-empty list")
+    components = tuple(_component(c, f"{where}components[{i}]") for i, c in enumerate(items))
     if not any(c.weight > 0 for c in components):
-        raise ScorePlanError("components: at least one weight must be > 0")
-    plan_id = data.get("plan_id", "custom")
+        raise ScorePlanError(f"{where}components: at least one weight must be > 0")
     if not isinstance(plan_id, str) or not plan_id:
-        raise ScorePlanError("plan_id: expected a non-empty string")
+        raise ScorePlanError(f"{where}plan_id: expected a non-empty string")
     return ScorecardPlan(plan_id, components)
 
 
-def load_scorecard_plan(path: str | None) -> ScorecardPlan:
-    """Load a plan file (None: the packaged default, the table of contract §6)."""
-    return parse_plan(load_yaml(path, "default_scorecard.yaml", ScorePlanError, "scorecard plan"))
+def parse_plan(data: Any) -> ScorecardPlan:
+    """Build a one-scope plan from parsed YAML (no ``scopes``); ``ScorePlanError`` names
+    the offending key."""
+    data = _mapping(data, "", _SCOPE_PLAN_KEYS)
+    return _plan(data, "", data.get("plan_id", "custom"))
+
+
+def parse_plans(data: Any) -> ScopedPlans:
+    """Build the plan of every scope from parsed YAML (see the module docstring)."""
+    data = _mapping(data, "", _PLAN_KEYS)
+    plan_id = data.get("plan_id", "custom")
+    scopes = data.get("scopes")
+    if scopes is None:
+        return ScopedPlans.uniform(_plan(data, "", plan_id))
+    scopes = _mapping(scopes, "scopes", frozenset(SCOPES))
+    shared = _plan(data, "", plan_id) if "components" in data else None
+    plans: dict[str, ScorecardPlan] = {}
+    for scope in SCOPES:
+        given = scopes.get(scope)
+        if given is None:
+            if shared is None:
+                raise ScorePlanError(f"scopes.{scope}: missing, and no top-level components to fall back on")
+            plans[scope] = shared
+            continue
+        given = _mapping(given, f"scopes.{scope}", _SCOPE_PLAN_KEYS)
+        plans[scope] = _plan(given, f"scopes.{scope}.", given.get("plan_id", plan_id))
+    return ScopedPlans(plans["rep"], plans["team"], plans["company"])
+
+
+def load_scorecard_plan(path: str | None) -> ScopedPlans:
+    """Load a plan file (None: the packaged default: contract §6 for reps, §12 for teams
+    and the company)."""
+    return parse_plans(load_yaml(path, "default_scorecard.yaml", ScorePlanError, "scorecard plan"))

@@ -31,7 +31,9 @@ from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
 BASE_URI = "https://sales-scorecard.example/schemas/"
-INPUT_TYPES: tuple[str, ...] = ("deal", "complaint", "activity", "roster", "target", "close_period")
+INPUT_TYPES: tuple[str, ...] = (
+    "deal", "complaint", "activity", "roster", "target", "close_period", "review", "engagement",
+)
 #: The appeal inputs (contract §10). Not input types of the worker yet: no stage reads
 #: their topic, so ``validation.DisputeValidator`` checks them on their own.
 DISPUTE_TYPES: tuple[str, ...] = ("dispute_opened", "dispute_resolved", "dispute_withdrawn")

@@ -5,8 +5,35 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import orjson
+
+from .fact_types import FACT_TYPES
+
 UTF8 = "utf-8"
 BASE64 = "base64"
+WITHHELD = "(withheld)"
+
+
+def withheld(raw: bytes | None, detail: str) -> tuple[bytes | None, str]:
+    """The raw record and the detail a dead letter may show: the private fields of its type
+    (an engagement answer's respondent and rating, contract §12) replaced by ``WITHHELD``,
+    and a detail about one of them without its value. Anything else is returned as is."""
+    try:
+        decoded = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return raw, detail
+    if not isinstance(decoded, dict):
+        return raw, detail
+    kind = decoded.get("type")
+    fact_type = FACT_TYPES.get(kind) if isinstance(kind, str) else None
+    if fact_type is None or not fact_type.private:
+        return raw, detail
+    for name in fact_type.private:
+        if name in decoded:
+            decoded[name] = WITHHELD
+        if detail.startswith(f"$.{name}"):
+            detail = f"$.{name}: invalid; the value is withheld (engagement answers are private, contract §12)"
+    return orjson.dumps(decoded), detail
 
 
 def as_text(data: bytes | None) -> tuple[str | None, str]:

@@ -50,6 +50,17 @@ VALID_EXAMPLES: dict[str, dict[str, Any]] = {
         "event_id": "finance:close:2026-11", "type": "close_period", "schema_version": 1,
         "occurred_at": "2026-12-03T18:00:00+08:00", "period": "2026-11",
     },
+    "review": {
+        "event_id": "hr:review:RV-301:1", "type": "review", "schema_version": 1,
+        "occurred_at": "2026-11-28T17:00:00+08:00",
+        "review_id": "RV-301", "period": "2026-11", "subject_id": "rep.zhang", "reviewer_id": "mgr.li",
+        "reviewer_role": "manager", "rating": 4.5, "comment": "Strong quarter close. 季度收尾很好。",
+    },
+    "engagement": {
+        "event_id": "survey:eng:2026-11:r-88", "type": "engagement", "schema_version": 1,
+        "occurred_at": "2026-11-20T10:00:00+08:00",
+        "period": "2026-11", "team_id": "team-east", "respondent_id": "resp-88", "rating": 4,
+    },
 }
 
 DISPUTE_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -88,6 +99,7 @@ _KPIS: dict[str, Any] = {
     "market_share": None, "headcount": None, "departures": None, "turnover_rate": None,
     "tenure_months": 32, "new_hire_ramp": None, "commission": "66000.00",
     "forecast_revenue": "1200000.00", "forecast_attainment": 1.2, "next_band": None,
+    "review_score": 4.2, "self_rating": 4.5, "review_coverage": None, "team_engagement": None,
 }
 
 OUTPUT_EXAMPLES: dict[str, dict[str, Any]] = {

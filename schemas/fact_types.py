@@ -42,6 +42,13 @@ class FactType:
     #: computed by the org stage from other facts and applied by the engine as such
     #: (a rep's split targets, ``ScorecardEngine.apply_split_shares``)
     derived: bool = False
+    #: the field naming the one rep whose rep stage partition needs the fact, for the
+    #: types routed that simply (streams/fact_routes.py); None: routed by a rule of its own
+    rep_field: str | None = None
+    #: only the org stage needs it (team and company figures): no rep partition gets it
+    org_only: bool = False
+    #: fields no output may show, not even a dead letter (an engagement answer, contract §12)
+    private: tuple[str, ...] = ()
 
     @property
     def record(self) -> type:
@@ -65,24 +72,40 @@ def _target_key(e: Event) -> str:
 #: rebuild streams them from the table instead of holding them all.
 BULK_REBUILD_ORDER = 2
 
+
+def _review_key(e: Event) -> str:
+    return f"{e['subject_id']}:{e['period']}"
+
+
+def _engagement_key(e: Event) -> str:
+    return f"{e['team_id']}:{e['period']}"
+
+
 FACT_TYPES: dict[str, FactType] = {
     t.name: t
     for t in (
         FactType("roster", "sales.roster", lambda e: str(e["rep_id"]),
-                 lambda e: "roster:" + e["event_id"], 0),
+                 lambda e: "roster:" + e["event_id"], 0, rep_field="rep_id"),
         FactType("target", "sales.targets", _target_key, lambda e: "target:" + _target_key(e), 1),
         FactType("deal", "sales.deals", lambda e: str(e["deal_id"]), lambda e: "deal:" + e["deal_id"], 2),
         FactType("complaint", "sales.complaints", lambda e: str(e["complaint_id"]),
                  lambda e: "cmp:" + e["complaint_id"], 2),
         FactType("activity", "sales.activities", lambda e: str(e["rep_id"]),
-                 lambda e: "act:" + e["event_id"], 2),
+                 lambda e: "act:" + e["event_id"], 2, rep_field="rep_id"),
+        # Reviews and engagement answers (contract §12): the latest per review id, and per
+        # respondent of a team and month, is the one kept.
+        FactType("review", "sales.reviews", _review_key, lambda e: "review:" + e["review_id"], 2,
+                 rep_field="subject_id"),
+        FactType("engagement", "sales.reviews", _engagement_key,
+                 lambda e: f"eng:{e['team_id']}:{e['period']}:{e['respondent_id']}", 2, org_only=True,
+                 private=("respondent_id", "rating")),
         FactType("close_period", "sales.control", lambda e: str(e["period"]),
                  lambda e: "close:" + e["period"], 3),
         # After the close: the ledger gets it once the paid states are loaded.
         FactType(APPEAL_ADJUSTMENT, None, lambda e: str(e["dispute_id"]),
-                 lambda e: "appeal:" + e["dispute_id"], 4, ledger=True),
+                 lambda e: "appeal:" + e["dispute_id"], 4, ledger=True, rep_field="rep_id"),
         FactType(SPLIT_TARGET, None, lambda e: str(e["rep_id"]), lambda e: "split:" + e["rep_id"], 1,
-                 derived=True),
+                 derived=True, rep_field="rep_id"),
     )
 }
 

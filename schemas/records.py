@@ -126,6 +126,39 @@ class ClosePeriodEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewEvent:
+    """One rating of a rep for a month (contract §12); the latest ``occurred_at`` per
+    ``review_id`` counts."""
+
+    event_id: str
+    type: str
+    schema_version: int = 1
+    occurred_at: datetime
+    review_id: str
+    period: str
+    subject_id: str
+    reviewer_id: str
+    reviewer_role: str
+    rating: Decimal
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngagementEvent:
+    """One respondent's engagement answer for a team and month (contract §12): never shown
+    on its own, only in a team's mean of at least 3 respondents."""
+
+    event_id: str
+    type: str
+    schema_version: int = 1
+    occurred_at: datetime
+    period: str
+    team_id: str
+    respondent_id: str
+    rating: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DisputeOpenedEvent:
     """A rep, or their manager for them, contests a figure (contract §10)."""
 
@@ -169,7 +202,8 @@ class DisputeWithdrawnEvent:
     withdrawn_by: str
 
 
-InputEvent = DealEvent | ComplaintEvent | ActivityEvent | RosterEvent | TargetEvent | ClosePeriodEvent
+InputEvent = (DealEvent | ComplaintEvent | ActivityEvent | RosterEvent | TargetEvent | ClosePeriodEvent
+              | ReviewEvent | EngagementEvent)
 DisputeEvent = DisputeOpenedEvent | DisputeResolvedEvent | DisputeWithdrawnEvent
 
 #: Input ``type`` -> its record class.
@@ -180,6 +214,8 @@ RECORD_TYPES: dict[str, type] = {
     "roster": RosterEvent,
     "target": TargetEvent,
     "close_period": ClosePeriodEvent,
+    "review": ReviewEvent,
+    "engagement": EngagementEvent,
 }
 
 #: Appeal input ``type`` -> its record class (contract §10; not routed to a stage yet).

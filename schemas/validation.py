@@ -33,7 +33,9 @@ Which fields are money, timestamps, decimals or currencies, and which defaults a
 is read from the schema files, not kept in a second list here. Optional fields may be
 ``null``, which means absent: the accepted event has top-level nulls removed, then
 defaults filled (``schema_version`` 1, activity ``effective`` true, roster
-``territory_factor`` "1.0"); a JSON-number ``territory_factor`` becomes a decimal string.
+``territory_factor`` "1.0"); a JSON-number ``territory_factor`` or ``rating`` (contract §12)
+becomes a decimal string, and must spell a decimal its string form allows (``4.55`` is
+not a rating).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from jsonschema.protocols import Validator
 from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 
-from .contracts import DISPUTE_TYPES, DISPUTES_TOPIC, INPUT_TYPES, fast_check, load_schema, validator
+from .contracts import DISPUTE_TYPES, DISPUTES_TOPIC, INPUT_TYPES, bundled, fast_check, load_schema, validator
 
 INVALID_JSON = "invalid_json"
 NOT_AN_OBJECT = "not_an_object"
@@ -166,6 +168,14 @@ def _types(prop: dict[str, Any]) -> set[str]:
     return {declared} if isinstance(declared, str) else set(declared)
 
 
+def _string_pattern(prop: dict[str, Any]) -> re.Pattern[str] | None:
+    """The pattern of the string branch of a (bundled) decimal property, anchors dropped."""
+    for branch in prop.get("anyOf", ()):
+        if branch.get("type") == "string" and "pattern" in branch:
+            return re.compile(branch["pattern"].removeprefix("^").removesuffix("$"))
+    return None
+
+
 def _refs(prop: dict[str, Any]) -> set[str]:
     """The ``$defs`` names a property schema refers to, directly or in ``anyOf``."""
     found = {prop["$ref"].rsplit("/", 1)[-1]} if "$ref" in prop else set()
@@ -185,7 +195,9 @@ class _Contract:
     money: tuple[str, ...]
     signed_money: tuple[str, ...]
     timestamps: tuple[str, ...]
-    decimals: tuple[str, ...]
+    #: (field, the pattern its decimal-string form must match, which a JSON number's
+    #: spelling must match too: a rating 4.55 is refused like "4.55"; None: no pattern)
+    decimals: tuple[tuple[str, re.Pattern[str] | None], ...]
     currency: bool
     defaults: tuple[tuple[str, Any], ...]
 
@@ -193,6 +205,7 @@ class _Contract:
     def of(cls, kind: str) -> _Contract:
         schema = load_schema(kind)
         props: dict[str, dict[str, Any]] = schema["properties"]
+        bundled_props: dict[str, dict[str, Any]] = bundled(kind)["properties"]
         return cls(
             schema=schema,
             validator=validator(kind),
@@ -201,7 +214,7 @@ class _Contract:
             money=tuple(n for n, p in props.items() if "money" in _refs(p)),
             signed_money=tuple(n for n, p in props.items() if "signed_money" in _refs(p)),
             timestamps=tuple(n for n, p in props.items() if "timestamp" in _refs(p)),
-            decimals=tuple(n for n, p in props.items() if p.get("x-decimal")),
+            decimals=tuple((n, _string_pattern(bundled_props[n])) for n, p in props.items() if p.get("x-decimal")),
             currency="currency" in props,
             defaults=tuple((n, p["default"]) for n, p in props.items() if "default" in p),
         )
@@ -260,9 +273,14 @@ class _RecordValidator:
             return Rejected(CURRENCY_MISMATCH, f"$.currency: expected {self.currency}, got {_short(event['currency'])}")
         for name, default in contract.defaults:
             event.setdefault(name, default)
-        for name in contract.decimals:
-            if isinstance(event.get(name), (int, float)):
-                event[name] = str(event[name])
+        for name, pattern in contract.decimals:
+            value = event.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                spelled = str(value)
+                if pattern is not None and not pattern.fullmatch(spelled):
+                    return Rejected(SCHEMA_VIOLATION, f"$.{name}: the number {_short(value)} is not a decimal "
+                                                      f"of the allowed form ({pattern.pattern})")
+                event[name] = spelled
         return Accepted(event)
 
 

@@ -4,7 +4,8 @@ The rep stage is keyed by rep: partition ``partition_of(rep_id)`` owns a rep's
 scorecards, alerts and payroll. A rep partition needs every fact that can change its
 reps' figures (the KPIs of contract §5):
 
-- a rep's activities, roster entries and rep targets;
+- a rep's activities, roster entries, rep targets and reviews (contract §12; an
+  engagement answer goes to no rep partition: only team and company figures read it);
 - every version of a deal or complaint ever credited to one of its reps, so a
   reassignment retracts from the old rep's partition as well as crediting the new one;
 - every version of every deal of a customer that one of its reps ever had a deal with,
@@ -35,7 +36,7 @@ from typing import Any
 
 from kafka.partitioner.default import murmur2
 
-from sales_scorecard.schemas.fact_types import APPEAL_ADJUSTMENT, SPLIT_TARGET
+from sales_scorecard.schemas.fact_types import FACT_TYPES
 
 Fact = dict[str, Any]
 #: the annotations the org stage keeps with a deal or complaint (never forwarded)
@@ -132,14 +133,15 @@ class FactRoutes:
                             out.setdefault(p, []).append(forwarded(won))
         elif kind == "complaint":
             parts = {self.partition(rep) for rep in value.get("_reps") or [value["rep_id"]]}
-        elif kind in ("activity", "roster"):
-            parts = {self.partition(value["rep_id"])}
+        elif (fact_type := FACT_TYPES.get(kind)) is not None and fact_type.rep_field is not None:
+            # activity, roster, review, appeal adjustment, split target
+            parts = {self.partition(value[fact_type.rep_field])}
+        elif fact_type is not None and fact_type.org_only:
+            parts = set()  # engagement answers: team and company figures only (contract §12)
         elif kind == "target":
             parts = {self.partition(value["id"])} if value["scope"] == "rep" else set()
         elif kind == "close_period":
             parts = set(range(self.partitions))
-        elif kind in (APPEAL_ADJUSTMENT, SPLIT_TARGET):
-            parts = {self.partition(value["rep_id"])}
         else:
             raise ValueError(f"no route for fact type {kind!r}")
         for p in sorted(parts):

@@ -33,7 +33,7 @@ HEARTBEAT_SECONDS = 15.0
 
 def register(pipe: Pipeline) -> None:
     """Attach the page, the boards list and the SSE stream."""
-    from sales_scorecard.core.boards import METRICS, BoardError, check_period, current_month
+    from sales_scorecard.core.boards import METRICS, BoardError, check_period, current_month, team_summary
 
     app = pipe.app
     facts = pipe.facts
@@ -69,8 +69,15 @@ def register(pipe: Pipeline) -> None:
         stage = pipe.aggregation
         return stage.boards.board(board, period, metric, names) if stage is not None else None
 
+    def local_team(board: str, period: str) -> dict[str, Any] | None:
+        """The team board's manager, score and dimensions (contract §12), None otherwise."""
+        engine = pipe.engine
+        if engine is None or not board.startswith("team:"):
+            return None
+        return team_summary(engine, board[5:], period)
+
     async def owner_rows(session: ClientSession, board: str, period: str, metric: str,
-                         authorization: str | None) -> list[dict[str, Any]] | None:
+                         authorization: str | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None] | None:
         try:
             url = app.router.key_store(facts.name, ENGINE_KEY)
             headers = {"Authorization": authorization} if authorization else None
@@ -78,7 +85,8 @@ def register(pipe: Pipeline) -> None:
                                    params={"board": board, "period": period, "metric": metric}) as resp:
                 if resp.status != 200:
                     return None
-                return (await resp.json())["rows"]
+                answer = await resp.json()
+                return answer["rows"], answer.get("team")
         except Exception:  # noqa: BLE001 - the owner may be rebalancing; try again next tick
             return None
 
@@ -109,13 +117,16 @@ def register(pipe: Pipeline) -> None:
                     signal = pipe.aggregation.boards_changed if pipe.aggregation is not None else None
                     seen = signal.version if signal is not None else 0
                     rows = local_rows(board, period, metric)
+                    team = local_team(board, period) if rows is not None else None
                     owner = rows is not None
                     if rows is None:
-                        rows = await owner_rows(session, board, period, metric, authorization)
+                        relayed = await owner_rows(session, board, period, metric, authorization)
+                        rows, team = relayed if relayed is not None else (None, None)
                     if rows is not None:
-                        if public:
-                            rows = [public_row(r) for r in rows]
-                        data = orjson.dumps({"board": board, "period": period, "metric": metric, "rows": rows})
+                        if public:  # rows reduced to the public columns, no team figures
+                            rows, team = [public_row(r) for r in rows], None
+                        data = orjson.dumps({"board": board, "period": period, "metric": metric, "rows": rows,
+                                             "team": team})
                         if data != last:
                             await resp.write(b"data: " + data + b"\n\n")
                             last, idle = data, 0.0

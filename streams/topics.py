@@ -58,6 +58,10 @@ class TopicSpec:
         return cfg
 
 
+#: Reviews and engagement answers (contract §12); a review is keyed ``{subject_id}:{period}``,
+#: an engagement answer ``{team_id}:{period}`` (``input_key``).
+REVIEWS = TopicSpec("sales.reviews", "{subject_id}:{period}", "reviews and engagement answers", "delete",
+                    LONG_RETENTION_MS)
 DEALS = TopicSpec("sales.deals", "deal_id", "deal state upserts", "delete", LONG_RETENTION_MS)
 COMPLAINTS = TopicSpec(
     "sales.complaints", "complaint_id", "complaint state upserts", "delete", LONG_RETENTION_MS
@@ -96,7 +100,7 @@ DISPUTE_LINKS = TopicSpec("sales.dispute-links", "dispute_id", "adjustment links
                           "(internal)", "delete", SHORT_RETENTION_MS, partitions=1)
 
 #: The input topics the ingest agents subscribe to.
-INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL)
+INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TARGETS, CONTROL, REVIEWS)
 #: Input topics a stage reads and validates itself (no ingest): the dispute stage's.
 STAGE_INPUT_TOPICS: tuple[TopicSpec, ...] = (DISPUTES,)
 OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER, APPEALS, AWARDS)

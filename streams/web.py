@@ -210,6 +210,8 @@ def register_api(pipe: Pipeline) -> None:
                 return self.json({"error": str(exc)}, status=400)
             if is_public(aiohttp_request(request)):
                 board = {**board, "rows": [public_row(r) for r in board["rows"]]}
+                if "team" in board:
+                    board["team"] = None  # no team figures on the public board
             return self.json(board)
 
     @app.page("/api/awards")

@@ -203,3 +203,19 @@ def dispute_withdrawn(dispute_id: str, withdrawn_by: str = "r1", occurred_at: st
     """An appeal taken back."""
     return {"event_id": event_id or _eid("dispute-withdrawn"), "type": "dispute_withdrawn", "schema_version": 1,
             "occurred_at": occurred_at, "dispute_id": dispute_id, "withdrawn_by": withdrawn_by}
+
+
+def review(review_id: str, subject_id: str, reviewer_id: str, role: str, rating: Any, period: str = "2026-11",
+           occurred_at: str = "2026-11-25T10:00:00+08:00", event_id: str | None = None) -> dict[str, Any]:
+    """A review of a rep for a month (contract §12)."""
+    return {"event_id": event_id or _eid("review"), "type": "review", "schema_version": 1,
+            "occurred_at": occurred_at, "review_id": review_id, "period": period, "subject_id": subject_id,
+            "reviewer_id": reviewer_id, "reviewer_role": role, "rating": rating}
+
+
+def engagement(team_id: str, respondent_id: str, rating: Any, period: str = "2026-11",
+               occurred_at: str = "2026-11-26T10:00:00+08:00", event_id: str | None = None) -> dict[str, Any]:
+    """One respondent's engagement answer for a team and month (contract §12)."""
+    return {"event_id": event_id or _eid("eng"), "type": "engagement", "schema_version": 1,
+            "occurred_at": occurred_at, "period": period, "team_id": team_id, "respondent_id": respondent_id,
+            "rating": rating}

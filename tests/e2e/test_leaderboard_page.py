@@ -81,6 +81,37 @@ def test_rows_reorder_live_and_labels_switch(test_settings: Settings, run_worker
     assert shot.stat().st_size > 1000
 
 
+def test_a_team_board_shows_its_manager_and_the_team_score_by_dimension(test_settings: Settings, run_worker,
+                                                                         browser_page) -> None:
+    s = test_settings
+    worker = run_worker(s)
+    produce_events(s, [
+        roster("r1", "t1", manager_id="m-7"), roster("r2", "t1", manager_id="m-7"),
+        {**roster("m-7", "t-lead", manager_id="boss"), "name": "Li Na"},
+        deal("d1", "r1", "c1", "100.00", closed_at=NOV.format(3)),
+        deal("d2", "r2", "c2", "200.00", closed_at=NOV.format(4)),
+    ])
+    page = browser_page
+    assert wait_for(lambda: worker.readiness().get("engine_loaded"), timeout=60)
+    time.sleep(1.0)
+    page.goto(f"http://127.0.0.1:{s.web_port}/")
+    page.wait_for_function("[...document.querySelectorAll('#board option')].some(o => o.value === 'team:t1')",
+                           timeout=15000)
+    page.select_option("#board", "team:t1")
+    page.wait_for_function("!document.getElementById('team-head').hidden", timeout=15000)
+    # t1 in November under the team plan (contract §12): attainment null (no target); csat
+    # null; complaint_rate 0 → 1; contact_coverage 0; review_coverage 0 of 2; turnover_rate 0
+    # → 1; team_engagement null: score 100 × (10 + 0 + 0 + 10) / 40 = 50.
+    assert page.inner_text("#team-manager") == "Li Na"
+    assert page.inner_text("#team-score") == "50.0"
+    assert page.inner_text("#team-dims") == "· Financial — · Customer 100.0 · Process 0.0 · Learning 100.0"
+    page.click("#lang")
+    assert page.inner_text("#team-dims") == "· 财务 — · 客户 100.0 · 流程 0.0 · 学习与成长 100.0"
+    assert "经理" in page.inner_text("#team-head")
+    page.select_option("#board", "company")
+    page.wait_for_function("document.getElementById('team-head').hidden", timeout=15000)
+
+
 def test_public_page_shows_names_and_the_metric_without_a_token(
         test_settings: Settings, run_worker, browser_page, tmp_path: Path) -> None:
     import dataclasses

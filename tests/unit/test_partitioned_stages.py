@@ -1,7 +1,8 @@
 """The org stage and the rep stage partitions together publish exactly what the whole
 computation (``AggregationStage``) publishes: every scorecard, payroll event and
 leaderboard, over a simulated history with reassignments across partitions, shared
-customers, a team transfer, duplicates and closes (dict tables, no Kafka)."""
+customers, a team transfer, duplicates, closes, reviews and engagement surveys (dict
+tables, no Kafka)."""
 
 from __future__ import annotations
 
@@ -141,6 +142,12 @@ def _history() -> list[dict[str, Any]]:
         {**_pipeline("pipe-1", b, "negotiation", "2026-12-10T12:00:00+08:00", version=2), "event_id": "pipe-1-v2"},
         {**_pipeline("pipe-2", b, "qualified", "2026-12-12T10:00:00+08:00"), "event_id": "pipe-2-v1"},
         {**_pipeline("pipe-3", a, "prospect", "2026-12-20T10:00:00+08:00"), "event_id": "pipe-3-v1"},
+        # Reviews (contract §12) of reps of two partitions: a revised manager review and
+        # three peers from another partition; an engagement survey of the moved rep's new team.
+        f.review("rv-a", a, "m-x", "manager", 2, period="2026-08", occurred_at="2026-08-20T10:00:00+08:00"),
+        f.review("rv-a", a, "m-x", "manager", "4.5", period="2026-08", occurred_at="2026-08-25T10:00:00+08:00"),
+        *(f.review(f"rv-b-{i}", b, peer, "peer", 3 + i, period="2026-08") for i, peer in enumerate(reps[:3])),
+        *(f.engagement("t-other", f"resp-{i}", 4, period="2026-08") for i in range(3)),
     ]
     return events + extra
 
@@ -223,6 +230,10 @@ def test_the_split_stages_publish_what_the_whole_computation_publishes() -> None
                  and v["kpis"]["forecast_revenue"] != v["kpis"]["revenue"]]
     assert {v["scope"] for v in forecasts} == {"rep", "team", "company"}, "no pipeline in the forecasts"
     assert any(v["kpis"]["next_band"] is not None for v in expected.values() if v is not None)
+    # The history exercises every review KPI (contract §12), null ones included.
+    kpis = [v["kpis"] for v in expected.values() if v is not None]
+    for name in ("review_score", "self_rating", "review_coverage", "team_engagement"):
+        assert any(k[name] is not None for k in kpis) and any(k[name] is None for k in kpis), name
     assert _payroll(split.outputs.sent["payroll"]) == _payroll(whole.outputs.sent["payroll"])
     assert any(v["type"] == "payroll.adjustment" for _, v in whole.outputs.sent["payroll"])
     assert _last(split.outputs.sent["leaderboards"]) == _last(whole.outputs.sent["leaderboards"])
@@ -253,6 +264,11 @@ def test_each_rep_partition_publishes_only_its_own_reps() -> None:
         assert stage.engine is not None
         reps = {id for (scope, id) in stage.engine.known if scope == "rep" and stage.engine.known[(scope, id)]}
         assert reps and all(partition_of(rep, PARTITIONS) == partition for rep in reps)
+        # reviews go to their subject's partition, engagement answers to none (contract §12)
+        stored = stored_facts(stage.tables.facts)
+        subjects = {v["subject_id"] for k, v in stored.items() if k.startswith("review:")}
+        assert subjects and all(partition_of(rep, PARTITIONS) == partition for rep in subjects)
+        assert not any(k.startswith("eng:") for k in stored)
     # every rep-stage fact was counted by partition
     counted = {s.labels["partition"] for m in split.metrics.registry.collect() if m.name == "scorecard_rep_stage_facts"
                for s in m.samples}

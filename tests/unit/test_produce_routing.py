@@ -38,7 +38,8 @@ def test_each_type_goes_to_its_topic_with_its_key(event: dict[str, Any], topic: 
 @pytest.mark.parametrize("raw, message", [
     (line({"type": "dispute_resolved", "decision": "upheld"}), "missing key field 'dispute_id'"),
     (line({"type": "refund"}), "unknown type 'refund' (expected one of activity, close_period, complaint, deal, "
-                               "dispute_opened, dispute_resolved, dispute_withdrawn, roster, target)"),
+                               "dispute_opened, dispute_resolved, dispute_withdrawn, engagement, review, roster, "
+                               "target)"),
     (line({"dispute_id": "d1"}), "unknown type None"),
     (b"{not json", "not JSON"),
     (b"[1]", "not a JSON object"),
@@ -82,7 +83,7 @@ def test_produce_lines_sends_disputes_and_reports_bad_lines(monkeypatch: pytest.
                                                  ("t1.sales.disputes", b"dsp-1")]
     assert fake.sent[1][2] == lines[1]  # the bytes go unchanged
     assert problems == ["line 3: unknown type None (expected one of activity, close_period, complaint, deal, "
-                        "dispute_opened, dispute_resolved, dispute_withdrawn, roster, target)"]
+                        "dispute_opened, dispute_resolved, dispute_withdrawn, engagement, review, roster, target)"]
     with pytest.raises(UserError, match=r"^line 1: missing key field 'dispute_id' \(stopped: --strict\)$"):
         produce.produce_lines(SETTINGS, [line({"type": "dispute_withdrawn"})], strict=True, quiet=True)
 

@@ -20,7 +20,7 @@ from sales_scorecard.core.scoreplan import (
     parse_plan,
 )
 
-PLAN = load_scorecard_plan(None)
+PLAN = load_scorecard_plan(None).rep
 NO_TARGETS: dict[str, D | None] = {"new_customers": None}
 
 
@@ -33,10 +33,11 @@ def test_default_plan_is_spec_table() -> None:
         ("weighted_attainment", "financial", 40, "higher", 1), ("win_rate", "process", 10, "higher", 1),
         ("new_customers", "customer", 10, "higher", 1), ("csat", "customer", 10, "higher", 1),
         ("complaint_rate", "customer", 10, "lower", 1), ("contact_coverage", "process", 10, "higher", 1),
-        ("training_hours", "learning", 10, "higher", 1)]
+        ("training_hours", "learning", 10, "higher", 1), ("review_score", "learning", 10, "higher", 1)]
     goals = {c.kpi: c.goal.resolve(1, NO_TARGETS) for c in PLAN.components}
     assert goals == {"weighted_attainment": D("1.0"), "win_rate": D("0.30"), "new_customers": 2, "csat": D("4.5"),
-                     "complaint_rate": D("0.05"), "contact_coverage": D("1.0"), "training_hours": 4}
+                     "complaint_rate": D("0.05"), "contact_coverage": D("1.0"), "training_hours": 4,
+                     "review_score": D("4.0")}
 
 
 @pytest.mark.parametrize("period,months,new_customers_goal,training_goal", [
@@ -60,7 +61,7 @@ def test_score_over_non_null_components() -> None:
                                                   "training_hours")] == [D("0.5"), 1, D("0.5"), D("0.5"), D("0.5")]
     assert components["csat"].achievement is None and components["csat"].value is None
     assert components["csat"].goal == D("4.5")  # the goal is still shown for explanation
-    assert len(result.components) == 7
+    assert len(result.components) == 8  # review_score (contract §12) is null here too
 
 
 def test_new_customers_goal_from_target() -> None:
@@ -158,7 +159,10 @@ def test_load_from_a_path_with_unquoted_numbers(tmp_path: Path) -> None:
     path.write_text("plan_id: p1\ncomponents:\n"
                     "  - {kpi: win_rate, dimension: process, weight: 3, goal: 0.3}\n"
                     "  - {kpi: new_customers, dimension: customer, weight: 1, goal: {target: new_customers}}\n")
-    plan = load_scorecard_plan(str(path))
+    plans = load_scorecard_plan(str(path))
+    # A file without scopes applies to every scope (contract §12).
+    assert plans.rep is plans.team is plans.company
+    plan = plans.rep
     assert plan.plan_id == "p1" and plan.components[0].goal.fixed == D("0.3") and plan.components[0].weight == 3
     assert plan.components[0].direction == "higher" and plan.components[0].cap == 1
     # A target-only goal without a target has no goal: the component is left out.
@@ -185,7 +189,7 @@ def component(**overrides: Any) -> dict[str, Any]:
     ({"components": [component(weight="0")]}, r"^components: at least one weight"),
     ({"components": [component(goal="0")]}, r"^components\[0\]\.goal: must be a finite decimal > 0"),
     ({"components": [component(goal="abc")]}, r"^components\[0\]\.goal: not a decimal"),
-    ({"components": [component(goal={})]}, r"^components\[0\]\.goal: needs per_month"),
+    ({"components": [component(goal={})]}, r"^components\[0\]\.goal: needs value, per_month"),
     ({"components": [component(goal={"per_moth": "2"})]}, r"^components\[0\]\.goal\.per_moth: unknown key"),
     ({"components": [component(goal={"target": "deals"})]}, r"^components\[0\]\.goal\.target: expected one of"),
     ({"components": [component(goal={"per_month": "-2"})]}, r"^components\[0\]\.goal\.per_month: must be"),

@@ -38,7 +38,8 @@ from tests.factories import (
 
 V = EventValidator("CNY")
 TOPIC = {"deal": "sales.deals", "complaint": "sales.complaints", "activity": "sales.activities",
-         "roster": "sales.roster", "target": "sales.targets", "close_period": "sales.control"}
+         "roster": "sales.roster", "target": "sales.targets", "close_period": "sales.control",
+         "review": "sales.reviews", "engagement": "sales.reviews"}
 VALID = {
     "deal": deal("d1", "r1", "c1", "120000.00", customer_tier="A"),
     "open_deal": deal("d2", "r1", "c1", "5.00", stage="open", closed_at=None),
