@@ -353,7 +353,6 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
         appeals = simulate_disputes(roster_first + targets + stream, cfg.seed, cfg.dispute_rate, months, cfg.timezone)
         stream = merge_by_time(stream, appeals)
     if cfg.reviews:
-        from sales_scorecard.cli.dispute_simulation import merge_by_time
         from sales_scorecard.cli.review_simulation import simulate_reviews
 
         reviews = simulate_reviews(roster_first + stream, cfg.seed, months, cfg.timezone)
