@@ -16,8 +16,8 @@ from .payroll import band_rows
 from .periods import TRAILING_DAYS, Period
 from .reviews import MIN_RESPONDENTS
 from .roster import UNASSIGNED
-from .targets import target_source
 from .scoreplan import DIMENSIONS
+from .targets import target_source
 
 METRICS = ("score", "revenue", "attainment", "weighted_attainment")
 

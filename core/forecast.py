@@ -21,8 +21,10 @@ from typing import Any
 from .commission import CommissionPlan, Condition
 from .money import CONTEXT, ZERO, format_money, ratio
 
-CENT = Decimal("0.01")
 from .plan_files import checked_mapping, finite_decimal, load_yaml
+
+#: Money's smallest unit: what ``revenue_needed`` is rounded up to.
+CENT = Decimal("0.01")
 
 #: The pipeline stages of an open deal, earliest first (contract §13).
 PIPELINE_STAGES = ("prospect", "qualified", "proposal", "negotiation")
