@@ -20,7 +20,6 @@ from typing import Any
 
 from .commission import CommissionPlan, Condition
 from .money import CONTEXT, ZERO, format_money, ratio
-
 from .plan_files import checked_mapping, finite_decimal, load_yaml
 
 #: Money's smallest unit: what ``revenue_needed`` is rounded up to.
