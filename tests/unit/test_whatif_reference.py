@@ -10,7 +10,7 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.core.commission import load_plans
 from sales_scorecard.core.whatif import Plans, recompute, rep_engine
 from sales_scorecard.schemas.records import record_from_event
-from tests.reference.model import ReferenceModel, Rates
+from tests.reference.model import Rates, ReferenceModel
 from tests.unit.test_whatif import CURRENT, six_nine
 
 SIX_NINE = Rates(base=Decimal("0.06"), above_target=Decimal("0.09"))
@@ -26,7 +26,8 @@ def test_every_rep_month_matches_the_reference(tmp_path: Path) -> None:
     report = recompute(engine, six_nine(tmp_path), "2026-08", "2026-11")
     model = ReferenceModel(events)
     months = {"2026-08", "2026-09", "2026-10", "2026-11"}
-    want = {(id, period) for scope, id, period in model.keys() if scope == "rep" and period in months}
+    keys = model.keys()  # the model's scorecard keys (a method of its own, not a dict's)
+    want = {(id, period) for scope, id, period in keys if scope == "rep" and period in months}
     assert {(r.rep_id, r.period) for r in report.rows} == want
     gated = above = 0
     for r in report.rows:
