@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,13 +58,21 @@ def current_plans(settings: Settings) -> Plans:
         raise UserError(f"the current plan (SCORECARD_*_PLAN): {exc}") from None
 
 
+def table_key(raw: bytes | None) -> str:
+    """A table key as the changelog holds it: a JSON string (Faust's key serializer for
+    ``str`` keys); raw text is read too."""
+    if raw is None:
+        return ""
+    return str(orjson.loads(raw)) if raw.startswith(b'"') else raw.decode()
+
+
 def stored_facts(records: Iterable[tuple[bytes | None, bytes | None]]) -> Iterator[dict[str, Any]]:
     """The facts of ``facts`` changelog records (key, value) in order: every fact of each row
     (a tombstone holds none)."""
     for key, value in records:
         if value is None:
             continue
-        for _, fact in entries(key.decode() if key else "", orjson.loads(value)):
+        for _, fact in entries(table_key(key), orjson.loads(value)):
             yield fact
 
 
@@ -85,7 +94,7 @@ def apply_facts(engine: ScorecardEngine, facts: Iterable[dict[str, Any]]) -> Cou
     return counts
 
 
-def read_changelog(settings: Settings, topic: str, quiet: bool) -> Iterator[tuple[bytes | None, bytes | None]]:
+def read_changelog(settings: Settings, topic: str, quiet: bool) -> Generator[tuple[bytes | None, bytes | None]]:
     """(key, value) of every record of ``topic`` up to the end offsets seen at the start, in
     offset order, with a progress bar on a terminal."""
     from kafka import TopicPartition
@@ -143,7 +152,8 @@ def command(commission_plan: Path, scorecard_plan: Path | None, first: str, last
     current = current_plans(settings)
     candidate = load_candidate(commission_plan, scorecard_plan, current)
     engine = rep_engine(settings.timezone, current)
-    counts = apply_facts(engine, stored_facts(read_changelog(settings, table_changelog(settings, "facts"), quiet)))
+    with closing(read_changelog(settings, table_changelog(settings, "facts"), quiet)) as records:
+        counts = apply_facts(engine, stored_facts(records))
     click.echo("facts: " + (", ".join(f"{name} {n:,}" for name, n in sorted(counts.items())) or "none"), err=True)
     report = recompute(engine, candidate, first, last)
     click.echo(summary(report, current, candidate, top))

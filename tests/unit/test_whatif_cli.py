@@ -61,8 +61,9 @@ def test_a_bad_plan_file_says_which_file_and_key(tmp_path: Path, plan: Path, mon
 
 
 def changelog_records() -> list[tuple[bytes | None, bytes | None]]:
-    """The hand-worked history as a worker's ``facts`` changelog holds it: rows of two facts,
-    an entry of the older fact-keyed layout, a tombstone and an appeal's adjustment."""
+    """The hand-worked history as a worker's ``facts`` changelog holds it: rows of two facts
+    keyed by JSON strings, an entry of the older fact-keyed layout (a raw key), a tombstone
+    and an appeal's adjustment."""
     table: dict[str, object] = {}
     log = FactLog(table)
     facts = history()
@@ -74,8 +75,8 @@ def changelog_records() -> list[tuple[bytes | None, bytes | None]]:
     log.write()
     records: list[tuple[bytes | None, bytes | None]] = [(b"roster:" + facts[0]["event_id"].encode(),
                                                          orjson.dumps(facts[0]))]
-    records += [(key.encode(), orjson.dumps(value)) for key, value in table.items()]
-    return [*records, (b"000000000099.00000000", None)]
+    records += [(orjson.dumps(key), orjson.dumps(value)) for key, value in table.items()]  # Faust's JSON keys
+    return [*records, (b'"000000000099.00000000"', None)]
 
 
 def hand_worked(tmp_path: Path) -> WhatIf:
@@ -141,3 +142,15 @@ def test_summary_lists_totals_teams_and_the_largest_changes(tmp_path: Path) -> N
     assert re.search(r"^t2\s+1\s+500\.00\s+600\.00\s+\+100\.00$", text, re.M)
     assert re.search(r"^r2\s+2026-11\s+t1\s+12,500\.00\s+15,000\.00\s+\+2,500\.00\s+73\.8889\s+73\.8889$", text, re.M)
     assert "r1 " not in text.split("largest changes")[1]
+
+
+def test_the_bench_part_runs_the_command_s_functions_on_a_small_history() -> None:
+    from sales_scorecard.cli.bench.whatif import measure
+
+    said: list[str] = []
+    result = measure(12, 2, said.append)
+    assert sum(result["outcomes"].values()) == result["facts"] > 0
+    assert result["rep_months"] >= 20  # 12 reps × 2 months, a few hired or gone mid-way
+    # 6 % / 9 % pays more than 5 % / 8 % as soon as anyone sold anything
+    assert Decimal(result["commission_candidate"]) > Decimal(result["commission_current"]) > 0
+    assert said[0] == "whatif: simulating 12 reps x 2 months"
