@@ -41,7 +41,7 @@ def stored_rows(events: list[dict]) -> Iterator[tuple[bytes, bytes]]:
 
     for n, start in enumerate(range(0, len(events), ROW_FACTS)):
         row = [[FACT_TYPES[e["type"]].fact_key(e), e] for e in events[start:start + ROW_FACTS]]
-        yield orjson.dumps(f"{n:012d}.0000bench"), orjson.dumps(row)
+        yield orjson.dumps(f"{n:012d}.0000beef"), orjson.dumps(row)
 
 
 def measure(reps: int, months: int, say: Callable[[str], None]) -> dict:
