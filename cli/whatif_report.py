@@ -117,6 +117,8 @@ def chart_svg(bars: list[Bar], width: int = 720, height: int = 260) -> str:
                  'stroke="#555"/>')
     parts.append(f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end" font-size="11">{tallest:,}</text>')
     parts.append(f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end" font-size="11">0</text>')
+    parts.append(f'<text x="12" y="{top_pad + plot_h / 2}" font-size="11" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {top_pad + plot_h / 2})">rep-months</text>')
     slot = plot_w / max(len(bars), 1)
     for i, bar in enumerate(bars):
         h = 0 if tallest == 0 else plot_h * bar.count / tallest
