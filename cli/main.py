@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "payroll": ("payroll", "Payroll ledger tools (export)."),
     "alert-sink": ("alert_sink", "Deliver alerts to a webhook, each exactly once."),
     "bench": ("bench.command", "Measure throughput, latency, memory and recovery; write bench/results/."),
+    "whatif": ("whatif", "Recompute past rep-months under a candidate commission or scorecard plan."),
     "tokens": ("tokens", "Create bearer tokens for the web API (hashed tokens file)."),
 }
 

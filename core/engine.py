@@ -21,6 +21,7 @@ property tests replay shuffled, duplicated histories against a from-scratch buil
 from __future__ import annotations
 
 import bisect
+import copy
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -1177,9 +1178,9 @@ class ScorecardEngine:
         return evaluate(self.plans.for_scope(scope), values, L.months_in(period.kind),
                         {"new_customers": nc_target}, members)
 
-    def render(self, scope: str, id: str, label: str) -> dict[str, Any] | None:
-        """The scorecard content of one key (without revision, event_id and emitted_at);
-        None when the key does not exist."""
+    def scored(self, scope: str, id: str, label: str) -> tuple[Period, dict[str, Any], ScoreResult] | None:
+        """The exact KPI values and the score of one key under this engine's plans; None when
+        the key does not exist (or, for a trailing window, without a clock)."""
         if not self.exists(scope, id, label):
             return None
         computed = self.inputs(scope, id, label)
@@ -1187,7 +1188,23 @@ class ScorecardEngine:
             return None
         period, inputs, nc_target = computed
         values = compute_kpis(inputs)
-        result = self.score(scope, values, period, inputs, nc_target)
+        return period, values, self.score(scope, values, period, inputs, nc_target)
+
+    def with_plans(self, scorecard_plans: ScopedPlans, commission_plans: PlanSet) -> ScorecardEngine:
+        """The same facts read under other plans (contract §13, what-if): a shallow copy that
+        shares every fact and aggregate with this engine. Read calendar keys from it; apply
+        facts to this engine only."""
+        view = copy.copy(self)
+        view.plans, view.commission_plans = scorecard_plans, commission_plans
+        return view
+
+    def render(self, scope: str, id: str, label: str) -> dict[str, Any] | None:
+        """The scorecard content of one key (without revision, event_id and emitted_at);
+        None when the key does not exist."""
+        evaluated = self.scored(scope, id, label)
+        if evaluated is None:
+            return None
+        period, values, result = evaluated
         team_id = manager_id = None
         if scope == "rep":
             entry = self.roster.entry_before(id, period.end)

@@ -83,8 +83,7 @@ class FactLog:
 
     def _entries(self, key: str) -> list[tuple[str, Any]]:
         """The (fact key, fact) pairs stored under table key ``key``."""
-        value = self.table[key]
-        return [(fact_key, fact) for fact_key, fact in value] if ROW_KEY.match(key) else [(key, value)]
+        return entries(key, self.table[key])
 
     def _kept(self, items: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
         """``items``, also kept in ``latest`` when the log is readable."""
@@ -112,6 +111,12 @@ class FactLog:
         self.table[f"{self.sequence:012d}.{self.writer}"] = self.pending
         self.sequence += 1
         self.pending = []
+
+
+def entries(key: str, value: Any) -> list[tuple[str, Any]]:
+    """The (fact key, fact) pairs of one table entry: a row's pairs, or the one fact of a
+    fact-keyed entry of the older layout."""
+    return [(fact_key, fact) for fact_key, fact in value] if ROW_KEY.match(key) else [(key, value)]
 
 
 def stored_facts(table: KeyValue) -> dict[str, Any]:

@@ -134,3 +134,11 @@ def produce_route(event: dict) -> tuple[TopicSpec, str]:
     if isinstance(kind, str) and kind in DISPUTE_TOPIC_FOR_TYPE:
         return DISPUTES, str(event["dispute_id"])
     return TOPIC_FOR_TYPE[fact_type(event).name], input_key(event)
+
+
+def table_changelog(settings: Settings, table: str) -> str:
+    """The changelog topic of one of the worker's tables, as Faust names it
+    (``{app_id}-{table}-changelog``, compacted). The ``facts`` table's holds every fact a
+    stage applied (streams/fact_log.py), for as long as the worker runs: what a what-if
+    reads (contract §13)."""
+    return f"{settings.app_id}-{table}-changelog"

@@ -22,7 +22,7 @@ from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.kafka_security import security_fields
 from sales_scorecard.streams.settings import Settings
 
-PARTS = ("engine", "throughput", "latency", "memory", "failover", "workers", "loops")
+PARTS = ("engine", "throughput", "latency", "memory", "failover", "workers", "loops", "whatif")
 #: What runs without --only: failover waits out Faust's 60 s session timeout for its baseline,
 #: workers runs the throughput events through one worker and then two, and loops runs the
 #: throughput part's floor and pipeline six times.
@@ -81,6 +81,10 @@ def say(message: str) -> None:
 @click.option("--months", type=int, default=13, show_default=True, help="Memory/recovery: months of state.")
 @click.option("--store", "stores", type=click.Choice(["rocksdb", "memory"]), multiple=True,
               help="Memory/recovery: only these table stores (repeatable; default both).")
+@click.option("--whatif-reps", "whatif_reps", type=int, default=5000, show_default=True,
+              help="What-if: reps of the simulated history (offline, contract §13).")
+@click.option("--whatif-months", "whatif_months", type=int, default=12, show_default=True,
+              help="What-if: months of the simulated history.")
 @click.option("--quick", is_flag=True, help="Small sizes (20k events, 20 s at the rate, 1,000 reps) for a smoke run.")
 @click.option("--only", type=click.Choice(PARTS), multiple=True,
               help="Run only these parts (repeatable); failover and loops run only when named.")
@@ -96,7 +100,8 @@ def say(message: str) -> None:
                    "(the workers part always runs partitioned).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
-def command(events: int, rate: int, duration: int, reps: int, months: int, stores: tuple[str, ...], quick: bool,
+def command(events: int, rate: int, duration: int, reps: int, months: int, stores: tuple[str, ...],
+            whatif_reps: int, whatif_months: int, quick: bool,
             only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
             profile: bool) -> None:
@@ -108,6 +113,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
     signal.signal(signal.SIGTERM, _interrupt)  # so the finally blocks stop workers and the broker
     if quick:
         events, duration, reps = min(events, 20_000), min(duration, 20), min(reps, 1000)
+        whatif_reps = min(whatif_reps, 500)
     parts = set(only or DEFAULT_PARTS)
     if rounds < 1:
         raise click.UsageError("--rounds must be at least 1")
@@ -124,6 +130,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions, "stages": stages,
+                                   **({"whatif_reps": whatif_reps, "whatif_months": whatif_months}
+                                      if "whatif" in parts else {}),
                                    **({"rounds": rounds} if "loops" in parts else {})}}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +147,11 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
         if "engine" in parts:
             say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
             result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
+            save()
+        if "whatif" in parts:
+            from sales_scorecard.cli.bench import whatif
+
+            result["whatif"] = whatif.measure(whatif_reps, whatif_months, say)
             save()
         needs_broker = parts & {"throughput", "latency", "memory", "failover", "loops"}
         own = bootstrap is None  # the bench's own broker is plaintext: no SCORECARD_KAFKA_* for it

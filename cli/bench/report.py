@@ -96,6 +96,14 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             add(f"memory ({store} store): bytes per rep-period (target <= 4096)", fig["bytes_per_rep_period"], "B")
         for store, rec in mem["recovery"].items():
             add(f"recovery to /readyz ({store} store, {rec['keys']:,} keys)", rec["seconds"], "s")
+    if "whatif" in result:
+        wi = result["whatif"]
+        add(f"whatif: {wi['reps']:,} reps x {wi['months']} months, {wi['facts']:,} facts, "
+            f"{wi['rep_months']:,} rep-months under two plans (offline; target <= 120 s)", wi["total_s"], "s")
+        add("whatif: decode + apply, recompute", f"{wi['decode_apply_s']} / {wi['recompute_s']}", "s")
+        if "decode_apply_cpu_s" in wi:
+            add("whatif: the same in CPU seconds", f"{wi['decode_apply_cpu_s']} / {wi['recompute_cpu_s']}", "CPU-s")
+        add("whatif: peak RSS", wi["peak_rss_mib"], "MiB")
     return out
 
 

@@ -100,6 +100,21 @@ BASE_RATE = Decimal("0.05")
 ABOVE_TARGET_RATE = Decimal("0.08")
 ABOVE_TARGET_CSAT = Decimal("4.5")
 
+
+@dataclass(frozen=True)
+class Rates:
+    """The rates of a plan shaped like the default one (contract §7, §11): ``base`` up to the
+    target, ``above_target`` on the revenue above it when the month's csat is at least
+    ``above_target_csat`` or it has no survey, else ``base`` there too. A what-if's candidate
+    of this shape (contract §13) is checked with other rates."""
+
+    base: Decimal = BASE_RATE
+    above_target: Decimal = ABOVE_TARGET_RATE
+    above_target_csat: Decimal = ABOVE_TARGET_CSAT
+
+
+DEFAULT_RATES = Rates()
+
 # contract §6 and §12 scorecard plans.
 CAP = Decimal(1)
 
@@ -735,16 +750,17 @@ class ReferenceModel:
         return mean([Decimal(a.score) for a in self._acts.get(("rep", rep), ())
                      if a.kind == "survey" and a.score is not None and _in(a.at, p.start, p.end)])
 
-    def month_commission(self, rep: str, label: str) -> Decimal:
-        """Contract §7 default plan with §11's gate on a rep's month, rounded to cents."""
+    def month_commission(self, rep: str, label: str, rates: Rates = DEFAULT_RATES) -> Decimal:
+        """Contract §7 default plan with §11's gate on a rep's month, rounded to cents
+        (``rates``: the same plan with other rates)."""
         revenue = self.revenue("rep", rep, label)
         target = self.revenue_target("rep", rep, label)
         if target is None or target == 0:
-            raw = revenue * BASE_RATE
+            raw = revenue * rates.base
         else:
             csat = self.month_csat(rep, label)
-            above = ABOVE_TARGET_RATE if csat is None or csat >= ABOVE_TARGET_CSAT else BASE_RATE
-            raw = min(revenue, target) * BASE_RATE + max(revenue - target, Decimal(0)) * above
+            above = rates.above_target if csat is None or csat >= rates.above_target_csat else rates.base
+            raw = min(revenue, target) * rates.base + max(revenue - target, Decimal(0)) * above
         return raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
     # ------------------------------------------------------------------- reviews (§12)

@@ -1,0 +1,85 @@
+"""The what-if offline (contract §13): a simulated history read back as the worker's ``facts``
+table rows, applied to the what-if's engine, then every rep-month recomputed under the
+default plan and a 6 % / 9 % candidate.
+
+The facts are encoded as the changelog holds them (rows of a batch of facts, JSON keys)
+and decoded and applied with ``scorecard whatif``'s own functions; only Kafka's fetch is
+left out, so the figure is the command's work over facts read from memory rather than
+from the broker.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from decimal import Decimal
+
+import orjson
+
+from sales_scorecard.core.whatif import Plans
+
+#: Facts per stored row (the worker stores one row per ``sales.facts`` message, a batch).
+ROW_FACTS = 200
+
+
+def candidate_plans() -> Plans:
+    """The default plans with the commission bands paid 6 % and 9 % instead of 5 % and 8 %."""
+    from sales_scorecard.core.commission import PlanSet, load_plans
+    from sales_scorecard.core.scoreplan import load_scorecard_plan
+
+    rates = {Decimal("0.05"): Decimal("0.06"), Decimal("0.08"): Decimal("0.09")}
+    default = load_plans(None).default
+    plan = replace(default, plan_id="bench-6-9", tiers=tuple(replace(t, rate=rates[t.rate]) for t in default.tiers))
+    return Plans(load_scorecard_plan(None), PlanSet(plan))
+
+
+def stored_rows(events: list[dict]) -> Iterator[tuple[bytes, bytes]]:
+    """The events as ``facts`` changelog records: ``ROW_FACTS`` facts a row, JSON-string keys."""
+    from sales_scorecard.schemas.fact_types import FACT_TYPES
+
+    for n, start in enumerate(range(0, len(events), ROW_FACTS)):
+        row = [[FACT_TYPES[e["type"]].fact_key(e), e] for e in events[start:start + ROW_FACTS]]
+        yield orjson.dumps(f"{n:012d}.0000beef"), orjson.dumps(row)
+
+
+def measure(reps: int, months: int, say: Callable[[str], None]) -> dict:
+    """Seconds (wall and CPU) to decode and apply the facts of ``reps`` × ``months`` and to
+    recompute the rep-months of the whole range under both plans; peak RSS of the process."""
+    from sales_scorecard.cli.simulation import SimulationConfig, simulate
+    from sales_scorecard.cli.whatif import apply_facts, stored_facts
+    from sales_scorecard.core.commission import load_plans
+    from sales_scorecard.core.labels import shift
+    from sales_scorecard.core.scoreplan import load_scorecard_plan
+    from sales_scorecard.core.whatif import recompute, rep_engine
+
+    first = "2026-01"
+    last = shift(first, months - 1)
+    say(f"whatif: simulating {reps:,} reps x {months} months")
+    events = simulate(SimulationConfig(seed=7, reps=reps, teams=max(1, reps // 10), months=months, start_month=first))
+    records = list(stored_rows(events))
+    facts = len(events)
+    del events
+    current = Plans(load_scorecard_plan(None), load_plans(None))
+    engine = rep_engine("Asia/Shanghai", current)
+    say(f"whatif: decoding and applying {facts:,} facts in {len(records):,} rows")
+    started, cpu = time.perf_counter(), time.process_time()
+    counts = apply_facts(engine, stored_facts(records))
+    applied, applied_cpu = time.perf_counter() - started, time.process_time() - cpu
+    say(f"  {applied:.1f} s; recomputing {first}..{last} under both plans")
+    started, cpu = time.perf_counter(), time.process_time()
+    report = recompute(engine, candidate_plans(), first, last)
+    recomputed, recomputed_cpu = time.perf_counter() - started, time.process_time() - cpu
+    total = report.total()
+    return {
+        "reps": reps, "months": months, "facts": facts, "rows": len(records),
+        "outcomes": dict(counts), "rep_months": len(report.rows),
+        "decode_apply_s": round(applied, 1), "recompute_s": round(recomputed, 1),
+        "total_s": round(applied + recomputed, 1),
+        # CPU seconds of this process: on a shared machine the figure least moved by other load
+        "decode_apply_cpu_s": round(applied_cpu, 1), "recompute_cpu_s": round(recomputed_cpu, 1),
+        "facts_per_s": round(facts / applied), "rep_months_per_s": round(len(report.rows) / recomputed),
+        "commission_current": str(total.current), "commission_candidate": str(total.candidate),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
