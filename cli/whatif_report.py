@@ -27,8 +27,8 @@ def money(value: Decimal, signed: bool = False) -> str:
 
 
 def plan_names(plans: Plans) -> str:
-    """``commission plan id / scorecard plan id``."""
-    return f"{plans.commission.default.plan_id} / {plans.scorecard.plan_id}"
+    """``commission plan id / the rep scorecard plan's id`` (a what-if scores rep-months)."""
+    return f"{plans.commission.default.plan_id} / {plans.scorecard.rep.plan_id}"
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sales_scorecard.core.commission import load_plans
-from sales_scorecard.core.scoreplan import load_scorecard_plan, parse_plan
+from sales_scorecard.core.scoreplan import ScopedPlans, load_scorecard_plan, parse_plan
 from sales_scorecard.core.whatif import Plans, WhatIf, WhatIfError, month_range, recompute, rep_engine, score_rounded
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, deal, roster, target
@@ -35,8 +35,8 @@ def six_nine(tmp_path: Path, extra: str = "") -> Plans:
 
 
 #: a scorecard plan of one component: 100 × min(weighted attainment, 1)
-ATTAINMENT_ONLY = parse_plan({"plan_id": "attainment-only", "components": [
-    {"kpi": "weighted_attainment", "dimension": "financial", "weight": "1", "goal": "1.0"}]})
+ATTAINMENT_ONLY = ScopedPlans.uniform(parse_plan({"plan_id": "attainment-only", "components": [
+    {"kpi": "weighted_attainment", "dimension": "financial", "weight": "1", "goal": "1.0"}]}))
 
 
 def history() -> list[dict[str, Any]]:

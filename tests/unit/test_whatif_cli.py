@@ -57,7 +57,7 @@ def test_a_bad_plan_file_says_which_file_and_key(tmp_path: Path, plan: Path, mon
     score = CliRunner().invoke(cli, ["whatif", "--commission-plan", str(plan), "--scorecard-plan", str(bad), *months])
     assert score.exit_code == 2
     assert score.output == f"scorecard: error: --scorecard-plan {bad}: default: unknown key " \
-                           "(expected one of components, plan_id)\n"
+                           "(expected one of components, plan_id, scopes)\n"
 
 
 def changelog_records() -> list[tuple[bytes | None, bytes | None]]:
