@@ -28,7 +28,7 @@ from tests import factories as f
 from tests.integration.compare import assert_kpis_equal
 from tests.integration.kafka_helpers import json_values, metric_sum, read_topic, send_raw, wait_for
 from tests.reference.disputes import expected_appeals, normalise_dispute
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = pytest.mark.integration
 
@@ -126,8 +126,8 @@ def test_a_recredit_named_by_an_upheld_dispute_pays_as_the_reference_model_says(
     assert wait_for(lambda: state_of(s, "D-1") == "resolved", timeout=60), disputes(s)
 
     # Payroll: each rep's November changes by the reference model's commission difference.
-    before = ReferenceModel(BASE + [f.close_period("2026-11")])
-    after = ReferenceModel(BASE + [f.close_period("2026-11"), fix])
+    before = built_model(BASE + [f.close_period("2026-11")])
+    after = built_model(BASE + [f.close_period("2026-11"), fix])
     adj = {a["rep_id"]: a for a in adjustments(s)}
     assert set(adj) == {"r1", "r2"}
     for rep in ("r1", "r2"):

@@ -14,7 +14,7 @@ from sales_scorecard.streams.settings import Settings
 from tests.factories import close_period, deal, roster, target
 from tests.integration.compare import applied_total
 from tests.integration.kafka_helpers import json_values, produce_events, read_topic, wait_for
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def _d(value: object) -> Decimal | None:
 
 def offline_awards(events: list[dict], timezone: str) -> list[dict]:
     """The award events ``core/awards.py`` decides over the reference model's scorecards."""
-    model = ReferenceModel(events, timezone)
+    model = built_model(events, timezone)
     keys = model.keys()
 
     def reps(label: str) -> tuple[RepFigures, ...]:
@@ -72,11 +72,8 @@ def offline_awards(events: list[dict], timezone: str) -> list[dict]:
 
 
 def comparable(events: list[dict]) -> list[tuple]:
-    # A team award's value is the team's score. Teams are now scored with the team plan of
-    # contract §12, which the reference model does not know yet (its extension to §12 is
-    # pending), so the score of team scopes is not compared; everything else is.
-    return sorted((e["event_id"], e["scope"], e["name"], e["team_id"], e["manager_id"],
-                   None if e["scope"] == "team" else e["value"], e["rank"], e["bonus"]) for e in events)
+    return sorted((e["event_id"], e["scope"], e["name"], e["team_id"], e["manager_id"], e["value"], e["rank"],
+                   e["bonus"]) for e in events)
 
 
 def test_closed_periods_award_what_an_offline_recomputation_awards_once(test_settings: Settings, run_worker) -> None:

@@ -30,7 +30,7 @@ from tests.integration.test_appeals_pipeline import (
     state_of,
 )
 from tests.reference.disputes import expected_appeals, normalise_dispute
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -103,7 +103,7 @@ def test_kill_minus_nine_between_open_and_resolve_loses_nothing_and_pays_nothing
     for a in adjustments(s):  # one per id (above); the first copy of each
         if by_id.pop(a["adjustment_id"], None) is not None:
             paid[(a["rep_id"], a["original_period"])] += Decimal(a["delta_commission"])
-    after = ReferenceModel(BASE + [f.close_period("2026-11"), fix, *december])
+    after = built_model(BASE + [f.close_period("2026-11"), fix, *december])
     appeals = {("r1", "2026-11"): Decimal(0), ("r2", "2026-11"): Decimal("300.00"),
                ("r1", "2026-12"): Decimal("-50.00")}
     assert set(paid) == set(appeals)

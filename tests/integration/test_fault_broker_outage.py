@@ -29,7 +29,7 @@ from tests.integration.faults import (
     worker_settings,
 )
 from tests.integration.kafka_helpers import metric_sum, metric_value, produce_events, wait_for
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
@@ -79,4 +79,4 @@ def test_broker_outage_of_20_seconds(own_broker: broker.BrokerInfo, run_worker, 
     rows = read_snapshot(s)
     assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
     # and the independent reference model (tests/reference, written from the contract by another author)
-    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 100
+    assert assert_snapshot_matches(rows, built_model(events, timezone=s.timezone)) > 100

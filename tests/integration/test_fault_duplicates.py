@@ -36,7 +36,7 @@ from tests.integration.faults import (
     worker_settings,
 )
 from tests.integration.kafka_helpers import group_caught_up, wait_for
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -111,5 +111,5 @@ def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_wo
     rows = read_snapshot(s)
     assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
     # and the independent reference model (tests/reference, written from the contract by another author)
-    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 100
+    assert assert_snapshot_matches(rows, built_model(events, timezone=s.timezone)) > 100
     assert assert_ledger_pays_exactly(db, events, s.timezone, [CLOSED]) >= 20

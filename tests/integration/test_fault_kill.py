@@ -34,7 +34,7 @@ from tests.integration.faults import (
     worker_settings,
 )
 from tests.integration.kafka_helpers import group_caught_up, produce_events, wait_for
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
@@ -121,5 +121,5 @@ def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_
     rows = read_snapshot(s)
     assert assert_snapshot_equals_offline(rows, events, s.timezone) > 1000
     # and the independent reference model (tests/reference, written from the contract by another author)
-    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) > 1000
+    assert assert_snapshot_matches(rows, built_model(events, timezone=s.timezone)) > 1000
     assert assert_ledger_pays_exactly(db, events, s.timezone, CLOSED) >= 100

@@ -16,7 +16,7 @@ from sales_scorecard.streams.settings import Settings
 from tests.integration.compare import assert_snapshot_matches
 from tests.integration.conftest import REPO
 from tests.integration.kafka_helpers import metric_value, wait_for
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -50,6 +50,6 @@ def test_simulated_history_matches_offline_recomputation(test_settings: Settings
     )
     assert snap.returncode == 0, snap.stderr
     rows = [orjson.loads(line) for line in snap.stdout.splitlines() if line.strip()]
-    compared = assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone))
+    compared = assert_snapshot_matches(rows, built_model(events, timezone=s.timezone))
     assert {r["scope"] for r in rows} == {"rep", "team", "company"}
     assert compared >= 100 * 4

@@ -42,7 +42,7 @@ from tests.integration.kafka_helpers import (
     wait_for,
 )
 from tests.monitoring import monitored_scorecard_metrics, series_names
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
@@ -95,7 +95,7 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
     rows = read_snapshot(base)
     assert assert_snapshot_equals_offline(rows, events, base.timezone) > 100
     # and the independent reference model (tests/reference, written from the contract by another author)
-    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=base.timezone)) > 100
+    assert assert_snapshot_matches(rows, built_model(events, timezone=base.timezone)) > 100
 
     # Any survivor answers any key like the published snapshot.
     rnd = random.Random(5)

@@ -29,7 +29,7 @@ from tests.conftest import OWNER_FILE, SESSION_DIR_PREFIX
 from tests.integration.compare import assert_snapshot_matches
 from tests.integration.conftest import REPO
 from tests.integration.kafka_helpers import consumer_lag, lag_caught_up, metric_sum, metric_value, read_topic, wait_for
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration]
 
@@ -115,7 +115,7 @@ def test_worker_produce_and_snapshot_over_sasl_ssl(secure_broker: broker.BrokerI
     assert snap.returncode == 0, snap.stderr.decode()
     rows = [orjson.loads(line) for line in snap.stdout.splitlines() if line.strip()]
     assert {r["scope"] for r in rows} == {"rep", "team", "company"}
-    assert assert_snapshot_matches(rows, ReferenceModel(events, timezone=s.timezone)) >= 6
+    assert assert_snapshot_matches(rows, built_model(events, timezone=s.timezone)) >= 6
     # The same records read with the PLAIN mechanism over the same TLS listener.
     plain = scorecard(replace(s, kafka_sasl_mechanism="PLAIN"), "snapshot")
     assert plain.returncode == 0, plain.stderr.decode()

@@ -16,7 +16,7 @@ from sales_scorecard.streams.settings import Settings
 from tests.integration.compare import assert_snapshot_matches
 from tests.integration.faults import pipeline_settled, processing_errors
 from tests.integration.kafka_helpers import produce_events, wait_for
-from tests.reference.model import ReferenceModel
+from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -36,4 +36,4 @@ def test_a_static_member_restarted_after_kill_minus_nine_finishes_exactly(test_s
     assert wait_for(lambda: pipeline_settled(s, worker.metrics()), timeout=300), worker.log_tail()
     time.sleep(3)  # the last coalesced flush and clock refresh
     assert processing_errors(worker.metrics()) == 0, worker.log_tail()
-    assert assert_snapshot_matches(read_snapshot(s), ReferenceModel(events, timezone=s.timezone)) > 100
+    assert assert_snapshot_matches(read_snapshot(s), built_model(events, timezone=s.timezone)) > 100

@@ -51,7 +51,7 @@ from tests.integration.kafka_helpers import (
     read_topic,
     wait_for,
 )
-from tests.reference.model import ReferenceModel
+from tests.reference.model import ReferenceModel, built_model
 
 pytestmark = pytest.mark.integration
 
@@ -167,7 +167,7 @@ def test_rep_transfers_team_mid_month_while_deals_flow(test_settings: Settings, 
     text = worker.metrics()
     assert processing_errors(text) == 0, worker.log_tail()
     assert metric_sum(text, "scorecard_records_rejected_total") == 0, worker.log_tail()
-    model = ReferenceModel(feed.sent, timezone=s.timezone)
+    model = built_model(feed.sent, timezone=s.timezone)
     rows = read_snapshot(s)
     assert assert_snapshot_matches(rows, model, exact_keys=True) >= 30
     assert assert_rep_teams_match(rows, model) >= 10
@@ -284,7 +284,7 @@ def test_deal_reassigned_between_reps_on_different_workers(kafka_bootstrap: str,
     member_of = {p: m for m, tps in members.items() for t, p in tps if t == ROSTER.full_name(base)}
     assert member_of[px] != member_of[py]
 
-    model = ReferenceModel(feed.sent, timezone=base.timezone)
+    model = built_model(feed.sent, timezone=base.timezone)
     rows = read_snapshot(base)
     assert assert_snapshot_matches(rows, model, exact_keys=True) >= 20
     assert assert_rep_teams_match(rows, model) >= 5

@@ -1055,3 +1055,9 @@ def percentile(rank: int, ranked: int) -> tuple[float, bool]:
     top_decile = rank <= ceil(0.1 x ranked))."""
     top = (Decimal(100) * rank / ranked).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return float(top), rank <= math.ceil(Decimal("0.1") * ranked)
+
+
+def built_model(events: Iterable[dict], timezone: str = "Asia/Shanghai") -> ReferenceModel:
+    """The model of what the worker builds today: every §12–§13 part on (the integration
+    tests compare the worker with this one)."""
+    return ReferenceModel(events, timezone, features=FEATURES)
