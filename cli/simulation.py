@@ -65,6 +65,10 @@ class SimulationConfig:
     dispute_rate: float = 0.0
     #: Reviews and engagement surveys (contract §12, ``cli.review_simulation``).
     reviews: bool = True
+    #: One team (of at least two, not quarterly-only) gets monthly team targets split down
+    #: to its reps instead of rep targets (contract §12), the rule turning equal, weights,
+    #: history by month; False keeps the histories tests were measured with.
+    split_targets: bool = False
 
 
 #: Pipeline stages (contract §13) and their default probabilities of being won.
@@ -85,6 +89,12 @@ class _PipelinePath:
     first_stage: str
     first_expected: datetime
     update: tuple[datetime, str, datetime] | None
+
+
+def _split_team(cfg: SimulationConfig, teams: list[str], quarterly_only: dict[str, bool]) -> str | None:
+    """The team whose monthly targets are split (contract §12), from a random stream of its own."""
+    monthly = [t for t in teams if not quarterly_only[t]]
+    return random.Random(f"{cfg.seed}:split").choice(monthly) if monthly else None
 
 
 def _pipeline_path(seed: int, deal_id: str, created: datetime, closed: datetime, won: bool | None) -> _PipelinePath:
@@ -210,6 +220,7 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
 
     base = {r: Decimal(rnd.randrange(80, 200)) * 1000 for r in reps}
     quarters = sorted({(m.year, (m.month - 1) // 3 + 1) for m in months})
+    split_team = _split_team(cfg, teams, quarterly_only) if cfg.split_targets else None
     for r in reps:
         if quarterly_only[team_of[r]]:
             for y, q in quarters:
@@ -217,7 +228,19 @@ def simulate(cfg: SimulationConfig = SimulationConfig()) -> list[dict[str, Any]]
         else:
             for m in months:
                 extra = {"new_customers": rnd.randint(1, 3)} if rnd.random() < 0.3 else {}
-                target("rep", r, f"{m.year}-{m.month:02d}", base[r], **extra)
+                if team_of[r] == split_team:
+                    b.seq += 1  # the same ids and draws as without the split
+                else:
+                    target("rep", r, f"{m.year}-{m.month:02d}", base[r], **extra)
+    if split_team is not None:
+        members = sorted(r for r in reps if team_of[r] == split_team)
+        rules: tuple[Any, ...] = ("equal", {"weights": {r: str(1 + i % 3) for i, r in enumerate(members)}}, "history")
+        for i, m in enumerate(months):  # ids of their own: every other event keeps its id
+            targets.append({"event_id": f"target-{cfg.seed}-split-{i}", "type": "target", "schema_version": 1,
+                            "occurred_at": plan_time.isoformat(), "scope": "team", "id": split_team,
+                            "period": f"{m.year}-{m.month:02d}",
+                            "revenue": _money(sum((base[r] for r in members), Decimal(0))),
+                            "split": rules[i % len(rules)]})
     for t in teams:
         for y, q in quarters:
             size = Decimal(rnd.randrange(20, 60)) * 1_000_000

@@ -22,7 +22,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def test_simulated_history_matches_offline_recomputation(test_settings: Settings, run_worker, tmp_path: Path) -> None:
     s = test_settings
-    events = simulate(SimulationConfig(seed=11, reps=100, teams=10, months=4, start_month="2026-07"))
+    # reviews, engagement and one team's split targets included (contract §12)
+    events = simulate(SimulationConfig(seed=11, reps=100, teams=10, months=4, start_month="2026-07",
+                                       split_targets=True))
+    assert any("split" in e for e in events) and {"review", "engagement"} <= {e["type"] for e in events}
     assert len(events) >= 20_000
     path = tmp_path / "history.jsonl"
     path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))

@@ -78,7 +78,7 @@ import bisect
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -384,6 +384,10 @@ class OpenDeal:
     expected: datetime  # expected_close_at
 
 
+#: Looks up a period's given target field: (scope, id, period, field) -> value or None.
+Given = Callable[[str, str, str, str], Decimal | None]
+
+
 def _in(t: datetime, start: datetime, end: datetime) -> bool:
     return start <= t < end
 
@@ -608,41 +612,46 @@ class ReferenceModel:
             return None
         return Decimal(str(ev[field]))
 
-    def _quarter_given_or_months(self, scope: str, id: str, year: int, q: int, field: str) -> Decimal | None:
+    def _quarter_given_or_months(self, scope: str, id: str, year: int, q: int, field: str,
+                                 given: Given | None = None) -> Decimal | None:
         """A quarter's given value, else the sum of its three given months (all three)."""
-        given = self._given(scope, id, f"{year:04d}-Q{q}", field)
-        if given is not None:
-            return given
-        months = [self._given(scope, id, f"{year:04d}-{m:02d}", field) for m in range(3 * q - 2, 3 * q + 1)]
+        given = given or self._given
+        value = given(scope, id, f"{year:04d}-Q{q}", field)
+        if value is not None:
+            return value
+        months = [given(scope, id, f"{year:04d}-{m:02d}", field) for m in range(3 * q - 2, 3 * q + 1)]
         return None if any(v is None for v in months) else sum(months, Decimal(0))  # type: ignore[arg-type]  # no None: checked
 
-    def _year_value(self, scope: str, id: str, year: int, field: str) -> Decimal | None:
-        given = self._given(scope, id, f"{year:04d}", field)
-        if given is not None:
-            return given
-        quarters = [self._quarter_given_or_months(scope, id, year, q, field) for q in range(1, 5)]
+    def _year_value(self, scope: str, id: str, year: int, field: str, given: Given | None = None) -> Decimal | None:
+        given = given or self._given
+        value = given(scope, id, f"{year:04d}", field)
+        if value is not None:
+            return value
+        quarters = [self._quarter_given_or_months(scope, id, year, q, field, given) for q in range(1, 5)]
         return None if any(v is None for v in quarters) else sum(quarters, Decimal(0))  # type: ignore[arg-type]  # no None: checked
 
-    def derived(self, scope: str, id: str, label: str, field: str) -> Decimal | None:
-        """A target field resolved within its own scope and id (contract §3 derivation)."""
+    def derived(self, scope: str, id: str, label: str, field: str, given: Given | None = None) -> Decimal | None:
+        """A target field resolved within its own scope and id (contract §3 derivation);
+        ``given``: where a period's value is looked up (default: the target events)."""
+        given = given or self._given
         p = self.cal.period(label)
         if p.kind == "year":
-            return self._year_value(scope, id, p.year, field)
+            return self._year_value(scope, id, p.year, field, given)
         if p.kind == "quarter":
             q = (p.first_month - 1) // 3 + 1
-            value = self._quarter_given_or_months(scope, id, p.year, q, field)
+            value = self._quarter_given_or_months(scope, id, p.year, q, field, given)
             if value is not None:
                 return value
-            year = self._year_value(scope, id, p.year, field)
+            year = self._year_value(scope, id, p.year, field, given)
             return None if year is None else year / 4
-        given = self._given(scope, id, label, field)
-        if given is not None:
-            return given
+        value = given(scope, id, label, field)
+        if value is not None:
+            return value
         q = (p.first_month - 1) // 3 + 1
-        quarter = self._given(scope, id, f"{p.year:04d}-Q{q}", field)
+        quarter = given(scope, id, f"{p.year:04d}-Q{q}", field)
         if quarter is not None:
             return quarter / 3
-        year = self._year_value(scope, id, p.year, field)
+        year = self._year_value(scope, id, p.year, field, given)
         return None if year is None else year / 12
 
     def revenue_target(self, scope: str, id: str, label: str) -> Decimal | None:
@@ -671,22 +680,18 @@ class ReferenceModel:
 
     def rep_target(self, rep: str, label: str) -> tuple[Decimal | None, str | None]:
         """A rep's revenue target and its source: the rep's own (given, else derived within the
-        rep's own targets), else the share of a split team target of the period, else (a month)
-        its quarter's share / 3, else its year's share / 12, (a quarter) its year's share / 4."""
+        rep's own targets), else derived the same way (contract §3) from the rep's shares of
+        split team targets: a month's share, else its quarter's / 3, else its year's / 12; a
+        quarter's share, else the sum of three month shares, else its year's / 4 (contract §12)."""
         own = self.derived("rep", rep, label, "revenue")
         if own is not None:
             return own, "explicit" if self._given("rep", rep, label, "revenue") is not None else "derived"
-        p = self.cal.period(label)
-        chain: list[tuple[str, int]] = [(label, 1)]
-        if p.kind != "year":
-            if p.kind == "month":
-                chain.append((f"{p.year:04d}-Q{(p.first_month - 1) // 3 + 1}", 3))
-            chain.append((f"{p.year:04d}", 12 // p.months))
-        for whole, parts in chain:
-            share = self.split_shares(whole).get(rep)
-            if share is not None:
-                return share / parts, "split"
-        return None, None
+
+        def share(scope: str, id: str, period: str, field: str) -> Decimal | None:
+            return self.split_shares(period).get(id)
+
+        value = self.derived("rep", rep, label, "revenue", share)
+        return (value, "split") if value is not None else (None, None)
 
     def split_shares(self, label: str) -> dict[str, Decimal]:
         """Every rep's share of the split team targets of one period (contract §12): the members
@@ -982,8 +987,12 @@ class ReferenceModel:
             kpis["forecast_revenue"] = out_money(forecast)
             kpis["forecast_attainment"] = out_ratio(safe_div(forecast, target))
             band = self.next_band(id, period) if is_rep else None
-            kpis["next_band"] = None if band is None else {"rate": out_ratio(band[0]),
-                                                           "revenue_needed": out_money(band[1])}
+            # the band's gate is shown, not applied (contract §5, §13): the band above target
+            # is gated by §11's csat >= 4.5, a month without a survey passing
+            gate = [{"kpi": "csat", "op": ">=", "value": out_ratio(ABOVE_TARGET_CSAT), "when_missing": "pass"}]
+            kpis["next_band"] = None if band is None else {
+                "rate": out_ratio(band[0]), "revenue_needed": out_money(band[1]),
+                "requires": gate if band[0] == ABOVE_TARGET_RATE else []}
         kpis["score"] = out_ratio(self.score(scope, id, p, values))
         return kpis
 

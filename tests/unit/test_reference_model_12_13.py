@@ -329,9 +329,11 @@ def test_next_band() -> None:
             events.append(activity("r1", "survey", score=csat))
         return ReferenceModel(events, features={"forecast"}).kpis("rep", "r1", period)["next_band"]
 
-    assert band("1000.00") == {"rate": 0.08, "revenue_needed": "1000.00"}  # 2000 − 1000 to reach 100 %
-    assert band(None) == {"rate": 0.08, "revenue_needed": "2000.00"}
-    assert band("1000.00", csat=3) == {"rate": 0.08, "revenue_needed": "1000.00"}  # the gate is not read
+    # the 8 % band's gate (contract §11) is shown with it, not applied
+    gate = [{"kpi": "csat", "op": ">=", "value": 4.5, "when_missing": "pass"}]
+    assert band("1000.00") == {"rate": 0.08, "revenue_needed": "1000.00", "requires": gate}  # 2000 − 1000
+    assert band(None) == {"rate": 0.08, "revenue_needed": "2000.00", "requires": gate}
+    assert band("1000.00", csat=3) == {"rate": 0.08, "revenue_needed": "1000.00", "requires": gate}
     assert band("2000.00") is None  # attainment exactly 1.0: in the top band
     assert band("2500.00") is None
     assert band("1000.00", rep_target=None) is None  # no target
