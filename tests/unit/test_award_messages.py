@@ -43,7 +43,8 @@ def test_period_names(period: str, en: str, zh: str) -> None:
 
 
 def test_one_winner_with_a_bonus() -> None:
-    assert award_text([ALICE], "en", "CNY") == "🏆 Sales star of the month, November 2026: Alice (r1); bonus 2,000.00 CNY"
+    assert award_text([ALICE], "en", "CNY") == \
+        "🏆 Sales star of the month, November 2026: Alice (r1); bonus 2,000.00 CNY"
     assert award_text([ALICE], "zh", "CNY") == "🏆 月度销售之星 · 2026年11月：Alice (r1)，奖金 2,000.00 CNY"
 
 
