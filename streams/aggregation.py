@@ -358,6 +358,8 @@ class AggregationStage:
         self._loaded()
         if self.owns_worker_gauges:
             self.metrics.ready.set(1)
+        # What a crash may have recorded without its sends leaving goes out again first.
+        await self._resend_awards()
         # Whatever a crash left unpaid is settled now (both rules are state-based).
         await self._settle_payroll(engine, closed=True)
         self._republish = True
@@ -577,6 +579,18 @@ class AggregationStage:
                 for out in self.ledger.post_bonus(engine, bonus, posted_at):
                     await self._publish_payroll(out)
             self.tables.awards[period] = list(decision.events)
+
+    async def _resend_awards(self) -> None:
+        """After a rebuild, send every recorded ``award`` event again, unchanged (contract
+        §11): the period's record and its events go to different partitions, which Kafka
+        does not order, so a killed worker can leave a recorded period whose events never
+        left (the kill -9 test at the closes lost some without this)."""
+        send = self.outputs.awards
+        if send is None or not self.decides_awards:
+            return
+        for _, events in sorted(self.tables.awards.items(), key=lambda item: item[0]):
+            for event in events:
+                await send(event["event_id"].encode(), orjson.dumps(event))
 
     async def _publish_payroll(self, out: PayrollOutput) -> None:
         # Send, then record: a crash in between re-sends the same ids (and links).
