@@ -237,6 +237,18 @@ class PayrollLedger:
         return self._post_extra(engine, request.adjustment_id, request.rep_id, request.original_period,
                                 request.delta_commission, request.reason, None, posted_at)
 
+    def bonus_again(self, engine: ScorecardEngine, request: BonusRequest, posted_at: str) -> list[PayrollOutput]:
+        """A recorded award's bonus after a rebuild (contract §11): posted when its id is not
+        paid yet, else its adjustment sent again with the same id and figures (a kill -9 can
+        keep the paid state and lose the send; ``apply_in_period`` is the first open month
+        now, ``posted_at`` now)."""
+        paid = self.paid.get((request.rep_id, request.original_period))
+        if paid is None or request.adjustment_id not in paid.appeal_ids:
+            return self.post_bonus(engine, request, posted_at)
+        event = _adjustment(engine, request.adjustment_id, request.rep_id, request.original_period,
+                            paid.statement_id, ZERO, request.delta_commission, request.reason, None, None, posted_at)
+        return [PayrollOutput(state_key(request.rep_id, request.original_period), paid, event)]
+
     def _post_extra(self, engine: ScorecardEngine, adjustment_id: str, rep_id: str, month: str,
                     delta_commission: Decimal, reason: str, dispute_id: str | None,
                     posted_at: str) -> list[PayrollOutput]:

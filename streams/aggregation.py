@@ -42,7 +42,7 @@ from sales_scorecard.core.alert_rules import (
     load_alert_rules,
 )
 from sales_scorecard.core.award_figures import closed_period, decided_at, periods_due
-from sales_scorecard.core.awards import decide, load_awards
+from sales_scorecard.core.awards import bonus_request, decide, load_awards
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.commission import load_plans
 from sales_scorecard.core.dirty_keys import KeyQueue
@@ -359,7 +359,7 @@ class AggregationStage:
         if self.owns_worker_gauges:
             self.metrics.ready.set(1)
         # What a crash may have recorded without its sends leaving goes out again first.
-        await self._resend_awards()
+        await self._resend_awards(engine, _now())
         # Whatever a crash left unpaid is settled now (both rules are state-based).
         await self._settle_payroll(engine, closed=True)
         self._republish = True
@@ -580,17 +580,22 @@ class AggregationStage:
                     await self._publish_payroll(out)
             self.tables.awards[period] = list(decision.events)
 
-    async def _resend_awards(self) -> None:
-        """After a rebuild, send every recorded ``award`` event again, unchanged (contract
-        §11): the period's record and its events go to different partitions, which Kafka
-        does not order, so a killed worker can leave a recorded period whose events never
-        left (the kill -9 test at the closes lost some without this)."""
+    async def _resend_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
+        """After a rebuild, send every recorded ``award`` event again, unchanged, and its
+        bonus adjustment (posted if its paid state was lost, else sent again; contract
+        §11): the period's record, the paid states and the events go to different
+        partitions, which Kafka does not order, so a killed worker can leave a recorded
+        period whose events or bonuses never left (the kill -9 test at the closes lost
+        both without this)."""
         send = self.outputs.awards
         if send is None or not self.decides_awards:
             return
         for _, events in sorted(self.tables.awards.items(), key=lambda item: item[0]):
             for event in events:
                 await send(event["event_id"].encode(), orjson.dumps(event))
+            for request in filter(None, map(bonus_request, events)):
+                for out in self.ledger.bonus_again(engine, request, posted_at):
+                    await self._publish_payroll(out)
 
     async def _publish_payroll(self, out: PayrollOutput) -> None:
         # Send, then record: a crash in between re-sends the same ids (and links).

@@ -136,7 +136,12 @@ def test_a_bonus_posts_one_award_adjustment_in_the_first_open_month(tmp_path: Pa
     again = AwardOutputs()
     run(stage_over(tables, again, str(plan)).on_batch(Batch(), offset=2))
     assert len(adjustments) == len([v for _, v in outputs.sent["payroll"] if v["type"] == "payroll.adjustment"])
-    assert again.sent["payroll"] == [] and again.sent["awards"] == outputs.sent["awards"]  # re-sent, unchanged
+    # the rebuild sends the recorded award and its adjustment again, unchanged, and pays nothing more
+    assert again.sent["awards"] == outputs.sent["awards"]
+    assert [(k, {**v, "posted_at": None, "emitted_at": None}) for k, v in again.sent["payroll"]] == \
+        [(k, {**v, "posted_at": None, "emitted_at": None}) for k, v in outputs.sent["payroll"]
+         if v["type"] == "payroll.adjustment"]
+    assert tables.payroll_state["r1:2026-11"]["appeal_commission"] == "2000.00"
 
 
 def test_without_an_awards_output_the_stage_decides_nothing() -> None:
@@ -162,3 +167,42 @@ def test_the_awards_route_takes_a_month_a_quarter_or_a_year() -> None:
 
     assert [p for p in ("2026", "2026-Q4", "2026-11", "2026-13", "2026-Q5", "R30D", "2026-11-01", "")
             if AWARD_PERIOD.match(p)] == ["2026", "2026-Q4", "2026-11"]
+
+
+def bonus_adjustments(outputs: Outputs) -> list[tuple]:
+    """(id, rep, original month, statement, delta revenue, delta commission, reason) of every award adjustment sent."""
+    return [(v["adjustment_id"], v["rep_id"], v["original_period"], v["original_statement_id"], v["delta_revenue"],
+             v["delta_commission"], v["reason"])
+            for _, v in outputs.sent["payroll"] if v["type"] == "payroll.adjustment" and v["reason"] == "award"]
+
+
+R1_BONUS = ("adj:award:star_rep:2026-11:r1", "r1", "2026-11", "stmt:r1:2026-11", "0.00", "2000.00", "award")
+
+
+def test_a_rebuild_sends_a_recorded_bonus_again_with_the_same_id_and_figures(tmp_path: Path) -> None:
+    # a kill -9 kept the period's record and the paid state, and lost the adjustment's send
+    plan = tmp_path / "awards.yaml"
+    plan.write_text(BONUS_PLAN)
+    tables, outputs = new_tables(), AwardOutputs()
+    run(stage_over(tables, outputs, str(plan)).on_batch(Batch(NOVEMBER + [f.close_period("2026-11")]), offset=0))
+    assert bonus_adjustments(outputs) == [R1_BONUS]
+    again = AwardOutputs()
+    run(stage_over(tables, again, str(plan)).on_batch(Batch(), offset=1))
+    assert bonus_adjustments(again) == [R1_BONUS]
+    assert [a["apply_in_period"] for _, a in again.sent["payroll"]] == ["2026-12"]
+    assert tables.payroll_state["r1:2026-11"]["appeal_ids"] == ["adj:award:star_rep:2026-11:r1"]  # paid once
+    assert tables.payroll_state["r1:2026-11"]["appeal_commission"] == "2000.00"
+
+
+def test_a_rebuild_posts_a_recorded_bonus_whose_paid_state_was_lost(tmp_path: Path) -> None:
+    # a kill -9 kept the period's record and lost the paid state written with the bonus
+    plan = tmp_path / "awards.yaml"
+    plan.write_text(BONUS_PLAN)
+    tables, outputs = new_tables(), AwardOutputs()
+    run(stage_over(tables, outputs, str(plan)).on_batch(Batch(NOVEMBER + [f.close_period("2026-11")]), offset=0))
+    tables.payroll_state["r1:2026-11"] = {**tables.payroll_state["r1:2026-11"], "appeal_ids": [],
+                                          "appeal_commission": "0"}
+    again = AwardOutputs()
+    run(stage_over(tables, again, str(plan)).on_batch(Batch(), offset=1))
+    assert bonus_adjustments(again) == [R1_BONUS]
+    assert tables.payroll_state["r1:2026-11"]["appeal_ids"] == ["adj:award:star_rep:2026-11:r1"]
