@@ -231,23 +231,20 @@ class PayrollLedger:
     # -- award bonuses ----------------------------------------------------
     def post_bonus(self, engine: ScorecardEngine, request: BonusRequest, posted_at: str) -> list[PayrollOutput]:
         """An award's bonus (contract §11): one adjustment on top of the formula, like an
-        appeal's (its id joins ``appeal_ids``, so it is posted once); nothing while its month is open."""
+        appeal's (its id joins ``appeal_ids``, so it is paid once); nothing while its month is
+        open. When its id is paid already (a decision made again, or a rebuild, after a
+        kill -9 that kept the paid state and lost the send) the adjustment is sent again:
+        the same id, statement and figures, ``apply_in_period`` the first open month now."""
         if request.original_period not in engine.closed_months:
             return []
+        paid = self.paid.get((request.rep_id, request.original_period))
+        if paid is not None and request.adjustment_id in paid.appeal_ids:
+            event = _adjustment(engine, request.adjustment_id, request.rep_id, request.original_period,
+                                paid.statement_id, ZERO, request.delta_commission, request.reason, None, None,
+                                posted_at)
+            return [PayrollOutput(state_key(request.rep_id, request.original_period), paid, event)]
         return self._post_extra(engine, request.adjustment_id, request.rep_id, request.original_period,
                                 request.delta_commission, request.reason, None, posted_at)
-
-    def bonus_again(self, engine: ScorecardEngine, request: BonusRequest, posted_at: str) -> list[PayrollOutput]:
-        """A recorded award's bonus after a rebuild (contract §11): posted when its id is not
-        paid yet, else its adjustment sent again with the same id and figures (a kill -9 can
-        keep the paid state and lose the send; ``apply_in_period`` is the first open month
-        now, ``posted_at`` now)."""
-        paid = self.paid.get((request.rep_id, request.original_period))
-        if paid is None or request.adjustment_id not in paid.appeal_ids:
-            return self.post_bonus(engine, request, posted_at)
-        event = _adjustment(engine, request.adjustment_id, request.rep_id, request.original_period,
-                            paid.statement_id, ZERO, request.delta_commission, request.reason, None, None, posted_at)
-        return [PayrollOutput(state_key(request.rep_id, request.original_period), paid, event)]
 
     def _post_extra(self, engine: ScorecardEngine, adjustment_id: str, rep_id: str, month: str,
                     delta_commission: Decimal, reason: str, dispute_id: str | None,

@@ -566,7 +566,8 @@ class AggregationStage:
         """Decide the awards of every closed period not decided yet (contract §11): send
         its ``award`` events (``emitted_at``: the close of its last month), post their
         bonuses, then record the period, so a second close or a rebuild decides nothing
-        again (a crash before the record re-sends the same events)."""
+        again (a crash before the record re-sends the same events, and the bonuses: a
+        bonus already in the paid state is sent again, not paid again)."""
         send = self.outputs.awards
         if send is None or not self.decides_awards:
             return
@@ -594,7 +595,7 @@ class AggregationStage:
             for event in events:
                 await send(event["event_id"].encode(), orjson.dumps(event))
             for request in filter(None, map(bonus_request, events)):
-                for out in self.ledger.bonus_again(engine, request, posted_at):
+                for out in self.ledger.post_bonus(engine, request, posted_at):
                     await self._publish_payroll(out)
 
     async def _publish_payroll(self, out: PayrollOutput) -> None:

@@ -114,7 +114,11 @@ def test_a_crash_before_the_record_resends_the_same_ids_and_pays_no_bonus_twice(
     assert award_ids(again) == award_ids(outputs) == ["award:star_rep:2026-11:r1"]
     assert again.sent["awards"] == outputs.sent["awards"]  # the same events: emitted_at is the close's
     assert outputs.sent["awards"][0][1]["emitted_at"] == "2026-11-30T16:00:00.000Z"
-    assert again.sent["payroll"] == []
+    # the bonus is in the paid state: its adjustment is sent again (its send may be what the
+    # crash lost), the same id and figures, and not paid again
+    assert bonus_adjustments(again) == bonus_adjustments(outputs) == [R1_BONUS]
+    assert tables.payroll_state["r1:2026-11"]["appeal_ids"] == ["adj:award:star_rep:2026-11:r1"]
+    assert tables.payroll_state["r1:2026-11"]["appeal_commission"] == "2000.00"
 
 
 def test_a_bonus_posts_one_award_adjustment_in_the_first_open_month(tmp_path: Path) -> None:
