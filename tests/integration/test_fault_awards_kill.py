@@ -119,8 +119,15 @@ def test_kill_minus_nine_at_the_closes_loses_no_award_and_duplicates_none(
     want_ids = {e["event_id"] for e in want}
     assert {e["period"] for e in want} >= {"2026-09", "2026-Q4", "2026"} and any(d.bonuses for d in decisions)
 
+    def read_all(topic: str) -> list[dict]:
+        """Every record of ``topic``, checked complete (a loaded machine can outlast a short read)."""
+        written = topic_end(s, topic)
+        records = read_topic(s, topic, timeout=60)
+        assert len(records) >= written, (topic, len(records), written)
+        return json_values(records)
+
     def awards() -> list[dict]:
-        return json_values(read_topic(s, awards_topic))
+        return read_all(awards_topic)
 
     assert wait_for(lambda: {a["event_id"] for a in awards()} >= want_ids, timeout=120), \
         (at_kill1, at_kill2, at_kill3, sorted(want_ids - {a["event_id"] for a in awards()}))
@@ -149,7 +156,7 @@ def test_kill_minus_nine_at_the_closes_loses_no_award_and_duplicates_none(
     # no award adjustment the offline decisions do not order.
     bonuses = {b.adjustment_id: b for d in decisions for b in d.bonuses}
     adjustments: dict[str, set[tuple]] = defaultdict(set)
-    for p in json_values(read_topic(s, payroll_topic)):
+    for p in read_all(payroll_topic):
         if p["type"] == "payroll.adjustment" and p["reason"] == "award":
             adjustments[p["adjustment_id"]].add(tuple(p[k] for k in ADJUSTMENT_FIGURES))
     assert set(adjustments) == set(bonuses)
