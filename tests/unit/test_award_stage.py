@@ -210,3 +210,25 @@ def test_a_rebuild_posts_a_recorded_bonus_whose_paid_state_was_lost(tmp_path: Pa
     run(stage_over(tables, again, str(plan)).on_batch(Batch(), offset=1))
     assert bonus_adjustments(again) == [R1_BONUS]
     assert tables.payroll_state["r1:2026-11"]["appeal_ids"] == ["adj:award:star_rep:2026-11:r1"]
+
+
+def test_a_recorded_bonus_whose_close_was_lost_is_posted_when_the_close_is_read_again(tmp_path: Path) -> None:
+    # a kill -9 kept the period's record, and lost the paid state and the stored close
+    # (its input is read again): the bonus goes out once the close is applied again
+    plan = tmp_path / "awards.yaml"
+    plan.write_text(BONUS_PLAN)
+    closed, outputs = new_tables(), AwardOutputs()
+    run(stage_over(closed, outputs, str(plan)).on_batch(Batch(NOVEMBER + [f.close_period("2026-11")]), offset=0))
+    before_close = new_tables()
+    run(stage_over(before_close, AwardOutputs(), str(plan)).on_batch(Batch(NOVEMBER), offset=0))
+    tables = StageTables(facts=before_close.facts, emitted={}, payroll_state={}, boards_emitted={}, alert_state={},
+                         awards=closed.awards)
+    again = AwardOutputs()
+    stage = stage_over(tables, again, str(plan))
+    run(stage.on_batch(Batch(), offset=1))  # the rebuild: November is not closed yet
+    assert again.sent["awards"] == outputs.sent["awards"] and bonus_adjustments(again) == []
+    run(stage.on_batch(Batch([f.close_period("2026-11")]), offset=2))  # the close, read again
+    assert bonus_adjustments(again) == [R1_BONUS]
+    assert again.sent["awards"] == outputs.sent["awards"]  # decided nothing again
+    run(stage.on_batch(Batch([f.close_period("2026-11")]), offset=3))
+    assert bonus_adjustments(again) == [R1_BONUS]  # owed once
