@@ -12,7 +12,7 @@ import socket
 import ssl
 import struct
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -204,10 +204,13 @@ def caught_up(consumer: KafkaConsumer) -> bool:
 
 
 def consume_committing(consumer: KafkaConsumer, handle: Callable[[TopicPartition, ConsumerRecord], str],
-                       idle_exit: float | None = None) -> Counter[str]:
+                       idle_exit: float | None = None,
+                       on_idle: Callable[[Callable[[], bool]], Counter[str]] | None = None) -> Counter[str]:
     """Feed every record to ``handle(tp, record) -> outcome`` and commit its offset only after
     ``handle`` returned (its work is durable), until SIGTERM/SIGINT or, with ``idle_exit``,
-    until caught up and idle that long. Returns a Counter of outcomes."""
+    until caught up and idle that long. ``on_idle(caught_up)`` runs after every poll that
+    returned nothing (and before an idle exit); its outcomes are counted too. Returns a
+    Counter of outcomes."""
     import signal
     import time
 
@@ -226,6 +229,8 @@ def consume_committing(consumer: KafkaConsumer, handle: Callable[[TopicPartition
     while not stopping:
         batches = consumer.poll(timeout_ms=500)
         if not batches:
+            if on_idle is not None:
+                counts.update(on_idle(lambda: caught_up(consumer)))
             if idle_exit is not None and time.monotonic() - last_record >= idle_exit and caught_up(consumer):
                 break
             continue
@@ -237,12 +242,13 @@ def consume_committing(consumer: KafkaConsumer, handle: Callable[[TopicPartition
     return counts
 
 
-def make_group_consumer(settings: Settings, topic: str, group: str) -> KafkaConsumer:
-    """A ``KafkaConsumer`` in ``group`` on ``topic``: manual commits, from the beginning when new."""
+def make_group_consumer(settings: Settings, topic: str | Sequence[str], group: str) -> KafkaConsumer:
+    """A ``KafkaConsumer`` in ``group`` on ``topic`` (or several): manual commits, from the beginning when new."""
     from kafka import KafkaConsumer
 
     require_reachable(settings)
     with kafka_errors(settings):
-        return KafkaConsumer(topic, **client_options(settings), group_id=group,
+        topics = [topic] if isinstance(topic, str) else list(topic)
+        return KafkaConsumer(*topics, **client_options(settings), group_id=group,
                              enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
                              session_timeout_ms=10000, heartbeat_interval_ms=3000)

@@ -134,6 +134,16 @@ def bonus_id(award: str, period: str, winner_id: str) -> str:
     return f"adj:award:{award}:{period}:{winner_id}"
 
 
+def bonus_request(event: dict[str, Any]) -> BonusRequest | None:
+    """The bonus an ``award`` event orders (None: a team's, or an award without one), as
+    ``decide`` orders it: read back from a recorded event after a rebuild."""
+    if event.get("scope") != "rep" or event.get("bonus") is None:
+        return None
+    return BonusRequest(bonus_id(event["award"], event["period"], event["winner_id"]), event["award"],
+                        event["period"], event["winner_id"], L.months_of(event["period"])[-1],
+                        Decimal(event["bonus"]))
+
+
 # -- rules ------------------------------------------------------------------------------
 
 def _best(candidates: list[tuple[Any, Decimal]], make: Callable[[Any, Decimal], Winner]) -> list[Winner]:

@@ -230,9 +230,18 @@ class PayrollLedger:
     # -- award bonuses ----------------------------------------------------
     def post_bonus(self, engine: ScorecardEngine, request: BonusRequest, posted_at: str) -> list[PayrollOutput]:
         """An award's bonus (contract §11): one adjustment on top of the formula, like an
-        appeal's (its id joins ``appeal_ids``, so it is posted once); nothing while its month is open."""
+        appeal's (its id joins ``appeal_ids``, so it is paid once); nothing while its month is
+        open. When its id is paid already (a decision made again, or a rebuild, after a
+        kill -9 that kept the paid state and lost the send) the adjustment is sent again:
+        the same id, statement and figures, ``apply_in_period`` the first open month now."""
         if request.original_period not in engine.closed_months:
             return []
+        paid = self.paid.get((request.rep_id, request.original_period))
+        if paid is not None and request.adjustment_id in paid.appeal_ids:
+            event = _adjustment(engine, request.adjustment_id, request.rep_id, request.original_period,
+                                paid.statement_id, ZERO, request.delta_commission, request.reason, None, None,
+                                posted_at)
+            return [PayrollOutput(state_key(request.rep_id, request.original_period), paid, event)]
         return self._post_extra(engine, request.adjustment_id, request.rep_id, request.original_period,
                                 request.delta_commission, request.reason, None, posted_at)
 

@@ -43,7 +43,7 @@ from sales_scorecard.core.alert_rules import (
     load_alert_rules,
 )
 from sales_scorecard.core.award_figures import closed_period, decided_at, periods_due
-from sales_scorecard.core.awards import decide, load_awards
+from sales_scorecard.core.awards import BonusRequest, bonus_request, decide, load_awards
 from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.commission import load_plans
 from sales_scorecard.core.dirty_keys import KeyQueue
@@ -317,6 +317,9 @@ class AggregationStage:
         self.boards_changed = Signal()
         #: First flush after a rebuild re-sends unchanged keys (see ``_publish_scorecard``).
         self._republish = False
+        #: The bonuses of the recorded awards, owed a post or a re-send since the last rebuild
+        #: (``_resend_awards``): each goes out once its month is known closed again.
+        self._bonuses_owed: list[BonusRequest] = []
         #: Longer-period keys a flush's budget left untried: continuation flushes render them.
         self.set_aside = KeyQueue()
         #: whether the last batch of facts was sent more than the short interval ago
@@ -369,6 +372,8 @@ class AggregationStage:
         self._loaded()
         if self.owns_worker_gauges:
             self.metrics.ready.set(1)
+        # What a crash may have recorded without its sends leaving goes out again first.
+        await self._resend_awards()
         # Whatever a crash left unpaid is settled now (both rules are state-based).
         await self._settle_payroll(engine, closed=True)
         self._republish = True
@@ -575,10 +580,12 @@ class AggregationStage:
         """Decide the awards of every closed period not decided yet (contract §11): send
         its ``award`` events (``emitted_at``: the close of its last month), post their
         bonuses, then record the period, so a second close or a rebuild decides nothing
-        again (a crash before the record re-sends the same events)."""
+        again (a crash before the record re-sends the same events, and the bonuses: a
+        bonus already in the paid state is sent again, not paid again)."""
         send = self.outputs.awards
         if send is None or not self.decides_awards:
             return
+        await self._settle_owed_bonuses(engine, posted_at)
         for period in periods_due(engine.closed_months, self.tables.awards.keys()):
             decision = decide(self.award_plan, closed_period(engine, period),
                               format_timestamp(decided_at(engine, period)))
@@ -588,6 +595,32 @@ class AggregationStage:
                 for out in self.ledger.post_bonus(engine, bonus, posted_at):
                     await self._publish_payroll(out)
             self.tables.awards[period] = list(decision.events)
+
+    async def _resend_awards(self) -> None:
+        """After a rebuild, send every recorded ``award`` event again, unchanged, and owe
+        its bonus a post or a re-send (``_decide_awards`` settles it; contract §11): the
+        period's record, the paid states, the facts and the events go to different
+        partitions, which Kafka does not order, so a killed worker can leave a recorded
+        period whose events or bonuses never left, even one whose close it must read again
+        (the kill -9 test at the closes lost both without this)."""
+        send = self.outputs.awards
+        if send is None or not self.decides_awards:
+            return
+        self._bonuses_owed = []
+        for _, events in sorted(self.tables.awards.items(), key=lambda item: item[0]):
+            for event in events:
+                await send(event["event_id"].encode(), orjson.dumps(event))
+            self._bonuses_owed += filter(None, map(bonus_request, events))
+
+    async def _settle_owed_bonuses(self, engine: ScorecardEngine, posted_at: str) -> None:
+        """Post or send again each owed bonus whose month the engine knows closed."""
+        owed, self._bonuses_owed = self._bonuses_owed, []
+        for request in owed:
+            if request.original_period not in engine.closed_months:
+                self._bonuses_owed.append(request)
+                continue
+            for out in self.ledger.post_bonus(engine, request, posted_at):
+                await self._publish_payroll(out)
 
     async def _publish_payroll(self, out: PayrollOutput) -> None:
         # Send, then record: a crash in between re-sends the same ids (and links).

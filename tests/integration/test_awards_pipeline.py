@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from sales_scorecard.core import labels as L
-from sales_scorecard.core.awards import ClosedPeriod, RepFigures, TeamFigures, decide, load_awards
+from sales_scorecard.core.awards import ClosedPeriod, Decision, RepFigures, TeamFigures, decide, load_awards
 from sales_scorecard.streams.settings import Settings
 from tests.factories import close_period, deal, roster, target
 from tests.integration.compare import applied_total
@@ -45,8 +45,14 @@ def _d(value: object) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def offline_awards(events: list[dict], timezone: str) -> list[dict]:
+def offline_awards(events: list[dict], timezone: str, plan_path: str | None = None) -> list[dict]:
     """The award events ``core/awards.py`` decides over the reference model's scorecards."""
+    return [e for d in offline_decisions(events, timezone, plan_path) for e in d.events]
+
+
+def offline_decisions(events: list[dict], timezone: str, plan_path: str | None = None) -> list[Decision]:
+    """What ``core/awards.py`` decides for each closed period (``plan_path``: an award plan
+    file, None: the default) over the reference model's scorecards."""
     model = built_model(events, timezone)
     keys = model.keys()
 
@@ -64,10 +70,10 @@ def offline_awards(events: list[dict], timezone: str) -> list[dict]:
                                  _d(model.kpis("team", team, label)["attainment"]))
                      for scope, team, period in sorted(keys) if scope == "team" and period == label)
 
-    plan, out = load_awards(None), []
+    plan, out = load_awards(plan_path), []
     for label in (*MONTHS, "2026-Q3", "2026-Q4", "2026"):
         previous = reps(L.shift(label, -1)) if L.period_kind(label) == "quarter" else ()
-        out += decide(plan, ClosedPeriod(label, reps(label), teams(label), previous), "").events
+        out.append(decide(plan, ClosedPeriod(label, reps(label), teams(label), previous), ""))
     return out
 
 

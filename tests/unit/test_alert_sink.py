@@ -118,3 +118,12 @@ def test_the_default_format_is_the_alert_with_a_text(robot_server) -> None:
     answers.append(b"")
     assert deliver(url, ALERT, iter([0.0]), sleep=lambda _: None) == 1
     assert received == [{**ALERT, "text": TEXT}]
+
+
+def test_lang_picks_one_language_of_an_alert() -> None:
+    from sales_scorecard.cli.alert_sink import message_text
+
+    assert message_text(ALERT, "en") == "r1 is behind pace"
+    assert message_text(ALERT, "zh") == "r1 进度落后"
+    assert message_text(ALERT, "both") == TEXT
+    assert message_text({"message": "only english"}, "zh") == "only english"  # a missing one falls back

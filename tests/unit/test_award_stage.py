@@ -89,15 +89,18 @@ def test_december_decides_the_month_the_quarter_and_the_year_and_november_not_ag
     assert any(key.startswith("award:top_10_percent:2026:") for key in later)
 
 
-def test_a_rebuilt_stage_emits_no_award_again() -> None:
+def test_a_rebuilt_stage_resends_the_recorded_awards_unchanged_and_decides_none_again() -> None:
     tables, outputs = new_tables(), AwardOutputs()
     run(stage_over(tables, outputs).on_batch(Batch(NOVEMBER + [f.close_period("2026-11")]), offset=0))
-    assert award_ids(outputs)
+    assert award_ids(outputs) == ["award:star_rep:2026-11:r1"]
     again = AwardOutputs()
     rebuilt = stage_over(tables, again)
-    run(rebuilt.on_batch(Batch(), offset=1))  # a tick: rebuild from the tables
+    # a tick: rebuild from the tables; the recorded events go out again (a killed worker can
+    # leave the record without its sends), the same ids with the same content
+    run(rebuilt.on_batch(Batch(), offset=1))
+    assert again.sent["awards"] == outputs.sent["awards"]
     run(rebuilt.on_batch(Batch([f.close_period("2026-11")]), offset=2))  # the close redelivered
-    assert again.sent["awards"] == []
+    assert again.sent["awards"] == outputs.sent["awards"]  # nothing decided again
 
 
 def test_a_crash_before_the_record_resends_the_same_ids_and_pays_no_bonus_twice(tmp_path: Path) -> None:
@@ -111,7 +114,11 @@ def test_a_crash_before_the_record_resends_the_same_ids_and_pays_no_bonus_twice(
     assert award_ids(again) == award_ids(outputs) == ["award:star_rep:2026-11:r1"]
     assert again.sent["awards"] == outputs.sent["awards"]  # the same events: emitted_at is the close's
     assert outputs.sent["awards"][0][1]["emitted_at"] == "2026-11-30T16:00:00.000Z"
-    assert again.sent["payroll"] == []
+    # the bonus is in the paid state: its adjustment is sent again (its send may be what the
+    # crash lost), the same id and figures, and not paid again
+    assert bonus_adjustments(again) == bonus_adjustments(outputs) == [R1_BONUS]
+    assert tables.payroll_state["r1:2026-11"]["appeal_ids"] == ["adj:award:star_rep:2026-11:r1"]
+    assert tables.payroll_state["r1:2026-11"]["appeal_commission"] == "2000.00"
 
 
 def test_a_bonus_posts_one_award_adjustment_in_the_first_open_month(tmp_path: Path) -> None:
@@ -133,7 +140,12 @@ def test_a_bonus_posts_one_award_adjustment_in_the_first_open_month(tmp_path: Pa
     again = AwardOutputs()
     run(stage_over(tables, again, str(plan)).on_batch(Batch(), offset=2))
     assert len(adjustments) == len([v for _, v in outputs.sent["payroll"] if v["type"] == "payroll.adjustment"])
-    assert again.sent["payroll"] == [] and again.sent["awards"] == []
+    # the rebuild sends the recorded award and its adjustment again, unchanged, and pays nothing more
+    assert again.sent["awards"] == outputs.sent["awards"]
+    assert [(k, {**v, "posted_at": None, "emitted_at": None}) for k, v in again.sent["payroll"]] == \
+        [(k, {**v, "posted_at": None, "emitted_at": None}) for k, v in outputs.sent["payroll"]
+         if v["type"] == "payroll.adjustment"]
+    assert tables.payroll_state["r1:2026-11"]["appeal_commission"] == "2000.00"
 
 
 def test_without_an_awards_output_the_stage_decides_nothing() -> None:
@@ -159,3 +171,64 @@ def test_the_awards_route_takes_a_month_a_quarter_or_a_year() -> None:
 
     assert [p for p in ("2026", "2026-Q4", "2026-11", "2026-13", "2026-Q5", "R30D", "2026-11-01", "")
             if AWARD_PERIOD.match(p)] == ["2026", "2026-Q4", "2026-11"]
+
+
+def bonus_adjustments(outputs: Outputs) -> list[tuple]:
+    """(id, rep, original month, statement, delta revenue, delta commission, reason) of every award adjustment sent."""
+    return [(v["adjustment_id"], v["rep_id"], v["original_period"], v["original_statement_id"], v["delta_revenue"],
+             v["delta_commission"], v["reason"])
+            for _, v in outputs.sent["payroll"] if v["type"] == "payroll.adjustment" and v["reason"] == "award"]
+
+
+R1_BONUS = ("adj:award:star_rep:2026-11:r1", "r1", "2026-11", "stmt:r1:2026-11", "0.00", "2000.00", "award")
+
+
+def test_a_rebuild_sends_a_recorded_bonus_again_with_the_same_id_and_figures(tmp_path: Path) -> None:
+    # a kill -9 kept the period's record and the paid state, and lost the adjustment's send
+    plan = tmp_path / "awards.yaml"
+    plan.write_text(BONUS_PLAN)
+    tables, outputs = new_tables(), AwardOutputs()
+    run(stage_over(tables, outputs, str(plan)).on_batch(Batch(NOVEMBER + [f.close_period("2026-11")]), offset=0))
+    assert bonus_adjustments(outputs) == [R1_BONUS]
+    again = AwardOutputs()
+    run(stage_over(tables, again, str(plan)).on_batch(Batch(), offset=1))
+    assert bonus_adjustments(again) == [R1_BONUS]
+    assert [a["apply_in_period"] for _, a in again.sent["payroll"]] == ["2026-12"]
+    assert tables.payroll_state["r1:2026-11"]["appeal_ids"] == ["adj:award:star_rep:2026-11:r1"]  # paid once
+    assert tables.payroll_state["r1:2026-11"]["appeal_commission"] == "2000.00"
+
+
+def test_a_rebuild_posts_a_recorded_bonus_whose_paid_state_was_lost(tmp_path: Path) -> None:
+    # a kill -9 kept the period's record and lost the paid state written with the bonus
+    plan = tmp_path / "awards.yaml"
+    plan.write_text(BONUS_PLAN)
+    tables, outputs = new_tables(), AwardOutputs()
+    run(stage_over(tables, outputs, str(plan)).on_batch(Batch(NOVEMBER + [f.close_period("2026-11")]), offset=0))
+    tables.payroll_state["r1:2026-11"] = {**tables.payroll_state["r1:2026-11"], "appeal_ids": [],
+                                          "appeal_commission": "0"}
+    again = AwardOutputs()
+    run(stage_over(tables, again, str(plan)).on_batch(Batch(), offset=1))
+    assert bonus_adjustments(again) == [R1_BONUS]
+    assert tables.payroll_state["r1:2026-11"]["appeal_ids"] == ["adj:award:star_rep:2026-11:r1"]
+
+
+def test_a_recorded_bonus_whose_close_was_lost_is_posted_when_the_close_is_read_again(tmp_path: Path) -> None:
+    # a kill -9 kept the period's record, and lost the paid state and the stored close
+    # (its input is read again): the bonus goes out once the close is applied again
+    plan = tmp_path / "awards.yaml"
+    plan.write_text(BONUS_PLAN)
+    closed, outputs = new_tables(), AwardOutputs()
+    run(stage_over(closed, outputs, str(plan)).on_batch(Batch(NOVEMBER + [f.close_period("2026-11")]), offset=0))
+    before_close = new_tables()
+    run(stage_over(before_close, AwardOutputs(), str(plan)).on_batch(Batch(NOVEMBER), offset=0))
+    tables = StageTables(facts=before_close.facts, emitted={}, payroll_state={}, boards_emitted={}, alert_state={},
+                         awards=closed.awards)
+    again = AwardOutputs()
+    stage = stage_over(tables, again, str(plan))
+    run(stage.on_batch(Batch(), offset=1))  # the rebuild: November is not closed yet
+    assert again.sent["awards"] == outputs.sent["awards"] and bonus_adjustments(again) == []
+    run(stage.on_batch(Batch([f.close_period("2026-11")]), offset=2))  # the close, read again
+    assert bonus_adjustments(again) == [R1_BONUS]
+    assert again.sent["awards"] == outputs.sent["awards"]  # decided nothing again
+    run(stage.on_batch(Batch([f.close_period("2026-11")]), offset=3))
+    assert bonus_adjustments(again) == [R1_BONUS]  # owed once

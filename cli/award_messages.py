@@ -1,0 +1,92 @@
+"""The chat message announcing an award (contract §11), in English or 中文.
+
+One message per award and period names the award, the period, every winner (a tie names
+them all) and the bonus each rep winner is paid, money with thousands separators.
+``AWARD_NAMES`` is the one registry of award names; an award of a custom plan that it does
+not know is named by its id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+LANGS = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class AwardName:
+    """An award's name in each language."""
+
+    en: str
+    zh: str
+
+
+#: The default plan's awards (core/plans/awards.yaml) by id.
+AWARD_NAMES: dict[str, AwardName] = {
+    "star_rep": AwardName("Sales star of the month", "月度销售之星"),
+    "star_manager": AwardName("Best sales manager of the month", "最佳销售管理之星"),
+    "most_improved": AwardName("Most improved of the quarter", "季度进步之星"),
+    "top_10_percent": AwardName("Top 10 % of the year", "年度前 10 %"),
+}
+
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December")
+
+
+def award_name(award: str, lang: str) -> str:
+    """The award's name in ``lang`` (its id when the registry does not know it)."""
+    names = AWARD_NAMES.get(award)
+    return award if names is None else getattr(names, lang)
+
+
+def period_name(period: str, lang: str) -> str:
+    """``2026-11`` -> November 2026 / 2026年11月; ``2026-Q4`` -> Q4 2026 / 2026年第4季度; ``2026``."""
+    year = period[:4]
+    if len(period) == 4:
+        return f"{year}年" if lang == "zh" else year
+    if period[5] == "Q":
+        return f"{year}年第{period[6]}季度" if lang == "zh" else f"{period[5:]} {year}"
+    month = int(period[5:7])
+    return f"{year}年{month}月" if lang == "zh" else f"{_MONTHS_EN[month - 1]} {year}"
+
+
+def money(amount: str, currency: str) -> str:
+    """``"12000.5"`` -> ``12,000.50 CNY`` (exact: the string is read as a Decimal)."""
+    return f"{Decimal(amount).quantize(Decimal('0.01')):,} {currency}"
+
+
+def _winner(event: dict[str, Any], lang: str) -> str:
+    """A rep as ``name (id)``; a team as ``team t1 (manager m1)``."""
+    if event.get("scope") == "team":
+        manager = event.get("manager_id")
+        if lang == "zh":
+            return f"团队 {event['winner_id']}" + (f"（经理 {manager}）" if manager else "")
+        return f"team {event['winner_id']}" + (f" (manager {manager})" if manager else "")
+    name, winner_id = event.get("name") or event["winner_id"], event["winner_id"]
+    return name if name == winner_id else f"{name} ({winner_id})"
+
+
+def award_text(events: Sequence[dict[str, Any]], lang: str, currency: str) -> str:
+    """The message for the winners of one award in one period (``events``: its ``award``
+    events, one per winner, all of the same award and period)."""
+    first = events[0]
+    winners = sorted(events, key=lambda e: (e.get("rank", 1), e["winner_id"]))
+    names = ("、" if lang == "zh" else ", ").join(_winner(e, lang) for e in winners)
+    bonuses = {e["bonus"] for e in events if e.get("bonus") is not None}
+    tie = len(events) > 1 and all(e.get("rank") == 1 for e in events)
+    if lang == "zh":
+        text = f"🏆 {award_name(first['award'], 'zh')} · {period_name(first['period'], 'zh')}：{names}"
+        text += "（并列）" if tie else ""
+        if bonuses:
+            each = "每人" if len(events) > 1 else ""
+            text += "，" + "；".join(f"{each}奖金 {money(b, currency)}" for b in sorted(bonuses, key=Decimal))
+        return text
+    text = f"🏆 {award_name(first['award'], 'en')}, {period_name(first['period'], 'en')}: {names}"
+    text += " (tied)" if tie else ""
+    if bonuses:
+        each = " each" if len(events) > 1 else ""
+        text += "; " + "; ".join(f"bonus {money(b, currency)}{each}" for b in sorted(bonuses, key=Decimal))
+    return text
