@@ -564,3 +564,16 @@ def test_compose_worker_reads_its_tokens_file_from_a_secret():
     assert worker["environment"]["SCORECARD_AUTH_TOKENS_FILE"] == "/run/secrets/scorecard-tokens"
     assert data["secrets"]["scorecard-tokens"]["file"] == "./tokens.yaml"
     assert "deploy/compose/tokens.yaml" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+@pytest.mark.parametrize("deployed, packaged", [
+    ("deploy/k8s/plans/scorecard.yaml", "core/plans/default_scorecard.yaml"),
+    ("deploy/k8s/plans/commission.yaml", "core/plans/default_commission.yaml"),
+])
+def test_the_deployed_plans_are_the_packaged_defaults(deployed: str, packaged: str) -> None:
+    # A cluster runs the plans mounted from deploy/k8s/plans: a copy that falls behind the
+    # defaults (a single-scope scorecard plan, say) would score teams with the rep plan.
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    assert yaml.safe_load((root / deployed).read_text()) == yaml.safe_load((root / packaged).read_text())
