@@ -93,7 +93,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         for store, fig in mem["stores"].items():
             add(f"memory ({store} store): idle / loaded worker peak RSS",
                 f"{fig['idle_peak_rss_mib']} / {fig['loaded_peak_rss_mib']}", "MiB")
-            add(f"memory ({store} store): bytes per rep-period (target <= 4096)", fig["bytes_per_rep_period"], "B")
+            add(f"memory ({store} store): bytes per rep-period (target <= 3072)", fig["bytes_per_rep_period"], "B")
         for store, rec in mem["recovery"].items():
             add(f"recovery to /readyz ({store} store, {rec['keys']:,} keys)", rec["seconds"], "s")
     if "whatif" in result:
