@@ -456,7 +456,8 @@ class ScorecardEngine:
         self.known.setdefault((ev.scope, ev.id), L.LabelSet()).add(ev.period)
         self._target_keys.add((ev.scope, ev.id, ev.period))
         if not changed:
-            return Outcome.STALE
+            kept = self.targets.entry(ev.scope, ev.id, ev.period)
+            return Outcome.DUPLICATE if kept is not None and kept.event_id == ev.event_id else Outcome.STALE
         if ev.scope == "rep":
             for month in L.months_of(ev.period):
                 self._payroll_change(ev.id, month, PayChange("target_change", None, ev.dispute_id))

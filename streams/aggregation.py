@@ -60,7 +60,7 @@ from sales_scorecard.core.engine import (
 from sales_scorecard.core.forecast import load_stage_probabilities
 from sales_scorecard.core.labels import is_month, period_kind
 from sales_scorecard.core.payroll import PayrollLedger, PayrollOutput, dispute_links
-from sales_scorecard.core.periods import format_timestamp
+from sales_scorecard.core.periods import format_timestamp, parse_timestamp
 from sales_scorecard.core.publishing import scorecard_event_id, stale_published
 from sales_scorecard.core.scoreplan import load_scorecard_plan
 from sales_scorecard.schemas.fact_types import BULK_REBUILD_ORDER, FACT_TYPES
@@ -493,6 +493,8 @@ class AggregationStage:
         if outcome is Outcome.APPLIED:
             stored = self._stored(payload, key)
             self.facts.put(key, stored)
+        elif outcome is Outcome.DUPLICATE:
+            self._store_again(engine, payload, key)
         self._handled(payload, key, outcome, stored)
         if outcome is not Outcome.APPLIED:
             return False
@@ -500,6 +502,28 @@ class AggregationStage:
             # Statements at the close reflect exactly the facts applied before it.
             await self._settle_payroll(engine, closed=True)
         return True
+
+    def _store_again(self, engine: ScorecardEngine, payload: dict[str, Any], key: str) -> None:
+        """Write a duplicate's fact again. After a kill -9 the restarted worker's local
+        store can hold a row whose changelog record was lost; the engine rebuilt from it
+        then takes the re-delivered message for a duplicate, and without this write the
+        fact would live only on that disk: the next owner, restoring from the changelog,
+        would never have it. The same event id is the same event (contract §3), so the
+        payload is what was stored; a second close of a month is another event and is
+        not stored again unless it is the close that was applied. A derived fact (split
+        shares) is not: its sender sends it again after each of its own rebuilds."""
+        if FACT_TYPES[payload["type"]].derived:
+            return
+        if self.reads_facts:
+            kept = self.facts.get(key)
+            if kept is not None:
+                self.facts.put(key, kept)
+            return
+        if payload["type"] == "close_period":
+            applied = engine.closed_at.get(payload["period"])
+            if applied is None or applied != parse_timestamp(payload["occurred_at"]):
+                return
+        self.facts.put(key, payload)
 
     async def _apply_appeal(self, engine: ScorecardEngine, payload: dict[str, Any], key: str) -> None:
         """Keep an appeal's adjustment with the facts (stored again when sent again: the
