@@ -13,7 +13,6 @@ import pytest
 
 from sales_scorecard.core.access import hash_token
 from sales_scorecard.streams.settings import Settings
-from tests.e2e.test_leaderboard_page import CHROMIUM, FLAGS
 from tests.factories import deal, roster
 from tests.integration.kafka_helpers import produce_events, wait_for
 from tests.integration.test_appeals_http import Client
@@ -22,18 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 NOV = "2026-11-{:02d}T10:00:00+08:00"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make browser` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(page: Any, port: int, token: str) -> None:

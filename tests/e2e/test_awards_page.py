@@ -20,7 +20,6 @@ import orjson
 import pytest
 
 from sales_scorecard.streams.settings import Settings
-from tests.e2e.test_leaderboard_page import CHROMIUM, FLAGS
 from tests.factories import close_period, deal, roster, target
 from tests.integration.compare import applied_total
 from tests.integration.kafka_helpers import produce_events, wait_for
@@ -56,18 +55,6 @@ def history() -> list[dict]:
                    target("rep", rep, "2026-11", "100000.00"),
                    deal(f"d{i}", rep, f"c{i}", amount, closed_at=NOV.format(10))]
     return events + [target("team", "t1", "2026-11", "200000.00"), target("team", "t2", "2026-11", "100000.00")]
-
-
-@pytest.fixture
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make browser` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def hall(page: Any) -> dict[str, tuple[str, str, str]]:
