@@ -72,6 +72,17 @@ def badges(page: Any) -> dict[str, list[str]]:
                     "[...r.querySelectorAll('.name .badge')].map(b => b.textContent)]))")
 
 
+def boxes(page: Any, rep: str) -> list[dict[str, float]]:
+    """The row, name cell and badge boxes of one rep, read in one step.
+
+    The page re-renders its rows on each pushed update, so element handles taken one
+    by one can go stale between calls; one evaluate reads a single rendering."""
+    return page.evaluate(
+        "rep => ['', ' .name', ' .badge'].map(s => { "
+        "const r = document.querySelector(`#rows tr[data-rep=${rep}]${s}`).getBoundingClientRect(); "
+        "return {x: r.x, y: r.y, width: r.width, height: r.height}; })", rep)
+
+
 def check_page(page: Any, lang: str, width: int) -> None:
     want = EXPECTED[lang]
     page.wait_for_function(f"document.querySelectorAll('#rows .badge').length === 2 && "
@@ -84,14 +95,13 @@ def check_page(page: Any, lang: str, width: int) -> None:
     assert badges(page) == {"r1": [want["badge"]], "r2": [want["badge"]], "r3": []}
     # each badge sits in its winner's row, right of the name, inside the screen
     for rep in ("r1", "r2"):
-        row = page.query_selector(f"#rows tr[data-rep={rep}]").bounding_box()
-        name = page.query_selector(f"#rows tr[data-rep={rep}] .name").bounding_box()
-        badge = page.query_selector(f"#rows tr[data-rep={rep}] .badge").bounding_box()
+        row, name, badge = boxes(page, rep)
         assert row["y"] <= badge["y"] and badge["y"] + badge["height"] <= row["y"] + row["height"], (row, badge)
         assert name["x"] <= badge["x"] and badge["x"] + badge["width"] <= name["x"] + name["width"] + 0.5
         assert badge["x"] + badge["width"] <= width
-    for li in page.query_selector_all("#hall-list li"):
-        box = li.bounding_box()
+    for box in page.eval_on_selector_all(
+            "#hall-list li", "lis => lis.map(li => { const r = li.getBoundingClientRect(); "
+                             "return {x: r.x, width: r.width}; })"):
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
