@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -534,8 +534,7 @@ class AggregationStage:
         self.facts.put(key, stored)
         self._handled(payload, key, Outcome.APPLIED, stored)
         if engine.role.pays:
-            for out in self.ledger.post_appeal(engine, AdjustmentRequest.from_json(payload), _now()):
-                await self._publish_payroll(out)
+            await self._publish_payroll(self.ledger.post_appeal(engine, AdjustmentRequest.from_json(payload), _now()))
 
     def tick_seconds(self) -> float:
         """How often the worker's timer asks ``tick_due``."""
@@ -595,8 +594,7 @@ class AggregationStage:
         changes = engine.take_payroll_changes()
         if changes:
             outputs += self.ledger.adjust(engine, changes, posted_at)
-        for out in outputs:
-            await self._publish_payroll(out)
+        await self._publish_payroll(outputs)
         if closed:
             await self._decide_awards(engine, posted_at)
 
@@ -615,9 +613,8 @@ class AggregationStage:
                               format_timestamp(decided_at(engine, period)))
             for event in decision.events:
                 await send(event["event_id"].encode(), orjson.dumps(event))
-            for bonus in decision.bonuses:
-                for out in self.ledger.post_bonus(engine, bonus, posted_at):
-                    await self._publish_payroll(out)
+            await self._publish_payroll([out for bonus in decision.bonuses
+                                         for out in self.ledger.post_bonus(engine, bonus, posted_at)])
             self.tables.awards[period] = list(decision.events)
 
     async def _resend_awards(self) -> None:
@@ -639,20 +636,30 @@ class AggregationStage:
     async def _settle_owed_bonuses(self, engine: ScorecardEngine, posted_at: str) -> None:
         """Post or send again each owed bonus whose month the engine knows closed."""
         owed, self._bonuses_owed = self._bonuses_owed, []
+        outs: list[PayrollOutput] = []
         for request in owed:
             if request.original_period not in engine.closed_months:
                 self._bonuses_owed.append(request)
                 continue
-            for out in self.ledger.post_bonus(engine, request, posted_at):
-                await self._publish_payroll(out)
+            outs += self.ledger.post_bonus(engine, request, posted_at)
+        await self._publish_payroll(outs)
 
-    async def _publish_payroll(self, out: PayrollOutput) -> None:
-        # Send, then record: a crash in between re-sends the same ids (and links).
-        await self.outputs.payroll(out.state_key.encode(), orjson.dumps(out.event))
-        for link in dispute_links([out]):
+    async def _publish_payroll(self, outs: Sequence[PayrollOutput]) -> None:
+        """Send the events (and their dispute links), wait until the broker has them all,
+        then record the paid states. The send and the record go to different partitions,
+        which Kafka does not order: recorded before the send is acknowledged, a kill -9
+        could keep a paid state whose event never reached ``sales.payroll``, and nothing
+        would ever pay it again. Recorded after, a crash in between re-sends the same ids."""
+        if not outs:
+            return
+        for out in outs:
+            await self.outputs.payroll(out.state_key.encode(), orjson.dumps(out.event))
+        for link in dispute_links(outs):
             await self.outputs.links(link)
-        self.tables.payroll_state[out.state_key] = out.state.to_json()
-        self.metrics.payroll.labels(out.event["type"]).inc()
+        await self.outputs.drain()
+        for out in outs:
+            self.tables.payroll_state[out.state_key] = out.state.to_json()
+            self.metrics.payroll.labels(out.event["type"]).inc()
 
     # ------------------------------------------------------------------ alerts
     def _manager_of(self, engine: ScorecardEngine, content: dict[str, Any]) -> str | None:

@@ -13,7 +13,7 @@ rows of the rep scorecards it published and what it paid.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, rep_partition, scorecard_key
@@ -115,9 +115,9 @@ class RepPartitionStage(AggregationStage):
                                  "revision": emitted[0] if emitted else 0})
         return set()
 
-    async def _publish_payroll(self, out: PayrollOutput) -> None:
-        await super()._publish_payroll(out)
-        self._paid.append({"key": out.state_key, "state": out.state.to_json()})
+    async def _publish_payroll(self, outs: Sequence[PayrollOutput]) -> None:
+        await super()._publish_payroll(outs)
+        self._paid += ({"key": out.state_key, "state": out.state.to_json()} for out in outs)
 
     async def _after_run(self, engine: ScorecardEngine) -> None:
         rows, self._board_rows = self._board_rows, []

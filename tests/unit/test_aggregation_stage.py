@@ -189,6 +189,40 @@ def test_a_close_in_a_batch_pays_what_came_before_it_and_adjusts_what_came_after
     assert tables.payroll_state["r1:2026-11"]["paid_commission"] == "1500.00"
 
 
+class DeliveryCheckedState(dict):
+    """A payroll state table that fails a write whose key has a payroll event still queued:
+    a kill -9 after such a write would keep a paid state whose event never left."""
+
+    def __init__(self, outputs: Outputs) -> None:
+        super().__init__()
+        self.outputs = outputs
+        self.delivered = 0  # how many payroll sends a drain has seen through
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        queued = [k for k, _ in self.outputs.sent["payroll"][self.delivered:]]
+        assert key not in queued, f"paid state of {key} recorded before its event was delivered"
+        super().__setitem__(key, value)
+
+
+def test_a_paid_state_is_recorded_only_after_the_broker_has_its_event() -> None:
+    outputs = Outputs()
+    state = DeliveryCheckedState(outputs)
+    tables = StageTables(facts={}, emitted={}, payroll_state=state, boards_emitted={}, alert_state={})
+    stage_outputs = outputs.stage_outputs()
+
+    async def drain() -> None:
+        state.delivered = len(outputs.sent["payroll"])
+
+    stage_outputs.drain = drain
+    stage = AggregationStage(Settings(coalesce_ms=0, leaderboard_ms=0, store="memory"), tables, stage_outputs,
+                             Metrics(), monotonic=iter(range(0, 10**9, 10)).__next__)
+    run(stage.on_batch(Batch(NOVEMBER + [f.close_period("2026-11"),
+                                         f.deal("d2", "r1", "c2", "20000.00", closed_at="2026-11-20T10:00:00+08:00")]),
+                       offset=0))
+    assert [v["type"] for _, v in outputs.sent["payroll"]] == ["payroll.statement", "payroll.adjustment"]
+    assert state["r1:2026-11"]["paid_commission"] == "1500.00"
+
+
 def test_tick_due_until_the_first_rebuild_then_only_with_pending_work() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, _ = stage_over(tables, outputs)
