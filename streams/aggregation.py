@@ -307,7 +307,9 @@ class AggregationStage:
         self.leaderboards = Publisher(outputs.leaderboards, tables.boards_emitted,
                                       lambda key, revision: f"leaderboard:{key}:{revision}")
         long_ms = max(settings.coalesce_long_ms, settings.coalesce_ms)
-        self.pacing = Pacing(settings.coalesce_ms / 1000.0, long_ms / 1000.0, settings.leaderboard_ms / 1000.0)
+        # The clock's last refresh on the stage's own clock (a test's clock is not time.monotonic).
+        self.pacing = Pacing(settings.coalesce_ms / 1000.0, long_ms / 1000.0, settings.leaderboard_ms / 1000.0,
+                             last_clock=monotonic())
         #: None until the first message after an assignment rebuilds it from ``facts``.
         self.engine: ScorecardEngine | None = None
         self.ledger = PayrollLedger()

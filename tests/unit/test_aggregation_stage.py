@@ -54,8 +54,9 @@ def new_tables() -> StageTables:
 
 def stage_over(tables: StageTables, outputs: Outputs) -> tuple[AggregationStage, Metrics]:
     metrics = Metrics()
-    # coalesce 0: every message flushes; the leaderboard interval 0: every flush publishes boards.
-    settings = Settings(coalesce_ms=0, leaderboard_ms=0, store="memory")
+    # coalesce 0: every message flushes; the leaderboard interval 0: every flush publishes boards;
+    # no clock refresh (its re-renders) within a test: the figures come from the facts alone.
+    settings = Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", clock_refresh_seconds=10**9)
     ticks = iter(range(0, 10**9, 10))  # a clock that moves 10 s per reading: every flush is due
     return AggregationStage(settings, tables, outputs.stage_outputs(), metrics, monotonic=lambda: next(ticks)), metrics
 
@@ -214,8 +215,8 @@ def test_a_paid_state_is_recorded_only_after_the_broker_has_its_event() -> None:
         state.delivered = len(outputs.sent["payroll"])
 
     stage_outputs.drain = drain
-    stage = AggregationStage(Settings(coalesce_ms=0, leaderboard_ms=0, store="memory"), tables, stage_outputs,
-                             Metrics(), monotonic=iter(range(0, 10**9, 10)).__next__)
+    stage = AggregationStage(Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", clock_refresh_seconds=10**9),
+                             tables, stage_outputs, Metrics(), monotonic=iter(range(0, 10**9, 10)).__next__)
     run(stage.on_batch(Batch(NOVEMBER + [f.close_period("2026-11"),
                                          f.deal("d2", "r1", "c2", "20000.00", closed_at="2026-11-20T10:00:00+08:00")]),
                        offset=0))
