@@ -26,6 +26,7 @@ from sales_scorecard.streams.fact_batches import TICK, decode_batch
 from sales_scorecard.streams.org_stage import OrgStage
 from sales_scorecard.streams.pipeline import Pipeline
 from sales_scorecard.streams.publisher import Send
+from sales_scorecard.streams.render_budget import RenderBudget
 from sales_scorecard.streams.rep_stage import RepStages
 
 
@@ -59,13 +60,16 @@ def register(pipe: Pipeline) -> None:
         async def send_to_rep(partition: int, value: bytes) -> None:
             await rep_facts_topic.send(key=b"batch", value=value, partition=partition)
 
-        org = OrgStage(settings, org_tables, outputs, pipe.metrics, send_to_rep, pipe.board_rows)
+        # One event loop for the org stage and every rep partition: one budget for their
+        # flushes off the cadence (leading edge, keys set aside).
+        budget = RenderBudget()
+        org = OrgStage(settings, org_tables, outputs, pipe.metrics, send_to_rep, pipe.board_rows, budget=budget)
         reps = pipe.rep_stages = RepStages(
             settings,
             # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
             StageTables(facts=pipe.rep_facts, emitted=pipe.rep_emitted, payroll_state=pipe.rep_payroll_state,
                         boards_emitted={}, alert_state=pipe.rep_alert_state),
-            outputs, pipe.metrics, _sender(facts_topic))
+            outputs, pipe.metrics, _sender(facts_topic), budget=budget)
     else:
         org = AggregationStage(settings, org_tables, outputs, pipe.metrics)
     pipe.aggregation = org

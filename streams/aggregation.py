@@ -70,6 +70,7 @@ from .fact_batches import Batch
 from .fact_log import FactLog
 from .metrics import Metrics
 from .publisher import KeyValue, Publisher, Send
+from .render_budget import RenderBudget
 from .settings import Settings
 from .topics import TOPIC_FOR_TYPE
 
@@ -293,7 +294,7 @@ class AggregationStage:
     """
 
     def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, budget: RenderBudget | None = None) -> None:
         self.settings = settings
         self.tables = tables
         self.facts = FactLog(tables.facts, readable=self.reads_facts)
@@ -310,6 +311,8 @@ class AggregationStage:
         # The clock's last refresh on the stage's own clock (a test's clock is not time.monotonic).
         self.pacing = Pacing(settings.coalesce_ms / 1000.0, long_ms / 1000.0, settings.leaderboard_ms / 1000.0,
                              last_clock=monotonic())
+        #: the worker's loop time left for flushes off the cadence (shared by the stages of a worker)
+        self.budget = budget if budget is not None else RenderBudget()
         #: None until the first message after an assignment rebuilds it from ``facts``.
         self.engine: ScorecardEngine | None = None
         self.ledger = PayrollLedger()
@@ -560,9 +563,11 @@ class AggregationStage:
             self._refresh_clock(engine)
         if engine.dirty and now - pacing.last_flush >= pacing.flush_gap:
             await self.flush(engine)
-        elif self.leading_edge and not self.behind and engine.month_ready(pacing.held_months(now)):
+        elif (self.leading_edge and not self.behind and self.budget.allows(now)
+              and engine.month_ready(pacing.held_months(now))):
             await self.flush(engine, leading=True)
-        elif self.set_aside and now - pacing.last_end >= pacing.last_took * (BEHIND_SPACING if self.behind else 1):
+        elif (self.set_aside and now - pacing.last_end >= pacing.last_took * (BEHIND_SPACING if self.behind else 1)
+              and self.budget.allows(now)):
             await self.flush(engine, continuation=True)
         elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, _now())
@@ -765,6 +770,7 @@ class AggregationStage:
         # half the time renders.
         spacing = min(took, MAX_SPACING_SECONDS)
         pacing.last_end, pacing.last_took = ended, spacing
+        self.budget.spend(took, ended)
         if self.leading_edge:
             pacing.rendered_months(run.months, ended)
         if renders_set_aside:

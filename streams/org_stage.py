@@ -27,6 +27,7 @@ from .fact_batches import Batch, encode_batches, encode_clock
 from .fact_routes import Fact, FactRoutes
 from .metrics import Metrics
 from .publisher import KeyValue
+from .render_budget import RenderBudget
 from .settings import Settings
 
 #: Sends one message to a partition of ``sales.rep-facts``.
@@ -50,8 +51,8 @@ class OrgStage(AggregationStage):
 
     def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
                  send_to_rep: SendToPartition, board_rows: KeyValue,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(settings, tables, outputs, metrics, monotonic)
+                 monotonic: Callable[[], float] = time.monotonic, budget: RenderBudget | None = None) -> None:
+        super().__init__(settings, tables, outputs, metrics, monotonic, budget)
         self.routes = FactRoutes(settings.partitions)
         self._send_to_rep = send_to_rep
         #: "{rep_id}:{period}" -> the last board row of that rep scorecard
@@ -66,8 +67,6 @@ class OrgStage(AggregationStage):
     reads_facts = True
     #: not wired for partitioned stages yet: the rep figures live in the rep stages
     decides_awards = False
-    #: it shares the event loop with the rep partitions' flushes: paced by the interval
-    leading_edge = False
 
     def engine_role(self) -> EngineRole:
         return ORG
@@ -139,12 +138,13 @@ class OrgStage(AggregationStage):
         out, self._out = self._out, {}
         now = self._monotonic()
         # Clock-only messages go out at most once per flush interval; every batch of
-        # facts carries the clock anyway.
+        # facts carries the clock anyway, and when its input was sent (the rep partition
+        # is behind when the whole path is, not only its own hop).
         broadcast = now - self._last_clock_broadcast >= self.pacing.flush_interval
         for partition in range(self.routes.partitions):
             facts = out.get(partition)
             if facts:
-                for value in encode_batches((orjson.dumps(f) for f in facts), clock):
+                for value in encode_batches((orjson.dumps(f) for f in facts), clock, batch.since):
                     await self._send_to_rep(partition, value)
                     self.metrics.rep_batches_sent.inc()
                 self._clock_sent[partition] = clock or ""

@@ -27,6 +27,7 @@ from .fact_routes import PREVIOUS, partition_of
 from .metrics import Metrics
 from .partition_view import PartitionView
 from .publisher import Send
+from .render_budget import RenderBudget
 from .settings import Settings
 
 
@@ -42,14 +43,13 @@ def board_row(content: dict[str, Any], revision: int) -> dict[str, Any]:
 class RepPartitionStage(AggregationStage):
     """The rep scorecards, rep alerts and payroll of the reps of one partition."""
 
-    #: several partitions' flushes share one event loop: each flush is paced by the interval
-    leading_edge = False
     #: a partition sees only its reps: awards are decided over the whole organisation
     decides_awards = False
 
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
-                 metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(settings, tables, outputs, metrics, monotonic)
+                 metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
+                 budget: RenderBudget | None = None) -> None:
+        super().__init__(settings, tables, outputs, metrics, monotonic, budget)
         self.partition = partition
         self.name = f"rep:{partition}"
         self.stage_label = "rep"
@@ -132,10 +132,13 @@ class RepStages:
     """The rep partition stages of one worker, created as their partitions' messages come."""
 
     def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
-                 send_to_org: Send, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
+                 budget: RenderBudget | None = None) -> None:
         self.settings, self.tables, self.outputs, self.metrics = settings, tables, outputs, metrics
         self._send_to_org = send_to_org
         self._monotonic = monotonic
+        #: the worker's loop time for flushes off the cadence, shared by every partition here
+        self.budget = budget if budget is not None else RenderBudget()
         self.stages: dict[int, RepPartitionStage] = {}
 
     def stage(self, partition: int) -> RepPartitionStage:
@@ -149,7 +152,8 @@ class RepStages:
                 boards_emitted=PartitionView(t.boards_emitted, partition),
                 alert_state=PartitionView(t.alert_state, partition))
             stage = self.stages[partition] = RepPartitionStage(
-                self.settings, partition, views, self.outputs, self.metrics, self._send_to_org, self._monotonic)
+                self.settings, partition, views, self.outputs, self.metrics, self._send_to_org, self._monotonic,
+                self.budget)
         return stage
 
     def for_rep(self, rep_id: str) -> RepPartitionStage | None:

@@ -7,10 +7,13 @@ tables, no Kafka)."""
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pytest
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.schemas.validation import Accepted, EventValidator
@@ -20,11 +23,12 @@ from sales_scorecard.streams.fact_log import stored_facts
 from sales_scorecard.streams.fact_routes import partition_of
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.org_stage import OrgStage
+from sales_scorecard.streams.render_budget import RenderBudget
 from sales_scorecard.streams.rep_stage import RepStages
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 from tests import factories as f
-from tests.unit.test_aggregation_stage import Outputs, appeal_fact, new_tables
+from tests.unit.test_aggregation_stage import ManualClock, Outputs, TimedOutputs, appeal_fact, new_tables
 
 PARTITIONS = 3
 #: what differs between two correct runs: when and in which flush an update was sent
@@ -360,3 +364,228 @@ def test_a_rebuilt_org_stage_sends_every_rep_its_split_targets_again() -> None:
     assert sent["s4"] == {"2026-07": "20000.00"}
     assert sent["s3"]["2026-07"] == "30000.00" and "2026-Q3" in sent["s3"]
     assert set(sent) >= set(SPLIT_REPS)
+
+
+# ---------------------------------------------------------------------- pacing (leading edge)
+#: the partitions of these reps (PARTITIONS = 3): r3 -> 0, r1 and r7 -> 1, r2, r4 and r5 -> 2
+P_R1, P_R2 = 1, 2
+#: a rep with a deal in every partition (team t1: 1,110.00 in November): each partition's
+#: first flush, which renders everything after its rebuild, is over with these
+EVERY_PARTITION = [
+    f.roster("r3", "t1", event_id="roster-r3"), f.deal("d0", "r3", "c0", "100.00", event_id="deal-d0-v1"),
+    f.roster("r1", "t1", event_id="roster-r1"), f.deal("d1", "r1", "c1", "1000.00", event_id="deal-d1-v1"),
+    f.roster("r5", "t1", event_id="roster-r5"), f.deal("d5", "r5", "c5", "10.00", event_id="deal-d5-v1"),
+]
+
+
+class PacedSplit:
+    """The org stage and the rep partitions on a clock the test moves, with the default
+    500 ms interval: flushes happen when their pacing says, not at every message."""
+
+    def __init__(self, coalesce_ms: int = 500) -> None:
+        self.clock = ManualClock()
+        #: the worker's budget, shared by the org stage and every rep partition
+        self.budget = RenderBudget()
+        self.outputs = TimedOutputs(self.clock)
+        self.to_rep: list[tuple[int, bytes]] = []
+        self.to_org: list[bytes] = []
+        #: (partition, batch) of every message the org stage sent to the rep stage
+        self.routed: list[tuple[int, Batch]] = []
+        settings = Settings(coalesce_ms=coalesce_ms, coalesce_long_ms=2000, leaderboard_ms=0, store="memory",
+                            partitions=PARTITIONS)
+
+        async def send_to_rep(partition: int, value: bytes) -> None:
+            self.to_rep.append((partition, value))
+
+        async def send_to_org(key: bytes, value: bytes | None) -> None:
+            assert value is not None
+            self.to_org.append(value)
+
+        self.org = OrgStage(settings, new_tables(), self.outputs.stage_outputs(), Metrics(), send_to_rep, {},
+                            monotonic=self.clock, budget=self.budget)
+        self.reps = RepStages(settings, new_tables(), self.outputs.stage_outputs(), Metrics(), send_to_org,
+                              monotonic=self.clock, budget=self.budget)
+
+    async def deliver(self) -> None:
+        """Every message in flight, in order; a rep partition's lag as the worker reckons it."""
+        while self.to_rep or self.to_org:
+            while self.to_rep:
+                partition, value = self.to_rep.pop(0)
+                batch = decode_batch(value)
+                self.routed.append((partition, batch))
+                now = time.time()
+                await self.reps.stage(partition).on_batch(batch, lag=batch.age(now, now))
+            while self.to_org:
+                await self.org.on_batch(decode_batch(self.to_org.pop(0)))
+
+    async def feed(self, facts: list[dict[str, Any]], since: int | None = None) -> None:
+        """One message on ``sales.facts`` (``since``: when its oldest input was sent, epoch ms)."""
+        now = time.time()
+        batch = Batch(facts, since=since)
+        await self.org.on_batch(batch, lag=batch.age(now, now))
+        await self.deliver()
+
+    async def tick(self) -> None:
+        """A tick for the org stage and for every rep partition."""
+        await self.org.on_batch(Batch())
+        await self.deliver()
+        for partition in range(PARTITIONS):
+            await self.reps.stage(partition).on_batch(Batch())
+        await self.deliver()
+
+    def sent_now(self) -> set[str]:
+        """The scorecard keys sent at the clock's current time."""
+        return {k for k, at in self.outputs.sent_at if at == self.clock.now}
+
+    def revenues(self, key: str) -> list[str]:
+        return [v["kpis"]["revenue"] for k, v in self.outputs.sent["scorecards"] if k == key and v is not None]
+
+
+def test_the_rep_partitions_and_the_org_stage_send_a_month_not_rendered_within_the_interval_right_away() -> None:
+    split = PacedSplit()
+    assert [partition_of(r, PARTITIONS) for r in ("r3", "r1", "r5", "r2")] == [0, P_R1, P_R2, P_R2]
+
+    async def go() -> None:
+        await split.feed(EVERY_PARTITION)  # t=100: every stage's first flush renders everything
+        assert {"rep:r1:2026-11", "team:t1:2026-11", "company:*:2026-11"} <= split.sent_now()
+        split.clock.now += 0.1
+        sent_ms = int(time.time() * 1000)  # the input was sent just now: on time
+        await split.feed([f.deal("d2", "r1", "c2", "500.00", event_id="deal-d2-v1"),
+                          f.roster("r2", "t1", event_id="roster-r2"),
+                          f.deal("d3", "r2", "c3", "700.00", event_id="deal-d3-v1")], since=sent_ms)
+        # r2's month was never rendered: partition 2 sends it after this very message. r1's
+        # month, the team's and the company's were rendered 0.1 s ago: they wait.
+        assert split.sent_now() == {"rep:r2:2026-11"}
+        # the batch routed to partition 2 carries when the input was sent
+        assert [b.since for p, b in split.routed if p == P_R2 and b.facts][-1] == sent_ms
+        split.clock.now += 0.3  # t=100.4: still within their interval
+        await split.tick()
+        assert not split.sent_now()
+        split.clock.now += 0.15  # t=100.55: the interval passed
+        await split.tick()
+        assert split.sent_now() >= {"rep:r1:2026-11", "team:t1:2026-11", "company:*:2026-11"}
+
+    asyncio.run(go())
+    assert split.revenues("rep:r1:2026-11") == ["1000.00", "1500.00"]
+    assert split.revenues("rep:r2:2026-11") == ["700.00"]
+    assert split.revenues("team:t1:2026-11") == ["1110.00", "2310.00"]  # + 500 + 700
+
+
+def test_a_rep_partition_behind_on_the_whole_path_waits_for_the_cadence() -> None:
+    # The org stage forwards when the input was sent; a minute ago is a backlog, even
+    # though the hop from the org stage took no time.
+    split = PacedSplit()
+
+    async def go() -> None:
+        await split.feed(EVERY_PARTITION)
+        split.clock.now += 0.1
+        a_minute_ago = int(time.time() * 1000) - 60_000
+        await split.feed([f.roster("r2", "t1", event_id="roster-r2"),
+                          f.deal("d3", "r2", "c3", "700.00", event_id="deal-d3-v1")], since=a_minute_ago)
+        assert split.reps.stage(P_R2).behind and split.org.behind
+        assert not split.sent_now()  # no leading-edge flush anywhere
+        split.clock.now += 0.45  # t=100.55: the partition's cadence (its first flush was at t=100)
+        await split.tick()
+        assert "rep:r2:2026-11" in split.sent_now()
+
+    asyncio.run(go())
+    assert split.revenues("rep:r2:2026-11") == ["700.00"]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_partitions_of_one_worker_share_the_loop_time_of_their_leading_edge_flushes(shared: bool) -> None:
+    # A 2 s interval keeps the cadence out of the way: only the leading edge sends here.
+    split = PacedSplit(coalesce_ms=2000)
+    assert (partition_of("r7", PARTITIONS), partition_of("r4", PARTITIONS)) == (P_R1, P_R2)
+
+    async def go() -> None:
+        await split.feed(EVERY_PARTITION)  # t=100
+        if not shared:  # the control: a budget of its own per stage
+            for stage in (split.org, *split.reps.stages.values()):
+                stage.budget = RenderBudget()
+        slow = split.reps.stage(P_R1).engine
+        assert slow is not None
+        render = slow.render
+
+        def slow_render(*key: str) -> Any:
+            split.clock.now += 0.3  # this partition's month takes 0.3 s to render
+            return render(*key)
+
+        slow.render = slow_render  # type: ignore[method-assign]
+        split.clock.now = 100.5
+        await split.feed([f.roster("r7", "t1", event_id="roster-r7"),
+                          f.deal("d7", "r7", "c7", "300.00", event_id="deal-d7-v1")])
+        # r7's month went out (t=100.5 -> 100.8): credit 0.1 - 0.3 = -0.2 s when shared
+        assert split.revenues("rep:r7:2026-11") == ["300.00"] and split.clock.now == pytest.approx(100.8)
+        slow.render = render  # type: ignore[method-assign]
+        await split.feed([f.roster("r4", "t1", event_id="roster-r4"),
+                          f.deal("d4", "r4", "c4", "400.00", event_id="deal-d4-v1")])
+        if not shared:
+            assert "rep:r4:2026-11" in split.sent_now()  # its own budget was untouched
+            return
+        assert split.sent_now() == {"rep:r7:2026-11"}  # sent at 100.8, before r4's message
+        assert ("rep", "r4", "2026-11") in split.reps.stage(P_R2).engine.dirty
+        split.clock.now += 0.2  # credit back at half a second per second: -0.2 + 0.1 = -0.1
+        await split.tick()
+        assert not split.sent_now()
+        split.clock.now += 0.3  # -0.2 + 0.25 = +0.05: the leading edge goes on
+        await split.tick()
+        assert split.sent_now() == {"rep:r4:2026-11"}
+
+    asyncio.run(go())
+    assert split.revenues("rep:r4:2026-11") == ["400.00"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_paced_split_stages_never_send_a_key_twice_within_its_interval_and_end_as_the_whole_computation(
+        seed: int) -> None:
+    rng = random.Random(seed)
+    reps = ["r1", "r2", "r3", "r4", "r6", "r7"]  # two per partition
+    assert {partition_of(r, PARTITIONS) for r in reps} == set(range(PARTITIONS))
+    facts: list[dict[str, Any]] = [f.roster(r, "t1" if n % 2 else "t2", event_id=f"roster-{r}")
+                                   for n, r in enumerate(reps)]
+    for n in range(150):
+        rep = rng.choice(reps)
+        if rng.random() < 0.6:
+            facts.append(f.deal(f"d{n}", rep, f"c{n % 7}", f"{rng.randint(1, 90)}00.00", event_id=f"deal-d{n}-v1"))
+        else:
+            facts.append(f.activity(rep, "call", occurred_at=f"2026-11-{rng.randint(1, 28):02d}T10:00:00+08:00"))
+    split = PacedSplit()
+
+    async def go() -> None:
+        position = 0
+        while position < len(facts):
+            size = rng.randint(0, 4)  # 0: a tick
+            if size:
+                await split.feed(facts[position:position + size])
+            else:
+                await split.tick()
+            position += size
+            split.clock.now += rng.choice([0.0, 0.01, 0.05, 0.2, 0.45, 0.6])
+        for _ in range(10):  # the timer goes on until nothing is pending
+            split.clock.now += 0.5
+            await split.tick()
+
+    asyncio.run(go())
+    stages = [split.org, *split.reps.stages.values()]
+    assert all(s.engine is not None and not s.engine.dirty and not s.set_aside for s in stages)
+    last: dict[str, float] = {}
+    for key, at in split.outputs.sent_at:
+        assert key not in last or at - last[key] >= 0.5, (key, last.get(key), at)
+        last[key] = at
+    whole = Whole()
+
+    async def oracle() -> None:
+        await whole.feed(facts)
+        await whole.settle()
+
+    asyncio.run(oracle())
+    as_of = ("as_of",)  # when each key was last rendered, not what it shows
+    expected = {k: v and {n: x for n, x in v.items() if n not in as_of}
+                for k, v in _last(whole.outputs.sent["scorecards"]).items()}
+    got = {k: v and {n: x for n, x in v.items() if n not in as_of}
+           for k, v in _last(split.outputs.sent["scorecards"]).items()}
+    assert {k.split(":")[0] for k in expected} == {"rep", "team", "company"}
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        assert got[key] == expected[key], key

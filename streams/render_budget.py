@@ -1,0 +1,53 @@
+"""The share of one worker's event loop that its stages' flushes may take.
+
+Every stage of a worker (the single stage; or the org stage and the rep partitions it
+holds) runs on one event loop. A leading-edge flush goes out right after the message
+that made it due, so several stages doing so after every message could together leave
+too little of the loop for the messages themselves. A ``RenderBudget`` shared by the
+stages of a worker counts what their flushes took: every flush spends the seconds it
+took, credit comes back at ``share`` seconds per second of the loop's time, up to
+``burst``, and a leading-edge flush starts only while credit is left. Regular flushes
+keep their own cadence (the interval plus what the last one took) and only spend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Leading-edge flushes start while the worker's flushes took at most this share of its time ...
+LOOP_SHARE = 0.5
+#: ... give or take this much rendering in one go (seconds of credit at most).
+BURST_SECONDS = 0.1
+#: However long a flush took, credit is back within this many seconds (what it owes is
+#: capped): one flush of every month of 10,000 reps (180 s) would otherwise pause the
+#: leading edge for six minutes. The cadence spaces flushes by at most as much
+#: (``streams.aggregation.MAX_SPACING_SECONDS``).
+MAX_WAIT_SECONDS = 2.0
+
+
+@dataclass
+class RenderBudget:
+    """Seconds of rendering the stages of one worker may still spend now (monotonic times)."""
+
+    share: float = LOOP_SHARE
+    burst: float = BURST_SECONDS
+    #: seconds of credit as of ``at`` (negative: owed)
+    credit: float = BURST_SECONDS
+    #: when ``credit`` was last brought up to date; None before the first look
+    at: float | None = None
+
+    def _refill(self, now: float) -> None:
+        if self.at is not None and now > self.at:
+            self.credit = min(self.burst, self.credit + (now - self.at) * self.share)
+        if self.at is None or now > self.at:
+            self.at = now
+
+    def allows(self, now: float) -> bool:
+        """Whether a leading-edge flush may start at ``now``."""
+        self._refill(now)
+        return self.credit > 0
+
+    def spend(self, took: float, ended: float) -> None:
+        """A flush of any stage sharing the budget took ``took`` seconds, ending at ``ended``."""
+        self._refill(ended)
+        self.credit = max(-MAX_WAIT_SECONDS * self.share, self.credit - took)

@@ -1,0 +1,64 @@
+"""The loop time a worker's flushes may take off the cadence (``streams.render_budget``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sales_scorecard.streams.render_budget import RenderBudget
+
+
+def test_a_fresh_budget_allows_and_a_flush_longer_than_the_burst_owes_the_difference() -> None:
+    budget = RenderBudget(share=0.5, burst=0.1)
+    assert budget.allows(100.0)
+    budget.spend(0.3, ended=100.0)  # 0.1 - 0.3
+    assert budget.credit == pytest.approx(-0.2)
+    assert not budget.allows(100.2)  # -0.2 + 0.2 x 0.5 = -0.1
+    assert not budget.allows(100.38)  # -0.2 + 0.38 x 0.5 = -0.01
+    assert budget.allows(100.5)  # +0.05
+
+
+def test_credit_comes_back_at_the_share_up_to_the_burst_only() -> None:
+    budget = RenderBudget(share=0.5, burst=0.1)
+    budget.allows(100.0)
+    assert budget.allows(160.0) and budget.credit == pytest.approx(0.1)  # an idle minute saves no more
+    budget.spend(0.04, ended=160.0)
+    budget.spend(0.04, ended=160.0)
+    assert budget.allows(160.0) and budget.credit == pytest.approx(0.02)
+    budget.spend(0.04, ended=160.0)
+    assert not budget.allows(160.0)  # three flushes of 40 ms in a row: the burst is spent
+
+
+def test_the_time_a_flush_takes_earns_credit_too_so_rendering_takes_at_most_the_share() -> None:
+    # Starting at t=100 with 0.1 s of credit, a flush from 100.0 to 100.3 earns 0.15 while it
+    # runs but the burst caps the credit at 0.1 first: 0.1 - 0.3 = -0.2.
+    budget = RenderBudget(share=0.5, burst=0.1)
+    budget.allows(100.0)
+    budget.spend(0.3, ended=100.3)
+    assert budget.credit == pytest.approx(-0.2)
+    # Flushes of 0.1 s back to back, each started as soon as it is allowed: over 10 s the
+    # loop renders at most half of the time (plus the burst and one flush's overshoot).
+    budget, now, rendered = RenderBudget(share=0.5, burst=0.1), 0.0, 0.0
+    while now < 10.0:
+        if budget.allows(now):
+            now += 0.1
+            rendered += 0.1
+            budget.spend(0.1, ended=now)
+        else:
+            now += 0.01
+    assert rendered <= 0.5 * 10.0 + 0.1 + 0.1
+
+
+def test_after_a_very_long_flush_credit_is_back_within_two_seconds() -> None:
+    budget = RenderBudget(share=0.5, burst=0.1)
+    budget.allows(0.0)
+    budget.spend(180.0, ended=180.0)  # every month of 10,000 reps at once
+    assert budget.credit == pytest.approx(-1.0)  # owes at most 2 s x 0.5
+    assert not budget.allows(181.9)  # -1.0 + 1.9 x 0.5 = -0.05
+    assert budget.allows(182.1)  # +0.05: not six minutes later
+
+
+def test_a_clock_reading_earlier_than_the_last_one_changes_nothing() -> None:
+    budget = RenderBudget(share=0.5, burst=0.1)
+    budget.spend(0.2, ended=10.0)  # -0.1
+    assert not budget.allows(9.0)
+    assert budget.credit == pytest.approx(-0.1) and budget.at == 10.0
