@@ -770,7 +770,8 @@ class AggregationStage:
         # half the time renders.
         spacing = min(took, MAX_SPACING_SECONDS)
         pacing.last_end, pacing.last_took = ended, spacing
-        self.budget.spend(took, ended)
+        if continuation or leading:
+            self.budget.spend(took, ended)
         if self.leading_edge:
             pacing.rendered_months(run.months, ended)
         if renders_set_aside:
