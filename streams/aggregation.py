@@ -70,7 +70,7 @@ from .fact_batches import Batch
 from .fact_log import FactLog
 from .metrics import Metrics
 from .publisher import KeyValue, Publisher, Send
-from .render_budget import RenderBudget
+from .render_budget import NoBudget, RenderBudget
 from .settings import Settings
 from .topics import TOPIC_FOR_TYPE
 
@@ -311,8 +311,9 @@ class AggregationStage:
         # The clock's last refresh on the stage's own clock (a test's clock is not time.monotonic).
         self.pacing = Pacing(settings.coalesce_ms / 1000.0, long_ms / 1000.0, settings.leaderboard_ms / 1000.0,
                              last_clock=monotonic())
-        #: the worker's loop time left for flushes off the cadence (shared by the stages of a worker)
-        self.budget = budget if budget is not None else RenderBudget()
+        #: the loop time left for flushes off the cadence (shared by the partitioned stages of
+        #: a worker; none for a stage alone on its loop)
+        self.budget = budget if budget is not None else NoBudget()
         #: None until the first message after an assignment rebuilds it from ``facts``.
         self.engine: ScorecardEngine | None = None
         self.ledger = PayrollLedger()
@@ -770,8 +771,7 @@ class AggregationStage:
         # half the time renders.
         spacing = min(took, MAX_SPACING_SECONDS)
         pacing.last_end, pacing.last_took = ended, spacing
-        if continuation or leading:
-            self.budget.spend(took, ended)
+        self.budget.spend(took, ended)
         if self.leading_edge:
             pacing.rendered_months(run.months, ended)
         if renders_set_aside:

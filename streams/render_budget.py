@@ -1,23 +1,25 @@
-"""The share of one worker's event loop that its stages' flushes may take.
+"""The share of one worker's event loop that the flushes of its partitioned stages may take.
 
-Every stage of a worker (the single stage; or the org stage and the rep partitions it
-holds) runs on one event loop. A leading-edge flush goes out right after the message
-that made it due, so several stages doing so after every message could together leave
-too little of the loop for the messages themselves. A ``RenderBudget`` shared by the
-stages of a worker counts what their flushes off the cadence (leading edge, keys set
-aside) took: each spends the seconds it took, credit comes back at ``share`` seconds per
-second of the loop's time, up to ``burst``, and such a flush starts only while credit is
-left. Regular flushes keep their own cadence (the interval plus what the last one took)
-and are not counted: counted, their wall time on a loaded machine (a busy neighbour
-makes every flush slower) paused the leading edge for most of each interval, and the
-single stage's p50 went from 156 ms to 916 ms (docs/benchmarks.md).
+With partitioned stages the org stage and every rep partition a worker holds run on one
+event loop, each with its own pacing. A leading-edge flush goes out right after the
+message that made it due, so several stages doing so after every message, beside their
+regular flushes, could together leave too little of the loop for the messages
+themselves. A ``RenderBudget`` shared by those stages counts what all their flushes took:
+each spends the seconds it took, credit comes back at ``share`` seconds per second of the
+loop's time, up to ``burst``, and a flush off the cadence (leading edge, keys set aside)
+starts only while credit is left. Regular flushes keep their own cadence (the interval
+plus what the last one took) and only spend.
+
+The single stage has the loop to itself and no budget (``NoBudget``): its regular flushes
+already space themselves by what they took, and counting them paused its leading edge
+whenever a busy neighbour made them slow (p50 156 -> 916 ms, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Flushes off the cadence start while such flushes took at most this share of the worker's time ...
+#: Flushes off the cadence start while the flushes took at most this share of the worker's time ...
 LOOP_SHARE = 0.5
 #: ... give or take this much rendering in one go (seconds of credit at most).
 BURST_SECONDS = 0.1
@@ -51,6 +53,16 @@ class RenderBudget:
         return self.credit > 0
 
     def spend(self, took: float, ended: float) -> None:
-        """A flush off the cadence of a stage sharing the budget took ``took`` seconds, ending at ``ended``."""
+        """A flush of a stage sharing the budget took ``took`` seconds, ending at ``ended``."""
         self._refill(ended)
         self.credit = max(-MAX_WAIT_SECONDS * self.share, self.credit - took)
+
+
+class NoBudget(RenderBudget):
+    """A stage alone on its event loop (the single stage): every flush may start."""
+
+    def allows(self, now: float) -> bool:
+        return True
+
+    def spend(self, took: float, ended: float) -> None:
+        return None

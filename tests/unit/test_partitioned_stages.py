@@ -589,3 +589,38 @@ def test_paced_split_stages_never_send_a_key_twice_within_its_interval_and_end_a
     assert sorted(got) == sorted(expected)
     for key in expected:
         assert got[key] == expected[key], key
+
+
+def test_a_slow_regular_flush_of_one_partition_holds_back_the_leading_edge_of_another() -> None:
+    split = PacedSplit(coalesce_ms=2000)
+
+    async def go() -> None:
+        await split.feed(EVERY_PARTITION)  # t=100
+        split.clock.now = 102.05  # every cadence is due: partition 2 (and the org stage) flush on theirs
+        await split.feed([f.deal("d6", "r5", "c6", "20.00", event_id="deal-d6-v1")])
+        slow = split.reps.stage(P_R1).engine
+        assert slow is not None
+        render = slow.render
+
+        def slow_render(scope: str, id: str, label: str) -> Any:
+            if label == "2026-11":
+                split.clock.now += 0.3  # this partition's month takes 0.3 s to render
+            return render(scope, id, label)
+
+        slow.render = slow_render  # type: ignore[method-assign]
+        split.clock.now = 102.1
+        await split.feed([f.deal("d2", "r1", "c2", "500.00", event_id="deal-d2-v1")])  # partition 1's cadence
+        slow.render = render  # type: ignore[method-assign]
+        assert split.revenues("rep:r1:2026-11") == ["1000.00", "1500.00"]
+        assert split.clock.now == pytest.approx(102.4) and split.budget.credit == pytest.approx(-0.2)
+        await split.feed([f.roster("r4", "t1", event_id="roster-r4"),
+                          f.deal("d4", "r4", "c4", "400.00", event_id="deal-d4-v1")])
+        assert "rep:r4:2026-11" not in split.sent_now()  # a regular flush spent the worker's credit
+        split.clock.now += 0.2  # -0.1
+        await split.tick()
+        assert not split.sent_now()
+        split.clock.now += 0.3  # +0.05, before partition 2's cadence (104.05)
+        await split.tick()
+        assert split.sent_now() == {"rep:r4:2026-11"}
+
+    asyncio.run(go())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sales_scorecard.streams.render_budget import RenderBudget
+from sales_scorecard.streams.render_budget import NoBudget, RenderBudget
 
 
 def test_a_fresh_budget_allows_and_a_flush_longer_than_the_burst_owes_the_difference() -> None:
@@ -62,3 +62,9 @@ def test_a_clock_reading_earlier_than_the_last_one_changes_nothing() -> None:
     budget.spend(0.2, ended=10.0)  # -0.1
     assert not budget.allows(9.0)
     assert budget.credit == pytest.approx(-0.1) and budget.at == 10.0
+
+
+def test_a_stage_alone_on_its_loop_is_never_held_back() -> None:
+    budget = NoBudget()
+    budget.spend(180.0, ended=180.0)
+    assert budget.allows(180.0)
