@@ -14,7 +14,7 @@ Data flow (docs/architecture.md has the picture):
         │  rep scorecards, rep alerts, payroll ──────────────────────────────────┘
         ▼
     sales.scorecards, sales.payroll, sales.alerts, sales.leaderboards,
-    sales.awards (single stage only: awards decided at a close)
+    sales.awards (awards decided at a close)
 
     sales.disputes (1 partition) + sales.dispute-links (adjustment links, ticks)
         │  agents.disputes.apply_disputes — the dispute stage: validate, apply,
@@ -176,6 +176,7 @@ def create_app(settings: Settings) -> Pipeline:
         rep_facts=table("rep_facts", rep_partitions), rep_emitted=table("rep_emitted", rep_partitions),
         rep_payroll_state=table("rep_payroll_state", rep_partitions),
         rep_alert_state=table("rep_alert_state", rep_partitions),
+        rep_award_reports=table("rep_award_reports", rep_partitions), award_reports=table("award_reports"),
         disputes=table("disputes"), dispute_alert_state=table("dispute_alert_state"),
         awards=table("awards"),
     )
