@@ -7,8 +7,8 @@ reports them to the org stage, which renders the teams'. This module holds the p
 - ``ReportChunk``: one message's worth of a partition's report (a large partition's
   figures travel in several chunks, each well under the internal message limit);
 - ``PartitionReports``: a rep partition's table of the periods it reported, each kept
-  until the org stage's decision of the period came back, so a rebuild re-sends exactly
-  what was reported at the close;
+  until the org stage's decision of the period came back, so a rebuild (or the org
+  stage's request) re-sends exactly what was reported at the close;
 - ``AwardReports``: the org stage's table of what it collects per period (the team
   figures and the decision time captured at its own close, every partition's chunks),
   which yields the ``ClosedPeriod`` once every partition has reported.
@@ -117,10 +117,15 @@ class PartitionReports:
         """Every chunk of the periods reported and not settled yet, in period order."""
         out: list[ReportChunk] = []
         for period in sorted(self._table.keys(), key=period_order):
-            row = self._table.get(period)
-            if row is not None and not row.get(self.SETTLED):
-                out += (ReportChunk.from_json(c) for c in row["chunks"])
+            out += self.kept(period)
         return out
+
+    def kept(self, period: str) -> list[ReportChunk]:
+        """The chunks of ``period`` as reported, while not settled (else none)."""
+        row = self._table.get(period)
+        if row is None or row.get(self.SETTLED):
+            return []
+        return [ReportChunk.from_json(c) for c in row["chunks"]]
 
     def settled(self, period: str) -> bool:
         """Whether the org stage's decision of ``period`` was taken in here."""
@@ -171,6 +176,10 @@ class AwardReports:
                 return None
             chunks.append(ReportChunk.from_json(row))
         return chunks
+
+    def missing(self, period: str, partitions: int) -> list[int]:
+        """The partitions whose report of ``period`` is not (wholly) kept."""
+        return [p for p in range(partitions) if self._chunks_of(period, p) is None]
 
     def complete(self, period: str, partitions: int) -> tuple[ClosedPeriod, str] | None:
         """The closed period and its decision time once the period is captured and each of

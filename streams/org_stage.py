@@ -89,7 +89,9 @@ class OrgStage(AggregationStage):
     # ------------------------------------------------------------------ rebuild
     async def _load(self) -> ScorecardEngine:
         self.routes, self._clock_sent = FactRoutes(self.settings.partitions), {}
-        return await super()._load()
+        engine = await super()._load()
+        await self._request_reports()
+        return engine
 
     def _loaded_fact(self, value: dict[str, Any]) -> None:
         self.routes.load(value)
@@ -254,6 +256,21 @@ class OrgStage(AggregationStage):
                                                       and partition_of(e["winner_id"], partitions) == partition]})
         for value in encode_rows("award_decisions", rows):
             await self._send_to_rep(partition, value)
+
+    async def _request_reports(self) -> None:
+        """After a rebuild, ask each rep partition for its report of every period kept and
+        not decided that lacks it: a kill -9 can lose the reports kept here (the record of
+        a decision with them, so the period is kept again), and a partition that took the
+        decision in has no reason to send its report again."""
+        if self.outputs.awards is None:
+            return
+        wanted: dict[int, list[dict[str, str]]] = {}
+        for period in self.award_reports.pending():
+            for partition in self.award_reports.missing(period, self.settings.partitions):
+                wanted.setdefault(partition, []).append({"period": period})
+        for partition, rows in sorted(wanted.items()):
+            for value in encode_rows("award_requests", rows):
+                await self._send_to_rep(partition, value)
 
     async def _resend_awards(self) -> None:
         """After a rebuild, send every recorded ``award`` event again, unchanged, and every

@@ -28,6 +28,7 @@ from sales_scorecard.core.award_figures import previous_rep_figures, rep_figures
 from sales_scorecard.core.award_reports import PartitionReports, ReportChunk, report_chunks
 from sales_scorecard.core.awards import bonus_request
 from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, rep_partition, scorecard_key
+from sales_scorecard.core.labels import months_of
 from sales_scorecard.core.payroll import PayrollOutput
 from sales_scorecard.core.periods import format_timestamp, parse_timestamp
 from sales_scorecard.schemas.records import record_from_event
@@ -168,11 +169,28 @@ class RepPartitionStage(AggregationStage):
             self._reports = self.award_reports.unsettled()
 
     async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
-        if batch.award_decisions and self.outputs.awards is not None:
+        if self.outputs.awards is None:
+            return
+        for row in batch.award_requests:
+            self._report_again(engine, row["period"])
+        if batch.award_decisions:
             for row in batch.award_decisions:
                 self._bonuses_owed += filter(None, map(bonus_request, row["events"]))
                 self._awaiting.add(row["period"])
             await self._settle_decided(engine, format_timestamp(datetime.now(UTC)))
+
+    def _report_again(self, engine: ScorecardEngine, period: str) -> None:
+        """The org stage lacks this partition's report of ``period`` (it lost it in a
+        crash): send the report kept, or once settled (or never made here), the figures
+        rendered now; nothing while the period's last month is not closed here (its close
+        will report it)."""
+        chunks = self.award_reports.kept(period)
+        if not chunks and months_of(period)[-1] in engine.closed_months:
+            chunks = list(report_chunks(period, self.partition, rep_figures(engine, period),
+                                        previous_rep_figures(engine, period)))
+            if not self.award_reports.settled(period):
+                self.award_reports.record(chunks)
+        self._reports += chunks
 
     async def _settle_decided(self, engine: ScorecardEngine, posted_at: str) -> None:
         """Post (or send again) the decided bonuses whose month is closed here, then mark

@@ -48,6 +48,7 @@ def test_a_period_is_complete_once_captured_and_every_chunk_of_every_partition_i
     p1 = report_chunks("2026-11", 1, (), ())
     reports.add(p0[0])
     reports.add(p1[0])
+    assert reports.missing("2026-11", 2) == [0]  # a chunk of partition 0 is still to come
     assert reports.complete("2026-11", 2) is None  # not captured: the org stage's close is not applied
     reports.capture("2026-11", TEAMS, "2026-12-01T00:00:00.000Z")
     assert reports.complete("2026-11", 2) is None  # partition 0's second chunk is missing
@@ -59,6 +60,7 @@ def test_a_period_is_complete_once_captured_and_every_chunk_of_every_partition_i
     assert [r.rep_id for r in closed.reps] == ["r1", "r2", "r3"]  # in id order, as one engine renders them
     assert closed.teams == TEAMS and closed.previous_reps == ()
     assert reports.complete("2026-11", 3) is None  # a third partition has not reported
+    assert reports.missing("2026-11", 3) == [2]
     assert reports.pending() == ["2026-11"]
 
 
@@ -85,7 +87,9 @@ def test_a_partition_reports_each_period_once_and_re_sends_only_what_is_not_sett
         reports.record(report_chunks(period, 1, (rep("r1"),), ()))
     assert reports.due({"2026-11", "2026-12"}) == ["2026-Q4", "2026"]
     assert [c.period for c in reports.unsettled()] == ["2026-11", "2026-12"]
+    assert reports.kept("2026-12") == list(report_chunks("2026-12", 1, (rep("r1"),), ()))
     reports.settle("2026-11")
+    assert reports.kept("2026-11") == [] and reports.kept("2026-Q4") == []
     assert reports.settled("2026-11") and not reports.settled("2026-12")
     assert [c.period for c in reports.unsettled()] == ["2026-12"]
     assert table["2026-11"] == {"settled": True}  # the figures are dropped once settled

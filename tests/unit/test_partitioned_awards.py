@@ -354,3 +354,23 @@ def test_a_report_of_a_decided_period_gets_its_decision_again_and_the_bonus_is_p
         assert split.paid(rep, month)["appeal_ids"].count(adjustment_id) == 1
     assert split.rep_tables.award_reports[key] == {"settled": True}
     assert len(awards(split.outputs)) == len({k for k, _ in split.outputs.sent["awards"]})  # nothing decided anew
+
+
+def test_an_org_stage_that_lost_the_record_and_the_reports_asks_the_partitions_again(plan: Path) -> None:
+    split = Split(plan)
+    split.feed(history())
+    split.feed([f.close_period("2026-09")])
+    first, bonuses = awards(split.outputs), bonus_adjustments(split.outputs)
+    assert first and all(row == {"settled": True} for row in split.rep_tables.award_reports.values())
+    # A kill -9 kept the forgetting of September's reports and lost its record and its
+    # events; every partition took the decision in, so none would report again by itself.
+    split.org_tables.awards.clear()
+    split.org_tables.award_reports.clear()
+    split.outputs.sent["awards"], split.outputs.sent["payroll"] = [], []
+    split.restart_org()
+    split.feed([])  # the rebuild keeps September and Q3 again and asks every partition
+    assert awards(split.outputs) == first  # decided again over the same figures: the same events
+    assert bonus_adjustments(split.outputs) == bonuses  # sent again, same ids and figures ...
+    for adjustment_id, (rep, month, *_) in bonuses.items():
+        assert split.paid(rep, month)["appeal_ids"].count(adjustment_id) == 1  # ... not paid again
+    assert set(split.org_tables.awards) == {"2026-09", "2026-Q3"} and split.org_tables.award_reports == {}
