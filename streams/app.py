@@ -5,13 +5,14 @@ Data flow (docs/architecture.md has the picture):
     sales.deals / complaints / activities / roster / targets / control   (N partitions)
         │  agents.ingest.validate_and_forward — validate, dead-letter, forward
         ▼
-    sales.facts (internal, 1 partition) ◄──────────── board rows, paid states ─┐
+    sales.facts (internal, 1 partition) ◄─── board rows, paid states, reports ─┐
         │  agents.scorecards.apply_facts — org stage: every fact, team and      │
-        │  company scorecards, leaderboards; routes each fact to the rep stage  │
+        │  company scorecards, leaderboards, awards; routes each fact to the    │
+        │  rep stage (and award decisions)                                      │
         ▼                                                                        │
     sales.rep-facts (internal, N partitions, by rep)                             │
         │  agents.scorecards.apply_rep_facts — rep stage, one per partition:     │
-        │  rep scorecards, rep alerts, payroll ──────────────────────────────────┘
+        │  rep scorecards, rep alerts, payroll, award bonuses ───────────────────┘
         ▼
     sales.scorecards, sales.payroll, sales.alerts, sales.leaderboards,
     sales.awards (awards decided at a close)
