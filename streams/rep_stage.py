@@ -14,7 +14,7 @@ figures of every period the close ends to the org stage and keeps the report
 (``core.award_reports.PartitionReports``) until the org stage's decision of the period
 comes back, with the events of its winning reps, whose bonuses it posts in their paid
 states (``PayrollLedger.post_bonus``: once per id). A rebuild sends every report not
-settled yet again.
+settled yet again; so does a request of the org stage (``award_requests``) after its own.
 """
 
 from __future__ import annotations
