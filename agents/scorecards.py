@@ -53,7 +53,8 @@ def register(pipe: Pipeline) -> None:
                            drain=lambda: app.producer.flush(), links=_link_sender(pipe.dispute_links_topic),
                            awards=_sender(pipe.awards_topic))
     org_tables = StageTables(facts=pipe.facts, emitted=pipe.emitted, payroll_state=pipe.payroll_state,
-                             boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state, awards=pipe.awards)
+                             boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state, awards=pipe.awards,
+                             award_reports=pipe.award_reports)
     reps: RepStages | None = None
     org: AggregationStage
     if settings.stages == "partitioned":
@@ -68,7 +69,8 @@ def register(pipe: Pipeline) -> None:
             settings,
             # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
             StageTables(facts=pipe.rep_facts, emitted=pipe.rep_emitted, payroll_state=pipe.rep_payroll_state,
-                        boards_emitted={}, alert_state=pipe.rep_alert_state),
+                        boards_emitted={}, alert_state=pipe.rep_alert_state,
+                        award_reports=pipe.rep_award_reports),
             outputs, pipe.metrics, _sender(facts_topic), budget=budget)
     else:
         org = AggregationStage(settings, org_tables, outputs, pipe.metrics)

@@ -2,8 +2,10 @@
 
 ``closed_period`` renders the period's rep and team scorecards (and, for a quarter, the
 previous quarter's rep scorecards) and hands ``core.awards.decide`` what it ranks, as
-published: scores and attainments at 4 decimals. ``periods_closed_by`` says which
-periods a month's close decides.
+published: scores and attainments at 4 decimals. With partitioned stages the halves are
+read apart: ``rep_figures`` by each rep partition (its own reps), ``team_figures`` by the
+org stage (``core.award_reports`` joins them). ``periods_closed_by`` says which periods a
+month's close decides.
 """
 
 from __future__ import annotations
@@ -32,11 +34,16 @@ def periods_closed_by(month: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def period_order(period: str) -> tuple[str, int]:
+    """Sort key of periods in the order their awards are decided: by last month, then month,
+    quarter, year."""
+    return L.months_of(period)[-1], _KIND_ORDER[L.period_kind(period)]
+
+
 def periods_due(closed_months: Iterable[str], decided: Iterable[str]) -> list[str]:
     """The periods closed by ``closed_months`` whose awards are not decided yet, in order."""
     done = set(decided)
-    return sorted({p for m in closed_months for p in periods_closed_by(m) if p not in done},
-                  key=lambda p: (L.months_of(p)[-1], _KIND_ORDER[L.period_kind(p)]))
+    return sorted({p for m in closed_months for p in periods_closed_by(m) if p not in done}, key=period_order)
 
 
 def decided_at(engine: ScorecardEngine, label: str) -> datetime:
@@ -49,15 +56,18 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _rendered(engine: ScorecardEngine, scope: str, label: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(id, rendered scorecard) of every key of ``scope`` with period ``label``, by id."""
+    """(id, rendered scorecard) of every key of ``scope`` with period ``label``, by id (a rep
+    partition's engine: only the reps it owns)."""
+    owns = engine.owns if scope == "rep" else None
     for (key_scope, id), labels in sorted(engine.known.items()):
-        if key_scope == scope and label in labels:
+        if key_scope == scope and label in labels and (owns is None or owns(id)):
             content = engine.render(scope, id, label)
             if content is not None:
                 yield id, content
 
 
-def _rep_figures(engine: ScorecardEngine, label: str) -> tuple[RepFigures, ...]:
+def rep_figures(engine: ScorecardEngine, label: str) -> tuple[RepFigures, ...]:
+    """Every rep scorecard of the period the engine renders, as the rules read it."""
     out = []
     for rep_id, content in _rendered(engine, "rep", label):
         history = engine.roster.reps.get(rep_id)
@@ -77,7 +87,8 @@ def _team_manager(engine: ScorecardEngine, team_id: str, label: str) -> str | No
     return entry.manager_id if entry else None
 
 
-def _team_figures(engine: ScorecardEngine, label: str) -> tuple[TeamFigures, ...]:
+def team_figures(engine: ScorecardEngine, label: str) -> tuple[TeamFigures, ...]:
+    """Every team scorecard of the period the engine renders, as the rules read it."""
     out = []
     for team_id, content in _rendered(engine, "team", label):
         out.append(TeamFigures(team_id, _team_manager(engine, team_id, label), _decimal(content["score"]),
@@ -85,7 +96,12 @@ def _team_figures(engine: ScorecardEngine, label: str) -> tuple[TeamFigures, ...
     return tuple(out)
 
 
+def previous_rep_figures(engine: ScorecardEngine, label: str) -> tuple[RepFigures, ...]:
+    """The previous period's rep figures where the rules compare with them (a quarter's), else none."""
+    return rep_figures(engine, L.shift(label, -1)) if L.period_kind(label) == "quarter" else ()
+
+
 def closed_period(engine: ScorecardEngine, label: str) -> ClosedPeriod:
     """What the award rules read of one closed period, rendered now."""
-    previous = _rep_figures(engine, L.shift(label, -1)) if L.period_kind(label) == "quarter" else ()
-    return ClosedPeriod(label, _rep_figures(engine, label), _team_figures(engine, label), previous)
+    return ClosedPeriod(label, rep_figures(engine, label), team_figures(engine, label),
+                        previous_rep_figures(engine, label))

@@ -133,6 +133,9 @@ class StageTables:
     alert_state: KeyValue
     #: period -> the ``award`` events decided at its close (contract §11), once per period
     awards: KeyValue = field(default_factory=dict)
+    #: partitioned stages: the award figures reported per closed period until it is decided
+    #: (core.award_reports: ``AwardReports`` in the org stage, ``PartitionReports`` in a rep partition)
+    award_reports: KeyValue = field(default_factory=dict)
 
 
 @dataclass
@@ -405,8 +408,6 @@ class AggregationStage:
     #: whether this stage's engine is the worker's ``scorecard_ready`` and its clock the
     #: worker's ``scorecard_event_clock_timestamp_seconds``
     owns_worker_gauges = True
-    #: whether the stage decides the awards of closed periods (it needs every rep and team)
-    decides_awards = True
     #: whether the stage reads its stored facts back between rebuilds (``FactLog.get``)
     reads_facts = False
     #: whether a month scorecard not rendered within the short interval goes out right
@@ -594,15 +595,15 @@ class AggregationStage:
 
     # ------------------------------------------------------------------ payroll
     async def _settle_payroll(self, engine: ScorecardEngine, closed: bool) -> None:
-        """Post statements when a month closed, then adjustments for changed closed months."""
-        if not engine.role.pays:
-            return
+        """Post statements when a month closed, then adjustments for changed closed months
+        (an engine that pays); after a close, the awards (``_decide_awards``, every stage)."""
         posted_at = _now()
-        outputs = self.ledger.post_statements(engine, posted_at) if closed else []
-        changes = engine.take_payroll_changes()
-        if changes:
-            outputs += self.ledger.adjust(engine, changes, posted_at)
-        await self._publish_payroll(outputs)
+        if engine.role.pays:
+            outputs = self.ledger.post_statements(engine, posted_at) if closed else []
+            changes = engine.take_payroll_changes()
+            if changes:
+                outputs += self.ledger.adjust(engine, changes, posted_at)
+            await self._publish_payroll(outputs)
         if closed:
             await self._decide_awards(engine, posted_at)
 
@@ -613,7 +614,7 @@ class AggregationStage:
         again (a crash before the record re-sends the same events, and the bonuses: a
         bonus already in the paid state is sent again, not paid again)."""
         send = self.outputs.awards
-        if send is None or not self.decides_awards:
+        if send is None:
             return
         await self._settle_owed_bonuses(engine, posted_at)
         for period in periods_due(engine.closed_months, self.tables.awards.keys()):
@@ -633,7 +634,7 @@ class AggregationStage:
         period whose events or bonuses never left, even one whose close it must read again
         (the kill -9 test at the closes lost both without this)."""
         send = self.outputs.awards
-        if send is None or not self.decides_awards:
+        if send is None:
             return
         self._bonuses_owed = []
         for _, events in sorted(self.tables.awards.items(), key=lambda item: item[0]):

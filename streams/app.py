@@ -5,16 +5,17 @@ Data flow (docs/architecture.md has the picture):
     sales.deals / complaints / activities / roster / targets / control   (N partitions)
         │  agents.ingest.validate_and_forward — validate, dead-letter, forward
         ▼
-    sales.facts (internal, 1 partition) ◄──────────── board rows, paid states ─┐
+    sales.facts (internal, 1 partition) ◄─── board rows, paid states, reports ─┐
         │  agents.scorecards.apply_facts — org stage: every fact, team and      │
-        │  company scorecards, leaderboards; routes each fact to the rep stage  │
+        │  company scorecards, leaderboards, awards; routes each fact to the    │
+        │  rep stage (and award decisions)                                      │
         ▼                                                                        │
     sales.rep-facts (internal, N partitions, by rep)                             │
         │  agents.scorecards.apply_rep_facts — rep stage, one per partition:     │
-        │  rep scorecards, rep alerts, payroll ──────────────────────────────────┘
+        │  rep scorecards, rep alerts, payroll, award bonuses ───────────────────┘
         ▼
     sales.scorecards, sales.payroll, sales.alerts, sales.leaderboards,
-    sales.awards (single stage only: awards decided at a close)
+    sales.awards (awards decided at a close)
 
     sales.disputes (1 partition) + sales.dispute-links (adjustment links, ticks)
         │  agents.disputes.apply_disputes — the dispute stage: validate, apply,
@@ -176,6 +177,7 @@ def create_app(settings: Settings) -> Pipeline:
         rep_facts=table("rep_facts", rep_partitions), rep_emitted=table("rep_emitted", rep_partitions),
         rep_payroll_state=table("rep_payroll_state", rep_partitions),
         rep_alert_state=table("rep_alert_state", rep_partitions),
+        rep_award_reports=table("rep_award_reports", rep_partitions), award_reports=table("award_reports"),
         disputes=table("disputes"), dispute_alert_state=table("dispute_alert_state"),
         awards=table("awards"),
     )

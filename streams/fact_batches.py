@@ -5,8 +5,12 @@ Faust's cost is per Kafka message, so the internal hops carry batches:
 Kafka's 1 MB message limit and the producer's batch size). A batch for the rep stage
 also carries the organisation's event ``clock``; a batch from the rep stage to the org
 stage carries ``board_rows`` (what the leaderboards need of the rep scorecards just
-published). A ``tick`` message carries nothing; it only makes a stage run its timers
-inside stream iteration. A single fact (the format before batching) is still read, so a
+published), ``paid`` states and ``award_reports`` (a closed period's rep figures,
+``core.award_reports.ReportChunk``); one from the org stage to a rep partition can carry
+``award_decisions`` (a decided period's award events of that partition's reps) or
+``award_requests`` (periods whose report the org stage lacks after its rebuild). A
+``tick`` message carries nothing; it only makes a stage run its timers inside stream
+iteration. A single fact (the format before batching) is still read, so a
 topic written by an older worker drains after an upgrade.
 """
 
@@ -40,6 +44,13 @@ class Batch:
     paid: list[dict[str, Any]] = field(default_factory=list)
     #: when the oldest input record among the facts was sent (epoch ms; ingest -> stage)
     since: int | None = None
+    #: a closed period's rep figures, ``ReportChunk.to_json()`` (rep stage -> org stage)
+    award_reports: list[dict[str, Any]] = field(default_factory=list)
+    #: ``{"period": ..., "events": [...]}``: a decided period's award events of the
+    #: partition's reps, its bonuses to post (org stage -> rep stage)
+    award_decisions: list[dict[str, Any]] = field(default_factory=list)
+    #: ``{"period": ...}``: a period whose report the org stage lacks (org stage -> rep stage)
+    award_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def age(self, sent_at: float, now: float) -> float:
         """Seconds since the oldest input record of these facts was sent (else since this
@@ -77,8 +88,9 @@ def encode_clock(clock: str) -> bytes:
 
 
 def encode_rows(field_name: str, rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """Messages holding ``rows`` under ``field_name`` (``board_rows`` or ``paid``), each
-    under ``MAX_BATCH_BYTES``."""
+    """Messages holding ``rows`` under ``field_name`` (``board_rows``, ``paid``,
+    ``award_reports``, ``award_decisions`` or ``award_requests``), each under
+    ``MAX_BATCH_BYTES``."""
     head = b'{"type":"batch","facts":[],"' + field_name.encode() + b'":['
     return _chunks((orjson.dumps(row) for row in rows), head, _TAIL)
 
@@ -89,7 +101,8 @@ def decode_batch(value: bytes) -> Batch:
     kind = payload.get("type")
     if kind == "batch":
         return Batch(list(payload["facts"]), payload.get("clock"), list(payload.get("board_rows", ())),
-                     list(payload.get("paid", ())), payload.get("since"))
+                     list(payload.get("paid", ())), payload.get("since"), list(payload.get("award_reports", ())),
+                     list(payload.get("award_decisions", ())), list(payload.get("award_requests", ())))
     if kind == "tick":
         return Batch()
     return Batch([payload])

@@ -7,6 +7,13 @@ need it (``streams.fact_routes``), with the organisation's event clock. The rep 
 sends back, on ``sales.facts``, the board rows of the rep scorecards it published and
 what it paid: the org stage keeps both in tables, ranks the leaderboards from the rows
 (``core.boards.BoardCache``) and serves the payroll view from the paid states.
+
+Awards (contract §11): at a close the org stage keeps the team figures of every period
+the close ends (``core.award_reports.AwardReports``); each rep partition reports its reps'
+figures of those periods once its payroll for the close is out. When every partition has
+reported a period, the org stage decides it (``core.awards.decide``), sends the
+``award`` events, sends each partition the events of its reps (whose bonuses it posts),
+then records the period in ``awards``.
 """
 
 from __future__ import annotations
@@ -17,14 +24,17 @@ from typing import Any
 
 import orjson
 
+from sales_scorecard.core.award_figures import decided_at, period_order, periods_due, team_figures
+from sales_scorecard.core.award_reports import AwardReports, ReportChunk
+from sales_scorecard.core.awards import bonus_request, decide
 from sales_scorecard.core.engine import ORG, EngineRole, Outcome, ScorecardEngine
 from sales_scorecard.core.money import format_money
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.schemas.fact_types import SPLIT_TARGET
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
-from .fact_batches import Batch, encode_batches, encode_clock
-from .fact_routes import Fact, FactRoutes
+from .fact_batches import Batch, encode_batches, encode_clock, encode_rows
+from .fact_routes import Fact, FactRoutes, partition_of
 from .metrics import Metrics
 from .publisher import KeyValue
 from .render_budget import RenderBudget
@@ -62,11 +72,11 @@ class OrgStage(AggregationStage):
         #: partition -> the clock it was last sent
         self._clock_sent: dict[int, str] = {}
         self._last_clock_broadcast = 0.0
+        #: the award figures collected per period until it is decided (contract §11)
+        self.award_reports = AwardReports(tables.award_reports)
 
     #: a duplicate is routed as its stored version was, catch-ups send stored deals
     reads_facts = True
-    #: not wired for partitioned stages yet: the rep figures live in the rep stages
-    decides_awards = False
 
     def engine_role(self) -> EngineRole:
         return ORG
@@ -78,7 +88,9 @@ class OrgStage(AggregationStage):
     # ------------------------------------------------------------------ rebuild
     async def _load(self) -> ScorecardEngine:
         self.routes, self._clock_sent = FactRoutes(self.settings.partitions), {}
-        return await super()._load()
+        engine = await super()._load()
+        await self._request_reports()
+        return engine
 
     def _loaded_fact(self, value: dict[str, Any]) -> None:
         self.routes.load(value)
@@ -134,6 +146,7 @@ class OrgStage(AggregationStage):
 
     async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         self._take_rows(batch)
+        await self._take_award_reports(batch)
         clock = format_timestamp(engine.as_of) if engine.as_of is not None else None
         out, self._out = self._out, {}
         now = self._monotonic()
@@ -175,3 +188,101 @@ class OrgStage(AggregationStage):
         if moved:
             self.boards_pending |= moved
             self.boards_changed.notify()
+
+    # ------------------------------------------------------------------ awards
+    async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
+        """At a close (and after a rebuild): keep the team figures of every period the
+        closed months end that is neither decided nor kept yet, as rendered now (right
+        after the close, like the whole stage's), then decide what is complete."""
+        if self.outputs.awards is None:
+            return
+        reports = self.award_reports
+        for period in periods_due(engine.closed_months, self.tables.awards.keys()):
+            if not reports.captured(period):
+                reports.capture(period, team_figures(engine, period), format_timestamp(decided_at(engine, period)))
+        await self._decide_complete(reports.pending())
+
+    async def _take_award_reports(self, batch: Batch) -> None:
+        """Keep the chunks rep partitions reported; a report of a decided period (a re-send
+        after a rep partition's rebuild) gets that partition the decision again."""
+        if not batch.award_reports or self.outputs.awards is None:
+            return
+        periods: set[str] = set()
+        answer: dict[int, set[str]] = {}
+        for row in batch.award_reports:
+            chunk = ReportChunk.from_json(row)
+            if chunk.period in self.tables.awards:
+                answer.setdefault(chunk.partition, set()).add(chunk.period)
+            else:
+                self.award_reports.add(chunk)
+                periods.add(chunk.period)
+        for partition, decided in sorted(answer.items()):
+            await self._send_decisions(partition, sorted(decided))
+        await self._decide_complete(sorted(periods))
+
+    async def _decide_complete(self, periods: list[str]) -> None:
+        """Decide each of ``periods`` that every partition has reported: send its events,
+        send each partition its reps' events (their bonuses), record it, forget its reports.
+        A crash before the record decides it again from the same reports (same ids)."""
+        send, partitions = self.outputs.awards, self.settings.partitions
+        assert send is not None
+        for period in periods:
+            if period in self.tables.awards:
+                continue
+            complete = self.award_reports.complete(period, partitions)
+            if complete is None:
+                continue
+            closed, at = complete
+            decision = decide(self.award_plan, closed, at)
+            for event in decision.events:
+                await send(event["event_id"].encode(), orjson.dumps(event))
+            events = list(decision.events)
+            for partition in range(partitions):
+                await self._send_decisions(partition, [period], {period: events})
+            self.tables.awards[period] = events
+            self.award_reports.forget(period, partitions)
+
+    async def _send_decisions(self, partition: int, periods: list[str],
+                              decided: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """Send a rep partition the decision of each period: the events of its reps that
+        carry a bonus (none: the period is decided all the same). ``decided``: the events
+        of periods not recorded yet, else read from ``awards``."""
+        rows, partitions = [], self.settings.partitions
+        for period in periods:
+            events = (decided or {}).get(period)
+            if events is None:
+                events = self.tables.awards.get(period) or []
+            rows.append({"period": period, "events": [e for e in events if bonus_request(e) is not None
+                                                      and partition_of(e["winner_id"], partitions) == partition]})
+        for value in encode_rows("award_decisions", rows):
+            await self._send_to_rep(partition, value)
+
+    async def _request_reports(self) -> None:
+        """After a rebuild, ask each rep partition for its report of every period kept and
+        not decided that lacks it: a kill -9 can lose the reports kept here (the record of
+        a decision with them, so the period is kept again), and a partition that took the
+        decision in has no reason to send its report again."""
+        if self.outputs.awards is None:
+            return
+        wanted: dict[int, list[dict[str, str]]] = {}
+        for period in self.award_reports.pending():
+            for partition in self.award_reports.missing(period, self.settings.partitions):
+                wanted.setdefault(partition, []).append({"period": period})
+        for partition, rows in sorted(wanted.items()):
+            for value in encode_rows("award_requests", rows):
+                await self._send_to_rep(partition, value)
+
+    async def _resend_awards(self) -> None:
+        """After a rebuild, send every recorded ``award`` event again, unchanged, and every
+        partition its decisions again (its bonuses: posted if lost, else sent again): a
+        kill -9 can keep the record and lose the sends (contract §11)."""
+        send = self.outputs.awards
+        if send is None:
+            return
+        periods = sorted(self.tables.awards.keys(), key=period_order)
+        for period in periods:
+            for event in self.tables.awards[period]:
+                await send(event["event_id"].encode(), orjson.dumps(event))
+        if periods:
+            for partition in range(self.settings.partitions):
+                await self._send_decisions(partition, periods)

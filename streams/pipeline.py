@@ -62,6 +62,11 @@ class Pipeline:
     rep_emitted: Table
     rep_payroll_state: Table
     rep_alert_state: Table
+    #: The award figures reported per closed period (core/award_reports.py), partitioned
+    #: stages only: the rep stage's reports ("{partition}/{period}", N partitions) and what
+    #: the org stage collects until it decides a period (1 partition).
+    rep_award_reports: Table
+    award_reports: Table
     #: The dispute stage's tables (streams/dispute_stage.py), 1 partition like sales.disputes:
     #: dispute_id -> core.disputes.Dispute.to_json(); dispute_id -> its overdue alert's state.
     disputes: Table

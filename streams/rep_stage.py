@@ -8,17 +8,29 @@ the stage's tables (``PartitionView``) and its own pacing. Table writes happen w
 message of that partition is processed, so they land in that partition's changelog and
 move with it on a rebalance. After each flush the stage sends the org stage the board
 rows of the rep scorecards it published and what it paid.
+
+Awards (contract §11): once its payroll for a close is out, the stage reports its reps'
+figures of every period the close ends to the org stage and keeps the report
+(``core.award_reports.PartitionReports``) until the org stage's decision of the period
+comes back, with the events of its winning reps, whose bonuses it posts in their paid
+states (``PayrollLedger.post_bonus``: once per id). A rebuild sends every report not
+settled yet again; so does a request of the org stage (``award_requests``) after its own.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from sales_scorecard.core.award_figures import previous_rep_figures, rep_figures
+from sales_scorecard.core.award_reports import PartitionReports, ReportChunk, report_chunks
+from sales_scorecard.core.awards import bonus_request
 from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, rep_partition, scorecard_key
+from sales_scorecard.core.labels import months_of
 from sales_scorecard.core.payroll import PayrollOutput
-from sales_scorecard.core.periods import parse_timestamp
+from sales_scorecard.core.periods import format_timestamp, parse_timestamp
 from sales_scorecard.schemas.records import record_from_event
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
@@ -43,9 +55,6 @@ def board_row(content: dict[str, Any], revision: int) -> dict[str, Any]:
 class RepPartitionStage(AggregationStage):
     """The rep scorecards, rep alerts and payroll of the reps of one partition."""
 
-    #: a partition sees only its reps: awards are decided over the whole organisation
-    decides_awards = False
-
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
                  metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
                  budget: RenderBudget | None = None) -> None:
@@ -60,6 +69,12 @@ class RepPartitionStage(AggregationStage):
         self._paid: list[dict[str, Any]] = []
         #: scorecard key -> the revision last sent to the org stage as a board row
         self._rows_sent: dict[str, int] = {}
+        #: the periods this partition reported for the awards (contract §11)
+        self.award_reports = PartitionReports(tables.award_reports)
+        #: report chunks to send the org stage after this message
+        self._reports: list[ReportChunk] = []
+        #: decided periods whose bonuses wait for their month's close here
+        self._awaiting: set[str] = set()
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
@@ -126,6 +141,64 @@ class RepPartitionStage(AggregationStage):
             await self._send_to_org(b"rows", value)
         for value in encode_rows("paid", paid):
             await self._send_to_org(b"rows", value)
+        reports, self._reports = self._reports, []
+        for value in encode_rows("award_reports", (chunk.to_json() for chunk in reports)):
+            await self._send_to_org(b"rows", value)
+
+    # ------------------------------------------------------------------ awards
+    async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
+        """After a close's payroll (and a rebuild's): post the bonuses that waited for their
+        month, then report this partition's figures of every period the closed months end
+        that it has not reported yet, and keep the report."""
+        if self.outputs.awards is None:
+            return
+        await self._settle_decided(engine, posted_at)
+        reports = self.award_reports
+        for period in reports.due(engine.closed_months):
+            chunks = report_chunks(period, self.partition, rep_figures(engine, period),
+                                   previous_rep_figures(engine, period))
+            reports.record(chunks)
+            self._reports += chunks
+
+    async def _resend_awards(self) -> None:
+        """After a rebuild, send the org stage every report it has not answered yet: a
+        kill -9 can keep the record and lose the send."""
+        self._bonuses_owed, self._awaiting = [], set()
+        if self.outputs.awards is not None:
+            self._reports = self.award_reports.unsettled()
+
+    async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        if self.outputs.awards is None:
+            return
+        for row in batch.award_requests:
+            self._report_again(engine, row["period"])
+        if batch.award_decisions:
+            for row in batch.award_decisions:
+                self._bonuses_owed += filter(None, map(bonus_request, row["events"]))
+                self._awaiting.add(row["period"])
+            await self._settle_decided(engine, format_timestamp(datetime.now(UTC)))
+
+    def _report_again(self, engine: ScorecardEngine, period: str) -> None:
+        """The org stage lacks this partition's report of ``period`` (it lost it in a
+        crash): send the report kept, or once settled (or never made here), the figures
+        rendered now; nothing while the period's last month is not closed here (its close
+        will report it)."""
+        chunks = self.award_reports.kept(period)
+        if not chunks and months_of(period)[-1] in engine.closed_months:
+            chunks = list(report_chunks(period, self.partition, rep_figures(engine, period),
+                                        previous_rep_figures(engine, period)))
+            if not self.award_reports.settled(period):
+                self.award_reports.record(chunks)
+        self._reports += chunks
+
+    async def _settle_decided(self, engine: ScorecardEngine, posted_at: str) -> None:
+        """Post (or send again) the decided bonuses whose month is closed here, then mark
+        settled each decided period with nothing left owed."""
+        await self._settle_owed_bonuses(engine, posted_at)
+        owed = {request.period for request in self._bonuses_owed}
+        for period in sorted(self._awaiting - owed):
+            self.award_reports.settle(period)
+        self._awaiting &= owed
 
 
 class RepStages:
@@ -150,7 +223,8 @@ class RepStages:
                 facts=PartitionView(t.facts, partition), emitted=PartitionView(t.emitted, partition),
                 payroll_state=PartitionView(t.payroll_state, partition),
                 boards_emitted=PartitionView(t.boards_emitted, partition),
-                alert_state=PartitionView(t.alert_state, partition))
+                alert_state=PartitionView(t.alert_state, partition),
+                award_reports=PartitionView(t.award_reports, partition))
             stage = self.stages[partition] = RepPartitionStage(
                 self.settings, partition, views, self.outputs, self.metrics, self._send_to_org, self._monotonic,
                 self.budget)

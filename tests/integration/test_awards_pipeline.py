@@ -1,9 +1,12 @@
 """Awards end to end (contract §11): months closed on a real broker decide their awards, and
 the quarters and the year they end; what ``sales.awards`` holds equals ``core/awards.py``
-over the reference model's scorecards of the same events, and closing twice adds nothing."""
+over the reference model's scorecards of the same events, and closing twice adds nothing.
+With both ``SCORECARD_STAGES``: partitioned, over the suite's 4 rep partitions, the rep
+partitions report their reps' figures and the org stage decides."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -82,8 +85,11 @@ def comparable(events: list[dict]) -> list[tuple]:
                    e["bonus"]) for e in events)
 
 
-def test_closed_periods_award_what_an_offline_recomputation_awards_once(test_settings: Settings, run_worker) -> None:
-    s = test_settings
+@pytest.mark.parametrize("stages", ["single", "partitioned"])
+def test_closed_periods_award_what_an_offline_recomputation_awards_once(test_settings: Settings, run_worker,
+                                                                      stages: str) -> None:
+    s = dataclasses.replace(test_settings, stages=stages)
+    assert s.partitions > 1
     worker = run_worker(s)
     events = history()
     produce_events(s, events)

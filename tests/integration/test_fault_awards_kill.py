@@ -6,7 +6,9 @@ the last restart the awards on ``sales.awards`` are the offline recomputation's 
 awards pipeline test's: ``core/awards.py`` over the reference model), no id with two
 contents; a consumer that keeps ids once (``scorecard alert-sink``) announces each award
 exactly once; every bonus adjustment id is posted with one set of figures, equal to the
-plan's bonus, and no other award adjustment exists."""
+plan's bonus, and no other award adjustment exists. With both ``SCORECARD_STAGES``:
+partitioned, the kills also hit the reports of the rep partitions and the org stage's
+decisions and bonus requests between them."""
 
 from __future__ import annotations
 
@@ -86,11 +88,13 @@ def announce(settings: Settings, db: Path) -> list[dict]:
     return received
 
 
+@pytest.mark.parametrize("stages", ["single", "partitioned"])
 def test_kill_minus_nine_at_the_closes_loses_no_award_and_duplicates_none(
-        test_settings: Settings, run_worker: Any, tmp_path: Path) -> None:
+        test_settings: Settings, run_worker: Any, tmp_path: Path, stages: str) -> None:
     plan = tmp_path / "awards.yaml"
     plan.write_text(PLAN)
-    s = dataclasses.replace(test_settings, store="rocksdb", award_plan=str(plan))
+    s = dataclasses.replace(test_settings, store="rocksdb", award_plan=str(plan), stages=stages)
+    assert s.partitions > 1  # partitioned: winners' bonuses are paid by several rep partitions
     awards_topic, payroll_topic = s.topic("sales.awards"), s.topic("sales.payroll")
     worker = run_worker(s, name="w")
     events = history()

@@ -1,0 +1,96 @@
+"""Award figures collected across rep partitions (core/award_reports.py, contract §11), over dict tables."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sales_scorecard.core.award_reports import (
+    AwardReports,
+    PartitionReports,
+    ReportChunk,
+    rep_from_json,
+    rep_to_json,
+    report_chunks,
+)
+from sales_scorecard.core.awards import RepFigures, TeamFigures
+
+
+def rep(rep_id: str, score: str | None = "0.5000", attainment: str | None = "1.0000",
+        team: str | None = "t1") -> RepFigures:
+    return RepFigures(rep_id, f"Rep {rep_id}", team, "m-1", None if score is None else Decimal(score),
+                      None if attainment is None else Decimal(attainment))
+
+
+TEAMS = (TeamFigures("t1", "m-1", Decimal("0.6000"), Decimal("1.1000")),)
+
+
+def test_figures_survive_a_round_trip_through_json_nulls_included() -> None:
+    for figures in (rep("r1", "0.1234", "1.0000"), rep("r2", None, None, team=None)):
+        assert rep_from_json(rep_to_json(figures)) == figures
+    assert rep_to_json(rep("r1", "0.1234"))["score"] == "0.1234"  # decimals as text, never floats
+
+
+def test_a_report_is_cut_in_chunks_and_an_empty_partition_still_reports_one() -> None:
+    reps = tuple(rep(f"r{i}") for i in range(5))
+    chunks = report_chunks("2026-Q4", 2, reps, reps[:3], size=2)
+    # 5 reps by 2: three chunks; the previous quarter's 3 reps by 2 travel in the first two
+    assert [(c.chunk, c.chunks, len(c.reps), len(c.previous)) for c in chunks] == [
+        (0, 3, 2, 2), (1, 3, 2, 1), (2, 3, 1, 0)]
+    assert [r for c in chunks for r in c.reps] == list(reps)
+    assert report_chunks("2026-11", 0, (), ()) == (ReportChunk("2026-11", 0, 0, 1),)
+    assert ReportChunk.from_json(chunks[1].to_json()) == chunks[1]
+
+
+def test_a_period_is_complete_once_captured_and_every_chunk_of_every_partition_is_in() -> None:
+    table: dict = {}
+    reports = AwardReports(table)
+    p0 = report_chunks("2026-11", 0, (rep("r3"), rep("r1"), rep("r2")), (), size=2)
+    p1 = report_chunks("2026-11", 1, (), ())
+    reports.add(p0[0])
+    reports.add(p1[0])
+    assert reports.missing("2026-11", 2) == [0]  # a chunk of partition 0 is still to come
+    assert reports.complete("2026-11", 2) is None  # not captured: the org stage's close is not applied
+    reports.capture("2026-11", TEAMS, "2026-12-01T00:00:00.000Z")
+    assert reports.complete("2026-11", 2) is None  # partition 0's second chunk is missing
+    reports.add(p0[1])
+    complete = reports.complete("2026-11", 2)
+    assert complete is not None
+    closed, at = complete
+    assert at == "2026-12-01T00:00:00.000Z"
+    assert [r.rep_id for r in closed.reps] == ["r1", "r2", "r3"]  # in id order, as one engine renders them
+    assert closed.teams == TEAMS and closed.previous_reps == ()
+    assert reports.complete("2026-11", 3) is None  # a third partition has not reported
+    assert reports.missing("2026-11", 3) == [2]
+    assert reports.pending() == ["2026-11"]
+
+
+def test_the_first_report_of_a_chunk_is_kept_and_forget_drops_every_row_of_the_period() -> None:
+    table: dict = {}
+    reports = AwardReports(table)
+    reports.capture("2026-12", TEAMS, "at")
+    reports.capture("2026-Q4", TEAMS, "at")
+    first = report_chunks("2026-12", 0, (rep("r1", "0.9000"),), ())[0]
+    reports.add(first)
+    reports.add(report_chunks("2026-12", 0, (rep("r1", "0.1000"),), ())[0])  # a later re-send
+    complete = reports.complete("2026-12", 1)
+    assert complete is not None and complete[0].reps[0].score == Decimal("0.9000")
+    assert reports.pending() == ["2026-12", "2026-Q4"]  # the month before its quarter
+    reports.forget("2026-12", 1)
+    assert set(table) == {"2026-Q4"}
+
+
+def test_a_partition_reports_each_period_once_and_re_sends_only_what_is_not_settled() -> None:
+    table: dict = {}
+    reports = PartitionReports(table)
+    assert reports.due({"2026-11", "2026-12"}) == ["2026-11", "2026-12", "2026-Q4", "2026"]
+    for period in ("2026-11", "2026-12"):
+        reports.record(report_chunks(period, 1, (rep("r1"),), ()))
+    assert reports.due({"2026-11", "2026-12"}) == ["2026-Q4", "2026"]
+    assert [c.period for c in reports.unsettled()] == ["2026-11", "2026-12"]
+    assert reports.kept("2026-12") == list(report_chunks("2026-12", 1, (rep("r1"),), ()))
+    reports.settle("2026-11")
+    assert reports.kept("2026-11") == [] and reports.kept("2026-Q4") == []
+    assert reports.settled("2026-11") and not reports.settled("2026-12")
+    assert [c.period for c in reports.unsettled()] == ["2026-12"]
+    assert table["2026-11"] == {"settled": True}  # the figures are dropped once settled
+    assert "2026-11" not in reports.due({"2026-11"})
