@@ -24,8 +24,8 @@ from sales_scorecard.core.commission import PlanError, load_plans
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.scoreplan import ScorePlanError, load_scorecard_plan
 from sales_scorecard.core.whatif import Plans, WhatIfError, month_range, recompute, rep_engine
+from sales_scorecard.core.whatif_loader import StoredFactLoader
 from sales_scorecard.schemas.fact_types import FACT_TYPES
-from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.fact_log import entries
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import table_changelog
@@ -77,20 +77,23 @@ def stored_facts(records: Iterable[tuple[bytes | None, bytes | None]]) -> Iterat
 
 
 def apply_facts(engine: ScorecardEngine, facts: Iterable[dict[str, Any]]) -> Counter[str]:
-    """Apply stored facts to the engine; counts outcomes. An appeal's adjustment is paid by
-    people, not by a plan: it is counted, not applied (contract §10)."""
+    """Apply stored facts to the what-if's engine (``StoredFactLoader``); counts outcomes.
+    An appeal's adjustment is paid by people, not by a plan: it is counted, not applied
+    (contract §10)."""
     counts: Counter[str] = Counter()
+    loader = StoredFactLoader(engine)
+    ledger = frozenset(kind for kind, fact_type in FACT_TYPES.items() if fact_type.ledger)
     for fact in facts:
-        kind = fact.get("type")
-        if kind in FACT_TYPES and FACT_TYPES[kind].ledger:
+        if fact.get("type") in ledger:
             counts["appeal adjustments left out"] += 1
             continue
         try:
-            record = record_from_event(fact)
+            outcome = loader.apply(fact)
         except (KeyError, TypeError, ValueError):
             counts["unreadable"] += 1
             continue
-        counts[engine.apply(record).value] += 1
+        counts[outcome.value] += 1
+    loader.finish()
     return counts
 
 

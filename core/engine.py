@@ -176,6 +176,35 @@ def _deal_time(ev: DealEvent) -> datetime | None:
     return None
 
 
+def activity_figures(kind: str, effective: bool, customer_id: str | None, campaign_id: str | None,
+                     duration_minutes: int | None, score: int | None) -> tuple[str, str | None, str | int | None]:
+    """What an activity counts (``ActivityFact``'s kind, contact and value), its strings interned."""
+    kind = intern(kind)
+    value: str | int | None = None
+    if kind == "campaign" and campaign_id:
+        value = intern(campaign_id)
+    elif kind == "training":
+        value = duration_minutes or 0
+    elif kind == "survey":
+        value = score
+    contact = intern(customer_id) if kind in CONTACT_KINDS and effective and customer_id else None
+    return kind, contact, value
+
+
+def activity_delta(kind: str, contact: str | None, value: str | int | None) -> tuple[tuple[str, object], ...]:
+    """What an activity adds to a bucket (``Bucket.apply``), from ``activity_figures``."""
+    delta: list[tuple[str, object]] = [("activity", kind)]
+    if contact is not None:
+        delta.append(("contact", contact))
+    if kind == "campaign" and value is not None:
+        delta.append(("campaign", value))
+    if kind == "training":
+        delta.append(("training", value))
+    if kind == "survey" and value is not None:
+        delta.append(("survey", value))
+    return tuple(delta)
+
+
 @dataclass(slots=True)
 class ActivityFact:
     """What the engine keeps of an activity: the fields its contribution reads and the
@@ -408,15 +437,8 @@ class ScorecardEngine:
     def _apply_activity(self, ev: ActivityEvent) -> Outcome:
         if ev.event_id in self.activities:
             return Outcome.DUPLICATE
-        kind = intern(ev.kind)
-        value: str | int | None = None
-        if kind == "campaign" and ev.campaign_id:
-            value = intern(ev.campaign_id)
-        elif kind == "training":
-            value = ev.duration_minutes or 0
-        elif kind == "survey":
-            value = ev.score
-        contact = intern(ev.customer_id) if kind in CONTACT_KINDS and ev.effective and ev.customer_id else None
+        kind, contact, value = activity_figures(ev.kind, ev.effective, ev.customer_id, ev.campaign_id,
+                                                ev.duration_minutes, ev.score)
         rep_id = intern(ev.rep_id)
         fact = ActivityFact(rep_id, ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
         self.activities[ev.event_id] = fact
@@ -635,16 +657,7 @@ class ScorecardEngine:
         return out
 
     def _derive_activity(self, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:
-        delta: list[tuple[str, object]] = [("activity", fact.kind)]
-        if fact.contact is not None:
-            delta.append(("contact", fact.contact))
-        if fact.kind == "campaign" and fact.value is not None:
-            delta.append(("campaign", fact.value))
-        if fact.kind == "training":
-            delta.append(("training", fact.value))
-        if fact.kind == "survey" and fact.value is not None:
-            delta.append(("survey", fact.value))
-        return self._attributed(fact.rep_id, team, fact.ts, tuple(delta))
+        return self._attributed(fact.rep_id, team, fact.ts, activity_delta(fact.kind, fact.contact, fact.value))
 
     def _derive_acquisition(self, acquisition: tuple[str, datetime, str, str] | None) -> tuple[Contribution, ...]:
         if acquisition is None:
@@ -747,6 +760,30 @@ class ScorecardEngine:
                 if not dates:
                     del by_customer[won_customer]  # type: ignore[arg-type]  # as above: a str held as object
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
+
+    def add_rep_month(self, rep_id: str, month: str, summed: Bucket) -> None:
+        """Add a bucket of a rep's activities of one month, summed beforehand, to the rep's
+        month, quarter and year buckets: the what-if's bulk load (core/whatif_loader.py),
+        the same calendar figures as applying each activity. Unlike ``apply`` it makes no
+        day bucket (trailing windows do not see these activities), marks nothing dirty and
+        notes no pay change; a bucket with a won deal, or an engine whose trailing windows
+        were rendered, is refused (ValueError)."""
+        scope_key = ("rep", rep_id)
+        if summed.won or summed.contributions <= 0 or scope_key in self._trailing:
+            raise ValueError("add_rep_month takes a non-empty bucket of activities, before any trailing window")
+        labels = (month, L.quarter_of_month(month), month[:4])
+        buckets = self.buckets.scopes.get(scope_key)
+        if buckets is None:
+            buckets = self.buckets.scopes[scope_key] = {}
+        for label in labels:
+            bucket = buckets.get(label)
+            if bucket is None:
+                bucket = buckets[label] = Bucket()
+            bucket.add(summed, +1)
+        known = self.known.get(scope_key)
+        if known is None:
+            known = self.known[scope_key] = L.LabelSet()
+        known.update(labels)
 
     def rep_month_revenue(self, rep_id: str, month: str) -> Decimal:
         """Revenue credited to a rep in a month."""
