@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import bisect
 import copy
-from collections.abc import Callable, Container, Iterable
+import dataclasses
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -1125,13 +1126,11 @@ class ScorecardEngine:
             nc_target = self.targets.resolve_own(scope, id, label, "new_customers")
         is_month = period.kind == "month"
         forecast = None
-        band: NextBand | None = None
         if label not in TRAILING_DAYS:
             forecast = self._forecast(scope, id, period, bucket.revenue)
-            if scope == "rep" and is_month:
-                band = self.next_band_of(id, label)
+        commission, band = self._plan_inputs(scope, id, label, period)
         factor = tenure = headcount_start = headcount_end = departures = None
-        ramp = commission = None
+        ramp = None
         if scope == "rep":
             entry = self.roster.entry_before(id, period.end)
             factor = entry.territory_factor if entry else DEFAULT_FACTOR
@@ -1139,8 +1138,6 @@ class ScorecardEngine:
                 tenure = whole_months_between(
                     entry.hired_at.astimezone(cal.zone), period.end.astimezone(cal.zone)
                 )
-            if label not in TRAILING_DAYS:
-                commission = sum((self.month_commission(id, m) for m in L.months_of(label)), Decimal(0))
         else:
             headcount_end = self._members(scope, id, period.end)
             headcount_start = self._members(scope, id, period.start)
@@ -1168,6 +1165,14 @@ class ScorecardEngine:
             forecast_revenue=forecast, next_band=band,
         )
         return period, inputs, nc_target
+
+    def _plan_inputs(self, scope: str, id: str, label: str, period: Period) -> tuple[Decimal | None, NextBand | None]:
+        """The KPI inputs the commission plans decide (the rest of ``inputs`` does not read
+        them): a rep's commission over a calendar period, the band a rep's month enters next."""
+        if scope != "rep" or label in TRAILING_DAYS:
+            return None, None
+        commission = sum((self.month_commission(id, m) for m in L.months_of(label)), Decimal(0))
+        return commission, self.next_band_of(id, label) if period.kind == "month" else None
 
     def _forecast(self, scope: str, id: str, period: Period, revenue: Decimal) -> Decimal | None:
         """The period's ``forecast_revenue`` (contract §13; None before the clock): revenue
@@ -1227,6 +1232,26 @@ class ScorecardEngine:
         period, inputs, nc_target = computed
         values = compute_kpis(inputs)
         return period, values, self.score(scope, values, period, inputs, nc_target)
+
+    def scored_under(self, views: Sequence[ScorecardEngine], scope: str, id: str,
+                     label: str) -> list[tuple[Period, dict[str, Any], ScoreResult]] | None:
+        """``scored`` of one key under this engine's plans, then under each view's
+        (``with_plans`` of this engine): the same as each one's ``scored``, the inputs the
+        plans do not decide worked out once. None when the key does not exist."""
+        if not self.exists(scope, id, label):
+            return None
+        computed = self.inputs(scope, id, label)
+        if computed is None:
+            return None
+        period, inputs, nc_target = computed
+        out = []
+        for engine in (self, *views):
+            if engine is not self:
+                commission, band = engine._plan_inputs(scope, id, label, period)
+                inputs = dataclasses.replace(inputs, commission=commission, next_band=band)
+            values = compute_kpis(inputs)
+            out.append((period, values, engine.score(scope, values, period, inputs, nc_target)))
+        return out
 
     def with_plans(self, scorecard_plans: ScopedPlans, commission_plans: PlanSet) -> ScorecardEngine:
         """The same facts read under other plans (contract §13, what-if): a shallow copy that
