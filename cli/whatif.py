@@ -21,7 +21,7 @@ import orjson
 from sales_scorecard.cli.main import UserError
 from sales_scorecard.cli.whatif_report import WRITERS, summary
 from sales_scorecard.core.commission import PlanError, load_plans
-from sales_scorecard.core.engine import ScorecardEngine
+from sales_scorecard.core.engine import Outcome, ScorecardEngine
 from sales_scorecard.core.scoreplan import ScorePlanError, load_scorecard_plan
 from sales_scorecard.core.whatif import Plans, WhatIfError, month_range, recompute, rep_engine
 from sales_scorecard.core.whatif_loader import StoredFactLoader
@@ -81,6 +81,7 @@ def apply_facts(engine: ScorecardEngine, facts: Iterable[dict[str, Any]]) -> Cou
     An appeal's adjustment is paid by people, not by a plan: it is counted, not applied
     (contract §10)."""
     counts: Counter[str] = Counter()
+    outcomes: Counter[Outcome] = Counter()
     loader = StoredFactLoader(engine)
     ledger = frozenset(kind for kind, fact_type in FACT_TYPES.items() if fact_type.ledger)
     for fact in facts:
@@ -92,8 +93,9 @@ def apply_facts(engine: ScorecardEngine, facts: Iterable[dict[str, Any]]) -> Cou
         except (KeyError, TypeError, ValueError):
             counts["unreadable"] += 1
             continue
-        counts[outcome.value] += 1
+        outcomes[outcome] += 1
     loader.finish()
+    counts.update({outcome.value: n for outcome, n in outcomes.items()})
     return counts
 
 

@@ -252,6 +252,9 @@ class EngineRole:
     owns: Callable[[str], bool] | None = None
     #: whether changes that may alter pay are collected (``take_payroll_changes``)
     pays: bool = True
+    #: whether the scorecards to render again are marked (``take_dirty``); an engine that
+    #: is only read, never published from (the what-if, contract §13), marks none
+    marks: bool = True
 
 
 WHOLE = EngineRole(frozenset({"rep", "team", "company"}))
@@ -402,6 +405,8 @@ class ScorecardEngine:
     def _touch_forecast(self, rep_id: str, deal: OpenDeal) -> None:
         """Mark the calendar periods containing an open deal's expected close, for the rep,
         the rep's team at ``as_of`` and the company (those of this role)."""
+        if not self.role.marks:
+            return
         as_of = self.clock()
         labels = self.calendar.labels_containing(deal.expected_close_at)[1:]
         scopes: list[tuple[str, str]] = []
@@ -586,6 +591,8 @@ class ScorecardEngine:
     def _touch_periods_of(self, scopes: Iterable[tuple[str, str]], month: str) -> None:
         """Mark the month, quarter and year of ``month`` for each scope (a review or an
         answer makes no key exist: ``take_dirty`` hands out only existing ones)."""
+        if not self.role.marks:
+            return
         labels = (month, L.quarter_of_month(month), month[:4])
         for scope, id in scopes:
             self.dirty.update((scope, id, label) for label in labels)
@@ -818,6 +825,8 @@ class ScorecardEngine:
     def _touch_contribution(self, scope: str, id: str, month: str, coverage: bool) -> None:
         """Mark the scorecards a contribution can change (``labels.touched_by``) and the
         scope's trailing windows."""
+        if not self.role.marks:
+            return
         months, longer = L.touched_by_kind(month, coverage)
         dirty_months, dirty_longer = self.dirty.months, self.dirty.longer
         for label in months:
@@ -829,6 +838,8 @@ class ScorecardEngine:
 
     def _touch_customer(self, customer: str) -> None:
         """A customer's wins changed: repeat rates of its other won deals' periods may move."""
+        if not self.role.marks:
+            return
         for deal_id in self._customer_wins.get(customer, {}):
             for c in self._deal_contributions(deal_id):
                 _, month, quarter, year = c.labels
@@ -855,6 +866,8 @@ class ScorecardEngine:
         return labels is not None and bool(labels) and (label in labels or label in TRAILING_DAYS)
 
     def _touch_known(self, scope: str, id: str, wanted: Any) -> None:
+        if not self.role.marks:
+            return
         for label in self.known.get((scope, id), ()):
             if wanted(label):
                 self.dirty.add((scope, id, label))

@@ -14,6 +14,7 @@ of it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -127,8 +128,10 @@ def _every_rep(rep_id: str) -> bool:
 
 def rep_engine(timezone: str, current: Plans) -> ScorecardEngine:
     """An empty engine for a what-if: the rep stage's role owning every rep (rep figures
-    only: a what-if reads no team or company scorecard), under the current plans."""
-    return ScorecardEngine(timezone, current.scorecard, current.commission, rep_partition(_every_rep))
+    only: a what-if reads no team or company scorecard), under the current plans. It is
+    only read: it marks no scorecard to render again and collects no pay change."""
+    role = dataclasses.replace(rep_partition(_every_rep), pays=False, marks=False)
+    return ScorecardEngine(timezone, current.scorecard, current.commission, role)
 
 
 def score_rounded(score: Decimal | None) -> str:

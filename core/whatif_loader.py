@@ -12,10 +12,10 @@ fraction of the cost:
   (applied, duplicate, stale) is decided as it comes, as ``apply`` decides it, but the
   versions it replaces are never applied and retracted again;
 - an activity never changes and counts only in its own period (contract §5): it is not
-  turned into a record nor kept, only added to a bucket of its rep and month (one bucket
-  update, where ``apply`` makes four, day to year, each with its dirty marks), and those
-  buckets go into the engine at ``finish`` (``ScorecardEngine.add_rep_month``). The event
-  clock still moves over every activity (contract §4).
+  turned into a record nor kept, only counted for its rep and month (``BucketSum``, plain
+  counters, where ``apply`` updates four buckets, day to year, each with its dirty marks);
+  the sums go into the engine at ``finish`` (``ScorecardEngine.add_rep_month``). The
+  event clock still moves over every activity (contract §4).
 
 What the engine is then not fit for: trailing windows (no day buckets of the activities),
 publishing (no dirty marks) and payroll (no pay changes). The what-if reads none of them.
@@ -28,7 +28,7 @@ from typing import Any
 
 from sales_scorecard.schemas.records import DealEvent, record_from_stored
 
-from .aggregates import Bucket
+from .aggregates import BucketSum
 from .engine import Outcome, ScorecardEngine, activity_delta, activity_figures
 from .periods import parse_stored_timestamp
 
@@ -45,7 +45,7 @@ class StoredFactLoader:
         #: event ids of the activities applied (an activity is applied once)
         self._activity_ids: set[str] = set()
         #: (rep, month) -> the activities applied since the last ``finish``, summed
-        self._months: dict[tuple[str, str], Bucket] = {}
+        self._months: dict[tuple[str, str], BucketSum] = {}
         #: deal_id -> its latest version since the last ``finish``, not applied yet
         self._deals: dict[str, DealEvent] = {}
 
@@ -90,10 +90,10 @@ class StoredFactLoader:
         ids.add(event_id)
         if self._owns(rep_id):
             key = (intern(rep_id), engine.calendar.labels_containing(ts)[1])
-            bucket = self._months.get(key)
-            if bucket is None:
-                bucket = self._months[key] = Bucket()
-            bucket.apply(activity_delta(*figures), +1)
+            summed = self._months.get(key)
+            if summed is None:
+                summed = self._months[key] = BucketSum()
+            summed.add(activity_delta(*figures))
         return Outcome.APPLIED
 
     def finish(self) -> None:
@@ -103,5 +103,5 @@ class StoredFactLoader:
         for ev in deals.values():
             self.engine.apply(ev)
         months, self._months = self._months, {}
-        for (rep_id, month), bucket in sorted(months.items()):
-            self.engine.add_rep_month(rep_id, month, bucket)
+        for (rep_id, month), summed in sorted(months.items()):
+            self.engine.add_rep_month(rep_id, month, summed.bucket())

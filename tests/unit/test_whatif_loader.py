@@ -43,8 +43,14 @@ def simulated() -> list[dict[str, Any]]:
     return simulate(SimulationConfig(seed=3, reps=30, teams=3, months=4, start_month="2026-08", split_targets=True))
 
 
+def rep_stage_engine() -> ScorecardEngine:
+    """The rep stage's engine owning every rep, as the worker runs it (marking, paying)."""
+    return ScorecardEngine("Asia/Shanghai", CURRENT.scorecard, CURRENT.commission, rep_partition(lambda rep: True))
+
+
 def test_a_simulated_history_gives_every_rep_figure_apply_gives(simulated: list[dict[str, Any]], tmp_path) -> None:
-    applied, loaded = rep_engine("Asia/Shanghai", CURRENT), rep_engine("Asia/Shanghai", CURRENT)
+    # the worker's way (every fact's record applied) against the what-if's engine and load
+    applied, loaded = rep_stage_engine(), rep_engine("Asia/Shanghai", CURRENT)
     outcomes = by_apply(applied, simulated)
     assert by_loader(loaded, simulated) == outcomes
     counts = Counter(outcomes)
@@ -141,3 +147,12 @@ def test_the_engine_takes_a_summed_month_of_activities_only() -> None:
     assert sorted(engine.known[("rep", "r1")]) == ["2026", "2026-11", "2026-Q4"]
     assert [engine.buckets.get(("rep", "r1", label)).activities for label in ("2026-11", "2026-Q4", "2026")] \
         == [{"call": 2}] * 3  # type: ignore[union-attr]
+
+
+def test_the_what_if_engine_marks_nothing_and_collects_no_pay_change(simulated: list[dict[str, Any]]) -> None:
+    worker, what_if = rep_stage_engine(), rep_engine("Asia/Shanghai", CURRENT)
+    by_apply(worker, simulated[:500])
+    by_apply(what_if, simulated[:500])
+    assert worker.take_dirty() and worker.take_payroll_changes()  # what the worker publishes and pays
+    assert what_if.take_dirty() == [] and what_if.take_payroll_changes() == {}
+    assert rep_figures(what_if) == rep_figures(worker)
