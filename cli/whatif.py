@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Container, Generator, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,13 +76,14 @@ def stored_facts(records: Iterable[tuple[bytes | None, bytes | None]]) -> Iterat
             yield fact
 
 
-def apply_facts(engine: ScorecardEngine, facts: Iterable[dict[str, Any]]) -> Counter[str]:
-    """Apply stored facts to the what-if's engine (``StoredFactLoader``); counts outcomes.
-    An appeal's adjustment is paid by people, not by a plan: it is counted, not applied
-    (contract §10)."""
+def apply_facts(engine: ScorecardEngine, facts: Iterable[dict[str, Any]],
+                months: Container[str] | None = None) -> Counter[str]:
+    """Apply stored facts to the what-if's engine (``StoredFactLoader``, the rep-months of
+    ``months`` to be read; None: all); counts outcomes. An appeal's adjustment is paid by
+    people, not by a plan: it is counted, not applied (contract §10)."""
     counts: Counter[str] = Counter()
     outcomes: Counter[Outcome] = Counter()
-    loader = StoredFactLoader(engine)
+    loader = StoredFactLoader(engine, months)
     ledger = frozenset(kind for kind, fact_type in FACT_TYPES.items() if fact_type.ledger)
     for fact in facts:
         if fact.get("type") in ledger:
@@ -158,7 +159,7 @@ def command(commission_plan: Path, scorecard_plan: Path | None, first: str, last
     candidate = load_candidate(commission_plan, scorecard_plan, current)
     engine = rep_engine(settings.timezone, current)
     with closing(read_changelog(settings, table_changelog(settings, "facts"), quiet)) as records:
-        counts = apply_facts(engine, stored_facts(records))
+        counts = apply_facts(engine, stored_facts(records), frozenset(month_range(first, last)))
     click.echo("facts: " + (", ".join(f"{name} {n:,}" for name, n in sorted(counts.items())) or "none"), err=True)
     report = recompute(engine, candidate, first, last)
     click.echo(summary(report, current, candidate, top))

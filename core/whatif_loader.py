@@ -15,14 +15,18 @@ fraction of the cost:
   turned into a record nor kept, only counted for its rep and month (``BucketSum``, plain
   counters, where ``apply`` updates four buckets, day to year, each with its dirty marks);
   the sums go into the engine at ``finish`` (``ScorecardEngine.add_rep_month``). The
-  event clock still moves over every activity (contract §4).
+  event clock still moves over every activity (contract §4). Given the months a what-if
+  reads, the activities of other months are not counted at all: a rep-month's KPIs read
+  its own month's activities only (contract §5).
 
 What the engine is then not fit for: trailing windows (no day buckets of the activities),
-publishing (no dirty marks) and payroll (no pay changes). The what-if reads none of them.
+rep-months outside the months given, publishing and payroll (the what-if's engine marks
+nothing and collects no pay change, ``rep_engine``). The what-if reads none of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Container
 from sys import intern
 from typing import Any
 
@@ -35,13 +39,16 @@ from .periods import parse_stored_timestamp
 
 class StoredFactLoader:
     """Applies stored facts (the dicts of the ``facts`` table) to a rep-stage engine; call
-    ``finish`` after the last one, before reading the engine."""
+    ``finish`` after the last one, before reading the engine. With ``months`` only the
+    rep-months of those months are fit to read (their figures are exact)."""
 
-    def __init__(self, engine: ScorecardEngine) -> None:
+    def __init__(self, engine: ScorecardEngine, months: Container[str] | None = None) -> None:
         if engine.owns is None:
             raise ValueError("the loader fills a rep-stage engine (rep_partition), not a whole one")
         self.engine = engine
         self._owns = engine.owns
+        #: the months whose activities are counted (None: all)
+        self._counted = months
         #: event ids of the activities applied (an activity is applied once)
         self._activity_ids: set[str] = set()
         #: (rep, month) -> the activities applied since the last ``finish``, summed
@@ -88,8 +95,9 @@ class StoredFactLoader:
         if event_id in ids or event_id in engine.activities:
             return Outcome.DUPLICATE
         ids.add(event_id)
-        if self._owns(rep_id):
-            key = (intern(rep_id), engine.calendar.labels_containing(ts)[1])
+        month = engine.calendar.labels_containing(ts)[1]
+        if self._owns(rep_id) and (self._counted is None or month in self._counted):
+            key = (intern(rep_id), month)
             summed = self._months.get(key)
             if summed is None:
                 summed = self._months[key] = BucketSum()

@@ -156,3 +156,19 @@ def test_the_what_if_engine_marks_nothing_and_collects_no_pay_change(simulated: 
     assert worker.take_dirty() and worker.take_payroll_changes()  # what the worker publishes and pays
     assert what_if.take_dirty() == [] and what_if.take_payroll_changes() == {}
     assert rep_figures(what_if) == rep_figures(worker)
+
+
+def test_given_the_months_read_their_rep_months_are_exact(simulated: list[dict[str, Any]], tmp_path) -> None:
+    applied, loaded = rep_stage_engine(), rep_engine("Asia/Shanghai", CURRENT)
+    outcomes = by_apply(applied, simulated)
+    loader = StoredFactLoader(loaded, {"2026-09", "2026-10"})
+    assert [loader.apply(fact) for fact in simulated] == outcomes
+    loader.finish()
+    assert loaded.clock() == applied.clock()  # moved over the activities of every month
+    want = {key: figures for key, figures in rep_figures(applied).items() if key[1] in ("2026-09", "2026-10")}
+    assert len(want) > 40 and {key: rep_figures(loaded).get(key) for key in want} == want
+    # the activities of the other months were not counted
+    august = [key for key in applied.buckets if key[2] == "2026-08" and applied.buckets[key].activities]
+    assert august and not any(key in loaded.buckets and loaded.buckets[key].activities for key in august)
+    candidate = six_nine(tmp_path)
+    assert recompute(loaded, candidate, "2026-09", "2026-10") == recompute(applied, candidate, "2026-09", "2026-10")
