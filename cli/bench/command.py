@@ -133,8 +133,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions, "stages": stages,
-                                   **({"whatif_reps": whatif_reps, "whatif_months": whatif_months}
-                                      if "whatif" in parts else {}),
+                                   **({"whatif_reps": whatif_reps, "whatif_months": whatif_months,
+                                       "whatif_kafka": whatif_kafka} if "whatif" in parts else {}),
                                    **({"rounds": rounds} if "loops" in parts else {})}}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
