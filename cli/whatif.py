@@ -8,6 +8,7 @@ rep-month of the range under both plans (``core.whatif``). No worker needs to ru
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections import Counter
 from collections.abc import Container, Generator, Iterable, Iterator
@@ -85,17 +86,26 @@ def apply_facts(engine: ScorecardEngine, facts: Iterable[dict[str, Any]],
     outcomes: Counter[Outcome] = Counter()
     loader = StoredFactLoader(engine, months)
     ledger = frozenset(kind for kind, fact_type in FACT_TYPES.items() if fact_type.ledger)
-    for fact in facts:
-        if fact.get("type") in ledger:
-            counts["appeal adjustments left out"] += 1
-            continue
-        try:
-            outcome = loader.apply(fact)
-        except (KeyError, TypeError, ValueError):
-            counts["unreadable"] += 1
-            continue
-        outcomes[outcome] += 1
-    loader.finish()
+    # The load keeps millions of objects and makes no garbage cycles: the cyclic collector
+    # would only walk the growing state again and again (11 % of the load's CPU at 5,000
+    # reps). Whatever is cyclic is collected once it runs again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for fact in facts:
+            if fact.get("type") in ledger:
+                counts["appeal adjustments left out"] += 1
+                continue
+            try:
+                outcome = loader.apply(fact)
+            except (KeyError, TypeError, ValueError):
+                counts["unreadable"] += 1
+                continue
+            outcomes[outcome] += 1
+        loader.finish()
+    finally:
+        if collecting:
+            gc.enable()
     counts.update({outcome.value: n for outcome, n in outcomes.items()})
     return counts
 
