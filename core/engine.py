@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import bisect
 import copy
-from collections.abc import Callable, Container, Iterable
+import dataclasses
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -176,6 +177,35 @@ def _deal_time(ev: DealEvent) -> datetime | None:
     return None
 
 
+def activity_figures(kind: str, effective: bool, customer_id: str | None, campaign_id: str | None,
+                     duration_minutes: int | None, score: int | None) -> tuple[str, str | None, str | int | None]:
+    """What an activity counts (``ActivityFact``'s kind, contact and value), its strings interned."""
+    kind = intern(kind)
+    value: str | int | None = None
+    if kind == "campaign" and campaign_id:
+        value = intern(campaign_id)
+    elif kind == "training":
+        value = duration_minutes or 0
+    elif kind == "survey":
+        value = score
+    contact = intern(customer_id) if kind in CONTACT_KINDS and effective and customer_id else None
+    return kind, contact, value
+
+
+def activity_delta(kind: str, contact: str | None, value: str | int | None) -> tuple[tuple[str, object], ...]:
+    """What an activity adds to a bucket (``Bucket.apply``), from ``activity_figures``."""
+    delta: list[tuple[str, object]] = [("activity", kind)]
+    if contact is not None:
+        delta.append(("contact", contact))
+    if kind == "campaign" and value is not None:
+        delta.append(("campaign", value))
+    if kind == "training":
+        delta.append(("training", value))
+    if kind == "survey" and value is not None:
+        delta.append(("survey", value))
+    return tuple(delta)
+
+
 @dataclass(slots=True)
 class ActivityFact:
     """What the engine keeps of an activity: the fields its contribution reads and the
@@ -222,6 +252,9 @@ class EngineRole:
     owns: Callable[[str], bool] | None = None
     #: whether changes that may alter pay are collected (``take_payroll_changes``)
     pays: bool = True
+    #: whether the scorecards to render again are marked (``take_dirty``); an engine that
+    #: is only read, never published from (the what-if, contract §13), marks none
+    marks: bool = True
 
 
 WHOLE = EngineRole(frozenset({"rep", "team", "company"}))
@@ -372,6 +405,8 @@ class ScorecardEngine:
     def _touch_forecast(self, rep_id: str, deal: OpenDeal) -> None:
         """Mark the calendar periods containing an open deal's expected close, for the rep,
         the rep's team at ``as_of`` and the company (those of this role)."""
+        if not self.role.marks:
+            return
         as_of = self.clock()
         labels = self.calendar.labels_containing(deal.expected_close_at)[1:]
         scopes: list[tuple[str, str]] = []
@@ -408,15 +443,8 @@ class ScorecardEngine:
     def _apply_activity(self, ev: ActivityEvent) -> Outcome:
         if ev.event_id in self.activities:
             return Outcome.DUPLICATE
-        kind = intern(ev.kind)
-        value: str | int | None = None
-        if kind == "campaign" and ev.campaign_id:
-            value = intern(ev.campaign_id)
-        elif kind == "training":
-            value = ev.duration_minutes or 0
-        elif kind == "survey":
-            value = ev.score
-        contact = intern(ev.customer_id) if kind in CONTACT_KINDS and ev.effective and ev.customer_id else None
+        kind, contact, value = activity_figures(ev.kind, ev.effective, ev.customer_id, ev.campaign_id,
+                                                ev.duration_minutes, ev.score)
         rep_id = intern(ev.rep_id)
         fact = ActivityFact(rep_id, ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
         self.activities[ev.event_id] = fact
@@ -563,6 +591,8 @@ class ScorecardEngine:
     def _touch_periods_of(self, scopes: Iterable[tuple[str, str]], month: str) -> None:
         """Mark the month, quarter and year of ``month`` for each scope (a review or an
         answer makes no key exist: ``take_dirty`` hands out only existing ones)."""
+        if not self.role.marks:
+            return
         labels = (month, L.quarter_of_month(month), month[:4])
         for scope, id in scopes:
             self.dirty.update((scope, id, label) for label in labels)
@@ -635,16 +665,7 @@ class ScorecardEngine:
         return out
 
     def _derive_activity(self, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:
-        delta: list[tuple[str, object]] = [("activity", fact.kind)]
-        if fact.contact is not None:
-            delta.append(("contact", fact.contact))
-        if fact.kind == "campaign" and fact.value is not None:
-            delta.append(("campaign", fact.value))
-        if fact.kind == "training":
-            delta.append(("training", fact.value))
-        if fact.kind == "survey" and fact.value is not None:
-            delta.append(("survey", fact.value))
-        return self._attributed(fact.rep_id, team, fact.ts, tuple(delta))
+        return self._attributed(fact.rep_id, team, fact.ts, activity_delta(fact.kind, fact.contact, fact.value))
 
     def _derive_acquisition(self, acquisition: tuple[str, datetime, str, str] | None) -> tuple[Contribution, ...]:
         if acquisition is None:
@@ -748,6 +769,30 @@ class ScorecardEngine:
                     del by_customer[won_customer]  # type: ignore[arg-type]  # as above: a str held as object
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
 
+    def add_rep_month(self, rep_id: str, month: str, summed: Bucket) -> None:
+        """Add a bucket of a rep's activities of one month, summed beforehand, to the rep's
+        month, quarter and year buckets: the what-if's bulk load (core/whatif_loader.py),
+        the same calendar figures as applying each activity. Unlike ``apply`` it makes no
+        day bucket (trailing windows do not see these activities), marks nothing dirty and
+        notes no pay change; a bucket with a won deal, or an engine whose trailing windows
+        were rendered, is refused (ValueError)."""
+        scope_key = ("rep", rep_id)
+        if summed.won or summed.contributions <= 0 or scope_key in self._trailing:
+            raise ValueError("add_rep_month takes a non-empty bucket of activities, before any trailing window")
+        labels = (month, L.quarter_of_month(month), month[:4])
+        buckets = self.buckets.scopes.get(scope_key)
+        if buckets is None:
+            buckets = self.buckets.scopes[scope_key] = {}
+        for label in labels:
+            bucket = buckets.get(label)
+            if bucket is None:
+                bucket = buckets[label] = Bucket()
+            bucket.add(summed, +1)
+        known = self.known.get(scope_key)
+        if known is None:
+            known = self.known[scope_key] = L.LabelSet()
+        known.update(labels)
+
     def rep_month_revenue(self, rep_id: str, month: str) -> Decimal:
         """Revenue credited to a rep in a month."""
         return self._revenue("rep", rep_id, month)
@@ -780,6 +825,8 @@ class ScorecardEngine:
     def _touch_contribution(self, scope: str, id: str, month: str, coverage: bool) -> None:
         """Mark the scorecards a contribution can change (``labels.touched_by``) and the
         scope's trailing windows."""
+        if not self.role.marks:
+            return
         months, longer = L.touched_by_kind(month, coverage)
         dirty_months, dirty_longer = self.dirty.months, self.dirty.longer
         for label in months:
@@ -791,6 +838,8 @@ class ScorecardEngine:
 
     def _touch_customer(self, customer: str) -> None:
         """A customer's wins changed: repeat rates of its other won deals' periods may move."""
+        if not self.role.marks:
+            return
         for deal_id in self._customer_wins.get(customer, {}):
             for c in self._deal_contributions(deal_id):
                 _, month, quarter, year = c.labels
@@ -817,6 +866,8 @@ class ScorecardEngine:
         return labels is not None and bool(labels) and (label in labels or label in TRAILING_DAYS)
 
     def _touch_known(self, scope: str, id: str, wanted: Any) -> None:
+        if not self.role.marks:
+            return
         for label in self.known.get((scope, id), ()):
             if wanted(label):
                 self.dirty.add((scope, id, label))
@@ -1088,13 +1139,11 @@ class ScorecardEngine:
             nc_target = self.targets.resolve_own(scope, id, label, "new_customers")
         is_month = period.kind == "month"
         forecast = None
-        band: NextBand | None = None
         if label not in TRAILING_DAYS:
             forecast = self._forecast(scope, id, period, bucket.revenue)
-            if scope == "rep" and is_month:
-                band = self.next_band_of(id, label)
+        commission, band = self._plan_inputs(scope, id, label, period)
         factor = tenure = headcount_start = headcount_end = departures = None
-        ramp = commission = None
+        ramp = None
         if scope == "rep":
             entry = self.roster.entry_before(id, period.end)
             factor = entry.territory_factor if entry else DEFAULT_FACTOR
@@ -1102,8 +1151,6 @@ class ScorecardEngine:
                 tenure = whole_months_between(
                     entry.hired_at.astimezone(cal.zone), period.end.astimezone(cal.zone)
                 )
-            if label not in TRAILING_DAYS:
-                commission = sum((self.month_commission(id, m) for m in L.months_of(label)), Decimal(0))
         else:
             headcount_end = self._members(scope, id, period.end)
             headcount_start = self._members(scope, id, period.start)
@@ -1131,6 +1178,14 @@ class ScorecardEngine:
             forecast_revenue=forecast, next_band=band,
         )
         return period, inputs, nc_target
+
+    def _plan_inputs(self, scope: str, id: str, label: str, period: Period) -> tuple[Decimal | None, NextBand | None]:
+        """The KPI inputs the commission plans decide (the rest of ``inputs`` does not read
+        them): a rep's commission over a calendar period, the band a rep's month enters next."""
+        if scope != "rep" or label in TRAILING_DAYS:
+            return None, None
+        commission = sum((self.month_commission(id, m) for m in L.months_of(label)), Decimal(0))
+        return commission, self.next_band_of(id, label) if period.kind == "month" else None
 
     def _forecast(self, scope: str, id: str, period: Period, revenue: Decimal) -> Decimal | None:
         """The period's ``forecast_revenue`` (contract §13; None before the clock): revenue
@@ -1190,6 +1245,26 @@ class ScorecardEngine:
         period, inputs, nc_target = computed
         values = compute_kpis(inputs)
         return period, values, self.score(scope, values, period, inputs, nc_target)
+
+    def scored_under(self, views: Sequence[ScorecardEngine], scope: str, id: str,
+                     label: str) -> list[tuple[Period, dict[str, Any], ScoreResult]] | None:
+        """``scored`` of one key under this engine's plans, then under each view's
+        (``with_plans`` of this engine): the same as each one's ``scored``, the inputs the
+        plans do not decide worked out once. None when the key does not exist."""
+        if not self.exists(scope, id, label):
+            return None
+        computed = self.inputs(scope, id, label)
+        if computed is None:
+            return None
+        period, inputs, nc_target = computed
+        out = []
+        for engine in (self, *views):
+            if engine is not self:
+                commission, band = engine._plan_inputs(scope, id, label, period)
+                inputs = dataclasses.replace(inputs, commission=commission, next_band=band)
+            values = compute_kpis(inputs)
+            out.append((period, values, engine.score(scope, values, period, inputs, nc_target)))
+        return out
 
     def with_plans(self, scorecard_plans: ScopedPlans, commission_plans: PlanSet) -> ScorecardEngine:
         """The same facts read under other plans (contract §13, what-if): a shallow copy that

@@ -54,6 +54,25 @@ def parse_timestamp(text: object) -> datetime:
     return value if shared is zone else value.replace(tzinfo=shared)
 
 
+def parse_stored_timestamp(text: object, kept: bool = True) -> datetime:
+    """``parse_timestamp`` for a timestamp that was checked before it was stored (a fact of
+    the worker's ``facts`` table): read by ``datetime.fromisoformat`` when it can, the
+    checked parse otherwise (so anything ``parse_timestamp`` rejects still raises ValueError).
+    A timestamp that is not ``kept`` (read once, then dropped) keeps its own tzinfo."""
+    if isinstance(text, str) and text[4:5] == "-":
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return parse_timestamp(text)
+        zone = value.tzinfo
+        if zone is not None:
+            if not kept:
+                return value
+            shared = _ZONES.setdefault(value.utcoffset(), zone)  # type: ignore[arg-type]
+            return value if shared is zone else value.replace(tzinfo=shared)
+    return parse_timestamp(text)
+
+
 def format_timestamp(value: datetime) -> str:
     """An aware datetime as RFC 3339 in UTC with a ``Z`` (millisecond precision)."""
     utc = value.astimezone(ZoneInfo("UTC"))

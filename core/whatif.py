@@ -1,10 +1,11 @@
 """What-if: every rep-month of a range under the current and a candidate plan (contract §13).
 
-The facts are applied once, to an engine built with the current plans (``rep_engine``);
-the candidate plans read the same facts through ``ScorecardEngine.with_plans``. Each
-rep-month's commission and score come from the engine's own ``scored`` (the KPIs, the
-§6 score and the §7 commission the worker publishes), so a what-if can differ from the
-worker only by the plans, never by the arithmetic.
+The facts are applied once, to an engine built with the current plans (``rep_engine``;
+core/whatif_loader.py loads them); the candidate plans read the same facts through
+``ScorecardEngine.with_plans``. Each rep-month's commission and score come from the
+engine's own ``scored_under`` (``scored`` under both plans: the KPIs, the §6 score and the
+§7 commission the worker publishes), so a what-if can differ from the worker only by the
+plans, never by the arithmetic.
 
 Commission here is what the formula pays a month (§7, §11's gates included). What an
 appeal's decision paid on top (§10) is decided by people, not by a plan, and is not part
@@ -13,6 +14,7 @@ of it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -126,21 +128,15 @@ def _every_rep(rep_id: str) -> bool:
 
 def rep_engine(timezone: str, current: Plans) -> ScorecardEngine:
     """An empty engine for a what-if: the rep stage's role owning every rep (rep figures
-    only: a what-if reads no team or company scorecard), under the current plans."""
-    return ScorecardEngine(timezone, current.scorecard, current.commission, rep_partition(_every_rep))
+    only: a what-if reads no team or company scorecard), under the current plans. It is
+    only read: it marks no scorecard to render again and collects no pay change."""
+    role = dataclasses.replace(rep_partition(_every_rep), pays=False, marks=False)
+    return ScorecardEngine(timezone, current.scorecard, current.commission, role)
 
 
 def score_rounded(score: Decimal | None) -> str:
     """A score as the scorecard rounds it (4 decimals, half-up), as text; "" for none."""
     return "" if score is None else str(score.quantize(RATIO_QUANTUM, rounding=ROUND_HALF_UP))
-
-
-def _figures(engine: ScorecardEngine, rep_id: str, month: str) -> tuple[Decimal, Decimal | None]:
-    """(commission, exact score) of an existing rep-month under the engine's plans."""
-    scored = engine.scored("rep", rep_id, month)
-    assert scored is not None  # a calendar key that exists always scores
-    _, values, result = scored
-    return values["commission"], result.score
 
 
 def recompute(engine: ScorecardEngine, candidate: Plans, first: str, last: str) -> WhatIf:
@@ -153,10 +149,11 @@ def recompute(engine: ScorecardEngine, candidate: Plans, first: str, last: str) 
         if scope != "rep":
             continue
         for month in sorted(label for label in labels if label in months):
-            entry = engine.roster.entry_before(rep_id, engine.calendar.parse(month).end)
-            current_commission, current_score = _figures(engine, rep_id, month)
-            candidate_commission, candidate_score = _figures(other, rep_id, month)
-            rows.append(RepMonth(rep_id, month, entry.team_id if entry else UNASSIGNED,
-                                 current_commission, candidate_commission, current_score, candidate_score))
+            scored = engine.scored_under((other,), "rep", rep_id, month)
+            assert scored is not None  # a calendar key that exists always scores
+            (period, current_kpis, current_result), (_, candidate_kpis, candidate_result) = scored
+            entry = engine.roster.entry_before(rep_id, period.end)
+            rows.append(RepMonth(rep_id, month, entry.team_id if entry else UNASSIGNED, current_kpis["commission"],
+                                 candidate_kpis["commission"], current_result.score, candidate_result.score))
     rows.sort(key=lambda row: (row.rep_id, row.period))
     return WhatIf(first, last, tuple(rows))

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, get_args, get_type_hints
 
-from sales_scorecard.core.periods import parse_timestamp
+from sales_scorecard.core.periods import parse_stored_timestamp, parse_timestamp
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,12 +226,12 @@ DISPUTE_RECORD_TYPES: dict[str, type] = {
 }
 
 
-def _converter(hint: Any) -> Callable[[Any], Any] | None:
+def _converter(hint: Any, timestamp: Callable[[Any], datetime] = parse_timestamp) -> Callable[[Any], Any] | None:
     """How to turn a JSON value into a field of type ``hint`` (None: keep as is)."""
     args = set(get_args(hint)) - {type(None)}
     target = next(iter(args)) if len(args) == 1 else hint
     if target is datetime:
-        return parse_timestamp
+        return timestamp
     if target is Decimal:
         return lambda value: Decimal(str(value))
     return None
@@ -240,13 +240,14 @@ def _converter(hint: Any) -> Callable[[Any], Any] | None:
 _Plans = dict[str, tuple[type, dict[str, Callable[[Any], Any] | None]]]
 
 
-def _plans(types: dict[str, type]) -> _Plans:
+def _plans(types: dict[str, type], timestamp: Callable[[Any], datetime] = parse_timestamp) -> _Plans:
     """type name -> (record class, {field: converter}), worked out once from the type hints."""
-    return {kind: (cls, {name: _converter(hint) for name, hint in get_type_hints(cls).items()})
+    return {kind: (cls, {name: _converter(hint, timestamp) for name, hint in get_type_hints(cls).items()})
             for kind, cls in types.items()}
 
 
 _PLANS = _plans(RECORD_TYPES)
+_STORED_PLANS = _plans(RECORD_TYPES, parse_stored_timestamp)
 _DISPUTE_PLANS = _plans(DISPUTE_RECORD_TYPES)
 
 
@@ -263,6 +264,12 @@ def _record(plans: _Plans, event: dict[str, Any]) -> Any:
 def record_from_event(event: dict[str, Any]) -> InputEvent:
     """The typed record of an accepted event dict (nulls and unknown extra fields are ignored)."""
     return _record(_PLANS, event)
+
+
+def record_from_stored(fact: dict[str, Any]) -> InputEvent:
+    """``record_from_event`` for a fact the worker stored after checking it (its ``facts``
+    table): the same record, its timestamps read without checking their form again."""
+    return _record(_STORED_PLANS, fact)
 
 
 def dispute_record_from_event(event: dict[str, Any]) -> DisputeEvent:

@@ -85,6 +85,9 @@ def say(message: str) -> None:
               help="What-if: reps of the simulated history (offline, contract §13).")
 @click.option("--whatif-months", "whatif_months", type=int, default=12, show_default=True,
               help="What-if: months of the simulated history.")
+@click.option("--whatif-kafka", "whatif_kafka", is_flag=True,
+              help="What-if: also time the command's read of the history from a broker (the bench's own or "
+                   "--bootstrap), apart.")
 @click.option("--quick", is_flag=True, help="Small sizes (20k events, 20 s at the rate, 1,000 reps) for a smoke run.")
 @click.option("--only", type=click.Choice(PARTS), multiple=True,
               help="Run only these parts (repeatable); failover and loops run only when named.")
@@ -101,7 +104,7 @@ def say(message: str) -> None:
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
 def command(events: int, rate: int, duration: int, reps: int, months: int, stores: tuple[str, ...],
-            whatif_reps: int, whatif_months: int, quick: bool,
+            whatif_reps: int, whatif_months: int, whatif_kafka: bool, quick: bool,
             only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
             profile: bool) -> None:
@@ -130,8 +133,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions, "stages": stages,
-                                   **({"whatif_reps": whatif_reps, "whatif_months": whatif_months}
-                                      if "whatif" in parts else {}),
+                                   **({"whatif_reps": whatif_reps, "whatif_months": whatif_months,
+                                       "whatif_kafka": whatif_kafka} if "whatif" in parts else {}),
                                    **({"rounds": rounds} if "loops" in parts else {})}}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -151,7 +154,12 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
         if "whatif" in parts:
             from sales_scorecard.cli.bench import whatif
 
-            result["whatif"] = whatif.measure(whatif_reps, whatif_months, say)
+            if whatif_kafka:
+                with broker_for(bootstrap, workdir) as servers:
+                    s = bench_settings(servers, workdir, "whatif", partitions, bootstrap is None)
+                    result["whatif"] = whatif.measure(whatif_reps, whatif_months, say, fetch_from=s)
+            else:
+                result["whatif"] = whatif.measure(whatif_reps, whatif_months, say)
             save()
         needs_broker = parts & {"throughput", "latency", "memory", "failover", "loops"}
         own = bootstrap is None  # the bench's own broker is plaintext: no SCORECARD_KAFKA_* for it

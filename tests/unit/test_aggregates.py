@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sales_scorecard.core.aggregates import PACKED_KEYS, Bucket, _tally_add, _tally_view, money_units
+from sales_scorecard.core.aggregates import PACKED_KEYS, Bucket, BucketSum, _tally_add, _tally_view, money_units
 from sales_scorecard.core.labels import LabelSet
 
 KEYS = [f"c{i}" for i in range(PACKED_KEYS + 4)]  # enough to pass from packed to a Counter
@@ -61,3 +62,40 @@ def test_label_set_behaves_as_a_set() -> None:
     labels.discard("2026")
     labels.discard("2025")
     assert "2026" not in labels and sorted(labels) == ["2026-11", "2026-Q4"]
+
+
+ACTIVITY_DELTAS = st.lists(st.tuples(
+    st.sampled_from(["call", "visit", "campaign", "training", "survey"]),
+    st.one_of(st.none(), st.sampled_from([f"c{i}" for i in range(40)])),
+    st.integers(min_value=0, max_value=5)), max_size=120)
+
+
+@given(ACTIVITY_DELTAS)
+def test_a_bucket_sum_is_the_bucket_each_apply_gives(steps: list[tuple[str, str | None, int]]) -> None:
+    applied, summed = Bucket(), BucketSum()
+    for kind, customer, n in steps:
+        delta: tuple[tuple[str, object], ...] = (("activity", kind),)
+        if customer is not None:
+            delta += (("contact", customer),)
+        if kind == "campaign":
+            delta += (("campaign", f"camp{n}"),)
+        elif kind in ("training", "survey"):
+            delta += ((kind, n),)
+        applied.apply(delta, +1)
+        summed.add(delta)
+    got = summed.bucket()
+    fields = ("contributions", "effective_contacts", "training_minutes", "survey_sum", "survey_count")
+    assert [getattr(got, f) for f in fields] == [getattr(applied, f) for f in fields]
+    for tally in ("activities", "contacts", "campaigns"):
+        assert dict(getattr(got, tally)) == dict(getattr(applied, tally))
+    # and added to another bucket, as the engine adds it
+    into = Bucket()
+    into.add(got, +1)
+    assert dict(into.contacts) == dict(applied.contacts) and into.contributions == applied.contributions
+
+
+def test_a_bucket_sum_takes_activities_only() -> None:
+    summed = BucketSum()
+    with pytest.raises(KeyError):
+        summed.add((("activity", "call"), ("won", 1)))
+    assert summed.contributions == 0 and not summed.activities

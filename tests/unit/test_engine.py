@@ -248,3 +248,25 @@ def test_keys_given_back_are_taken_again_withdrawals_included() -> None:
     assert e.take_dirty() == []
     e.give_back(taken)
     assert e.take_dirty() == taken
+
+
+def test_scored_under_other_plans_is_scored_of_each_view(tmp_path) -> None:
+    from sales_scorecard.cli.simulation import SimulationConfig, simulate
+    from tests.unit.test_whatif import ATTAINMENT_ONLY, six_nine
+
+    candidate = six_nine(tmp_path)
+    engine = ScorecardEngine("Asia/Shanghai")
+    for ev in simulate(SimulationConfig(seed=4, reps=12, teams=2, months=3, start_month="2026-09")):
+        engine.apply(record_from_event(ev))
+    views = (engine.with_plans(candidate.scorecard, candidate.commission),
+             engine.with_plans(ATTAINMENT_ONLY, engine.commission_plans))
+    keys = engine.all_keys()
+    assert {scope for scope, _, _ in keys} == {"rep", "team", "company"} and any(k[2] == "R30D" for k in keys)
+    commissions = set()
+    for key in keys:
+        both = engine.scored_under(views, *key)
+        assert both == [engine.scored(*key), views[0].scored(*key), views[1].scored(*key)], key
+        if key[0] == "rep" and period_kind(key[2]) == "month" and both is not None:
+            commissions.add(both[0][1]["commission"] != both[1][1]["commission"])
+    assert commissions == {True, False}  # the candidate pays more where something was sold
+    assert engine.scored_under(views, "rep", "nobody", "2026-09") is None

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sales_scorecard.core.periods import business_deadline, is_business_day, next_business_day, parse_timestamp
+from sales_scorecard.core.periods import (
+    business_deadline,
+    is_business_day,
+    next_business_day,
+    parse_stored_timestamp,
+    parse_timestamp,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -108,3 +114,31 @@ def business_seconds(start: datetime, end: datetime, zone: ZoneInfo) -> float:
 def test_deadline_is_where_business_time_exceeds_five_days(zone: ZoneInfo, start: datetime, seconds: int) -> None:
     now = start + timedelta(seconds=seconds)
     assert (now > business_deadline(start, 5, zone)) == (business_seconds(start, now, zone) > 5 * 86400)
+
+
+# -- timestamps of stored facts ------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "2026-11-05T09:00:00+08:00", "2026-11-05T01:00:00Z", "2026-11-05t01:00:00z", "2026-11-05 01:00:00Z",
+    "2026-11-05T09:00:00.5+08:00", "2026-11-05T09:00:00.123+08:00", "2026-11-05T09:00:00.123456-05:30",
+    "2026-11-05T09:00:00.123456789+00:00",
+])
+def test_a_stored_timestamp_reads_as_the_checked_parse(text: str) -> None:
+    want = parse_timestamp(text)
+    got = parse_stored_timestamp(text)
+    assert (got, got.utcoffset(), got.microsecond) == (want, want.utcoffset(), want.microsecond)
+    assert got.tzinfo is want.tzinfo  # kept timestamps share one tzinfo per offset
+    once = parse_stored_timestamp(text, kept=False)
+    assert (once, once.utcoffset()) == (want, want.utcoffset())
+
+
+@pytest.mark.parametrize("text", [
+    "2026-11-05T09:00:00", "2026-11-05", "20261105T090000Z", "2026-11-05T09:00:60Z", "yesterday", "", 20261105,
+])
+def test_a_stored_timestamp_the_checked_parse_rejects_is_rejected(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
+    with pytest.raises(ValueError):
+        parse_stored_timestamp(text)
+    with pytest.raises(ValueError):
+        parse_stored_timestamp(text, kept=False)

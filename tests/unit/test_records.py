@@ -27,6 +27,7 @@ from sales_scorecard.schemas.records import (
     TargetEvent,
     dispute_record_from_event,
     record_from_event,
+    record_from_stored,
 )
 from sales_scorecard.schemas.validation import Accepted, DisputeValidator, EventValidator
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
@@ -135,3 +136,15 @@ def test_dispute_records_parse_money_and_leave_absent_fields_none() -> None:
     without = {k: v for k, v in valid_example("dispute_resolved").items() if k != "adjustment_amount"}
     rec = dispute_record_from_event(without)
     assert isinstance(rec, DisputeResolvedEvent) and rec.adjustment_amount is None
+
+
+def test_a_stored_fact_becomes_the_record_of_its_event() -> None:
+    from sales_scorecard.cli.simulation import SimulationConfig, simulate
+
+    events = simulate(SimulationConfig(seed=2, reps=6, teams=2, months=2, split_targets=True))
+    assert {e["type"] for e in events} >= {"deal", "complaint", "activity", "roster", "target", "review"}
+    for event in events:
+        # repr: the same values, and the same tzinfo (offset) of every timestamp
+        assert repr(record_from_stored(event)) == repr(record_from_event(event))
+    for example in VALID_EXAMPLES.values():
+        assert repr(record_from_stored(example)) == repr(record_from_event(example))
