@@ -1,7 +1,8 @@
 """My scorecard (``/me``, contract §13) in headless Chromium against one real worker for the
 whole module: a rep signs in on a phone (390×844) and sees their own month, quarter and year
-in English and 中文, is refused another rep's; a manager picks a member of their team and is
-refused another team's rep; on a desktop the page does not overflow.
+in English and 中文, is refused another rep's and appeals a deal from the explanation; a
+manager picks a member of their team and is refused another team's rep; on a desktop the
+page does not overflow.
 
 The history, worked out by hand (default plans, contract §6, §7, §13; Asia/Shanghai):
 
@@ -128,8 +129,9 @@ def table(page: Any, id: str) -> list[list[str]]:
 def dimensions(page: Any) -> dict[str, tuple[str, list[str]]]:
     """dimension -> (its score, the KPIs listed under it)."""
     rows = page.eval_on_selector_all(
-        "#dimensions [data-dimension]", "ds => ds.map(d => [d.dataset.dimension, d.querySelector('.dim-score')"
-                                        ".textContent, [...d.querySelectorAll('tr[data-kpi]')].map(r => r.dataset.kpi)])")
+        "#dimensions [data-dimension]",
+        "ds => ds.map(d => [d.dataset.dimension, d.querySelector('.dim-score').textContent, "
+        "[...d.querySelectorAll('tr[data-kpi]')].map(r => r.dataset.kpi)])")
     return {dim: (score, kpis) for dim, score, kpis in rows}
 
 
@@ -192,8 +194,8 @@ def test_a_rep_sees_their_own_numbers_on_a_phone_in_english_and_chinese(
     assert rank_cell(page, "company", "score").startswith(f"{alice['rank']} / 3 ")
     assert page.inner_text("#trend") == "Revenue +425.0% against 2026-10 (¥8,000.00)."
     # the explanation as tables
-    assert table(page, "deals") == [["d1", "c1", "2026-11-03 10:00", "¥12,000.50"],
-                                    ["d2", "c2", "2026-11-08 10:00", "¥30,000.00"]]
+    assert table(page, "deals") == [["d1", "c1", "2026-11-03 10:00", "¥12,000.50", "Appeal"],
+                                    ["d2", "c2", "2026-11-08 10:00", "¥30,000.00", "Appeal"]]
     assert table(page, "complaints") == [["k1", "c2", "high", "open", "2026-11-05 09:00"]]
     assert table(page, "activities") == [["2026-11-05 09:00", "Call", "c1", ""],
                                          ["2026-11-06 09:00", "Training", "—", "60 min"]]
@@ -218,6 +220,32 @@ def test_a_rep_sees_their_own_numbers_on_a_phone_in_english_and_chinese(
     page.wait_for_function("document.querySelector('#p-month .label').textContent === '2026-10'", timeout=15000)
     assert period_figures(page, "month")["revenue"] == "¥8,000.00"
     assert page.inner_text("#next-band-text") == "本月未设目标。"
+
+
+def test_a_rep_appeals_a_deal_from_the_explanation(worker: tuple[Settings, WorkerProcess], chromium: Any) -> None:
+    s, _ = worker
+    page = chromium.new_page(viewport=PHONE)
+    sign_in(page, f"http://127.0.0.1:{s.web_port}/me", TOKENS["alice"])
+    wait_for_figures(page, "Alice")
+    page.click("#deals button[data-ref=d2]")
+    assert page.inner_text("#appeal-subject") == "Appeal deal d2 (2026-11)"
+    page.fill("#claim", "The signed contract says 32,000.00.")
+    page.click("#appeal-form button[type=submit]")
+    page.wait_for_function("document.getElementById('appeal-msg').textContent.startsWith('Appeal sent: ')",
+                           timeout=15000)
+    dispute_id = page.inner_text("#appeal-msg").split(": ", 1)[1]
+    row = f"#disputes tr[data-id='{dispute_id}']"
+    page.wait_for_selector(row, timeout=30000)
+    cells = page.eval_on_selector(row, "r => [...r.cells].map(c => c.textContent)")
+    assert cells[1:] == ["deal d2 · 2026-11", "open", "The signed contract says 32,000.00."]
+    _, served, _ = Client(s.web_port).call("GET", f"/api/disputes/{dispute_id}", TOKENS["ops"])
+    assert (served["rep_id"], served["period"], served["subject_kind"], served["subject_ref"], served["state"],
+            served["history"][0]["by"]) == ("r1", "2026-11", "deal", "d2", "open", "r1")
+    page.click("#lang")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert page.eval_on_selector(row, "r => [...r.cells].slice(1, 3).map(c => c.textContent)") == [
+        "订单 d2 · 2026-11", "处理中"]
+    assert fits(page, PHONE["width"])
 
 
 def test_a_rep_is_refused_another_reps_scorecard(worker: tuple[Settings, WorkerProcess], chromium: Any) -> None:
@@ -259,7 +287,7 @@ def test_a_manager_sees_a_member_of_their_team_and_not_another_teams_rep(
         "forecast_revenue": "¥20,000.00", "forecast_attainment": "—", "commission": "¥1,000.00"}
     assert page.inner_text("#next-band-text") == "No target for this month."
     assert rank_cell(page, "company", "revenue") == "3 / 3 ▼2"  # October: first of two
-    assert table(page, "deals") == [["d4", "c4", "2026-11-05 10:00", "¥20,000.00"]]
+    assert table(page, "deals") == [["d4", "c4", "2026-11-05 10:00", "¥20,000.00", "Appeal"]]
     assert fits(page, PHONE["width"])
 
     page.goto(f"http://127.0.0.1:{s.web_port}/me?rep=r3")  # Carol is t2's
