@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from faust import web as faust_web
 
-from sales_scorecard.core.access import Principal, is_id, may_view_rep, me_subject
+from sales_scorecard.core.access import Principal, is_id, may_view_rep, me_subject, own_rep
+from sales_scorecard.core.boards import default_month
+from sales_scorecard.core.labels import period_kind
 
 from .auth import access_of
 from .page_assets import static_file
@@ -73,7 +75,7 @@ def principal_json(principal: Principal | None) -> dict[str, Any] | None:
     if principal is None:
         return None
     return {"name": principal.name, "role": principal.role, "scope": list(principal.scope),
-            "rep_id": principal.scope[0] if principal.role == "rep" else principal.rep_id}
+            "rep_id": own_rep(principal)}
 
 
 def rep_name(engine: ScorecardEngine, rep_id: str) -> str:
@@ -93,9 +95,6 @@ def members(engine: ScorecardEngine, teams: tuple[str, ...]) -> list[dict[str, A
 def rep_summary(engine: ScorecardEngine, rep_id: str) -> dict[str, Any] | None:
     """Who the page shows: name, current team, the months with a scorecard (latest first) and
     the month to start on (the clock's, else the latest before it); None without a scorecard."""
-    from sales_scorecard.core.boards import default_month
-    from sales_scorecard.core.labels import period_kind
-
     labels = engine.known.get(("rep", rep_id))
     if not labels:
         return None
