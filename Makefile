@@ -98,6 +98,7 @@ demo: venv
 	@echo ""
 	@echo "Demo is running:"
 	@echo "  leaderboard  http://127.0.0.1:$(DEMO_PORT)/          (live page, updates as events arrive)"
+	@echo "  my scorecard http://127.0.0.1:$(DEMO_PORT)/me?rep=r001   (a rep's own page)"
 	@echo "  API          http://127.0.0.1:$(DEMO_PORT)/api/leaderboard?board=company&metric=revenue"
 	@echo "  metrics      http://127.0.0.1:$(DEMO_PORT)/metrics"
 	@echo "  readiness    http://127.0.0.1:$(DEMO_PORT)/readyz"

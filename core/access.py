@@ -13,9 +13,10 @@ manager     one or more team ids            scorecards and explain of those team
 rep         exactly one rep id              that rep's scorecards and explain; leaderboards
 ==========  ==============================  ==============================================
 
-The appeals routes (kind ``disputes``) and the browser sign-in (kind ``session``) are open to
-every role at this level; who may open, resolve, withdraw or read which dispute is decided
-per dispute by ``core.dispute_access``.
+The appeals routes (kind ``disputes``), the browser sign-in (kind ``session``) and ``/api/me``
+(kind ``me``) are open to every role at this level; who may open, resolve, withdraw or read
+which dispute is decided per dispute by ``core.dispute_access``, and whose scorecard
+``/me`` shows by ``me_subject`` and ``may_view_rep``.
 
 Decision on company scorecards: a manager may read the company scorecard (the yardstick
 for their teams) but not the company explain (it lists every customer served); a rep may
@@ -47,7 +48,7 @@ import yaml
 ROLES = ("admin", "payroll", "manager", "rep")
 #: Request kinds of the web API; ``internal`` is any route not listed (admin only).
 KINDS = ("page", "boards", "stream", "leaderboard", "scorecard", "explain", "payroll", "awards", "disputes",
-         "session", "internal")
+         "session", "me", "internal")
 #: Kinds the public-leaderboard setting opens to requests without a token.
 PUBLIC_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
 #: The fields of a leaderboard row shown without a token: name, team, rank, its percentile
@@ -58,8 +59,9 @@ _BOARD_KINDS = frozenset({"page", "boards", "stream", "leaderboard"})
 #: Kinds admin, manager and rep read whole, like a leaderboard's full rows (never public):
 #: the decided awards (contract §11), winners and bonuses of the whole organisation.
 _SHARED_KINDS = _BOARD_KINDS | {"awards"}
-#: Kinds every role may request; the handler decides the rest (``core.dispute_access``).
-_EVERY_ROLE_KINDS = frozenset({"disputes", "session"})
+#: Kinds every role may request; the handler decides the rest (``core.dispute_access``, and
+#: for ``me`` ``may_view_rep`` on the rep asked for).
+_EVERY_ROLE_KINDS = frozenset({"disputes", "session", "me"})
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 #: An id of the contract (common.schema.json ``id``): a token's ``rep_id``, an appeal's signer.
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
@@ -276,7 +278,7 @@ def authorize(principal: Principal, resource: Resource) -> bool:
     if not may_request(principal, resource.kind):
         return False
     if resource.kind in _EVERY_ROLE_KINDS:
-        return True  # decided per dispute by core.dispute_access
+        return True  # decided by the handler: per dispute (core.dispute_access), per rep (may_view_rep)
     if principal.role in ("admin", "payroll") or resource.kind in _SHARED_KINDS:
         return True
     # scorecard or explain; role manager or rep
@@ -290,6 +292,28 @@ def authorize(principal: Principal, resource: Resource) -> bool:
     if resource.scope == "company":
         return resource.kind == "scorecard"
     return False
+
+
+# -- My scorecard (/me) -----------------------------------------------------
+def own_rep(principal: Principal) -> str | None:
+    """The rep the caller is: a rep token's scope, else the token's ``rep_id`` (a manager who
+    also sells); None for a token that is no rep."""
+    return principal.scope[0] if principal.role == "rep" else principal.rep_id
+
+
+def me_subject(principal: Principal | None, requested: str | None) -> str | None:
+    """Whose scorecard ``/me`` shows: the rep asked for (``/me?rep=ID``), else the caller's own;
+    None when neither (no rep asked, and auth off or a token that is no rep)."""
+    if requested:
+        return requested
+    return None if principal is None else own_rep(principal)
+
+
+def may_view_rep(principal: Principal | None, rep_id: str, rep_team: str | None) -> bool:
+    """Whether ``/me`` may show this rep to the caller: exactly when the caller may read the
+    rep's scorecards (a rep only their own, a manager the reps whose current team is one of
+    theirs, admin anyone, payroll nobody). ``principal`` None: auth is off, every rep."""
+    return principal is None or authorize(principal, Resource("scorecard", "rep", rep_id, rep_team))
 
 
 # -- browser sessions: cookie and CSRF ---------------------------------------

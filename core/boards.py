@@ -168,7 +168,10 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
     p, inp, nc_target = computed
     b = inp.bucket
     deals = []
+    complaints: list[dict[str, Any]] = []
+    activities: list[dict[str, Any]] = []
     if scope == "rep":
+        complaints, activities = _rep_complaints(engine, id, p), _rep_activities(engine, id, p)
         for deal in engine.deals.values():
             if deal.rep_id == id and deal.stage == "won" and deal.closed_at is not None and p.contains(deal.closed_at):
                 deals.append({"deal_id": deal.deal_id, "amount": format_money(deal.amount),
@@ -179,6 +182,8 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
         **content,
         "facts": {
             "credited_deals": deals,
+            "counted_complaints": complaints,
+            "counted_activities": activities,
             "won_deals": b.won,
             "lost_deals": b.lost,
             "revenue": format_money(b.revenue),
@@ -212,6 +217,29 @@ def explain(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[s
         "plan": _plan_applied(engine, scope, inp),
         "commission_months": _commission_months(engine, id, period) if scope == "rep" else None,
     }
+
+
+def _rep_complaints(engine: ScorecardEngine, rep_id: str, p: Period) -> list[dict[str, Any]]:
+    """The rep's complaints the period counts: opened in it (``complaints``) or resolved in it
+    (the resolution time), by opening time."""
+    counted = []
+    for c in engine.complaints.values():
+        resolved = c.resolved_at if c.status == "resolved" else None
+        if c.rep_id == rep_id and (p.contains(c.opened_at) or (resolved is not None and p.contains(resolved))):
+            counted.append((c.opened_at, c.complaint_id, resolved, c))
+    counted.sort(key=lambda x: (x[0], x[1]))
+    return [{"complaint_id": c.complaint_id, "customer_id": c.customer_id, "severity": c.severity,
+             "status": c.status, "opened_at": c.opened_at.isoformat(),
+             "resolved_at": None if resolved is None else resolved.isoformat()} for _, _, resolved, c in counted]
+
+
+def _rep_activities(engine: ScorecardEngine, rep_id: str, p: Period) -> list[dict[str, Any]]:
+    """The rep's activities in the period, by time: the kind, the customer of an effective
+    contact (else None) and the campaign id, training minutes or survey score (else None)."""
+    counted = sorted((a for a in engine.activities.values() if a.rep_id == rep_id and p.contains(a.ts)),
+                     key=lambda a: (a.ts, a.kind))
+    return [{"occurred_at": a.ts.isoformat(), "kind": a.kind, "customer_id": a.contact, "detail": a.value}
+            for a in counted]
 
 
 def _plan_applied(engine: ScorecardEngine, scope: str, inp: KpiInputs) -> dict[str, Any]:

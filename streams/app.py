@@ -184,7 +184,7 @@ def create_app(settings: Settings) -> Pipeline:
 
     from sales_scorecard.agents import disputes, ingest, scorecards
 
-    from . import auth, lag, live, runtime, stall_guard, web
+    from . import auth, lag, live, me_web, page_assets, runtime, stall_guard, web
 
     auth.install(app.web.web_app, settings)  # type: ignore[attr-defined]  # Faust types app.web as the abstract Web; the aiohttp driver has web_app
 
@@ -193,6 +193,8 @@ def create_app(settings: Settings) -> Pipeline:
     disputes.register(pipe)
     web.register(pipe)
     live.register(pipe)
+    page_assets.register(pipe)
+    me_web.register(pipe)
     lag.register(pipe)
     stall_guard.register(pipe)
     runtime.register(pipe)

@@ -3,8 +3,9 @@
 ``install`` adds one aiohttp middleware to the worker's web app when
 ``SCORECARD_AUTH_TOKENS_FILE`` is set. Deny by default: every route needs a valid
 bearer token except ``/metrics``, ``/healthz`` and ``/readyz`` (no business data), the
-page ``/`` itself when no ``Authorization`` header is sent (a static shell with no data: it
-holds the sign-in form, and everything it reads needs a token) and, with
+pages ``/`` and ``/me`` and the files they share (``/static/…``) when no ``Authorization``
+header is sent (static shells with no data: they hold the sign-in form, and everything
+they read needs a token) and, with
 ``SCORECARD_PUBLIC_LEADERBOARD=1``, what the leaderboard page reads.
 Unknown routes (Faust's built-in views, if ever re-enabled) are admin only.
 
@@ -61,6 +62,10 @@ OPERATIONAL = frozenset({"/metrics", "/healthz", "/readyz"})
 #: Route pattern -> request kind (core.access.KINDS); any other route is "internal".
 KIND_BY_ROUTE = {
     "/": "page",
+    "/me": "page",
+    "/static/scorecard.css": "page",
+    "/static/scorecard.js": "page",
+    "/api/me": "me",
     "/api/boards": "boards",
     "/api/stream": "stream",
     "/api/leaderboard": "leaderboard",

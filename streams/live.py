@@ -1,8 +1,10 @@
 """The live leaderboard page (``/``) and its server-sent event stream.
 
-``/`` serves one static HTML page (no build chain). ``/api/boards`` lists the boards
-and periods to choose from. ``/api/stream?board=&period=&metric=`` is an SSE stream
-that pushes the ranked rows whenever they change. On the worker that owns the
+``/`` serves one static HTML page (no build chain; it shares ``/static/scorecard.css`` and
+``/static/scorecard.js`` with ``/me``, ``streams.page_assets``). ``/api/boards`` lists the
+boards and periods to choose from and the currency money is shown in.
+``/api/stream?board=&period=&metric=`` is an SSE stream that pushes the ranked rows
+whenever they change. On the worker that owns the
 aggregation stage the rows come from its board cache, pushed as soon as a flush moved
 them; any other worker relays the owner's ``/api/leaderboard`` answer (with the caller's
 ``Authorization`` header, or the token of their sign-in cookie, asked every 250 ms), so the
@@ -59,7 +61,7 @@ def register(pipe: Pipeline) -> None:
                 {label for (scope, _), labels in engine.known.items() if scope == "rep" for label in labels},
                 reverse=True)
             return self.json({"teams": teams, "periods": periods + ["R30D", "R90D"],
-                              "current_period": current_month(engine)})
+                              "current_period": current_month(engine), "currency": pipe.settings.currency})
 
     def local_rows(board: str, period: str, metric: str) -> list[dict[str, Any]] | None:
         engine = pipe.engine

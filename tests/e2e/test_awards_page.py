@@ -37,11 +37,11 @@ PLAN = """awards:
 #: lang -> what the hall of fame shows per award (name, winners, bonus), and the badge
 EXPECTED = {
     "en": {"title": "Hall of fame · 2026-11",
-           "star_rep": ("★ Sales star of the month", "Alice, Bob (tied)", "· bonus 2,000.00 each"),
+           "star_rep": ("★ Sales star of the month", "Alice, Bob (tied)", "· bonus ¥2,000.00 each"),
            "star_manager": ("★ Best sales manager of the month", "team t1 (manager m-t1)", ""),
            "badge": "★ Star"},
     "zh": {"title": "荣誉榜 · 2026-11",
-           "star_rep": ("★ 月度销售之星", "Alice、Bob (并列)", "· 奖金 2,000.00 每人"),
+           "star_rep": ("★ 月度销售之星", "Alice、Bob (并列)", "· 奖金 ¥2,000.00 每人"),
            "star_manager": ("★ 最佳销售管理之星", "团队 t1 (经理 m-t1)", ""),
            "badge": "★ 销售之星"},
 }

@@ -1,5 +1,6 @@
 """The live leaderboard page in headless Chromium (Debian's, driven by Playwright):
-rows reorder within 2 s of a won deal without a reload; language and metric switch."""
+rows reorder within 2 s of a won deal without a reload; language and metric switch; money
+shown with the currency and thousands separators."""
 
 from __future__ import annotations
 
@@ -56,14 +57,15 @@ def test_rows_reorder_live_and_labels_switch(test_settings: Settings, run_worker
     assert rep_order(page) == ["r2", "r1", "r3"]
     page.evaluate("window.__no_reload_marker = 42")
 
-    produce_events(s, [deal("d4", "r1", "c4", "150.00", closed_at=NOV.format(6))])
+    produce_events(s, [deal("d4", "r1", "c4", "1150.50", closed_at=NOV.format(6))])
     started = time.monotonic()
     page.wait_for_function("document.querySelector('#rows tr').dataset.rep === 'r1'", timeout=10000)
     elapsed = time.monotonic() - started
     assert rep_order(page) == ["r1", "r2", "r3"]
     assert page.evaluate("window.__no_reload_marker") == 42  # same document: no reload
     assert elapsed <= 2.0, f"reordered after {elapsed:.2f}s"
-    assert page.inner_text("#rows tr:first-child .revenue") == "250.00"
+    # 100.00 + 1,150.50, with the currency (CNY) and a thousands separator
+    assert page.inner_text("#rows tr:first-child .revenue") == "¥1,250.50"
     assert page.inner_text("#rows tr:first-child td.up") == "▲"
 
     page.click("#lang")
@@ -76,6 +78,8 @@ def test_rows_reorder_live_and_labels_switch(test_settings: Settings, run_worker
 
     page.click("#rows tr:first-child")
     page.wait_for_function("document.getElementById('explain').textContent.includes('credited_deals')")
+    amounts = page.eval_on_selector_all("#explain-deals .value", "cells => cells.map(c => c.textContent)")
+    assert amounts == ["¥100.00", "¥1,150.50"]
     shot = tmp_path / "leaderboard.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 1000
@@ -135,7 +139,7 @@ def test_public_page_shows_names_and_the_metric_without_a_token(
     page.wait_for_function("document.querySelectorAll('#rows tr').length === 2", timeout=15000)
     names = page.eval_on_selector_all("#rows tr .name", "cells => cells.map(c => c.textContent)")
     assert names == ["Bob", "Alice"]
-    assert page.inner_text("#rows tr:first-child .revenue") == "200.00"
+    assert page.inner_text("#rows tr:first-child .revenue") == "¥200.00"
     assert page.inner_text("#rows tr:first-child .team") == "t2"
     page.click("#rows tr:first-child")  # no drill-down without a token
     time.sleep(0.5)

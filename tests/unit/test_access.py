@@ -22,6 +22,9 @@ from sales_scorecard.core.access import (
     hash_token,
     load_tokens,
     may_request,
+    may_view_rep,
+    me_subject,
+    own_rep,
     parse_tokens,
     public_row,
 )
@@ -215,7 +218,7 @@ def test_may_request_is_the_coarse_form_of_authorize(kind: str) -> None:
         assert may_request(principal, kind) is allowed_somewhere
 
 
-@pytest.mark.parametrize("kind", ["disputes", "session"])
+@pytest.mark.parametrize("kind", ["disputes", "session", "me"])
 def test_every_role_may_request_the_appeals_and_the_sign_in(kind: str) -> None:
     # The decision per dispute is core.dispute_access's; here the middleware only lets them through.
     for principal in (ADMIN, PAYROLL, MANAGER, REP):
@@ -248,3 +251,49 @@ def test_tokens_add_stores_the_rep_id_of_a_manager_who_sells(tmp_path) -> None:
     refused = runner.invoke(command, ["add", "--name", "rita", "--role", "rep", "--scope", "r1", "--rep-id", "r1",
                                       "--file", str(path)])
     assert refused.exit_code == 2 and "--rep-id: role rep takes no rep_id" in refused.output
+
+
+# -- My scorecard (/me) -------------------------------------------------------
+SELLING_MANAGER = Principal("lee", "manager", ("t2",), rep_id="r7")
+
+
+def test_own_rep_is_a_rep_tokens_scope_or_the_rep_id_of_one_who_sells() -> None:
+    assert own_rep(REP) == "r1"
+    assert own_rep(SELLING_MANAGER) == "r7"
+    assert own_rep(MANAGER) is None and own_rep(ADMIN) is None and own_rep(PAYROLL) is None
+
+
+@pytest.mark.parametrize(("principal", "requested", "shown"), [
+    (REP, None, "r1"),                   # a rep's /me is their own
+    (REP, "r2", "r2"),                   # asked for another: that one (may_view_rep refuses it)
+    (SELLING_MANAGER, None, "r7"),       # a manager who sells: their own numbers first
+    (SELLING_MANAGER, "r4", "r4"),
+    (MANAGER, None, None),               # no rep of their own: they pick a member
+    (MANAGER, "r2", "r2"),
+    (ADMIN, None, None), (PAYROLL, None, None),
+    (None, None, None), (None, "r3", "r3"),  # auth off: /me?rep=ID
+    (REP, "", "r1"),                     # an empty ?rep= is no choice
+])
+def test_me_subject_is_the_rep_asked_for_else_the_callers_own(principal: Principal | None, requested: str | None,
+                                                              shown: str | None) -> None:
+    assert me_subject(principal, requested) == shown
+
+
+@pytest.mark.parametrize(("principal", "rep", "team", "allowed"), [
+    (REP, "r1", "t1", True),
+    (REP, "r1", None, True),             # their own even without a roster entry
+    (REP, "r2", "t1", False),            # a teammate: 403
+    (MANAGER, "r2", "t1", True),         # a member of one of their teams
+    (MANAGER, "r3", "t3", True),
+    (MANAGER, "r4", "t2", False),        # another team's rep
+    (MANAGER, "r9", None, False),        # unknown rep: refused like any other (no probing)
+    (SELLING_MANAGER, "r7", "t9", False),  # their own rep id in another team: not through /me
+    (ADMIN, "r4", "t2", True), (ADMIN, "r9", None, True),
+    (PAYROLL, "r1", "t1", False),        # payroll reads payroll only
+    (None, "r4", "t2", True),            # auth off: loopback only, like every other route
+])
+def test_may_view_rep_follows_the_scorecard_rule(principal: Principal | None, rep: str, team: str | None,
+                                                 allowed: bool) -> None:
+    assert may_view_rep(principal, rep, team) is allowed
+    if principal is not None:
+        assert allowed is authorize(principal, Resource("scorecard", "rep", rep, team))

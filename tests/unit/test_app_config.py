@@ -46,6 +46,18 @@ def test_no_built_in_web_views(tmp_path: Path) -> None:
     assert not {p for p in routes if p.startswith(BUILT_IN_PREFIXES)}, routes
 
 
+def test_every_route_of_the_worker_has_an_access_kind(tmp_path: Path) -> None:
+    """Deny by default makes a route the middleware does not know admin-only: each page and API
+    route the worker serves (My scorecard's included) is classified."""
+    from sales_scorecard.streams.auth import KIND_BY_ROUTE, OPERATIONAL
+
+    app = build(tmp_path)
+    app.web.blueprints.apply(app.web)
+    routes = {getattr(r.resource, "canonical", "") for r in app.web.web_app.router.routes()}
+    assert {"/me", "/api/me", "/static/scorecard.css", "/static/scorecard.js"} <= routes
+    assert routes - OPERATIONAL <= set(KIND_BY_ROUTE), routes - OPERATIONAL - set(KIND_BY_ROUTE)
+
+
 def test_web_server_has_no_access_log(tmp_path: Path) -> None:
     """aiohttp's access log (``aiohttp.access``, with request lines) is switched off at the runner."""
     app = build(tmp_path)

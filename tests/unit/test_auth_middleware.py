@@ -15,7 +15,8 @@ from sales_scorecard.core.access import Resource, hash_token
 from sales_scorecard.streams.auth import TokenStore, access_of, denied, install, is_public
 from sales_scorecard.streams.settings import Settings, SettingsError, is_loopback
 
-ROUTES = ("/", "/api/boards", "/api/stream", "/api/leaderboard", "/api/scorecards/{scope}/{id}/{period}",
+ROUTES = ("/", "/me", "/static/scorecard.css", "/static/scorecard.js", "/api/me", "/api/boards", "/api/stream",
+          "/api/leaderboard", "/api/scorecards/{scope}/{id}/{period}",
           "/api/scorecards/{scope}/{id}/{period}/explain", "/api/payroll/{period}", "/metrics", "/healthz",
           "/readyz", "/table/{name}")
 
@@ -68,15 +69,17 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_routes_need_a_token_except_monitoring_and_the_page_shell(settings: Settings) -> None:
-    paths = ["/api/boards", "/api/stream", "/api/leaderboard", "/api/scorecards/rep/r1/2026-11",
+    paths = ["/api/me", "/api/boards", "/api/stream", "/api/leaderboard", "/api/scorecards/rep/r1/2026-11",
              "/api/scorecards/rep/r1/2026-11/explain", "/api/payroll/2026-11", "/table/facts", "/nowhere"]
     results = asyncio.run(fetch(build(settings), [(p, None) for p in paths] +
                                 [(p, "Bearer wrong") for p in [*paths, "/"]]))
     for (path_status, headers, body) in results:
         assert path_status == 401 and headers["WWW-Authenticate"] == 'Bearer realm="sales-scorecard"'
         assert set(body) == {"error"}
-    ops = asyncio.run(fetch(build(settings), [(p, None) for p in ("/metrics", "/healthz", "/readyz", "/")]))
-    assert [s for s, _, _ in ops] == [200, 200, 200, 200]  # "/": the static page with its sign-in form
+    shells = ("/", "/me", "/static/scorecard.css", "/static/scorecard.js")
+    ops = asyncio.run(fetch(build(settings), [(p, None) for p in ("/metrics", "/healthz", "/readyz", *shells)]))
+    # the static pages with their sign-in form, and the files they share
+    assert [s for s, _, _ in ops] == [200] * 7
 
 
 def test_roles_by_kind_and_view_level_decisions(settings: Settings) -> None:
@@ -84,6 +87,7 @@ def test_roles_by_kind_and_view_level_decisions(settings: Settings) -> None:
         ("/api/payroll/2026-11", "fin", 200), ("/api/payroll/2026-11", "mia", 403),
         ("/api/payroll/2026-11", "rita", 403), ("/api/payroll/2026-11", "ops", 200),
         ("/api/leaderboard", "fin", 403), ("/api/leaderboard", "rita", 200), ("/", "mia", 200),
+        ("/me", "rita", 200), ("/api/me", "rita", 200), ("/api/me", "fin", 200),  # /api/me decides per rep
         ("/table/facts", "mia", 403), ("/table/facts", "ops", 200), ("/nowhere", "rita", 403),
         ("/api/scorecards/rep/r1/2026-11/explain", "rita", 200),
         ("/api/scorecards/rep/r2/2026-11/explain", "rita", 403),
@@ -106,8 +110,8 @@ def test_public_leaderboard_opens_only_the_board_routes(settings: Settings) -> N
     results = asyncio.run(fetch(build(public), [(p, None) for p in paths]))
     assert [(s, b) for s, _, b in results] == [(200, {"principal": None, "public": True})] * 4
     closed = asyncio.run(fetch(build(public), [("/api/scorecards/rep/r1/2026-11", None), ("/api/payroll/2026-11", None),
-                                               ("/api/leaderboard", "Bearer wrong")]))
-    assert [s for s, _, _ in closed] == [401, 401, 401]
+                                               ("/api/leaderboard", "Bearer wrong"), ("/api/me", None)]))
+    assert [s for s, _, _ in closed] == [401, 401, 401, 401]  # /me's figures are never public
     with_token = asyncio.run(fetch(build(public), [("/api/leaderboard", "Bearer tok-rita")]))
     assert with_token[0][2] == {"principal": "rita", "public": False}
 

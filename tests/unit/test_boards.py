@@ -1,4 +1,5 @@
-"""The period a board shows when none is asked for; what explain says of commission."""
+"""The period a board shows when none is asked for; what explain says of commission and which
+complaints and activities it lists."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from sales_scorecard.core.boards import current_month, default_month, explain
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.schemas.records import record_from_event
-from tests.factories import activity, deal, roster, target
+from tests.factories import activity, complaint, deal, roster, target
 
 
 @pytest.mark.parametrize(
@@ -67,3 +68,40 @@ def test_explain_shows_each_month_band_with_its_gate() -> None:
     (nov,) = explain(engine, "rep", "r1", "2026-11")["commission_months"]  # type: ignore[index]
     assert nov["commission"] == "66000.00"  # (4 + 4 + 5 + 5) / 4 = 4.5 holds: 50,000 + 16,000
     assert explain(engine, "team", "t1", "2026-11")["commission_months"] is None  # type: ignore[index]
+
+
+def test_explain_lists_the_complaints_and_activities_the_period_counts() -> None:
+    """My scorecard (contract §13) shows them as tables: a complaint counts in the month it was
+    opened and, resolved, in the month of its resolution; an activity in its own month; other
+    reps' facts never."""
+    engine = ScorecardEngine("Asia/Shanghai")
+    for ev in (roster("r1", "t1"), roster("r2", "t1"),
+               complaint("k-oct", "r1", "c1", severity="low", opened_at="2026-10-20T09:00:00+08:00",
+                         status="resolved", resolved_at="2026-11-02T09:00:00+08:00"),
+               complaint("k-nov", "r1", "c2", severity="critical", opened_at="2026-11-05T09:00:00+08:00"),
+               complaint("k-old", "r1", "c3", opened_at="2026-10-01T09:00:00+08:00"),
+               complaint("k-r2", "r2", "c4", opened_at="2026-11-05T09:00:00+08:00"),
+               activity("r1", "visit", occurred_at="2026-11-06T15:30:00+08:00", customer_id="c2", effective=True),
+               activity("r1", "training", occurred_at="2026-11-03T09:00:00+08:00", duration_minutes=90),
+               activity("r1", "call", occurred_at="2026-11-07T09:00:00+08:00", customer_id="c5", effective=False),
+               activity("r1", "call", occurred_at="2026-10-30T09:00:00+08:00", customer_id="c1", effective=True),
+               activity("r2", "call", occurred_at="2026-11-07T09:00:00+08:00", customer_id="c4", effective=True)):
+        engine.apply(record_from_event(ev))
+    facts = explain(engine, "rep", "r1", "2026-11")["facts"]  # type: ignore[index]
+    assert facts["counted_complaints"] == [
+        {"complaint_id": "k-oct", "customer_id": "c1", "severity": "low", "status": "resolved",
+         "opened_at": "2026-10-20T09:00:00+08:00", "resolved_at": "2026-11-02T09:00:00+08:00"},
+        {"complaint_id": "k-nov", "customer_id": "c2", "severity": "critical", "status": "open",
+         "opened_at": "2026-11-05T09:00:00+08:00", "resolved_at": None},
+    ]
+    assert facts["counted_activities"] == [
+        {"occurred_at": "2026-11-03T09:00:00+08:00", "kind": "training", "customer_id": None, "detail": 90},
+        {"occurred_at": "2026-11-06T15:30:00+08:00", "kind": "visit", "customer_id": "c2", "detail": None},
+        # not an effective contact: no customer credited
+        {"occurred_at": "2026-11-07T09:00:00+08:00", "kind": "call", "customer_id": None, "detail": None},
+    ]
+    october = explain(engine, "rep", "r1", "2026-10")["facts"]  # type: ignore[index]
+    assert [c["complaint_id"] for c in october["counted_complaints"]] == ["k-old", "k-oct"]
+    assert [a["kind"] for a in october["counted_activities"]] == ["call"]
+    team = explain(engine, "team", "t1", "2026-11")["facts"]  # type: ignore[index]
+    assert team["counted_complaints"] == [] and team["counted_activities"] == []
