@@ -1237,14 +1237,8 @@ class ScorecardEngine:
     def scored(self, scope: str, id: str, label: str) -> tuple[Period, dict[str, Any], ScoreResult] | None:
         """The exact KPI values and the score of one key under this engine's plans; None when
         the key does not exist (or, for a trailing window, without a clock)."""
-        if not self.exists(scope, id, label):
-            return None
-        computed = self.inputs(scope, id, label)
-        if computed is None:
-            return None
-        period, inputs, nc_target = computed
-        values = compute_kpis(inputs)
-        return period, values, self.score(scope, values, period, inputs, nc_target)
+        results = self.scored_under((), scope, id, label)
+        return None if results is None else results[0]
 
     def scored_under(self, views: Sequence[ScorecardEngine], scope: str, id: str,
                      label: str) -> list[tuple[Period, dict[str, Any], ScoreResult]] | None:
