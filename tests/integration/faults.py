@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,6 +76,27 @@ def aggregation_owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
         if r.get("ready") and r.get("aggregation_owner"):
             return w
     return None
+
+
+def facts_seen(workers: list[WorkerProcess]) -> float:
+    """Facts the aggregation stages of the live workers have seen since they started."""
+    total = 0.0
+    for w in workers:
+        try:
+            total += metric_sum(w.metrics(), "scorecard_facts_total")
+        except Exception:  # a worker still starting (or just killed) has no metrics yet
+            continue
+    return total
+
+
+def wait_mid_chunk(workers: list[WorkerProcess], chunk_size: int, rnd: random.Random) -> None:
+    """Waits for a random moment while a just-produced chunk is being digested: a random
+    0.5-6 s, cut short once the workers have seen a random 20-60 % of the chunk's facts, so
+    a fast machine is still mid-chunk when the kill comes."""
+    delay, share = rnd.uniform(0.5, 6.0), rnd.uniform(0.2, 0.6)
+    start, deadline = facts_seen(workers), time.monotonic() + delay
+    while time.monotonic() < deadline and facts_seen(workers) - start < share * chunk_size:
+        time.sleep(0.1)
 
 
 def pipeline_settled(settings: Settings, *expositions: str) -> bool:

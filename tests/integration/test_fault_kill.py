@@ -31,6 +31,7 @@ from tests.integration.faults import (
     processing_errors,
     start_sink,
     start_workers,
+    wait_mid_chunk,
     worker_settings,
 )
 from tests.integration.kafka_helpers import group_caught_up, produce_events, wait_for
@@ -94,9 +95,8 @@ def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_
             produce_events(s, chunk)
             if chunk[0]["type"] == "close_period" or kills == KILLS:
                 continue
-            time.sleep(rnd.uniform(0.5, 6.0))
             victim = owner()
-            # Mid-stream: 11,000-13,500 events take the worker far longer than that.
+            wait_mid_chunk(workers, len(chunk), rnd)
             assert not pipeline_settled(s, *(w.metrics() for w in workers)), \
                 f"kill {kills + 1} would hit an idle worker"
             victim.stop(sig=signal.SIGKILL)
