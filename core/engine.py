@@ -293,7 +293,8 @@ class ScorecardEngine:
         self.roster = Roster()
         self.targets = TargetBook()
         #: the shares of split team targets (contract §12): computed from the facts by an
-        #: engine that sees every rep, received (``apply_split_shares``) by a rep partition
+        #: engine that sees every rep, received (``apply_split_shares``) by a rep partition,
+        #: computed all at once (``split_team_targets``) by the what-if's
         self.splits = TargetSplits()
         #: reps whose split shares changed since the last ``take_split_reps``
         self._split_reps: set[str] = set()
@@ -523,6 +524,22 @@ class ScorecardEngine:
         rep computes them; a rep partition receives them (``apply_split_shares``)."""
         if self.owns is not None:
             return
+        self._split(keys)
+
+    def split_team_targets(self) -> None:
+        """Compute the shares of every split team target from the facts held, all at once
+        (contract §12): what the org stage works out fact by fact and sends the rep stage.
+        For a rep-stage engine that keeps every rep's figures and has no org stage beside
+        it, the what-if's (contract §13); called again, it finds the same shares."""
+        held = set(self.splits.rules)  # a target that no longer splits loses its shares
+        for entry in self.targets.entries():
+            if entry.scope == "team":
+                self.splits.set_rule(entry.id, entry.period, parse_split(entry.split))
+        self._split(held | self.splits.rules.keys())
+
+    def _split(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Compute again the shares of these team targets from the facts held; a target
+        that does not split has none."""
         changed: set[tuple[str, str]] = set()
         for team, period in sorted(set(keys)):
             rule = self.splits.rules.get((team, period))

@@ -212,6 +212,34 @@ def test_a_rep_partition_takes_the_shares_it_is_sent() -> None:
     assert part.rep_target("r1", "2026-11") is None
 
 
+def test_an_engine_keeping_every_rep_splits_every_team_target_at_once() -> None:
+    from sales_scorecard.core.engine import rep_partition
+
+    events = (*TEAM, target("rep", "r2", "2026-11", "40000.00"),
+              target("team", "t1", "2026-11", "100000.00", split="equal"),
+              target("team", "t1", "2026-12", "40000.00", split="history"),
+              deal("h1", "r1", "c1", "30000.00", closed_at="2026-09-10T10:00:00+08:00"),
+              deal("h3", "r3", "c3", "10000.00", closed_at=NOV.format(3)))
+    every = ScorecardEngine("Asia/Shanghai", role=rep_partition(lambda rep: True))  # the what-if's
+    for ev in events:
+        every.apply(record_from_event(ev))
+    assert every.rep_target("r1", "2026-11") is None  # no share as the facts come
+    every.split_team_targets()
+    # November: 100000 - r2's own 40000 = 60000 over r1, r3. December by September-November
+    # revenue, 30000 : 0 : 10000 of 40000.
+    assert shares(every, "2026-11", "r1", "r2", "r3", "x9") == ["30000.00", "40000.00", "30000.00", None]
+    assert shares(every, "2026-12", "r1", "r2", "r3") == ["30000.00", "0.00", "10000.00"]
+    assert every.splits.shares == build(*events).splits.shares  # the whole engine's, fact by fact
+    every.take_split_reps()
+    every.split_team_targets()
+    assert every.take_split_reps() == set()  # the same shares again
+    # a later November target of t1 without split takes the November shares away
+    every.apply(record_from_event(target("team", "t1", "2026-11", "100000.00", occurred_at=LATER)))
+    every.split_team_targets()
+    assert shares(every, "2026-11", "r1", "r2", "r3") == [None, "40000.00", None]
+    assert shares(every, "2026-12", "r1", "r3") == ["30000.00", "10000.00"]
+
+
 # ------------------------------------------------------------------ validation
 def _validate(event: dict[str, Any]) -> Accepted | Rejected:
     return EventValidator("CNY").validate("sales.targets", orjson.dumps(event))
