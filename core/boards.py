@@ -10,7 +10,7 @@ from typing import Any
 from .engine import ScorecardEngine
 from .kpis import KpiInputs, compute_kpis
 from .labels import months_of, period_kind
-from .leaderboard import OrderKey, RankIndex, order_key, percentile, rank
+from .leaderboard import OrderKey, RankIndex, Standing, order_key, percentile, rank
 from .money import format_money, ratio
 from .payroll import band_rows
 from .periods import TRAILING_DAYS, Period
@@ -425,6 +425,26 @@ class BoardCache:
         """How many reps a board of a period ranks."""
         index = self._index(board, period)
         return 0 if index is None else index.members
+
+    def team_of(self, rep_id: str, period: str) -> str | None:
+        """The team whose board the rep is on for a period (its cached scorecard's team); None
+        when the rep has no cached scorecard there, or one without a team."""
+        cached = self.entries.get(period, {}).get(rep_id)
+        return None if cached is None else cached.team_id
+
+    def standing(self, board: str, period: str, metric: str, rep_id: str) -> Standing | None:
+        """The rep's rank on a board of a period by a metric and how many reps it ranks, found
+        in the board's order in O(log n) (no row is built); None when the rep is not ranked
+        there (no cached scorecard, another team's board, or no value for the metric)."""
+        index = self._index(board, period)
+        cached = self.entries.get(period, {}).get(rep_id)
+        if index is None or cached is None or (board != "company" and board[5:] != cached.team_id):
+            return None
+        key = cached.keys[METRICS.index(metric)]
+        if key is None:
+            return None
+        ranking = index.by_metric[METRICS.index(metric)]
+        return Standing(ranking.rank_of(key), len(ranking))
 
     def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
