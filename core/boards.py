@@ -427,8 +427,9 @@ class BoardCache:
         return 0 if index is None else index.members
 
     def team_of(self, rep_id: str, period: str) -> str | None:
-        """The team whose board the rep is on for a period (its cached scorecard's team); None
-        when the rep has no cached scorecard there, or one without a team."""
+        """The team whose board the rep is on for a period (its cached scorecard's team, the
+        roster's ``unassigned`` for a rep without one); None when the rep has no cached
+        scorecard there (none, or not rendered yet)."""
         cached = self.entries.get(period, {}).get(rep_id)
         return None if cached is None else cached.team_id
 

@@ -294,7 +294,7 @@ class ScorecardEngine:
         self.targets = TargetBook()
         #: the shares of split team targets (contract §12): computed from the facts by an
         #: engine that sees every rep, received (``apply_split_shares``) by a rep partition,
-        #: computed all at once (``split_team_targets``) by the what-if's
+        #: computed all at once (``split_team_targets``) by the what-if's engine
         self.splits = TargetSplits()
         #: reps whose split shares changed since the last ``take_split_reps``
         self._split_reps: set[str] = set()
@@ -527,10 +527,8 @@ class ScorecardEngine:
         self._split(keys)
 
     def split_team_targets(self) -> None:
-        """Compute the shares of every split team target from the facts held, all at once
-        (contract §12): what the org stage works out fact by fact and sends the rep stage.
-        For a rep-stage engine that keeps every rep's figures and has no org stage beside
-        it, the what-if's (contract §13); called again, it finds the same shares."""
+        """The shares of every split team target, from the facts held, all at once (contract
+        §12); right only on an engine that holds every rep's facts. Idempotent."""
         held = set(self.splits.rules)  # a target that no longer splits loses its shares
         for entry in self.targets.entries():
             if entry.scope == "team":

@@ -15,18 +15,19 @@ from .labels import shift
 MY_METRICS = ("score", "revenue")
 
 
-def my_ranks(cache: BoardCache, rep_id: str, month: str) -> dict[str, Any]:
-    """The rep's ranks in ``month``: ``boards`` holds ``company`` and ``team`` (null when the
-    rep has no cached scorecard of the month, or one without a team), each with its
-    ``board`` name and, per metric, the rank, of how many, ``top_percent``, ``top_decile``
-    and ``previous_rank`` on that board the month before (null: not ranked then); a metric
-    the rep is not ranked by (no value) is null."""
-    previous = shift(month, -1)
+def my_ranks(cache: BoardCache, rep_id: str, month: str) -> dict[str, Any] | None:
+    """The rep's ranks in ``month``, None while the rep's month is not in the cache (not
+    rendered yet): ``boards`` holds ``company`` and ``team`` (a rep with no roster entry is
+    on ``team:unassigned``), each with its ``board`` name and, per metric, the rank, of how
+    many, ``top_percent``, ``top_decile`` and ``previous_rank`` on that board the month
+    before (null: not ranked then); a metric the rep is not ranked by (no value) is null."""
     team = cache.team_of(rep_id, month)
-    boards = {"company": "company", "team": None if team is None else f"team:{team}"}
+    if team is None:
+        return None
+    previous = shift(month, -1)
+    boards = {"company": "company", "team": f"team:{team}"}
     return {"rep_id": rep_id, "month": month, "previous_month": previous,
-            "boards": {which: None if board is None else board_ranks(cache, board, rep_id, month, previous)
-                       for which, board in boards.items()}}
+            "boards": {which: board_ranks(cache, board, rep_id, month, previous) for which, board in boards.items()}}
 
 
 def board_ranks(cache: BoardCache, board: str, rep_id: str, month: str, previous: str) -> dict[str, Any]:

@@ -19,18 +19,17 @@ of it.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import labels as L
 from .commission import PlanSet
 from .engine import ScorecardEngine, rep_partition
+from .labels import parses_as_month
 from .money import RATIO_QUANTUM
 from .roster import UNASSIGNED
 from .scoreplan import ScopedPlans
 
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 ZERO = Decimal(0)
 
 
@@ -116,7 +115,7 @@ def _total(name: str, rows: list[RepMonth] | tuple[RepMonth, ...]) -> Total:
 def month_range(first: str, last: str) -> list[str]:
     """The months ``first``..``last``, both included; ``WhatIfError`` names a bad bound."""
     for option, value in (("--from", first), ("--to", last)):
-        if not MONTH.fullmatch(value):
+        if not parses_as_month(value):
             raise WhatIfError(f"{option} must be a month like 2026-07, got {value!r}")
     if first > last:
         raise WhatIfError(f"--from {first} is after --to {last}: swap them")

@@ -16,12 +16,12 @@ a readable rep without any scorecard is 404.
 starting month without one): by score and revenue on the company board and on its team's,
 with the rank on the same board the month before (``core.my_ranks``), each looked up in the
 board cache's ordered indexes, never by reading a board. The same rules decide who may ask;
-a month without a scorecard of the rep is 404.
+a month without a scorecard of the rep is 404, one whose scorecards are not rendered yet
+(after a restart, before the first flush) 503.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from faust import web as faust_web
 
 from sales_scorecard.core.access import Principal, is_id, may_view_rep, me_subject, own_rep
 from sales_scorecard.core.boards import default_month
-from sales_scorecard.core.labels import period_kind
+from sales_scorecard.core.labels import parses_as_month, period_kind
 from sales_scorecard.core.my_ranks import my_ranks
 
 from .auth import access_of
@@ -38,10 +38,6 @@ from .web import aiohttp_request, current_team, engine_get
 
 if TYPE_CHECKING:
     from sales_scorecard.core.engine import ScorecardEngine
-
-#: A month label (``/api/me/ranks?month=``).
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])\Z")
-
 
 def register(pipe: Pipeline) -> None:
     """Attach ``/api/me`` and ``/api/me/ranks`` (the page itself is ``streams.page_assets``'s)."""
@@ -67,18 +63,22 @@ def register(pipe: Pipeline) -> None:
         if shown is None:
             return view.json({"error": "rep is required: there is no rep of this token to show"}, status=400)
         rep, month = shown["rep_id"], request.query.get("month") or shown["current_month"]
-        if not MONTH.match(month):
+        if not parses_as_month(month):
             return view.json({"error": f"month must be YYYY-MM, got {month!r}"}, status=400)
         if month not in shown["months"]:
             return view.json({"error": f"no scorecard for rep {rep} in {month}"}, status=404)
         stage = pipe.aggregation
         assert stage is not None  # the engine is this stage's
-        return view.json(my_ranks(stage.boards, rep, month))
+        answer = my_ranks(stage.boards, rep, month)
+        if answer is None:  # known to the engine, not rendered yet
+            return view.json({"error": "ranks are loading: the month's scorecards are not rendered yet, "
+                                       "try again in a few seconds"}, status=503)
+        return view.json(answer)
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why ``/api/me`` does not answer: the status and the message."""
+    """Why ``/api/me`` or ``/api/me/ranks`` does not answer: the status and the message."""
 
     status: int
     error: str

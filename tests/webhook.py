@@ -40,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class LocalWebhook:
     """A webhook on a free loopback port, as a context manager. ``received`` holds the JSON
-    bodies answered with a 2xx status (what the sender delivered), ``posted`` every body,
+    bodies answered with a 2xx status, ``posted`` every body,
     ``content_types`` the Content-Type of every post."""
 
     def __init__(self, *replies: Reply) -> None:

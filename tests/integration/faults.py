@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sales_scorecard.cli.ledger_db import Ledger
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.payroll import PayrollLedger
 from sales_scorecard.localkafka.broker import free_port
@@ -79,18 +80,20 @@ def aggregation_owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
 
 
 def facts_seen(workers: list[WorkerProcess]) -> float:
-    """Facts the aggregation stages of the live workers have seen since they started."""
-    answers = (w.get("/metrics") for w in workers)  # a worker starting or just killed has none
+    """Facts the aggregation stages of the live workers have seen since they started (a
+    worker starting, just killed or too busy to answer within half a second counts none)."""
+    answers = (http_get(w.settings.web_port, "/metrics", timeout=0.5) for w in workers)
     return sum(metric_sum(body.decode(), "scorecard_facts_total") for status, body in answers if status == 200)
 
 
-def wait_mid_chunk(workers: list[WorkerProcess], chunk_size: int, rnd: random.Random) -> None:
+def wait_mid_chunk(workers: list[WorkerProcess], seen: float, chunk_size: int, rnd: random.Random) -> None:
     """Waits for a random moment while a just-produced chunk is being digested: a random
-    0.5-6 s, cut short once the workers have seen a random 20-60 % of the chunk's facts, so
-    a fast machine is still mid-chunk when the kill comes."""
+    0.5-6 s, cut short once the workers have seen a random 20-60 % of the chunk's facts
+    more than ``seen`` (``facts_seen`` before the chunk was produced), so that a fast
+    machine is still mid-chunk when the kill comes."""
     delay, share = rnd.uniform(0.5, 6.0), rnd.uniform(0.2, 0.6)
-    start, deadline = facts_seen(workers), time.monotonic() + delay
-    while time.monotonic() < deadline and facts_seen(workers) - start < share * chunk_size:
+    deadline = time.monotonic() + delay
+    while time.monotonic() < deadline and facts_seen(workers) - seen < share * chunk_size:
         time.sleep(0.1)
 
 

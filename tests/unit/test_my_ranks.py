@@ -81,11 +81,18 @@ def test_a_rep_without_a_score_has_no_score_rank_and_one_new_this_month_no_previ
     assert my_ranks(cache, "d", NOV)["boards"]["company"]["revenue"] == rank(1, 5, 20.0, True, None)
 
 
-def test_a_rep_without_a_scorecard_of_the_month_is_on_no_board(cache: BoardCache) -> None:
-    assert my_ranks(cache, "d", OCT)["boards"] == {"company": {"board": "company", "score": None, "revenue": None},
-                                                   "team": None}
-    assert my_ranks(cache, "z", NOV)["previous_month"] == OCT
-    assert my_ranks(BoardCache(), "a", "2026-01")["previous_month"] == "2025-12"
+def test_a_month_not_in_the_cache_has_no_answer_yet(cache: BoardCache) -> None:
+    # d's October, an unknown rep, and an empty cache (a worker that has just rebuilt its
+    # state, before its first flush): /api/me/ranks answers 503 rather than empty ranks
+    assert my_ranks(cache, "d", OCT) is None
+    assert my_ranks(cache, "z", NOV) is None
+    assert my_ranks(BoardCache(), "a", NOV) is None
+
+
+def test_the_previous_month_of_january_is_last_december() -> None:
+    cache = BoardCache()
+    cache.update(content("a", "2026-01", "t1", "80", "10.00"))
+    assert my_ranks(cache, "a", "2026-01")["previous_month"] == "2025-12"  # type: ignore[index]
 
 
 def test_a_withdrawn_scorecard_leaves_the_ranks_of_the_others(cache: BoardCache) -> None:

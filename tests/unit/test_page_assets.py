@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sales_scorecard.streams.page_assets import PAGES, PART, page_html, static_file
+from sales_scorecard.streams.page_assets import PAGES, PART, Asset, page_html, static_file
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.route)
-def test_a_page_is_one_document_with_its_parts_in_place(page) -> None:
+def test_a_page_is_one_document_with_its_parts_in_place(page: Asset) -> None:
     html = page_html(page.file).decode()
     # the doctype first (anything before it puts the browser in quirks mode), one head, one body
     assert html.startswith("<!doctype html>\n<html lang=\"en\">\n<head>\n")
