@@ -178,8 +178,9 @@ def measure_traced(reps: int, months: int) -> dict[str, Any]:
     dropped("stage: the rest")
     tracemalloc.stop()
     engine_total = sum(v for k, v in parts.items() if k.startswith("engine"))
-    return {"peak_bytes_per_rep_period": round((peak - base) / n), "held_bytes_per_rep_period": round((held - base) / n),
-            "held_without_tables": round((held - base) / n) - parts["tables (RocksDB in the worker)"],
+    held_per = round((held - base) / n)
+    return {"peak_bytes_per_rep_period": round((peak - base) / n), "held_bytes_per_rep_period": held_per,
+            "held_without_tables": held_per - parts["tables (RocksDB in the worker)"],
             "engine_bytes_per_rep_period": engine_total, "parts": parts}
 
 

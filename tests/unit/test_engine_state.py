@@ -71,7 +71,8 @@ def test_a_timestamp_of_the_same_instant_in_another_offset_is_kept_as_given() ->
 
 
 def test_a_resolved_complaint_opened_and_resolved_at_one_instant_keeps_one_object() -> None:
-    complaint = record_from_event(f.complaint("k1", "r1", "c1", status="resolved", opened_at="2026-11-02T10:00:00+08:00",
+    complaint = record_from_event(f.complaint("k1", "r1", "c1", status="resolved",
+                                              opened_at="2026-11-02T10:00:00+08:00",
                                               resolved_at="2026-11-02T10:00:00+08:00"))
     assert isinstance(complaint, ComplaintEvent)
     kept = _compact_complaint(complaint, None)
@@ -82,7 +83,8 @@ def test_a_quarter_counts_the_customers_of_its_months_and_keeps_none_of_its_own(
     engine = ScorecardEngine()
     # c1 won in October and again in November, c2 won in November, c3 only contacted
     # (twice, in October and December): the quarter has 2 distinct won customers, 3 served.
-    for deal_id, customer, closed in (("d1", "c1", "2026-10-10"), ("d2", "c1", "2026-11-10"), ("d3", "c2", "2026-11-12")):
+    wins = (("d1", "c1", "2026-10-10"), ("d2", "c1", "2026-11-10"), ("d3", "c2", "2026-11-12"))
+    for deal_id, customer, closed in wins:
         engine.apply(record_from_event(f.deal(deal_id, "r1", customer, "100.00", closed_at=f"{closed}T10:00:00+08:00",
                                               created_at="2026-09-01T10:00:00+08:00")))
     for day in ("2026-10-05", "2026-12-05"):
