@@ -454,7 +454,7 @@ class BoardCache:
         cached = self.entries.get(period, {}).get(rep_id)
         if index is None or cached is None or (board != "company" and board[5:] != cached.team_id):
             return None
-        key = cached.keys[METRICS.index(metric)]
+        key = _key(rep_id, getattr(cached, metric))
         if key is None:
             return None
         ranking = index.by_metric[METRICS.index(metric)]
