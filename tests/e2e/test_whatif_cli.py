@@ -17,7 +17,7 @@ from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.settings import Settings
 from tests.e2e.test_cli import scorecard
 from tests.integration.compare import applied_total
-from tests.integration.kafka_helpers import produce_events, wait_for
+from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
 from tests.reference.model import Rates, ReferenceModel
 from tests.unit.test_whatif import six_nine
 
@@ -33,9 +33,10 @@ def test_whatif_reads_the_facts_without_a_worker(test_settings: Settings, run_wo
                                        split_targets=True))
     worker = run_worker(s)
     produce_events(s, events)
-    # every accepted copy reaches the stage once: applied, duplicate or stale
-    assert wait_for(lambda: applied_total(worker.metrics()) >= len(events), timeout=240), worker.metrics()
-    assert wait_for(lambda: len(read_snapshot(s, scope="rep")) > 0, timeout=60)
+    # every accepted copy reaches the stage once (applied, duplicate or stale), and every
+    # scorecard it changed is published (the comparison below reads the last ones)
+    assert wait_for(lambda: applied_total(m := worker.metrics()) >= len(events)
+                    and metric_value(m, "scorecard_pending_updates") == 0, timeout=240), worker.metrics()
     worker.stop()
     published = {(r["id"], r["period"]): r for r in read_snapshot(s, scope="rep")}
 
