@@ -21,8 +21,17 @@ def assert_kpis_equal(key: tuple[str, str, str], got: dict, want: dict) -> None:
             assert abs(float(actual) - float(expected)) <= RATIO_TOLERANCE, (key, name, actual, expected)
 
 
+def assert_score_equal(key: tuple[str, str, str], got: float | None, want: float | None) -> None:
+    """The balanced score (contract §6, the scope's plan of §12) within 1e-4, or both null."""
+    if got is None or want is None:
+        assert got == want, (key, "score", got, want)
+    else:
+        assert abs(float(got) - float(want)) <= RATIO_TOLERANCE, (key, "score", got, want)
+
+
 def assert_snapshot_matches(rows: list[dict], model: ReferenceModel, exact_keys: bool = False) -> int:
-    """Every reference key is in the snapshot and every calendar key's KPIs match; returns the count.
+    """Every reference key is in the snapshot and every calendar key's KPIs and score match
+    (a team's and the company's under the managers' plan); returns the count.
     ``exact_keys``: no other calendar key is published either (one whose facts moved away,
     e.g. a team's month after its only rep transferred, must have been withdrawn)."""
     snapshot = {(r["scope"], r["id"], r["period"]): r for r in rows}
@@ -37,7 +46,9 @@ def assert_snapshot_matches(rows: list[dict], model: ReferenceModel, exact_keys:
     for key, row in sorted(snapshot.items()):
         if key[2] in ("R30D", "R90D"):
             continue
-        assert_kpis_equal(key, row["kpis"], model.kpis(*key))
+        want = model.kpis(*key)
+        assert_kpis_equal(key, row["kpis"], want)
+        assert_score_equal(key, row["score"], want["score"])
         compared += 1
     return compared
 

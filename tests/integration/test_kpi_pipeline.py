@@ -1,8 +1,9 @@
-"""KPIs end to end: a simulated history through the real broker and a running worker,
+"""KPIs end to end, with both stage shapes: a simulated history through the real broker and a running worker,
 read back with ``scorecard snapshot``, equals the independent offline recomputation."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -20,8 +21,10 @@ from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-def test_simulated_history_matches_offline_recomputation(test_settings: Settings, run_worker, tmp_path: Path) -> None:
-    s = test_settings
+@pytest.mark.parametrize("stages", ["single", "partitioned"])
+def test_simulated_history_matches_offline_recomputation(test_settings: Settings, run_worker, tmp_path: Path,
+                                                         stages: str) -> None:
+    s = dataclasses.replace(test_settings, stages=stages)
     # reviews, engagement and one team's split targets included (contract §12)
     events = simulate(SimulationConfig(seed=11, reps=100, teams=10, months=4, start_month="2026-07",
                                        split_targets=True))

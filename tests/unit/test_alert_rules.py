@@ -94,3 +94,20 @@ def test_alert_events_validate_against_their_schema() -> None:
     assert t.event is not None and t.event["period"] == "R7D"
     errors = list(validator("alert").iter_errors(t.event))
     assert not errors, errors
+
+
+def test_a_split_share_is_paced_like_an_own_target_and_a_resplit_resolves() -> None:
+    # contract §12: t1's 6000 split equally: r1's share 3000, its only target.
+    e = ScorecardEngine("Asia/Shanghai")
+    for ev in (roster("r1", "t1"), roster("r2", "t1"), target("team", "t1", "2026-11", "6000.00", split="equal"),
+               deal("d1", "r1", "c1", "1000.00", closed_at="2026-11-02T10:00:00+08:00")):
+        e.apply(record_from_event(ev))
+    states: dict[str, AlertState] = {}
+    e.wall_clock = at(16)  # 15 of 30 days: expected 1500, pace 1000 / 1500 = 0.667 < 0.80
+    fired = run(e, states, "rep", "r1", "2026-11")
+    assert [(x["rule"], x["state"], x["id"]) for x in fired] == [("attainment_below_pace", "firing", "r1")]
+    # r2 gets 5000 of its own: r1's share is 6000 - 5000 = 1000, pace 1000 / 500 = 2
+    e.apply(record_from_event(target("rep", "r2", "2026-11", "5000.00", occurred_at="2026-11-16T00:00:00+08:00")))
+    assert e.render("rep", "r1", "2026-11")["kpis"]["target"] == "1000.00"  # type: ignore[index]
+    resolved = run(e, states, "rep", "r1", "2026-11")
+    assert [(x["state"], x["alert_id"]) for x in resolved] == [("resolved", fired[0]["alert_id"])]

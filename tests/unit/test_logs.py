@@ -43,3 +43,25 @@ def test_routine_producer_warnings_are_quiet_unless_debugging() -> None:
         root.setLevel(saved[0])
         root.handlers[:] = saved[1]
         producer.setLevel(saved[2])
+
+
+def test_at_debug_only_our_loggers_debug_and_libraries_that_print_records_stay_at_info() -> None:
+    # faust.topics and aiokafka's producer print each record's key and value at DEBUG:
+    # engagement answers would reach the log (contract §12).
+    names = ("faust.topics", "aiokafka.producer.producer", "faust.transport.consumer", "sales_scorecard.streams")
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), {name: logging.getLogger(name).level for name in names},
+             {name: logging.getLogger(name).level for name in ("faust", "aiokafka", "kafka", "mode", "aiohttp",
+                                                                "faust.transport.producer")})
+    try:
+        logging.config.dictConfig(logging_config("DEBUG"))
+        assert logging.getLogger("sales_scorecard.streams").isEnabledFor(logging.DEBUG)
+        for name in names[:3]:
+            logger = logging.getLogger(name)
+            assert not logger.isEnabledFor(logging.DEBUG) and logger.isEnabledFor(logging.INFO), name
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        for levels in saved[2:]:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)

@@ -14,7 +14,7 @@ from sales_scorecard.cli.main import UserError
 from sales_scorecard.streams.lag import lag_topics
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import ALL_TOPICS, DISPUTES, INPUT_TOPICS, STAGE_INPUT_TOPICS, TOPIC_FOR_TYPE
-from tests.factories import deal, dispute_opened, dispute_resolved, dispute_withdrawn, roster
+from tests.factories import deal, dispute_opened, dispute_resolved, dispute_withdrawn, engagement, review, roster
 
 SETTINGS = Settings(topic_prefix="t1.")
 
@@ -30,6 +30,9 @@ def line(event: dict[str, Any]) -> bytes:
     (deal("D1", "r1", "c1", "10.00"), "t1.sales.deals", b"D1"),
     ({**deal("D1", "r2", "c1", "10.00"), "dispute_id": "dsp-1"}, "t1.sales.deals", b"D1"),  # a correction
     (roster("r1", "t1"), "t1.sales.roster", b"r1"),
+    # contract §12: keyed {subject_id}:{period} and {team_id}:{period}
+    (review("rv-1", "r2", "m1", "peer", 4), "t1.sales.reviews", b"r2:2026-11"),
+    (engagement("t7", "e1", 4), "t1.sales.reviews", b"t7:2026-11"),
 ])
 def test_each_type_goes_to_its_topic_with_its_key(event: dict[str, Any], topic: str, key: bytes) -> None:
     assert produce.route(line(event), SETTINGS) == (topic, key)

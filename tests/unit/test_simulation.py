@@ -232,3 +232,23 @@ def test_some_reps_above_target_miss_the_good_service_gate_and_some_earn_it() ->
                 assert band.paid_rate == (band.rate if band.gate_passed else bands[0].rate)
     assert outcomes[(False, True)] >= 2, outcomes  # above target, csat below 4.5: 5 % on everything
     assert outcomes[(True, True)] >= 2, outcomes   # above target with csat >= 4.5: 8 % above target
+
+
+def test_reviews_and_surveys_are_realistic() -> None:
+    # contract §12: every role, self-ratings, revised reviews, reps with fewer than 3 distinct
+    # peers (who do not count) and with 3 or more, teams below 3 respondents and above.
+    events = simulate(CFG)
+    reviews = [e for e in events if e["type"] == "review"]
+    assert {r["reviewer_role"] for r in reviews} == {"manager", "peer", "customer", "self"}
+    assert all(r["reviewer_id"] == r["subject_id"] for r in reviews if r["reviewer_role"] == "self")
+    assert any(n > 1 for n in Counter(r["review_id"] for r in reviews).values())  # a revised review
+    peers: dict[tuple[str, str], set[str]] = {}
+    for r in reviews:
+        if r["reviewer_role"] == "peer":
+            peers.setdefault((r["subject_id"], r["period"]), set()).add(r["reviewer_id"])
+    assert any(len(p) >= 3 for p in peers.values()) and any(0 < len(p) < 3 for p in peers.values())
+    respondents: dict[tuple[str, str], set[str]] = {}
+    for e in events:
+        if e["type"] == "engagement":
+            respondents.setdefault((e["team_id"], e["period"]), set()).add(e["respondent_id"])
+    assert any(len(r) >= 3 for r in respondents.values()) and any(len(r) < 3 for r in respondents.values())

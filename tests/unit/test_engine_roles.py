@@ -1,0 +1,75 @@
+"""What the org engine (``core.engine.ORG``) reads of its reps' figures, values by hand.
+
+The org stage renders team and company scorecards only, yet its engine needs rep-scope
+figures: the new-hire ramp and ``history`` splits read members' month revenue (contract
+§5, §12), and the query API renders rep scorecards from it (docs/architecture.md, "The
+two stages"). A leaner org engine must keep all three right.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sales_scorecard.core.engine import ORG, WHOLE, EngineRole, ScorecardEngine
+from sales_scorecard.schemas.records import record_from_event
+from tests.factories import activity, complaint, deal, roster, target
+
+NOV, DEC = "2026-11", "2026-12"
+
+#: t1: r1 (hired long ago), r7 hired 10 September, r9 hired 1 September (contract §5's
+#: new_hire_ramp: November is their third month); December split by history (Sep-Nov).
+FACTS = (
+    roster("r1", "t1"),
+    roster("r7", "t1", effective_at="2026-09-10T10:00:00+08:00", hired_at="2026-09-10T10:00:00+08:00"),
+    roster("r9", "t1", effective_at="2026-09-01T00:00:00+08:00", hired_at="2026-09-01T00:00:00+08:00"),
+    deal("g1", "r7", "c1", "10000.00", closed_at="2026-09-20T10:00:00+08:00"),
+    deal("g2", "r7", "c2", "25000.00", closed_at="2026-11-20T10:00:00+08:00"),
+    deal("g3", "r9", "c3", "7000.00", closed_at="2026-11-21T10:00:00+08:00"),  # no September revenue: no ratio
+    deal("g4", "r1", "c4", "5000.00", closed_at="2026-10-15T10:00:00+08:00"),
+    target("team", "t1", DEC, "47000.00", occurred_at="2026-08-01T00:00:00+08:00", split="history"),
+)
+
+
+def build(role: EngineRole, *events: dict[str, Any]) -> ScorecardEngine:
+    engine = ScorecardEngine("Asia/Shanghai", role=role)
+    for ev in events:
+        engine.apply(record_from_event(ev))
+    return engine
+
+
+def ramp(engine: ScorecardEngine, scope: str, id: str) -> Any:
+    rendered = engine.render(scope, id, NOV)
+    assert rendered is not None
+    return rendered["kpis"]["new_hire_ramp"]
+
+
+def december_shares(engine: ScorecardEngine) -> dict[str, Decimal]:
+    return {rep: engine.splits.of_rep(rep).get(DEC, Decimal(0)) for rep in ("r1", "r7", "r9")}
+
+
+def test_the_org_engine_ramps_new_hires_and_splits_by_history_on_its_reps_month_revenue() -> None:
+    org = build(ORG, *FACTS)
+    # r7: 25000 in November over 10000 in September; r9 sold nothing in September.
+    assert ramp(org, "team", "t1") == 2.5
+    assert ramp(org, "company", "*") == 2.5
+    # History September-November: r1 5000, r7 35000, r9 7000 of 47000: each its own revenue.
+    assert december_shares(org) == {"r1": Decimal("5000.00"), "r7": Decimal("35000.00"), "r9": Decimal("7000.00")}
+
+    # g2 moves to r1: r7's November is retracted (ratio 0 / 10000), r1's history grows.
+    org.apply(record_from_event(deal("g2", "r1", "c2", "25000.00", closed_at="2026-11-20T10:00:00+08:00",
+                                     version=2)))
+    assert ramp(org, "team", "t1") == 0.0
+    assert december_shares(org) == {"r1": Decimal("30000.00"), "r7": Decimal("10000.00"), "r9": Decimal("7000.00")}
+
+
+def test_the_org_engine_renders_every_rep_scorecard_as_the_whole_engine_does() -> None:
+    # The query API serves rep scorecards and explanations from the org stage's engine.
+    facts = (*FACTS, activity("r9", "call", customer_id="c3", effective=True),
+             complaint("k1", "r7", "c2", opened_at="2026-11-22T09:00:00+08:00"))
+    org, whole = build(ORG, *facts), build(WHOLE, *facts)
+    keys = [key for key in whole.all_keys() if key[0] == "rep"]
+    assert {id for _, id, _ in keys} == {"r1", "r7", "r9"}
+    assert [key for key in org.all_keys() if key[0] == "rep"] == keys
+    for key in keys:
+        assert org.render(*key) == whole.render(*key), key
