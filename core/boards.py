@@ -10,7 +10,7 @@ from typing import Any
 from .engine import ScorecardEngine
 from .kpis import KpiInputs, compute_kpis
 from .labels import months_of, period_kind
-from .leaderboard import OrderKey, RankIndex, order_key, percentile, rank
+from .leaderboard import OrderKey, RankIndex, Standing, order_key, percentile, rank
 from .money import format_money, ratio
 from .payroll import band_rows
 from .periods import TRAILING_DAYS, Period
@@ -289,31 +289,16 @@ def _commission_months(engine: ScorecardEngine, rep_id: str, period: str) -> lis
     return out
 
 
-#: A rep's order keys in ``METRICS`` order (None: no value for that metric).
+#: A rep's order keys in ``METRICS`` order (None: no value for that metric, or no move).
 OrderKeys = tuple[OrderKey | None, ...]
-NO_KEYS: OrderKeys = (None,) * len(METRICS)
-
-
-def _order_keys(content: dict[str, Any], old: CachedRep | None) -> OrderKeys:
-    """A rep scorecard's order key per metric, reusing the ``old`` key of a value that
-    did not change (so it keeps its place at no cost)."""
-    keys = []
-    for i, metric in enumerate(METRICS):
-        raw = content["score"] if metric == "score" else content["kpis"][metric]
-        if old is not None and raw == getattr(old, metric):
-            keys.append(old.keys[i])  # equal values make equal keys
-            continue
-        keys.append(None if raw is None else order_key(content["id"], Decimal(str(raw))))
-    return tuple(keys)
 
 
 @dataclass(frozen=True, slots=True)
 class CachedRep:
-    """A rendered rep scorecard as its boards need it."""
+    """A rendered rep scorecard as its boards need it. Its order keys are not kept: the
+    rankings hold them, and ``order_keys`` makes them again, equal, from the values."""
 
     team_id: str | None
-    #: the rep's order key in each metric's rankings (``METRICS`` order; None: no value)
-    keys: OrderKeys
     #: the values of every metric, as rendered (a row shows revenue, attainment and score)
     revenue: str | None
     attainment: Any
@@ -330,6 +315,30 @@ class CachedRep:
         raw = getattr(self, metric)
         return shown_value(Decimal(str(raw)), metric)
 
+    def order_keys(self, rep_id: str) -> OrderKeys:
+        """The rep's order key per metric (``METRICS`` order; None: no value)."""
+        return tuple(_key(rep_id, getattr(self, metric)) for metric in METRICS)
+
+
+def _key(rep_id: str, raw: Any) -> OrderKey | None:
+    return None if raw is None else order_key(rep_id, Decimal(str(raw)))
+
+
+def _key_moves(rep_id: str, old: CachedRep, new: CachedRep) -> tuple[OrderKeys, OrderKeys]:
+    """The keys to take out and to put in per metric when a rep's values go from ``old``
+    to ``new``; None for both where the value did not change (equal values make equal keys)."""
+    out: list[OrderKey | None] = []
+    into: list[OrderKey | None] = []
+    for metric in METRICS:
+        before, after = getattr(old, metric), getattr(new, metric)
+        if before == after:
+            out.append(None)
+            into.append(None)
+        else:
+            out.append(_key(rep_id, before))
+            into.append(_key(rep_id, after))
+    return tuple(out), tuple(into)
+
 
 class _BoardIndex:
     """One board of one period: how many reps it ranks and, per metric, their order."""
@@ -342,12 +351,13 @@ class _BoardIndex:
         self.by_metric: tuple[RankIndex, ...] = tuple(RankIndex() for _ in METRICS)
 
     def put(self, old: OrderKeys | None, new: OrderKeys) -> None:
-        """Add a rep (``old`` None) or move it from its ``old`` keys to its ``new`` ones."""
+        """Add a rep (``old`` None) or move it from its ``old`` keys to its ``new`` ones
+        (``_key_moves``: None where nothing moves)."""
         if old is None:
             self.members += 1
-            old = NO_KEYS
+            old = (None,) * len(METRICS)
         for index, old_key, new_key in zip(self.by_metric, old, new, strict=True):
-            if old_key is not new_key:  # an unchanged value keeps its key object
+            if old_key != new_key:
                 if old_key is not None:
                     index.remove(old_key)
                 if new_key is not None:
@@ -385,25 +395,27 @@ class BoardCache:
         period, rep_id, team = content["period"], content["id"], content["team_id"]
         period_entries = self.entries.setdefault(period, {})
         old = period_entries.get(rep_id)
-        old_keys = None if old is None else old.keys
-        keys = _order_keys(content, old)
         kpis = content["kpis"]
-        period_entries[rep_id] = CachedRep(team, keys, kpis["revenue"], kpis["attainment"],
-                                           kpis["weighted_attainment"], content["score"])
+        new = period_entries[rep_id] = CachedRep(team, kpis["revenue"], kpis["attainment"],
+                                                 kpis["weighted_attainment"], content["score"])
+        if old is None:
+            taken_out, put_in = None, new.order_keys(rep_id)
+        else:
+            taken_out, put_in = _key_moves(rep_id, old, new)
         company = self.company.get(period)
         if company is None:  # not setdefault: building an index for nothing costs more than the update
             company = self.company[period] = _BoardIndex()
-        company.put(old_keys, keys)
+        company.put(taken_out, put_in)
         touched = {("company", period), (f"team:{team}", period)}
         teams = self.teams.setdefault(period, {})
-        if old is not None and old.team_id != team:  # moved: off the old team's board
-            teams[old.team_id].discard(old.keys)
+        if old is not None and old.team_id != team:  # moved: off the old team's board, onto the new one's
+            teams[old.team_id].discard(old.order_keys(rep_id))
             touched.add((f"team:{old.team_id}", period))
-            old_keys = None
+            taken_out, put_in = None, new.order_keys(rep_id)
         team_board = teams.get(team)
         if team_board is None:
             team_board = teams[team] = _BoardIndex()
-        team_board.put(old_keys, keys)
+        team_board.put(taken_out, put_in)
         return touched
 
     def remove(self, rep_id: str, period: str) -> set[tuple[str, str]]:
@@ -411,8 +423,9 @@ class BoardCache:
         old = self.entries.get(period, {}).pop(rep_id, None)
         if old is None:
             return set()
-        self.company[period].discard(old.keys)
-        self.teams[period][old.team_id].discard(old.keys)
+        keys = old.order_keys(rep_id)
+        self.company[period].discard(keys)
+        self.teams[period][old.team_id].discard(keys)
         return {("company", period), (f"team:{old.team_id}", period)}
 
     def _index(self, board: str, period: str) -> _BoardIndex | None:
@@ -425,6 +438,27 @@ class BoardCache:
         """How many reps a board of a period ranks."""
         index = self._index(board, period)
         return 0 if index is None else index.members
+
+    def team_of(self, rep_id: str, period: str) -> str | None:
+        """The team whose board the rep is on for a period (its cached scorecard's team, the
+        roster's ``unassigned`` for a rep without one); None when the rep has no cached
+        scorecard there (none, or not rendered yet)."""
+        cached = self.entries.get(period, {}).get(rep_id)
+        return None if cached is None else cached.team_id
+
+    def standing(self, board: str, period: str, metric: str, rep_id: str) -> Standing | None:
+        """The rep's rank on a board of a period by a metric and how many reps it ranks, found
+        in the board's order in O(log n) (no row is built); None when the rep is not ranked
+        there (no cached scorecard, another team's board, or no value for the metric)."""
+        index = self._index(board, period)
+        cached = self.entries.get(period, {}).get(rep_id)
+        if index is None or cached is None or (board != "company" and board[5:] != cached.team_id):
+            return None
+        key = _key(rep_id, getattr(cached, metric))
+        if key is None:
+            return None
+        ranking = index.by_metric[METRICS.index(metric)]
+        return Standing(ranking.rank_of(key), len(ranking))
 
     def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:

@@ -146,14 +146,28 @@ def _interned(value: str | None) -> str | None:
     return None if value is None else intern(value)
 
 
+def same_instant(value: datetime, *others: datetime | None) -> datetime:
+    """``value``, or the first of ``others`` that is the very same timestamp (same instant,
+    same tzinfo object, so it prints and converts identically): a kept record holds one
+    object for timestamps its fields repeat (a won deal occurs when it closes; 48 bytes each)."""
+    for other in others:
+        if other is not None and other.tzinfo is value.tzinfo and other == value:
+            return other
+    return value
+
+
 def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
     """The deal version as kept: repeated strings interned, the id shared with the version
-    before; its pipeline fields are not kept here (an open pipeline deal is in ``Pipeline``)."""
+    before, repeated timestamps one object (``same_instant``); its pipeline fields are not
+    kept here (an open pipeline deal is in ``Pipeline``)."""
+    created_at = ev.created_at if old is None else same_instant(ev.created_at, old.created_at)
+    closed_at = None if ev.closed_at is None else same_instant(ev.closed_at, created_at)
     return DealEvent(
-        event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version, occurred_at=ev.occurred_at,
+        event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version,
+        occurred_at=same_instant(ev.occurred_at, closed_at, created_at),
         deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
         customer_id=intern(ev.customer_id), version=ev.version, stage=intern(ev.stage), amount=ev.amount,
-        currency=intern(ev.currency), created_at=ev.created_at, closed_at=ev.closed_at,
+        currency=intern(ev.currency), created_at=created_at, closed_at=closed_at,
         customer_tier=_interned(ev.customer_tier), dispute_id=ev.dispute_id, pipeline_stage=None,
         expected_close_at=None,
     )
@@ -161,11 +175,14 @@ def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
 
 def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> ComplaintEvent:
     """The complaint version as kept (see ``_compact_deal``)."""
+    opened_at = ev.opened_at if old is None else same_instant(ev.opened_at, old.opened_at)
+    resolved_at = None if ev.resolved_at is None else same_instant(ev.resolved_at, opened_at)
     return ComplaintEvent(
-        event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version, occurred_at=ev.occurred_at,
+        event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version,
+        occurred_at=same_instant(ev.occurred_at, resolved_at, opened_at),
         complaint_id=ev.complaint_id if old is None else old.complaint_id, version=ev.version,
         rep_id=intern(ev.rep_id), customer_id=intern(ev.customer_id), severity=intern(ev.severity),
-        status=intern(ev.status), opened_at=ev.opened_at, resolved_at=ev.resolved_at,
+        status=intern(ev.status), opened_at=opened_at, resolved_at=resolved_at,
     )
 
 
@@ -293,7 +310,8 @@ class ScorecardEngine:
         self.roster = Roster()
         self.targets = TargetBook()
         #: the shares of split team targets (contract §12): computed from the facts by an
-        #: engine that sees every rep, received (``apply_split_shares``) by a rep partition
+        #: engine that sees every rep, received (``apply_split_shares``) by a rep partition,
+        #: computed all at once (``split_team_targets``) by the what-if's engine
         self.splits = TargetSplits()
         #: reps whose split shares changed since the last ``take_split_reps``
         self._split_reps: set[str] = set()
@@ -525,6 +543,20 @@ class ScorecardEngine:
         rep computes them; a rep partition receives them (``apply_split_shares``)."""
         if self.owns is not None:
             return
+        self._split(keys)
+
+    def split_team_targets(self) -> None:
+        """The shares of every split team target, from the facts held, all at once (contract
+        §12); right only on an engine that holds every rep's facts. Idempotent."""
+        held = set(self.splits.rules)  # a target that no longer splits loses its shares
+        for entry in self.targets.entries():
+            if entry.scope == "team":
+                self.splits.set_rule(entry.id, entry.period, parse_split(entry.split))
+        self._split(held | self.splits.rules.keys())
+
+    def _split(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Compute again the shares of these team targets from the facts held; a target
+        that does not split has none."""
         changed: set[tuple[str, str]] = set()
         for team, period in sorted(set(keys)):
             rule = self.splits.rules.get((team, period))
@@ -736,13 +768,14 @@ class ScorecardEngine:
         buckets = scopes.get(scope_key)
         if buckets is None:
             buckets = scopes[scope_key] = {}
-        for label in c.labels:
+        for index, label in enumerate(c.labels):
             bucket = buckets.get(label)
             if bucket is None:
                 bucket = buckets[label] = Bucket()
                 if label == day:
                     bisect.insort(self._days.setdefault(scope_key, []), day)
-            bucket.apply(c.delta, sign)
+            # a quarter's and a year's customers are their months' (``_calendar_bucket``)
+            bucket.apply(c.delta, sign, index < 2)
             if bucket.contributions == 0:
                 del buckets[label]
                 if label == day:
@@ -793,7 +826,7 @@ class ScorecardEngine:
             bucket = buckets.get(label)
             if bucket is None:
                 bucket = buckets[label] = Bucket()
-            bucket.add(summed, +1)
+            bucket.add(summed, +1, label == month)  # as in _apply_contribution
         known = self.known.get(scope_key)
         if known is None:
             known = self.known[scope_key] = L.LabelSet()
@@ -1080,6 +1113,19 @@ class ScorecardEngine:
             sums = trailing[period.label] = TrailingSums()
         return sums.move(self._trailing_spans(period), self._days[scope_key], buckets)
 
+    def _calendar_bucket(self, scope: str, id: str, label: str) -> Bucket:
+        """The bucket of a calendar period (EMPTY without one); a quarter's or a year's
+        with the customer multisets of its months (it keeps none of its own)."""
+        buckets = self.buckets.scopes.get((scope, id))
+        if buckets is None:
+            return EMPTY
+        bucket = buckets.get(label)
+        if bucket is None:
+            return EMPTY
+        if L.is_month(label):
+            return bucket
+        return bucket.with_customers([buckets.get(month) for month in L.months_of(label)])
+
     def _revenue(self, scope: str, id: str, label: str) -> Decimal:
         b = self.buckets.get((scope, id, label))
         return b.revenue if b is not None else Decimal(0)
@@ -1167,7 +1213,7 @@ class ScorecardEngine:
             bucket, prev, yoy = self._window(scope, id, period)
             target = market = nc_target = None
         else:
-            bucket = self.buckets.get((scope, id, label), EMPTY)
+            bucket = self._calendar_bucket(scope, id, label)
             prev = self._revenue(scope, id, L.shift(label, -1))
             yoy = self._revenue(scope, id, L.year_earlier(label))
             target = resolve_revenue_target(self.targets, scope, id, label, self.roster.members_at_end(period.end),

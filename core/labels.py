@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, MutableSet
 from functools import lru_cache
+
+#: A month label written by a user (``2026-07``): what ``parses_as_month`` accepts.
+MONTH_TEXT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def period_kind(label: str) -> str:
@@ -20,6 +24,11 @@ def period_kind(label: str) -> str:
 def is_month(label: str) -> bool:
     """Whether ``label`` names a calendar month (``period_kind(label) == "month"``, faster)."""
     return len(label) == 7 and label[5] != "Q"
+
+
+def parses_as_month(text: str) -> bool:
+    """Whether untrusted ``text`` is a month label (``YYYY-MM``, month 01-12)."""
+    return MONTH_TEXT.fullmatch(text) is not None
 
 
 def shift(label: str, n: int) -> str:

@@ -46,6 +46,18 @@ def percentile(rank: int, ranked: int) -> dict[str, Any]:
     return {"top_percent": float(top), "top_decile": rank <= -(-ranked // 10)}
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A rep's place on one ranking: its ``rank`` among the ``of`` reps ranked there."""
+
+    rank: int
+    of: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The rank, of how many, and its percentile (``top_percent``, ``top_decile``)."""
+        return {"rank": self.rank, "of": self.of, **percentile(self.rank, self.of)}
+
+
 #: Where a rep sits in a ``RankIndex``: (the value in millionths, negated when the largest
 #: value ranks first; rep_id). An int when the value has at most ``SCALE`` decimals (every
 #: value a scorecard shows: money has 2, ratios and scores 4), else the exact Decimal.
@@ -122,6 +134,19 @@ class RankIndex:
         if at == len(order) or order[at] != key:
             raise ValueError(f"{key!r} is not ranked")
         del order[at]
+
+    def rank_of(self, key: OrderKey) -> int:
+        """The rank ``rank`` gives the rep ranked under ``key``: one more than the reps whose
+        value ranks strictly ahead (a tie shares the rank), O(log n) without reading a row."""
+        order = self._order
+        tie: OrderKey = (key[0], "")  # sorts before every rep_id of the same value
+        if isinstance(order, SortedList):
+            at, first = order.bisect_left(key), order.bisect_left(tie)
+        else:
+            at, first = bisect.bisect_left(order, key), bisect.bisect_left(order, tie)
+        if at == len(order) or order[at] != key:
+            raise ValueError(f"{key!r} is not ranked")
+        return first + 1
 
     def _first(self, stop: int) -> Iterable[OrderKey]:
         order = self._order

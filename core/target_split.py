@@ -171,16 +171,27 @@ class TargetSplits:
             self.rules[(team, period)] = rule
 
     def put_team(self, team: str, period: str, shares: Mapping[str, Decimal]) -> set[tuple[str, str]]:
-        """Replace the shares of one team target; the (rep, period) pairs that changed."""
+        """Replace the shares of one team target; the (rep, period) pairs whose share changed.
+        A rep this target no longer names keeps the share another team's target of the
+        period gives it (while teams are split again one by one after a transfer, a rep
+        can be named by two)."""
         old = self._by_team.pop((team, period), {})
         if shares:
             self._by_team[(team, period)] = dict(shares)
         changed = set()
         for rep in old.keys() | shares.keys():
-            if old.get(rep) != shares.get(rep):
+            share = shares[rep] if rep in shares else self._named_elsewhere(rep, period)
+            if self.shares.get((rep, period)) != share:
                 changed.add((rep, period))
-                self._set(rep, period, shares.get(rep))
+                self._set(rep, period, share)
         return changed
+
+    def _named_elsewhere(self, rep: str, period: str) -> Decimal | None:
+        """The rep's share in another team's target of ``period`` (None: none names it)."""
+        for (_, named_period), shares in self._by_team.items():
+            if named_period == period and rep in shares:
+                return shares[rep]
+        return None
 
     def put_rep(self, rep: str, shares: Mapping[str, Decimal]) -> set[tuple[str, str]]:
         """Replace every share of one rep (as the org stage computed them); what changed."""

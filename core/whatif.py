@@ -5,7 +5,11 @@ core/whatif_loader.py loads them); the candidate plans read the same facts throu
 ``ScorecardEngine.with_plans``. Each rep-month's commission and score come from the
 engine's own ``scored_under`` (``scored`` under both plans: the KPIs, the §6 score and the
 §7 commission the worker publishes), so a what-if can differ from the worker only by the
-plans, never by the arithmetic.
+plans, never by the arithmetic. The engine is a rep engine: the reps' shares of split team
+targets (§12), which the worker's org stage computes and sends its rep stage, are computed
+by the engine itself once the facts are in (``ScorecardEngine.split_team_targets``, the
+org stage's own code), from the team targets, the roster, the reps' own targets and their
+revenue.
 
 Commission here is what the formula pays a month (§7, §11's gates included). What an
 appeal's decision paid on top (§10) is decided by people, not by a plan, and is not part
@@ -15,18 +19,17 @@ of it.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import labels as L
 from .commission import PlanSet
 from .engine import ScorecardEngine, rep_partition
+from .labels import parses_as_month
 from .money import RATIO_QUANTUM
 from .roster import UNASSIGNED
 from .scoreplan import ScopedPlans
 
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 ZERO = Decimal(0)
 
 
@@ -112,7 +115,7 @@ def _total(name: str, rows: list[RepMonth] | tuple[RepMonth, ...]) -> Total:
 def month_range(first: str, last: str) -> list[str]:
     """The months ``first``..``last``, both included; ``WhatIfError`` names a bad bound."""
     for option, value in (("--from", first), ("--to", last)):
-        if not MONTH.fullmatch(value):
+        if not parses_as_month(value):
             raise WhatIfError(f"{option} must be a month like 2026-07, got {value!r}")
     if first > last:
         raise WhatIfError(f"--from {first} is after --to {last}: swap them")
@@ -141,8 +144,11 @@ def score_rounded(score: Decimal | None) -> str:
 
 def recompute(engine: ScorecardEngine, candidate: Plans, first: str, last: str) -> WhatIf:
     """Every rep-month of ``first``..``last`` that has a scorecard (a fact or a target in
-    the month, as the worker publishes them) under the engine's plans and ``candidate``."""
+    the month, as the worker publishes them) under the engine's plans and ``candidate``.
+    The reps' shares of split team targets are first worked out from the facts the engine
+    holds, as the worker's org stage does (contract §12)."""
     months = set(month_range(first, last))
+    engine.split_team_targets()
     other = engine.with_plans(candidate.scorecard, candidate.commission)
     rows = []
     for (scope, rep_id), labels in engine.known.items():

@@ -66,6 +66,7 @@ KIND_BY_ROUTE = {
     "/static/scorecard.css": "page",
     "/static/scorecard.js": "page",
     "/api/me": "me",
+    "/api/me/ranks": "me",
     "/api/boards": "boards",
     "/api/stream": "stream",
     "/api/leaderboard": "leaderboard",

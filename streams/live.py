@@ -1,22 +1,20 @@
-"""The live leaderboard page (``/``) and its server-sent event stream.
+"""What the live leaderboard page (``/``, served by ``streams.page_assets``) reads: the
+boards list and the server-sent event stream.
 
-``/`` serves one static HTML page (no build chain; it shares ``/static/scorecard.css`` and
-``/static/scorecard.js`` with ``/me``, ``streams.page_assets``). ``/api/boards`` lists the
-boards and periods to choose from and the currency money is shown in.
-``/api/stream?board=&period=&metric=`` is an SSE stream that pushes the ranked rows
-whenever they change. On the worker that owns the
-aggregation stage the rows come from its board cache, pushed as soon as a flush moved
-them; any other worker relays the owner's ``/api/leaderboard`` answer (with the caller's
-``Authorization`` header, or the token of their sign-in cookie, asked every 250 ms), so the
-page works on every worker. A token-less request let in by the public-leaderboard setting
-gets rows of name, team, rank and value only.
+``/api/boards`` lists the boards and periods to choose from and the currency money is shown
+in. ``/api/stream?board=&period=&metric=`` is an SSE stream that pushes the ranked rows
+whenever they change. On the worker that owns the aggregation stage the rows come from its
+board cache, pushed as soon as a flush moved them; any other worker relays the owner's
+``/api/leaderboard`` answer (with the caller's ``Authorization`` header, or the token of
+their sign-in cookie, asked every 250 ms), so the page works on every worker. A token-less
+request let in by the public-leaderboard setting gets rows of name, team, rank and value
+only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import ClientSession, ClientTimeout
@@ -27,41 +25,30 @@ from sales_scorecard.core.access import public_row
 
 from .auth import forwarded_authorization, is_public
 from .pipeline import Pipeline
-from .web import ENGINE_KEY, aiohttp_request, engine_route
+from .web import ENGINE_KEY, aiohttp_request, engine_get
+
+if TYPE_CHECKING:
+    from sales_scorecard.core.engine import ScorecardEngine
 
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
 
 
 def register(pipe: Pipeline) -> None:
-    """Attach the page, the boards list and the SSE stream."""
+    """Attach the boards list and the SSE stream."""
     from sales_scorecard.core.boards import METRICS, BoardError, check_period, current_month, team_summary
 
     app = pipe.app
     facts = pipe.facts
-    page = resources.files("sales_scorecard.streams").joinpath("static/leaderboard.html").read_bytes()
 
-    # Faust's own index view also claims "/": drop it (it only says {"status": "OK"}).
-    blueprints = app.web.blueprints
-    blueprints._enabled = [(p, bp) for p, bp in blueprints._enabled if "production_index" not in str(bp)]
-
-    @app.page("/")
-    async def index(self: faust_web.View, request: faust_web.Request) -> faust_web.Response:
-        return self.bytes(page, content_type="text/html")
-
-    @app.page("/api/boards")
-    class BoardsView(faust_web.View):
-        @engine_route(app, facts)
-        async def get(self, request: faust_web.Request) -> faust_web.Response:
-            engine = pipe.engine
-            if engine is None:
-                return self.json({"error": "not ready"}, status=503)
-            teams = sorted({id for (scope, id) in engine.known if scope == "team"})
-            periods = sorted(
-                {label for (scope, _), labels in engine.known.items() if scope == "rep" for label in labels},
-                reverse=True)
-            return self.json({"teams": teams, "periods": periods + ["R30D", "R90D"],
-                              "current_period": current_month(engine), "currency": pipe.settings.currency})
+    @engine_get(pipe, "/api/boards")
+    async def boards(view: faust_web.View, request: faust_web.Request, engine: ScorecardEngine) -> faust_web.Response:
+        teams = sorted({id for (scope, id) in engine.known if scope == "team"})
+        periods = sorted(
+            {label for (scope, _), labels in engine.known.items() if scope == "rep" for label in labels},
+            reverse=True)
+        return view.json({"teams": teams, "periods": periods + ["R30D", "R90D"],
+                          "current_period": current_month(engine), "currency": pipe.settings.currency})
 
     def local_rows(board: str, period: str, metric: str) -> list[dict[str, Any]] | None:
         engine = pipe.engine

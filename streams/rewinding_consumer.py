@@ -25,6 +25,15 @@ committed one, as if a transaction marker sat there. With the at-least-once guar
 nothing of ours is transactional, so the record there was never processed; the consumer
 then commits nothing for the partition and re-delivers it from its committed offset
 (``HoleTracker`` decides; if the hole stays for minutes, Faust's handling takes over, reported).
+
+The guard looks at every offset Faust would commit past without an acknowledgement
+(:func:`unacknowledged`): the head of the partition, measured from the committed offset
+or, for a partition nobody committed (or committed at 0, which Faust keeps as None), from
+the position the last seek put it at; and the offsets Faust recorded as gaps because its
+read offset jumped. Only offsets that aiokafka's fetches went past since that seek hold
+no record (``SkippedOffsets``: a compacted topic's removed records, a transaction marker,
+records past retention); a hole of those is committed past, reported. A record that was
+fetched and dropped on its way to the agents is re-delivered.
 """
 
 from __future__ import annotations
@@ -52,21 +61,66 @@ log = logging.getLogger(__name__)
 GIVE_UP_SECONDS = 120.0
 #: How long a re-delivery's seek may take before it is left to the next commit.
 REDELIVER_TIMEOUT = 30.0
+#: How many skipped ranges are kept per partition (the newest): a compacted topic read
+#: from its start skips many; a hole is judged soon after it is read past.
+MAX_SKIPPED_RANGES = 10_000
 
 #: What this module overrides or reads of Faust's consumer (checked when the worker starts,
 #: streams.internals_guard). The fix is for aiokafka's ``seek_to_committed``.
 RELIES_ON = (
     Internal("faust-streaming", "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread",
-             ("seek_to_committed", "_ensure_consumer", "_create_worker_consumer")),
+             ("seek_to_committed", "getmany", "_ensure_consumer", "_create_worker_consumer")),
     Internal("faust-streaming", "faust.transport.drivers.aiokafka:Consumer",
              ("_new_consumer_thread", "_new_offset", "getmany", "assignment", "_thread", "_committed_offset",
-              "_acked", "_acked_index", "_gap", "_read_offset")),
+              "perform_seek", "_acked", "_acked_index", "_gap", "_read_offset")),
     Internal("faust-streaming", "faust.transport.base:Transport", ("Consumer",)),
     Internal("mode-streaming", "mode.threads:QueueServiceThread", ("call_thread",)),
     Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
     Internal("aiokafka", "aiokafka:AIOKafkaConsumer",
-             ("seek_to_committed", "committed", "seek", "seek_to_beginning", "seek_to_end", "_fetch_max_wait_ms")),
+             ("seek_to_committed", "committed", "seek", "seek_to_beginning", "seek_to_end", "beginning_offsets",
+              "end_offsets", "_fetch_max_wait_ms")),
 )
+
+
+@dataclass(frozen=True)
+class Hole:
+    """Offsets ``first`` to ``last`` (inclusive) that Faust would commit past although none
+    of them was acknowledged (some may hold no record)."""
+
+    first: int
+    last: int
+
+
+def unacknowledged(committed: int, acked: Collection[int], gaps: Iterable[tuple[int, int]] = ()) -> Hole | None:
+    """The span of offsets from ``committed`` up to the highest acknowledged one that were
+    never acknowledged and that Faust would commit past: before the lowest acknowledged
+    offset, and inside a recorded gap (``(begin, end)``, end excluded, as Faust's interval
+    tree holds them). None when there is none."""
+    if not acked:
+        return None
+    lowest, highest = min(acked), max(acked)
+    first = committed if lowest > committed else None
+    last = lowest - 1 if lowest > committed else None
+    skipped = [(max(begin, committed), min(end, highest)) for begin, end in gaps if begin < highest and end > committed]
+    if skipped:
+        seen = set(acked)
+        for begin, end in skipped:
+            low = next((offset for offset in range(begin, end) if offset not in seen), None)
+            if low is None:
+                continue
+            high = next(offset for offset in range(end - 1, low - 1, -1) if offset not in seen)
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
+    return Hole(first, last) if first is not None and last is not None else None
+
+
+@dataclass(frozen=True)
+class Sought:
+    """Where a seek left the stream partitions: the committed offsets read (None: none) and
+    the position each was sought to, the first offset expected to be acknowledged."""
+
+    committed: dict
+    positions: dict
 
 
 @dataclass(frozen=True)
@@ -91,18 +145,19 @@ def rewind_after_seek(committed: Mapping[Any, int | None], changelog_topics: Col
 
 
 async def seek_to_committed_or_reset(consumer: Any, auto_offset_reset: str,
-                                     changelog_topics: Collection[str] = ()) -> dict:
+                                     changelog_topics: Collection[str] = ()) -> Sought:
     """Seek every assigned stream partition of an aiokafka consumer to its committed
     offset, or, without one, to the ``auto_offset_reset`` position; returns the committed
-    offsets (like aiokafka's ``seek_to_committed``)."""
+    offsets (what aiokafka's ``seek_to_committed`` returns) and the stream partitions' positions."""
     committed = await consumer.seek_to_committed()
-    await _finish_seek(consumer, rewind_after_seek(committed, changelog_topics), auto_offset_reset)
-    return committed
+    rewind = rewind_after_seek(committed, changelog_topics)
+    streams = {tp: offset for tp, offset in committed.items() if tp.topic not in changelog_topics}
+    return Sought(committed, await _finish_seek(consumer, streams, rewind, auto_offset_reset))
 
 
-async def rewind_to_committed(consumer: Any, tps: Iterable[Any], auto_offset_reset: str) -> dict:
+async def rewind_to_committed(consumer: Any, tps: Iterable[Any], auto_offset_reset: str) -> Sought:
     """Seek ``tps`` of an aiokafka consumer to their committed offsets, or, without one, to
-    the ``auto_offset_reset`` position; returns the committed offsets (None: none)."""
+    the ``auto_offset_reset`` position; returns the committed offsets (None: none) and positions."""
     committed: dict = {}
     for tp in tps:
         tp = TopicPartition(tp.topic, tp.partition)
@@ -110,45 +165,91 @@ async def rewind_to_committed(consumer: Any, tps: Iterable[Any], auto_offset_res
     for tp, offset in committed.items():
         if offset and offset > 0:  # what aiokafka's seek_to_committed does for all partitions
             consumer.seek(tp, offset)
-    await _finish_seek(consumer, rewind_after_seek(committed), auto_offset_reset)
-    return committed
+    return Sought(committed, await _finish_seek(consumer, committed, rewind_after_seek(committed), auto_offset_reset))
 
 
-async def _finish_seek(consumer: Any, rewind: Rewind, auto_offset_reset: str) -> None:
+async def _finish_seek(consumer: Any, committed: Mapping[Any, int | None], rewind: Rewind,
+                       auto_offset_reset: str) -> dict:
     """Seek what aiokafka's seek leaves alone: committed at 0 to 0; nothing committed to
-    where a fresh consumer would start."""
+    where a fresh consumer would start. Returns the position of every partition of
+    ``committed``: the committed offset, or the reset position read from the broker."""
     for tp in rewind.to_zero:
         consumer.seek(tp, 0)
+    positions = {tp: offset for tp, offset in committed.items() if offset is not None and offset >= 0}
     if not rewind.to_reset:
-        return
+        return positions
     log.info("no committed offset, seeking to the %s position: %s", auto_offset_reset,
              ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in rewind.to_reset)))
-    if auto_offset_reset == "latest":
+    latest = auto_offset_reset == "latest"
+    if latest:
         await consumer.seek_to_end(*rewind.to_reset)
     else:
         await consumer.seek_to_beginning(*rewind.to_reset)
+    try:
+        ask = consumer.end_offsets if latest else consumer.beginning_offsets
+        positions.update(await ask(list(rewind.to_reset)))
+    except Exception:  # the seek stands; these partitions' heads go unguarded until their first commit
+        log.warning("could not read the %s offsets of %s", auto_offset_reset,
+                    ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in rewind.to_reset)), exc_info=True)
+    return positions
 
 
 class HoleTracker:
-    """Decides, per partition, whether a hole before the first acknowledged offset is
-    re-delivered: yes, until the same hole has lasted ``GIVE_UP_SECONDS``; then Faust's
-    own handling takes over, with its skip reported."""
+    """Decides, per partition, whether a hole is re-delivered: yes, until the same hole
+    (the same first offset) has lasted ``GIVE_UP_SECONDS``; then Faust's own handling
+    takes over, with its skip reported."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self.since: dict[Any, tuple[int, float]] = {}  # partition -> (committed offset, first seen)
+        self.since: dict[Any, tuple[int, float]] = {}  # partition -> (hole's first offset, first seen)
 
-    def should_rewind(self, tp: Any, committed: int, first_acked: int) -> bool:
-        """Whether ``tp`` is re-delivered instead of committed (a commit is being computed)."""
-        if first_acked <= committed:
-            self.since.pop(tp, None)
-            return False
+    def should_rewind(self, tp: Any, hole: Hole) -> bool:
+        """Whether ``tp`` is re-delivered instead of committed past ``hole``."""
         now = self.clock()
-        at, first_seen = self.since.get(tp, (committed, now))
-        if at != committed:
+        at, first_seen = self.since.get(tp, (hole.first, now))
+        if at != hole.first:
             first_seen = now
-        self.since[tp] = (committed, first_seen)
+        self.since[tp] = (hole.first, first_seen)
         return now - first_seen < GIVE_UP_SECONDS
+
+
+class SkippedOffsets:
+    """Per partition, the offsets aiokafka's fetches went past since the partition was
+    last sought: no record is there (compacted away, a transaction marker, past
+    retention). A record Faust fetched and then dropped is not among them."""
+
+    def __init__(self) -> None:
+        self.expected: dict[Any, int] = {}  # partition -> the next offset a fetch should bring
+        self.skipped: dict[Any, list[tuple[int, int]]] = {}  # partition -> [first, last] ranges, ascending
+
+    def sought(self, positions: Mapping[Any, int]) -> None:
+        """The partitions of ``positions`` were sought there: what was skipped before no longer counts."""
+        for tp, offset in positions.items():
+            self.expected[tp] = offset
+            self.skipped.pop(tp, None)
+
+    def fetched(self, tp: Any, offsets: Iterable[int]) -> None:
+        """aiokafka's fetch brought records at ``offsets`` (ascending) for ``tp``."""
+        expected = self.expected.get(tp)
+        for offset in offsets:
+            if expected is not None and offset > expected:
+                ranges = self.skipped.setdefault(tp, [])
+                ranges.append((expected, offset - 1))
+                del ranges[:-MAX_SKIPPED_RANGES]
+            expected = offset + 1
+        if expected is not None:
+            self.expected[tp] = expected
+
+    def holds_no_record(self, tp: Any, hole: Hole) -> bool:
+        """Whether every offset of ``hole`` was skipped by the fetches since the last seek."""
+        covered = hole.first
+        for first, last in self.skipped.get(tp, ()):
+            if first > covered:
+                return False
+            covered = max(covered, last + 1)
+            if covered > hole.last:
+                return True
+        return False
 
 
 class HoleRepair:
@@ -199,17 +300,37 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             consumer._fetch_max_wait_ms = self.fetch_wait_ms
         return consumer
 
+    #: Where the last seek of every assigned partition put each stream partition.
+    positions: Mapping[Any, int] = {}
+
+    @property
+    def skipped(self) -> SkippedOffsets:
+        """The offsets the fetches went past since each partition was last sought."""
+        skipped: SkippedOffsets = self.__dict__.setdefault("skipped_offsets", SkippedOffsets())
+        return skipped
+
     async def seek_to_committed(self) -> Mapping:
-        return await self.call_thread(self._seek_to_committed_or_reset)
+        sought: Sought = await self.call_thread(self._seek_to_committed_or_reset)
+        self.positions = sought.positions
+        self.skipped.sought(sought.positions)
+        return sought.committed
 
-    async def rewind(self, tps: Iterable[Any]) -> dict:
+    async def rewind(self, tps: Iterable[Any]) -> Sought:
         """Seek ``tps`` to their committed (or reset) offsets in the consumer's thread."""
-        return await self.call_thread(self._rewind, list(tps))
+        sought: Sought = await self.call_thread(self._rewind, list(tps))
+        self.skipped.sought(sought.positions)
+        return sought
 
-    async def _rewind(self, tps: list) -> dict:
+    async def getmany(self, active_partitions: Any, timeout: float) -> Any:
+        records = await super().getmany(active_partitions, timeout)
+        for tp, batch in records.items():
+            self.skipped.fetched(tp, (record.offset for record in batch))
+        return records
+
+    async def _rewind(self, tps: list) -> Sought:
         return await rewind_to_committed(self._ensure_consumer(), tps, self.app.conf.consumer_auto_offset_reset)
 
-    async def _seek_to_committed_or_reset(self) -> Mapping:
+    async def _seek_to_committed_or_reset(self) -> Sought:
         return await seek_to_committed_or_reset(self._ensure_consumer(), self.app.conf.consumer_auto_offset_reset,
                                                 self.app.tables.changelog_topics)
 
@@ -235,25 +356,70 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
     def _new_offset(self, tp: Any) -> int | None:
         """Faust's next offset to commit; with the at-least-once guarantee, never past a
-        record that was not acknowledged (the partition is re-delivered instead)."""
-        if self._holes_are_losses():
-            committed = self._committed_offset.get(tp)
-            acked = self._acked.get(tp)
-            if committed is not None and acked:
-                repair = self._repair()
-                first = min(acked)
-                if first <= committed:
-                    repair.closed(tp)
-                elif repair.under_way(tp, self._read_offset.get(tp)):
-                    return None
-                elif repair.tracker.should_rewind(tp, committed, first):
-                    log.warning("re-delivering %s[%s] from its committed offset %s: offsets %s to %s were never "
-                                "acknowledged", tp.topic, tp.partition, committed, committed, first - 1)
-                    if self.on_hole_rewind is not None:
-                        self.on_hole_rewind(tp)
-                    repair.requested.add(tp)
-                    return None
-        return self._faust_new_offset(tp)
+        record that was not acknowledged (the partition is re-delivered instead), and past
+        offsets that hold no record."""
+        if not self._holes_are_losses():
+            return self._faust_new_offset(tp)
+        hole = self._hole(tp)
+        repair = self._repair()
+        if hole is None:
+            repair.closed(tp)
+            return super()._new_offset(tp)
+        if repair.under_way(tp, self._read_offset.get(tp)):
+            return None
+        if self._thread.skipped.holds_no_record(tp, hole):
+            acked = self._acked[tp]
+            seen = set(acked)
+            acked.extend(offset for offset in range(hole.first, hole.last + 1) if offset not in seen)
+            gaps = self._gap.get(tp)
+            if gaps:
+                gaps.chop(hole.first, hole.last + 1)  # counted once, here
+            log.debug("committing %s[%s] past offsets %s to %s, which hold no record",
+                      tp.topic, tp.partition, hole.first, hole.last)
+            return super()._new_offset(tp)
+        if repair.tracker.should_rewind(tp, hole):
+            log.warning("re-delivering %s[%s] from offset %s: offsets %s to %s were never acknowledged",
+                        tp.topic, tp.partition, self._head(tp), hole.first, hole.last)
+            if self.on_hole_rewind is not None:
+                self.on_hole_rewind(tp)
+            repair.requested.add(tp)
+            return None
+        offset = super()._new_offset(tp)
+        if offset is not None and offset > hole.first:
+            self._report_skip(tp, hole.first)
+        return offset
+
+    def _head(self, tp: Any) -> int | None:
+        """The first offset of ``tp`` not committed: Faust's committed offset, or where the
+        last seek put the partition (Faust keeps none when nothing, or 0, was committed)."""
+        committed = self._committed_offset.get(tp)
+        return committed if committed is not None else self._positions.get(tp)
+
+    def _hole(self, tp: Any) -> Hole | None:
+        """What Faust would commit past at ``tp`` without an acknowledgement."""
+        head, acked = self._head(tp), self._acked.get(tp)
+        if head is None or not acked:
+            return None
+        gaps = self._gap.get(tp)
+        return unacknowledged(head, acked, ((gap.begin, gap.end) for gap in gaps) if gaps else ())
+
+    @property
+    def _positions(self) -> dict:
+        positions: dict = self.__dict__.setdefault("sought_positions", {})
+        return positions
+
+    async def perform_seek(self) -> None:
+        """Faust's seek of every assigned partition to its committed offset, after which the
+        guard measures each partition's head from where it was put and re-deliveries start over."""
+        await super().perform_seek()
+        self._positions.clear()
+        self._positions.update(self._thread.positions)
+        self.__dict__["hole_repair"] = HoleRepair(self._repair().tracker)
+
+    def _report_skip(self, tp: Any, offset: int) -> None:
+        log.warning("committing %s[%s] past offset %s, which was never acknowledged", tp.topic, tp.partition, offset)
+        if self.on_commit_skip is not None:
+            self.on_commit_skip(tp, offset)
 
     def _holes_are_losses(self) -> bool:
         """No transaction marker occupies an offset of our topics unless Faust's
@@ -302,11 +468,9 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         """Faust's next offset to commit, reporting when it jumps over an unacknowledged one.
 
         Faust tolerates one missing acknowledgement right after the committed offset (its
-        answer to a transaction marker there) and commits past it. With Faust's
-        transactions that is legitimate; without them (reached only after repeated
-        re-deliveries) the record may never have been processed. Either way the skip is
-        reported (warning, ``scorecard_commit_skips_total``).
-        """
+        answer to a transaction marker there) and commits past it; with Faust's
+        transactions that is legitimate, and the skip is reported (warning,
+        ``scorecard_commit_skips_total``)."""
         committed = self._committed_offset.get(tp)
         acked = self._acked.get(tp)
         gap = self._gap.get(tp)
@@ -315,10 +479,7 @@ class RewindingConsumer(faust_aiokafka.Consumer):
                 and not (gap and gap.overlaps(committed)) else None)
         offset = super()._new_offset(tp)
         if hole is not None and offset is not None:
-            log.warning("committing %s[%s] past offset %s, which was never acknowledged",
-                        tp.topic, tp.partition, hole)
-            if self.on_commit_skip is not None:
-                self.on_commit_skip(tp, hole)
+            self._report_skip(tp, hole)
         return offset
 
     async def rewind(self, tps: Iterable[Any]) -> dict:
@@ -330,11 +491,12 @@ class RewindingConsumer(faust_aiokafka.Consumer):
             self._acked.pop(tp, None)
             self._acked_index.pop(tp, None)
             self._gap.pop(tp, None)
-        committed = await self._thread.rewind(tps)
-        for tp, offset in committed.items():
+        sought = await self._thread.rewind(tps)
+        for tp, offset in sought.committed.items():
             self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
             self._committed_offset[tp] = offset if offset else None
-        return committed
+        self._positions.update(sought.positions)
+        return sought.committed
 
 
 def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None,

@@ -104,6 +104,28 @@ def engine_route(app: faust.App, table: faust.Table[Any, Any]) -> Callable[[Hand
     return cast(Callable[[Handler], Handler], app.table_route(table=table, exact_key=ENGINE_KEY))
 
 
+#: A GET handler of the query API: the view, the request and the loaded engine.
+EngineHandler = Callable[[faust_web.View, faust_web.Request, "ScorecardEngine"], Awaitable[faust_web.Response]]
+
+
+def engine_get(pipe: Pipeline, route: str) -> Callable[[EngineHandler], EngineHandler]:
+    """Attach a handler as ``GET route`` on the worker that owns the aggregation stage
+    (``engine_route``), called with its loaded engine; 503 while the engine loads."""
+    def attach(handler: EngineHandler) -> EngineHandler:
+        @pipe.app.page(route, name=route)
+        class EngineView(faust_web.View):
+            @engine_route(pipe.app, pipe.facts)
+            async def get(self, request: faust_web.Request) -> faust_web.Response:
+                engine = pipe.engine
+                if engine is None:
+                    return self.json({"error": "not ready: the aggregation engine is loading"}, status=503)
+                return await handler(self, request, engine)
+
+        return handler
+
+    return attach
+
+
 def aiohttp_request(request: faust_web.Request) -> aioweb.Request:
     """The request as what it is: Faust's aiohttp driver hands views aiohttp's request (and
     casts it the same way itself)."""
@@ -185,34 +207,30 @@ def register_api(pipe: Pipeline) -> None:
                 return error
             return self.json(explain(engine, scope, id, period))
 
-    @app.page("/api/leaderboard")
-    class LeaderboardView(faust_web.View):
-        @engine_route(app, facts)
-        async def get(self, request: faust_web.Request) -> faust_web.Response:
-            engine, error = engine_or_error(self)
-            if error is not None:
-                return error
-            q = request.query
-            try:
-                limit = int(q.get("limit", "0")) or None
-                if limit is not None and limit < 0:
-                    raise ValueError
-            except ValueError:
-                return self.json({"error": "limit must be a positive integer"}, status=400)
-            period = q.get("period")
-            if not period:
-                period = current_month(engine)
-                if period is None:
-                    return self.json({"error": "period is required (no events seen yet)"}, status=400)
-            try:
-                board = leaderboard(engine, q.get("board", "company"), period, q.get("metric", "score"), limit)
-            except BoardError as exc:
-                return self.json({"error": str(exc)}, status=400)
-            if is_public(aiohttp_request(request)):
-                board = {**board, "rows": [public_row(r) for r in board["rows"]]}
-                if "team" in board:
-                    board["team"] = None  # no team figures on the public board
-            return self.json(board)
+    @engine_get(pipe, "/api/leaderboard")
+    async def leaderboard_view(view: faust_web.View, request: faust_web.Request,
+                               engine: ScorecardEngine) -> faust_web.Response:
+        q = request.query
+        try:
+            limit = int(q.get("limit", "0")) or None
+            if limit is not None and limit < 0:
+                raise ValueError
+        except ValueError:
+            return view.json({"error": "limit must be a positive integer"}, status=400)
+        period = q.get("period")
+        if not period:
+            period = current_month(engine)
+            if period is None:
+                return view.json({"error": "period is required (no events seen yet)"}, status=400)
+        try:
+            board = leaderboard(engine, q.get("board", "company"), period, q.get("metric", "score"), limit)
+        except BoardError as exc:
+            return view.json({"error": str(exc)}, status=400)
+        if is_public(aiohttp_request(request)):
+            board = {**board, "rows": [public_row(r) for r in board["rows"]]}
+            if "team" in board:
+                board["team"] = None  # no team figures on the public board
+        return view.json(board)
 
     @app.page("/api/awards")
     class AwardsView(faust_web.View):

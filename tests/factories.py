@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 _ids = itertools.count(1)
@@ -219,3 +220,17 @@ def engagement(team_id: str, respondent_id: str, rating: Any, period: str = "202
     return {"event_id": event_id or _eid("eng"), "type": "engagement", "schema_version": 1,
             "occurred_at": occurred_at, "period": period, "team_id": team_id, "respondent_id": respondent_id,
             "rating": rating}
+
+
+def deals_and_calls(rng: random.Random, reps: list[str], n: int) -> list[dict[str, Any]]:
+    """The ``reps`` in two teams, then ``n`` random facts of theirs: won deals (60 %, seven
+    customers) and calls in November 2026."""
+    facts: list[dict[str, Any]] = [roster(r, "t1" if i % 2 else "t2", event_id=f"roster-{r}")
+                                   for i, r in enumerate(reps)]
+    for i in range(n):
+        rep = rng.choice(reps)
+        if rng.random() < 0.6:
+            facts.append(deal(f"d{i}", rep, f"c{i % 7}", f"{rng.randint(1, 90)}00.00", event_id=f"deal-d{i}-v1"))
+        else:
+            facts.append(activity(rep, "call", occurred_at=f"2026-11-{rng.randint(1, 28):02d}T10:00:00+08:00"))
+    return facts

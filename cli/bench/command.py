@@ -22,10 +22,11 @@ from sales_scorecard.cli.worker_process import WorkerProcessError
 from sales_scorecard.streams.kafka_security import security_fields
 from sales_scorecard.streams.settings import Settings
 
-PARTS = ("engine", "throughput", "latency", "memory", "failover", "workers", "loops", "whatif")
+PARTS = ("engine", "state", "throughput", "latency", "memory", "failover", "workers", "loops", "whatif")
 #: What runs without --only: failover waits out Faust's 60 s session timeout for its baseline,
-#: workers runs the throughput events through one worker and then two, and loops runs the
-#: throughput part's floor and pipeline six times.
+#: workers runs the throughput events through one worker and then two, loops runs the
+#: throughput part's floor and pipeline six times, and state (an in-process check of what
+#: the memory part measures, a few minutes) is asked for when memory is being worked on.
 DEFAULT_PARTS = ("engine", "throughput", "latency", "memory")
 
 
@@ -79,6 +80,8 @@ def say(message: str) -> None:
 @click.option("--duration", type=int, default=60, show_default=True, help="Latency: seconds of offered load.")
 @click.option("--reps", type=int, default=10_000, show_default=True, help="Memory/recovery: reps of state.")
 @click.option("--months", type=int, default=13, show_default=True, help="Memory/recovery: months of state.")
+@click.option("--state-reps", "state_reps", type=int, default=2000, show_default=True,
+              help="State: reps of the memory part's history digested in process (dict tables, no Kafka).")
 @click.option("--store", "stores", type=click.Choice(["rocksdb", "memory"]), multiple=True,
               help="Memory/recovery: only these table stores (repeatable; default both).")
 @click.option("--whatif-reps", "whatif_reps", type=int, default=5000, show_default=True,
@@ -103,7 +106,7 @@ def say(message: str) -> None:
                    "(the workers part always runs partitioned).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
-def command(events: int, rate: int, duration: int, reps: int, months: int, stores: tuple[str, ...],
+def command(events: int, rate: int, duration: int, reps: int, months: int, state_reps: int, stores: tuple[str, ...],
             whatif_reps: int, whatif_months: int, whatif_kafka: bool, quick: bool,
             only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
@@ -116,6 +119,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
     signal.signal(signal.SIGTERM, _interrupt)  # so the finally blocks stop workers and the broker
     if quick:
         events, duration, reps = min(events, 20_000), min(duration, 20), min(reps, 1000)
+        state_reps = min(state_reps, 500)
         whatif_reps = min(whatif_reps, 500)
     parts = set(only or DEFAULT_PARTS)
     if rounds < 1:
@@ -135,7 +139,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
                                    "months": months, "partitions": partitions, "stages": stages,
                                    **({"whatif_reps": whatif_reps, "whatif_months": whatif_months,
                                        "whatif_kafka": whatif_kafka} if "whatif" in parts else {}),
-                                   **({"rounds": rounds} if "loops" in parts else {})}}
+                                   **({"rounds": rounds} if "loops" in parts else {}),
+                                   **({"state_reps": state_reps} if "state" in parts else {})}}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"bench-{stamp}.json"
@@ -150,6 +155,12 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, store
         if "engine" in parts:
             say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
             result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
+            save()
+        if "state" in parts:
+            from sales_scorecard.cli.bench import state
+
+            say(f"state: {state_reps:,} reps x {months} months digested in process")
+            result["state"] = state.measure(state_reps, months, say)
             save()
         if "whatif" in parts:
             from sales_scorecard.cli.bench import whatif

@@ -96,6 +96,17 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             add(f"memory ({store} store): bytes per rep-period (target <= 3072)", fig["bytes_per_rep_period"], "B")
         for store, rec in mem["recovery"].items():
             add(f"recovery to /readyz ({store} store, {rec['keys']:,} keys)", rec["seconds"], "s")
+    if "state" in result:
+        st = result["state"]
+        what = f"state in process, {st['reps']:,} reps x {st['months']} months"
+        add(f"{what}: peak / final RSS above the start, per rep-period (dict tables counted)",
+            f"{st['rss']['peak_bytes_per_rep_period']:,} / {st['rss']['end_bytes_per_rep_period']:,}", "B")
+        tr = st["traced"]
+        add(f"{what}: traced peak / held / held without the tables, per rep-period",
+            f"{tr['peak_bytes_per_rep_period']:,} / {tr['held_bytes_per_rep_period']:,} / "
+            f"{tr['held_without_tables']:,}", "B")
+        for part, size in tr["parts"].items():
+            add(f"{what}: held by {part}", size, "B")
     if "whatif" in result:
         wi = result["whatif"]
         add(f"whatif: {wi['reps']:,} reps x {wi['months']} months, {wi['facts']:,} facts, "

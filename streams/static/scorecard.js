@@ -1,6 +1,18 @@
 // Shared by the leaderboard page (/) and My scorecard (/me): money and percentages as shown,
-// the sign-in (POST /api/session, docs/access-control.md) and writes with the CSRF header.
+// the translation tables, the sign-in (POST /api/session, docs/access-control.md) and writes
+// with the CSRF header.
 "use strict";
+
+// A page's texts from one table of {key: [English, 中文]} (each key has both or the page
+// fails to load): {en: {key: English}, zh: {key: 中文}}.
+function i18n(pairs) {
+  const out = {en: {}, zh: {}};
+  for (const [key, texts] of Object.entries(pairs)) {
+    if (texts.length !== 2) throw new Error(`i18n: ${key} needs an English and a Chinese text`);
+    [out.en[key], out.zh[key]] = texts;
+  }
+  return out;
+}
 
 // The symbol a currency code is shown with; any other code follows the amount ("1,000.00 CHF").
 const CURRENCY_SYMBOLS = {CNY: "¥", USD: "$", EUR: "€", GBP: "£", JPY: "¥", HKD: "HK$"};

@@ -23,8 +23,21 @@ The history, worked out by hand (default plans, contract §6, §7, §13; Asia/Sh
 - Bob (r2, t1): 9,000.00 in October, 20,000.00 in November, no target.
 - Carol (r3, t2): 60,000.00 in November.
 
-Revenue ranks in November: company Carol, Alice, Bob (Alice 2 of 3; in October Bob, Alice:
-2, unchanged); team t1 Alice, Bob (1 of 2; in October 2: up one).
+Ranks (contract §6: ties share a rank; §11: top_percent = 100 × rank / ranked, one decimal;
+top_decile = rank ≤ ⌈ranked / 10⌉), served by ``/api/me/ranks``:
+
+- By revenue in November: company Carol, Alice, Bob (Alice 2 of 3, top 66.7 %; in October
+  Bob, Alice: 2, unchanged; Bob 3 of 3, first of two in October: down two); team t1 Alice,
+  Bob (Alice 1 of 2, top 50 %, in the top decile as ⌈2 / 10⌉ = 1; in October 2: up one).
+- By score in November (default plan, §6: 100 × Σ w·a / Σ w over the components with a
+  value): Alice 100 × (40 × 0.420005 + 10 × 0.5 + 10 × 0.1 + 10 × 1 + 10 × 0 + 10 × 0.25)
+  / 90 = 39.2; Bob and Carol have no target (no weighted_attainment), won all they closed
+  (win_rate 1), one new customer of two, no complaint (complaint_rate 0: full achievement),
+  no effective contact with their book (contact_coverage 0) and no training:
+  100 × (10 + 5 + 10 + 0 + 0) / 50 = 50.0 each. So Bob and Carol tie first, and Alice is
+  3 of 3 (top 100 %); on t1 Bob 1, Alice 2 of 2. In October Alice (8,000.00 to c1, new) and
+  Bob (9,000.00 to c9) have the same components as Bob in November: 50.0 each, tied first on
+  both boards. Alice's score rank moves down two on the company board and one on t1's.
 """
 
 from __future__ import annotations
@@ -45,7 +58,7 @@ from tests.conftest import isolated_settings
 from tests.factories import activity, complaint, deal, roster, target
 from tests.integration.compare import applied_total
 from tests.integration.conftest import WorkerProcess
-from tests.integration.kafka_helpers import produce_events, wait_for
+from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
 from tests.integration.test_appeals_http import Client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -96,11 +109,9 @@ tokens:
         w.wait_ready()
         events = history()
         produce_events(s, events)
-        assert wait_for(lambda: applied_total(w.metrics()) >= len(events), timeout=90)
-        client = Client(s.web_port)
-        # the November board holds all three reps (the flush after the last fact)
-        assert wait_for(lambda: len((client.call("GET", "/api/leaderboard?period=2026-11", TOKENS["ops"])[1]
-                                     or {}).get("rows", [])) == 3, timeout=30)
+        # every fact applied and every scorecard flushed (the ranks are the flushed ones)
+        assert wait_for(lambda: applied_total(m := w.metrics()) >= len(events)
+                        and metric_value(m, "scorecard_pending_updates") == 0, timeout=90)
         yield s, w
     finally:
         w.stop()
@@ -136,7 +147,13 @@ def dimensions(page: Any) -> dict[str, tuple[str, list[str]]]:
 
 
 def rank_cell(page: Any, board: str, metric: str) -> str:
-    return page.inner_text(f"#ranks tr[data-board={board}] td[data-metric={metric}]")
+    """The rank, of how many, the move and the percentile, as one line ("2 / 3 – top 66.7%")."""
+    return " ".join(page.inner_text(f"#ranks tr[data-board={board}] td[data-metric={metric}]").split())
+
+
+def in_top_decile(page: Any, board: str, metric: str) -> bool:
+    return page.eval_on_selector(f"#ranks tr[data-board={board}] td[data-metric={metric}] .top",
+                                 "e => e.classList.contains('decile')")
 
 
 def fits(page: Any, width: int) -> bool:
@@ -186,12 +203,12 @@ def test_a_rep_sees_their_own_numbers_on_a_phone_in_english_and_chinese(
     assert page.inner_text("#dimensions tr[data-kpi=win_rate] .value") == "100.0%"
     assert page.inner_text("#dimensions tr[data-kpi=win_rate] .goal") == "30.0%"
     assert page.inner_text("#dimensions tr[data-kpi=training_hours] .achieved") == "25.0%"
-    # ranks: by revenue worked out above; by score as the leaderboard API ranks them
-    assert rank_cell(page, "company", "revenue") == "2 / 3 –"
-    assert rank_cell(page, "team", "revenue") == "1 / 2 ▲1"
-    _, board, _ = Client(s.web_port).call("GET", "/api/leaderboard?period=2026-11&metric=score", TOKENS["alice"])
-    (alice,) = [r for r in board["rows"] if r["rep_id"] == "r1"]
-    assert rank_cell(page, "company", "score").startswith(f"{alice['rank']} / 3 ")
+    # ranks, worked out above
+    assert rank_cell(page, "company", "revenue") == "2 / 3 – top 66.7%"
+    assert rank_cell(page, "team", "revenue") == "1 / 2 ▲1 top 50%"
+    assert rank_cell(page, "company", "score") == "3 / 3 ▼2 top 100%"
+    assert rank_cell(page, "team", "score") == "2 / 2 ▼1 top 100%"
+    assert in_top_decile(page, "team", "revenue") and not in_top_decile(page, "company", "revenue")
     assert page.inner_text("#trend") == "Revenue +425.0% against 2026-10 (¥8,000.00)."
     # the explanation as tables
     assert table(page, "deals") == [["d1", "c1", "2026-11-03 10:00", "¥12,000.50", "Appeal"],
@@ -212,6 +229,7 @@ def test_a_rep_sees_their_own_numbers_on_a_phone_in_english_and_chinese(
     assert table(page, "complaints") == [["k1", "c2", "高", "处理中", "2026-11-05 09:00"]]
     assert table(page, "activities")[1] == ["2026-11-06 09:00", "培训", "—", "60 分钟"]
     assert page.inner_text("#trend") == "销售额较 2026-10 +425.0%（¥8,000.00）。"
+    assert rank_cell(page, "company", "revenue") == "2 / 3 – 前 66.7%"
     assert fits(page, PHONE["width"])
     keep_screenshot(page, tmp_path, "me-phone-zh.png")
 
@@ -220,6 +238,11 @@ def test_a_rep_sees_their_own_numbers_on_a_phone_in_english_and_chinese(
     page.wait_for_function("document.querySelector('#p-month .label').textContent === '2026-10'", timeout=15000)
     assert period_figures(page, "month")["revenue"] == "¥8,000.00"
     assert page.inner_text("#next-band-text") == "本月未设目标。"
+    # October's ranks (nothing before: not ranked in September, •): Alice and Bob tie by score
+    page.wait_for_function("document.querySelector('#ranks tr[data-board=company] td[data-metric=revenue]')"
+                           ".textContent.startsWith('2 / 2 ')", timeout=15000)
+    assert rank_cell(page, "company", "score") == "1 / 2 • 前 50%"
+    assert rank_cell(page, "team", "revenue") == "2 / 2 • 前 100%"
 
 
 def test_a_rep_appeals_a_deal_from_the_explanation(worker: tuple[Settings, WorkerProcess], chromium: Any) -> None:
@@ -268,6 +291,20 @@ def test_a_rep_is_refused_another_reps_scorecard(worker: tuple[Settings, WorkerP
     assert body["rep"] == {"rep_id": "r1", "name": "Alice", "team_id": "t1",
                            "months": ["2026-11", "2026-10", "2026-08"], "current_month": "2026-11"}
     assert client.call("GET", "/api/me", None)[0] == 401
+    # the ranks behind the page, under the same rules: a rank, never a board
+    assert client.call("GET", "/api/me/ranks?rep=r2", TOKENS["alice"])[0] == 403
+    assert client.call("GET", "/api/me/ranks", None)[0] == 401
+    status, ranks, _ = client.call("GET", "/api/me/ranks", TOKENS["alice"])
+    assert status == 200
+    assert ranks == {"rep_id": "r1", "month": "2026-11", "previous_month": "2026-10", "boards": {
+        "company": {"board": "company",
+                    "score": {"rank": 3, "of": 3, "top_percent": 100.0, "top_decile": False, "previous_rank": 1},
+                    "revenue": {"rank": 2, "of": 3, "top_percent": 66.7, "top_decile": False, "previous_rank": 2}},
+        "team": {"board": "team:t1",
+                 "score": {"rank": 2, "of": 2, "top_percent": 100.0, "top_decile": False, "previous_rank": 1},
+                 "revenue": {"rank": 1, "of": 2, "top_percent": 50.0, "top_decile": True, "previous_rank": 2}}}}
+    assert client.call("GET", "/api/me/ranks?month=2026-09", TOKENS["alice"])[0] == 404  # no scorecard then
+    assert client.call("GET", "/api/me/ranks?month=2026-13", TOKENS["alice"])[0] == 400
 
 
 def test_a_manager_sees_a_member_of_their_team_and_not_another_teams_rep(
@@ -286,7 +323,8 @@ def test_a_manager_sees_a_member_of_their_team_and_not_another_teams_rep(
         "label": "2026-11", "revenue": "¥20,000.00", "target": "—", "attainment": "—",
         "forecast_revenue": "¥20,000.00", "forecast_attainment": "—", "commission": "¥1,000.00"}
     assert page.inner_text("#next-band-text") == "No target for this month."
-    assert rank_cell(page, "company", "revenue") == "3 / 3 ▼2"  # October: first of two
+    assert rank_cell(page, "company", "revenue") == "3 / 3 ▼2 top 100%"  # October: first of two
+    assert rank_cell(page, "company", "score") == "1 / 3 – top 33.3%"  # tied with Carol; with Alice in October
     assert table(page, "deals") == [["d4", "c4", "2026-11-05 10:00", "¥20,000.00", "Appeal"]]
     assert fits(page, PHONE["width"])
 

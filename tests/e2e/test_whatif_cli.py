@@ -1,6 +1,7 @@
 """``scorecard whatif`` against the real broker (contract §13): a worker digests a simulated
-history and stops; the what-if then reads its facts table's changelog alone and pays every
-rep-month as the reference model does, under the current plan and a 6 % / 9 % candidate."""
+history, with a team whose targets are split down to its reps (contract §12), and stops; the
+what-if then reads its facts table's changelog alone and pays every rep-month as the
+reference model does, under the current plan and a 6 % / 9 % candidate."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.settings import Settings
 from tests.e2e.test_cli import scorecard
 from tests.integration.compare import applied_total
-from tests.integration.kafka_helpers import produce_events, wait_for
+from tests.integration.kafka_helpers import metric_value, produce_events, wait_for
 from tests.reference.model import Rates, ReferenceModel
 from tests.unit.test_whatif import six_nine
 
@@ -28,12 +29,14 @@ MONTHS = ("2026-08", "2026-09", "2026-10")
 
 def test_whatif_reads_the_facts_without_a_worker(test_settings: Settings, run_worker, tmp_path: Path) -> None:
     s = test_settings
-    events = simulate(SimulationConfig(seed=23, reps=24, teams=3, months=3, start_month="2026-08"))
+    events = simulate(SimulationConfig(seed=23, reps=24, teams=3, months=3, start_month="2026-08",
+                                       split_targets=True))
     worker = run_worker(s)
     produce_events(s, events)
-    # every accepted copy reaches the stage once: applied, duplicate or stale
-    assert wait_for(lambda: applied_total(worker.metrics()) >= len(events), timeout=240), worker.metrics()
-    assert wait_for(lambda: len(read_snapshot(s, scope="rep")) > 0, timeout=60)
+    # every accepted copy reaches the stage once (applied, duplicate or stale), and every
+    # scorecard it changed is published (the comparison below reads the last ones)
+    assert wait_for(lambda: applied_total(m := worker.metrics()) >= len(events)
+                    and metric_value(m, "scorecard_pending_updates") == 0, timeout=240), worker.metrics()
     worker.stop()
     published = {(r["id"], r["period"]): r for r in read_snapshot(s, scope="rep")}
 
@@ -46,7 +49,8 @@ def test_whatif_reads_the_facts_without_a_worker(test_settings: Settings, run_wo
     assert result.returncode == 0, result.stderr.decode()
     assert "facts: " in result.stderr.decode() and "applied" in result.stderr.decode()
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    model = ReferenceModel(events)
+    model = ReferenceModel(events, features=("split",))
+    assert any(model.target_source(r["rep_id"], r["period"]) == "split" for r in rows)
     keys = model.keys()  # the model's scorecard keys (a method of its own, not a dict's)
     assert sorted((r["rep_id"], r["period"]) for r in rows) == \
         sorted((id, period) for scope, id, period in keys if scope == "rep" and period in MONTHS)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
 from sales_scorecard.cli.ledger_db import Ledger
+from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.payroll import PayrollLedger
 from sales_scorecard.localkafka.broker import free_port
@@ -74,6 +77,24 @@ def aggregation_owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
         if r.get("ready") and r.get("aggregation_owner"):
             return w
     return None
+
+
+def facts_seen(workers: list[WorkerProcess]) -> float:
+    """Facts the aggregation stages of the live workers have seen since they started (a
+    worker starting, just killed or too busy to answer within half a second counts none)."""
+    answers = (http_get(w.settings.web_port, "/metrics", timeout=0.5) for w in workers)
+    return sum(metric_sum(body.decode(), "scorecard_facts_total") for status, body in answers if status == 200)
+
+
+def wait_mid_chunk(workers: list[WorkerProcess], seen: float, chunk_size: int, rnd: random.Random) -> None:
+    """Waits for a random moment while a just-produced chunk is being digested: a random
+    0.5-6 s, cut short once the workers have seen a random 20-60 % of the chunk's facts
+    more than ``seen`` (``facts_seen`` before the chunk was produced), so that a fast
+    machine is still mid-chunk when the kill comes."""
+    delay, share = rnd.uniform(0.5, 6.0), rnd.uniform(0.2, 0.6)
+    deadline = time.monotonic() + delay
+    while time.monotonic() < deadline and facts_seen(workers) - seen < share * chunk_size:
+        time.sleep(0.1)
 
 
 def pipeline_settled(settings: Settings, *expositions: str) -> bool:

@@ -8,19 +8,17 @@ import dataclasses
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import orjson
 import pytest
 
 from sales_scorecard.streams.settings import Settings
 from tests.factories import activity, complaint, deal, roster, target
 from tests.integration.conftest import REPO
 from tests.integration.kafka_helpers import json_values, produce_events, read_topic, wait_for
+from tests.webhook import LocalWebhook, Reply
 
 pytestmark = pytest.mark.integration
 
@@ -89,31 +87,11 @@ def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Sett
     assert 'scorecard_alerts_total{rule="complaint_spike",state="firing"} 1.0' in worker.metrics()
 
     # The webhook fails twice, then accepts: every alert arrives exactly once.
-    received: list[dict] = []
-    failures = {"left": 2}
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if failures["left"] > 0:
-                failures["left"] -= 1
-                self.send_response(500)
-            else:
-                received.append(orjson.loads(body))
-                self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    with LocalWebhook(Reply(500), Reply(500)) as hook:
 
         def run() -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [sys.executable, "-m", "sales_scorecard.cli.main", "alert-sink", "--webhook", url,
+                [sys.executable, "-m", "sales_scorecard.cli.main", "alert-sink", "--webhook", hook.url,
                  "--db", str(tmp_path / "sink.sqlite"), "--idle-exit", "3"],
                 env={**os.environ, **s.to_env()}, cwd=REPO, capture_output=True, text=True, timeout=180)
 
@@ -121,8 +99,6 @@ def test_alerts_fire_once_resolve_once_and_reach_the_webhook(test_settings: Sett
         assert first.returncode == 0, first.stderr
         again = run()  # a second run (same group) delivers nothing again
         assert again.returncode == 0, again.stderr
-    finally:
-        server.shutdown()
-    assert failures["left"] == 0
-    assert sorted(r["event_id"] for r in received) == sorted(by_id)
-    assert all(r["text"] for r in received)
+    assert not hook.replies and len(hook.posted) == len(hook.received) + 2  # both failures were met
+    assert sorted(r["event_id"] for r in hook.received) == sorted(by_id)
+    assert all(r["text"] for r in hook.received)

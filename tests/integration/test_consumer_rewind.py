@@ -57,10 +57,14 @@ async def positions_after_rewind(settings: Settings, how: str) -> dict[int, int]
         await read_to_end(consumer, tps)  # fetched, as if Faust had dropped them in a rebalance
         if how == "aiokafka":
             await consumer.seek_to_committed()
-        elif how == "after a rebalance":
-            await seek_to_committed_or_reset(consumer, "earliest")
-        else:  # the stall guard's rewind of chosen partitions
-            await rewind_to_committed(consumer, tps, "earliest")
+        else:
+            if how == "after a rebalance":
+                sought = await seek_to_committed_or_reset(consumer, "earliest")
+            else:  # the stall guard's rewind of chosen partitions
+                sought = await rewind_to_committed(consumer, tps, "earliest")
+            # the positions the commit guard measures each partition's head from, as sought
+            assert {tp.partition: offset for tp, offset in sought.positions.items()} == {
+                tp.partition: await consumer.position(tp) for tp in tps}
         return {tp.partition: await consumer.position(tp) for tp in tps}
     finally:
         await consumer.stop()

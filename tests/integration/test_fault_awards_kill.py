@@ -17,9 +17,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from tests.integration.compare import applied_total
 from tests.integration.conftest import REPO
 from tests.integration.kafka_helpers import json_values, metric_sum, produce_events, read_topic, wait_for
 from tests.integration.test_awards_pipeline import MONTHS, comparable, history, offline_decisions
+from tests.webhook import LocalWebhook
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -63,29 +62,13 @@ def topic_end(settings: Settings, topic: str) -> int:
 def announce(settings: Settings, db: Path) -> list[dict]:
     """Run ``scorecard alert-sink --deliver awards`` until idle against a local webhook;
     the JSON bodies it posted."""
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(orjson.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with LocalWebhook() as hook:
         done = subprocess.run(
             [sys.executable, "-m", "sales_scorecard.cli.main", "alert-sink", "--deliver", "awards",
-             "--webhook", f"http://127.0.0.1:{server.server_address[1]}/hook", "--db", str(db), "--idle-exit", "3"],
+             "--webhook", hook.url, "--db", str(db), "--idle-exit", "3"],
             env={**os.environ, **settings.to_env()}, cwd=REPO, capture_output=True, text=True, timeout=180)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert done.returncode == 0, done.stderr
-    return received
+    return hook.received
 
 
 @pytest.mark.parametrize("stages", ["single", "partitioned"])

@@ -25,12 +25,14 @@ from tests.integration.conftest import WorkerProcess
 from tests.integration.faults import (
     aggregation_owner,
     assert_ledger_pays_exactly,
+    facts_seen,
     fault_partitions,
     fault_workers,
     pipeline_settled,
     processing_errors,
     start_sink,
     start_workers,
+    wait_mid_chunk,
     worker_settings,
 )
 from tests.integration.kafka_helpers import group_caught_up, produce_events, wait_for
@@ -91,12 +93,13 @@ def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_
     kills = 0
     try:
         for chunk in chunks:
+            kill = chunk[0]["type"] != "close_period" and kills < KILLS
+            seen = facts_seen(workers) if kill else 0.0
             produce_events(s, chunk)
-            if chunk[0]["type"] == "close_period" or kills == KILLS:
+            if not kill:
                 continue
-            time.sleep(rnd.uniform(0.5, 6.0))
             victim = owner()
-            # Mid-stream: 11,000-13,500 events take the worker far longer than that.
+            wait_mid_chunk(workers, seen, len(chunk), rnd)
             assert not pipeline_settled(s, *(w.metrics() for w in workers)), \
                 f"kill {kills + 1} would hit an idle worker"
             victim.stop(sig=signal.SIGKILL)

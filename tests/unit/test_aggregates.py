@@ -99,3 +99,32 @@ def test_a_bucket_sum_takes_activities_only() -> None:
     with pytest.raises(KeyError):
         summed.add((("activity", "call"), ("won", 1)))
     assert summed.contributions == 0 and not summed.activities
+
+
+CONTRIBUTIONS = st.sampled_from([
+    (("won_customer", "c1"), ("won", 1), ("revenue", (100, 0))),
+    (("won_customer", "c2"), ("won", 1), ("revenue", (250, -2))),
+    (("activity", "call"), ("contact", "c1")),
+    (("activity", "visit"), ("contact", "c3")),
+    (("complaint", "high"),),
+])
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), CONTRIBUTIONS, st.sampled_from([1, 1, -1]))))
+def test_a_period_kept_without_customers_reads_as_one_counted_with_them(
+        steps: list[tuple[int, tuple[tuple[str, object], ...], int]]) -> None:
+    # Three months and their quarter: the quarter counts everything but the customers, and
+    # with_customers over the months gives what counting them too would have held.
+    months = [Bucket(), Bucket(), Bucket()]
+    full, kept = Bucket(), Bucket()
+    for month, delta, sign in steps:
+        months[month].apply(delta, sign)
+        full.apply(delta, sign)
+        kept.apply(delta, sign, customers=False)
+    assert not kept.won_customers and not kept.contacts
+    read = kept.with_customers([months[0], None, months[1], months[2]])
+    for name in ("contributions", "revenue", "won", "effective_contacts", "complaints"):
+        assert getattr(read, name) == getattr(full, name), name
+    assert str(read.revenue) == str(full.revenue)
+    for name in ("won_customers", "contacts", "activities", "by_severity"):
+        assert dict(getattr(read, name)) == dict(getattr(full, name)), name

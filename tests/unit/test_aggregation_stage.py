@@ -481,14 +481,7 @@ def test_leading_edge_never_sends_a_key_twice_within_its_interval_and_ends_with_
     outputs = TimedOutputs(clock)
     stage = paced_stage(outputs, clock)
     reps = [f"r{n}" for n in range(4)]
-    facts: list[dict[str, Any]] = [f.roster(r, "t1" if n % 2 else "t2", event_id=f"roster-{r}")
-                                   for n, r in enumerate(reps)]
-    for n in range(120):
-        rep = rng.choice(reps)
-        if rng.random() < 0.6:
-            facts.append(f.deal(f"d{n}", rep, f"c{n % 7}", f"{rng.randint(1, 90)}00.00", event_id=f"deal-d{n}-v1"))
-        else:
-            facts.append(f.activity(rep, "call", occurred_at=f"2026-11-{rng.randint(1, 28):02d}T10:00:00+08:00"))
+    facts = f.deals_and_calls(rng, reps, 120)
     position = 0
     while position < len(facts):
         size = rng.randint(0, 4)  # 0: a tick

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +10,7 @@ import orjson
 import pytest
 
 from sales_scorecard.cli.alert_sink import MAX_DELAY, Delivered, backoff_delays, deliver
+from tests.webhook import LocalWebhook, Reply
 
 
 def test_full_jitter_backoff_grows_and_is_capped() -> None:
@@ -72,52 +70,22 @@ ROBOTS: dict[str, tuple[Any, bytes, bytes]] = {
 }
 
 
-@pytest.fixture
-def robot_server() -> Iterator[tuple[str, list[dict], list[bytes]]]:
-    """A local webhook: answers with the queued bodies (HTTP 200), 400 on a body not JSON."""
-    received: list[dict] = []
-    answers: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            assert self.headers["Content-Type"] == "application/json"
-            received.append(orjson.loads(raw))
-            body = answers.pop(0)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received, answers
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.mark.parametrize("fmt", list(ROBOTS))
-def test_each_robot_format_is_the_documented_payload(fmt: str, robot_server) -> None:
-    url, received, answers = robot_server
+def test_each_robot_format_is_the_documented_payload(fmt: str) -> None:
     shape, ok, error = ROBOTS[fmt]
-    answers += [error, ok] if error else [ok]
     slept: list[float] = []
-    attempts = deliver(url, ALERT, iter([0.0, 0.0, 0.0]), sleep=slept.append, fmt=fmt)
+    with LocalWebhook(*(Reply(body=b) for b in ([error, ok] if error else [ok]))) as hook:
+        attempts = deliver(hook.url, ALERT, iter([0.0, 0.0, 0.0]), sleep=slept.append, fmt=fmt)
     # a robot's 200 with an error code is not a delivery: posted again
-    assert attempts == (2 if error else 1) and len(received) == attempts
-    assert all(shape(body) for body in received), received
+    assert attempts == (2 if error else 1) and len(hook.posted) == attempts
+    assert set(hook.content_types) == {"application/json"}
+    assert all(shape(body) for body in hook.posted), hook.posted
 
 
-def test_the_default_format_is_the_alert_with_a_text(robot_server) -> None:
-    url, received, answers = robot_server
-    answers.append(b"")
-    assert deliver(url, ALERT, iter([0.0]), sleep=lambda _: None) == 1
-    assert received == [{**ALERT, "text": TEXT}]
+def test_the_default_format_is_the_alert_with_a_text() -> None:
+    with LocalWebhook() as hook:
+        assert deliver(hook.url, ALERT, iter([0.0]), sleep=lambda _: None) == 1
+    assert hook.received == [{**ALERT, "text": TEXT}]
 
 
 def test_lang_picks_one_language_of_an_alert() -> None:

@@ -39,7 +39,7 @@ def build(tmp_path: Path, **overrides) -> faust.App:
 def test_no_built_in_web_views(tmp_path: Path) -> None:
     app = build(tmp_path)
     assert_no_built_in_views(app)
-    assert mounted_blueprints(app) == []  # streams/live.py drops the static index: "/" is the leaderboard page
+    assert mounted_blueprints(app) == []  # streams/page_assets.py drops the static index: "/" is the leaderboard page
     app.web.blueprints.apply(app.web)  # what the web server does when it starts
     routes = {getattr(r.resource, "canonical", "") for r in app.web.web_app.router.routes()}
     assert "/readyz" in routes and "/api/leaderboard" in routes, routes
@@ -54,7 +54,7 @@ def test_every_route_of_the_worker_has_an_access_kind(tmp_path: Path) -> None:
     app = build(tmp_path)
     app.web.blueprints.apply(app.web)
     routes = {getattr(r.resource, "canonical", "") for r in app.web.web_app.router.routes()}
-    assert {"/me", "/api/me", "/static/scorecard.css", "/static/scorecard.js"} <= routes
+    assert {"/", "/me", "/api/me", "/api/me/ranks", "/static/scorecard.css", "/static/scorecard.js"} <= routes
     assert routes - OPERATIONAL <= set(KIND_BY_ROUTE), routes - OPERATIONAL - set(KIND_BY_ROUTE)
 
 

@@ -15,8 +15,8 @@ from sales_scorecard.core.access import Resource, hash_token
 from sales_scorecard.streams.auth import TokenStore, access_of, denied, install, is_public
 from sales_scorecard.streams.settings import Settings, SettingsError, is_loopback
 
-ROUTES = ("/", "/me", "/static/scorecard.css", "/static/scorecard.js", "/api/me", "/api/boards", "/api/stream",
-          "/api/leaderboard", "/api/scorecards/{scope}/{id}/{period}",
+ROUTES = ("/", "/me", "/static/scorecard.css", "/static/scorecard.js", "/api/me", "/api/me/ranks", "/api/boards",
+          "/api/stream", "/api/leaderboard", "/api/scorecards/{scope}/{id}/{period}",
           "/api/scorecards/{scope}/{id}/{period}/explain", "/api/payroll/{period}", "/metrics", "/healthz",
           "/readyz", "/table/{name}")
 
@@ -69,8 +69,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_routes_need_a_token_except_monitoring_and_the_page_shell(settings: Settings) -> None:
-    paths = ["/api/me", "/api/boards", "/api/stream", "/api/leaderboard", "/api/scorecards/rep/r1/2026-11",
-             "/api/scorecards/rep/r1/2026-11/explain", "/api/payroll/2026-11", "/table/facts", "/nowhere"]
+    paths = ["/api/me", "/api/me/ranks", "/api/boards", "/api/stream", "/api/leaderboard",
+             "/api/scorecards/rep/r1/2026-11", "/api/scorecards/rep/r1/2026-11/explain", "/api/payroll/2026-11",
+             "/table/facts", "/nowhere"]
     results = asyncio.run(fetch(build(settings), [(p, None) for p in paths] +
                                 [(p, "Bearer wrong") for p in [*paths, "/"]]))
     for (path_status, headers, body) in results:
@@ -88,6 +89,7 @@ def test_roles_by_kind_and_view_level_decisions(settings: Settings) -> None:
         ("/api/payroll/2026-11", "rita", 403), ("/api/payroll/2026-11", "ops", 200),
         ("/api/leaderboard", "fin", 403), ("/api/leaderboard", "rita", 200), ("/", "mia", 200),
         ("/me", "rita", 200), ("/api/me", "rita", 200), ("/api/me", "fin", 200),  # /api/me decides per rep
+        ("/api/me/ranks", "rita", 200), ("/api/me/ranks", "fin", 200),
         ("/table/facts", "mia", 403), ("/table/facts", "ops", 200), ("/nowhere", "rita", 403),
         ("/api/scorecards/rep/r1/2026-11/explain", "rita", 200),
         ("/api/scorecards/rep/r2/2026-11/explain", "rita", 403),

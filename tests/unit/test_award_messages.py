@@ -10,7 +10,7 @@ import pytest
 
 from sales_scorecard.cli.alert_sink import awards_body, awards_text, deliver
 from sales_scorecard.cli.award_messages import award_text, money, period_name
-from tests.unit.test_alert_sink import robot_server  # noqa: F401 - a fixture: pytest finds it by name
+from tests.webhook import LocalWebhook, Reply
 
 
 def award(award_id: str, period: str, winner: str, name: str, *, scope: str = "rep", rank: int = 1,
@@ -98,15 +98,14 @@ SHAPES: dict[str, tuple[Any, bytes]] = {
 
 @pytest.mark.parametrize("lang", ["en", "zh", "both"])
 @pytest.mark.parametrize("fmt", list(SHAPES))
-def test_each_format_announces_a_tie_in_each_language(fmt: str, lang: str, robot_server) -> None:  # noqa: F811
-    url, received, answers = robot_server
+def test_each_format_announces_a_tie_in_each_language(fmt: str, lang: str) -> None:
     shape, ok = SHAPES[fmt]
-    answers.append(ok)
     events = [ALICE, BOB]
     text = awards_text(events, lang, "CNY")
-    assert deliver(url, awards_body(events), iter([0.0]), sleep=lambda _: None, fmt=fmt, text=text) == 1
+    with LocalWebhook(Reply(body=ok)) as hook:
+        assert deliver(hook.url, awards_body(events), iter([0.0]), sleep=lambda _: None, fmt=fmt, text=text) == 1
     want = {"en": TIE_EN, "zh": TIE_ZH, "both": f"{TIE_EN}\n{TIE_ZH}"}[lang]
-    assert len(received) == 1 and shape(received[0], want), received
+    assert len(hook.posted) == 1 and shape(hook.posted[0], want), hook.posted
 
 
 def test_pending_awards_group_by_period_and_award_and_survive_a_reopen(tmp_path) -> None:

@@ -542,14 +542,7 @@ def test_paced_split_stages_never_send_a_key_twice_within_its_interval_and_end_a
     rng = random.Random(seed)
     reps = ["r1", "r2", "r3", "r4", "r6", "r7"]  # two per partition
     assert {partition_of(r, PARTITIONS) for r in reps} == set(range(PARTITIONS))
-    facts: list[dict[str, Any]] = [f.roster(r, "t1" if n % 2 else "t2", event_id=f"roster-{r}")
-                                   for n, r in enumerate(reps)]
-    for n in range(150):
-        rep = rng.choice(reps)
-        if rng.random() < 0.6:
-            facts.append(f.deal(f"d{n}", rep, f"c{n % 7}", f"{rng.randint(1, 90)}00.00", event_id=f"deal-d{n}-v1"))
-        else:
-            facts.append(f.activity(rep, "call", occurred_at=f"2026-11-{rng.randint(1, 28):02d}T10:00:00+08:00"))
+    facts = f.deals_and_calls(rng, reps, 150)
     split = PacedSplit()
 
     async def go() -> None:

@@ -67,6 +67,8 @@ def check_top_is_rank(ops: list[tuple[str, D | None]], descending: bool) -> None
         assert len(index) == len(expected)
         for limit in (None, 0, 1, 2, 3, len(REPS) + 1, -1, -3):
             assert rows(index.top(limit)) == rows(expected[:limit])
+        # one rep's rank, found without reading the rows: the rank ``rank`` gives it
+        assert {rep: index.rank_of(key) for rep, key in keys.items()} == {r.rep_id: r.rank for r in expected}
 
 
 def test_ties_share_a_rank_and_list_by_rep_id() -> None:
@@ -76,6 +78,30 @@ def test_ties_share_a_rank_and_list_by_rep_id() -> None:
     # c first; a and b tie on 1 and share rank 2, a first by rep_id; d ranks 4th.
     assert rows(index.top()) == [(1, "c", D(3)), (2, "a", D(1)), (2, "b", D(1)), (4, "d", D("0.5"))]
     assert rows(index.top(2)) == [(1, "c", D(3)), (2, "a", D(1))]
+    assert [index.rank_of(order_key(rep, value)) for rep, value in
+            [("c", D(3)), ("a", D(1)), ("b", D("1.00")), ("d", D("0.5"))]] == [1, 2, 2, 4]
+
+
+def test_rank_of_a_rep_on_a_large_board_counts_the_values_ahead() -> None:
+    # 1,500 reps beyond SMALL_BOARD (a SortedList): values 0..499, three reps each. A rep
+    # valued v has the 3 × (499 − v) reps of larger values ahead of it, so its rank is that
+    # plus one, whichever of the three it is; ranked lowest first, 3 × v plus one.
+    for descending in (True, False):
+        index = RankIndex(descending)
+        for n in range(1_500):
+            index.add(order_key(f"r{n:04d}", D(n // 3), descending))
+        for n in (0, 1, 2, 3, 700, 1_497, 1_499):
+            ahead = 3 * (499 - n // 3) if descending else 3 * (n // 3)
+            assert index.rank_of(order_key(f"r{n:04d}", D(n // 3), descending)) == ahead + 1
+
+
+def test_the_rank_of_a_key_never_ranked_is_an_error() -> None:
+    index = RankIndex()
+    index.add(order_key("a", D(1)))
+    with pytest.raises(ValueError):
+        index.rank_of(order_key("b", D(1)))
+    with pytest.raises(ValueError):
+        index.rank_of(order_key("a", D(2)))
 
 
 def test_values_beyond_the_float_and_context_precision_keep_their_order() -> None:

@@ -12,11 +12,13 @@ from faust.transport import consumer as faust_consumer
 from sales_scorecard.streams import rewinding_consumer
 from sales_scorecard.streams.app import create_app
 from sales_scorecard.streams.rewinding_consumer import (
+    Hole,
     RewindingConsumer,
     RewindingConsumerThread,
     rewind_after_seek,
     rewind_to_committed,
     seek_to_committed_or_reset,
+    unacknowledged,
 )
 from sales_scorecard.streams.settings import Settings
 
@@ -66,21 +68,30 @@ class FakeAiokafkaConsumer:
         for tp in tps:
             self.positions[tp] = -1
 
+    async def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: 3 for tp in tps}  # the log start, as the broker says
+
+    async def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: 90 for tp in tps}
+
 
 A, NEVER, ZERO, CHANGELOG = tp(0), tp(1), tp(2), tp(0, "app-facts-changelog")
 
 
 def test_every_partition_ends_at_its_committed_offset_or_the_reset_position() -> None:
     consumer = FakeAiokafkaConsumer({A: 5, NEVER: None, ZERO: 0, CHANGELOG: None}, position=40)
-    committed = asyncio.run(seek_to_committed_or_reset(consumer, "earliest", {CHANGELOG.topic}))
-    assert committed == {A: 5, NEVER: None, ZERO: 0, CHANGELOG: None}
+    sought = asyncio.run(seek_to_committed_or_reset(consumer, "earliest", {CHANGELOG.topic}))
+    assert sought.committed == {A: 5, NEVER: None, ZERO: 0, CHANGELOG: None}
     assert consumer.positions == {A: 5, NEVER: -2, ZERO: 0, CHANGELOG: 40}
+    # where the guard measures each stream partition's head from: the log start is offset 3 here
+    assert sought.positions == {A: 5, NEVER: 3, ZERO: 0}
 
 
 def test_latest_reset_seeks_uncommitted_partitions_to_the_end() -> None:
     consumer = FakeAiokafkaConsumer({NEVER: None}, position=40)
-    asyncio.run(seek_to_committed_or_reset(consumer, "latest"))
+    sought = asyncio.run(seek_to_committed_or_reset(consumer, "latest"))
     assert consumer.positions == {NEVER: -1}
+    assert sought.positions == {NEVER: 90}
 
 
 def test_the_worker_app_creates_the_rewinding_consumer(tmp_path: Any) -> None:
@@ -122,9 +133,10 @@ class CommittedFake(FakeAiokafkaConsumer):
 
 def test_rewind_to_committed_seeks_each_partition_back() -> None:
     consumer = CommittedFake({A: 158, NEVER: None, ZERO: 0}, position=2026)
-    committed = asyncio.run(rewind_to_committed(consumer, [A, NEVER, ZERO], "earliest"))
-    assert committed == {A: 158, NEVER: None, ZERO: 0}
+    sought = asyncio.run(rewind_to_committed(consumer, [A, NEVER, ZERO], "earliest"))
+    assert sought.committed == {A: 158, NEVER: None, ZERO: 0}
     assert consumer.positions == {A: 158, NEVER: -2, ZERO: 0}
+    assert sought.positions == {A: 158, NEVER: 3, ZERO: 0}
 
 
 def test_rewind_forgets_what_faust_tracked_for_the_partitions_and_nothing_else(tmp_path: Any) -> None:
@@ -256,15 +268,109 @@ def test_the_hole_tracker_times_each_hole_from_when_it_was_first_seen() -> None:
     tracker = rewinding_consumer.HoleTracker(clock=lambda: now[0])
     tp = TopicPartition("t", 0)
     limit = rewinding_consumer.GIVE_UP_SECONDS
-    assert tracker.should_rewind(tp, 5, 5) is False  # no hole
-    assert tracker.should_rewind(tp, 5, 6) is True
+    assert tracker.should_rewind(tp, Hole(5, 5)) is True
     now[0] = limit - 0.5
-    assert tracker.should_rewind(tp, 5, 6) is True
+    assert tracker.should_rewind(tp, Hole(5, 7)) is True
     now[0] = limit
-    assert tracker.should_rewind(tp, 5, 6) is False  # given up at this offset
-    assert tracker.should_rewind(tp, 9, 10) is True  # a new committed offset starts again
-    now[0] = 2 * limit
-    assert tracker.should_rewind(tp, 9, 9) is False and tracker.should_rewind(tp, 9, 10) is True  # closed, then new
+    assert tracker.should_rewind(tp, Hole(5, 5)) is False  # given up at this offset
+    assert tracker.should_rewind(tp, Hole(9, 9)) is True  # a hole elsewhere starts again
+
+
+def test_unacknowledged_offsets_are_the_head_before_the_first_ack_and_what_a_gap_covers() -> None:
+    assert unacknowledged(5, [5, 6, 7]) is None
+    assert unacknowledged(5, [3, 4, 5]) is None  # re-read records below the committed offset
+    assert unacknowledged(5, [6, 7]) == Hole(5, 5)
+    assert unacknowledged(0, [4, 5]) == Hole(0, 3)
+    # Faust's gap of a read offset jumping from 11 to 15 is [12, 16): 12..14 never read
+    assert unacknowledged(10, [10, 11, 15, 16], [(12, 16)]) == Hole(12, 14)
+    assert unacknowledged(10, [11, 15], [(12, 16)]) == Hole(10, 14)
+    assert unacknowledged(10, [10, 11, 12, 13, 14, 15], [(12, 16)]) is None  # all read after all
+    assert unacknowledged(10, [10, 11], [(12, 16)]) is None  # nothing acknowledged past the gap yet
+    assert unacknowledged(20, [20, 21, 30], [(2, 5), (25, 27)]) == Hole(25, 26)  # older gaps are committed
+    assert unacknowledged(3, []) is None
+
+
+def test_a_partition_nobody_committed_is_guarded_from_where_the_seek_put_it(tmp_path: Any) -> None:
+    # The loss found in a kill run: sales.reviews[5] offset 0 never acknowledged, 1.. were;
+    # Faust keeps no committed offset (none, or 0, was committed) and would commit 3.
+    consumer = _consumer(tmp_path)
+    fresh, zero = TopicPartition("t.sales.reviews", 5), TopicPartition("t.sales.reviews", 1)
+    consumer._thread.positions = {fresh: 0, zero: 0}
+    consumer._thread.seek_to_committed = _returning({fresh: None, zero: 0})
+    asyncio.run(consumer.perform_seek())
+    assert consumer._committed_offset.get(fresh) is None and consumer._committed_offset.get(zero) is None
+    consumer._acked[fresh], consumer._acked[zero] = [1, 2], [0, 1, 2]
+    assert consumer._new_offset(fresh) is None and consumer.hole_repair.requested == {fresh}
+    assert consumer._new_offset(zero) == 3
+
+
+def test_a_gap_in_what_faust_read_is_re_delivered_not_counted_as_acknowledged(tmp_path: Any) -> None:
+    # The loss found in a kill run: rep-facts records dropped in a rebalance made the read
+    # offset jump; Faust's gap bookkeeping would count them as acknowledged and commit 17.
+    consumer = _consumer(tmp_path)
+    tp = TopicPartition("t.sales.rep-facts", 4)
+    consumer._committed_offset[tp] = 10
+    consumer._acked[tp] = [10, 11, 15, 16]
+    consumer._gap[tp].addi(12, 16)
+    assert consumer._new_offset(tp) is None and consumer.hole_repair.requested == {tp}
+
+
+def test_skipped_offsets_are_those_the_fetches_went_past_since_the_seek() -> None:
+    skipped = rewinding_consumer.SkippedOffsets()
+    tp = TopicPartition("t.sales.targets", 0)
+    skipped.fetched(tp, [4, 9])  # no seek known yet: nothing can be said before the first record
+    assert not skipped.holds_no_record(tp, Hole(0, 3)) and skipped.holds_no_record(tp, Hole(5, 8))
+    skipped.sought({tp: 10})
+    skipped.fetched(tp, [12, 13])
+    skipped.fetched(tp, [17])
+    assert skipped.holds_no_record(tp, Hole(10, 11)) and skipped.holds_no_record(tp, Hole(14, 16))
+    assert skipped.holds_no_record(tp, Hole(15, 15))
+    assert not skipped.holds_no_record(tp, Hole(10, 12))  # 12 was fetched
+    assert not skipped.holds_no_record(tp, Hole(18, 18))  # not read that far
+    skipped.sought({tp: 10})  # read again from 10: what was skipped before no longer counts
+    assert not skipped.holds_no_record(tp, Hole(10, 11))
+
+
+def test_a_hole_of_offsets_the_fetch_went_past_is_committed_past_without_a_re_delivery(tmp_path: Any) -> None:
+    # A compacted topic: offsets 12..14 and 0..1 were compacted away; aiokafka's fetches
+    # went past them, so no record is there to re-deliver.
+    consumer = _consumer(tmp_path)
+    skips: list = []
+    consumer.on_commit_skip = lambda tp, offset: skips.append(offset)
+    tp, head = TopicPartition("t.sales.targets", 0), TopicPartition("t.sales.targets", 1)
+    consumer._thread.skipped.sought({tp: 10, head: 0})
+    consumer._thread.skipped.fetched(tp, [10, 11, 15, 16])
+    consumer._thread.skipped.fetched(head, [2, 3])
+    consumer._committed_offset[tp], consumer._acked[tp] = 10, [10, 11, 15, 16]
+    consumer._gap[tp].addi(12, 16)  # Faust's gap for the read offset jumping from 11 to 15
+    consumer._positions[head], consumer._acked[head] = 0, [2, 3]
+    assert (consumer._new_offset(tp) or 0) > 14  # past the hole
+    assert consumer._new_offset(head) == 4
+    assert not consumer.hole_repair.requested and skips == []
+    # the same gap where the fetch brought the records (Faust dropped them) is re-delivered
+    consumer._thread.skipped.sought({tp: 17})
+    consumer._thread.skipped.fetched(tp, [17, 18, 19, 20])
+    consumer._committed_offset[tp], consumer._acked[tp] = 17, [17, 20]
+    consumer._gap[tp].addi(18, 21)
+    assert consumer._new_offset(tp) is None and consumer.hole_repair.requested == {tp}
+
+
+def test_a_seek_of_every_partition_starts_re_deliveries_over(tmp_path: Any) -> None:
+    consumer = _consumer(tmp_path)
+    tp = TopicPartition("t.sales.deals", 2)
+    consumer.request_redelivery([tp])
+    consumer.hole_repair.started(tp, 40)
+    consumer._thread.positions = {tp: 7}
+    consumer._thread.seek_to_committed = _returning({tp: 7})
+    asyncio.run(consumer.perform_seek())
+    assert not consumer.hole_repair.requested and not consumer.hole_repair.read_before
+    assert consumer._read_offset[tp] == 7 and consumer._committed_offset[tp] == 7
+
+
+def _returning(committed: dict) -> Any:
+    async def seek_to_committed() -> dict:
+        return committed
+    return seek_to_committed
 
 
 def test_the_worker_counts_commit_skips_and_hole_rewinds_in_its_metrics(tmp_path: Any) -> None:

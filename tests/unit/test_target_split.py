@@ -115,6 +115,21 @@ def test_a_transfer_in_the_period_splits_among_the_members_at_its_end() -> None:
     assert shares(e, "2026-11", "r1", "r2", "x9") == ["45000.00", "45000.00", None]
 
 
+def test_a_rep_moving_between_two_split_teams_gets_the_share_of_the_team_it_ends_in() -> None:
+    # r1 is in t3, both teams' November targets split equally; then a late roster event
+    # moves r1 to t1 from 1 November. t1 (re-split first: teams go in id order) names r1,
+    # t3 names it no longer: r1's share is t1's 40,000 / 2 = 20,000, not dropped with t3's.
+    e = build(roster("r1", "t3"), roster("r2", "t1"),
+              target("team", "t1", "2026-11", "40000.00", split="equal"),
+              target("team", "t3", "2026-11", "9000.00", split="equal"))
+    assert shares(e, "2026-11", "r1", "r2") == ["9000.00", "40000.00"]
+    e.apply(record_from_event(roster("r1", "t1", effective_at="2026-11-01T00:00:00+08:00")))
+    assert shares(e, "2026-11", "r1", "r2") == ["20000.00", "20000.00"]
+    # and back to t3 from 10 November: t3's whole 9,000 again, t1's 40,000 to r2
+    e.apply(record_from_event(roster("r1", "t3", effective_at="2026-11-10T00:00:00+08:00")))
+    assert shares(e, "2026-11", "r1", "r2") == ["9000.00", "40000.00"]
+
+
 def test_history_split_by_revenue_of_the_three_months_before_and_equal_when_all_zero() -> None:
     e = build(*TEAM, target("team", "t1", "2026-11", "100000.01", split="history"))
     # Nobody sold in August-October: equal. 10,000,001 cents / 3 = 3,333,333 r 2: r1, r2 get one more.
@@ -210,6 +225,34 @@ def test_a_rep_partition_takes_the_shares_it_is_sent() -> None:
     assert part.apply_split_shares("r1", {"2026-11": D("100000.00")}).value == "duplicate"
     part.apply_split_shares("r1", {})
     assert part.rep_target("r1", "2026-11") is None
+
+
+def test_an_engine_keeping_every_rep_splits_every_team_target_at_once() -> None:
+    from sales_scorecard.core.engine import rep_partition
+
+    events = (*TEAM, target("rep", "r2", "2026-11", "40000.00"),
+              target("team", "t1", "2026-11", "100000.00", split="equal"),
+              target("team", "t1", "2026-12", "40000.00", split="history"),
+              deal("h1", "r1", "c1", "30000.00", closed_at="2026-09-10T10:00:00+08:00"),
+              deal("h3", "r3", "c3", "10000.00", closed_at=NOV.format(3)))
+    every = ScorecardEngine("Asia/Shanghai", role=rep_partition(lambda rep: True))  # the what-if's
+    for ev in events:
+        every.apply(record_from_event(ev))
+    assert every.rep_target("r1", "2026-11") is None  # no share as the facts come
+    every.split_team_targets()
+    # November: 100000 - r2's own 40000 = 60000 over r1, r3. December by September-November
+    # revenue, 30000 : 0 : 10000 of 40000.
+    assert shares(every, "2026-11", "r1", "r2", "r3", "x9") == ["30000.00", "40000.00", "30000.00", None]
+    assert shares(every, "2026-12", "r1", "r2", "r3") == ["30000.00", "0.00", "10000.00"]
+    assert every.splits.shares == build(*events).splits.shares  # the whole engine's, fact by fact
+    every.take_split_reps()
+    every.split_team_targets()
+    assert every.take_split_reps() == set()  # the same shares again
+    # a later November target of t1 without split takes the November shares away
+    every.apply(record_from_event(target("team", "t1", "2026-11", "100000.00", occurred_at=LATER)))
+    every.split_team_targets()
+    assert shares(every, "2026-11", "r1", "r2", "r3") == [None, "40000.00", None]
+    assert shares(every, "2026-12", "r1", "r3") == ["30000.00", "10000.00"]
 
 
 # ------------------------------------------------------------------ validation

@@ -1,4 +1,4 @@
-"""The what-if of contract §13 on hand-worked figures (contract §6, §7, §11)."""
+"""The what-if of contract §13 on hand-worked figures (contract §6, §7, §11, §12)."""
 
 from __future__ import annotations
 
@@ -58,9 +58,10 @@ def history() -> list[dict[str, Any]]:
     ]
 
 
-def run(candidate: Plans, first: str = "2026-10", last: str = "2026-11") -> WhatIf:
+def run(candidate: Plans, first: str = "2026-10", last: str = "2026-11",
+        events: list[dict[str, Any]] | None = None) -> WhatIf:
     engine = rep_engine("Asia/Shanghai", CURRENT)
-    for event in history():
+    for event in history() if events is None else events:
         engine.apply(record_from_event(event))
     return recompute(engine, candidate, first, last)
 
@@ -121,6 +122,39 @@ def test_scores_under_both_scorecard_plans() -> None:
     assert scores[("r3", "2026-11")] == ("50.0000", "")
     # the commission plan is the same on both sides
     assert all(r.delta == 0 for r in report.rows)
+
+
+def split_history() -> list[dict[str, Any]]:
+    """r1, r2 and r3 in t1, whose November target of 30,000 is split equally (contract §12);
+    none of them has a target of their own."""
+    return [
+        roster("r1", "t1"), roster("r2", "t1"), roster("r3", "t1"),
+        target("team", "t1", "2026-11", "30000.00", split="equal"),
+        deal("d1", "r1", "c1", "12000.00", closed_at="2026-11-10T10:00:00+08:00"),
+        deal("d2", "r2", "c2", "4000.00", closed_at="2026-11-12T10:00:00+08:00"),
+    ]
+
+
+def test_a_share_of_a_split_team_target_is_the_reps_target(tmp_path: Path) -> None:
+    #: attainment alone against a goal of 1.5: the score shows the attainment
+    attainment = ScopedPlans.uniform(parse_plan({"plan_id": "attainment-1.5", "components": [
+        {"kpi": "weighted_attainment", "dimension": "financial", "weight": "1", "goal": "1.5"}]}))
+    report = run(Plans(attainment, six_nine(tmp_path).commission), "2026-11", "2026-11", split_history())
+    # 30,000 / 3 = 10,000 each. r1: 12,000 of 10,000, attainment 1.2, no survey (the gate passes):
+    # 10,000 × 5 % + 2,000 × 8 % = 660; 10,000 × 6 % + 2,000 × 9 % = 780.
+    # r2: 4,000 of 10,000, attainment 0.4: 4,000 × 5 % = 200; × 6 % = 240.
+    # r3 sold nothing: a share makes no scorecard, so no rep-month.
+    assert commissions(report) == {("r1", "2026-11"): (D("660.00"), D("780.00")),
+                                   ("r2", "2026-11"): (D("200.00"), D("240.00"))}
+    assert [(r.rep_id, r.delta) for r in report.rows] == [("r1", D("120.00")), ("r2", D("40.00"))]
+    total = report.total()
+    assert (total.rep_months, total.current, total.candidate, total.delta) == \
+        (2, D("860.00"), D("1020.00"), D("160.00"))
+    scores = {r.rep_id: (score_rounded(r.score_current), score_rounded(r.score_candidate)) for r in report.rows}
+    # r1 under the default plan, as r1's October in test_scores_under_both_scorecard_plans:
+    # 100 × (40 + 10 + 5 + 10) / 90 = 72.2222; attainment only: 100 × 1.2 / 1.5 = 80.
+    # r2: attainment 0.4 (× 40) = 16, + 10 + 5 + 10: 100 × 41 / 90 = 45.5556; 100 × 0.4 / 1.5 = 26.6667.
+    assert scores == {"r1": ("72.2222", "80.0000"), "r2": ("45.5556", "26.6667")}
 
 
 def test_the_current_plans_as_candidate_change_nothing() -> None:

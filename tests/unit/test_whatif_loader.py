@@ -59,9 +59,16 @@ def test_a_simulated_history_gives_every_rep_figure_apply_gives(simulated: list[
     assert {k: sorted(v) for k, v in loaded.known.items()} == {k: sorted(v) for k, v in applied.known.items()}
     want = rep_figures(applied)
     assert len(want) > 100 and rep_figures(loaded) == want
-    # and so the what-if's report, under both plans
+    # and so the what-if's report, under both plans; it is the whole engine's too, whose
+    # split shares were computed fact by fact, as the worker's org stage computes them
     candidate = six_nine(tmp_path)
-    assert recompute(loaded, candidate, "2026-08", "2026-11") == recompute(applied, candidate, "2026-08", "2026-11")
+    whole = ScorecardEngine("Asia/Shanghai", CURRENT.scorecard, CURRENT.commission)
+    by_apply(whole, simulated)
+    assert whole.splits.shares and not loaded.splits.shares
+    report = recompute(loaded, candidate, "2026-08", "2026-11")
+    assert loaded.splits.shares == whole.splits.shares
+    assert report == recompute(applied, candidate, "2026-08", "2026-11") == \
+        recompute(whole, candidate, "2026-08", "2026-11")
 
 
 def test_a_partition_gets_the_figures_of_its_own_reps(simulated: list[dict[str, Any]]) -> None:
