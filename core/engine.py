@@ -328,6 +328,8 @@ class ScorecardEngine:
         self._rep_facts: dict[str, RepFacts] = {}
         #: customer -> (rep_id, ts, tier, team) of the acquisition credited (see _update_acquisition)
         self._acquisitions: dict[str, tuple[str, datetime, str, str]] = {}
+        #: during a rebuild (``begin_rebuild``): the customers whose acquisition to work out at its end
+        self._acquiring: set[str] | None = None
         #: customer -> {deal_id: closed_at} of currently won deals (any rep)
         self._customer_wins: dict[str, dict[str, datetime]] = {}
         #: (scope, id) -> customer -> closed_at of the won deals credited to the scope (a multiset)
@@ -706,7 +708,11 @@ class ScorecardEngine:
         return self._attributed(rep_id, team, ts, (("new_tier", tier),))
 
     def _update_acquisition(self, customer: str) -> None:
-        """Credit the customer's acquisition to its earliest currently-won deal."""
+        """Credit the customer's acquisition to its earliest currently-won deal (during a
+        rebuild: at its end, ``end_rebuild``)."""
+        if self._acquiring is not None:
+            self._acquiring.add(customer)
+            return
         acquisition = None
         wins = self._customer_wins.get(customer)
         if wins:
@@ -1007,6 +1013,37 @@ class ScorecardEngine:
         ``take_dirty`` returns them again (a vanished key stays a withdrawal)."""
         for key in keys:
             (self.dirty if self.exists(*key) else self.vanished).add(key)
+
+    def begin_rebuild(self) -> EngineRole:
+        """Apply the facts that follow the cheap way of a rebuild, until ``end_rebuild``
+        (given the role returned): nothing is marked to render again (every key is, at
+        the end) and customers' acquisitions are worked out once each, at the end, not at
+        every deal. Nothing read meanwhile depends on acquisitions (a history split reads
+        revenue only)."""
+        role = self.role
+        self.role = dataclasses.replace(role, marks=False)
+        self._acquiring = set()
+        return role
+
+    def end_rebuild(self, role: EngineRole) -> None:
+        """Credit the acquisitions of the customers whose wins moved since
+        ``begin_rebuild``, take ``role`` back and mark every existing scorecard of its
+        scopes: a superset of what applying the same facts one by one would have marked
+        (``take_dirty`` hands out only existing keys; vanished ones are kept apart as ever).
+        The state is the one ``apply`` gives: an acquisition depends on the current wins,
+        deals and roster only, and each customer whose acquisition ``apply`` would have
+        worked out again is worked out here, on the final facts."""
+        acquiring, self._acquiring = self._acquiring, None
+        for customer in sorted(acquiring or ()):
+            self._update_acquisition(customer)
+        self.role = role
+        if not role.marks:
+            return
+        scopes, dirty = role.scopes, self.dirty
+        for (scope, id), labels in self.known.items():
+            if labels and scope in scopes:
+                dirty.update((scope, id, label) for label in labels)
+                dirty.update(((scope, id, "R30D"), (scope, id, "R90D")))
 
     def all_keys(self) -> list[ScorecardKey]:
         """Every existing scorecard key (calendar periods and trailing windows)."""

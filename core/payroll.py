@@ -172,9 +172,10 @@ class PayrollLedger:
         """Adjustments for closed months whose pay, by the formula, differs from what the
         formula paid. A change naming a dispute gives ``reason: "appeal"`` and its id."""
         out = []
-        for (rep_id, month), change in sorted(changes.items()):
-            if month not in engine.closed_months:
-                continue
+        closed = engine.closed_months
+        # Only closed months are adjusted: the rest are left out before sorting (after a
+        # rebuild every rep-month with a fact is a change).
+        for (rep_id, month), change in sorted(item for item in changes.items() if item[0][1] in closed):
             if (rep_id, month) not in self.paid:
                 if not self._eligible(engine, rep_id, month):
                     continue
