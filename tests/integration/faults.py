@@ -12,8 +12,10 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sales_scorecard.cli.ledger_db import Ledger
+from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.payroll import PayrollLedger
@@ -21,9 +23,11 @@ from sales_scorecard.localkafka.broker import free_port
 from sales_scorecard.schemas.records import record_from_event
 from sales_scorecard.streams.lag import lag_topics
 from sales_scorecard.streams.settings import Settings
+from tests.conftest import isolated_settings
+from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import REPO, WorkerProcess
 from tests.integration.kafka_helpers import group_caught_up, metric_sum, metric_value, wait_for
-from tests.reference.model import ReferenceModel
+from tests.reference.model import ReferenceModel, built_model
 
 #: Partitions of every topic in the fault suite (the internal single-partition ones aside).
 #: Six is a multiple of one, two and three workers: with standby replicas Faust's sticky
@@ -45,6 +49,13 @@ def fault_workers(default: int) -> int:
     return int(os.environ.get("SCORECARD_TEST_WORKERS") or default)
 
 
+def fault_settings(bootstrap: str, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings of a fault test's own (``isolated_settings``: data under ``tmp_path / "data"``,
+    ``fault_partitions()`` partitions) with ``overrides`` replaced."""
+    return dataclasses.replace(isolated_settings(bootstrap, tmp_path / "data", partitions=fault_partitions()),
+                               **overrides)
+
+
 def worker_settings(base: Settings, count: int, tmp_path: Path) -> list[Settings]:
     """Settings of ``count`` workers of one group: ``base`` and copies with a web port and
     a data directory of their own."""
@@ -61,6 +72,12 @@ def start_workers(run_worker, settings: list[Settings], timeout: float = 240) ->
     assert wait_for(lambda: all(w.readiness().get("ready") for w in workers), timeout=timeout), \
         [w.log_tail(20) for w in workers]
     return workers
+
+
+def start_fault_workers(run_worker, settings: Settings, tmp_path: Path, default: int = 1) -> list[WorkerProcess]:
+    """Start ``fault_workers(default)`` workers of one group from ``settings`` (``start_workers``
+    over ``worker_settings``); wait until every one is ready."""
+    return start_workers(run_worker, worker_settings(settings, fault_workers(default), tmp_path))
 
 
 def start_sink(settings: Settings, db: Path) -> subprocess.Popen:
@@ -113,6 +130,24 @@ def pipeline_settled(settings: Settings, *expositions: str) -> bool:
     return (group_caught_up(settings, settings.app_id, lag_topics(settings))
             and all(r >= clock for r in rendered if r > 0) and max(rendered) >= clock
             and sum(metric_value(m, "scorecard_pending_updates") for m in expositions) == 0)
+
+
+def group_settled(settings: Settings, workers: list[WorkerProcess]) -> bool:
+    """A ready worker of ``workers`` owns the aggregation stage and the pipeline settled
+    (``pipeline_settled`` over the metrics of every one of them)."""
+    return aggregation_owner(workers) is not None and pipeline_settled(settings, *(w.metrics() for w in workers))
+
+
+def assert_snapshot_exact(settings: Settings, events: list[dict], more_than: int) -> list[dict]:
+    """The published snapshot equals the offline recomputation of ``events`` and matches the
+    independent reference model (tests/reference, written from the contract by another
+    author), each over more than ``more_than`` scorecards; returns its rows."""
+    rows = read_snapshot(settings)
+    offline = assert_snapshot_equals_offline(rows, events, settings.timezone)
+    assert offline > more_than, ("scorecards compared with the offline recomputation", offline)
+    reference = assert_snapshot_matches(rows, built_model(events, timezone=settings.timezone))
+    assert reference > more_than, ("scorecards compared with the reference model", reference)
+    return rows
 
 
 def offline_pay(events: list[dict], timezone: str, months: list[str]

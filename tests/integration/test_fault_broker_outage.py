@@ -5,7 +5,6 @@ or ``SCORECARD_TEST_WORKERS`` say otherwise (every worker must then ride out the
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 import time
@@ -15,21 +14,15 @@ from pathlib import Path
 import pytest
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
-from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.localkafka import broker
-from tests.conftest import isolated_settings
-from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.faults import (
-    aggregation_owner,
-    fault_partitions,
-    fault_workers,
-    pipeline_settled,
+    assert_snapshot_exact,
+    fault_settings,
+    group_settled,
     processing_errors,
-    start_workers,
-    worker_settings,
+    start_fault_workers,
 )
 from tests.integration.kafka_helpers import metric_sum, metric_value, produce_events, wait_for
-from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
@@ -48,11 +41,10 @@ def own_broker() -> Iterator[broker.BrokerInfo]:
 
 
 def test_broker_outage_of_20_seconds(own_broker: broker.BrokerInfo, run_worker, tmp_path: Path) -> None:
-    s = dataclasses.replace(isolated_settings(own_broker.bootstrap, tmp_path / "data", partitions=fault_partitions()),
-                            clock_refresh_seconds=2)
+    s = fault_settings(own_broker.bootstrap, tmp_path, clock_refresh_seconds=2)
     events = simulate(SimulationConfig(seed=8, reps=40, teams=5, months=3, start_month="2026-03"))
     half = len(events) // 2
-    workers = start_workers(run_worker, worker_settings(s, fault_workers(1), tmp_path))
+    workers = start_fault_workers(run_worker, s, tmp_path)
     produce_events(s, events[:half])
     assert wait_for(lambda: sum(metric_value(w.metrics(), "scorecard_records_received_total",
                                              topic="sales.activities") for w in workers) > 200, timeout=120)
@@ -65,18 +57,10 @@ def test_broker_outage_of_20_seconds(own_broker: broker.BrokerInfo, run_worker, 
     broker.up(port=own_broker.port, data_dir=own_broker.data_dir, controller_port=own_broker.controller_port)
 
     produce_events(s, events[half:])
-
-    def settled() -> bool:
-        owner = aggregation_owner(workers)
-        return owner is not None and pipeline_settled(s, *(w.metrics() for w in workers))
-
-    assert wait_for(settled, timeout=900, interval=2), [w.log_tail() for w in workers]
+    assert wait_for(lambda: group_settled(s, workers), timeout=900, interval=2), [w.log_tail() for w in workers]
     time.sleep(2)
     assert all(w.proc.poll() is None for w in workers)
     texts = [w.metrics() for w in workers]
     assert all(processing_errors(text) == 0 for text in texts), [w.log_tail() for w in workers]
     assert sum(metric_sum(text, "scorecard_records_rejected_total") for text in texts) == 0, "no record dead-lettered"
-    rows = read_snapshot(s)
-    assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
-    # and the independent reference model (tests/reference, written from the contract by another author)
-    assert assert_snapshot_matches(rows, built_model(events, timezone=s.timezone)) > 100
+    assert_snapshot_exact(s, events, more_than=100)

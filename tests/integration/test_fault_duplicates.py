@@ -6,7 +6,6 @@ say otherwise (tests/integration/faults.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import random
 import signal
@@ -20,23 +19,17 @@ import pytest
 
 from sales_scorecard.cli.kafka_io import client_options
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
-from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.topics import PAYROLL, TOPIC_FOR_TYPE, input_key
-from tests.conftest import isolated_settings
-from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.faults import (
-    aggregation_owner,
     assert_ledger_pays_exactly,
-    fault_partitions,
-    fault_workers,
-    pipeline_settled,
+    assert_snapshot_exact,
+    fault_settings,
+    group_settled,
     processing_errors,
+    start_fault_workers,
     start_sink,
-    start_workers,
-    worker_settings,
 )
 from tests.integration.kafka_helpers import group_caught_up, wait_for
-from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -63,8 +56,7 @@ def shuffled_twice(events: list[dict], partitions: int, seed: int) -> list[tuple
 def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_worker, tmp_path: Path) -> None:
     from kafka import KafkaProducer
 
-    s = dataclasses.replace(isolated_settings(kafka_bootstrap, tmp_path / "data", partitions=fault_partitions()),
-                            clock_refresh_seconds=2)
+    s = fault_settings(kafka_bootstrap, tmp_path, clock_refresh_seconds=2)
     events = simulate(SimulationConfig(seed=33, reps=30, teams=4, months=3, start_month="2026-05"))
     events.append({"event_id": f"close:{CLOSED}", "type": "close_period", "schema_version": 1,
                    "occurred_at": "2026-06-03T09:00:00+08:00", "period": CLOSED})
@@ -76,11 +68,7 @@ def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_wo
 
     db = tmp_path / "ledger.sqlite"
     sink = start_sink(s, db)
-    workers = start_workers(run_worker, worker_settings(s, fault_workers(1), tmp_path))
-
-    def settled() -> bool:
-        owner = aggregation_owner(workers)
-        return owner is not None and pipeline_settled(s, *(w.metrics() for w in workers))
+    workers = start_fault_workers(run_worker, s, tmp_path)
 
     try:
         producer = KafkaProducer(**client_options(s), acks="all", linger_ms=10)
@@ -88,7 +76,7 @@ def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_wo
             producer.send(s.topic(topic), key=key, value=value, partition=partition)
         producer.flush()
         producer.close()
-        assert wait_for(settled, timeout=900, interval=2), [w.log_tail() for w in workers]
+        assert wait_for(lambda: group_settled(s, workers), timeout=900, interval=2), [w.log_tail() for w in workers]
         time.sleep(2)
         assert wait_for(lambda: group_caught_up(s, f"{s.app_id}-payroll-sink", [PAYROLL.full_name(s)]), timeout=120)
     finally:
@@ -108,8 +96,5 @@ def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_wo
     applied = sum(v for k, v in facts.items() if 'outcome="applied"' in k)
     assert applied <= len({e["event_id"] for e in events})  # no copy counted twice
 
-    rows = read_snapshot(s)
-    assert assert_snapshot_equals_offline(rows, events, s.timezone) > 100
-    # and the independent reference model (tests/reference, written from the contract by another author)
-    assert assert_snapshot_matches(rows, built_model(events, timezone=s.timezone)) > 100
+    assert_snapshot_exact(s, events, more_than=100)
     assert assert_ledger_pays_exactly(db, events, s.timezone, [CLOSED]) >= 20

@@ -7,7 +7,6 @@ restarted each time (tests/integration/faults.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import signal
@@ -17,26 +16,21 @@ from pathlib import Path
 import pytest
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
-from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.streams.topics import PAYROLL
-from tests.conftest import isolated_settings
-from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import WorkerProcess
 from tests.integration.faults import (
     aggregation_owner,
     assert_ledger_pays_exactly,
+    assert_snapshot_exact,
     facts_seen,
-    fault_partitions,
-    fault_workers,
+    fault_settings,
     pipeline_settled,
     processing_errors,
+    start_fault_workers,
     start_sink,
-    start_workers,
     wait_mid_chunk,
-    worker_settings,
 )
 from tests.integration.kafka_helpers import group_caught_up, produce_events, wait_for
-from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
@@ -74,15 +68,14 @@ def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_
                                                       stages: str) -> None:
     # clock refresh every second: the clock-dependent KPIs (pace, expected-to-date) of the
     # current periods are re-rendered soon after the last fact, before the comparison
-    s = dataclasses.replace(isolated_settings(kafka_bootstrap, tmp_path / "data", partitions=fault_partitions()),
-                            store="rocksdb", processing_guarantee=GUARANTEE, clock_refresh_seconds=1,
-                            stages=stages)
+    s = fault_settings(kafka_bootstrap, tmp_path, store="rocksdb", processing_guarantee=GUARANTEE,
+                       clock_refresh_seconds=1, stages=stages)
     rnd = random.Random(1234)
     events, chunks = history()
     assert len(events) > 50_000
     db = tmp_path / "ledger.sqlite"
     sink = start_sink(s, db)
-    workers = start_workers(run_worker, worker_settings(s, fault_workers(1), tmp_path))
+    workers = start_fault_workers(run_worker, s, tmp_path)
 
     def owner() -> WorkerProcess:
         """The worker running the aggregation stage: the one killed (with several workers,
@@ -121,8 +114,5 @@ def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_
         sink.wait(timeout=30)
     assert kills == KILLS
 
-    rows = read_snapshot(s)
-    assert assert_snapshot_equals_offline(rows, events, s.timezone) > 1000
-    # and the independent reference model (tests/reference, written from the contract by another author)
-    assert assert_snapshot_matches(rows, built_model(events, timezone=s.timezone)) > 1000
+    assert_snapshot_exact(s, events, more_than=1000)
     assert assert_ledger_pays_exactly(db, events, s.timezone, CLOSED) >= 100

@@ -24,9 +24,8 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.worker_probe import http_get
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import DEADLETTER, INPUT_TOPICS, TOPIC_FOR_TYPE, input_key
-from tests.conftest import isolated_settings
 from tests.integration.conftest import WorkerProcess
-from tests.integration.faults import fault_partitions, fault_workers, start_workers, worker_settings
+from tests.integration.faults import fault_settings, start_fault_workers
 from tests.integration.kafka_helpers import json_values, metric_sum, metric_value, read_topic, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
@@ -122,7 +121,7 @@ class Harness:
 @pytest.fixture(scope="module")
 def harness(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     tmp = tmp_path_factory.mktemp("random-input")
-    settings = isolated_settings(kafka_bootstrap, tmp / "data", partitions=fault_partitions())
+    settings = fault_settings(kafka_bootstrap, tmp)
     started: list[WorkerProcess] = []
 
     def start(s: Settings, name: str, ready: bool = True) -> WorkerProcess:
@@ -133,7 +132,7 @@ def harness(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
         return w
 
     try:
-        yield Harness(settings, start_workers(start, worker_settings(settings, fault_workers(1), tmp)))
+        yield Harness(settings, start_fault_workers(start, settings, tmp))
     finally:
         for w in started:
             w.stop()

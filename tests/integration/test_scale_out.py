@@ -8,7 +8,6 @@ two) and ``SCORECARD_TEST_PARTITIONS`` change the topology (tests/integration/fa
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import signal
 import time
@@ -19,16 +18,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
-from sales_scorecard.cli.snapshot import read_snapshot
 from sales_scorecard.cli.worker_probe import http_get
-from tests.conftest import isolated_settings
-from tests.integration.compare import assert_snapshot_equals_offline, assert_snapshot_matches
 from tests.integration.conftest import WorkerProcess
 from tests.integration.faults import aggregation_owner as owner
 from tests.integration.faults import (
-    fault_partitions,
+    assert_snapshot_exact,
+    fault_settings,
     fault_workers,
-    pipeline_settled,
+    group_settled,
     processing_errors,
     start_workers,
     worker_settings,
@@ -42,7 +39,6 @@ from tests.integration.kafka_helpers import (
     wait_for,
 )
 from tests.monitoring import monitored_scorecard_metrics, series_names
-from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
@@ -61,9 +57,8 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
     if count < 2:
         pytest.skip("a kill needs a survivor: SCORECARD_TEST_WORKERS must be at least 2 here")
     # Six partitions, a multiple of three workers (faults.DEFAULT_PARTITIONS).
-    base = dataclasses.replace(isolated_settings(kafka_bootstrap, tmp_path / "data", partitions=fault_partitions()),
-                               store="rocksdb", standby_replicas=1, clock_refresh_seconds=2,
-                               stages="partitioned")
+    base = fault_settings(kafka_bootstrap, tmp_path, store="rocksdb", standby_replicas=1, clock_refresh_seconds=2,
+                          stages="partitioned")
     workers = start_workers(run_worker, worker_settings(base, count, tmp_path))
 
     events = simulate(SimulationConfig(seed=17, reps=60, teams=6, months=3, start_month="2026-06"))
@@ -78,11 +73,8 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
     survivors = [w for w in workers if w is not victim]
     produce_events(base, events[half:])
 
-    def settled() -> bool:
-        w = owner(survivors)
-        return w is not None and pipeline_settled(base, *(s.metrics() for s in survivors))
-
-    assert wait_for(settled, timeout=900, interval=3), [w.log_tail(30) for w in survivors]
+    assert wait_for(lambda: group_settled(base, survivors), timeout=900, interval=3), \
+        [w.log_tail(30) for w in survivors]
     time.sleep(2)
     assert all(w.proc.poll() is None for w in survivors)
     assert all(processing_errors(w.metrics()) == 0 for w in survivors), [w.log_tail() for w in survivors]
@@ -92,10 +84,7 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
     assert wait_for(lambda: all(w.readiness().get("ready") for w in survivors), timeout=180), \
         [w.readiness() for w in survivors]
 
-    rows = read_snapshot(base)
-    assert assert_snapshot_equals_offline(rows, events, base.timezone) > 100
-    # and the independent reference model (tests/reference, written from the contract by another author)
-    assert assert_snapshot_matches(rows, built_model(events, timezone=base.timezone)) > 100
+    rows = assert_snapshot_exact(base, events, more_than=100)
 
     # Any survivor answers any key like the published snapshot.
     rnd = random.Random(5)
