@@ -13,6 +13,12 @@ def _eid(prefix: str) -> str:
     return f"{prefix}-{next(_ids)}"
 
 
+def _with_optional(ev: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """``ev`` with each of ``fields`` that is not None added, in the order given."""
+    ev.update((name, value) for name, value in fields.items() if value is not None)
+    return ev
+
+
 def deal(
     deal_id: str,
     rep_id: str,
@@ -47,15 +53,8 @@ def deal(
     }
     if closed_at is not None and stage != "open":
         ev["closed_at"] = closed_at
-    if customer_tier is not None:
-        ev["customer_tier"] = customer_tier
-    if dispute_id is not None:
-        ev["dispute_id"] = dispute_id
-    if pipeline_stage is not None:
-        ev["pipeline_stage"] = pipeline_stage
-    if expected_close_at is not None:
-        ev["expected_close_at"] = expected_close_at
-    return ev
+    return _with_optional(ev, customer_tier=customer_tier, dispute_id=dispute_id, pipeline_stage=pipeline_stage,
+                          expected_close_at=expected_close_at)
 
 
 def roster(
@@ -82,9 +81,7 @@ def roster(
         "hired_at": hired_at,
         "name": f"Rep {rep_id}",
     }
-    if territory_factor is not None:
-        ev["territory_factor"] = territory_factor
-    return ev
+    return _with_optional(ev, territory_factor=territory_factor)
 
 
 def target(scope: str, id: str, period: str, revenue: str, new_customers: int | None = None,
@@ -101,15 +98,7 @@ def target(scope: str, id: str, period: str, revenue: str, new_customers: int | 
         "period": period,
         "revenue": revenue,
     }
-    if new_customers is not None:
-        ev["new_customers"] = new_customers
-    if market_size is not None:
-        ev["market_size"] = market_size
-    if dispute_id is not None:
-        ev["dispute_id"] = dispute_id
-    if split is not None:
-        ev["split"] = split
-    return ev
+    return _with_optional(ev, new_customers=new_customers, market_size=market_size, dispute_id=dispute_id, split=split)
 
 
 def complaint(complaint_id: str, rep_id: str, customer_id: str, severity: str = "high", status: str = "open",
@@ -129,9 +118,7 @@ def complaint(complaint_id: str, rep_id: str, customer_id: str, severity: str = 
         "status": status,
         "opened_at": opened_at,
     }
-    if resolved_at is not None:
-        ev["resolved_at"] = resolved_at
-    return ev
+    return _with_optional(ev, resolved_at=resolved_at)
 
 
 def activity(rep_id: str, kind: str, occurred_at: str = "2026-11-05T09:00:00+08:00", customer_id: str | None = None,
@@ -146,11 +133,8 @@ def activity(rep_id: str, kind: str, occurred_at: str = "2026-11-05T09:00:00+08:
         "rep_id": rep_id,
         "kind": kind,
     }
-    for name, value in (("customer_id", customer_id), ("effective", effective), ("duration_minutes", duration_minutes),
-                        ("score", score), ("campaign_id", campaign_id)):
-        if value is not None:
-            ev[name] = value
-    return ev
+    return _with_optional(ev, customer_id=customer_id, effective=effective, duration_minutes=duration_minutes,
+                          score=score, campaign_id=campaign_id)
 
 
 def close_period(period: str) -> dict[str, Any]:
@@ -175,9 +159,7 @@ def dispute_opened(dispute_id: str, rep_id: str, subject_kind: str = "deal", sub
         "claim": claim,
         "opened_by": opened_by or rep_id,
     }
-    if subject_ref is not None:
-        ev["subject_ref"] = subject_ref
-    return ev
+    return _with_optional(ev, subject_ref=subject_ref)
 
 
 def dispute_resolved(dispute_id: str, decision: str = "upheld", adjustment_amount: str | None = None,
@@ -194,9 +176,7 @@ def dispute_resolved(dispute_id: str, decision: str = "upheld", adjustment_amoun
         "resolution": resolution,
         "resolved_by": resolved_by,
     }
-    if adjustment_amount is not None:
-        ev["adjustment_amount"] = adjustment_amount
-    return ev
+    return _with_optional(ev, adjustment_amount=adjustment_amount)
 
 
 def dispute_withdrawn(dispute_id: str, withdrawn_by: str = "r1", occurred_at: str = "2026-11-23T10:00:00+08:00",
