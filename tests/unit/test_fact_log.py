@@ -15,13 +15,21 @@ from sales_scorecard.streams.settings import Settings
 from tests import factories as f
 
 
-def test_a_message_s_facts_are_one_row_and_later_rows_win() -> None:
-    table: dict[str, Any] = {}
+def log_with(table: dict[str, Any], *messages: dict[str, Any]) -> FactLog:
+    """A fact log over ``table``, loaded as a stage starts it, that has written each of
+    ``messages`` (key -> fact) as the facts of one message."""
     log = FactLog(table)
     log.load()
-    log.put("deal:d1", {"version": 1})
-    log.put("act:a1", {"n": 1})
-    log.write()
+    for message in messages:
+        for key, fact in message.items():
+            log.put(key, fact)
+        log.write()
+    return log
+
+
+def test_a_message_s_facts_are_one_row_and_later_rows_win() -> None:
+    table: dict[str, Any] = {}
+    log = log_with(table, {"deal:d1": {"version": 1}, "act:a1": {"n": 1}})
     assert len(table) == 1
     log.put("deal:d1", {"version": 2})
     log.write()
@@ -68,10 +76,7 @@ def test_a_replay_gives_each_key_s_latest_fact_in_rank_order_streaming_the_bulk_
 
 def test_a_replayed_log_goes_on_after_its_last_row() -> None:
     table: dict[str, Any] = {}
-    log = FactLog(table)
-    log.load()
-    log.put("deal:d1", {"version": 1})
-    log.write()
+    log_with(table, {"deal:d1": {"version": 1}})
     again = FactLog(table)
     list(again.replay(lambda fact: 0, streamed=0))
     again.put("deal:d1", {"version": 2})
@@ -81,30 +86,20 @@ def test_a_replayed_log_goes_on_after_its_last_row() -> None:
 
 def test_a_message_that_stored_nothing_writes_no_row() -> None:
     table: dict[str, Any] = {}
-    log = FactLog(table)
-    log.load()
-    log.write()
+    log_with(table, {})
     assert table == {}
 
 
 def test_rows_replay_in_write_order_past_ten_rows() -> None:
     table: dict[str, Any] = {}
-    log = FactLog(table)
-    log.load()
-    for version in range(1, 13):
-        log.put("deal:d1", {"version": version})
-        log.write()
+    log_with(table, *({"deal:d1": {"version": version}} for version in range(1, 13)))
     assert stored_facts(table) == {"deal:d1": {"version": 12}}
 
 
 def test_a_reloaded_log_never_overwrites_a_row() -> None:
     """A message processed again after a restart adds a row; the first one stays."""
     table: dict[str, Any] = {}
-    first = FactLog(table)
-    first.load()
-    first.put("deal:d1", {"version": 1})
-    first.put("act:a1", {"n": 1})
-    first.write()
+    log_with(table, {"deal:d1": {"version": 1}, "act:a1": {"n": 1}})
     again = FactLog(table)
     assert again.load() == {"deal:d1": {"version": 1}, "act:a1": {"n": 1}}
     again.put("deal:d1", {"version": 1, "annotated": True})  # only what changed is stored again
@@ -129,10 +124,7 @@ def test_two_writers_loaded_from_the_same_rows_keep_both_rows() -> None:
 
 def test_a_fact_keyed_table_of_an_earlier_version_is_read_before_the_rows() -> None:
     table: dict[str, Any] = {"deal:d1": {"version": 1}, "act:a1": {"n": 1}}
-    log = FactLog(table)
-    log.load()
-    log.put("deal:d1", {"version": 2})
-    log.write()
+    log_with(table, {"deal:d1": {"version": 2}})
     assert stored_facts(table) == {"deal:d1": {"version": 2}, "act:a1": {"n": 1}}
 
 
