@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-LANGS = ("en", "zh")
-
 
 @dataclass(frozen=True)
 class AwardName:
@@ -58,13 +56,45 @@ def money(amount: str, currency: str) -> str:
     return f"{Decimal(amount).quantize(Decimal('0.01')):,} {currency}"
 
 
-def _winner(event: dict[str, Any], lang: str) -> str:
+@dataclass(frozen=True)
+class Wording:
+    """How a message is worded in one language: templates filled with ``str.format``."""
+
+    #: the award line: ``{award}``, ``{period}``, ``{names}``
+    headline: str
+    #: between two winners' names
+    name_separator: str
+    #: a team winner: ``{team}``; and its manager, when it has one: ``{manager}``
+    team: str
+    manager: str
+    #: after the names when every winner shares the first rank
+    tied: str
+    #: before the bonuses, between two of them, and one: ``{amount}``, ``{each}``
+    bonuses_lead: str
+    bonus_separator: str
+    bonus: str
+    #: ``{each}`` of a bonus paid to each of several winners
+    each: str
+
+
+#: The message's wording by language; ``LANGS`` are its keys.
+WORDINGS: dict[str, Wording] = {
+    "en": Wording(headline="🏆 {award}, {period}: {names}", name_separator=", ", team="team {team}",
+                  manager=" (manager {manager})", tied=" (tied)", bonuses_lead="; ", bonus_separator="; ",
+                  bonus="bonus {amount}{each}", each=" each"),
+    "zh": Wording(headline="🏆 {award} · {period}：{names}", name_separator="、", team="团队 {team}",
+                  manager="（经理 {manager}）", tied="（并列）", bonuses_lead="，", bonus_separator="；",
+                  bonus="{each}奖金 {amount}", each="每人"),
+}
+LANGS = tuple(WORDINGS)
+
+
+def _winner(event: dict[str, Any], wording: Wording) -> str:
     """A rep as ``name (id)``; a team as ``team t1 (manager m1)``."""
     if event.get("scope") == "team":
         manager = event.get("manager_id")
-        if lang == "zh":
-            return f"团队 {event['winner_id']}" + (f"（经理 {manager}）" if manager else "")
-        return f"team {event['winner_id']}" + (f" (manager {manager})" if manager else "")
+        team = wording.team.format(team=event["winner_id"])
+        return team + wording.manager.format(manager=manager) if manager else team
     name, winner_id = event.get("name") or event["winner_id"], event["winner_id"]
     return name if name == winner_id else f"{name} ({winner_id})"
 
@@ -72,21 +102,17 @@ def _winner(event: dict[str, Any], lang: str) -> str:
 def award_text(events: Sequence[dict[str, Any]], lang: str, currency: str) -> str:
     """The message for the winners of one award in one period (``events``: its ``award``
     events, one per winner, all of the same award and period)."""
+    wording = WORDINGS[lang]
     first = events[0]
     winners = sorted(events, key=lambda e: (e.get("rank", 1), e["winner_id"]))
-    names = ("、" if lang == "zh" else ", ").join(_winner(e, lang) for e in winners)
+    names = wording.name_separator.join(_winner(e, wording) for e in winners)
     bonuses = {e["bonus"] for e in events if e.get("bonus") is not None}
     tie = len(events) > 1 and all(e.get("rank") == 1 for e in events)
-    if lang == "zh":
-        text = f"🏆 {award_name(first['award'], 'zh')} · {period_name(first['period'], 'zh')}：{names}"
-        text += "（并列）" if tie else ""
-        if bonuses:
-            each = "每人" if len(events) > 1 else ""
-            text += "，" + "；".join(f"{each}奖金 {money(b, currency)}" for b in sorted(bonuses, key=Decimal))
-        return text
-    text = f"🏆 {award_name(first['award'], 'en')}, {period_name(first['period'], 'en')}: {names}"
-    text += " (tied)" if tie else ""
+    text = wording.headline.format(award=award_name(first["award"], lang), period=period_name(first["period"], lang),
+                                   names=names)
+    text += wording.tied if tie else ""
     if bonuses:
-        each = " each" if len(events) > 1 else ""
-        text += "; " + "; ".join(f"bonus {money(b, currency)}{each}" for b in sorted(bonuses, key=Decimal))
+        each = wording.each if len(events) > 1 else ""
+        text += wording.bonuses_lead + wording.bonus_separator.join(
+            wording.bonus.format(amount=money(b, currency), each=each) for b in sorted(bonuses, key=Decimal))
     return text
