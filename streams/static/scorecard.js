@@ -58,3 +58,43 @@ async function signInWith(token) {
 
 // Sign out: both cookies are dropped.
 function signOutNow() { return post("/api/session", null, "DELETE"); }
+
+// KPIs whose values are money strings (contract §5), and ratios shown as percentages.
+const MONEY_KPIS = new Set(["revenue", "target", "expected_to_date", "projected_revenue", "avg_deal_size", "commission",
+                            "market_size", "forecast_revenue"]);
+const PERCENT_KPIS = new Set(["weighted_attainment", "attainment", "pace", "win_rate", "complaint_rate", "contact_coverage",
+                              "repeat_customer_rate", "market_share", "turnover_rate", "review_coverage",
+                              "forecast_attainment", "growth_prev", "growth_yoy"]);
+
+// A number with at most two decimals (4.25 -> "4.25", 37 -> "37"); null is "—".
+function fmtNum(x) { return x == null ? "—" : String(+(+x).toFixed(2)); }
+
+// A KPI's value as shown: money with the currency, a ratio as a percentage, else a number.
+function fmtKpi(kpi, v, currency) {
+  if (v == null) return "—";
+  if (MONEY_KPIS.has(kpi)) return fmtMoney(v, currency);
+  if (PERCENT_KPIS.has(kpi)) return fmtPct(v);
+  return typeof v === "number" ? fmtNum(v) : String(v);
+}
+
+// Each KPI's name in English and 中文 (contract §5, §12); a KPI not listed shows its id.
+const KPI_NAMES = i18n({
+  revenue:["Revenue", "销售额"], target:["Target", "目标"], attainment:["Attainment", "达成率"],
+  weighted_attainment:["Weighted attainment", "加权达成率"], expected_to_date:["Expected to date", "截至目前应达"],
+  pace:["Pace", "进度"], projected_revenue:["Projected revenue", "预计销售额"], growth_prev:["Growth on last period", "环比增长"],
+  growth_yoy:["Growth on last year", "同比增长"], won_deals:["Deals won", "赢单数"], lost_deals:["Deals lost", "丢单数"],
+  win_rate:["Win rate", "赢单率"], avg_deal_size:["Average deal size", "平均订单金额"],
+  avg_cycle_days:["Average cycle (days)", "平均成交周期（天）"], new_customers:["New customers", "新客户数"],
+  repeat_customer_rate:["Repeat customer rate", "复购客户率"], customers_served:["Customers served", "服务客户数"],
+  complaints:["Complaints", "投诉数"], complaint_rate:["Complaint rate", "投诉率"],
+  avg_resolution_hours:["Average resolution (hours)", "平均解决时长（小时）"], csat:["Customer satisfaction", "客户满意度"],
+  csat_responses:["Survey responses", "满意度调查份数"], contact_coverage:["Contact coverage", "客户覆盖率"],
+  campaigns:["Campaigns", "营销活动数"], training_hours:["Training hours", "培训时长"], market_size:["Market size", "市场规模"],
+  market_share:["Market share", "市场份额"], headcount:["Headcount", "人数"], departures:["Departures", "离职人数"],
+  turnover_rate:["Turnover rate", "离职率"], tenure_months:["Tenure (months)", "司龄（月）"],
+  new_hire_ramp:["New hire ramp", "新人成长倍数"], commission:["Commission", "提成"],
+  forecast_revenue:["Forecast", "预测销售额"], forecast_attainment:["Forecast attainment", "预测达成率"],
+  review_score:["Review score", "评价得分"], self_rating:["Self rating", "自评"],
+  review_coverage:["Review coverage", "评价覆盖率"], team_engagement:["Team engagement", "团队敬业度"]
+});
+function kpiName(kpi, lang) { return KPI_NAMES[lang][kpi] || kpi; }

@@ -59,8 +59,15 @@ tokens:
     rep = chromium.new_page(viewport=PHONE)
     sign_in(rep, s.web_port, "tok-alice-1")
     rep.wait_for_function("document.querySelectorAll('#rows tr').length === 2", timeout=15000)
+    rep.click("#rows tr[data-rep=r2]")  # Bob's figures are not hers, said in her language
+    rep.wait_for_function("document.getElementById('appeal-msg').textContent !== ''", timeout=15000)
+    assert rep.inner_text("#appeal-msg") == "You may not see this rep's figures."
+    rep.click("#lang")
+    assert rep.inner_text("#appeal-msg") == "你无权查看该销售的明细。"
+    rep.click("#lang")
     rep.click("#rows tr[data-rep=r1]")
     rep.wait_for_selector("#explain-deals button[data-ref=d1]", timeout=15000)
+    assert rep.inner_text("#appeal-msg") == ""
     assert fits_the_screen(rep)
     rep.click("#explain-deals button[data-ref=d1]")
     rep.fill("#claim", "d1 was closed by me, but the amount is missing a line item.")

@@ -39,6 +39,14 @@ def rep_order(page) -> list[str]:
     return page.eval_on_selector_all("#rows tr", "rows => rows.map(r => r.dataset.rep)")
 
 
+def explained_kpis(page) -> dict[str, tuple[str, str]]:
+    """The explanation's KPIs: id -> (name shown, value shown)."""
+    rows = page.eval_on_selector_all(
+        "#explain-kpis tr", "rows => rows.map(r => [r.querySelector('button').dataset.ref, "
+        "r.querySelector('.label').textContent, r.querySelector('.value').textContent])")
+    return {kpi: (name, value) for kpi, name, value in rows}
+
+
 def test_rows_reorder_live_and_labels_switch(test_settings: Settings, run_worker, browser_page, tmp_path: Path) -> None:
     s = test_settings
     worker = run_worker(s)
@@ -80,6 +88,17 @@ def test_rows_reorder_live_and_labels_switch(test_settings: Settings, run_worker
     page.wait_for_function("document.getElementById('explain').textContent.includes('credited_deals')")
     amounts = page.eval_on_selector_all("#explain-deals .value", "cells => cells.map(c => c.textContent)")
     assert amounts == ["¥100.00", "¥1,150.50"]
+    # each KPI by its name, money with the currency, ratios as percentages (contract §5)
+    assert explained_kpis(page)["revenue"] == ("Revenue", "¥1,250.50")
+    assert explained_kpis(page)["avg_deal_size"] == ("Average deal size", "¥625.25")  # 1,250.50 / 2
+    assert explained_kpis(page)["win_rate"] == ("Win rate", "100.0%")  # 2 won, none lost
+    assert explained_kpis(page)["won_deals"] == ("Deals won", "2")
+    page.click("#explain-kpis button[data-ref=revenue]")
+    assert page.inner_text("#appeal-subject") == "Appeal: Revenue"
+    page.click("#lang")  # the explanation and the open appeal follow the language
+    assert explained_kpis(page)["revenue"] == ("销售额", "¥1,250.50")
+    assert page.inner_text("#appeal-subject") == "申诉: 销售额"
+    page.click("#lang")
     shot = tmp_path / "leaderboard.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 1000
@@ -90,9 +109,10 @@ def test_a_team_board_shows_its_manager_and_the_team_score_by_dimension(test_set
     s = test_settings
     worker = run_worker(s)
     produce_events(s, [
-        roster("r1", "t1", manager_id="m-7"), roster("r2", "t1", manager_id="m-7"),
+        {**roster("r1", "t1", manager_id="m-7"), "name": "Konstantin Alexandrovich-Konstantinopolsky"},
+        roster("r2", "t1", manager_id="m-7"),
         {**roster("m-7", "t-lead", manager_id="boss"), "name": "Li Na"},
-        deal("d1", "r1", "c1", "100.00", closed_at=NOV.format(3)),
+        deal("d1", "r1", "c1", "1234567.89", closed_at=NOV.format(3)),
         deal("d2", "r2", "c2", "200.00", closed_at=NOV.format(4)),
     ])
     page = browser_page
@@ -112,6 +132,14 @@ def test_a_team_board_shows_its_manager_and_the_team_score_by_dimension(test_set
     page.click("#lang")
     assert page.inner_text("#team-dims") == "· 财务 — · 客户 100.0 · 流程 0.0 · 学习与成长 100.0"
     assert "经理" in page.inner_text("#team-head")
+    # on the phone a long name wraps: the board stays within the page's margins
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 2", timeout=15000)
+    assert page.inner_text("#rows tr:first-child .revenue") == "¥1,234,567.89"
+    table_right, content_right = page.evaluate(
+        "[document.getElementById('rows').closest('table').getBoundingClientRect().right, "
+        "(m => m.getBoundingClientRect().right - parseFloat(getComputedStyle(m).paddingRight))"
+        "(document.querySelector('main'))]")
+    assert table_right <= content_right + 0.5, (table_right, content_right)
     page.select_option("#board", "company")
     page.wait_for_function("document.getElementById('team-head').hidden", timeout=15000)
 

@@ -160,6 +160,33 @@ def fits(page: Any, width: int) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= width
 
 
+def heights(page: Any, selector: str) -> list[float]:
+    """The rendered heights of the visible elements matching ``selector``, in CSS pixels."""
+    return page.eval_on_selector_all(selector,
+                                     "es => es.filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height)")
+
+
+def lines_of(page: Any, selector: str, text: str) -> int:
+    """On how many lines the characters of ``text`` are laid out within the element."""
+    return page.eval_on_selector(selector, """(el, text) => {
+        const start = el.textContent.indexOf(text), tops = new Set();
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        let pos = 0, node;
+        while ((node = walker.nextNode())) {
+          for (let i = 0; i < node.length; i++, pos++) {
+            if (pos < start || pos >= start + text.length) continue;
+            const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + 1);
+            tops.add(Math.round(r.getBoundingClientRect().top));
+          }
+        }
+        return start < 0 ? 0 : tops.size; }""", text)
+
+
+def tables_fit(page: Any) -> bool:
+    """No table is wider than its box (nothing hidden to scroll to)."""
+    return page.eval_on_selector_all(".scroll", "ss => ss.every(s => s.scrollWidth <= s.clientWidth)")
+
+
 def wait_for_figures(page: Any, rep_name: str) -> None:
     page.wait_for_function(f"!document.getElementById('card').hidden && "
                            f"document.getElementById('rep-name').textContent === '{rep_name}' && "
@@ -216,6 +243,10 @@ def test_a_rep_sees_their_own_numbers_on_a_phone_in_english_and_chinese(
     assert table(page, "complaints") == [["k1", "c2", "high", "open", "2026-11-05 09:00"]]
     assert table(page, "activities") == [["2026-11-05 09:00", "Call", "c1", ""],
                                          ["2026-11-06 09:00", "Training", "—", "60 min"]]
+    # a finger can hit the buttons and menus, and every table fits its box
+    assert min(heights(page, "#deals button.appeal")) >= 32
+    assert min(heights(page, "header button, #month")) >= 36
+    assert tables_fit(page)
     assert fits(page, PHONE["width"])
     keep_screenshot(page, tmp_path, "me-phone-en.png")
 
@@ -230,6 +261,10 @@ def test_a_rep_sees_their_own_numbers_on_a_phone_in_english_and_chinese(
     assert table(page, "activities")[1] == ["2026-11-06 09:00", "培训", "—", "60 分钟"]
     assert page.inner_text("#trend") == "销售额较 2026-10 +425.0%（¥8,000.00）。"
     assert rank_cell(page, "company", "revenue") == "2 / 3 – 前 66.7%"
+    # a 中文 heading or button never splits between its characters
+    assert lines_of(page, "#deals thead th:first-child", "订单") == 1
+    assert lines_of(page, "#deals button[data-ref=d1]", "申诉") == 1
+    assert tables_fit(page)
     assert fits(page, PHONE["width"])
     keep_screenshot(page, tmp_path, "me-phone-zh.png")
 
@@ -251,6 +286,12 @@ def test_a_rep_appeals_a_deal_from_the_explanation(worker: tuple[Settings, Worke
     sign_in(page, f"http://127.0.0.1:{s.web_port}/me", TOKENS["alice"])
     wait_for_figures(page, "Alice")
     page.click("#deals button[data-ref=d2]")
+    assert page.inner_text("#appeal-subject") == "Appeal deal d2 (2026-11)"
+    page.click("#lang")  # the open form follows the language
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert page.inner_text("#appeal-subject") == "申诉订单 d2（2026-11）"
+    page.click("#lang")
+    page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.inner_text("#appeal-subject") == "Appeal deal d2 (2026-11)"
     page.fill("#claim", "The signed contract says 32,000.00.")
     page.click("#appeal-form button[type=submit]")
@@ -345,6 +386,11 @@ def test_on_a_desktop_the_page_does_not_overflow_and_money_is_formatted_exactly(
     # the three periods side by side
     tops = page.eval_on_selector_all(".period", "ps => ps.map(p => Math.round(p.getBoundingClientRect().top))")
     assert len(set(tops)) == 1, tops
+    # the four dimensions' tables line their columns up
+    for column in (2, 3, 4):
+        lefts = page.eval_on_selector_all(f"#dimensions thead th:nth-child({column})",
+                                          "ths => ths.map(th => Math.round(th.getBoundingClientRect().left))")
+        assert len(lefts) == 4 and len(set(lefts)) == 1, (column, lefts)
     # money on the digits: no float rounding, whatever the magnitude
     cases = {"0.10": "¥0.10", "999.99": "¥999.99", "1000.00": "¥1,000.00", "-1234.50": "-¥1,234.50",
              "123456789012345678.99": "¥123,456,789,012,345,678.99", "9007199254740993.01": "¥9,007,199,254,740,993.01"}
