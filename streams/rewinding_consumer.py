@@ -39,6 +39,7 @@ fetched and dropped on its way to the agents is re-delivered.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
@@ -72,7 +73,7 @@ RELIES_ON = (
              ("seek_to_committed", "getmany", "_ensure_consumer", "_create_worker_consumer")),
     Internal("faust-streaming", "faust.transport.drivers.aiokafka:Consumer",
              ("_new_consumer_thread", "_new_offset", "getmany", "assignment", "_thread", "_committed_offset",
-              "perform_seek", "_acked", "_acked_index", "_gap", "_read_offset")),
+              "perform_seek", "on_partitions_revoked", "_acked", "_acked_index", "_gap", "_read_offset")),
     Internal("faust-streaming", "faust.transport.base:Transport", ("Consumer",)),
     Internal("mode-streaming", "mode.threads:QueueServiceThread", ("call_thread",)),
     Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
@@ -91,27 +92,32 @@ class Hole:
     last: int
 
 
-def unacknowledged(committed: int, acked: Collection[int], gaps: Iterable[tuple[int, int]] = ()) -> Hole | None:
-    """The span of offsets from ``committed`` up to the highest acknowledged one that were
-    never acknowledged and that Faust would commit past: before the lowest acknowledged
-    offset, and inside a recorded gap (``(begin, end)``, end excluded, as Faust's interval
-    tree holds them). None when there is none."""
+def unacknowledged(committed: int, acked: Collection[int], gaps: Iterable[tuple[int, int]] = ()) -> list[Hole]:
+    """The runs of offsets from ``committed`` up to the highest acknowledged one that were
+    never acknowledged and that Faust would commit past, ascending and apart: before the
+    lowest acknowledged offset, and inside a recorded gap (``(begin, end)``, end excluded,
+    as Faust's interval tree holds them)."""
     if not acked:
-        return None
-    lowest, highest = min(acked), max(acked)
-    first = committed if lowest > committed else None
-    last = lowest - 1 if lowest > committed else None
-    skipped = [(max(begin, committed), min(end, highest)) for begin, end in gaps if begin < highest and end > committed]
-    if skipped:
-        seen = set(acked)
-        for begin, end in skipped:
-            low = next((offset for offset in range(begin, end) if offset not in seen), None)
-            if low is None:
-                continue
-            high = next(offset for offset in range(end - 1, low - 1, -1) if offset not in seen)
-            first = low if first is None else min(first, low)
-            last = high if last is None else max(last, high)
-    return Hole(first, last) if first is not None and last is not None else None
+        return []
+    ordered = sorted(set(acked))
+    lowest, highest = ordered[0], ordered[-1]
+    runs: list[tuple[int, int]] = [(committed, lowest - 1)] if lowest > committed else []
+    for begin, end in gaps:
+        begin, end = max(begin, committed), min(end, highest)
+        offset = begin
+        for acked_offset in ordered[bisect.bisect_left(ordered, begin):bisect.bisect_left(ordered, end)]:
+            if acked_offset > offset:
+                runs.append((offset, acked_offset - 1))
+            offset = acked_offset + 1
+        if offset < end:
+            runs.append((offset, end - 1))
+    holes: list[Hole] = []
+    for first, last in sorted(runs):
+        if holes and first <= holes[-1].last + 1:
+            holes[-1] = Hole(holes[-1].first, max(holes[-1].last, last))
+        else:
+            holes.append(Hole(first, last))
+    return holes
 
 
 @dataclass(frozen=True)
@@ -229,16 +235,31 @@ class SkippedOffsets:
             self.skipped.pop(tp, None)
 
     def fetched(self, tp: Any, offsets: Iterable[int]) -> None:
-        """aiokafka's fetch brought records at ``offsets`` (ascending) for ``tp``."""
+        """aiokafka's fetch brought records at ``offsets`` (ascending) for ``tp``; a
+        partition never sought (a table changelog) is not followed."""
         expected = self.expected.get(tp)
+        if expected is None:
+            return
         for offset in offsets:
-            if expected is not None and offset > expected:
+            if offset > expected:
                 ranges = self.skipped.setdefault(tp, [])
                 ranges.append((expected, offset - 1))
-                del ranges[:-MAX_SKIPPED_RANGES]
+                if len(ranges) > MAX_SKIPPED_RANGES:
+                    del ranges[:len(ranges) - MAX_SKIPPED_RANGES]
             expected = offset + 1
-        if expected is not None:
-            self.expected[tp] = expected
+        self.expected[tp] = expected
+
+    def prune(self, tp: Any, head: int) -> None:
+        """Forget what was skipped below ``head``, the partition's first uncommitted offset."""
+        ranges = self.skipped.get(tp)
+        if ranges and ranges[0][1] < head:
+            self.skipped[tp] = [(first, last) for first, last in ranges if last >= head]
+
+    def forget(self, tps: Iterable[Any]) -> None:
+        """``tps`` are no longer this consumer's."""
+        for tp in tps:
+            self.expected.pop(tp, None)
+            self.skipped.pop(tp, None)
 
     def holds_no_record(self, tp: Any, hole: Hole) -> bool:
         """Whether every offset of ``hole`` was skipped by the fetches since the last seek."""
@@ -360,34 +381,38 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         offsets that hold no record."""
         if not self._holes_are_losses():
             return self._faust_new_offset(tp)
-        hole = self._hole(tp)
+        holes = self._holes(tp)
         repair = self._repair()
-        if hole is None:
+        if not holes:
             repair.closed(tp)
             return super()._new_offset(tp)
         if repair.under_way(tp, self._read_offset.get(tp)):
             return None
-        if self._thread.skipped.holds_no_record(tp, hole):
-            acked = self._acked[tp]
-            seen = set(acked)
-            acked.extend(offset for offset in range(hole.first, hole.last + 1) if offset not in seen)
-            gaps = self._gap.get(tp)
-            if gaps:
-                gaps.chop(hole.first, hole.last + 1)  # counted once, here
-            log.debug("committing %s[%s] past offsets %s to %s, which hold no record",
-                      tp.topic, tp.partition, hole.first, hole.last)
-            return super()._new_offset(tp)
-        if repair.tracker.should_rewind(tp, hole):
+        skipped = self._thread.skipped
+        unfilled = [hole for hole in holes if not skipped.holds_no_record(tp, hole)]
+        if unfilled and repair.tracker.should_rewind(tp, unfilled[0]):
             log.warning("re-delivering %s[%s] from offset %s: offsets %s to %s were never acknowledged",
-                        tp.topic, tp.partition, self._head(tp), hole.first, hole.last)
+                        tp.topic, tp.partition, self._head(tp), unfilled[0].first, unfilled[-1].last)
             if self.on_hole_rewind is not None:
                 self.on_hole_rewind(tp)
             repair.requested.add(tp)
             return None
+        head = self._head(tp)
+        if holes[0].first == head and holes[0] not in unfilled:
+            self._advance_head(tp, holes[0].last + 1)  # Faust counts the skipped runs of its gaps itself
+            log.debug("committing %s[%s] past offsets %s to %s, which hold no record",
+                      tp.topic, tp.partition, holes[0].first, holes[0].last)
         offset = super()._new_offset(tp)
-        if offset is not None and offset > hole.first:
-            self._report_skip(tp, hole.first)
+        if unfilled and offset is not None and offset > unfilled[0].first:
+            self._report_skip(tp, unfilled[0].first)
         return offset
+
+    def _advance_head(self, tp: Any, offset: int) -> None:
+        """The offsets of ``tp`` before ``offset`` hold no record: its head moves there."""
+        if self._committed_offset.get(tp) is not None:
+            self._committed_offset[tp] = offset
+        else:
+            self._positions[tp] = offset
 
     def _head(self, tp: Any) -> int | None:
         """The first offset of ``tp`` not committed: Faust's committed offset, or where the
@@ -395,18 +420,29 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         committed = self._committed_offset.get(tp)
         return committed if committed is not None else self._positions.get(tp)
 
-    def _hole(self, tp: Any) -> Hole | None:
+    def _holes(self, tp: Any) -> list[Hole]:
         """What Faust would commit past at ``tp`` without an acknowledgement."""
         head, acked = self._head(tp), self._acked.get(tp)
         if head is None or not acked:
-            return None
+            return []
+        self._thread.skipped.prune(tp, head)
         gaps = self._gap.get(tp)
-        return unacknowledged(head, acked, ((gap.begin, gap.end) for gap in gaps) if gaps else ())
+        return unacknowledged(head, acked, [(gap.begin, gap.end) for gap in gaps] if gaps else ())
 
     @property
     def _positions(self) -> dict:
         positions: dict = self.__dict__.setdefault("sought_positions", {})
         return positions
+
+    async def on_partitions_revoked(self, revoked: set) -> None:
+        """Faust forgets the committed offsets of ``revoked``, then commits what its agents
+        acknowledge while they finish: the guard keeps measuring from those offsets."""
+        for tp in revoked:
+            head = self._head(tp)
+            if head is not None:
+                self._positions[tp] = head
+        self._thread.skipped.forget(revoked)
+        await super().on_partitions_revoked(revoked)
 
     async def perform_seek(self) -> None:
         """Faust's seek of every assigned partition to its committed offset, after which the

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from faust.transport import consumer as faust_consumer
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from sales_scorecard.streams import rewinding_consumer
 from sales_scorecard.streams.app import create_app
@@ -277,17 +278,21 @@ def test_the_hole_tracker_times_each_hole_from_when_it_was_first_seen() -> None:
 
 
 def test_unacknowledged_offsets_are_the_head_before_the_first_ack_and_what_a_gap_covers() -> None:
-    assert unacknowledged(5, [5, 6, 7]) is None
-    assert unacknowledged(5, [3, 4, 5]) is None  # re-read records below the committed offset
-    assert unacknowledged(5, [6, 7]) == Hole(5, 5)
-    assert unacknowledged(0, [4, 5]) == Hole(0, 3)
+    assert unacknowledged(5, [5, 6, 7]) == []
+    assert unacknowledged(5, [3, 4, 5]) == []  # re-read records below the committed offset
+    assert unacknowledged(5, [6, 7]) == [Hole(5, 5)]
+    assert unacknowledged(0, [4, 5]) == [Hole(0, 3)]
     # Faust's gap of a read offset jumping from 11 to 15 is [12, 16): 12..14 never read
-    assert unacknowledged(10, [10, 11, 15, 16], [(12, 16)]) == Hole(12, 14)
-    assert unacknowledged(10, [11, 15], [(12, 16)]) == Hole(10, 14)
-    assert unacknowledged(10, [10, 11, 12, 13, 14, 15], [(12, 16)]) is None  # all read after all
-    assert unacknowledged(10, [10, 11], [(12, 16)]) is None  # nothing acknowledged past the gap yet
-    assert unacknowledged(20, [20, 21, 30], [(2, 5), (25, 27)]) == Hole(25, 26)  # older gaps are committed
-    assert unacknowledged(3, []) is None
+    assert unacknowledged(10, [10, 11, 15, 16], [(12, 16)]) == [Hole(12, 14)]
+    assert unacknowledged(10, [11, 15], [(12, 16)]) == [Hole(10, 10), Hole(12, 14)]
+    assert unacknowledged(10, [10, 11, 12, 13, 14, 15], [(12, 16)]) == []  # all read after all
+    assert unacknowledged(10, [10, 11], [(12, 16)]) == []  # nothing acknowledged past the gap yet
+    assert unacknowledged(20, [20, 21, 30], [(2, 5), (25, 27)]) == [Hole(25, 26)]  # older gaps are committed
+    # separate runs stay apart: records between them were read
+    assert unacknowledged(0, [3, 4, 8, 9], [(5, 9)]) == [Hole(0, 2), Hole(5, 7)]
+    assert unacknowledged(100, [100, 101, 102, 105, 106, 110, 111], [(103, 106), (107, 111)]) == [
+        Hole(103, 104), Hole(107, 109)]
+    assert unacknowledged(3, []) == []
 
 
 def test_a_partition_nobody_committed_is_guarded_from_where_the_seek_put_it(tmp_path: Any) -> None:
@@ -318,8 +323,8 @@ def test_a_gap_in_what_faust_read_is_re_delivered_not_counted_as_acknowledged(tm
 def test_skipped_offsets_are_those_the_fetches_went_past_since_the_seek() -> None:
     skipped = rewinding_consumer.SkippedOffsets()
     tp = TopicPartition("t.sales.targets", 0)
-    skipped.fetched(tp, [4, 9])  # no seek known yet: nothing can be said before the first record
-    assert not skipped.holds_no_record(tp, Hole(0, 3)) and skipped.holds_no_record(tp, Hole(5, 8))
+    skipped.fetched(tp, [4, 9])  # never sought (a table changelog): not followed
+    assert not skipped.holds_no_record(tp, Hole(5, 8)) and tp not in skipped.expected
     skipped.sought({tp: 10})
     skipped.fetched(tp, [12, 13])
     skipped.fetched(tp, [17])
@@ -327,8 +332,13 @@ def test_skipped_offsets_are_those_the_fetches_went_past_since_the_seek() -> Non
     assert skipped.holds_no_record(tp, Hole(15, 15))
     assert not skipped.holds_no_record(tp, Hole(10, 12))  # 12 was fetched
     assert not skipped.holds_no_record(tp, Hole(18, 18))  # not read that far
+    skipped.prune(tp, 14)  # committed up to 14: what was skipped below is forgotten
+    assert skipped.skipped[tp] == [(14, 16)]
     skipped.sought({tp: 10})  # read again from 10: what was skipped before no longer counts
-    assert not skipped.holds_no_record(tp, Hole(10, 11))
+    assert not skipped.holds_no_record(tp, Hole(14, 16))
+    skipped.forget([tp])
+    skipped.fetched(tp, [30, 40])
+    assert tp not in skipped.skipped
 
 
 def test_a_hole_of_offsets_the_fetch_went_past_is_committed_past_without_a_re_delivery(tmp_path: Any) -> None:
@@ -353,6 +363,87 @@ def test_a_hole_of_offsets_the_fetch_went_past_is_committed_past_without_a_re_de
     consumer._committed_offset[tp], consumer._acked[tp] = 17, [17, 20]
     consumer._gap[tp].addi(18, 21)
     assert consumer._new_offset(tp) is None and consumer.hole_repair.requested == {tp}
+
+
+def _read_compacted(consumer: Any, tp: TopicPartition, head: int, offsets: list[int], committed: bool) -> None:
+    """``tp`` sought to ``head`` and its records at ``offsets`` fetched, read (gaps as Faust
+    records them) and acknowledged."""
+    consumer._thread.skipped.sought({tp: head})
+    consumer._thread.skipped.fetched(tp, offsets)
+    if committed:
+        consumer._committed_offset[tp] = head
+    else:
+        consumer._positions[tp] = head
+    read = head if committed else None
+    for offset in offsets:
+        if read is not None and offset - read > 1:
+            consumer._gap[tp].addi(read + 1, offset + 1)
+        read = offset
+    consumer._acked[tp] = list(offsets)
+
+
+def test_a_compacted_window_with_several_holes_is_committed_in_one_go(tmp_path: Any) -> None:
+    # A compacted topic read from its start has many removed records in one commit window.
+    consumer = _consumer(tmp_path)
+    skips: list = []
+    consumer.on_commit_skip = lambda tp, offset: skips.append(offset)
+    fresh, committed = TopicPartition("t.sales.roster", 0), TopicPartition("t.sales.roster", 1)
+    _read_compacted(consumer, fresh, 0, [3, 4, 8, 9], committed=False)
+    _read_compacted(consumer, committed, 100, [100, 101, 102, 105, 106, 110, 111], committed=True)
+    for tp, end in ((fresh, 10), (committed, 112)):
+        offsets = []
+        while consumer._acked[tp]:  # Faust takes one unbroken run per commit
+            offsets.append(consumer._new_offset(tp))
+            assert offsets[-1] is not None, (tp, offsets)
+            consumer._committed_offset[tp] = offsets[-1]  # as Faust's commit records it
+        assert offsets[-1] == end
+    assert not consumer.hole_repair.requested and skips == []
+
+
+def test_after_a_revoke_the_agents_last_acknowledgements_are_committed_from_the_committed_offset(
+        tmp_path: Any) -> None:
+    # Faust forgets the committed offset on a revoke, then commits what the agents still
+    # acknowledge; the guard must not measure from the generation's first position.
+    consumer = _consumer(tmp_path)
+    tp = TopicPartition("t.sales.deals", 3)
+    consumer._thread.positions = {tp: 100}
+    consumer._thread.seek_to_committed = _returning({tp: 100})
+    asyncio.run(consumer.perform_seek())
+    consumer._committed_offset[tp] = 5000  # commits went on
+    asyncio.run(consumer.on_partitions_revoked({tp}))
+    assert consumer._committed_offset.get(tp) is None
+    consumer._acked[tp] = list(range(5000, 5011))
+    assert consumer._new_offset(tp) == 5011 and not consumer.hole_repair.requested
+
+
+def test_the_consumer_thread_notes_its_seeks_and_what_its_fetches_skip(tmp_path: Any, monkeypatch: Any) -> None:
+    consumer = _consumer(tmp_path)
+    thread = consumer._thread
+    tp, changelog = TopicPartition("t.sales.targets", 0), TopicPartition("t-facts-changelog", 0)
+
+    async def call_thread(method: Any, *args: Any) -> Any:
+        return await method(*args)
+
+    thread.call_thread = call_thread
+    thread._consumer = CommittedFake({tp: 10}, position=10)
+    thread.app.tables.changelog_topics  # noqa: B018 (created before the fake)
+    assert asyncio.run(thread.seek_to_committed()) == {tp: 10}
+    assert thread.positions == {tp: 10} and thread.skipped.expected == {tp: 10}
+
+    class Record:
+        def __init__(self, offset: int) -> None:
+            self.offset = offset
+
+    batches = iter([{tp: [Record(10), Record(13)], changelog: [Record(0), Record(5)]}])
+
+    async def getmany(self: Any, active: Any, timeout: float) -> Any:
+        return next(batches)
+
+    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "getmany", getmany)
+    asyncio.run(thread.getmany({tp, changelog}, 1.0))
+    assert thread.skipped.holds_no_record(tp, Hole(11, 12)) and changelog not in thread.skipped.skipped
+    sought = asyncio.run(thread.rewind([tp]))
+    assert sought.positions == {tp: 10} and not thread.skipped.holds_no_record(tp, Hole(11, 12))
 
 
 def test_a_seek_of_every_partition_starts_re_deliveries_over(tmp_path: Any) -> None:
