@@ -28,6 +28,8 @@ PARTS = ("engine", "state", "throughput", "latency", "memory", "failover", "work
 #: throughput part's floor and pipeline six times, and state (an in-process check of what
 #: the memory part measures, a few minutes) is asked for when memory is being worked on.
 DEFAULT_PARTS = ("engine", "throughput", "latency", "memory")
+#: The parts that run against a broker (the bench's own, or --bootstrap).
+BROKER_PARTS = frozenset({"throughput", "latency", "memory", "failover", "loops", "workers"})
 
 
 @contextmanager
@@ -172,7 +174,7 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, state
             else:
                 result["whatif"] = whatif.measure(whatif_reps, whatif_months, say)
             save()
-        needs_broker = parts & {"throughput", "latency", "memory", "failover", "loops"}
+        needs_broker = parts & BROKER_PARTS
         own = bootstrap is None  # the bench's own broker is plaintext: no SCORECARD_KAFKA_* for it
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:

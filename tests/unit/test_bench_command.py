@@ -1,0 +1,48 @@
+"""The bench command (cli/bench/command.py): which parts run, and where their figures go."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from sales_scorecard.cli.bench import command as bench_module
+from sales_scorecard.cli.bench import scale_out
+
+
+def test_every_part_that_needs_a_broker_gets_one_even_when_asked_alone(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # `--only workers` used to skip the broker block altogether: the run wrote an empty
+    # result and said nothing.
+    brokers: list[str | None] = []
+
+    @contextmanager
+    def fake_broker(bootstrap: str | None, workdir: Path) -> Iterator[str]:
+        brokers.append(bootstrap)
+        yield "127.0.0.1:1"
+
+    def fake_scale_out(settings_for: Any, events: list, workdir: Path, timeout: float, say: Any) -> dict:
+        one = {"cpu_ms_per_event": 0.5, "rep_stage_share": [1.0]}
+        return {"one": one, "two": {"cpu_ms_per_event": 0.55, "rep_stage_share": [0.4, 0.6]},
+                "cpu_per_event_two_over_one": 1.1, "events": len(events)}
+
+    monkeypatch.setattr(bench_module, "broker_for", fake_broker)
+    monkeypatch.setattr(scale_out, "measure", fake_scale_out)
+    args = ["--only", "workers", "--events", "10", "--out-dir", str(tmp_path)]
+    result = CliRunner().invoke(bench_module.command, args)
+    assert result.exit_code == 0, result.output
+    assert brokers == [None]  # the bench's own broker
+    written = [orjson.loads(p.read_bytes()) for p in tmp_path.glob("bench-*.json")]
+    assert len(written) == 1
+    assert written[0]["workers"]["events"] == 10
+    assert "two over one (target <= 1.2) | 1.1" in next(tmp_path.glob("bench-*.md")).read_text()
+
+
+def test_the_parts_that_run_against_a_broker_are_the_parts_there_are_minus_the_offline_ones() -> None:
+    offline = {"engine", "state", "whatif"}  # in process, no Kafka (whatif reads Kafka only with --whatif-kafka)
+    assert set(bench_module.PARTS) - offline == bench_module.BROKER_PARTS
