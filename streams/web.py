@@ -140,7 +140,7 @@ def check_denied(request: faust_web.Request, resource: Resource) -> faust_web.Re
 
 def register_api(pipe: Pipeline) -> None:
     """Attach the query API views."""
-    from sales_scorecard.core.boards import BoardError, current_month, explain, leaderboard
+    from sales_scorecard.core.boards import BoardError, explain, leaderboard
     from sales_scorecard.core.engine import scorecard_key
 
     from .org_stage import board_row_key
@@ -217,13 +217,11 @@ def register_api(pipe: Pipeline) -> None:
                 raise ValueError
         except ValueError:
             return view.json({"error": "limit must be a positive integer"}, status=400)
-        period = q.get("period")
-        if not period:
-            period = current_month(engine)
-            if period is None:
-                return view.json({"error": "period is required (no events seen yet)"}, status=400)
+        stage = pipe.aggregation
+        assert stage is not None  # the engine is the stage's
         try:
-            board = leaderboard(engine, q.get("board", "company"), period, q.get("metric", "score"), limit)
+            board = leaderboard(stage.boards, engine, q.get("board", "company"), q.get("period") or None,
+                                q.get("metric", "score"), limit)
         except BoardError as exc:
             return view.json({"error": str(exc)}, status=400)
         if is_public(aiohttp_request(request)):
