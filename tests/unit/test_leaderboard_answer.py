@@ -174,8 +174,9 @@ def test_every_board_of_a_simulated_history_matches_the_reference_model(monkeypa
     no_rep_renders(engine, monkeypatch)
     model = built_model(events)
     # Every calendar period: three months, two quarters and the year.
-    periods = sorted({p for scope, _, p in model.keys() if scope == "rep" and p not in ("R30D", "R90D")})
-    teams = sorted({id for scope, id, _ in model.keys() if scope == "team"})
+    known = model.keys()  # the model's scorecard keys (a method of its own, not a dict's)
+    periods = sorted({p for scope, _, p in known if scope == "rep" and p not in ("R30D", "R90D")})
+    teams = sorted({id for scope, id, _ in known if scope == "team"})
     assert len(periods) == 6 and len(teams) >= 3, (periods, teams)
     checked = 0
     for month in periods:
