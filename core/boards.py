@@ -1,4 +1,4 @@
-"""Leaderboards and explanations computed from the engine (pure)."""
+"""Leaderboards from the board cache, and explanations computed from the engine (pure)."""
 
 from __future__ import annotations
 

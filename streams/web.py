@@ -9,7 +9,9 @@ answers the same): ``/api/scorecards/{scope}/{id}/{period}``,
 ``/api/scorecards/{scope}/{id}/{period}/explain`` and
 ``/api/leaderboard?board=&period=&metric=&limit=``, ``/api/payroll/{period}`` (the
 paid state of a closed month) and ``/api/awards?period=`` (the awards decided at a
-period's close, contract §11). Errors are JSON: 400 for a malformed request, 404 for an
+period's close, contract §11). The leaderboard is the board as last published, from the
+stage's board cache (``core.boards.leaderboard``: no rep scorecard rendered, nothing
+ranked per request). Errors are JSON: 400 for a malformed request, 404 for an
 unknown key, 503 while the engine is not loaded; with a tokens file, 401/403 from
 ``streams.auth`` (checked before forwarding and again on the owner, docs/access-control.md).
 
