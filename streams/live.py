@@ -51,9 +51,10 @@ def register(pipe: Pipeline) -> None:
 
     def local_board(board: str, period: str, metric: str) -> dict[str, Any] | None:
         """The rows and team summary ``/api/leaderboard`` answers, from this worker's board
-        cache; None without the engine (another worker owns the stage, or it loads)."""
+        cache; None without the engine or a whole cache (another worker owns the stage, or
+        it loads)."""
         stage, engine = pipe.aggregation, pipe.engine
-        if stage is None or engine is None:
+        if stage is None or engine is None or not stage.boards_ready:
             return None
         return leaderboard(stage.boards, engine, board, period, metric)
 

@@ -12,7 +12,8 @@ paid state of a closed month) and ``/api/awards?period=`` (the awards decided at
 period's close, contract §11). The leaderboard is the board as last published, from the
 stage's board cache (``core.boards.leaderboard``: no rep scorecard rendered, nothing
 ranked per request). Errors are JSON: 400 for a malformed request, 404 for an
-unknown key, 503 while the engine is not loaded; with a tokens file, 401/403 from
+unknown key, 503 while the engine is not loaded (and the leaderboard until the first flush
+after its rebuild made the board cache whole); with a tokens file, 401/403 from
 ``streams.auth`` (checked before forwarding and again on the owner, docs/access-control.md).
 
 Appeals (contract §10, ``register_appeals``): ``/api/disputes`` and its routes
@@ -221,6 +222,8 @@ def register_api(pipe: Pipeline) -> None:
             return view.json({"error": "limit must be a positive integer"}, status=400)
         stage = pipe.aggregation
         assert stage is not None  # the engine is the stage's
+        if not stage.boards_ready:
+            return view.json({"error": "not ready: the leaderboards are being ranked after a rebuild"}, status=503)
         try:
             board = leaderboard(stage.boards, engine, q.get("board", "company"), q.get("period") or None,
                                 q.get("metric", "score"), limit)
