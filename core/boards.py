@@ -1,21 +1,22 @@
-"""Leaderboards and explanations computed from the engine (pure)."""
+"""Leaderboards from the board cache, and explanations computed from the engine (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from .engine import ScorecardEngine
 from .kpis import KpiInputs, compute_kpis
 from .labels import months_of, period_kind
-from .leaderboard import OrderKey, RankIndex, Standing, order_key, percentile, rank
+from .leaderboard import OrderKey, RankIndex, Standing, order_key, percentile
 from .money import format_money, ratio
 from .payroll import band_rows
 from .periods import TRAILING_DAYS, Period
 from .reviews import MIN_RESPONDENTS
-from .roster import UNASSIGNED
+from .roster import Roster
 from .scoreplan import DIMENSIONS
 from .targets import target_source
 
@@ -26,62 +27,63 @@ class BoardError(ValueError):
     """A malformed board, period or metric (the caller answers 400)."""
 
 
-def _value(content: dict[str, Any], metric: str) -> Decimal | None:
-    raw = content["score"] if metric == "score" else content["kpis"][metric]
-    return None if raw is None else Decimal(str(raw))
-
-
-def board_reps(engine: ScorecardEngine, board: str, period: str) -> list[str]:
-    """Reps on a board for a period: every rep with a scorecard, or a team's members at the period's end."""
-    reps = sorted(id for (scope, id), labels in engine.known.items()
-                  if scope == "rep" and (period in labels or (period in TRAILING_DAYS and labels)))
-    if board == "company":
-        return reps
-    if not board.startswith("team:") or len(board) == 5:
+def check_board(board: str) -> None:
+    """Raise BoardError unless ``board`` is ``company`` or ``team:<id>``."""
+    if board != "company" and not (board.startswith("team:") and len(board) > 5):
         raise BoardError(f"board must be 'company' or 'team:<id>', got {board!r}")
-    team = board[5:]
-    p = engine.period(period)
-    if p is None:
-        return []
-    out = []
-    for rep in reps:
-        entry = engine.roster.entry_before(rep, p.end)
-        if (entry.team_id if entry else UNASSIGNED) == team:
-            out.append(rep)
-    return out
 
 
-def leaderboard(engine: ScorecardEngine, board: str, period: str, metric: str,
+class RosterNames(Mapping[str, str]):
+    """The names a board of a period shows: each rep's roster entry in force at the period's
+    end (a rep without a name there is absent, so the row shows the id). Looked up for the
+    rows shown only, not for every rep on the roster."""
+
+    def __init__(self, roster: Roster, end: datetime | None) -> None:
+        self._roster, self._end = roster, end
+
+    def __getitem__(self, rep_id: str) -> str:
+        entry = self._roster.entry_before(rep_id, self._end) if self._end is not None else None
+        if entry is None or not entry.name:
+            raise KeyError(rep_id)
+        return entry.name
+
+    def __iter__(self) -> Iterator[str]:
+        return (rep_id for rep_id in self._roster.reps if rep_id in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def published_month(cache: BoardCache, engine: ScorecardEngine) -> str | None:
+    """The month a board shows when none is asked for: ``default_month`` of the engine's
+    clock over the months the cache ranks (what was last published; None before the first
+    event)."""
+    as_of = engine.clock()
+    clock_month = engine.calendar.containing(as_of)[0].label if as_of is not None else None
+    return default_month(clock_month, cache.periods())
+
+
+def leaderboard(cache: BoardCache, engine: ScorecardEngine, board: str, period: str | None, metric: str,
                 limit: int | None = None) -> dict[str, Any]:
-    """Ranked rows of a board for a period and metric (ties share a rank, contract §6)."""
+    """What ``/api/leaderboard`` answers: the ranked rows of a board for a period and metric
+    from the board cache (ties share a rank, contract §6), as last published: a scorecard
+    the engine has but no flush rendered yet is not on it. Names from the roster at the
+    period's end, a team board's ``team`` summary, ``as_of`` the engine's clock. ``period``
+    None: ``published_month``. No rep scorecard is rendered."""
     if metric not in METRICS:
         raise BoardError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    check_board(board)
+    if period is None:
+        period = published_month(cache, engine)
+        if period is None:
+            raise BoardError("period is required (no events seen yet)")
     check_period(engine, period)
-    contents = {}
-    for rep in board_reps(engine, board, period):
-        content = engine.render("rep", rep, period)
-        if content is not None:
-            contents[rep] = content
-    ranked = rank((rep, _value(c, metric)) for rep, c in contents.items())
     window = engine.period(period)  # None only for a trailing window before any event
-    rows = []
-    for row in ranked[: limit if limit else None]:
-        c = contents[row.rep_id]
-        entry = engine.roster.entry_before(row.rep_id, window.end) if window is not None else None
-        rows.append({
-            "rank": row.rank,
-            "rep_id": row.rep_id,
-            "name": entry.name if entry and entry.name else row.rep_id,
-            "team_id": c["team_id"],
-            "value": shown_value(row.value, metric),
-            "revenue": c["kpis"]["revenue"],
-            "attainment": c["kpis"]["attainment"],
-            "score": c["score"],
-            **percentile(row.rank, len(ranked)),
-        })
+    names = RosterNames(engine.roster, window.end if window is not None else None)
+    rows = cache.board(board, period, metric, names, limit)
     as_of = engine.clock()
     out: dict[str, Any] = {"board": board, "period": period, "metric": metric, "rows": rows,
-           "as_of": None if as_of is None else as_of.isoformat()}
+                           "as_of": None if as_of is None else as_of.isoformat()}
     if board.startswith("team:"):
         out["team"] = team_summary(engine, board[5:], period)
     return out
@@ -460,9 +462,14 @@ class BoardCache:
         ranking = index.by_metric[METRICS.index(metric)]
         return Standing(ranking.rank_of(key), len(ranking))
 
-    def board(self, board: str, period: str, metric: str, names: dict[str, str] | None = None,
+    def periods(self) -> list[str]:
+        """The periods whose company board ranks at least one rep."""
+        return [period for period, index in self.company.items() if index.members]
+
+    def board(self, board: str, period: str, metric: str, names: Mapping[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
-        """Ranked rows of a board from the cached values (the first ``limit``, or all)."""
+        """Ranked rows of a board from the cached values (the first ``limit``, or all); a
+        row's name from ``names``, else the rep id."""
         index = self._index(board, period)
         if index is None or not index.members:
             return []
@@ -471,7 +478,8 @@ class BoardCache:
         rows = []
         for rank_, rep_id in ranking.ranks(limit if limit else None):
             cached = entries[rep_id]
-            rows.append({"rank": rank_, "rep_id": rep_id, "name": (names or {}).get(rep_id, rep_id),
+            name = names.get(rep_id, rep_id) if names is not None else rep_id
+            rows.append({"rank": rank_, "rep_id": rep_id, "name": name,
                          "team_id": cached.team_id,
                          "value": cached.value(metric),
                          **cached.shown(), **percentile(rank_, len(ranking))})

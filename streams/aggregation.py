@@ -326,6 +326,10 @@ class AggregationStage:
         self.boards_pending: set[tuple[str, str]] = set()
         #: Notified after a flush that changed the board cache (the live page pushes then).
         self.boards_changed = Signal()
+        #: Whether the board cache holds every rep scorecard: False from an assignment until
+        #: the first flush after the rebuild re-rendered every key (``/api/leaderboard``
+        #: answers 503 meanwhile rather than a partial board).
+        self.boards_ready = False
         #: First flush after a rebuild re-sends unchanged keys (see ``_publish_scorecard``).
         self._republish = False
         #: The bonuses of the recorded awards, owed a post or a re-send since the last rebuild
@@ -348,7 +352,7 @@ class AggregationStage:
         """Another worker may own ``sales.facts`` next: drop the cached engine and stop
         reporting this stage's progress here."""
         self.engine = None
-        self.boards, self.boards_pending = BoardCache(), set()
+        self.boards, self.boards_pending, self.boards_ready = BoardCache(), set(), False
         self.metrics.progress.forget(self.name)
         if self.owns_worker_gauges:
             self.metrics.ready.set(0)
@@ -375,7 +379,7 @@ class AggregationStage:
         for request in requests:  # posted below when their month is closed, once
             ledger.request_appeal(request)
         log.info("engine rebuilt from %d facts in %.2fs", loaded, time.monotonic() - started)
-        self.engine, self.ledger, self.boards = engine, ledger, BoardCache()
+        self.engine, self.ledger, self.boards, self.boards_ready = engine, ledger, BoardCache(), False
         self.set_aside = KeyQueue()  # the first flush after a rebuild renders every key
         self._loaded()
         if self.owns_worker_gauges:
@@ -789,6 +793,8 @@ class AggregationStage:
         failures = await publish_each(keys, run.publish_one, engine.give_back, over_budget, self.set_aside.extend)
         if failures:
             self.metrics.errors.labels("publish").inc(failures)
+        if republish:  # every key rendered again: the board cache is whole (a failed key is given back dirty)
+            self.boards_ready = True
         await self.evaluate_alerts(engine, run.rendered, emitted_at)
         if run.boards_moved:
             self.boards_changed.notify()

@@ -9,8 +9,11 @@ answers the same): ``/api/scorecards/{scope}/{id}/{period}``,
 ``/api/scorecards/{scope}/{id}/{period}/explain`` and
 ``/api/leaderboard?board=&period=&metric=&limit=``, ``/api/payroll/{period}`` (the
 paid state of a closed month) and ``/api/awards?period=`` (the awards decided at a
-period's close, contract §11). Errors are JSON: 400 for a malformed request, 404 for an
-unknown key, 503 while the engine is not loaded; with a tokens file, 401/403 from
+period's close, contract §11). The leaderboard is the board as last published, from the
+stage's board cache (``core.boards.leaderboard``: no rep scorecard rendered, nothing
+ranked per request). Errors are JSON: 400 for a malformed request, 404 for an
+unknown key, 503 while the engine is not loaded (and the leaderboard until the first flush
+after its rebuild made the board cache whole); with a tokens file, 401/403 from
 ``streams.auth`` (checked before forwarding and again on the owner, docs/access-control.md).
 
 Appeals (contract §10, ``register_appeals``): ``/api/disputes`` and its routes
@@ -140,7 +143,7 @@ def check_denied(request: faust_web.Request, resource: Resource) -> faust_web.Re
 
 def register_api(pipe: Pipeline) -> None:
     """Attach the query API views."""
-    from sales_scorecard.core.boards import BoardError, current_month, explain, leaderboard
+    from sales_scorecard.core.boards import BoardError, explain, leaderboard
     from sales_scorecard.core.engine import scorecard_key
 
     from .org_stage import board_row_key
@@ -217,13 +220,13 @@ def register_api(pipe: Pipeline) -> None:
                 raise ValueError
         except ValueError:
             return view.json({"error": "limit must be a positive integer"}, status=400)
-        period = q.get("period")
-        if not period:
-            period = current_month(engine)
-            if period is None:
-                return view.json({"error": "period is required (no events seen yet)"}, status=400)
+        stage = pipe.aggregation
+        assert stage is not None  # the engine is the stage's
+        if not stage.boards_ready:
+            return view.json({"error": "not ready: the leaderboards are being ranked after a rebuild"}, status=503)
         try:
-            board = leaderboard(engine, q.get("board", "company"), period, q.get("metric", "score"), limit)
+            board = leaderboard(stage.boards, engine, q.get("board", "company"), q.get("period") or None,
+                                q.get("metric", "score"), limit)
         except BoardError as exc:
             return view.json({"error": str(exc)}, status=400)
         if is_public(aiohttp_request(request)):

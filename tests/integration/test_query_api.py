@@ -4,6 +4,9 @@ that does not own the aggregation stage returns the owner's answer."""
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
+import urllib.request
 
 import orjson
 import pytest
@@ -99,3 +102,31 @@ def test_api_answers_alike_on_both_workers(test_settings: Settings, run_worker, 
         assert status == 400
         status, body = get_json(port, "/api/leaderboard?board=company&period=2026-11&metric=height")
         assert status == 400 and "metric" in body["error"]
+
+    # The worker that does not own the stage relays the owner's own event stream: its first
+    # event is the board the API answers, and a new deal is pushed through it (no reload).
+    other = next(w for w in (a, b) if w is not owners[0])
+    received: queue.Queue[dict] = queue.Queue()
+    stream = urllib.request.urlopen(
+        f"http://127.0.0.1:{other.settings.web_port}/api/stream?board=company&period=2026-11&metric=revenue",
+        timeout=120)
+
+    def read() -> None:
+        try:
+            for line in stream:
+                if line.startswith(b"data: "):
+                    received.put(orjson.loads(line[6:]))
+        except (OSError, ValueError, AttributeError):
+            pass  # closed below (http.client drops its socket under the reader)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        assert received.get(timeout=60)["rows"] == board["rows"]
+        produce_events(s, [deal("d6", "r4", "c6", "500.00", closed_at=NOV.format(8))])
+        # r4: 50.00 + 500.00 = 550.00 goes to the top; the rest keep their order.
+        want = [(1, "r4", "550.00"), (2, "r1", "300.00"), (3, "r2", "100.00"), (3, "r3", "100.00")]
+        seen = []
+        while not seen or seen[-1] != want:
+            seen.append([(r["rank"], r["rep_id"], r["value"]) for r in received.get(timeout=60)["rows"]])
+    finally:
+        stream.close()

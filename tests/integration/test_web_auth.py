@@ -101,7 +101,15 @@ def start(run_worker, settings: Settings, tmp_path: Path, public: bool = False, 
     produce_events(s, EVENTS)
     assert wait_for(lambda: status(s.web_port, "/api/scorecards/rep/rep3/2026-11", "admin") == 200, timeout=90), \
         worker.log_tail()
+    # The board is the one last published (docs/web-api.md): it ranks all three after the flush.
+    assert wait_for(lambda: ranked(s.web_port) == 3, timeout=60), worker.log_tail()
     return s, worker
+
+
+def ranked(port: int) -> int:
+    """How many rows the November company board has (0 while the API cannot answer)."""
+    code, _, body = get(port, "/api/leaderboard?period=2026-11", "admin")
+    return len(orjson.loads(body)["rows"]) if code == 200 else 0
 
 
 def test_roles_over_http_and_built_in_views_off(test_settings: Settings, run_worker, tmp_path: Path) -> None:

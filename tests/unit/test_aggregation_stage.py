@@ -659,3 +659,20 @@ def test_behind_the_next_flush_waits_several_times_what_the_last_one_took(monkey
     clock.now += 0.002
     run(stage.on_batch(Batch([f.activity("r1", "email")]), offset=3, lag=0.6))
     assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}
+
+
+def test_the_board_cache_is_whole_only_after_the_first_flush_after_a_rebuild() -> None:
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    assert stage.boards_ready and stage.boards.ranked("company", "2026-11") == 1
+    stage.on_revoked()
+    assert not stage.boards_ready  # the cache is empty again: /api/leaderboard answers 503
+
+    async def rebuilt_then_flushed() -> tuple[bool, int, bool, int]:
+        await stage.rebuild()  # the engine is back, its boards not yet
+        before = stage.boards_ready, stage.boards.ranked("company", "2026-11")
+        await stage.on_batch(Batch([]), offset=1)  # the next message (a tick) flushes every key
+        return (*before, stage.boards_ready, stage.boards.ranked("company", "2026-11"))
+
+    assert run(rebuilt_then_flushed()) == (False, 0, True, 1)

@@ -617,3 +617,27 @@ def test_a_slow_regular_flush_of_one_partition_holds_back_the_leading_edge_of_an
         assert split.sent_now() == {"rep:r4:2026-11"}
 
     asyncio.run(go())
+
+
+def test_the_org_stages_boards_are_whole_after_its_first_flush_and_again_after_a_rebuild() -> None:
+    split = Split()
+    facts = _validated([f.roster("r1", "t1"), f.roster("r2", "t2"), f.deal("d1", "r1", "c1", "100.00"),
+                        f.deal("d2", "r2", "c2", "300.00")])
+    split.org.on_assigned()
+    split.reps.assign(set(range(PARTITIONS)))
+
+    def board() -> list[tuple[int, str, Any]]:
+        return [(r["rank"], r["rep_id"], r["value"]) for r in split.org.boards.board("company", "2026-11", "revenue")]
+
+    async def go() -> tuple[list, bool, list, bool, list]:
+        await split.feed(facts)
+        await split.settle()
+        settled = board()
+        split.org.on_revoked()
+        await split.org.rebuild()  # the board rows come back from the board_rows table at once
+        rebuilt = split.org.boards_ready, board()
+        await split.org.on_batch(Batch())  # its first flush
+        return settled, *rebuilt, split.org.boards_ready, board()
+
+    whole = [(1, "r2", "300.00"), (2, "r1", "100.00")]
+    assert asyncio.run(go()) == (whole, False, whole, True, whole)
