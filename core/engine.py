@@ -61,6 +61,7 @@ from .forecast import (
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
 from .money import ratio
 from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
+from .rep_tally import RepTally
 from .reviews import Answer, Review, ReviewBook, review_coverage
 from .roster import DEFAULT_FACTOR, UNASSIGNED, Roster, RosterEntry, whole_months_between
 from .scoreplan import ScopedPlans, ScoreResult, evaluate, load_scorecard_plan
@@ -257,7 +258,8 @@ class EngineRole:
     """Which part of the organisation an engine renders and pays.
 
     The whole engine (``WHOLE``) does everything; the partitioned worker splits it into
-    ``ORG`` (team and company scorecards, every fact, no payroll) and one
+    ``ORG`` (team and company scorecards, every fact, no payroll, no rep buckets: only what
+    team and company figures read of members, ``core.rep_tally``) and one
     ``rep_partition`` engine per partition of the rep stage (the rep scorecards and the
     payroll of the reps it owns; it also holds other reps' deals of the customers its
     reps deal with, for acquisitions and repeat customers, contract §5).
@@ -272,15 +274,23 @@ class EngineRole:
     #: whether the scorecards to render again are marked (``take_dirty``); an engine that
     #: is only read, never published from (the what-if, contract §13), marks none
     marks: bool = True
+    #: whether rep-scope buckets are kept (rep scorecards can be rendered); without them
+    #: only a ``RepTally`` is (which rep periods exist, rep month revenue) and rendering a
+    #: rep scorecard is refused (``RepFiguresNotKept``)
+    rep_buckets: bool = True
 
 
 WHOLE = EngineRole(frozenset({"rep", "team", "company"}))
-ORG = EngineRole(frozenset({"team", "company"}), pays=False)
+ORG = EngineRole(frozenset({"team", "company"}), pays=False, rep_buckets=False)
 
 
 def rep_partition(owns: Callable[[str], bool]) -> EngineRole:
     """The role of a rep-stage engine owning the reps for which ``owns`` is true."""
     return EngineRole(frozenset({"rep"}), owns)
+
+
+class RepFiguresNotKept(ValueError):
+    """A rep scorecard asked of an engine that keeps no rep buckets (``ORG``)."""
 
 
 class ScorecardEngine:
@@ -324,6 +334,8 @@ class ScorecardEngine:
         self.wall_clock: datetime | None = None  # set when running on the wall clock
         # -- derived --------------------------------------------------------
         self.buckets = BucketTable()
+        #: what is kept of reps instead of their buckets, by a role without rep buckets
+        self.rep_tally: RepTally | None = None if self.role.rep_buckets else RepTally()
         #: rep_id -> its facts that credit something, with their teams
         self._rep_facts: dict[str, RepFacts] = {}
         #: customer -> (rep_id, ts, tier, team) of the acquisition credited (see _update_acquisition)
@@ -762,6 +774,9 @@ class ScorecardEngine:
             self._apply_contribution(c, +1)
 
     def _apply_contribution(self, c: Contribution, sign: int) -> None:
+        if self.rep_tally is not None and c.scope == "rep":
+            self._tally_contribution(self.rep_tally, c, sign)
+            return
         scope_key = (c.scope, c.id)
         day, month, quarter, year = c.labels
         scopes = self.buckets.scopes
@@ -807,6 +822,19 @@ class ScorecardEngine:
                 if not dates:
                     del by_customer[won_customer]  # type: ignore[arg-type]  # as above: a str held as object
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
+
+    def _tally_contribution(self, tally: RepTally, c: Contribution, sign: int) -> None:
+        """A rep contribution of an engine without rep buckets: counted in its month,
+        quarter and year (a period exists while it holds one), its revenue in the month."""
+        _, month, quarter, year = c.labels
+        revenue = next((v for f, v in c.delta if f == "revenue"), None)
+        for label in tally.apply(c.id, (month, quarter, year), revenue, sign):  # type: ignore[arg-type]  # a revenue delta holds money_units
+            self._forget(("rep", c.id, label))
+        if sign > 0:
+            known = self.known.get(("rep", c.id))
+            if known is None:
+                known = self.known[("rep", c.id)] = L.LabelSet()
+            known.update((month, quarter, year))
 
     def add_rep_month(self, rep_id: str, month: str, summed: Bucket) -> None:
         """Add a bucket of a rep's activities of one month, summed beforehand, to the rep's
@@ -1127,6 +1155,8 @@ class ScorecardEngine:
         return bucket.with_customers([buckets.get(month) for month in L.months_of(label)])
 
     def _revenue(self, scope: str, id: str, label: str) -> Decimal:
+        if self.rep_tally is not None and scope == "rep":
+            return self.rep_tally.revenue(id, label)
         b = self.buckets.get((scope, id, label))
         return b.revenue if b is not None else Decimal(0)
 
@@ -1204,7 +1234,10 @@ class ScorecardEngine:
         return ratios
 
     def inputs(self, scope: str, id: str, label: str) -> tuple[Period, KpiInputs, Decimal | None] | None:
-        """The KPI inputs of one scorecard, and its new-customers target (None without a clock)."""
+        """The KPI inputs of one scorecard, and its new-customers target (None without a clock);
+        a rep's of an engine without rep buckets is refused (``RepFiguresNotKept``)."""
+        if self.rep_tally is not None and scope == "rep":
+            raise RepFiguresNotKept(f"this engine keeps no rep figures: rep {id} {label} is rendered by its partition")
         period = self.period(label)
         if period is None:
             return None

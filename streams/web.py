@@ -4,9 +4,11 @@ Operational (no business data): ``/metrics`` (prometheus-client text format),
 ``/healthz`` (the process is alive), ``/readyz`` (tables recovered and, on the worker
 that owns the aggregation stage, the engine rebuilt; 503 otherwise).
 
-Query API (routed to the worker that owns the aggregation stage, so any worker
-answers the same): ``/api/scorecards/{scope}/{id}/{period}``,
-``/api/scorecards/{scope}/{id}/{period}/explain`` and
+Query API (routed to the worker that owns what answers, so any worker answers the
+same): ``/api/scorecards/{scope}/{id}/{period}`` and
+``/api/scorecards/{scope}/{id}/{period}/explain`` (by scope, ``streams.scorecard_sources``:
+with partitioned stages a rep's on the owner of its rep stage partition, the rest on the
+owner of the aggregation stage), and on the owner of the aggregation stage
 ``/api/leaderboard?board=&period=&metric=&limit=``, ``/api/payroll/{period}`` (the
 paid state of a closed month) and ``/api/awards?period=`` (the awards decided at a
 period's close, contract §11). The leaderboard is the board as last published, from the
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import faust
 from aiohttp import web as aioweb
 from faust import web as faust_web
+from faust.exceptions import SameNode
 from faust.tables.manager import TableManager
 
 from sales_scorecard.core.access import Resource, public_row
@@ -41,6 +44,8 @@ from .dispute_api import DisputeApi
 from .dispute_stage import ServedDisputes
 from .dispute_web import register_disputes_api
 from .pipeline import Pipeline
+from .scorecard_sources import ENGINE_KEY as ENGINE_KEY
+from .scorecard_sources import scorecard_sources
 
 if TYPE_CHECKING:
     from sales_scorecard.core.engine import ScorecardEngine
@@ -93,8 +98,6 @@ def register_appeals(pipe: Pipeline) -> None:
     register_session_api(web_app)
 
 
-#: The key whose owner serves the query API: the aggregation tables have one partition.
-ENGINE_KEY = "engine"
 SCOPES = ("rep", "team", "company")
 #: A period awards are decided for: a year, a quarter or a month (contract §11).
 AWARD_PERIOD = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?\Z")
@@ -146,19 +149,34 @@ def register_api(pipe: Pipeline) -> None:
     from sales_scorecard.core.boards import BoardError, explain, leaderboard
     from sales_scorecard.core.engine import scorecard_key
 
-    from .org_stage import board_row_key
-
     app = pipe.app
-    facts, emitted, payroll_state, awards = pipe.facts, pipe.emitted, pipe.payroll_state, pipe.awards
+    facts, payroll_state, awards = pipe.facts, pipe.payroll_state, pipe.awards
 
-    def revision_of(scope: str, id: str, period: str) -> int | None:
-        """The revision last published for a scorecard: the stage's own, or for rep keys
-        with partitioned stages, the one the rep stage reported with its board row."""
-        if scope == "rep" and pipe.rep_stages is not None:
-            row = pipe.board_rows.get(board_row_key(id, period))
-            return row["revision"] if row else None
-        emitted_row = emitted.get(scorecard_key(scope, id, period))
-        return emitted_row[0] if emitted_row else None
+    sources = scorecard_sources(pipe)
+
+    async def serve_scorecard(view: faust_web.View, request: faust_web.Request, scope: str, id: str, period: str,
+                              kind: str) -> faust_web.Response:
+        """Answer a scorecard (``kind`` "scorecard") or its explanation ("explain") on the
+        worker that owns the scope's source, forwarding the request there."""
+        source = sources.get(scope)
+        if source is None:
+            return view.json({"error": f"scope must be one of {', '.join(SCOPES)}, got {scope!r}"}, status=400)
+        try:
+            return await source.route(id, view.web, request)
+        except SameNode:
+            pass
+        engine = source.engine(id)
+        if engine is None:
+            return view.json({"error": f"not ready: {source.loading}"}, status=503)
+        error = scorecard_denied(request, engine, kind, scope, id) or check_key(view, engine, scope, id, period)
+        if error is not None:
+            return error
+        if kind == "explain":
+            return view.json(explain(engine, scope, id, period))
+        content = engine.render(scope, id, period)
+        if content is None:
+            return view.json({"error": f"no scorecard {scorecard_key(scope, id, period)}"}, status=404)
+        return view.json({**content, "revision": source.revision(id, scorecard_key(scope, id, period))})
 
     def engine_or_error(view: faust_web.View) -> tuple[Any, faust_web.Response | None]:
         engine = pipe.engine
@@ -174,8 +192,6 @@ def register_api(pipe: Pipeline) -> None:
 
     def check_key(view: faust_web.View, engine: ScorecardEngine, scope: str, id: str,
                   period: str) -> faust_web.Response | None:
-        if scope not in SCOPES:
-            return view.json({"error": f"scope must be one of {', '.join(SCOPES)}, got {scope!r}"}, status=400)
         try:
             from sales_scorecard.core.boards import check_period
 
@@ -189,26 +205,13 @@ def register_api(pipe: Pipeline) -> None:
 
     @app.page("/api/scorecards/{scope}/{id}/{period}")
     class ScorecardView(faust_web.View):
-        @engine_route(app, facts)
         async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
-            engine, error = engine_or_error(self)
-            error = error or scorecard_denied(request, engine, "scorecard", scope, id) or \
-                check_key(self, engine, scope, id, period)
-            if error is not None:
-                return error
-            content = engine.render(scope, id, period)
-            return self.json({**content, "revision": revision_of(scope, id, period)})
+            return await serve_scorecard(self, request, scope, id, period, "scorecard")
 
     @app.page("/api/scorecards/{scope}/{id}/{period}/explain")
     class ExplainView(faust_web.View):
-        @engine_route(app, facts)
         async def get(self, request: faust_web.Request, scope: str, id: str, period: str) -> faust_web.Response:
-            engine, error = engine_or_error(self)
-            error = error or scorecard_denied(request, engine, "explain", scope, id) or \
-                check_key(self, engine, scope, id, period)
-            if error is not None:
-                return error
-            return self.json(explain(engine, scope, id, period))
+            return await serve_scorecard(self, request, scope, id, period, "explain")
 
     @engine_get(pipe, "/api/leaderboard")
     async def leaderboard_view(view: faust_web.View, request: faust_web.Request,

@@ -1,9 +1,9 @@
 """What the org engine (``core.engine.ORG``) reads of its reps' figures, values by hand.
 
-The org stage renders team and company scorecards only, yet its engine needs rep-scope
-figures: the new-hire ramp and ``history`` splits read members' month revenue (contract
-§5, §12), and the query API renders rep scorecards from it (docs/architecture.md, "The
-two stages"). A leaner org engine must keep all three right.
+The org stage renders team and company scorecards only; of its reps its engine keeps
+which periods exist and their month revenue (``core.rep_tally``): the new-hire ramp and
+``history`` splits read members' month revenue (contract §5, §12). Rep scorecards and
+explanations come from the rep stage (docs/architecture.md, "The two stages").
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sales_scorecard.core.engine import ORG, WHOLE, EngineRole, ScorecardEngine
+import pytest
+
+from sales_scorecard.core.boards import explain
+from sales_scorecard.core.engine import ORG, WHOLE, EngineRole, RepFiguresNotKept, ScorecardEngine
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, complaint, deal, roster, target
 
@@ -63,13 +66,55 @@ def test_the_org_engine_ramps_new_hires_and_splits_by_history_on_its_reps_month_
     assert december_shares(org) == {"r1": Decimal("30000.00"), "r7": Decimal("10000.00"), "r9": Decimal("7000.00")}
 
 
-def test_the_org_engine_renders_every_rep_scorecard_as_the_whole_engine_does() -> None:
-    # The query API serves rep scorecards and explanations from the org stage's engine.
+def rep_periods(engine: ScorecardEngine) -> dict[str, set[str]]:
+    return {id: set(labels) for (scope, id), labels in engine.known.items() if scope == "rep" and labels}
+
+
+def test_the_org_engine_keeps_no_rep_buckets_and_refuses_rep_scorecards() -> None:
+    # The rep stage renders rep scorecards and the query API asks it (streams/scorecard_sources.py).
+    facts = (*FACTS, activity("r9", "call", customer_id="c3", effective=True),
+             complaint("k1", "r7", "c2", opened_at="2026-11-22T09:00:00+08:00"))
+    org = build(ORG, *facts)
+    assert {scope for scope, _ in org.buckets.scopes} == {"team", "company"}
+    with pytest.raises(RepFiguresNotKept):
+        org.render("rep", "r7", NOV)
+    with pytest.raises(RepFiguresNotKept):
+        explain(org, "rep", "r7", NOV)
+    # Which rep periods exist stays (the boards list, /api/me): r1 October, r7 September and
+    # November (a deal and a complaint), r9 November (a deal and a call).
+    assert rep_periods(org) == {
+        "r1": {"2026-10", "2026-Q4", "2026"},
+        "r7": {"2026-09", "2026-Q3", "2026-11", "2026-Q4", "2026"},
+        "r9": {"2026-11", "2026-Q4", "2026"},
+    }
+
+
+def test_without_rep_buckets_team_and_company_scorecards_are_the_whole_engines() -> None:
     facts = (*FACTS, activity("r9", "call", customer_id="c3", effective=True),
              complaint("k1", "r7", "c2", opened_at="2026-11-22T09:00:00+08:00"))
     org, whole = build(ORG, *facts), build(WHOLE, *facts)
-    keys = [key for key in whole.all_keys() if key[0] == "rep"]
-    assert {id for _, id, _ in keys} == {"r1", "r7", "r9"}
-    assert [key for key in org.all_keys() if key[0] == "rep"] == keys
-    for key in keys:
-        assert org.render(*key) == whole.render(*key), key
+
+    def compare() -> None:
+        keys = [key for key in whole.all_keys() if key[0] != "rep"]
+        assert {(scope, id) for scope, id, _ in keys} == {("team", "t1"), ("company", "*")}
+        assert [key for key in org.all_keys() if key[0] != "rep"] == keys
+        for key in keys:
+            assert org.render(*key) == whole.render(*key), key
+        assert rep_periods(org) == rep_periods(whole)
+
+    compare()
+    # r9's won deal moves from November to October (its call keeps November), and r1's
+    # only deal goes to r7: r1's periods stop existing, r7's October starts.
+    for event in (deal("g3", "r9", "c3", "7000.00", closed_at="2026-10-21T10:00:00+08:00", version=2),
+                  deal("g4", "r7", "c4", "5000.00", closed_at="2026-10-15T10:00:00+08:00", version=2)):
+        org.apply(record_from_event(event))
+        whole.apply(record_from_event(event))
+    assert rep_periods(org) == {
+        "r7": {"2026-09", "2026-Q3", "2026-10", "2026-11", "2026-Q4", "2026"},
+        "r9": {"2026-10", "2026-11", "2026-Q4", "2026"},
+    }
+    # November ramp: r7 25000 over its September 10000; r9 had no September revenue.
+    assert ramp(org, "team", "t1") == 2.5
+    # History September-November: r1 nothing, r7 10000 + 5000 + 25000, r9 7000 of 47000.
+    assert december_shares(org) == {"r1": Decimal(0), "r7": Decimal("40000.00"), "r9": Decimal("7000.00")}
+    compare()

@@ -260,9 +260,11 @@ def test_team_figures_are_the_org_stages_at_the_close_not_when_the_reports_arriv
     run(split.org.on_batch(Batch([late])))
     split.deliver()
     assert awards(split.outputs) == awards(whole.outputs)
-    # The late deal would have moved September's star_manager (t2 only reaches target with it).
-    assert split.org.engine is not None
-    teams_now = {e["event_id"] for e in decide(split.org.award_plan, closed_period(split.org.engine, "2026-09"),
+    # The late deal would have moved September's star_manager (t2 only reaches target with it):
+    # decided now, over every figure the whole engine holds after it (the org engine renders
+    # no rep figures).
+    assert whole.stage.engine is not None
+    teams_now = {e["event_id"] for e in decide(split.org.award_plan, closed_period(whole.stage.engine, "2026-09"),
                                                 "").events if e["scope"] == "team"}
     assert teams_now != {e for e, v in awards(whole.outputs).items() if v["scope"] == "team"}
 

@@ -1,0 +1,89 @@
+"""Where the query API serves each scope's scorecards and explanations (docs/web-api.md).
+
+A scope's source says how Faust's router finds the worker that answers, the engine that
+renders the scorecard there and the revision that worker last published for it:
+
+- team and company scorecards, and every scorecard with ``SCORECARD_STAGES=single``: the
+  stage on ``sales.facts``, routed to the owner of ``ENGINE_KEY`` in its one-partition
+  ``facts`` table; its engine and its ``emitted`` table;
+- rep scorecards with ``SCORECARD_STAGES=partitioned``: the rep stage partition that owns
+  the rep, routed by ``sales.rep-facts`` (Faust's topic route): its keys are raw bytes, and
+  the router hashes the rep id as Kafka's default partitioner does, so it lands on
+  ``partition_of(rep_id)``, whose ``RepPartitionStage`` renders and publishes the rep's
+  scorecards; the revision is the one in that partition's own ``rep_emitted`` rows. (Not
+  a route by the rep stage's tables: their keys are str, which Faust serializes as JSON,
+  so the router would hash ``"r1"`` with its quotes, another partition.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from faust.web import Request, Response, Web
+
+from .pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from sales_scorecard.core.engine import ScorecardEngine
+
+    from .rep_stage import RepStages
+
+#: The key whose owner serves the org stage's queries: its tables have one partition.
+ENGINE_KEY = "engine"
+
+
+@dataclass(frozen=True)
+class ScorecardSource:
+    """Where one scope's scorecards are answered (see the module docstring)."""
+
+    #: forwards the request of a scorecard id to the worker that answers it; raises
+    #: ``SameNode`` when that is this worker (Faust's ``Router.route_req``)
+    route: Callable[[str, Web, Request], Awaitable[Response]]
+    #: the loaded engine that renders the id's scorecards on this worker, else None
+    engine: Callable[[str], ScorecardEngine | None]
+    #: the revision last published of (id, scorecard key) on this worker, None if never
+    revision: Callable[[str, str], int | None]
+    #: what a 503 says while ``engine`` is None
+    loading: str
+
+
+def org_source(pipe: Pipeline) -> ScorecardSource:
+    """The stage on ``sales.facts``: the whole computation, or the org stage."""
+    emitted = pipe.emitted
+
+    def revision(id: str, key: str) -> int | None:
+        row = emitted.get(key)
+        return row[0] if row else None
+
+    def route(id: str, web: Web, request: Request) -> Awaitable[Response]:
+        return pipe.app.router.route_req(pipe.facts.name, ENGINE_KEY, web, request)
+
+    return ScorecardSource(route, lambda id: pipe.engine, revision, "the aggregation engine is loading")
+
+
+def rep_source(pipe: Pipeline, stages: RepStages) -> ScorecardSource:
+    """The rep stage partition of the rep (partitioned stages)."""
+    def engine(rep_id: str) -> ScorecardEngine | None:
+        stage = stages.for_rep(rep_id)
+        return stage.engine if stage is not None else None
+
+    def revision(rep_id: str, key: str) -> int | None:
+        stage = stages.for_rep(rep_id)
+        row = stage.tables.emitted.get(key) if stage is not None else None
+        return row[0] if row else None
+
+    def route(rep_id: str, web: Web, request: Request) -> Awaitable[Response]:
+        return pipe.app.router.route_topic_req(pipe.rep_facts_topic, rep_id.encode(), web, request)
+
+    return ScorecardSource(route, engine, revision, "the rep stage partition of this rep is loading")
+
+
+def scorecard_sources(pipe: Pipeline) -> dict[str, ScorecardSource]:
+    """Scope -> its source on this worker's pipeline (the agents must be registered first)."""
+    org = org_source(pipe)
+    sources = {"rep": org, "team": org, "company": org}
+    if pipe.rep_stages is not None:
+        sources["rep"] = rep_source(pipe, pipe.rep_stages)
+    return sources
