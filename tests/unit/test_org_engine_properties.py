@@ -1,0 +1,59 @@
+"""Property: the org engine (``core.engine.ORG``, a ``RepTally`` in place of rep buckets)
+renders every team and company scorecard the whole engine renders, marks the same, and
+knows the same rep periods with the same month revenue, whatever the facts and their
+delivery order (contract §3, §5, §12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sales_scorecard.core.engine import ORG, WHOLE, EngineRole, ScorecardEngine
+from sales_scorecard.schemas.records import record_from_event
+from tests.unit.test_engine_properties import FIXED_CLOCK, REPS, histories
+
+MONTHS = ("2025-11", "2025-12", "2026-01", "2026-03", "2026-04", "2026-09", "2026-10", "2026-11")
+
+
+def _engine(role: EngineRole, events: list[dict[str, Any]]) -> ScorecardEngine:
+    engine = ScorecardEngine("Asia/Shanghai", role=role)
+    engine.wall_clock = FIXED_CLOCK
+    for ev in events:
+        engine.apply(record_from_event(ev))
+    return engine
+
+
+def _known(engine: ScorecardEngine) -> dict[tuple[str, str], set[str]]:
+    return {key: set(labels) for key, labels in engine.known.items() if labels}
+
+
+def _org_keys(keys: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    return {key for key in keys if key[0] != "rep"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(), st.integers(0, 10_000))
+def test_the_org_engine_renders_marks_and_knows_what_the_whole_engine_does(
+        history: tuple[list[dict[str, Any]], list[dict[str, Any]]], cut: int) -> None:
+    _, delivered = history
+    # part of the facts first (with its marks taken, as a flush does), then the rest
+    cut = cut % (len(delivered) + 1)
+    whole, org = _engine(WHOLE, delivered[:cut]), _engine(ORG, delivered[:cut])
+    assert _org_keys(whole.take_dirty()) == _org_keys(org.take_dirty())
+    for ev in delivered[cut:]:
+        whole.apply(record_from_event(ev))
+        org.apply(record_from_event(ev))
+    assert _known(org) == _known(whole)
+    for rep in REPS:
+        for month in MONTHS:
+            # the same Decimal, exponent included (a ramp ratio and a history share read it)
+            assert str(org.rep_month_revenue(rep, month)) == str(whole.rep_month_revenue(rep, month)), (rep, month)
+    assert _org_keys(whole.take_dirty()) == _org_keys(org.take_dirty())
+    for scope, id, label in sorted(whole.all_keys()):
+        if scope == "rep":
+            continue
+        a, b = whole.render(scope, id, label), org.render(scope, id, label)
+        assert a == b, (scope, id, label)
+    assert whole.all_keys() == org.all_keys()
