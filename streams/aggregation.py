@@ -770,12 +770,14 @@ class AggregationStage:
         months, and it does not move the short interval's cadence."""
         started = self._monotonic()
         pacing = self.pacing
+        if self._republish:  # the first flush after a rebuild renders every key, none held back
+            continuation = leading = False
         renders_set_aside = bool(self.set_aside) and not leading
         if continuation:
             keys = self._take_set_aside(engine)
         else:
             full = not leading and self._full_flush_due(started)
-            keys = engine.take_dirty(months_only=not full, held=pacing.held_months(started))
+            keys = engine.take_dirty(months_only=not full, held=() if self._republish else pacing.held_months(started))
             if renders_set_aside:  # never rendered since they were taken: no interval to wait
                 keys = sorted({*keys, *self._take_set_aside(engine)}, key=flush_order)
             if full:

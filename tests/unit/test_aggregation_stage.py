@@ -676,3 +676,30 @@ def test_the_board_cache_is_whole_only_after_the_first_flush_after_a_rebuild() -
         return (*before, stage.boards_ready, stage.boards.ranked("company", "2026-11"))
 
     assert run(rebuilt_then_flushed()) == (False, 0, True, 1)
+
+
+def test_a_leading_edge_flush_right_after_a_rebuild_does_not_call_a_partial_board_cache_whole() -> None:
+    # A rebalance gives the stage back to the same worker within the short interval: months
+    # rendered just before are still "recent" and a new rep's month makes a leading-edge
+    # flush due. The board cache must hold every rep period before /api/leaderboard answers
+    # from it (boards_ready), the quarter's and r1's month included.
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))  # t=100: the first flush renders everything
+    assert stage.boards.ranked("company", "2026-Q4") == 1
+    stage.on_revoked()
+    clock.now += 0.1
+
+    async def rebuilt_then_a_new_rep() -> None:
+        await stage.rebuild()
+        r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d2", "r2", "c2", "700.00", event_id="deal-d2-v1")]
+        await stage.on_batch(Batch(r2), offset=1)
+
+    run(rebuilt_then_a_new_rep())
+    assert stage.boards_ready  # what /api/leaderboard and /api/stream then answer from
+    assert stage.boards.ranked("company", "2026-11") == 2
+    assert stage.boards.ranked("company", "2026-Q4") == 2
+    assert stage.boards.ranked("company", "2026") == 2
+    # and the rebuild's re-send of every key (r1's unchanged quarter included) went out
+    assert {"rep:r1:2026-11", "rep:r1:2026-Q4", "rep:r2:2026-Q4"} <= {k for k, at in outputs.sent_at if at == clock.now}
