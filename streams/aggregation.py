@@ -379,7 +379,10 @@ class AggregationStage:
         for request in requests:  # posted below when their month is closed, once
             ledger.request_appeal(request)
         log.info("engine rebuilt from %d facts in %.2fs", loaded, time.monotonic() - started)
-        self.engine, self.ledger, self.boards, self.boards_ready = engine, ledger, BoardCache(), False
+        self.engine, self.ledger, self.boards = engine, ledger, BoardCache()
+        # Whole after the first flush renders every key; with no key to render (no sale
+        # yet) no flush comes, and the empty cache is the whole one.
+        self.boards_ready = not engine.dirty
         self.set_aside = KeyQueue()  # the first flush after a rebuild renders every key
         self._loaded()
         if self.owns_worker_gauges:

@@ -703,3 +703,14 @@ def test_a_leading_edge_flush_right_after_a_rebuild_does_not_call_a_partial_boar
     assert stage.boards.ranked("company", "2026") == 2
     # and the rebuild's re-send of every key (r1's unchanged quarter included) went out
     assert {"rep:r1:2026-11", "rep:r1:2026-Q4", "rep:r2:2026-Q4"} <= {k for k, at in outputs.sent_at if at == clock.now}
+
+
+def test_a_stage_with_nothing_to_render_has_a_whole_empty_board_cache() -> None:
+    # No fact yet (a new deployment): no scorecard to render, so no flush and no tick ever
+    # comes; the empty board is the whole board (not 503 "loading" forever).
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    run(stage.on_batch(Batch([]), offset=None))  # a tick: the engine is rebuilt from no fact
+    assert stage.engine is not None and not stage.engine.known and not stage.tick_due()
+    assert stage.boards_ready
+    assert stage.boards.ranked("company", "2026-11") == 0
