@@ -57,3 +57,34 @@ def test_the_org_engine_renders_marks_and_knows_what_the_whole_engine_does(
         a, b = whole.render(scope, id, label), org.render(scope, id, label)
         assert a == b, (scope, id, label)
     assert whole.all_keys() == org.all_keys()
+
+
+#: Amounts of every exponent and sign the engine takes (a bucket keeps them exactly).
+AMOUNTS = ["7", "7.5", "7.125", "1E+3", "2.50E+2", "-5.00", "0", "0.000", "0.01", "100.10"]
+#: Hire dates that make November 2026 (and others) a new hire's third month (the ramp, contract §5).
+HIRED = ["2025-06-01T00:00:00+08:00", "2026-09-01T00:00:00+08:00", "2026-09-30T16:00:00Z",
+         "2025-11-15T10:00:00+08:00", "2026-08-31T23:00:00+08:00"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(), st.data())
+def test_the_org_engines_rep_month_revenue_is_the_whole_engines_at_any_exponent_and_hire_date(
+        history: tuple[list[dict[str, Any]], list[dict[str, Any]]], data: st.DataObject) -> None:
+    _, delivered = history
+    events = []
+    for ev in delivered:
+        ev = dict(ev)
+        if ev["type"] == "deal":
+            ev["amount"] = data.draw(st.sampled_from(AMOUNTS))
+        elif ev["type"] == "roster":
+            ev["hired_at"] = data.draw(st.sampled_from(HIRED))
+        events.append(ev)
+    whole, org = _engine(WHOLE, events), _engine(ORG, events)
+    assert _known(org) == _known(whole)
+    for rep in REPS:
+        for month in MONTHS:
+            assert str(org.rep_month_revenue(rep, month)) == str(whole.rep_month_revenue(rep, month)), (rep, month)
+    assert _org_keys(whole.take_dirty()) == _org_keys(org.take_dirty())
+    for scope, id, label in sorted(whole.all_keys()):
+        if scope != "rep":
+            assert whole.render(scope, id, label) == org.render(scope, id, label), (scope, id, label)
