@@ -866,6 +866,7 @@ class ScorecardEngine:
 
     def has_figures(self, rep_id: str, month: str) -> bool:
         """True when a rep has any fact credited in the month (deal, complaint or activity)."""
+        self._refuse_rep_figures(rep_id, month)
         return ("rep", rep_id, month) in self.buckets
 
     def won_deals(self, rep_id: str, month: str) -> list[DealEvent]:
@@ -1154,6 +1155,13 @@ class ScorecardEngine:
             return bucket
         return bucket.with_customers([buckets.get(month) for month in L.months_of(label)])
 
+    def _refuse_rep_figures(self, rep_id: str, label: str) -> None:
+        """Raise ``RepFiguresNotKept`` on an engine without rep buckets (its rep figures would
+        read as zero, not fail)."""
+        if self.rep_tally is not None:
+            raise RepFiguresNotKept(
+                f"this engine keeps no rep figures: rep {rep_id} {label} is rendered by its partition")
+
     def _revenue(self, scope: str, id: str, label: str) -> Decimal:
         if self.rep_tally is not None and scope == "rep":
             return self.rep_tally.revenue(id, label)
@@ -1194,6 +1202,7 @@ class ScorecardEngine:
                                                                CommissionResult]:
         """A rep's month as the plan pays it: team at the month's end, plan, revenue,
         revenue target and the commission, its gates read on the month's KPIs (§11)."""
+        self._refuse_rep_figures(rep_id, month)
         period = self.calendar.parse(month)
         entry = self.roster.entry_before(rep_id, period.end)
         team_id = entry.team_id if entry else UNASSIGNED
@@ -1236,8 +1245,8 @@ class ScorecardEngine:
     def inputs(self, scope: str, id: str, label: str) -> tuple[Period, KpiInputs, Decimal | None] | None:
         """The KPI inputs of one scorecard, and its new-customers target (None without a clock);
         a rep's of an engine without rep buckets is refused (``RepFiguresNotKept``)."""
-        if self.rep_tally is not None and scope == "rep":
-            raise RepFiguresNotKept(f"this engine keeps no rep figures: rep {id} {label} is rendered by its partition")
+        if scope == "rep":
+            self._refuse_rep_figures(id, label)
         period = self.period(label)
         if period is None:
             return None

@@ -80,6 +80,11 @@ def test_the_org_engine_keeps_no_rep_buckets_and_refuses_rep_scorecards() -> Non
         org.render("rep", "r7", NOV)
     with pytest.raises(RepFiguresNotKept):
         explain(org, "rep", "r7", NOV)
+    # nor read as zero by what pays a rep (r7 sold 25000.00 in November)
+    with pytest.raises(RepFiguresNotKept):
+        org.commission_of("r7", NOV)
+    with pytest.raises(RepFiguresNotKept):
+        org.has_figures("r7", NOV)
     # Which rep periods exist stays (the boards list, /api/me): r1 October, r7 September and
     # November (a deal and a complaint), r9 November (a deal and a call).
     assert rep_periods(org) == {
