@@ -7,12 +7,14 @@ renders the scorecard there and the revision that worker last published for it:
   stage on ``sales.facts``, routed to the owner of ``ENGINE_KEY`` in its one-partition
   ``facts`` table; its engine and its ``emitted`` table;
 - rep scorecards with ``SCORECARD_STAGES=partitioned``: the rep stage partition that owns
-  the rep, routed by ``sales.rep-facts`` (Faust's topic route): its keys are raw bytes, and
-  the router hashes the rep id as Kafka's default partitioner does, so it lands on
-  ``partition_of(rep_id)``, whose ``RepPartitionStage`` renders and publishes the rep's
-  scorecards; the revision is the one in that partition's own ``rep_emitted`` rows. (Not
-  a route by the rep stage's tables: their keys are str, which Faust serializes as JSON,
-  so the router would hash ``"r1"`` with its quotes, another partition.)
+  the rep, ``partition_of(rep_id)`` of ``sales.rep-facts``, whose ``RepPartitionStage``
+  renders and publishes the rep's scorecards; the request goes to the worker Faust's
+  assignor gives that partition (503 while none is known, a rebalance); the revision is
+  the one in that partition's own ``rep_emitted`` rows. (Not Faust's topic route: it asks
+  the producer's metadata for the topic's partitions, which a worker whose producer never
+  sent to ``sales.rep-facts`` does not hold, and fails (500). Nor a route by the rep
+  stage's tables: their keys are str, which Faust serializes as JSON, so the router would
+  hash ``"r1"`` with its quotes, another partition.)
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from faust.types.assignor import HostToPartitionMap
 from faust.web import Request, Response, Web
+from faust.web.exceptions import ServiceUnavailable
+from yarl import URL
 
+from .fact_routes import partition_of
 from .pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -74,10 +80,26 @@ def rep_source(pipe: Pipeline, stages: RepStages) -> ScorecardSource:
         row = stage.tables.emitted.get(key) if stage is not None else None
         return row[0] if row else None
 
+    topic = pipe.rep_facts_topic.get_topic_name()
+
     def route(rep_id: str, web: Web, request: Request) -> Awaitable[Response]:
-        return pipe.app.router.route_topic_req(pipe.rep_facts_topic, rep_id.encode(), web, request)
+        router = pipe.app.router
+        url = partition_owner(router.external_topics_metadata(), topic,
+                              partition_of(rep_id, stages.settings.partitions))
+        if url is None:
+            raise ServiceUnavailable()
+        return router._route_req(URL(url), web, request)  # type: ignore[attr-defined]  # Faust's forwarding (SameNode here)
 
     return ScorecardSource(route, engine, revision, "the rep stage partition of this rep is loading")
+
+
+def partition_owner(distribution: HostToPartitionMap, topic: str, partition: int) -> str | None:
+    """The URL of the worker Faust's assignor gives ``partition`` of ``topic``; None while
+    no worker is known to hold it."""
+    for url, topics in distribution.items():
+        if partition in topics.get(topic, ()):
+            return url
+    return None
 
 
 def scorecard_sources(pipe: Pipeline) -> dict[str, ScorecardSource]:
