@@ -11,8 +11,9 @@ renders the scorecard there and the revision that worker last published for it:
   renders and publishes the rep's scorecards; the request goes to the worker Faust's
   assignor gives that partition (503 while none is known, a rebalance); the revision is
   the one in that partition's own ``rep_emitted`` rows. (Not Faust's topic route: it asks
-  the producer's metadata for the topic's partitions, which a worker whose producer never
-  sent to ``sales.rep-facts`` does not hold, and fails (500). Nor a route by the rep
+  the producer's metadata for the topic's partitions and fails (500, not 503) while the
+  producer holds none of ``sales.rep-facts``: before it started, or once it tracks only
+  the topics it sent to (aiokafka then fetches no other). Nor a route by the rep
   stage's tables: their keys are str, which Faust serializes as JSON, so the router would
   hash ``"r1"`` with its quotes, another partition.)
 """
