@@ -195,3 +195,10 @@ def test_an_event_of_a_whole_large_board_is_relayed_intact() -> None:
         resp.close()
 
     run(owner, scenario)
+
+
+def test_the_wait_before_connecting_again_doubles_to_its_longest_and_starts_over_after_a_stream() -> None:
+    backoff = Backoff(0.25, 5.0)
+    assert [backoff.next() for _ in range(7)] == [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    backoff.reset()  # a connection streamed: the owner was back
+    assert [backoff.next() for _ in range(2)] == [0.25, 0.5]
