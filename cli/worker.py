@@ -32,6 +32,8 @@ def build_worker(settings: Settings, level: str) -> faust.Worker:
     not started."""
     from sales_scorecard.streams import internals_guard, runtime
 
+    # Before any thread starts (Faust's consumer thread, RocksDB's): they take their arenas then.
+    runtime.limit_malloc_arenas(settings)
     # Faust reads NO_CYTHON when its stream modules are first imported, which the check
     # below already does: the choice of SCORECARD_FAUST_CYTHON comes first.
     runtime.select_cython(settings)

@@ -16,7 +16,13 @@ same events (docs/benchmarks.md); the defaults are what was faster there.
   already queued without awaiting the channel; the conductor decodes a message once for
   every channel of the same types); ``off`` sets ``NO_CYTHON``: Faust's pure-Python paths.
 
-The order matters: :func:`select_cython` before anything imports ``faust.streams``, then
+- **Allocator arenas.** glibc's malloc gives a thread that finds the main arena locked an
+  arena of its own, up to eight per core; Faust's consumer thread and RocksDB's background
+  threads allocate there, and memory freed in one arena serves no other. ``SCORECARD_MALLOC_ARENAS``
+  caps them (``mallopt(M_ARENA_MAX)``, the variable ``MALLOC_ARENA_MAX`` set from inside) before
+  any thread starts; on a C library other than glibc it does nothing.
+
+The order matters: :func:`limit_malloc_arenas` and :func:`select_cython` before anything imports ``faust.streams``, then
 :func:`install_loop`, then the app is built, then :func:`check_cython` confirms what Faust
 took.
 """
@@ -24,6 +30,7 @@ took.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import importlib.util
 import logging
 import os
@@ -40,6 +47,25 @@ log = logging.getLogger(__name__)
 EVENT_LOOPS = ("asyncio", "uvloop")
 #: Values of ``SCORECARD_FAUST_CYTHON``.
 FAUST_CYTHON = ("on", "optimized", "off")
+
+
+#: glibc's ``mallopt`` parameter for the most arenas (malloc.h ``M_ARENA_MAX``).
+M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(settings: Settings) -> bool:
+    """Cap glibc's malloc arenas at ``settings.malloc_arenas`` (0: leave glibc's default);
+    call it before any thread starts. Whether the cap is in place (False without glibc)."""
+    if settings.malloc_arenas == 0:
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to cap
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_ARENA_MAX, settings.malloc_arenas))
 
 
 def select_cython(settings: Settings) -> None:

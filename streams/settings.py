@@ -111,6 +111,11 @@ class Settings:
     #: ``cython_optimizations``). ``off`` was the fastest in the same bench: the released
     #: compiled stream iterator does more per event than Faust's Python one. See streams/runtime.py.
     faust_cython: str = "off"
+    #: glibc malloc arenas of the worker process (``mallopt(M_ARENA_MAX)``; 0: glibc's
+    #: default, eight per core). Faust's consumer thread and RocksDB's threads each took an
+    #: arena of their own, memory freed in one not reusable by the others: two arenas hold
+    #: the same state in about 12 % less resident memory (docs/benchmarks.md). See streams/runtime.py.
+    malloc_arenas: int = 2
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""
@@ -196,6 +201,8 @@ class Settings:
             raise SettingsError(f"SCORECARD_EVENT_LOOP must be asyncio or uvloop, got {self.event_loop!r}")
         if self.faust_cython not in ("on", "optimized", "off"):
             raise SettingsError(f"SCORECARD_FAUST_CYTHON must be on, optimized or off, got {self.faust_cython!r}")
+        if self.malloc_arenas < 0:
+            raise SettingsError("SCORECARD_MALLOC_ARENAS must be >= 0 (0: glibc's default)")
         if self.session_timeout_seconds < 6:
             # The broker refuses sessions shorter than group.min.session.timeout.ms (6 s by default).
             raise SettingsError("SCORECARD_SESSION_TIMEOUT_SECONDS must be >= 6")

@@ -5,6 +5,7 @@ event loop and Faust's Cython paths of the worker."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import textwrap
@@ -35,6 +36,7 @@ def test_defaults_and_every_value_parse() -> None:
     ("SCORECARD_EVENT_LOOP", "", "SCORECARD_EVENT_LOOP must be asyncio or uvloop, got ''"),
     ("SCORECARD_FAUST_CYTHON", "1", "SCORECARD_FAUST_CYTHON must be on, optimized or off, got '1'"),
     ("SCORECARD_FAUST_CYTHON", "true", "SCORECARD_FAUST_CYTHON must be on, optimized or off, got 'true'"),
+    ("SCORECARD_MALLOC_ARENAS", "-1", "SCORECARD_MALLOC_ARENAS must be >= 0 (0: glibc's default)"),
 ])
 def test_bad_values_are_refused(variable: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError) as info:
@@ -151,3 +153,51 @@ def test_fausts_own_variable_cannot_override_the_setting_silently(tmp_path: Path
     assert app.conf.cython_optimizations is True  # Faust lets its variable win over the app's argument
     with pytest.raises(SettingsError, match="unset CYTHON_OPTIMIZATIONS"):
         runtime.check_cython(settings, bool(app.conf.cython_optimizations))
+
+
+#: Starts threads that each allocate from malloc at once, then prints glibc's arena count
+#: (``malloc_stats`` writes one "Arena N:" block per arena to stderr).
+ARENA_PROBE = textwrap.dedent("""
+    import ctypes, sys, threading
+    from sales_scorecard.streams import runtime
+    from sales_scorecard.streams.settings import Settings
+    if sys.argv[1] == "worker":  # what `scorecard worker` does before it starts (cli/worker.py)
+        from sales_scorecard.cli.worker import build_worker
+        import dataclasses
+        build_worker(dataclasses.replace(Settings.from_env(), data_dir=sys.argv[2], store="memory"), "WARNING")
+    else:
+        print(runtime.limit_malloc_arenas(Settings.from_env()))
+    start = threading.Barrier(6)
+    def work():
+        start.wait()
+        kept = [bytearray(20_000) for _ in range(200)]  # above pymalloc's 512 B: malloc's
+        start.wait()
+    threads = [threading.Thread(target=work) for _ in range(5)]
+    for t in threads: t.start()
+    start.wait(); start.wait()
+    for t in threads: t.join()
+    sys.stderr.flush()
+    ctypes.CDLL(None).malloc_stats()
+""")
+
+
+def _arenas(arenas: str, *how: str) -> tuple[str, int]:
+    done = subprocess.run([sys.executable, "-c", ARENA_PROBE, *(how or ("runtime",))], capture_output=True,
+                          text=True, check=True, env={**os.environ, "SCORECARD_MALLOC_ARENAS": arenas})
+    return done.stdout.strip(), sum(line.startswith("Arena ") for line in done.stderr.splitlines())
+
+
+def test_the_worker_caps_glibc_malloc_arenas_before_its_threads_start() -> None:
+    assert Settings.from_env({}).malloc_arenas == 2
+    capped, count = _arenas("2")
+    assert capped == "True"
+    assert 1 <= count <= 2
+    # glibc's own default gives each of the five threads an arena of its own
+    left, count = _arenas("0")
+    assert left == "False"
+    assert count >= 4
+
+
+def test_scorecard_worker_caps_the_arenas_as_it_is_built(tmp_path: Path) -> None:
+    _, count = _arenas("1", "worker", str(tmp_path))
+    assert count == 1
