@@ -45,7 +45,7 @@ from sales_scorecard.core.alert_rules import (
 )
 from sales_scorecard.core.award_figures import closed_period, decided_at, periods_due
 from sales_scorecard.core.awards import BonusRequest, bonus_request, decide, load_awards
-from sales_scorecard.core.boards import METRICS, BoardCache
+from sales_scorecard.core.boards import METRICS, BoardCache, RosterNames
 from sales_scorecard.core.commission import load_plans
 from sales_scorecard.core.dirty_keys import KeyQueue
 from sales_scorecard.core.disputes import AdjustmentLink, AdjustmentRequest
@@ -829,10 +829,12 @@ class AggregationStage:
     async def publish_boards(self, engine: ScorecardEngine, emitted_at: str) -> None:
         """Leaderboard snapshots of the boards that moved, only when ranks or values changed."""
         cache = self.boards
-        names = {rep: (h.entries[-1].name or rep) for rep, h in engine.roster.reps.items() if h.entries}
         started = self._monotonic()
         for board, period in sorted(self.boards_pending):
             ranked = cache.ranked(board, period)
+            window = engine.period(period)
+            # the names /api/leaderboard shows too: the roster's at the period's end
+            names = RosterNames(engine.roster, window.end if window is not None else None)
             for metric in METRICS:
                 rows = cache.board(board, period, metric, names, limit=self.settings.leaderboard_rows)
                 content = {"type": "leaderboard", "schema_version": 1, "board": board, "period": period,

@@ -714,3 +714,23 @@ def test_a_stage_with_nothing_to_render_has_a_whole_empty_board_cache() -> None:
     assert stage.engine is not None and not stage.engine.known and not stage.tick_due()
     assert stage.boards_ready
     assert stage.boards.ranked("company", "2026-11") == 0
+
+
+def test_a_published_board_names_each_rep_as_the_roster_did_at_the_periods_end() -> None:
+    # Ann sells in November and is renamed "Ann Later" from 3 December; a late November
+    # deal moves November's board after the rename. /api/leaderboard names her by the
+    # roster at the period's end, and so must the published snapshots: Ann on November's
+    # board, Ann Later on December's.
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs)
+    ann = {**f.roster("r1", "t1", event_id="roster-r1"), "name": "Ann"}
+    run(stage.on_batch(Batch([ann, f.deal("d1", "r1", "c1", "100.00")]), offset=0))
+    renamed = {**f.roster("r1", "t1", effective_at="2026-12-03T00:00:00+08:00", event_id="roster-r1-dec"),
+               "name": "Ann Later"}
+    december = f.deal("d2", "r1", "c2", "50.00", closed_at="2026-12-05T10:00:00+08:00")
+    late = f.deal("d3", "r1", "c3", "25.00", closed_at="2026-11-20T10:00:00+08:00")
+    run(stage.on_batch(Batch([renamed, december, late]), offset=1))
+    last = {key: value for key, value in outputs.sent["leaderboards"]}
+    november, december_board = last["company:2026-11:revenue"], last["company:2026-12:revenue"]
+    assert [(r["name"], r["revenue"]) for r in november["rows"]] == [("Ann", "125.00")]
+    assert [(r["name"], r["revenue"]) for r in december_board["rows"]] == [("Ann Later", "50.00")]
