@@ -9,7 +9,10 @@ from ``RECONNECT_SECONDS[0]`` to ``RECONNECT_SECONDS[1]``; meanwhile the caller 
 heartbeats, and an event equal to the last one it got is not sent again. The owner's
 answer to the first request passes through when it refuses it (400, 401, 403, 404); a
 refusal on a later connection (a revoked token) ends the stream. A token-less public
-caller gets the owner's public rows, reduced again here all the same.
+caller gets the owner's public rows, reduced again here all the same. Before each
+reconnection, and on each answered connection, the relay asks this worker's own board
+first (``LocalStream``): a page that connected to the owner while its boards were loading
+gets the owner's own events once they are whole, not its stream through localhost.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import ClientResponse, ClientSession, ClientTimeout
@@ -66,6 +70,28 @@ class OwnerStream:
     public: bool
 
 
+class LocalStream(Protocol):
+    """The same stream from this worker's own boards, once it owns the stage."""
+
+    def ready(self) -> bool:
+        """True when this worker has the events itself (it owns the stage, its boards are whole)."""
+        ...
+
+    async def write(self, resp: aioweb.StreamResponse, first: dict[str, Any] | None = None) -> None:
+        """Write the events to ``resp`` until this worker no longer has them."""
+        ...
+
+
+class NoLocalStream:
+    """A relay only: this worker never has the events."""
+
+    def ready(self) -> bool:
+        return False
+
+    async def write(self, resp: aioweb.StreamResponse, first: dict[str, Any] | None = None) -> None:
+        return None
+
+
 async def sse_blocks(response: ClientResponse) -> AsyncIterator[bytes]:
     """The events of an SSE body, each without its blank-line terminator. Read in chunks,
     not lines: one event holds a whole board (megabytes at 10,000 reps), longer than a line
@@ -92,9 +118,10 @@ def reduced(block: bytes) -> bytes:
 class Relay:
     """One caller's relayed stream."""
 
-    def __init__(self, target: OwnerStream, backoff: Backoff | None = None) -> None:
+    def __init__(self, target: OwnerStream, backoff: Backoff | None = None, local: LocalStream | None = None) -> None:
         self.target = target
         self.backoff = backoff if backoff is not None else Backoff()
+        self.local: LocalStream = local if local is not None else NoLocalStream()
         self.last: bytes | None = None
 
     async def connect(self, session: ClientSession) -> ClientResponse | None:
@@ -127,11 +154,14 @@ class Relay:
                                 break
                             if owner.status == 200:
                                 self.backoff.reset()
-                                await self.pump(owner, resp)
+                                if not self.local.ready():  # else the owner is this worker: released below
+                                    await self.pump(owner, resp)
                         finally:
                             owner.release()
+                    if self.local.ready():  # this worker owns the stage now: its own events
+                        await self.local.write(resp)
                     await self.wait(resp, self.backoff.next())
-                    owner = await self.connect(session)
+                    owner = None if self.local.ready() else await self.connect(session)
             except (ConnectionResetError, asyncio.CancelledError):
                 pass
         return resp

@@ -1,6 +1,8 @@
 """``/api/stream`` (``streams/live.py``) of a worker with a real Faust app (no broker) over
-aiohttp's test server: a worker without whole boards relays the owner's stream, and one named
-the owner but not loaded refuses a relayed request (503) instead of relaying it again."""
+aiohttp's test server: a worker without whole boards relays the owner's stream, one named
+the owner but not loaded refuses a relayed request (503) instead of relaying it again, and
+the owner a page connected to while it loaded serves the page itself once its boards are
+whole, not its own stream through localhost."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from yarl import URL
 
 from sales_scorecard.streams import live
 from sales_scorecard.streams.aggregation import AggregationStage
+from sales_scorecard.streams.fact_batches import Batch
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.stream_relay import RELAYED_HEADER
-from tests.unit.test_aggregation_stage import Outputs, new_tables, stage_over
+from tests.unit.test_aggregation_stage import NOVEMBER, Outputs, new_tables, stage_over
 from tests.unit.test_stream_relay import TIMEOUT, A, Owner, events, send, sse
 
 QUERY = {"board": "company", "period": "2026-11", "metric": "revenue"}
@@ -45,6 +48,14 @@ def loading_stage() -> AggregationStage:
     """A stage whose board cache is not whole yet (nothing flushed)."""
     stage, _ = stage_over(new_tables(), Outputs())
     assert not stage.boards_ready
+    return stage
+
+
+def ready_stage() -> AggregationStage:
+    """A stage whose first flush ranked r1's November (10,000.00 of revenue)."""
+    stage, _ = stage_over(new_tables(), Outputs())
+    asyncio.run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    assert stage.boards_ready
     return stage
 
 
@@ -99,3 +110,33 @@ def test_a_relayed_request_to_a_worker_without_whole_boards_is_refused_not_relay
         serve(worker, scenario, owner)
         assert owner.asked == []
 
+
+def test_the_owner_a_page_connected_to_while_it_loaded_serves_the_page_itself_once_ready() -> None:
+    worker = Worker(loading_stage())
+    ready = ready_stage()
+    relayed: list[bool] = []  # for each request the worker relayed to itself: were its boards whole?
+
+    @aioweb.middleware
+    async def record(request: aioweb.Request, handler: Any) -> aioweb.StreamResponse:
+        if not request.headers.get(RELAYED_HEADER):
+            return await handler(request)
+        relayed.append(worker.aggregation is ready)
+        resp = await handler(request)
+        worker.aggregation = ready  # the boards are whole right after the first refusal
+        return resp
+
+    worker.app.web.web_app.middlewares.append(record)
+
+    async def scenario(client: TestClient) -> None:
+        worker.owner = client.make_url("/")  # the worker is the owner
+        resp = await client.get("/api/stream", params=QUERY)
+        assert resp.status == 200
+        (got,) = await events(resp, 1)
+        # r1 alone on November's board: 10,000.00 of revenue (tests/unit/test_aggregation_stage.py NOVEMBER)
+        assert got["board"] == "company" and got["period"] == "2026-11" and got["metric"] == "revenue"
+        assert [(r["rank"], r["rep_id"], r["value"]) for r in got["rows"]] == [(1, "r1", "10000.00")]
+        resp.close()
+
+    serve(worker, scenario)
+    # One request to itself while loading (refused); none once its boards were whole.
+    assert relayed == [False]

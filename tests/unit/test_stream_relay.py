@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web as aioweb
 from aiohttp.test_utils import TestClient, TestServer
 
-from sales_scorecard.streams.stream_relay import RELAYED_HEADER, Backoff, OwnerStream, Relay
+from sales_scorecard.streams.stream_relay import RELAYED_HEADER, Backoff, LocalStream, OwnerStream, Relay
 
 #: generous: only a broken relay waits this long
 TIMEOUT = 20.0
@@ -84,14 +84,14 @@ async def events(resp: Any, count: int) -> list[dict[str, Any]]:
 
 
 def run(owner: Owner, scenario: Callable[[TestClient], Awaitable[None]], authorization: str | None = "Bearer tok",
-        public: bool = False) -> None:
+        public: bool = False, local: LocalStream | None = None) -> None:
     async def main() -> None:
         async with TestServer(owner.app) as owner_server:
             async def relayed(request: aioweb.Request) -> aioweb.StreamResponse:
                 target = OwnerStream(lambda: str(owner_server.make_url("/")),
                                      {"board": "company", "period": "2026-11", "metric": "revenue"},
                                      authorization, public)
-                return await Relay(target, Backoff(0.01, 0.05)).serve(request)
+                return await Relay(target, Backoff(0.01, 0.05), local).serve(request)
 
             app = aioweb.Application()
             app.router.add_get("/api/stream", relayed)
@@ -195,6 +195,38 @@ def test_an_event_of_a_whole_large_board_is_relayed_intact() -> None:
         resp.close()
 
     run(owner, scenario)
+
+
+class Here:
+    """This worker's own stream of B, whole from the start (it is the owner)."""
+
+    def ready(self) -> bool:
+        return True
+
+    async def write(self, resp: aioweb.StreamResponse, first: dict[str, Any] | None = None) -> None:
+        await send(resp, B)
+        await asyncio.sleep(TIMEOUT)
+
+
+def test_a_relay_that_reaches_its_own_worker_once_ready_serves_it_from_there() -> None:
+    # The page connected while this worker's boards loaded; by the time the owner (this
+    # worker, through localhost) answers, they are whole: the worker's own events, not
+    # its own stream relayed.
+    async def streams(request: aioweb.Request) -> aioweb.StreamResponse:
+        resp = await sse(request)
+        await send(resp, A)
+        await asyncio.sleep(TIMEOUT)
+        return resp
+
+    owner = Owner(streams)
+
+    async def scenario(client: TestClient) -> None:
+        resp = await client.get("/api/stream")
+        assert await events(resp, 1) == [B]
+        resp.close()
+
+    run(owner, scenario, local=Here())
+    assert len(owner.asked) == 1
 
 
 def test_the_wait_before_connecting_again_doubles_to_its_longest_and_starts_over_after_a_stream() -> None:
