@@ -22,7 +22,7 @@ from sales_scorecard.streams.fact_batches import Batch
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.stream_relay import RELAYED_HEADER
 from tests.unit.test_aggregation_stage import NOVEMBER, Outputs, new_tables, stage_over
-from tests.unit.test_stream_relay import TIMEOUT, A, Owner, events, send, sse
+from tests.unit.test_stream_relay import TIMEOUT, A, Owner, events, sending
 
 QUERY = {"board": "company", "period": "2026-11", "metric": "revenue"}
 
@@ -77,13 +77,7 @@ def serve(worker: Worker, scenario: Callable[[TestClient], Awaitable[None]],
 
 
 def test_a_worker_without_whole_boards_relays_the_owners_stream() -> None:
-    async def streams(request: aioweb.Request) -> aioweb.StreamResponse:
-        resp = await sse(request)
-        await send(resp, A)
-        await asyncio.sleep(TIMEOUT)
-        return resp
-
-    owner = Owner(streams)
+    owner = Owner(sending(A))
 
     async def scenario(client: TestClient) -> None:
         resp = await client.get("/api/stream", params=QUERY, headers={"Authorization": "Bearer tok"})

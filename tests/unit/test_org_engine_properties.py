@@ -33,6 +33,21 @@ def _org_keys(keys: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
     return {key for key in keys if key[0] != "rep"}
 
 
+def _assert_reps_known_and_paid_alike(org: ScorecardEngine, whole: ScorecardEngine) -> None:
+    """The same rep periods exist, and every rep month's revenue is the same Decimal,
+    exponent included (a ramp ratio and a history share read it)."""
+    assert _known(org) == _known(whole)
+    for rep in REPS:
+        for month in MONTHS:
+            assert str(org.rep_month_revenue(rep, month)) == str(whole.rep_month_revenue(rep, month)), (rep, month)
+
+
+def _assert_team_and_company_render_alike(org: ScorecardEngine, whole: ScorecardEngine) -> None:
+    for scope, id, label in sorted(whole.all_keys()):
+        if scope != "rep":
+            assert whole.render(scope, id, label) == org.render(scope, id, label), (scope, id, label)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories(), st.integers(0, 10_000))
 def test_the_org_engine_renders_marks_and_knows_what_the_whole_engine_does(
@@ -45,17 +60,9 @@ def test_the_org_engine_renders_marks_and_knows_what_the_whole_engine_does(
     for ev in delivered[cut:]:
         whole.apply(record_from_event(ev))
         org.apply(record_from_event(ev))
-    assert _known(org) == _known(whole)
-    for rep in REPS:
-        for month in MONTHS:
-            # the same Decimal, exponent included (a ramp ratio and a history share read it)
-            assert str(org.rep_month_revenue(rep, month)) == str(whole.rep_month_revenue(rep, month)), (rep, month)
+    _assert_reps_known_and_paid_alike(org, whole)
     assert _org_keys(whole.take_dirty()) == _org_keys(org.take_dirty())
-    for scope, id, label in sorted(whole.all_keys()):
-        if scope == "rep":
-            continue
-        a, b = whole.render(scope, id, label), org.render(scope, id, label)
-        assert a == b, (scope, id, label)
+    _assert_team_and_company_render_alike(org, whole)
     assert whole.all_keys() == org.all_keys()
 
 
@@ -80,14 +87,9 @@ def test_the_org_engines_rep_month_revenue_is_the_whole_engines_at_any_exponent_
             ev["hired_at"] = data.draw(st.sampled_from(HIRED))
         events.append(ev)
     whole, org = _engine(WHOLE, events), _engine(ORG, events)
-    assert _known(org) == _known(whole)
-    for rep in REPS:
-        for month in MONTHS:
-            assert str(org.rep_month_revenue(rep, month)) == str(whole.rep_month_revenue(rep, month)), (rep, month)
+    _assert_reps_known_and_paid_alike(org, whole)
     assert _org_keys(whole.take_dirty()) == _org_keys(org.take_dirty())
-    for scope, id, label in sorted(whole.all_keys()):
-        if scope != "rep":
-            assert whole.render(scope, id, label) == org.render(scope, id, label), (scope, id, label)
+    _assert_team_and_company_render_alike(org, whole)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,12 +105,7 @@ def test_a_rebuilt_org_engine_is_the_whole_engine_applied_fact_by_fact(
     for ev in delivered:
         org.apply(record_from_event(ev))
     org.end_rebuild(role)
-    assert _known(org) == _known(whole)
-    for rep in REPS:
-        for month in MONTHS:
-            assert str(org.rep_month_revenue(rep, month)) == str(whole.rep_month_revenue(rep, month)), (rep, month)
+    _assert_reps_known_and_paid_alike(org, whole)
     marked = _org_keys(whole.take_dirty())
     assert marked <= set(org.take_dirty())
-    for scope, id, label in sorted(whole.all_keys()):
-        if scope != "rep":
-            assert whole.render(scope, id, label) == org.render(scope, id, label), (scope, id, label)
+    _assert_team_and_company_render_alike(org, whole)

@@ -46,6 +46,18 @@ async def send(resp: aioweb.StreamResponse, data: dict[str, Any]) -> None:
     await resp.write(b"data: " + orjson.dumps(data) + b"\n\n")
 
 
+def sending(*data: dict[str, Any]) -> Plan:
+    """An owner's plan for one connection: send these events, then stay open."""
+    async def plan(request: aioweb.Request) -> aioweb.StreamResponse:
+        resp = await sse(request)
+        for one in data:
+            await send(resp, one)
+        await asyncio.sleep(TIMEOUT)
+        return resp
+
+    return plan
+
+
 class Owner:
     """An owner whose n-th connection follows the n-th plan; it records what it was asked."""
 
@@ -155,13 +167,7 @@ def test_the_owners_refusal_is_the_callers_answer() -> None:
 
 
 def test_a_public_caller_gets_public_rows_only() -> None:
-    async def full(request: aioweb.Request) -> aioweb.StreamResponse:
-        resp = await sse(request)
-        await send(resp, event([row(1, "r1", "300.00")], team={"team_id": "t1", "score": 80.0}))
-        await asyncio.sleep(TIMEOUT)
-        return resp
-
-    owner = Owner(full)
+    owner = Owner(sending(event([row(1, "r1", "300.00")], team={"team_id": "t1", "score": 80.0})))
 
     async def scenario(client: TestClient) -> None:
         resp = await client.get("/api/stream")
@@ -212,13 +218,7 @@ def test_a_relay_that_reaches_its_own_worker_once_ready_serves_it_from_there() -
     # The page connected while this worker's boards loaded; by the time the owner (this
     # worker, through localhost) answers, they are whole: the worker's own events, not
     # its own stream relayed.
-    async def streams(request: aioweb.Request) -> aioweb.StreamResponse:
-        resp = await sse(request)
-        await send(resp, A)
-        await asyncio.sleep(TIMEOUT)
-        return resp
-
-    owner = Owner(streams)
+    owner = Owner(sending(A))
 
     async def scenario(client: TestClient) -> None:
         resp = await client.get("/api/stream")
