@@ -58,9 +58,7 @@ def published_month(cache: BoardCache, engine: ScorecardEngine) -> str | None:
     """The month a board shows when none is asked for: ``default_month`` of the engine's
     clock over the months the cache ranks (what was last published; None before the first
     event)."""
-    as_of = engine.clock()
-    clock_month = engine.calendar.containing(as_of)[0].label if as_of is not None else None
-    return default_month(clock_month, cache.periods())
+    return default_month(clock_month(engine), cache.periods())
 
 
 def leaderboard(cache: BoardCache, engine: ScorecardEngine, board: str, period: str | None, metric: str,
@@ -124,6 +122,12 @@ def team_summary(engine: ScorecardEngine, team_id: str, period: str) -> dict[str
             "score": content["score"], "dimensions": dimensions}
 
 
+def clock_month(engine: ScorecardEngine) -> str | None:
+    """The month of the engine's clock (None before the first event)."""
+    as_of = engine.clock()
+    return engine.calendar.containing(as_of)[0].label if as_of is not None else None
+
+
 def default_month(clock_month: str | None, labels: Iterable[str]) -> str | None:
     """The month a board shows when none is asked for: the clock's month, unless it has no
     scorecard yet (just after midnight on the 1st, or after a period close stamped on a
@@ -137,10 +141,8 @@ def default_month(clock_month: str | None, labels: Iterable[str]) -> str | None:
 
 def current_month(engine: ScorecardEngine) -> str | None:
     """``default_month`` over the engine's rep scorecards (None before the first event)."""
-    as_of = engine.clock()
-    clock_month = engine.calendar.containing(as_of)[0].label if as_of is not None else None
     labels = {label for (scope, _), known in engine.known.items() if scope == "rep" for label in known}
-    return default_month(clock_month, labels)
+    return default_month(clock_month(engine), labels)
 
 
 def shown_value(value: Decimal | int, metric: str) -> str | float | None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from faust import web as faust_web
 
 from sales_scorecard.core.access import Principal, is_id, may_view_rep, me_subject, own_rep
-from sales_scorecard.core.boards import default_month
+from sales_scorecard.core.boards import clock_month, default_month
 from sales_scorecard.core.labels import parses_as_month, period_kind
 from sales_scorecard.core.my_ranks import my_ranks
 
@@ -139,8 +139,6 @@ def rep_summary(engine: ScorecardEngine, rep_id: str) -> dict[str, Any] | None:
     months = sorted((label for label in labels if period_kind(label) == "month"), reverse=True)
     if not months:
         return None
-    as_of = engine.clock()
-    clock_month = engine.calendar.containing(as_of)[0].label if as_of is not None else None
-    start = default_month(clock_month, months)
+    start = default_month(clock_month(engine), months)
     return {"rep_id": rep_id, "name": rep_name(engine, rep_id), "team_id": current_team(engine, rep_id),
             "months": months, "current_month": start if start in months else months[0]}
