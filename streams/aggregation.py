@@ -599,7 +599,7 @@ class AggregationStage:
             self._refresh_clock(engine)
         if engine.dirty and now - pacing.last_flush >= pacing.flush_gap:
             await self.flush(engine)
-        elif (self.leading_edge and not self.behind and self.budget.allows(now)
+        elif (self.leading_edge and not self.behind and self.budget.allows_months(now)
               and engine.month_ready(pacing.held_months(now))):
             await self.flush(engine, leading=True)
         elif (self.set_aside and now - pacing.last_end >= pacing.last_took * (BEHIND_SPACING if self.behind else 1)

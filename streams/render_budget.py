@@ -6,9 +6,12 @@ message that made it due, so several stages doing so after every message, beside
 regular flushes, could together leave too little of the loop for the messages
 themselves. A ``RenderBudget`` shared by those stages counts what all their flushes took:
 each spends the seconds it took, credit comes back at ``share`` seconds per second of the
-loop's time, up to ``burst``, and a flush off the cadence (leading edge, keys set aside)
-starts only while credit is left. Regular flushes keep their own cadence (the interval
-plus what the last one took) and only spend.
+loop's time, up to ``burst``. A flush of keys set aside (quarters, years, trailing
+windows: tens of milliseconds each) starts only while credit is left; a leading-edge flush
+(the months a message changed: a millisecond or two) may also borrow, down to ``reserve``
+seconds owed, so the months a leaderboard shows go first and the longer periods wait
+their turn. Regular flushes keep their own cadence (the interval plus what the last one
+took) and only spend.
 
 The single stage has the loop to itself and no budget (``NoBudget``): its regular flushes
 already space themselves by what they took, and counting them paused its leading edge
@@ -23,6 +26,13 @@ from dataclasses import dataclass
 LOOP_SHARE = 0.5
 #: ... give or take this much rendering in one go (seconds of credit at most).
 BURST_SECONDS = 0.1
+#: ... and a leading-edge flush may start while up to this many seconds are owed. It is
+#: less than the most that can be owed (``MAX_WAIT_SECONDS`` x the share), so months
+#: rendered faster than the share allows still wait for credit. Without it the longer
+#: periods set aside, rendered whenever credit came back, kept the worker's credit near
+#: zero at 100 events/s and the months waited for their cadence: p99 570-950 ms instead of
+#: 300-410 ms (docs/benchmarks.md).
+MONTHS_RESERVE_SECONDS = 0.5
 #: However long a flush took, credit is back within this many seconds (what it owes is
 #: capped): one flush of every month of 10,000 reps (180 s) would otherwise pause the
 #: leading edge for six minutes. The cadence spaces flushes by at most as much
@@ -36,6 +46,8 @@ class RenderBudget:
 
     share: float = LOOP_SHARE
     burst: float = BURST_SECONDS
+    #: seconds a leading-edge flush may still borrow
+    reserve: float = MONTHS_RESERVE_SECONDS
     #: seconds of credit as of ``at`` (negative: owed)
     credit: float = BURST_SECONDS
     #: when ``credit`` was last brought up to date; None before the first look
@@ -48,9 +60,14 @@ class RenderBudget:
             self.at = now
 
     def allows(self, now: float) -> bool:
-        """Whether a leading-edge flush may start at ``now``."""
+        """Whether a flush of keys set aside may start at ``now``."""
         self._refill(now)
         return self.credit > 0
+
+    def allows_months(self, now: float) -> bool:
+        """Whether a leading-edge flush (months only) may start at ``now``."""
+        self._refill(now)
+        return self.credit > -self.reserve
 
     def spend(self, took: float, ended: float) -> None:
         """A flush of a stage sharing the budget took ``took`` seconds, ending at ``ended``."""
@@ -62,6 +79,9 @@ class NoBudget(RenderBudget):
     """A stage alone on its event loop (the single stage): every flush may start."""
 
     def allows(self, now: float) -> bool:
+        return True
+
+    def allows_months(self, now: float) -> bool:
         return True
 
     def spend(self, took: float, ended: float) -> None:

@@ -25,6 +25,17 @@ def _engine(role: EngineRole, events: list[dict[str, Any]]) -> ScorecardEngine:
     return engine
 
 
+def _rebuilt(role: EngineRole, events: list[dict[str, Any]]) -> ScorecardEngine:
+    """An engine of ``role`` rebuilt from ``events`` as a restarted stage is (``begin_rebuild``)."""
+    engine = ScorecardEngine("Asia/Shanghai", role=role)
+    engine.wall_clock = FIXED_CLOCK
+    rebuilding = engine.begin_rebuild()
+    for ev in events:
+        engine.apply(record_from_event(ev))
+    engine.end_rebuild(rebuilding)
+    return engine
+
+
 def _known(engine: ScorecardEngine) -> dict[tuple[str, str], set[str]]:
     return {key: set(labels) for key, labels in engine.known.items() if labels}
 
@@ -94,18 +105,16 @@ def test_the_org_engines_rep_month_revenue_is_the_whole_engines_at_any_exponent_
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
-def test_a_rebuilt_org_engine_is_the_whole_engine_applied_fact_by_fact(
+def test_a_rebuilt_org_engine_renders_and_knows_what_the_whole_engine_does(
         history: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
     # a restart: the org stage rebuilds from its stored facts (ScorecardEngine.begin_rebuild)
     _, delivered = history
-    whole = _engine(WHOLE, delivered)
-    org = ScorecardEngine("Asia/Shanghai", role=ORG)
-    org.wall_clock = FIXED_CLOCK
-    role = org.begin_rebuild()
-    for ev in delivered:
-        org.apply(record_from_event(ev))
-    org.end_rebuild(role)
-    _assert_reps_known_and_paid_alike(org, whole)
+    whole, org = _engine(WHOLE, delivered), _rebuilt(ORG, delivered)
+    # The exponent of a sum depends on what it held: one by one, a won 0.00 that is lost
+    # later leaves 0.00 (added, then taken away); a rebuild that never credits it leaves 0.
+    # No figure shows the difference (money and ratios are formatted to their places), so
+    # the month revenue is compared with a rebuilt whole engine's, exponent included.
+    _assert_reps_known_and_paid_alike(org, _rebuilt(WHOLE, delivered))
     marked = _org_keys(whole.take_dirty())
     assert marked <= set(org.take_dirty())
     _assert_team_and_company_render_alike(org, whole)

@@ -57,6 +57,33 @@ def test_after_a_very_long_flush_credit_is_back_within_two_seconds() -> None:
     assert budget.allows(182.1)  # +0.05: not six minutes later
 
 
+def test_months_may_borrow_up_to_the_reserve_while_keys_set_aside_wait_for_credit() -> None:
+    budget = RenderBudget(share=0.5, burst=0.1, reserve=0.5)
+    budget.allows(100.0)
+    budget.spend(0.3, ended=100.0)  # a regular flush of longer periods: -0.2
+    assert not budget.allows(100.0) and budget.allows_months(100.0)
+    budget.spend(0.35, ended=100.0)  # -0.55: more than the months may borrow
+    assert not budget.allows_months(100.0)
+    assert not budget.allows_months(100.09)  # -0.505
+    assert budget.allows_months(100.11) and not budget.allows(100.11)  # -0.495
+    assert budget.allows(101.2)  # +0.05
+
+
+def test_months_rendered_faster_than_the_share_still_wait_for_credit() -> None:
+    # Leading-edge flushes of 10 ms back to back, each started as soon as allowed: over
+    # 10 s they take at most the share of the loop, plus the burst and the reserve.
+    budget, now, rendered = RenderBudget(share=0.5, burst=0.1, reserve=0.5), 0.0, 0.0
+    while now < 10.0:
+        if budget.allows_months(now):
+            now += 0.01
+            rendered += 0.01
+            budget.spend(0.01, ended=now)
+        else:
+            now += 0.001
+    assert rendered <= 0.5 * 10.0 + 0.1 + 0.5 + 0.01
+    assert -0.51 <= budget.credit <= -0.49
+
+
 def test_a_clock_reading_earlier_than_the_last_one_changes_nothing() -> None:
     budget = RenderBudget(share=0.5, burst=0.1)
     budget.spend(0.2, ended=10.0)  # -0.1
@@ -67,4 +94,4 @@ def test_a_clock_reading_earlier_than_the_last_one_changes_nothing() -> None:
 def test_a_stage_alone_on_its_loop_is_never_held_back() -> None:
     budget = NoBudget()
     budget.spend(180.0, ended=180.0)
-    assert budget.allows(180.0)
+    assert budget.allows(180.0) and budget.allows_months(180.0)
