@@ -16,6 +16,11 @@ renders the scorecard there and the revision that worker last published for it:
   the topics it sent to (aiokafka then fetches no other). Nor a route by the rep
   stage's tables: their keys are str, which Faust serializes as JSON, so the router would
   hash ``"r1"`` with its quotes, another partition.)
+
+A forwarded rep request is forwarded once (``forward_once``, Faust's forwarding plus a
+header): while two workers disagree about the assignment during a rebalance, the one a
+request reached second answers it itself if it holds the partition, else 503, instead of
+sending it back to the first until they agree.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from faust.exceptions import SameNode
+from faust.types import AppT
 from faust.types.assignor import HostToPartitionMap
 from faust.web import Request, Response, Web
 from faust.web.exceptions import ServiceUnavailable
@@ -39,6 +46,8 @@ if TYPE_CHECKING:
 
 #: The key whose owner serves the org stage's queries: its tables have one partition.
 ENGINE_KEY = "engine"
+#: A request one worker forwarded to another carries this header; it is not forwarded again.
+FORWARDED_HEADER = "X-Scorecard-Forwarded"
 
 
 @dataclass(frozen=True)
@@ -89,9 +98,28 @@ def rep_source(pipe: Pipeline, stages: RepStages) -> ScorecardSource:
                               partition_of(rep_id, stages.settings.partitions))
         if url is None:
             raise ServiceUnavailable()
-        return router._route_req(URL(url), web, request)  # type: ignore[attr-defined]  # Faust's forwarding (SameNode here)
+        return forward_once(pipe.app, URL(url), web, request)
 
     return ScorecardSource(route, engine, revision, "the rep stage partition of this rep is loading")
+
+
+def _host_and_port(url: URL) -> tuple[str, int]:
+    """A worker's identity in a URL, as Faust's router compares them."""
+    return (url.host if url.scheme else url.path) or "", int(url.port or 80)
+
+
+async def forward_once(app: AppT, url: URL, web: Web, request: Request) -> Response:
+    """The answer of the worker at ``url`` to ``request`` (``SameNode`` when that is this
+    worker, which then answers it itself); a request forwarded here already is refused
+    (``ServiceUnavailable``, 503) rather than forwarded again."""
+    if _host_and_port(url) == _host_and_port(URL(str(app.conf.canonical_url))):
+        raise SameNode()
+    if request.headers.get(FORWARDED_HEADER):
+        raise ServiceUnavailable()
+    headers = {**request.headers, FORWARDED_HEADER: "1"}
+    routed = request.url.with_host(url.host or "").with_port(url.port)
+    async with app.http_client.request(method=request.method, headers=headers, url=routed) as response:
+        return web.text(await response.text(), content_type=response.content_type, status=response.status)
 
 
 def partition_owner(distribution: HostToPartitionMap, topic: str, partition: int) -> str | None:
