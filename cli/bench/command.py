@@ -80,6 +80,8 @@ def say(message: str) -> None:
 @click.option("--events", type=int, default=200_000, show_default=True, help="Throughput: pre-loaded events.")
 @click.option("--rate", type=int, default=2000, show_default=True, help="Latency: offered load, events/s.")
 @click.option("--duration", type=int, default=60, show_default=True, help="Latency: seconds of offered load.")
+@click.option("--latency-reps", "latency_reps", type=int, default=200, show_default=True,
+              help="Latency: reps the offered events go to, round robin (one event in five a won deal).")
 @click.option("--reps", type=int, default=10_000, show_default=True, help="Memory/recovery: reps of state.")
 @click.option("--months", type=int, default=13, show_default=True, help="Memory/recovery: months of state.")
 @click.option("--state-reps", "state_reps", type=int, default=2000, show_default=True,
@@ -108,7 +110,7 @@ def say(message: str) -> None:
                    "(the workers part always runs partitioned).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
-def command(events: int, rate: int, duration: int, reps: int, months: int, state_reps: int, stores: tuple[str, ...],
+def command(events: int, rate: int, duration: int, latency_reps: int, reps: int, months: int, state_reps: int, stores: tuple[str, ...],
             whatif_reps: int, whatif_months: int, whatif_kafka: bool, quick: bool,
             only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
@@ -213,8 +215,8 @@ def command(events: int, rate: int, duration: int, reps: int, months: int, state
                     from sales_scorecard.cli.bench import latency
 
                     s = bench_settings(servers, workdir, "lat", partitions, own, stages=stages)
-                    say(f"latency: {rate} ev/s for {duration} s")
-                    result["latency"] = latency.measure(s, rate, duration, workdir, timeout)
+                    say(f"latency: {rate} ev/s for {duration} s over {latency_reps:,} reps")
+                    result["latency"] = latency.measure(s, rate, duration, workdir, timeout, latency_reps)
                     save()
                 if "memory" in parts:
                     from sales_scorecard.cli.bench import memory

@@ -1,7 +1,7 @@
 """End-to-end latency at a steady offered load.
 
-A paced producer sends a mix of calls and won deals (one in five) for 200 reps in one
-month; a consumer reads ``sales.scorecards`` as updates arrive. Every won deal is worth
+A paced producer sends a mix of calls and won deals (one in five) for 200 reps (or
+``reps``), round robin, in one month; a consumer reads ``sales.scorecards`` as updates arrive. Every won deal is worth
 1.00, so a rep's month revenue counts its deals: the first update of rep r showing
 revenue >= k reflects r's k-th deal, and its arrival time minus that deal's send time is
 the deal's end-to-end latency (produce -> validate -> aggregate -> coalesced update).
@@ -116,14 +116,15 @@ def hop_breakdown(hops: dict[str, list[float]]) -> dict[str, dict[str, int]]:
     return out
 
 
-def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout: float) -> dict:
-    """Offer ``rate`` events/s for ``duration`` s to a running worker; latency per won deal."""
-    reps = [f"r{n:04d}" for n in range(REPS)]
+def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout: float, rep_count: int = REPS) -> dict:
+    """Offer ``rate`` events/s for ``duration`` s to a running worker over ``rep_count`` reps;
+    latency per won deal."""
+    reps = [f"r{n:04d}" for n in range(rep_count)]
     load(settings, [_roster(r) for r in reps])
     proc = scorecard_worker(settings, workdir / f"latency-{settings.app_id}.log").start()
     try:
         proc.wait_ready(timeout)
-        proc.wait(lambda: pipeline_handled(proc) >= REPS, timeout, "the roster")
+        proc.wait(lambda: pipeline_handled(proc) >= rep_count, timeout, "the roster")
         watcher = UpdateWatcher(settings)
         watcher.start()
         producer = make_producer(settings, linger_ms=5)
@@ -132,7 +133,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
         total = rate * duration
         started = time.monotonic()
         for i in range(total):
-            rep = reps[i % REPS]
+            rep = reps[i % rep_count]
             event = _event(i, rep)
             due = started + i / rate
             delay = due - time.monotonic()
@@ -186,7 +187,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
     ms = {q: round(1000 * percentile(latencies, v)) for q, v in quantiles} if latencies else {}
     if latencies:
         ms["max"] = round(1000 * latencies[-1])
-    return {"offered_events_per_s": rate, "duration_s": duration, "events": total,
+    return {"offered_events_per_s": rate, "duration_s": duration, "events": total, "reps": rep_count,
             "achieved_events_per_s": round(total / offered_for), "won_deals": deals, "deals_reflected": len(latencies),
             "all_reflected_after_s": round(drained_after, 1), "coalesce_ms": settings.coalesce_ms, "ms": ms,
             "hops_ms": hop_breakdown(hops)}

@@ -82,6 +82,8 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         lat = result["latency"]
         add("latency: offered load", lat["offered_events_per_s"], "ev/s")
         add("latency: achieved load", lat["achieved_events_per_s"], "ev/s")
+        if "reps" in lat:
+            add("latency: reps", lat["reps"])
         for q in ("p50", "p95", "p99", "max"):
             add(f"latency {q} (target p99 <= 500)", lat["ms"][q], "ms") if q == "p99" else add(
                 f"latency {q}", lat["ms"][q], "ms")

@@ -46,3 +46,29 @@ def test_every_part_that_needs_a_broker_gets_one_even_when_asked_alone(tmp_path:
 def test_the_parts_that_run_against_a_broker_are_the_parts_there_are_minus_the_offline_ones() -> None:
     offline = {"engine", "state", "whatif"}  # in process, no Kafka (whatif reads Kafka only with --whatif-kafka)
     assert set(bench_module.PARTS) - offline == bench_module.BROKER_PARTS
+
+
+def test_the_latency_part_offers_its_events_to_as_many_reps_as_asked(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.cli.bench import latency
+
+    @contextmanager
+    def fake_broker(bootstrap: str | None, workdir: Path) -> Iterator[str]:
+        yield "127.0.0.1:1"
+
+    asked: list[int] = []
+
+    def fake_measure(settings: Any, rate: int, duration: int, workdir: Path, timeout: float, rep_count: int) -> dict:
+        asked.append(rep_count)
+        return {"offered_events_per_s": rate, "achieved_events_per_s": rate, "reps": rep_count,
+                "ms": {"p50": 1, "p95": 2, "p99": 3, "max": 4}, "hops_ms": {}}
+
+    monkeypatch.setattr(bench_module, "broker_for", fake_broker)
+    monkeypatch.setattr(bench_module, "bench_settings", lambda *args, **kwargs: None)
+    monkeypatch.setattr(latency, "measure", fake_measure)
+    for extra, reps in (([], 200), (["--latency-reps", "2000"], 2000)):
+        args = ["--only", "latency", "--rate", "100", "--out-dir", str(tmp_path), *extra]
+        result = CliRunner().invoke(bench_module.command, args)
+        assert result.exit_code == 0, result.output
+        assert asked[-1] == reps
+        assert f"latency: reps | {reps:,}" in sorted(tmp_path.glob("bench-*.md"))[-1].read_text()
