@@ -110,8 +110,8 @@ def say(message: str) -> None:
                    "(the workers part always runs partitioned).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
-def command(events: int, rate: int, duration: int, latency_reps: int, reps: int, months: int, state_reps: int, stores: tuple[str, ...],
-            whatif_reps: int, whatif_months: int, whatif_kafka: bool, quick: bool,
+def command(events: int, rate: int, duration: int, latency_reps: int, reps: int, months: int, state_reps: int,
+            stores: tuple[str, ...], whatif_reps: int, whatif_months: int, whatif_kafka: bool, quick: bool,
             only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
             profile: bool) -> None:

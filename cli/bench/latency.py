@@ -116,7 +116,8 @@ def hop_breakdown(hops: dict[str, list[float]]) -> dict[str, dict[str, int]]:
     return out
 
 
-def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout: float, rep_count: int = REPS) -> dict:
+def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout: float,
+            rep_count: int = REPS) -> dict:
     """Offer ``rate`` events/s for ``duration`` s to a running worker over ``rep_count`` reps;
     latency per won deal."""
     reps = [f"r{n:04d}" for n in range(rep_count)]
