@@ -375,7 +375,7 @@ class ScorecardEngine:
         #: (as_of, team -> reps with pipeline deals whose entry at as_of names it): what team
         #: forecasts read; dropped when the roster or the pipeline changes
         self._pipeline_teams: tuple[datetime, dict[str, list[str]]] | None = None
-        #: resolved targets and rep months' commissions kept between renders (shared with
+        #: revenue targets and rep months' commissions kept between renders (shared with
         #: the ``with_plans`` views, which read the same facts: commissions are kept per plan set)
         self._derived: DerivedFigures[MonthPay] = DerivedFigures()
 
@@ -1195,10 +1195,9 @@ class ScorecardEngine:
         return b.revenue if b is not None else Decimal(0)
 
     # The two scans below run per customer on every render (20 % of the worker's CPU went
-    # to rendering in the profile): plain loops that stop at the first hit, no any(genexpr).
-    # The two scans below run per customer on every render: plain loops that stop at the
-    # first hit, no any(genexpr); the bounds are expressed in the timestamps' own fixed
-    # offset (``bounds_in``: comparing across tzinfos was most of their time).
+    # to rendering in the profile): plain loops that stop at the first hit, no any(genexpr);
+    # the bounds are expressed in the timestamps' own fixed offset (``bounds_in``: comparing
+    # across tzinfos was most of their time).
     def _repeat_customers(self, bucket: Bucket, start: datetime) -> int:
         lo, hi = start - YEAR, start
         zone: tzinfo | None = NO_ZONE
