@@ -241,14 +241,19 @@ class _Gates:
         self.tiers = tiers
         self._source = kpis
         self._kpis: GateKpis | None = None
+        #: band index -> its conditions' results, checked once
+        self._results: dict[int, tuple[ConditionResult, ...]] = {}
 
     def results(self, i: int) -> tuple[ConditionResult, ...]:
         """Each condition of band ``i`` on the month (empty without conditions)."""
         if not self.tiers[i].requires:
             return ()
-        if self._kpis is None:
-            self._kpis = self._source()
-        return tuple(c.check(self._kpis) for c in self.tiers[i].requires)
+        checked = self._results.get(i)
+        if checked is None:
+            if self._kpis is None:
+                self._kpis = self._source()
+            checked = self._results[i] = tuple(c.check(self._kpis) for c in self.tiers[i].requires)
+        return checked
 
     def passed(self, i: int) -> bool:
         """Whether band ``i`` earns its own rate."""

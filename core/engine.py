@@ -25,7 +25,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from sys import intern
@@ -46,6 +46,7 @@ from sales_scorecard.schemas.records import (
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution, money_units
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
+from .derived_figures import DerivedFigures
 from .dirty_keys import DirtyKeys
 from .forecast import (
     NextBand,
@@ -59,14 +60,14 @@ from .forecast import (
     open_deal,
 )
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
-from .money import ratio
-from .periods import TRAILING_DAYS, Calendar, Period, elapsed, format_timestamp
+from .money import plan_ratio, ratio
+from .periods import NO_ZONE, TRAILING_DAYS, Calendar, Period, bounds_in, elapsed, format_timestamp
 from .rep_tally import RepTally
 from .reviews import Answer, Review, ReviewBook, review_coverage
 from .roster import DEFAULT_FACTOR, UNASSIGNED, Roster, RosterEntry, whole_months_between
 from .scoreplan import ScopedPlans, ScoreResult, evaluate, load_scorecard_plan
 from .target_split import TargetSplits, history_months, parse_split, split_shares
-from .targets import TargetBook, resolve_rep_target, resolve_revenue_target
+from .targets import TargetBook, resolve_revenue_target
 from .windows import Span, TrailingSums
 
 COMPANY = "*"
@@ -75,6 +76,9 @@ YEAR = timedelta(days=365)
 MICROS_PER_SECOND = 1_000_000
 ONE_MICROSECOND = timedelta(microseconds=1)
 ScorecardKey = tuple[str, str, str]  # (scope, id, period label)
+#: A rep's month as the plan pays it (``commission_of``): team at the month's end, plan,
+#: revenue, revenue target and the commission
+MonthPay = tuple[str, CommissionPlan, Decimal, Decimal | None, CommissionResult]
 
 
 class Outcome(StrEnum):
@@ -371,6 +375,9 @@ class ScorecardEngine:
         #: (as_of, team -> reps with pipeline deals whose entry at as_of names it): what team
         #: forecasts read; dropped when the roster or the pipeline changes
         self._pipeline_teams: tuple[datetime, dict[str, list[str]]] | None = None
+        #: revenue targets and rep months' commissions kept between renders (shared with
+        #: the ``with_plans`` views, which read the same facts: commissions are kept per plan set)
+        self._derived: DerivedFigures[MonthPay] = DerivedFigures()
 
     # ------------------------------------------------------------------ apply
     def apply(self, event: InputEvent) -> Outcome:
@@ -496,6 +503,7 @@ class ScorecardEngine:
         )
         if not self.roster.add(entry):
             return Outcome.DUPLICATE
+        self._derived.targets_changed()  # members, teams and plans at a period's end
         self._pipeline_teams = None
         # Team attribution of every fact of this rep may have moved.
         self._rederive(entry.rep_id)
@@ -518,6 +526,7 @@ class ScorecardEngine:
         if not changed:
             kept = self.targets.entry(ev.scope, ev.id, ev.period)
             return Outcome.DUPLICATE if kept is not None and kept.event_id == ev.event_id else Outcome.STALE
+        self._derived.targets_changed()
         if ev.scope == "rep":
             for month in L.months_of(ev.period):
                 self._payroll_change(ev.id, month, PayChange("target_change", None, ev.dispute_id))
@@ -597,6 +606,7 @@ class ScorecardEngine:
         quarter or year), its teams' and the company's (member sums), and its pay for the
         months of the period."""
         for rep_id, period in changed:
+            self._derived.targets_changed()
             self._split_reps.add(rep_id)
             year = period[:4]
             scopes = [("rep", rep_id), ("company", COMPANY)] + [("team", t) for t in self.roster.teams_ever(rep_id)]
@@ -612,7 +622,20 @@ class ScorecardEngine:
 
     def rep_target(self, rep_id: str, label: str) -> Decimal | None:
         """A rep's revenue target: its own, else from its split shares (contract §12)."""
-        return resolve_rep_target(self.targets, self.splits.book if self.splits.shares else None, rep_id, label)
+        return self.revenue_target("rep", rep_id, label)
+
+    def revenue_target(self, scope: str, id: str, label: str) -> Decimal | None:
+        """A calendar period's revenue target: the scope's own, a rep's split share, or the
+        members' sum (``targets.resolve_revenue_target``); kept until a target, a share or
+        the roster moves."""
+        kept, value = self._derived.target(scope, id, label)
+        if not kept:
+            members = {} if scope == "rep" else self.roster.members_at_end(self.calendar.parse(label).end)
+            value = resolve_revenue_target(self.targets, scope, id, label, members,
+                                           self.splits.book if self.splits.shares else None)
+            self._derived.put_target(scope, id, label, value)
+        return value
+
     def _apply_review(self, ev: ReviewEvent) -> Outcome:
         review = Review(ev.occurred_at, ev.event_id, intern(ev.period), intern(ev.subject_id),
                         intern(ev.reviewer_id), intern(ev.reviewer_role), ev.rating)
@@ -774,6 +797,8 @@ class ScorecardEngine:
             self._apply_contribution(c, +1)
 
     def _apply_contribution(self, c: Contribution, sign: int) -> None:
+        if c.scope == "rep":
+            self._derived.month_changed(c.id, c.labels[1])
         if self.rep_tally is not None and c.scope == "rep":
             self._tally_contribution(self.rep_tally, c, sign)
             return
@@ -847,6 +872,7 @@ class ScorecardEngine:
         if summed.won or summed.contributions <= 0 or scope_key in self._trailing:
             raise ValueError("add_rep_month takes a non-empty bucket of activities, before any trailing window")
         labels = (month, L.quarter_of_month(month), month[:4])
+        self._derived.month_changed(rep_id, month)
         buckets = self.buckets.scopes.get(scope_key)
         if buckets is None:
             buckets = self.buckets.scopes[scope_key] = {}
@@ -1169,25 +1195,40 @@ class ScorecardEngine:
         return b.revenue if b is not None else Decimal(0)
 
     # The two scans below run per customer on every render (20 % of the worker's CPU went
-    # to rendering in the profile): plain loops that stop at the first hit, no any(genexpr).
+    # to rendering in the profile): plain loops that stop at the first hit, no any(genexpr);
+    # the bounds are expressed in the timestamps' own fixed offset (``bounds_in``: comparing
+    # across tzinfos was most of their time).
     def _repeat_customers(self, bucket: Bucket, start: datetime) -> int:
-        lo = start - YEAR
+        lo, hi = start - YEAR, start
+        zone: tzinfo | None = NO_ZONE
+        zlo, zhi = lo, hi
         wins = self._customer_wins
         count = 0
         for customer in bucket.won_customers:
-            for ts in wins.get(customer, {}).values():
-                if lo <= ts < start:
+            dates = wins.get(customer)
+            if dates is None:
+                continue
+            for ts in dates.values():
+                if ts.tzinfo is not zone:
+                    zone = ts.tzinfo
+                    zlo, zhi = bounds_in(lo, hi, zone)
+                if zlo <= ts < zhi:
                     count += 1
                     break
         return count
 
     def _coverage(self, scope: str, id: str, period: Period, bucket: Bucket) -> tuple[int, int]:
         lo, hi = period.end - YEAR, period.end
+        zone: tzinfo | None = NO_ZONE
+        zlo, zhi = lo, hi
         contacts = bucket.contacts
         book = covered = 0
         for customer, dates in self._scope_wins.get((scope, id), {}).items():
             for ts in dates:
-                if lo <= ts < hi:
+                if ts.tzinfo is not zone:
+                    zone = ts.tzinfo
+                    zlo, zhi = bounds_in(lo, hi, zone)
+                if zlo <= ts < zhi:
                     book += 1
                     if contacts.get(customer, 0) >= 2:
                         covered += 1
@@ -1198,20 +1239,25 @@ class ScorecardEngine:
         """The rep's commission for one month under their plan (rounded to cents)."""
         return self.commission_of(rep_id, month)[4].amount
 
-    def commission_of(self, rep_id: str, month: str) -> tuple[str, CommissionPlan, Decimal, Decimal | None,
-                                                               CommissionResult]:
+    def commission_of(self, rep_id: str, month: str) -> MonthPay:
         """A rep's month as the plan pays it: team at the month's end, plan, revenue,
-        revenue target and the commission, its gates read on the month's KPIs (§11)."""
+        revenue target and the commission, its gates read on the month's KPIs (§11);
+        kept until a fact of the month, a target, a share or the roster moves."""
         self._refuse_rep_figures(rep_id, month)
-        period = self.calendar.parse(month)
-        entry = self.roster.entry_before(rep_id, period.end)
-        team_id = entry.team_id if entry else UNASSIGNED
-        plan = self.commission_plans.plan_for(rep_id, team_id)
-        target = self.rep_target(rep_id, month)
-        revenue = self._revenue("rep", rep_id, month)
-        result = compute_commission(
-            plan, revenue, target, lambda: bucket_kpis(self.buckets.get(("rep", rep_id, month), EMPTY)))
-        return team_id, plan, revenue, target, result
+        plans = self.commission_plans
+        pay = self._derived.pay(plans, rep_id, month)
+        if pay is None:
+            period = self.calendar.parse(month)
+            entry = self.roster.entry_before(rep_id, period.end)
+            team_id = entry.team_id if entry else UNASSIGNED
+            plan = plans.plan_for(rep_id, team_id)
+            target = self.rep_target(rep_id, month)
+            revenue = self._revenue("rep", rep_id, month)
+            result = compute_commission(
+                plan, revenue, target, lambda: bucket_kpis(self.buckets.get(("rep", rep_id, month), EMPTY)))
+            pay = (team_id, plan, revenue, target, result)
+            self._derived.put_pay(plans, rep_id, month, pay)
+        return pay
 
     def member_ids(self, scope: str, id: str, end: datetime) -> list[str]:
         """The reps active at ``end`` in the team (every team for the company)."""
@@ -1258,8 +1304,7 @@ class ScorecardEngine:
             bucket = self._calendar_bucket(scope, id, label)
             prev = self._revenue(scope, id, L.shift(label, -1))
             yoy = self._revenue(scope, id, L.year_earlier(label))
-            target = resolve_revenue_target(self.targets, scope, id, label, self.roster.members_at_end(period.end),
-                                            self.splits.book if self.splits.shares else None)
+            target = self.revenue_target(scope, id, label)
             market = self.targets.resolve_own(scope, id, label, "market_size") if scope != "rep" else None
             nc_target = self.targets.resolve_own(scope, id, label, "new_customers")
         is_month = period.kind == "month"
@@ -1424,7 +1469,7 @@ class ScorecardEngine:
                 {
                     "kpi": c.kpi,
                     "dimension": c.dimension,
-                    "weight": ratio(Decimal(c.weight)),
+                    "weight": plan_ratio(Decimal(c.weight)),
                     "goal": ratio(c.goal) if c.goal is not None else None,
                     "direction": c.direction,
                     "value": ratio(Decimal(c.value)) if c.value is not None else None,

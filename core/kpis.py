@@ -8,6 +8,7 @@ whose denominator is 0 or whose input is missing is None.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -181,17 +182,32 @@ def compute_kpis(inp: KpiInputs) -> dict[str, Any]:
     }
 
 
+def _structured(value: Structured) -> dict[str, Any]:
+    return value.to_json()
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+#: How a KPI's value is written, by KPI (any other KPI is a ratio); None stays None.
+_FORMATS: dict[str, Callable[[Any], Any]] = {
+    **{name: _as_is for name in COUNT_KPIS},
+    **{name: format_money for name in MONEY_KPIS},
+    **{name: _structured for name in STRUCTURED_KPIS},
+}
+
+
 def format_kpis(values: dict[str, Any]) -> dict[str, Any]:
     """The JSON form of ``compute_kpis``'s result (money strings, 4-decimal ratios)."""
     out: dict[str, Any] = {}
+    formats = _FORMATS
     for name, value in values.items():
-        if name in STRUCTURED_KPIS:
-            out[name] = value.to_json() if value is not None else None
-        elif isinstance(value, dict) or name in COUNT_KPIS:
+        if value is None:
+            out[name] = None
+        elif isinstance(value, dict) and name not in STRUCTURED_KPIS:
             out[name] = value
-        elif name in MONEY_KPIS:
-            out[name] = format_money(value)
         else:
-            out[name] = ratio(value)
+            out[name] = formats.get(name, ratio)(value)
     return out
 

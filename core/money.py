@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal
+from functools import lru_cache
 
 #: Arithmetic context for every division in the core: 28 significant digits.
 CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
@@ -35,6 +36,17 @@ def ratio(value: Decimal | None) -> float | None:
     if value is None:
         return None
     return float(value.quantize(RATIO_QUANTUM, rounding=ROUND_HALF_UP))
+
+
+def plan_ratio(value: Decimal) -> float | None:
+    """``ratio`` of a value that recurs on every render (a plan's weight): kept. Equal
+    values round alike, but for the sign of a zero, which is part of the key."""
+    return _plan_ratio(value, value.is_signed())
+
+
+@lru_cache(maxsize=256)
+def _plan_ratio(value: Decimal, signed: bool) -> float | None:
+    return ratio(value)
 
 
 def add_scaled(units: int, exponent: int, more: int, more_exponent: int) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from typing import Literal, cast
@@ -75,8 +75,33 @@ def parse_stored_timestamp(text: object, kept: bool = True) -> datetime:
 
 def format_timestamp(value: datetime) -> str:
     """An aware datetime as RFC 3339 in UTC with a ``Z`` (millisecond precision)."""
-    utc = value.astimezone(ZoneInfo("UTC"))
+    # A render formats the same few instants (as_of, period bounds) again and again. The
+    # fold is part of the key: two wall times of one zone that differ only by it compare
+    # equal (same tzinfo) but are different instants.
+    return _format_utc(value, value.fold)
+
+
+@lru_cache(maxsize=1024)
+def _format_utc(value: datetime, fold: int) -> str:
+    utc = value.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def bounds_in(lo: datetime, hi: datetime, zone: tzinfo | None) -> tuple[datetime, datetime]:
+    """``lo`` and ``hi`` as instants of ``zone`` when it is a fixed UTC offset, else as given.
+
+    Comparing timestamps of different tzinfo objects converts both to UTC (ten times the
+    cost of a plain comparison); timestamps sharing one fixed-offset tzinfo compare their
+    wall times, which is exact. So a loop testing many timestamps against ``[lo, hi)``
+    converts the bounds to each timestamp's tzinfo as it meets one, and compares as
+    usual with any other kind of tzinfo (a zone with rules may repeat wall times)."""
+    if type(zone) is timezone:
+        return lo.astimezone(zone), hi.astimezone(zone)
+    return lo, hi
+
+
+#: No tzinfo met yet (``bounds_in``'s loops; None is a naive timestamp's).
+NO_ZONE = timezone(timedelta(0), "no zone yet")
 
 
 @dataclass(frozen=True)
@@ -103,6 +128,8 @@ class Calendar:
         # One shared label tuple per local date: contributions hold them, and fresh
         # strings per event were ~0.7 KiB per rep-period of state (docs/benchmarks.md).
         self._labels: dict[date, tuple[str, str, str, str]] = {}
+        #: label -> its calendar period (``parse``; a Period is immutable)
+        self._periods: dict[str, Period] = {}
 
     # -- instants and dates -------------------------------------------------
     def local_date(self, ts: datetime) -> date:
@@ -139,6 +166,14 @@ class Calendar:
 
     def parse(self, label: str) -> Period:
         """A calendar period (``2026``, ``2026-Q4``, ``2026-11``, ``2026-11-05``) by label."""
+        period = self._periods.get(label)
+        if period is None:
+            if len(self._periods) >= 4096:
+                self._periods.clear()
+            period = self._periods[label] = self._parse(label)
+        return period
+
+    def _parse(self, label: str) -> Period:
         if m := _MONTH.match(label):
             return self.month_of(int(m.group(1)), int(m.group(2)))
         if m := _QUARTER.match(label):

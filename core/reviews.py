@@ -117,10 +117,8 @@ class ReviewBook:
 
     # ------------------------------------------------------------------ KPIs
     def _reviews_of(self, subject_id: str, months: Iterable[str]) -> list[Review]:
-        out: list[Review] = []
-        for month in months:
-            out.extend(self.reviews[r] for r in self._by_subject.get((subject_id, month), ()))
-        return out
+        reviews, by_subject = self.reviews, self._by_subject
+        return [reviews[r] for month in months for r in by_subject.get((subject_id, month), ())]
 
     def review_score(self, subject_id: str, months: Iterable[str]) -> ReviewScore:
         """The rep's ``review_score`` and ``self_rating`` over ``months`` (see the module)."""
@@ -145,7 +143,14 @@ class ReviewBook:
     def manager_reviewed(self, members: Iterable[str], months: Iterable[str]) -> int:
         """How many of ``members`` have at least one manager review in ``months``."""
         months = tuple(months)
-        return sum(1 for m in members if any(r.role == "manager" for r in self._reviews_of(m, months)))
+        reviews, by_subject = self.reviews, self._by_subject
+        count = 0
+        for member in members:  # read on every team render: plain loops that stop at the first hit
+            for month in months:
+                if any(reviews[r].role == "manager" for r in by_subject.get((member, month), ())):
+                    count += 1
+                    break
+        return count
 
     def engagement(self, teams: Iterable[str] | None, months: Iterable[str]) -> tuple[int, Decimal | None]:
         """(respondents, ``team_engagement``) of ``teams`` (None: every team) over ``months``:

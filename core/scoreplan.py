@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .money import CONTEXT
+from .money import CONTEXT, ZERO
 from .plan_files import checked_mapping, finite_decimal, load_yaml
 from .targets import FIELDS as TARGET_FIELDS
 
@@ -141,7 +141,7 @@ def achievement(value: Decimal | int, goal: Decimal, direction: str, cap: Decima
         if goal == 0:
             return None
         raw = CONTEXT.divide(v, goal)
-    return max(Decimal(0), min(cap, raw))
+    return max(ZERO, min(cap, raw))
 
 
 def evaluate(
@@ -160,15 +160,17 @@ def evaluate(
     if months < 1:
         raise ValueError(f"months must be >= 1, got {months}")
     results = []
-    weighted = Decimal(0)
-    weights = Decimal(0)
+    weighted = weights = ZERO
+    add, multiply = CONTEXT.add, CONTEXT.multiply
     for c in plan.components:
-        value = _number(kpis.get(c.kpi), c.kpi)
+        value = kpis.get(c.kpi)
+        if value is not None and type(value) is not Decimal:  # run on every render: checks only the rest
+            value = _number(value, c.kpi)
         goal = c.goal.resolve(months, targets, members)
         ach = achievement(value, goal, c.direction, c.cap) if value is not None and goal is not None else None
         if ach is not None:
-            weighted = CONTEXT.add(weighted, CONTEXT.multiply(c.weight, ach))
-            weights = CONTEXT.add(weights, c.weight)
+            weighted = add(weighted, multiply(c.weight, ach))
+            weights = add(weights, c.weight)
         results.append(ComponentResult(c.kpi, c.dimension, c.weight, goal, c.direction, value, ach,
                                        c.goal.per_member))
     score = CONTEXT.divide(CONTEXT.multiply(Decimal(100), weighted), weights) if weights else None

@@ -204,6 +204,7 @@ class TargetSplits:
         return changed
 
     def _set(self, rep: str, period: str, share: Decimal | None) -> None:
+        self.book.changed()
         by_rep = self._by_rep.setdefault(rep, {})
         if share is None:
             self.shares.pop((rep, period), None)

@@ -56,6 +56,9 @@ class TargetBook:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str, str], TargetEntry] = {}
         self._ids: dict[str, set[str]] = {}
+        #: (scope, id, period, field) -> ``resolve_own``'s answer, until the book changes
+        #: (a team's or a year's target derives from the same months again and again)
+        self._resolved: dict[tuple[str, str, str, str], Decimal | None] = {}
 
     def put(
         self, scope: str, id: str, period: str, occurred_at: datetime, event_id: str,
@@ -68,6 +71,7 @@ class TargetBook:
             return False
         self._entries[key] = TargetEntry(scope, id, period, occurred_at, event_id, revenue, new_customers,
                                         market_size, split)
+        self.changed()
         self._ids.setdefault(scope, set()).add(id)
         return True
 
@@ -89,11 +93,27 @@ class TargetBook:
         entry = self._entries.get((scope, id, period))
         return entry.field(field) if entry is not None else None
 
+    def changed(self) -> None:
+        """What ``given`` answers changed: resolve again (called by ``put``, and by a
+        subclass whose ``given`` reads something else)."""
+        self._resolved.clear()
+
     def resolve_own(self, scope: str, id: str, period: str, field: str) -> Decimal | None:
         """The field's value for ``period``, derived within the same (scope, id).
 
         Only month, quarter and year labels resolve; any other label is None.
         """
+        key = (scope, id, period, field)
+        try:
+            return self._resolved[key]
+        except KeyError:
+            pass
+        if len(self._resolved) >= 16384:  # bounded: a full memo starts over
+            self._resolved.clear()
+        value = self._resolved[key] = self._resolve(scope, id, period, field)
+        return value
+
+    def _resolve(self, scope: str, id: str, period: str, field: str) -> Decimal | None:
         _check_field(field)
         if m := _MONTH.match(period):
             value = self.given(scope, id, period, field)

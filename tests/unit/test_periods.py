@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sales_scorecard.core.periods import (
+    Calendar,
+    bounds_in,
     business_deadline,
+    format_timestamp,
     is_business_day,
     next_business_day,
     parse_stored_timestamp,
@@ -142,3 +145,50 @@ def test_a_stored_timestamp_the_checked_parse_rejects_is_rejected(text: object) 
         parse_stored_timestamp(text)
     with pytest.raises(ValueError):
         parse_stored_timestamp(text, kept=False)
+
+
+# -- render helpers: fast comparisons and formatting must answer as the plain ones -------
+FIXED_ZONES = st.sampled_from([timezone(timedelta(hours=h)) for h in (-5, 0, 8)])
+
+
+@settings(max_examples=200)
+@given(st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2028, 1, 1)), FIXED_ZONES,
+       st.sampled_from([SHANGHAI, BERLIN, CAIRO]), st.integers(0, 400 * 86_400))
+def test_bounds_in_a_timestamps_zone_compare_as_the_bounds(wall: datetime, zone: timezone, bounds_zone: ZoneInfo,
+                                                          width: int) -> None:
+    ts = wall.replace(tzinfo=zone)
+    lo = datetime(2026, 3, 29, tzinfo=bounds_zone)
+    hi = lo + timedelta(seconds=width)
+    zlo, zhi = bounds_in(lo, hi, ts.tzinfo)
+    assert zlo.tzinfo is zone and zhi.tzinfo is zone  # a fixed offset: converted
+    assert (zlo <= ts < zhi) == (lo <= ts < hi)
+    # the same instants (subtraction: ``==`` never holds across zones for a wall time in a
+    # gap, PEP 495, and 2026-03-29 02:00 does not exist in Berlin)
+    assert (zlo - lo, zhi - hi) == (timedelta(0), timedelta(0))
+
+
+def test_bounds_in_a_zone_with_rules_or_none_are_the_bounds_themselves() -> None:
+    lo, hi = datetime(2026, 10, 25, tzinfo=BERLIN), datetime(2026, 10, 26, tzinfo=BERLIN)
+    assert bounds_in(lo, hi, SHANGHAI) == (lo, hi) and bounds_in(lo, hi, SHANGHAI)[0].tzinfo is BERLIN
+    assert bounds_in(lo, hi, None)[1].tzinfo is BERLIN
+
+
+def test_format_timestamp_tells_the_two_instants_of_a_repeated_wall_time_apart() -> None:
+    # 2026-10-25 02:30 happens twice in Berlin: 00:30 UTC (summer time), then 01:30 UTC.
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN)
+    second = first.replace(fold=1)
+    assert first == second  # the same tzinfo: wall times compare, the fold is ignored
+    assert format_timestamp(first) == "2026-10-25T00:30:00.000Z"
+    assert format_timestamp(second) == "2026-10-25T01:30:00.000Z"
+    assert format_timestamp(first) == "2026-10-25T00:30:00.000Z"
+    assert format_timestamp(datetime(2026, 11, 1, 0, 0, 0, 999_999, tzinfo=SHANGHAI)) == "2026-10-31T16:00:00.999Z"
+
+
+def test_a_parsed_label_is_the_same_period_each_time_and_a_bad_one_still_fails() -> None:
+    cal = Calendar("Asia/Shanghai")
+    first = cal.parse("2026-Q4")
+    assert cal.parse("2026-Q4") is first
+    assert (first.start, first.end) == (datetime(2026, 10, 1, tzinfo=SHANGHAI), datetime(2027, 1, 1, tzinfo=SHANGHAI))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="malformed period"):
+            cal.parse("2026-13")

@@ -291,3 +291,17 @@ def test_a_bad_split_is_rejected_with_a_reason(event: dict[str, Any], path: str)
     assert isinstance(result, Rejected), result
     assert result.reason == "schema_violation"
     assert path in result.detail, result.detail
+
+
+def test_a_rep_target_from_shares_follows_a_change_of_shares() -> None:
+    from decimal import Decimal
+
+    from sales_scorecard.core.target_split import TargetSplits
+
+    splits = TargetSplits()
+    splits.put_team("t1", "2026-Q1", {"r1": Decimal("300.00"), "r2": Decimal("150.00")})
+    assert splits.resolve("r1", "2026-02") == Decimal("100")  # a third of the quarter's share
+    splits.put_team("t1", "2026-Q1", {"r1": Decimal("600.00"), "r2": Decimal("150.00")})
+    assert splits.resolve("r1", "2026-02") == Decimal("200")
+    splits.put_rep("r1", {})
+    assert splits.resolve("r1", "2026-02") is None

@@ -183,3 +183,15 @@ def test_own_team_and_company_targets_win() -> None:
 def test_unknown_scope_is_an_error() -> None:
     with pytest.raises(ValueError, match="scope"):
         resolve_revenue_target(org_book(), "region", "x", "2026-11", MEMBERS)
+
+
+def test_a_resolved_target_follows_a_later_put() -> None:
+    b = book(*MONTHS_Q1)
+    assert b.resolve_own("rep", "r1", "2026-Q1", "revenue") == D("60.00")  # 10 + 20 + 30
+    assert b.resolve_own("rep", "r1", "2026-Q1", "revenue") == D("60.00")
+    b.put("rep", "r1", "2026-02", T0 + timedelta(days=1), "later", D("50.00"), None, None)
+    assert b.resolve_own("rep", "r1", "2026-Q1", "revenue") == D("90.00")  # 10 + 50 + 30
+    b.put("rep", "r1", "2026-Q1", T0, "q", D("75.00"), None, None)
+    assert b.resolve_own("rep", "r1", "2026-02", "revenue") == D("50.00")  # given
+    assert b.resolve_own("rep", "r1", "2026-Q1", "revenue") == D("75.00")  # given now
+    assert b.resolve_own("rep", "r1", "2026", "revenue") is None  # Q2 to Q4 are missing
