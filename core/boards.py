@@ -353,6 +353,8 @@ class CachedRep:
 
 #: Millionths (an int key's unit) per cent.
 _CENT_UNITS = 10_000
+#: Below this many bits an int's quotient by a million is a finite float.
+_FLOAT_BITS = 1_000
 
 
 def _from_units(metric: str, units: int | Decimal | None) -> Any:
@@ -361,9 +363,9 @@ def _from_units(metric: str, units: int | Decimal | None) -> Any:
     if units is None:
         return None
     if isinstance(units, int):  # the value in millionths, negated (the largest ranks first)
-        if metric != "revenue":
+        if metric != "revenue" and units.bit_length() < _FLOAT_BITS:
             return -units / 1_000_000  # int division rounds correctly: the float the value prints as
-        if units % _CENT_UNITS == 0:
+        if metric == "revenue" and units % _CENT_UNITS == 0:
             return str(Decimal(-units // _CENT_UNITS).scaleb(-2))
     value = key_value((units, ""))
     return format_money(value) if metric == "revenue" else float(value)
@@ -377,8 +379,8 @@ def _same(made: Any, raw: Any) -> bool:
     return not isinstance(made, float) or math.copysign(1.0, made) == math.copysign(1.0, raw)
 
 
-#: A ranking's key of an entry, per metric: (units, rep_id), read from the entry.
-_KEYS = {metric: operator.attrgetter(metric, "rep_id") for metric in METRICS}
+#: A ranking's key of an entry per metric (``METRICS`` order): (units, rep_id), read from the entry.
+_KEYS = tuple(operator.attrgetter(metric, "rep_id") for metric in METRICS)
 
 
 class _BoardIndex:
@@ -412,7 +414,7 @@ class _BoardIndex:
             if getattr(rep, METRICS[i]) is not None:
                 ranking = self.by_metric[i]
                 if ranking is None:
-                    ranking = self.by_metric[i] = RankIndex(key=_KEYS[METRICS[i]])
+                    ranking = self.by_metric[i] = RankIndex(key=_KEYS[i])
                 ranking.add(rep)
 
     def exit(self, rep: CachedRep, metrics: Iterable[int]) -> None:

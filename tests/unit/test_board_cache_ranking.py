@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core import leaderboard
+from sales_scorecard.core.boards import METRICS, BoardCache
 from sales_scorecard.core.leaderboard import percentile, rank
 from sales_scorecard.core.money import format_money
 
