@@ -164,23 +164,23 @@ def money_units(value: Decimal) -> tuple[int, int]:
 
 class _Rare:
     """The aggregates most buckets never count (a day bucket sees a few calls, maybe a
-    won deal): a bucket holds one only once it counts one of them."""
+    won deal): a bucket holds one only once it counts one of them. New customers are not
+    among them (every first win of a customer is one: 120 bytes a bucket for a count and
+    a tally), the bucket counts them itself (``Bucket.new_by_tier``)."""
 
     __slots__ = (
-        "lost", "new_customers", "complaints", "resolved", "resolution_micros", "survey_sum", "survey_count",
-        "training_minutes", "new_by_tier", "by_severity", "campaigns",
+        "lost", "complaints", "resolved", "resolution_micros", "survey_sum", "survey_count",
+        "training_minutes", "by_severity", "campaigns",
     )
 
     def __init__(self) -> None:
         self.lost = 0
-        self.new_customers = 0
         self.complaints = 0
         self.resolved = 0
         self.resolution_micros = 0
         self.survey_sum = 0
         self.survey_count = 0
         self.training_minutes = 0
-        self.new_by_tier: Tally = None
         self.by_severity: Tally = None
         self.campaigns: Tally = None
 
@@ -197,7 +197,7 @@ class Bucket:
 
     __slots__ = (
         "contributions", "_revenue_units", "_revenue_exponent", "won", "cycle_micros", "effective_contacts",
-        "_won_customers", "_contacts", "_activities", "_rare",
+        "_won_customers", "_contacts", "_activities", "_new_by_tier", "_rare",
     )
 
     def __init__(self) -> None:
@@ -212,6 +212,8 @@ class Bucket:
         self._won_customers: Tally = None
         self._contacts: Tally = None
         self._activities: Tally = None
+        #: the customers acquired, by tier (``new_customers`` is its total)
+        self._new_by_tier: Tally = None
         self._rare: _Rare | None = None
 
     @property
@@ -243,11 +245,20 @@ class Bucket:
 
     @property
     def new_customers(self) -> int:
-        return (self._rare or _NO_RARE).new_customers
+        """How many customers were acquired: the total of ``new_by_tier`` (each acquisition
+        counts once there, a retraction takes it out)."""
+        tally = self._new_by_tier
+        if tally is None:
+            return 0
+        if isinstance(tally, str):
+            return 1
+        if isinstance(tally, tuple):
+            return sum(cast(tuple[int, ...], tally[1::2]))
+        return sum(tally.values())
 
     @property
     def new_by_tier(self) -> Mapping[str, int]:
-        return _tally_view((self._rare or _NO_RARE).new_by_tier)
+        return _tally_view(self._new_by_tier)
 
     @property
     def complaints(self) -> int:
@@ -313,6 +324,8 @@ class Bucket:
                 self.effective_contacts += sign
                 if customers:
                     self._contacts = _tally_add(self._contacts, value, sign)
+            elif field == "new_tier":
+                self._new_by_tier = _tally_add(self._new_by_tier, value, sign)
             else:
                 self._apply_rare(self._rare_counts(), field, value, sign)
 
@@ -320,9 +333,6 @@ class Bucket:
     def _apply_rare(rare: _Rare, field: str, value: Any, sign: int) -> None:
         if field == "lost":
             rare.lost += sign
-        elif field == "new_tier":
-            rare.new_customers += sign
-            rare.new_by_tier = _tally_add(rare.new_by_tier, value, sign)
         elif field == "complaint":
             rare.complaints += sign
             rare.by_severity = _tally_add(rare.by_severity, value, sign)
@@ -352,19 +362,18 @@ class Bucket:
             self._won_customers = _tally_added(self._won_customers, other._won_customers, sign)
             self._contacts = _tally_added(self._contacts, other._contacts, sign)
         self._activities = _tally_added(self._activities, other._activities, sign)
+        self._new_by_tier = _tally_added(self._new_by_tier, other._new_by_tier, sign)
         r = other._rare
         if r is None:
             return
         rare = self._rare_counts()
         rare.lost += sign * r.lost
-        rare.new_customers += sign * r.new_customers
         rare.complaints += sign * r.complaints
         rare.resolved += sign * r.resolved
         rare.resolution_micros += sign * r.resolution_micros
         rare.survey_sum += sign * r.survey_sum
         rare.survey_count += sign * r.survey_count
         rare.training_minutes += sign * r.training_minutes
-        rare.new_by_tier = _tally_added(rare.new_by_tier, r.new_by_tier, sign)
         rare.by_severity = _tally_added(rare.by_severity, r.by_severity, sign)
         rare.campaigns = _tally_added(rare.campaigns, r.campaigns, sign)
 
@@ -378,6 +387,7 @@ class Bucket:
         out.contributions, out.won, out.cycle_micros = self.contributions, self.won, self.cycle_micros
         out._revenue_units, out._revenue_exponent = self._revenue_units, self._revenue_exponent
         out.effective_contacts, out._activities, out._rare = self.effective_contacts, self._activities, self._rare
+        out._new_by_tier = self._new_by_tier
         won_customers: Counter[str] = Counter()
         contacts: Counter[str] = Counter()
         for month in months:
@@ -405,24 +415,23 @@ class Bucket:
             _tally_into(won_customers, b._won_customers)
             _tally_into(contacts, b._contacts)
             _tally_into(activities, b._activities)
+            _tally_into(new_by_tier, b._new_by_tier)
             r = b._rare
             if r is not None:
                 out._rare = rare  # only once one of them counts one (see _Rare)
                 rare.lost += r.lost
-                rare.new_customers += r.new_customers
                 rare.complaints += r.complaints
                 rare.resolved += r.resolved
                 rare.resolution_micros += r.resolution_micros
                 rare.survey_sum += r.survey_sum
                 rare.survey_count += r.survey_count
                 rare.training_minutes += r.training_minutes
-                _tally_into(new_by_tier, r.new_by_tier)
                 _tally_into(by_severity, r.by_severity)
                 _tally_into(campaigns, r.campaigns)
         out._won_customers = _tally_packed(won_customers)
         out._contacts = _tally_packed(contacts)
         out._activities = _tally_packed(activities)
-        rare.new_by_tier = _tally_packed(new_by_tier)
+        out._new_by_tier = _tally_packed(new_by_tier)
         rare.by_severity = _tally_packed(by_severity)
         rare.campaigns = _tally_packed(campaigns)
         return out

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from .engine import ScorecardEngine
 from .kpis import KpiInputs, compute_kpis
 from .labels import months_of, period_kind
-from .leaderboard import OrderKey, RankIndex, Standing, order_key, percentile
+from .leaderboard import OrderKey, RankIndex, Standing, key_value, order_key, percentile
 from .money import format_money, ratio
 from .payroll import band_rows
 from .periods import TRAILING_DAYS, Period
@@ -293,86 +294,135 @@ def _commission_months(engine: ScorecardEngine, rep_id: str, period: str) -> lis
     return out
 
 
-#: A rep's order keys in ``METRICS`` order (None: no value for that metric, or no move).
-OrderKeys = tuple[OrderKey | None, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class CachedRep:
-    """A rendered rep scorecard as its boards need it. Its order keys are not kept: the
-    rankings hold them, and ``order_keys`` makes them again, equal, from the values."""
+    """A rendered rep scorecard as its boards need it: per metric the value in millionths
+    its order key holds (``order_key``: negated, an int, or the exact Decimal beyond six
+    decimals; None without a value), and from it the value as rendered (a row shows revenue,
+    attainment and score). A value its units do not give back exactly (a -0, a revenue not
+    in cents, a number rendered as an int or a string) is kept as rendered in
+    ``as_rendered``, with the others.
 
-    team_id: str | None
-    #: the values of every metric, as rendered (a row shows revenue, attainment and score)
-    revenue: str | None
-    attainment: Any
-    weighted_attainment: Any
-    score: Any
+    The board rankings hold the entry itself and read its key from it
+    (``RankIndex(key=...)``): no key is stored. So an entry leaves a ranking before one of
+    its values changes and comes back after (``BoardCache.update``)."""
+
+    __slots__ = ("rep_id", "team_id", "score", "revenue", "attainment", "weighted_attainment", "as_rendered")
+
+    def __init__(self, rep_id: str, team_id: str | None) -> None:
+        self.rep_id = rep_id
+        self.team_id = team_id
+        self.score: int | Decimal | None = None
+        self.revenue: int | Decimal | None = None
+        self.attainment: int | Decimal | None = None
+        self.weighted_attainment: int | Decimal | None = None
+        #: the values in ``METRICS`` order when one of them is not what its units give back, else None
+        self.as_rendered: tuple[Any, ...] | None = None
+
+    def key(self, metric: str) -> OrderKey | None:
+        """The rep's order key for ``metric`` (None: no value)."""
+        units = getattr(self, metric)
+        return None if units is None else (units, self.rep_id)
+
+    def rendered(self, metric: str) -> Any:
+        """The value of ``metric`` as it was rendered."""
+        if self.as_rendered is not None:
+            return self.as_rendered[METRICS.index(metric)]
+        return _from_units(metric, getattr(self, metric))
+
+    def render(self, metric: str, raw: Any) -> None:
+        """Take ``raw`` as the value of ``metric`` (the entry is in no ranking of it)."""
+        setattr(self, metric, None if raw is None else order_key(self.rep_id, Decimal(str(raw)))[0])
+
+    def check(self, rendered: tuple[Any, ...]) -> None:
+        """Keep ``rendered`` (the values, ``METRICS`` order) as rendered unless every unit
+        gives its value back exactly."""
+        exact = all(_same(_from_units(metric, getattr(self, metric)), raw)
+                    for metric, raw in zip(METRICS, rendered, strict=True))
+        self.as_rendered = None if exact else rendered
 
     def shown(self) -> dict[str, Any]:
         """The revenue, attainment and score of a board row."""
-        return {"revenue": self.revenue, "attainment": self.attainment, "score": self.score}
+        return {"revenue": self.rendered("revenue"), "attainment": self.rendered("attainment"),
+                "score": self.rendered("score")}
 
     def value(self, metric: str) -> str | float | None:
         """The row's value for ``metric``, from the rendered value (its key only orders:
         -0 and 0 share a key, and a row still shows what was rendered)."""
-        raw = getattr(self, metric)
-        return shown_value(Decimal(str(raw)), metric)
-
-    def order_keys(self, rep_id: str) -> OrderKeys:
-        """The rep's order key per metric (``METRICS`` order; None: no value)."""
-        return tuple(_key(rep_id, getattr(self, metric)) for metric in METRICS)
+        return shown_value(Decimal(str(self.rendered(metric))), metric)
 
 
-def _key(rep_id: str, raw: Any) -> OrderKey | None:
-    return None if raw is None else order_key(rep_id, Decimal(str(raw)))
+#: Millionths (an int key's unit) per cent.
+_CENT_UNITS = 10_000
+#: Below this many bits an int's quotient by a million is a finite float.
+_FLOAT_BITS = 1_000
 
 
-def _key_moves(rep_id: str, old: CachedRep, new: CachedRep) -> tuple[OrderKeys, OrderKeys]:
-    """The keys to take out and to put in per metric when a rep's values go from ``old``
-    to ``new``; None for both where the value did not change (equal values make equal keys)."""
-    out: list[OrderKey | None] = []
-    into: list[OrderKey | None] = []
-    for metric in METRICS:
-        before, after = getattr(old, metric), getattr(new, metric)
-        if before == after:
-            out.append(None)
-            into.append(None)
-        else:
-            out.append(_key(rep_id, before))
-            into.append(_key(rep_id, after))
-    return tuple(out), tuple(into)
+def _from_units(metric: str, units: int | Decimal | None) -> Any:
+    """The value a rendered scorecard gives when its key holds ``units``: revenue as a money
+    string, the other metrics as floats (``CachedRep.check`` checks it gives the value back)."""
+    if units is None:
+        return None
+    if isinstance(units, int):  # the value in millionths, negated (the largest ranks first)
+        if metric != "revenue" and units.bit_length() < _FLOAT_BITS:
+            return -units / 1_000_000  # int division rounds correctly: the float the value prints as
+        if metric == "revenue" and units % _CENT_UNITS == 0:
+            return str(Decimal(-units // _CENT_UNITS).scaleb(-2))
+    value = key_value((units, ""))
+    return format_money(value) if metric == "revenue" else float(value)
+
+
+def _same(made: Any, raw: Any) -> bool:
+    """Whether ``made`` is ``raw`` as a row shows it: same type and value, and the same
+    sign for a float zero."""
+    if type(made) is not type(raw) or made != raw:
+        return False
+    return not isinstance(made, float) or math.copysign(1.0, made) == math.copysign(1.0, raw)
+
+
+#: A ranking's key of an entry per metric (``METRICS`` order): (units, rep_id), read from the entry.
+_KEYS = tuple(operator.attrgetter(metric, "rep_id") for metric in METRICS)
 
 
 class _BoardIndex:
-    """One board of one period: how many reps it ranks and, per metric, their order."""
+    """One board of one period: how many reps it ranks and, per metric, their order (a
+    metric's ranking is made when the first rep with a value for it joins)."""
 
     __slots__ = ("members", "by_metric")
 
     def __init__(self) -> None:
         #: how many reps are on the board, with or without values (``ranked`` counts them all)
         self.members = 0
-        self.by_metric: tuple[RankIndex, ...] = tuple(RankIndex() for _ in METRICS)
+        self.by_metric: list[RankIndex | None] = [None] * len(METRICS)
 
-    def put(self, old: OrderKeys | None, new: OrderKeys) -> None:
-        """Add a rep (``old`` None) or move it from its ``old`` keys to its ``new`` ones
-        (``_key_moves``: None where nothing moves)."""
-        if old is None:
-            self.members += 1
-            old = (None,) * len(METRICS)
-        for index, old_key, new_key in zip(self.by_metric, old, new, strict=True):
-            if old_key != new_key:
-                if old_key is not None:
-                    index.remove(old_key)
-                if new_key is not None:
-                    index.add(new_key)
+    def ranking(self, metric: str) -> RankIndex | None:
+        """The ranking of ``metric`` (None: no rep ever had a value for it here)."""
+        return self.by_metric[METRICS.index(metric)]
 
-    def discard(self, keys: OrderKeys) -> None:
-        """Take a rep, ranked under ``keys``, off the board."""
+    def join(self, rep: CachedRep) -> None:
+        """Put a rep on the board, ranked by each metric it has a value for."""
+        self.members += 1
+        self.enter(rep, range(len(METRICS)))
+
+    def leave(self, rep: CachedRep) -> None:
+        """Take a rep off the board."""
         self.members -= 1
-        for index, key in zip(self.by_metric, keys, strict=True):
-            if key is not None:
-                index.remove(key)
+        self.exit(rep, range(len(METRICS)))
+
+    def enter(self, rep: CachedRep, metrics: Iterable[int]) -> None:
+        """Rank a rep by the metrics (``METRICS`` positions) it has a value for."""
+        for i in metrics:
+            if getattr(rep, METRICS[i]) is not None:
+                ranking = self.by_metric[i]
+                if ranking is None:
+                    ranking = self.by_metric[i] = RankIndex(key=_KEYS[i])
+                ranking.add(rep)
+
+    def exit(self, rep: CachedRep, metrics: Iterable[int]) -> None:
+        """Stop ranking a rep by the metrics (``METRICS`` positions) it has a value for."""
+        for i in metrics:
+            ranking = self.by_metric[i]
+            if getattr(rep, METRICS[i]) is not None and ranking is not None:
+                ranking.remove(rep)
 
 
 class BoardCache:
@@ -397,39 +447,58 @@ class BoardCache:
         if content["scope"] != "rep":
             return set()
         period, rep_id, team = content["period"], content["id"], content["team_id"]
-        period_entries = self.entries.setdefault(period, {})
-        old = period_entries.get(rep_id)
         kpis = content["kpis"]
-        new = period_entries[rep_id] = CachedRep(team, kpis["revenue"], kpis["attainment"],
-                                                 kpis["weighted_attainment"], content["score"])
-        if old is None:
-            taken_out, put_in = None, new.order_keys(rep_id)
-        else:
-            taken_out, put_in = _key_moves(rep_id, old, new)
+        rendered = (content["score"], kpis["revenue"], kpis["attainment"], kpis["weighted_attainment"])
+        period_entries = self.entries.setdefault(period, {})
         company = self.company.get(period)
         if company is None:  # not setdefault: building an index for nothing costs more than the update
             company = self.company[period] = _BoardIndex()
-        company.put(taken_out, put_in)
-        touched = {("company", period), (f"team:{team}", period)}
         teams = self.teams.setdefault(period, {})
-        if old is not None and old.team_id != team:  # moved: off the old team's board, onto the new one's
-            teams[old.team_id].discard(old.order_keys(rep_id))
-            touched.add((f"team:{old.team_id}", period))
-            taken_out, put_in = None, new.order_keys(rep_id)
-        team_board = teams.get(team)
-        if team_board is None:
-            team_board = teams[team] = _BoardIndex()
-        team_board.put(taken_out, put_in)
+        touched = {("company", period), (f"team:{team}", period)}
+        rep = period_entries.get(rep_id)
+        if rep is None:
+            rep = period_entries[rep_id] = CachedRep(rep_id, team)
+            for metric, raw in zip(METRICS, rendered, strict=True):
+                rep.render(metric, raw)
+            rep.check(rendered)
+            company.join(rep)
+            self._team_board(teams, team).join(rep)
+            return touched
+        old_team = teams[rep.team_id]
+        # A value equal to the one cached keeps its key: no ranking work (1 and 1.0 are one value).
+        changed = [i for i, (metric, raw) in enumerate(zip(METRICS, rendered, strict=True))
+                   if rep.rendered(metric) != raw]
+        company.exit(rep, changed)
+        if rep.team_id != team:  # moved: off the old team's board, onto the new one's
+            old_team.leave(rep)
+            touched.add((f"team:{rep.team_id}", period))
+        else:
+            old_team.exit(rep, changed)
+        for i in changed:
+            rep.render(METRICS[i], rendered[i])
+        rep.check(rendered)
+        company.enter(rep, changed)
+        if rep.team_id != team:
+            rep.team_id = team
+            self._team_board(teams, team).join(rep)
+        else:
+            old_team.enter(rep, changed)
         return touched
+
+    @staticmethod
+    def _team_board(teams: dict[str | None, _BoardIndex], team: str | None) -> _BoardIndex:
+        board = teams.get(team)
+        if board is None:
+            board = teams[team] = _BoardIndex()
+        return board
 
     def remove(self, rep_id: str, period: str) -> set[tuple[str, str]]:
         """Forget a rep scorecard that stopped existing; returns the boards it leaves."""
         old = self.entries.get(period, {}).pop(rep_id, None)
         if old is None:
             return set()
-        keys = old.order_keys(rep_id)
-        self.company[period].discard(keys)
-        self.teams[period][old.team_id].discard(keys)
+        self.company[period].leave(old)
+        self.teams[period][old.team_id].leave(old)
         return {("company", period), (f"team:{old.team_id}", period)}
 
     def _index(self, board: str, period: str) -> _BoardIndex | None:
@@ -458,10 +527,10 @@ class BoardCache:
         cached = self.entries.get(period, {}).get(rep_id)
         if index is None or cached is None or (board != "company" and board[5:] != cached.team_id):
             return None
-        key = _key(rep_id, getattr(cached, metric))
-        if key is None:
+        key = cached.key(metric)
+        ranking = index.ranking(metric)
+        if key is None or ranking is None:
             return None
-        ranking = index.by_metric[METRICS.index(metric)]
         return Standing(ranking.rank_of(key), len(ranking))
 
     def periods(self) -> list[str]:
@@ -476,7 +545,9 @@ class BoardCache:
         if index is None or not index.members:
             return []
         entries = self.entries[period]
-        ranking = index.by_metric[METRICS.index(metric)]
+        ranking = index.ranking(metric)
+        if ranking is None:
+            return []
         rows = []
         for rank_, rep_id in ranking.ranks(limit if limit else None):
             cached = entries[rep_id]

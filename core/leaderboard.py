@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 from typing import Any
-
-from sortedcontainers import SortedList
 
 
 @dataclass(frozen=True)
@@ -66,9 +64,9 @@ class Standing:
 OrderKey = tuple[int | Decimal, str]
 #: Decimal places an int key keeps.
 SCALE = 6
-#: Keys a ``RankIndex`` keeps in a plain list before it moves them to a SortedList
-#: (an insert then moves at most this many pointers).
-SMALL_BOARD = 1_000
+#: Most entries in one block of a ``RankIndex`` (an insert moves at most this many
+#: pointers; a board of up to this many reps, every team board, is one plain list).
+BLOCK = 1_000
 
 
 #: Exact arithmetic for moving a value's decimal point (``scaleb`` rounds to the
@@ -97,74 +95,103 @@ def key_value(key: OrderKey, descending: bool = True) -> Decimal:
     return (units.copy_negate() if descending else units).scaleb(-SCALE, _EXACT)
 
 
-class RankIndex:
-    """One ranking kept in order as reps come, go and change value (a key from
-    ``order_key`` per ranked rep, made with this index's ``descending``): O(log n) to add
-    or remove a key, O(log n + N) to read the first N rows with the ranks ``rank``
-    gives, never a sort of the whole set."""
+def _itself(key: OrderKey) -> OrderKey:
+    return key
 
-    def __init__(self, descending: bool = True) -> None:
+
+class RankIndex:
+    """One ranking kept in order as reps come, go and change value: O(log n) to add or
+    remove an entry, O(log n + N) to read the first N rows with the ranks ``rank`` gives,
+    never a sort of the whole set.
+
+    An entry is a rep's key from ``order_key`` (made with this index's ``descending``), or
+    any object ``key`` gives that key of (then no key is stored: it is read from the entry
+    at each comparison, so an entry must leave the index before its key changes). Entries
+    are kept in sorted blocks of at most ``BLOCK``."""
+
+    __slots__ = ("descending", "_key", "_blocks", "_len")
+
+    def __init__(self, descending: bool = True, key: Callable[[Any], OrderKey] | None = None) -> None:
         self.descending = descending
-        #: a plain sorted list while small (a team board: an empty SortedList alone is
-        #: about 300 bytes, one of ten keys 1.1 KB), a SortedList beyond ``SMALL_BOARD``
-        self._order: list[OrderKey] | SortedList = []
+        self._key: Callable[[Any], OrderKey] = key or _itself
+        #: the entries in order, cut into blocks (no block is empty)
+        self._blocks: list[list[Any]] = []
+        self._len = 0
 
     def __len__(self) -> int:
         """How many reps are ranked."""
-        return len(self._order)
+        return self._len
 
-    def add(self, key: OrderKey) -> None:
+    def _block_of(self, key: OrderKey) -> int:
+        """The block where an entry keyed ``key`` is or goes: the first whose last key is not
+        below it (the last block when every key is)."""
+        blocks = self._blocks
+        if len(blocks) == 1:
+            return 0
+        get = self._key
+        return min(bisect.bisect_left(blocks, key, key=lambda block: get(block[-1])), len(blocks) - 1)
+
+    def add(self, entry: Any) -> None:
         """Rank a rep (it must not be ranked already)."""
-        order = self._order
-        if isinstance(order, SortedList):
-            order.add(key)
-        elif len(order) < SMALL_BOARD:
-            bisect.insort(order, key)
-        else:
-            self._order = SortedList(order)
-            self._order.add(key)
-
-    def remove(self, key: OrderKey) -> None:
-        """Stop ranking a rep, given the key it was added with."""
-        order = self._order
-        if isinstance(order, SortedList):
-            order.remove(key)
+        blocks = self._blocks
+        self._len += 1
+        if not blocks:
+            blocks.append([entry])
             return
-        at = bisect.bisect_left(order, key)
-        if at == len(order) or order[at] != key:
-            raise ValueError(f"{key!r} is not ranked")
-        del order[at]
+        get = self._key
+        at = self._block_of(get(entry))
+        block = blocks[at]
+        bisect.insort(block, entry, key=get)
+        if len(block) > BLOCK:
+            half = len(block) // 2
+            blocks[at:at + 1] = [block[:half], block[half:]]
+
+    def _find(self, key: OrderKey) -> tuple[int, int]:
+        """(block, position in it) of the entry keyed ``key``; ValueError when none is."""
+        if self._blocks:
+            at = self._block_of(key)
+            block = self._blocks[at]
+            i = bisect.bisect_left(block, key, key=self._key)
+            if i < len(block) and self._key(block[i]) == key:
+                return at, i
+        raise ValueError(f"{key!r} is not ranked")
+
+    def remove(self, entry: Any) -> None:
+        """Stop ranking a rep, given its entry (its key as it was added)."""
+        at, i = self._find(self._key(entry))
+        block = self._blocks[at]
+        del block[i]
+        if not block:
+            del self._blocks[at]
+        self._len -= 1
 
     def rank_of(self, key: OrderKey) -> int:
         """The rank ``rank`` gives the rep ranked under ``key``: one more than the reps whose
         value ranks strictly ahead (a tie shares the rank), O(log n) without reading a row."""
-        order = self._order
+        self._find(key)  # ranked at all
         tie: OrderKey = (key[0], "")  # sorts before every rep_id of the same value
-        if isinstance(order, SortedList):
-            at, first = order.bisect_left(key), order.bisect_left(tie)
-        else:
-            at, first = bisect.bisect_left(order, key), bisect.bisect_left(order, tie)
-        if at == len(order) or order[at] != key:
-            raise ValueError(f"{key!r} is not ranked")
-        return first + 1
+        at = self._block_of(tie)
+        before = sum(len(block) for block in itertools.islice(self._blocks, at))
+        return before + bisect.bisect_left(self._blocks[at], tie, key=self._key) + 1
 
-    def _first(self, stop: int) -> Iterable[OrderKey]:
-        order = self._order
-        return order.islice(0, stop) if isinstance(order, SortedList) else itertools.islice(order, stop)
+    def _first(self, stop: int) -> Iterator[Any]:
+        return itertools.islice(itertools.chain.from_iterable(self._blocks), stop)
 
     def ranks(self, limit: int | None = None) -> Iterator[tuple[int, str]]:
         """(rank, rep_id) of ``rank(...)[:limit]``: competition ranks, rep_id within a tie."""
-        stop = slice(limit).indices(len(self._order))[1]
+        stop = slice(limit).indices(self._len)[1]
+        get = self._key
         rank_, previous = 0, None
-        for i, (units, rep_id) in enumerate(self._first(stop)):
+        for i, entry in enumerate(self._first(stop)):
+            units, rep_id = get(entry)
             if i == 0 or units != previous:
                 rank_, previous = i + 1, units
             yield rank_, rep_id
 
     def top(self, limit: int | None = None) -> list[RankedRow]:
         """``rank(...)[:limit]`` of the ranked reps, values included."""
-        stop = slice(limit).indices(len(self._order))[1]
-        keys = self._first(stop)
+        stop = slice(limit).indices(self._len)[1]
+        keys = (self._key(entry) for entry in self._first(stop))
         return [RankedRow(rank_, rep_id, key_value(key, self.descending))
                 for (rank_, rep_id), key in zip(self.ranks(limit), keys, strict=True)]
 

@@ -128,3 +128,31 @@ def test_a_period_kept_without_customers_reads_as_one_counted_with_them(
     assert str(read.revenue) == str(full.revenue)
     for name in ("won_customers", "contacts", "activities", "by_severity"):
         assert dict(getattr(read, name)) == dict(getattr(full, name)), name
+
+
+def test_new_customers_are_counted_without_a_rare_record() -> None:
+    # Three acquisitions (tiers A, A, B), one retracted (A): 2 new customers, A 1 and B 1.
+    bucket = Bucket()
+    for tier, sign in [("A", 1), ("A", 1), ("B", 1), ("A", -1)]:
+        bucket.apply((("new_tier", tier),), sign)
+    assert (bucket.new_customers, dict(bucket.new_by_tier)) == (2, {"A": 1, "B": 1})
+    assert bucket._rare is None  # what most buckets with a first win hold: no record of the rarer aggregates
+    assert (bucket.lost, bucket.complaints) == (0, 0)
+    # a running sum moves by whole buckets: twice this one, then once taken out again
+    total = Bucket()
+    total.add(bucket, 1)
+    total.add(bucket, 1)
+    assert (total.new_customers, dict(total.new_by_tier)) == (4, {"A": 2, "B": 2})
+    total.add(bucket, -1)
+    assert (total.new_customers, dict(total.new_by_tier)) == (2, {"A": 1, "B": 1})
+    # merged with a bucket of one acquisition (C) and a lost deal: 3 new customers
+    other = Bucket()
+    other.apply((("new_tier", "C"), ("lost", 1)), 1)
+    merged = Bucket.merged([bucket, other])
+    assert (merged.new_customers, dict(merged.new_by_tier), merged.lost) == (3, {"A": 1, "B": 1, "C": 1}, 1)
+    # a quarter's copy with its months' customers keeps the acquisitions
+    assert bucket.with_customers([]).new_customers == 2
+    # taken out to below zero (a retraction applied before its fact): the total follows
+    empty = Bucket()
+    empty.apply((("new_tier", "A"),), -1)
+    assert (empty.new_customers, dict(empty.new_by_tier)) == (-1, {"A": -1})

@@ -41,14 +41,14 @@ def test_a_row_carries_its_exact_value_back() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(operations, st.booleans(), st.sampled_from([1_000, 2, 0]))
-def test_top_is_rank_of_the_current_values(ops: list[tuple[str, D | None]], descending: bool, small: int) -> None:
-    # ``small``: keys kept in a plain list before a SortedList takes them (0: from the first)
-    leaderboard.SMALL_BOARD, default = small, leaderboard.SMALL_BOARD
+@given(operations, st.booleans(), st.sampled_from([1_000, 2, 1]))
+def test_top_is_rank_of_the_current_values(ops: list[tuple[str, D | None]], descending: bool, block: int) -> None:
+    # ``block``: the most keys a block holds (1 and 2: many blocks, split often)
+    leaderboard.BLOCK, default = block, leaderboard.BLOCK
     try:
         check_top_is_rank(ops, descending)
     finally:
-        leaderboard.SMALL_BOARD = default
+        leaderboard.BLOCK = default
 
 
 def check_top_is_rank(ops: list[tuple[str, D | None]], descending: bool) -> None:
@@ -83,7 +83,7 @@ def test_ties_share_a_rank_and_list_by_rep_id() -> None:
 
 
 def test_rank_of_a_rep_on_a_large_board_counts_the_values_ahead() -> None:
-    # 1,500 reps beyond SMALL_BOARD (a SortedList): values 0..499, three reps each. A rep
+    # 1,500 reps beyond BLOCK (two blocks or more): values 0..499, three reps each. A rep
     # valued v has the 3 × (499 − v) reps of larger values ahead of it, so its rank is that
     # plus one, whichever of the three it is; ranked lowest first, 3 × v plus one.
     for descending in (True, False):
@@ -124,3 +124,38 @@ def test_removing_a_key_never_ranked_is_an_error() -> None:
     index.add(order_key("a", D(1)))
     with pytest.raises(ValueError):
         index.remove(order_key("b", D(1)))
+
+
+class Entry:
+    """An entry that carries its own key: the value in millionths, negated, and the rep."""
+
+    def __init__(self, rep_id: str, units: int) -> None:
+        self.rep_id, self.units = rep_id, units
+
+
+def test_entries_keyed_by_a_function_rank_by_their_keys_across_blocks() -> None:
+    # Values 3, 1, 3, 2 (negated units, the largest first): a and c tie on 3 (rank 1, a
+    # first), d ranks 3rd, b 4th. Blocks of at most two entries: three splits' worth.
+    leaderboard.BLOCK, default = 2, leaderboard.BLOCK
+    try:
+        index = RankIndex(key=lambda e: (e.units, e.rep_id))
+        a, b, c, d = Entry("a", -3_000_000), Entry("b", -1_000_000), Entry("c", -3_000_000), Entry("d", -2_000_000)
+        for entry in (a, b, c, d):
+            index.add(entry)
+        assert len(index) == 4
+        assert list(index.ranks()) == [(1, "a"), (1, "c"), (3, "d"), (4, "b")]
+        assert list(index.ranks(3)) == [(1, "a"), (1, "c"), (3, "d")]
+        assert [index.rank_of((e.units, e.rep_id)) for e in (a, b, c, d)] == [1, 4, 1, 3]
+        assert rows(index.top(1)) == [(1, "a", D(3))]
+        # c leaves before its value changes (its key is read from it) and comes back as 0.5
+        index.remove(c)
+        c.units = -500_000
+        index.add(c)
+        assert list(index.ranks()) == [(1, "a"), (2, "d"), (3, "b"), (4, "c")]
+        index.remove(a)
+        index.remove(d)
+        assert list(index.ranks()) == [(1, "b"), (2, "c")] and len(index) == 2
+        with pytest.raises(ValueError):
+            index.remove(a)
+    finally:
+        leaderboard.BLOCK = default
