@@ -12,6 +12,7 @@ from sales_scorecard.core.derived_figures import DerivedFigures
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import deal, roster, target
+from tests.unit.test_engine import kpis
 
 NOV = "2026-11-05T10:00:00+08:00"
 
@@ -20,12 +21,6 @@ def apply(engine: ScorecardEngine, *events: dict[str, Any]) -> ScorecardEngine:
     for ev in events:
         engine.apply(record_from_event(ev))
     return engine
-
-
-def kpis(engine: ScorecardEngine, scope: str, id: str, period: str) -> dict[str, Any]:
-    rendered = engine.render(scope, id, period)
-    assert rendered is not None
-    return rendered["kpis"]
 
 
 def test_a_target_change_after_a_render_changes_the_month_and_quarter_commission() -> None:

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from sales_scorecard.streams.render_budget import NoBudget, RenderBudget
+
+
+def back_to_back(allows: Callable[[float], bool], budget: RenderBudget, flush: float, wait: float) -> float:
+    """Seconds rendered in 10 s by flushes of ``flush`` seconds, each started as soon as
+    ``allows`` says so (else ``wait`` seconds later)."""
+    now, rendered = 0.0, 0.0
+    while now < 10.0:
+        if allows(now):
+            now += flush
+            rendered += flush
+            budget.spend(flush, ended=now)
+        else:
+            now += wait
+    return rendered
 
 
 def test_a_fresh_budget_allows_and_a_flush_longer_than_the_burst_owes_the_difference() -> None:
@@ -37,14 +53,8 @@ def test_the_time_a_flush_takes_earns_credit_too_so_rendering_takes_at_most_the_
     assert budget.credit == pytest.approx(-0.2)
     # Flushes of 0.1 s back to back, each started as soon as it is allowed: over 10 s the
     # loop renders at most half of the time (plus the burst and one flush's overshoot).
-    budget, now, rendered = RenderBudget(share=0.5, burst=0.1), 0.0, 0.0
-    while now < 10.0:
-        if budget.allows(now):
-            now += 0.1
-            rendered += 0.1
-            budget.spend(0.1, ended=now)
-        else:
-            now += 0.01
+    budget = RenderBudget(share=0.5, burst=0.1)
+    rendered = back_to_back(budget.allows, budget, flush=0.1, wait=0.01)
     assert rendered <= 0.5 * 10.0 + 0.1 + 0.1
 
 
@@ -72,14 +82,8 @@ def test_months_may_borrow_up_to_the_reserve_while_keys_set_aside_wait_for_credi
 def test_months_rendered_faster_than_the_share_still_wait_for_credit() -> None:
     # Leading-edge flushes of 10 ms back to back, each started as soon as allowed: over
     # 10 s they take at most the share of the loop, plus the burst and the reserve.
-    budget, now, rendered = RenderBudget(share=0.5, burst=0.1, reserve=0.5), 0.0, 0.0
-    while now < 10.0:
-        if budget.allows_months(now):
-            now += 0.01
-            rendered += 0.01
-            budget.spend(0.01, ended=now)
-        else:
-            now += 0.001
+    budget = RenderBudget(share=0.5, burst=0.1, reserve=0.5)
+    rendered = back_to_back(budget.allows_months, budget, flush=0.01, wait=0.001)
     assert rendered <= 0.5 * 10.0 + 0.1 + 0.5 + 0.01
     assert -0.51 <= budget.credit <= -0.49
 
