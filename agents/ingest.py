@@ -64,24 +64,20 @@ def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, 
         metrics.rejected.labels(logical_name, reason).inc()
 
     batch_seconds = pipe.settings.ingest_batch_ms / 1000.0
+    received, accepted = metrics.received.labels(logical_name), metrics.accepted.labels(logical_name)
+    last_processed = metrics.last_processed.labels("ingest")
 
-    async def validate_one(message: Message) -> bytes | None:
-        """The encoded fact of a valid record; a bad one is dead-lettered (None)."""
-        metrics.received.labels(logical_name).inc()
+    def validate_one(message: Message) -> bytes | tuple[str, str]:
+        """The encoded fact of a valid record, else the (reason, detail) to dead-letter it with."""
         try:
             result = validator.validate(logical_name, message.value)
             if not isinstance(result, Accepted):
-                await dead_letter(message, result.reason, result.detail)
-                return None
+                return result.reason, result.detail
             return orjson.dumps(result.event)
         except Exception as exc:  # a poison record must not stop the stream: dead-letter it
             log.exception("ingest failed on %s[%s]@%s", message.topic, message.partition, message.offset)
             metrics.errors.labels("ingest").inc()
-            try:
-                await dead_letter(message, PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
-            except Exception:  # already counted and logged; the stream goes on
-                log.exception("could not dead-letter a failed record")
-            return None
+            return PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"
 
     async def validate_and_forward(stream: faust.StreamT[bytes]) -> None:
         # take_events acks a batch only after this body has forwarded it, so a commit
@@ -89,12 +85,23 @@ def _register_one(pipe: Pipeline, validator: EventValidator, logical_name: str, 
         # StreamT does not declare take_events; every stream Faust hands an agent is a Stream.
         batches = cast(faust.Stream[bytes], stream).take_events(INGEST_BATCH, within=batch_seconds)
         async for events in batches:
-            facts = [fact for fact in [await validate_one(e.message) for e in events] if fact is not None]
+            received.inc(len(events))
+            facts: list[bytes] = []
+            for event in events:
+                outcome = validate_one(event.message)
+                if isinstance(outcome, bytes):
+                    facts.append(outcome)
+                    continue
+                try:
+                    await dead_letter(event.message, *outcome)
+                except Exception:  # the stream goes on; counted and logged
+                    metrics.errors.labels("ingest").inc()
+                    log.exception("could not dead-letter a failed record")
             # how old the batch's input is: a stage that is behind flushes on the cadence only
             since = round(1000 * min(e.message.timestamp for e in events)) if events else None
             for value in encode_batches(facts, since=since):
                 await facts_topic.send(key=FACTS_KEY, value=value)
-            metrics.accepted.labels(logical_name).inc(len(facts))
-            metrics.last_processed.labels("ingest").set(time.time())
+            accepted.inc(len(facts))
+            last_processed.set(time.time())
 
     app.agent(topic, name=f"ingest.{logical_name}", concurrency=1)(validate_and_forward)

@@ -101,8 +101,9 @@ ON_TIME_BUDGET_SHARE = 1 / 3
 #: at once took 180 s, and the rest then waited 180 s more with nothing else to do.
 MAX_SPACING_SECONDS = 2.0
 #: Behind (a backlog), the next flush waits this many times what the last one took (at
-#: most a fifth of the time renders), so the facts waiting go first.
-BEHIND_SPACING = 4
+#: most a tenth of the time renders), so the facts waiting go first: a scorecard shown
+#: while its facts are still queued is out of date anyway, and the backlog drains sooner.
+BEHIND_SPACING = 9
 #: A flush takes at most this many of the keys set aside, more than a budget renders:
 #: taking all of them cost as much as rendering once 80,000 waited (10,000 reps).
 SET_ASIDE_CHUNK = 1000
@@ -277,13 +278,14 @@ class AlertStateTable:
         return default if value is None else AlertState.from_json(value)
 
 
-def apply_fact(engine: ScorecardEngine, value: dict[str, Any], stored: bool = False) -> Outcome:
+def apply_fact(engine: ScorecardEngine, value: dict[str, Any], checked: bool = False) -> Outcome:
     """Apply one fact to the engine: an input record, or a rep's split targets computed
-    by the org stage (``split_target``, contract §12). ``stored``: read from the fact log
-    (checked before it was stored: its timestamps are not checked again)."""
+    by the org stage (``split_target``, contract §12). ``checked``: validated before (by
+    the ingest agents before it was sent on, or before it was stored), so its timestamps
+    are read without being checked again (``record_from_stored``)."""
     if FACT_TYPES[value["type"]].derived:
         return engine.apply_split_shares(value["rep_id"], {p: Decimal(v) for p, v in value["shares"].items()})
-    return engine.apply(record_from_stored(value) if stored else record_from_event(value))
+    return engine.apply(record_from_stored(value) if checked else record_from_event(value))
 
 
 def _now() -> str:
@@ -415,7 +417,7 @@ class AggregationStage:
                 if FACT_TYPES[value["type"]].ledger:
                     requests.append(AdjustmentRequest.from_json(value))
                 else:
-                    apply_fact(engine, value, stored=True)
+                    apply_fact(engine, value, checked=True)
                 self._loaded_fact(value)
                 loaded += 1
         finally:
@@ -528,7 +530,9 @@ class AggregationStage:
         if fact.ledger:
             await self._apply_appeal(engine, payload, key)
             return False
-        outcome = apply_fact(engine, payload)
+        # Every fact on the internal topics was validated by the ingest agents (or derived
+        # from one that was): its timestamps need no second check.
+        outcome = apply_fact(engine, payload, checked=True)
         self._count(kind, outcome)
         stored = None
         if outcome is Outcome.APPLIED:
@@ -818,9 +822,9 @@ class AggregationStage:
         if not (continuation or leading):
             # Rendering must not crowd out applying: on top of the configured interval,
             # space flushes by what the last one took (at most half the time renders), and
-            # behind by BEHIND_SPACING times that (a fifth; each render then covers more
-            # facts: c per CPU-second rose by about a quarter). Twice the time on time made
-            # the gap feed on itself: seconds of latency at 50 events/s.
+            # behind by BEHIND_SPACING times that (a tenth; each render then covers more
+            # facts). Twice the time on time made the gap feed on itself: seconds of
+            # latency at 50 events/s.
             gap = spacing * (BEHIND_SPACING if self.behind else 1)
             pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + gap
         if self.boards_pending and ended - pacing.last_boards >= pacing.board_gap:
