@@ -100,10 +100,12 @@ ON_TIME_BUDGET_SHARE = 1 / 3
 #: What a flush took spaces the next one by at most this much. Every month of 10,000 reps
 #: at once took 180 s, and the rest then waited 180 s more with nothing else to do.
 MAX_SPACING_SECONDS = 2.0
-#: Behind (a backlog), the next flush waits this many times what the last one took (at
-#: most a tenth of the time renders), so the facts waiting go first: a scorecard shown
-#: while its facts are still queued is out of date anyway, and the backlog drains sooner.
-BEHIND_SPACING = 9
+#: Behind, the next flush waits what the last one took times the lag in short intervals
+#: (``spacing_factor``), at most this many times: under a backlog of seconds at most a
+#: tenth of the time renders, so the facts waiting go first (a scorecard shown while its
+#: facts are still queued is out of date anyway) and the backlog drains sooner; a stage
+#: only just behind (a burst, a slow flush) keeps rendering about as often as on time.
+MAX_BEHIND_SPACING = 9
 #: A flush takes at most this many of the keys set aside, more than a budget renders:
 #: taking all of them cost as much as rendering once 80,000 waited (10,000 reps).
 SET_ASIDE_CHUNK = 1000
@@ -200,6 +202,13 @@ class Pacing:
 
     def __post_init__(self) -> None:
         self.flush_gap, self.board_gap = self.flush_interval, self.board_interval
+
+
+def spacing_factor(lag: float, interval: float) -> float:
+    """How many times what the last flush took the next one waits, ``lag`` seconds behind
+    with a short interval of ``interval``: once on time or up to one interval behind, the
+    lag in intervals beyond that, at most ``MAX_BEHIND_SPACING``."""
+    return min(float(MAX_BEHIND_SPACING), max(1.0, lag / interval))
 
 
 async def publish_each(
@@ -341,6 +350,8 @@ class AggregationStage:
         self.set_aside = KeyQueue()
         #: whether the last batch of facts was sent more than the short interval ago
         self.behind = False
+        #: seconds since the input of the last batch of facts was sent (``Batch.age``)
+        self.lag = 0.0
         #: when the last batch of facts arrived (monotonic seconds)
         self.last_facts_at = 0.0
 
@@ -491,8 +502,9 @@ class AggregationStage:
         now = self._monotonic()
         if batch.facts:
             self.behind, self.last_facts_at = lag > self.pacing.flush_interval, now
+            self.lag = lag
         elif now - self.last_facts_at > self.pacing.flush_interval:
-            self.behind = False  # no facts for an interval: nothing is waiting
+            self.behind, self.lag = False, 0.0  # no facts for an interval: nothing is waiting
         try:
             engine = self.engine or await self._load()
         except Exception:
@@ -606,12 +618,16 @@ class AggregationStage:
         elif (self.leading_edge and not self.behind and self.budget.allows_months(now)
               and engine.month_ready(pacing.held_months(now))):
             await self.flush(engine, leading=True)
-        elif (self.set_aside and now - pacing.last_end >= pacing.last_took * (BEHIND_SPACING if self.behind else 1)
+        elif (self.set_aside and now - pacing.last_end >= pacing.last_took * self._spacing()
               and self.budget.allows(now)):
             await self.flush(engine, continuation=True)
         elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, _now())
         self.metrics.progress.report(self.name, self.pending())
+
+    def _spacing(self) -> float:
+        """How many times what the last flush took the next one waits (``spacing_factor``)."""
+        return spacing_factor(self.lag, self.pacing.flush_interval) if self.behind else 1.0
 
     def pending(self) -> int:
         """Scorecard keys waiting for a flush (dirty, or set aside by a flush's budget); 1
@@ -822,10 +838,10 @@ class AggregationStage:
         if not (continuation or leading):
             # Rendering must not crowd out applying: on top of the configured interval,
             # space flushes by what the last one took (at most half the time renders), and
-            # behind by BEHIND_SPACING times that (a tenth; each render then covers more
-            # facts). Twice the time on time made the gap feed on itself: seconds of
-            # latency at 50 events/s.
-            gap = spacing * (BEHIND_SPACING if self.behind else 1)
+            # behind by up to MAX_BEHIND_SPACING times that (a tenth; each render then
+            # covers more facts). Twice the time on time made the gap feed on itself:
+            # seconds of latency at 50 events/s.
+            gap = spacing * self._spacing()
             pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + gap
         if self.boards_pending and ended - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, emitted_at)

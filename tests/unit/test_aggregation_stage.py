@@ -648,16 +648,46 @@ def test_behind_the_next_flush_waits_several_times_what_the_last_one_took(monkey
         return render(*key)
 
     monkeypatch.setattr(stage.engine, "render", slow_render)
-    run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=0.6))  # behind: the cadence flush
+    # three seconds behind, six short intervals: the cadence flush, then a gap of six times what it took
+    run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=3.0))
     took = stage.pacing.last_took
     assert took > 0.02
     monkeypatch.setattr(stage.engine, "render", render)
     flushed_at = clock.now
-    clock.now = flushed_at + 0.5 + aggregation.BEHIND_SPACING * took - 0.001
-    run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=0.6))  # still behind
+    clock.now = flushed_at + 0.5 + 6 * took - 0.001
+    run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=3.0))  # still behind
     assert not [k for k, at in outputs.sent_at if at > flushed_at]  # the gap has not passed yet
     clock.now += 0.002
-    run(stage.on_batch(Batch([f.activity("r1", "email")]), offset=3, lag=0.6))
+    run(stage.on_batch(Batch([f.activity("r1", "email")]), offset=3, lag=3.0))
+    assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}
+
+
+def test_behind_a_flush_waits_longer_the_further_behind_the_stage_is() -> None:
+    # the short interval is 0.5 s: up to one interval behind a flush waits once what the
+    # last one took, then the lag in intervals, at most nine times (a tenth of the time renders)
+    assert [aggregation.spacing_factor(lag, 0.5) for lag in (0.0, 0.4, 0.5, 1.0, 2.25, 4.5, 60.0)] == \
+        [1.0, 1.0, 1.0, 2.0, 4.5, 9.0, 9.0]
+
+
+def test_just_behind_the_next_flush_waits_about_as_long_as_on_time(monkeypatch: Any) -> None:
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    clock.now += 1.0
+    render = stage.engine.render
+
+    def slow_render(*key: str) -> Any:
+        clock.now += 0.01
+        return render(*key)
+
+    monkeypatch.setattr(stage.engine, "render", slow_render)
+    run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=0.6))  # 0.6 s behind: 1.2 intervals
+    took = stage.pacing.last_took
+    monkeypatch.setattr(stage.engine, "render", render)
+    flushed_at = clock.now
+    clock.now = flushed_at + 0.5 + 1.2 * took + 0.001  # four times what it took would still hold it
+    run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=0.6))
     assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}
 
 
