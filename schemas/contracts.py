@@ -18,6 +18,7 @@ contracts use mean the same in Draft 7, which fastjsonschema implements;
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from functools import cache, lru_cache
@@ -147,7 +148,7 @@ def keywords(node: Any) -> set[str]:
 
 
 @cache
-def fast_check(name: str) -> Any:
+def fast_check(name: str) -> FastCheck:
     """A compiled ``callable(instance)`` that raises ``fastjsonschema.JsonSchemaException`` when invalid.
 
     Floats are integers to fastjsonschema (``1.0``): the caller must not trust it on those.
@@ -158,4 +159,57 @@ def fast_check(name: str) -> Any:
     unknown = keywords(schema) - FAST_KEYWORDS - {"$comment"}
     if unknown:
         raise ValueError(f"{name}: keywords {sorted(unknown)} are not checked by the fast path")
-    return fastjsonschema.compile(schema, use_default=False, use_formats=False)
+    return FastCheck(schema)
+
+
+class FastCheck:
+    """A schema compiled by fastjsonschema once per outcome of its switches: the rules of
+    its top-level ``allOf`` of the form ``if {"properties": {F: {"const" or "enum": strings}},
+    "required": [F]} then … [else …]`` (an activity's ``kind``, a deal's ``stage``). Each
+    compiled form has every switch decided (``then`` kept where it holds, ``else`` or nothing
+    where not), so a record is checked without fastjsonschema raising and catching an
+    exception for every ``if`` that does not hold, the same verdict as the whole schema."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        rules = schema.get("allOf", [])
+        #: (index in ``allOf``, field F, the strings F must be one of for the rule to hold)
+        self.switches = tuple((i, *found) for i, rule in enumerate(rules) if (found := _switch(rule)) is not None)
+        self._checks = {outcome: fastjsonschema.compile(_decided(schema, self.switches, outcome),
+                                                        use_default=False, use_formats=False)
+                        for outcome in itertools.product((False, True), repeat=len(self.switches))}
+
+    def __call__(self, instance: Any) -> Any:
+        if isinstance(instance, dict):
+            outcome = tuple(isinstance(value := instance.get(field), str) and value in values
+                            for _, field, values in self.switches)
+        else:  # no field to read: no ``if`` holds
+            outcome = (False,) * len(self.switches)
+        return self._checks[outcome](instance)
+
+
+def _switch(rule: Any) -> tuple[str, frozenset[str]] | None:
+    """(F, its strings) when ``rule`` is ``if`` F is one of some strings ``then`` …, else None."""
+    if not isinstance(rule, dict) or "if" not in rule or not set(rule) <= {"if", "then", "else", "description"}:
+        return None
+    condition = rule["if"]
+    if set(condition) != {"properties", "required"} or len(condition["properties"]) != 1:
+        return None
+    (field, test), = condition["properties"].items()
+    if condition["required"] != [field] or not isinstance(test, dict) or len(test) != 1:
+        return None
+    values = [test["const"]] if "const" in test else test.get("enum")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        return None
+    return field, frozenset(values)
+
+
+def _decided(schema: dict[str, Any], switches: tuple[tuple[int, str, frozenset[str]], ...],
+             outcome: tuple[bool, ...]) -> dict[str, Any]:
+    """``schema`` with each switch replaced by its ``then`` (it holds) or ``else`` (it does not;
+    nothing when there is none)."""
+    rules = list(schema["allOf"]) if switches else []
+    for (index, _, _), holds in zip(switches, outcome, strict=True):
+        rules[index] = rules[index].get("then" if holds else "else", {})
+    return {**schema, "allOf": rules} if switches else schema
+
+

@@ -53,7 +53,7 @@ from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
-from sales_scorecard.core.periods import parse_timestamp
+from sales_scorecard.core.periods import parse_stored_timestamp
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 
 from .contracts import DISPUTE_TYPES, DISPUTES_TOPIC, INPUT_TYPES, bundled, fast_check, load_schema, validator
@@ -153,7 +153,9 @@ def timestamp_problem(value: Any) -> str | None:
     if not _TIMESTAMP.fullmatch(value):
         return f"not an RFC 3339 timestamp with offset or Z: {_short(value)}"
     try:
-        parsed = parse_timestamp(value)
+        # The shape is RFC 3339 (above): ``datetime.fromisoformat`` reads it as the checked
+        # parse would, and that parse decides whenever it cannot.
+        parsed = parse_stored_timestamp(value, kept=False)
         year = parsed.astimezone(UTC).year
     except (ValueError, OverflowError) as exc:
         return f"impossible timestamp {_short(value)}: {exc}"

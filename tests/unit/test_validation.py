@@ -325,6 +325,31 @@ def test_fast_path_agrees_with_the_reference_validator(case: tuple[str, dict[str
     assert_fast_path_agrees(*case)
 
 
+def test_the_fast_path_decides_each_top_level_if_by_its_field() -> None:
+    # read from the schemas: the rules "if F is one of these strings then ..." of each type
+    switches = {kind: [(field, sorted(values)) for _, field, values in fast_check(kind).switches]
+                for kind in INPUT_TYPES}
+    assert switches["activity"] == [("kind", ["survey"]), ("kind", ["campaign"])]
+    assert switches["deal"] == [("stage", ["lost", "reversed", "won"])]
+    assert switches["complaint"] == [("status", ["resolved"])]
+    # a target's third rule tests the type of ``split``: it stays inside the compiled schema
+    assert switches["target"] == [("scope", ["company"]), ("scope", ["rep"])]
+
+
+@pytest.mark.parametrize("kind", [k for k in INPUT_TYPES if fast_check(k).switches])
+def test_the_fast_path_agrees_on_every_side_of_each_if(kind: str) -> None:
+    # each switch's values, another string, another type and no value at all; each with every
+    # field dropped in turn (a ``then`` requires some of them)
+    for _, field, values in fast_check(kind).switches:
+        for value in [*sorted(values), "other", 7, None]:
+            ev = valid_example(kind)
+            ev[field] = value
+            assert_fast_path_agrees(kind, ev)
+            for name in sorted(load_schema(kind)["properties"]):
+                if name != field:
+                    assert_fast_path_agrees(kind, {k: v for k, v in ev.items() if k != name})
+
+
 def test_integer_floats_never_pass_the_fast_path() -> None:
     ev = _with("example_activity", score=4.0)
     fast_check("activity")({k: v for k, v in ev.items() if v is not None})  # fastjsonschema alone says valid
