@@ -308,7 +308,14 @@ class Bucket:
         customers are left alone (a quarter's or year's bucket: ``with_customers``)."""
         self.contributions += sign
         for field, value in delta:
-            if field == "revenue":
+            # the fields of an activity first: most facts are activities
+            if field == "activity":
+                self._activities = _tally_add(self._activities, value, sign)
+            elif field == "contact":
+                self.effective_contacts += sign
+                if customers:
+                    self._contacts = _tally_add(self._contacts, value, sign)
+            elif field == "revenue":
                 units, exponent = value  # money_units(amount)
                 self._add_revenue(units * sign, exponent)
             elif field == "won":
@@ -318,12 +325,6 @@ class Bucket:
             elif field == "won_customer":
                 if customers:
                     self._won_customers = _tally_add(self._won_customers, value, sign)
-            elif field == "activity":
-                self._activities = _tally_add(self._activities, value, sign)
-            elif field == "contact":
-                self.effective_contacts += sign
-                if customers:
-                    self._contacts = _tally_add(self._contacts, value, sign)
             elif field == "new_tier":
                 self._new_by_tier = _tally_add(self._new_by_tier, value, sign)
             else:

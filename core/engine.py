@@ -835,7 +835,10 @@ class ScorecardEngine:
             if known is None:
                 known = self.known[scope_key] = L.LabelSet()
             known.update((month, quarter, year))
-        won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
+        won_customer = None
+        for field, value in c.delta:
+            if field == "won_customer":
+                won_customer = value
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
             if sign > 0:
