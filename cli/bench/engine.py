@@ -3,7 +3,10 @@ decoding the same JSON lines into typed records (work every consumer has to do).
 
 Validation, typed records and apply are the Python work the pipeline does for every
 event before any Kafka or Faust cost; their sum bounds its throughput from above
-(``python_bound_events_per_s``), whatever the plumbing around them."""
+(``python_bound_events_per_s``), whatever the plumbing around them. ``measure_stage``
+adds what the single stage itself costs per event while it digests a backlog (apply,
+fact log, flushes on its backlog pacing, payroll, boards): the worker's CPU per event
+less Faust, Kafka and validation."""
 
 from __future__ import annotations
 
@@ -54,6 +57,7 @@ def measure_engine(events: list[dict[str, Any]]) -> dict:
         engine.render(*key)
     refresh = time.perf_counter() - started
     return {
+        **measure_stage(events),
         "events": len(lines),
         "scorecard_keys": len(keys),
         "validate_events_per_s": round(len(lines) / validate),
@@ -65,3 +69,44 @@ def measure_engine(events: list[dict[str, Any]]) -> dict:
         "refresh_render_keys_per_s": round(len(refreshed) / refresh),
         "apply_vs_decode": round(decode / apply, 3),
     }
+
+
+#: Facts per message handed to the stage (the ingest agents forward up to 1,000 per message;
+#: under a backlog each input partition's batch holds a few hundred).
+STAGE_BATCH = 250
+#: How far behind the stage is told it is: a backlog of seconds, as in the throughput part.
+STAGE_LAG_SECONDS = 5.0
+
+
+def measure_stage(events: list[dict[str, Any]]) -> dict:
+    """CPU seconds of the single ``AggregationStage`` (dict tables, outputs dropped, the
+    real clock) digesting ``events`` as a backlog, per event; and the updates it sent."""
+    import asyncio
+
+    from sales_scorecard.cli.bench.state import CountingOutputs
+    from sales_scorecard.schemas.validation import Accepted, EventValidator
+    from sales_scorecard.streams.aggregation import AggregationStage, StageTables
+    from sales_scorecard.streams.fact_batches import Batch
+    from sales_scorecard.streams.metrics import Metrics
+    from sales_scorecard.streams.settings import Settings
+    from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
+
+    settings = Settings(store="memory")
+    validator = EventValidator(settings.currency)
+    facts = []
+    for event in events:
+        result = validator.validate(TOPIC_FOR_TYPE[event["type"]].name, orjson.dumps(event))
+        if isinstance(result, Accepted):
+            facts.append(result.event)
+    outputs = CountingOutputs()
+    tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics())
+
+    async def digest() -> None:
+        for offset, start in enumerate(range(0, len(facts), STAGE_BATCH)):
+            await stage.on_batch(Batch(facts[start:start + STAGE_BATCH]), offset=offset, lag=STAGE_LAG_SECONDS)
+
+    started = time.process_time()
+    asyncio.run(digest())
+    cpu = time.process_time() - started
+    return {"stage_cpu_us_per_event": round(1e6 * cpu / max(len(facts), 1), 1), "stage_updates_sent": outputs.sent}

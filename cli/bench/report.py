@@ -22,6 +22,10 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("engine: render after a clock refresh a day later (offline)", e.get("refresh_render_keys_per_s"), "keys/s")
         add("engine: validate + decode + apply, the pipeline's upper bound (offline)",
             e.get("python_bound_events_per_s"), "ev/s")
+        add("engine: the single stage digesting the events as a backlog, CPU per event (offline)",
+            e.get("stage_cpu_us_per_event"), "us")
+        add("engine: updates the stage sent meanwhile (scorecards, boards, alerts, payroll)",
+            e.get("stage_updates_sent"))
     if "throughput" in result:
         t = result["throughput"]
         add("throughput a: bare aiokafka decode", t["ceiling"]["events_per_s"], "ev/s")

@@ -49,7 +49,7 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-class _Outputs:
+class CountingOutputs:
     """Senders that drop what they are given (counted)."""
 
     def __init__(self) -> None:
@@ -92,7 +92,7 @@ def digested_stage(reps: int, months: int) -> tuple[Any, Callable[[], None]]:
 
     settings = Settings(store="memory", coalesce_ms=STATE_COALESCE_MS, leaderboard_ms=STATE_LEADERBOARD_MS)
     tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
-    stage = AggregationStage(settings, tables, _Outputs().stage_outputs(), Metrics(), monotonic=_clock())
+    stage = AggregationStage(settings, tables, CountingOutputs().stage_outputs(), Metrics(), monotonic=_clock())
     validator = EventValidator(settings.currency)
 
     def facts() -> Iterator[dict[str, Any]]:

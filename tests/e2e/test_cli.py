@@ -97,3 +97,6 @@ def test_bench_prints_and_writes_figures(tmp_path: Path) -> None:
     assert written == [".json", ".md"]
     figures = orjson.loads(next(tmp_path.glob("*.json")).read_bytes())["engine"]
     assert figures["events"] > 100 and figures["apply_events_per_s"] > 0
+    # the single stage digested the same events as a backlog and published as it went
+    assert figures["stage_cpu_us_per_event"] > 0 and figures["stage_updates_sent"] > 0
+    assert b"engine: the single stage digesting the events as a backlog" in result.stdout

@@ -66,7 +66,16 @@ def test_report_bounds_c_over_b_by_the_offline_python_work() -> None:
     }
     got = dict(rows(result))
     assert got["upper bound of c/b without any Kafka or Faust cost"] == "2.2"
+    assert not any("single stage" in name for name in got)  # an engine part without the stage figures
     assert got["engine: validate + decode + apply, the pipeline's upper bound (offline)"] == "5,500 ev/s"
+
+
+def test_report_shows_the_stage_cost_per_event() -> None:
+    result = {"engine": {"apply_events_per_s": 8000, "render_keys_per_s": 3000, "python_bound_events_per_s": 5500,
+                         "stage_cpu_us_per_event": 46.6, "stage_updates_sent": 2091}}
+    got = dict(rows(result))
+    assert got["engine: the single stage digesting the events as a backlog, CPU per event (offline)"] == "46.6 us"
+    assert got["engine: updates the stage sent meanwhile (scorecards, boards, alerts, payroll)"] == "2,091"
 
 
 def test_pipeline_ceiling_adds_per_event_costs() -> None:
