@@ -18,6 +18,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Generic, TypeVar
 
+from .bounded_memo import BoundedMemo
+
 #: Entries kept at most per kind; a full cache starts over (a few MB at most).
 LIMIT = 16384
 
@@ -33,9 +35,9 @@ class DerivedFigures(Generic[Pay]):
 
     def __init__(self) -> None:
         #: (scope, id, period) -> revenue target (``_NONE``: none)
-        self._targets: dict[tuple[str, str, str], object] = {}
+        self._targets: BoundedMemo[tuple[str, str, str], object] = BoundedMemo(LIMIT)
         #: (rep_id, month) -> (the plan set, what ``commission_of`` gave under it)
-        self._pay: dict[tuple[str, str], tuple[object, Pay]] = {}
+        self._pay: BoundedMemo[tuple[str, str], tuple[object, Pay]] = BoundedMemo(LIMIT)
 
     def target(self, scope: str, id: str, period: str) -> tuple[bool, Decimal | None]:
         """(kept, value) of a revenue target."""
@@ -46,9 +48,7 @@ class DerivedFigures(Generic[Pay]):
 
     def put_target(self, scope: str, id: str, period: str, value: Decimal | None) -> None:
         """Keep a revenue target."""
-        if len(self._targets) >= LIMIT:
-            self._targets.clear()
-        self._targets[(scope, id, period)] = _NONE if value is None else value
+        self._targets.put((scope, id, period), _NONE if value is None else value)
 
     def pay(self, plans: object, rep_id: str, month: str) -> Pay | None:
         """A rep month's commission as computed under ``plans`` (None: not kept)."""
@@ -59,9 +59,7 @@ class DerivedFigures(Generic[Pay]):
 
     def put_pay(self, plans: object, rep_id: str, month: str, pay: Pay) -> None:
         """Keep a rep month's commission computed under ``plans``."""
-        if len(self._pay) >= LIMIT:
-            self._pay.clear()
-        self._pay[(rep_id, month)] = (plans, pay)
+        self._pay.put((rep_id, month), (plans, pay))
 
     def month_changed(self, rep_id: str, month: str) -> None:
         """A fact of the rep's month moved: its commission is computed again."""

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
+from .bounded_memo import BoundedMemo
 from .money import CONTEXT
 
 Kind = Literal["day", "month", "quarter", "year", "R30D", "R90D"]
@@ -129,7 +130,7 @@ class Calendar:
         # strings per event were ~0.7 KiB per rep-period of state (docs/benchmarks.md).
         self._labels: dict[date, tuple[str, str, str, str]] = {}
         #: label -> its calendar period (``parse``; a Period is immutable)
-        self._periods: dict[str, Period] = {}
+        self._periods: BoundedMemo[str, Period] = BoundedMemo(4096)
 
     # -- instants and dates -------------------------------------------------
     def local_date(self, ts: datetime) -> date:
@@ -167,11 +168,7 @@ class Calendar:
     def parse(self, label: str) -> Period:
         """A calendar period (``2026``, ``2026-Q4``, ``2026-11``, ``2026-11-05``) by label."""
         period = self._periods.get(label)
-        if period is None:
-            if len(self._periods) >= 4096:
-                self._periods.clear()
-            period = self._periods[label] = self._parse(label)
-        return period
+        return period if period is not None else self._periods.put(label, self._parse(label))
 
     def _parse(self, label: str) -> Period:
         if m := _MONTH.match(label):

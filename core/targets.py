@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .bounded_memo import BoundedMemo
 from .money import CONTEXT
 
 FIELDS = ("revenue", "new_customers", "market_size")
@@ -58,7 +59,7 @@ class TargetBook:
         self._ids: dict[str, set[str]] = {}
         #: (scope, id, period, field) -> ``resolve_own``'s answer, until the book changes
         #: (a team's or a year's target derives from the same months again and again)
-        self._resolved: dict[tuple[str, str, str, str], Decimal | None] = {}
+        self._resolved: BoundedMemo[tuple[str, str, str, str], Decimal | None] = BoundedMemo(16384)
 
     def put(
         self, scope: str, id: str, period: str, occurred_at: datetime, event_id: str,
@@ -108,10 +109,7 @@ class TargetBook:
             return self._resolved[key]
         except KeyError:
             pass
-        if len(self._resolved) >= 16384:  # bounded: a full memo starts over
-            self._resolved.clear()
-        value = self._resolved[key] = self._resolve(scope, id, period, field)
-        return value
+        return self._resolved.put(key, self._resolve(scope, id, period, field))
 
     def _resolve(self, scope: str, id: str, period: str, field: str) -> Decimal | None:
         _check_field(field)

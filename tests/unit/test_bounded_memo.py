@@ -1,0 +1,21 @@
+"""The bounded memo the engine keeps derived figures in."""
+
+from __future__ import annotations
+
+from sales_scorecard.core.bounded_memo import BoundedMemo
+
+
+def test_a_memo_keeps_what_is_put_and_reads_like_a_dict() -> None:
+    memo: BoundedMemo[str, int] = BoundedMemo(3)
+    assert memo.put("a", 1) == 1
+    memo.put("b", 2)
+    assert memo.get("a") == 1 and memo["b"] == 2 and "c" not in memo and len(memo) == 2
+
+
+def test_a_full_memo_starts_over_at_the_next_put() -> None:
+    memo: BoundedMemo[str, int] = BoundedMemo(3)
+    for i, key in enumerate("abc"):
+        memo.put(key, i)
+    assert dict(memo) == {"a": 0, "b": 1, "c": 2}  # full: three entries
+    memo.put("d", 3)
+    assert dict(memo) == {"d": 3}  # emptied first, then kept
