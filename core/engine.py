@@ -132,6 +132,9 @@ class PayChange:
     dispute_id: str | None = None
 
 
+#: The pay change of a roster entry (the adjustment's ``reason``, contract §8).
+ROSTER_CHANGE = PayChange("roster_change")
+
 #: Flush order: months first (what leaderboards and reps watch), then the longer periods.
 _KIND_ORDER = {"month": 0, "quarter": 1, "year": 2, "R30D": 3, "R90D": 3}
 _SCOPE_ORDER = {"rep": 0, "team": 1, "company": 2}
@@ -511,10 +514,27 @@ class ScorecardEngine:
         scopes = [("rep", ev.rep_id), ("company", COMPANY)] + [("team", t) for t in self.roster.teams_ever(ev.rep_id)]
         for scope, id in scopes:
             self._touch_known(scope, id, lambda label: True)
+        # Before the re-split: a share it moves notes a target_change after this, as the
+        # shares a rep partition is sent right behind the entry do there.
+        self._roster_pay_changes(entry)
         if self.splits.rules:  # membership at a split period's end may have moved
             teams = self.roster.teams_ever(ev.rep_id)
             self._resplit(key for key in self.splits.rules if key[0] in teams)
         return Outcome.APPLIED
+
+    def _roster_pay_changes(self, entry: RosterEntry) -> None:
+        """Note a ``roster_change`` for each closed month of the rep that ends after the
+        entry takes effect and holds a fact or a target of the rep: the team at a month's
+        end picks its commission plan (contract §7, §8), so such a month's pay may move
+        (a month with no revenue pays nothing under any plan)."""
+        if not self.role.pays or (self.owns is not None and not self.owns(entry.rep_id)):
+            return
+        known = self.known.get(("rep", entry.rep_id))
+        if not known:
+            return
+        for month in self.closed_months:
+            if month in known and self.calendar.parse(month).end > entry.effective_at:
+                self._payroll_change(entry.rep_id, month, ROSTER_CHANGE)
 
     def _apply_target(self, ev: TargetEvent) -> Outcome:
         changed = self.targets.put(

@@ -1,10 +1,11 @@
 """Payroll end to end (contract §8): a month is closed, then a reversal, an amendment, a
-reassignment and a late win touch it; the SQLite ledger holds each statement once and
-exactly the expected adjustments, through a SIGKILL of the sink, a restart and a full
-replay."""
+reassignment, a late win and a late roster entry (into a team with its own plan) touch
+it; the SQLite ledger holds each statement once and exactly the expected adjustments,
+through a SIGKILL of the sink, a restart and a full replay."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -44,8 +45,17 @@ def ledger_rows(db: Path) -> tuple[list, list]:
         ledger.close()
 
 
+def team_plans(path: Path) -> Path:
+    """The packaged plans, with team t9's own: 10 % of all revenue (contract §7)."""
+    packaged = (REPO / "core" / "plans" / "default_commission.yaml").read_text()
+    assert "teams: {}" in packaged
+    path.write_text(packaged.replace("teams: {}", 'teams:\n  t9:\n    plan_id: t9-flat\n'
+                                                  '    tiers:\n      - {from: "0", to: null, rate: "0.10"}'))
+    return path
+
+
 def test_statements_adjustments_and_sink_replay(test_settings: Settings, run_worker, tmp_path: Path) -> None:
-    s = test_settings
+    s = dataclasses.replace(test_settings, commission_plan=str(team_plans(tmp_path / "plans.yaml")))
     worker = run_worker(s)
     db = tmp_path / "ledger.sqlite"
     payroll_topic = s.topic("sales.payroll")
@@ -76,13 +86,19 @@ def test_statements_adjustments_and_sink_replay(test_settings: Settings, run_wor
         # Closing twice emits nothing new.
         produce_events(s, [close_period("2026-11")])
         assert wait_for(lambda: len(payroll_events()) >= 8, timeout=60), payroll_events()
+        # On 3 December: r3 was in t9 from 15 November, so at November's end, and t9 pays
+        # 10 %: 1,000.00 on r3's 10,000.00, against the 500.00 paid. Sent once d4 is paid
+        # (the roster and the deals are different topics, in no order between them).
+        produce_events(s, [{**roster("r3", "t9", effective_at=NOV.format(15), event_id="late-r3"),
+                            "occurred_at": "2026-12-03T10:00:00+08:00"}])
+        assert wait_for(lambda: len(payroll_events()) >= 9, timeout=60), payroll_events()
         sink = start_sink(s, db, "sink-a", "--idle-exit", "5")
         assert sink.wait(timeout=120) == 0, sink.stderr.read() if sink.stderr else ""
     finally:
         if sink.poll() is None:
             sink.kill()
     events = payroll_events()
-    assert len(events) == 8, events
+    assert len(events) == 9, events
     statements, adjustments = ledger_rows(db)
     assert [(r[0], r[4], r[6]) for r in statements] == [
         ("stmt:r1:2026-11", "1200000.00", "66000.00"),
@@ -95,12 +111,13 @@ def test_statements_adjustments_and_sink_replay(test_settings: Settings, run_wor
         ("r1", "-800000.00", "-40000.00", "reassignment", "stmt:r1:2026-11", "2026-12"),
         ("r2", "800000.00", "62500.00", "reassignment", "stmt:r2:2026-11", "2026-12"),
         ("r3", "10000.00", "500.00", "late_won", "stmt:r3:2026-11", "2026-12"),
+        ("r3", "0.00", "500.00", "roster_change", "stmt:r3:2026-11", "2026-12"),
     ])
     # Replaying the whole topic (a new consumer group) changes nothing.
     before = ledger_rows(db)
     replay = start_sink(s, db, "sink-replay", "--idle-exit", "5")
     assert replay.wait(timeout=120) == 0
-    assert "duplicate: 8" in (replay.stderr.read() or b"").decode()
+    assert "duplicate: 9" in (replay.stderr.read() or b"").decode()
     assert ledger_rows(db) == before
     # The export has one row per rep per line type.
     out = tmp_path / "dec.csv"
@@ -109,4 +126,4 @@ def test_statements_adjustments_and_sink_replay(test_settings: Settings, run_wor
     assert export.returncode == 0, export.stderr
     lines = out.read_text().splitlines()
     assert lines[0].startswith("rep_id,line_type,pay_period,amount")
-    assert len(lines) == 1 + 5 and all(",adjustment,2026-12," in line for line in lines[1:])
+    assert len(lines) == 1 + 6 and all(",adjustment,2026-12," in line for line in lines[1:])

@@ -21,6 +21,7 @@ from sales_scorecard.streams.fact_log import stored_facts
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.settings import Settings
 from tests import factories as f
+from tests.unit.test_payroll import TEAM_PLANS, late_roster
 
 
 class Outputs:
@@ -52,11 +53,12 @@ def new_tables() -> StageTables:
     return StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
 
 
-def stage_over(tables: StageTables, outputs: Outputs) -> tuple[AggregationStage, Metrics]:
+def stage_over(tables: StageTables, outputs: Outputs, commission_plan: str = "") -> tuple[AggregationStage, Metrics]:
     metrics = Metrics()
     # coalesce 0: every message flushes; the leaderboard interval 0: every flush publishes boards;
     # no clock refresh (its re-renders) within a test: the figures come from the facts alone.
-    settings = Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", clock_refresh_seconds=10**9)
+    settings = Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", clock_refresh_seconds=10**9,
+                        commission_plan=commission_plan)
     ticks = iter(range(0, 10**9, 10))  # a clock that moves 10 s per reading: every flush is due
     return AggregationStage(settings, tables, outputs.stage_outputs(), metrics, monotonic=lambda: next(ticks)), metrics
 
@@ -188,6 +190,28 @@ def test_a_close_in_a_batch_pays_what_came_before_it_and_adjusts_what_came_after
     assert Decimal(payroll[0]["commission"]) == Decimal("500.00")
     assert Decimal(payroll[1]["delta_commission"]) == Decimal("1000.00")
     assert tables.payroll_state["r1:2026-11"]["paid_commission"] == "1500.00"
+
+
+def test_a_late_roster_entry_adjusts_a_closed_month_once_through_replays_and_a_rebuild(tmp_path) -> None:
+    plans = tmp_path / "plans.yaml"
+    plans.write_text(TEAM_PLANS)  # 5 % by default, 10 % in team t9
+    tables, outputs = new_tables(), Outputs()
+    stage, _ = stage_over(tables, outputs, str(plans))
+    run(stage.on_batch(Batch([f.roster("r1", "t1"), f.deal("d1", "r1", "c1", "1000.00"),
+                              f.close_period("2026-11")]), offset=0))
+    move = late_roster("r1", "t9", "2026-11-20T00:00:00+08:00", "late-1")
+    run(stage.on_batch(Batch([move]), offset=1))
+    # In t9 at November's end: 10 % of 1,000.00 = 100.00 against the 50.00 of the statement.
+    payroll = [v for _, v in outputs.sent["payroll"]]
+    assert [(p["type"], p.get("commission"), p.get("delta_commission"), p.get("reason")) for p in payroll] == [
+        ("payroll.statement", "50.00", None, None), ("payroll.adjustment", None, "50.00", "roster_change")]
+    assert tables.payroll_state["r1:2026-11"]["paid_commission"] == "100.00"
+    # The entry redelivered, then a rebuild from the tables (every fact's month is a change
+    # then): nothing more is paid.
+    run(stage.on_batch(Batch([move]), offset=2))
+    again = Outputs()
+    run(stage_over(tables, again, str(plans))[0].on_batch(Batch(), offset=3))
+    assert len(outputs.sent["payroll"]) == 2 and again.sent["payroll"] == []
 
 
 class DeliveryCheckedState(dict):

@@ -29,14 +29,16 @@ from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 from tests import factories as f
 from tests.unit.test_aggregation_stage import ManualClock, Outputs, TimedOutputs, appeal_fact, new_tables
+from tests.unit.test_payroll import TEAM_PLANS, late_roster
 
 PARTITIONS = 3
 #: what differs between two correct runs: when and in which flush an update was sent
 VOLATILE = ("emitted_at", "posted_at", "revision", "event_id")
 
 
-def _settings() -> Settings:
-    return Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", partitions=PARTITIONS)
+def _settings(commission_plan: str = "") -> Settings:
+    return Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", partitions=PARTITIONS,
+                    commission_plan=commission_plan)
 
 
 def _clock() -> Callable[[], int]:
@@ -56,10 +58,10 @@ def settled(stage: AggregationStage, since: float) -> bool:
 class Whole:
     """The whole computation in one stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, commission_plan: str = "") -> None:
         self.outputs = Outputs()
-        self.stage = AggregationStage(_settings(), new_tables(), self.outputs.stage_outputs(), Metrics(),
-                                      monotonic=_clock())
+        self.stage = AggregationStage(_settings(commission_plan), new_tables(), self.outputs.stage_outputs(),
+                                      Metrics(), monotonic=_clock())
 
     async def feed(self, facts: list[dict[str, Any]]) -> None:
         await self.stage.on_batch(Batch(facts))
@@ -76,7 +78,7 @@ class Whole:
 class Split:
     """The org stage and the rep stage partitions, messages delivered in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, commission_plan: str = "") -> None:
         self.outputs = Outputs()
         self.to_rep: list[tuple[int, bytes]] = []
         self.to_org: list[bytes] = []
@@ -90,9 +92,10 @@ class Split:
             assert value is not None
             self.to_org.append(value)
 
-        self.org = OrgStage(_settings(), new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_rep,
+        settings = _settings(commission_plan)
+        self.org = OrgStage(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_rep,
                             {}, monotonic=clock)
-        self.reps = RepStages(_settings(), new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_org,
+        self.reps = RepStages(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_org,
                               monotonic=clock)
 
     async def deliver(self) -> None:
@@ -315,6 +318,48 @@ def test_an_appeal_reaches_the_partition_of_its_rep_and_pays_as_the_whole_comput
         holders = [p for p, stage in split.reps.stages.items()
                    if "appeal:" + dispute_id in stored_facts(stage.tables.facts)]
         assert holders == [partition_of(rep, PARTITIONS)]
+
+
+def test_a_late_roster_entry_is_adjusted_once_by_the_partition_of_its_rep_as_the_whole_computation_does(
+        tmp_path) -> None:
+    plans = tmp_path / "plans.yaml"
+    plans.write_text(TEAM_PLANS)  # 5 % by default, 10 % in team t9
+    a = "r1"
+    b = next(r for r in ("r2", "r3", "r4", "r5") if partition_of(r, PARTITIONS) != partition_of(a, PARTITIONS))
+    november = _validated([f.roster(a, "t1"), f.roster(b, "t1"), f.deal("d1", a, "c1", "1000.00"),
+                           f.deal("d2", b, "c2", "3000.00"), f.close_period("2026-11")])
+    # On 3 December: a was in t9 since 20 November (so at November's end); b's move to t9
+    # takes effect on 1 December, after November.
+    moves = _validated([late_roster(a, "t9", "2026-11-20T00:00:00+08:00", "late-a"),
+                        late_roster(b, "t9", "2026-12-01T00:00:00+08:00", "late-b")])
+    whole, split = Whole(str(plans)), Split(str(plans))
+
+    async def go() -> None:
+        for run in (whole, split):
+            await run.feed(november)
+            await run.feed(moves)
+            await run.feed(moves)  # redelivered
+            await run.settle()
+
+    asyncio.run(go())
+    paid = _payroll(split.outputs.sent["payroll"])
+    assert paid == _payroll(whole.outputs.sent["payroll"])
+    # Statements of 50.00 (a) and 150.00 (b) at 5 %; a's month now pays 100.00 under t9's plan.
+    assert sorted((v["type"], v["rep_id"], v.get("commission") or v["delta_commission"], v.get("reason"))
+                  for v in paid.values()) == [
+        ("payroll.adjustment", a, "50.00", "roster_change"),
+        ("payroll.statement", a, "50.00", None), ("payroll.statement", b, "150.00", None)]
+    # Only a's partition paid it (the org stage pays nobody): its paid state has the 100.00.
+    states = {key: state for key, state in split.reps.tables.payroll_state.items() if key.endswith(f"{a}:2026-11")}
+    assert list(states) == [f"{partition_of(a, PARTITIONS)}/{a}:2026-11"]
+    assert next(iter(states.values()))["paid_commission"] == "100.00"
+    # A rebuilt partition of a (a rebalance) pays nothing again.
+    sent = len(split.outputs.sent["payroll"])
+    split.reps.revoke({partition_of(a, PARTITIONS)})
+    split.reps.assign({partition_of(a, PARTITIONS)})
+    asyncio.run(split.settle())
+    assert split.reps.stage(partition_of(a, PARTITIONS)).engine is not None  # rebuilt
+    assert len(split.outputs.sent["payroll"]) == sent
 
 
 def test_an_assigned_stage_reports_a_rebuild_owed_until_it_has_flushed_and_nothing_once_revoked() -> None:

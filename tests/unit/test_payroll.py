@@ -314,3 +314,77 @@ default:
     # resolving it in December changes nothing in November (it was opened there)
     assert run(engine, ledger, complaint("k1", "r1", "c1", status="resolved", opened_at=NOV.format(20),
                                          resolved_at="2026-12-02T10:00:00+08:00", version=2)) == []
+
+
+# -- late roster entries (contract §8: the plan that applies to the month now) ----------------
+
+TEAM_PLANS = """
+default:
+  plan_id: base-5
+  tiers:
+    - {from: "0", to: null, rate: "0.05"}
+teams:
+  t9:
+    plan_id: t9-10
+    tiers:
+      - {from: "0", to: null, rate: "0.10"}
+"""
+
+
+def late_roster(rep_id: str, team_id: str, effective_at: str, event_id: str) -> dict[str, Any]:
+    """A roster entry sent on 3 December, after November was closed."""
+    return {**roster(rep_id, team_id, effective_at=effective_at, event_id=event_id),
+            "occurred_at": "2026-12-03T09:00:00+08:00"}
+
+
+def test_a_late_roster_entry_into_a_team_with_its_own_plan_adjusts_the_closed_month(tmp_path) -> None:
+    from sales_scorecard.core.commission import load_plans
+    path = tmp_path / "plans.yaml"
+    path.write_text(TEAM_PLANS)
+    engine, ledger = ScorecardEngine("Asia/Shanghai", commission_plans=load_plans(str(path))), PayrollLedger()
+    (statement,) = run(engine, ledger, roster("r1", "t1"), deal("d1", "r1", "c1", "1000.00", closed_at=NOV.format(5)),
+                       close_period("2026-11"))
+    # No target: 5 % of 1,000.00 under the default plan, t1 having none of its own.
+    assert (statement["team_id"], statement["plan_id"], statement["commission"]) == ("t1", "base-5", "50.00")
+    # On 3 December: r1 was in t9 since 20 November, so at November's end; t9 pays 10 %:
+    # 100.00 now, 50.00 paid, one adjustment of +50.00 in December, the first open month.
+    move = late_roster("r1", "t9", "2026-11-20T00:00:00+08:00", "late-1")
+    out = run(engine, ledger, move)
+    assert [(a["type"], a["rep_id"], a["original_period"], a["delta_revenue"], a["delta_commission"], a["reason"],
+             a["deal_id"], a["apply_in_period"]) for a in out] == [
+        ("payroll.adjustment", "r1", "2026-11", "0.00", "50.00", "roster_change", None, "2026-12")]
+    assert out[0]["original_statement_id"] == "stmt:r1:2026-11"
+    assert errors("payroll.adjustment", out[0]) == []
+    assert ledger.paid[("r1", "2026-11")].paid_commission == Decimal("100.00")
+    # The same entry again (a replay) pays nothing.
+    assert run(engine, ledger, move) == []
+    # Moves that take effect at November's end (midnight, the new period's) or after it
+    # leave November's team, and its pay, as they are.
+    assert run(engine, ledger, late_roster("r1", "t1", "2026-12-01T00:00:00+08:00", "late-2"),
+               late_roster("r1", "t1", "2026-12-02T00:00:00+08:00", "late-3")) == []
+    # One effective on 30 November brings r1 back to t1 at the end: 50.00 again (-50.00).
+    back = run(engine, ledger, late_roster("r1", "t1", "2026-11-30T12:00:00+08:00", "late-4"))
+    assert [(a["adjustment_id"], a["delta_commission"], a["reason"]) for a in back] == [
+        ("adj:r1:2026-11:2", "-50.00", "roster_change")]
+
+
+def test_roster_changes_settled_with_a_late_win_make_one_adjustment(tmp_path) -> None:
+    from sales_scorecard.core.commission import load_plans
+    path = tmp_path / "plans.yaml"
+    path.write_text(TEAM_PLANS)
+    engine, ledger = ScorecardEngine("Asia/Shanghai", commission_plans=load_plans(str(path))), PayrollLedger()
+    run(engine, ledger, roster("r1", "t1"), deal("d1", "r1", "c1", "1000.00", closed_at=NOV.format(5)),
+        close_period("2026-11"))
+    # In one settlement: the move to t9 and a late win of 500.00, the win last. 10 % of
+    # 1,500.00 = 150.00 against the 50.00 paid: one adjustment, named by the last change.
+    for ev in (late_roster("r1", "t9", "2026-11-20T00:00:00+08:00", "late-1"),
+               deal("d2", "r1", "c2", "500.00", closed_at=NOV.format(25))):
+        engine.apply(record_from_event(ev))
+    out = [o.event for o in ledger.adjust(engine, engine.take_payroll_changes(), POSTED)]
+    assert [(a["delta_revenue"], a["delta_commission"], a["reason"], a["deal_id"]) for a in out] == [
+        ("500.00", "100.00", "late_won", "d2")]
+    # A month the entry cannot reach (October, closed, ending before it) is not noted.
+    run(engine, ledger, deal("d3", "r1", "c3", "100.00", closed_at="2026-10-10T10:00:00+08:00"),
+        close_period("2026-10"))
+    engine.apply(record_from_event(late_roster("r1", "t1", "2026-11-25T00:00:00+08:00", "late-2")))
+    assert engine.take_payroll_changes() == {("r1", "2026-11"): PayChange("roster_change")}
