@@ -44,7 +44,7 @@ from sales_scorecard.schemas.records import (
 )
 
 from . import labels as L
-from .aggregates import EMPTY, Bucket, BucketTable, Contribution, money_units
+from .aggregates import EMPTY, Bucket, BucketTable, Contribution
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .derived_figures import DerivedFigures
 from .dirty_keys import DirtyKeys
@@ -59,6 +59,7 @@ from .forecast import (
     next_band,
     open_deal,
 )
+from .kept_deals import KeptDeal, same_instant
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
 from .money import plan_ratio, ratio
 from .periods import NO_ZONE, TRAILING_DAYS, Calendar, Period, bounds_in, elapsed, format_timestamp
@@ -94,7 +95,7 @@ def scorecard_key(scope: str, id: str, period: str) -> str:
     return f"{scope}:{id}:{period}"
 
 
-def deal_change_reason(old: DealEvent | None, new: DealEvent) -> str:
+def deal_change_reason(old: KeptDeal | None, new: KeptDeal) -> str:
     """Why a deal's new version changes pay (used as the payroll adjustment reason)."""
     if old is None or old.stage != "won":
         return "late_won" if new.stage == "won" else "deal_update"
@@ -111,7 +112,7 @@ def deal_change_reason(old: DealEvent | None, new: DealEvent) -> str:
     return "restatement"
 
 
-def _version_gate(old: DealEvent | ComplaintEvent | None, new: DealEvent | ComplaintEvent) -> Outcome | None:
+def _version_gate(old: KeptDeal | ComplaintEvent | None, new: DealEvent | ComplaintEvent) -> Outcome | None:
     """DUPLICATE or STALE when ``new`` must not replace the applied version, else None."""
     if old is None:
         return None
@@ -151,35 +152,9 @@ def _interned(value: str | None) -> str | None:
     return None if value is None else intern(value)
 
 
-def same_instant(value: datetime, *others: datetime | None) -> datetime:
-    """``value``, or the first of ``others`` that is the very same timestamp (same instant,
-    same tzinfo object, so it prints and converts identically): a kept record holds one
-    object for timestamps its fields repeat (a won deal occurs when it closes; 48 bytes each)."""
-    for other in others:
-        if other is not None and other.tzinfo is value.tzinfo and other == value:
-            return other
-    return value
-
-
-def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
-    """The deal version as kept: repeated strings interned, the id shared with the version
-    before, repeated timestamps one object (``same_instant``); its pipeline fields are not
-    kept here (an open pipeline deal is in ``Pipeline``)."""
-    created_at = ev.created_at if old is None else same_instant(ev.created_at, old.created_at)
-    closed_at = None if ev.closed_at is None else same_instant(ev.closed_at, created_at)
-    return DealEvent(
-        event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version,
-        occurred_at=same_instant(ev.occurred_at, closed_at, created_at),
-        deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
-        customer_id=intern(ev.customer_id), version=ev.version, stage=intern(ev.stage), amount=ev.amount,
-        currency=intern(ev.currency), created_at=created_at, closed_at=closed_at,
-        customer_tier=_interned(ev.customer_tier), dispute_id=ev.dispute_id, pipeline_stage=None,
-        expected_close_at=None,
-    )
-
-
 def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> ComplaintEvent:
-    """The complaint version as kept (see ``_compact_deal``)."""
+    """The complaint version as kept: repeated strings interned, the id shared with the
+    version before, repeated timestamps one object (``same_instant``)."""
     opened_at = ev.opened_at if old is None else same_instant(ev.opened_at, old.opened_at)
     resolved_at = None if ev.resolved_at is None else same_instant(ev.resolved_at, opened_at)
     return ComplaintEvent(
@@ -191,7 +166,12 @@ def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> Compla
     )
 
 
-def _deal_time(ev: DealEvent) -> datetime | None:
+def _win_order(deal: KeptDeal) -> tuple[datetime, str]:
+    """The order of a customer's wins: the first is its acquisition (a won deal is closed)."""
+    return deal.closed_at, deal.deal_id  # type: ignore[return-value]
+
+
+def _deal_time(ev: KeptDeal) -> datetime | None:
     """When a deal version is credited (won or lost deals), else None: it credits nothing."""
     if ev.stage in ("won", "lost"):
         assert ev.closed_at is not None  # guaranteed by the schema
@@ -317,7 +297,8 @@ class ScorecardEngine:
         self.commission_plans = commission_plans or load_plans(None)
         self.stage_probabilities = stage_probabilities or load_stage_probabilities(None)
         # -- facts ----------------------------------------------------------
-        self.deals: dict[str, DealEvent] = {}
+        #: deal_id -> its latest applied version
+        self.deals: dict[str, KeptDeal] = {}
         self.complaints: dict[str, ComplaintEvent] = {}
         #: event_id -> what is kept of the activity
         self.activities: dict[str, ActivityFact] = {}
@@ -346,10 +327,11 @@ class ScorecardEngine:
         self._acquisitions: dict[str, tuple[str, datetime, str, str]] = {}
         #: during a rebuild (``begin_rebuild``): the customers whose acquisition to work out at its end
         self._acquiring: set[str] | None = None
-        #: customer -> {deal_id: closed_at} of currently won deals (any rep)
-        self._customer_wins: dict[str, dict[str, datetime]] = {}
-        #: (scope, id) -> customer -> closed_at of the won deals credited to the scope (a multiset)
-        self._scope_wins: dict[tuple[str, str], dict[str, list[datetime]]] = {}
+        #: customer -> its currently won deals (any rep), in the order they were won
+        self._customer_wins: dict[str, tuple[KeptDeal, ...]] = {}
+        #: (scope, id) -> customer -> how many won deals of the customer are credited to the
+        #: scope (their close times are the deals', ``_customer_wins``)
+        self._scope_wins: dict[tuple[str, str], dict[str, int]] = {}
         #: (scope, id) -> sorted labels of its day buckets: a trailing window finds the days
         #: entering and leaving it as ranges of it (ISO dates sort by time)
         self._days: dict[tuple[str, str], list[str]] = {}
@@ -395,42 +377,45 @@ class ScorecardEngine:
         if rejected is not None:
             return rejected
         pipeline_deal = open_deal(ev.stage, ev.amount, ev.pipeline_stage, ev.expected_close_at)
-        ev = _compact_deal(ev, old)
-        self._update_pipeline(old, ev, pipeline_deal)
+        dispute_id = ev.dispute_id
+        kept = KeptDeal.of(ev, old)
+        self._update_pipeline(old, kept, pipeline_deal)
+        wins = self._customer_wins
         if old is not None and old.stage == "won":
-            wins = self._customer_wins[old.customer_id]
-            del wins[old.deal_id]
-            if not wins:
-                del self._customer_wins[old.customer_id]
-        self.deals[ev.deal_id] = ev
-        if ev.stage == "won":
-            assert ev.closed_at is not None  # guaranteed by the schema
-            self._customer_wins.setdefault(ev.customer_id, {})[ev.deal_id] = ev.closed_at
+            left = tuple(d for d in wins[old.customer_id] if d is not old)
+            if left:
+                wins[old.customer_id] = left
+            else:
+                del wins[old.customer_id]
+        self.deals[kept.deal_id] = kept
+        if kept.stage == "won":
+            assert kept.closed_at is not None  # guaranteed by the schema
+            wins[kept.customer_id] = (*wins.get(kept.customer_id, ()), kept)
         retracted: tuple[Contribution, ...] = ()
         if old is not None:
             retracted = self._derive_deal(old, self._facts_of(old.rep_id).deals.pop(old.deal_id, None))
-        ts = _deal_time(ev)
+        ts = _deal_time(kept)
         team = None
         if ts is not None:
-            team = self._facts_of(ev.rep_id).deals[ev.deal_id] = self.roster.team_at(ev.rep_id, ts)
-        self._restate(retracted, self._derive_deal(ev, team))
-        change = PayChange(deal_change_reason(old, ev), ev.deal_id, ev.dispute_id)
-        for deal in (old, ev):
+            team = self._facts_of(kept.rep_id).deals[kept.deal_id] = self.roster.team_at(kept.rep_id, ts)
+        self._restate(retracted, self._derive_deal(kept, team))
+        change = PayChange(deal_change_reason(old, kept), kept.deal_id, dispute_id)
+        for deal in (old, kept):
             if deal is not None and deal.closed_at is not None:
                 month = self.calendar.labels_containing(deal.closed_at)[1]
                 self._payroll_change(deal.rep_id, month, change)
-        customers = {ev.customer_id} if old is None else {ev.customer_id, old.customer_id}
+        customers = {kept.customer_id} if old is None else {kept.customer_id, old.customer_id}
         for customer in customers:
             self._update_acquisition(customer)
             self._touch_customer(customer)
         if self.splits.rules:
             months = {self.calendar.labels_containing(d.closed_at)[1]
-                      for d in (old, ev) if d is not None and d.closed_at is not None}
+                      for d in (old, kept) if d is not None and d.closed_at is not None}
             self._resplit(key for key, rule in self.splits.rules.items()
                           if rule.needs_history and months.intersection(history_months(key[1])))
         return Outcome.APPLIED
 
-    def _update_pipeline(self, old: DealEvent | None, ev: DealEvent, pipeline_deal: OpenDeal | None) -> None:
+    def _update_pipeline(self, old: KeptDeal | None, ev: KeptDeal, pipeline_deal: OpenDeal | None) -> None:
         """Keep the deal's open pipeline version (contract §13) and mark the forecasts it moves."""
         self._pipeline_teams = None
         if old is not None:
@@ -695,27 +680,26 @@ class ScorecardEngine:
             facts = self._rep_facts[rep_id] = RepFacts()
         return facts
 
-    def _derive_deal(self, ev: DealEvent, team: str | None) -> tuple[Contribution, ...]:
+    def _derive_deal(self, ev: KeptDeal, team: str | None) -> tuple[Contribution, ...]:
         """What a deal version contributes when credited to ``team`` (None: nothing)."""
         if team is None:
             return ()
         assert ev.closed_at is not None
         if ev.stage == "won":
             delta: tuple[tuple[str, object], ...] = (
-                ("revenue", money_units(ev.amount)),
+                ("revenue", (ev.units, ev.exponent)),
                 ("won", 1),
-                ("cycle", _micros(ev.closed_at - ev.created_at)),
+                ("cycle", ev.cycle_micros),
                 ("won_customer", ev.customer_id),
             )
         else:
             delta = (("lost", 1),)
         return self._attributed(ev.rep_id, team, ev.closed_at, delta)
 
-    def _deal_contributions(self, deal_id: str) -> tuple[Contribution, ...]:
+    def _deal_contributions(self, deal: KeptDeal) -> tuple[Contribution, ...]:
         """What the current version of a deal contributes."""
-        deal = self.deals[deal_id]
         facts = self._rep_facts.get(deal.rep_id)
-        return self._derive_deal(deal, facts.deals.get(deal_id) if facts is not None else None)
+        return self._derive_deal(deal, facts.deals.get(deal.deal_id) if facts is not None else None)
 
     def _complaint_teams(self, ev: ComplaintEvent) -> tuple[str, str | None]:
         """The teams a complaint is credited to: at opened_at, and at resolved_at once resolved."""
@@ -751,8 +735,9 @@ class ScorecardEngine:
         acquisition = None
         wins = self._customer_wins.get(customer)
         if wins:
-            deal_id = min(wins, key=lambda d: (wins[d], d))
-            deal, ts = self.deals[deal_id], wins[deal_id]
+            deal = min(wins, key=_win_order)
+            ts = deal.closed_at
+            assert ts is not None  # a won deal is closed
             acquisition = (deal.rep_id, ts, deal.customer_tier or "none", self.roster.team_at(deal.rep_id, ts))
         old = self._acquisitions.pop(customer, None)
         if acquisition is not None:
@@ -838,14 +823,12 @@ class ScorecardEngine:
         won_customer = next((v for f, v in c.delta if f == "won_customer"), None)
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
-            if sign > 0:
-                # a delta value is typed object; won_customer holds a str
-                by_customer.setdefault(won_customer, []).append(c.ts)  # type: ignore[arg-type]
+            # a delta value is typed object; won_customer holds a str
+            wins = by_customer.get(won_customer, 0) + sign  # type: ignore[call-overload]
+            if wins:
+                by_customer[won_customer] = wins  # type: ignore[index]
             else:
-                dates = by_customer[won_customer]  # type: ignore[index]  # as above: a str held as object
-                dates.remove(c.ts)
-                if not dates:
-                    del by_customer[won_customer]  # type: ignore[arg-type]  # as above: a str held as object
+                del by_customer[won_customer]  # type: ignore[arg-type]
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
 
     def _tally_contribution(self, tally: RepTally, c: Contribution, sign: int) -> None:
@@ -895,7 +878,7 @@ class ScorecardEngine:
         self._refuse_rep_figures(rep_id, month)
         return ("rep", rep_id, month) in self.buckets
 
-    def won_deals(self, rep_id: str, month: str) -> list[DealEvent]:
+    def won_deals(self, rep_id: str, month: str) -> list[KeptDeal]:
         """The won deals credited to a rep with closed_at in the month, by deal id."""
         out = []
         facts = self._rep_facts.get(rep_id)
@@ -908,7 +891,7 @@ class ScorecardEngine:
 
     def customer_won_deal_ids(self, customer: str) -> list[str]:
         """The ids of the customer's currently won deals (any rep), sorted."""
-        return sorted(self._customer_wins.get(customer, ()))
+        return sorted(deal.deal_id for deal in self._customer_wins.get(customer, ()))
 
     def take_payroll_changes(self) -> dict[tuple[str, str], PayChange]:
         """Changes since the last call that may alter pay, by (rep_id, month)."""
@@ -934,8 +917,8 @@ class ScorecardEngine:
         """A customer's wins changed: repeat rates of its other won deals' periods may move."""
         if not self.role.marks:
             return
-        for deal_id in self._customer_wins.get(customer, {}):
-            for c in self._deal_contributions(deal_id):
+        for deal in self._customer_wins.get(customer, ()):
+            for c in self._deal_contributions(deal):
                 _, month, quarter, year = c.labels
                 self.dirty.update(((c.scope, c.id, month), (c.scope, c.id, quarter), (c.scope, c.id, year)))
 
@@ -1205,10 +1188,11 @@ class ScorecardEngine:
         wins = self._customer_wins
         count = 0
         for customer in bucket.won_customers:
-            dates = wins.get(customer)
-            if dates is None:
+            deals = wins.get(customer)
+            if deals is None:
                 continue
-            for ts in dates.values():
+            for deal in deals:
+                ts: datetime = deal.closed_at  # type: ignore[assignment]  # a won deal is closed
                 if ts.tzinfo is not zone:
                     zone = ts.tzinfo
                     zlo, zhi = bounds_in(lo, hi, zone)
@@ -1222,9 +1206,19 @@ class ScorecardEngine:
         zone: tzinfo | None = NO_ZONE
         zlo, zhi = lo, hi
         contacts = bucket.contacts
+        wins, rep_facts = self._customer_wins, self._rep_facts
         book = covered = 0
-        for customer, dates in self._scope_wins.get((scope, id), {}).items():
-            for ts in dates:
+        for customer in self._scope_wins.get((scope, id), ()):
+            for deal in wins.get(customer, ()):
+                # the customer's wins credited to this scope (the company's are all)
+                if scope == "rep":
+                    if deal.rep_id != id:
+                        continue
+                elif scope == "team":
+                    facts = rep_facts.get(deal.rep_id)
+                    if facts is None or facts.deals.get(deal.deal_id) != id:
+                        continue
+                ts: datetime = deal.closed_at  # type: ignore[assignment]  # a won deal is closed
                 if ts.tzinfo is not zone:
                     zone = ts.tzinfo
                     zlo, zhi = bounds_in(lo, hi, zone)
