@@ -2,7 +2,7 @@
 
 A fact (a deal version, a complaint, an activity, a customer's acquisition) is turned
 into contributions; applying a contribution with sign +1 adds it to the buckets of the
-day, month, quarter and year containing its business time, sign -1 removes it again.
+day and the month containing its business time, sign -1 removes it again.
 Multisets keep distinct counts exact under retraction.
 
 A worker holds a few buckets per rep and period (and a day bucket per active day), so
@@ -11,15 +11,15 @@ a bucket is kept small: revenue is an integer number of units of ``10 ** exponen
 each multiset is packed (``Tally``) until it grows large, and the aggregates few buckets
 count (lost deals, complaints, surveys, ...) live in a side record made on first use.
 Contributions themselves are not kept (core/engine.py derives them again to retract).
-The bucket of a quarter or a year keeps no multisets of won and contacted customers
-(the largest part of a team's or the company's buckets): they are the sum of its
-months', summed when the period is read (``Bucket.with_customers``).
+No bucket of a quarter or a year is kept: every contribution to one is a contribution
+to one of its months, so its figures are its months' buckets summed when it is read
+(``Bucket.merged``; core/engine.py).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
@@ -302,10 +302,9 @@ class Bucket:
         self._revenue_units, self._revenue_exponent = add_scaled(
             self._revenue_units, self._revenue_exponent, units, exponent)
 
-    def apply(self, delta: tuple[tuple[str, Any], ...], sign: int, customers: bool = True) -> None:
+    def apply(self, delta: tuple[tuple[str, Any], ...], sign: int) -> None:
         """Add (sign +1) or remove (sign -1) one contribution (a ``revenue`` value is
-        ``money_units(amount)``). Without ``customers`` the multisets of won and contacted
-        customers are left alone (a quarter's or year's bucket: ``with_customers``)."""
+        ``money_units(amount)``)."""
         self.contributions += sign
         for field, value in delta:
             if field == "revenue":
@@ -316,14 +315,12 @@ class Bucket:
             elif field == "cycle":
                 self.cycle_micros += value * sign
             elif field == "won_customer":
-                if customers:
-                    self._won_customers = _tally_add(self._won_customers, value, sign)
+                self._won_customers = _tally_add(self._won_customers, value, sign)
             elif field == "activity":
                 self._activities = _tally_add(self._activities, value, sign)
             elif field == "contact":
                 self.effective_contacts += sign
-                if customers:
-                    self._contacts = _tally_add(self._contacts, value, sign)
+                self._contacts = _tally_add(self._contacts, value, sign)
             elif field == "new_tier":
                 self._new_by_tier = _tally_add(self._new_by_tier, value, sign)
             else:
@@ -349,18 +346,16 @@ class Bucket:
         else:  # pragma: no cover - a programming error, not input
             raise KeyError(field)
 
-    def add(self, other: Bucket, sign: int, customers: bool = True) -> None:
+    def add(self, other: Bucket, sign: int) -> None:
         """Add (sign +1) or remove (sign -1) everything ``other`` holds: a running sum of
-        buckets (core/windows.py) moves by whole buckets. Without ``customers``, as in
-        ``apply``."""
+        buckets (core/windows.py) moves by whole buckets."""
         self.contributions += sign * other.contributions
         self._add_revenue(sign * other._revenue_units, other._revenue_exponent)
         self.won += sign * other.won
         self.cycle_micros += sign * other.cycle_micros
         self.effective_contacts += sign * other.effective_contacts
-        if customers:
-            self._won_customers = _tally_added(self._won_customers, other._won_customers, sign)
-            self._contacts = _tally_added(self._contacts, other._contacts, sign)
+        self._won_customers = _tally_added(self._won_customers, other._won_customers, sign)
+        self._contacts = _tally_added(self._contacts, other._contacts, sign)
         self._activities = _tally_added(self._activities, other._activities, sign)
         self._new_by_tier = _tally_added(self._new_by_tier, other._new_by_tier, sign)
         r = other._rare
@@ -376,27 +371,6 @@ class Bucket:
         rare.training_minutes += sign * r.training_minutes
         rare.by_severity = _tally_added(rare.by_severity, r.by_severity, sign)
         rare.campaigns = _tally_added(rare.campaigns, r.campaigns, sign)
-
-    def with_customers(self, months: Iterable[Bucket | None]) -> Bucket:
-        """A copy of this bucket of a quarter or year (kept without its customer
-        multisets) with the multisets of won and contacted customers summed over the
-        buckets of its ``months`` (None: a month with none): what ``apply`` with
-        ``customers`` would have counted, since every contribution to the period is one to
-        one of its months. The copy shares the rarer aggregates: read it, do not change it."""
-        out = Bucket()
-        out.contributions, out.won, out.cycle_micros = self.contributions, self.won, self.cycle_micros
-        out._revenue_units, out._revenue_exponent = self._revenue_units, self._revenue_exponent
-        out.effective_contacts, out._activities, out._rare = self.effective_contacts, self._activities, self._rare
-        out._new_by_tier = self._new_by_tier
-        won_customers: Counter[str] = Counter()
-        contacts: Counter[str] = Counter()
-        for month in months:
-            if month is not None:
-                _tally_into(won_customers, month._won_customers)
-                _tally_into(contacts, month._contacts)
-        out._won_customers = _tally_packed(won_customers)
-        out._contacts = _tally_packed(contacts)
-        return out
 
     @classmethod
     def merged(cls, buckets: list[Bucket]) -> Bucket:

@@ -61,7 +61,7 @@ from .forecast import (
 )
 from .kept_deals import KeptDeal, same_instant
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
-from .money import plan_ratio, ratio
+from .money import add_scaled, plan_ratio, ratio
 from .periods import NO_ZONE, TRAILING_DAYS, Calendar, Period, bounds_in, elapsed, format_timestamp
 from .rep_tally import RepTally
 from .reviews import Answer, Review, ReviewBook, review_coverage
@@ -793,21 +793,20 @@ class ScorecardEngine:
         buckets = scopes.get(scope_key)
         if buckets is None:
             buckets = scopes[scope_key] = {}
-        for index, label in enumerate(c.labels):
+        for label in (day, month):  # a quarter's and a year's figures are their months' (``_calendar_bucket``)
             bucket = buckets.get(label)
             if bucket is None:
                 bucket = buckets[label] = Bucket()
                 if label == day:
                     bisect.insort(self._days.setdefault(scope_key, []), day)
-            # a quarter's and a year's customers are their months' (``_calendar_bucket``)
-            bucket.apply(c.delta, sign, index < 2)
+            bucket.apply(c.delta, sign)
             if bucket.contributions == 0:
                 del buckets[label]
                 if label == day:
                     days = self._days[scope_key]
                     del days[bisect.bisect_left(days, day)]
                 else:
-                    self._forget((c.scope, c.id, label))
+                    self._forget_month(c.scope, c.id, buckets, month, quarter, year)
         trailing = self._trailing.get(scope_key)
         if trailing is not None:
             for sums in trailing.values():
@@ -831,6 +830,16 @@ class ScorecardEngine:
                 del by_customer[won_customer]  # type: ignore[arg-type]
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
 
+    def _forget_month(self, scope: str, id: str, buckets: dict[str, Bucket], month: str, quarter: str,
+                      year: str) -> None:
+        """A month's bucket emptied: the month lost its last fact, and so did its quarter and
+        year once none of their months has a bucket (``_forget``)."""
+        self._forget((scope, id, month))
+        if not any(m in buckets for m in L.month_labels(quarter)):
+            self._forget((scope, id, quarter))
+            if not any(m in buckets for m in L.month_labels(year)):
+                self._forget((scope, id, year))
+
     def _tally_contribution(self, tally: RepTally, c: Contribution, sign: int) -> None:
         """A rep contribution of an engine without rep buckets: counted in its month,
         quarter and year (a period exists while it holds one), its revenue in the month."""
@@ -846,7 +855,7 @@ class ScorecardEngine:
 
     def add_rep_month(self, rep_id: str, month: str, summed: Bucket) -> None:
         """Add a bucket of a rep's activities of one month, summed beforehand, to the rep's
-        month, quarter and year buckets: the what-if's bulk load (core/whatif_loader.py),
+        month bucket (its quarter and year read it): the what-if's bulk load (core/whatif_loader.py),
         the same calendar figures as applying each activity. Unlike ``apply`` it makes no
         day bucket (trailing windows do not see these activities), marks nothing dirty and
         notes no pay change; a bucket with a won deal, or an engine whose trailing windows
@@ -859,11 +868,10 @@ class ScorecardEngine:
         buckets = self.buckets.scopes.get(scope_key)
         if buckets is None:
             buckets = self.buckets.scopes[scope_key] = {}
-        for label in labels:
-            bucket = buckets.get(label)
-            if bucket is None:
-                bucket = buckets[label] = Bucket()
-            bucket.add(summed, +1, label == month)  # as in _apply_contribution
+        bucket = buckets.get(month)
+        if bucket is None:
+            bucket = buckets[month] = Bucket()
+        bucket.add(summed, +1)
         known = self.known.get(scope_key)
         if known is None:
             known = self.known[scope_key] = L.LabelSet()
@@ -1152,17 +1160,15 @@ class ScorecardEngine:
         return sums.move(self._trailing_spans(period), self._days[scope_key], buckets)
 
     def _calendar_bucket(self, scope: str, id: str, label: str) -> Bucket:
-        """The bucket of a calendar period (EMPTY without one); a quarter's or a year's
-        with the customer multisets of its months (it keeps none of its own)."""
+        """The bucket of a calendar period (EMPTY without one); a quarter's or a year's is
+        the sum of its months' (none is kept: every contribution to it is one to a month)."""
         buckets = self.buckets.scopes.get((scope, id))
         if buckets is None:
             return EMPTY
-        bucket = buckets.get(label)
-        if bucket is None:
-            return EMPTY
         if L.is_month(label):
-            return bucket
-        return bucket.with_customers([buckets.get(month) for month in L.months_of(label)])
+            return buckets.get(label, EMPTY)
+        months = [bucket for month in L.month_labels(label) if (bucket := buckets.get(month)) is not None]
+        return Bucket.merged(months) if months else EMPTY
 
     def _refuse_rep_figures(self, rep_id: str, label: str) -> None:
         """Raise ``RepFiguresNotKept`` on an engine without rep buckets (its rep figures would
@@ -1174,8 +1180,18 @@ class ScorecardEngine:
     def _revenue(self, scope: str, id: str, label: str) -> Decimal:
         if self.rep_tally is not None and scope == "rep":
             return self.rep_tally.revenue(id, label)
-        b = self.buckets.get((scope, id, label))
-        return b.revenue if b is not None else Decimal(0)
+        buckets = self.buckets.scopes.get((scope, id))
+        if buckets is None:
+            return Decimal(0)
+        if L.is_month(label):
+            b = buckets.get(label)
+            return b.revenue if b is not None else Decimal(0)
+        units = exponent = 0  # a quarter's or a year's: its months' (``_calendar_bucket``)
+        for month in L.month_labels(label):
+            b = buckets.get(month)
+            if b is not None:
+                units, exponent = add_scaled(units, exponent, *b.revenue_units)
+        return Decimal(f"{units}E{exponent}")
 
     # The two scans below run per customer on every render (20 % of the worker's CPU went
     # to rendering in the profile): plain loops that stop at the first hit, no any(genexpr);

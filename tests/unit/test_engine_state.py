@@ -48,24 +48,48 @@ def test_a_resolved_complaint_opened_and_resolved_at_one_instant_keeps_one_objec
     assert kept.resolved_at is kept.opened_at and kept.occurred_at is kept.opened_at and kept == complaint
 
 
-def test_a_quarter_counts_the_customers_of_its_months_and_keeps_none_of_its_own() -> None:
+def test_a_quarter_and_a_year_are_their_months_summed_and_keep_no_bucket() -> None:
     engine = ScorecardEngine()
     # c1 won in October and again in November, c2 won in November, c3 only contacted
     # (twice, in October and December): the quarter has 2 distinct won customers, 3 served.
-    wins = (("d1", "c1", "2026-10-10"), ("d2", "c1", "2026-11-10"), ("d3", "c2", "2026-11-12"))
-    for deal_id, customer, closed in wins:
-        engine.apply(record_from_event(f.deal(deal_id, "r1", customer, "100.00", closed_at=f"{closed}T10:00:00+08:00",
+    wins = (("d1", "c1", "2026-10-10", "100.00"), ("d2", "c1", "2026-11-10", "20.5"),
+            ("d3", "c2", "2026-11-12", "7"))
+    for deal_id, customer, closed, amount in wins:
+        engine.apply(record_from_event(f.deal(deal_id, "r1", customer, amount, closed_at=f"{closed}T10:00:00+08:00",
                                               created_at="2026-09-01T10:00:00+08:00")))
     for day in ("2026-10-05", "2026-12-05"):
         engine.apply(record_from_event(f.activity("r1", "call", f"{day}T10:00:00+08:00", customer_id="c3",
                                                   effective=True)))
-    kept = engine.buckets.get(("rep", "r1", "2026-Q4"))
-    assert kept is not None and kept.won == 3 and not kept.won_customers and not kept.contacts
-    computed = engine.inputs("rep", "r1", "2026-Q4")
-    assert computed is not None
-    bucket = computed[1].bucket
-    assert dict(bucket.won_customers) == {"c1": 2, "c2": 1} and dict(bucket.contacts) == {"c3": 2}
-    assert bucket.won == 3 and bucket.effective_contacts == 2 and str(bucket.revenue) == "300.00"
-    # the months keep theirs
-    november = engine.buckets.get(("rep", "r1", "2026-11"))
-    assert november is not None and dict(november.won_customers) == {"c1": 1, "c2": 1}
+    assert sorted(label for scope, _, label in engine.buckets if scope == "rep" and len(label) == 7) == \
+        ["2026-10", "2026-11", "2026-12"]  # day buckets and months only
+    for label in ("2026-Q4", "2026"):
+        computed = engine.inputs("rep", "r1", label)
+        assert computed is not None
+        bucket = computed[1].bucket
+        assert dict(bucket.won_customers) == {"c1": 2, "c2": 1} and dict(bucket.contacts) == {"c3": 2}
+        # 100.00 + 20.5 + 7 = 127.50, at the finest exponent of the amounts, as a running sum
+        assert bucket.won == 3 and bucket.effective_contacts == 2 and str(bucket.revenue) == "127.50"
+        # 3 deals, 2 calls and the acquisitions of c1 (October) and c2 (November)
+        assert bucket.contributions == 7 and dict(bucket.activities) == {"call": 2} and bucket.new_customers == 2
+    assert str(engine.rep_month_revenue("r1", "2026-11")) == "27.5"
+    assert str(engine.forecast_of("rep", "r1", "2026-Q4")) == "127.50"  # no pipeline: the revenue
+
+
+def test_a_quarter_and_a_year_stop_existing_with_the_last_bucket_of_their_months() -> None:
+    engine = ScorecardEngine()
+    for deal_id, closed in (("d1", "2026-10-10"), ("d2", "2026-11-10")):
+        engine.apply(record_from_event(f.deal(deal_id, "r1", "c1", "10.00", closed_at=f"{closed}T10:00:00+08:00",
+                                              event_id=f"{deal_id}-v1")))
+    engine.take_dirty()
+    # reversing d1 empties October: the quarter and the year still hold November
+    engine.apply(record_from_event(f.deal("d1", "r1", "c1", "10.00", stage="reversed", version=2,
+                                          closed_at="2026-10-10T10:00:00+08:00")))
+    assert not engine.exists("rep", "r1", "2026-10")
+    assert engine.exists("rep", "r1", "2026-Q4") and engine.exists("rep", "r1", "2026")
+    assert ("rep", "r1", "2026-10") in engine.take_dirty()
+    engine.apply(record_from_event(f.deal("d2", "r1", "c1", "10.00", stage="reversed", version=2,
+                                          closed_at="2026-11-10T10:00:00+08:00")))
+    assert not any(engine.exists("rep", "r1", label) for label in ("2026-11", "2026-Q4", "2026"))
+    gone = engine.take_dirty()
+    assert {("rep", "r1", "2026-11"), ("rep", "r1", "2026-Q4"), ("rep", "r1", "2026")} <= set(gone)
+    assert all(engine.render(*key) is None for key in gone if key[0] == "rep" and key[2] != "R30D" and key[2] != "R90D")
