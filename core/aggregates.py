@@ -13,7 +13,7 @@ count (lost deals, complaints, surveys, ...) live in a side record made on first
 Contributions themselves are not kept (core/engine.py derives them again to retract).
 No bucket of a quarter or a year is kept: every contribution to one is a contribution
 to one of its months, so its figures are its months' buckets summed when it is read
-(``Bucket.merged``; core/engine.py).
+(``Bucket.summed``; core/engine.py).
 """
 
 from __future__ import annotations
@@ -118,11 +118,11 @@ def _tally_into(counter: Counter[str], tally: Tally) -> None:
         counter.update(tally)
 
 
-def _tally_packed(counter: Counter[str]) -> Tally:
+def _tally_packed(counter: Mapping[str, int]) -> Tally:
     """The multiset of ``counter`` in the form ``_tally_add`` would have made (the Counter
-    itself once it has more than ``PACKED_KEYS`` keys)."""
+    itself, or one made of the counts, once it has more than ``PACKED_KEYS`` keys)."""
     if len(counter) > PACKED_KEYS:
-        return counter
+        return counter if isinstance(counter, Counter) else Counter(counter)
     flat: list[str | int] = []
     for key, n in counter.items():
         if n:
@@ -373,6 +373,41 @@ class Bucket:
         rare.campaigns = _tally_added(rare.campaigns, r.campaigns, sign)
 
     @classmethod
+    def summed(cls, buckets: list[Bucket]) -> Bucket:
+        """The sum of several buckets, to read (a quarter's or a year's from its months):
+        the figures of ``merged``, but a bucket alone, a multiset or the rarer aggregates
+        only one of them holds are shared, not copied: read it, do not change it."""
+        if len(buckets) == 1:
+            return buckets[0]
+        out = cls()
+        for b in buckets:
+            out.contributions += b.contributions
+            out._add_revenue(b._revenue_units, b._revenue_exponent)
+            out.won += b.won
+            out.cycle_micros += b.cycle_micros
+            out.effective_contacts += b.effective_contacts
+        out._won_customers = _tally_sum([b._won_customers for b in buckets])
+        out._contacts = _tally_sum([b._contacts for b in buckets])
+        out._activities = _tally_sum([b._activities for b in buckets])
+        out._new_by_tier = _tally_sum([b._new_by_tier for b in buckets])
+        rares = [b._rare for b in buckets if b._rare is not None]
+        if len(rares) == 1:
+            out._rare = rares[0]
+        elif rares:
+            out._rare = rare = _Rare()
+            for r in rares:
+                rare.lost += r.lost
+                rare.complaints += r.complaints
+                rare.resolved += r.resolved
+                rare.resolution_micros += r.resolution_micros
+                rare.survey_sum += r.survey_sum
+                rare.survey_count += r.survey_count
+                rare.training_minutes += r.training_minutes
+            rare.by_severity = _tally_sum([r.by_severity for r in rares])
+            rare.campaigns = _tally_sum([r.campaigns for r in rares])
+        return out
+
+    @classmethod
     def merged(cls, buckets: list[Bucket]) -> Bucket:
         """One bucket holding the sum of several, built afresh (what a running sum of
         them equals; core/windows.py)."""
@@ -409,6 +444,27 @@ class Bucket:
         rare.by_severity = _tally_packed(by_severity)
         rare.campaigns = _tally_packed(campaigns)
         return out
+
+
+def _tally_sum(tallies: list[Tally]) -> Tally:
+    """The multiset holding every count of ``tallies`` (None: empty); one of them itself
+    when the others are empty (shared: read it, do not change it)."""
+    held = [tally for tally in tallies if tally is not None]
+    if len(held) <= 1:
+        return held[0] if held else None
+    counts: dict[str, int] = {}  # a plain dict: a Counter's missing key costs a Python call
+    get = counts.get
+    for tally in held:
+        if isinstance(tally, str):
+            counts[tally] = get(tally, 0) + 1
+        elif isinstance(tally, tuple):
+            for i in range(0, len(tally), 2):
+                key = cast(str, tally[i])
+                counts[key] = get(key, 0) + cast(int, tally[i + 1])
+        else:
+            for key, n in tally.items():
+                counts[key] = get(key, 0) + n
+    return _tally_packed(counts)
 
 
 class BucketSum:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import copy
 import dataclasses
+import operator
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -166,6 +167,10 @@ def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> Compla
     )
 
 
+#: What names the scope a won deal is credited to, by scope (the company's: every deal).
+_CREDITED_TO = {"rep": operator.attrgetter("rep_id"), "team": operator.attrgetter("team")}
+
+
 def _win_order(deal: KeptDeal) -> tuple[datetime, str]:
     """The order of a customer's wins: the first is its acquisition (a won deal is closed)."""
     return deal.closed_at, deal.deal_id  # type: ignore[return-value]
@@ -230,8 +235,8 @@ class RepFacts:
     __slots__ = ("deals", "complaints", "activities")
 
     def __init__(self) -> None:
-        #: deal_id -> team, for the rep's deals that credit something (won or lost)
-        self.deals: dict[str, str] = {}
+        #: deal_id -> the rep's deals that credit something (won or lost; ``KeptDeal.team``)
+        self.deals: dict[str, KeptDeal] = {}
         #: complaint_id -> (team at opened_at, team at resolved_at or None)
         self.complaints: dict[str, tuple[str, str | None]] = {}
         self.activities: list[ActivityFact] = []
@@ -392,13 +397,14 @@ class ScorecardEngine:
             assert kept.closed_at is not None  # guaranteed by the schema
             wins[kept.customer_id] = (*wins.get(kept.customer_id, ()), kept)
         retracted: tuple[Contribution, ...] = ()
-        if old is not None:
-            retracted = self._derive_deal(old, self._facts_of(old.rep_id).deals.pop(old.deal_id, None))
+        if old is not None and old.team is not None:
+            del self._rep_facts[old.rep_id].deals[old.deal_id]
+            retracted = self._derive_deal(old, old.team)
         ts = _deal_time(kept)
-        team = None
         if ts is not None:
-            team = self._facts_of(kept.rep_id).deals[kept.deal_id] = self.roster.team_at(kept.rep_id, ts)
-        self._restate(retracted, self._derive_deal(kept, team))
+            kept.team = self.roster.team_at(kept.rep_id, ts)
+            self._facts_of(kept.rep_id).deals[kept.deal_id] = kept
+        self._restate(retracted, self._derive_deal(kept, kept.team))
         change = PayChange(deal_change_reason(old, kept), kept.deal_id, dispute_id)
         for deal in (old, kept):
             if deal is not None and deal.closed_at is not None:
@@ -698,8 +704,7 @@ class ScorecardEngine:
 
     def _deal_contributions(self, deal: KeptDeal) -> tuple[Contribution, ...]:
         """What the current version of a deal contributes."""
-        facts = self._rep_facts.get(deal.rep_id)
-        return self._derive_deal(deal, facts.deals.get(deal.deal_id) if facts is not None else None)
+        return self._derive_deal(deal, deal.team)
 
     def _complaint_teams(self, ev: ComplaintEvent) -> tuple[str, str | None]:
         """The teams a complaint is credited to: at opened_at, and at resolved_at once resolved."""
@@ -751,11 +756,10 @@ class ScorecardEngine:
         if facts is None:
             return
         team_at = self.roster.team_at
-        for deal_id, team in list(facts.deals.items()):
-            deal = self.deals[deal_id]
+        for deal in list(facts.deals.values()):
             new = team_at(rep_id, deal.closed_at)  # type: ignore[arg-type]  # credited deals are closed
-            if new != team:
-                facts.deals[deal_id] = new
+            if new != deal.team:
+                team, deal.team = deal.team, new
                 self._restate(self._derive_deal(deal, team), self._derive_deal(deal, new))
         for complaint_id, teams in list(facts.complaints.items()):
             complaint = self.complaints[complaint_id]
@@ -768,7 +772,7 @@ class ScorecardEngine:
             if new != activity.team:
                 old, activity.team = activity.team, new
                 self._restate(self._derive_activity(activity, old), self._derive_activity(activity, new))
-        customers = {self.deals[d].customer_id for d in facts.deals if self.deals[d].stage == "won"}
+        customers = {deal.customer_id for deal in facts.deals.values() if deal.stage == "won"}
         for customer in sorted(customers):
             self._update_acquisition(customer)
 
@@ -890,8 +894,7 @@ class ScorecardEngine:
         """The won deals credited to a rep with closed_at in the month, by deal id."""
         out = []
         facts = self._rep_facts.get(rep_id)
-        for deal_id in facts.deals if facts is not None else ():
-            deal = self.deals[deal_id]
+        for deal in facts.deals.values() if facts is not None else ():
             if deal.stage == "won" and deal.closed_at is not None and \
                     self.calendar.labels_containing(deal.closed_at)[1] == month:
                 out.append(deal)
@@ -1168,7 +1171,7 @@ class ScorecardEngine:
         if L.is_month(label):
             return buckets.get(label, EMPTY)
         months = [bucket for month in L.month_labels(label) if (bucket := buckets.get(month)) is not None]
-        return Bucket.merged(months) if months else EMPTY
+        return Bucket.summed(months) if months else EMPTY
 
     def _refuse_rep_figures(self, rep_id: str, label: str) -> None:
         """Raise ``RepFiguresNotKept`` on an engine without rep buckets (its rep figures would
@@ -1222,18 +1225,14 @@ class ScorecardEngine:
         zone: tzinfo | None = NO_ZONE
         zlo, zhi = lo, hi
         contacts = bucket.contacts
-        wins, rep_facts = self._customer_wins, self._rep_facts
+        wins = self._customer_wins
+        # the customer's wins credited to this scope: the rep's, the team's, every one (company)
+        credited = _CREDITED_TO.get(scope)
         book = covered = 0
         for customer in self._scope_wins.get((scope, id), ()):
             for deal in wins.get(customer, ()):
-                # the customer's wins credited to this scope (the company's are all)
-                if scope == "rep":
-                    if deal.rep_id != id:
-                        continue
-                elif scope == "team":
-                    facts = rep_facts.get(deal.rep_id)
-                    if facts is None or facts.deals.get(deal.deal_id) != id:
-                        continue
+                if credited is not None and credited(deal) != id:
+                    continue
                 ts: datetime = deal.closed_at  # type: ignore[assignment]  # a won deal is closed
                 if ts.tzinfo is not zone:
                     zone = ts.tzinfo

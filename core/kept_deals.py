@@ -33,10 +33,11 @@ def same_instant(value: datetime, *others: datetime | None) -> datetime:
 
 
 class KeptDeal:
-    """The latest applied version of one deal, as the engine keeps it."""
+    """The latest applied version of one deal, as the engine keeps it, and the team it is
+    credited to."""
 
     __slots__ = ("deal_id", "event_id", "version", "rep_id", "customer_id", "stage", "units", "exponent",
-                 "cycle_micros", "closed_at", "customer_tier")
+                 "cycle_micros", "closed_at", "customer_tier", "team")
 
     def __init__(self, deal_id: str, event_id: str, version: int, rep_id: str, customer_id: str, stage: str,
                  units: int, exponent: int, cycle_micros: int, closed_at: datetime | None,
@@ -54,6 +55,9 @@ class KeptDeal:
         self.cycle_micros = cycle_micros
         self.closed_at = closed_at
         self.customer_tier = customer_tier
+        #: the team the version is credited to (set by the engine: the rep's team at
+        #: closed_at, moved by a roster change); None while it credits nothing
+        self.team: str | None = None
 
     @classmethod
     def of(cls, ev: DealEvent, old: KeptDeal | None) -> KeptDeal:

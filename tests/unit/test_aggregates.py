@@ -120,12 +120,12 @@ def test_a_quarter_summed_from_its_months_reads_as_one_counted_whole(
     for month, delta, sign in steps:
         months[month].apply(delta, sign)
         full.apply(delta, sign)
-    read = Bucket.merged(months)
-    for name in ("contributions", "revenue", "won", "effective_contacts", "complaints"):
-        assert getattr(read, name) == getattr(full, name), name
-    assert str(read.revenue) == str(full.revenue)
-    for name in ("won_customers", "contacts", "activities", "by_severity"):
-        assert dict(getattr(read, name)) == dict(getattr(full, name)), name
+    for read in (Bucket.summed(months), Bucket.merged(months)):
+        for name in ("contributions", "revenue", "won", "effective_contacts", "complaints"):
+            assert getattr(read, name) == getattr(full, name), name
+        assert str(read.revenue) == str(full.revenue)
+        for name in ("won_customers", "contacts", "activities", "by_severity"):
+            assert dict(getattr(read, name)) == dict(getattr(full, name)), name
 
 
 def test_new_customers_are_counted_without_a_rare_record() -> None:
@@ -154,3 +154,19 @@ def test_new_customers_are_counted_without_a_rare_record() -> None:
     empty = Bucket()
     empty.apply((("new_tier", "A"),), -1)
     assert (empty.new_customers, dict(empty.new_by_tier)) == (-1, {"A": -1})
+
+
+def test_a_sum_to_read_shares_what_one_bucket_alone_holds() -> None:
+    # October: a won deal (c1, 100) and a complaint; November: a call to c1 and a won deal (c2, 2.50)
+    october, november = Bucket(), Bucket()
+    october.apply((("won_customer", "c1"), ("won", 1), ("revenue", (100, 0))), 1)
+    october.apply((("complaint", "high"),), 1)
+    november.apply((("activity", "call"), ("contact", "c1")), 1)
+    november.apply((("won_customer", "c2"), ("won", 1), ("revenue", (250, -2))), 1)
+    assert Bucket.summed([october]) is october
+    quarter = Bucket.summed([october, november])
+    assert quarter._rare is october._rare and quarter._contacts is november._contacts  # one holder: shared
+    assert (quarter.contributions, str(quarter.revenue), quarter.won, quarter.complaints) == (4, "102.50", 2, 1)
+    assert dict(quarter.won_customers) == {"c1": 1, "c2": 1} and dict(quarter.activities) == {"call": 1}
+    merged = Bucket.merged([october, november])
+    assert quarter.won_customers == merged.won_customers and str(quarter.revenue) == str(merged.revenue)

@@ -93,3 +93,54 @@ def test_a_quarter_and_a_year_stop_existing_with_the_last_bucket_of_their_months
     gone = engine.take_dirty()
     assert {("rep", "r1", "2026-11"), ("rep", "r1", "2026-Q4"), ("rep", "r1", "2026")} <= set(gone)
     assert all(engine.render(*key) is None for key in gone if key[0] == "rep" and key[2] != "R30D" and key[2] != "R90D")
+
+
+def _coverage(engine: ScorecardEngine, scope: str, id: str) -> object:
+    rendered = engine.render(scope, id, "2026-11")
+    assert rendered is not None
+    return rendered["kpis"]["contact_coverage"]
+
+
+def test_contact_coverage_counts_the_wins_credited_to_the_scope_from_the_customers_wins() -> None:
+    # A scope keeps only how many wins of each customer it is credited; the close times are
+    # the kept deals'. c1 is won by r1 (t1) in June and by r2 (t2) in October, c2 by r1 in
+    # October; in November r1 calls c1 twice and c2 once, r2 calls c1 twice.
+    engine = ScorecardEngine()
+    for fact in (f.roster("r1", "t1"), f.roster("r2", "t2"),
+                 f.deal("d1", "r1", "c1", "10.00", closed_at="2026-06-10T10:00:00+08:00", event_id="d1-v1"),
+                 f.deal("d2", "r2", "c1", "10.00", closed_at="2026-10-10T10:00:00+08:00"),
+                 f.deal("d3", "r1", "c2", "10.00", closed_at="2026-10-12T10:00:00+08:00"),
+                 *(f.activity(rep, "call", "2026-11-05T10:00:00+08:00", customer_id=customer, effective=True)
+                   for rep, customer in (("r1", "c1"), ("r1", "c1"), ("r1", "c2"), ("r2", "c1"), ("r2", "c1")))):
+        engine.apply(record_from_event(fact))
+    assert engine._scope_wins[("rep", "r1")] == {"c1": 1, "c2": 1}
+    assert engine._scope_wins[("company", "*")] == {"c1": 2, "c2": 1}
+    # r1 and t1: book c1, c2, c1 covered (2 calls): 1/2; r2 and t2: book c1, covered: 1/1;
+    # the company: book c1, c2, c1 covered (4 calls): 1/2
+    assert [_coverage(engine, *scope) for scope in (("rep", "r1"), ("team", "t1"), ("rep", "r2"), ("team", "t2"),
+                                                    ("company", "*"))] == [0.5, 0.5, 1.0, 1.0, 0.5]
+    # d1 reassigned to r2: r1 and t1 keep c2 (one call: 0/1), r2 and t2 have c1 twice
+    engine.apply(record_from_event(f.deal("d1", "r2", "c1", "10.00", version=2,
+                                          closed_at="2026-06-10T10:00:00+08:00")))
+    assert engine._scope_wins[("rep", "r2")] == {"c1": 2} and engine._scope_wins[("team", "t1")] == {"c2": 1}
+    assert [_coverage(engine, *scope) for scope in (("rep", "r1"), ("team", "t1"), ("rep", "r2"), ("team", "t2"),
+                                                    ("company", "*"))] == [0.0, 0.0, 1.0, 1.0, 0.5]
+    # d3 reversed: r1 and t1 have no book (no ratio), the company's is c1, covered
+    engine.apply(record_from_event(f.deal("d3", "r1", "c2", "10.00", stage="reversed", version=2,
+                                          closed_at="2026-10-12T10:00:00+08:00")))
+    assert "c2" not in engine._scope_wins[("rep", "r1")] and engine.customer_won_deal_ids("c2") == []
+    assert [_coverage(engine, *scope) for scope in (("rep", "r1"), ("team", "t1"), ("company", "*"))] == \
+        [None, None, 1.0]
+
+
+def test_a_kept_deal_carries_the_team_it_is_credited_to_and_a_roster_change_moves_it() -> None:
+    engine = ScorecardEngine()
+    engine.apply(record_from_event(f.roster("r1", "t1", event_id="ro-1")))
+    engine.apply(record_from_event(f.deal("d1", "r1", "c1", "10.00", closed_at="2026-11-10T10:00:00+08:00")))
+    engine.apply(record_from_event(f.deal("d2", "r1", "c2", "10.00", stage="open", closed_at=None)))
+    assert (engine.deals["d1"].team, engine.deals["d2"].team) == ("t1", None)  # an open deal credits nothing
+    # r1 moves to t2 from 1 November: the deal closed on the 10th is credited to t2 now
+    engine.apply(record_from_event(f.roster("r1", "t2", effective_at="2026-11-01T00:00:00+08:00", event_id="ro-2")))
+    assert engine.deals["d1"].team == "t2" and engine._scope_wins.get(("team", "t1")) == {}
+    assert engine._scope_wins[("team", "t2")] == {"c1": 1}
+    assert [d.deal_id for d in engine.won_deals("r1", "2026-11")] == ["d1"]
