@@ -216,9 +216,9 @@ def activity_delta(kind: str, contact: str | None, value: str | int | None) -> t
 @dataclass(slots=True)
 class ActivityFact:
     """What the engine keeps of an activity: the fields its contribution reads and the
-    team it is credited to (an activity never changes; a roster change may move its team)."""
+    team it is credited to (an activity never changes; a roster change may move its team).
+    Its rep is the one whose ``RepFacts`` hold it."""
 
-    rep_id: str
     ts: datetime
     kind: str
     #: the customer of an effective contact (call, visit, meeting, email, demo), else None
@@ -305,8 +305,8 @@ class ScorecardEngine:
         #: deal_id -> its latest applied version
         self.deals: dict[str, KeptDeal] = {}
         self.complaints: dict[str, ComplaintEvent] = {}
-        #: event_id -> what is kept of the activity
-        self.activities: dict[str, ActivityFact] = {}
+        #: the event ids of the activities applied (what is kept of each: ``RepFacts.activities``)
+        self.activities: set[str] = set()
         self.roster = Roster()
         self.targets = TargetBook()
         #: the shares of split team targets (contract §12): computed from the facts by an
@@ -476,10 +476,10 @@ class ScorecardEngine:
         kind, contact, value = activity_figures(ev.kind, ev.effective, ev.customer_id, ev.campaign_id,
                                                 ev.duration_minutes, ev.score)
         rep_id = intern(ev.rep_id)
-        fact = ActivityFact(rep_id, ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
-        self.activities[ev.event_id] = fact
+        fact = ActivityFact(ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
+        self.activities.add(ev.event_id)
         self._facts_of(rep_id).activities.append(fact)
-        self._restate((), self._derive_activity(fact, fact.team))
+        self._restate((), self._derive_activity(rep_id, fact, fact.team))
         if self.commission_plans.gated:  # a gate may read the activities of the month (csat)
             self._payroll_change(rep_id, self.calendar.labels_containing(fact.ts)[1],
                                  PayChange("late_survey" if kind == "survey" else "late_activity"))
@@ -722,8 +722,8 @@ class ScorecardEngine:
                                     (("resolution", _micros(ev.resolved_at - ev.opened_at)),))
         return out
 
-    def _derive_activity(self, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:
-        return self._attributed(fact.rep_id, team, fact.ts, activity_delta(fact.kind, fact.contact, fact.value))
+    def _derive_activity(self, rep_id: str, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:
+        return self._attributed(rep_id, team, fact.ts, activity_delta(fact.kind, fact.contact, fact.value))
 
     def _derive_acquisition(self, acquisition: tuple[str, datetime, str, str] | None) -> tuple[Contribution, ...]:
         if acquisition is None:
@@ -771,7 +771,8 @@ class ScorecardEngine:
             new = team_at(rep_id, activity.ts)
             if new != activity.team:
                 old, activity.team = activity.team, new
-                self._restate(self._derive_activity(activity, old), self._derive_activity(activity, new))
+                self._restate(self._derive_activity(rep_id, activity, old),
+                              self._derive_activity(rep_id, activity, new))
         customers = {deal.customer_id for deal in facts.deals.values() if deal.stage == "won"}
         for customer in sorted(customers):
             self._update_acquisition(customer)
@@ -899,6 +900,11 @@ class ScorecardEngine:
                     self.calendar.labels_containing(deal.closed_at)[1] == month:
                 out.append(deal)
         return sorted(out, key=lambda d: d.deal_id)
+
+    def rep_activities(self, rep_id: str) -> list[ActivityFact]:
+        """What is kept of the rep's activities, in the order they were applied."""
+        facts = self._rep_facts.get(rep_id)
+        return list(facts.activities) if facts is not None else []
 
     def customer_won_deal_ids(self, customer: str) -> list[str]:
         """The ids of the customer's currently won deals (any rep), sorted."""

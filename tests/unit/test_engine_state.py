@@ -144,3 +144,16 @@ def test_a_kept_deal_carries_the_team_it_is_credited_to_and_a_roster_change_move
     assert engine.deals["d1"].team == "t2" and engine._scope_wins.get(("team", "t1")) == {}
     assert engine._scope_wins[("team", "t2")] == {"c1": 1}
     assert [d.deal_id for d in engine.won_deals("r1", "2026-11")] == ["d1"]
+
+
+def test_the_engine_keeps_an_activitys_event_id_once_and_its_figures_with_its_rep() -> None:
+    engine = ScorecardEngine()
+    call = f.activity("r1", "call", "2026-11-05T10:00:00+08:00", customer_id="c1", effective=True)
+    survey = f.activity("r2", "survey", "2026-11-06T10:00:00+08:00", customer_id="c2", score=4)
+    assert [engine.apply(record_from_event(fact)).value for fact in (call, survey, call)] == \
+        ["applied", "applied", "duplicate"]
+    assert engine.activities == {call["event_id"], survey["event_id"]}
+    (kept,) = engine.rep_activities("r1")
+    assert (kept.kind, kept.contact, kept.value, kept.team) == ("call", "c1", None, "unassigned")
+    assert [(a.kind, a.value) for a in engine.rep_activities("r2")] == [("survey", 4)]
+    assert engine.rep_activities("r3") == []
