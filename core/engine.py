@@ -305,8 +305,9 @@ class ScorecardEngine:
         #: deal_id -> its latest applied version
         self.deals: dict[str, KeptDeal] = {}
         self.complaints: dict[str, ComplaintEvent] = {}
-        #: the event ids of the activities applied (what is kept of each: ``RepFacts.activities``)
-        self.activities: set[str] = set()
+        #: event_id -> what is kept of the activity (also in its rep's ``RepFacts``); a dict,
+        #: not a set: a set of as many ids takes more memory
+        self.activities: dict[str, ActivityFact] = {}
         self.roster = Roster()
         self.targets = TargetBook()
         #: the shares of split team targets (contract §12): computed from the facts by an
@@ -477,7 +478,7 @@ class ScorecardEngine:
                                                 ev.duration_minutes, ev.score)
         rep_id = intern(ev.rep_id)
         fact = ActivityFact(ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
-        self.activities.add(ev.event_id)
+        self.activities[ev.event_id] = fact
         self._facts_of(rep_id).activities.append(fact)
         self._restate((), self._derive_activity(rep_id, fact, fact.team))
         if self.commission_plans.gated:  # a gate may read the activities of the month (csat)
