@@ -19,7 +19,7 @@ to one of its months, so its figures are its months' buckets summed when it is r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
@@ -455,15 +455,14 @@ def _tally_sum(tallies: list[Tally]) -> Tally:
     counts: dict[str, int] = {}  # a plain dict: a Counter's missing key costs a Python call
     get = counts.get
     for tally in held:
-        if isinstance(tally, str):
+        if type(tally) is str:
             counts[tally] = get(tally, 0) + 1
-        elif isinstance(tally, tuple):
-            for i in range(0, len(tally), 2):
-                key = cast(str, tally[i])
-                counts[key] = get(key, 0) + cast(int, tally[i + 1])
-        else:
-            for key, n in tally.items():
-                counts[key] = get(key, 0) + n
+            continue
+        # a flat tuple (key, count, ...) or a Counter
+        pairs: Iterable[tuple[Any, Any]] = zip(tally[::2], tally[1::2], strict=True) if type(tally) is tuple \
+            else tally.items()  # type: ignore[union-attr]
+        for key, n in pairs:
+            counts[key] = get(key, 0) + n
     return _tally_packed(counts)
 
 

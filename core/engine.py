@@ -23,7 +23,6 @@ from __future__ import annotations
 import bisect
 import copy
 import dataclasses
-import operator
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -167,8 +166,20 @@ def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> Compla
     )
 
 
-#: What names the scope a won deal is credited to, by scope (the company's: every deal).
-_CREDITED_TO = {"rep": operator.attrgetter("rep_id"), "team": operator.attrgetter("team")}
+def close_times_with(held: datetime | tuple[datetime, ...] | None, ts: datetime,
+                     sign: int) -> datetime | tuple[datetime, ...] | None:
+    """A multiset of close times (None: empty; the time itself: one; a tuple: several) with
+    ``ts`` added (sign +1) or one time equal to it taken out (sign -1)."""
+    if sign > 0:
+        if held is None:
+            return ts
+        return (held, ts) if isinstance(held, datetime) else (*held, ts)
+    if isinstance(held, datetime):
+        return None
+    assert held is not None  # a retraction follows what it retracts
+    i = held.index(ts)
+    rest = held[:i] + held[i + 1:]
+    return rest[0] if len(rest) == 1 else rest
 
 
 def _win_order(deal: KeptDeal) -> tuple[datetime, str]:
@@ -335,9 +346,9 @@ class ScorecardEngine:
         self._acquiring: set[str] | None = None
         #: customer -> its currently won deals (any rep), in the order they were won
         self._customer_wins: dict[str, tuple[KeptDeal, ...]] = {}
-        #: (scope, id) -> customer -> how many won deals of the customer are credited to the
-        #: scope (their close times are the deals', ``_customer_wins``)
-        self._scope_wins: dict[tuple[str, str], dict[str, int]] = {}
+        #: (scope, id) -> customer -> close times of the customer's won deals credited to the
+        #: scope (a multiset: the time itself for one, a tuple for several; the deals' objects)
+        self._scope_wins: dict[tuple[str, str], dict[str, datetime | tuple[datetime, ...]]] = {}
         #: (scope, id) -> sorted labels of its day buckets: a trailing window finds the days
         #: entering and leaving it as ranges of it (ISO dates sort by time)
         self._days: dict[tuple[str, str], list[str]] = {}
@@ -829,11 +840,11 @@ class ScorecardEngine:
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
             # a delta value is typed object; won_customer holds a str
-            wins = by_customer.get(won_customer, 0) + sign  # type: ignore[call-overload]
-            if wins:
-                by_customer[won_customer] = wins  # type: ignore[index]
-            else:
+            dates = close_times_with(by_customer.get(won_customer), c.ts, sign)  # type: ignore[call-overload]
+            if dates is None:
                 del by_customer[won_customer]  # type: ignore[arg-type]
+            else:
+                by_customer[won_customer] = dates  # type: ignore[index]
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
 
     def _forget_month(self, scope: str, id: str, buckets: dict[str, Bucket], month: str, quarter: str,
@@ -1232,15 +1243,9 @@ class ScorecardEngine:
         zone: tzinfo | None = NO_ZONE
         zlo, zhi = lo, hi
         contacts = bucket.contacts
-        wins = self._customer_wins
-        # the customer's wins credited to this scope: the rep's, the team's, every one (company)
-        credited = _CREDITED_TO.get(scope)
         book = covered = 0
-        for customer in self._scope_wins.get((scope, id), ()):
-            for deal in wins.get(customer, ()):
-                if credited is not None and credited(deal) != id:
-                    continue
-                ts: datetime = deal.closed_at  # type: ignore[assignment]  # a won deal is closed
+        for customer, held in self._scope_wins.get((scope, id), {}).items():
+            for ts in (held,) if isinstance(held, datetime) else held:
                 if ts.tzinfo is not zone:
                     zone = ts.tzinfo
                     zlo, zhi = bounds_in(lo, hi, zone)

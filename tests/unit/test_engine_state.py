@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
-from sales_scorecard.core.engine import ScorecardEngine, _compact_complaint
+from sales_scorecard.core.engine import ScorecardEngine, _compact_complaint, close_times_with
 from sales_scorecard.schemas.records import ComplaintEvent, record_from_event
 from tests import factories as f
 
@@ -95,15 +96,21 @@ def test_a_quarter_and_a_year_stop_existing_with_the_last_bucket_of_their_months
     assert all(engine.render(*key) is None for key in gone if key[0] == "rep" and key[2] != "R30D" and key[2] != "R90D")
 
 
+def _wins(engine: ScorecardEngine, scope: str, id: str) -> dict[str, int]:
+    """How many close times the scope keeps per customer."""
+    return {customer: 1 if isinstance(held, datetime) else len(held)
+            for customer, held in engine._scope_wins.get((scope, id), {}).items()}
+
+
 def _coverage(engine: ScorecardEngine, scope: str, id: str) -> object:
     rendered = engine.render(scope, id, "2026-11")
     assert rendered is not None
     return rendered["kpis"]["contact_coverage"]
 
 
-def test_contact_coverage_counts_the_wins_credited_to_the_scope_from_the_customers_wins() -> None:
-    # A scope keeps only how many wins of each customer it is credited; the close times are
-    # the kept deals'. c1 is won by r1 (t1) in June and by r2 (t2) in October, c2 by r1 in
+def test_contact_coverage_counts_the_customers_won_by_the_scope_within_the_year() -> None:
+    # A scope keeps the close times of each customer's wins credited to it (the time alone
+    # for one win). c1 is won by r1 (t1) in June and by r2 (t2) in October, c2 by r1 in
     # October; in November r1 calls c1 twice and c2 once, r2 calls c1 twice.
     engine = ScorecardEngine()
     for fact in (f.roster("r1", "t1"), f.roster("r2", "t2"),
@@ -113,8 +120,8 @@ def test_contact_coverage_counts_the_wins_credited_to_the_scope_from_the_custome
                  *(f.activity(rep, "call", "2026-11-05T10:00:00+08:00", customer_id=customer, effective=True)
                    for rep, customer in (("r1", "c1"), ("r1", "c1"), ("r1", "c2"), ("r2", "c1"), ("r2", "c1")))):
         engine.apply(record_from_event(fact))
-    assert engine._scope_wins[("rep", "r1")] == {"c1": 1, "c2": 1}
-    assert engine._scope_wins[("company", "*")] == {"c1": 2, "c2": 1}
+    assert _wins(engine, "rep", "r1") == {"c1": 1, "c2": 1} and _wins(engine, "company", "*") == {"c1": 2, "c2": 1}
+    assert engine._scope_wins[("rep", "r1")]["c2"] is engine.deals["d3"].closed_at  # the deal's object
     # r1 and t1: book c1, c2, c1 covered (2 calls): 1/2; r2 and t2: book c1, covered: 1/1;
     # the company: book c1, c2, c1 covered (4 calls): 1/2
     assert [_coverage(engine, *scope) for scope in (("rep", "r1"), ("team", "t1"), ("rep", "r2"), ("team", "t2"),
@@ -122,13 +129,13 @@ def test_contact_coverage_counts_the_wins_credited_to_the_scope_from_the_custome
     # d1 reassigned to r2: r1 and t1 keep c2 (one call: 0/1), r2 and t2 have c1 twice
     engine.apply(record_from_event(f.deal("d1", "r2", "c1", "10.00", version=2,
                                           closed_at="2026-06-10T10:00:00+08:00")))
-    assert engine._scope_wins[("rep", "r2")] == {"c1": 2} and engine._scope_wins[("team", "t1")] == {"c2": 1}
+    assert _wins(engine, "rep", "r2") == {"c1": 2} and _wins(engine, "team", "t1") == {"c2": 1}
     assert [_coverage(engine, *scope) for scope in (("rep", "r1"), ("team", "t1"), ("rep", "r2"), ("team", "t2"),
                                                     ("company", "*"))] == [0.0, 0.0, 1.0, 1.0, 0.5]
     # d3 reversed: r1 and t1 have no book (no ratio), the company's is c1, covered
     engine.apply(record_from_event(f.deal("d3", "r1", "c2", "10.00", stage="reversed", version=2,
                                           closed_at="2026-10-12T10:00:00+08:00")))
-    assert "c2" not in engine._scope_wins[("rep", "r1")] and engine.customer_won_deal_ids("c2") == []
+    assert _wins(engine, "rep", "r1") == {} and engine.customer_won_deal_ids("c2") == []
     assert [_coverage(engine, *scope) for scope in (("rep", "r1"), ("team", "t1"), ("company", "*"))] == \
         [None, None, 1.0]
 
@@ -141,8 +148,8 @@ def test_a_kept_deal_carries_the_team_it_is_credited_to_and_a_roster_change_move
     assert (engine.deals["d1"].team, engine.deals["d2"].team) == ("t1", None)  # an open deal credits nothing
     # r1 moves to t2 from 1 November: the deal closed on the 10th is credited to t2 now
     engine.apply(record_from_event(f.roster("r1", "t2", effective_at="2026-11-01T00:00:00+08:00", event_id="ro-2")))
-    assert engine.deals["d1"].team == "t2" and engine._scope_wins.get(("team", "t1")) == {}
-    assert engine._scope_wins[("team", "t2")] == {"c1": 1}
+    assert engine.deals["d1"].team == "t2"
+    assert _wins(engine, "team", "t1") == {} and _wins(engine, "team", "t2") == {"c1": 1}
     assert [d.deal_id for d in engine.won_deals("r1", "2026-11")] == ["d1"]
 
 
@@ -157,3 +164,19 @@ def test_the_engine_keeps_an_activitys_event_id_once_and_its_figures_with_its_re
     assert (kept.kind, kept.contact, kept.value, kept.team) == ("call", "c1", None, "unassigned")
     assert [(a.kind, a.value) for a in engine.rep_activities("r2")] == [("survey", 4)]
     assert engine.rep_activities("r3") == []
+
+
+def test_close_times_are_one_time_alone_and_a_tuple_of_several() -> None:
+    june = datetime.fromisoformat("2026-06-10T10:00:00+08:00")
+    july = datetime.fromisoformat("2026-07-01T09:00:00+08:00")
+    held = close_times_with(None, june, 1)
+    assert held is june
+    held = close_times_with(held, july, 1)
+    assert held == (june, july)
+    held = close_times_with(held, june, 1)
+    assert held == (june, july, june)  # a multiset: two wins at one instant
+    held = close_times_with(held, datetime.fromisoformat("2026-06-10T02:00:00+00:00"), -1)  # the same instant
+    assert held == (july, june)
+    held = close_times_with(held, july, -1)
+    assert held is june
+    assert close_times_with(held, june, -1) is None
