@@ -148,10 +148,6 @@ def _micros(delta: timedelta) -> int:
     return delta // timedelta(microseconds=1)
 
 
-def _interned(value: str | None) -> str | None:
-    return None if value is None else intern(value)
-
-
 def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> ComplaintEvent:
     """The complaint version as kept: repeated strings interned, the id shared with the
     version before, repeated timestamps one object (``same_instant``)."""
