@@ -2,7 +2,7 @@
 
 A fact (a deal version, a complaint, an activity, a customer's acquisition) is turned
 into contributions; applying a contribution with sign +1 adds it to the buckets of the
-day, month, quarter and year containing its business time, sign -1 removes it again.
+day and the month containing its business time, sign -1 removes it again.
 Multisets keep distinct counts exact under retraction.
 
 A worker holds a few buckets per rep and period (and a day bucket per active day), so
@@ -11,9 +11,9 @@ a bucket is kept small: revenue is an integer number of units of ``10 ** exponen
 each multiset is packed (``Tally``) until it grows large, and the aggregates few buckets
 count (lost deals, complaints, surveys, ...) live in a side record made on first use.
 Contributions themselves are not kept (core/engine.py derives them again to retract).
-The bucket of a quarter or a year keeps no multisets of won and contacted customers
-(the largest part of a team's or the company's buckets): they are the sum of its
-months', summed when the period is read (``Bucket.with_customers``).
+No bucket of a quarter or a year is kept: every contribution to one is a contribution
+to one of its months, so its figures are its months' buckets summed when it is read
+(``Bucket.summed``; core/engine.py).
 """
 
 from __future__ import annotations
@@ -118,11 +118,11 @@ def _tally_into(counter: Counter[str], tally: Tally) -> None:
         counter.update(tally)
 
 
-def _tally_packed(counter: Counter[str]) -> Tally:
+def _tally_packed(counter: Mapping[str, int]) -> Tally:
     """The multiset of ``counter`` in the form ``_tally_add`` would have made (the Counter
-    itself once it has more than ``PACKED_KEYS`` keys)."""
+    itself, or one made of the counts, once it has more than ``PACKED_KEYS`` keys)."""
     if len(counter) > PACKED_KEYS:
-        return counter
+        return counter if isinstance(counter, Counter) else Counter(counter)
     flat: list[str | int] = []
     for key, n in counter.items():
         if n:
@@ -302,10 +302,9 @@ class Bucket:
         self._revenue_units, self._revenue_exponent = add_scaled(
             self._revenue_units, self._revenue_exponent, units, exponent)
 
-    def apply(self, delta: tuple[tuple[str, Any], ...], sign: int, customers: bool = True) -> None:
+    def apply(self, delta: tuple[tuple[str, Any], ...], sign: int) -> None:
         """Add (sign +1) or remove (sign -1) one contribution (a ``revenue`` value is
-        ``money_units(amount)``). Without ``customers`` the multisets of won and contacted
-        customers are left alone (a quarter's or year's bucket: ``with_customers``)."""
+        ``money_units(amount)``)."""
         self.contributions += sign
         for field, value in delta:
             # the fields of an activity first: most facts are activities
@@ -313,8 +312,7 @@ class Bucket:
                 self._activities = _tally_add(self._activities, value, sign)
             elif field == "contact":
                 self.effective_contacts += sign
-                if customers:
-                    self._contacts = _tally_add(self._contacts, value, sign)
+                self._contacts = _tally_add(self._contacts, value, sign)
             elif field == "revenue":
                 units, exponent = value  # money_units(amount)
                 self._add_revenue(units * sign, exponent)
@@ -323,8 +321,7 @@ class Bucket:
             elif field == "cycle":
                 self.cycle_micros += value * sign
             elif field == "won_customer":
-                if customers:
-                    self._won_customers = _tally_add(self._won_customers, value, sign)
+                self._won_customers = _tally_add(self._won_customers, value, sign)
             elif field == "new_tier":
                 self._new_by_tier = _tally_add(self._new_by_tier, value, sign)
             else:
@@ -350,18 +347,16 @@ class Bucket:
         else:  # pragma: no cover - a programming error, not input
             raise KeyError(field)
 
-    def add(self, other: Bucket, sign: int, customers: bool = True) -> None:
+    def add(self, other: Bucket, sign: int) -> None:
         """Add (sign +1) or remove (sign -1) everything ``other`` holds: a running sum of
-        buckets (core/windows.py) moves by whole buckets. Without ``customers``, as in
-        ``apply``."""
+        buckets (core/windows.py) moves by whole buckets."""
         self.contributions += sign * other.contributions
         self._add_revenue(sign * other._revenue_units, other._revenue_exponent)
         self.won += sign * other.won
         self.cycle_micros += sign * other.cycle_micros
         self.effective_contacts += sign * other.effective_contacts
-        if customers:
-            self._won_customers = _tally_added(self._won_customers, other._won_customers, sign)
-            self._contacts = _tally_added(self._contacts, other._contacts, sign)
+        self._won_customers = _tally_added(self._won_customers, other._won_customers, sign)
+        self._contacts = _tally_added(self._contacts, other._contacts, sign)
         self._activities = _tally_added(self._activities, other._activities, sign)
         self._new_by_tier = _tally_added(self._new_by_tier, other._new_by_tier, sign)
         r = other._rare
@@ -378,25 +373,39 @@ class Bucket:
         rare.by_severity = _tally_added(rare.by_severity, r.by_severity, sign)
         rare.campaigns = _tally_added(rare.campaigns, r.campaigns, sign)
 
-    def with_customers(self, months: Iterable[Bucket | None]) -> Bucket:
-        """A copy of this bucket of a quarter or year (kept without its customer
-        multisets) with the multisets of won and contacted customers summed over the
-        buckets of its ``months`` (None: a month with none): what ``apply`` with
-        ``customers`` would have counted, since every contribution to the period is one to
-        one of its months. The copy shares the rarer aggregates: read it, do not change it."""
-        out = Bucket()
-        out.contributions, out.won, out.cycle_micros = self.contributions, self.won, self.cycle_micros
-        out._revenue_units, out._revenue_exponent = self._revenue_units, self._revenue_exponent
-        out.effective_contacts, out._activities, out._rare = self.effective_contacts, self._activities, self._rare
-        out._new_by_tier = self._new_by_tier
-        won_customers: Counter[str] = Counter()
-        contacts: Counter[str] = Counter()
-        for month in months:
-            if month is not None:
-                _tally_into(won_customers, month._won_customers)
-                _tally_into(contacts, month._contacts)
-        out._won_customers = _tally_packed(won_customers)
-        out._contacts = _tally_packed(contacts)
+    @classmethod
+    def summed(cls, buckets: list[Bucket]) -> Bucket:
+        """The sum of several buckets, to read (a quarter's or a year's from its months):
+        the figures of ``merged``, but a bucket alone, a multiset or the rarer aggregates
+        only one of them holds are shared, not copied: read it, do not change it."""
+        if len(buckets) == 1:
+            return buckets[0]
+        out = cls()
+        for b in buckets:
+            out.contributions += b.contributions
+            out._add_revenue(b._revenue_units, b._revenue_exponent)
+            out.won += b.won
+            out.cycle_micros += b.cycle_micros
+            out.effective_contacts += b.effective_contacts
+        out._won_customers = _tally_sum([b._won_customers for b in buckets])
+        out._contacts = _tally_sum([b._contacts for b in buckets])
+        out._activities = _tally_sum([b._activities for b in buckets])
+        out._new_by_tier = _tally_sum([b._new_by_tier for b in buckets])
+        rares = [b._rare for b in buckets if b._rare is not None]
+        if len(rares) == 1:
+            out._rare = rares[0]
+        elif rares:
+            out._rare = rare = _Rare()
+            for r in rares:
+                rare.lost += r.lost
+                rare.complaints += r.complaints
+                rare.resolved += r.resolved
+                rare.resolution_micros += r.resolution_micros
+                rare.survey_sum += r.survey_sum
+                rare.survey_count += r.survey_count
+                rare.training_minutes += r.training_minutes
+            rare.by_severity = _tally_sum([r.by_severity for r in rares])
+            rare.campaigns = _tally_sum([r.campaigns for r in rares])
         return out
 
     @classmethod
@@ -436,6 +445,26 @@ class Bucket:
         rare.by_severity = _tally_packed(by_severity)
         rare.campaigns = _tally_packed(campaigns)
         return out
+
+
+def _tally_sum(tallies: list[Tally]) -> Tally:
+    """The multiset holding every count of ``tallies`` (None: empty); one of them itself
+    when the others are empty (shared: read it, do not change it)."""
+    held = [tally for tally in tallies if tally is not None]
+    if len(held) <= 1:
+        return held[0] if held else None
+    counts: dict[str, int] = {}  # a plain dict: a Counter's missing key costs a Python call
+    get = counts.get
+    for tally in held:
+        if type(tally) is str:
+            counts[tally] = get(tally, 0) + 1
+            continue
+        # a flat tuple (key, count, ...) or a Counter
+        pairs: Iterable[tuple[Any, Any]] = zip(tally[::2], tally[1::2], strict=True) if type(tally) is tuple \
+            else tally.items()  # type: ignore[union-attr]
+        for key, n in pairs:
+            counts[key] = get(key, 0) + n
+    return _tally_packed(counts)
 
 
 class BucketSum:

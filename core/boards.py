@@ -241,7 +241,7 @@ def _rep_complaints(engine: ScorecardEngine, rep_id: str, p: Period) -> list[dic
 def _rep_activities(engine: ScorecardEngine, rep_id: str, p: Period) -> list[dict[str, Any]]:
     """The rep's activities in the period, by time: the kind, the customer of an effective
     contact (else None) and the campaign id, training minutes or survey score (else None)."""
-    counted = sorted((a for a in engine.activities.values() if a.rep_id == rep_id and p.contains(a.ts)),
+    counted = sorted((a for a in engine.rep_activities(rep_id) if p.contains(a.ts)),
                      key=lambda a: (a.ts, a.kind))
     return [{"occurred_at": a.ts.isoformat(), "kind": a.kind, "customer_id": a.contact, "detail": a.value}
             for a in counted]

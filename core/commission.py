@@ -77,7 +77,7 @@ class Condition:
         return ConditionResult(self, Decimal(actual), OPS[self.op](Decimal(actual), self.value))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConditionResult:
     """A condition with the KPI value it saw (None: missing) and whether it held."""
 
@@ -138,7 +138,7 @@ class CommissionPlan:
         return any(t.requires for t in self.tiers)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BandResult:
     """What one band contributed (revenue slice and its commission before cap and rounding).
 
@@ -159,7 +159,7 @@ class BandResult:
         return all(c.passed for c in self.gate) if self.gate else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommissionResult:
     """A month's commission with the bands that explain it."""
 

@@ -44,7 +44,7 @@ from sales_scorecard.schemas.records import (
 )
 
 from . import labels as L
-from .aggregates import EMPTY, Bucket, BucketTable, Contribution, money_units
+from .aggregates import EMPTY, Bucket, BucketTable, Contribution
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .derived_figures import DerivedFigures
 from .dirty_keys import DirtyKeys
@@ -59,8 +59,9 @@ from .forecast import (
     next_band,
     open_deal,
 )
+from .kept_deals import KeptDeal, same_instant
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
-from .money import plan_ratio, ratio
+from .money import add_scaled, plan_ratio, ratio
 from .periods import NO_ZONE, TRAILING_DAYS, Calendar, Period, bounds_in, elapsed, format_timestamp
 from .rep_tally import RepTally
 from .reviews import Answer, Review, ReviewBook, review_coverage
@@ -94,7 +95,7 @@ def scorecard_key(scope: str, id: str, period: str) -> str:
     return f"{scope}:{id}:{period}"
 
 
-def deal_change_reason(old: DealEvent | None, new: DealEvent) -> str:
+def deal_change_reason(old: KeptDeal | None, new: KeptDeal) -> str:
     """Why a deal's new version changes pay (used as the payroll adjustment reason)."""
     if old is None or old.stage != "won":
         return "late_won" if new.stage == "won" else "deal_update"
@@ -111,7 +112,7 @@ def deal_change_reason(old: DealEvent | None, new: DealEvent) -> str:
     return "restatement"
 
 
-def _version_gate(old: DealEvent | ComplaintEvent | None, new: DealEvent | ComplaintEvent) -> Outcome | None:
+def _version_gate(old: KeptDeal | ComplaintEvent | None, new: DealEvent | ComplaintEvent) -> Outcome | None:
     """DUPLICATE or STALE when ``new`` must not replace the applied version, else None."""
     if old is None:
         return None
@@ -150,39 +151,9 @@ def _micros(delta: timedelta) -> int:
     return delta // timedelta(microseconds=1)
 
 
-def _interned(value: str | None) -> str | None:
-    return None if value is None else intern(value)
-
-
-def same_instant(value: datetime, *others: datetime | None) -> datetime:
-    """``value``, or the first of ``others`` that is the very same timestamp (same instant,
-    same tzinfo object, so it prints and converts identically): a kept record holds one
-    object for timestamps its fields repeat (a won deal occurs when it closes; 48 bytes each)."""
-    for other in others:
-        if other is not None and other.tzinfo is value.tzinfo and other == value:
-            return other
-    return value
-
-
-def _compact_deal(ev: DealEvent, old: DealEvent | None) -> DealEvent:
-    """The deal version as kept: repeated strings interned, the id shared with the version
-    before, repeated timestamps one object (``same_instant``); its pipeline fields are not
-    kept here (an open pipeline deal is in ``Pipeline``)."""
-    created_at = ev.created_at if old is None else same_instant(ev.created_at, old.created_at)
-    closed_at = None if ev.closed_at is None else same_instant(ev.closed_at, created_at)
-    return DealEvent(
-        event_id=ev.event_id, type=intern(ev.type), schema_version=ev.schema_version,
-        occurred_at=same_instant(ev.occurred_at, closed_at, created_at),
-        deal_id=ev.deal_id if old is None else old.deal_id, rep_id=intern(ev.rep_id),
-        customer_id=intern(ev.customer_id), version=ev.version, stage=intern(ev.stage), amount=ev.amount,
-        currency=intern(ev.currency), created_at=created_at, closed_at=closed_at,
-        customer_tier=_interned(ev.customer_tier), dispute_id=ev.dispute_id, pipeline_stage=None,
-        expected_close_at=None,
-    )
-
-
 def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> ComplaintEvent:
-    """The complaint version as kept (see ``_compact_deal``)."""
+    """The complaint version as kept: repeated strings interned, the id shared with the
+    version before, repeated timestamps one object (``same_instant``)."""
     opened_at = ev.opened_at if old is None else same_instant(ev.opened_at, old.opened_at)
     resolved_at = None if ev.resolved_at is None else same_instant(ev.resolved_at, opened_at)
     return ComplaintEvent(
@@ -194,7 +165,28 @@ def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> Compla
     )
 
 
-def _deal_time(ev: DealEvent) -> datetime | None:
+def close_times_with(held: datetime | tuple[datetime, ...] | None, ts: datetime,
+                     sign: int) -> datetime | tuple[datetime, ...] | None:
+    """A multiset of close times (None: empty; the time itself: one; a tuple: several) with
+    ``ts`` added (sign +1) or one time equal to it taken out (sign -1)."""
+    if sign > 0:
+        if held is None:
+            return ts
+        return (held, ts) if isinstance(held, datetime) else (*held, ts)
+    if isinstance(held, datetime):
+        return None
+    assert held is not None  # a retraction follows what it retracts
+    i = held.index(ts)
+    rest = held[:i] + held[i + 1:]
+    return rest[0] if len(rest) == 1 else rest
+
+
+def _win_order(deal: KeptDeal) -> tuple[datetime, str]:
+    """The order of a customer's wins: the first is its acquisition (a won deal is closed)."""
+    return deal.closed_at, deal.deal_id  # type: ignore[return-value]
+
+
+def _deal_time(ev: KeptDeal) -> datetime | None:
     """When a deal version is credited (won or lost deals), else None: it credits nothing."""
     if ev.stage in ("won", "lost"):
         assert ev.closed_at is not None  # guaranteed by the schema
@@ -234,9 +226,9 @@ def activity_delta(kind: str, contact: str | None, value: str | int | None) -> t
 @dataclass(slots=True)
 class ActivityFact:
     """What the engine keeps of an activity: the fields its contribution reads and the
-    team it is credited to (an activity never changes; a roster change may move its team)."""
+    team it is credited to (an activity never changes; a roster change may move its team).
+    Its rep is the one whose ``RepFacts`` hold it."""
 
-    rep_id: str
     ts: datetime
     kind: str
     #: the customer of an effective contact (call, visit, meeting, email, demo), else None
@@ -253,8 +245,8 @@ class RepFacts:
     __slots__ = ("deals", "complaints", "activities")
 
     def __init__(self) -> None:
-        #: deal_id -> team, for the rep's deals that credit something (won or lost)
-        self.deals: dict[str, str] = {}
+        #: deal_id -> the rep's deals that credit something (won or lost; ``KeptDeal.team``)
+        self.deals: dict[str, KeptDeal] = {}
         #: complaint_id -> (team at opened_at, team at resolved_at or None)
         self.complaints: dict[str, tuple[str, str | None]] = {}
         self.activities: list[ActivityFact] = []
@@ -320,9 +312,11 @@ class ScorecardEngine:
         self.commission_plans = commission_plans or load_plans(None)
         self.stage_probabilities = stage_probabilities or load_stage_probabilities(None)
         # -- facts ----------------------------------------------------------
-        self.deals: dict[str, DealEvent] = {}
+        #: deal_id -> its latest applied version
+        self.deals: dict[str, KeptDeal] = {}
         self.complaints: dict[str, ComplaintEvent] = {}
-        #: event_id -> what is kept of the activity
+        #: event_id -> what is kept of the activity (also in its rep's ``RepFacts``); a dict,
+        #: not a set: a set of as many ids takes more memory
         self.activities: dict[str, ActivityFact] = {}
         self.roster = Roster()
         self.targets = TargetBook()
@@ -349,10 +343,11 @@ class ScorecardEngine:
         self._acquisitions: dict[str, tuple[str, datetime, str, str]] = {}
         #: during a rebuild (``begin_rebuild``): the customers whose acquisition to work out at its end
         self._acquiring: set[str] | None = None
-        #: customer -> {deal_id: closed_at} of currently won deals (any rep)
-        self._customer_wins: dict[str, dict[str, datetime]] = {}
-        #: (scope, id) -> customer -> closed_at of the won deals credited to the scope (a multiset)
-        self._scope_wins: dict[tuple[str, str], dict[str, list[datetime]]] = {}
+        #: customer -> its currently won deals (any rep), in the order they were won
+        self._customer_wins: dict[str, tuple[KeptDeal, ...]] = {}
+        #: (scope, id) -> customer -> close times of the customer's won deals credited to the
+        #: scope (a multiset: the time itself for one, a tuple for several; the deals' objects)
+        self._scope_wins: dict[tuple[str, str], dict[str, datetime | tuple[datetime, ...]]] = {}
         #: (scope, id) -> sorted labels of its day buckets: a trailing window finds the days
         #: entering and leaving it as ranges of it (ISO dates sort by time)
         self._days: dict[tuple[str, str], list[str]] = {}
@@ -398,42 +393,46 @@ class ScorecardEngine:
         if rejected is not None:
             return rejected
         pipeline_deal = open_deal(ev.stage, ev.amount, ev.pipeline_stage, ev.expected_close_at)
-        ev = _compact_deal(ev, old)
-        self._update_pipeline(old, ev, pipeline_deal)
+        dispute_id = ev.dispute_id
+        kept = KeptDeal.of(ev, old)
+        self._update_pipeline(old, kept, pipeline_deal)
+        wins = self._customer_wins
         if old is not None and old.stage == "won":
-            wins = self._customer_wins[old.customer_id]
-            del wins[old.deal_id]
-            if not wins:
-                del self._customer_wins[old.customer_id]
-        self.deals[ev.deal_id] = ev
-        if ev.stage == "won":
-            assert ev.closed_at is not None  # guaranteed by the schema
-            self._customer_wins.setdefault(ev.customer_id, {})[ev.deal_id] = ev.closed_at
+            left = tuple(d for d in wins[old.customer_id] if d is not old)
+            if left:
+                wins[old.customer_id] = left
+            else:
+                del wins[old.customer_id]
+        self.deals[kept.deal_id] = kept
+        if kept.stage == "won":
+            assert kept.closed_at is not None  # guaranteed by the schema
+            wins[kept.customer_id] = (*wins.get(kept.customer_id, ()), kept)
         retracted: tuple[Contribution, ...] = ()
-        if old is not None:
-            retracted = self._derive_deal(old, self._facts_of(old.rep_id).deals.pop(old.deal_id, None))
-        ts = _deal_time(ev)
-        team = None
+        if old is not None and old.team is not None:
+            del self._rep_facts[old.rep_id].deals[old.deal_id]
+            retracted = self._derive_deal(old, old.team)
+        ts = _deal_time(kept)
         if ts is not None:
-            team = self._facts_of(ev.rep_id).deals[ev.deal_id] = self.roster.team_at(ev.rep_id, ts)
-        self._restate(retracted, self._derive_deal(ev, team))
-        change = PayChange(deal_change_reason(old, ev), ev.deal_id, ev.dispute_id)
-        for deal in (old, ev):
+            kept.team = self.roster.team_at(kept.rep_id, ts)
+            self._facts_of(kept.rep_id).deals[kept.deal_id] = kept
+        self._restate(retracted, self._derive_deal(kept, kept.team))
+        change = PayChange(deal_change_reason(old, kept), kept.deal_id, dispute_id)
+        for deal in (old, kept):
             if deal is not None and deal.closed_at is not None:
                 month = self.calendar.labels_containing(deal.closed_at)[1]
                 self._payroll_change(deal.rep_id, month, change)
-        customers = {ev.customer_id} if old is None else {ev.customer_id, old.customer_id}
+        customers = {kept.customer_id} if old is None else {kept.customer_id, old.customer_id}
         for customer in customers:
             self._update_acquisition(customer)
             self._touch_customer(customer)
         if self.splits.rules:
             months = {self.calendar.labels_containing(d.closed_at)[1]
-                      for d in (old, ev) if d is not None and d.closed_at is not None}
+                      for d in (old, kept) if d is not None and d.closed_at is not None}
             self._resplit(key for key, rule in self.splits.rules.items()
                           if rule.needs_history and months.intersection(history_months(key[1])))
         return Outcome.APPLIED
 
-    def _update_pipeline(self, old: DealEvent | None, ev: DealEvent, pipeline_deal: OpenDeal | None) -> None:
+    def _update_pipeline(self, old: KeptDeal | None, ev: KeptDeal, pipeline_deal: OpenDeal | None) -> None:
         """Keep the deal's open pipeline version (contract §13) and mark the forecasts it moves."""
         self._pipeline_teams = None
         if old is not None:
@@ -488,10 +487,10 @@ class ScorecardEngine:
         kind, contact, value = activity_figures(ev.kind, ev.effective, ev.customer_id, ev.campaign_id,
                                                 ev.duration_minutes, ev.score)
         rep_id = intern(ev.rep_id)
-        fact = ActivityFact(rep_id, ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
+        fact = ActivityFact(ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
         self.activities[ev.event_id] = fact
         self._facts_of(rep_id).activities.append(fact)
-        self._restate((), self._derive_activity(fact, fact.team))
+        self._restate((), self._derive_activity(rep_id, fact, fact.team))
         if self.commission_plans.gated:  # a gate may read the activities of the month (csat)
             self._payroll_change(rep_id, self.calendar.labels_containing(fact.ts)[1],
                                  PayChange("late_survey" if kind == "survey" else "late_activity"))
@@ -715,27 +714,25 @@ class ScorecardEngine:
             facts = self._rep_facts[rep_id] = RepFacts()
         return facts
 
-    def _derive_deal(self, ev: DealEvent, team: str | None) -> tuple[Contribution, ...]:
+    def _derive_deal(self, ev: KeptDeal, team: str | None) -> tuple[Contribution, ...]:
         """What a deal version contributes when credited to ``team`` (None: nothing)."""
         if team is None:
             return ()
         assert ev.closed_at is not None
         if ev.stage == "won":
             delta: tuple[tuple[str, object], ...] = (
-                ("revenue", money_units(ev.amount)),
+                ("revenue", (ev.units, ev.exponent)),
                 ("won", 1),
-                ("cycle", _micros(ev.closed_at - ev.created_at)),
+                ("cycle", ev.cycle_micros),
                 ("won_customer", ev.customer_id),
             )
         else:
             delta = (("lost", 1),)
         return self._attributed(ev.rep_id, team, ev.closed_at, delta)
 
-    def _deal_contributions(self, deal_id: str) -> tuple[Contribution, ...]:
+    def _deal_contributions(self, deal: KeptDeal) -> tuple[Contribution, ...]:
         """What the current version of a deal contributes."""
-        deal = self.deals[deal_id]
-        facts = self._rep_facts.get(deal.rep_id)
-        return self._derive_deal(deal, facts.deals.get(deal_id) if facts is not None else None)
+        return self._derive_deal(deal, deal.team)
 
     def _complaint_teams(self, ev: ComplaintEvent) -> tuple[str, str | None]:
         """The teams a complaint is credited to: at opened_at, and at resolved_at once resolved."""
@@ -753,8 +750,8 @@ class ScorecardEngine:
                                     (("resolution", _micros(ev.resolved_at - ev.opened_at)),))
         return out
 
-    def _derive_activity(self, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:
-        return self._attributed(fact.rep_id, team, fact.ts, activity_delta(fact.kind, fact.contact, fact.value))
+    def _derive_activity(self, rep_id: str, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:
+        return self._attributed(rep_id, team, fact.ts, activity_delta(fact.kind, fact.contact, fact.value))
 
     def _derive_acquisition(self, acquisition: tuple[str, datetime, str, str] | None) -> tuple[Contribution, ...]:
         if acquisition is None:
@@ -771,8 +768,9 @@ class ScorecardEngine:
         acquisition = None
         wins = self._customer_wins.get(customer)
         if wins:
-            deal_id = min(wins, key=lambda d: (wins[d], d))
-            deal, ts = self.deals[deal_id], wins[deal_id]
+            deal = min(wins, key=_win_order)
+            ts = deal.closed_at
+            assert ts is not None  # a won deal is closed
             acquisition = (deal.rep_id, ts, deal.customer_tier or "none", self.roster.team_at(deal.rep_id, ts))
         old = self._acquisitions.pop(customer, None)
         if acquisition is not None:
@@ -786,11 +784,10 @@ class ScorecardEngine:
         if facts is None:
             return
         team_at = self.roster.team_at
-        for deal_id, team in list(facts.deals.items()):
-            deal = self.deals[deal_id]
+        for deal in list(facts.deals.values()):
             new = team_at(rep_id, deal.closed_at)  # type: ignore[arg-type]  # credited deals are closed
-            if new != team:
-                facts.deals[deal_id] = new
+            if new != deal.team:
+                team, deal.team = deal.team, new
                 self._restate(self._derive_deal(deal, team), self._derive_deal(deal, new))
         for complaint_id, teams in list(facts.complaints.items()):
             complaint = self.complaints[complaint_id]
@@ -802,8 +799,9 @@ class ScorecardEngine:
             new = team_at(rep_id, activity.ts)
             if new != activity.team:
                 old, activity.team = activity.team, new
-                self._restate(self._derive_activity(activity, old), self._derive_activity(activity, new))
-        customers = {self.deals[d].customer_id for d in facts.deals if self.deals[d].stage == "won"}
+                self._restate(self._derive_activity(rep_id, activity, old),
+                              self._derive_activity(rep_id, activity, new))
+        customers = {deal.customer_id for deal in facts.deals.values() if deal.stage == "won"}
         for customer in sorted(customers):
             self._update_acquisition(customer)
 
@@ -828,21 +826,20 @@ class ScorecardEngine:
         buckets = scopes.get(scope_key)
         if buckets is None:
             buckets = scopes[scope_key] = {}
-        for index, label in enumerate(c.labels):
+        for label in (day, month):  # a quarter's and a year's figures are their months' (``_calendar_bucket``)
             bucket = buckets.get(label)
             if bucket is None:
                 bucket = buckets[label] = Bucket()
                 if label == day:
                     bisect.insort(self._days.setdefault(scope_key, []), day)
-            # a quarter's and a year's customers are their months' (``_calendar_bucket``)
-            bucket.apply(c.delta, sign, index < 2)
+            bucket.apply(c.delta, sign)
             if bucket.contributions == 0:
                 del buckets[label]
                 if label == day:
                     days = self._days[scope_key]
                     del days[bisect.bisect_left(days, day)]
                 else:
-                    self._forget((c.scope, c.id, label))
+                    self._forget_month(c.scope, c.id, buckets, month, quarter, year)
         trailing = self._trailing.get(scope_key)
         if trailing is not None:
             for sums in trailing.values():
@@ -861,15 +858,23 @@ class ScorecardEngine:
                 won_customer = value
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
-            if sign > 0:
-                # a delta value is typed object; won_customer holds a str
-                by_customer.setdefault(won_customer, []).append(c.ts)  # type: ignore[arg-type]
+            # a delta value is typed object; won_customer holds a str
+            dates = close_times_with(by_customer.get(won_customer), c.ts, sign)  # type: ignore[call-overload]
+            if dates is None:
+                del by_customer[won_customer]  # type: ignore[arg-type]
             else:
-                dates = by_customer[won_customer]  # type: ignore[index]  # as above: a str held as object
-                dates.remove(c.ts)
-                if not dates:
-                    del by_customer[won_customer]  # type: ignore[arg-type]  # as above: a str held as object
+                by_customer[won_customer] = dates  # type: ignore[index]
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
+
+    def _forget_month(self, scope: str, id: str, buckets: dict[str, Bucket], month: str, quarter: str,
+                      year: str) -> None:
+        """A month's bucket emptied: the month lost its last fact, and so did its quarter and
+        year once none of their months has a bucket (``_forget``)."""
+        self._forget((scope, id, month))
+        if not any(m in buckets for m in L.month_labels(quarter)):
+            self._forget((scope, id, quarter))
+            if not any(m in buckets for m in L.month_labels(year)):
+                self._forget((scope, id, year))
 
     def _tally_contribution(self, tally: RepTally, c: Contribution, sign: int) -> None:
         """A rep contribution of an engine without rep buckets: counted in its month,
@@ -886,7 +891,7 @@ class ScorecardEngine:
 
     def add_rep_month(self, rep_id: str, month: str, summed: Bucket) -> None:
         """Add a bucket of a rep's activities of one month, summed beforehand, to the rep's
-        month, quarter and year buckets: the what-if's bulk load (core/whatif_loader.py),
+        month bucket (its quarter and year read it): the what-if's bulk load (core/whatif_loader.py),
         the same calendar figures as applying each activity. Unlike ``apply`` it makes no
         day bucket (trailing windows do not see these activities), marks nothing dirty and
         notes no pay change; a bucket with a won deal, or an engine whose trailing windows
@@ -899,11 +904,10 @@ class ScorecardEngine:
         buckets = self.buckets.scopes.get(scope_key)
         if buckets is None:
             buckets = self.buckets.scopes[scope_key] = {}
-        for label in labels:
-            bucket = buckets.get(label)
-            if bucket is None:
-                bucket = buckets[label] = Bucket()
-            bucket.add(summed, +1, label == month)  # as in _apply_contribution
+        bucket = buckets.get(month)
+        if bucket is None:
+            bucket = buckets[month] = Bucket()
+        bucket.add(summed, +1)
         known = self.known.get(scope_key)
         if known is None:
             known = self.known[scope_key] = L.LabelSet()
@@ -918,20 +922,24 @@ class ScorecardEngine:
         self._refuse_rep_figures(rep_id, month)
         return ("rep", rep_id, month) in self.buckets
 
-    def won_deals(self, rep_id: str, month: str) -> list[DealEvent]:
+    def won_deals(self, rep_id: str, month: str) -> list[KeptDeal]:
         """The won deals credited to a rep with closed_at in the month, by deal id."""
         out = []
         facts = self._rep_facts.get(rep_id)
-        for deal_id in facts.deals if facts is not None else ():
-            deal = self.deals[deal_id]
+        for deal in facts.deals.values() if facts is not None else ():
             if deal.stage == "won" and deal.closed_at is not None and \
                     self.calendar.labels_containing(deal.closed_at)[1] == month:
                 out.append(deal)
         return sorted(out, key=lambda d: d.deal_id)
 
+    def rep_activities(self, rep_id: str) -> list[ActivityFact]:
+        """What is kept of the rep's activities, in the order they were applied."""
+        facts = self._rep_facts.get(rep_id)
+        return list(facts.activities) if facts is not None else []
+
     def customer_won_deal_ids(self, customer: str) -> list[str]:
         """The ids of the customer's currently won deals (any rep), sorted."""
-        return sorted(self._customer_wins.get(customer, ()))
+        return sorted(deal.deal_id for deal in self._customer_wins.get(customer, ()))
 
     def take_payroll_changes(self) -> dict[tuple[str, str], PayChange]:
         """Changes since the last call that may alter pay, by (rep_id, month)."""
@@ -957,8 +965,8 @@ class ScorecardEngine:
         """A customer's wins changed: repeat rates of its other won deals' periods may move."""
         if not self.role.marks:
             return
-        for deal_id in self._customer_wins.get(customer, {}):
-            for c in self._deal_contributions(deal_id):
+        for deal in self._customer_wins.get(customer, ()):
+            for c in self._deal_contributions(deal):
                 _, month, quarter, year = c.labels
                 self.dirty.update(((c.scope, c.id, month), (c.scope, c.id, quarter), (c.scope, c.id, year)))
 
@@ -1192,17 +1200,15 @@ class ScorecardEngine:
         return sums.move(self._trailing_spans(period), self._days[scope_key], buckets)
 
     def _calendar_bucket(self, scope: str, id: str, label: str) -> Bucket:
-        """The bucket of a calendar period (EMPTY without one); a quarter's or a year's
-        with the customer multisets of its months (it keeps none of its own)."""
+        """The bucket of a calendar period (EMPTY without one); a quarter's or a year's is
+        the sum of its months' (none is kept: every contribution to it is one to a month)."""
         buckets = self.buckets.scopes.get((scope, id))
         if buckets is None:
             return EMPTY
-        bucket = buckets.get(label)
-        if bucket is None:
-            return EMPTY
         if L.is_month(label):
-            return bucket
-        return bucket.with_customers([buckets.get(month) for month in L.months_of(label)])
+            return buckets.get(label, EMPTY)
+        months = [bucket for month in L.month_labels(label) if (bucket := buckets.get(month)) is not None]
+        return Bucket.summed(months) if months else EMPTY
 
     def _refuse_rep_figures(self, rep_id: str, label: str) -> None:
         """Raise ``RepFiguresNotKept`` on an engine without rep buckets (its rep figures would
@@ -1214,8 +1220,18 @@ class ScorecardEngine:
     def _revenue(self, scope: str, id: str, label: str) -> Decimal:
         if self.rep_tally is not None and scope == "rep":
             return self.rep_tally.revenue(id, label)
-        b = self.buckets.get((scope, id, label))
-        return b.revenue if b is not None else Decimal(0)
+        buckets = self.buckets.scopes.get((scope, id))
+        if buckets is None:
+            return Decimal(0)
+        if L.is_month(label):
+            b = buckets.get(label)
+            return b.revenue if b is not None else Decimal(0)
+        units = exponent = 0  # a quarter's or a year's: its months' (``_calendar_bucket``)
+        for month in L.month_labels(label):
+            b = buckets.get(month)
+            if b is not None:
+                units, exponent = add_scaled(units, exponent, *b.revenue_units)
+        return Decimal(f"{units}E{exponent}")
 
     # The two scans below run per customer on every render (20 % of the worker's CPU went
     # to rendering in the profile): plain loops that stop at the first hit, no any(genexpr);
@@ -1228,10 +1244,11 @@ class ScorecardEngine:
         wins = self._customer_wins
         count = 0
         for customer in bucket.won_customers:
-            dates = wins.get(customer)
-            if dates is None:
+            deals = wins.get(customer)
+            if deals is None:
                 continue
-            for ts in dates.values():
+            for deal in deals:
+                ts: datetime = deal.closed_at  # type: ignore[assignment]  # a won deal is closed
                 if ts.tzinfo is not zone:
                     zone = ts.tzinfo
                     zlo, zhi = bounds_in(lo, hi, zone)
@@ -1246,8 +1263,8 @@ class ScorecardEngine:
         zlo, zhi = lo, hi
         contacts = bucket.contacts
         book = covered = 0
-        for customer, dates in self._scope_wins.get((scope, id), {}).items():
-            for ts in dates:
+        for customer, held in self._scope_wins.get((scope, id), {}).items():
+            for ts in (held,) if isinstance(held, datetime) else held:
                 if ts.tzinfo is not zone:
                     zone = ts.tzinfo
                     zlo, zhi = bounds_in(lo, hi, zone)

@@ -93,6 +93,12 @@ def months_of(label: str) -> list[str]:
     raise ValueError(f"{label!r} has no months")
 
 
+@lru_cache(maxsize=1024)
+def month_labels(label: str) -> tuple[str, ...]:
+    """``months_of`` as a tuple, kept: what a quarter's or a year's figures are summed from."""
+    return tuple(months_of(label))
+
+
 def months_in(kind: str) -> int:
     """How many months a period kind covers (trailing windows: their rounded length)."""
     return {"month": 1, "quarter": 3, "year": 12, "R30D": 1, "R90D": 3}[kind]

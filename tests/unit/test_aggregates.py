@@ -111,23 +111,21 @@ CONTRIBUTIONS = st.sampled_from([
 
 
 @given(st.lists(st.tuples(st.integers(0, 2), CONTRIBUTIONS, st.sampled_from([1, 1, -1]))))
-def test_a_period_kept_without_customers_reads_as_one_counted_with_them(
+def test_a_quarter_summed_from_its_months_reads_as_one_counted_whole(
         steps: list[tuple[int, tuple[tuple[str, object], ...], int]]) -> None:
-    # Three months and their quarter: the quarter counts everything but the customers, and
-    # with_customers over the months gives what counting them too would have held.
+    # Three months and their quarter: the engine keeps no quarter bucket and reads the sum
+    # of its months' (``Bucket.merged``), which is what counting the quarter whole holds.
     months = [Bucket(), Bucket(), Bucket()]
-    full, kept = Bucket(), Bucket()
+    full = Bucket()
     for month, delta, sign in steps:
         months[month].apply(delta, sign)
         full.apply(delta, sign)
-        kept.apply(delta, sign, customers=False)
-    assert not kept.won_customers and not kept.contacts
-    read = kept.with_customers([months[0], None, months[1], months[2]])
-    for name in ("contributions", "revenue", "won", "effective_contacts", "complaints"):
-        assert getattr(read, name) == getattr(full, name), name
-    assert str(read.revenue) == str(full.revenue)
-    for name in ("won_customers", "contacts", "activities", "by_severity"):
-        assert dict(getattr(read, name)) == dict(getattr(full, name)), name
+    for read in (Bucket.summed(months), Bucket.merged(months)):
+        for name in ("contributions", "revenue", "won", "effective_contacts", "complaints"):
+            assert getattr(read, name) == getattr(full, name), name
+        assert str(read.revenue) == str(full.revenue)
+        for name in ("won_customers", "contacts", "activities", "by_severity"):
+            assert dict(getattr(read, name)) == dict(getattr(full, name)), name
 
 
 def test_new_customers_are_counted_without_a_rare_record() -> None:
@@ -150,9 +148,25 @@ def test_new_customers_are_counted_without_a_rare_record() -> None:
     other.apply((("new_tier", "C"), ("lost", 1)), 1)
     merged = Bucket.merged([bucket, other])
     assert (merged.new_customers, dict(merged.new_by_tier), merged.lost) == (3, {"A": 1, "B": 1, "C": 1}, 1)
-    # a quarter's copy with its months' customers keeps the acquisitions
-    assert bucket.with_customers([]).new_customers == 2
+    # a quarter read as the sum of its months keeps the acquisitions
+    assert Bucket.merged([bucket, Bucket()]).new_customers == 2
     # taken out to below zero (a retraction applied before its fact): the total follows
     empty = Bucket()
     empty.apply((("new_tier", "A"),), -1)
     assert (empty.new_customers, dict(empty.new_by_tier)) == (-1, {"A": -1})
+
+
+def test_a_sum_to_read_shares_what_one_bucket_alone_holds() -> None:
+    # October: a won deal (c1, 100) and a complaint; November: a call to c1 and a won deal (c2, 2.50)
+    october, november = Bucket(), Bucket()
+    october.apply((("won_customer", "c1"), ("won", 1), ("revenue", (100, 0))), 1)
+    october.apply((("complaint", "high"),), 1)
+    november.apply((("activity", "call"), ("contact", "c1")), 1)
+    november.apply((("won_customer", "c2"), ("won", 1), ("revenue", (250, -2))), 1)
+    assert Bucket.summed([october]) is october
+    quarter = Bucket.summed([october, november])
+    assert quarter._rare is october._rare and quarter._contacts is november._contacts  # one holder: shared
+    assert (quarter.contributions, str(quarter.revenue), quarter.won, quarter.complaints) == (4, "102.50", 2, 1)
+    assert dict(quarter.won_customers) == {"c1": 1, "c2": 1} and dict(quarter.activities) == {"call": 1}
+    merged = Bucket.merged([october, november])
+    assert quarter.won_customers == merged.won_customers and str(quarter.revenue) == str(merged.revenue)
