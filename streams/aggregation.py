@@ -170,7 +170,9 @@ class Pacing:
     last_flush: float = 0.0
     #: when the last flush of every period kind (not only months) ran
     last_full_flush: float = 0.0
-    flush_gap: float = 0.0
+    #: what the last regular flush took (at most ``MAX_SPACING_SECONDS``): the next one
+    #: waits the interval plus this times the stage's spacing factor at the time it looks
+    flush_took: float = 0.0
     #: when the last flush that rendered keys a budget had set aside ended
     last_set_aside: float = 0.0
     #: when the last flush of any sort ended, and what it took
@@ -201,7 +203,7 @@ class Pacing:
     clock_at_refresh: datetime | None = None
 
     def __post_init__(self) -> None:
-        self.flush_gap, self.board_gap = self.flush_interval, self.board_interval
+        self.board_gap = self.board_interval
 
 
 def spacing_factor(lag: float, interval: float) -> float:
@@ -613,7 +615,7 @@ class AggregationStage:
         pacing, now = self.pacing, self._monotonic()
         if now - pacing.last_clock >= self.settings.clock_refresh_seconds:
             self._refresh_clock(engine)
-        if engine.dirty and now - pacing.last_flush >= pacing.flush_gap:
+        if engine.dirty and now - pacing.last_flush >= pacing.flush_interval + pacing.flush_took * self._spacing():
             await self.flush(engine)
         elif (self.leading_edge and not self.behind and self.budget.allows_months(now)
               and engine.month_ready(pacing.held_months(now))):
@@ -839,10 +841,10 @@ class AggregationStage:
             # Rendering must not crowd out applying: on top of the configured interval,
             # space flushes by what the last one took (at most half the time renders), and
             # behind by up to MAX_BEHIND_SPACING times that (a tenth; each render then
-            # covers more facts). Twice the time on time made the gap feed on itself:
-            # seconds of latency at 50 events/s.
-            gap = spacing * self._spacing()
-            pacing.last_flush, pacing.flush_gap = ended, pacing.flush_interval + gap
+            # covers more facts), as far behind as the stage is when it looks again: once the
+            # facts stop or catch up, the next flush waits as on time. Twice the time on
+            # time made the gap feed on itself: seconds of latency at 50 events/s.
+            pacing.last_flush, pacing.flush_took = ended, spacing
         if self.boards_pending and ended - pacing.last_boards >= pacing.board_gap:
             await self.publish_boards(engine, emitted_at)
 

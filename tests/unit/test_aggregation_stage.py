@@ -693,6 +693,36 @@ def test_behind_a_flush_waits_longer_the_further_behind_the_stage_is() -> None:
         [1.0, 1.0, 1.0, 2.0, 4.5, 9.0, 9.0]
 
 
+def test_once_the_facts_stop_a_flush_held_back_by_a_backlog_waits_as_on_time(monkeypatch: Any) -> None:
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)  # short interval 0.5 s, long 2 s
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))  # the first flush renders every kind
+    first = clock.now
+    clock.now += 1.0
+    render = stage.engine.render
+
+    def slow_render(*key: str) -> Any:
+        clock.now += 0.1
+        return render(*key)
+
+    monkeypatch.setattr(stage.engine, "render", slow_render)
+    run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=3.0))  # six intervals behind: months
+    took = stage.pacing.last_took
+    monkeypatch.setattr(stage.engine, "render", render)
+    flushed_at = clock.now
+    clock.now += 0.01
+    run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=3.0))  # the backlog's last fact
+    # More than an interval without facts, the long interval passed, and the next flush due
+    # as on time (the interval and once what the last one took), not yet as six intervals
+    # behind: a tick renders the quarter the backlog left.
+    clock.now = max(first + 2.0, flushed_at + 0.5 + took) + 0.05
+    assert clock.now < flushed_at + 0.5 + 6 * took
+    run(stage.on_batch(Batch(), offset=3))
+    assert not stage.behind
+    assert "rep:r1:2026-Q4" in {k for k, at in outputs.sent_at if at > flushed_at}
+
+
 def test_just_behind_the_next_flush_waits_about_as_long_as_on_time(monkeypatch: Any) -> None:
     clock = ManualClock()
     outputs = TimedOutputs(clock)
