@@ -184,6 +184,16 @@ class _Rare:
         self.by_severity: Tally = None
         self.campaigns: Tally = None
 
+    def add_counts(self, other: _Rare, sign: int = 1) -> None:
+        """Add ``sign`` times the other's counts and sums (its multisets apart)."""
+        self.lost += sign * other.lost
+        self.complaints += sign * other.complaints
+        self.resolved += sign * other.resolved
+        self.resolution_micros += sign * other.resolution_micros
+        self.survey_sum += sign * other.survey_sum
+        self.survey_count += sign * other.survey_count
+        self.training_minutes += sign * other.training_minutes
+
 
 _NO_RARE = _Rare()  # read by buckets without one; never mutated
 
@@ -347,14 +357,18 @@ class Bucket:
         else:  # pragma: no cover - a programming error, not input
             raise KeyError(field)
 
-    def add(self, other: Bucket, sign: int) -> None:
-        """Add (sign +1) or remove (sign -1) everything ``other`` holds: a running sum of
-        buckets (core/windows.py) moves by whole buckets."""
+    def _add_counts(self, other: Bucket, sign: int) -> None:
+        """Add ``sign`` times the other's counts and sums (its multisets and rarer aggregates apart)."""
         self.contributions += sign * other.contributions
         self._add_revenue(sign * other._revenue_units, other._revenue_exponent)
         self.won += sign * other.won
         self.cycle_micros += sign * other.cycle_micros
         self.effective_contacts += sign * other.effective_contacts
+
+    def add(self, other: Bucket, sign: int) -> None:
+        """Add (sign +1) or remove (sign -1) everything ``other`` holds: a running sum of
+        buckets (core/windows.py) moves by whole buckets."""
+        self._add_counts(other, sign)
         self._won_customers = _tally_added(self._won_customers, other._won_customers, sign)
         self._contacts = _tally_added(self._contacts, other._contacts, sign)
         self._activities = _tally_added(self._activities, other._activities, sign)
@@ -363,13 +377,7 @@ class Bucket:
         if r is None:
             return
         rare = self._rare_counts()
-        rare.lost += sign * r.lost
-        rare.complaints += sign * r.complaints
-        rare.resolved += sign * r.resolved
-        rare.resolution_micros += sign * r.resolution_micros
-        rare.survey_sum += sign * r.survey_sum
-        rare.survey_count += sign * r.survey_count
-        rare.training_minutes += sign * r.training_minutes
+        rare.add_counts(r, sign)
         rare.by_severity = _tally_added(rare.by_severity, r.by_severity, sign)
         rare.campaigns = _tally_added(rare.campaigns, r.campaigns, sign)
 
@@ -382,11 +390,7 @@ class Bucket:
             return buckets[0]
         out = cls()
         for b in buckets:
-            out.contributions += b.contributions
-            out._add_revenue(b._revenue_units, b._revenue_exponent)
-            out.won += b.won
-            out.cycle_micros += b.cycle_micros
-            out.effective_contacts += b.effective_contacts
+            out._add_counts(b, 1)
         out._won_customers = _tally_sum([b._won_customers for b in buckets])
         out._contacts = _tally_sum([b._contacts for b in buckets])
         out._activities = _tally_sum([b._activities for b in buckets])
@@ -397,13 +401,7 @@ class Bucket:
         elif rares:
             out._rare = rare = _Rare()
             for r in rares:
-                rare.lost += r.lost
-                rare.complaints += r.complaints
-                rare.resolved += r.resolved
-                rare.resolution_micros += r.resolution_micros
-                rare.survey_sum += r.survey_sum
-                rare.survey_count += r.survey_count
-                rare.training_minutes += r.training_minutes
+                rare.add_counts(r)
             rare.by_severity = _tally_sum([r.by_severity for r in rares])
             rare.campaigns = _tally_sum([r.campaigns for r in rares])
         return out
@@ -417,11 +415,7 @@ class Bucket:
         won_customers, contacts, activities = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
         new_by_tier, by_severity, campaigns = Counter(), Counter(), Counter()  # type: ignore[var-annotated]
         for b in buckets:
-            out.contributions += b.contributions
-            out._add_revenue(b._revenue_units, b._revenue_exponent)
-            out.won += b.won
-            out.cycle_micros += b.cycle_micros
-            out.effective_contacts += b.effective_contacts
+            out._add_counts(b, 1)
             _tally_into(won_customers, b._won_customers)
             _tally_into(contacts, b._contacts)
             _tally_into(activities, b._activities)
@@ -429,13 +423,7 @@ class Bucket:
             r = b._rare
             if r is not None:
                 out._rare = rare  # only once one of them counts one (see _Rare)
-                rare.lost += r.lost
-                rare.complaints += r.complaints
-                rare.resolved += r.resolved
-                rare.resolution_micros += r.resolution_micros
-                rare.survey_sum += r.survey_sum
-                rare.survey_count += r.survey_count
-                rare.training_minutes += r.training_minutes
+                rare.add_counts(r)
                 _tally_into(by_severity, r.by_severity)
                 _tally_into(campaigns, r.campaigns)
         out._won_customers = _tally_packed(won_customers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -659,24 +660,32 @@ def test_an_adjustment_of_a_correction_naming_a_dispute_is_linked_back() -> None
     assert outputs.links == [("D-7", adjustment["adjustment_id"])]
 
 
-def test_behind_the_next_flush_waits_several_times_what_the_last_one_took(monkeypatch: Any) -> None:
+def rendering_slowly(monkeypatch: Any, seconds_per_key: float) -> tuple[AggregationStage, ManualClock,
+                                                                         TimedOutputs, Callable[[], None]]:
+    """A paced stage a second after its first flush (every kind rendered), each render now
+    taking ``seconds_per_key`` of its clock; the callable makes renders instant again."""
     clock = ManualClock()
     outputs = TimedOutputs(clock)
-    stage = paced_stage(outputs, clock)
+    stage = paced_stage(outputs, clock)  # short interval 0.5 s, long 2 s
     run(stage.on_batch(Batch(NOVEMBER), offset=0))
     clock.now += 1.0
     render = stage.engine.render
 
     def slow_render(*key: str) -> Any:
-        clock.now += 0.01  # every scorecard takes 10 ms to render
+        clock.now += seconds_per_key
         return render(*key)
 
     monkeypatch.setattr(stage.engine, "render", slow_render)
+    return stage, clock, outputs, lambda: monkeypatch.setattr(stage.engine, "render", render)
+
+
+def test_behind_the_next_flush_waits_several_times_what_the_last_one_took(monkeypatch: Any) -> None:
+    stage, clock, outputs, instant = rendering_slowly(monkeypatch, 0.01)
     # three seconds behind, six short intervals: the cadence flush, then a gap of six times what it took
     run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=3.0))
     took = stage.pacing.last_took
     assert took > 0.02
-    monkeypatch.setattr(stage.engine, "render", render)
+    instant()
     flushed_at = clock.now
     clock.now = flushed_at + 0.5 + 6 * took - 0.001
     run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=3.0))  # still behind
@@ -694,25 +703,15 @@ def test_behind_a_flush_waits_longer_the_further_behind_the_stage_is() -> None:
 
 
 def test_once_the_facts_stop_a_flush_held_back_by_a_backlog_waits_as_on_time(monkeypatch: Any) -> None:
-    clock = ManualClock()
-    outputs = TimedOutputs(clock)
-    stage = paced_stage(outputs, clock)  # short interval 0.5 s, long 2 s
-    run(stage.on_batch(Batch(NOVEMBER), offset=0))  # the first flush renders every kind
-    first = clock.now
-    clock.now += 1.0
-    render = stage.engine.render
-
-    def slow_render(*key: str) -> Any:
-        clock.now += 0.1
-        return render(*key)
-
-    monkeypatch.setattr(stage.engine, "render", slow_render)
+    stage, clock, outputs, instant = rendering_slowly(monkeypatch, 0.1)
+    first = clock.now - 1.0  # when every kind was rendered
     run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=3.0))  # six intervals behind: months
     took = stage.pacing.last_took
-    monkeypatch.setattr(stage.engine, "render", render)
+    instant()
     flushed_at = clock.now
     clock.now += 0.01
     run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=3.0))  # the backlog's last fact
+    assert not [k for k, at in outputs.sent_at if at > flushed_at]
     # More than an interval without facts, the long interval passed, and the next flush due
     # as on time (the interval and once what the last one took), not yet as six intervals
     # behind: a tick renders the quarter the backlog left.
@@ -724,21 +723,10 @@ def test_once_the_facts_stop_a_flush_held_back_by_a_backlog_waits_as_on_time(mon
 
 
 def test_just_behind_the_next_flush_waits_about_as_long_as_on_time(monkeypatch: Any) -> None:
-    clock = ManualClock()
-    outputs = TimedOutputs(clock)
-    stage = paced_stage(outputs, clock)
-    run(stage.on_batch(Batch(NOVEMBER), offset=0))
-    clock.now += 1.0
-    render = stage.engine.render
-
-    def slow_render(*key: str) -> Any:
-        clock.now += 0.01
-        return render(*key)
-
-    monkeypatch.setattr(stage.engine, "render", slow_render)
+    stage, clock, outputs, instant = rendering_slowly(monkeypatch, 0.01)
     run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=0.6))  # 0.6 s behind: 1.2 intervals
     took = stage.pacing.last_took
-    monkeypatch.setattr(stage.engine, "render", render)
+    instant()
     flushed_at = clock.now
     clock.now = flushed_at + 0.5 + 1.2 * took + 0.001  # four times what it took would still hold it
     run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=0.6))
