@@ -209,8 +209,11 @@ class Pacing:
 def spacing_factor(lag: float, interval: float) -> float:
     """How many times what the last flush took the next one waits, ``lag`` seconds behind
     with a short interval of ``interval``: once on time or up to one interval behind, the
-    lag in intervals beyond that, at most ``MAX_BEHIND_SPACING``."""
-    return min(float(MAX_BEHIND_SPACING), max(1.0, lag / interval))
+    lag in intervals beyond that, at most ``MAX_BEHIND_SPACING`` (always, behind with no
+    short interval: coalescing off)."""
+    if lag <= interval:
+        return 1.0
+    return float(MAX_BEHIND_SPACING) if interval <= 0 else min(float(MAX_BEHIND_SPACING), lag / interval)
 
 
 async def publish_each(

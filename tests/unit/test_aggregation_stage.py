@@ -700,6 +700,8 @@ def test_behind_a_flush_waits_longer_the_further_behind_the_stage_is() -> None:
     # last one took, then the lag in intervals, at most nine times (a tenth of the time renders)
     assert [aggregation.spacing_factor(lag, 0.5) for lag in (0.0, 0.4, 0.5, 1.0, 2.25, 4.5, 60.0)] == \
         [1.0, 1.0, 1.0, 2.0, 4.5, 9.0, 9.0]
+    # coalescing off (no short interval): on time once, any lag at most
+    assert [aggregation.spacing_factor(lag, 0.0) for lag in (0.0, 0.1)] == [1.0, 9.0]
 
 
 def test_once_the_facts_stop_a_flush_held_back_by_a_backlog_waits_as_on_time(monkeypatch: Any) -> None:
