@@ -65,7 +65,7 @@ from sales_scorecard.core.periods import format_timestamp, parse_timestamp
 from sales_scorecard.core.publishing import scorecard_event_id, stale_published
 from sales_scorecard.core.scoreplan import load_scorecard_plan
 from sales_scorecard.schemas.fact_types import BULK_REBUILD_ORDER, FACT_TYPES
-from sales_scorecard.schemas.records import record_from_event, record_from_stored
+from sales_scorecard.schemas.records import record_from_stored
 
 from .fact_batches import Batch
 from .fact_log import FactLog
@@ -292,14 +292,14 @@ class AlertStateTable:
         return default if value is None else AlertState.from_json(value)
 
 
-def apply_fact(engine: ScorecardEngine, value: dict[str, Any], checked: bool = False) -> Outcome:
+def apply_fact(engine: ScorecardEngine, value: dict[str, Any]) -> Outcome:
     """Apply one fact to the engine: an input record, or a rep's split targets computed
-    by the org stage (``split_target``, contract §12). ``checked``: validated before (by
+    by the org stage (``split_target``, contract §12). Every fact was validated before (by
     the ingest agents before it was sent on, or before it was stored), so its timestamps
     are read without being checked again (``record_from_stored``)."""
     if FACT_TYPES[value["type"]].derived:
         return engine.apply_split_shares(value["rep_id"], {p: Decimal(v) for p, v in value["shares"].items()})
-    return engine.apply(record_from_stored(value) if checked else record_from_event(value))
+    return engine.apply(record_from_stored(value))
 
 
 def _now() -> str:
@@ -353,9 +353,8 @@ class AggregationStage:
         self._bonuses_owed: list[BonusRequest] = []
         #: Longer-period keys a flush's budget left untried: continuation flushes render them.
         self.set_aside = KeyQueue()
-        #: whether the last batch of facts was sent more than the short interval ago
-        self.behind = False
-        #: seconds since the input of the last batch of facts was sent (``Batch.age``)
+        #: seconds since the input of the last batch of facts was sent (``Batch.age``); 0
+        #: once no facts came for an interval
         self.lag = 0.0
         #: when the last batch of facts arrived (monotonic seconds)
         self.last_facts_at = 0.0
@@ -433,7 +432,7 @@ class AggregationStage:
                 if FACT_TYPES[value["type"]].ledger:
                     requests.append(AdjustmentRequest.from_json(value))
                 else:
-                    apply_fact(engine, value, checked=True)
+                    apply_fact(engine, value)
                 self._loaded_fact(value)
                 loaded += 1
         finally:
@@ -506,10 +505,9 @@ class AggregationStage:
         none came for an interval."""
         now = self._monotonic()
         if batch.facts:
-            self.behind, self.last_facts_at = lag > self.pacing.flush_interval, now
-            self.lag = lag
+            self.lag, self.last_facts_at = lag, now
         elif now - self.last_facts_at > self.pacing.flush_interval:
-            self.behind, self.lag = False, 0.0  # no facts for an interval: nothing is waiting
+            self.lag = 0.0  # no facts for an interval: nothing is waiting
         try:
             engine = self.engine or await self._load()
         except Exception:
@@ -547,9 +545,7 @@ class AggregationStage:
         if fact.ledger:
             await self._apply_appeal(engine, payload, key)
             return False
-        # Every fact on the internal topics was validated by the ingest agents (or derived
-        # from one that was): its timestamps need no second check.
-        outcome = apply_fact(engine, payload, checked=True)
+        outcome = apply_fact(engine, payload)
         self._count(kind, outcome)
         stored = None
         if outcome is Outcome.APPLIED:
@@ -630,9 +626,14 @@ class AggregationStage:
             await self.publish_boards(engine, _now())
         self.metrics.progress.report(self.name, self.pending())
 
+    @property
+    def behind(self) -> bool:
+        """Whether the last batch of facts was sent more than the short interval ago."""
+        return self.lag > self.pacing.flush_interval
+
     def _spacing(self) -> float:
         """How many times what the last flush took the next one waits (``spacing_factor``)."""
-        return spacing_factor(self.lag, self.pacing.flush_interval) if self.behind else 1.0
+        return spacing_factor(self.lag, self.pacing.flush_interval)
 
     def pending(self) -> int:
         """Scorecard keys waiting for a flush (dirty, or set aside by a flush's budget); 1
