@@ -83,21 +83,15 @@ def measure_stage(events: list[dict[str, Any]]) -> dict:
     real clock) digesting ``events`` as a backlog, per event; and the updates it sent."""
     import asyncio
 
+    from sales_scorecard.cli.bench.load import validated
     from sales_scorecard.cli.bench.state import CountingOutputs
-    from sales_scorecard.schemas.validation import Accepted, EventValidator
     from sales_scorecard.streams.aggregation import AggregationStage, StageTables
     from sales_scorecard.streams.fact_batches import Batch
     from sales_scorecard.streams.metrics import Metrics
     from sales_scorecard.streams.settings import Settings
-    from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 
     settings = Settings(store="memory")
-    validator = EventValidator(settings.currency)
-    facts = []
-    for event in events:
-        result = validator.validate(TOPIC_FOR_TYPE[event["type"]].name, orjson.dumps(event))
-        if isinstance(result, Accepted):
-            facts.append(result.event)
+    facts = list(validated(events, settings.currency))
     outputs = CountingOutputs()
     tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
     stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics())

@@ -50,6 +50,20 @@ def state_events(reps: int, months: int, start: str = "2025-11") -> Iterator[dic
                    "effective": True, "duration_minutes": 20}
 
 
+def validated(events: Iterable[dict[str, Any]], currency: str) -> Iterator[dict[str, Any]]:
+    """Each event as the ingest agents forward it (validated, defaults filled in); a bench
+    history holds only valid events, so a rejected one is an error (ValueError)."""
+    from sales_scorecard.schemas.validation import Accepted, EventValidator
+    from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
+
+    validator = EventValidator(currency)
+    for event in events:
+        result = validator.validate(TOPIC_FOR_TYPE[event["type"]].name, orjson.dumps(event))
+        if not isinstance(result, Accepted):
+            raise ValueError(f"a bench event was rejected: {result}")
+        yield result.event
+
+
 def load(settings: Settings, events: Iterable[dict[str, Any]], total: int | None = None) -> int:
     """Send events to their input topics the way ``scorecard produce`` does (acks=all,
     progress bar); returns how many were acknowledged."""

@@ -28,7 +28,7 @@ import gc
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,31 +83,21 @@ def _clock() -> Callable[[], float]:
 def digested_stage(reps: int, months: int) -> tuple[Any, Callable[[], None]]:
     """The stage built and a function that digests the history into it and publishes
     everything pending."""
-    from sales_scorecard.cli.bench.load import state_events
-    from sales_scorecard.schemas.validation import Accepted, EventValidator
+    from sales_scorecard.cli.bench.load import state_events, validated
     from sales_scorecard.streams.aggregation import AggregationStage, StageTables
     from sales_scorecard.streams.fact_batches import Batch
     from sales_scorecard.streams.metrics import Metrics
     from sales_scorecard.streams.settings import Settings
-    from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 
     from .memory import STATE_COALESCE_MS, STATE_LEADERBOARD_MS
 
     settings = Settings(store="memory", coalesce_ms=STATE_COALESCE_MS, leaderboard_ms=STATE_LEADERBOARD_MS)
     tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
     stage = AggregationStage(settings, tables, CountingOutputs().stage_outputs(), Metrics(), monotonic=_clock())
-    validator = EventValidator(settings.currency)
-
-    def facts() -> Iterator[dict[str, Any]]:
-        for event in state_events(reps, months):
-            result = validator.validate(TOPIC_FOR_TYPE[event["type"]].name, orjson.dumps(event))
-            assert isinstance(result, Accepted), result
-            yield result.event
-
     async def digest() -> None:
         batch: list[dict[str, Any]] = []
         offset = 0
-        for fact in facts():
+        for fact in validated(state_events(reps, months), settings.currency):
             batch.append(fact)
             if len(batch) == BATCH_FACTS:
                 await stage.on_batch(Batch(batch), offset=offset)
