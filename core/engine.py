@@ -62,7 +62,7 @@ from .forecast import (
 from .kept_deals import KeptDeal, same_instant
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
 from .money import add_scaled, plan_ratio, ratio
-from .periods import NO_ZONE, TRAILING_DAYS, Calendar, Period, bounds_in, elapsed, format_timestamp
+from .periods import NO_ZONE, TRAILING_DAYS, Calendar, Period, bounds_in, elapsed, format_timestamp, micros
 from .rep_tally import RepTally
 from .reviews import Answer, Review, ReviewBook, review_coverage
 from .roster import DEFAULT_FACTOR, UNASSIGNED, Roster, RosterEntry, whole_months_between
@@ -145,10 +145,6 @@ def flush_order(key: ScorecardKey) -> tuple[int, int, str, str]:
     """Months first, then quarters, years and trailing windows; each by scope, then id."""
     scope, id, label = key
     return _KIND_ORDER[L.period_kind(label)], _SCOPE_ORDER[scope], id, label
-
-
-def _micros(delta: timedelta) -> int:
-    return delta // timedelta(microseconds=1)
 
 
 def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> ComplaintEvent:
@@ -721,7 +717,7 @@ class ScorecardEngine:
         assert ev.closed_at is not None
         if ev.stage == "won":
             delta: tuple[tuple[str, object], ...] = (
-                ("revenue", (ev.units, ev.exponent)),
+                ("revenue", ev.money),
                 ("won", 1),
                 ("cycle", ev.cycle_micros),
                 ("won_customer", ev.customer_id),
@@ -747,7 +743,7 @@ class ScorecardEngine:
         if resolved is not None:
             assert ev.resolved_at is not None
             out += self._attributed(ev.rep_id, resolved, ev.resolved_at,
-                                    (("resolution", _micros(ev.resolved_at - ev.opened_at)),))
+                                    (("resolution", micros(ev.resolved_at - ev.opened_at)),))
         return out
 
     def _derive_activity(self, rep_id: str, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:

@@ -11,15 +11,14 @@ fields: an open deal's are in ``Pipeline``).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from sys import intern
 
 from sales_scorecard.schemas.records import DealEvent
 
 from .aggregates import money_units
-
-_MICROSECOND = timedelta(microseconds=1)
+from .periods import micros
 
 
 def same_instant(value: datetime, *others: datetime | None) -> datetime:
@@ -67,7 +66,7 @@ class KeptDeal:
         closed_at = ev.closed_at
         cycle = 0
         if closed_at is not None:
-            cycle = (closed_at - ev.created_at) // _MICROSECOND
+            cycle = micros(closed_at - ev.created_at)
             if old is not None:
                 closed_at = same_instant(closed_at, old.closed_at)
         return cls(ev.deal_id if old is None else old.deal_id, ev.event_id, ev.version, intern(ev.rep_id),

@@ -33,8 +33,14 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
+_MICROSECOND = timedelta(microseconds=1)
 #: UTC offset -> the tzinfo that parsed timestamps with that offset share.
 _ZONES: dict[timedelta, tzinfo] = {}
+
+
+def micros(delta: timedelta) -> int:
+    """A duration in whole microseconds (how the aggregates sum sales cycles and resolution times)."""
+    return delta // _MICROSECOND
 
 
 def parse_timestamp(text: object) -> datetime:
