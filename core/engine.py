@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 import copy
 import dataclasses
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -341,6 +341,9 @@ class ScorecardEngine:
         self._acquiring: set[str] | None = None
         #: customer -> its currently won deals (any rep), in the order they were won
         self._customer_wins: dict[str, tuple[KeptDeal, ...]] = {}
+        #: the customers with two or more won deals: only they can count in
+        #: ``repeat_customers`` (a customer's one win is the one in the period read)
+        self._rewon_customers: set[str] = set()
         #: (scope, id) -> customer -> close times of the customer's won deals credited to the
         #: scope (a multiset: the time itself for one, a tuple for several; the deals' objects)
         self._scope_wins: dict[tuple[str, str], dict[str, datetime | tuple[datetime, ...]]] = {}
@@ -403,6 +406,11 @@ class ScorecardEngine:
         if kept.stage == "won":
             assert kept.closed_at is not None  # guaranteed by the schema
             wins[kept.customer_id] = (*wins.get(kept.customer_id, ()), kept)
+        for customer in {kept.customer_id} if old is None else {kept.customer_id, old.customer_id}:
+            if len(wins.get(customer, ())) >= 2:
+                self._rewon_customers.add(customer)
+            else:
+                self._rewon_customers.discard(customer)
         retracted: tuple[Contribution, ...] = ()
         if old is not None and old.team is not None:
             del self._rep_facts[old.rep_id].deals[old.deal_id]
@@ -1071,7 +1079,7 @@ class ScorecardEngine:
                 out.append(key)
         return later
 
-    def month_ready(self, held: Container[ScorecardKey]) -> bool:
+    def month_ready(self, held: Collection[ScorecardKey]) -> bool:
         """Whether an existing dirty month scorecard (or a vanished one) of this role is not
         in ``held``. Marks no call would ever hand out (no such scorecard, another role's
         scope) are dropped on the way."""
@@ -1079,12 +1087,15 @@ class ScorecardEngine:
         if any(key[0] in scopes and L.is_month(key[2]) and key not in held for key in self.vanished):
             return True
         found, dropped = False, []
-        for key in self.dirty.months:
+        # the held months left out first, in one C-level pass: on time every dirty month
+        # is usually held, and this runs after every message
+        waiting = self.dirty.months.difference(held) if held else self.dirty.months
+        for key in waiting:
             scope, id, label = key
             known = self.known.get((scope, id)) if scope in scopes else None
             if not known or label not in known:
                 dropped.append(key)
-            elif key not in held:
+            else:
                 found = True
                 break
         self.dirty.months.difference_update(dropped)
@@ -1237,13 +1248,15 @@ class ScorecardEngine:
         lo, hi = start - YEAR, start
         zone: tzinfo | None = NO_ZONE
         zlo, zhi = lo, hi
+        rewon, won = self._rewon_customers, bucket.won_customers
+        if not rewon or not won:
+            return 0
+        # a customer won once in the period has no other win: only the rewon ones can count
+        candidates = [c for c in rewon if c in won] if len(rewon) < len(won) else [c for c in won if c in rewon]
         wins = self._customer_wins
         count = 0
-        for customer in bucket.won_customers:
-            deals = wins.get(customer)
-            if deals is None:
-                continue
-            for deal in deals:
+        for customer in candidates:
+            for deal in wins[customer]:
                 ts: datetime = deal.closed_at  # type: ignore[assignment]  # a won deal is closed
                 if ts.tzinfo is not zone:
                     zone = ts.tzinfo

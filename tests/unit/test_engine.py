@@ -112,6 +112,33 @@ def test_targets_attainment_commission_and_member_sums() -> None:
     assert kpis(e, "company", "*", "2026-11")["target"] == "1010000.00"
 
 
+def test_repeat_customers_follow_every_win_of_the_customer_and_its_retraction() -> None:
+    """Contract §5: a customer won in P counts as repeat if any rep won it in the 365 days
+    before P's start; a second win makes a customer a candidate, losing it undoes that."""
+    nov = "2026-11-20T10:00:00+08:00"
+    e = build(*TEAMS, deal("d1", "r1", "c1", "10.00", closed_at=nov), deal("d2", "r1", "c2", "10.00", closed_at=nov),
+              deal("d3", "r1", "c3", "10.00", closed_at="2026-11-21T10:00:00+08:00"))
+    assert kpis(e, "rep", "r1", "2026-11")["repeat_customer_rate"] == 0.0  # 0 of 3: each won once
+    # c1 was won by another rep in May, c3 again in the same month (not before its start)
+    e.apply(record_from_event(deal("d4", "r3", "c1", "5.00", closed_at="2026-05-02T10:00:00+08:00")))
+    e.apply(record_from_event(deal("d5", "r2", "c3", "5.00", closed_at="2026-11-25T10:00:00+08:00")))
+    assert kpis(e, "rep", "r1", "2026-11")["repeat_customer_rate"] == 0.3333
+    assert kpis(e, "team", "t1", "2026-11")["repeat_customer_rate"] == 0.3333  # c1 of c1, c2, c3
+    # a win more than 365 days before the start does not count; within them it does
+    e.apply(record_from_event(deal("d6", "r3", "c2", "5.00", closed_at="2025-10-30T10:00:00+08:00")))
+    assert kpis(e, "rep", "r1", "2026-11")["repeat_customer_rate"] == 0.3333
+    e.apply(record_from_event(deal("d6", "r3", "c2", "5.00", version=2, closed_at="2025-11-02T10:00:00+08:00")))
+    assert kpis(e, "rep", "r1", "2026-11")["repeat_customer_rate"] == 0.6667
+    # May's win of c1 lost, then c1's only win is November's: no longer repeat
+    e.apply(record_from_event(deal("d4", "r3", "c1", "5.00", stage="lost", version=2,
+                                   closed_at="2026-05-02T10:00:00+08:00")))
+    assert kpis(e, "rep", "r1", "2026-11")["repeat_customer_rate"] == 0.3333
+    # the May deal won again, for another customer: c1 stays single, c4 is new in May
+    e.apply(record_from_event(deal("d4", "r3", "c4", "5.00", version=3, closed_at="2026-05-02T10:00:00+08:00")))
+    assert kpis(e, "rep", "r1", "2026-11")["repeat_customer_rate"] == 0.3333
+    assert kpis(e, "rep", "r3", "2026-05")["repeat_customer_rate"] == 0.0
+
+
 def test_zero_denominators_are_null() -> None:
     e = build(*TEAMS, deal("d1", "r1", "c1", "100.00", stage="lost", closed_at="2026-11-03T10:00:00+08:00"))
     k = kpis(e, "rep", "r1", "2026-11")
