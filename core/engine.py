@@ -1321,17 +1321,16 @@ class ScorecardEngine:
             return sum(len(reps) for reps in members.values())
         return len(members.get(id, ()))
 
+    def _month_of(self, ts: datetime) -> str:
+        """The local month label of an instant."""
+        return self.calendar.labels_containing(ts)[1]
+
     def _ramp(self, scope: str, id: str, period: Period, month: str) -> list[Decimal]:
-        members = self.roster.members_at_end(period.end)
-        reps = [r for reps in members.values() for r in reps] if scope == "company" else members.get(id, [])
         hire_month = L.shift(month, -2)
+        hires = self.roster.hires_at_end(period.end, hire_month, self._month_of)
+        reps = [r for reps in hires.values() for r in reps] if scope == "company" else hires.get(id, [])
         ratios = []
         for rep in reps:
-            entry = self.roster.entry_before(rep, period.end)
-            assert entry is not None
-            hired = self.calendar.local_date(entry.hired_at)
-            if f"{hired.year:04d}-{hired.month:02d}" != hire_month:
-                continue
             base = self._revenue("rep", rep, hire_month)
             if base:
                 ratios.append(self._revenue("rep", rep, month) / base)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import ROUND_CEILING, Decimal
 from sys import intern
 from typing import Any
 
 from .commission import CommissionPlan, Condition
 from .money import CONTEXT, ZERO, format_money, ratio
+from .periods import NO_ZONE, bounds_in
 from .plan_files import checked_mapping, finite_decimal, load_yaml
 
 #: Money's smallest unit: what ``revenue_needed`` is rounded up to.
@@ -128,12 +129,27 @@ class Pipeline:
 
     def weighted(self, reps: Iterable[str], start: datetime, end: datetime,
                  probabilities: StageProbabilities) -> Decimal:
-        """Σ amount × stage probability over the open deals of ``reps`` expected to close in ``[start, end)``."""
+        """Σ amount × stage probability over the open deals of ``reps`` expected to close in
+        ``[start, end)``: the amounts summed per stage, then each sum times its probability
+        (the same Decimal as a product per deal: both are exact at 28 digits)."""
+        by_rep, by_stage = self._by_rep, dict[str, Decimal]()
+        zone: tzinfo | None = NO_ZONE
+        lo, hi = start, end
+        for rep in reps:  # every rep of the company on its renders: one add per deal
+            deals = by_rep.get(rep)
+            if deals is None:
+                continue
+            for deal in deals.values():
+                ts = deal.expected_close_at
+                if ts.tzinfo is not zone:
+                    zone = ts.tzinfo
+                    lo, hi = bounds_in(start, end, zone)
+                if lo <= ts < hi:
+                    kept = by_stage.get(deal.stage)
+                    by_stage[deal.stage] = deal.amount if kept is None else CONTEXT.add(kept, deal.amount)
         total = ZERO
-        for rep in reps:
-            for deal in self._by_rep.get(rep, {}).values():
-                if start <= deal.expected_close_at < end:
-                    total = CONTEXT.add(total, CONTEXT.multiply(deal.amount, probabilities.of(deal.stage)))
+        for stage, amount in by_stage.items():
+            total = CONTEXT.add(total, CONTEXT.multiply(amount, probabilities.of(stage)))
         return total
 
 

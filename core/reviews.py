@@ -88,6 +88,9 @@ class ReviewBook:
         self._by_subject: dict[tuple[str, str], set[str]] = {}
         #: month -> team_id -> respondent_id -> the latest answer
         self._answers: dict[str, dict[str, dict[str, Answer]]] = {}
+        #: month -> subject_id -> how many manager reviews of the subject the month holds
+        #: (``manager_reviewed`` reads it on every team and company render)
+        self._managed: dict[str, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ apply
     def put_review(self, review_id: str, review: Review) -> tuple[bool, Review | None]:
@@ -101,9 +104,23 @@ class ReviewBook:
             ids.discard(review_id)
             if not ids:
                 del self._by_subject[(old.subject_id, old.month)]
+            self._count_manager(old, -1)
         self.reviews[review_id] = review
         self._by_subject.setdefault((review.subject_id, review.month), set()).add(review_id)
+        self._count_manager(review, +1)
         return True, old
+
+    def _count_manager(self, review: Review, sign: int) -> None:
+        if review.role != "manager":
+            return
+        subjects = self._managed.setdefault(review.month, {})
+        n = subjects.get(review.subject_id, 0) + sign
+        if n:
+            subjects[review.subject_id] = n
+        else:
+            del subjects[review.subject_id]
+            if not subjects:
+                del self._managed[review.month]
 
     def put_answer(self, team_id: str, month: str, respondent_id: str, answer: Answer) -> tuple[bool, Answer | None]:
         """Keep ``answer`` unless a later answer of the respondent is kept; returns
@@ -142,15 +159,12 @@ class ReviewBook:
 
     def manager_reviewed(self, members: Iterable[str], months: Iterable[str]) -> int:
         """How many of ``members`` have at least one manager review in ``months``."""
-        months = tuple(months)
-        reviews, by_subject = self.reviews, self._by_subject
-        count = 0
-        for member in members:  # read on every team render: plain loops that stop at the first hit
-            for month in months:
-                if any(reviews[r].role == "manager" for r in by_subject.get((member, month), ())):
-                    count += 1
-                    break
-        return count
+        reviewed = [subjects for month in months if (subjects := self._managed.get(month))]
+        if not reviewed:
+            return 0
+        if len(reviewed) == 1:
+            return sum(1 for member in members if member in reviewed[0])
+        return sum(1 for member in members if any(member in subjects for subjects in reviewed))
 
     def engagement(self, teams: Iterable[str] | None, months: Iterable[str]) -> tuple[int, Decimal | None]:
         """(respondents, ``team_engagement``) of ``teams`` (None: every team) over ``months``:

@@ -8,6 +8,7 @@ inside it (``effective_at < end``); no entry in force means team ``unassigned``.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -90,6 +91,8 @@ class Roster:
     def __init__(self) -> None:
         self.reps: dict[str, RepHistory] = {}
         self._members_cache: dict[datetime, dict[str, list[str]]] = {}
+        #: (end, month) -> ``hires_at_end``'s answer (the new-hire ramp reads it on every render)
+        self._hires_cache: dict[tuple[datetime, str], dict[str, list[str]]] = {}
         self._departures: list[tuple[str, datetime, str]] | None = None
 
     def add(self, entry: RosterEntry) -> bool:
@@ -100,6 +103,7 @@ class Roster:
         changed = hist.add(entry)
         if changed:
             self._members_cache.clear()
+            self._hires_cache.clear()
             self._departures = None
         return changed
 
@@ -122,6 +126,22 @@ class Roster:
         """All teams the rep ever belonged to, plus ``unassigned``."""
         hist = self.reps.get(rep_id)
         return (hist.teams() if hist else set()) | {UNASSIGNED}
+
+    def hires_at_end(self, end: datetime, month: str, month_of: Callable[[datetime], str]) -> dict[str, list[str]]:
+        """team_id -> the members at ``end`` (``members_at_end``, in its order) whose entry
+        then says they were hired in ``month`` (``month_of``: the month label of an instant,
+        the same function at every call)."""
+        key = (end, month)
+        cached = self._hires_cache.get(key)
+        if cached is not None:
+            return cached
+        hires: dict[str, list[str]] = {}
+        for team_id, reps in self.members_at_end(end).items():
+            hired = [rep_id for rep_id in reps if month_of(self.reps[rep_id].before(end).hired_at) == month]  # type: ignore[union-attr]  # a member has an entry before end
+            if hired:
+                hires[team_id] = hired
+        self._hires_cache[key] = hires
+        return hires
 
     def members_at_end(self, end: datetime) -> dict[str, list[str]]:
         """team_id -> reps active in it at the last instant before ``end``."""

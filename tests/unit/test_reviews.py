@@ -124,6 +124,25 @@ def test_review_coverage_counts_members_active_at_the_end_with_a_manager_review(
     assert card(engine, "team", "t1", "2026-Q4")["kpis"]["review_coverage"] == 0.6667
 
 
+def test_review_coverage_follows_a_review_corrected_to_another_role_subject_or_month() -> None:
+    later = "2026-11-28T10:00:00+08:00"
+    engine = build(f.review("a", "r1", "m1", "manager", 4), f.review("b", "r2", "m1", "manager", 3),
+                   f.review("b2", "r2", "m1", "manager", 2))
+    assert card(engine, "team", "t1")["kpis"]["review_coverage"] == 0.6667  # r1, r2 of r1, r2, r3
+    # a: corrected to a peer review; r1 has no manager review left
+    engine.apply(record_from_event(_valid(f.review("a", "r1", "m1", "peer", 4, occurred_at=later))))
+    assert card(engine, "team", "t1")["kpis"]["review_coverage"] == 0.3333
+    # b: about r3 now; r2 keeps b2, r3 gains b
+    engine.apply(record_from_event(_valid(f.review("b", "r3", "m1", "manager", 3, occurred_at=later))))
+    assert card(engine, "team", "t1")["kpis"]["review_coverage"] == 0.6667
+    # b2: moved to October; r2 has no November manager review, the quarter still counts it
+    engine.apply(record_from_event(_valid(f.review("b2", "r2", "m1", "manager", 2, period="2026-10",
+                                                   occurred_at=later))))
+    assert card(engine, "team", "t1")["kpis"]["review_coverage"] == 0.3333
+    assert card(engine, "team", "t1", "2026-Q4")["kpis"]["review_coverage"] == 0.6667
+    assert card(engine, "company", "*")["kpis"]["review_coverage"] == 0.25  # r3 of r1, r2, r3, r5
+
+
 def test_team_engagement_is_null_below_three_respondents() -> None:
     engine = build(f.engagement("t1", "e1", 4), f.engagement("t1", "e2", 2),
                    f.engagement("t2", "x1", 3), f.engagement("t2", "x2", 4), f.engagement("t2", "x3", 5),
