@@ -90,7 +90,10 @@ def _mean(values: list[Decimal]) -> Decimal | None:
 
 def _own_kpis(b: Bucket, won_customers: Any) -> dict[str, Any]:
     """The ``BUCKET_KPIS`` of a bucket (``won_customers``: its multiset, read once by the caller)."""
-    served = len(won_customers.keys() | b.contacts.keys())
+    contacts = b.contacts
+    # |won ∪ contacts| without building the union: the smaller one's members looked up in the other
+    small, large = (won_customers, contacts) if len(won_customers) <= len(contacts) else (contacts, won_customers)
+    served = len(large) + len(small) - sum(map(large.__contains__, small))
     return {
         "won_deals": b.won,
         "lost_deals": b.lost,
