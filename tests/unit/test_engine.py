@@ -139,6 +139,33 @@ def test_repeat_customers_follow_every_win_of_the_customer_and_its_retraction() 
     assert kpis(e, "rep", "r3", "2026-05")["repeat_customer_rate"] == 0.0
 
 
+def test_new_hire_ramp_follows_roster_entries_arriving_between_renders() -> None:
+    """Contract §5 ``new_hire_ramp``: the members at P's end hired two months before P;
+    each roster entry between two renders can move who that is."""
+    sep = "2026-09-10T10:00:00+08:00"
+    e = build(roster("r1", "t1"), roster("r7", "t1", effective_at=sep, hired_at=sep),
+              roster("r8", "t2", effective_at=sep, hired_at=sep),
+              deal("g1", "r7", "c1", "10000.00", closed_at="2026-09-20T10:00:00+08:00"),
+              deal("g2", "r7", "c2", "25000.00", closed_at="2026-11-20T10:00:00+08:00"),
+              deal("g3", "r8", "c3", "4000.00", closed_at="2026-09-21T10:00:00+08:00"),
+              deal("g4", "r8", "c4", "2000.00", closed_at="2026-11-21T10:00:00+08:00"))
+    assert kpis(e, "team", "t1", "2026-11")["new_hire_ramp"] == 2.5  # r7: 25,000 / 10,000
+    assert kpis(e, "company", "*", "2026-11")["new_hire_ramp"] == 1.5  # mean of 2.5 and r8's 0.5
+    # r8 moves to t1 in October: t1's November now has both
+    e.apply(record_from_event(roster("r8", "t1", effective_at="2026-10-05T00:00:00+08:00", hired_at=sep)))
+    assert kpis(e, "team", "t1", "2026-11")["new_hire_ramp"] == 1.5
+    # r7's hire date corrected to August (an entry at the same instant, later by event id):
+    # no longer in the cohort of September
+    e.apply(record_from_event(roster("r7", "t1", effective_at=sep, hired_at="2026-08-10T10:00:00+08:00",
+                                     event_id="~r7-corrected")))
+    assert kpis(e, "team", "t1", "2026-11")["new_hire_ramp"] == 0.5
+    assert kpis(e, "company", "*", "2026-11")["new_hire_ramp"] == 0.5
+    # r8 leaves before November's end: nobody of the cohort is a member at its end
+    e.apply(record_from_event(roster("r8", "t1", status="left", effective_at="2026-11-25T00:00:00+08:00",
+                                     hired_at=sep)))
+    assert kpis(e, "team", "t1", "2026-11")["new_hire_ramp"] is None
+
+
 def test_zero_denominators_are_null() -> None:
     e = build(*TEAMS, deal("d1", "r1", "c1", "100.00", stage="lost", closed_at="2026-11-03T10:00:00+08:00"))
     k = kpis(e, "rep", "r1", "2026-11")
