@@ -158,7 +158,7 @@ def command(events: int, rate: int, duration: int, latency_reps: int, reps: int,
     try:
         if "engine" in parts:
             say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
-            result["engine"] = engine_bench.measure_engine(load.realistic_events(events))
+            result["engine"] = engine_bench.measure_engine(load.realistic_events(events), on_time_rate=rate)
             save()
         if "state" in parts:
             from sales_scorecard.cli.bench import state

@@ -6,7 +6,8 @@ event before any Kafka or Faust cost; their sum bounds its throughput from above
 (``python_bound_events_per_s``), whatever the plumbing around them. ``measure_stage``
 adds what the single stage itself costs per event while it digests a backlog (apply,
 fact log, flushes on its backlog pacing, payroll, boards): the worker's CPU per event
-less Faust, Kafka and validation."""
+less Faust, Kafka and validation; ``measure_stage_on_time`` the same on time, under the
+latency part's steady load, where every changed key renders once per interval."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import orjson
 
 
-def measure_engine(events: list[dict[str, Any]]) -> dict:
+def measure_engine(events: list[dict[str, Any]], on_time_rate: int = 0) -> dict:
     """Validation, decoding, engine apply and a full render over ``events`` (the
     throughput part's events, so the bound applies to that run)."""
     from sales_scorecard.core.engine import ScorecardEngine
@@ -58,6 +59,7 @@ def measure_engine(events: list[dict[str, Any]]) -> dict:
     refresh = time.perf_counter() - started
     return {
         **measure_stage(events),
+        **(measure_stage_on_time(on_time_rate) if on_time_rate else {}),
         "events": len(lines),
         "scorecard_keys": len(keys),
         "validate_events_per_s": round(len(lines) / validate),
@@ -104,3 +106,53 @@ def measure_stage(events: list[dict[str, Any]]) -> dict:
     asyncio.run(digest())
     cpu = time.process_time() - started
     return {"stage_cpu_us_per_event": round(1e6 * cpu / max(len(facts), 1), 1), "stage_updates_sent": outputs.sent}
+
+
+#: Seconds of the latency part's load the on-time measure offers the stage.
+ON_TIME_SECONDS = 20
+
+
+class _StageClock:
+    """A monotonic clock the measure moves forward with the events it offers."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def measure_stage_on_time(rate: int, seconds: int = ON_TIME_SECONDS) -> dict:
+    """CPU seconds of the single ``AggregationStage`` (dict tables, outputs dropped) fed the
+    latency part's load at ``rate`` events/s of a clock of its own, per event, in batches of
+    one ingest window (``SCORECARD_INGEST_BATCH_MS``): on time every changed key renders
+    once per interval, so this is what a steady load costs the stage, renders included,
+    without any Kafka or Faust cost; and the updates it sent."""
+    import asyncio
+
+    from sales_scorecard.cli.bench.latency import steady_history
+    from sales_scorecard.cli.bench.load import validated
+    from sales_scorecard.cli.bench.state import CountingOutputs
+    from sales_scorecard.streams.aggregation import AggregationStage, StageTables
+    from sales_scorecard.streams.fact_batches import Batch
+    from sales_scorecard.streams.metrics import Metrics
+    from sales_scorecard.streams.settings import Settings
+
+    settings = Settings(store="memory")
+    facts = list(validated(steady_history(rate, seconds), settings.currency))
+    window = settings.ingest_batch_ms / 1000.0
+    per_batch = max(1, round(rate * window))
+    outputs, clock = CountingOutputs(), _StageClock()
+    tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
+
+    async def offer() -> None:
+        for offset, start in enumerate(range(0, len(facts), per_batch)):
+            clock.now += per_batch / rate
+            await stage.on_batch(Batch(facts[start:start + per_batch]), offset=offset, lag=window)
+
+    started = time.process_time()
+    asyncio.run(offer())
+    cpu = time.process_time() - started
+    return {"on_time_rate": rate, "on_time_stage_cpu_us_per_event": round(1e6 * cpu / max(len(facts), 1), 1),
+            "on_time_updates_sent": outputs.sent}

@@ -47,6 +47,12 @@ def _event(i: int, rep: str) -> dict:
             "kind": "call", "customer_id": f"lc{i}", "effective": True, "duration_minutes": 5}
 
 
+def steady_history(rate: int, seconds: int, rep_count: int = REPS) -> list[dict]:
+    """The roster and the first ``rate × seconds`` events this part offers (``measure``)."""
+    reps = [f"r{n:04d}" for n in range(rep_count)]
+    return [_roster(r) for r in reps] + [_event(i, reps[i % rep_count]) for i in range(rate * seconds)]
+
+
 class UpdateWatcher(threading.Thread):
     """Reads scorecard updates; records when each rep's month revenue first reached k."""
 

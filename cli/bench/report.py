@@ -26,6 +26,10 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             e.get("stage_cpu_us_per_event"), "us")
         add("engine: updates the stage sent meanwhile (scorecards, boards, alerts, payroll)",
             e.get("stage_updates_sent"))
+        if e.get("on_time_rate"):
+            add(f"engine: the single stage on time at {e['on_time_rate']:,} ev/s (the latency part's load), "
+                "CPU per event (offline)", e.get("on_time_stage_cpu_us_per_event"), "us")
+            add("engine: updates the stage sent on time", e.get("on_time_updates_sent"))
     if "throughput" in result:
         t = result["throughput"]
         add("throughput a: bare aiokafka decode", t["ceiling"]["events_per_s"], "ev/s")

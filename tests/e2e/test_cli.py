@@ -90,7 +90,7 @@ def test_simulate_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_bench_prints_and_writes_figures(tmp_path: Path) -> None:
-    result = scorecard(None, "bench", "--only", "engine", "--out-dir", str(tmp_path))
+    result = scorecard(None, "bench", "--only", "engine", "--rate", "300", "--out-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert b"engine: apply (offline)" in result.stdout
     written = sorted(p.suffix for p in tmp_path.iterdir())
@@ -100,3 +100,6 @@ def test_bench_prints_and_writes_figures(tmp_path: Path) -> None:
     # the single stage digested the same events as a backlog and published as it went
     assert figures["stage_cpu_us_per_event"] > 0 and figures["stage_updates_sent"] > 0
     assert b"engine: the single stage digesting the events as a backlog" in result.stdout
+    # and the latency part's load on time, at the rate given
+    assert figures["on_time_rate"] == 300 and figures["on_time_stage_cpu_us_per_event"] > 0
+    assert figures["on_time_updates_sent"] > 0

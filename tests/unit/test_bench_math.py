@@ -76,6 +76,16 @@ def test_report_shows_the_stage_cost_per_event() -> None:
     got = dict(rows(result))
     assert got["engine: the single stage digesting the events as a backlog, CPU per event (offline)"] == "46.6 us"
     assert got["engine: updates the stage sent meanwhile (scorecards, boards, alerts, payroll)"] == "2,091"
+    assert not any("on time" in name for name in got)  # a result from before the on-time measure
+
+
+def test_report_shows_the_stage_cost_on_time_at_the_latency_rate() -> None:
+    result = {"engine": {"apply_events_per_s": 8000, "render_keys_per_s": 3000, "python_bound_events_per_s": 5500,
+                         "on_time_rate": 3100, "on_time_stage_cpu_us_per_event": 110.1, "on_time_updates_sent": 17800}}
+    got = dict(rows(result))
+    assert got["engine: the single stage on time at 3,100 ev/s (the latency part's load), CPU per event (offline)"] \
+        == "110.1 us"
+    assert got["engine: updates the stage sent on time"] == "17,800"
 
 
 def test_pipeline_ceiling_adds_per_event_costs() -> None:
