@@ -112,16 +112,6 @@ def measure_stage(events: list[dict[str, Any]]) -> dict:
 ON_TIME_SECONDS = 20
 
 
-class _StageClock:
-    """A monotonic clock the measure moves forward with the events it offers."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def measure_stage_on_time(rate: int, seconds: int = ON_TIME_SECONDS) -> dict:
     """CPU seconds of the single ``AggregationStage`` (dict tables, outputs dropped) fed the
     latency part's load at ``rate`` events/s of a clock of its own, per event, in batches of
@@ -132,7 +122,7 @@ def measure_stage_on_time(rate: int, seconds: int = ON_TIME_SECONDS) -> dict:
 
     from sales_scorecard.cli.bench.latency import steady_history
     from sales_scorecard.cli.bench.load import validated
-    from sales_scorecard.cli.bench.state import CountingOutputs
+    from sales_scorecard.cli.bench.state import CountingOutputs, ManualClock
     from sales_scorecard.streams.aggregation import AggregationStage, StageTables
     from sales_scorecard.streams.fact_batches import Batch
     from sales_scorecard.streams.metrics import Metrics
@@ -142,7 +132,7 @@ def measure_stage_on_time(rate: int, seconds: int = ON_TIME_SECONDS) -> dict:
     facts = list(validated(steady_history(rate, seconds), settings.currency))
     window = settings.ingest_batch_ms / 1000.0
     per_batch = max(1, round(rate * window))
-    outputs, clock = CountingOutputs(), _StageClock()
+    outputs, clock = CountingOutputs(), ManualClock(1000.0)
     tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
     stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
 

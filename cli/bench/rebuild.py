@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sales_scorecard.cli.bench.load import state_events
+from sales_scorecard.cli.bench.state import ManualClock
 from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables
 from sales_scorecard.streams.fact_batches import Batch
 from sales_scorecard.streams.metrics import Metrics
@@ -27,16 +28,6 @@ from sales_scorecard.streams.settings import Settings
 
 #: Facts per digested message (the ingest stage forwards at most this many per batch).
 BATCH = 1000
-
-
-class _Clock:
-    """A monotonic clock the measurement moves by hand: one flush when it decides."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class _Counted:
@@ -61,7 +52,7 @@ class _Counted:
                             drain, link, awards=sender("awards"))
 
 
-def _stage(tables: StageTables, outputs: _Counted, clock: _Clock) -> AggregationStage:
+def _stage(tables: StageTables, outputs: _Counted, clock: ManualClock) -> AggregationStage:
     # Long intervals: nothing flushes until the clock is moved past them.
     settings = Settings(coalesce_ms=10**9, leaderboard_ms=10**9, store="memory", clock_refresh_seconds=10**12)
     return AggregationStage(settings, tables, outputs.outputs(), Metrics(), monotonic=clock)
@@ -81,7 +72,7 @@ def _batches(reps: int, months: int) -> Iterator[Batch]:
 async def digest(reps: int, months: int) -> StageTables:
     """Tables after the history was applied and every key published once."""
     tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
-    clock = _Clock()
+    clock = ManualClock()
     stage = _stage(tables, _Counted(), clock)
     for offset, batch in enumerate(_batches(reps, months)):
         await stage.on_batch(batch, offset)
@@ -96,7 +87,7 @@ async def digest(reps: int, months: int) -> StageTables:
 async def rebuild(tables: StageTables, profile: str | None = None) -> dict[str, Any]:
     """Seconds (wall and CPU) of a new stage's rebuild and of its first flush; with
     ``profile``, cProfile stats of each step go to ``{profile}.{step}.prof``."""
-    clock, outputs = _Clock(), _Counted()
+    clock, outputs = ManualClock(), _Counted()
     stage = _stage(tables, outputs, clock)
     out: dict[str, Any] = {}
     steps = (("rebuild", stage.rebuild), ("first_flush", lambda: stage.on_batch(Batch([]))))

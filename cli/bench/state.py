@@ -73,6 +73,16 @@ class CountingOutputs:
         return StageOutputs(send, send, send, send, drain, link)
 
 
+class ManualClock:
+    """A monotonic clock a measurement moves by hand (``now``)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def _clock() -> Callable[[], float]:
     """A monotonic clock that moves one second per reading: flushes and boards fall due
     every few messages, as in a worker digesting a backlog, the same way every run."""
