@@ -580,7 +580,7 @@ class BoardCache:
         teams = self.teams[period].ranking(metric)
         if teams is None:
             return None
-        return Standing(teams.rank_of((cached.team_id, *key)), teams.size(cached.team_id))
+        return Standing(*teams.standing((cached.team_id, *key)))
 
     def periods(self) -> list[str]:
         """The periods whose company board ranks at least one rep."""
@@ -598,9 +598,8 @@ class BoardCache:
         grouped = None if teams is None else teams.ranking(metric)
         if grouped is None:
             return None
-        team = board[5:]
-        size = grouped.size(team)
-        return (grouped.group_ranks(team, limit), size) if size else None
+        ranks, size = grouped.group_ranks(board[5:], limit)
+        return (ranks, size) if size else None
 
     def board(self, board: str, period: str, metric: str, names: Mapping[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:

@@ -178,18 +178,17 @@ class RankIndex:
         if not blocks:
             return 0
         at = self._block_of(bound)
-        before = sum(len(block) for block in itertools.islice(blocks, at))
-        return before + bisect.bisect_left(blocks[at], bound, key=self._key)
+        return sum(map(len, itertools.islice(blocks, at))) + bisect.bisect_left(blocks[at], bound, key=self._key)
 
-    def entries_from(self, bound: tuple[Any, ...]) -> Iterator[Any]:
-        """The entries in order from the first whose key is not below ``bound``."""
+    def entries_at(self, position: int) -> Iterator[Any]:
+        """The entries in order from the one at ``position`` (0: the first), O(blocks)."""
         blocks = self._blocks
-        if not blocks:
-            return iter(())
-        at = self._block_of(bound)
-        start = bisect.bisect_left(blocks[at], bound, key=self._key)
-        return itertools.chain(itertools.islice(blocks[at], start, None),
-                               itertools.chain.from_iterable(itertools.islice(blocks, at + 1, None)))
+        for at, block in enumerate(blocks):
+            if position < len(block):
+                return itertools.chain(itertools.islice(block, position, None),
+                                       itertools.chain.from_iterable(itertools.islice(blocks, at + 1, None)))
+            position -= len(block)
+        return iter(())
 
     def _first(self, stop: int) -> Iterator[Any]:
         return itertools.islice(itertools.chain.from_iterable(self._blocks), stop)
@@ -243,21 +242,34 @@ class GroupedRankIndex(RankIndex):
 
     __slots__ = ()
 
+    def _span(self, group: str) -> tuple[int, int]:
+        """Where ``group``'s run starts in the order and where it ends (exclusive)."""
+        return self.count_below((group,)), self.count_below((group, ABOVE))
+
     def size(self, group: str) -> int:
         """How many reps ``group`` ranks."""
-        return self.count_below((group, ABOVE)) - self.count_below((group,))
+        first, end = self._span(group)
+        return end - first
 
     def rank_of(self, key: GroupKey) -> int:  # type: ignore[override]
         """The rank of the rep keyed ``key`` within its group (ValueError when not ranked)."""
+        return self.standing(key)[0]
+
+    def standing(self, key: GroupKey) -> tuple[int, int]:
+        """The rank of the rep keyed ``key`` within its group and how many reps the group
+        ranks (ValueError when the rep is not ranked): four bisections."""
         self._find(key)
         group, units, _ = key
-        return self.count_below((group, units, "")) - self.count_below((group,)) + 1
+        first, end = self._span(group)
+        return self.count_below((group, units, "")) - first + 1, end - first
 
-    def group_ranks(self, group: str, limit: int | None = None) -> Iterator[tuple[int, str]]:
-        """(rank, rep_id) of the first ``limit`` (or all) reps of ``group``, as ``ranks``."""
-        stop = slice(limit).indices(self.size(group))[1]
-        keys = (key[1:] for key in map(self._key, itertools.islice(self.entries_from((group,)), stop)))
-        return competition(keys)
+    def group_ranks(self, group: str, limit: int | None = None) -> tuple[Iterator[tuple[int, str]], int]:
+        """(rank, rep_id) of the first ``limit`` (or all) reps of ``group``, as ``ranks``
+        gives them, and how many reps the group ranks."""
+        first, end = self._span(group)
+        stop = slice(limit).indices(end - first)[1]
+        keys = (key[1:] for key in map(self._key, itertools.islice(self.entries_at(first), stop)))
+        return competition(keys), end - first
 
 
 def ranking_changed(old: list[RankedRow], new: list[RankedRow]) -> bool:

@@ -184,20 +184,21 @@ def test_a_grouped_ranking_ranks_each_group_on_its_own(block: int) -> None:
             index.add(entry)
         assert len(index) == 7
         assert [index.size(t) for t in ("t1", "t10", "t2", "t3", "")] == [3, 1, 3, 0, 0]
-        assert list(index.group_ranks("t1")) == [(1, "a"), (1, "c"), (3, "b")]
-        assert list(index.group_ranks("t10")) == [(1, "d")]
-        assert list(index.group_ranks("t2")) == [(1, "g"), (2, "e"), (2, "f")]
-        assert list(index.group_ranks("t2", 2)) == [(1, "g"), (2, "e")]
-        assert list(index.group_ranks("t3")) == [] and list(index.group_ranks("t1", 0)) == []
+        assert list(index.group_ranks("t1")[0]) == [(1, "a"), (1, "c"), (3, "b")]
+        assert list(index.group_ranks("t10")[0]) == [(1, "d")]
+        assert list(index.group_ranks("t2")[0]) == [(1, "g"), (2, "e"), (2, "f")]
+        assert list(index.group_ranks("t2", 2)[0]) == [(1, "g"), (2, "e")]
+        assert list(index.group_ranks("t3")[0]) == [] and list(index.group_ranks("t1", 0)[0]) == []
         assert {rep: index.rank_of((e.team, e.units, e.rep_id)) for rep, e in reps.items()} == \
             {"a": 1, "c": 1, "b": 3, "d": 1, "g": 1, "e": 2, "f": 2}
         # c moves to t2 (it leaves before its key changes) with value 3: second there, behind g
         index.remove(reps["c"])
         reps["c"].team = "t2"
         index.add(reps["c"])
-        assert list(index.group_ranks("t1")) == [(1, "a"), (2, "b")]
-        assert list(index.group_ranks("t2")) == [(1, "g"), (2, "c"), (3, "e"), (3, "f")]
+        assert list(index.group_ranks("t1")[0]) == [(1, "a"), (2, "b")]
+        assert list(index.group_ranks("t2")[0]) == [(1, "g"), (2, "c"), (3, "e"), (3, "f")]
         assert index.size("t2") == 4 and index.rank_of(("t2", -2_000_000, "f")) == 3
+        assert index.standing(("t2", -3_000_000, "c")) == (2, 4) and index.group_ranks("t2", 1)[1] == 4
         with pytest.raises(ValueError):
             index.rank_of(("t1", -3_000_000, "c"))
     finally:
@@ -215,7 +216,8 @@ def test_a_bound_counts_the_entries_below_it_across_blocks() -> None:
         assert index.count_below((-5_000_000,)) == 4 and index.count_below((-5_000_000, "")) == 4
         assert index.count_below((-5_000_000, "r6")) == 5  # r5 ("r5" < "r6") is below as well
         assert index.count_below((0,)) == 9 and index.count_below((-10_000_000,)) == 0
-        assert [key[1] for key in index.entries_from((-3_000_000,))] == ["r3", "r2", "r1"]
-        assert list(RankIndex().entries_from((0,))) == [] and RankIndex().count_below((0,)) == 0
+        assert [key[1] for key in index.entries_at(6)] == ["r3", "r2", "r1"]
+        assert list(index.entries_at(9)) == [] and list(index.entries_at(0))[0][1] == "r9"
+        assert list(RankIndex().entries_at(0)) == [] and RankIndex().count_below((0,)) == 0
     finally:
         leaderboard.BLOCK = default
