@@ -325,11 +325,12 @@ class Bucket:
                 self._contacts = _tally_add(self._contacts, value, sign)
             elif field == "revenue":
                 units, exponent = value  # money_units(amount)
-                self._add_revenue(units * sign, exponent)
+                self._add_revenue(units if sign > 0 else -units, exponent)
             elif field == "won":
                 self.won += sign
-            elif field == "cycle":
-                self.cycle_micros += value * sign
+            elif field == "cycle":  # the first cycle added is kept as given: its int shared, no copy
+                cycle = self.cycle_micros
+                self.cycle_micros = value if not cycle and sign > 0 else cycle + value * sign
             elif field == "won_customer":
                 self._won_customers = _tally_add(self._won_customers, value, sign)
             elif field == "new_tier":
@@ -360,9 +361,11 @@ class Bucket:
     def _add_counts(self, other: Bucket, sign: int) -> None:
         """Add ``sign`` times the other's counts and sums (its multisets and rarer aggregates apart)."""
         self.contributions += sign * other.contributions
-        self._add_revenue(sign * other._revenue_units, other._revenue_exponent)
+        # the other's ints themselves when added to nothing (shared, not copied)
+        self._add_revenue(other._revenue_units if sign > 0 else -other._revenue_units, other._revenue_exponent)
         self.won += sign * other.won
-        self.cycle_micros += sign * other.cycle_micros
+        cycle = self.cycle_micros
+        self.cycle_micros = other.cycle_micros if not cycle and sign > 0 else cycle + sign * other.cycle_micros
         self.effective_contacts += sign * other.effective_contacts
 
     def add(self, other: Bucket, sign: int) -> None:

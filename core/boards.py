@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from .engine import ScorecardEngine
 from .kpis import KpiInputs, compute_kpis
 from .labels import months_of, period_kind
-from .leaderboard import OrderKey, RankIndex, Standing, key_value, order_key, percentile
+from .leaderboard import GroupedRankIndex, OrderKey, RankIndex, Standing, key_value, order_key, percentile
 from .money import format_money, ratio
 from .payroll import band_rows
 from .periods import TRAILING_DAYS, Period
@@ -308,7 +308,7 @@ class CachedRep:
 
     __slots__ = ("rep_id", "team_id", "score", "revenue", "attainment", "weighted_attainment", "as_rendered")
 
-    def __init__(self, rep_id: str, team_id: str | None) -> None:
+    def __init__(self, rep_id: str, team_id: str) -> None:
         self.rep_id = rep_id
         self.team_id = team_id
         self.score: int | Decimal | None = None
@@ -379,20 +379,51 @@ def _same(made: Any, raw: Any) -> bool:
     return not isinstance(made, float) or math.copysign(1.0, made) == math.copysign(1.0, raw)
 
 
-#: A ranking's key of an entry per metric (``METRICS`` order): (units, rep_id), read from the entry.
+#: A company ranking's key of an entry per metric (``METRICS`` order): (units, rep_id), read from the entry.
 _KEYS = tuple(operator.attrgetter(metric, "rep_id") for metric in METRICS)
+#: The team rankings' key of an entry per metric: (team_id, units, rep_id), read from the entry.
+_TEAM_KEYS = tuple(operator.attrgetter("team_id", metric, "rep_id") for metric in METRICS)
 
 
-class _BoardIndex:
-    """One board of one period: how many reps it ranks and, per metric, their order (a
-    metric's ranking is made when the first rep with a value for it joins)."""
+class _Rankings:
+    """Per metric, the order of a period's reps on a board (a metric's ranking is made when
+    the first rep with a value for it joins)."""
 
-    __slots__ = ("members", "by_metric")
+    __slots__ = ("by_metric",)
+
+    #: the kind of ranking a metric's order is kept in, and its key per metric
+    _RANKING: type[RankIndex] = RankIndex
+    _KEYS: tuple[Callable[[CachedRep], tuple[Any, ...]], ...] = _KEYS
 
     def __init__(self) -> None:
+        self.by_metric: list[RankIndex | None] = [None] * len(METRICS)
+
+    def enter(self, rep: CachedRep, metrics: Iterable[int]) -> None:
+        """Rank a rep by the metrics (``METRICS`` positions) it has a value for."""
+        for i in metrics:
+            if getattr(rep, METRICS[i]) is not None:
+                ranking = self.by_metric[i]
+                if ranking is None:
+                    ranking = self.by_metric[i] = self._RANKING(key=self._KEYS[i])
+                ranking.add(rep)
+
+    def exit(self, rep: CachedRep, metrics: Iterable[int]) -> None:
+        """Stop ranking a rep by the metrics (``METRICS`` positions) it has a value for."""
+        for i in metrics:
+            ranking = self.by_metric[i]
+            if getattr(rep, METRICS[i]) is not None and ranking is not None:
+                ranking.remove(rep)
+
+
+class _BoardIndex(_Rankings):
+    """The company board of one period: how many reps it ranks and their order per metric."""
+
+    __slots__ = ("members",)
+
+    def __init__(self) -> None:
+        super().__init__()
         #: how many reps are on the board, with or without values (``ranked`` counts them all)
         self.members = 0
-        self.by_metric: list[RankIndex | None] = [None] * len(METRICS)
 
     def ranking(self, metric: str) -> RankIndex | None:
         """The ranking of ``metric`` (None: no rep ever had a value for it here)."""
@@ -408,21 +439,43 @@ class _BoardIndex:
         self.members -= 1
         self.exit(rep, range(len(METRICS)))
 
-    def enter(self, rep: CachedRep, metrics: Iterable[int]) -> None:
-        """Rank a rep by the metrics (``METRICS`` positions) it has a value for."""
-        for i in metrics:
-            if getattr(rep, METRICS[i]) is not None:
-                ranking = self.by_metric[i]
-                if ranking is None:
-                    ranking = self.by_metric[i] = RankIndex(key=_KEYS[i])
-                ranking.add(rep)
 
-    def exit(self, rep: CachedRep, metrics: Iterable[int]) -> None:
-        """Stop ranking a rep by the metrics (``METRICS`` positions) it has a value for."""
-        for i in metrics:
-            ranking = self.by_metric[i]
-            if getattr(rep, METRICS[i]) is not None and ranking is not None:
-                ranking.remove(rep)
+class _TeamBoards(_Rankings):
+    """Every team board of one period: how many reps each ranks and, per metric, one order
+    of every rep by (team, value, rep_id) (``GroupedRankIndex``), a team's ranking being
+    its run of that order. A rep is on the board of its ``team_id``, so it leaves before
+    its team changes. (Teams are small: a ranking per team and metric held more than the
+    pointers in it.)"""
+
+    __slots__ = ("members",)
+
+    _RANKING = GroupedRankIndex
+    _KEYS = _TEAM_KEYS
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: team_id -> how many reps its board ranks, with or without values (teams with any)
+        self.members: dict[str, int] = {}
+
+    def ranking(self, metric: str) -> GroupedRankIndex | None:
+        """The order of every team's reps by ``metric`` (None: no rep had a value for it)."""
+        ranking = self.by_metric[METRICS.index(metric)]
+        assert ranking is None or isinstance(ranking, GroupedRankIndex)
+        return ranking
+
+    def join(self, rep: CachedRep) -> None:
+        """Put a rep on its team's board."""
+        self.members[rep.team_id] = self.members.get(rep.team_id, 0) + 1
+        self.enter(rep, range(len(METRICS)))
+
+    def leave(self, rep: CachedRep) -> None:
+        """Take a rep off its team's board."""
+        left = self.members[rep.team_id] - 1
+        if left:
+            self.members[rep.team_id] = left
+        else:
+            del self.members[rep.team_id]
+        self.exit(rep, range(len(METRICS)))
 
 
 class BoardCache:
@@ -430,8 +483,9 @@ class BoardCache:
 
     Leaderboard snapshots are built from it, so publishing a board does not render
     every rep again. Each board of each period keeps its reps in rank order per metric
-    (``RankIndex``), so an update costs O(log n) and the top N rows O(N + log n); the
-    order is the one ``rank`` defines.
+    (``RankIndex`` for the company board, one ``GroupedRankIndex`` for all the team boards
+    of a period), so an update costs O(log n) and the top N rows O(N + log n); the order
+    is the one ``rank`` defines.
     """
 
     def __init__(self) -> None:
@@ -439,8 +493,8 @@ class BoardCache:
         self.entries: dict[str, dict[str, CachedRep]] = {}
         #: period -> the company board
         self.company: dict[str, _BoardIndex] = {}
-        #: period -> team_id -> that team's board (a rep is on the board of its cached team)
-        self.teams: dict[str, dict[str | None, _BoardIndex]] = {}
+        #: period -> every team board (a rep is on the board of its cached team)
+        self.teams: dict[str, _TeamBoards] = {}
 
     def update(self, content: dict[str, Any]) -> set[tuple[str, str]]:
         """Record a rendered rep scorecard; returns the (board, period) pairs it may move."""
@@ -453,7 +507,8 @@ class BoardCache:
         company = self.company.get(period)
         if company is None:  # not setdefault: building an index for nothing costs more than the update
             company = self.company[period] = _BoardIndex()
-        teams = self.teams.setdefault(period, {})
+            self.teams[period] = _TeamBoards()
+        teams = self.teams[period]
         touched = {("company", period), (f"team:{team}", period)}
         rep = period_entries.get(rep_id)
         if rep is None:
@@ -462,35 +517,28 @@ class BoardCache:
                 rep.render(metric, raw)
             rep.check(rendered)
             company.join(rep)
-            self._team_board(teams, team).join(rep)
+            teams.join(rep)
             return touched
-        old_team = teams[rep.team_id]
         # A value equal to the one cached keeps its key: no ranking work (1 and 1.0 are one value).
         changed = [i for i, (metric, raw) in enumerate(zip(METRICS, rendered, strict=True))
                    if rep.rendered(metric) != raw]
+        moved = rep.team_id != team
         company.exit(rep, changed)
-        if rep.team_id != team:  # moved: off the old team's board, onto the new one's
-            old_team.leave(rep)
+        if moved:  # off the old team's board, onto the new one's
+            teams.leave(rep)
             touched.add((f"team:{rep.team_id}", period))
         else:
-            old_team.exit(rep, changed)
+            teams.exit(rep, changed)
         for i in changed:
             rep.render(METRICS[i], rendered[i])
         rep.check(rendered)
         company.enter(rep, changed)
-        if rep.team_id != team:
+        if moved:
             rep.team_id = team
-            self._team_board(teams, team).join(rep)
+            teams.join(rep)
         else:
-            old_team.enter(rep, changed)
+            teams.enter(rep, changed)
         return touched
-
-    @staticmethod
-    def _team_board(teams: dict[str | None, _BoardIndex], team: str | None) -> _BoardIndex:
-        board = teams.get(team)
-        if board is None:
-            board = teams[team] = _BoardIndex()
-        return board
 
     def remove(self, rep_id: str, period: str) -> set[tuple[str, str]]:
         """Forget a rep scorecard that stopped existing; returns the boards it leaves."""
@@ -498,19 +546,16 @@ class BoardCache:
         if old is None:
             return set()
         self.company[period].leave(old)
-        self.teams[period][old.team_id].leave(old)
+        self.teams[period].leave(old)
         return {("company", period), (f"team:{old.team_id}", period)}
-
-    def _index(self, board: str, period: str) -> _BoardIndex | None:
-        """The index of a board of a period (every rep, or one team's); None before its first rep."""
-        if board == "company":
-            return self.company.get(period)
-        return self.teams.get(period, {}).get(board[5:])
 
     def ranked(self, board: str, period: str) -> int:
         """How many reps a board of a period ranks."""
-        index = self._index(board, period)
-        return 0 if index is None else index.members
+        if board == "company":
+            company = self.company.get(period)
+            return 0 if company is None else company.members
+        teams = self.teams.get(period)
+        return 0 if teams is None else teams.members.get(board[5:], 0)
 
     def team_of(self, rep_id: str, period: str) -> str | None:
         """The team whose board the rep is on for a period (its cached scorecard's team, the
@@ -523,37 +568,54 @@ class BoardCache:
         """The rep's rank on a board of a period by a metric and how many reps it ranks, found
         in the board's order in O(log n) (no row is built); None when the rep is not ranked
         there (no cached scorecard, another team's board, or no value for the metric)."""
-        index = self._index(board, period)
         cached = self.entries.get(period, {}).get(rep_id)
-        if index is None or cached is None or (board != "company" and board[5:] != cached.team_id):
+        if cached is None or (board != "company" and board[5:] != cached.team_id):
             return None
         key = cached.key(metric)
-        ranking = index.ranking(metric)
-        if key is None or ranking is None:
+        if key is None:
             return None
-        return Standing(ranking.rank_of(key), len(ranking))
+        if board == "company":
+            ranking = self.company[period].ranking(metric)
+            return None if ranking is None else Standing(ranking.rank_of(key), len(ranking))
+        teams = self.teams[period].ranking(metric)
+        if teams is None:
+            return None
+        return Standing(*teams.standing((cached.team_id, *key)))
 
     def periods(self) -> list[str]:
         """The periods whose company board ranks at least one rep."""
         return [period for period, index in self.company.items() if index.members]
 
+    def _ranks(self, board: str, period: str, metric: str,
+               limit: int | None) -> tuple[Iterator[tuple[int, str]], int] | None:
+        """(rank, rep_id) of the first ``limit`` (or all) reps a board of a period ranks by
+        ``metric``, and how many it ranks by it; None when it ranks none."""
+        if board == "company":
+            company = self.company.get(period)
+            ranking = None if company is None else company.ranking(metric)
+            return None if ranking is None or not len(ranking) else (ranking.ranks(limit), len(ranking))
+        teams = self.teams.get(period)
+        grouped = None if teams is None else teams.ranking(metric)
+        if grouped is None:
+            return None
+        ranks, size = grouped.group_ranks(board[5:], limit)
+        return (ranks, size) if size else None
+
     def board(self, board: str, period: str, metric: str, names: Mapping[str, str] | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:
         """Ranked rows of a board from the cached values (the first ``limit``, or all); a
         row's name from ``names``, else the rep id."""
-        index = self._index(board, period)
-        if index is None or not index.members:
+        found = self._ranks(board, period, metric, limit if limit else None)
+        if found is None:
             return []
+        ranks, ranked = found
         entries = self.entries[period]
-        ranking = index.ranking(metric)
-        if ranking is None:
-            return []
         rows = []
-        for rank_, rep_id in ranking.ranks(limit if limit else None):
+        for rank_, rep_id in ranks:
             cached = entries[rep_id]
             name = names.get(rep_id, rep_id) if names is not None else rep_id
             rows.append({"rank": rank_, "rep_id": rep_id, "name": name,
                          "team_id": cached.team_id,
                          "value": cached.value(metric),
-                         **cached.shown(), **percentile(rank_, len(ranking))})
+                         **cached.shown(), **percentile(rank_, ranked)})
         return rows

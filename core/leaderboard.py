@@ -111,9 +111,9 @@ class RankIndex:
 
     __slots__ = ("descending", "_key", "_blocks", "_len")
 
-    def __init__(self, descending: bool = True, key: Callable[[Any], OrderKey] | None = None) -> None:
+    def __init__(self, descending: bool = True, key: Callable[[Any], tuple[Any, ...]] | None = None) -> None:
         self.descending = descending
-        self._key: Callable[[Any], OrderKey] = key or _itself
+        self._key: Callable[[Any], tuple[Any, ...]] = key or _itself
         #: the entries in order, cut into blocks (no block is empty)
         self._blocks: list[list[Any]] = []
         self._len = 0
@@ -122,7 +122,7 @@ class RankIndex:
         """How many reps are ranked."""
         return self._len
 
-    def _block_of(self, key: OrderKey) -> int:
+    def _block_of(self, key: tuple[Any, ...]) -> int:
         """The block where an entry keyed ``key`` is or goes: the first whose last key is not
         below it (the last block when every key is)."""
         blocks = self._blocks
@@ -146,7 +146,7 @@ class RankIndex:
             half = len(block) // 2
             blocks[at:at + 1] = [block[:half], block[half:]]
 
-    def _find(self, key: OrderKey) -> tuple[int, int]:
+    def _find(self, key: tuple[Any, ...]) -> tuple[int, int]:
         """(block, position in it) of the entry keyed ``key``; ValueError when none is."""
         if self._blocks:
             at = self._block_of(key)
@@ -169,10 +169,26 @@ class RankIndex:
         """The rank ``rank`` gives the rep ranked under ``key``: one more than the reps whose
         value ranks strictly ahead (a tie shares the rank), O(log n) without reading a row."""
         self._find(key)  # ranked at all
-        tie: OrderKey = (key[0], "")  # sorts before every rep_id of the same value
-        at = self._block_of(tie)
-        before = sum(len(block) for block in itertools.islice(self._blocks, at))
-        return before + bisect.bisect_left(self._blocks[at], tie, key=self._key) + 1
+        return self.count_below((key[0], "")) + 1  # (units, "") sorts before every rep_id of the value
+
+    def count_below(self, bound: tuple[Any, ...]) -> int:
+        """How many entries have a key below ``bound`` (a tuple that compares with the keys),
+        O(log n) bisections plus a count of the blocks before."""
+        blocks = self._blocks
+        if not blocks:
+            return 0
+        at = self._block_of(bound)
+        return sum(map(len, itertools.islice(blocks, at))) + bisect.bisect_left(blocks[at], bound, key=self._key)
+
+    def entries_at(self, position: int) -> Iterator[Any]:
+        """The entries in order from the one at ``position`` (0: the first), O(blocks)."""
+        blocks = self._blocks
+        for at, block in enumerate(blocks):
+            if position < len(block):
+                return itertools.chain(itertools.islice(block, position, None),
+                                       itertools.chain.from_iterable(itertools.islice(blocks, at + 1, None)))
+            position -= len(block)
+        return iter(())
 
     def _first(self, stop: int) -> Iterator[Any]:
         return itertools.islice(itertools.chain.from_iterable(self._blocks), stop)
@@ -180,13 +196,7 @@ class RankIndex:
     def ranks(self, limit: int | None = None) -> Iterator[tuple[int, str]]:
         """(rank, rep_id) of ``rank(...)[:limit]``: competition ranks, rep_id within a tie."""
         stop = slice(limit).indices(self._len)[1]
-        get = self._key
-        rank_, previous = 0, None
-        for i, entry in enumerate(self._first(stop)):
-            units, rep_id = get(entry)
-            if i == 0 or units != previous:
-                rank_, previous = i + 1, units
-            yield rank_, rep_id
+        return competition(map(self._key, self._first(stop)))
 
     def top(self, limit: int | None = None) -> list[RankedRow]:
         """``rank(...)[:limit]`` of the ranked reps, values included."""
@@ -194,6 +204,72 @@ class RankIndex:
         keys = (self._key(entry) for entry in self._first(stop))
         return [RankedRow(rank_, rep_id, key_value(key, self.descending))
                 for (rank_, rep_id), key in zip(self.ranks(limit), keys, strict=True)]
+
+
+def competition(keys: Iterable[OrderKey]) -> Iterator[tuple[int, str]]:
+    """(rank, rep_id) of keys in rank order: competition ranks ("1224"), a tie sharing one."""
+    rank_, previous = 0, None
+    for i, (units, rep_id) in enumerate(keys):
+        if i == 0 or units != previous:
+            rank_, previous = i + 1, units
+        yield rank_, rep_id
+
+
+class _Above:
+    """A bound that sorts after every value a key holds (ints and Decimals give way to it)."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+
+#: Sorts after every value: ``(group, ABOVE)`` comes after the last key of ``group``.
+ABOVE = _Above()
+#: A key of a ``GroupedRankIndex``: (group, units, rep_id), units as in ``OrderKey``.
+GroupKey = tuple[str, int | Decimal, str]
+
+
+class GroupedRankIndex(RankIndex):
+    """Many rankings in one order (every team board of a period): entries keyed (group,
+    units, rep_id), so each group's entries are one run of it, ranked as a ``RankIndex``
+    of their own would rank them. Adding, removing, a group's size and a rep's rank in its
+    group cost O(log n) bisections; the first N rows of a group O(log n + N). One order
+    for many small groups holds a pointer per entry, not an index and its lists per group."""
+
+    __slots__ = ()
+
+    def _span(self, group: str) -> tuple[int, int]:
+        """Where ``group``'s run starts in the order and where it ends (exclusive)."""
+        return self.count_below((group,)), self.count_below((group, ABOVE))
+
+    def size(self, group: str) -> int:
+        """How many reps ``group`` ranks."""
+        first, end = self._span(group)
+        return end - first
+
+    def rank_of(self, key: GroupKey) -> int:  # type: ignore[override]
+        """The rank of the rep keyed ``key`` within its group (ValueError when not ranked)."""
+        return self.standing(key)[0]
+
+    def standing(self, key: GroupKey) -> tuple[int, int]:
+        """The rank of the rep keyed ``key`` within its group and how many reps the group
+        ranks (ValueError when the rep is not ranked): four bisections."""
+        self._find(key)
+        group, units, _ = key
+        first, end = self._span(group)
+        return self.count_below((group, units, "")) - first + 1, end - first
+
+    def group_ranks(self, group: str, limit: int | None = None) -> tuple[Iterator[tuple[int, str]], int]:
+        """(rank, rep_id) of the first ``limit`` (or all) reps of ``group``, as ``ranks``
+        gives them, and how many reps the group ranks."""
+        first, end = self._span(group)
+        stop = slice(limit).indices(end - first)[1]
+        keys = (key[1:] for key in map(self._key, itertools.islice(self.entries_at(first), stop)))
+        return competition(keys), end - first
 
 
 def ranking_changed(old: list[RankedRow], new: list[RankedRow]) -> bool:

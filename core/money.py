@@ -51,7 +51,10 @@ def _plan_ratio(value: Decimal, signed: bool) -> float | None:
 
 def add_scaled(units: int, exponent: int, more: int, more_exponent: int) -> tuple[int, int]:
     """``units``·10^``exponent`` + ``more``·10^``more_exponent`` as (units, exponent), exactly,
-    at the finer of the two exponents (amounts kept as integers of their smallest unit)."""
+    at the finer of the two exponents (amounts kept as integers of their smallest unit).
+    Adding to nothing gives ``more`` itself: a sum of one amount shares its int, no copy."""
+    if not units and more_exponent <= exponent:
+        return more, more_exponent
     if more_exponent < exponent:
         return units * 10 ** (exponent - more_exponent) + more, more_exponent
     return units + more * 10 ** (more_exponent - exponent), exponent

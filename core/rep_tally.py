@@ -48,7 +48,7 @@ class RepTally:
                 emptied.append(label)
             elif index == 0 and revenue is not None:
                 units, exponent = revenue
-                tally[1], tally[2] = add_scaled(tally[1], tally[2], units * sign, exponent)
+                tally[1], tally[2] = add_scaled(tally[1], tally[2], units if sign > 0 else -units, exponent)
         if not periods:
             del self.periods[rep_id]
         return emptied

@@ -55,7 +55,7 @@ class DaySum:
         for field, value in delta:
             if field == "revenue":
                 units, exponent = value
-                self._add_revenue(units * sign, exponent)
+                self._add_revenue(units if sign > 0 else -units, exponent)
 
     def move(self, span: Span, days: list[str], buckets: Mapping[str, Bucket]) -> None:
         """Hold the sum over ``span`` instead, given the scope's sorted day labels and
@@ -85,7 +85,7 @@ class DaySum:
             self.bucket.add(day, sign)
         else:
             units, exponent = day.revenue_units
-            self._add_revenue(units * sign, exponent)
+            self._add_revenue(units if sign > 0 else -units, exponent)
 
     def _add_revenue(self, units: int, exponent: int) -> None:
         self._units, self._exponent = add_scaled(self._units, self._exponent, units, exponent)

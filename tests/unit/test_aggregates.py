@@ -170,3 +170,26 @@ def test_a_sum_to_read_shares_what_one_bucket_alone_holds() -> None:
     assert dict(quarter.won_customers) == {"c1": 1, "c2": 1} and dict(quarter.activities) == {"call": 1}
     merged = Bucket.merged([october, november])
     assert quarter.won_customers == merged.won_customers and str(quarter.revenue) == str(merged.revenue)
+
+
+def test_a_bucket_keeps_its_first_amount_and_cycle_as_given() -> None:
+    # One won deal of 1,234,567,890.12 (units 123456789012, exponent -2) and a 10-day cycle
+    # (864,000,000,000 µs): a bucket credited with it alone holds those very ints (shared
+    # with the fact, not copied); a second deal of 0.88 and 1 s makes new sums.
+    units, cycle = 123_456_789_012, 864_000_000_000
+    bucket = Bucket()
+    bucket.apply((("revenue", (units, -2)), ("won", True), ("cycle", cycle)), 1)
+    assert bucket.revenue_units[0] is units and bucket.cycle_micros is cycle
+    assert bucket.revenue == Decimal("1234567890.12")
+    bucket.apply((("revenue", (88, -2)), ("cycle", 1_000_000)), 1)
+    assert bucket.revenue_units == (123_456_789_100, -2) and bucket.cycle_micros == 864_001_000_000
+    bucket.apply((("revenue", (units, -2)), ("cycle", cycle)), -1)
+    assert bucket.revenue == Decimal("0.88") and bucket.cycle_micros == 1_000_000
+    # a running sum of buckets starting empty shares the first bucket's ints too
+    one = Bucket()
+    one.apply((("revenue", (units, -2)), ("cycle", cycle)), 1)
+    total = Bucket()
+    total.add(one, 1)
+    assert total.revenue_units[0] is units and total.cycle_micros is cycle
+    total.add(one, -1)
+    assert total.revenue_units == (0, -2) and total.cycle_micros == 0

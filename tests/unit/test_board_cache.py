@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sales_scorecard.core.boards import BoardCache
-from sales_scorecard.core.leaderboard import RankIndex
+from sales_scorecard.core.leaderboard import RankIndex, Standing
 
 REPS = [f"r{n}" for n in range(6)]
 TEAMS = ["t1", "t2", "t3"]
@@ -108,3 +108,24 @@ def test_only_a_changed_value_moves_in_the_rankings(monkeypatch) -> None:
     assert sorted(moves) == [("add", "a")] * 2 + [("remove", "a")] * 2
     assert cache.board("team:t1", "2026-11", "score") == [] and cache.ranked("team:t1", "2026-11") == 0
     assert [r["rep_id"] for r in cache.board("team:t2", "2026-11", "score")] == ["a"]
+
+
+def test_the_team_boards_of_a_period_share_one_ranking_per_metric() -> None:
+    # Three teams, four reps; score and revenue have values, attainment none. One grouped
+    # ranking per metric with a value holds every rep of the period (four entries), not a
+    # ranking per team; a team's count goes when its last rep leaves.
+    cache = BoardCache()
+    for rep, team, score, revenue in [("a", "t1", 50.0, "10.00"), ("b", "t1", 70.0, "5.00"),
+                                      ("c", "t2", 60.0, "7.00"), ("d", "t3", 40.0, "1.00")]:
+        cache.update(rendered(rep, team, score, revenue))
+    teams = cache.teams["2026-11"]
+    assert teams.members == {"t1": 2, "t2": 1, "t3": 1}
+    score, revenue, attainment, _ = teams.by_metric
+    assert score is not None and revenue is not None and attainment is None
+    assert len(score) == len(revenue) == 4
+    assert list(score.group_ranks("t1")[0]) == [(1, "b"), (2, "a")] and score.size("t1") == 2
+    assert list(revenue.group_ranks("t1")[0]) == [(1, "a"), (2, "b")]
+    cache.remove("d", "2026-11")
+    assert teams.members == {"t1": 2, "t2": 1} and cache.ranked("team:t3", "2026-11") == 0
+    assert cache.board("team:t3", "2026-11", "score") == [] and len(score) == 3
+    assert cache.standing("team:t1", "2026-11", "score", "a") == Standing(2, 2)

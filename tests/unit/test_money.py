@@ -18,3 +18,15 @@ def test_a_plan_ratio_is_the_ratio_and_keeps_the_sign_of_a_zero() -> None:
     assert plan_ratio(Decimal("40")) == 40.0 == plan_ratio(Decimal("40.00"))
     assert str(plan_ratio(Decimal("0"))) == "0.0"
     assert str(plan_ratio(Decimal("-0"))) == "-0.0" == str(ratio(Decimal("-0")))
+
+
+def test_adding_to_nothing_shares_the_amount_added() -> None:
+    from sales_scorecard.core.money import add_scaled
+
+    amount = 10**12 + 7  # an int no cache shares
+    total, exponent = add_scaled(0, 0, amount, -2)
+    assert (total, exponent) == (amount, -2) and total is amount  # the very int, not a copy
+    # a zero that kept a finer exponent (amounts that cancelled) still scales what comes: 0.000 + 0.05
+    assert add_scaled(0, -3, 5, -2) == (50, -3)
+    # a coarser amount onto nothing at a finer exponent is scaled: 0.00 + 3 (units of 1)
+    assert add_scaled(0, -2, 3, 0) == (300, -2)

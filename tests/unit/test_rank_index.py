@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sales_scorecard.core import leaderboard
-from sales_scorecard.core.leaderboard import OrderKey, RankedRow, RankIndex, order_key, rank
+from sales_scorecard.core.leaderboard import GroupedRankIndex, OrderKey, RankedRow, RankIndex, order_key, rank
 
 REPS = ["a", "b", "c", "d", "e", "f"]
 # Ties of different spellings (1, 1.0, 1.00), zero and negative zero, two values that
@@ -157,5 +157,67 @@ def test_entries_keyed_by_a_function_rank_by_their_keys_across_blocks() -> None:
         assert list(index.ranks()) == [(1, "b"), (2, "c")] and len(index) == 2
         with pytest.raises(ValueError):
             index.remove(a)
+    finally:
+        leaderboard.BLOCK = default
+
+
+class TeamEntry(Entry):
+    """An entry of a grouped ranking: its team, value (millionths, negated) and rep."""
+
+    def __init__(self, team: str, rep_id: str, units: int) -> None:
+        super().__init__(rep_id, units)
+        self.team = team
+
+
+@pytest.mark.parametrize("block", [1_000, 2, 1])
+def test_a_grouped_ranking_ranks_each_group_on_its_own(block: int) -> None:
+    # Team t1: a 3, b 1, c 3 (a and c tie first, b 3rd). Team t10 (sorts between "t1" and
+    # "t2" as a string): d 5, the largest value of all, alone first. Team t2: e 2, f 2, g 4
+    # (g first, e and f tie 2nd). Each team ranks as its own board would; t3 has nobody.
+    leaderboard.BLOCK, default = block, leaderboard.BLOCK
+    try:
+        index = GroupedRankIndex(key=lambda e: (e.team, e.units, e.rep_id))
+        reps = {rep: TeamEntry(team, rep, -value * 1_000_000) for team, rep, value in
+                [("t2", "e", 2), ("t1", "a", 3), ("t1", "b", 1), ("t10", "d", 5), ("t2", "g", 4),
+                 ("t1", "c", 3), ("t2", "f", 2)]}
+        for entry in reps.values():
+            index.add(entry)
+        assert len(index) == 7
+        assert [index.size(t) for t in ("t1", "t10", "t2", "t3", "")] == [3, 1, 3, 0, 0]
+        assert list(index.group_ranks("t1")[0]) == [(1, "a"), (1, "c"), (3, "b")]
+        assert list(index.group_ranks("t10")[0]) == [(1, "d")]
+        assert list(index.group_ranks("t2")[0]) == [(1, "g"), (2, "e"), (2, "f")]
+        assert list(index.group_ranks("t2", 2)[0]) == [(1, "g"), (2, "e")]
+        assert list(index.group_ranks("t3")[0]) == [] and list(index.group_ranks("t1", 0)[0]) == []
+        assert {rep: index.rank_of((e.team, e.units, e.rep_id)) for rep, e in reps.items()} == \
+            {"a": 1, "c": 1, "b": 3, "d": 1, "g": 1, "e": 2, "f": 2}
+        # c moves to t2 (it leaves before its key changes) with value 3: second there, behind g
+        index.remove(reps["c"])
+        reps["c"].team = "t2"
+        index.add(reps["c"])
+        assert list(index.group_ranks("t1")[0]) == [(1, "a"), (2, "b")]
+        assert list(index.group_ranks("t2")[0]) == [(1, "g"), (2, "c"), (3, "e"), (3, "f")]
+        assert index.size("t2") == 4 and index.rank_of(("t2", -2_000_000, "f")) == 3
+        assert index.standing(("t2", -3_000_000, "c")) == (2, 4) and index.group_ranks("t2", 1)[1] == 4
+        with pytest.raises(ValueError):
+            index.rank_of(("t1", -3_000_000, "c"))
+    finally:
+        leaderboard.BLOCK = default
+
+
+def test_a_bound_counts_the_entries_below_it_across_blocks() -> None:
+    # Keys 1..9 (descending: units -1..-9), blocks of at most two: 9 ranks first.
+    leaderboard.BLOCK, default = 2, leaderboard.BLOCK
+    try:
+        index = RankIndex()
+        for n in range(1, 10):
+            index.add(order_key(f"r{n}", D(n)))
+        # below -5 units: 9, 8, 7, 6; below (-5, "") too (the bound sorts before r5's key)
+        assert index.count_below((-5_000_000,)) == 4 and index.count_below((-5_000_000, "")) == 4
+        assert index.count_below((-5_000_000, "r6")) == 5  # r5 ("r5" < "r6") is below as well
+        assert index.count_below((0,)) == 9 and index.count_below((-10_000_000,)) == 0
+        assert [key[1] for key in index.entries_at(6)] == ["r3", "r2", "r1"]
+        assert list(index.entries_at(9)) == [] and list(index.entries_at(0))[0][1] == "r9"
+        assert list(RankIndex().entries_at(0)) == [] and RankIndex().count_below((0,)) == 0
     finally:
         leaderboard.BLOCK = default
