@@ -614,12 +614,14 @@ class AggregationStage:
         pacing, now = self.pacing, self._monotonic()
         if now - pacing.last_clock >= self.settings.clock_refresh_seconds:
             self._refresh_clock(engine)
-        if engine.dirty and now - pacing.last_flush >= pacing.flush_interval + pacing.flush_took * self._spacing():
+        drained = self.drained(now)
+        if engine.dirty and (drained or now - pacing.last_flush
+                             >= pacing.flush_interval + pacing.flush_took * self._spacing()):
             await self.flush(engine)
         elif (self.leading_edge and not self.behind and self.budget.allows_months(now)
               and engine.month_ready(pacing.held_months(now))):
             await self.flush(engine, leading=True)
-        elif (self.set_aside and now - pacing.last_end >= pacing.last_took * self._spacing()
+        elif (self.set_aside and (drained or now - pacing.last_end >= pacing.last_took * self._spacing())
               and self.budget.allows(now)):
             await self.flush(engine, continuation=True)
         elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
@@ -630,6 +632,14 @@ class AggregationStage:
     def behind(self) -> bool:
         """Whether the last batch of facts was sent more than the short interval ago."""
         return self.lag > self.pacing.flush_interval
+
+    def drained(self, now: float) -> bool:
+        """Whether no facts came for a short interval (``now``: monotonic seconds). A
+        drained stage has nothing left to coalesce and no fact waiting behind its flushes,
+        so what is pending goes out now: every period kind, with the backlog's budget, one
+        flush after the other instead of spaced by what the last one took (after a backlog
+        the last scorecards waited seconds of that spacing; docs/benchmarks.md)."""
+        return now - self.last_facts_at > self.pacing.flush_interval
 
     def _spacing(self) -> float:
         """How many times what the last flush took the next one waits (``spacing_factor``)."""
@@ -805,7 +815,7 @@ class AggregationStage:
         if continuation:
             keys = self._take_set_aside(engine)
         else:
-            full = not leading and self._full_flush_due(started)
+            full = not leading and (self.drained(started) or self._full_flush_due(started))
             keys = engine.take_dirty(months_only=not full, held=() if self._republish else pacing.held_months(started))
             if renders_set_aside:  # never rendered since they were taken: no interval to wait
                 keys = sorted({*keys, *self._take_set_aside(engine)}, key=flush_order)
@@ -882,7 +892,8 @@ class _FlushRun:
                  months_first: bool = True) -> None:
         self.stage, self.engine, self.emitted_at, self.republish = stage, engine, emitted_at, republish
         #: seconds of longer periods this flush renders (after every month)
-        self.budget = LONG_PERIODS_BUDGET_SECONDS * (1.0 if stage.behind else ON_TIME_BUDGET_SHARE)
+        self.budget = LONG_PERIODS_BUDGET_SECONDS * (
+            1.0 if stage.behind or stage.drained(stage._monotonic()) else ON_TIME_BUDGET_SHARE)
         self.rendered: list[dict[str, Any]] = []
         #: True once nothing needs delivering before the longer periods (small flushes: from the start)
         self.months_sent = not months_first

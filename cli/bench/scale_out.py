@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sales_scorecard.cli.bench.load import load
-from sales_scorecard.cli.bench.throughput import pipeline_handled
+from sales_scorecard.cli.bench.throughput import pipeline_handled, pipeline_taken_in
 from sales_scorecard.cli.bench.workers import cpu_seconds, scorecard_worker
 from sales_scorecard.cli.worker_probe import metric_sum
 from sales_scorecard.cli.worker_process import WorkerProcess
@@ -39,7 +39,7 @@ def _run(settings: Settings, workers: int, events: list[dict[str, Any]], workdir
         first.wait(lambda: all(_assigned(p) for p in procs), timeout, "every worker in the group")
         say(f"  {workers} worker(s) ready; loading {len(events):,} events")
         total = load(settings, events, len(events))
-        first.wait(lambda: pipeline_handled(*procs) > 0, timeout, "the first event", interval=0.05)
+        first.wait(lambda: pipeline_taken_in(*procs) > 0, timeout, "the first event", interval=0.05)
         cpu_start = sum(cpu_seconds(p.pid) for p in procs)
         started = time.monotonic()
         first.wait(lambda: pipeline_handled(*procs) >= total, timeout, f"{total} events", interval=0.2)

@@ -378,12 +378,52 @@ def test_a_very_long_flush_holds_the_next_ones_back_by_at_most_the_spacing_cap(m
     monkeypatch.setattr(stage.engine, "render", render)
     left = len(stage.set_aside)
     assert left > 1
+    # facts keep coming (a duplicate: nothing to render), so the stage is not drained
+    again = Batch([f.deal("d2", "r1", "c2", "5000.00", event_id="deal-d2-v1")])
     clock.now += aggregation.MAX_SPACING_SECONDS - 0.01
-    run(stage.on_batch(Batch(), offset=None))
+    run(stage.on_batch(again, offset=2))
     assert len(stage.set_aside) == left  # the cap has not passed yet
     clock.now += 0.02
-    run(stage.on_batch(Batch(), offset=None))
+    run(stage.on_batch(again, offset=3))
     assert len(stage.set_aside) == left - 1  # not 100 s per rendered key later
+
+
+def test_once_the_facts_stop_what_a_budget_set_aside_goes_out_without_spacing(monkeypatch: Any) -> None:
+    monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 0.0)  # one longer period per flush
+    tables, outputs, clock = new_tables(), Outputs(), ManualClock()
+    settings = Settings(coalesce_ms=500, coalesce_long_ms=500, leaderboard_ms=0, store="memory",
+                        clock_refresh_seconds=10**9)
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    clock.now += 1.0
+    render = stage.engine.render
+
+    def slow_render(*key: str) -> Any:
+        clock.now += 0.3  # the flush takes about 2 s of the stage's clock
+        return render(*key)
+
+    monkeypatch.setattr(stage.engine, "render", slow_render)
+    run(stage.on_batch(Batch([f.deal("d2", "r1", "c2", "5000.00", event_id="deal-d2-v1")]), offset=1))
+    assert stage.pacing.last_took > 1.0
+    left = len(stage.set_aside)
+    assert left > 2
+    # While facts come (a duplicate: nothing to render), the next flush of the keys set
+    # aside waits what the last one took.
+    again = Batch([f.deal("d2", "r1", "c2", "5000.00", event_id="deal-d2-v1")])
+    clock.now += 0.1
+    run(stage.on_batch(again, offset=2))
+    assert len(stage.set_aside) == left
+    # No fact for a short interval: the stage is drained, and each tick renders the next
+    # keys set aside at once, though the last flush took far longer than the tick's wait.
+    clock.now += 0.45
+    run(stage.on_batch(Batch(), offset=None))
+    assert len(stage.set_aside) == left  # 0.45 s without facts: not drained yet
+    clock.now += 0.1
+    run(stage.on_batch(Batch(), offset=None))
+    assert len(stage.set_aside) == left - 1
+    clock.now += 0.01
+    run(stage.on_batch(Batch(), offset=None))
+    assert len(stage.set_aside) == left - 2
 
 
 def test_the_timer_asks_a_leading_edge_stage_five_times_per_interval_and_at_least_every_tenth_second() -> None:

@@ -172,3 +172,32 @@ def test_cpu_seconds_reads_the_process_cpu_time_from_proc() -> None:
     before = cpu_seconds(os.getpid())
     sum(i * i for i in range(200_000))  # some work of this process
     assert 0 < before <= cpu_seconds(os.getpid())
+
+
+def test_the_pipeline_is_timed_from_the_first_record_its_ingest_takes_in() -> None:
+    """The clock starts when the ingest has the first record, not when the aggregation
+    applies the first fact (its tables may still be recovering while the ingest works)."""
+    import os
+
+    class Worker:
+        pid = os.getpid()
+        waited: list[str] = []
+
+        def wait(self, done: object, timeout: float, what: str, interval: float = 0.0) -> float:
+            assert callable(done) and done(), f"{what} would never come"
+            self.waited.append(what)
+            return 0.0
+
+    taken_in, handled = [1], [0]  # the ingest has a record; no fact is applied yet
+    proc = Worker()
+
+    def handled_now() -> int:
+        return handled[0]
+
+    def started() -> None:
+        handled[0] = 10  # every event handled by the time the clock is read again
+
+    result = throughput._timed(proc, handled_now, 10, 5.0, on_first=started,  # type: ignore[arg-type]
+                               taken_in=lambda: taken_in[0])
+    assert proc.waited == ["the first event", "10 events"]
+    assert result["events"] == 10
