@@ -636,9 +636,11 @@ class AggregationStage:
     def drained(self, now: float) -> bool:
         """Whether no facts came for a short interval (``now``: monotonic seconds). A
         drained stage has nothing left to coalesce and no fact waiting behind its flushes,
-        so what is pending goes out now: every period kind, with the backlog's budget, one
-        flush after the other instead of spaced by what the last one took (after a backlog
-        the last scorecards waited seconds of that spacing; docs/benchmarks.md)."""
+        so what is pending goes out now, with the backlog's budget, one flush after the
+        other instead of spaced by what the last one took (after a backlog the last
+        scorecards waited seconds of that spacing; docs/benchmarks.md). Longer periods
+        still wait for their long interval: facts a second apart would otherwise have each
+        rendered them, the company's among them (half a second at 10,000 reps)."""
         return now - self.last_facts_at > self.pacing.flush_interval
 
     def _spacing(self) -> float:
@@ -815,7 +817,7 @@ class AggregationStage:
         if continuation:
             keys = self._take_set_aside(engine)
         else:
-            full = not leading and (self.drained(started) or self._full_flush_due(started))
+            full = not leading and self._full_flush_due(started)
             keys = engine.take_dirty(months_only=not full, held=() if self._republish else pacing.held_months(started))
             if renders_set_aside:  # never rendered since they were taken: no interval to wait
                 keys = sorted({*keys, *self._take_set_aside(engine)}, key=flush_order)

@@ -320,6 +320,30 @@ def test_months_follow_the_short_interval_and_longer_periods_the_long_one() -> N
     assert not stage.engine.dirty
 
 
+def test_a_drained_stage_still_renders_longer_periods_once_per_long_interval() -> None:
+    """Facts a second apart leave the stage drained between them; each may not render the
+    quarters and years again (the company's cost half a second at 10,000 reps)."""
+    tables, outputs, clock = new_tables(), Outputs(), ManualClock()
+    settings = Settings(coalesce_ms=500, coalesce_long_ms=2000, leaderboard_ms=0, store="memory",
+                        clock_refresh_seconds=10**9)
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))  # renders every key
+
+    def revenue(key: str) -> str:
+        return [v for k, v in outputs.sent["scorecards"] if k == key][-1]["kpis"]["revenue"]
+
+    clock.now += 0.6
+    run(stage.on_batch(Batch([f.deal("d2", "r1", "c2", "5000.00")]), offset=1))
+    clock.now += 0.6  # no fact for a short interval: drained
+    run(stage.on_batch(Batch([]), offset=None))
+    assert stage.drained(clock.now)
+    assert revenue("rep:r1:2026-11") == "15000.00"
+    assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == "10000.00"  # the long interval has not passed
+    clock.now += 1.0  # 2.2 s after the first flush
+    run(stage.on_batch(Batch([]), offset=None))
+    assert revenue("rep:r1:2026-Q4") == revenue("rep:r1:2026") == "15000.00"
+
+
 def test_keys_a_budget_set_aside_go_out_after_what_the_flush_took_not_after_the_interval(monkeypatch: Any) -> None:
     # 10,000 reps with a 10 s interval once waited minutes: each flush rendered 150 ms of
     # longer periods, then waited the whole interval before the next 150 ms.
