@@ -79,6 +79,8 @@ def say(message: str) -> None:
 @click.command("bench")
 @click.option("--events", type=int, default=200_000, show_default=True, help="Throughput: pre-loaded events.")
 @click.option("--rate", type=int, default=2000, show_default=True, help="Latency: offered load, events/s.")
+@click.option("--half-c", "half_c", is_flag=True,
+              help="Latency: offer half of the c this run's throughput part measured, instead of --rate.")
 @click.option("--duration", type=int, default=60, show_default=True, help="Latency: seconds of offered load.")
 @click.option("--latency-reps", "latency_reps", type=int, default=200, show_default=True,
               help="Latency: reps the offered events go to, round robin (one event in five a won deal).")
@@ -110,7 +112,8 @@ def say(message: str) -> None:
                    "(the workers part always runs partitioned).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
-def command(events: int, rate: int, duration: int, latency_reps: int, reps: int, months: int, state_reps: int,
+def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: int, reps: int, months: int,
+            state_reps: int,
             stores: tuple[str, ...], whatif_reps: int, whatif_months: int, whatif_kafka: bool, quick: bool,
             only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
@@ -128,6 +131,8 @@ def command(events: int, rate: int, duration: int, latency_reps: int, reps: int,
     parts = set(only or DEFAULT_PARTS)
     if rounds < 1:
         raise click.UsageError("--rounds must be at least 1")
+    if half_c and not {"throughput", "latency"} <= parts:
+        raise click.UsageError("--half-c offers half of this run's c: add --only throughput --only latency")
     if profile:
         from sales_scorecard.cli.bench.profile import py_spy
 
@@ -215,8 +220,11 @@ def command(events: int, rate: int, duration: int, latency_reps: int, reps: int,
                     from sales_scorecard.cli.bench import latency
 
                     s = bench_settings(servers, workdir, "lat", partitions, own, stages=stages)
-                    say(f"latency: {rate} ev/s for {duration} s over {latency_reps:,} reps")
-                    result["latency"] = latency.measure(s, rate, duration, workdir, timeout, latency_reps)
+                    offered = max(1, round(result["throughput"]["pipeline"]["events_per_s"] / 2)) if half_c else rate
+                    say(f"latency: {offered} ev/s{' (half of c)' if half_c else ''} for {duration} s "
+                        f"over {latency_reps:,} reps")
+                    result["latency"] = latency.measure(s, offered, duration, workdir, timeout, latency_reps)
+                    result["latency"]["half_of_c"] = half_c
                     save()
                 if "memory" in parts:
                     from sales_scorecard.cli.bench import memory

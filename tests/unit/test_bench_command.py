@@ -72,3 +72,45 @@ def test_the_latency_part_offers_its_events_to_as_many_reps_as_asked(tmp_path: P
         assert result.exit_code == 0, result.output
         assert asked[-1] == reps
         assert f"latency: reps | {reps:,}" in sorted(tmp_path.glob("bench-*.md"))[-1].read_text()
+
+
+def test_half_c_offers_the_latency_part_half_of_the_c_measured_in_the_same_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.cli.bench import latency, load, throughput
+
+    @contextmanager
+    def fake_broker(bootstrap: str | None, workdir: Path) -> Iterator[str]:
+        yield "127.0.0.1:1"
+
+    def rate_of(events_per_s: int) -> Any:
+        return lambda *args, **kwargs: {"events_per_s": events_per_s}
+
+    offered: list[int] = []
+    from sales_scorecard.streams.settings import Settings
+
+    def fake_latency(settings: Any, rate: int, duration: int, workdir: Path, timeout: float, rep_count: int) -> dict:
+        offered.append(rate)
+        return {"offered_events_per_s": rate, "achieved_events_per_s": rate, "reps": rep_count,
+                "ms": {"p50": 1, "p95": 2, "p99": 3, "max": 4}, "hops_ms": {}}
+
+    monkeypatch.setattr(bench_module, "broker_for", fake_broker)
+    monkeypatch.setattr(bench_module, "bench_settings", lambda *args, **kwargs: Settings(store="memory"))
+    monkeypatch.setattr(load, "load", lambda settings, events, total: total)
+    monkeypatch.setattr(load, "realistic_events", lambda n: [])
+    monkeypatch.setattr(throughput, "measure_ceiling", rate_of(100_000))
+    monkeypatch.setattr(throughput, "measure_baseline", rate_of(10_000))
+    monkeypatch.setattr(throughput, "measure_pipeline", rate_of(4_601))
+    monkeypatch.setattr(latency, "measure", fake_latency)
+    args = ["--only", "throughput", "--only", "latency", "--half-c", "--rate", "100", "--out-dir", str(tmp_path)]
+    result = CliRunner().invoke(bench_module.command, args)
+    assert result.exit_code == 0, result.output
+    assert offered == [2300]  # round(4,601 / 2), not --rate
+    report = next(tmp_path.glob("bench-*.md")).read_text()
+    assert "latency: offered load, half of c | 2,300 ev/s" in report
+    assert "latency p99 (target p99 <= 1000) | 3 ms" in report
+
+
+def test_half_c_without_the_throughput_part_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(bench_module.command, ["--only", "latency", "--half-c", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--half-c offers half of this run's c: add --only throughput --only latency" in result.output
