@@ -801,8 +801,7 @@ class ScorecardEngine:
                 facts.complaints[complaint_id] = new_teams
                 self._restate(self._derive_complaint(complaint, teams), self._derive_complaint(complaint, new_teams))
         activities = facts.activities
-        for i in range(len(activities)):
-            ts, figures = activities.ts(i), activities.figures(i)
+        for i, ts, figures in activities.items():  # set_figures replaces in place: safe
             new = team_at(rep_id, ts)
             old = figures[3]
             if new != old:

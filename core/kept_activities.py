@@ -41,7 +41,9 @@ def wall_micros(ts: datetime) -> int:
 def from_wall_micros(value: int, zone: tzinfo | None) -> datetime:
     """The datetime ``wall_micros`` gave ``value`` for, with ``zone`` as its tzinfo."""
     micros, fold = divmod(value, 2)
-    return (_EPOCH + timedelta(microseconds=micros)).replace(tzinfo=zone, fold=fold)
+    # an aware datetime plus a timedelta is wall-clock arithmetic: the tzinfo stays, fold 0
+    ts = _EPOCH.replace(tzinfo=zone) + timedelta(microseconds=micros)
+    return ts.replace(fold=1) if fold else ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,12 @@ class KeptActivities:
         """Replace the figures of the ``i``-th activity (its team moved)."""
         self._figures[i] = figures
 
+    def items(self) -> Iterator[tuple[int, datetime, Figures]]:
+        """Every activity's index, time and figures."""
+        for i, (value, figures) in enumerate(zip(self._times, self._figures, strict=True)):
+            yield i, from_wall_micros(value, figures[4]), figures
+
     def facts(self) -> Iterator[ActivityFact]:
         """Every activity as read back."""
-        for i, (kind, contact, value, team, _) in enumerate(self._figures):
-            yield ActivityFact(self.ts(i), kind, contact, value, team)
+        for _, ts, (kind, contact, value, team, _) in self.items():
+            yield ActivityFact(ts, kind, contact, value, team)
