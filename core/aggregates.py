@@ -94,6 +94,17 @@ def _tally_add(tally: Tally, key: str, sign: int) -> Tally:
     return rest or None
 
 
+def _tally_total(tally: Tally) -> int:
+    """The sum of the multiset's counts."""
+    if tally is None:
+        return 0
+    if isinstance(tally, str):
+        return 1
+    if isinstance(tally, tuple):
+        return sum(cast(tuple[int, ...], tally[1::2]))
+    return sum(tally.values())
+
+
 def _tally_view(tally: Tally) -> Mapping[str, int]:
     """The multiset as a read-only mapping key -> count (built for packed forms)."""
     if tally is None:
@@ -206,8 +217,8 @@ class Bucket:
     """
 
     __slots__ = (
-        "contributions", "_revenue_units", "_revenue_exponent", "won", "cycle_micros", "effective_contacts",
-        "_won_customers", "_contacts", "_activities", "_new_by_tier", "_rare",
+        "contributions", "_revenue_units", "_revenue_exponent", "won", "cycle_micros", "_won_customers",
+        "_contacts", "_activities", "_new_by_tier", "_rare",
     )
 
     def __init__(self) -> None:
@@ -218,7 +229,6 @@ class Bucket:
         self._revenue_exponent = 0
         self.won = 0
         self.cycle_micros = 0
-        self.effective_contacts = 0
         self._won_customers: Tally = None
         self._contacts: Tally = None
         self._activities: Tally = None
@@ -245,6 +255,12 @@ class Bucket:
         return _tally_view(self._contacts)
 
     @property
+    def effective_contacts(self) -> int:
+        """How many effective contacts were counted: the total of ``contacts`` (each
+        counts once there; no count of its own is kept)."""
+        return _tally_total(self._contacts)
+
+    @property
     def activities(self) -> Mapping[str, int]:
         return _tally_view(self._activities)
 
@@ -257,14 +273,7 @@ class Bucket:
     def new_customers(self) -> int:
         """How many customers were acquired: the total of ``new_by_tier`` (each acquisition
         counts once there, a retraction takes it out)."""
-        tally = self._new_by_tier
-        if tally is None:
-            return 0
-        if isinstance(tally, str):
-            return 1
-        if isinstance(tally, tuple):
-            return sum(cast(tuple[int, ...], tally[1::2]))
-        return sum(tally.values())
+        return _tally_total(self._new_by_tier)
 
     @property
     def new_by_tier(self) -> Mapping[str, int]:
@@ -321,7 +330,6 @@ class Bucket:
             if field == "activity":
                 self._activities = _tally_add(self._activities, value, sign)
             elif field == "contact":
-                self.effective_contacts += sign
                 self._contacts = _tally_add(self._contacts, value, sign)
             elif field == "revenue":
                 units, exponent = value  # money_units(amount)
@@ -366,7 +374,6 @@ class Bucket:
         self.won += sign * other.won
         cycle = self.cycle_micros
         self.cycle_micros = other.cycle_micros if not cycle and sign > 0 else cycle + sign * other.cycle_micros
-        self.effective_contacts += sign * other.effective_contacts
 
     def add(self, other: Bucket, sign: int) -> None:
         """Add (sign +1) or remove (sign -1) everything ``other`` holds: a running sum of
@@ -499,7 +506,6 @@ class BucketSum:
         """The sum as a new bucket."""
         out = Bucket()
         out.contributions = self.contributions
-        out.effective_contacts = sum(self.contacts.values())
         out._activities = _tally_packed(Counter(self.activities))
         out._contacts = _tally_packed(Counter(self.contacts))
         if self.campaigns or self.training_minutes or self.survey_count:

@@ -11,7 +11,7 @@ the periods they touch. Keys whose scorecard may have changed are collected as d
 sums of the scope's day buckets (core/windows.py), kept in step with the contributions.
 
 Contributions are not kept: a fact keeps the team it was credited to (``RepFacts``,
-``ActivityFact``), and what it added is derived again, exactly, to retract it. Repeated
+``KeptActivities``), and what it added is derived again, exactly, to retract it. Repeated
 strings (ids, stages, kinds) are interned, so a fact's own state is a few small objects.
 
 The result depends only on the set of facts, not on their delivery order: the
@@ -59,6 +59,7 @@ from .forecast import (
     next_band,
     open_deal,
 )
+from .kept_activities import ActivityFact, FigureBook, Figures, KeptActivities, event_key
 from .kept_deals import KeptDeal, same_instant
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
 from .money import add_scaled, plan_ratio, ratio
@@ -219,21 +220,6 @@ def activity_delta(kind: str, contact: str | None, value: str | int | None) -> t
     return tuple(delta)
 
 
-@dataclass(slots=True)
-class ActivityFact:
-    """What the engine keeps of an activity: the fields its contribution reads and the
-    team it is credited to (an activity never changes; a roster change may move its team).
-    Its rep is the one whose ``RepFacts`` hold it."""
-
-    ts: datetime
-    kind: str
-    #: the customer of an effective contact (call, visit, meeting, email, demo), else None
-    contact: str | None
-    #: the campaign id (campaign), minutes (training) or score (survey), else None
-    value: str | int | None
-    team: str
-
-
 class RepFacts:
     """The facts credited to one rep and the team each was credited to: what a roster
     change of the rep derives again, and what retracting one exactly needs."""
@@ -241,11 +227,13 @@ class RepFacts:
     __slots__ = ("deals", "complaints", "activities")
 
     def __init__(self) -> None:
-        #: deal_id -> the rep's deals that credit something (won or lost; ``KeptDeal.team``)
-        self.deals: dict[str, KeptDeal] = {}
+        #: the rep's deals that credit something (won or lost; ``KeptDeal.team``), in the
+        #: order they were credited; a list, not a dict by deal id: ~30 bytes less a deal
+        self.deals: list[KeptDeal] = []
         #: complaint_id -> (team at opened_at, team at resolved_at or None)
         self.complaints: dict[str, tuple[str, str | None]] = {}
-        self.activities: list[ActivityFact] = []
+        #: the rep's activities, each with the team it is credited to
+        self.activities = KeptActivities()
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,9 +299,11 @@ class ScorecardEngine:
         #: deal_id -> its latest applied version
         self.deals: dict[str, KeptDeal] = {}
         self.complaints: dict[str, ComplaintEvent] = {}
-        #: event_id -> what is kept of the activity (also in its rep's ``RepFacts``); a dict,
-        #: not a set: a set of as many ids takes more memory
-        self.activities: dict[str, ActivityFact] = {}
+        #: ``event_key(event_id)`` -> the rep of the activity (what is kept of it is in the
+        #: rep's ``RepFacts``); a dict, not a set: a set of as many ids takes more memory
+        self.activities: dict[bytes, str] = {}
+        #: one tuple for the equal figures of activities (``KeptActivities``)
+        self._activity_figures = FigureBook()
         self.roster = Roster()
         self.targets = TargetBook()
         #: the shares of split team targets (contract §12): computed from the facts by an
@@ -347,6 +337,8 @@ class ScorecardEngine:
         #: (scope, id) -> customer -> close times of the customer's won deals credited to the
         #: scope (a multiset: the time itself for one, a tuple for several; the deals' objects)
         self._scope_wins: dict[tuple[str, str], dict[str, datetime | tuple[datetime, ...]]] = {}
+        #: the last ``close_times_with``: what it was given (multiset, time, sign) and gave
+        self._last_close_times: tuple[object, datetime, int, datetime | tuple[datetime, ...] | None] | None = None
         #: (scope, id) -> sorted labels of its day buckets: a trailing window finds the days
         #: entering and leaving it as ranges of it (ISO dates sort by time)
         self._days: dict[tuple[str, str], list[str]] = {}
@@ -413,12 +405,12 @@ class ScorecardEngine:
                 self._rewon_customers.discard(customer)
         retracted: tuple[Contribution, ...] = ()
         if old is not None and old.team is not None:
-            del self._rep_facts[old.rep_id].deals[old.deal_id]
+            self._rep_facts[old.rep_id].deals.remove(old)  # by identity: a kept deal has no __eq__
             retracted = self._derive_deal(old, old.team)
         ts = _deal_time(kept)
         if ts is not None:
             kept.team = self.roster.team_at(kept.rep_id, ts)
-            self._facts_of(kept.rep_id).deals[kept.deal_id] = kept
+            self._facts_of(kept.rep_id).deals.append(kept)
         self._restate(retracted, self._derive_deal(kept, kept.team))
         change = PayChange(deal_change_reason(old, kept), kept.deal_id, dispute_id)
         for deal in (old, kept):
@@ -486,26 +478,33 @@ class ScorecardEngine:
         return Outcome.APPLIED
 
     def _apply_activity(self, ev: ActivityEvent) -> Outcome:
-        if ev.event_id in self.activities:
+        key = event_key(ev.event_id)
+        if key in self.activities:
             return Outcome.DUPLICATE
         kind, contact, value = activity_figures(ev.kind, ev.effective, ev.customer_id, ev.campaign_id,
                                                 ev.duration_minutes, ev.score)
         rep_id = intern(ev.rep_id)
-        fact = ActivityFact(ev.occurred_at, kind, contact, value, self.roster.team_at(rep_id, ev.occurred_at))
-        self.activities[ev.event_id] = fact
-        self._facts_of(rep_id).activities.append(fact)
-        self._restate((), self._derive_activity(rep_id, fact, fact.team))
+        ts = ev.occurred_at
+        team = self.roster.team_at(rep_id, ts)
+        self.activities[key] = rep_id
+        figures = self._activity_figures.shared((kind, contact, value, team, ts.tzinfo))
+        self._facts_of(rep_id).activities.append(ts, figures)
+        self._restate((), self._derive_activity(rep_id, ts, figures, team))
         if self.commission_plans.gated:  # a gate may read the activities of the month (csat)
-            self._payroll_change(rep_id, self.calendar.labels_containing(fact.ts)[1],
+            self._payroll_change(rep_id, self.calendar.labels_containing(ts)[1],
                                  PayChange("late_survey" if kind == "survey" else "late_activity"))
         return Outcome.APPLIED
 
     def _apply_roster(self, ev: RosterEvent) -> Outcome:
+        # Repeated timestamps one object (``same_instant``), the default factor shared.
+        hired_at = same_instant(ev.hired_at, ev.effective_at)
+        factor = ev.territory_factor
         entry = RosterEntry(
             rep_id=intern(ev.rep_id), team_id=intern(ev.team_id), manager_id=intern(ev.manager_id),
             status=intern(ev.status),
-            effective_at=ev.effective_at, hired_at=ev.hired_at, name=ev.name,
-            territory_factor=ev.territory_factor, occurred_at=ev.occurred_at, event_id=ev.event_id,
+            effective_at=ev.effective_at, hired_at=hired_at, name=ev.name,
+            territory_factor=DEFAULT_FACTOR if factor.as_tuple() == DEFAULT_FACTOR.as_tuple() else factor,
+            occurred_at=same_instant(ev.occurred_at, hired_at, ev.effective_at), event_id=ev.event_id,
         )
         if not self.roster.add(entry):
             return Outcome.DUPLICATE
@@ -754,8 +753,10 @@ class ScorecardEngine:
                                     (("resolution", micros(ev.resolved_at - ev.opened_at)),))
         return out
 
-    def _derive_activity(self, rep_id: str, fact: ActivityFact, team: str) -> tuple[Contribution, ...]:
-        return self._attributed(rep_id, team, fact.ts, activity_delta(fact.kind, fact.contact, fact.value))
+    def _derive_activity(self, rep_id: str, ts: datetime, figures: Figures, team: str) -> tuple[Contribution, ...]:
+        """What an activity at ``ts`` with ``figures`` contributes when credited to ``team``."""
+        kind, contact, value, _, _ = figures
+        return self._attributed(rep_id, team, ts, activity_delta(kind, contact, value))
 
     def _derive_acquisition(self, acquisition: tuple[str, datetime, str, str] | None) -> tuple[Contribution, ...]:
         if acquisition is None:
@@ -788,7 +789,7 @@ class ScorecardEngine:
         if facts is None:
             return
         team_at = self.roster.team_at
-        for deal in list(facts.deals.values()):
+        for deal in list(facts.deals):
             new = team_at(rep_id, deal.closed_at)  # type: ignore[arg-type]  # credited deals are closed
             if new != deal.team:
                 team, deal.team = deal.team, new
@@ -799,13 +800,16 @@ class ScorecardEngine:
             if new_teams != teams:
                 facts.complaints[complaint_id] = new_teams
                 self._restate(self._derive_complaint(complaint, teams), self._derive_complaint(complaint, new_teams))
-        for activity in facts.activities:
-            new = team_at(rep_id, activity.ts)
-            if new != activity.team:
-                old, activity.team = activity.team, new
-                self._restate(self._derive_activity(rep_id, activity, old),
-                              self._derive_activity(rep_id, activity, new))
-        customers = {deal.customer_id for deal in facts.deals.values() if deal.stage == "won"}
+        activities = facts.activities
+        for i, ts, figures in activities.items():  # set_figures replaces in place: safe
+            new = team_at(rep_id, ts)
+            old = figures[3]
+            if new != old:
+                kind, contact, value, _, zone = figures
+                activities.set_figures(i, self._activity_figures.shared((kind, contact, value, new, zone)))
+                self._restate(self._derive_activity(rep_id, ts, figures, old),
+                              self._derive_activity(rep_id, ts, figures, new))
+        customers = {deal.customer_id for deal in facts.deals if deal.stage == "won"}
         for customer in sorted(customers):
             self._update_acquisition(customer)
 
@@ -863,12 +867,24 @@ class ScorecardEngine:
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
             # a delta value is typed object; won_customer holds a str
-            dates = close_times_with(by_customer.get(won_customer), c.ts, sign)  # type: ignore[call-overload]
+            dates = self._close_times_with(by_customer.get(won_customer), c.ts, sign)  # type: ignore[call-overload]
             if dates is None:
                 del by_customer[won_customer]  # type: ignore[arg-type]
             else:
                 by_customer[won_customer] = dates  # type: ignore[index]
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
+
+    def _close_times_with(self, held: datetime | tuple[datetime, ...] | None, ts: datetime,
+                          sign: int) -> datetime | tuple[datetime, ...] | None:
+        """``close_times_with``, the very tuple of the scope before (a fact's rep, then its
+        team) when this scope held the very same one: a customer won by one rep only has
+        one tuple of close times for the rep, its team and the company."""
+        last = self._last_close_times
+        if last is not None and last[0] is held and last[1] is ts and last[2] == sign:
+            return last[3]
+        out = close_times_with(held, ts, sign)
+        self._last_close_times = (held, ts, sign, out)
+        return out
 
     def _forget_month(self, scope: str, id: str, buckets: dict[str, Bucket], month: str, quarter: str,
                       year: str) -> None:
@@ -930,16 +946,20 @@ class ScorecardEngine:
         """The won deals credited to a rep with closed_at in the month, by deal id."""
         out = []
         facts = self._rep_facts.get(rep_id)
-        for deal in facts.deals.values() if facts is not None else ():
+        for deal in facts.deals if facts is not None else ():
             if deal.stage == "won" and deal.closed_at is not None and \
                     self.calendar.labels_containing(deal.closed_at)[1] == month:
                 out.append(deal)
         return sorted(out, key=lambda d: d.deal_id)
 
+    def has_activity(self, event_id: str) -> bool:
+        """Whether the activity with this event id was applied."""
+        return event_key(event_id) in self.activities
+
     def rep_activities(self, rep_id: str) -> list[ActivityFact]:
         """What is kept of the rep's activities, in the order they were applied."""
         facts = self._rep_facts.get(rep_id)
-        return list(facts.activities) if facts is not None else []
+        return list(facts.activities.facts()) if facts is not None else []
 
     def customer_won_deal_ids(self, customer: str) -> list[str]:
         """The ids of the customer's currently won deals (any rep), sorted."""

@@ -92,7 +92,7 @@ class StoredFactLoader:
         engine = self.engine
         engine.advance_clock(ts)
         ids = self._activity_ids
-        if event_id in ids or event_id in engine.activities:
+        if event_id in ids or engine.has_activity(event_id):
             return Outcome.DUPLICATE
         ids.add(event_id)
         month = engine.calendar.labels_containing(ts)[1]

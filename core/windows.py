@@ -1,13 +1,14 @@
 """Trailing windows (contract §4) as running sums of a scope's day buckets.
 
 A trailing window (``R30D``, ``R90D``), the window before it and the window a year
-earlier are spans of local days that move with the clock. A ``DaySum`` holds the sum
-of one scope's day buckets over one span and is kept in step with them: a contribution
-to a day inside the span is applied to the sum too, and when the clock moves the span,
-the days leaving it are subtracted and the days entering it added, or the sum is taken
-afresh when that reads fewer day buckets. Buckets count multisets, so subtracting is
-exact: the sum always equals ``Bucket.merged`` over the span's day buckets (revenue
-equal in value; its Decimal may keep the finer exponent of a day that left).
+earlier are spans of local days that move with the clock. ``TrailingSums`` holds the
+sums of one scope's day buckets over the three spans (every aggregate over the window,
+the revenue alone over the other two) and is kept in step with them: a contribution to
+a day inside a span is applied to its sum too, and when the clock moves a span, the days
+leaving it are subtracted and the days entering it added, or the sum is taken afresh
+when that reads fewer day buckets (``span_moves``). Buckets count multisets, so
+subtracting is exact: a sum always equals ``Bucket.merged`` over the span's day buckets
+(revenue equal in value; its Decimal may keep the finer exponent of a day that left).
 """
 
 from __future__ import annotations
@@ -24,96 +25,107 @@ from .money import add_scaled
 Span = tuple[str, str]
 
 
-class DaySum:
-    """The sum of one scope's day buckets over a span of days: every aggregate
-    (``bucket``), or with ``revenue_only`` the revenue alone (``revenue``)."""
+#: How to move a sum to another span: the index ranges of the scope's days to take out
+#: (-1) and to add (+1), or None to sum afresh; and the range of the new span's days.
+Moves = tuple[tuple[tuple[range, int], ...] | None, range]
 
-    __slots__ = ("first", "last", "bucket", "_units", "_exponent")
 
-    def __init__(self, revenue_only: bool = False) -> None:
-        # An empty span until the first ``move``: no day label lies between "" and "".
-        self.first = self.last = ""
-        self.bucket: Bucket | None = None if revenue_only else Bucket()
-        # revenue == _units * 10 ** _exponent, as in Bucket
-        self._units = 0
-        self._exponent = 0
+def span_moves(first: str, last: str, span: Span, days: list[str]) -> Moves:
+    """How a sum over the days ``first``..``last`` moves to ``span``, given the scope's
+    sorted day labels: by the days leaving and entering it, or afresh when that reads
+    fewer day buckets."""
+    lo, hi = bisect_left(days, first), bisect_right(days, last)
+    new_lo, new_hi = bisect_left(days, span[0]), bisect_right(days, span[1])
+    leaving = (range(lo, min(hi, new_lo)), range(max(lo, new_hi), hi))
+    entering = (range(new_lo, min(new_hi, lo)), range(max(new_lo, hi), new_hi))
+    fresh = range(new_lo, new_hi)
+    if sum(map(len, leaving + entering)) < len(fresh):
+        return ((leaving[0], -1), (leaving[1], -1), (entering[0], 1), (entering[1], 1)), fresh
+    return None, fresh
 
-    @property
-    def revenue(self) -> Decimal:
-        """The exact sum of the revenue over the span."""
-        if self.bucket is not None:
-            return self.bucket.revenue
-        return Decimal(f"{self._units}E{self._exponent}")
 
-    def apply(self, day: str, delta: tuple[tuple[str, Any], ...], sign: int) -> None:
-        """Apply a contribution to day ``day`` (see ``Bucket.apply``) if the span holds that day."""
-        if not self.first <= day <= self.last:
-            return
-        if self.bucket is not None:
-            self.bucket.apply(delta, sign)
-            return
-        for field, value in delta:
-            if field == "revenue":
-                units, exponent = value
-                self._add_revenue(units if sign > 0 else -units, exponent)
+def _moved_revenue(units: int, exponent: int, moves: Moves, days: list[str],
+                   buckets: Mapping[str, Bucket]) -> tuple[int, int]:
+    """A revenue sum ``(units, exponent)`` moved (``span_moves``)."""
+    steps, fresh = moves
+    if steps is None:
+        units = exponent = 0
+        steps = ((fresh, 1),)
+    for indexes, sign in steps:
+        for i in indexes:
+            u, e = buckets[days[i]].revenue_units
+            units, exponent = add_scaled(units, exponent, u if sign > 0 else -u, e)
+    return units, exponent
 
-    def move(self, span: Span, days: list[str], buckets: Mapping[str, Bucket]) -> None:
-        """Hold the sum over ``span`` instead, given the scope's sorted day labels and
-        its buckets by label."""
-        first, last = span
-        if first == self.first and last == self.last:
-            return
-        # The old and new spans as index ranges of ``days``; what lies in one only changes.
-        lo, hi = bisect_left(days, self.first), bisect_right(days, self.last)
-        new_lo, new_hi = bisect_left(days, first), bisect_right(days, last)
-        leaving = (range(lo, min(hi, new_lo)), range(max(lo, new_hi), hi))
-        entering = (range(new_lo, min(new_hi, lo)), range(max(new_lo, hi), new_hi))
-        if sum(map(len, leaving + entering)) < new_hi - new_lo:
-            for indexes, sign in ((leaving[0], -1), (leaving[1], -1), (entering[0], 1), (entering[1], 1)):
-                for i in indexes:
-                    self._add(buckets[days[i]], sign)
-        elif self.bucket is not None:
-            self.bucket = Bucket.merged([buckets[days[i]] for i in range(new_lo, new_hi)])
-        else:
-            self._units = self._exponent = 0
-            for i in range(new_lo, new_hi):
-                self._add(buckets[days[i]], 1)
-        self.first, self.last = first, last
 
-    def _add(self, day: Bucket, sign: int) -> None:
-        if self.bucket is not None:
-            self.bucket.add(day, sign)
-        else:
-            units, exponent = day.revenue_units
-            self._add_revenue(units if sign > 0 else -units, exponent)
-
-    def _add_revenue(self, units: int, exponent: int) -> None:
-        self._units, self._exponent = add_scaled(self._units, self._exponent, units, exponent)
+def _moved_bucket(bucket: Bucket, moves: Moves, days: list[str], buckets: Mapping[str, Bucket]) -> Bucket:
+    """A sum of every aggregate moved (``span_moves``): changed in place, or a new one."""
+    steps, fresh = moves
+    if steps is None:
+        return Bucket.merged([buckets[days[i]] for i in fresh])
+    for indexes, sign in steps:
+        for i in indexes:
+            bucket.add(buckets[days[i]], sign)
+    return bucket
 
 
 class TrailingSums:
     """The running sums of one scope for one trailing window: the window's aggregates,
-    the previous window's revenue and the revenue of the window a year earlier."""
+    the previous window's revenue and the revenue of the window a year earlier.
 
-    __slots__ = ("window", "previous", "year_earlier")
+    One flat record, not a sum object per span: a scope keeps one per trailing window it
+    rendered (152 bytes less than three). Each span is its first and last day (both ""
+    until the first ``move``: no day label lies between them); a revenue is
+    ``units * 10 ** exponent``, as in ``Bucket``."""
+
+    __slots__ = ("first", "last", "bucket", "previous_first", "previous_last", "previous_units",
+                 "previous_exponent", "year_first", "year_last", "year_units", "year_exponent")
 
     def __init__(self) -> None:
-        self.window = DaySum()
-        self.previous = DaySum(revenue_only=True)
-        self.year_earlier = DaySum(revenue_only=True)
+        self.first = self.last = ""
+        self.bucket = Bucket()
+        self.previous_first = self.previous_last = ""
+        self.previous_units = self.previous_exponent = 0
+        self.year_first = self.year_last = ""
+        self.year_units = self.year_exponent = 0
 
     def apply(self, day: str, delta: tuple[tuple[str, Any], ...], sign: int) -> None:
         """Apply a contribution to day ``day`` to each sum whose span holds it."""
-        for s in (self.window, self.previous, self.year_earlier):
-            if s.first <= day <= s.last:  # most contributions fall in the window only
-                s.apply(day, delta, sign)
+        if self.first <= day <= self.last:  # most contributions fall in the window only
+            self.bucket.apply(delta, sign)
+        previous = self.previous_first <= day <= self.previous_last
+        year = self.year_first <= day <= self.year_last
+        if not (previous or year):
+            return
+        for field, value in delta:
+            if field == "revenue":
+                units, exponent = value
+                if sign < 0:
+                    units = -units
+                if previous:
+                    self.previous_units, self.previous_exponent = add_scaled(
+                        self.previous_units, self.previous_exponent, units, exponent)
+                if year:
+                    self.year_units, self.year_exponent = add_scaled(
+                        self.year_units, self.year_exponent, units, exponent)
 
     def move(self, spans: tuple[Span, Span, Span], days: list[str],
              buckets: Mapping[str, Bucket]) -> tuple[Bucket, Decimal, Decimal]:
         """The window's bucket, the previous window's revenue and the year-earlier
         window's revenue over ``spans`` (window, previous, year earlier)."""
-        self.window.move(spans[0], days, buckets)
-        self.previous.move(spans[1], days, buckets)
-        self.year_earlier.move(spans[2], days, buckets)
-        assert self.window.bucket is not None  # a full sum, not revenue only
-        return self.window.bucket, self.previous.revenue, self.year_earlier.revenue
+        window, previous, year = spans
+        if window != (self.first, self.last):
+            self.bucket = _moved_bucket(self.bucket, span_moves(self.first, self.last, window, days), days, buckets)
+            self.first, self.last = window
+        if previous != (self.previous_first, self.previous_last):
+            self.previous_units, self.previous_exponent = _moved_revenue(
+                self.previous_units, self.previous_exponent,
+                span_moves(self.previous_first, self.previous_last, previous, days), days, buckets)
+            self.previous_first, self.previous_last = previous
+        if year != (self.year_first, self.year_last):
+            self.year_units, self.year_exponent = _moved_revenue(
+                self.year_units, self.year_exponent, span_moves(self.year_first, self.year_last, year, days),
+                days, buckets)
+            self.year_first, self.year_last = year
+        return (self.bucket, Decimal(f"{self.previous_units}E{self.previous_exponent}"),
+                Decimal(f"{self.year_units}E{self.year_exponent}"))

@@ -38,11 +38,13 @@ import orjson
 BATCH_FACTS = 1000
 #: Engine attributes dropped one by one for the breakdown; the rest of the engine is
 #: counted together. An object two parts hold counts with the last dropped: the kept
-#: deals (held by the customers' wins and the reps' facts too) with ``deals``, the kept
-#: activities with ``_rep_facts``. ``_derived`` and ``targets`` hold bounded memos of
-#: renders (at most 16,384 entries each), not state that grows with the facts.
-ENGINE_PARTS = ("_customer_wins", "_rep_facts", "deals", "activities", "buckets", "_days", "_trailing", "known",
-                "_scope_wins", "_acquisitions", "roster", "_derived", "targets", "dirty", "payroll_changes")
+#: deals (held by the customers' wins and the reps' facts too) with ``deals``; the kept
+#: activities' times with ``_rep_facts``, their shared figures with ``_activity_figures``.
+#: ``_derived`` and ``targets`` hold bounded memos of renders (at most 16,384 entries
+#: each), not state that grows with the facts.
+ENGINE_PARTS = ("_customer_wins", "_rep_facts", "_activity_figures", "deals", "activities", "buckets", "_days",
+                "_trailing", "known", "_scope_wins", "_acquisitions", "roster", "_derived", "targets", "dirty",
+                "payroll_changes")
 
 
 def _status_kib(field: str) -> int:

@@ -159,7 +159,8 @@ def test_the_engine_keeps_an_activitys_event_id_once_and_its_figures_with_its_re
     survey = f.activity("r2", "survey", "2026-11-06T10:00:00+08:00", customer_id="c2", score=4)
     assert [engine.apply(record_from_event(fact)).value for fact in (call, survey, call)] == \
         ["applied", "applied", "duplicate"]
-    assert engine.activities.keys() == {call["event_id"], survey["event_id"]}
+    assert engine.activities.keys() == {call["event_id"].encode(), survey["event_id"].encode()}
+    assert engine.has_activity(call["event_id"]) and not engine.has_activity(call["event_id"] + "x")
     (kept,) = engine.rep_activities("r1")
     assert (kept.kind, kept.contact, kept.value, kept.team) == ("call", "c1", None, "unassigned")
     assert [(a.kind, a.value) for a in engine.rep_activities("r2")] == [("survey", 4)]
@@ -180,3 +181,44 @@ def test_close_times_are_one_time_alone_and_a_tuple_of_several() -> None:
     held = close_times_with(held, july, -1)
     assert held is june
     assert close_times_with(held, june, -1) is None
+
+
+def test_a_customer_won_by_one_rep_has_one_tuple_of_close_times_for_the_rep_its_team_and_the_company() -> None:
+    engine = ScorecardEngine()
+    engine.apply(record_from_event(f.roster("r1", "t1", event_id="ro-1")))
+    engine.apply(record_from_event(f.roster("r2", "t1", event_id="ro-2")))
+    for deal_id, closed in (("d1", "2026-06-10"), ("d2", "2026-07-10"), ("d3", "2026-08-10")):
+        engine.apply(record_from_event(f.deal(deal_id, "r1", "c1", "10.00", closed_at=f"{closed}T10:00:00+08:00")))
+    scopes = (("rep", "r1"), ("team", "t1"), ("company", "*"))
+    held = [engine._scope_wins[scope]["c1"] for scope in scopes]
+    assert isinstance(held[0], tuple) and len(held[0]) == 3 and all(h is held[0] for h in held)
+    # r2 (same team) wins c1 too: the rep's tuple stays, the team's and the company's grow
+    engine.apply(record_from_event(f.deal("d4", "r2", "c1", "10.00", closed_at="2026-09-10T10:00:00+08:00")))
+    rep, team, company = (engine._scope_wins[scope]["c1"] for scope in scopes)
+    assert rep == held[0] and team == company == (*held[0], engine.deals["d4"].closed_at)
+    assert engine._scope_wins[("rep", "r2")]["c1"] is engine.deals["d4"].closed_at
+    # d2 reversed: taken out of each scope's close times, the rep's and the others' alike
+    engine.apply(record_from_event(f.deal("d2", "r1", "c1", "10.00", stage="reversed", version=2,
+                                          closed_at="2026-07-10T10:00:00+08:00")))
+    d1, d3, d4 = (engine.deals[d].closed_at for d in ("d1", "d3", "d4"))
+    assert [engine._scope_wins[scope]["c1"] for scope in scopes] == [(d1, d3), (d1, d3, d4), (d1, d3, d4)]
+
+
+def test_an_activity_reads_back_its_time_as_given_and_a_roster_change_moves_its_team() -> None:
+    engine = ScorecardEngine()
+    engine.apply(record_from_event(f.roster("r1", "t1", event_id="ro-1")))
+    times = ("2026-11-05T10:00:00.250000+08:00", "2026-11-20T01:00:00-05:00", "2026-10-03T10:00:00Z")
+    for ts in times:
+        engine.apply(record_from_event(f.activity("r1", "call", ts, customer_id="c1", effective=True)))
+    kept = engine.rep_activities("r1")
+    assert [a.ts.isoformat() for a in kept] == [datetime.fromisoformat(ts).isoformat() for ts in times]
+    assert [a.team for a in kept] == ["t1"] * 3
+    # the same figures are one tuple: the +08:00 calls differ only in time
+    assert len(engine._activity_figures) == 3  # three offsets
+    # r1 moves to t2 from 15 November: the call of the 20th (06:00 UTC) goes with it
+    engine.apply(record_from_event(f.roster("r1", "t2", effective_at="2026-11-15T00:00:00+08:00", event_id="ro-2")))
+    assert [a.team for a in engine.rep_activities("r1")] == ["t1", "t2", "t1"]
+    assert dict(engine.buckets[("team", "t1", "2026-11")].contacts) == {"c1": 1}
+    assert dict(engine.buckets[("team", "t2", "2026-11")].contacts) == {"c1": 1}
+    assert ("team", "t2", "2026-10") not in engine.buckets
+    assert ("team", "t1", "2026-11-20") not in engine.buckets and ("team", "t2", "2026-11-20") in engine.buckets

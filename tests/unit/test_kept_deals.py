@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from sales_scorecard.core.engine import Outcome, ScorecardEngine
 from sales_scorecard.core.kept_deals import KeptDeal
 from sales_scorecard.schemas.records import DealEvent, record_from_event
 from tests import factories as f
@@ -29,6 +30,16 @@ def test_a_kept_deal_reads_back_what_the_engine_reads() -> None:
     assert kept.cycle_micros == 887_400 * 1_000_000
     assert kept.closed_at == deal.closed_at and kept.closed_at is not None
     assert kept.closed_at.isoformat() == "2026-11-12T16:30:00+08:00"
+
+
+@pytest.mark.parametrize("event_id", ["e-3", "订单-é-\U0001f4b0", "x" * 127])
+def test_the_event_id_reads_back_as_given_and_a_repeat_is_a_duplicate(event_id: str) -> None:
+    kept = KeptDeal.of(_deal(amount="10.00", event_id=event_id), None)
+    assert kept.event_id == event_id
+    engine = ScorecardEngine()
+    first = engine.apply(_deal(amount="10.00", event_id=event_id))
+    again, other = (engine.apply(_deal(amount="10.00", event_id=e)) for e in (event_id, event_id + "'"))
+    assert (first, again, other) == (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.STALE)
 
 
 @pytest.mark.parametrize(("given", "money"), [("7", (7, 0)), ("7.5", (75, -1)), ("7.50", (750, -2)),

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sales_scorecard.core.aggregates import Bucket, money_units
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.periods import TRAILING_DAYS, Period
-from sales_scorecard.core.windows import DaySum
+from sales_scorecard.core.windows import TrailingSums
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, deal, roster
 from tests.unit.test_engine_properties import CUSTOMERS, REPS, histories, instants
@@ -69,38 +69,49 @@ def test_adding_and_removing_whole_buckets_equals_a_fresh_merge(buckets: list[Bu
     assert state(total) == state(Bucket.merged([b for i, b in enumerate(buckets) if i not in removed]))
 
 
-# ------------------------------------------------------------------- DaySum, by hand
+# ------------------------------------------------------------- TrailingSums, by hand
 def _day(amount: str) -> Bucket:
     return _bucket([(("revenue", money_units(Decimal(amount))), ("won", 1))])
 
 
-def test_a_day_sum_follows_its_span_and_the_contributions_inside_it() -> None:
+def test_trailing_sums_follow_their_spans_and_the_contributions_inside_them() -> None:
     days = ["2026-11-01", "2026-11-02", "2026-11-05"]
     buckets = {"2026-11-01": _day("100.00"), "2026-11-02": _day("50.50"), "2026-11-05": _day("7")}
-    full, revenue = DaySum(), DaySum(revenue_only=True)
-    for s in (full, revenue):
-        s.move(("2026-11-01", "2026-11-02"), days, buckets)
-    assert full.revenue == revenue.revenue == Decimal("150.50")  # 100.00 + 50.50
-    assert full.bucket is not None and full.bucket.won == 2
+    sums = TrailingSums()
+
+    def moved(span: tuple[str, str]) -> tuple[Bucket, Decimal, Decimal]:
+        """The three sums over one span: the window's bucket and both revenues."""
+        return sums.move((span, span, span), days, buckets)
+
+    full, previous, year = moved(("2026-11-01", "2026-11-02"))
+    assert full.revenue == previous == year == Decimal("150.50")  # 100.00 + 50.50
+    assert full.won == 2
     # A deal of 10.00 on 2 November counts; one on 5 November is outside the span.
     for day, amount in (("2026-11-02", "10.00"), ("2026-11-05", "3.00")):
         delta = (("revenue", money_units(Decimal(amount))), ("won", 1))
         buckets[day].apply(delta, 1)
-        full.apply(day, delta, 1)
-        revenue.apply(day, delta, 1)
-    assert full.revenue == revenue.revenue == Decimal("160.50")
+        sums.apply(day, delta, 1)
+    full, previous, year = moved(("2026-11-01", "2026-11-02"))
+    assert full.revenue == previous == year == Decimal("160.50")
     # Slide by three days: 1 November leaves, 5 November enters: 2 Nov (50.50 + 10.00, two
     # deals) and 5 Nov (7 + 3.00, two deals) give 70.50 and 4 deals.
-    for s in (full, revenue):
-        s.move(("2026-11-02", "2026-11-05"), days, buckets)
-    assert full.revenue == revenue.revenue == Decimal("70.50") and full.bucket.won == 4
+    full, previous, year = moved(("2026-11-02", "2026-11-05"))
+    assert full.revenue == previous == year == Decimal("70.50") and full.won == 4
     # A span with no day bucket, then back again (a rebuild either way).
-    for s in (full, revenue):
-        s.move(("2026-12-01", "2026-12-31"), days, buckets)
-    assert full.revenue == revenue.revenue == 0 and full.bucket.contributions == 0
-    for s in (full, revenue):
-        s.move(("2026-10-01", "2026-11-01"), days, buckets)
-    assert full.revenue == revenue.revenue == Decimal("100.00")
+    full, previous, year = moved(("2026-12-01", "2026-12-31"))
+    assert full.revenue == previous == year == 0 and full.contributions == 0
+    full, previous, year = moved(("2026-10-01", "2026-11-01"))
+    assert full.revenue == previous == year == Decimal("100.00")
+    # Three spans apart, and a contribution counted by the sums whose span holds its day.
+    spans = (("2026-11-02", "2026-11-05"), ("2026-11-01", "2026-11-01"), ("2026-10-01", "2026-11-02"))
+    full, previous, year = sums.move(spans, days, buckets)
+    assert (full.revenue, previous, year) == (Decimal("70.50"), Decimal("100.00"), Decimal("160.50"))
+    delta = (("revenue", money_units(Decimal("0.25"))), ("won", 1))
+    buckets["2026-11-02"].apply(delta, -1)
+    sums.apply("2026-11-02", delta, -1)
+    full, previous, year = sums.move(spans, days, buckets)
+    assert (full.revenue, previous, year) == (Decimal("70.25"), Decimal("100.00"), Decimal("160.25"))
+    assert full.won == 3
 
 
 # ------------------------------------------------------------------- the engine, by hand
