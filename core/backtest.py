@@ -96,7 +96,7 @@ class BacktestResult:
 def _checkpoints(engine: ScorecardEngine, first: datetime, last: datetime) -> list[tuple[datetime, str, str]]:
     """(instant, month, checkpoint name) of every checkpoint of the months from ``first``'s to ``last``'s."""
     cal = engine.calendar
-    month, final = cal.labels_containing(first)[1], cal.labels_containing(last)[1]
+    month, final = cal.month_label(first), cal.month_label(last)
     out = []
     while month <= final:
         period = cal.parse(month)

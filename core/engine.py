@@ -415,14 +415,14 @@ class ScorecardEngine:
         change = PayChange(deal_change_reason(old, kept), kept.deal_id, dispute_id)
         for deal in (old, kept):
             if deal is not None and deal.closed_at is not None:
-                month = self.calendar.labels_containing(deal.closed_at)[1]
+                month = self.calendar.month_label(deal.closed_at)
                 self._payroll_change(deal.rep_id, month, change)
         customers = {kept.customer_id} if old is None else {kept.customer_id, old.customer_id}
         for customer in customers:
             self._update_acquisition(customer)
             self._touch_customer(customer)
         if self.splits.rules:
-            months = {self.calendar.labels_containing(d.closed_at)[1]
+            months = {self.calendar.month_label(d.closed_at)
                       for d in (old, kept) if d is not None and d.closed_at is not None}
             self._resplit(key for key, rule in self.splits.rules.items()
                           if rule.needs_history and months.intersection(history_months(key[1])))
@@ -473,7 +473,7 @@ class ScorecardEngine:
                 if c is not None:
                     for ts in (c.opened_at, c.resolved_at if c.status == "resolved" else None):
                         if ts is not None:
-                            self._payroll_change(c.rep_id, self.calendar.labels_containing(ts)[1],
+                            self._payroll_change(c.rep_id, self.calendar.month_label(ts),
                                                  PayChange("complaint_change"))
         return Outcome.APPLIED
 
@@ -491,7 +491,7 @@ class ScorecardEngine:
         self._facts_of(rep_id).activities.append(ts, figures)
         self._restate((), self._derive_activity(rep_id, ts, figures, team))
         if self.commission_plans.gated:  # a gate may read the activities of the month (csat)
-            self._payroll_change(rep_id, self.calendar.labels_containing(ts)[1],
+            self._payroll_change(rep_id, self.calendar.month_label(ts),
                                  PayChange("late_survey" if kind == "survey" else "late_activity"))
         return Outcome.APPLIED
 
@@ -948,7 +948,7 @@ class ScorecardEngine:
         facts = self._rep_facts.get(rep_id)
         for deal in facts.deals if facts is not None else ():
             if deal.stage == "won" and deal.closed_at is not None and \
-                    self.calendar.labels_containing(deal.closed_at)[1] == month:
+                    self.calendar.month_label(deal.closed_at) == month:
                 out.append(deal)
         return sorted(out, key=lambda d: d.deal_id)
 
@@ -1053,8 +1053,8 @@ class ScorecardEngine:
 
     def _labels_between(self, start: datetime, end: datetime) -> set[str]:
         """The month, quarter and year labels of every month from ``start``'s to ``end``'s."""
-        month = self.calendar.labels_containing(start)[1]
-        last = self.calendar.labels_containing(end)[1]
+        month = self.calendar.month_label(start)
+        last = self.calendar.month_label(end)
         out: set[str] = set()
         while month <= last:
             out.update((month, L.quarter_of_month(month), month[:4]))
@@ -1341,13 +1341,9 @@ class ScorecardEngine:
             return sum(len(reps) for reps in members.values())
         return len(members.get(id, ()))
 
-    def _month_of(self, ts: datetime) -> str:
-        """The local month label of an instant."""
-        return self.calendar.labels_containing(ts)[1]
-
     def _ramp(self, scope: str, id: str, period: Period, month: str) -> list[Decimal]:
         hire_month = L.shift(month, -2)
-        hires = self.roster.hires_at_end(period.end, hire_month, self._month_of)
+        hires = self.roster.hires_at_end(period.end, hire_month, self.calendar.month_label)
         reps = [r for reps in hires.values() for r in reps] if scope == "company" else hires.get(id, [])
         ratios = []
         for rep in reps:

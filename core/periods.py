@@ -205,6 +205,10 @@ class Calendar:
                                         f"{d.year:04d}-Q{(d.month - 1) // 3 + 1}", f"{d.year:04d}")
         return labels
 
+    def month_label(self, ts: datetime) -> str:
+        """The label of the local month containing ``ts``."""
+        return self.labels_containing(ts)[1]
+
     def trailing(self, kind: str, as_of: datetime) -> Period:
         """``R30D``/``R90D``: the whole local days ending with the local date of ``as_of``."""
         days = TRAILING_DAYS[kind]

@@ -95,7 +95,7 @@ class StoredFactLoader:
         if event_id in ids or engine.has_activity(event_id):
             return Outcome.DUPLICATE
         ids.add(event_id)
-        month = engine.calendar.labels_containing(ts)[1]
+        month = engine.calendar.month_label(ts)
         if self._owns(rep_id) and (self._counted is None or month in self._counted):
             key = (intern(rep_id), month)
             summed = self._months.get(key)

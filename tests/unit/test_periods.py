@@ -192,3 +192,10 @@ def test_a_parsed_label_is_the_same_period_each_time_and_a_bad_one_still_fails()
     for _ in range(2):
         with pytest.raises(ValueError, match="malformed period"):
             cal.parse("2026-13")
+
+
+def test_the_month_label_of_an_instant_is_its_local_month() -> None:
+    cal = Calendar("Asia/Shanghai")  # UTC+8
+    assert cal.month_label(datetime(2026, 11, 30, 15, 59, tzinfo=UTC)) == "2026-11"
+    assert cal.month_label(datetime(2026, 11, 30, 16, 0, tzinfo=UTC)) == "2026-12"  # midnight in Shanghai
+    assert cal.month_label(datetime(2026, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))) == "2027-01"
