@@ -382,10 +382,12 @@ def test_keys_a_budget_set_aside_go_out_after_what_the_flush_took_not_after_the_
     assert [v for k, v in outputs.sent["scorecards"] if k == "rep:r1:2026-11"][-1]["kpis"]["revenue"] == "16000.00"
 
 
-def test_a_very_long_flush_holds_the_next_ones_back_by_at_most_the_spacing_cap(monkeypatch: Any) -> None:
+def slow_flush(monkeypatch: Any, seconds_per_render: float) -> tuple[AggregationStage, ManualClock]:
+    """A stage (one longer period per flush) whose flush of a new deal took
+    ``seconds_per_render`` of its clock per key rendered; renders are quick again after."""
     monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 0.0)  # one longer period per flush
     tables, outputs, clock = new_tables(), Outputs(), ManualClock()
-    # no clock refresh in the 400 s the slow flush takes: its re-rendered months would go first
+    # no clock refresh meanwhile: its re-rendered months would go first
     settings = Settings(coalesce_ms=500, coalesce_long_ms=500, leaderboard_ms=0, store="memory",
                         clock_refresh_seconds=10**9)
     stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
@@ -394,12 +396,17 @@ def test_a_very_long_flush_holds_the_next_ones_back_by_at_most_the_spacing_cap(m
     render = stage.engine.render
 
     def slow_render(*key: str) -> Any:
-        clock.now += 100.0  # as if every month of 10,000 reps were rendered
+        clock.now += seconds_per_render
         return render(*key)
 
     monkeypatch.setattr(stage.engine, "render", slow_render)
     run(stage.on_batch(Batch([f.deal("d2", "r1", "c2", "5000.00", event_id="deal-d2-v1")]), offset=1))
     monkeypatch.setattr(stage.engine, "render", render)
+    return stage, clock
+
+
+def test_a_very_long_flush_holds_the_next_ones_back_by_at_most_the_spacing_cap(monkeypatch: Any) -> None:
+    stage, clock = slow_flush(monkeypatch, 100.0)  # as if every month of 10,000 reps were rendered
     left = len(stage.set_aside)
     assert left > 1
     # facts keep coming (a duplicate: nothing to render), so the stage is not drained
@@ -413,21 +420,7 @@ def test_a_very_long_flush_holds_the_next_ones_back_by_at_most_the_spacing_cap(m
 
 
 def test_once_the_facts_stop_what_a_budget_set_aside_goes_out_without_spacing(monkeypatch: Any) -> None:
-    monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 0.0)  # one longer period per flush
-    tables, outputs, clock = new_tables(), Outputs(), ManualClock()
-    settings = Settings(coalesce_ms=500, coalesce_long_ms=500, leaderboard_ms=0, store="memory",
-                        clock_refresh_seconds=10**9)
-    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
-    run(stage.on_batch(Batch(NOVEMBER), offset=0))
-    clock.now += 1.0
-    render = stage.engine.render
-
-    def slow_render(*key: str) -> Any:
-        clock.now += 0.3  # the flush takes about 2 s of the stage's clock
-        return render(*key)
-
-    monkeypatch.setattr(stage.engine, "render", slow_render)
-    run(stage.on_batch(Batch([f.deal("d2", "r1", "c2", "5000.00", event_id="deal-d2-v1")]), offset=1))
+    stage, clock = slow_flush(monkeypatch, 0.3)  # the flush takes about 2 s of the stage's clock
     assert stage.pacing.last_took > 1.0
     left = len(stage.set_aside)
     assert left > 2

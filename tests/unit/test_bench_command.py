@@ -15,6 +15,18 @@ from sales_scorecard.cli.bench import command as bench_module
 from sales_scorecard.cli.bench import scale_out
 
 
+class FakeLatency:
+    """Stands in for ``latency.measure``: records the rate and reps asked, returns fixed figures."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int]] = []
+
+    def __call__(self, settings: Any, rate: int, duration: int, workdir: Path, timeout: float, rep_count: int) -> dict:
+        self.asked.append((rate, rep_count))
+        return {"offered_events_per_s": rate, "achieved_events_per_s": rate, "reps": rep_count,
+                "ms": {"p50": 1, "p95": 2, "p99": 3, "max": 4}, "hops_ms": {}}
+
+
 def test_every_part_that_needs_a_broker_gets_one_even_when_asked_alone(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # `--only workers` used to skip the broker block altogether: the run wrote an empty
@@ -56,13 +68,7 @@ def test_the_latency_part_offers_its_events_to_as_many_reps_as_asked(tmp_path: P
     def fake_broker(bootstrap: str | None, workdir: Path) -> Iterator[str]:
         yield "127.0.0.1:1"
 
-    asked: list[int] = []
-
-    def fake_measure(settings: Any, rate: int, duration: int, workdir: Path, timeout: float, rep_count: int) -> dict:
-        asked.append(rep_count)
-        return {"offered_events_per_s": rate, "achieved_events_per_s": rate, "reps": rep_count,
-                "ms": {"p50": 1, "p95": 2, "p99": 3, "max": 4}, "hops_ms": {}}
-
+    fake_measure = FakeLatency()
     monkeypatch.setattr(bench_module, "broker_for", fake_broker)
     monkeypatch.setattr(bench_module, "bench_settings", lambda *args, **kwargs: None)
     monkeypatch.setattr(latency, "measure", fake_measure)
@@ -70,7 +76,7 @@ def test_the_latency_part_offers_its_events_to_as_many_reps_as_asked(tmp_path: P
         args = ["--only", "latency", "--rate", "100", "--out-dir", str(tmp_path), *extra]
         result = CliRunner().invoke(bench_module.command, args)
         assert result.exit_code == 0, result.output
-        assert asked[-1] == reps
+        assert fake_measure.asked[-1] == (100, reps)
         assert f"latency: reps | {reps:,}" in sorted(tmp_path.glob("bench-*.md"))[-1].read_text()
 
 
@@ -85,13 +91,9 @@ def test_half_c_offers_the_latency_part_half_of_the_c_measured_in_the_same_run(
     def rate_of(events_per_s: int) -> Any:
         return lambda *args, **kwargs: {"events_per_s": events_per_s}
 
-    offered: list[int] = []
     from sales_scorecard.streams.settings import Settings
 
-    def fake_latency(settings: Any, rate: int, duration: int, workdir: Path, timeout: float, rep_count: int) -> dict:
-        offered.append(rate)
-        return {"offered_events_per_s": rate, "achieved_events_per_s": rate, "reps": rep_count,
-                "ms": {"p50": 1, "p95": 2, "p99": 3, "max": 4}, "hops_ms": {}}
+    fake_latency = FakeLatency()
 
     monkeypatch.setattr(bench_module, "broker_for", fake_broker)
     monkeypatch.setattr(bench_module, "bench_settings", lambda *args, **kwargs: Settings(store="memory"))
@@ -104,7 +106,7 @@ def test_half_c_offers_the_latency_part_half_of_the_c_measured_in_the_same_run(
     args = ["--only", "throughput", "--only", "latency", "--half-c", "--rate", "100", "--out-dir", str(tmp_path)]
     result = CliRunner().invoke(bench_module.command, args)
     assert result.exit_code == 0, result.output
-    assert offered == [2300]  # round(4,601 / 2), not --rate
+    assert [rate for rate, _ in fake_latency.asked] == [2300]  # round(4,601 / 2), not --rate
     report = next(tmp_path.glob("bench-*.md")).read_text()
     assert "latency: offered load, half of c | 2,300 ev/s" in report
     assert "latency p99 (target p99 <= 1000) | 3 ms" in report
