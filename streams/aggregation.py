@@ -506,7 +506,7 @@ class AggregationStage:
         now = self._monotonic()
         if batch.facts:
             self.lag, self.last_facts_at = lag, now
-        elif now - self.last_facts_at > self.pacing.flush_interval:
+        elif self.drained(now):
             self.lag = 0.0  # no facts for an interval: nothing is waiting
         try:
             engine = self.engine or await self._load()
