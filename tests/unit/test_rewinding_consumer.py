@@ -416,34 +416,106 @@ def test_after_a_revoke_the_agents_last_acknowledgements_are_committed_from_the_
     assert consumer._new_offset(tp) == 5011 and not consumer.hole_repair.requested
 
 
+class Record:
+    """An aiokafka record, as far as the guard reads it."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+def _in_this_loop(thread: Any) -> None:
+    """Run the consumer thread's calls in the test's event loop (as Faust's thread runs
+    them in its own: concurrently, up to their awaits)."""
+    async def call_thread(method: Any, *args: Any, **kwargs: Any) -> Any:
+        return await method(*args, **kwargs)
+
+    thread.call_thread = call_thread
+
+
+class FetchingFake(CommittedFake):
+    """Also fetches like aiokafka: each fetch brings the records from the partition's
+    position (``log``: the offsets that hold one, ascending), at most ``max_records``."""
+
+    _max_poll_records = 11
+
+    def __init__(self, committed: dict[TopicPartition, int | None], position: int, log: list[int]) -> None:
+        super().__init__(committed, position)
+        self.log = log
+
+    def fetch(self, active: Any) -> dict[TopicPartition, list[Record]]:
+        batches = {}
+        for tp in active:
+            offsets = [o for o in self.log if o >= self.positions[tp]][:self._max_poll_records]
+            if offsets:
+                batches[tp] = [Record(o) for o in offsets]
+                self.positions[tp] = offsets[-1] + 1
+        return batches
+
+
+def _fetches_from(monkeypatch: Any, fake: FetchingFake) -> None:
+    """Faust's fetch in the consumer thread reads ``fake``."""
+    async def fetch_records(self: Any, consumer: Any, active: Any, timeout: Any = None, max_records: Any = None) -> Any:
+        await asyncio.sleep(0)  # aiokafka waits for the fetcher
+        return fake.fetch(active)
+
+    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_fetch_records", fetch_records)
+
+
 def test_the_consumer_thread_notes_its_seeks_and_what_its_fetches_skip(tmp_path: Any, monkeypatch: Any) -> None:
     consumer = _consumer(tmp_path)
     thread = consumer._thread
     tp, changelog = TopicPartition("t.sales.targets", 0), TopicPartition("t-facts-changelog", 0)
-
-    async def call_thread(method: Any, *args: Any) -> Any:
-        return await method(*args)
-
-    thread.call_thread = call_thread
-    thread._consumer = CommittedFake({tp: 10}, position=10)
+    _in_this_loop(thread)
     thread.app.tables.changelog_topics  # noqa: B018 (created before the fake)
+    fake = FetchingFake({tp: 10}, position=10, log=[0, 5, 10, 13])
+    thread._consumer = fake
+    _fetches_from(monkeypatch, fake)
     assert asyncio.run(thread.seek_to_committed()) == {tp: 10}
     assert thread.positions == {tp: 10} and thread.skipped.expected == {tp: 10}
-
-    class Record:
-        def __init__(self, offset: int) -> None:
-            self.offset = offset
-
-    batches = iter([{tp: [Record(10), Record(13)], changelog: [Record(0), Record(5)]}])
-
-    async def getmany(self: Any, active: Any, timeout: float) -> Any:
-        return next(batches)
-
-    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "getmany", getmany)
+    fake.positions[changelog] = 0  # Faust positions changelogs itself
     asyncio.run(thread.getmany({tp, changelog}, 1.0))
     assert thread.skipped.holds_no_record(tp, Hole(11, 12)) and changelog not in thread.skipped.skipped
     sought = asyncio.run(thread.rewind([tp]))
     assert sought.positions == {tp: 10} and not thread.skipped.holds_no_record(tp, Hole(11, 12))
+
+
+def test_a_fetch_during_a_seek_is_noted_after_it_never_as_skipping_what_it_brought(
+        tmp_path: Any, monkeypatch: Any) -> None:
+    """The kill -9 loss: a restarted worker's fetch drained offsets 229..306 of sales.facts
+    while its seek to 229 awaited the broker; the seek's note came after the fetch's, so the
+    next fetch (from 307) seemed to skip 229..306, and the records Faust had dropped there
+    were committed past as holding none."""
+    consumer = _consumer(tmp_path)
+    thread = consumer._thread
+    tp, never = TopicPartition("t.sales.facts", 0), TopicPartition("t.sales.control", 0)
+    _in_this_loop(thread)
+    thread.app.tables.changelog_topics  # noqa: B018 (created before the fake)
+    fake = FetchingFake({tp: 229, never: None}, position=229, log=list(range(229, 320)))
+    fake._max_poll_records = 78  # 229..306 in one fetch
+    thread._consumer = fake
+    _fetches_from(monkeypatch, fake)
+    broker_answers = asyncio.Event()
+
+    async def beginning_offsets(tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        await broker_answers.wait()  # the seek of ``never`` asks the broker: the thread runs a fetch meanwhile
+        return {t: 0 for t in tps}
+
+    fake.beginning_offsets = beginning_offsets  # type: ignore[method-assign]
+
+    async def restart() -> list[tuple[int, int]]:
+        seek = asyncio.ensure_future(thread.seek_to_committed())
+        await asyncio.sleep(0)  # the seek has put tp at 229 and awaits the broker
+        first = asyncio.ensure_future(thread.getmany({tp}, 1.0))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        broker_answers.set()
+        await seek
+        brought = [await first, await thread.getmany({tp}, 1.0)]
+        return [(b[tp][0].offset, b[tp][-1].offset) for b in brought]
+
+    assert asyncio.run(restart()) == [(229, 306), (307, 319)]
+    assert not thread.skipped.holds_no_record(tp, Hole(230, 306))
+    assert thread.skipped.expected[tp] == 320
 
 
 def test_a_seek_of_every_partition_starts_re_deliveries_over(tmp_path: Any) -> None:
