@@ -26,7 +26,7 @@ from decimal import Context, Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
 
-from .money import add_scaled
+from .money import add_scaled, from_scaled
 
 SEVERITIES = ("low", "medium", "high", "critical")
 ACTIVITY_KINDS = ("call", "visit", "meeting", "email", "demo", "campaign", "training", "survey")
@@ -239,7 +239,7 @@ class Bucket:
     @property
     def revenue(self) -> Decimal:
         """The exact sum of the amounts credited (the Decimal a running sum would hold)."""
-        return Decimal(f"{self._revenue_units}E{self._revenue_exponent}")
+        return from_scaled(self._revenue_units, self._revenue_exponent)
 
     @property
     def revenue_units(self) -> tuple[int, int]:

@@ -62,7 +62,7 @@ from .forecast import (
 from .kept_activities import ActivityFact, FigureBook, Figures, KeptActivities, event_key
 from .kept_deals import KeptDeal, same_instant
 from .kpis import KpiInputs, bucket_kpis, compute_kpis, format_kpis
-from .money import add_scaled, plan_ratio, ratio
+from .money import add_scaled, from_scaled, plan_ratio, ratio
 from .periods import NO_ZONE, TRAILING_DAYS, Calendar, Period, bounds_in, elapsed, format_timestamp, micros
 from .rep_tally import RepTally
 from .reviews import Answer, Review, ReviewBook, review_coverage
@@ -1258,7 +1258,7 @@ class ScorecardEngine:
             b = buckets.get(month)
             if b is not None:
                 units, exponent = add_scaled(units, exponent, *b.revenue_units)
-        return Decimal(f"{units}E{exponent}")
+        return from_scaled(units, exponent)
 
     # The two scans below run per customer on every render (20 % of the worker's CPU went
     # to rendering in the profile): plain loops that stop at the first hit, no any(genexpr);

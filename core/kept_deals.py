@@ -18,6 +18,7 @@ from sys import intern
 from sales_scorecard.schemas.records import DealEvent
 
 from .aggregates import money_units
+from .money import from_scaled
 from .periods import micros
 
 
@@ -82,7 +83,7 @@ class KeptDeal:
     @property
     def amount(self) -> Decimal:
         """The amount as given (the same Decimal: value and exponent)."""
-        return Decimal(f"{self.units}E{self.exponent}")
+        return from_scaled(self.units, self.exponent)
 
     @property
     def money(self) -> tuple[int, int]:

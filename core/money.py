@@ -49,6 +49,11 @@ def _plan_ratio(value: Decimal, signed: bool) -> float | None:
     return ratio(value)
 
 
+def from_scaled(units: int, exponent: int) -> Decimal:
+    """``units``·10^``exponent`` as the Decimal it stands for (that exponent kept)."""
+    return Decimal(f"{units}E{exponent}")
+
+
 def add_scaled(units: int, exponent: int, more: int, more_exponent: int) -> tuple[int, int]:
     """``units``·10^``exponent`` + ``more``·10^``more_exponent`` as (units, exponent), exactly,
     at the finer of the two exponents (amounts kept as integers of their smallest unit).

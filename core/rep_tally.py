@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .money import add_scaled
+from .money import add_scaled, from_scaled
 
 #: What a rep period holds: [contributions, revenue units, revenue exponent] (revenue: months only).
 Tally = list[int]
@@ -56,7 +56,7 @@ class RepTally:
     def revenue(self, rep_id: str, month: str) -> Decimal:
         """The revenue credited to the rep in the month (0 without any contribution)."""
         tally = self.periods.get(rep_id, {}).get(month)
-        return Decimal(f"{tally[1]}E{tally[2]}") if tally is not None else Decimal(0)
+        return from_scaled(tally[1], tally[2]) if tally is not None else Decimal(0)
 
     def holds(self, rep_id: str) -> bool:
         """Whether any period of the rep holds a contribution."""

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from .aggregates import Bucket
-from .money import add_scaled
+from .money import add_scaled, from_scaled
 
 #: A span of local days: the ISO labels of its first and last day, both inclusive.
 Span = tuple[str, str]
@@ -127,5 +127,5 @@ class TrailingSums:
                 self.year_units, self.year_exponent, span_moves(self.year_first, self.year_last, year, days),
                 days, buckets)
             self.year_first, self.year_last = year
-        return (self.bucket, Decimal(f"{self.previous_units}E{self.previous_exponent}"),
-                Decimal(f"{self.year_units}E{self.year_exponent}"))
+        return (self.bucket, from_scaled(self.previous_units, self.previous_exponent),
+                from_scaled(self.year_units, self.year_exponent))

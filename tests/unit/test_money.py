@@ -30,3 +30,13 @@ def test_adding_to_nothing_shares_the_amount_added() -> None:
     assert add_scaled(0, -3, 5, -2) == (50, -3)
     # a coarser amount onto nothing at a finer exponent is scaled: 0.00 + 3 (units of 1)
     assert add_scaled(0, -2, 3, 0) == (300, -2)
+
+
+def test_from_scaled_is_the_decimal_the_units_stand_for_with_their_exponent() -> None:
+    from decimal import Decimal
+
+    from sales_scorecard.core.money import from_scaled
+
+    assert from_scaled(2049, -2) == Decimal("20.49") and from_scaled(2049, -2).as_tuple().exponent == -2
+    assert str(from_scaled(-500, -2)) == "-5.00"  # the exponent kept: 5.00, not 5
+    assert from_scaled(0, 0) == Decimal(0) and str(from_scaled(7, 3)) == "7E+3"
