@@ -351,8 +351,11 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         to have gone past the records in between: they were committed past as holding
         none, though Faust had dropped them on their way to the agents (a kill -9 test lost
         42 messages of sales.facts that way; docs/guarantees.md)."""
-        lock: asyncio.Lock = self.__dict__.setdefault("seeking_lock", asyncio.Lock())
-        return lock
+        loop = asyncio.get_running_loop()
+        held: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = self.__dict__.get("seeking_lock")
+        if held is None or held[0] is not loop:  # a lock waits on one loop: the thread's current one
+            held = self.__dict__["seeking_lock"] = (loop, asyncio.Lock())
+        return held[1]
 
     async def seek_to_committed(self) -> Mapping:
         sought: Sought = await self.call_thread(self._seek_to_committed_or_reset)
