@@ -350,7 +350,7 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         where the seek had, and the next fetch, starting where the first one ended, seemed
         to have gone past the records in between: they were committed past as holding
         none, though Faust had dropped them on their way to the agents (a kill -9 test lost
-        42 messages of sales.facts that way; docs/guarantees.md)."""
+        the facts of 26 messages of sales.facts that way; docs/guarantees.md)."""
         loop = asyncio.get_running_loop()
         held: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = self.__dict__.get("seeking_lock")
         if held is None or held[0] is not loop:  # a lock waits on one loop: the thread's current one
