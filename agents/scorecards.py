@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
-from faust.types import TP
+from faust.types import TP, Message
 
 from sales_scorecard.core.disputes import AdjustmentLink
-from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables
+from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, StageTables, backlog_lag
 from sales_scorecard.streams.dispute_stage import encode_link
-from sales_scorecard.streams.fact_batches import TICK, decode_batch
+from sales_scorecard.streams.fact_batches import TICK, Batch, decode_batch
 from sales_scorecard.streams.org_stage import OrgStage
 from sales_scorecard.streams.pipeline import Pipeline
 from sales_scorecard.streams.publisher import Send
@@ -42,6 +42,16 @@ def _link_sender(topic: faust.TopicT) -> Callable[[AdjustmentLink], Awaitable[No
     async def send(link: AdjustmentLink) -> None:
         await topic.send(key=link.dispute_id.encode(), value=encode_link(link))
     return send
+
+
+def _lag(app: faust.App, batch: Batch, message: Message) -> float:
+    """The stage's lag for ``batch`` (``backlog_lag``): whether a later message already waits
+    on the partition is read from the consumer's high watermark (the offset after the last
+    record the broker reported)."""
+    # typed int, but aiokafka answers None before its first fetch of the partition
+    highwater: int | None = app.consumer.highwater(message.tp)
+    waiting = highwater is None or message.offset + 1 < highwater
+    return backlog_lag(batch.age(message.timestamp, time.time()), waiting)
 
 
 def register(pipe: Pipeline) -> None:
@@ -79,7 +89,7 @@ def register(pipe: Pipeline) -> None:
     async def apply_facts(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             batch, message = decode_batch(event.value), event.message
-            await org.on_batch(batch, message.offset, batch.age(message.timestamp, time.time()))
+            await org.on_batch(batch, message.offset, _lag(app, batch, message))
 
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
 
@@ -90,7 +100,7 @@ def register(pipe: Pipeline) -> None:
             async for event in stream.events():
                 batch, message = decode_batch(event.value), event.message
                 await rep_stages.stage(message.partition).on_batch(batch, message.offset,
-                                                                   batch.age(message.timestamp, time.time()))
+                                                                   _lag(app, batch, message))
 
         app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
 

@@ -106,6 +106,9 @@ MAX_SPACING_SECONDS = 2.0
 #: facts are still queued is out of date anyway) and the backlog drains sooner; a stage
 #: only just behind (a burst, a slow flush) keeps rendering about as often as on time.
 MAX_BEHIND_SPACING = 9
+#: Input older than this marks a backlog even when no later message waits on the stage's
+#: partition: the ingest, on the same worker, is then behind (``backlog_lag``).
+UPSTREAM_BACKLOG_SECONDS = 2.0
 #: A flush takes at most this many of the keys set aside, more than a budget renders:
 #: taking all of them cost as much as rendering once 80,000 waited (10,000 reps).
 SET_ASIDE_CHUNK = 1000
@@ -214,6 +217,16 @@ def spacing_factor(lag: float, interval: float) -> float:
     if lag <= interval:
         return 1.0
     return float(MAX_BEHIND_SPACING) if interval <= 0 else min(float(MAX_BEHIND_SPACING), lag / interval)
+
+
+def backlog_lag(age: float, waiting: bool) -> float:
+    """The lag a stage paces its flushes by (``on_batch``): the batch's ``age`` (``Batch.age``)
+    while a later message already waits on the stage's partition, or once the input is more
+    than ``UPSTREAM_BACKLOG_SECONDS`` old; else 0. Input a few hundred milliseconds old with
+    nothing waiting is on time: the delay was upstream, and rendering now holds up no fact.
+    Taken as behind, such a stage stopped its leading edge and spaced its flushes, and a
+    deal waited seconds at half of the stage's capacity (docs/benchmarks.md)."""
+    return age if waiting or age > UPSTREAM_BACKLOG_SECONDS else 0.0
 
 
 async def publish_each(

@@ -761,6 +761,34 @@ def test_behind_a_flush_waits_longer_the_further_behind_the_stage_is() -> None:
     assert [aggregation.spacing_factor(lag, 0.0) for lag in (0.0, 0.1)] == [1.0, 9.0]
 
 
+
+def test_old_input_is_a_backlog_only_while_a_message_waits_or_once_it_is_seconds_old() -> None:
+    # input sent 0.6 s ago, nothing behind it on the partition: the delay was upstream
+    assert aggregation.backlog_lag(0.6, waiting=False) == 0.0
+    # the same with a later message already waiting: a backlog, paced by its age
+    assert aggregation.backlog_lag(0.6, waiting=True) == 0.6
+    assert aggregation.backlog_lag(0.1, waiting=True) == 0.1  # on time all the same (below the interval)
+    # more than two seconds old: the ingest on the same worker is behind, waiting or not
+    assert aggregation.backlog_lag(2.5, waiting=False) == 2.5
+    assert aggregation.backlog_lag(aggregation.UPSTREAM_BACKLOG_SECONDS, waiting=False) == 0.0
+
+
+def test_input_late_from_upstream_with_nothing_waiting_keeps_the_leading_edge() -> None:
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    clock.now += 0.1
+    r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d2", "r2", "c2", "700.00", event_id="deal-d2-v1")]
+    run(stage.on_batch(Batch(r2), offset=1, lag=aggregation.backlog_lag(0.6, waiting=False)))
+    assert not stage.behind
+    assert "rep:r2:2026-11" in {k for k, at in outputs.sent_at if at == clock.now}  # right after its message
+    clock.now += 0.1
+    r3 = [f.roster("r3", "t1", event_id="roster-r3"), f.deal("d3", "r3", "c3", "100.00", event_id="deal-d3-v1")]
+    run(stage.on_batch(Batch(r3), offset=2, lag=aggregation.backlog_lag(0.6, waiting=True)))
+    assert stage.behind  # the same age with a message waiting: months wait for the cadence
+    assert not [k for k, at in outputs.sent_at if at == clock.now]
+
 def test_once_the_facts_stop_a_flush_held_back_by_a_backlog_waits_as_on_time(monkeypatch: Any) -> None:
     stage, clock, outputs, instant = rendering_slowly(monkeypatch, 0.1)
     first = clock.now - 1.0  # when every kind was rendered
