@@ -107,7 +107,8 @@ MAX_SPACING_SECONDS = 2.0
 #: only just behind (a burst, a slow flush) keeps rendering about as often as on time.
 MAX_BEHIND_SPACING = 9
 #: Input older than this marks a backlog even when no later message waits on the stage's
-#: partition: the ingest, on the same worker, is then behind (``backlog_lag``).
+#: partition: the ingest is then seconds behind, and on a worker that runs both, renders
+#: after every message would slow it further (``backlog_lag``).
 UPSTREAM_BACKLOG_SECONDS = 2.0
 #: A flush takes at most this many of the keys set aside, more than a budget renders:
 #: taking all of them cost as much as rendering once 80,000 waited (10,000 reps).
@@ -224,8 +225,8 @@ def backlog_lag(age: float, waiting: bool) -> float:
     while a later message already waits on the stage's partition, or once the input is more
     than ``UPSTREAM_BACKLOG_SECONDS`` old; else 0. Input a few hundred milliseconds old with
     nothing waiting is on time: the delay was upstream, and rendering now holds up no fact.
-    Taken as behind, such a stage stopped its leading edge and spaced its flushes, and a
-    deal waited seconds at half of the stage's capacity (docs/benchmarks.md)."""
+    Taken as behind, such a stage stopped its leading edge and spaced its flushes though
+    nothing waited (docs/benchmarks.md)."""
     return age if waiting or age > UPSTREAM_BACKLOG_SECONDS else 0.0
 
 
