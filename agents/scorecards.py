@@ -44,7 +44,7 @@ def _link_sender(topic: faust.TopicT) -> Callable[[AdjustmentLink], Awaitable[No
     return send
 
 
-def _lag(app: faust.App, batch: Batch, message: Message) -> float:
+def stage_lag(app: faust.App, batch: Batch, message: Message) -> float:
     """The stage's lag for ``batch`` (``backlog_lag``): whether a later message already waits
     on the partition is read from the consumer's high watermark (the offset after the last
     record the broker reported)."""
@@ -89,7 +89,7 @@ def register(pipe: Pipeline) -> None:
     async def apply_facts(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             batch, message = decode_batch(event.value), event.message
-            await org.on_batch(batch, message.offset, _lag(app, batch, message))
+            await org.on_batch(batch, message.offset, stage_lag(app, batch, message))
 
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
 
@@ -100,7 +100,7 @@ def register(pipe: Pipeline) -> None:
             async for event in stream.events():
                 batch, message = decode_batch(event.value), event.message
                 await rep_stages.stage(message.partition).on_batch(batch, message.offset,
-                                                                   _lag(app, batch, message))
+                                                                   stage_lag(app, batch, message))
 
         app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
 
