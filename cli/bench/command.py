@@ -101,7 +101,8 @@ def say(message: str) -> None:
 @click.option("--only", type=click.Choice(PARTS), multiple=True,
               help="Run only these parts (repeatable); failover and loops run only when named.")
 @click.option("--rounds", type=int, default=1, show_default=True,
-              help="Loops: rounds of every event loop and Faust Cython variant (medians reported).")
+              help="Throughput: rounds of the floor and c (median of the rounds' c/floor); loops: rounds of "
+                   "every event loop and Faust Cython variant (medians reported).")
 @click.option("--bootstrap", default=None, help="Use this broker (host:port) instead of starting a local one.")
 @click.option("--partitions", type=int, default=4, show_default=True, help="Partitions of the input topics.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Give up a step after this many s.")
@@ -148,7 +149,7 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
                                    "months": months, "partitions": partitions, "stages": stages,
                                    **({"whatif_reps": whatif_reps, "whatif_months": whatif_months,
                                        "whatif_kafka": whatif_kafka} if "whatif" in parts else {}),
-                                   **({"rounds": rounds} if "loops" in parts else {}),
+                                   **({"rounds": rounds} if parts & {"loops", "throughput"} else {}),
                                    **({"state_reps": state_reps} if "state" in parts else {})}}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -196,15 +197,14 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
                     # its Cython as released), whatever runtime the worker defaults to; the loops
                     # part measures the floor on every runtime.
                     b = throughput.measure_baseline(stock_runtime(s), total, workdir, timeout)
-                    say(f"  {b['events_per_s']:,} ev/s; Faust floor: the same agent without the table update")
-                    floor = throughput.measure_baseline(stock_runtime(s), total, workdir, timeout, mode="noop")
-                    say(f"  {floor['events_per_s']:,} ev/s; c: full pipeline")
-                    c = throughput.measure_pipeline(s, total, workdir, timeout,
-                                                    profile_to=out_dir / f"profile-{stamp}.txt" if profile else None)
-                    say(f"  {c['events_per_s']:,} ev/s")
-                    result["throughput"] = {"ceiling": a, "baseline": b, "faust_floor": floor, "pipeline": c,
-                                            "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b),
-                                            "c_over_floor": _ratio(c, floor)}
+                    say(f"  {b['events_per_s']:,} ev/s; the Faust floor (the same agent without the table "
+                        f"update) and c (the full pipeline), {rounds} round(s)")
+                    paired = throughput.measure_rounds(
+                        s, total, workdir, timeout, rounds, stock_runtime,
+                        profile_to=out_dir / f"profile-{stamp}.txt" if profile else None, say=say)
+                    c = paired["pipeline"]
+                    result["throughput"] = {"ceiling": a, "baseline": b, **paired,
+                                            "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b)}
                     save()
                 if "loops" in parts:
                     from sales_scorecard.cli.bench import loops

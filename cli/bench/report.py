@@ -40,7 +40,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("c/a", t["c_over_a"])
         add("c/b", t["c_over_b"])
         if "c_over_floor" in t:
-            add("c/floor (target >= 0.5)", t["c_over_floor"])
+            add("c/floor (target >= 0.5)" + (", median of the rounds" if "rounds" in t else ""), t["c_over_floor"])
+        if "rounds" in t:
+            add("c/floor per round", ", ".join(str(r["c_over_floor"]) for r in t["rounds"]))
         if t["pipeline"].get("events_per_cpu_s"):
             add("c: events per CPU-second of the worker", t["pipeline"]["events_per_cpu_s"], "ev/CPU-s")
         for name, label in (("faust_floor", "floor"), ("pipeline", "c")):

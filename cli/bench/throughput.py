@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -151,6 +152,50 @@ def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout: flo
         for running in sampler:
             running.stop()
         proc.stop()
+
+
+def measure_rounds(settings: Settings, total: int, workdir: Path, timeout: float, rounds: int,
+                   floor_settings: Callable[[Settings], Settings], profile_to: Path | None = None,
+                   say: Callable[[str], None] = lambda message: None) -> dict:
+    """The Faust floor (on ``floor_settings(settings)``) and c, ``rounds`` times on the same
+    events, every other round c first, so a load that drifts favours neither. The machine's
+    speed moves both from run to run, so the ratio is taken within each round and
+    ``c_over_floor`` is the median of the rounds' ratios; ``faust_floor`` and ``pipeline``
+    are the runs of median rate (the lower middle one of an even count). Only the first c
+    is profiled. With more than one round, ``rounds`` lists each round's pair and ratio."""
+    pairs: list[dict] = []
+    for n in range(rounds):
+        s, own = settings, workdir
+        if rounds > 1:  # fresh consumer groups and table state per round
+            s = dataclasses.replace(settings, app_id=f"{settings.app_id}-r{n + 1}")
+            own = workdir / f"round-{n + 1}"
+            own.mkdir(parents=True, exist_ok=True)
+        runs: dict[str, dict] = {}
+        for part in (("floor", "c") if n % 2 == 0 else ("c", "floor")):
+            if part == "floor":
+                runs[part] = measure_baseline(floor_settings(s), total, own, timeout, mode="noop")
+            else:
+                runs[part] = measure_pipeline(s, total, own, timeout, profile_to=profile_to if n == 0 else None)
+            say(f"  round {n + 1}: {'Faust floor' if part == 'floor' else 'c'} {runs[part]['events_per_s']:,} ev/s")
+        floor, c = runs["floor"], runs["c"]
+        ratio = c["events_per_s"] / floor["events_per_s"] if floor.get("events_per_s") and c.get("events_per_s") \
+            else None
+        pairs.append({"faust_floor": floor, "pipeline": c, "c_over_floor": None if ratio is None else round(ratio, 3)})
+    ratios = [p["c_over_floor"] for p in pairs if p["c_over_floor"] is not None]
+    out: dict = {
+        "faust_floor": _median_run([p["faust_floor"] for p in pairs]),
+        "pipeline": _median_run([p["pipeline"] for p in pairs]),
+        "c_over_floor": round(statistics.median(ratios), 3) if ratios else None,
+    }
+    if rounds > 1:
+        out["rounds"] = pairs
+    return out
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median rate (the lower middle one of an even count)."""
+    ordered = sorted(runs, key=lambda run: run.get("events_per_s") or 0)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def runtime_info(exposition: str) -> dict[str, str] | None:

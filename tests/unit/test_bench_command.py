@@ -116,3 +116,71 @@ def test_half_c_without_the_throughput_part_is_a_one_line_usage_error(tmp_path: 
     result = CliRunner().invoke(bench_module.command, ["--only", "latency", "--half-c", "--out-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "--half-c offers half of this run's c: add --only throughput --only latency" in result.output
+
+
+def test_throughput_rounds_alternate_and_report_the_median_of_each_rounds_own_ratio(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.cli.bench import load, throughput
+    from sales_scorecard.streams.settings import Settings
+
+    @contextmanager
+    def fake_broker(bootstrap: str | None, workdir: Path) -> Iterator[str]:
+        yield "127.0.0.1:1"
+
+    # The machine's speed moves both runs of a round: (floor, c) per round. The median of
+    # the rounds' ratios (0.5) is not the ratio of the median runs (4,000 / 10,000 = 0.4).
+    rates = {"floor": iter([10_000, 8_000, 12_000]), "c": iter([4_000, 4_000, 6_600])}
+    calls: list[tuple[str, str, bool]] = []
+
+    def fake_floor(settings: Settings, total: int, workdir: Path, timeout: float, mode: str = "baseline") -> dict:
+        if mode != "noop":
+            return {"events_per_s": 3_000}
+        calls.append(("floor", settings.app_id, False))
+        return {"events_per_s": next(rates["floor"])}
+
+    def fake_c(settings: Settings, total: int, workdir: Path, timeout: float, profile_to: Path | None = None) -> dict:
+        calls.append(("c", settings.app_id, profile_to is not None))
+        return {"events_per_s": next(rates["c"])}
+
+    monkeypatch.setattr(bench_module, "broker_for", fake_broker)
+    monkeypatch.setattr(bench_module, "bench_settings", lambda *args, **kwargs: Settings(store="memory", app_id="thr"))
+    monkeypatch.setattr(load, "load", lambda settings, events, total: total)
+    monkeypatch.setattr(load, "realistic_events", lambda n: [])
+    monkeypatch.setattr(throughput, "measure_ceiling", lambda *args: {"events_per_s": 100_000})
+    monkeypatch.setattr(throughput, "measure_baseline", fake_floor)
+    monkeypatch.setattr(throughput, "measure_pipeline", fake_c)
+    args = ["--only", "throughput", "--rounds", "3", "--profile", "--out-dir", str(tmp_path)]
+    result = CliRunner().invoke(bench_module.command, args)
+    assert result.exit_code == 0, result.output
+    # every other round c first; fresh app ids per round; only the first c profiled
+    assert calls == [("floor", "thr-r1", False), ("c", "thr-r1", True), ("c", "thr-r2", False),
+                     ("floor", "thr-r2", False), ("floor", "thr-r3", False), ("c", "thr-r3", False)]
+    t = orjson.loads(next(tmp_path.glob("bench-*.json")).read_bytes())["throughput"]
+    assert [r["c_over_floor"] for r in t["rounds"]] == [0.4, 0.5, 0.55]
+    assert t["c_over_floor"] == 0.5
+    assert t["faust_floor"]["events_per_s"] == 10_000 and t["pipeline"]["events_per_s"] == 4_000  # median runs
+    report = next(tmp_path.glob("bench-*.md")).read_text()
+    assert "c/floor (target >= 0.5), median of the rounds | 0.5" in report
+    assert "c/floor per round | 0.4, 0.5, 0.55" in report
+
+
+def test_one_throughput_round_keeps_the_runs_settings_and_their_plain_ratio(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.cli.bench import throughput
+    from sales_scorecard.streams.settings import Settings
+
+    seen: list[tuple[str, Path]] = []
+
+    def fake_floor(settings: Settings, total: int, workdir: Path, timeout: float, mode: str = "baseline") -> dict:
+        seen.append((settings.app_id, workdir))
+        return {"events_per_s": 12_000}
+
+    def fake_c(settings: Settings, total: int, workdir: Path, timeout: float, profile_to: Path | None = None) -> dict:
+        seen.append((settings.app_id, workdir))
+        return {"events_per_s": 5_000}
+
+    monkeypatch.setattr(throughput, "measure_baseline", fake_floor)
+    monkeypatch.setattr(throughput, "measure_pipeline", fake_c)
+    out = throughput.measure_rounds(Settings(store="memory", app_id="thr"), 10, tmp_path, 1.0, 1, lambda s: s)
+    assert seen == [("thr", tmp_path), ("thr", tmp_path)]
+    assert out["c_over_floor"] == 0.417 and "rounds" not in out
