@@ -483,13 +483,29 @@ def paced_stage(outputs: Outputs, clock: ManualClock) -> AggregationStage:
     return AggregationStage(settings, new_tables(), outputs.stage_outputs(), Metrics(), monotonic=clock)
 
 
+def paced_after_november() -> tuple[AggregationStage, ManualClock, TimedOutputs]:
+    """A paced stage 0.1 s after its first flush (NOVEMBER applied and rendered at t=100)."""
+    clock = ManualClock()
+    outputs = TimedOutputs(clock)
+    stage = paced_stage(outputs, clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    clock.now += 0.1
+    return stage, clock, outputs
+
+
+def new_rep_with_a_deal(rep: str, deal: str, customer: str, amount: str) -> list[dict[str, Any]]:
+    """A rep's roster entry (team t1) and one won deal of theirs."""
+    return [f.roster(rep, "t1", event_id=f"roster-{rep}"),
+            f.deal(deal, rep, customer, amount, event_id=f"deal-{deal}-v1")]
+
+
 def test_a_month_not_rendered_within_the_interval_goes_out_after_the_message_that_changed_it() -> None:
     clock = ManualClock()
     outputs = TimedOutputs(clock)
     stage = paced_stage(outputs, clock)
     run(stage.on_batch(Batch(NOVEMBER), offset=0))  # t=100: the first flush renders everything
     clock.now += 0.1  # the short interval has not passed since that flush
-    r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d2", "r2", "c2", "700.00", event_id="deal-d2-v1")]
+    r2 = new_rep_with_a_deal("r2", "d2", "c2", "700.00")
     run(stage.on_batch(Batch(r2), offset=1))
     after_r2 = {k for k, at in outputs.sent_at if at == clock.now}
     # r2's month had never been rendered: it goes out now; the team's and company's
@@ -524,18 +540,14 @@ def test_a_slow_regular_flush_does_not_hold_the_single_stages_leading_edge_back(
     monkeypatch.setattr(stage.engine, "render", render)
     assert clock.now == pytest.approx(101.5)  # three months of 0.3 s
     clock.now += 0.01  # r2's month was never rendered: it goes out after its message
-    r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d3", "r2", "c3", "700.00", event_id="deal-d3-v1")]
+    r2 = new_rep_with_a_deal("r2", "d3", "c3", "700.00")
     run(stage.on_batch(Batch(r2), offset=2))
     assert {k for k, at in outputs.sent_at if at == clock.now} == {"rep:r2:2026-11"}
 
 
 def test_behind_by_more_than_the_interval_months_wait_for_the_cadence() -> None:
-    clock = ManualClock()
-    outputs = TimedOutputs(clock)
-    stage = paced_stage(outputs, clock)
-    run(stage.on_batch(Batch(NOVEMBER), offset=0))
-    clock.now += 0.1
-    r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d2", "r2", "c2", "700.00", event_id="deal-d2-v1")]
+    stage, clock, outputs = paced_after_november()
+    r2 = new_rep_with_a_deal("r2", "d2", "c2", "700.00")
     run(stage.on_batch(Batch(r2), offset=1, lag=0.6))  # sent 0.6 s ago: a backlog
     assert not [k for k, at in outputs.sent_at if at == clock.now]  # no leading-edge flush
     clock.now += 0.2
@@ -551,7 +563,7 @@ def test_behind_by_more_than_the_interval_months_wait_for_the_cadence() -> None:
     run(stage.on_batch(Batch([f.activity("r2", "call")]), offset=2, lag=0.6))  # late facts again
     assert stage.behind
     clock.now += 0.1
-    r3 = [f.roster("r3", "t1", event_id="roster-r3"), f.deal("d3", "r3", "c3", "100.00", event_id="deal-d3-v1")]
+    r3 = new_rep_with_a_deal("r3", "d3", "c3", "100.00")
     run(stage.on_batch(Batch(r3), offset=3, lag=0.05))  # on time again: the leading edge is back
     assert "rep:r3:2026-11" in {k for k, at in outputs.sent_at if at == clock.now}
 
@@ -774,17 +786,13 @@ def test_old_input_is_a_backlog_only_while_a_message_waits_or_once_it_is_seconds
 
 
 def test_input_late_from_upstream_with_nothing_waiting_keeps_the_leading_edge() -> None:
-    clock = ManualClock()
-    outputs = TimedOutputs(clock)
-    stage = paced_stage(outputs, clock)
-    run(stage.on_batch(Batch(NOVEMBER), offset=0))
-    clock.now += 0.1
-    r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d2", "r2", "c2", "700.00", event_id="deal-d2-v1")]
+    stage, clock, outputs = paced_after_november()
+    r2 = new_rep_with_a_deal("r2", "d2", "c2", "700.00")
     run(stage.on_batch(Batch(r2), offset=1, lag=aggregation.backlog_lag(0.6, waiting=False)))
     assert not stage.behind
     assert "rep:r2:2026-11" in {k for k, at in outputs.sent_at if at == clock.now}  # right after its message
     clock.now += 0.1
-    r3 = [f.roster("r3", "t1", event_id="roster-r3"), f.deal("d3", "r3", "c3", "100.00", event_id="deal-d3-v1")]
+    r3 = new_rep_with_a_deal("r3", "d3", "c3", "100.00")
     run(stage.on_batch(Batch(r3), offset=2, lag=aggregation.backlog_lag(0.6, waiting=True)))
     assert stage.behind  # the same age with a message waiting: months wait for the cadence
     assert not [k for k, at in outputs.sent_at if at == clock.now]
@@ -852,7 +860,7 @@ def test_a_leading_edge_flush_right_after_a_rebuild_does_not_call_a_partial_boar
 
     async def rebuilt_then_a_new_rep() -> None:
         await stage.rebuild()
-        r2 = [f.roster("r2", "t1", event_id="roster-r2"), f.deal("d2", "r2", "c2", "700.00", event_id="deal-d2-v1")]
+        r2 = new_rep_with_a_deal("r2", "d2", "c2", "700.00")
         await stage.on_batch(Batch(r2), offset=1)
 
     run(rebuilt_then_a_new_rep())
