@@ -120,7 +120,7 @@ def test_half_c_without_the_throughput_part_is_a_one_line_usage_error(tmp_path: 
 
 def test_throughput_rounds_alternate_and_report_the_median_of_each_rounds_own_ratio(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sales_scorecard.cli.bench import load, throughput
+    from sales_scorecard.cli.bench import load, profile, throughput
     from sales_scorecard.streams.settings import Settings
 
     @contextmanager
@@ -149,6 +149,7 @@ def test_throughput_rounds_alternate_and_report_the_median_of_each_rounds_own_ra
     monkeypatch.setattr(throughput, "measure_ceiling", lambda *args: {"events_per_s": 100_000})
     monkeypatch.setattr(throughput, "measure_baseline", fake_floor)
     monkeypatch.setattr(throughput, "measure_pipeline", fake_c)
+    monkeypatch.setattr(profile, "py_spy", lambda: "py-spy")  # the runs are fakes: nothing is sampled
     args = ["--only", "throughput", "--rounds", "3", "--profile", "--out-dir", str(tmp_path)]
     result = CliRunner().invoke(bench_module.command, args)
     assert result.exit_code == 0, result.output
