@@ -204,7 +204,8 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
                         profile_to=out_dir / f"profile-{stamp}.txt" if profile else None, say=say)
                     c = paired["pipeline"]
                     result["throughput"] = {"ceiling": a, "baseline": b, **paired,
-                                            "c_over_a": _ratio(c, a), "c_over_b": _ratio(c, b)}
+                                            "c_over_a": throughput.rate_ratio(c, a),
+                                            "c_over_b": throughput.rate_ratio(c, b)}
                     save()
                 if "loops" in parts:
                     from sales_scorecard.cli.bench import loops
@@ -265,12 +266,6 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _ratio(x: dict, y: dict) -> float | None:
-    if not x.get("events_per_s") or not y.get("events_per_s"):
-        return None
-    return round(x["events_per_s"] / y["events_per_s"], 3)
 
 
 def _cpus() -> int:

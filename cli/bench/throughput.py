@@ -178,9 +178,7 @@ def measure_rounds(settings: Settings, total: int, workdir: Path, timeout: float
                 runs[part] = measure_pipeline(s, total, own, timeout, profile_to=profile_to if n == 0 else None)
             say(f"  round {n + 1}: {'Faust floor' if part == 'floor' else 'c'} {runs[part]['events_per_s']:,} ev/s")
         floor, c = runs["floor"], runs["c"]
-        ratio = c["events_per_s"] / floor["events_per_s"] if floor.get("events_per_s") and c.get("events_per_s") \
-            else None
-        pairs.append({"faust_floor": floor, "pipeline": c, "c_over_floor": None if ratio is None else round(ratio, 3)})
+        pairs.append({"faust_floor": floor, "pipeline": c, "c_over_floor": rate_ratio(c, floor)})
     ratios = [p["c_over_floor"] for p in pairs if p["c_over_floor"] is not None]
     out: dict = {
         "faust_floor": _median_run([p["faust_floor"] for p in pairs]),
@@ -190,6 +188,13 @@ def measure_rounds(settings: Settings, total: int, workdir: Path, timeout: float
     if rounds > 1:
         out["rounds"] = pairs
     return out
+
+
+def rate_ratio(x: dict, y: dict) -> float | None:
+    """``x``'s rate over ``y``'s, to three places (None when either has none)."""
+    if not x.get("events_per_s") or not y.get("events_per_s"):
+        return None
+    return round(x["events_per_s"] / y["events_per_s"], 3)
 
 
 def _median_run(runs: list[dict]) -> dict:

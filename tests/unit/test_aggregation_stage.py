@@ -773,7 +773,6 @@ def test_behind_a_flush_waits_longer_the_further_behind_the_stage_is() -> None:
     assert [aggregation.spacing_factor(lag, 0.0) for lag in (0.0, 0.1)] == [1.0, 9.0]
 
 
-
 def test_old_input_is_a_backlog_only_while_a_message_waits_or_once_it_is_seconds_old() -> None:
     # input sent 0.6 s ago, nothing behind it on the partition: the delay was upstream
     assert aggregation.backlog_lag(0.6, waiting=False) == 0.0
@@ -796,6 +795,7 @@ def test_input_late_from_upstream_with_nothing_waiting_keeps_the_leading_edge() 
     run(stage.on_batch(Batch(r3), offset=2, lag=aggregation.backlog_lag(0.6, waiting=True)))
     assert stage.behind  # the same age with a message waiting: months wait for the cadence
     assert not [k for k, at in outputs.sent_at if at == clock.now]
+
 
 def test_once_the_facts_stop_a_flush_held_back_by_a_backlog_waits_as_on_time(monkeypatch: Any) -> None:
     stage, clock, outputs, instant = rendering_slowly(monkeypatch, 0.1)
