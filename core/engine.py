@@ -974,16 +974,8 @@ class ScorecardEngine:
     def _touch_contribution(self, scope: str, id: str, month: str, coverage: bool) -> None:
         """Mark the scorecards a contribution can change (``labels.touched_by``) and the
         scope's trailing windows."""
-        if not self.role.marks:
-            return
-        months, longer = L.touched_by_kind(month, coverage)
-        dirty_months, dirty_longer = self.dirty.months, self.dirty.longer
-        for label in months:
-            dirty_months.add((scope, id, label))
-        for label in longer:
-            dirty_longer.add((scope, id, label))
-        dirty_longer.add((scope, id, "R30D"))
-        dirty_longer.add((scope, id, "R90D"))
+        if self.role.marks:
+            self.dirty.mark_contribution(scope, id, month, coverage)
 
     def _touch_customer(self, customer: str) -> None:
         """A customer's wins changed: repeat rates of its other won deals' periods may move."""
@@ -1078,9 +1070,8 @@ class ScorecardEngine:
                     out.append(key)
         self.vanished = vanished_later
         dirty = self.dirty
-        dirty.months = self._take_existing(dirty.months, held, out)
-        if not months_only:
-            dirty.longer = self._take_existing(dirty.longer, held, out)
+        dirty.keep(self._take_existing(dirty.months, held, out),
+                   None if months_only else self._take_existing(dirty.longer, held, out))
         return sorted(set(out), key=flush_order)
 
     def _take_existing(self, keys: set[ScorecardKey], held: Container[ScorecardKey],
@@ -1118,7 +1109,8 @@ class ScorecardEngine:
             else:
                 found = True
                 break
-        self.dirty.months.difference_update(dropped)
+        if dropped:
+            self.dirty.drop_months(dropped)
         return found
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:

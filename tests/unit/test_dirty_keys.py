@@ -29,6 +29,31 @@ def test_touched_by_kind_splits_touched_by() -> None:
     assert set(months) | set(longer) == set(touched_by("2026-11", coverage=False))
 
 
+NOVEMBER = {("rep", "r1", label) for label in ("2026-11", "2026-12", "2027-11")}
+NOVEMBER_LONGER = {("rep", "r1", label) for label in ("2026", "2026-Q4", "2027", "2027-Q1", "2027-Q4", "R30D", "R90D")}
+
+
+def test_a_contribution_marks_its_periods_and_trailing_windows_again_once_they_were_taken() -> None:
+    keys = DirtyKeys()
+    keys.mark_contribution("rep", "r1", "2026-11", coverage=False)
+    assert keys.months == NOVEMBER and keys.longer == NOVEMBER_LONGER
+    # the months taken (a leading-edge flush): the next contribution marks them again,
+    # the longer keys are still marked
+    keys.keep(set())
+    keys.mark_contribution("rep", "r1", "2026-11", coverage=False)
+    assert keys.months == NOVEMBER and keys.longer == NOVEMBER_LONGER
+    keys.keep(set(), set())
+    keys.mark_contribution("rep", "r1", "2026-11", coverage=False)
+    assert keys.months == NOVEMBER and keys.longer == NOVEMBER_LONGER
+    keys.drop_months([("rep", "r1", "2027-11")])  # no such scorecard yet
+    keys.discard_all([("rep", "r1", "R30D")])
+    keys.mark_contribution("rep", "r1", "2026-11", coverage=False)
+    assert keys.months == NOVEMBER and keys.longer == NOVEMBER_LONGER
+    # with coverage: the month and the twelve after it (2027-11 among them)
+    keys.mark_contribution("rep", "r1", "2026-11", coverage=True)
+    assert len(keys.months) == 13 and ("rep", "r1", "2027-10") in keys.months
+
+
 def test_a_key_queue_hands_keys_out_first_in_first_out_each_once() -> None:
     queue = KeyQueue()
     queue.extend([("rep", "r1", "2026"), ("rep", "r2", "2026"), ("rep", "r1", "2026")])  # the repeat keeps its place
