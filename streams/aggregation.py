@@ -481,7 +481,7 @@ class AggregationStage:
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         """Count a fact that went through the engine."""
-        self.metrics.facts.labels(kind, outcome.value).inc()
+        self.metrics.count_fact(kind, outcome.value)
         if outcome is Outcome.DUPLICATE:
             self.metrics.duplicates.labels(TOPIC_FOR_TYPE[kind].name).inc()
 

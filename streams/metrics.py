@@ -27,6 +27,8 @@ class Metrics:
         self.facts = Counter(
             "scorecard_facts", "Facts seen by the aggregation stage, by outcome", ["type", "outcome"], registry=r
         )
+        #: the labelled children of ``facts``, looked up once each (``count_fact``)
+        self._fact_counts: dict[tuple[str, str], Counter] = {}
         self.errors = Counter("scorecard_processing_errors", "Unexpected errors while processing a record", ["stage"],
                               registry=r)
         self.scorecards = Counter("scorecard_scorecards_emitted", "Scorecard updates published", registry=r)
@@ -76,6 +78,14 @@ class Metrics:
             "Messages from the org stage this worker's rep stage partitions processed: summed over every "
             "worker, equal to scorecard_rep_batches_sent_total once the rep stage has caught up", registry=r)
         self.progress = StageProgress(self)
+
+    def count_fact(self, kind: str, outcome: str) -> None:
+        """Count one fact seen by an aggregation stage (``facts``): once per fact, so its
+        labelled child is looked up once per (type, outcome), not every time."""
+        counts = self._fact_counts.get((kind, outcome))
+        if counts is None:
+            counts = self._fact_counts[(kind, outcome)] = self.facts.labels(kind, outcome)
+        counts.inc()
 
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""
