@@ -48,6 +48,7 @@ def build_worker(settings: Settings, level: str) -> faust.Worker:
     from sales_scorecard.streams.worker_setup import quiet_worker
 
     logging.config.dictConfig(logging_config(level))
+    runtime.tune_collector(settings)
     # The loop before the app, so that the app and everything it creates bind to it.
     loop = runtime.install_loop(settings)
     pipe = create_app(settings)

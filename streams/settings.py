@@ -116,6 +116,12 @@ class Settings:
     #: arena of their own, memory freed in one not reusable by the others: two arenas hold
     #: the same state in about 12 % less resident memory (docs/benchmarks.md). See streams/runtime.py.
     malloc_arenas: int = 2
+    #: Allocations (net of frees) of the cyclic garbage collector's youngest generation
+    #: between two of its runs (``gc.set_threshold``; Python's default 700). The worker's
+    #: state makes no reference cycles, and at 700 the collector's full passes walked the
+    #: growing state about every 2 s, finding nothing: 5 % of the worker's CPU in a
+    #: 200,000-event run (docs/benchmarks.md). See streams/runtime.py.
+    gc_threshold: int = 20_000
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""
@@ -203,6 +209,8 @@ class Settings:
             raise SettingsError(f"SCORECARD_FAUST_CYTHON must be on, optimized or off, got {self.faust_cython!r}")
         if self.malloc_arenas < 0:
             raise SettingsError("SCORECARD_MALLOC_ARENAS must be >= 0 (0: glibc's default)")
+        if self.gc_threshold < 1:
+            raise SettingsError("SCORECARD_GC_THRESHOLD must be >= 1 (Python's default: 700)")
         if self.session_timeout_seconds < 6:
             # The broker refuses sessions shorter than group.min.session.timeout.ms (6 s by default).
             raise SettingsError("SCORECARD_SESSION_TIMEOUT_SECONDS must be >= 6")

@@ -81,9 +81,10 @@ def main() -> None:
     if mode not in ("baseline", "noop"):
         raise SystemExit(f"unknown mode {mode!r}: use baseline or noop")
     settings = Settings.from_env()
-    # Same worker set-up as the pipeline (loop, Cython paths, no spinner), so the comparison
+    # Same worker set-up as the pipeline (loop, Cython paths, collector, no spinner), so the comparison
     # is of the agents; the same order as ``scorecard worker`` (cli/worker.py).
     runtime.select_cython(settings)
+    runtime.tune_collector(settings)
     loop = runtime.install_loop(settings)
     app = create_baseline(settings, table_write=mode == "baseline")
     runtime.check_cython(settings, bool(app.conf.cython_optimizations))

@@ -37,6 +37,7 @@ def test_defaults_and_every_value_parse() -> None:
     ("SCORECARD_FAUST_CYTHON", "1", "SCORECARD_FAUST_CYTHON must be on, optimized or off, got '1'"),
     ("SCORECARD_FAUST_CYTHON", "true", "SCORECARD_FAUST_CYTHON must be on, optimized or off, got 'true'"),
     ("SCORECARD_MALLOC_ARENAS", "-1", "SCORECARD_MALLOC_ARENAS must be >= 0 (0: glibc's default)"),
+    ("SCORECARD_GC_THRESHOLD", "0", "SCORECARD_GC_THRESHOLD must be >= 1 (Python's default: 700)"),
 ])
 def test_bad_values_are_refused(variable: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError) as info:
@@ -201,3 +202,25 @@ def test_the_worker_caps_glibc_malloc_arenas_before_its_threads_start() -> None:
 def test_scorecard_worker_caps_the_arenas_as_it_is_built(tmp_path: Path) -> None:
     _, count = _arenas("1", "worker", str(tmp_path))
     assert count == 1
+
+
+COLLECTOR_PROBE = textwrap.dedent("""
+    import dataclasses, gc, sys
+    from sales_scorecard.cli.worker import build_worker
+    from sales_scorecard.streams.settings import Settings
+    before = gc.get_threshold()
+    build_worker(dataclasses.replace(Settings.from_env(), data_dir=sys.argv[1], store="memory"), "WARNING")
+    print(before, gc.get_threshold())
+""")
+
+
+@pytest.mark.parametrize(("value", "youngest"), [(None, 20_000), ("700", 700), ("5000", 5000)])
+def test_the_worker_sets_the_collectors_youngest_generation_threshold(tmp_path: Path, value: str | None,
+                                                                       youngest: int) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SCORECARD_GC_THRESHOLD"}
+    if value is not None:
+        env["SCORECARD_GC_THRESHOLD"] = value
+    done = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, str(tmp_path)], capture_output=True, text=True,
+                          check=True, env=env)
+    # Python's own thresholds before; after, the youngest generation's set, the older ones Python's
+    assert done.stdout.strip() == f"(700, 10, 10) ({youngest}, 10, 10)"
