@@ -57,6 +57,10 @@ EVENT_LOOPS = ("asyncio", "uvloop")
 FAUST_CYTHON = ("on", "optimized", "off")
 
 
+#: CPython's own threshold of the collector's youngest generation (``gc.get_threshold()[0]``
+#: at start-up): the stock runtime's.
+PYTHON_GC_THRESHOLD = 700
+
 #: glibc's ``mallopt`` parameter for the most arenas (malloc.h ``M_ARENA_MAX``).
 M_ARENA_MAX = -8
 

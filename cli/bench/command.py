@@ -66,10 +66,12 @@ def bench_settings(bootstrap: str, workdir: Path, name: str, partitions: int, ow
 
 
 def stock_runtime(settings: Settings) -> Settings:
-    """``settings`` on Faust's stock runtime: the asyncio loop, Faust's Cython as released."""
+    """``settings`` on Faust's stock runtime: the asyncio loop, Faust's Cython as released,
+    Python's own collector thresholds."""
     from sales_scorecard.cli.bench.loops import STOCK
+    from sales_scorecard.streams.runtime import PYTHON_GC_THRESHOLD
 
-    return dataclasses.replace(settings, event_loop=STOCK[0], faust_cython=STOCK[1])
+    return dataclasses.replace(settings, event_loop=STOCK[0], faust_cython=STOCK[1], gc_threshold=PYTHON_GC_THRESHOLD)
 
 
 def say(message: str) -> None:

@@ -185,3 +185,13 @@ def test_one_throughput_round_keeps_the_runs_settings_and_their_plain_ratio(
     out = throughput.measure_rounds(Settings(store="memory", app_id="thr"), 10, tmp_path, 1.0, 1, lambda s: s)
     assert seen == [("thr", tmp_path), ("thr", tmp_path)]
     assert out["c_over_floor"] == 0.417 and "rounds" not in out
+
+
+def test_the_baselines_run_on_fausts_and_pythons_stock_runtime_whatever_the_workers_defaults() -> None:
+    from sales_scorecard.streams.settings import Settings
+
+    tuned = Settings(event_loop="uvloop", faust_cython="off", gc_threshold=20_000)
+    stock = bench_module.stock_runtime(tuned)
+    # asyncio, Faust's Cython as released and CPython's youngest-generation threshold (700)
+    assert (stock.event_loop, stock.faust_cython, stock.gc_threshold) == ("asyncio", "on", 700)
+    assert stock.app_id == tuned.app_id
