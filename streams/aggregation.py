@@ -436,8 +436,7 @@ class AggregationStage:
         the marks each fact made (a quarter of the rebuild's CPU), and each customer's
         acquisition is worked out once, not at every deal. The cyclic garbage collector is
         off meanwhile: the engine makes no cycles, and the collector only walked the
-        growing state again and again (the replay never yields to the event loop); after
-        it, with ``Settings.gc_freeze``, everything is moved out of the collector's reach."""
+        growing state again and again (the replay never yields to the event loop)."""
         loaded, requests = 0, []
         role = engine.begin_rebuild()
         collecting = gc.isenabled()
@@ -454,8 +453,6 @@ class AggregationStage:
             engine.end_rebuild(role)
             if collecting:
                 gc.enable()
-        if self.settings.gc_freeze:
-            gc.freeze()  # what was rebuilt stays: full passes need not walk it (Settings.gc_freeze)
         return loaded, requests
 
     # ------------------------------------------------------------------ hooks

@@ -24,9 +24,9 @@ same events (docs/benchmarks.md); the defaults are what was faster there.
 
 - **Garbage collector.** CPython's cyclic collector runs its youngest generation every 700
   net allocations of container objects and, every hundred such runs, a full pass over
-  every object (once the long-lived ones grew by a quarter). The worker's state is tuples,
-  slotted records and dicts without reference cycles, so the full passes found nothing and
-  cost more as the state grew. ``SCORECARD_GC_THRESHOLD`` sets the youngest generation's
+  every object (once the long-lived ones grew by a quarter). Over the worker's state,
+  tuples, slotted records and dicts that refcounting frees, the full passes collected
+  nothing and cost more as the state grew. ``SCORECARD_GC_THRESHOLD`` sets the youngest generation's
   threshold (:func:`tune_collector`); the older generations keep Python's ratios.
 
 The order matters: :func:`limit_malloc_arenas` and :func:`select_cython` before anything imports ``faust.streams``, then

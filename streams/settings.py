@@ -117,18 +117,10 @@ class Settings:
     #: the same state in about 12 % less resident memory (docs/benchmarks.md). See streams/runtime.py.
     malloc_arenas: int = 2
     #: Allocations (net of frees) of the cyclic garbage collector's youngest generation
-    #: between two of its runs (``gc.set_threshold``; Python's default 700). The worker's
-    #: state makes no reference cycles, and at 700 the collector's full passes walked the
-    #: growing state about every 2 s, finding nothing: 5 % of the worker's CPU in a
-    #: 200,000-event run (docs/benchmarks.md). See streams/runtime.py.
+    #: between two of its runs (``gc.set_threshold``; Python's default 700). At 700 its full
+    #: passes walked the growing state every 2–3 s and collected nothing (docs/benchmarks.md).
+    #: See streams/runtime.py.
     gc_threshold: int = 20_000
-    #: Whether a stage moves every object to the collector's permanent generation once its
-    #: engine is rebuilt (``gc.freeze``): full passes then skip the rebuilt state. Faust's
-    #: RocksDB store runs a full pass per table at every rebalance (15 here), each walking
-    #: the whole state: 0.22 s at 2,000 reps × 13 months, about 1 s at 10,000
-    #: (docs/benchmarks.md). An object frozen that later becomes garbage in a reference
-    #: cycle is never freed; the state makes no cycles.
-    gc_freeze: bool = True
     #: Host name other workers use to reach this worker's web server (query forwarding);
     #: empty means ``web_host``. Set it (e.g. the pod's DNS name) when binding to 0.0.0.0.
     advertised_host: str = ""

@@ -8,7 +8,6 @@ SIGTERM included). ``SCORECARD_TEST_BOOTSTRAP=host:port`` uses an existing broke
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import shutil
 import signal
@@ -27,15 +26,6 @@ TESTS = Path(__file__).resolve().parent
 #: Prefix of the session brokers' data directories under the system temp dir.
 SESSION_DIR_PREFIX = "scorecard-test-kafka-"
 OWNER_FILE = "owner.pid"
-
-
-@pytest.fixture(autouse=True)
-def _collector_unfrozen() -> Iterator[None]:
-    """A stage rebuilt in a test freezes the process's objects (``Settings.gc_freeze``):
-    hand them back to the collector after the test, so cyclic garbage of one test is not
-    kept for the rest of the session."""
-    yield
-    gc.unfreeze()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import random
 from collections.abc import Callable
 from decimal import Decimal
@@ -162,22 +161,6 @@ def test_a_rebuilt_stage_resends_unchanged_keys_with_the_same_revision() -> None
     for key, value in resent.items():
         assert (value["revision"], value["event_id"], value["kpis"]) == (
             first[key]["revision"], first[key]["event_id"], first[key]["kpis"])
-
-
-@pytest.mark.parametrize("freeze", [True, False])
-def test_a_rebuilt_engine_is_moved_out_of_the_collectors_reach_when_the_settings_say_so(freeze: bool) -> None:
-    tables = new_tables()
-    stage, _ = stage_over(tables, Outputs())
-    run(stage.on_batch(Batch(NOVEMBER), offset=0))
-    gc.unfreeze()
-    settings = Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", gc_freeze=freeze)
-    rebuilt = AggregationStage(settings, tables, Outputs().stage_outputs(), Metrics())
-    run(rebuilt.on_batch(Batch(), offset=1))  # a tick: rebuild from the tables
-    engine = rebuilt.engine
-    assert engine is not None and gc.is_tracked(engine)
-    tracked = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
-    # frozen: in the permanent generation, which no collection walks; else in one of the three
-    assert (gc.get_freeze_count() > 0, id(engine) in tracked) == (freeze, not freeze)
 
 
 def test_a_rep_whose_only_fact_moved_away_is_withdrawn() -> None:

@@ -46,12 +46,20 @@ def test_a_contribution_marks_its_periods_and_trailing_windows_again_once_they_w
     keys.mark_contribution("rep", "r1", "2026-11", coverage=False)
     assert keys.months == NOVEMBER and keys.longer == NOVEMBER_LONGER
     keys.drop_months([("rep", "r1", "2027-11")])  # no such scorecard yet
-    keys.discard_all([("rep", "r1", "R30D")])
     keys.mark_contribution("rep", "r1", "2026-11", coverage=False)
     assert keys.months == NOVEMBER and keys.longer == NOVEMBER_LONGER
+    keys.discard_all([("rep", "r1", "R30D"), ("rep", "r1", "2026-12")])
+    keys.mark_contribution("rep", "r1", "2026-11", coverage=False)
+    assert keys.months == NOVEMBER and keys.longer == NOVEMBER_LONGER
+    # another rep, and the rep's team, of the same month: marked on their own
+    keys.mark_contribution("rep", "r2", "2026-11", coverage=False)
+    keys.mark_contribution("team", "r1", "2026-11", coverage=False)
+    assert ("rep", "r2", "2026-11") in keys.months and ("team", "r1", "R90D") in keys.longer
+    assert len(keys.months) == 3 * len(NOVEMBER) and len(keys.longer) == 3 * len(NOVEMBER_LONGER)
     # with coverage: the month and the twelve after it (2027-11 among them)
     keys.mark_contribution("rep", "r1", "2026-11", coverage=True)
-    assert len(keys.months) == 13 and ("rep", "r1", "2027-10") in keys.months
+    r1_months = {key for key in keys.months if key[:2] == ("rep", "r1")}
+    assert len(r1_months) == 13 and ("rep", "r1", "2027-10") in r1_months
 
 
 def test_a_key_queue_hands_keys_out_first_in_first_out_each_once() -> None:

@@ -14,5 +14,8 @@ def test_facts_are_counted_per_type_and_outcome() -> None:
     assert value("scorecard_facts_total", {"type": "deal", "outcome": "duplicate"}) == 1
     assert value("scorecard_facts_total", {"type": "activity", "outcome": "applied"}) == 1
     assert value("scorecard_facts_total", {"type": "activity", "outcome": "duplicate"}) is None
-    # a second Metrics counts on its own registry
-    assert Metrics().registry.get_sample_value("scorecard_facts_total", {"type": "deal", "outcome": "applied"}) is None
+    # a second Metrics counts on its own registry, and the first's counts stay
+    other = Metrics()
+    other.count_fact("deal", "applied")
+    assert other.registry.get_sample_value("scorecard_facts_total", {"type": "deal", "outcome": "applied"}) == 1
+    assert value("scorecard_facts_total", {"type": "deal", "outcome": "applied"}) == 2
