@@ -131,7 +131,9 @@ class Calendar:
     def __init__(self, timezone: str = "Asia/Shanghai") -> None:
         self.zone = ZoneInfo(timezone)
         self.timezone = timezone
-        self._day = lru_cache(maxsize=65536)(self._day_uncached)
+        #: date -> its local day (``day``); a memo of its own, not an ``lru_cache`` of a
+        #: bound method, which referred back to the calendar: a cycle only the collector frees
+        self._days: BoundedMemo[date, Period] = BoundedMemo(65536)
         # One shared label tuple per local date: contributions hold them, and fresh
         # strings per event were ~0.7 KiB per rep-period of state (docs/benchmarks.md).
         self._labels: dict[date, tuple[str, str, str, str]] = {}
@@ -150,10 +152,11 @@ class Calendar:
     # -- periods by label ---------------------------------------------------
     def day(self, d: date) -> Period:
         """The local day ``d``."""
-        return self._day(d)
-
-    def _day_uncached(self, d: date) -> Period:
-        return Period("day", d.isoformat(), self.midnight(d), self.midnight(d + timedelta(days=1)))
+        day = self._days.get(d)
+        if day is None:
+            end = self.midnight(d + timedelta(days=1))
+            day = self._days.put(d, Period("day", d.isoformat(), self.midnight(d), end))
+        return day
 
     def month_of(self, year: int, month: int) -> Period:
         """The month ``year-month``."""

@@ -222,3 +222,26 @@ def test_an_activity_reads_back_its_time_as_given_and_a_roster_change_moves_its_
     assert dict(engine.buckets[("team", "t2", "2026-11")].contacts) == {"c1": 1}
     assert ("team", "t2", "2026-10") not in engine.buckets
     assert ("team", "t1", "2026-11-20") not in engine.buckets and ("team", "t2", "2026-11-20") in engine.buckets
+
+
+def test_an_engine_dropped_leaves_no_garbage_only_the_cycle_collector_could_free() -> None:
+    # The stage's rebuild turns the collector off and the worker runs it seldom
+    # (SCORECARD_GC_THRESHOLD): an engine must be freed by reference counting alone.
+    import gc
+    import random
+
+    engine = ScorecardEngine()
+    for event in f.deals_and_calls(random.Random(7), ["r1", "r2", "r3"], 60):
+        engine.apply(record_from_event(event))
+    assert engine.all_keys()
+    for key in engine.all_keys():
+        engine.render(*key)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        del engine
+        gc.collect()
+        assert gc.garbage == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
