@@ -138,7 +138,7 @@ class PayChange:
 ROSTER_CHANGE = PayChange("roster_change")
 
 #: Flush order: months first (what leaderboards and reps watch), then the longer periods.
-_KIND_ORDER = {"month": 0, "quarter": 1, "year": 2, "R30D": 3, "R90D": 3}
+_KIND_ORDER = {"month": 0, "quarter": 1, "year": 2, **dict.fromkeys(TRAILING_DAYS, 3)}
 _SCOPE_ORDER = {"rep": 0, "team": 1, "company": 2}
 
 
@@ -998,7 +998,7 @@ class ScorecardEngine:
         labels.discard(label)
         self.vanished.add(key)
         if not labels:
-            self.vanished.update(((scope, id, "R30D"), (scope, id, "R90D")))
+            self.vanished.update((scope, id, window) for window in TRAILING_DAYS)
 
     def exists(self, scope: str, id: str, label: str) -> bool:
         """Whether a scorecard key exists: a fact or a target in a calendar period, any
@@ -1012,8 +1012,7 @@ class ScorecardEngine:
         for label in self.known.get((scope, id), ()):
             if wanted(label):
                 self.dirty.add((scope, id, label))
-        self.dirty.add((scope, id, "R30D"))
-        self.dirty.add((scope, id, "R90D"))
+        self.dirty.update((scope, id, window) for window in TRAILING_DAYS)
 
     def touch_clock(self) -> None:
         """Mark every scorecard whose clock-dependent KPIs move with ``as_of``: the periods
@@ -1040,8 +1039,7 @@ class ScorecardEngine:
             for label in labels & current:
                 self.dirty.add((scope, id, label))
             if labels:
-                self.dirty.add((scope, id, "R30D"))
-                self.dirty.add((scope, id, "R90D"))
+                self.dirty.update((scope, id, window) for window in TRAILING_DAYS)
 
     def _labels_between(self, start: datetime, end: datetime) -> set[str]:
         """The month, quarter and year labels of every month from ``start``'s to ``end``'s."""
@@ -1148,7 +1146,7 @@ class ScorecardEngine:
         for (scope, id), labels in self.known.items():
             if labels and scope in scopes:
                 dirty.update((scope, id, label) for label in labels)
-                dirty.update(((scope, id, "R30D"), (scope, id, "R90D")))
+                dirty.update((scope, id, window) for window in TRAILING_DAYS)
 
     def all_keys(self) -> list[ScorecardKey]:
         """Every existing scorecard key (calendar periods and trailing windows)."""
@@ -1156,7 +1154,7 @@ class ScorecardEngine:
         for (scope, id), labels in self.known.items():
             if labels:
                 out.extend((scope, id, label) for label in labels)
-                out.extend(((scope, id, "R30D"), (scope, id, "R90D")))
+                out.extend((scope, id, window) for window in TRAILING_DAYS)
         out.sort()
         return out
 

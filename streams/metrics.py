@@ -65,8 +65,9 @@ class Metrics:
             "have been processed (expected only on topics written by transactional producers)", ["topic"],
             registry=r)
         self.runtime = Gauge(
-            "scorecard_runtime_info", "1, labelled with the event loop and Faust Cython paths this worker runs on "
-            "(SCORECARD_EVENT_LOOP, SCORECARD_FAUST_CYTHON)", ["event_loop", "faust_cython"], registry=r)
+            "scorecard_runtime_info", "1, labelled with the event loop, Faust Cython paths and collector threshold "
+            "this worker runs on (SCORECARD_EVENT_LOOP, SCORECARD_FAUST_CYTHON, SCORECARD_GC_THRESHOLD)",
+            ["event_loop", "faust_cython", "gc_threshold"], registry=r)
         self.ready = Gauge("scorecard_ready", "1 when tables are recovered and the engine is loaded", registry=r)
         self.rep_facts = Counter(
             "scorecard_rep_stage_facts", "Facts applied by this worker's rep stage partitions, by partition",

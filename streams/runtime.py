@@ -160,12 +160,15 @@ def check_cython(settings: Settings, optimizations: bool) -> None:
 
 
 def describe(loop: asyncio.AbstractEventLoop, optimizations: bool) -> dict[str, str]:
-    """What this process runs on: ``{"event_loop": ..., "faust_cython": ...}``."""
-    return {"event_loop": loop_name(loop), "faust_cython": cython_state(optimizations)}
+    """What this process runs on: ``{"event_loop": ..., "faust_cython": ..., "gc_threshold": ...}``
+    (the collector's youngest generation threshold in force)."""
+    return {"event_loop": loop_name(loop), "faust_cython": cython_state(optimizations),
+            "gc_threshold": str(gc.get_threshold()[0])}
 
 
 def register(pipe: Pipeline) -> None:
-    """Report the running loop and Cython state as ``scorecard_runtime_info`` once started."""
+    """Report the running loop, Cython state and collector threshold as ``scorecard_runtime_info``
+    once started."""
     app = pipe.app
 
     async def report_runtime() -> None:

@@ -111,8 +111,8 @@ def test_report_bounds_c_over_b_with_two_faust_passes_at_the_floor() -> None:
 
 def test_runtime_info_is_read_from_the_workers_metrics() -> None:
     exposition = ('# HELP scorecard_runtime_info 1, labelled\n# TYPE scorecard_runtime_info gauge\n'
-                  'scorecard_runtime_info{event_loop="uvloop",faust_cython="optimized"} 1.0\n')
-    assert runtime_info(exposition) == {"event_loop": "uvloop", "faust_cython": "optimized"}
+                  'scorecard_runtime_info{event_loop="uvloop",faust_cython="optimized",gc_threshold="20000"} 1.0\n')
+    assert runtime_info(exposition) == {"event_loop": "uvloop", "faust_cython": "optimized", "gc_threshold": "20000"}
     assert runtime_info("scorecard_ready 1.0\n") is None
 
 

@@ -113,7 +113,8 @@ def test_the_worker_runs_on_the_configured_loop_and_cython(tmp_path: Path, event
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == {
-        "worker": event_loop, "app": event_loop, "same": True, "event_loop": event_loop, "faust_cython": cython}
+        "worker": event_loop, "app": event_loop, "same": True, "event_loop": event_loop, "faust_cython": cython,
+        "gc_threshold": "20000"}  # the setting's default (docs/configuration.md), not Python's 700
 
 
 def test_faust_ships_its_cython_extensions_and_the_probe_reads_them() -> None:
