@@ -39,7 +39,7 @@ from pathlib import Path
 
 import faust
 
-from . import codecs, flushing_producer, rewinding_consumer
+from . import codecs, flushing_producer, rewinding_consumer, table_store
 from .kafka_security import faust_credentials
 from .metrics import Metrics
 from .pipeline import Pipeline, Table
@@ -110,7 +110,7 @@ def connection_options(settings: Settings) -> dict:
 def create_app(settings: Settings) -> Pipeline:
     """Build the Faust app with every topic, table, agent and web view."""
     codecs.register()
-    store = "memory://" if settings.store == "memory" else "rocksdb://"
+    store = "memory://" if settings.store == "memory" else table_store.register()
     datadir = Path(settings.data_dir) / "worker"
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(

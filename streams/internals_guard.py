@@ -1,6 +1,6 @@
 """Start-up check of the Faust internals our workarounds rely on.
 
-``streams.rewinding_consumer``, ``streams.flushing_producer`` and ``streams.stall_guard``
+``streams.rewinding_consumer``, ``streams.flushing_producer``, ``streams.stall_guard`` and ``streams.table_store``
 override or read private methods and attributes of faust-streaming, mode-streaming and
 aiokafka. Each declares what it relies on in a module-level ``RELIES_ON`` tuple of
 :class:`Internal`; :data:`WORKAROUNDS` names those modules, and that is the one registry.
@@ -34,6 +34,7 @@ WORKAROUNDS = (
     "sales_scorecard.streams.rewinding_consumer",
     "sales_scorecard.streams.flushing_producer",
     "sales_scorecard.streams.stall_guard",
+    "sales_scorecard.streams.table_store",
 )
 
 #: The distribution whose exact pins are the verified versions.
