@@ -49,11 +49,12 @@ class Settings:
     app_id: str = "sales-scorecard"
     #: Table store: ``rocksdb`` (rocksdict, durable) or ``memory`` (tests).
     store: str = "rocksdb"
-    #: Scorecard updates are coalesced per key to at most one per this many ms.
-    coalesce_ms: int = 500
+    #: Scorecard updates are coalesced per key to at most one per this many ms (months: what
+    #: leaderboards and alerts watch; docs/configuration.md says why 250).
+    coalesce_ms: int = 250
     #: Quarter, year and trailing-window scorecards are coalesced to at most one update per
-    #: this many ms (months, what leaderboards and alerts watch, follow ``coalesce_ms``).
-    coalesce_long_ms: int = 2000
+    #: this many ms (months follow ``coalesce_ms``).
+    coalesce_long_ms: int = 5000
     #: An ingest agent forwards what it validated within this many ms as one message to the
     #: aggregation stage, so Faust's per-message cost is paid once per batch on that hop.
     ingest_batch_ms: int = 20
