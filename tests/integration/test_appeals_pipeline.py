@@ -81,8 +81,9 @@ def state_of(settings: Settings, dispute_id: str) -> str | None:
 D3 = f.deal("d3", "r1", "c3", "10000.00", closed_at=DEC.format(10))
 
 
-def close_december_after_d3(settings: Settings) -> None:
-    """Send ``D3``, wait until r1's December scorecard shows it, then close December.
+def close_december_after_d3(settings: Settings) -> list[dict[str, Any]]:
+    """Send ``D3``, wait until r1's December scorecard shows it, then close December; the
+    events sent, in order.
 
     Input topics are read independently (contract §2), so a close sent with the deal can
     be applied first; the deal would then be a ``late_won`` adjustment. Finance closes a
@@ -91,7 +92,9 @@ def close_december_after_d3(settings: Settings) -> None:
     produce(settings, [D3])
     assert wait_for(lambda: scorecards(settings).get(("rep", "r1", "2026-12"), {}).get("kpis", {}).get("revenue")
                     == "10000.00", timeout=60), scorecards(settings).get(("rep", "r1", "2026-12"))
-    produce(settings, [f.close_period("2026-12")])
+    close = f.close_period("2026-12")
+    produce(settings, [close])
+    return [D3, close]
 
 
 def facts_applied(worker: Any) -> float:
@@ -202,14 +205,13 @@ def test_amounts_are_paid_once_a_rejection_pays_nothing_and_invalid_transitions_
     produce(s, decisions)
     assert wait_for(lambda: all(state_of(s, d) == "resolved" for d in ("D-2", "D-3", "D-4")), timeout=60)
     produce(s, invalid)
-    close_december_after_d3(s)
+    december = close_december_after_d3(s)
     appeal_ids = {"adj:appeal:D-2", "adj:appeal:D-3"}
     assert wait_for(lambda: appeal_ids <= {a["adjustment_id"] for a in adjustments(s)}, timeout=60), payroll(s)
     assert wait_for(lambda: metric_sum(worker.metrics(), "scorecard_records_rejected_total",
                                        topic="sales.disputes") >= len(invalid), timeout=60)
 
-    events = BASE + [f.close_period("2026-11"), *inputs, *decisions, *invalid,
-                     D3, f.close_period("2026-12")]
+    events = BASE + [f.close_period("2026-11"), *inputs, *decisions, *invalid, *december]
     model = expected_appeals(events)
     # The amounts: the reference model's adjustments, each once (the ledger posts after the statement).
     paid = [a for a in adjustments(s) if a["dispute_id"] is not None]

@@ -20,7 +20,6 @@ from tests import factories as f
 from tests.integration.kafka_helpers import metric_sum, wait_for
 from tests.integration.test_appeals_pipeline import (
     BASE,
-    D3,
     DEC,
     NOV,
     adjustments,
@@ -76,8 +75,7 @@ def test_kill_minus_nine_between_open_and_resolve_loses_nothing_and_pays_nothing
     assert wait_for(lambda: state_of(s, "D-1") == "resolved" and state_of(s, "D-2") == "resolved", timeout=120)
     assert wait_for(lambda: "adj:appeal:D-2" in {a["adjustment_id"] for a in adjustments(s)}, timeout=120)
     assert wait_for(lambda: len(disputes(s)["D-1"]["adjustment_ids"]) == 2, timeout=120), disputes(s)
-    december = [D3, f.close_period("2026-12")]
-    close_december_after_d3(s)
+    december = close_december_after_d3(s)
     assert wait_for(lambda: "adj:appeal:D-3" in {a["adjustment_id"] for a in adjustments(s)}, timeout=120), \
         payroll(s)
 

@@ -5,7 +5,6 @@ in a temporary directory, the collector's calls counted."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +53,9 @@ def reopens(path: Path) -> bool:
 
 
 @pytest.fixture
-def ours(tmp_path: Path) -> Iterator[Any]:
-    table = table_of(tmp_path, table_store.register())
-    yield table
+def ours(tmp_path: Path) -> Any:
+    """A table kept in the worker's store."""
+    return table_of(tmp_path, table_store.register())
 
 
 def test_fausts_store_collects_at_every_rebalance_even_with_nothing_revoked(tmp_path: Path,
