@@ -630,12 +630,12 @@ class AggregationStage:
             self._refresh_clock(engine)
         drained = self.drained(now)
         if engine.dirty and (drained or now - pacing.last_flush
-                             >= pacing.flush_interval + pacing.flush_took * self._spacing()):
+                             >= pacing.flush_interval + self._gap(pacing.flush_took)):
             await self.flush(engine)
         elif (self.leading_edge and not self.behind and self.budget.allows_months(now)
               and engine.month_ready(pacing.held_months(now))):
             await self.flush(engine, leading=True)
-        elif (self.set_aside and (drained or now - pacing.last_end >= pacing.last_took * self._spacing())
+        elif (self.set_aside and (drained or now - pacing.last_end >= self._gap(pacing.last_took))
               and self.budget.allows(now)):
             await self.flush(engine, continuation=True)
         elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
@@ -657,9 +657,15 @@ class AggregationStage:
         rendered them, the company's among them (half a second at 10,000 reps)."""
         return now - self.last_facts_at > self.pacing.flush_interval
 
-    def _spacing(self) -> float:
-        """How many times what the last flush took the next one waits (``spacing_factor``)."""
-        return spacing_factor(self.lag, self.pacing.flush_interval)
+    def _gap(self, took: float) -> float:
+        """Seconds the next flush waits after one that took ``took``, beyond the interval
+        for a regular flush: ``took`` times ``spacing_factor``; behind, also times the
+        stages of the worker flushing (``RenderBudget.sharing``), so together they render
+        about a tenth of the time. At most ``MAX_SPACING_SECONDS`` x ``MAX_BEHIND_SPACING``."""
+        factor = spacing_factor(self.lag, self.pacing.flush_interval)
+        if factor > 1.0:
+            factor *= self.budget.sharing(self._monotonic())
+        return min(took * factor, MAX_SPACING_SECONDS * MAX_BEHIND_SPACING)
 
     def pending(self) -> int:
         """Scorecard keys waiting for a flush (dirty, or set aside by a flush's budget); 1
@@ -862,7 +868,7 @@ class AggregationStage:
         # half the time renders.
         spacing = min(took, MAX_SPACING_SECONDS)
         pacing.last_end, pacing.last_took = ended, spacing
-        self.budget.spend(took, ended)
+        self.budget.spend(took, ended, self.name)
         if self.leading_edge:
             pacing.rendered_months(run.months, ended)
         if renders_set_aside:

@@ -65,6 +65,8 @@ class RepPartitionStage(AggregationStage):
         # the org stage's engine and clock are the worker's; this one follows them
         self.owns_worker_gauges = False
         self._send_to_org = send_to_org
+        #: the partition's count of facts, looked up once (``labels`` per fact was 3 % of the stage)
+        self._facts_counted = metrics.rep_facts.labels(str(partition))
         self._board_rows: list[dict[str, Any]] = []
         self._paid: list[dict[str, Any]] = []
         #: scorecard key -> the revision last sent to the org stage as a board row
@@ -96,7 +98,7 @@ class RepPartitionStage(AggregationStage):
         self.metrics.progress.forget(self.name)
 
     def _count(self, kind: str, outcome: Outcome) -> None:
-        self.metrics.rep_facts.labels(str(self.partition)).inc()
+        self._facts_counted.inc()
 
     async def _apply(self, engine: ScorecardEngine, payload: dict[str, Any]) -> bool:
         previous = payload.get(PREVIOUS)

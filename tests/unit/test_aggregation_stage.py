@@ -20,6 +20,7 @@ from sales_scorecard.streams.aggregation import MONTHS_FIRST_KEYS, AggregationSt
 from sales_scorecard.streams.fact_batches import Batch
 from sales_scorecard.streams.fact_log import stored_facts
 from sales_scorecard.streams.metrics import Metrics
+from sales_scorecard.streams.render_budget import RenderBudget
 from sales_scorecard.streams.settings import Settings
 from tests import factories as f
 from tests.unit.test_payroll import TEAM_PLANS, late_roster
@@ -762,6 +763,50 @@ def test_behind_the_next_flush_waits_several_times_what_the_last_one_took(monkey
     clock.now += 0.002
     run(stage.on_batch(Batch([f.activity("r1", "email")]), offset=3, lag=3.0))
     assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}
+
+
+def sharing_with(stage: AggregationStage, clock: ManualClock, others: tuple[str, ...]) -> None:
+    """Give ``stage`` a worker's budget on which the ``others`` (stage names) just flushed."""
+    stage.budget = RenderBudget()
+    for other in others:
+        stage.budget.spend(0.0, ended=clock.now, stage=other)
+
+
+def test_behind_a_stage_waits_as_many_times_longer_as_stages_flush_on_its_worker(monkeypatch: Any) -> None:
+    stage, clock, outputs, instant = rendering_slowly(monkeypatch, 0.01)
+    sharing_with(stage, clock, ("rep:1", "rep:2"))  # three stages flush on this worker
+    run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1, lag=3.0))  # six intervals behind
+    took = stage.pacing.flush_took
+    assert took > 0.02
+    instant()
+    flushed_at = clock.now
+    # alone it would flush again after 0.5 + 6 x took; three stages: 0.5 + 3 x 6 x took
+    clock.now = flushed_at + 0.5 + 18 * took - 0.001
+    run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2, lag=3.0))
+    assert not [k for k, at in outputs.sent_at if at > flushed_at]
+    clock.now += 0.002
+    run(stage.on_batch(Batch([f.activity("r1", "email")]), offset=3, lag=3.0))
+    assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}
+
+
+def test_on_time_the_stages_flushing_on_a_worker_do_not_space_a_stage_out(monkeypatch: Any) -> None:
+    stage, clock, outputs, instant = rendering_slowly(monkeypatch, 0.01)
+    sharing_with(stage, clock, ("rep:1", "rep:2"))
+    run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1))
+    took = stage.pacing.flush_took
+    instant()
+    flushed_at = clock.now
+    clock.now = flushed_at + 0.5 + took + 0.001  # the interval and once what it took, as alone
+    run(stage.on_batch(Batch([f.activity("r1", "visit")]), offset=2))
+    assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}
+
+
+def test_behind_the_wait_stays_at_most_eighteen_seconds_however_many_stages_flush() -> None:
+    stage, clock, _ = paced_after_november()
+    sharing_with(stage, clock, tuple(f"rep:{p}" for p in range(12)))  # twelve stages flush there
+    stage.lag = 60.0
+    assert stage._gap(2.0) == 18.0  # not 2 s x 9 x 12
+    assert stage._gap(0.01) == pytest.approx(0.01 * 9 * 12)
 
 
 def test_behind_a_flush_waits_longer_the_further_behind_the_stage_is() -> None:

@@ -17,7 +17,7 @@ def back_to_back(allows: Callable[[float], bool], budget: RenderBudget, flush: f
         if allows(now):
             now += flush
             rendered += flush
-            budget.spend(flush, ended=now)
+            budget.spend(flush, ended=now, stage="org")
         else:
             now += wait
     return rendered
@@ -26,7 +26,7 @@ def back_to_back(allows: Callable[[float], bool], budget: RenderBudget, flush: f
 def test_a_fresh_budget_allows_and_a_flush_longer_than_the_burst_owes_the_difference() -> None:
     budget = RenderBudget(share=0.5, burst=0.1)
     assert budget.allows(100.0)
-    budget.spend(0.3, ended=100.0)  # 0.1 - 0.3
+    budget.spend(0.3, ended=100.0, stage="org")  # 0.1 - 0.3
     assert budget.credit == pytest.approx(-0.2)
     assert not budget.allows(100.2)  # -0.2 + 0.2 x 0.5 = -0.1
     assert not budget.allows(100.38)  # -0.2 + 0.38 x 0.5 = -0.01
@@ -37,10 +37,10 @@ def test_credit_comes_back_at_the_share_up_to_the_burst_only() -> None:
     budget = RenderBudget(share=0.5, burst=0.1)
     budget.allows(100.0)
     assert budget.allows(160.0) and budget.credit == pytest.approx(0.1)  # an idle minute saves no more
-    budget.spend(0.04, ended=160.0)
-    budget.spend(0.04, ended=160.0)
+    budget.spend(0.04, ended=160.0, stage="org")
+    budget.spend(0.04, ended=160.0, stage="org")
     assert budget.allows(160.0) and budget.credit == pytest.approx(0.02)
-    budget.spend(0.04, ended=160.0)
+    budget.spend(0.04, ended=160.0, stage="org")
     assert not budget.allows(160.0)  # three flushes of 40 ms in a row: the burst is spent
 
 
@@ -49,7 +49,7 @@ def test_the_time_a_flush_takes_earns_credit_too_so_rendering_takes_at_most_the_
     # runs but the burst caps the credit at 0.1 first: 0.1 - 0.3 = -0.2.
     budget = RenderBudget(share=0.5, burst=0.1)
     budget.allows(100.0)
-    budget.spend(0.3, ended=100.3)
+    budget.spend(0.3, ended=100.3, stage="org")
     assert budget.credit == pytest.approx(-0.2)
     # Flushes of 0.1 s back to back, each started as soon as it is allowed: over 10 s the
     # loop renders at most half of the time (plus the burst and one flush's overshoot).
@@ -61,7 +61,7 @@ def test_the_time_a_flush_takes_earns_credit_too_so_rendering_takes_at_most_the_
 def test_after_a_very_long_flush_credit_is_back_within_two_seconds() -> None:
     budget = RenderBudget(share=0.5, burst=0.1)
     budget.allows(0.0)
-    budget.spend(180.0, ended=180.0)  # every month of 10,000 reps at once
+    budget.spend(180.0, ended=180.0, stage="org")  # every month of 10,000 reps at once
     assert budget.credit == pytest.approx(-1.0)  # owes at most 2 s x 0.5
     assert not budget.allows(181.9)  # -1.0 + 1.9 x 0.5 = -0.05
     assert budget.allows(182.1)  # +0.05: not six minutes later
@@ -70,9 +70,9 @@ def test_after_a_very_long_flush_credit_is_back_within_two_seconds() -> None:
 def test_months_may_borrow_up_to_the_reserve_while_keys_set_aside_wait_for_credit() -> None:
     budget = RenderBudget(share=0.5, burst=0.1, reserve=0.5)
     budget.allows(100.0)
-    budget.spend(0.3, ended=100.0)  # a regular flush of longer periods: -0.2
+    budget.spend(0.3, ended=100.0, stage="org")  # a regular flush of longer periods: -0.2
     assert not budget.allows(100.0) and budget.allows_months(100.0)
-    budget.spend(0.35, ended=100.0)  # -0.55: more than the months may borrow
+    budget.spend(0.35, ended=100.0, stage="org")  # -0.55: more than the months may borrow
     assert not budget.allows_months(100.0)
     assert not budget.allows_months(100.09)  # -0.505
     assert budget.allows_months(100.11) and not budget.allows(100.11)  # -0.495
@@ -90,12 +90,28 @@ def test_months_rendered_faster_than_the_share_still_wait_for_credit() -> None:
 
 def test_a_clock_reading_earlier_than_the_last_one_changes_nothing() -> None:
     budget = RenderBudget(share=0.5, burst=0.1)
-    budget.spend(0.2, ended=10.0)  # -0.1
+    budget.spend(0.2, ended=10.0, stage="org")  # -0.1
     assert not budget.allows(9.0)
     assert budget.credit == pytest.approx(-0.1) and budget.at == 10.0
 
 
 def test_a_stage_alone_on_its_loop_is_never_held_back() -> None:
     budget = NoBudget()
-    budget.spend(180.0, ended=180.0)
+    budget.spend(180.0, ended=180.0, stage="org")
     assert budget.allows(180.0) and budget.allows_months(180.0)
+    assert budget.sharing(180.0) == 1
+
+
+def test_the_stages_sharing_a_budget_are_those_that_flushed_within_thirty_seconds() -> None:
+    budget = RenderBudget()
+    assert budget.sharing(0.0) == 1  # none yet: the stage asking
+    budget.spend(0.01, ended=10.0, stage="org")
+    budget.spend(0.01, ended=11.0, stage="rep:0")
+    budget.spend(0.01, ended=12.0, stage="rep:1")
+    budget.spend(0.01, ended=12.5, stage="rep:0")  # a stage counts once
+    assert budget.sharing(13.0) == 3
+    assert budget.sharing(40.0) == 3  # the org stage's last flush was exactly 30 s ago
+    assert budget.sharing(40.1) == 2  # ... and now longer: its partition revoked, or nothing to render
+    assert budget.sharing(42.6) == 1
+    budget.spend(0.01, ended=50.0, stage="org")  # back
+    assert budget.sharing(50.0) == 1
