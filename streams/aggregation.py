@@ -385,6 +385,7 @@ class AggregationStage:
         self.engine = None
         self.boards, self.boards_pending, self.boards_ready = BoardCache(), set(), False
         self.metrics.progress.forget(self.name)
+        self.budget.forget(self.name)
         if self.owns_worker_gauges:
             self.metrics.ready.set(0)
 
@@ -664,7 +665,7 @@ class AggregationStage:
         about a tenth of the time. At most ``MAX_SPACING_SECONDS`` x ``MAX_BEHIND_SPACING``."""
         factor = spacing_factor(self.lag, self.pacing.flush_interval)
         if factor > 1.0:
-            factor *= self.budget.sharing(self._monotonic())
+            factor *= self.budget.sharing(self._monotonic(), self.name)
         return min(took * factor, MAX_SPACING_SECONDS * MAX_BEHIND_SPACING)
 
     def pending(self) -> int:

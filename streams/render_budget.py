@@ -13,13 +13,13 @@ seconds owed, so the months a leaderboard shows go first and the longer periods 
 their turn. Regular flushes keep their own cadence (the interval plus what the last one
 took) and only spend.
 
-Behind (a backlog), a stage spaces its regular flushes so that rendering takes about a
-tenth of the time (``streams.aggregation.spacing_factor``). The budget also says how many
-stages of the worker are flushing (``sharing``), and each stage spaces its flushes that many
-times more: the stages of one worker together, not each of them, then render about a
-tenth of the time. Each spacing alone, four rep partitions and the org stage rendered up
-to half of it, and a rep partition's smaller flushes came more often: 3.6 to 4.2 times
-the single stage's updates for the same backlog (docs/benchmarks.md).
+Behind (a backlog), a stage spaces its flushes so that rendering takes about a tenth of
+the time (``streams.aggregation.spacing_factor``). The budget also says how many stages of
+the worker are flushing (``sharing``), and each stage spaces its regular and continuation
+flushes that many times more: the stages of one worker together, not each of them, then
+render about a tenth of the time. Each spacing alone, four rep partitions and the org
+stage rendered up to half of it, and a rep partition's smaller flushes came more often:
+3.6 to 4.2 times the single stage's updates for the same backlog (docs/benchmarks.md).
 
 The single stage has the loop to itself and no budget (``NoBudget``): its regular flushes
 already space themselves by what they took, and counting them paused its leading edge
@@ -74,13 +74,17 @@ class RenderBudget:
         if self.at is None or now > self.at:
             self.at = now
 
-    def sharing(self, now: float) -> int:
-        """How many stages sharing the budget flushed within ``SHARING_SECONDS`` before
-        ``now`` (at least one: the stage asking)."""
+    def sharing(self, now: float, stage: str) -> int:
+        """How many stages are flushing on the worker: ``stage`` (the one asking) and the
+        others sharing the budget that flushed within ``SHARING_SECONDS`` before ``now``."""
         flushed = self.flushed
-        for stage in [stage for stage, at in flushed.items() if now - at > SHARING_SECONDS]:
-            del flushed[stage]
-        return max(1, len(flushed))
+        for name in [name for name, at in flushed.items() if now - at > SHARING_SECONDS]:
+            del flushed[name]
+        return len(flushed) + (stage not in flushed)
+
+    def forget(self, stage: str) -> None:
+        """``stage`` stopped running here (its partition revoked): no longer counted."""
+        self.flushed.pop(stage, None)
 
     def allows(self, now: float) -> bool:
         """Whether a flush of keys set aside may start at ``now``."""
@@ -111,5 +115,5 @@ class NoBudget(RenderBudget):
     def spend(self, took: float, ended: float, stage: str) -> None:
         return None
 
-    def sharing(self, now: float) -> int:
+    def sharing(self, now: float, stage: str) -> int:
         return 1

@@ -96,6 +96,7 @@ class RepPartitionStage(AggregationStage):
     def on_revoked(self) -> None:
         self.engine = None
         self.metrics.progress.forget(self.name)
+        self.budget.forget(self.name)
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         self._facts_counted.inc()

@@ -791,9 +791,11 @@ def test_behind_a_stage_waits_as_many_times_longer_as_stages_flush_on_its_worker
 
 def test_on_time_the_stages_flushing_on_a_worker_do_not_space_a_stage_out(monkeypatch: Any) -> None:
     stage, clock, outputs, instant = rendering_slowly(monkeypatch, 0.01)
+    stage.leading_edge = False  # regular flushes only: the cadence is what is checked
     sharing_with(stage, clock, ("rep:1", "rep:2"))
     run(stage.on_batch(Batch([f.activity("r1", "call")]), offset=1))
     took = stage.pacing.flush_took
+    assert took > 0.02
     instant()
     flushed_at = clock.now
     clock.now = flushed_at + 0.5 + took + 0.001  # the interval and once what it took, as alone
@@ -803,7 +805,7 @@ def test_on_time_the_stages_flushing_on_a_worker_do_not_space_a_stage_out(monkey
 
 def test_behind_the_wait_stays_at_most_eighteen_seconds_however_many_stages_flush() -> None:
     stage, clock, _ = paced_after_november()
-    sharing_with(stage, clock, tuple(f"rep:{p}" for p in range(12)))  # twelve stages flush there
+    sharing_with(stage, clock, tuple(f"rep:{p}" for p in range(11)))  # with itself, twelve stages flush there
     stage.lag = 60.0
     assert stage._gap(2.0) == 18.0  # not 2 s x 9 x 12
     assert stage._gap(0.01) == pytest.approx(0.01 * 9 * 12)

@@ -384,6 +384,19 @@ def test_an_assigned_stage_reports_a_rebuild_owed_until_it_has_flushed_and_nothi
     assert pending() == 0
 
 
+def test_a_revoked_stage_no_longer_spaces_out_the_stages_left_on_its_worker() -> None:
+    split = Split()
+    budget = split.org.budget = split.reps.budget = RenderBudget()
+    stages = [split.org, *(split.reps.stage(p) for p in range(PARTITIONS))]
+    for stage in stages:  # each has just flushed
+        budget.spend(0.01, ended=100.0, stage=stage.name)
+    assert budget.sharing(100.0, "aggregation") == 1 + PARTITIONS
+    split.reps.revoke({0})
+    assert budget.sharing(100.0, "aggregation") == PARTITIONS
+    split.org.on_revoked()
+    assert budget.sharing(100.0, "rep:1") == PARTITIONS - 1
+
+
 def test_a_rebuilt_org_stage_sends_every_rep_its_split_targets_again() -> None:
     # What a crash kept from reaching the rep stage cannot be told apart after a rebuild:
     # the org stage sends each rep who may have shares all of them again (contract §12).

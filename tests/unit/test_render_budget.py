@@ -99,19 +99,22 @@ def test_a_stage_alone_on_its_loop_is_never_held_back() -> None:
     budget = NoBudget()
     budget.spend(180.0, ended=180.0, stage="org")
     assert budget.allows(180.0) and budget.allows_months(180.0)
-    assert budget.sharing(180.0) == 1
+    assert budget.sharing(180.0, "rep:0") == 1
 
 
-def test_the_stages_sharing_a_budget_are_those_that_flushed_within_thirty_seconds() -> None:
+def test_the_stages_flushing_are_the_one_asking_and_those_that_flushed_within_thirty_seconds() -> None:
     budget = RenderBudget()
-    assert budget.sharing(0.0) == 1  # none yet: the stage asking
+    assert budget.sharing(0.0, "org") == 1  # none yet: the stage asking
     budget.spend(0.01, ended=10.0, stage="org")
     budget.spend(0.01, ended=11.0, stage="rep:0")
     budget.spend(0.01, ended=12.0, stage="rep:1")
     budget.spend(0.01, ended=12.5, stage="rep:0")  # a stage counts once
-    assert budget.sharing(13.0) == 3
-    assert budget.sharing(40.0) == 3  # the org stage's last flush was exactly 30 s ago
-    assert budget.sharing(40.1) == 2  # ... and now longer: its partition revoked, or nothing to render
-    assert budget.sharing(42.6) == 1
+    assert budget.sharing(13.0, "org") == 3
+    assert budget.sharing(13.0, "rep:2") == 4  # asking before its first flush
+    assert budget.sharing(40.0, "rep:0") == 3  # the org stage's last flush was exactly 30 s ago
+    assert budget.sharing(40.1, "rep:0") == 2  # ... and now longer: nothing left to render
+    assert budget.sharing(42.6, "rep:0") == 1
     budget.spend(0.01, ended=50.0, stage="org")  # back
-    assert budget.sharing(50.0) == 1
+    budget.spend(0.01, ended=50.0, stage="rep:1")
+    budget.forget("rep:1")  # its partition revoked
+    assert budget.sharing(50.0, "org") == 1
