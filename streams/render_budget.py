@@ -49,7 +49,8 @@ MAX_WAIT_SECONDS = 2.0
 #: A stage counts as flushing on the worker (``sharing``) for this long after its last
 #: flush: longer than the widest spacing behind (``MAX_SPACING_SECONDS`` x
 #: ``MAX_BEHIND_SPACING`` in streams/aggregation.py, 18 s), so a stage waiting out its
-#: spacing still counts; a revoked partition drops out this long after its last flush.
+#: spacing still counts. A stage with nothing left to render drops out this long after
+#: its last flush; a revoked one at once (``forget``).
 SHARING_SECONDS = 30.0
 
 
