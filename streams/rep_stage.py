@@ -80,23 +80,10 @@ class RepPartitionStage(AggregationStage):
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
-        owned: dict[str, bool] = {}
-
-        def owns(rep_id: str) -> bool:
-            answer = owned.get(rep_id)
-            if answer is None:
-                answer = owned[rep_id] = partition_of(rep_id, partitions) == mine
-            return answer
-
-        return rep_partition(owns)
+        return rep_partition(lambda rep_id: partition_of(rep_id, partitions) == mine)  # partition_of is cached
 
     def _loaded(self) -> None:
         self._rows_sent = {}
-
-    def on_revoked(self) -> None:
-        self.engine = None
-        self.metrics.progress.forget(self.name)
-        self.budget.forget(self.name)
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         self._facts_counted.inc()
