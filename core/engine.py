@@ -45,6 +45,7 @@ from sales_scorecard.schemas.records import (
 
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution
+from .book_counts import YEAR, BookCounts, held_within
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .derived_figures import DerivedFigures
 from .dirty_keys import DirtyKeys
@@ -74,7 +75,6 @@ from .windows import Span, TrailingSums
 
 COMPANY = "*"
 CONTACT_KINDS = frozenset({"call", "visit", "meeting", "email", "demo"})
-YEAR = timedelta(days=365)
 MICROS_PER_SECOND = 1_000_000
 ONE_MICROSECOND = timedelta(microseconds=1)
 ScorecardKey = tuple[str, str, str]  # (scope, id, period label)
@@ -337,6 +337,8 @@ class ScorecardEngine:
         #: (scope, id) -> customer -> close times of the customer's won deals credited to the
         #: scope (a multiset: the time itself for one, a tuple for several; the deals' objects)
         self._scope_wins: dict[tuple[str, str], dict[str, datetime | tuple[datetime, ...]]] = {}
+        #: (scope, id) -> window end -> its book (``contact_coverage``), kept as wins change
+        self._books = BookCounts()
         #: the last ``close_times_with``: what it was given (multiset, time, sign) and gave
         self._last_close_times: tuple[object, datetime, int, datetime | tuple[datetime, ...] | None] | None = None
         #: (scope, id) -> sorted labels of its day buckets: a trailing window finds the days
@@ -867,11 +869,13 @@ class ScorecardEngine:
         if won_customer is not None:
             by_customer = self._scope_wins.setdefault(scope_key, {})
             # a delta value is typed object; won_customer holds a str
-            dates = self._close_times_with(by_customer.get(won_customer), c.ts, sign)  # type: ignore[call-overload]
+            held = by_customer.get(won_customer)  # type: ignore[call-overload]
+            dates = self._close_times_with(held, c.ts, sign)
             if dates is None:
                 del by_customer[won_customer]  # type: ignore[arg-type]
             else:
                 by_customer[won_customer] = dates  # type: ignore[index]
+            self._books.changed(scope_key, c.ts, held, dates)
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
 
     def _close_times_with(self, held: datetime | tuple[datetime, ...] | None, ts: datetime,
@@ -1277,21 +1281,26 @@ class ScorecardEngine:
         return count
 
     def _coverage(self, scope: str, id: str, period: Period, bucket: Bucket) -> tuple[int, int]:
+        """(book, covered) of ``contact_coverage``: the book kept by ``BookCounts``; the
+        covered ones found from whichever is smaller, the customers contacted twice or more
+        in the period or the customers the scope won."""
         lo, hi = period.end - YEAR, period.end
-        zone: tzinfo | None = NO_ZONE
-        zlo, zhi = lo, hi
+        wins = self._scope_wins.get((scope, id), {})
+        book = self._books.count((scope, id), hi, wins)
+        if not book:
+            return 0, 0
         contacts = bucket.contacts
-        book = covered = 0
-        for customer, held in self._scope_wins.get((scope, id), {}).items():
-            for ts in (held,) if isinstance(held, datetime) else held:
-                if ts.tzinfo is not zone:
-                    zone = ts.tzinfo
-                    zlo, zhi = bounds_in(lo, hi, zone)
-                if zlo <= ts < zhi:
-                    book += 1
-                    if contacts.get(customer, 0) >= 2:
+        covered = 0
+        if len(contacts) <= len(wins):
+            for customer, times in contacts.items():
+                if times >= 2:
+                    held = wins.get(customer)
+                    if held is not None and held_within(held, lo, hi):
                         covered += 1
-                    break
+        else:
+            for customer, held in wins.items():
+                if contacts.get(customer, 0) >= 2 and held_within(held, lo, hi):
+                    covered += 1
         return book, covered
 
     def month_commission(self, rep_id: str, month: str) -> Decimal:
