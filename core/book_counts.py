@@ -1,9 +1,10 @@
 """The book behind ``contact_coverage``: how many distinct customers had a won deal credited
 to a scope with closed_at in ``[end − 365 days, end)`` (contract §5).
 
-``BookCounts`` counts a scope's book once per window end, by a scan of the scope's wins,
-and then keeps the count as wins come and go (``changed``), so a render reads a number
-instead of scanning every customer the scope ever won. The scan grew with the history:
+A render scans a scope's wins once per window end (``scan_coverage``, book and covered
+together) and ``BookCounts`` keeps the book it found, moved as wins come and go
+(``changed``): later renders read it instead of scanning every customer the scope ever
+won. The scan grew with the history:
 after a minute of steady load it was the largest cost of the stage on time, and a company
 month scanned every customer of the organisation (docs/benchmarks.md).
 """
@@ -30,22 +31,26 @@ def held_within(held: Held, lo: datetime, hi: datetime) -> bool:
     return any(lo <= ts < hi for ts in held)
 
 
-def scan_book(wins: Mapping[str, Held], lo: datetime, hi: datetime) -> int:
-    """The customers in ``wins`` with a close time in ``[lo, hi)``, counted by looking at
-    each. The bounds are expressed in the timestamps' own fixed offset (``bounds_in``):
-    comparing across tzinfos was most of the loop's time."""
+def scan_coverage(wins: Mapping[str, Held], contacts: Mapping[str, int], lo: datetime,
+                  hi: datetime) -> tuple[int, int]:
+    """(book, covered) by looking at every customer in ``wins``: those with a close time in
+    ``[lo, hi)``, and those among them with two or more ``contacts``. The bounds are
+    expressed in the timestamps' own fixed offset (``bounds_in``): comparing across
+    tzinfos was most of the loop's time."""
     zone: tzinfo | None = NO_ZONE
     zlo, zhi = lo, hi
-    book = 0
-    for held in wins.values():
+    book = covered = 0
+    for customer, held in wins.items():
         for ts in (held,) if isinstance(held, datetime) else held:
             if ts.tzinfo is not zone:
                 zone = ts.tzinfo
                 zlo, zhi = bounds_in(lo, hi, zone)
             if zlo <= ts < zhi:
                 book += 1
+                if contacts.get(customer, 0) >= 2:
+                    covered += 1
                 break
-    return book
+    return book, covered
 
 
 class BookCounts:
@@ -56,16 +61,17 @@ class BookCounts:
     def __init__(self) -> None:
         self._by_scope: dict[tuple[str, str], dict[datetime, int]] = {}
 
-    def count(self, scope: tuple[str, str], end: datetime, wins: Mapping[str, Held]) -> int:
-        """The book of ``scope`` (whose wins are ``wins``) in the year before ``end``:
-        scanned the first time, kept up to date by ``changed`` after that."""
+    def get(self, scope: tuple[str, str], end: datetime) -> int | None:
+        """The book of ``scope`` in the year before ``end``, if kept (``put``)."""
+        ends = self._by_scope.get(scope)
+        return None if ends is None else ends.get(end)
+
+    def put(self, scope: tuple[str, str], end: datetime, book: int) -> None:
+        """Keep the book of ``scope`` at ``end`` (a scan's); ``changed`` moves it from now on."""
         ends = self._by_scope.get(scope)
         if ends is None:
             ends = self._by_scope[scope] = {}
-        book = ends.get(end)
-        if book is None:
-            book = ends[end] = scan_book(wins, end - YEAR, end)
-        return book
+        ends[end] = book
 
     def changed(self, scope: tuple[str, str], ts: datetime, old: Held | None, new: Held | None) -> None:
         """One customer's close times in ``scope`` went from ``old`` to ``new`` (None: no

@@ -45,7 +45,7 @@ from sales_scorecard.schemas.records import (
 
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution
-from .book_counts import YEAR, BookCounts, held_within
+from .book_counts import YEAR, BookCounts, held_within, scan_coverage
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .derived_figures import DerivedFigures
 from .dirty_keys import DirtyKeys
@@ -1254,10 +1254,11 @@ class ScorecardEngine:
                 units, exponent = add_scaled(units, exponent, *b.revenue_units)
         return from_scaled(units, exponent)
 
-    # The two scans below run per customer on every render (20 % of the worker's CPU went
-    # to rendering in the profile): plain loops that stop at the first hit, no any(genexpr);
-    # the bounds are expressed in the timestamps' own fixed offset (``bounds_in``: comparing
-    # across tzinfos was most of their time).
+    # A scan per rewon customer on every render (20 % of the worker's CPU went to rendering
+    # in the profile): a plain loop that stops at the first hit, no any(genexpr); the bounds
+    # are expressed in the timestamps' own fixed offset (``bounds_in``: comparing across
+    # tzinfos was most of its time). Coverage scans once per scope and period end
+    # (``_coverage``).
     def _repeat_customers(self, bucket: Bucket, start: datetime) -> int:
         lo, hi = start - YEAR, start
         zone: tzinfo | None = NO_ZONE
@@ -1281,15 +1282,21 @@ class ScorecardEngine:
         return count
 
     def _coverage(self, scope: str, id: str, period: Period, bucket: Bucket) -> tuple[int, int]:
-        """(book, covered) of ``contact_coverage``: the book kept by ``BookCounts``; the
-        covered ones found from whichever is smaller, the customers contacted twice or more
-        in the period or the customers the scope won."""
+        """(book, covered) of ``contact_coverage``. The first time per scope and period end a
+        scan of the scope's wins; after it the book kept by ``BookCounts``, and the covered
+        found from whichever is smaller, the period's customers contacted twice or more or
+        the customers the scope won."""
         lo, hi = period.end - YEAR, period.end
-        wins = self._scope_wins.get((scope, id), {})
-        book = self._books.count((scope, id), hi, wins)
+        scope_key = (scope, id)
+        wins = self._scope_wins.get(scope_key, {})
+        contacts = bucket.contacts
+        book = self._books.get(scope_key, hi)
+        if book is None:
+            book, covered = scan_coverage(wins, contacts, lo, hi)
+            self._books.put(scope_key, hi, book)
+            return book, covered
         if not book:
             return 0, 0
-        contacts = bucket.contacts
         covered = 0
         if len(contacts) <= len(wins):
             for customer, times in contacts.items():

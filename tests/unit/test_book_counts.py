@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sales_scorecard.core.book_counts import BookCounts, held_within, scan_book
+from sales_scorecard.core.book_counts import BookCounts, held_within, scan_coverage
 
 UTC8 = timezone(timedelta(hours=8))
 #: The end of November 2026 in UTC+8; its book's window starts 2025-11-30T16:00Z.
@@ -36,41 +36,42 @@ def test_the_scan_counts_each_customer_once_whatever_its_offsets():
         "c3": at("2024-01-01T00:00:00+00:00"),  # before the window
         "c4": at("2026-11-30T16:00:00+00:00"),  # = the end (midnight in UTC+8): outside
     }
-    assert scan_book(wins, NOV_END - timedelta(days=365), NOV_END) == 2
+    lo = NOV_END - timedelta(days=365)
+    assert scan_coverage(wins, {}, lo, NOV_END) == (2, 0)
+    # covered: in the book and contacted twice or more; c3 and c4 are not in the book
+    assert scan_coverage(wins, {"c1": 2, "c2": 1, "c3": 5, "c4": 2}, lo, NOV_END) == (2, 1)
+    assert scan_coverage(wins, {"c1": 3, "c2": 2, "x": 9}, lo, NOV_END) == (2, 2)
 
 
-def test_a_count_is_scanned_once_then_kept_as_wins_change():
+def test_a_kept_book_moves_with_the_wins_whose_time_is_in_its_window():
     books = BookCounts()
-    wins: dict[str, datetime | tuple[datetime, ...]] = {"c1": at("2026-11-10T00:00:00+08:00")}
-    assert books.count(REP, NOV_END, wins) == 1
-    assert books.count(REP, OCT_END, wins) == 0
+    assert books.get(REP, NOV_END) is None
+    books.put(REP, NOV_END, 1)  # c1, won on 10 November
+    books.put(REP, OCT_END, 0)
+    c1 = at("2026-11-10T00:00:00+08:00")
     # a new customer won on 15 November: November's book grows, October's does not
-    ts = at("2026-11-15T09:00:00+08:00")
-    wins["c2"] = ts
-    books.changed(REP, ts, None, ts)
-    assert books.count(REP, NOV_END, {}) == 2  # kept: the wins given are not read again
-    assert books.count(REP, OCT_END, {}) == 0
+    c2 = at("2026-11-15T09:00:00+08:00")
+    books.changed(REP, c2, None, c2)
+    assert (books.get(REP, NOV_END), books.get(REP, OCT_END)) == (2, 0)
     # c1 won a second time in October: c1 enters October's book, November's stays at 2
     second = at("2026-10-20T00:00:00+08:00")
-    old, wins["c1"] = wins["c1"], (wins["c1"], second)
-    books.changed(REP, second, old, wins["c1"])
-    assert books.count(REP, NOV_END, {}) == 2
-    assert books.count(REP, OCT_END, {}) == 1
+    books.changed(REP, second, c1, (c1, second))
+    assert (books.get(REP, NOV_END), books.get(REP, OCT_END)) == (2, 1)
     # the November win of c1 is retracted: c1 stays in November's book through October's win
-    retracted = at("2026-11-10T00:00:00+08:00")
-    books.changed(REP, retracted, wins["c1"], second)
-    assert books.count(REP, NOV_END, {}) == 2
-    assert books.count(REP, OCT_END, {}) == 1
+    books.changed(REP, c1, (c1, second), second)
+    assert (books.get(REP, NOV_END), books.get(REP, OCT_END)) == (2, 1)
     # c2's only win is retracted: it leaves November's book
-    books.changed(REP, ts, ts, None)
-    assert books.count(REP, NOV_END, {}) == 1
+    books.changed(REP, c2, c2, None)
+    assert (books.get(REP, NOV_END), books.get(REP, OCT_END)) == (1, 1)
 
 
-def test_a_change_reaches_only_its_own_scope():
+def test_a_change_reaches_only_its_own_scope_and_the_books_kept():
     books = BookCounts()
-    books.count(REP, NOV_END, {})
-    books.count(("team", "t1"), NOV_END, {})
+    books.put(REP, NOV_END, 0)
+    books.put(("team", "t1"), NOV_END, 0)
     ts = at("2026-11-15T09:00:00+08:00")
     books.changed(REP, ts, None, ts)
-    assert books.count(REP, NOV_END, {}) == 1
-    assert books.count(("team", "t1"), NOV_END, {}) == 0
+    books.changed(("team", "t2"), ts, None, ts)  # no book kept for t2: nothing to move
+    assert books.get(REP, NOV_END) == 1
+    assert books.get(("team", "t1"), NOV_END) == 0
+    assert books.get(("team", "t2"), NOV_END) is None
