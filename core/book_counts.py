@@ -80,8 +80,10 @@ class BookCounts:
         if not ends:
             return
         for end, book in ends.items():
+            if ts >= end:  # most kept ends are past months: no zone arithmetic for them
+                continue
             lo = end - YEAR
-            if lo <= ts < end:
+            if lo <= ts:
                 was = old is not None and held_within(old, lo, end)
                 now = new is not None and held_within(new, lo, end)
                 if was != now:

@@ -43,8 +43,8 @@ BATCH_FACTS = 1000
 #: ``_derived`` and ``targets`` hold bounded memos of renders (at most 16,384 entries
 #: each), not state that grows with the facts.
 ENGINE_PARTS = ("_customer_wins", "_rep_facts", "_activity_figures", "deals", "activities", "buckets", "_days",
-                "_trailing", "known", "_scope_wins", "_acquisitions", "roster", "_derived", "targets", "dirty",
-                "payroll_changes")
+                "_trailing", "known", "_scope_wins", "_books", "_acquisitions", "roster", "_derived", "targets",
+                "dirty", "payroll_changes")
 
 
 def _status_kib(field: str) -> int:

@@ -75,3 +75,17 @@ def test_a_change_reaches_only_its_own_scope_and_the_books_kept():
     assert books.get(REP, NOV_END) == 1
     assert books.get(("team", "t1"), NOV_END) == 0
     assert books.get(("team", "t2"), NOV_END) is None
+
+
+def test_a_customer_won_twice_at_the_same_time_stays_until_both_are_retracted():
+    books = BookCounts()
+    books.put(REP, NOV_END, 0)
+    ts = at("2026-11-15T09:00:00+08:00")
+    same = at("2026-11-15T01:00:00+00:00")  # the same instant, another offset
+    books.changed(REP, ts, None, ts)
+    books.changed(REP, same, ts, (ts, same))
+    assert books.get(REP, NOV_END) == 1
+    books.changed(REP, ts, (ts, same), same)
+    assert books.get(REP, NOV_END) == 1
+    books.changed(REP, same, same, None)
+    assert books.get(REP, NOV_END) == 0

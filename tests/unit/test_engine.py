@@ -223,6 +223,51 @@ def test_customer_and_activity_kpis() -> None:
     assert kpis(e, "rep", "r1", "2026-Q4")["contact_coverage"] is None
 
 
+def test_contact_coverage_follows_wins_between_renders() -> None:
+    """The book kept between renders (core/book_counts.py) moves with each win that enters
+    or leaves a scope; values by hand from contract §5, then equal to a fresh engine's."""
+    nov, oct_ = "2026-11", "2026-10"
+
+    def coverage(engine: ScorecardEngine, scope: str, id: str, period: str = nov) -> float | None:
+        value: float | None = kpis(engine, scope, id, period)["contact_coverage"]
+        return value
+
+    called = (("c1", "2026-11-05T09:00:00+08:00"), ("c2", "2026-11-06T09:00:00+08:00"),
+              ("c2", "2026-10-06T09:00:00+08:00"))
+    two_calls = [activity("r1", "call", customer_id=c, occurred_at=at) for c, at in called for _ in range(2)]
+    facts = [*TEAMS,
+             deal("d1", "r1", "c1", "10.00", closed_at="2026-10-10T10:00:00+08:00"),
+             deal("d2", "r1", "c2", "10.00", closed_at="2025-11-15T10:00:00+08:00"),  # out of November's year
+             deal("d3", "r2", "c3", "10.00", closed_at="2026-11-03T10:00:00+08:00"),
+             activity("r2", "call", customer_id="c3"), *two_calls]
+    e = build(*facts)
+    # r1: November's book {c1} (c2's win is 2025-11-15, before 2025-12-01), c1 called twice;
+    # October's {c1, c2}, c2 called twice in October. t1: {c1, c3}, c3 called once.
+    assert (coverage(e, "rep", "r1"), coverage(e, "rep", "r1", oct_)) == (1.0, 0.5)
+    assert (coverage(e, "team", "t1"), coverage(e, "company", "*")) == (0.5, 0.5)
+
+    def then(*events: dict[str, Any]) -> None:
+        for event in events:
+            facts.append(event)
+            e.apply(record_from_event(event))
+
+    then(deal("d4", "r1", "c4", "10.00", closed_at="2026-11-20T10:00:00+08:00"))  # c4, never called
+    assert (coverage(e, "rep", "r1"), coverage(e, "rep", "r1", oct_)) == (0.5, 0.5)
+    assert (coverage(e, "team", "t1"), coverage(e, "company", "*")) == (0.3333, 0.3333)
+    then(deal("d1", "r2", "c1", "10.00", version=2, closed_at="2026-10-10T10:00:00+08:00"))  # c1 moves to r2
+    assert (coverage(e, "rep", "r1"), coverage(e, "rep", "r1", oct_)) == (0.0, 1.0)  # {c4}; October {c2}
+    assert coverage(e, "rep", "r2") == 0.0  # {c1, c3}: r2 called c3 once and c1 never
+    assert coverage(e, "team", "t1") == 0.3333  # the team's book and calls did not change
+    then(deal("d5", "r1", "c2", "10.00", closed_at="2026-11-25T10:00:00+08:00"))  # c2 won again, in the year
+    assert coverage(e, "rep", "r1") == 0.5  # {c4, c2}
+    then(deal("d5", "r1", "c2", "10.00", stage="reversed", version=2, closed_at="2026-11-25T10:00:00+08:00"))
+    assert (coverage(e, "rep", "r1"), coverage(e, "rep", "r1", oct_)) == (0.0, 1.0)  # c2's 2025 win stays out
+    fresh = build(*facts)
+    for scope, id in (("rep", "r1"), ("rep", "r2"), ("team", "t1"), ("company", "*")):
+        for period in (nov, oct_):
+            assert coverage(e, scope, id, period) == coverage(fresh, scope, id, period), (scope, id, period)
+
+
 def test_close_period_marks_final() -> None:
     e = build(*TEAMS, deal("d1", "r1", "c1", "10.00"))
     assert e.render("rep", "r1", "2026-11")["final"] is False
