@@ -4,9 +4,9 @@ to a scope with closed_at in ``[end − 365 days, end)`` (contract §5).
 A render scans a scope's wins once per window end (``scan_coverage``, book and covered
 together) and ``BookCounts`` keeps the book it found, moved as wins come and go
 (``changed``): later renders read it instead of scanning every customer the scope ever
-won. The scan grew with the history:
-after a minute of steady load it was the largest cost of the stage on time, and a company
-month scanned every customer of the organisation (docs/benchmarks.md).
+won. The scan grew with the history: after a minute of steady load it was the largest
+cost of the stage on time, and a company month scanned every customer of the
+organisation (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .periods import NO_ZONE, bounds_in
 YEAR = timedelta(days=365)
 
 #: The close times of one customer's won deals credited to a scope: the time itself for
-#: one, a tuple for several (the engine's multiset).
+#: one, a tuple for several (the engine's multiset, ``close_times_with``).
 Held = datetime | tuple[datetime, ...]
 
 

@@ -45,7 +45,7 @@ from sales_scorecard.schemas.records import (
 
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution
-from .book_counts import YEAR, BookCounts, held_within, scan_coverage
+from .book_counts import YEAR, BookCounts, Held, held_within, scan_coverage
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .derived_figures import DerivedFigures
 from .dirty_keys import DirtyKeys
@@ -162,8 +162,7 @@ def _compact_complaint(ev: ComplaintEvent, old: ComplaintEvent | None) -> Compla
     )
 
 
-def close_times_with(held: datetime | tuple[datetime, ...] | None, ts: datetime,
-                     sign: int) -> datetime | tuple[datetime, ...] | None:
+def close_times_with(held: Held | None, ts: datetime, sign: int) -> Held | None:
     """A multiset of close times (None: empty; the time itself: one; a tuple: several) with
     ``ts`` added (sign +1) or one time equal to it taken out (sign -1)."""
     if sign > 0:
@@ -336,11 +335,11 @@ class ScorecardEngine:
         self._rewon_customers: set[str] = set()
         #: (scope, id) -> customer -> close times of the customer's won deals credited to the
         #: scope (a multiset: the time itself for one, a tuple for several; the deals' objects)
-        self._scope_wins: dict[tuple[str, str], dict[str, datetime | tuple[datetime, ...]]] = {}
+        self._scope_wins: dict[tuple[str, str], dict[str, Held]] = {}
         #: (scope, id) -> window end -> its book (``contact_coverage``), kept as wins change
         self._books = BookCounts()
         #: the last ``close_times_with``: what it was given (multiset, time, sign) and gave
-        self._last_close_times: tuple[object, datetime, int, datetime | tuple[datetime, ...] | None] | None = None
+        self._last_close_times: tuple[object, datetime, int, Held | None] | None = None
         #: (scope, id) -> sorted labels of its day buckets: a trailing window finds the days
         #: entering and leaving it as ranges of it (ISO dates sort by time)
         self._days: dict[tuple[str, str], list[str]] = {}
@@ -878,8 +877,7 @@ class ScorecardEngine:
             self._books.changed(scope_key, c.ts, held, dates)
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
 
-    def _close_times_with(self, held: datetime | tuple[datetime, ...] | None, ts: datetime,
-                          sign: int) -> datetime | tuple[datetime, ...] | None:
+    def _close_times_with(self, held: Held | None, ts: datetime, sign: int) -> Held | None:
         """``close_times_with``, the very tuple of the scope before (a fact's rep, then its
         team) when this scope held the very same one: a customer won by one rep only has
         one tuple of close times for the rep, its team and the company."""
