@@ -103,8 +103,9 @@ def say(message: str) -> None:
 @click.option("--only", type=click.Choice(PARTS), multiple=True,
               help="Run only these parts (repeatable); failover and loops run only when named.")
 @click.option("--rounds", type=int, default=1, show_default=True,
-              help="Throughput: rounds of the floor and c (median of the rounds' c/floor); loops: rounds of "
-                   "every event loop and Faust Cython variant (medians reported).")
+              help="Throughput: rounds of the floor and c (median of the rounds' c/floor); latency: runs of "
+                   "the offered load (medians reported, and each run); loops: rounds of every event loop and "
+                   "Faust Cython variant (medians reported).")
 @click.option("--bootstrap", default=None, help="Use this broker (host:port) instead of starting a local one.")
 @click.option("--partitions", type=int, default=4, show_default=True, help="Partitions of the input topics.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Give up a step after this many s.")
@@ -222,11 +223,14 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
                 if "latency" in parts:
                     from sales_scorecard.cli.bench import latency
 
-                    s = bench_settings(servers, workdir, "lat", partitions, own, stages=stages)
                     offered = max(1, round(result["throughput"]["pipeline"]["events_per_s"] / 2)) if half_c else rate
-                    say(f"latency: {offered} ev/s{' (half of c)' if half_c else ''} for {duration} s "
-                        f"over {latency_reps:,} reps")
-                    result["latency"] = latency.measure(s, offered, duration, workdir, timeout, latency_reps)
+                    runs = []
+                    for n in range(1, rounds + 1):  # each round on topics and a worker of its own
+                        s = bench_settings(servers, workdir, "lat", partitions, own, stages=stages)
+                        say(f"latency: {offered} ev/s{' (half of c)' if half_c else ''} for {duration} s "
+                            f"over {latency_reps:,} reps" + (f", round {n} of {rounds}" if rounds > 1 else ""))
+                        runs.append(latency.measure(s, offered, duration, workdir, timeout, latency_reps))
+                    result["latency"] = latency.combine_rounds(runs)
                     result["latency"]["half_of_c"] = half_c
                     save()
                 if "memory" in parts:

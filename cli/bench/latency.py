@@ -10,6 +10,7 @@ the deal's end-to-end latency (produce -> validate -> aggregate -> coalesced upd
 from __future__ import annotations
 
 import math
+import statistics
 import threading
 import time
 from decimal import Decimal
@@ -19,7 +20,7 @@ import orjson
 
 from sales_scorecard.cli.bench.load import load
 from sales_scorecard.cli.bench.throughput import pipeline_handled
-from sales_scorecard.cli.bench.workers import scorecard_worker
+from sales_scorecard.cli.bench.workers import cpu_seconds, machine_busy_seconds, scorecard_worker
 from sales_scorecard.cli.kafka_io import make_consumer, make_producer, route
 from sales_scorecard.streams.settings import Settings
 
@@ -138,6 +139,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
         sent: dict[str, list[float]] = {r: [] for r in reps}
         deals_of: dict[str, list[tuple[str, float]]] = {r: [] for r in reps}  # (deal id, epoch s sent)
         total = rate * duration
+        cpu_before, (busy_before, all_before) = cpu_seconds(proc.pid), machine_busy_seconds()
         started = time.monotonic()
         for i in range(total):
             rep = reps[i % rep_count]
@@ -162,6 +164,10 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
         while reflected() < deals and time.monotonic() < drain_deadline:
             proc.check_alive()
             time.sleep(0.2)
+        # the load's cost, from its first event until every deal was reflected
+        worker_cpu, loaded_for = cpu_seconds(proc.pid) - cpu_before, time.monotonic() - started
+        busy_after, all_after = machine_busy_seconds()
+        machine_busy = (busy_after - busy_before) / max(all_after - all_before, 1e-9)
         watcher.stopping.set()
         watcher.join(timeout=10)
         latencies = sorted(
@@ -197,4 +203,36 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
     return {"offered_events_per_s": rate, "duration_s": duration, "events": total, "reps": rep_count,
             "achieved_events_per_s": round(total / offered_for), "won_deals": deals, "deals_reflected": len(latencies),
             "all_reflected_after_s": round(drained_after, 1), "coalesce_ms": settings.coalesce_ms, "ms": ms,
-            "hops_ms": hop_breakdown(hops)}
+            "hops_ms": hop_breakdown(hops), "load": load_share(worker_cpu, loaded_for, total, machine_busy)}
+
+
+def load_share(worker_cpu: float, seconds: float, events: int, machine_busy: float) -> dict[str, float]:
+    """What the offered load cost, from its first event until the last deal was reflected
+    (``seconds``): the worker's CPU in cores (1.0: one core busy all the time), its CPU per
+    event, and the share of the machine's cores busy (worker, broker, the bench's own
+    producer and consumer)."""
+    return {"worker_cores": round(worker_cpu / seconds, 3) if seconds > 0 else 0.0,
+            "worker_cpu_us_per_event": round(1e6 * worker_cpu / events) if events else 0,
+            "machine_busy_share": round(machine_busy, 3)}
+
+
+def combine_rounds(results: list[dict]) -> dict:
+    """Several latency runs at the same load as one result: the median of each quantile,
+    of each hop's quantiles and of the load figures across runs (every quantile on its
+    own), the first run's load parameters, and every run's quantiles and load under
+    ``rounds`` (only with more than one run)."""
+    first = results[0]
+    if len(results) == 1:
+        return first
+
+    def med(values: list) -> int | float:
+        m = statistics.median(values)
+        return round(m) if all(isinstance(v, int) for v in values) else round(m, 3)
+
+    ms = {q: med([r["ms"][q] for r in results]) for q in first["ms"] if all(q in r["ms"] for r in results)}
+    hops = {hop: {q: med([r["hops_ms"][hop][q] for r in results]) for q in figures}
+            for hop, figures in first["hops_ms"].items() if all(hop in r["hops_ms"] for r in results)}
+    load = {k: med([r["load"][k] for r in results]) for k in first["load"]}
+    return {**first, "ms": ms, "hops_ms": hops, "load": load,
+            "achieved_events_per_s": med([r["achieved_events_per_s"] for r in results]),
+            "rounds": [{"ms": r["ms"], "load": r["load"]} for r in results]}

@@ -100,6 +100,14 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
                 f"latency {q}", lat["ms"][q], "ms")
         for hop, figures in lat.get("hops_ms", {}).items():
             add(f"latency hop {hop}: p50 / p99", f"{figures['p50']} / {figures['p99']}", "ms")
+        if "rounds" in lat:
+            add(f"latency: p99 of each of {len(lat['rounds'])} runs (the median above)",
+                " / ".join(f"{r['ms']['p99']:,}" for r in lat["rounds"]), "ms")
+        if "load" in lat:
+            load = lat["load"]
+            add("latency: the worker's CPU while loaded, in cores", load["worker_cores"])
+            add("latency: the worker's CPU per event while loaded", load["worker_cpu_us_per_event"], "us")
+            add("latency: share of the machine's cores busy (worker, broker, bench)", load["machine_busy_share"])
     if "memory" in result:
         mem = result["memory"]
         add("memory: rep-periods of state", mem["rep_periods"])

@@ -20,11 +20,15 @@ class FakeLatency:
 
     def __init__(self) -> None:
         self.asked: list[tuple[int, int]] = []
+        self.topics: list[Any] = []  # the settings (topics, app) of each run
 
     def __call__(self, settings: Any, rate: int, duration: int, workdir: Path, timeout: float, rep_count: int) -> dict:
         self.asked.append((rate, rep_count))
+        self.topics.append(settings)
+        p99 = (3, 900, 40)[(len(self.asked) - 1) % 3]  # the runs of one --rounds 3 differ
         return {"offered_events_per_s": rate, "achieved_events_per_s": rate, "reps": rep_count,
-                "ms": {"p50": 1, "p95": 2, "p99": 3, "max": 4}, "hops_ms": {}}
+                "ms": {"p50": 1, "p95": 2, "p99": p99, "max": 1000}, "hops_ms": {},
+                "load": {"worker_cores": 0.8, "worker_cpu_us_per_event": 450, "machine_busy_share": 0.7}}
 
 
 def test_every_part_that_needs_a_broker_gets_one_even_when_asked_alone(tmp_path: Path,
@@ -195,3 +199,27 @@ def test_the_baselines_run_on_fausts_and_pythons_stock_runtime_whatever_the_work
     # asyncio, Faust's Cython as released and CPython's youngest-generation threshold (700)
     assert (stock.event_loop, stock.faust_cython, stock.gc_threshold) == ("asyncio", "on", 700)
     assert stock.app_id == tuned.app_id
+
+
+def test_latency_rounds_run_on_topics_of_their_own_and_report_the_median_p99(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.cli.bench import latency
+
+    @contextmanager
+    def fake_broker(bootstrap: str | None, workdir: Path) -> Iterator[str]:
+        yield "127.0.0.1:1"
+
+    fake_measure = FakeLatency()
+    made = iter(range(100))
+    monkeypatch.setattr(bench_module, "broker_for", fake_broker)
+    monkeypatch.setattr(bench_module, "bench_settings", lambda *args, **kwargs: next(made))
+    monkeypatch.setattr(latency, "measure", fake_measure)
+    args = ["--only", "latency", "--rate", "100", "--rounds", "3", "--out-dir", str(tmp_path)]
+    result = CliRunner().invoke(bench_module.command, args)
+    assert result.exit_code == 0, result.output
+    assert fake_measure.asked == [(100, 200)] * 3
+    assert fake_measure.topics == [0, 1, 2]  # fresh settings (topics, app id) per run
+    report = sorted(tmp_path.glob("bench-*.md"))[-1].read_text()
+    assert "latency p99 (target p99 <= 500) | 40 ms" in report  # the median of 3, 900 and 40
+    assert "latency: p99 of each of 3 runs (the median above) | 3 / 900 / 40 ms" in report
+    assert "latency: the worker's CPU while loaded, in cores | 0.8" in report

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sales_scorecard.cli.bench import loops, throughput
-from sales_scorecard.cli.bench.latency import hop_breakdown, percentile
+from sales_scorecard.cli.bench.latency import combine_rounds, hop_breakdown, load_share, percentile
 from sales_scorecard.cli.bench.load import state_events
 from sales_scorecard.cli.bench.report import markdown, rows
 from sales_scorecard.cli.bench.throughput import pipeline_ceiling, runtime_info
@@ -201,3 +201,37 @@ def test_the_pipeline_is_timed_from_the_first_record_its_ingest_takes_in() -> No
                                taken_in=lambda: taken_in[0])
     assert proc.waited == ["the first event", "10 events"]
     assert result["events"] == 10
+
+
+def _latency_run(p50: int, p99: int, ingest_p99: int, cores: float, us: int, achieved: int) -> dict:
+    return {"offered_events_per_s": 1760, "achieved_events_per_s": achieved, "reps": 200,
+            "ms": {"p50": p50, "p95": p99 - 10, "p99": p99, "max": p99 + 5},
+            "hops_ms": {"ingest": {"p50": 10, "p99": ingest_p99}},
+            "load": {"worker_cores": cores, "worker_cpu_us_per_event": us, "machine_busy_share": 0.8}}
+
+
+def test_latency_rounds_report_the_median_of_each_figure_and_every_run() -> None:
+    runs = [_latency_run(400, 1109, 398, 0.848, 480, 1760), _latency_run(2223, 4889, 1503, 0.829, 470, 1759),
+            _latency_run(900, 2100, 700, 0.851, 490, 1761)]
+    combined = combine_rounds(runs)
+    assert combined["ms"] == {"p50": 900, "p95": 2090, "p99": 2100, "max": 2105}
+    assert combined["hops_ms"] == {"ingest": {"p50": 10, "p99": 700}}
+    assert combined["load"] == {"worker_cores": 0.848, "worker_cpu_us_per_event": 480, "machine_busy_share": 0.8}
+    assert combined["achieved_events_per_s"] == 1760
+    assert [r["ms"]["p99"] for r in combined["rounds"]] == [1109, 4889, 2100]
+    table = dict(rows({"latency": {**combined, "half_of_c": True}}))
+    assert table["latency p99 (target p99 <= 1000)"] == "2,100 ms"
+    assert table["latency: p99 of each of 3 runs (the median above)"] == "1,109 / 4,889 / 2,100 ms"
+    assert table["latency: the worker's CPU while loaded, in cores"] == "0.848"
+    assert table["latency: the worker's CPU per event while loaded"] == "480 us"
+
+
+def test_a_single_latency_run_is_reported_as_it_is() -> None:
+    run = _latency_run(400, 1109, 398, 0.848, 480, 1760)
+    assert combine_rounds([run]) is run
+    assert not any("each of" in name for name, _ in rows({"latency": run}))
+
+
+def test_load_share_gives_cores_cpu_per_event_and_the_machine_share() -> None:
+    assert load_share(worker_cpu=42.0, seconds=60.0, events=84_000, machine_busy=0.8123) == {
+        "worker_cores": 0.7, "worker_cpu_us_per_event": 500, "machine_busy_share": 0.812}
