@@ -80,7 +80,7 @@ RELIES_ON = (
     Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
     Internal("aiokafka", "aiokafka:AIOKafkaConsumer",
              ("seek_to_committed", "committed", "seek", "seek_to_beginning", "seek_to_end", "beginning_offsets",
-              "end_offsets", "_fetch_max_wait_ms")),
+              "end_offsets", "_fetch_max_wait_ms", "_fetch_min_bytes")),
 )
 
 
@@ -323,12 +323,16 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
     #: The broker's longest wait on a fetch, ms (``SCORECARD_FETCH_WAIT_MS``; set by :func:`install`).
     fetch_wait_ms: int | None = None
+    #: The bytes the broker waits for before it answers a fetch (``SCORECARD_FETCH_MIN_BYTES``; set by :func:`install`).
+    fetch_min_bytes: int | None = None
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
+        # Faust passes a fixed 1,500 ms and aiokafka's 1 byte; aiokafka reads both attributes when it starts.
         if self.fetch_wait_ms is not None:
-            # Faust passes a fixed 1,500 ms; aiokafka reads the attribute when it starts.
             consumer._fetch_max_wait_ms = self.fetch_wait_ms
+        if self.fetch_min_bytes is not None:
+            consumer._fetch_min_bytes = self.fetch_min_bytes
         return consumer
 
     #: Where the last seek of every assigned partition put each stream partition.
@@ -395,12 +399,14 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
     _thread: RewindingConsumerThread
 
-    #: What the consumer thread sets as the broker's longest wait on a fetch (given to :func:`install`).
+    #: What the consumer thread sets as the broker's longest wait on a fetch, and the bytes
+    #: it waits for (given to :func:`install`).
     fetch_wait_ms: int | None = None
+    fetch_min_bytes: int | None = None
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         thread = RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
-        thread.fetch_wait_ms = self.fetch_wait_ms
+        thread.fetch_wait_ms, thread.fetch_min_bytes = self.fetch_wait_ms, self.fetch_min_bytes
         return thread
 
     #: Called with (partition, offset) when Faust commits past an offset that was never
@@ -570,20 +576,23 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
 
 def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None,
-            on_hole_rewind: Callable[[Any], None] | None = None, fetch_wait_ms: int | None = None) -> None:
+            on_hole_rewind: Callable[[Any], None] | None = None, fetch_wait_ms: int | None = None,
+            fetch_min_bytes: int | None = None) -> None:
     """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists),
     calling ``on_commit_skip`` when it commits past an unacknowledged offset and
     ``on_hole_rewind`` when it re-delivers a partition because of one, and fetching with
-    the broker's wait capped at ``fetch_wait_ms`` (None: Faust's)."""
+    the broker's wait capped at ``fetch_wait_ms`` and answered once ``fetch_min_bytes``
+    are there (None: Faust's and aiokafka's)."""
     # plain attributes, not bound to the consumer
     skip = staticmethod(on_commit_skip) if on_commit_skip is not None else None
     rewound = staticmethod(on_hole_rewind) if on_hole_rewind is not None else None
-    wait = fetch_wait_ms
+    wait, least = fetch_wait_ms, fetch_min_bytes
 
     class RewindingConsumerReporting(RewindingConsumer):
         on_commit_skip = skip
         on_hole_rewind = rewound
         fetch_wait_ms = wait
+        fetch_min_bytes = least
 
     consumer_class = RewindingConsumerReporting
     # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiokafka import TopicPartition
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -21,7 +22,7 @@ from sales_scorecard.streams.rewinding_consumer import (
     seek_to_committed_or_reset,
     unacknowledged,
 )
-from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.settings import Settings, SettingsError
 
 
 def tp(partition: int, topic: str = "sales.deals") -> TopicPartition:
@@ -559,3 +560,18 @@ def test_the_worker_consumer_fetches_with_the_configured_broker_wait(tmp_path: A
 
     assert asyncio.run(fetch_wait(Settings(data_dir=str(tmp_path / "a"), fetch_wait_ms=70))) == 70
     assert asyncio.run(fetch_wait(Settings(data_dir=str(tmp_path / "b")))) == Settings().fetch_wait_ms != 1500
+
+
+def test_the_worker_consumer_asks_the_broker_to_wait_for_the_configured_bytes(tmp_path: Any) -> None:
+    async def fetch_min(settings: Settings) -> int:
+        app = create_app(settings).app
+        return app.consumer._thread._create_worker_consumer(app.transport)._fetch_min_bytes
+
+    assert asyncio.run(fetch_min(Settings(data_dir=str(tmp_path / "a"), fetch_min_bytes=1))) == 1
+    assert asyncio.run(fetch_min(Settings(data_dir=str(tmp_path / "b")))) == 32768  # not aiokafka's 1 byte
+
+
+def test_a_fetch_that_waits_for_no_byte_is_refused() -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"SCORECARD_FETCH_MIN_BYTES": "0"})
+    assert str(info.value) == "SCORECARD_FETCH_MIN_BYTES must be >= 1"
