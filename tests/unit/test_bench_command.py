@@ -64,8 +64,10 @@ def test_the_parts_that_run_against_a_broker_are_the_parts_there_are_minus_the_o
     assert set(bench_module.PARTS) - offline == bench_module.BROKER_PARTS
 
 
-def test_the_latency_part_offers_its_events_to_as_many_reps_as_asked(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def _latency_without_a_broker(monkeypatch: pytest.MonkeyPatch, settings: Any = lambda *args, **kwargs: None
+                              ) -> FakeLatency:
+    """The bench command with a stand-in broker, stand-in ``bench_settings`` and a
+    ``FakeLatency`` as the latency part's measure (returned)."""
     from sales_scorecard.cli.bench import latency
 
     @contextmanager
@@ -74,8 +76,14 @@ def test_the_latency_part_offers_its_events_to_as_many_reps_as_asked(tmp_path: P
 
     fake_measure = FakeLatency()
     monkeypatch.setattr(bench_module, "broker_for", fake_broker)
-    monkeypatch.setattr(bench_module, "bench_settings", lambda *args, **kwargs: None)
+    monkeypatch.setattr(bench_module, "bench_settings", settings)
     monkeypatch.setattr(latency, "measure", fake_measure)
+    return fake_measure
+
+
+def test_the_latency_part_offers_its_events_to_as_many_reps_as_asked(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_measure = _latency_without_a_broker(monkeypatch)
     for extra, reps in (([], 200), (["--latency-reps", "2000"], 2000)):
         args = ["--only", "latency", "--rate", "100", "--out-dir", str(tmp_path), *extra]
         result = CliRunner().invoke(bench_module.command, args)
@@ -203,17 +211,8 @@ def test_the_baselines_run_on_fausts_and_pythons_stock_runtime_whatever_the_work
 
 def test_latency_rounds_run_on_topics_of_their_own_and_report_the_median_p99(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from sales_scorecard.cli.bench import latency
-
-    @contextmanager
-    def fake_broker(bootstrap: str | None, workdir: Path) -> Iterator[str]:
-        yield "127.0.0.1:1"
-
-    fake_measure = FakeLatency()
     made = iter(range(100))
-    monkeypatch.setattr(bench_module, "broker_for", fake_broker)
-    monkeypatch.setattr(bench_module, "bench_settings", lambda *args, **kwargs: next(made))
-    monkeypatch.setattr(latency, "measure", fake_measure)
+    fake_measure = _latency_without_a_broker(monkeypatch, lambda *args, **kwargs: next(made))
     args = ["--only", "latency", "--rate", "100", "--rounds", "3", "--out-dir", str(tmp_path)]
     result = CliRunner().invoke(bench_module.command, args)
     assert result.exit_code == 0, result.output
