@@ -219,8 +219,8 @@ def load_share(worker_cpu: float, seconds: float, events: int, machine_busy: flo
 def combine_rounds(results: list[dict]) -> dict:
     """Several latency runs at the same load as one result: the median of each quantile,
     of each hop's quantiles and of the load figures across runs (every quantile on its
-    own), the first run's load parameters, and every run's quantiles and load under
-    ``rounds`` (only with more than one run)."""
+    own), the won and reflected deals of all runs, the first run's load parameters, and
+    every run's quantiles, load and deals under ``rounds`` (only with more than one run)."""
     first = results[0]
     if len(results) == 1:
         return first
@@ -235,4 +235,8 @@ def combine_rounds(results: list[dict]) -> dict:
     load = {k: med([r["load"][k] for r in results]) for k in first["load"]}
     return {**first, "ms": ms, "hops_ms": hops, "load": load,
             "achieved_events_per_s": med([r["achieved_events_per_s"] for r in results]),
-            "rounds": [{"ms": r["ms"], "load": r["load"]} for r in results]}
+            # summed, so that a run whose drain timed out shows as deals not reflected
+            "won_deals": sum(r["won_deals"] for r in results),
+            "deals_reflected": sum(r["deals_reflected"] for r in results),
+            "rounds": [{"ms": r["ms"], "load": r["load"], "won_deals": r["won_deals"],
+                        "deals_reflected": r["deals_reflected"]} for r in results]}

@@ -102,7 +102,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             add(f"latency hop {hop}: p50 / p99", f"{figures['p50']} / {figures['p99']}", "ms")
         if "rounds" in lat:
             add(f"latency: p99 of each of {len(lat['rounds'])} runs (the median above)",
-                " / ".join(f"{r['ms']['p99']:,}" for r in lat["rounds"]), "ms")
+                " / ".join(f"{r['ms']['p99']:,}" if "p99" in r["ms"] else "none" for r in lat["rounds"]), "ms")
         if "load" in lat:
             load = lat["load"]
             add("latency: the worker's CPU while loaded, in cores", load["worker_cores"])

@@ -203,27 +203,41 @@ def test_the_pipeline_is_timed_from_the_first_record_its_ingest_takes_in() -> No
     assert result["events"] == 10
 
 
-def _latency_run(p50: int, p99: int, ingest_p99: int, cores: float, us: int, achieved: int) -> dict:
+def _latency_run(p50: int, p99: int, ingest_p99: int, cores: float, us: int, achieved: int,
+                 reflected: int = 350) -> dict:
     return {"offered_events_per_s": 1760, "achieved_events_per_s": achieved, "reps": 200,
+            "won_deals": 350, "deals_reflected": reflected,
             "ms": {"p50": p50, "p95": p99 - 10, "p99": p99, "max": p99 + 5},
             "hops_ms": {"ingest": {"p50": 10, "p99": ingest_p99}},
             "load": {"worker_cores": cores, "worker_cpu_us_per_event": us, "machine_busy_share": 0.8}}
 
 
 def test_latency_rounds_report_the_median_of_each_figure_and_every_run() -> None:
-    runs = [_latency_run(400, 1109, 398, 0.848, 480, 1760), _latency_run(2223, 4889, 1503, 0.829, 470, 1759),
-            _latency_run(900, 2100, 700, 0.851, 490, 1761)]
+    # each figure's median comes from another run: no one run is the median of all
+    runs = [_latency_run(400, 2100, 1503, 0.848, 490, 1759), _latency_run(2223, 1109, 700, 0.851, 470, 1760),
+            _latency_run(900, 4889, 398, 0.829, 480, 1761, reflected=349)]
     combined = combine_rounds(runs)
     assert combined["ms"] == {"p50": 900, "p95": 2090, "p99": 2100, "max": 2105}
     assert combined["hops_ms"] == {"ingest": {"p50": 10, "p99": 700}}
     assert combined["load"] == {"worker_cores": 0.848, "worker_cpu_us_per_event": 480, "machine_busy_share": 0.8}
     assert combined["achieved_events_per_s"] == 1760
-    assert [r["ms"]["p99"] for r in combined["rounds"]] == [1109, 4889, 2100]
+    # a run whose drain timed out (a deal never reflected) shows in the totals
+    assert (combined["won_deals"], combined["deals_reflected"]) == (1050, 1049)
+    assert [(r["ms"]["p99"], r["deals_reflected"]) for r in combined["rounds"]] == [(2100, 350), (1109, 350),
+                                                                                   (4889, 349)]
     table = dict(rows({"latency": {**combined, "half_of_c": True}}))
     assert table["latency p99 (target p99 <= 1000)"] == "2,100 ms"
-    assert table["latency: p99 of each of 3 runs (the median above)"] == "1,109 / 4,889 / 2,100 ms"
+    assert table["latency: p99 of each of 3 runs (the median above)"] == "2,100 / 1,109 / 4,889 ms"
     assert table["latency: the worker's CPU while loaded, in cores"] == "0.848"
     assert table["latency: the worker's CPU per event while loaded"] == "480 us"
+
+
+def test_a_run_with_no_deal_reflected_shows_as_none_among_the_runs() -> None:
+    empty = {**_latency_run(0, 0, 0, 0.5, 400, 1760, reflected=0), "ms": {}, "hops_ms": {}}
+    combined = combine_rounds([_latency_run(400, 1109, 398, 0.829, 470, 1759), empty])
+    assert combined["ms"] == {}  # no quantile every run has
+    assert dict(rows({"latency": {**combined, "ms": {"p50": 1, "p95": 2, "p99": 3, "max": 4}}}))[
+        "latency: p99 of each of 2 runs (the median above)"] == "1,109 / none ms"
 
 
 def test_a_single_latency_run_is_reported_as_it_is() -> None:
