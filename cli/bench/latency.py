@@ -20,7 +20,7 @@ import orjson
 
 from sales_scorecard.cli.bench.load import load
 from sales_scorecard.cli.bench.throughput import pipeline_handled
-from sales_scorecard.cli.bench.workers import cpu_seconds, machine_busy_seconds, scorecard_worker
+from sales_scorecard.cli.bench.workers import Usage, scorecard_worker
 from sales_scorecard.cli.kafka_io import make_consumer, make_producer, route
 from sales_scorecard.streams.settings import Settings
 
@@ -139,7 +139,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
         sent: dict[str, list[float]] = {r: [] for r in reps}
         deals_of: dict[str, list[tuple[str, float]]] = {r: [] for r in reps}  # (deal id, epoch s sent)
         total = rate * duration
-        cpu_before, (busy_before, all_before) = cpu_seconds(proc.pid), machine_busy_seconds()
+        before = Usage.of(proc.pid)
         started = time.monotonic()
         for i in range(total):
             rep = reps[i % rep_count]
@@ -165,9 +165,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
             proc.check_alive()
             time.sleep(0.2)
         # the load's cost, from its first event until every deal was reflected
-        worker_cpu, loaded_for = cpu_seconds(proc.pid) - cpu_before, time.monotonic() - started
-        busy_after, all_after = machine_busy_seconds()
-        machine_busy = (busy_after - busy_before) / max(all_after - all_before, 1e-9)
+        loaded = Usage.of(proc.pid).since(before)
         watcher.stopping.set()
         watcher.join(timeout=10)
         latencies = sorted(
@@ -203,7 +201,8 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
     return {"offered_events_per_s": rate, "duration_s": duration, "events": total, "reps": rep_count,
             "achieved_events_per_s": round(total / offered_for), "won_deals": deals, "deals_reflected": len(latencies),
             "all_reflected_after_s": round(drained_after, 1), "coalesce_ms": settings.coalesce_ms, "ms": ms,
-            "hops_ms": hop_breakdown(hops), "load": load_share(worker_cpu, loaded_for, total, machine_busy)}
+            "hops_ms": hop_breakdown(hops),
+            "load": load_share(loaded.cpu, loaded.wall, total, loaded.machine_share or 0.0)}
 
 
 def load_share(worker_cpu: float, seconds: float, events: int, machine_busy: float) -> dict[str, float]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from sales_scorecard.cli.bench.workers import baseline_worker, cpu_seconds, machine_busy_seconds, scorecard_worker
+from sales_scorecard.cli.bench.workers import Usage, baseline_worker, scorecard_worker
 from sales_scorecard.cli.worker_probe import metric_sum
 from sales_scorecard.cli.worker_process import WorkerProcess
 from sales_scorecard.streams.kafka_security import aiokafka_options
@@ -76,14 +76,14 @@ def _timed(proc: WorkerProcess, handled: Callable[[], int], total: int, timeout:
     proc.wait(lambda: first_in() > 0, timeout, "the first event", interval=POLL / 4)
     if on_first is not None:
         on_first()
-    first, cpu_first, (busy_first, all_first) = time.monotonic(), cpu_seconds(proc.pid), machine_busy_seconds()
+    first = Usage.of(proc.pid)
     done = proc.wait(lambda: handled() >= total, timeout, f"{total} events", interval=POLL)
-    took, cpu = done - first, cpu_seconds(proc.pid) - cpu_first
-    busy, all_cpu = (now - before for now, before in zip(machine_busy_seconds(), (busy_first, all_first), strict=True))
+    used = Usage.of(proc.pid).since(first)
+    took, cpu, share = done - first.wall, used.cpu, used.machine_share
     return {"events": total, "seconds": round(took, 3), "events_per_s": round(total / took) if took else None,
             "cpu_seconds": round(cpu, 2), "events_per_cpu_s": round(total / cpu) if cpu else None,
             # the share of every core of the machine that was busy (the broker runs here too)
-            "machine_busy": round(busy / all_cpu, 2) if all_cpu else None}
+            "machine_busy": round(share, 2) if share is not None else None}
 
 
 def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: float, mode: str = "baseline") -> dict:

@@ -9,6 +9,8 @@ and ``/proc/<pid>/stat`` (CPU time).
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from sales_scorecard.cli.worker_process import WorkerProcess
@@ -36,6 +38,33 @@ def machine_busy_seconds() -> tuple[float, float]:
     idle = fields[3] + fields[4]  # idle, iowait
     ticks = os.sysconf("SC_CLK_TCK")
     return (sum(fields[:8]) - idle) / ticks, sum(fields[:8]) / ticks  # without guest time (counted in user)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Seconds at one moment, or between two (``since``): wall clock (monotonic), one
+    process's CPU, and the whole machine's busy and total CPU."""
+
+    wall: float
+    cpu: float
+    machine_busy: float
+    machine_all: float
+
+    @classmethod
+    def of(cls, pid: int) -> Usage:
+        """Now, for process ``pid``."""
+        busy, total = machine_busy_seconds()
+        return cls(time.monotonic(), cpu_seconds(pid), busy, total)
+
+    def since(self, before: Usage) -> Usage:
+        """What was used from ``before`` to this moment."""
+        return Usage(self.wall - before.wall, self.cpu - before.cpu, self.machine_busy - before.machine_busy,
+                     self.machine_all - before.machine_all)
+
+    @property
+    def machine_share(self) -> float | None:
+        """The share of the machine's cores busy over a span (None: no time passed)."""
+        return self.machine_busy / self.machine_all if self.machine_all else None
 
 
 def scorecard_worker(settings: Settings, log_path: Path) -> WorkerProcess:

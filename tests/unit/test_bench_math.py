@@ -249,3 +249,17 @@ def test_a_single_latency_run_is_reported_as_it_is() -> None:
 def test_load_share_gives_cores_cpu_per_event_and_the_machine_share() -> None:
     assert load_share(worker_cpu=42.0, seconds=60.0, events=84_000, machine_busy=0.8123) == {
         "worker_cores": 0.7, "worker_cpu_us_per_event": 500, "machine_busy_share": 0.812}
+
+
+def test_usage_between_two_moments_and_the_machine_share() -> None:
+    import os
+
+    from sales_scorecard.cli.bench.workers import Usage
+
+    used = Usage(wall=70.0, cpu=30.5, machine_busy=100.0, machine_all=160.0).since(
+        Usage(wall=10.0, cpu=0.5, machine_busy=10.0, machine_all=40.0))
+    assert used == Usage(wall=60.0, cpu=30.0, machine_busy=90.0, machine_all=120.0)
+    assert used.machine_share == 0.75
+    assert Usage(1.0, 1.0, 0.0, 0.0).machine_share is None  # no time passed
+    now = Usage.of(os.getpid())
+    assert now.cpu > 0 and now.machine_all >= now.machine_busy > 0
