@@ -52,6 +52,7 @@ from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.enums import ProcessingGuarantee
 
+from .fetch_pacing import FetchPacing
 from .internals_guard import Internal
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,9 @@ RELIES_ON = (
     Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
     Internal("aiokafka", "aiokafka:AIOKafkaConsumer",
              ("seek_to_committed", "committed", "seek", "seek_to_beginning", "seek_to_end", "beginning_offsets",
-              "end_offsets", "_fetch_max_wait_ms", "_fetch_min_bytes")),
+              "end_offsets", "_fetch_max_wait_ms", "_fetch_min_bytes", "_fetcher")),
+    # The bytes each fetch asks for, read when a fetch request is built (``FetchPacing``).
+    Internal("aiokafka", "aiokafka.consumer.fetcher:Fetcher", ("_fetch_min_bytes",)),
 )
 
 
@@ -325,6 +328,18 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     fetch_wait_ms: int | None = None
     #: The bytes the broker waits for before it answers a fetch (``SCORECARD_FETCH_MIN_BYTES``; set by :func:`install`).
     fetch_min_bytes: int | None = None
+    #: Records a second from which fetches wait for ``fetch_min_bytes``; below half of it
+    #: they are answered at once (``SCORECARD_FETCH_FILL_ABOVE``; 0 or None: always wait).
+    fetch_fill_above: int | None = None
+
+    @property
+    def pacing(self) -> FetchPacing | None:
+        """What fetches ask the broker for, from the records taken (None: fixed)."""
+        if not self.fetch_fill_above or self.fetch_min_bytes is None:
+            return None
+        pacing: FetchPacing = self.__dict__.setdefault(
+            "fetch_pacing", FetchPacing(self.fetch_min_bytes, self.fetch_fill_above))
+        return pacing
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -378,7 +393,19 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                                                    max_records=max_records)
             for tp, batch in records.items():
                 self.skipped.fetched(tp, (record.offset for record in batch))
+        self._pace(consumer, sum(len(batch) for batch in records.values()))
         return records
+
+    def _pace(self, consumer: Any, taken: int) -> None:
+        """Tell the consumer's fetcher the bytes to ask for when the load moved them."""
+        pacing = self.pacing
+        if pacing is None:
+            return
+        min_bytes = pacing.took(taken, time.monotonic())
+        fetcher = getattr(consumer, "_fetcher", None)  # None until the consumer started
+        if min_bytes is not None and fetcher is not None:
+            fetcher._fetch_min_bytes = min_bytes
+            log.debug("fetches now ask for %d byte(s)", min_bytes)
 
     async def _rewind(self, tps: list) -> Sought:
         async with self._seeking:
@@ -403,10 +430,12 @@ class RewindingConsumer(faust_aiokafka.Consumer):
     #: it waits for (given to :func:`install`).
     fetch_wait_ms: int | None = None
     fetch_min_bytes: int | None = None
+    fetch_fill_above: int | None = None
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         thread = RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
         thread.fetch_wait_ms, thread.fetch_min_bytes = self.fetch_wait_ms, self.fetch_min_bytes
+        thread.fetch_fill_above = self.fetch_fill_above
         return thread
 
     #: Called with (partition, offset) when Faust commits past an offset that was never
@@ -577,22 +606,24 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
 def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None,
             on_hole_rewind: Callable[[Any], None] | None = None, fetch_wait_ms: int | None = None,
-            fetch_min_bytes: int | None = None) -> None:
+            fetch_min_bytes: int | None = None, fetch_fill_above: int | None = None) -> None:
     """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists),
     calling ``on_commit_skip`` when it commits past an unacknowledged offset and
     ``on_hole_rewind`` when it re-delivers a partition because of one, and fetching with
     the broker's wait capped at ``fetch_wait_ms`` and answered once ``fetch_min_bytes``
-    are there (None: Faust's and aiokafka's)."""
+    are there (None: Faust's and aiokafka's) while the worker takes ``fetch_fill_above``
+    records a second or more, at once below half of that (``FetchPacing``; None or 0: always)."""
     # plain attributes, not bound to the consumer
     skip = staticmethod(on_commit_skip) if on_commit_skip is not None else None
     rewound = staticmethod(on_hole_rewind) if on_hole_rewind is not None else None
-    wait, least = fetch_wait_ms, fetch_min_bytes
+    wait, least, fill_above = fetch_wait_ms, fetch_min_bytes, fetch_fill_above
 
     class RewindingConsumerReporting(RewindingConsumer):
         on_commit_skip = skip
         on_hole_rewind = rewound
         fetch_wait_ms = wait
         fetch_min_bytes = least
+        fetch_fill_above = fill_above
 
     consumer_class = RewindingConsumerReporting
     # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.

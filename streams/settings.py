@@ -71,6 +71,11 @@ class Settings:
     #: backlog fills any fetch at once; below this many bytes a second a record waits up to
     #: ``fetch_wait_ms`` on each hop.
     fetch_min_bytes: int = 32768
+    #: Fetches wait for ``fetch_min_bytes`` while the worker takes this many records a
+    #: second or more (CPU is scarce); below half of it (a trickle) they are answered at
+    #: once: the latency of 1 byte, for about a fifth of a core more (docs/benchmarks.md).
+    #: 0: always wait for ``fetch_min_bytes``.
+    fetch_fill_above: int = 500
     #: A worker that sends no heartbeat for this many seconds leaves the group and its
     #: partitions move to the others (Faust's default is 60). Shorter means a replacement
     #: takes over sooner after a crash; the event loop must then never block this long.
@@ -228,6 +233,9 @@ class Settings:
             raise SettingsError("SCORECARD_FETCH_WAIT_MS must be >= 0")
         if self.fetch_min_bytes < 1:
             raise SettingsError("SCORECARD_FETCH_MIN_BYTES must be >= 1")
+        if self.fetch_fill_above < 0:
+            raise SettingsError(
+                "SCORECARD_FETCH_FILL_ABOVE must be >= 0 (0: always wait for SCORECARD_FETCH_MIN_BYTES)")
         if self.standby_replicas < 0:
             raise SettingsError("SCORECARD_STANDBY_REPLICAS must be >= 0")
         if self.kafka_security_protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):

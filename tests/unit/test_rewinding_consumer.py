@@ -4,6 +4,7 @@ aiokafka's ``seek_to_committed``, and that the worker's Faust app uses it."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -569,6 +570,48 @@ def test_the_worker_consumer_asks_the_broker_to_wait_for_the_configured_bytes(tm
 
     assert asyncio.run(fetch_min(Settings(data_dir=str(tmp_path / "a"), fetch_min_bytes=1))) == 1
     assert asyncio.run(fetch_min(Settings(data_dir=str(tmp_path / "b")))) == 32768  # not aiokafka's 1 byte
+
+
+def test_the_consumer_thread_tells_the_fetcher_what_the_load_asks_for(tmp_path: Any, monkeypatch: Any) -> None:
+    consumer = create_app(Settings(data_dir=str(tmp_path), fetch_min_bytes=32768, fetch_fill_above=500)).app.consumer
+    thread = consumer._thread
+    tp = TopicPartition("t.sales.deals", 0)
+    _in_this_loop(thread)
+    fake = FetchingFake({tp: 0}, position=0, log=list(range(2000)))
+    fake._max_poll_records = 50
+    fake._fetcher = SimpleNamespace(_fetch_min_bytes=32768)  # aiokafka's, once the consumer started
+    thread._consumer = fake
+    _fetches_from(monkeypatch, fake)
+    clock = [0.0]
+    monkeypatch.setattr(rewinding_consumer.time, "monotonic", lambda: clock[0])
+
+    def fetch_at(now: float) -> None:
+        clock[0] = now
+        asyncio.run(thread.getmany({tp}, 1.0))
+
+    fetch_at(0.0)
+    fetch_at(0.5)
+    assert fake._fetcher._fetch_min_bytes == 32768  # the first second is not over
+    fetch_at(1.0)
+    assert fake._fetcher._fetch_min_bytes == 1  # 150 records in a second: a trickle
+    fake._max_poll_records = 100
+    for now in (1.2, 1.4, 1.6, 1.8, 2.0):
+        fetch_at(now)
+    assert fake._fetcher._fetch_min_bytes == 32768  # 500 records in a second
+
+
+def test_the_worker_consumer_paces_fetches_by_the_configured_rate(tmp_path: Any) -> None:
+    default = create_app(Settings(data_dir=str(tmp_path / "a"))).app.consumer._thread
+    assert default.fetch_fill_above == 500 and default.pacing is not None
+    assert default.pacing.fill_bytes == Settings().fetch_min_bytes
+    fixed = create_app(Settings(data_dir=str(tmp_path / "b"), fetch_fill_above=0)).app.consumer._thread
+    assert fixed.pacing is None  # always the configured bytes
+
+
+def test_a_negative_fill_rate_is_refused() -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"SCORECARD_FETCH_FILL_ABOVE": "-1"})
+    assert str(info.value) == "SCORECARD_FETCH_FILL_ABOVE must be >= 0 (0: always wait for SCORECARD_FETCH_MIN_BYTES)"
 
 
 def test_a_fetch_that_waits_for_no_byte_is_refused() -> None:
