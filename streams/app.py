@@ -57,6 +57,7 @@ from .topics import (
     PAYROLL,
     REP_FACTS,
     SCORECARDS,
+    STAGE_INPUT_TOPICS,
     TopicSpec,
 )
 
@@ -153,7 +154,8 @@ def create_app(settings: Settings) -> Pipeline:
     rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc(),
                                on_hole_rewind=lambda tp: metrics.partition_rewinds.labels(tp.topic).inc(),
                                fetch_wait_ms=settings.fetch_wait_ms, fetch_min_bytes=settings.fetch_min_bytes,
-                               fetch_fill_above=settings.fetch_fill_above)
+                               fetch_fill_above=settings.fetch_fill_above,
+                               paced_topics=(spec.full_name(settings) for spec in INPUT_TOPICS + STAGE_INPUT_TOPICS))
     flushing_producer.install(app)
 
     def table(name: str, partitions: int = 1) -> Table:

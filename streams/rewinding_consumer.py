@@ -328,9 +328,12 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     fetch_wait_ms: int | None = None
     #: The bytes the broker waits for before it answers a fetch (``SCORECARD_FETCH_MIN_BYTES``; set by :func:`install`).
     fetch_min_bytes: int | None = None
-    #: Records a second from which fetches wait for ``fetch_min_bytes``; below half of it
-    #: they are answered at once (``SCORECARD_FETCH_FILL_ABOVE``; 0 or None: always wait).
+    #: Input records a second from which fetches wait for ``fetch_min_bytes``; below half of
+    #: it they are answered at once (``SCORECARD_FETCH_FILL_ABOVE``; 0 or None: always wait).
     fetch_fill_above: int | None = None
+    #: The topics whose records count for ``fetch_fill_above``: the input topics (the
+    #: internal hops carry batches, as many as there are partitions and hops, not events).
+    paced_topics: frozenset[str] = frozenset()
 
     @property
     def pacing(self) -> FetchPacing | None:
@@ -393,7 +396,8 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                                                    max_records=max_records)
             for tp, batch in records.items():
                 self.skipped.fetched(tp, (record.offset for record in batch))
-        self._pace(consumer, sum(len(batch) for batch in records.values()))
+        paced = self.paced_topics
+        self._pace(consumer, sum(len(batch) for tp, batch in records.items() if tp.topic in paced))
         return records
 
     def _pace(self, consumer: Any, taken: int) -> None:
@@ -431,11 +435,12 @@ class RewindingConsumer(faust_aiokafka.Consumer):
     fetch_wait_ms: int | None = None
     fetch_min_bytes: int | None = None
     fetch_fill_above: int | None = None
+    paced_topics: frozenset[str] = frozenset()
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         thread = RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
         thread.fetch_wait_ms, thread.fetch_min_bytes = self.fetch_wait_ms, self.fetch_min_bytes
-        thread.fetch_fill_above = self.fetch_fill_above
+        thread.fetch_fill_above, thread.paced_topics = self.fetch_fill_above, self.paced_topics
         return thread
 
     #: Called with (partition, offset) when Faust commits past an offset that was never
@@ -606,17 +611,19 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
 def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None,
             on_hole_rewind: Callable[[Any], None] | None = None, fetch_wait_ms: int | None = None,
-            fetch_min_bytes: int | None = None, fetch_fill_above: int | None = None) -> None:
+            fetch_min_bytes: int | None = None, fetch_fill_above: int | None = None,
+            paced_topics: Iterable[str] = ()) -> None:
     """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists),
     calling ``on_commit_skip`` when it commits past an unacknowledged offset and
     ``on_hole_rewind`` when it re-delivers a partition because of one, and fetching with
     the broker's wait capped at ``fetch_wait_ms`` and answered once ``fetch_min_bytes``
     are there (None: Faust's and aiokafka's) while the worker takes ``fetch_fill_above``
-    records a second or more, at once below half of that (``FetchPacing``; None or 0: always)."""
+    records a second or more of ``paced_topics``, at once below half of that
+    (``FetchPacing``; None or 0: always)."""
     # plain attributes, not bound to the consumer
     skip = staticmethod(on_commit_skip) if on_commit_skip is not None else None
     rewound = staticmethod(on_hole_rewind) if on_hole_rewind is not None else None
-    wait, least, fill_above = fetch_wait_ms, fetch_min_bytes, fetch_fill_above
+    wait, least, fill_above, paced = fetch_wait_ms, fetch_min_bytes, fetch_fill_above, frozenset(paced_topics)
 
     class RewindingConsumerReporting(RewindingConsumer):
         on_commit_skip = skip
@@ -624,6 +631,7 @@ def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = 
         fetch_wait_ms = wait
         fetch_min_bytes = least
         fetch_fill_above = fill_above
+        paced_topics = paced
 
     consumer_class = RewindingConsumerReporting
     # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.

@@ -71,8 +71,8 @@ class Settings:
     #: backlog fills any fetch at once; below this many bytes a second a record waits up to
     #: ``fetch_wait_ms`` on each hop.
     fetch_min_bytes: int = 32768
-    #: Fetches wait for ``fetch_min_bytes`` while the worker takes this many records a
-    #: second or more (CPU is scarce); below half of it (a trickle) they are answered at
+    #: Fetches wait for ``fetch_min_bytes`` while the worker takes this many input records
+    #: a second or more (CPU is scarce); below half of it (a trickle) they are answered at
     #: once: the latency of 1 byte, for about a fifth of a core more (docs/benchmarks.md).
     #: 0: always wait for ``fetch_min_bytes``.
     fetch_fill_above: int = 500

@@ -24,6 +24,7 @@ from sales_scorecard.streams.rewinding_consumer import (
     unacknowledged,
 )
 from sales_scorecard.streams.settings import Settings, SettingsError
+from sales_scorecard.streams.topics import INPUT_TOPICS, STAGE_INPUT_TOPICS
 
 
 def tp(partition: int, topic: str = "sales.deals") -> TopicPartition:
@@ -573,11 +574,13 @@ def test_the_worker_consumer_asks_the_broker_to_wait_for_the_configured_bytes(tm
 
 
 def test_the_consumer_thread_tells_the_fetcher_what_the_load_asks_for(tmp_path: Any, monkeypatch: Any) -> None:
-    consumer = create_app(Settings(data_dir=str(tmp_path), fetch_min_bytes=32768, fetch_fill_above=500)).app.consumer
+    settings = Settings(data_dir=str(tmp_path), topic_prefix="t.", fetch_min_bytes=32768, fetch_fill_above=500)
+    consumer = create_app(settings).app.consumer
     thread = consumer._thread
     tp = TopicPartition("t.sales.deals", 0)
     _in_this_loop(thread)
-    fake = FetchingFake({tp: 0}, position=0, log=list(range(2000)))
+    internal = TopicPartition("t.sales.facts", 0)  # batches of a hop: not counted
+    fake = FetchingFake({tp: 0, internal: 0}, position=0, log=list(range(2000)))
     fake._max_poll_records = 50
     fake._fetcher = SimpleNamespace(_fetch_min_bytes=32768)  # aiokafka's, once the consumer started
     thread._consumer = fake
@@ -587,8 +590,9 @@ def test_the_consumer_thread_tells_the_fetcher_what_the_load_asks_for(tmp_path: 
 
     def fetch_at(now: float) -> None:
         clock[0] = now
-        asyncio.run(thread.getmany({tp}, 1.0))
+        asyncio.run(thread.getmany({tp, internal}, 1.0))
 
+    assert thread.paced_topics == {f"t.{spec.name}" for spec in INPUT_TOPICS + STAGE_INPUT_TOPICS}
     fetch_at(0.0)
     fetch_at(0.5)
     assert fake._fetcher._fetch_min_bytes == 32768  # the first second is not over
