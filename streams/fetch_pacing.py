@@ -11,7 +11,9 @@ spares that CPU (docs/benchmarks.md).
 at or above ``SCORECARD_FETCH_FILL_ABOVE`` records a second (CPU becomes scarce) fetches
 wait for a fill; below half of it (a trickle: the worker idles, latency is what shows)
 they are answered at once. Between the two the choice stays, so a rate near the line does
-not switch every second.
+not switch every second. A window that spans a pause (a rebalance stops the flow) averages
+the pause in; a backlog fills any fetch at once, so a second at the wrong choice after it
+costs a few fetches, never a record.
 """
 
 from __future__ import annotations
@@ -40,25 +42,26 @@ class FetchPacing:
     def __post_init__(self) -> None:
         self.min_bytes = self.fill_bytes
 
-    def took(self, records: int, now: float) -> int | None:
-        """Note ``records`` taken at ``now`` (seconds, monotonic); the bytes fetches should
-        ask for from now on when that changes, else None."""
+    def took(self, records: int, now: float, holds_paced: bool = True) -> int:
+        """Note ``records`` taken at ``now`` (seconds, monotonic) from the counted topics;
+        the bytes fetches should ask for from now on. ``holds_paced`` False: the worker
+        fetches none of the counted topics' partitions, so their rate says nothing of its
+        load, and it waits for a fill."""
         if self.fill_above <= 0:
-            return None
+            return self.min_bytes
+        if not holds_paced:
+            self._window_start, self._taken, self.min_bytes = None, 0, self.fill_bytes
+            return self.min_bytes
         if self._window_start is None:
             self._window_start = now
         self._taken += records
         elapsed = now - self._window_start
         if elapsed < self.window_seconds:
-            return None
+            return self.min_bytes
         rate = self._taken / elapsed
         self._window_start, self._taken = now, 0
-        wanted = self.min_bytes
         if rate >= self.fill_above:
-            wanted = self.fill_bytes
+            self.min_bytes = self.fill_bytes
         elif rate < self.fill_above / 2:
-            wanted = AT_ONCE
-        if wanted == self.min_bytes:
-            return None
-        self.min_bytes = wanted
-        return wanted
+            self.min_bytes = AT_ONCE
+        return self.min_bytes

@@ -338,10 +338,11 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     @property
     def pacing(self) -> FetchPacing | None:
         """What fetches ask the broker for, from the records taken (None: fixed)."""
-        if not self.fetch_fill_above or self.fetch_min_bytes is None:
+        if not self.fetch_fill_above or self.fetch_min_bytes is None or not self.paced_topics:
             return None
-        pacing: FetchPacing = self.__dict__.setdefault(
-            "fetch_pacing", FetchPacing(self.fetch_min_bytes, self.fetch_fill_above))
+        pacing: FetchPacing | None = self.__dict__.get("fetch_pacing")
+        if pacing is None:
+            pacing = self.__dict__["fetch_pacing"] = FetchPacing(self.fetch_min_bytes, self.fetch_fill_above)
         return pacing
 
     def _create_worker_consumer(self, transport: Any) -> Any:
@@ -396,18 +397,20 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                                                    max_records=max_records)
             for tp, batch in records.items():
                 self.skipped.fetched(tp, (record.offset for record in batch))
-        paced = self.paced_topics
-        self._pace(consumer, sum(len(batch) for tp, batch in records.items() if tp.topic in paced))
+        self._pace(consumer, active_partitions, records)
         return records
 
-    def _pace(self, consumer: Any, taken: int) -> None:
-        """Tell the consumer's fetcher the bytes to ask for when the load moved them."""
+    def _pace(self, consumer: Any, active_partitions: Any, records: Mapping[Any, list]) -> None:
+        """Tell the consumer's fetcher the bytes to ask for, from the input records taken."""
         pacing = self.pacing
         if pacing is None:
             return
-        min_bytes = pacing.took(taken, time.monotonic())
+        paced = self.paced_topics
+        taken = sum(len(batch) for tp, batch in records.items() if tp.topic in paced)
+        holds_paced = any(tp.topic in paced for tp in active_partitions or ())
+        min_bytes = pacing.took(taken, time.monotonic(), holds_paced)
         fetcher = getattr(consumer, "_fetcher", None)  # None until the consumer started
-        if min_bytes is not None and fetcher is not None:
+        if fetcher is not None and fetcher._fetch_min_bytes != min_bytes:
             fetcher._fetch_min_bytes = min_bytes
             log.debug("fetches now ask for %d byte(s)", min_bytes)
 

@@ -602,6 +602,16 @@ def test_the_consumer_thread_tells_the_fetcher_what_the_load_asks_for(tmp_path: 
     for now in (1.2, 1.4, 1.6, 1.8, 2.0):
         fetch_at(now)
     assert fake._fetcher._fetch_min_bytes == 32768  # 500 records in a second
+    fake._max_poll_records = 0
+    fetch_at(2.5)
+    fake._fetcher._fetch_min_bytes = 7  # whatever the fetcher holds, the next fetch sets the pacing's
+    fetch_at(2.6)
+    assert fake._fetcher._fetch_min_bytes == 32768
+    fetch_at(3.0)
+    assert fake._fetcher._fetch_min_bytes == 1  # fetches that bring nothing for a second: a trickle
+    clock[0] = 3.2
+    asyncio.run(thread.getmany({internal}, 1.0))  # no input partition held: its rate says nothing
+    assert fake._fetcher._fetch_min_bytes == 32768
 
 
 def test_the_worker_consumer_paces_fetches_by_the_configured_rate(tmp_path: Any) -> None:
@@ -610,6 +620,8 @@ def test_the_worker_consumer_paces_fetches_by_the_configured_rate(tmp_path: Any)
     assert default.pacing.fill_bytes == Settings().fetch_min_bytes
     fixed = create_app(Settings(data_dir=str(tmp_path / "b"), fetch_fill_above=0)).app.consumer._thread
     assert fixed.pacing is None  # always the configured bytes
+    fixed.fetch_fill_above, fixed.paced_topics = 500, frozenset()
+    assert fixed.pacing is None  # nothing to count: the configured bytes, never 1 for want of records
 
 
 def test_a_negative_fill_rate_is_refused() -> None:
