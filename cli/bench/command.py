@@ -112,8 +112,8 @@ def say(message: str) -> None:
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench/results"),
               show_default=True)
 @click.option("--stages", type=click.Choice(["single", "partitioned"]), default="single", show_default=True,
-              help="SCORECARD_STAGES of the pipeline in the throughput, latency, memory and failover parts "
-                   "(the workers part always runs partitioned).")
+              help="SCORECARD_STAGES of the pipeline in the throughput, latency, memory, state and failover "
+                   "parts (the workers part always runs partitioned).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
 def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: int, reps: int, months: int,
@@ -172,8 +172,8 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
         if "state" in parts:
             from sales_scorecard.cli.bench import state
 
-            say(f"state: {state_reps:,} reps x {months} months digested in process")
-            result["state"] = state.measure(state_reps, months, say)
+            say(f"state: {state_reps:,} reps x {months} months digested in process ({stages} stages)")
+            result["state"] = state.measure(state_reps, months, say, stages=stages, partitions=partitions)
             save()
         if "whatif" in parts:
             from sales_scorecard.cli.bench import whatif

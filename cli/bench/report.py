@@ -119,7 +119,8 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             add(f"recovery to /readyz ({store} store, {rec['keys']:,} keys)", rec["seconds"], "s")
     if "state" in result:
         st = result["state"]
-        what = f"state in process, {st['reps']:,} reps x {st['months']} months"
+        shape = ", partitioned stages" if st.get("stages") == "partitioned" else ""
+        what = f"state in process{shape}, {st['reps']:,} reps x {st['months']} months"
         add(f"{what}: peak / final RSS above the start, per rep-period (dict tables counted)",
             f"{st['rss']['peak_bytes_per_rep_period']:,} / {st['rss']['end_bytes_per_rep_period']:,}", "B")
         tr = st["traced"]

@@ -23,12 +23,14 @@ child.
 
 from __future__ import annotations
 
+import abc
+import argparse
 import asyncio
 import gc
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,66 +94,173 @@ def _clock() -> Callable[[], float]:
     return lambda: float(next(ticks))
 
 
-def digested_stage(reps: int, months: int) -> tuple[Any, Callable[[], None]]:
-    """The stage built and a function that digests the history into it and publishes
-    everything pending."""
+class Shape(abc.ABC):
+    """A shape's stages fed the memory part's history as the worker's messages. ``groups``
+    names the stages whose parts are counted together: the single stage alone (no name), or
+    the org stage and the rep partitions."""
+
+    groups: list[tuple[str, list[Any]]]
+
+    def stages(self) -> list[Any]:
+        """Every stage of the shape."""
+        return [stage for _, stages in self.groups for stage in stages]
+
+    def waiting(self) -> bool:
+        """Whether a scorecard or a board is still to publish."""
+        return any(stage.pending() or stage.boards_pending for stage in self.stages())
+
+    def digest(self) -> None:
+        """Digest the whole history, then publish everything pending."""
+        asyncio.run(self._digest())
+
+    @abc.abstractmethod
+    async def _digest(self) -> None:
+        """Feed every batch of the history, then tick until nothing waits."""
+
+
+def _history(reps: int, months: int, currency: str) -> Iterator[list[dict[str, Any]]]:
+    """The memory part's history, validated, in batches of ``BATCH_FACTS``."""
     from sales_scorecard.cli.bench.load import state_events, validated
-    from sales_scorecard.streams.aggregation import AggregationStage, StageTables
-    from sales_scorecard.streams.fact_batches import Batch
-    from sales_scorecard.streams.metrics import Metrics
+
+    batch: list[dict[str, Any]] = []
+    for fact in validated(state_events(reps, months), currency):
+        batch.append(fact)
+        if len(batch) == BATCH_FACTS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _settings(stages: str, partitions: int) -> Any:
     from sales_scorecard.streams.settings import Settings
 
     from .memory import STATE_COALESCE_MS, STATE_LEADERBOARD_MS
 
-    settings = Settings(store="memory", coalesce_ms=STATE_COALESCE_MS, leaderboard_ms=STATE_LEADERBOARD_MS)
-    tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
-    stage = AggregationStage(settings, tables, CountingOutputs().stage_outputs(), Metrics(), monotonic=_clock())
-    async def digest() -> None:
-        batch: list[dict[str, Any]] = []
-        offset = 0
-        for fact in validated(state_events(reps, months), settings.currency):
-            batch.append(fact)
-            if len(batch) == BATCH_FACTS:
-                await stage.on_batch(Batch(batch), offset=offset)
-                batch, offset = [], offset + 1
-        if batch:
+    return Settings(store="memory", coalesce_ms=STATE_COALESCE_MS, leaderboard_ms=STATE_LEADERBOARD_MS,
+                    stages=stages, partitions=partitions)
+
+
+def _tables() -> Any:
+    from sales_scorecard.streams.aggregation import StageTables
+
+    return StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
+
+
+class SingleShape(Shape):
+    """The single stage (``AggregationStage``), fed the history as ``sales.facts`` messages."""
+
+    def __init__(self, reps: int, months: int) -> None:
+        from sales_scorecard.streams.aggregation import AggregationStage
+        from sales_scorecard.streams.metrics import Metrics
+
+        self.reps, self.months = reps, months
+        self.settings = _settings("single", 1)
+        stage = AggregationStage(self.settings, _tables(), CountingOutputs().stage_outputs(), Metrics(),
+                                 monotonic=_clock())
+        self.groups = [("", [stage])]
+
+    async def _digest(self) -> None:
+        from sales_scorecard.streams.fact_batches import Batch
+
+        [stage] = self.stages()
+        for offset, batch in enumerate(_history(self.reps, self.months, self.settings.currency)):
             await stage.on_batch(Batch(batch), offset=offset)
         # Ticks until every scorecard and board is out (the clock moves on each reading).
-        while stage.pending() or stage.boards_pending:
+        while self.waiting():
             await stage.on_batch(Batch())
 
-    return stage, lambda: asyncio.run(digest())
+
+class PartitionedShape(Shape):
+    """The partitioned stages of one worker holding every partition: the org stage fed the
+    history, each of its messages to a rep partition delivered in order, and theirs back."""
+
+    def __init__(self, reps: int, months: int, partitions: int) -> None:
+        from sales_scorecard.streams.metrics import Metrics
+        from sales_scorecard.streams.org_stage import OrgStage
+        from sales_scorecard.streams.rep_stage import RepStages
+
+        self.reps, self.months = reps, months
+        self.settings = _settings("partitioned", partitions)
+        self.to_rep: list[tuple[int, bytes]] = []
+        self.to_org: list[bytes] = []
+        clock, metrics = _clock(), Metrics()
+        org = OrgStage(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics, self._send_to_rep, {},
+                       monotonic=clock)
+        rep_stages = RepStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
+                               self._send_to_org, monotonic=clock)
+        self.groups = [("org stage", [org]), ("rep stages", [rep_stages.stage(p) for p in range(partitions)])]
+
+    async def _send_to_rep(self, partition: int, value: bytes) -> None:
+        self.to_rep.append((partition, value))
+
+    async def _send_to_org(self, key: bytes, value: bytes | None) -> None:
+        if value is not None:
+            self.to_org.append(value)
+
+    async def _deliver(self) -> None:
+        from sales_scorecard.streams.fact_batches import decode_batch
+
+        (_, [org]), (_, rep_stages) = self.groups
+        while self.to_rep or self.to_org:
+            while self.to_rep:
+                partition, value = self.to_rep.pop(0)
+                await rep_stages[partition].on_batch(decode_batch(value))
+            while self.to_org:
+                await org.on_batch(decode_batch(self.to_org.pop(0)))
+
+    async def _digest(self) -> None:
+        from sales_scorecard.streams.fact_batches import Batch
+
+        (_, [org]), (_, rep_stages) = self.groups
+        for batch in _history(self.reps, self.months, self.settings.currency):
+            await org.on_batch(Batch(batch))
+            await self._deliver()
+        while self.waiting():
+            await org.on_batch(Batch())
+            for stage in rep_stages:
+                await stage.on_batch(Batch())
+            await self._deliver()
 
 
-def measure_rss(reps: int, months: int) -> dict[str, Any]:
+def shape_of(reps: int, months: int, stages: str, partitions: int) -> Shape:
+    """The stages of ``stages`` (``SCORECARD_STAGES``), to be fed the memory part's history."""
+    if stages == "partitioned":
+        return PartitionedShape(reps, months, partitions)
+    return SingleShape(reps, months)
+
+
+def measure_rss(reps: int, months: int, stages: str = "single", partitions: int = 4) -> dict[str, Any]:
     """Peak and final resident set above the process's before the first fact."""
-    stage, digest = digested_stage(reps, months)
+    shape = shape_of(reps, months, stages, partitions)
     gc.collect()
     before = _status_kib("VmRSS")
     started = time.perf_counter()
-    digest()
+    shape.digest()
     seconds = time.perf_counter() - started
     gc.collect()
     peak, end = _status_kib("VmHWM"), _status_kib("VmRSS")
     n = reps * months
     return {"before_kib": before, "peak_kib": peak, "end_kib": end, "digest_s": round(seconds, 1),
             "peak_bytes_per_rep_period": round((peak - before) * 1024 / n),
-            "end_bytes_per_rep_period": round((end - before) * 1024 / n), "scorecard_keys": len(stage.tables.emitted)}
+            "end_bytes_per_rep_period": round((end - before) * 1024 / n),
+            "scorecard_keys": sum(len(stage.tables.emitted) for stage in shape.stages())}
 
 
-def measure_traced(reps: int, months: int) -> dict[str, Any]:
-    """tracemalloc's peak and what the stage holds at the end, part by part (bytes per
-    rep-period)."""
+def measure_traced(reps: int, months: int, stages: str = "single", partitions: int = 4) -> dict[str, Any]:
+    """tracemalloc's peak and what the stages hold at the end, part by part (bytes per
+    rep-period); with the partitioned stages each part is named by its group (``org stage:
+    engine.buckets``), the rep partitions' counted together."""
     import tracemalloc
 
     from sales_scorecard.core.boards import BoardCache
     from sales_scorecard.core.payroll import PayrollLedger
 
-    stage, digest = digested_stage(reps, months)
+    shape = shape_of(reps, months, stages, partitions)
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    digest()
+    shape.digest()
     gc.collect()
     held, peak = tracemalloc.get_traced_memory()
     n = reps * months
@@ -165,44 +274,72 @@ def measure_traced(reps: int, months: int) -> dict[str, Any]:
         parts[name] = round((last - now) / n)
         last = now
 
-    for table in vars(stage.tables).values():
-        table.clear()
-    dropped("tables (RocksDB in the worker)")
-    stage.boards = BoardCache()
-    dropped("board cache")
-    stage.ledger = PayrollLedger()
-    dropped("payroll ledger")
-    engine = stage.engine
-    stage.engine = None
-    for attr in ENGINE_PARTS:
-        delattr(engine, attr)
-        dropped(f"engine.{attr}")
-    del engine
-    dropped("engine: the rest")
-    del stage
-    dropped("stage: the rest")
+    groups = shape.groups
+    del shape  # the groups alone hold the stages now: each is dropped part by part
+    for group, members in groups:
+        prefix = f"{group}: " if group else ""
+        for stage in members:
+            for table in vars(stage.tables).values():
+                table.clear()
+            if hasattr(stage, "board_rows"):  # the org stage's rows from the rep stage
+                stage.board_rows.clear()
+        dropped(f"{prefix}tables (RocksDB in the worker)")
+        for stage in members:
+            stage.boards = BoardCache()
+        dropped(f"{prefix}board cache")
+        for stage in members:
+            stage.ledger = PayrollLedger()
+        dropped(f"{prefix}payroll ledger")
+        engines = [stage.engine for stage in members]
+        for stage in members:
+            stage.engine = None
+        for attr in ENGINE_PARTS:
+            for engine in engines:
+                delattr(engine, attr)
+            dropped(f"{prefix}engine.{attr}")
+        del engines
+        dropped(f"{prefix}engine: the rest")
+        members.clear()
+        dropped(f"{prefix}stage: the rest")
     tracemalloc.stop()
-    engine_total = sum(v for k, v in parts.items() if k.startswith("engine"))
+    engine_total = sum(v for k, v in parts.items() if _unprefixed(k, groups).startswith("engine"))
+    tables = sum(v for k, v in parts.items() if _unprefixed(k, groups) == "tables (RocksDB in the worker)")
     held_per = round((held - base) / n)
     return {"peak_bytes_per_rep_period": round((peak - base) / n), "held_bytes_per_rep_period": held_per,
-            "held_without_tables": held_per - parts["tables (RocksDB in the worker)"],
-            "engine_bytes_per_rep_period": engine_total, "parts": parts}
+            "held_without_tables": held_per - tables, "engine_bytes_per_rep_period": engine_total, "parts": parts}
 
 
-def measure(reps: int, months: int, say: Callable[[str], None]) -> dict[str, Any]:
+def _unprefixed(part: str, groups: list[tuple[str, list[Any]]]) -> str:
+    """A part's name without its group's."""
+    for group, _ in groups:
+        if group and part.startswith(f"{group}: "):
+            return part[len(group) + 2:]
+    return part
+
+
+def measure(reps: int, months: int, say: Callable[[str], None], stages: str = "single",
+            partitions: int = 4) -> dict[str, Any]:
     """Both figures, each from a child process of its own."""
-    out: dict[str, Any] = {"reps": reps, "months": months, "rep_periods": reps * months}
+    out: dict[str, Any] = {"reps": reps, "months": months, "rep_periods": reps * months, "stages": stages}
+    shape = ["--stages", stages, "--partitions", str(partitions)]
     for name, flag in (("rss", []), ("traced", ["--traced"])):
         say(f"  state in process ({name}): {reps:,} reps x {months} months")
-        child = subprocess.run([sys.executable, "-m", __name__, str(reps), str(months), *flag],
+        child = subprocess.run([sys.executable, "-m", __name__, str(reps), str(months), *shape, *flag],
                                check=True, capture_output=True)
         out[name] = orjson.loads(child.stdout)
     return out
 
 
 def main(argv: list[str]) -> None:
-    reps, months = int(argv[0]), int(argv[1])
-    result = measure_traced(reps, months) if "--traced" in argv[2:] else measure_rss(reps, months)
+    parser = argparse.ArgumentParser(prog="python -m sales_scorecard.cli.bench.state")
+    parser.add_argument("reps", type=int)
+    parser.add_argument("months", type=int)
+    parser.add_argument("--stages", choices=("single", "partitioned"), default="single")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--traced", action="store_true")
+    args = parser.parse_args(argv)
+    measure_one = measure_traced if args.traced else measure_rss
+    result = measure_one(args.reps, args.months, args.stages, args.partitions)
     sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2))
 
 
