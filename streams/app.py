@@ -40,6 +40,7 @@ from pathlib import Path
 import faust
 
 from . import codecs, flushing_producer, rewinding_consumer, table_store
+from .fetch_pacing import FetchSettings
 from .kafka_security import faust_credentials
 from .metrics import Metrics
 from .pipeline import Pipeline, Table
@@ -153,9 +154,10 @@ def create_app(settings: Settings) -> Pipeline:
     metrics = Metrics()
     rewinding_consumer.install(app, on_commit_skip=lambda tp, offset: metrics.commit_skips.labels(tp.topic).inc(),
                                on_hole_rewind=lambda tp: metrics.partition_rewinds.labels(tp.topic).inc(),
-                               fetch_wait_ms=settings.fetch_wait_ms, fetch_min_bytes=settings.fetch_min_bytes,
-                               fetch_fill_above=settings.fetch_fill_above,
-                               paced_topics=(spec.full_name(settings) for spec in INPUT_TOPICS + STAGE_INPUT_TOPICS))
+                               fetch=FetchSettings(settings.fetch_wait_ms, settings.fetch_min_bytes,
+                                                   settings.fetch_fill_above,
+                                                   frozenset(spec.full_name(settings)
+                                                             for spec in INPUT_TOPICS + STAGE_INPUT_TOPICS)))
     flushing_producer.install(app)
 
     def table(name: str, partitions: int = 1) -> Table:

@@ -24,6 +24,28 @@ from dataclasses import dataclass, field
 AT_ONCE = 1
 
 
+@dataclass(frozen=True)
+class FetchSettings:
+    """What a worker's fetches ask the broker for (the ``SCORECARD_FETCH_*`` settings)."""
+
+    #: the broker's longest wait on a fetch, ms (None: Faust's 1,500)
+    wait_ms: int | None = None
+    #: the bytes a fetch waits for (None: aiokafka's 1)
+    min_bytes: int | None = None
+    #: input records a second from which fetches wait for ``min_bytes`` (0: always)
+    fill_above: int = 0
+    #: the topics whose records count for ``fill_above``: the input topics (the internal
+    #: hops carry batches, as many as there are partitions and hops, not events)
+    paced_topics: frozenset[str] = frozenset()
+
+    def pacing(self) -> FetchPacing | None:
+        """A pacing of the fill by the load, fresh (None: every fetch asks for ``min_bytes``;
+        also when no topic is counted, so that the fill is never dropped for want of records)."""
+        if not self.fill_above or self.min_bytes is None or not self.paced_topics:
+            return None
+        return FetchPacing(self.min_bytes, self.fill_above)
+
+
 @dataclass
 class FetchPacing:
     """The bytes to ask the broker for, from the records taken per window."""

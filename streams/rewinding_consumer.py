@@ -52,7 +52,7 @@ from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.enums import ProcessingGuarantee
 
-from .fetch_pacing import FetchPacing
+from .fetch_pacing import FetchPacing, FetchSettings
 from .internals_guard import Internal
 
 log = logging.getLogger(__name__)
@@ -324,34 +324,18 @@ class HoleRepair:
 class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's aiokafka consumer thread with ``seek_to_committed`` rewinding every partition."""
 
-    #: The broker's longest wait on a fetch, ms (``SCORECARD_FETCH_WAIT_MS``; set by :func:`install`).
-    fetch_wait_ms: int | None = None
-    #: The bytes the broker waits for before it answers a fetch (``SCORECARD_FETCH_MIN_BYTES``; set by :func:`install`).
-    fetch_min_bytes: int | None = None
-    #: Input records a second from which fetches wait for ``fetch_min_bytes``; below half of
-    #: it they are answered at once (``SCORECARD_FETCH_FILL_ABOVE``; 0 or None: always wait).
-    fetch_fill_above: int | None = None
-    #: The topics whose records count for ``fetch_fill_above``: the input topics (the
-    #: internal hops carry batches, as many as there are partitions and hops, not events).
-    paced_topics: frozenset[str] = frozenset()
-
-    @property
-    def pacing(self) -> FetchPacing | None:
-        """What fetches ask the broker for, from the records taken (None: fixed)."""
-        if not self.fetch_fill_above or self.fetch_min_bytes is None or not self.paced_topics:
-            return None
-        pacing: FetchPacing | None = self.__dict__.get("fetch_pacing")
-        if pacing is None:
-            pacing = self.__dict__["fetch_pacing"] = FetchPacing(self.fetch_min_bytes, self.fetch_fill_above)
-        return pacing
+    #: What fetches ask the broker for (``SCORECARD_FETCH_*``; set by :func:`install`).
+    fetch: FetchSettings = FetchSettings()
+    #: The fill paced by the input records taken (None: fixed; made with the thread).
+    pacing: FetchPacing | None = None
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Faust passes a fixed 1,500 ms and aiokafka's 1 byte; aiokafka reads both attributes when it starts.
-        if self.fetch_wait_ms is not None:
-            consumer._fetch_max_wait_ms = self.fetch_wait_ms
-        if self.fetch_min_bytes is not None:
-            consumer._fetch_min_bytes = self.fetch_min_bytes
+        if self.fetch.wait_ms is not None:
+            consumer._fetch_max_wait_ms = self.fetch.wait_ms
+        if self.fetch.min_bytes is not None:
+            consumer._fetch_min_bytes = self.fetch.min_bytes
         return consumer
 
     #: Where the last seek of every assigned partition put each stream partition.
@@ -405,7 +389,7 @@ class RewindingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         pacing = self.pacing
         if pacing is None:
             return
-        paced = self.paced_topics
+        paced = self.fetch.paced_topics
         taken = sum(len(batch) for tp, batch in records.items() if tp.topic in paced)
         holds_paced = any(tp.topic in paced for tp in active_partitions or ())
         min_bytes = pacing.took(taken, time.monotonic(), holds_paced)
@@ -433,17 +417,12 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
     _thread: RewindingConsumerThread
 
-    #: What the consumer thread sets as the broker's longest wait on a fetch, and the bytes
-    #: it waits for (given to :func:`install`).
-    fetch_wait_ms: int | None = None
-    fetch_min_bytes: int | None = None
-    fetch_fill_above: int | None = None
-    paced_topics: frozenset[str] = frozenset()
+    #: What the consumer thread's fetches ask the broker for (given to :func:`install`).
+    fetch: FetchSettings = FetchSettings()
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         thread = RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
-        thread.fetch_wait_ms, thread.fetch_min_bytes = self.fetch_wait_ms, self.fetch_min_bytes
-        thread.fetch_fill_above, thread.paced_topics = self.fetch_fill_above, self.paced_topics
+        thread.fetch, thread.pacing = self.fetch, self.fetch.pacing()
         return thread
 
     #: Called with (partition, offset) when Faust commits past an offset that was never
@@ -613,28 +592,20 @@ class RewindingConsumer(faust_aiokafka.Consumer):
 
 
 def install(app: faust.App, on_commit_skip: Callable[[Any, int], None] | None = None,
-            on_hole_rewind: Callable[[Any], None] | None = None, fetch_wait_ms: int | None = None,
-            fetch_min_bytes: int | None = None, fetch_fill_above: int | None = None,
-            paced_topics: Iterable[str] = ()) -> None:
+            on_hole_rewind: Callable[[Any], None] | None = None, fetch: FetchSettings | None = None) -> None:
     """Make ``app`` create a :class:`RewindingConsumer` (before its consumer exists),
     calling ``on_commit_skip`` when it commits past an unacknowledged offset and
-    ``on_hole_rewind`` when it re-delivers a partition because of one, and fetching with
-    the broker's wait capped at ``fetch_wait_ms`` and answered once ``fetch_min_bytes``
-    are there (None: Faust's and aiokafka's) while the worker takes ``fetch_fill_above``
-    records a second or more of ``paced_topics``, at once below half of that
-    (``FetchPacing``; None or 0: always)."""
+    ``on_hole_rewind`` when it re-delivers a partition because of one, and fetching as
+    ``fetch`` says (None: Faust's and aiokafka's defaults)."""
     # plain attributes, not bound to the consumer
     skip = staticmethod(on_commit_skip) if on_commit_skip is not None else None
     rewound = staticmethod(on_hole_rewind) if on_hole_rewind is not None else None
-    wait, least, fill_above, paced = fetch_wait_ms, fetch_min_bytes, fetch_fill_above, frozenset(paced_topics)
+    fetching = fetch if fetch is not None else FetchSettings()
 
     class RewindingConsumerReporting(RewindingConsumer):
         on_commit_skip = skip
         on_hole_rewind = rewound
-        fetch_wait_ms = wait
-        fetch_min_bytes = least
-        fetch_fill_above = fill_above
-        paced_topics = paced
+        fetch = fetching
 
     consumer_class = RewindingConsumerReporting
     # This app's transport only: Faust's Transport class (declared a ClassVar) stays as it is.

@@ -14,6 +14,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from sales_scorecard.streams import rewinding_consumer
 from sales_scorecard.streams.app import create_app
+from sales_scorecard.streams.fetch_pacing import FetchSettings
 from sales_scorecard.streams.rewinding_consumer import (
     Hole,
     RewindingConsumer,
@@ -592,7 +593,7 @@ def test_the_consumer_thread_tells_the_fetcher_what_the_load_asks_for(tmp_path: 
         clock[0] = now
         asyncio.run(thread.getmany({tp, internal}, 1.0))
 
-    assert thread.paced_topics == {f"t.{spec.name}" for spec in INPUT_TOPICS + STAGE_INPUT_TOPICS}
+    assert thread.fetch.paced_topics == {f"t.{spec.name}" for spec in INPUT_TOPICS + STAGE_INPUT_TOPICS}
     fetch_at(0.0)
     fetch_at(0.5)
     assert fake._fetcher._fetch_min_bytes == 32768  # the first second is not over
@@ -616,12 +617,12 @@ def test_the_consumer_thread_tells_the_fetcher_what_the_load_asks_for(tmp_path: 
 
 def test_the_worker_consumer_paces_fetches_by_the_configured_rate(tmp_path: Any) -> None:
     default = create_app(Settings(data_dir=str(tmp_path / "a"))).app.consumer._thread
-    assert default.fetch_fill_above == 500 and default.pacing is not None
+    assert default.fetch.fill_above == 500 and default.pacing is not None
     assert default.pacing.fill_bytes == Settings().fetch_min_bytes
     fixed = create_app(Settings(data_dir=str(tmp_path / "b"), fetch_fill_above=0)).app.consumer._thread
     assert fixed.pacing is None  # always the configured bytes
-    fixed.fetch_fill_above, fixed.paced_topics = 500, frozenset()
-    assert fixed.pacing is None  # nothing to count: the configured bytes, never 1 for want of records
+    uncounted = FetchSettings(min_bytes=32768, fill_above=500, paced_topics=frozenset())
+    assert uncounted.pacing() is None  # nothing to count: the configured bytes, never 1 for want of records
 
 
 def test_a_negative_fill_rate_is_refused() -> None:
