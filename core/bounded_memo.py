@@ -14,6 +14,18 @@ from typing import TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
+#: Entries an engine's memo of one kind holds at most (a few MB at most).
+LIMIT = 16384
+#: ... and at least, however small a share of the organisation the engine holds.
+LEAST = 512
+
+
+def limit_for(share: int) -> int:
+    """The bound of each memo of an engine holding about ``1/share`` of the organisation's
+    reps: ``share`` such engines together hold no more than one whole engine (``LIMIT``),
+    unless each is at ``LEAST``."""
+    return max(LEAST, LIMIT // max(1, share))
+
 
 class BoundedMemo(dict[K, V]):
     """A dict (read it as one) whose ``put`` empties it first when ``limit`` entries are held."""

@@ -10,7 +10,8 @@ the company's revenue target sums its members' (contract §3). ``DerivedFigures`
   reads the rep's month bucket (revenue, gate KPIs), the rep's target and roster entry, so
   a contribution to the month drops it (``month_changed``) and so does ``targets_changed``.
 
-It holds what the engine computed, exactly; it is bounded (emptied when full).
+It holds what the engine computed, exactly; it is bounded (emptied when full, at
+``limit`` entries of each kind).
 """
 
 from __future__ import annotations
@@ -18,10 +19,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from .bounded_memo import BoundedMemo
-
-#: Entries kept at most per kind; a full cache starts over (a few MB at most).
-LIMIT = 16384
+from .bounded_memo import LIMIT, BoundedMemo
 
 Pay = TypeVar("Pay")
 #: A period without a revenue target (None is "not kept").
@@ -33,11 +31,15 @@ class DerivedFigures(Generic[Pay]):
 
     __slots__ = ("_targets", "_pay")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = LIMIT) -> None:
         #: (scope, id, period) -> revenue target (``_NONE``: none)
-        self._targets: BoundedMemo[tuple[str, str, str], object] = BoundedMemo(LIMIT)
+        self._targets: BoundedMemo[tuple[str, str, str], object] = BoundedMemo(limit)
         #: (rep_id, month) -> (the plan set, what ``commission_of`` gave under it)
-        self._pay: BoundedMemo[tuple[str, str], tuple[object, Pay]] = BoundedMemo(LIMIT)
+        self._pay: BoundedMemo[tuple[str, str], tuple[object, Pay]] = BoundedMemo(limit)
+
+    def fullest(self) -> int:
+        """Entries held by the fuller of the two kinds."""
+        return max(len(self._targets), len(self._pay))
 
     def target(self, scope: str, id: str, period: str) -> tuple[bool, Decimal | None]:
         """(kept, value) of a revenue target."""

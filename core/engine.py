@@ -46,6 +46,7 @@ from sales_scorecard.schemas.records import (
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution
 from .book_counts import YEAR, BookCounts, Held, held_within, scan_coverage
+from .bounded_memo import limit_for
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .derived_figures import DerivedFigures
 from .dirty_keys import DirtyKeys
@@ -260,15 +261,20 @@ class EngineRole:
     #: only a ``RepTally`` is (which rep periods exist, rep month revenue) and rendering a
     #: rep scorecard is refused (``RepFiguresNotKept``)
     rep_buckets: bool = True
+    #: the engine owns about one in ``share`` of the reps (a rep partition: one of the
+    #: stage's partitions): its memos are bounded at ``bounded_memo.limit_for(share)``, so
+    #: the engines of a worker holding every partition keep no more than one whole engine
+    share: int = 1
 
 
 WHOLE = EngineRole(frozenset({"rep", "team", "company"}))
 ORG = EngineRole(frozenset({"team", "company"}), pays=False, rep_buckets=False)
 
 
-def rep_partition(owns: Callable[[str], bool]) -> EngineRole:
-    """The role of a rep-stage engine owning the reps for which ``owns`` is true."""
-    return EngineRole(frozenset({"rep"}), owns)
+def rep_partition(owns: Callable[[str], bool], share: int = 1) -> EngineRole:
+    """The role of a rep-stage engine owning the reps for which ``owns`` is true, about one
+    in ``share`` of them."""
+    return EngineRole(frozenset({"rep"}), owns, share=share)
 
 
 class RepFiguresNotKept(ValueError):
@@ -304,7 +310,9 @@ class ScorecardEngine:
         #: one tuple for the equal figures of activities (``KeptActivities``)
         self._activity_figures = FigureBook()
         self.roster = Roster()
-        self.targets = TargetBook()
+        #: the bound of each of the engine's memos (of revenue targets, commissions, resolved targets)
+        self.memo_limit = limit_for(self.role.share)
+        self.targets = TargetBook(self.memo_limit)
         #: the shares of split team targets (contract §12): computed from the facts by an
         #: engine that sees every rep, received (``apply_split_shares``) by a rep partition,
         #: computed all at once (``split_team_targets``) by the what-if's engine
@@ -367,7 +375,7 @@ class ScorecardEngine:
         self._pipeline_teams: tuple[datetime, dict[str, list[str]]] | None = None
         #: revenue targets and rep months' commissions kept between renders (shared with
         #: the ``with_plans`` views, which read the same facts: commissions are kept per plan set)
-        self._derived: DerivedFigures[MonthPay] = DerivedFigures()
+        self._derived: DerivedFigures[MonthPay] = DerivedFigures(self.memo_limit)
 
     # ------------------------------------------------------------------ apply
     def apply(self, event: InputEvent) -> Outcome:
@@ -1331,6 +1339,11 @@ class ScorecardEngine:
             pay = (team_id, plan, revenue, target, result)
             self._derived.put_pay(plans, rep_id, month, pay)
         return pay
+
+    def fullest_memo(self) -> int:
+        """Entries of the engine's fullest memo (revenue targets, rep months' commissions,
+        resolved targets: each bounded at ``memo_limit``)."""
+        return max(self._derived.fullest(), self.targets.memo_held())
 
     def member_ids(self, scope: str, id: str, end: datetime) -> list[str]:
         """The reps active at ``end`` in the team (every team for the company)."""

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .bounded_memo import BoundedMemo
+from .bounded_memo import LIMIT, BoundedMemo
 from .money import CONTEXT
 
 FIELDS = ("revenue", "new_customers", "market_size")
@@ -54,12 +54,16 @@ class TargetEntry:
 class TargetBook:
     """Latest target per (scope, id, period), with derivation within a (scope, id)."""
 
-    def __init__(self) -> None:
+    def __init__(self, memo_limit: int = LIMIT) -> None:
         self._entries: dict[tuple[str, str, str], TargetEntry] = {}
         self._ids: dict[str, set[str]] = {}
         #: (scope, id, period, field) -> ``resolve_own``'s answer, until the book changes
         #: (a team's or a year's target derives from the same months again and again)
-        self._resolved: BoundedMemo[tuple[str, str, str, str], Decimal | None] = BoundedMemo(16384)
+        self._resolved: BoundedMemo[tuple[str, str, str, str], Decimal | None] = BoundedMemo(memo_limit)
+
+    def memo_held(self) -> int:
+        """Resolved targets kept (at most the book's ``memo_limit``)."""
+        return len(self._resolved)
 
     def put(
         self, scope: str, id: str, period: str, occurred_at: datetime, event_id: str,

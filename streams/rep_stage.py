@@ -80,7 +80,8 @@ class RepPartitionStage(AggregationStage):
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
-        return rep_partition(lambda rep_id: partition_of(rep_id, partitions) == mine)  # partition_of is cached
+        return rep_partition(lambda rep_id: partition_of(rep_id, partitions) == mine,  # partition_of is cached
+                             share=partitions)
 
     def _loaded(self) -> None:
         self._rows_sent = {}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sales_scorecard.core.boards import explain
-from sales_scorecard.core.engine import ORG, WHOLE, EngineRole, RepFiguresNotKept, ScorecardEngine
+from sales_scorecard.core.engine import ORG, WHOLE, EngineRole, RepFiguresNotKept, ScorecardEngine, rep_partition
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, complaint, deal, roster, target
 
@@ -123,3 +123,25 @@ def test_without_rep_buckets_team_and_company_scorecards_are_the_whole_engines()
     # History September-November: r1 nothing, r7 10000 + 5000 + 25000, r9 7000 of 47000.
     assert december_shares(org) == {"r1": Decimal(0), "r7": Decimal("40000.00"), "r9": Decimal("7000.00")}
     compare()
+
+
+def test_a_rep_partitions_memos_are_bounded_by_its_share_and_it_pays_what_the_whole_engine_pays() -> None:
+    """60 reps x 12 months of commissions: more than the memo of an engine holding one in 32
+    reps keeps, fewer than a whole engine's."""
+    reps, months = [f"r{i:02}" for i in range(60)], [f"2026-{m:02}" for m in range(1, 13)]
+    facts = [roster(rep, "t1" if i % 2 else "t2") for i, rep in enumerate(reps)]
+    for i, rep in enumerate(reps):
+        for m, month in enumerate(months):
+            facts.append(target("rep", rep, month, "10000.00"))
+            facts.append(deal(f"d-{rep}-{m}", rep, f"c{i}", f"{8000 + 250 * i + 100 * m}.00",
+                              closed_at=f"{month}-15T10:00:00+08:00"))
+    whole, part = build(WHOLE, *facts), build(rep_partition(lambda rep_id: True, share=32), *facts)
+    assert part.memo_limit * 32 <= whole.memo_limit
+    assert part.memo_limit < len(reps) * len(months) < whole.memo_limit
+    paid = {(rep, month): whole.month_commission(rep, month) for rep in reps for month in months}
+    assert whole.fullest_memo() >= len(paid)  # the whole engine keeps every month
+    for _ in range(2):  # the second pass reads what the first one kept, or computes it again
+        for (rep, month), amount in paid.items():
+            assert part.month_commission(rep, month) == amount, (rep, month)
+            assert part.fullest_memo() <= part.memo_limit
+    assert len(set(paid.values())) > 100  # the months pay different amounts

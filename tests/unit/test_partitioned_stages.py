@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
+from sales_scorecard.core.bounded_memo import LIMIT
 from sales_scorecard.schemas.validation import Accepted, EventValidator
 from sales_scorecard.streams.aggregation import AggregationStage
 from sales_scorecard.streams.fact_batches import Batch, decode_batch
@@ -286,6 +287,9 @@ def test_each_rep_partition_publishes_only_its_own_reps() -> None:
         subjects = {v["subject_id"] for k, v in stored.items() if k.startswith("review:")}
         assert subjects and all(partition_of(rep, PARTITIONS) == partition for rep in subjects)
         assert not any(k.startswith("eng:") for k in stored)
+    # a worker holding every partition keeps no more memoised figures than one whole engine
+    assert len(split.reps.stages) == PARTITIONS > 1
+    assert sum(stage.engine.memo_limit for stage in split.reps.stages.values() if stage.engine) <= LIMIT
     # every rep-stage fact was counted by partition
     counted = {s.labels["partition"] for m in split.metrics.registry.collect() if m.name == "scorecard_rep_stage_facts"
                for s in m.samples}
