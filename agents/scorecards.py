@@ -131,6 +131,7 @@ def register(pipe: Pipeline) -> None:
             reps.revoke(partitions)
 
     async def on_assigned(*args: Any, **kwargs: Any) -> None:  # (app, assigned, signal=...)
+        pipe.metrics.rebalances.inc()
         facts, partitions = held(args[1])
         if facts:
             org.on_assigned()

@@ -68,6 +68,12 @@ class Metrics:
             "scorecard_runtime_info", "1, labelled with the event loop, Faust Cython paths and collector threshold "
             "this worker runs on (SCORECARD_EVENT_LOOP, SCORECARD_FAUST_CYTHON, SCORECARD_GC_THRESHOLD)",
             ["event_loop", "faust_cython", "gc_threshold"], registry=r)
+        self.rebalances = Counter(
+            "scorecard_rebalances",
+            "Partition assignments this worker received: its own first join, then one per rebalance of its "
+            "consumer group (a worker joining, leaving or missing its session); records not yet committed then "
+            "may be processed again",
+            registry=r)
         self.ready = Gauge("scorecard_ready", "1 when tables are recovered and the engine is loaded", registry=r)
         self.rep_facts = Counter(
             "scorecard_rep_stage_facts", "Facts applied by this worker's rep stage partitions, by partition",

@@ -74,6 +74,14 @@ def start_workers(run_worker, settings: list[Settings], timeout: float = 240) ->
     return workers
 
 
+def redeliveries(worker: WorkerProcess) -> tuple[float, float]:
+    """What made the worker process records again so far: the partition assignments it
+    received (a rebalance: its new partitions restart from their last commit) and the
+    stalled partitions it re-delivered (``scorecard_partition_rewinds_total``)."""
+    text = worker.metrics()
+    return metric_value(text, "scorecard_rebalances_total"), metric_sum(text, "scorecard_partition_rewinds_total")
+
+
 def start_fault_workers(run_worker, settings: Settings, tmp_path: Path, default: int = 1) -> list[WorkerProcess]:
     """Start ``fault_workers(default)`` workers of one group from ``settings`` (``start_workers``
     over ``worker_settings``); wait until every one is ready."""

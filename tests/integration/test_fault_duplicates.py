@@ -26,6 +26,7 @@ from tests.integration.faults import (
     fault_settings,
     group_settled,
     processing_errors,
+    redeliveries,
     start_fault_workers,
     start_sink,
 )
@@ -69,6 +70,7 @@ def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_wo
     db = tmp_path / "ledger.sqlite"
     sink = start_sink(s, db)
     workers = start_fault_workers(run_worker, s, tmp_path)
+    before = [redeliveries(w) for w in workers]
 
     try:
         producer = KafkaProducer(**client_options(s), acks="all", linger_ms=10)
@@ -85,16 +87,23 @@ def test_twice_and_shuffled_gives_identical_results(kafka_bootstrap: str, run_wo
 
     texts = [w.metrics() for w in workers]
     assert all(processing_errors(text) == 0 for text in texts), [w.log_tail() for w in workers]
-    # summed over the workers: only the aggregation owner counts facts (a second owner
-    # after a rebalance would count its replay again, and fail the first check below)
+    assert_snapshot_exact(s, events, more_than=100)
+    assert assert_ledger_pays_exactly(db, events, s.timezone, [CLOSED]) >= 20
+
+    # Summed over the workers, only the aggregation owner counts facts: every copy reached
+    # the aggregation stage, and none was applied twice. Processing is at least once: a
+    # rebalance (partitions restart from their last commit) or a re-delivered stalled
+    # partition processes records again, which the stage then counts as duplicates (the
+    # figures above are exact either way). Without either, each copy is counted once.
     facts: dict[str, float] = defaultdict(float)
     for text in texts:
         for line in text.splitlines():
             if line.startswith("scorecard_facts_total{"):
                 facts[line.rsplit(" ", 1)[0]] += float(line.rsplit(" ", 1)[1])
-    assert sum(facts.values()) == len(records), facts  # every copy reached the aggregation stage once
+    after = [redeliveries(w) for w in workers]
+    if after == before:
+        assert sum(facts.values()) == len(records), facts
+    else:
+        assert sum(facts.values()) >= len(records), (facts, "(assignments, rewinds) before and after", before, after)
     applied = sum(v for k, v in facts.items() if 'outcome="applied"' in k)
-    assert applied <= len({e["event_id"] for e in events})  # no copy counted twice
-
-    assert_snapshot_exact(s, events, more_than=100)
-    assert assert_ledger_pays_exactly(db, events, s.timezone, [CLOSED]) >= 20
+    assert applied <= len({e["event_id"] for e in events})  # no copy applied twice

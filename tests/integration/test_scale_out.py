@@ -69,6 +69,8 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
 
     victim = owner(workers)
     assert victim is not None
+    assignments = {w.settings.web_port: metric_value(w.metrics(), "scorecard_rebalances_total") for w in workers}
+    assert all(count >= 1 for count in assignments.values()), assignments  # the group formed
     victim.stop(sig=signal.SIGKILL)
     survivors = [w for w in workers if w is not victim]
     produce_events(base, events[half:])
@@ -83,6 +85,9 @@ def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: st
         [w.log_tail() for w in survivors]
     assert wait_for(lambda: all(w.readiness().get("ready") for w in survivors), timeout=180), \
         [w.readiness() for w in survivors]
+    # the victim's partitions moved in a rebalance that every survivor counted
+    counted = {w.settings.web_port: metric_value(w.metrics(), "scorecard_rebalances_total") for w in survivors}
+    assert all(counted[port] > assignments[port] for port in counted), (assignments, counted)
 
     rows = assert_snapshot_exact(base, events, more_than=100)
 
