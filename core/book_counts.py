@@ -12,9 +12,9 @@ organisation (docs/benchmarks.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
-from .periods import NO_ZONE, bounds_in
+from .periods import InstantRange
 
 #: The book's window: the 365 days before the period's end.
 YEAR = timedelta(days=365)
@@ -34,23 +34,27 @@ def held_within(held: Held, lo: datetime, hi: datetime) -> bool:
 def scan_coverage(wins: Mapping[str, Held], contacts: Mapping[str, int], lo: datetime,
                   hi: datetime) -> tuple[int, int]:
     """(book, covered) by looking at every customer in ``wins``: those with a close time in
-    ``[lo, hi)``, and those among them with two or more ``contacts``. The bounds are
-    expressed in the timestamps' own fixed offset (``bounds_in``): comparing across
-    tzinfos was most of the loop's time."""
-    zone: tzinfo | None = NO_ZONE
-    zlo, zhi = lo, hi
+    ``[lo, hi)``, and those among them with two or more ``contacts``."""
+    within = InstantRange(lo, hi).holds_any
     book = covered = 0
     for customer, held in wins.items():
-        for ts in (held,) if isinstance(held, datetime) else held:
-            if ts.tzinfo is not zone:
-                zone = ts.tzinfo
-                zlo, zhi = bounds_in(lo, hi, zone)
-            if zlo <= ts < zhi:
-                book += 1
-                if contacts.get(customer, 0) >= 2:
-                    covered += 1
-                break
+        if within(held):
+            book += 1
+            if contacts.get(customer, 0) >= 2:
+                covered += 1
     return book, covered
+
+
+def count_covered(wins: Mapping[str, Held], contacts: Mapping[str, int], lo: datetime, hi: datetime) -> int:
+    """How many customers have two or more ``contacts`` and a close time in ``wins`` within
+    ``[lo, hi)`` (``scan_coverage``'s covered, without its book), looking at whichever of the
+    two is smaller (a company month checked about 18,000 customers at 10,000 reps, most of
+    its render)."""
+    within = InstantRange(lo, hi).holds_any
+    if len(contacts) <= len(wins):
+        return sum(1 for customer, times in contacts.items()
+                   if times >= 2 and (held := wins.get(customer)) is not None and within(held))
+    return sum(1 for customer, held in wins.items() if contacts.get(customer, 0) >= 2 and within(held))
 
 
 class BookCounts:

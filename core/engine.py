@@ -45,7 +45,7 @@ from sales_scorecard.schemas.records import (
 
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution
-from .book_counts import YEAR, BookCounts, Held, held_within, scan_coverage
+from .book_counts import YEAR, BookCounts, Held, count_covered, scan_coverage
 from .bounded_memo import limit_for
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .derived_figures import DerivedFigures
@@ -1303,18 +1303,7 @@ class ScorecardEngine:
             return book, covered
         if not book:
             return 0, 0
-        covered = 0
-        if len(contacts) <= len(wins):
-            for customer, times in contacts.items():
-                if times >= 2:
-                    held = wins.get(customer)
-                    if held is not None and held_within(held, lo, hi):
-                        covered += 1
-        else:
-            for customer, held in wins.items():
-                if contacts.get(customer, 0) >= 2 and held_within(held, lo, hi):
-                    covered += 1
-        return book, covered
+        return book, count_covered(wins, contacts, lo, hi)
 
     def month_commission(self, rep_id: str, month: str) -> Decimal:
         """The rep's commission for one month under their plan (rounded to cents)."""

@@ -111,6 +111,31 @@ def bounds_in(lo: datetime, hi: datetime, zone: tzinfo | None) -> tuple[datetime
 NO_ZONE = timezone(timedelta(0), "no zone yet")
 
 
+class InstantRange:
+    """``[lo, hi)`` tested against many timestamps: the bounds are moved into each
+    timestamp's tzinfo as one is met (``bounds_in``), so most tests compare wall times."""
+
+    __slots__ = ("lo", "hi", "_zone", "_zlo", "_zhi")
+
+    def __init__(self, lo: datetime, hi: datetime) -> None:
+        self.lo, self.hi = lo, hi
+        self._zone: tzinfo | None = NO_ZONE
+        self._zlo, self._zhi = lo, hi
+
+    def holds(self, ts: datetime) -> bool:
+        """Whether ``lo <= ts < hi``."""
+        if ts.tzinfo is not self._zone:
+            self._zone = ts.tzinfo
+            self._zlo, self._zhi = bounds_in(self.lo, self.hi, self._zone)
+        return self._zlo <= ts < self._zhi
+
+    def holds_any(self, times: datetime | tuple[datetime, ...]) -> bool:
+        """Whether one timestamp, or any of a tuple of them, is in the range."""
+        if type(times) is not tuple:
+            return self.holds(times)  # type: ignore[arg-type]  # a datetime
+        return any(map(self.holds, times))
+
+
 @dataclass(frozen=True)
 class Period:
     """A half-open interval ``[start, end)`` of local time with a label."""

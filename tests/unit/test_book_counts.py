@@ -4,9 +4,12 @@ counted once and then kept as wins come and go."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
-from sales_scorecard.core.book_counts import BookCounts, held_within, scan_coverage
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sales_scorecard.core.book_counts import BookCounts, count_covered, held_within, scan_coverage
 
 UTC8 = timezone(timedelta(hours=8))
 #: The end of November 2026 in UTC+8; its book's window starts 2025-11-30T16:00Z.
@@ -41,6 +44,40 @@ def test_the_scan_counts_each_customer_once_whatever_its_offsets():
     # covered: in the book and contacted twice or more; c3 and c4 are not in the book
     assert scan_coverage(wins, {"c1": 2, "c2": 1, "c3": 5, "c4": 2}, lo, NOV_END) == (2, 1)
     assert scan_coverage(wins, {"c1": 3, "c2": 2, "x": 9}, lo, NOV_END) == (2, 2)
+
+
+def test_covered_are_the_customers_in_the_book_contacted_twice_read_from_either_side():
+    wins = {
+        "c1": at("2026-03-01T00:00:00+00:00"),
+        "c2": (at("2024-02-01T00:00:00-05:00"), at("2026-04-01T00:00:00+08:00")),  # the second in the window
+        "c3": at("2024-01-01T00:00:00+00:00"),  # before the window
+        "c4": at("2026-11-30T16:00:00+00:00"),  # = the end: outside
+    }
+    lo = NOV_END - timedelta(days=365)
+    # fewer contacts than wins: the contacts are read, each looked up in the wins
+    assert count_covered(wins, {"c1": 2, "c4": 3}, lo, NOV_END) == 1
+    # more contacts than wins: the wins are read, each looked up in the contacts
+    contacts = {"c1": 2, "c2": 5, "c3": 2, "c4": 2, "x": 7, "y": 2}
+    assert count_covered(wins, contacts, lo, NOV_END) == 2
+    assert count_covered(wins, {"c1": 1, "c2": 1, "x": 2, "y": 2, "z": 2}, lo, NOV_END) == 0
+    assert count_covered({}, contacts, lo, NOV_END) == 0
+
+
+OFFSETS = st.sampled_from([UTC, UTC8, timezone(timedelta(hours=-5))])
+INSTANTS = st.builds(lambda days, zone: (NOV_END - timedelta(days=days)).astimezone(zone),
+                     st.integers(min_value=-30, max_value=400), OFFSETS)
+CUSTOMERS = st.sampled_from([f"c{i}" for i in range(12)])
+
+
+@given(wins=st.dictionaries(CUSTOMERS, st.lists(INSTANTS, min_size=1, max_size=3)),
+       contacts=st.dictionaries(CUSTOMERS, st.integers(min_value=1, max_value=4)))
+def test_covered_matches_its_definition_and_the_scan(wins, contacts):
+    held = {c: times[0] if len(times) == 1 else tuple(times) for c, times in wins.items()}
+    lo = NOV_END - timedelta(days=365)
+    expected = sum(1 for c, times in wins.items()
+                   if contacts.get(c, 0) >= 2 and any(lo <= ts < NOV_END for ts in times))
+    assert count_covered(held, contacts, lo, NOV_END) == expected
+    assert scan_coverage(held, contacts, lo, NOV_END)[1] == expected
 
 
 def test_a_kept_book_moves_with_the_wins_whose_time_is_in_its_window():

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sales_scorecard.core.periods import (
     Calendar,
+    InstantRange,
     bounds_in,
     business_deadline,
     format_timestamp,
@@ -165,6 +166,22 @@ def test_bounds_in_a_timestamps_zone_compare_as_the_bounds(wall: datetime, zone:
     # the same instants (subtraction: ``==`` never holds across zones for a wall time in a
     # gap, PEP 495, and 2026-03-29 02:00 does not exist in Berlin)
     assert (zlo - lo, zhi - hi) == (timedelta(0), timedelta(0))
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 1, 1)),
+                          st.sampled_from([timezone(timedelta(hours=h)) for h in (-5, 0, 8)] + [SHANGHAI])),
+                min_size=1, max_size=8),
+       st.sampled_from([SHANGHAI, BERLIN]), st.integers(0, 400 * 86_400))
+def test_an_instant_range_answers_as_the_plain_comparison_whatever_zones_come_in_turn(
+        walls: list[tuple[datetime, ZoneInfo | timezone]], bounds_zone: ZoneInfo, width: int) -> None:
+    lo = datetime(2026, 3, 29, tzinfo=bounds_zone)
+    hi = lo + timedelta(seconds=width)
+    times = [wall.replace(tzinfo=zone) for wall, zone in walls]
+    span = InstantRange(lo, hi)
+    assert [span.holds(ts) for ts in times] == [lo <= ts < hi for ts in times]
+    assert span.holds_any(tuple(times)) == any(lo <= ts < hi for ts in times)
+    assert span.holds_any(times[0]) == (lo <= times[0] < hi)
 
 
 def test_bounds_in_a_zone_with_rules_or_none_are_the_bounds_themselves() -> None:
