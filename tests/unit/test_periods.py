@@ -168,14 +168,24 @@ def test_bounds_in_a_timestamps_zone_compare_as_the_bounds(wall: datetime, zone:
     assert (zlo - lo, zhi - hi) == (timedelta(0), timedelta(0))
 
 
-@settings(max_examples=100)
-@given(st.lists(st.tuples(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 1, 1)),
-                          st.sampled_from([timezone(timedelta(hours=h)) for h in (-5, 0, 8)] + [SHANGHAI])),
+#: Wall times around Berlin's clock changes of 2026-10-25 (a repeated hour) and 2027-03-28
+#: (a skipped one), in minutes from 00:00 local, each with either fold.
+AROUND_CHANGES = st.builds(lambda day, minutes, fold: (day + timedelta(minutes=minutes)).replace(fold=fold),
+                           st.sampled_from([datetime(2026, 10, 25), datetime(2027, 3, 28)]),
+                           st.integers(0, 6 * 60), st.integers(0, 1))
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.one_of(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 1)),
+                                    AROUND_CHANGES),
+                          st.sampled_from([timezone(timedelta(hours=h)) for h in (-5, 0, 8)] + [SHANGHAI, BERLIN])),
                 min_size=1, max_size=8),
-       st.sampled_from([SHANGHAI, BERLIN]), st.integers(0, 400 * 86_400))
+       st.sampled_from([SHANGHAI, BERLIN, UTC]), st.one_of(st.integers(0, 400 * 86_400), st.integers(0, 4 * 3600)),
+       st.sampled_from([datetime(2026, 3, 29), datetime(2026, 10, 25, 0, 15), datetime(2027, 3, 28, 1, 30)]))
 def test_an_instant_range_answers_as_the_plain_comparison_whatever_zones_come_in_turn(
-        walls: list[tuple[datetime, ZoneInfo | timezone]], bounds_zone: ZoneInfo, width: int) -> None:
-    lo = datetime(2026, 3, 29, tzinfo=bounds_zone)
+        walls: list[tuple[datetime, ZoneInfo | timezone]], bounds_zone: ZoneInfo | timezone, width: int,
+        start: datetime) -> None:
+    lo = start.replace(tzinfo=bounds_zone)
     hi = lo + timedelta(seconds=width)
     times = [wall.replace(tzinfo=zone) for wall, zone in walls]
     span = InstantRange(lo, hi)
