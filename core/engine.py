@@ -1436,13 +1436,9 @@ class ScorecardEngine:
         window = forecast_window(period.start, period.end, as_of)
         if window is None:
             return forecast_revenue(revenue, None)
-        reps: list[str]
-        if scope == "rep":
-            reps = [id]
-        elif scope == "team":
-            reps = self._pipeline_members(as_of).get(id, [])
-        else:
-            reps = self.pipeline.reps()
+        if scope == "company":
+            return forecast_revenue(revenue, self.pipeline.weighted_all(*window, self.stage_probabilities))
+        reps = [id] if scope == "rep" else self._pipeline_members(as_of).get(id, [])
         return forecast_revenue(revenue, self.pipeline.weighted(reps, *window, self.stage_probabilities))
 
     def _pipeline_members(self, as_of: datetime) -> dict[str, list[str]]:

@@ -3,7 +3,8 @@ forecast revenue of a period and the next commission band of a rep's month.
 
 An open deal with a ``pipeline_stage`` and an ``expected_close_at`` is an ``OpenDeal``;
 ``Pipeline`` keeps the open deals of each rep (only the current version's three fields,
-not the deal). ``forecast_revenue`` adds to a period's revenue Σ amount × probability of
+not the deal), and every one of them by the day of its expected close (``ClosingDays``:
+what the company's forecast reads). ``forecast_revenue`` adds to a period's revenue Σ amount × probability of
 the open deals expected to close in ``[max(as_of, start), end)``; a period that has ended
 (``end <= as_of``) forecasts its revenue. ``next_band`` says which commission band a rep
 enters next and how much revenue that takes.
@@ -13,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import ROUND_CEILING, Decimal
 from sys import intern
 from typing import Any
 
 from .commission import CommissionPlan, Condition
 from .money import CONTEXT, ZERO, format_money, ratio
-from .periods import NO_ZONE, bounds_in
+from .periods import NO_ZONE, InstantRange, bounds_in
 from .plan_files import checked_mapping, finite_decimal, load_yaml
 
 #: Money's smallest unit: what ``revenue_needed`` is rounded up to.
@@ -95,20 +96,113 @@ def open_deal(stage: str, amount: Decimal, pipeline_stage: str | None,
     return OpenDeal(amount, intern(pipeline_stage), expected_close_at)
 
 
-class Pipeline:
-    """The open pipeline deals of each rep: rep_id -> deal_id -> ``OpenDeal``."""
+#: The instant ``ClosingDays`` counts its days from (UTC days: an offset changes no day number).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_DAY = timedelta(days=1)
 
-    __slots__ = ("_by_rep",)
+#: The open deals of a day, each by (rep_id, deal_id).
+DayDeals = dict[tuple[str, str], OpenDeal]
+
+
+def _day(ts: datetime) -> int:
+    """The UTC day holding ``ts``, counted from ``EPOCH``."""
+    return (ts - EPOCH) // ONE_DAY
+
+
+def _add(by_stage: dict[str, Decimal], stage: str, amount: Decimal) -> None:
+    kept = by_stage.get(stage)
+    by_stage[stage] = amount if kept is None else CONTEXT.add(kept, amount)
+
+
+def _weighted(by_stage: dict[str, Decimal], probabilities: StageProbabilities) -> Decimal:
+    """Σ each stage's amount times its probability (the same Decimal as a product per
+    deal: both are exact at 28 digits)."""
+    total = ZERO
+    for stage, amount in by_stage.items():
+        total = CONTEXT.add(total, CONTEXT.multiply(amount, probabilities.of(stage)))
+    return total
+
+
+class ClosingDays:
+    """Every open deal by the UTC day of its expected close: the amounts summed per day
+    and stage, and the deals of each day. A window reads the sums of the whole days inside
+    it and tests the deals of the (at most two) days its bounds cut: a company's forecast
+    looked at every open deal of the organisation on each render before (docs/benchmarks.md)."""
+
+    __slots__ = ("_sums", "_deals")
+
+    def __init__(self) -> None:
+        #: day -> stage -> Σ amount of the day's open deals at that stage
+        self._sums: dict[int, dict[str, Decimal]] = {}
+        #: day -> its open deals
+        self._deals: dict[int, DayDeals] = {}
+
+    def add(self, rep_id: str, deal_id: str, deal: OpenDeal) -> None:
+        """Count an open deal (not counted yet)."""
+        day = _day(deal.expected_close_at)
+        deals = self._deals.get(day)
+        if deals is None:
+            deals = self._deals[day] = {}
+            self._sums[day] = {}
+        deals[(rep_id, deal_id)] = deal
+        _add(self._sums[day], deal.stage, deal.amount)
+
+    def remove(self, rep_id: str, deal_id: str, deal: OpenDeal) -> None:
+        """Stop counting an open deal counted by ``add``; a day or a stage of a day left
+        without a deal is forgotten, so no sum outlives its deals."""
+        day = _day(deal.expected_close_at)
+        deals = self._deals[day]
+        del deals[(rep_id, deal_id)]
+        if not deals:
+            del self._deals[day], self._sums[day]
+            return
+        sums = self._sums[day]
+        if any(other.stage == deal.stage for other in deals.values()):
+            sums[deal.stage] = CONTEXT.subtract(sums[deal.stage], deal.amount)
+        else:
+            del sums[deal.stage]
+
+    def by_stage(self, lo: datetime, hi: datetime) -> dict[str, Decimal]:
+        """Σ amount per stage of the open deals expected to close in ``[lo, hi)``."""
+        out: dict[str, Decimal] = {}
+        lo_day, hi_day = _day(lo), _day(hi)
+        first = lo_day if EPOCH + lo_day * ONE_DAY == lo else lo_day + 1  # the first whole day
+        within = InstantRange(lo, hi).holds
+        for day in {lo_day, hi_day}:
+            if not first <= day < hi_day:  # a day a bound cuts: its deals one by one
+                for deal in self._deals.get(day, {}).values():
+                    if within(deal.expected_close_at):
+                        _add(out, deal.stage, deal.amount)
+        sums = self._sums
+        days = range(first, hi_day) if hi_day - first <= len(sums) else (d for d in sums if first <= d < hi_day)
+        for day in days:
+            of_day = sums.get(day)
+            if of_day is not None:
+                for stage, amount in of_day.items():
+                    _add(out, stage, amount)
+        return out
+
+
+class Pipeline:
+    """The open pipeline deals of each rep: rep_id -> deal_id -> ``OpenDeal``; and all of
+    them by the day of their expected close (``ClosingDays``)."""
+
+    __slots__ = ("_by_rep", "_closing")
 
     def __init__(self) -> None:
         self._by_rep: dict[str, dict[str, OpenDeal]] = {}
+        self._closing = ClosingDays()
 
     def put(self, rep_id: str, deal_id: str, deal: OpenDeal) -> None:
         """Record the rep's open deal (replacing what was kept for ``deal_id``)."""
         deals = self._by_rep.get(rep_id)
         if deals is None:
             deals = self._by_rep[rep_id] = {}
+        old = deals.get(deal_id)
+        if old is not None:
+            self._closing.remove(rep_id, deal_id, old)
         deals[deal_id] = deal
+        self._closing.add(rep_id, deal_id, deal)
 
     def remove(self, rep_id: str, deal_id: str) -> OpenDeal | None:
         """Forget the rep's open deal; returns what was kept (None: nothing)."""
@@ -118,6 +212,8 @@ class Pipeline:
         deal = deals.pop(deal_id, None)
         if not deals:
             del self._by_rep[rep_id]
+        if deal is not None:
+            self._closing.remove(rep_id, deal_id, deal)
         return deal
 
     def reps(self) -> list[str]:
@@ -130,12 +226,11 @@ class Pipeline:
     def weighted(self, reps: Iterable[str], start: datetime, end: datetime,
                  probabilities: StageProbabilities) -> Decimal:
         """Σ amount × stage probability over the open deals of ``reps`` expected to close in
-        ``[start, end)``: the amounts summed per stage, then each sum times its probability
-        (the same Decimal as a product per deal: both are exact at 28 digits)."""
+        ``[start, end)``: the amounts summed per stage, then each sum times its probability."""
         by_rep, by_stage = self._by_rep, dict[str, Decimal]()
         zone: tzinfo | None = NO_ZONE
         lo, hi = start, end
-        for rep in reps:  # every rep of the company on its renders: one add per deal
+        for rep in reps:  # a team's members on its renders: one add per deal
             deals = by_rep.get(rep)
             if deals is None:
                 continue
@@ -145,12 +240,12 @@ class Pipeline:
                     zone = ts.tzinfo
                     lo, hi = bounds_in(start, end, zone)
                 if lo <= ts < hi:
-                    kept = by_stage.get(deal.stage)
-                    by_stage[deal.stage] = deal.amount if kept is None else CONTEXT.add(kept, deal.amount)
-        total = ZERO
-        for stage, amount in by_stage.items():
-            total = CONTEXT.add(total, CONTEXT.multiply(amount, probabilities.of(stage)))
-        return total
+                    _add(by_stage, deal.stage, deal.amount)
+        return _weighted(by_stage, probabilities)
+
+    def weighted_all(self, start: datetime, end: datetime, probabilities: StageProbabilities) -> Decimal:
+        """``weighted`` over every rep's open deals (the company's), from ``ClosingDays``."""
+        return _weighted(self._closing.by_stage(start, end), probabilities)
 
 
 def forecast_window(start: datetime, end: datetime, as_of: datetime) -> tuple[datetime, datetime] | None:

@@ -4,16 +4,19 @@ and the stage-probability file. Time zone Asia/Shanghai (UTC+8)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sales_scorecard.core.commission import Condition, load_plans
 from sales_scorecard.core.engine import ScorecardEngine
 from sales_scorecard.core.forecast import (
+    PIPELINE_STAGES,
     ForecastPlanError,
     NextBand,
     OpenDeal,
@@ -232,6 +235,53 @@ def test_pipeline_weighs_only_deals_in_the_window() -> None:
     assert p.weighted(["r1"], at, datetime(2026, 12, 1, tzinfo=UTC), probabilities) == Decimal("50.00")
     assert p.weighted(["r2"], at, datetime(2026, 12, 1, tzinfo=UTC), probabilities) == 0
     assert p.remove("r1", "a") is not None and p.remove("r1", "a") is None
+
+
+# -- the company's forecast from the closing days ---------------------------------------------
+#: Expected closes every 6 hours over three days from 8 November 2026 (UTC), in three
+#: offsets: days hold several deals, and the windows' bounds cut days or fall on their
+#: first instant.
+CLOSES = st.builds(lambda quarter_days, hours: (datetime(2026, 11, 8, tzinfo=UTC) + timedelta(hours=6 * quarter_days))
+                   .astimezone(timezone(timedelta(hours=hours))),
+                   st.integers(0, 12), st.sampled_from([-5, 0, 8]))
+OPEN_DEALS = st.builds(OpenDeal, st.sampled_from([Decimal("100.00"), Decimal("0.10"), Decimal("7"), Decimal("12.345")]),
+                       st.sampled_from(PIPELINE_STAGES), CLOSES)
+#: (rep, deal, the deal's new open version or None: it leaves the pipeline)
+CHANGES = st.lists(st.tuples(st.sampled_from(["r1", "r2", "r3"]), st.sampled_from(["a", "b", "c", "d"]),
+                             st.none() | OPEN_DEALS), max_size=40)
+
+
+@settings(max_examples=300)
+@given(CHANGES, st.lists(st.tuples(CLOSES, CLOSES), min_size=1, max_size=6))
+def test_the_company_forecast_weighs_every_open_deal_in_the_window_as_a_sum_per_deal_does(
+        changes: list[tuple[str, str, OpenDeal | None]], windows: list[tuple[datetime, datetime]]) -> None:
+    probabilities = load_stage_probabilities(None)
+    pipeline, held = Pipeline(), dict[str, tuple[str, OpenDeal]]()
+    for rep, deal_id, version in changes:
+        # a deal is one rep's at a time: a new version of it for another rep replaces it there
+        if deal_id in held:
+            pipeline.remove(held.pop(deal_id)[0], deal_id)
+        if version is not None:
+            pipeline.put(rep, deal_id, version)
+            held[deal_id] = (rep, version)
+        for lo, hi in windows:
+            expected = sum((deal.amount * probabilities.of(deal.stage) for _, deal in held.values()
+                            if lo <= deal.expected_close_at < hi), Decimal(0))
+            assert pipeline.weighted_all(lo, hi, probabilities) == expected
+            assert pipeline.weighted(pipeline.reps(), lo, hi, probabilities) == expected
+
+
+def test_a_version_that_moves_its_expected_close_leaves_its_old_day() -> None:
+    probabilities = load_stage_probabilities(None)
+    p = Pipeline()
+    nov_10, nov_20 = datetime(2026, 11, 10, 3, tzinfo=UTC), datetime(2026, 11, 20, 3, tzinfo=UTC)
+    p.put("r1", "a", OpenDeal(Decimal("100.00"), "proposal", nov_10))
+    p.put("r1", "a", OpenDeal(Decimal("100.00"), "negotiation", nov_20))  # the next version
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    assert p.weighted_all(start, end, probabilities) == Decimal("75.00")  # once, at its new stage
+    assert p.weighted_all(start, nov_20, probabilities) == 0
+    p.remove("r1", "a")
+    assert p.weighted_all(start, end, probabilities) == 0
 
 
 # -- the stage-probability file ------------------------------------------------------------------
