@@ -105,6 +105,20 @@ def _tally_total(tally: Tally) -> int:
     return sum(tally.values())
 
 
+def _tally_count(tally: Tally, key: str) -> int:
+    """The count of ``key`` in the multiset (0: not in it)."""
+    if tally is None:
+        return 0
+    if isinstance(tally, str):
+        return 1 if tally == key else 0
+    if isinstance(tally, tuple):
+        try:
+            return cast(int, tally[tally.index(key) + 1])  # keys are strings and counts ints
+        except ValueError:
+            return 0
+    return tally.get(key, 0)
+
+
 def _tally_view(tally: Tally) -> Mapping[str, int]:
     """The multiset as a read-only mapping key -> count (built for packed forms)."""
     if tally is None:
@@ -253,6 +267,13 @@ class Bucket:
     @property
     def contacts(self) -> Mapping[str, int]:
         return _tally_view(self._contacts)
+
+    def contacts_of(self, customer: str) -> int:
+        """How many effective contacts with ``customer`` were counted."""
+        tally = self._contacts
+        if type(tally) is Counter:  # a large multiset: the kept scopes' (a team's, the company's)
+            return tally.get(customer, 0)
+        return _tally_count(tally, customer)
 
     @property
     def effective_contacts(self) -> int:

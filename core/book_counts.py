@@ -6,12 +6,15 @@ together) and ``BookCounts`` keeps the book it found, moved as wins come and go
 (``changed``): later renders read it instead of scanning every customer the scope ever
 won. The scan grew with the history: after a minute of steady load it was the largest
 cost of the stage on time, and a company month scanned every customer of the
-organisation (docs/benchmarks.md).
+organisation (docs/benchmarks.md). The covered customers of a team's or the company's
+month with a large book are kept the same way (``CoveredCounts``), moved as contacts and
+wins come and go; a rep's, or a small book's, are counted at each render
+(``count_covered``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from .periods import InstantRange
@@ -92,3 +95,62 @@ class BookCounts:
                 now = new is not None and held_within(new, lo, end)
                 if was != now:
                     ends[end] = book + 1 if now else book - 1
+
+
+#: The book from which a team's or the company's covered customers are kept
+#: (``CoveredCounts``) rather than counted at each render: a small book counts in less
+#: time than keeping it costs in memory.
+KEEP_COVERED_FROM = 64
+
+
+class _KeptMonth:
+    """A kept month's end and covered customers."""
+
+    __slots__ = ("end", "covered")
+
+    def __init__(self, end: datetime, covered: int) -> None:
+        self.end, self.covered = end, covered
+
+
+class CoveredCounts:
+    """scope -> month -> its end and covered customers: the customers of the month's book
+    with two or more of the month's contacts (``contact_coverage``), for the months ``put``,
+    moved as the month's contacts (``contacted``) and the scope's wins (``won``) change."""
+
+    __slots__ = ("scopes",)
+
+    def __init__(self) -> None:
+        #: scope -> month -> kept (a scope is here once one of its months is)
+        self.scopes: dict[tuple[str, str], dict[str, _KeptMonth]] = {}
+
+    def get(self, scope: tuple[str, str], month: str) -> int | None:
+        """The covered customers of ``scope``'s ``month``, if kept."""
+        kept = self.scopes.get(scope, {}).get(month)
+        return None if kept is None else kept.covered
+
+    def put(self, scope: tuple[str, str], month: str, end: datetime, covered: int) -> None:
+        """Keep ``covered`` (a scan's) for the month ending at ``end``; it moves from now on."""
+        self.scopes.setdefault(scope, {})[month] = _KeptMonth(end, covered)
+
+    def contacted(self, scope: tuple[str, str], month: str, reached: bool, held: Held | None) -> None:
+        """A customer's contacts in ``scope``'s ``month`` reached two (``reached``) or fell
+        below; ``held``: the customer's close times in the scope (None: never won there)."""
+        kept = self.scopes.get(scope, {}).get(month)
+        if kept is not None and held is not None and held_within(held, kept.end - YEAR, kept.end):
+            kept.covered += 1 if reached else -1
+
+    def won(self, scope: tuple[str, str], ts: datetime, old: Held | None, new: Held | None,
+            contacts: Callable[[str], int]) -> None:
+        """A customer's close times in ``scope`` went from ``old`` to ``new`` by adding or
+        removing ``ts``; ``contacts(month)``: the customer's contacts in that month."""
+        months = self.scopes.get(scope)
+        if not months:
+            return
+        for month, kept in months.items():
+            end = kept.end
+            if ts >= end or ts < end - YEAR:
+                continue
+            was = old is not None and held_within(old, end - YEAR, end)
+            now = new is not None and held_within(new, end - YEAR, end)
+            if was != now and contacts(month) >= 2:
+                kept.covered += 1 if now else -1

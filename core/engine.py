@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import copy
 import dataclasses
+import functools
 from collections.abc import Callable, Collection, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -45,7 +46,7 @@ from sales_scorecard.schemas.records import (
 
 from . import labels as L
 from .aggregates import EMPTY, Bucket, BucketTable, Contribution
-from .book_counts import YEAR, BookCounts, Held, count_covered, scan_coverage
+from .book_counts import KEEP_COVERED_FROM, YEAR, BookCounts, CoveredCounts, Held, count_covered, scan_coverage
 from .bounded_memo import limit_for
 from .commission import CommissionPlan, CommissionResult, PlanSet, compute_commission, load_plans
 from .derived_figures import DerivedFigures
@@ -346,6 +347,10 @@ class ScorecardEngine:
         self._scope_wins: dict[tuple[str, str], dict[str, Held]] = {}
         #: (scope, id) -> window end -> its book (``contact_coverage``), kept as wins change
         self._books = BookCounts()
+        #: (scope, id) -> month -> its covered customers (``contact_coverage``), kept as
+        #: contacts and wins change, for teams' and the company's months with a large book
+        self._covered = CoveredCounts()
+        self._covered_scopes = self._covered.scopes
         #: the last ``close_times_with``: what it was given (multiset, time, sign) and gave
         self._last_close_times: tuple[object, datetime, int, Held | None] | None = None
         #: (scope, id) -> sorted labels of its day buckets: a trailing window finds the days
@@ -843,6 +848,14 @@ class ScorecardEngine:
         buckets = scopes.get(scope_key)
         if buckets is None:
             buckets = scopes[scope_key] = {}
+        crossed: Any = None  # a customer whose contacts in the month cross two (kept covered counts)
+        if scope_key in self._covered_scopes:
+            for field, value in c.delta:
+                if field == "contact":  # its value is the customer (a str)
+                    kept = buckets.get(month)
+                    before = kept.contacts_of(value) if kept is not None else 0  # type: ignore[arg-type]
+                    if (before >= 2) != (before + sign >= 2):
+                        crossed = value
         for label in (day, month):  # a quarter's and a year's figures are their months' (``_calendar_bucket``)
             bucket = buckets.get(label)
             if bucket is None:
@@ -861,6 +874,8 @@ class ScorecardEngine:
         if trailing is not None:
             for sums in trailing.values():
                 sums.apply(day, c.delta, sign)
+        if crossed is not None:
+            self._covered.contacted(scope_key, month, sign > 0, self._scope_wins.get(scope_key, {}).get(crossed))
         if not buckets:
             del scopes[scope_key]
             self._trailing.pop(scope_key, None)  # its sums hold nothing now: free them
@@ -883,7 +898,15 @@ class ScorecardEngine:
             else:
                 by_customer[won_customer] = dates  # type: ignore[index]
             self._books.changed(scope_key, c.ts, held, dates)
+            if scope_key in self._covered_scopes:
+                self._covered.won(scope_key, c.ts, held, dates, functools.partial(
+                    self._contacts_of, scope_key, won_customer))  # type: ignore[arg-type]  # a str
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
+
+    def _contacts_of(self, scope_key: tuple[str, str], customer: str, month: str) -> int:
+        """The contacts with ``customer`` in a scope's month."""
+        bucket = self.buckets.scopes.get(scope_key, {}).get(month)
+        return bucket.contacts_of(customer) if bucket is not None else 0
 
     def _close_times_with(self, held: Held | None, ts: datetime, sign: int) -> Held | None:
         """``close_times_with``, the very tuple of the scope before (a fact's rep, then its
@@ -1300,10 +1323,13 @@ class ScorecardEngine:
         if book is None:
             book, covered = scan_coverage(wins, contacts, lo, hi)
             self._books.put(scope_key, hi, book)
+            if scope != "rep" and book >= KEEP_COVERED_FROM:
+                self._covered.put(scope_key, period.label, hi, covered)
             return book, covered
         if not book:
             return 0, 0
-        return book, count_covered(wins, contacts, lo, hi)
+        kept = self._covered.get(scope_key, period.label)
+        return book, kept if kept is not None else count_covered(wins, contacts, lo, hi)
 
     def month_commission(self, rep_id: str, month: str) -> Decimal:
         """The rep's commission for one month under their plan (rounded to cents)."""

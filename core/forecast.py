@@ -132,8 +132,8 @@ class ClosingDays:
     __slots__ = ("_sums", "_deals")
 
     def __init__(self) -> None:
-        #: day -> stage -> Σ amount of the day's open deals at that stage
-        self._sums: dict[int, dict[str, Decimal]] = {}
+        #: day -> stage -> (Σ amount, how many) of the day's open deals at that stage
+        self._sums: dict[int, dict[str, tuple[Decimal, int]]] = {}
         #: day -> its open deals
         self._deals: dict[int, DayDeals] = {}
 
@@ -145,7 +145,9 @@ class ClosingDays:
             deals = self._deals[day] = {}
             self._sums[day] = {}
         deals[(rep_id, deal_id)] = deal
-        _add(self._sums[day], deal.stage, deal.amount)
+        sums = self._sums[day]
+        kept = sums.get(deal.stage)
+        sums[deal.stage] = (deal.amount, 1) if kept is None else (CONTEXT.add(kept[0], deal.amount), kept[1] + 1)
 
     def remove(self, rep_id: str, deal_id: str, deal: OpenDeal) -> None:
         """Stop counting an open deal counted by ``add``; a day or a stage of a day left
@@ -157,10 +159,11 @@ class ClosingDays:
             del self._deals[day], self._sums[day]
             return
         sums = self._sums[day]
-        if any(other.stage == deal.stage for other in deals.values()):
-            sums[deal.stage] = CONTEXT.subtract(sums[deal.stage], deal.amount)
-        else:
+        amount, count = sums[deal.stage]
+        if count == 1:
             del sums[deal.stage]
+        else:
+            sums[deal.stage] = (CONTEXT.subtract(amount, deal.amount), count - 1)
 
     def by_stage(self, lo: datetime, hi: datetime) -> dict[str, Decimal]:
         """Σ amount per stage of the open deals expected to close in ``[lo, hi)``."""
@@ -178,7 +181,7 @@ class ClosingDays:
         for day in days:
             of_day = sums.get(day)
             if of_day is not None:
-                for stage, amount in of_day.items():
+                for stage, (amount, _) in of_day.items():
                     _add(out, stage, amount)
         return out
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sales_scorecard.core.book_counts import BookCounts, count_covered, held_within, scan_coverage
+from sales_scorecard.core.book_counts import BookCounts, CoveredCounts, count_covered, held_within, scan_coverage
 
 UTC8 = timezone(timedelta(hours=8))
 #: The end of November 2026 in UTC+8; its book's window starts 2025-11-30T16:00Z.
@@ -126,3 +126,37 @@ def test_a_customer_won_twice_at_the_same_time_stays_until_both_are_retracted():
     assert books.get(REP, NOV_END) == 1
     books.changed(REP, same, same, None)
     assert books.get(REP, NOV_END) == 0
+
+
+def test_kept_covered_customers_move_with_contacts_crossing_two_and_wins_in_the_window():
+    covered = CoveredCounts()
+    covered.put(REP, "2026-11", NOV_END, 1)  # c1: won on 10 November, called twice
+    c1, c2 = at("2026-11-10T00:00:00+08:00"), at("2026-11-15T09:00:00+08:00")
+    def twice(month: str) -> int:  # the won customer's calls in the month
+        return 2
+
+    def once(month: str) -> int:
+        return 1
+
+    # c2 is won: it was called twice, so it is covered now; a win outside the window, or
+    # of a customer called once, is not
+    covered.won(REP, c2, None, c2, twice)
+    covered.won(REP, at("2024-01-01T00:00:00+08:00"), None, at("2024-01-01T00:00:00+08:00"), twice)
+    covered.won(REP, c2, None, c2, once)
+    assert covered.get(REP, "2026-11") == 2
+    # c1's calls fall below two, and come back
+    covered.contacted(REP, "2026-11", False, c1)
+    assert covered.get(REP, "2026-11") == 1
+    covered.contacted(REP, "2026-11", True, c1)
+    # a customer never won there, or won outside the window, does not count
+    covered.contacted(REP, "2026-11", True, None)
+    covered.contacted(REP, "2026-11", True, at("2025-11-30T23:00:00+08:00"))
+    assert covered.get(REP, "2026-11") == 2
+    # c2's only win is retracted; a second win of c1 changes nothing (it stays in the window)
+    covered.won(REP, c2, c2, None, twice)
+    covered.won(REP, c2, c1, (c1, c2), twice)
+    assert covered.get(REP, "2026-11") == 1
+    # a month not kept, and a scope not kept, are not moved
+    covered.contacted(REP, "2026-10", True, c1)
+    covered.won(("team", "t9"), c2, None, c2, twice)
+    assert (covered.get(REP, "2026-10"), covered.get(("team", "t9"), "2026-11")) == (None, None)

@@ -223,9 +223,13 @@ def test_customer_and_activity_kpis() -> None:
     assert kpis(e, "rep", "r1", "2026-Q4")["contact_coverage"] is None
 
 
-def test_contact_coverage_follows_wins_between_renders() -> None:
+@pytest.mark.parametrize("keep_covered_from", [64, 0])
+def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The book kept between renders (core/book_counts.py) moves with each win that enters
-    or leaves a scope; values by hand from contract §5, then equal to a fresh engine's."""
+    or leaves a scope; values by hand from contract §5, then equal to a fresh engine's.
+    With ``keep_covered_from`` 0 the team's and the company's covered customers are kept
+    too (``CoveredCounts``, for large books in the worker) and move with the wins."""
+    monkeypatch.setattr("sales_scorecard.core.engine.KEEP_COVERED_FROM", keep_covered_from)
     nov, oct_ = "2026-11", "2026-10"
 
     def coverage(engine: ScorecardEngine, scope: str, id: str, period: str = nov) -> float | None:
@@ -260,8 +264,13 @@ def test_contact_coverage_follows_wins_between_renders() -> None:
     assert coverage(e, "team", "t1") == 0.3333  # the team's book and calls did not change
     then(deal("d5", "r1", "c2", "10.00", closed_at="2026-11-25T10:00:00+08:00"))  # c2 won again, in the year
     assert coverage(e, "rep", "r1") == 0.5  # {c4, c2}
+    # t1 and the company: {c1, c2, c3, c4}, c1 and c2 called twice in November
+    assert (coverage(e, "team", "t1"), coverage(e, "company", "*")) == (0.5, 0.5)
     then(deal("d5", "r1", "c2", "10.00", stage="reversed", version=2, closed_at="2026-11-25T10:00:00+08:00"))
     assert (coverage(e, "rep", "r1"), coverage(e, "rep", "r1", oct_)) == (0.0, 1.0)  # c2's 2025 win stays out
+    assert (coverage(e, "team", "t1"), coverage(e, "company", "*")) == (0.3333, 0.3333)
+    then(activity("r2", "call", customer_id="c3", occurred_at="2026-11-21T09:00:00+08:00"))  # c3's second call
+    assert (coverage(e, "team", "t1"), coverage(e, "company", "*")) == (0.6667, 0.6667)  # {c1, c3} of 3
     fresh = build(*facts)
     for scope, id in (("rep", "r1"), ("rep", "r2"), ("team", "t1"), ("company", "*")):
         for period in (nov, oct_):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +24,7 @@ from sales_scorecard.core.payroll import PayrollLedger
 from sales_scorecard.core.scoreplan import load_scorecard_plan
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, close_period, review, roster, target
-from tests.unit.test_engine_properties import FIXED_CLOCK, INSTANTS, REPS, TEAMS, histories
+from tests.unit.test_engine_properties import CUSTOMERS, FIXED_CLOCK, INSTANTS, REPS, TEAMS, histories
 
 #: Every calendar label the histories touch, and their neighbours (a target derives across them).
 MONTHS = ("2025-10", "2025-11", "2025-12", "2026-01", "2026-03", "2026-04", "2026-09", "2026-10", "2026-11",
@@ -210,6 +211,15 @@ def _by_value(figures: dict[str, Any]) -> dict[str, Any]:
             for name, value in figures.items()}
 
 
+def _take(engine: ScorecardEngine, ev: dict[str, Any]) -> None:
+    """Apply a fact, or move the engine's wall clock (a ``clock`` event of ``runs``)."""
+    if ev["type"] == "clock":
+        engine.wall_clock = ev["at"]
+        engine.touch_clock()
+    else:
+        engine.apply(_record(ev))
+
+
 def _compare(warm: dict[str, Any], cold: dict[str, Any]) -> None:
     assert warm.keys() == cold.keys()
     for name in warm:
@@ -224,11 +234,7 @@ def test_an_engine_rendering_after_every_fact_equals_one_built_without_renders(
     warm = ScorecardEngine("Asia/Shanghai", commission_plans=OWN_PLANS)
     ledger = PayrollLedger()
     for ev in events:
-        if ev["type"] == "clock":
-            warm.wall_clock = ev["at"]
-            warm.touch_clock()
-        else:
-            warm.apply(_record(ev))
+        _take(warm, ev)
         _pay(ledger, warm)
         _figures(warm, EVERY, whatif_plans, whatif_first=ev["whatif_first"])
         warm.take_dirty()
@@ -246,6 +252,39 @@ def test_an_engine_rendering_after_every_fact_equals_one_built_without_renders(
     zero = (Decimal(0), Decimal(0))
     for key in paid.keys() | due.keys():
         assert paid.get(key, zero) == due.get(key, zero), key
+
+
+@st.composite
+def contact_runs(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """``runs`` with more calls on the customers the deals win (effective contacts), at
+    random places: customers cross the two contacts of contact_coverage in either
+    direction before and after their wins (duplicates retract nothing, later calls add)."""
+    events = draw(runs())
+    for _ in range(draw(st.integers(2, 10))):
+        call = activity(draw(st.sampled_from(REPS)), "call", occurred_at=draw(st.sampled_from(INSTANTS)),
+                        customer_id=draw(st.sampled_from(CUSTOMERS)))
+        events.insert(draw(st.integers(0, len(events))), {**call, "whatif_first": False})
+    return events
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contact_runs())
+def test_covered_customers_kept_for_every_team_and_company_month_equal_a_count(events: list[dict[str, Any]]) -> None:
+    """The covered customers of contact_coverage kept per team and company month
+    (core/book_counts.py ``CoveredCounts``, kept from the first render of any month here)
+    equal those a render without them counts, through contacts, wins, reassignments,
+    roster moves and duplicates."""
+    teams_and_company = frozenset({"team", "company"})
+    with patch("sales_scorecard.core.engine.KEEP_COVERED_FROM", 0):
+        warm = ScorecardEngine("Asia/Shanghai", commission_plans=OWN_PLANS)
+        for ev in events:
+            _take(warm, ev)
+            for key in warm.all_keys():
+                if key[0] in teams_and_company:
+                    warm.render(*key)
+        warm.wall_clock = FIXED_CLOCK
+        kept = _figures(warm, teams_and_company)
+    _compare(kept, _figures(_built(WHOLE, events), teams_and_company))
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
