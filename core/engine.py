@@ -1329,7 +1329,12 @@ class ScorecardEngine:
         if not book:
             return 0, 0
         kept = self._covered.get(scope_key, period.label)
-        return book, kept if kept is not None else count_covered(wins, contacts, lo, hi)
+        if kept is not None:
+            return book, kept
+        covered = count_covered(wins, contacts, lo, hi)
+        if scope != "rep" and book >= KEEP_COVERED_FROM:  # the book has grown since its first render
+            self._covered.put(scope_key, period.label, hi, covered)
+        return book, covered
 
     def month_commission(self, rep_id: str, month: str) -> Decimal:
         """The rep's commission for one month under their plan (rounded to cents)."""

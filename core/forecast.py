@@ -115,11 +115,14 @@ def _add(by_stage: dict[str, Decimal], stage: str, amount: Decimal) -> None:
 
 
 def _weighted(by_stage: dict[str, Decimal], probabilities: StageProbabilities) -> Decimal:
-    """Σ each stage's amount times its probability (the same Decimal as a product per
-    deal: both are exact at 28 digits)."""
+    """Σ each stage's amount times its probability, in the order of ``PIPELINE_STAGES`` (the
+    same Decimal as a product per deal while both are exact at 28 digits; a probability of
+    more digits rounds, and then one order gives one result)."""
     total = ZERO
-    for stage, amount in by_stage.items():
-        total = CONTEXT.add(total, CONTEXT.multiply(amount, probabilities.of(stage)))
+    for stage, p in probabilities.stages:  # one order, whatever order the sums came in
+        amount = by_stage.get(stage)
+        if amount is not None:
+            total = CONTEXT.add(total, CONTEXT.multiply(amount, p))
     return total
 
 
