@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from .periods import InstantRange
 
@@ -31,7 +32,43 @@ def held_within(held: Held, lo: datetime, hi: datetime) -> bool:
     """Whether any close time in ``held`` is in ``[lo, hi)``."""
     if isinstance(held, datetime):
         return lo <= held < hi
-    return any(lo <= ts < hi for ts in held)
+    for ts in held:  # noqa: SIM110 - a plain loop: any(generator) costs a generator per call
+        if lo <= ts < hi:
+            return True
+    return False
+
+
+def _size(held: Held | None) -> int:
+    return 0 if held is None else 1 if isinstance(held, datetime) else len(held)
+
+
+def book_move(ts: datetime, old: Held | None, new: Held | None, end: datetime) -> int:
+    """How the book of the year before ``end`` moves when a customer's close times go from
+    ``old`` to ``new`` by adding or removing ``ts``, with ``ts`` in that year: +1 (the
+    customer joins it), -1 (leaves it) or 0. Only the side without ``ts`` needs a look:
+    the other holds ``ts``, in the window."""
+    adding = _size(new) > _size(old)
+    rest = old if adding else new
+    if rest is not None and held_within(rest, end - YEAR, end):
+        return 0
+    return 1 if adding else -1
+
+
+_K = TypeVar("_K", datetime, str)
+_V = TypeVar("_V")
+
+
+def _put_in_order(kept: dict[_K, _V], key: _K, value: _V) -> None:
+    """Put ``key`` in a dict kept in ascending key order (the moves read it newest first and
+    stop at the first key before the change; a key put out of order rebuilds it, rarely)."""
+    if key in kept or not kept or key > next(reversed(kept)):
+        kept[key] = value
+        return
+    items = list(kept.items())
+    items.append((key, value))
+    items.sort(key=lambda item: item[0])
+    kept.clear()
+    kept.update(items)
 
 
 def scan_coverage(wins: Mapping[str, Held], contacts: Mapping[str, int], lo: datetime,
@@ -61,7 +98,8 @@ def count_covered(wins: Mapping[str, Held], contacts: Mapping[str, int], lo: dat
 
 
 class BookCounts:
-    """scope -> window end -> the size of the scope's book at that end, for the ends read."""
+    """scope -> window end -> the size of the scope's book at that end, for the ends read
+    (in ascending order of the ends)."""
 
     __slots__ = ("_by_scope",)
 
@@ -78,7 +116,7 @@ class BookCounts:
         ends = self._by_scope.get(scope)
         if ends is None:
             ends = self._by_scope[scope] = {}
-        ends[end] = book
+        _put_in_order(ends, end, book)
 
     def changed(self, scope: tuple[str, str], ts: datetime, old: Held | None, new: Held | None) -> None:
         """One customer's close times in ``scope`` went from ``old`` to ``new`` (None: no
@@ -86,15 +124,11 @@ class BookCounts:
         ends = self._by_scope.get(scope)
         if not ends:
             return
-        for end, book in ends.items():
-            if ts >= end:  # most kept ends are past months: no zone arithmetic for them
-                continue
-            lo = end - YEAR
-            if lo <= ts:
-                was = old is not None and held_within(old, lo, end)
-                now = new is not None and held_within(new, lo, end)
-                if was != now:
-                    ends[end] = book + 1 if now else book - 1
+        for end in reversed(ends):  # newest first: most kept ends are past months, before ``ts``
+            if ts >= end:
+                return
+            if end - YEAR <= ts:
+                ends[end] += book_move(ts, old, new, end)
 
 
 #: The book from which a team's or the company's covered customers are kept
@@ -120,7 +154,8 @@ class CoveredCounts:
     __slots__ = ("scopes",)
 
     def __init__(self) -> None:
-        #: scope -> month -> kept (a scope is here once one of its months is)
+        #: scope -> month -> kept, in ascending order of the months (a scope is here once
+        #: one of its months is)
         self.scopes: dict[tuple[str, str], dict[str, _KeptMonth]] = {}
 
     def get(self, scope: tuple[str, str], month: str) -> int | None:
@@ -130,7 +165,7 @@ class CoveredCounts:
 
     def put(self, scope: tuple[str, str], month: str, end: datetime, covered: int) -> None:
         """Keep ``covered`` (a scan's) for the month ending at ``end``; it moves from now on."""
-        self.scopes.setdefault(scope, {})[month] = _KeptMonth(end, covered)
+        _put_in_order(self.scopes.setdefault(scope, {}), month, _KeptMonth(end, covered))
 
     def contacted(self, scope: tuple[str, str], month: str, reached: bool, held: Held | None) -> None:
         """A customer's contacts in ``scope``'s ``month`` reached two (``reached``) or fell
@@ -146,11 +181,10 @@ class CoveredCounts:
         months = self.scopes.get(scope)
         if not months:
             return
-        for month, kept in months.items():
+        for month in reversed(months):  # newest first, as ``BookCounts.changed``
+            kept = months[month]
             end = kept.end
-            if ts >= end or ts < end - YEAR:
-                continue
-            was = old is not None and held_within(old, end - YEAR, end)
-            now = new is not None and held_within(new, end - YEAR, end)
-            if was != now and contacts(month) >= 2:
-                kept.covered += 1 if now else -1
+            if ts >= end:
+                return
+            if end - YEAR <= ts and (move := book_move(ts, old, new, end)) and contacts(month) >= 2:
+                kept.covered += move

@@ -160,3 +160,58 @@ def test_kept_covered_customers_move_with_contacts_crossing_two_and_wins_in_the_
     covered.contacted(REP, "2026-10", True, c1)
     covered.won(("team", "t9"), c2, None, c2, twice)
     assert (covered.get(REP, "2026-10"), covered.get(("team", "t9"), "2026-11")) == (None, None)
+
+
+#: Month ends from August 2025 to January 2027 in UTC+8: kept books put in any order.
+MONTH_ENDS = [datetime(2025 + (7 + k) // 12, (7 + k) % 12 + 1, 1, tzinfo=UTC8) for k in range(18)]
+CHANGES = st.lists(st.one_of(
+    st.tuples(st.just("put"), st.integers(min_value=0, max_value=len(MONTH_ENDS) - 1)),
+    st.tuples(st.just("win"), CUSTOMERS, st.integers(min_value=-60, max_value=560), OFFSETS),
+    st.tuples(st.just("retract"), CUSTOMERS, st.integers(min_value=0, max_value=5)),
+), max_size=40)
+
+
+def _held(times: list[datetime]) -> datetime | tuple[datetime, ...] | None:
+    return None if not times else times[0] if len(times) == 1 else tuple(times)
+
+
+@given(changes=CHANGES, contacts=st.dictionaries(CUSTOMERS, st.integers(min_value=0, max_value=3)))
+def test_kept_books_and_covered_counts_follow_every_win_change_whatever_order_they_were_put_in(changes, contacts):
+    """After each change, every kept book and covered count is what a count from scratch
+    gives: the moves read the kept ends newest first and stop at the first end before the
+    change, so they rely on the ends being kept in order however they were put."""
+    books, covered, times = BookCounts(), CoveredCounts(), {c: [] for c in [f"c{i}" for i in range(12)]}
+    kept: set[datetime] = set()
+
+    def month_of(end: datetime) -> str:
+        return f"{end.year:04d}-{end.month:02d}"
+
+    def recount(end: datetime) -> tuple[int, int]:
+        lo = end - timedelta(days=365)
+        book = [c for c, held in times.items() if any(lo <= ts < end for ts in held)]
+        return len(book), sum(1 for c in book if contacts.get(c, 0) >= 2)
+
+    for change in changes:
+        if change[0] == "put":
+            end = MONTH_ENDS[change[1]]
+            if end not in kept:
+                kept.add(end)
+                book, cov = recount(end)
+                books.put(REP, end, book)
+                covered.put(REP, month_of(end), end, cov)
+        else:
+            customer = change[1]
+            old = _held(times[customer])
+            if change[0] == "win":
+                ts = (NOV_END - timedelta(days=change[2])).astimezone(change[3])
+                times[customer].append(ts)
+                sign_ts = ts
+            elif times[customer]:
+                sign_ts = times[customer].pop(change[2] % len(times[customer]))
+            else:
+                continue
+            new = _held(times[customer])
+            books.changed(REP, sign_ts, old, new)
+            covered.won(REP, sign_ts, old, new, lambda month, c=customer: contacts.get(c, 0))
+        for end in kept:
+            assert (books.get(REP, end), covered.get(REP, month_of(end))) == recount(end)
