@@ -1323,16 +1323,15 @@ class ScorecardEngine:
         if book is None:
             book, covered = scan_coverage(wins, contacts, lo, hi)
             self._books.put(scope_key, hi, book)
-            if scope != "rep" and book >= KEEP_COVERED_FROM:
-                self._covered.put(scope_key, period.label, hi, covered)
-            return book, covered
-        if not book:
+        elif not book:
             return 0, 0
-        kept = self._covered.get(scope_key, period.label)
-        if kept is not None:
-            return book, kept
-        covered = count_covered(wins, contacts, lo, hi)
-        if scope != "rep" and book >= KEEP_COVERED_FROM:  # the book has grown since its first render
+        else:
+            kept = self._covered.get(scope_key, period.label)
+            if kept is not None:
+                return book, kept
+            covered = count_covered(wins, contacts, lo, hi)
+        # kept from the first render that finds a large book (it may have grown since the first)
+        if scope != "rep" and book >= KEEP_COVERED_FROM:
             self._covered.put(scope_key, period.label, hi, covered)
         return book, covered
 

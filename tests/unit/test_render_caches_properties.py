@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sales_scorecard.core import labels as L
 from sales_scorecard.core.commission import CommissionPlan, PlanSet, Tier, load_plans
 from sales_scorecard.core.engine import COMPANY, ORG, WHOLE, EngineRole, ScorecardEngine, rep_partition
 from sales_scorecard.core.payroll import PayrollLedger
@@ -284,6 +285,9 @@ def test_covered_customers_kept_for_every_team_and_company_month_equal_a_count(e
                 rendered = {key: engine.render(*key) for key in engine.all_keys() if key[0] in teams_and_company}
             if engine is kept:
                 kept_renders = rendered
+                # every month rendered is kept here: otherwise the comparison tests nothing
+                assert all(kept._covered.get((scope, id), label) is not None
+                           for scope, id, label in rendered if L.is_month(label))
         assert kept_renders == rendered, ev
     kept.wall_clock = FIXED_CLOCK
     _compare(_figures(kept, teams_and_company), _figures(_built(WHOLE, events), teams_and_company))
