@@ -42,16 +42,12 @@ def _size(held: Held | None) -> int:
     return 0 if held is None else 1 if isinstance(held, datetime) else len(held)
 
 
-def book_move(ts: datetime, old: Held | None, new: Held | None, end: datetime) -> int:
-    """How the book of the year before ``end`` moves when a customer's close times go from
-    ``old`` to ``new`` by adding or removing ``ts``, with ``ts`` in that year: +1 (the
-    customer joins it), -1 (leaves it) or 0. Only the side without ``ts`` needs a look:
-    the other holds ``ts``, in the window."""
-    adding = _size(new) > _size(old)
-    rest = old if adding else new
-    if rest is not None and held_within(rest, end - YEAR, end):
-        return 0
-    return 1 if adding else -1
+def book_move(old: Held | None, new: Held | None) -> tuple[Held | None, int]:
+    """A customer's close times went from ``old`` to ``new`` by adding or removing one time:
+    the side without that time, and how a book whose year holds that time moves (+1: the
+    customer joins it, -1: leaves it) unless that side has a close time in the year too.
+    Only that side needs a look: the other holds the time, in the year."""
+    return (old, 1) if _size(new) > _size(old) else (new, -1)
 
 
 _K = TypeVar("_K", datetime, str)
@@ -124,11 +120,13 @@ class BookCounts:
         ends = self._by_scope.get(scope)
         if not ends:
             return
+        rest, move = book_move(old, new)
         for end in reversed(ends):  # newest first: most kept ends are past months, before ``ts``
             if ts >= end:
                 return
-            if end - YEAR <= ts:
-                ends[end] += book_move(ts, old, new, end)
+            lo = end - YEAR
+            if lo <= ts and (rest is None or not held_within(rest, lo, end)):
+                ends[end] += move
 
 
 #: The book from which a team's or the company's covered customers are kept
@@ -181,10 +179,12 @@ class CoveredCounts:
         months = self.scopes.get(scope)
         if not months:
             return
+        rest, move = book_move(old, new)
         for month in reversed(months):  # newest first, as ``BookCounts.changed``
             kept = months[month]
             end = kept.end
             if ts >= end:
                 return
-            if end - YEAR <= ts and (move := book_move(ts, old, new, end)) and contacts(month) >= 2:
+            lo = end - YEAR
+            if lo <= ts and (rest is None or not held_within(rest, lo, end)) and contacts(month) >= 2:
                 kept.covered += move

@@ -5,6 +5,7 @@ counted once and then kept as wins come and go."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -30,6 +31,8 @@ def test_a_close_time_counts_from_the_windows_first_instant_up_to_its_end():
     assert not held_within(at("2026-12-01T00:00:00+08:00"), lo, hi)  # = hi
     assert held_within((at("2020-01-01T00:00:00+00:00"), at("2026-06-01T00:00:00+00:00")), lo, hi)
     assert not held_within((at("2020-01-01T00:00:00+00:00"), at("2027-01-01T00:00:00+00:00")), lo, hi)
+    assert held_within((at("2026-12-01T00:00:00+08:00"), at("2025-12-01T00:00:00+08:00")), lo, hi)  # = lo
+    assert not held_within((at("2020-01-01T00:00:00+00:00"), at("2026-11-30T16:00:00+00:00")), lo, hi)  # = hi
 
 
 def test_the_scan_counts_each_customer_once_whatever_its_offsets():
@@ -162,11 +165,17 @@ def test_kept_covered_customers_move_with_contacts_crossing_two_and_wins_in_the_
     assert (covered.get(REP, "2026-10"), covered.get(("team", "t9"), "2026-11")) == (None, None)
 
 
-#: Month ends from August 2025 to January 2027 in UTC+8: kept books put in any order.
-MONTH_ENDS = [datetime(2025 + (7 + k) // 12, (7 + k) % 12 + 1, 1, tzinfo=UTC8) for k in range(18)]
+#: Month ends from August 2025 to January 2027 in Berlin (its clock changes in between):
+#: kept books put in any order, as the engine's calendar gives them.
+BERLIN = ZoneInfo("Europe/Berlin")
+MONTH_ENDS = [datetime(2025 + (7 + k) // 12, (7 + k) % 12 + 1, 1, tzinfo=BERLIN) for k in range(18)]
+YEAR_BEFORE = timedelta(days=365)
 CHANGES = st.lists(st.one_of(
     st.tuples(st.just("put"), st.integers(min_value=0, max_value=len(MONTH_ENDS) - 1)),
     st.tuples(st.just("win"), CUSTOMERS, st.integers(min_value=-60, max_value=560), OFFSETS),
+    # a win exactly at a month's end or at the start of the year before it
+    st.tuples(st.just("edge"), CUSTOMERS, st.integers(min_value=0, max_value=len(MONTH_ENDS) - 1), st.booleans(),
+              OFFSETS),
     st.tuples(st.just("retract"), CUSTOMERS, st.integers(min_value=0, max_value=5)),
 ), max_size=40)
 
@@ -183,11 +192,12 @@ def test_kept_books_and_covered_counts_follow_every_win_change_whatever_order_th
     books, covered, times = BookCounts(), CoveredCounts(), {c: [] for c in [f"c{i}" for i in range(12)]}
     kept: set[datetime] = set()
 
-    def month_of(end: datetime) -> str:
-        return f"{end.year:04d}-{end.month:02d}"
+    def month_of(end: datetime) -> str:  # the month ending at ``end``
+        last = end - timedelta(days=1)
+        return f"{last.year:04d}-{last.month:02d}"
 
     def recount(end: datetime) -> tuple[int, int]:
-        lo = end - timedelta(days=365)
+        lo = end - YEAR_BEFORE
         book = [c for c, held in times.items() if any(lo <= ts < end for ts in held)]
         return len(book), sum(1 for c in book if contacts.get(c, 0) >= 2)
 
@@ -202,8 +212,12 @@ def test_kept_books_and_covered_counts_follow_every_win_change_whatever_order_th
         else:
             customer = change[1]
             old = _held(times[customer])
-            if change[0] == "win":
-                ts = (NOV_END - timedelta(days=change[2])).astimezone(change[3])
+            if change[0] in ("win", "edge"):
+                if change[0] == "win":
+                    ts = (NOV_END - timedelta(days=change[2])).astimezone(change[3])
+                else:
+                    end = MONTH_ENDS[change[2]]
+                    ts = (end if change[3] else end - YEAR_BEFORE).astimezone(change[4])
                 times[customer].append(ts)
                 sign_ts = ts
             elif times[customer]:
@@ -215,3 +229,28 @@ def test_kept_books_and_covered_counts_follow_every_win_change_whatever_order_th
             covered.won(REP, sign_ts, old, new, lambda month, c=customer: contacts.get(c, 0))
         for end in kept:
             assert (books.get(REP, end), covered.get(REP, month_of(end))) == recount(end)
+
+
+def test_a_win_at_a_kept_end_or_at_the_start_of_its_year_moves_only_the_books_holding_it():
+    books, covered = BookCounts(), CoveredCounts()
+    for k in (9, 2, 14, 5):  # put out of order, as a first render of an earlier month does
+        books.put(REP, MONTH_ENDS[k], 0)
+        covered.put(REP, f"m{k:02d}", MONTH_ENDS[k], 0)
+    end = MONTH_ENDS[9]
+    at_end, at_start = end.astimezone(UTC), (end - YEAR_BEFORE).astimezone(UTC8)
+
+    def twice(month: str) -> int:
+        return 2
+
+    # at the end itself: outside its year (and outside every earlier end's)
+    books.changed(REP, at_end, None, at_end)
+    covered.won(REP, at_end, None, at_end, twice)
+    assert [books.get(REP, MONTH_ENDS[k]) for k in (2, 5, 9, 14)] == [0, 0, 0, 1]
+    assert covered.get(REP, "m09") == 0 and covered.get(REP, "m14") == 1
+    books.changed(REP, at_end, at_end, None)
+    covered.won(REP, at_end, at_end, None, twice)
+    # at the first instant of its year: inside it, and inside the years of the earlier ends
+    books.changed(REP, at_start, None, at_start)
+    covered.won(REP, at_start, None, at_start, twice)
+    assert [books.get(REP, MONTH_ENDS[k]) for k in (2, 5, 9, 14)] == [1, 1, 1, 0]
+    assert covered.get(REP, "m09") == 1 and covered.get(REP, "m14") == 0

@@ -223,12 +223,13 @@ def test_customer_and_activity_kpis() -> None:
     assert kpis(e, "rep", "r1", "2026-Q4")["contact_coverage"] is None
 
 
-@pytest.mark.parametrize("keep_covered_from", [64, 0])
+@pytest.mark.parametrize("keep_covered_from", [64, 0, 3])
 def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The book kept between renders (core/book_counts.py) moves with each win that enters
     or leaves a scope; values by hand from contract §5, then equal to a fresh engine's.
     With ``keep_covered_from`` 0 the team's and the company's covered customers are kept
-    too (``CoveredCounts``, for large books in the worker) and move with the wins."""
+    too (``CoveredCounts``, for large books in the worker) and move with the wins; with 3,
+    from the render after their November book grows from two customers to three."""
     monkeypatch.setattr("sales_scorecard.core.engine.KEEP_COVERED_FROM", keep_covered_from)
     nov, oct_ = "2026-11", "2026-10"
 
@@ -275,6 +276,8 @@ def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, m
     for scope, id in (("rep", "r1"), ("rep", "r2"), ("team", "t1"), ("company", "*")):
         for period in (nov, oct_):
             assert coverage(e, scope, id, period) == coverage(fresh, scope, id, period), (scope, id, period)
+    kept = [e._covered.get(scope, nov) is not None for scope in (("team", "t1"), ("company", "*"))]
+    assert kept == [keep_covered_from < 64] * 2
 
 
 def test_close_period_marks_final() -> None:
