@@ -165,8 +165,8 @@ def test_kept_covered_customers_move_with_contacts_crossing_two_and_wins_in_the_
     assert (covered.get(REP, "2026-10"), covered.get(("team", "t9"), "2026-11")) == (None, None)
 
 
-#: Month ends from August 2025 to January 2027 in Berlin (its clock changes in between):
-#: kept books put in any order, as the engine's calendar gives them.
+#: Month ends from August 2025 to January 2027 in Berlin, in summer and in winter time, as
+#: the engine's calendar gives them; kept books are put in any order.
 BERLIN = ZoneInfo("Europe/Berlin")
 MONTH_ENDS = [datetime(2025 + (7 + k) // 12, (7 + k) % 12 + 1, 1, tzinfo=BERLIN) for k in range(18)]
 YEAR_BEFORE = timedelta(days=365)

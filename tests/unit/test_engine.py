@@ -223,8 +223,10 @@ def test_customer_and_activity_kpis() -> None:
     assert kpis(e, "rep", "r1", "2026-Q4")["contact_coverage"] is None
 
 
-@pytest.mark.parametrize("keep_covered_from", [64, 0, 3])
-def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("keep_covered_from", "kept_first", "kept_later"), [(64, False, False), (0, True, True),
+                                                                            (3, False, True)])
+def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, kept_first: bool, kept_later: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The book kept between renders (core/book_counts.py) moves with each win that enters
     or leaves a scope; values by hand from contract §5, then equal to a fresh engine's.
     With ``keep_covered_from`` 0 the team's and the company's covered customers are kept
@@ -236,6 +238,9 @@ def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, m
     def coverage(engine: ScorecardEngine, scope: str, id: str, period: str = nov) -> float | None:
         value: float | None = kpis(engine, scope, id, period)["contact_coverage"]
         return value
+
+    def kept(engine: ScorecardEngine) -> list[bool]:  # the team's and the company's November counts
+        return [engine._covered.get(scope, nov) is not None for scope in (("team", "t1"), ("company", "*"))]
 
     called = (("c1", "2026-11-05T09:00:00+08:00"), ("c2", "2026-11-06T09:00:00+08:00"),
               ("c2", "2026-10-06T09:00:00+08:00"))
@@ -250,6 +255,7 @@ def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, m
     # October's {c1, c2}, c2 called twice in October. t1: {c1, c3}, c3 called once.
     assert (coverage(e, "rep", "r1"), coverage(e, "rep", "r1", oct_)) == (1.0, 0.5)
     assert (coverage(e, "team", "t1"), coverage(e, "company", "*")) == (0.5, 0.5)
+    assert kept(e) == [kept_first] * 2  # books of two customers
 
     def then(*events: dict[str, Any]) -> None:
         for event in events:
@@ -259,6 +265,7 @@ def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, m
     then(deal("d4", "r1", "c4", "10.00", closed_at="2026-11-20T10:00:00+08:00"))  # c4, never called
     assert (coverage(e, "rep", "r1"), coverage(e, "rep", "r1", oct_)) == (0.5, 0.5)
     assert (coverage(e, "team", "t1"), coverage(e, "company", "*")) == (0.3333, 0.3333)
+    assert kept(e) == [kept_later] * 2  # books of three: kept from this render with the threshold at 3
     then(deal("d1", "r2", "c1", "10.00", version=2, closed_at="2026-10-10T10:00:00+08:00"))  # c1 moves to r2
     assert (coverage(e, "rep", "r1"), coverage(e, "rep", "r1", oct_)) == (0.0, 1.0)  # {c4}; October {c2}
     assert coverage(e, "rep", "r2") == 0.0  # {c1, c3}: r2 called c3 once and c1 never
@@ -276,8 +283,6 @@ def test_contact_coverage_follows_wins_between_renders(keep_covered_from: int, m
     for scope, id in (("rep", "r1"), ("rep", "r2"), ("team", "t1"), ("company", "*")):
         for period in (nov, oct_):
             assert coverage(e, scope, id, period) == coverage(fresh, scope, id, period), (scope, id, period)
-    kept = [e._covered.get(scope, nov) is not None for scope in (("team", "t1"), ("company", "*"))]
-    assert kept == [keep_covered_from < 64] * 2
 
 
 def test_close_period_marks_final() -> None:
