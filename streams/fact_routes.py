@@ -8,19 +8,23 @@ reps' figures (the KPIs of contract §5):
   engagement answer goes to no rep partition: only team and company figures read it);
 - every version of a deal or complaint ever credited to one of its reps, so a
   reassignment retracts from the old rep's partition as well as crediting the new one;
-- every version of every deal of a customer that one of its reps ever had a deal with,
-  so the customer's acquisition (its earliest won deal, whoever won it) and its win
-  history (repeat customers) are complete there; when a rep first deals with a customer,
-  the customer's won deals so far are sent along (a catch-up);
+- of every deal of a customer that one of its reps ever had a deal with, every won
+  version and every version that replaces a won one, so the customer's acquisition (its
+  earliest won deal, whoever won it) and its win history (repeat customers) are complete
+  there; when a rep first deals with a customer, the customer's won deals so far are sent
+  along (a catch-up). Other reps' versions that neither are nor replace a win (an open
+  deal moving through the pipeline, a deal lost without having been won) change none of
+  its reps' figures, so they are not sent: whatever such a partition holds of the deal is
+  won exactly when the deal is, and then it holds the current version;
 - every period close (all partitions), and the organisation's event clock;
 - an appeal's adjustment (``appeal_adjustment``): the partition of its rep, whose ledger pays it;
 - a rep's shares of split team targets (``split_target``, contract §12), computed by the
   org stage, which sees every member's roster, targets and revenue: the rep's partition.
 
-The routing history is stored with the fact itself (``_reps``, ``_customers`` and
-``_catch_up`` in the org stage's ``facts`` table), so a fact that is applied again
-after a crash (a duplicate) is routed exactly as the first time, and nothing a crash
-interrupted is lost. Sending a fact twice is harmless: each rep partition gates versions
+The routing history is stored with the fact itself (``_reps``, ``_customers``,
+``_catch_up`` and ``_replaces_won`` in the org stage's ``facts`` table), so a fact that
+is applied again after a crash (a duplicate) is routed exactly as the first time, and
+nothing a crash interrupted is lost. Sending a fact twice is harmless: each rep partition gates versions
 and duplicates like the whole engine does.
 
 A deal version that moves the deal to another rep travels with the version it replaces
@@ -41,7 +45,9 @@ from sales_scorecard.schemas.fact_types import FACT_TYPES
 
 Fact = dict[str, Any]
 #: the annotations the org stage keeps with a deal or complaint (never forwarded)
-ANNOTATIONS = ("_reps", "_customers", "_catch_up")
+ANNOTATIONS = ("_reps", "_customers", "_catch_up", "_replaces_won")
+#: whether a deal version replaces a won one (absent: stored before it was kept; routed as one)
+REPLACES_WON = "_replaces_won"
 #: the version a reassigned deal replaces (kept and forwarded)
 PREVIOUS = "_previous"
 
@@ -100,8 +106,8 @@ class FactRoutes:
     def annotate(self, payload: Fact, stored: Fact | None) -> Fact:
         """The value the org stage stores for a newly applied fact: a deal or complaint
         carries every rep (and, for deals, customer) any of its versions was credited to;
-        a deal that makes a rep deal with a customer for the first time carries the
-        catch-up it owes that rep."""
+        a deal carries whether the version it replaces was won; a deal that makes a rep
+        deal with a customer for the first time carries the catch-up it owes that rep."""
         kind = payload["type"]
         if kind not in ("deal", "complaint"):
             return payload
@@ -111,6 +117,7 @@ class FactRoutes:
         if kind == "deal":
             if stored is not None and stored["rep_id"] != payload["rep_id"]:
                 value[PREVIOUS] = {k: v for k, v in forwarded(stored).items() if k != PREVIOUS}
+            value[REPLACES_WON] = stored is not None and stored["stage"] == "won"
             customers = set(stored.get("_customers") or [stored["customer_id"]]) if stored else set()
             customers.add(payload["customer_id"])
             value["_customers"] = sorted(customers)
@@ -129,8 +136,9 @@ class FactRoutes:
         parts: set[int]
         if kind == "deal":
             reps = set(value.get("_reps") or [value["rep_id"]])
-            for customer in value.get("_customers") or [value["customer_id"]]:
-                reps |= self.interest.get(customer, set())
+            if value["stage"] == "won" or value.get(REPLACES_WON, True):
+                for customer in value.get("_customers") or [value["customer_id"]]:
+                    reps |= self.interest.get(customer, set())
             parts = {self.partition(rep) for rep in reps}
             for customer, catching_up in (value.get("_catch_up") or {}).items():
                 targets = {self.partition(rep) for rep in catching_up}

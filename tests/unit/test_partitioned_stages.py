@@ -30,6 +30,7 @@ from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 from tests import factories as f
 from tests.unit.test_aggregation_stage import ManualClock, Outputs, TimedOutputs, appeal_fact, new_tables
+from tests.unit.test_fact_routes import reps_in_two_partitions
 from tests.unit.test_payroll import TEAM_PLANS, late_roster
 
 PARTITIONS = 3
@@ -294,6 +295,51 @@ def test_each_rep_partition_publishes_only_its_own_reps() -> None:
     counted = {s.labels["partition"] for m in split.metrics.registry.collect() if m.name == "scorecard_rep_stage_facts"
                for s in m.samples}
     assert counted == {str(p) for p in range(PARTITIONS)}
+
+
+def test_another_reps_deal_of_a_shared_customer_reaches_a_partition_only_when_it_is_or_was_won() -> None:
+    """Reps a and b (different partitions) both deal with customer c-shared. a wins on
+    20 August. b's deal moves through the pipeline (a's partition needs none of that), is
+    won on 10 August (the acquisition is b's, contract §5), then lost: a's partition needs
+    the loss, or it keeps b's win and credits a no new customer."""
+    a, b = reps_in_two_partitions(PARTITIONS)
+    pipeline = dict(stage="open", closed_at=None, created_at="2026-08-01T10:00:00+08:00")
+    steps = [
+        [f.roster(a, "t1"), f.roster(b, "t2"),
+         f.deal("d-a", a, "c-shared", "500.00", closed_at="2026-08-20T10:00:00+08:00",
+                created_at="2026-08-01T10:00:00+08:00")],
+        [{**f.deal("d-b", b, "c-shared", "900.00", version=1, occurred_at="2026-08-02T10:00:00+08:00",
+                   pipeline_stage="prospect", expected_close_at="2026-08-30T10:00:00+08:00", **pipeline)},
+         {**f.deal("d-b", b, "c-shared", "900.00", version=2, occurred_at="2026-08-05T10:00:00+08:00",
+                   pipeline_stage="proposal", expected_close_at="2026-08-30T10:00:00+08:00", **pipeline)}],
+        [f.deal("d-b", b, "c-shared", "900.00", version=3, closed_at="2026-08-10T10:00:00+08:00",
+                created_at="2026-08-01T10:00:00+08:00")],
+        [f.deal("d-b", b, "c-shared", "900.00", stage="lost", version=4, closed_at="2026-08-25T10:00:00+08:00",
+                created_at="2026-08-01T10:00:00+08:00")],
+    ]
+    whole, split = Whole(), Split()
+    partition_a = split.reps.stage(partition_of(a, PARTITIONS))
+    held: list[int | None] = []  # the version of b's deal a's partition holds after each step
+
+    async def go() -> None:
+        for step in steps:
+            facts = _validated(step)
+            await whole.feed(facts)
+            await split.feed(facts)
+            held.append((stored_facts(partition_a.tables.facts).get("deal:d-b") or {}).get("version"))
+        await whole.settle()
+        await split.settle()
+
+    asyncio.run(go())
+    expected, got = _last(whole.outputs.sent["scorecards"]), _last(split.outputs.sent["scorecards"])
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        assert got[key] == expected[key], key
+    # worked by hand: b's win reversed, a's deal is the customer's earliest won one
+    assert expected[f"rep:{a}:2026-08"]["kpis"]["new_customers"] == 1
+    assert expected[f"rep:{b}:2026-08"]["kpis"]["new_customers"] == 0
+    # not b's open versions, then the win, then the loss that replaced it
+    assert held == [None, None, 3, 4]
 
 
 def test_an_appeal_reaches_the_partition_of_its_rep_and_pays_as_the_whole_computation_does() -> None:

@@ -1,0 +1,53 @@
+"""Which rep-stage partitions the org stage sends a deal version to (``FactRoutes``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sales_scorecard.streams.fact_routes import REPLACES_WON, Fact, FactRoutes, forwarded, partition_of
+
+PARTITIONS = 3
+
+
+def reps_in_two_partitions(partitions: int = PARTITIONS) -> tuple[str, str]:
+    """Two rep ids whose rep-stage partitions differ."""
+    a = "r-0"
+    others = (f"r-{i}" for i in range(1, 20))
+    return a, next(r for r in others if partition_of(r, partitions) != partition_of(a, partitions))
+
+
+def _deal(rep: str, stage: str, version: int) -> dict[str, Any]:
+    return {"type": "deal", "deal_id": "d-b", "rep_id": rep, "customer_id": "c-shared", "stage": stage,
+            "version": version}
+
+
+def _partitions(routes: FactRoutes, value: Fact) -> set[int]:
+    out: dict[int, list[Fact]] = {}
+    routes.route(value, out, lambda customer: iter(()))
+    return set(out)
+
+
+def test_a_deal_version_says_whether_it_replaces_a_win_and_the_rep_stage_never_sees_it() -> None:
+    routes = FactRoutes(PARTITIONS)
+    _, b = reps_in_two_partitions()
+    first = routes.annotate(_deal(b, "open", 1), None)
+    won = routes.annotate(_deal(b, "won", 2), first)
+    lost = routes.annotate(_deal(b, "lost", 3), won)
+    reopened = routes.annotate(_deal(b, "open", 4), lost)
+    assert [v[REPLACES_WON] for v in (first, won, lost, reopened)] == [False, False, True, False]
+    assert REPLACES_WON not in forwarded(lost)
+
+
+def test_another_reps_version_reaches_a_partition_dealing_with_the_customer_only_if_it_is_or_replaces_a_win() -> None:
+    a, b = reps_in_two_partitions()
+    routes = FactRoutes(PARTITIONS)
+    routes.load({"type": "deal", "deal_id": "d-a", "rep_id": a, "customer_id": "c-shared", "stage": "won"})
+    own, other = partition_of(b, PARTITIONS), partition_of(a, PARTITIONS)
+    open_after_open = {**_deal(b, "open", 2), "_reps": [b], "_customers": ["c-shared"], REPLACES_WON: False}
+    assert _partitions(routes, open_after_open) == {own}
+    assert _partitions(routes, {**open_after_open, "stage": "lost"}) == {own}
+    assert _partitions(routes, {**open_after_open, "stage": "won"}) == {own, other}
+    assert _partitions(routes, {**open_after_open, REPLACES_WON: True}) == {own, other}
+    # stored before versions said so: routed as if it replaced a win
+    stored_before = {k: v for k, v in open_after_open.items() if k != REPLACES_WON}
+    assert _partitions(routes, stored_before) == {own, other}
