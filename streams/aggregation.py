@@ -888,7 +888,7 @@ class AggregationStage:
     async def publish_boards(self, engine: ScorecardEngine, emitted_at: str) -> None:
         """Leaderboard snapshots of the boards that moved, only when ranks or values changed."""
         cache = self.boards
-        started = self._monotonic()
+        started, began = self._monotonic(), time.perf_counter()
         for board, period in sorted(self.boards_pending):
             ranked = cache.ranked(board, period)
             window = engine.period(period)
@@ -903,6 +903,7 @@ class AggregationStage:
         self.boards_pending = set()
         pacing = self.pacing
         pacing.last_boards = self._monotonic()
+        self.metrics.board_seconds.observe(time.perf_counter() - began)  # real time, as the flush's
         # Ranking 10,000 reps per board takes a while: like flushes, space publications by
         # what the last one took (at most half the time goes to boards).
         pacing.board_gap = pacing.board_interval + min(pacing.last_boards - started, MAX_SPACING_SECONDS)

@@ -39,6 +39,11 @@ class Metrics:
         self.flush_seconds = Histogram(
             "scorecard_flush_seconds", "Time to compute and publish one batch of scorecard updates", registry=r
         )
+        self.board_seconds = Histogram(
+            "scorecard_board_publication_seconds",
+            "Time to build and publish the leaderboard snapshots of the boards that moved (part of a flush)",
+            registry=r,
+        )
         self.last_processed = Gauge(
             "scorecard_last_processed_timestamp_seconds", "Wall time the last record was processed", ["stage"],
             registry=r,

@@ -18,9 +18,10 @@ from typing import Any
 import orjson
 
 
-def measure_engine(events: list[dict[str, Any]], on_time_rate: int = 0) -> dict:
+def measure_engine(events: list[dict[str, Any]], on_time_rate: int = 0, on_time_reps: int | None = None) -> dict:
     """Validation, decoding, engine apply and a full render over ``events`` (the
-    throughput part's events, so the bound applies to that run)."""
+    throughput part's events, so the bound applies to that run); with ``on_time_rate``,
+    the stage on time under the latency part's load over ``on_time_reps``."""
     from sales_scorecard.core.engine import ScorecardEngine
     from sales_scorecard.schemas.records import record_from_event
     from sales_scorecard.schemas.validation import EventValidator
@@ -59,7 +60,7 @@ def measure_engine(events: list[dict[str, Any]], on_time_rate: int = 0) -> dict:
     refresh = time.perf_counter() - started
     return {
         **measure_stage(events),
-        **(measure_stage_on_time(on_time_rate) if on_time_rate else {}),
+        **(measure_stage_on_time(on_time_rate, reps=on_time_reps) if on_time_rate else {}),
         "events": len(lines),
         "scorecard_keys": len(keys),
         "validate_events_per_s": round(len(lines) / validate),
@@ -110,17 +111,21 @@ def measure_stage(events: list[dict[str, Any]]) -> dict:
 
 #: Seconds of the latency part's load the on-time measure offers the stage.
 ON_TIME_SECONDS = 20
+#: The histogram of the time a stage spends on leaderboard snapshots.
+BOARD_SECONDS = "scorecard_board_publication_seconds"
 
 
-def measure_stage_on_time(rate: int, seconds: int = ON_TIME_SECONDS) -> dict:
+def measure_stage_on_time(rate: int, seconds: int = ON_TIME_SECONDS, reps: int | None = None) -> dict:
     """CPU seconds of the single ``AggregationStage`` (dict tables, outputs dropped) fed the
-    latency part's load at ``rate`` events/s of a clock of its own, per event, in batches of
-    one ingest window (``SCORECARD_INGEST_BATCH_MS``): on time every changed key renders
-    once per interval, so this is what a steady load costs the stage, renders included,
-    without any Kafka or Faust cost; and the updates it sent."""
+    latency part's load (``reps`` in teams of ten) at ``rate`` events/s of a clock of its
+    own, per event, in batches of one ingest window (``SCORECARD_INGEST_BATCH_MS``): on time
+    every changed key renders once per interval, so this is what a steady load costs the
+    stage, renders included, without any Kafka or Faust cost; the updates it sent; how long
+    it held the loop per message (the longest, and the 99th percentile: nothing else runs
+    meanwhile); and the share of its time that went to leaderboard snapshots."""
     import asyncio
 
-    from sales_scorecard.cli.bench.latency import steady_history
+    from sales_scorecard.cli.bench.latency import REPS, steady_history
     from sales_scorecard.cli.bench.load import validated
     from sales_scorecard.cli.bench.state import CountingOutputs, ManualClock
     from sales_scorecard.streams.aggregation import AggregationStage, StageTables
@@ -128,21 +133,47 @@ def measure_stage_on_time(rate: int, seconds: int = ON_TIME_SECONDS) -> dict:
     from sales_scorecard.streams.metrics import Metrics
     from sales_scorecard.streams.settings import Settings
 
+    reps = reps or REPS
     settings = Settings(store="memory")
-    facts = list(validated(steady_history(rate, seconds), settings.currency))
+    history = list(validated(steady_history(rate, seconds, reps), settings.currency))
+    roster, facts = history[:reps], history[reps:]
     window = settings.ingest_batch_ms / 1000.0
     per_batch = max(1, round(rate * window))
-    outputs, clock = CountingOutputs(), ManualClock(1000.0)
+    outputs, clock, metrics = CountingOutputs(), ManualClock(1000.0), Metrics()
     tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
-    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics(), monotonic=clock)
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), metrics, monotonic=clock)
+    held: list[float] = []
 
-    async def offer() -> None:
-        for offset, start in enumerate(range(0, len(facts), per_batch)):
+    async def settle_roster() -> None:
+        """The roster applied and its scorecards out before the load starts (not measured)."""
+        await stage.on_batch(Batch(roster), offset=0, lag=window)
+        while stage.pending() or stage.boards_pending:
+            clock.now += 1.0
+            await stage.on_batch(Batch())
+
+    async def offer() -> tuple[float, float, int]:
+        """The load; the CPU seconds it took, of them in board publications, and the updates sent."""
+        await settle_roster()
+        boards, sent, started = histogram_sum(metrics, BOARD_SECONDS), outputs.sent, time.process_time()
+        for offset, start in enumerate(range(0, len(facts), per_batch), 1):
             clock.now += per_batch / rate
+            began = time.perf_counter()
             await stage.on_batch(Batch(facts[start:start + per_batch]), offset=offset, lag=window)
+            held.append(time.perf_counter() - began)
+        return (time.process_time() - started, histogram_sum(metrics, BOARD_SECONDS) - boards,
+                outputs.sent - sent)
 
-    started = time.process_time()
-    asyncio.run(offer())
-    cpu = time.process_time() - started
-    return {"on_time_rate": rate, "on_time_stage_cpu_us_per_event": round(1e6 * cpu / max(len(facts), 1), 1),
-            "on_time_updates_sent": outputs.sent}
+    cpu, boards, sent = asyncio.run(offer())
+    held.sort()
+    return {"on_time_rate": rate, "on_time_reps": reps,
+            "on_time_stage_cpu_us_per_event": round(1e6 * cpu / max(len(facts), 1), 1),
+            "on_time_updates_sent": sent,
+            "on_time_held_ms_max": round(1000 * held[-1], 1) if held else None,
+            "on_time_held_ms_p99": round(1000 * held[int(0.99 * (len(held) - 1))], 1) if held else None,
+            "on_time_boards_share": round(boards / cpu, 3) if cpu else None}
+
+
+def histogram_sum(metrics: Any, name: str) -> float:
+    """The sum of a histogram of a stage's ``Metrics``."""
+    return sum(s.value for m in metrics.registry.collect() if m.name == name
+               for s in m.samples if s.name == name + "_sum")

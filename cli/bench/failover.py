@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from sales_scorecard.cli.bench.latency import MONTH, UpdateWatcher, _roster
+from sales_scorecard.cli.bench.latency import MONTH, UpdateWatcher, roster
 from sales_scorecard.cli.bench.load import load
 from sales_scorecard.cli.bench.throughput import pipeline_handled
 from sales_scorecard.cli.bench.workers import scorecard_worker
@@ -44,7 +44,7 @@ def _owner(workers: list[WorkerProcess]) -> WorkerProcess | None:
 
 def measure_once(settings: Settings, workdir: Path, timeout: float, say: Callable[[str], None]) -> dict:
     """Kill the aggregation owner of two workers; seconds until the next deal is reflected."""
-    load(settings, [_roster(f"r{n:04d}") for n in range(REPS)] + [_deal(0)])
+    load(settings, [*roster(REPS), _deal(0)])
     first = scorecard_worker(settings, workdir / f"failover-{settings.app_id}-a.log").start()
     second: WorkerProcess | None = None
     try:

@@ -27,12 +27,14 @@ from sales_scorecard.streams.settings import Settings
 REPS = 200
 MONTH = "2026-11"
 DEAL_EVERY = 5
+#: Reps per team: 200 reps make 20 teams, 10,000 reps 1,000.
+TEAM_SIZE = 10
 
 
-def _roster(rep: str) -> dict:
+def _roster(rep: str, teams: int) -> dict:
     at = f"{MONTH}-01T09:00:00+08:00"
     return {"event_id": f"lat-ros-{rep}", "type": "roster", "schema_version": 1, "occurred_at": at, "rep_id": rep,
-            "team_id": f"t{int(rep[1:]) % 20:02d}", "manager_id": "m1", "status": "active", "effective_at": at,
+            "team_id": f"t{int(rep[1:]) % teams:02d}", "manager_id": "m1", "status": "active", "effective_at": at,
             "hired_at": at, "name": rep}
 
 
@@ -48,10 +50,16 @@ def _event(i: int, rep: str) -> dict:
             "kind": "call", "customer_id": f"lc{i}", "effective": True, "duration_minutes": 5}
 
 
+def roster(rep_count: int = REPS) -> list[dict]:
+    """The roster entries of ``rep_count`` reps, in teams of ``TEAM_SIZE`` (round robin)."""
+    teams = max(1, rep_count // TEAM_SIZE)
+    return [_roster(f"r{n:04d}", teams) for n in range(rep_count)]
+
+
 def steady_history(rate: int, seconds: int, rep_count: int = REPS) -> list[dict]:
     """The roster and the first ``rate × seconds`` events this part offers (``measure``)."""
     reps = [f"r{n:04d}" for n in range(rep_count)]
-    return [_roster(r) for r in reps] + [_event(i, reps[i % rep_count]) for i in range(rate * seconds)]
+    return roster(rep_count) + [_event(i, reps[i % rep_count]) for i in range(rate * seconds)]
 
 
 class UpdateWatcher(threading.Thread):
@@ -128,7 +136,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
     """Offer ``rate`` events/s for ``duration`` s to a running worker over ``rep_count`` reps;
     latency per won deal."""
     reps = [f"r{n:04d}" for n in range(rep_count)]
-    load(settings, [_roster(r) for r in reps])
+    load(settings, roster(rep_count))
     proc = scorecard_worker(settings, workdir / f"latency-{settings.app_id}.log").start()
     try:
         proc.wait_ready(timeout)

@@ -27,9 +27,17 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("engine: updates the stage sent meanwhile (scorecards, boards, alerts, payroll)",
             e.get("stage_updates_sent"))
         if e.get("on_time_rate"):
-            add(f"engine: the single stage on time at {e['on_time_rate']:,} ev/s (the latency part's load), "
+            over = f" over {e['on_time_reps']:,} reps" if e.get("on_time_reps") else ""
+            add(f"engine: the single stage on time at {e['on_time_rate']:,} ev/s (the latency part's load{over}), "
                 "CPU per event (offline)", e.get("on_time_stage_cpu_us_per_event"), "us")
             add("engine: updates the stage sent on time", e.get("on_time_updates_sent"))
+            add("engine: on time, the longest the stage held the loop for one message",
+                e.get("on_time_held_ms_max"), "ms")
+            if e.get("on_time_held_ms_p99") is not None:
+                add("engine: on time, the 99th percentile of the loop held per message", e["on_time_held_ms_p99"], "ms")
+            if e.get("on_time_boards_share") is not None:
+                add("engine: on time, share of the stage's CPU in leaderboard snapshots",
+                    round(100 * e["on_time_boards_share"], 1), "%")
     if "throughput" in result:
         t = result["throughput"]
         add("throughput a: bare aiokafka decode", t["ceiling"]["events_per_s"], "ev/s")

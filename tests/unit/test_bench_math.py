@@ -88,6 +88,19 @@ def test_report_shows_the_stage_cost_on_time_at_the_latency_rate() -> None:
     assert got["engine: updates the stage sent on time"] == "17,800"
 
 
+def test_report_shows_the_stage_on_time_over_an_organisation_how_long_it_held_the_loop_and_its_boards() -> None:
+    result = {"engine": {"apply_events_per_s": 8000, "render_keys_per_s": 3000, "on_time_rate": 350,
+                         "on_time_reps": 10000, "on_time_stage_cpu_us_per_event": 1392.5,
+                         "on_time_updates_sent": 131688, "on_time_held_ms_max": 219.7, "on_time_held_ms_p99": 118.9,
+                         "on_time_boards_share": 0.19}}
+    got = dict(rows(result))
+    assert got["engine: the single stage on time at 350 ev/s (the latency part's load over 10,000 reps), "
+               "CPU per event (offline)"] == "1392.5 us"
+    assert got["engine: on time, the longest the stage held the loop for one message"] == "219.7 ms"
+    assert got["engine: on time, the 99th percentile of the loop held per message"] == "118.9 ms"
+    assert got["engine: on time, share of the stage's CPU in leaderboard snapshots"] == "19.0 %"
+
+
 def test_pipeline_ceiling_adds_per_event_costs() -> None:
     # 100 µs per Faust pass twice + 100 µs of Python work = 300 µs: 3,333 ev/s at best.
     assert round(pipeline_ceiling(10_000, 10_000)) == 3333
