@@ -491,11 +491,18 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         return positions
 
     async def on_partitions_revoked(self, revoked: set) -> None:
-        """Faust forgets the committed offsets of ``revoked``, then commits what its agents
-        acknowledge while they finish: the guard keeps measuring from those offsets."""
+        """Faust forgets the committed offsets of ``revoked`` and the acknowledgements not
+        committed yet, then commits what its agents acknowledge while they finish: the guard
+        keeps measuring from those offsets, moved past the run of records acknowledged
+        since (processed: without the move, the record an agent acknowledged just before
+        the revoke looked unacknowledged once the next one was, and the partition was
+        delivered again from it)."""
         for tp in revoked:
             head = self._head(tp)
             if head is not None:
+                acked = set(self._acked.get(tp) or ())
+                while head in acked:
+                    head += 1
                 self._positions[tp] = head
         self._thread.skipped.forget(revoked)
         await super().on_partitions_revoked(revoked)

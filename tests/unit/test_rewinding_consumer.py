@@ -404,6 +404,22 @@ def test_a_compacted_window_with_several_holes_is_committed_in_one_go(tmp_path: 
     assert not consumer.hole_repair.requested and skips == []
 
 
+def test_a_record_acknowledged_before_a_revoke_and_not_committed_is_not_delivered_again(tmp_path: Any) -> None:
+    # Committed 2; the agent acknowledged 2 (when it took 3), and the revoke comes before
+    # the next commit: Faust drops the acknowledgement of 2, then 3 is acknowledged as the
+    # agent finishes it. 2 was processed: the guard commits past both (Faust's 4).
+    consumer = _consumer(tmp_path)
+    done, lost = TopicPartition("t.sales.facts", 0), TopicPartition("t.sales.facts", 1)
+    consumer._committed_offset.update({done: 2, lost: 2})
+    consumer._acked[done] = [2]
+    asyncio.run(consumer.on_partitions_revoked({done, lost}))
+    assert consumer._committed_offset.get(done) is None and not consumer._acked.get(done)
+    consumer._acked[done] = [3]
+    consumer._acked[lost] = [3]  # 2 never acknowledged here: re-delivered, as before
+    assert consumer._new_offset(done) == 4 and done not in consumer.hole_repair.requested
+    assert consumer._new_offset(lost) is None and lost in consumer.hole_repair.requested
+
+
 def test_after_a_revoke_the_agents_last_acknowledgements_are_committed_from_the_committed_offset(
         tmp_path: Any) -> None:
     # Faust forgets the committed offset on a revoke, then commits what the agents still
