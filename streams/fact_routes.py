@@ -12,10 +12,14 @@ reps' figures (the KPIs of contract §5):
   version and every version that replaces a won one, so the customer's acquisition (its
   earliest won deal, whoever won it) and its win history (repeat customers) are complete
   there; when a rep first deals with a customer, the customer's won deals so far are sent
-  along (a catch-up). Other reps' versions that neither are nor replace a win (an open
-  deal moving through the pipeline, a deal lost without having been won) change none of
-  its reps' figures, so they are not sent: whatever such a partition holds of the deal is
-  won exactly when the deal is, and then it holds the current version;
+  along (a catch-up). Other reps' versions that are not won and replace a version that
+  was not won (an open deal moving through the pipeline, a lost or reversed deal opened
+  again, a deal lost while open) change none of its reps' figures, so they are not sent:
+  once every routed message has arrived, whatever such a partition holds of the deal is
+  won exactly when the deal is, and then it holds the current version. A stored version
+  routed again because a duplicate or stale version came (``again``) goes to every such
+  partition: the message whose sends a crash lost comes again, and the version it owed a
+  partition may since have been replaced by one that is not sent there;
 - every period close (all partitions), and the organisation's event clock;
 - an appeal's adjustment (``appeal_adjustment``): the partition of its rep, whose ledger pays it;
 - a rep's shares of split team targets (``split_target``, contract §12), computed by the
@@ -23,9 +27,10 @@ reps' figures (the KPIs of contract §5):
 
 The routing history is stored with the fact itself (``_reps``, ``_customers``,
 ``_catch_up`` and ``_replaces_won`` in the org stage's ``facts`` table), so a fact that
-is applied again after a crash (a duplicate) is routed exactly as the first time, and
-nothing a crash interrupted is lost. Sending a fact twice is harmless: each rep partition gates versions
-and duplicates like the whole engine does.
+is applied again after a crash (a duplicate or a stale version) routes the stored version
+to every partition any earlier version went to, and nothing a crash interrupted is lost.
+Sending a fact twice is harmless: each rep partition gates versions and duplicates like
+the whole engine does.
 
 A deal version that moves the deal to another rep travels with the version it replaces
 (``_previous``): the new rep's partition may never have seen the deal, and the payroll
@@ -127,16 +132,19 @@ class FactRoutes:
         return value
 
     # ------------------------------------------------------------------ routing
-    def route(self, value: Fact, out: dict[int, list[Fact]], won_deals: Callable[[str], Iterable[Fact]]) -> None:
+    def route(self, value: Fact, out: dict[int, list[Fact]], won_deals: Callable[[str], Iterable[Fact]],
+              again: bool = False) -> None:
         """Add ``value`` (as stored, annotations included) to the batch of every rep
         partition that needs it; ``won_deals(customer)`` gives a customer's currently won
-        deals as stored, for the catch-up."""
+        deals as stored, for the catch-up; ``again``: the stored version routed again
+        after a duplicate or stale version (a deal goes to every partition dealing with
+        its customers, whether or not it replaces a win)."""
         kind = value["type"]
         fact = forwarded(value)
         parts: set[int]
         if kind == "deal":
             reps = set(value.get("_reps") or [value["rep_id"]])
-            if value["stage"] == "won" or value.get(REPLACES_WON, True):
+            if again or value["stage"] == "won" or value.get(REPLACES_WON, True):
                 for customer in value.get("_customers") or [value["customer_id"]]:
                     reps |= self.interest.get(customer, set())
             parts = {self.partition(rep) for rep in reps}

@@ -115,10 +115,11 @@ class OrgStage(AggregationStage):
 
     def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
         # The stored version is routed, annotations and all; a duplicate or stale version
-        # routes the stored one again, so what a crash kept from reaching the rep stage
-        # the first time gets there now.
+        # routes the stored one again, to every partition that may have missed an earlier
+        # version, so what a crash kept from reaching the rep stage the first time gets
+        # there now.
         value = stored if stored is not None else self.facts.get(key)
-        self.routes.route(value or payload, self._out, self._won_deals)
+        self.routes.route(value or payload, self._out, self._won_deals, again=stored is None)
         engine = self.engine
         if engine is not None:
             # Right after the fact that moved them, so a close that follows finds them there.

@@ -48,6 +48,10 @@ def test_another_reps_version_reaches_a_partition_dealing_with_the_customer_only
     assert _partitions(routes, {**open_after_open, "stage": "lost"}) == {own}
     assert _partitions(routes, {**open_after_open, "stage": "won"}) == {own, other}
     assert _partitions(routes, {**open_after_open, REPLACES_WON: True}) == {own, other}
+    # routed again after a duplicate or stale version: a lost send of an earlier version may be owed
+    out: dict[int, list[Fact]] = {}
+    routes.route(open_after_open, out, lambda customer: iter(()), again=True)
+    assert set(out) == {own, other}
     # stored before versions said so: routed as if it replaced a win
     stored_before = {k: v for k, v in open_after_open.items() if k != REPLACES_WON}
     assert _partitions(routes, stored_before) == {own, other}

@@ -342,6 +342,49 @@ def test_another_reps_deal_of_a_shared_customer_reaches_a_partition_only_when_it
     assert held == [None, None, 3, 4]
 
 
+def test_a_version_whose_send_a_crash_lost_reaches_a_partition_of_the_customer_when_its_message_comes_again() -> None:
+    """b's win (10 August) is reversed, a version a's partition needs, then the deal is
+    opened again, one it does not: both in one message whose sends a crash loses before
+    its input is committed. When the message comes again both versions are stale or
+    duplicates, and the stored one must still reach a's partition, or it keeps b's win and
+    credits a (won 20 August) no new customer."""
+    a, b = reps_in_two_partitions(PARTITIONS)
+    reopened = dict(stage="open", closed_at=None, created_at="2026-08-01T10:00:00+08:00", version=3,
+                    occurred_at="2026-09-05T10:00:00+08:00", pipeline_stage="proposal",
+                    expected_close_at="2026-12-20T10:00:00+08:00")
+    first = _validated([
+        f.roster(a, "t1"), f.roster(b, "t2"),
+        f.deal("d-a", a, "c-shared", "500.00", closed_at="2026-08-20T10:00:00+08:00",
+               created_at="2026-08-01T10:00:00+08:00"),
+        f.deal("d-b", b, "c-shared", "900.00", closed_at="2026-08-10T10:00:00+08:00",
+               created_at="2026-08-01T10:00:00+08:00")])
+    lost = _validated([
+        f.deal("d-b", b, "c-shared", "900.00", stage="reversed", version=2, closed_at="2026-08-10T10:00:00+08:00",
+               created_at="2026-08-01T10:00:00+08:00", occurred_at="2026-09-01T10:00:00+08:00"),
+        f.deal("d-b", b, "c-shared", "900.00", **reopened)])
+    whole, split = Whole(), Split()
+    partition_a = split.reps.stage(partition_of(a, PARTITIONS))
+
+    async def go() -> None:
+        for facts in (first, lost):
+            await whole.feed(facts)
+        await split.feed(first)
+        await split.org.on_batch(Batch(lost))
+        split.to_rep.clear()  # the crash: the org stage's sends are lost, its input not committed
+        split.org.on_revoked()
+        await split.feed(lost)  # the message comes again; the org stage rebuilds from its facts
+        await whole.settle()
+        await split.settle()
+
+    asyncio.run(go())
+    expected, got = _last(whole.outputs.sent["scorecards"]), _last(split.outputs.sent["scorecards"])
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        assert got[key] == expected[key], key
+    assert expected[f"rep:{a}:2026-08"]["kpis"]["new_customers"] == 1  # b's win reversed: a's is the earliest
+    assert stored_facts(partition_a.tables.facts)["deal:d-b"]["version"] == 3
+
+
 def test_an_appeal_reaches_the_partition_of_its_rep_and_pays_as_the_whole_computation_does() -> None:
     facts = _validated(_history())
     reps = sorted({f["rep_id"] for f in facts if f["type"] == "roster"})
