@@ -273,6 +273,14 @@ class SkippedOffsets:
                 self.expected.pop(tp, None)
                 self.skipped.pop(tp, None)
 
+    def past(self, tp: Any, offset: int) -> int:
+        """``offset``, or the first offset after the run of skipped offsets that starts there."""
+        with self.mutex:
+            for first, last in self.skipped.get(tp, ()):
+                if first <= offset <= last:
+                    offset = last + 1
+            return offset
+
     def holds_no_record(self, tp: Any, hole: Hole) -> bool:
         """Whether every offset of ``hole`` was skipped by the fetches since the last seek."""
         with self.mutex:
@@ -493,19 +501,28 @@ class RewindingConsumer(faust_aiokafka.Consumer):
     async def on_partitions_revoked(self, revoked: set) -> None:
         """Faust forgets the committed offsets of ``revoked`` and the acknowledgements not
         committed yet, then commits what its agents acknowledge while they finish: the guard
-        keeps measuring from those offsets, moved past the run of records acknowledged
-        since (processed: without the move, the record an agent acknowledged just before
-        the revoke looked unacknowledged once the next one was, and the partition was
-        delivered again from it)."""
+        keeps measuring from those offsets, moved past what Faust would have committed of
+        them (the run of offsets acknowledged since, or holding no record). Without the
+        move, the record an agent acknowledged just before the revoke looked
+        unacknowledged once the next one was, and the partition was delivered again from it."""
         for tp in revoked:
             head = self._head(tp)
             if head is not None:
-                acked = set(self._acked.get(tp) or ())
-                while head in acked:
-                    head += 1
-                self._positions[tp] = head
+                self._positions[tp] = self._past_acknowledged(tp, head)
         self._thread.skipped.forget(revoked)
         await super().on_partitions_revoked(revoked)
+
+    def _past_acknowledged(self, tp: Any, head: int) -> int:
+        """``head`` moved past the offsets from it that were acknowledged or that the
+        fetches found holding no record."""
+        acked, skipped = set(self._acked.get(tp) or ()), self._thread.skipped
+        while True:
+            moved = skipped.past(tp, head)
+            while moved in acked:
+                moved += 1
+            if moved == head:
+                return head
+            head = moved
 
     async def perform_seek(self) -> None:
         """Faust's seek of every assigned partition to its committed offset, after which the

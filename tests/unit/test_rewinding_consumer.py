@@ -420,6 +420,20 @@ def test_a_record_acknowledged_before_a_revoke_and_not_committed_is_not_delivere
     assert consumer._new_offset(lost) is None and lost in consumer.hole_repair.requested
 
 
+def test_at_a_revoke_the_guard_moves_past_acknowledged_and_empty_offsets_and_stops_at_the_first_other(
+        tmp_path: Any) -> None:
+    consumer = _consumer(tmp_path)
+    compacted, broken = TopicPartition("t.sales.targets", 0), TopicPartition("t.sales.facts", 0)
+    consumer._thread.skipped.sought({compacted: 0})
+    consumer._thread.skipped.fetched(compacted, [0, 1, 2, 6, 7])  # 3..5 compacted away
+    consumer._acked.update({compacted: [2], broken: [2, 4, 5]})
+    assert consumer._past_acknowledged(compacted, 2) == 6  # the record at 6 is in the agent's hands
+    assert consumer._past_acknowledged(broken, 2) == 3  # 3 never acknowledged: measured from there
+    consumer._acked[compacted] = [2, 6, 7]
+    assert consumer._past_acknowledged(compacted, 2) == 8
+    assert consumer._past_acknowledged(broken, 0) == 0 and consumer._past_acknowledged(compacted, 9) == 9
+
+
 def test_after_a_revoke_the_agents_last_acknowledgements_are_committed_from_the_committed_offset(
         tmp_path: Any) -> None:
     # Faust forgets the committed offset on a revoke, then commits what the agents still
