@@ -133,6 +133,16 @@ def _last(sent: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _same_scorecards(whole: Whole, split: Split) -> dict[str, Any]:
+    """The last scorecard per key of the whole computation, after checking the split
+    stages sent the same keys with the same contents."""
+    expected, got = _last(whole.outputs.sent["scorecards"]), _last(split.outputs.sent["scorecards"])
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        assert got[key] == expected[key], key
+    return expected
+
+
 def _payroll(sent: list[tuple[str, Any]]) -> dict[str, Any]:
     return {v["event_id"]: {k: x for k, x in v.items() if k not in VOLATILE} for _, v in sent}
 
@@ -240,11 +250,8 @@ def test_the_split_stages_publish_what_the_whole_computation_publishes() -> None
         await split.settle()
 
     asyncio.run(go())
-    expected, got = _last(whole.outputs.sent["scorecards"]), _last(split.outputs.sent["scorecards"])
+    expected = _same_scorecards(whole, split)
     assert any(k.startswith("rep:") for k in expected) and any(k.startswith("team:") for k in expected)
-    assert sorted(got) == sorted(expected)
-    for key in expected:
-        assert got[key] == expected[key], key
     forecasts = [v for k, v in expected.items() if v is not None and k.endswith(":2026")
                  and v["kpis"]["forecast_revenue"] != v["kpis"]["revenue"]]
     assert {v["scope"] for v in forecasts} == {"rep", "team", "company"}, "no pipeline in the forecasts"
@@ -331,10 +338,7 @@ def test_another_reps_deal_of_a_shared_customer_reaches_a_partition_only_when_it
         await split.settle()
 
     asyncio.run(go())
-    expected, got = _last(whole.outputs.sent["scorecards"]), _last(split.outputs.sent["scorecards"])
-    assert sorted(got) == sorted(expected)
-    for key in expected:
-        assert got[key] == expected[key], key
+    expected = _same_scorecards(whole, split)
     # worked by hand: b's win reversed, a's deal is the customer's earliest won one
     assert expected[f"rep:{a}:2026-08"]["kpis"]["new_customers"] == 1
     assert expected[f"rep:{b}:2026-08"]["kpis"]["new_customers"] == 0
@@ -377,10 +381,7 @@ def test_a_version_whose_send_a_crash_lost_reaches_a_partition_of_the_customer_w
         await split.settle()
 
     asyncio.run(go())
-    expected, got = _last(whole.outputs.sent["scorecards"]), _last(split.outputs.sent["scorecards"])
-    assert sorted(got) == sorted(expected)
-    for key in expected:
-        assert got[key] == expected[key], key
+    expected = _same_scorecards(whole, split)
     assert expected[f"rep:{a}:2026-08"]["kpis"]["new_customers"] == 1  # b's win reversed: a's is the earliest
     assert stored_facts(partition_a.tables.facts)["deal:d-b"]["version"] == 3
 
