@@ -903,7 +903,7 @@ class AggregationStage:
         self.boards_pending = set()
         pacing = self.pacing
         pacing.last_boards = self._monotonic()
-        self.metrics.board_seconds.observe(time.perf_counter() - began)  # real time, as the flush's
+        self.metrics.board_seconds.observe(time.perf_counter() - began)  # real time: the stage's clock may be a test's
         # Ranking 10,000 reps per board takes a while: like flushes, space publications by
         # what the last one took (at most half the time goes to boards).
         pacing.board_gap = pacing.board_interval + min(pacing.last_boards - started, MAX_SPACING_SECONDS)

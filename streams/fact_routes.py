@@ -17,7 +17,7 @@ reps' figures (the KPIs of contract §5):
   again, a deal lost while open) change none of its reps' figures, so they are not sent:
   once every routed message has arrived, whatever such a partition holds of the deal is
   won exactly when the deal is, and then it holds the current version. A stored version
-  routed again because a duplicate or stale version came (``again``) goes to every such
+  routed again because a duplicate or stale version came (``repeated``) goes to every such
   partition: the message whose sends a crash lost comes again, and the version it owed a
   partition may since have been replaced by one that is not sent there;
 - every period close (all partitions), and the organisation's event clock;
@@ -49,10 +49,11 @@ from kafka.partitioner.default import murmur2
 from sales_scorecard.schemas.fact_types import FACT_TYPES
 
 Fact = dict[str, Any]
-#: the annotations the org stage keeps with a deal or complaint (never forwarded)
-ANNOTATIONS = ("_reps", "_customers", "_catch_up", "_replaces_won")
-#: whether a deal version replaces a won one (absent: stored before it was kept; routed as one)
+#: whether a deal version replaces a won one; a deal stored without it (before versions
+#: carried it) is routed as if it did
 REPLACES_WON = "_replaces_won"
+#: the annotations the org stage keeps with a deal or complaint (never forwarded)
+ANNOTATIONS = ("_reps", "_customers", "_catch_up", REPLACES_WON)
 #: the version a reassigned deal replaces (kept and forwarded)
 PREVIOUS = "_previous"
 
@@ -133,18 +134,18 @@ class FactRoutes:
 
     # ------------------------------------------------------------------ routing
     def route(self, value: Fact, out: dict[int, list[Fact]], won_deals: Callable[[str], Iterable[Fact]],
-              again: bool = False) -> None:
+              repeated: bool = False) -> None:
         """Add ``value`` (as stored, annotations included) to the batch of every rep
         partition that needs it; ``won_deals(customer)`` gives a customer's currently won
-        deals as stored, for the catch-up; ``again``: the stored version routed again
-        after a duplicate or stale version (a deal goes to every partition dealing with
-        its customers, whether or not it replaces a win)."""
+        deals as stored, for the catch-up; ``repeated``: ``value`` is routed again because
+        a duplicate or stale version of it came (a deal then goes to every partition
+        dealing with its customers, whether or not it replaces a win)."""
         kind = value["type"]
         fact = forwarded(value)
         parts: set[int]
         if kind == "deal":
             reps = set(value.get("_reps") or [value["rep_id"]])
-            if again or value["stage"] == "won" or value.get(REPLACES_WON, True):
+            if repeated or value["stage"] == "won" or value.get(REPLACES_WON, True):
                 for customer in value.get("_customers") or [value["customer_id"]]:
                     reps |= self.interest.get(customer, set())
             parts = {self.partition(rep) for rep in reps}

@@ -41,7 +41,7 @@ class Metrics:
         )
         self.board_seconds = Histogram(
             "scorecard_board_publication_seconds",
-            "Time to build and publish the leaderboard snapshots of the boards that moved (part of a flush)",
+            "Time to build and publish the leaderboard snapshots of the boards that moved",
             registry=r,
         )
         self.last_processed = Gauge(

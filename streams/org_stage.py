@@ -119,7 +119,7 @@ class OrgStage(AggregationStage):
         # version, so what a crash kept from reaching the rep stage the first time gets
         # there now.
         value = stored if stored is not None else self.facts.get(key)
-        self.routes.route(value or payload, self._out, self._won_deals, again=stored is None)
+        self.routes.route(value or payload, self._out, self._won_deals, repeated=stored is None)
         engine = self.engine
         if engine is not None:
             # Right after the fact that moved them, so a close that follows finds them there.

@@ -499,12 +499,12 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         return positions
 
     async def on_partitions_revoked(self, revoked: set) -> None:
-        """Faust forgets the committed offsets of ``revoked`` and the acknowledgements not
-        committed yet, then commits what its agents acknowledge while they finish: the guard
-        keeps measuring from those offsets, moved past what Faust would have committed of
-        them (the run of offsets acknowledged since, or holding no record). Without the
-        move, the record an agent acknowledged just before the revoke looked
-        unacknowledged once the next one was, and the partition was delivered again from it."""
+        """Keep measuring each revoked partition's holes from its committed offset, moved
+        past the offsets acknowledged since or holding no record: Faust forgets both the
+        committed offset and those acknowledgements, then commits what its agents
+        acknowledge while they finish."""
+        # Without the move, the record an agent acknowledged just before the revoke looked
+        # unacknowledged once the next one was, and the partition was delivered again.
         for tp in revoked:
             head = self._head(tp)
             if head is not None:

@@ -6,6 +6,8 @@ import itertools
 import random
 from typing import Any
 
+from sales_scorecard.streams.fact_routes import partition_of
+
 _ids = itertools.count(1)
 
 
@@ -214,3 +216,10 @@ def deals_and_calls(rng: random.Random, reps: list[str], n: int) -> list[dict[st
         else:
             facts.append(activity(rep, "call", occurred_at=f"2026-11-{rng.randint(1, 28):02d}T10:00:00+08:00"))
     return facts
+
+
+def reps_in_two_partitions(partitions: int) -> tuple[str, str]:
+    """Two rep ids whose rep-stage partitions (of ``partitions``) differ."""
+    a = "r-0"
+    others = (f"r-{i}" for i in range(1, 20))
+    return a, next(r for r in others if partition_of(r, partitions) != partition_of(a, partitions))

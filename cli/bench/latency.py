@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from sales_scorecard.cli.bench.load import load
+from sales_scorecard.cli.bench.load import TEAM_SIZE, load
 from sales_scorecard.cli.bench.throughput import pipeline_handled
 from sales_scorecard.cli.bench.workers import Usage, scorecard_worker
 from sales_scorecard.cli.kafka_io import make_consumer, make_producer, route
@@ -27,8 +27,6 @@ from sales_scorecard.streams.settings import Settings
 REPS = 200
 MONTH = "2026-11"
 DEAL_EVERY = 5
-#: Reps per team: 200 reps make 20 teams, 10,000 reps 1,000.
-TEAM_SIZE = 10
 
 
 def _roster(rep: str, teams: int) -> dict:

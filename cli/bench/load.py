@@ -24,10 +24,14 @@ def realistic_events(count: int, seed: int = 7) -> list[dict[str, Any]]:
         months = max(months + 1, int(months * count / max(len(events), 1)) + 1)
 
 
+#: Reps per team in the bench's histories (the memory part's and the latency part's).
+TEAM_SIZE = 10
+
+
 def state_events(reps: int, months: int, start: str = "2025-11") -> Iterator[dict[str, Any]]:
     """A thin history that creates ``reps`` × ``months`` rep-period scorecards: a roster
     entry per rep, then per rep and month one won deal and one call."""
-    teams = max(1, reps // 10)
+    teams = max(1, reps // TEAM_SIZE)
     y, m = int(start[:4]), int(start[5:7])
     first = date(y, m, 1)
     at = f"{first.isoformat()}T09:00:00+08:00"

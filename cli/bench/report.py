@@ -36,7 +36,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             if e.get("on_time_held_ms_p99") is not None:
                 add("engine: on time, the 99th percentile of the loop held per message", e["on_time_held_ms_p99"], "ms")
             if e.get("on_time_boards_share") is not None:
-                add("engine: on time, share of the stage's CPU in leaderboard snapshots",
+                add("engine: on time, share of the stage's time in leaderboard snapshots",
                     round(100 * e["on_time_boards_share"], 1), "%")
     if "throughput" in result:
         t = result["throughput"]

@@ -98,7 +98,7 @@ def test_report_shows_the_stage_on_time_over_an_organisation_how_long_it_held_th
                "CPU per event (offline)"] == "1392.5 us"
     assert got["engine: on time, the longest the stage held the loop for one message"] == "219.7 ms"
     assert got["engine: on time, the 99th percentile of the loop held per message"] == "118.9 ms"
-    assert got["engine: on time, share of the stage's CPU in leaderboard snapshots"] == "19.0 %"
+    assert got["engine: on time, share of the stage's time in leaderboard snapshots"] == "19.0 %"
 
 
 def test_pipeline_ceiling_adds_per_event_costs() -> None:

@@ -5,15 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sales_scorecard.streams.fact_routes import REPLACES_WON, Fact, FactRoutes, forwarded, partition_of
+from tests import factories as f
 
 PARTITIONS = 3
-
-
-def reps_in_two_partitions(partitions: int = PARTITIONS) -> tuple[str, str]:
-    """Two rep ids whose rep-stage partitions differ."""
-    a = "r-0"
-    others = (f"r-{i}" for i in range(1, 20))
-    return a, next(r for r in others if partition_of(r, partitions) != partition_of(a, partitions))
 
 
 def _deal(rep: str, stage: str, version: int) -> dict[str, Any]:
@@ -29,7 +23,7 @@ def _partitions(routes: FactRoutes, value: Fact) -> set[int]:
 
 def test_a_deal_version_says_whether_it_replaces_a_win_and_the_rep_stage_never_sees_it() -> None:
     routes = FactRoutes(PARTITIONS)
-    _, b = reps_in_two_partitions()
+    _, b = f.reps_in_two_partitions(PARTITIONS)
     first = routes.annotate(_deal(b, "open", 1), None)
     won = routes.annotate(_deal(b, "won", 2), first)
     lost = routes.annotate(_deal(b, "lost", 3), won)
@@ -39,7 +33,7 @@ def test_a_deal_version_says_whether_it_replaces_a_win_and_the_rep_stage_never_s
 
 
 def test_another_reps_version_reaches_a_partition_dealing_with_the_customer_only_if_it_is_or_replaces_a_win() -> None:
-    a, b = reps_in_two_partitions()
+    a, b = f.reps_in_two_partitions(PARTITIONS)
     routes = FactRoutes(PARTITIONS)
     routes.load({"type": "deal", "deal_id": "d-a", "rep_id": a, "customer_id": "c-shared", "stage": "won"})
     own, other = partition_of(b, PARTITIONS), partition_of(a, PARTITIONS)
@@ -50,7 +44,7 @@ def test_another_reps_version_reaches_a_partition_dealing_with_the_customer_only
     assert _partitions(routes, {**open_after_open, REPLACES_WON: True}) == {own, other}
     # routed again after a duplicate or stale version: a lost send of an earlier version may be owed
     out: dict[int, list[Fact]] = {}
-    routes.route(open_after_open, out, lambda customer: iter(()), again=True)
+    routes.route(open_after_open, out, lambda customer: iter(()), repeated=True)
     assert set(out) == {own, other}
     # stored before versions said so: routed as if it replaced a win
     stored_before = {k: v for k, v in open_after_open.items() if k != REPLACES_WON}

@@ -30,7 +30,6 @@ from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 from tests import factories as f
 from tests.unit.test_aggregation_stage import ManualClock, Outputs, TimedOutputs, appeal_fact, new_tables
-from tests.unit.test_fact_routes import reps_in_two_partitions
 from tests.unit.test_payroll import TEAM_PLANS, late_roster
 
 PARTITIONS = 3
@@ -309,7 +308,7 @@ def test_another_reps_deal_of_a_shared_customer_reaches_a_partition_only_when_it
     20 August. b's deal moves through the pipeline (a's partition needs none of that), is
     won on 10 August (the acquisition is b's, contract §5), then lost: a's partition needs
     the loss, or it keeps b's win and credits a no new customer."""
-    a, b = reps_in_two_partitions(PARTITIONS)
+    a, b = f.reps_in_two_partitions(PARTITIONS)
     pipeline = dict(stage="open", closed_at=None, created_at="2026-08-01T10:00:00+08:00")
     steps = [
         [f.roster(a, "t1"), f.roster(b, "t2"),
@@ -352,7 +351,7 @@ def test_a_version_whose_send_a_crash_lost_reaches_a_partition_of_the_customer_w
     its input is committed. When the message comes again both versions are stale or
     duplicates, and the stored one must still reach a's partition, or it keeps b's win and
     credits a (won 20 August) no new customer."""
-    a, b = reps_in_two_partitions(PARTITIONS)
+    a, b = f.reps_in_two_partitions(PARTITIONS)
     reopened = dict(stage="open", closed_at=None, created_at="2026-08-01T10:00:00+08:00", version=3,
                     occurred_at="2026-09-05T10:00:00+08:00", pipeline_stage="proposal",
                     expected_close_at="2026-12-20T10:00:00+08:00")
