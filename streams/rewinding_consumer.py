@@ -75,7 +75,8 @@ RELIES_ON = (
              ("seek_to_committed", "_fetch_records", "_ensure_consumer", "_create_worker_consumer")),
     Internal("faust-streaming", "faust.transport.drivers.aiokafka:Consumer",
              ("_new_consumer_thread", "_new_offset", "getmany", "assignment", "_thread", "_committed_offset",
-              "perform_seek", "on_partitions_revoked", "_acked", "_acked_index", "_gap", "_read_offset")),
+              "perform_seek", "on_partitions_revoked", "on_partitions_assigned", "_acked", "_acked_index", "_gap",
+              "_read_offset")),
     Internal("faust-streaming", "faust.transport.base:Transport", ("Consumer",)),
     Internal("mode-streaming", "mode.threads:QueueServiceThread", ("call_thread",)),
     Internal("mode-streaming", "mode:Service", ("loop", "beacon")),
@@ -508,7 +509,7 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         for tp in revoked:
             head = self._head(tp)
             if head is not None:
-                self._positions[tp] = self._past_acknowledged(tp, head)
+                self._positions[tp] = self._revoked_heads[tp] = self._past_acknowledged(tp, head)
         self._thread.skipped.forget(revoked)
         await super().on_partitions_revoked(revoked)
 
@@ -524,12 +525,31 @@ class RewindingConsumer(faust_aiokafka.Consumer):
                 return head
             head = moved
 
+    @property
+    def _revoked_heads(self) -> dict:
+        """Partition -> where the last revoke moved its head, until the next assignment."""
+        heads: dict = self.__dict__.setdefault("revoked_heads", {})
+        return heads
+
+    async def on_partitions_assigned(self, assigned: set, generation_id: int = 0) -> None:
+        """A new generation: each partition's head is its committed offset again."""
+        self._revoked_heads.clear()
+        await super().on_partitions_assigned(assigned, generation_id)
+
     async def perform_seek(self) -> None:
         """Faust's seek of every assigned partition to its committed offset, after which the
-        guard measures each partition's head from where it was put and re-deliveries start over."""
+        guard measures each partition's head from where it was put (between a revoke and
+        the next assignment, no lower than where the revoke moved it) and re-deliveries
+        start over."""
         await super().perform_seek()
         self._positions.clear()
         self._positions.update(self._thread.positions)
+        # Faust seeks from ``getmany`` when a fetch returns to a stopped flow, during a
+        # revoke too: no agent has taken a record since the revoke, so its move stands.
+        for tp, head in self._revoked_heads.items():
+            current = self._head(tp)
+            if current is not None and current < head:
+                self._advance_head(tp, head)
         self.__dict__["hole_repair"] = HoleRepair(self._repair().tracker)
 
     def _report_skip(self, tp: Any, offset: int) -> None:

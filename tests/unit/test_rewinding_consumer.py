@@ -420,6 +420,37 @@ def test_a_record_acknowledged_before_a_revoke_and_not_committed_is_not_delivere
     assert consumer._new_offset(lost) is None and lost in consumer.hole_repair.requested
 
 
+def test_a_seek_during_a_revoke_keeps_the_revokes_move_until_the_next_assignment(tmp_path: Any,
+                                                                                monkeypatch: Any) -> None:
+    # Committed 2, 2 acknowledged; the revoke moves the head to 3. A fetch returns to the
+    # stopped flow and Faust seeks to the committed offset 2 (from getmany); then the agent
+    # acknowledges 3 as it finishes it: the commit is Faust's 4, no re-delivery.
+    consumer = _consumer(tmp_path)
+    done, never = TopicPartition("t.sales.facts", 0), TopicPartition("t.sales.facts", 1)
+    consumer._committed_offset.update({done: 2, never: 2})
+    consumer._acked[done] = [2]
+    asyncio.run(consumer.on_partitions_revoked({done, never}))
+    consumer._thread.positions = {done: 2, never: 2}
+    consumer._thread.seek_to_committed = _returning({done: 2, never: 2})
+    asyncio.run(consumer.perform_seek())
+    consumer._acked[done], consumer._acked[never] = [3], [3]
+    assert consumer._new_offset(done) == 4 and done not in consumer.hole_repair.requested
+    assert consumer._new_offset(never) is None and never in consumer.hole_repair.requested  # 2 never acknowledged
+    # the next assignment's seek starts from the broker's committed offset again
+    assigned: list = []
+
+    async def faust_assigned(self: Any, tps: set, generation_id: int = 0) -> None:
+        assigned.append((set(self._revoked_heads), tps))
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "on_partitions_assigned", faust_assigned)
+    asyncio.run(consumer.on_partitions_assigned({done}))
+    assert assigned == [(set(), {done})]  # forgotten before Faust's own handling
+    consumer._committed_offset[done], consumer._acked[done] = 2, []
+    asyncio.run(consumer.perform_seek())
+    consumer._acked[done] = [3]
+    assert consumer._new_offset(done) is None  # 2 not acknowledged in this generation
+
+
 def test_at_a_revoke_the_guard_moves_past_acknowledged_and_empty_offsets_and_stops_at_the_first_other(
         tmp_path: Any) -> None:
     consumer = _consumer(tmp_path)
