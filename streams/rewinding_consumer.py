@@ -473,7 +473,8 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         return offset
 
     def _advance_head(self, tp: Any, offset: int) -> None:
-        """The offsets of ``tp`` before ``offset`` hold no record: its head moves there."""
+        """The offsets of ``tp`` before ``offset`` are done with (acknowledged, or holding no
+        record): its head moves there."""
         if self._committed_offset.get(tp) is not None:
             self._committed_offset[tp] = offset
         else:
@@ -509,7 +510,9 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         for tp in revoked:
             head = self._head(tp)
             if head is not None:
-                self._positions[tp] = self._revoked_heads[tp] = self._past_acknowledged(tp, head)
+                if self._holes_are_losses():  # with transactions Faust's own handling stands
+                    head = self._revoked_heads[tp] = self._past_acknowledged(tp, head)
+                self._positions[tp] = head
         self._thread.skipped.forget(revoked)
         await super().on_partitions_revoked(revoked)
 

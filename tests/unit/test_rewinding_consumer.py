@@ -436,6 +436,9 @@ def test_a_seek_during_a_revoke_keeps_the_revokes_move_until_the_next_assignment
     consumer._acked[done], consumer._acked[never] = [3], [3]
     assert consumer._new_offset(done) == 4 and done not in consumer.hole_repair.requested
     assert consumer._new_offset(never) is None and never in consumer.hole_repair.requested  # 2 never acknowledged
+    consumer._committed_offset[done] = 4  # a hole above the kept head is still one
+    consumer._acked[done] = [5]
+    assert consumer._new_offset(done) is None and done in consumer.hole_repair.requested
     # the next assignment's seek starts from the broker's committed offset again
     assigned: list = []
 
@@ -445,10 +448,18 @@ def test_a_seek_during_a_revoke_keeps_the_revokes_move_until_the_next_assignment
     monkeypatch.setattr(faust_aiokafka.Consumer, "on_partitions_assigned", faust_assigned)
     asyncio.run(consumer.on_partitions_assigned({done}))
     assert assigned == [(set(), {done})]  # forgotten before Faust's own handling
-    consumer._committed_offset[done], consumer._acked[done] = 2, []
+    consumer._acked[done] = []
     asyncio.run(consumer.perform_seek())
     consumer._acked[done] = [3]
     assert consumer._new_offset(done) is None  # 2 not acknowledged in this generation
+
+
+def test_with_transactions_a_revoke_leaves_faust_its_own_head(tmp_path: Any) -> None:
+    consumer = _consumer(tmp_path, "exactly_once")
+    tp = TopicPartition("t.sales.facts", 0)
+    consumer._committed_offset[tp], consumer._acked[tp] = 2, [2]
+    asyncio.run(consumer.on_partitions_revoked({tp}))
+    assert consumer._positions[tp] == 2 and not consumer._revoked_heads
 
 
 def test_at_a_revoke_the_guard_moves_past_acknowledged_and_empty_offsets_and_stops_at_the_first_other(
