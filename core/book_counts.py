@@ -42,6 +42,13 @@ def _size(held: Held | None) -> int:
     return 0 if held is None else 1 if isinstance(held, datetime) else len(held)
 
 
+def book_moves(ts: datetime, rest: Held | None, end: datetime) -> bool:
+    """Whether the book of the year before ``end`` moves when a customer's close time
+    ``ts`` comes or goes, ``rest`` being its close times without it (``book_move``)."""
+    lo = end - YEAR
+    return lo <= ts and (rest is None or not held_within(rest, lo, end))
+
+
 def book_move(old: Held | None, new: Held | None) -> tuple[Held | None, int]:
     """A customer's close times went from ``old`` to ``new`` by adding or removing one time:
     the side without that time, and how a book whose year holds that time moves (+1: the
@@ -124,8 +131,7 @@ class BookCounts:
         for end in reversed(ends):  # newest first: most kept ends are past months, before ``ts``
             if ts >= end:
                 return
-            lo = end - YEAR
-            if lo <= ts and (rest is None or not held_within(rest, lo, end)):
+            if book_moves(ts, rest, end):
                 ends[end] += move
 
 
@@ -185,6 +191,5 @@ class CoveredCounts:
             end = kept.end
             if ts >= end:
                 return
-            lo = end - YEAR
-            if lo <= ts and (rest is None or not held_within(rest, lo, end)) and contacts(month) >= 2:
+            if book_moves(ts, rest, end) and contacts(month) >= 2:
                 kept.covered += move

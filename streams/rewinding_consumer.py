@@ -284,15 +284,7 @@ class SkippedOffsets:
 
     def holds_no_record(self, tp: Any, hole: Hole) -> bool:
         """Whether every offset of ``hole`` was skipped by the fetches since the last seek."""
-        with self.mutex:
-            covered = hole.first
-            for first, last in self.skipped.get(tp, ()):
-                if first > covered:
-                    return False
-                covered = max(covered, last + 1)
-                if covered > hole.last:
-                    return True
-            return False
+        return self.past(tp, hole.first) > hole.last
 
 
 class HoleRepair:

@@ -48,15 +48,20 @@ def _event(i: int, rep: str) -> dict:
             "kind": "call", "customer_id": f"lc{i}", "effective": True, "duration_minutes": 5}
 
 
+def rep_ids(rep_count: int = REPS) -> list[str]:
+    """The ids of the part's reps."""
+    return [f"r{n:04d}" for n in range(rep_count)]
+
+
 def roster(rep_count: int = REPS) -> list[dict]:
     """The roster entries of ``rep_count`` reps, in teams of ``TEAM_SIZE`` (round robin)."""
     teams = max(1, rep_count // TEAM_SIZE)
-    return [_roster(f"r{n:04d}", teams) for n in range(rep_count)]
+    return [_roster(rep, teams) for rep in rep_ids(rep_count)]
 
 
 def steady_history(rate: int, seconds: int, rep_count: int = REPS) -> list[dict]:
     """The roster and the first ``rate × seconds`` events this part offers (``measure``)."""
-    reps = [f"r{n:04d}" for n in range(rep_count)]
+    reps = rep_ids(rep_count)
     return roster(rep_count) + [_event(i, reps[i % rep_count]) for i in range(rate * seconds)]
 
 
@@ -133,7 +138,7 @@ def measure(settings: Settings, rate: int, duration: int, workdir: Path, timeout
             rep_count: int = REPS) -> dict:
     """Offer ``rate`` events/s for ``duration`` s to a running worker over ``rep_count`` reps;
     latency per won deal."""
-    reps = [f"r{n:04d}" for n in range(rep_count)]
+    reps = rep_ids(rep_count)
     load(settings, roster(rep_count))
     proc = scorecard_worker(settings, workdir / f"latency-{settings.app_id}.log").start()
     try:
