@@ -246,7 +246,9 @@ class EngineRole:
     team and company figures read of members, ``core.rep_tally``) and one
     ``rep_partition`` engine per partition of the rep stage (the rep scorecards and the
     payroll of the reps it owns; it also holds other reps' deals of the customers its
-    reps deal with, for acquisitions and repeat customers, contract §5).
+    reps deal with, for acquisitions and repeat customers, contract §5). A
+    ``team_partition`` engine renders the team scorecards of the teams it owns from the
+    facts of every rep ever in one of them (``streams.team_routes``).
     """
 
     #: scopes whose scorecards ``take_dirty`` hands out
@@ -266,6 +268,16 @@ class EngineRole:
     #: stage's partitions): its memos are bounded at ``bounded_memo.limit_for(share)``, so
     #: the engines of a worker holding every partition keep no more than one whole engine
     share: int = 1
+    #: the teams whose team-scope figures this engine keeps (None: every team); an engine
+    #: owning some teams keeps no company figures and receives split shares
+    #: (``apply_split_shares``) instead of computing them
+    owns_team: Callable[[str], bool] | None = None
+
+    @property
+    def splits_targets(self) -> bool:
+        """Whether the engine computes the shares of split team targets (contract §12): only
+        one that sees every rep's facts does; the others are sent them."""
+        return self.owns is None and self.owns_team is None
 
 
 WHOLE = EngineRole(frozenset({"rep", "team", "company"}))
@@ -276,6 +288,13 @@ def rep_partition(owns: Callable[[str], bool], share: int = 1) -> EngineRole:
     """The role of a rep-stage engine owning the reps for which ``owns`` is true, about one
     in ``share`` of them."""
     return EngineRole(frozenset({"rep"}), owns, share=share)
+
+
+def team_partition(owns_team: Callable[[str], bool], share: int = 1) -> EngineRole:
+    """The role of a team-partition engine owning the teams for which ``owns_team`` is
+    true, about one in ``share`` of them: team scorecards of those teams only, members'
+    figures as a ``RepTally`` (as ``ORG``), no company figures, no pay."""
+    return EngineRole(frozenset({"team"}), pays=False, rep_buckets=False, share=share, owns_team=owns_team)
 
 
 class RepFiguresNotKept(ValueError):
@@ -574,7 +593,7 @@ class ScorecardEngine:
             scopes.append(("company", COMPANY))
         for scope, id in scopes:
             self._touch_known(scope, id, lambda label: label[:4] == year)
-        if ev.scope == "team" and self.owns is None:
+        if ev.scope == "team" and self.role.splits_targets:
             had = (ev.id, ev.period) in self.splits.rules
             self.splits.set_rule(ev.id, ev.period, parse_split(ev.split))
             if had or ev.split is not None:
@@ -597,8 +616,8 @@ class ScorecardEngine:
     def _resplit(self, keys: Iterable[tuple[str, str]]) -> None:
         """Compute again the shares of these split team targets (contract §12); a team
         target that no longer splits loses its shares. Only an engine that sees every
-        rep computes them; a rep partition receives them (``apply_split_shares``)."""
-        if self.owns is not None:
+        rep computes them; a rep or team partition receives them (``apply_split_shares``)."""
+        if not self.role.splits_targets:
             return
         self._split(keys)
 
@@ -719,6 +738,11 @@ class ScorecardEngine:
         labels = self.calendar.labels_containing(ts)
         if self.owns is not None:
             return (Contribution("rep", rep_id, ts, labels, delta),) if self.owns(rep_id) else ()
+        owns_team = self.role.owns_team
+        if owns_team is not None:  # a team partition: its own teams, no company
+            if owns_team(team):
+                return Contribution("rep", rep_id, ts, labels, delta), Contribution("team", team, ts, labels, delta)
+            return (Contribution("rep", rep_id, ts, labels, delta),)
         return (
             Contribution("rep", rep_id, ts, labels, delta),
             Contribution("team", team, ts, labels, delta),

@@ -52,8 +52,11 @@ Fact = dict[str, Any]
 #: whether a deal version replaces a won one; a deal stored without it (before versions
 #: carried it) is routed as if it did
 REPLACES_WON = "_replaces_won"
-#: the annotations the org stage keeps with a deal or complaint (never forwarded)
-ANNOTATIONS = ("_reps", "_customers", "_catch_up", REPLACES_WON)
+#: the partitions of the team stage a roster entry caught its rep's facts up to
+#: (``streams.team_routes``)
+TEAM_CATCH_UP = "_team_catch_up"
+#: the annotations the org stage keeps with a fact (never forwarded)
+ANNOTATIONS = ("_reps", "_customers", "_catch_up", REPLACES_WON, TEAM_CATCH_UP)
 #: the version a reassigned deal replaces (kept and forwarded)
 PREVIOUS = "_previous"
 
@@ -96,6 +99,13 @@ class FactRoutes:
         if value["type"] == "deal":
             self._interest_in(value.get("_customers") or [value["customer_id"]],
                               value.get("_reps") or [value["rep_id"]])
+
+    def dealing_with(self, customers: Iterable[str]) -> set[str]:
+        """Every rep ever credited a version of a deal of one of ``customers``."""
+        out: set[str] = set()
+        for customer in customers:
+            out |= self.interest.get(customer, set())
+        return out
 
     def _interest_in(self, customers: Iterable[str], reps: Iterable[str]) -> dict[str, list[str]]:
         """Record that ``reps`` deal with ``customers``; returns the pairs that are new."""
@@ -146,8 +156,7 @@ class FactRoutes:
         if kind == "deal":
             reps = set(value.get("_reps") or [value["rep_id"]])
             if repeated or value["stage"] == "won" or value.get(REPLACES_WON, True):
-                for customer in value.get("_customers") or [value["customer_id"]]:
-                    reps |= self.interest.get(customer, set())
+                reps |= self.dealing_with(value.get("_customers") or [value["customer_id"]])
             parts = {self.partition(rep) for rep in reps}
             for customer, catching_up in (value.get("_catch_up") or {}).items():
                 targets = {self.partition(rep) for rep in catching_up}
