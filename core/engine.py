@@ -272,6 +272,10 @@ class EngineRole:
     #: owning some teams keeps no company figures and receives split shares
     #: (``apply_split_shares``) instead of computing them
     owns_team: Callable[[str], bool] | None = None
+    #: of the team scorecards this engine keeps, those ``take_dirty`` hands out (None:
+    #: all): an org engine beside a team stage keeps every team's figures and publishes
+    #: only ``unassigned``'s, which no team partition owns
+    publishes_team: Callable[[str], bool] | None = None
 
     @property
     def splits_targets(self) -> bool:
@@ -282,6 +286,9 @@ class EngineRole:
 
 WHOLE = EngineRole(frozenset({"rep", "team", "company"}))
 ORG = EngineRole(frozenset({"team", "company"}), pays=False, rep_buckets=False)
+#: ``ORG`` beside a team stage: the same figures; it publishes the company's scorecards
+#: and the ``unassigned`` team's (the team partitions publish the other teams')
+ORG_BESIDE_TEAMS = dataclasses.replace(ORG, publishes_team=UNASSIGNED.__eq__)
 
 
 def rep_partition(owns: Callable[[str], bool], share: int = 1) -> EngineRole:
@@ -1118,7 +1125,7 @@ class ScorecardEngine:
         out: list[ScorecardKey] = []
         vanished_later: set[ScorecardKey] = set()
         for key in self.vanished:
-            if key[0] in scopes and not self.exists(*key):
+            if self._hands_out(key[0], key[1], scopes) and not self.exists(*key):
                 if key in held:
                     vanished_later.add(key)
                 else:
@@ -1136,7 +1143,7 @@ class ScorecardEngine:
         scopes, later = self.role.scopes, set()
         for key in keys:
             scope, id, label = key
-            known = self.known.get((scope, id)) if scope in scopes else None
+            known = self.known.get((scope, id)) if self._hands_out(scope, id, scopes) else None
             if not known or not (label in known or label in TRAILING_DAYS):
                 continue
             if key in held:
@@ -1150,7 +1157,8 @@ class ScorecardEngine:
         in ``held``. Marks no call would ever hand out (no such scorecard, another role's
         scope) are dropped on the way."""
         scopes = self.role.scopes
-        if any(key[0] in scopes and L.is_month(key[2]) and key not in held for key in self.vanished):
+        if any(self._hands_out(key[0], key[1], scopes) and L.is_month(key[2]) and key not in held
+               for key in self.vanished):
             return True
         found, dropped = False, []
         # the held months left out first, in one C-level pass: on time every dirty month
@@ -1158,7 +1166,7 @@ class ScorecardEngine:
         waiting = self.dirty.months.difference(held) if held else self.dirty.months
         for key in waiting:
             scope, id, label = key
-            known = self.known.get((scope, id)) if scope in scopes else None
+            known = self.known.get((scope, id)) if self._hands_out(scope, id, scopes) else None
             if not known or label not in known:
                 dropped.append(key)
             else:
@@ -1167,6 +1175,14 @@ class ScorecardEngine:
         if dropped:
             self.dirty.drop_months(dropped)
         return found
+
+    def _hands_out(self, scope: str, id: str, scopes: Container[str]) -> bool:
+        """Whether ``take_dirty`` hands out the scorecards of ``(scope, id)``: a scope of the
+        role (``scopes``, the role's), and of the teams those it publishes."""
+        if scope not in scopes:
+            return False
+        publishes = self.role.publishes_team
+        return publishes is None or scope != "team" or publishes(id)
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:
         """Keys taken by ``take_dirty`` that could not be published: the next
@@ -1201,7 +1217,7 @@ class ScorecardEngine:
             return
         scopes, dirty = role.scopes, self.dirty
         for (scope, id), labels in self.known.items():
-            if labels and scope in scopes:
+            if labels and self._hands_out(scope, id, scopes):
                 dirty.update((scope, id, label) for label in labels)
                 dirty.update((scope, id, window) for window in TRAILING_DAYS)
 

@@ -27,7 +27,7 @@ import orjson
 from sales_scorecard.core.award_figures import decided_at, period_order, periods_due, team_figures
 from sales_scorecard.core.award_reports import AwardReports, ReportChunk
 from sales_scorecard.core.awards import bonus_request, decide
-from sales_scorecard.core.engine import ORG, EngineRole, Outcome, ScorecardEngine
+from sales_scorecard.core.engine import ORG, ORG_BESIDE_TEAMS, EngineRole, Outcome, ScorecardEngine
 from sales_scorecard.core.money import format_money
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.schemas.fact_types import SPLIT_TARGET
@@ -39,9 +39,45 @@ from .metrics import Metrics
 from .publisher import KeyValue
 from .render_budget import RenderBudget
 from .settings import Settings
+from .team_routes import TeamRoutes, names_rep
 
-#: Sends one message to a partition of ``sales.rep-facts``.
+#: Sends one message to a partition of ``sales.rep-facts`` (or of the team stage's topic).
 SendToPartition = Callable[[int, bytes], Awaitable[None]]
+
+
+class Hop:
+    """The facts routed to one partitioned stage by the message being processed, and the
+    clock each of its partitions was last sent."""
+
+    def __init__(self, send: SendToPartition, partitions: int) -> None:
+        self.send = send
+        self.partitions = partitions
+        #: partition -> facts routed to it by the message being processed
+        self.out: dict[int, list[Fact]] = {}
+        #: partition -> the clock it was last sent
+        self.clock_sent: dict[int, str] = {}
+
+    def behind(self, clock: str) -> bool:
+        """Whether a partition was not sent ``clock`` yet."""
+        return any(self.clock_sent.get(p) != clock for p in range(self.partitions))
+
+    async def send_batches(self, clock: str | None, since: int | None, broadcast: bool) -> int:
+        """Send each partition its facts of the message with the clock (or, when
+        ``broadcast``, the clock alone if it moved); returns the messages sent."""
+        out, self.out = self.out, {}
+        sent = 0
+        for partition in range(self.partitions):
+            facts = out.get(partition)
+            if facts:
+                for value in encode_batches((orjson.dumps(f) for f in facts), clock, since):
+                    await self.send(partition, value)
+                    sent += 1
+                self.clock_sent[partition] = clock or ""
+            elif broadcast and clock is not None and self.clock_sent.get(partition) != clock:
+                await self.send(partition, encode_clock(clock))
+                sent += 1
+                self.clock_sent[partition] = clock
+        return sent
 
 
 def split_fact(engine: ScorecardEngine, rep_id: str) -> Fact:
@@ -61,16 +97,14 @@ class OrgStage(AggregationStage):
 
     def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
                  send_to_rep: SendToPartition, board_rows: KeyValue,
-                 monotonic: Callable[[], float] = time.monotonic, budget: RenderBudget | None = None) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, budget: RenderBudget | None = None,
+                 send_to_team: SendToPartition | None = None) -> None:
         super().__init__(settings, tables, outputs, metrics, monotonic, budget)
-        self.routes = FactRoutes(settings.partitions)
         self._send_to_rep = send_to_rep
+        self._send_to_team = send_to_team
+        self._new_routes()
         #: "{rep_id}:{period}" -> the last board row of that rep scorecard
         self.board_rows = board_rows
-        #: partition -> facts routed to it by the message being processed
-        self._out: dict[int, list[Fact]] = {}
-        #: partition -> the clock it was last sent
-        self._clock_sent: dict[int, str] = {}
         self._last_clock_broadcast = 0.0
         #: the award figures collected per period until it is decided (contract §11)
         self.award_reports = AwardReports(tables.award_reports)
@@ -79,21 +113,32 @@ class OrgStage(AggregationStage):
     reads_facts = True
 
     def engine_role(self) -> EngineRole:
-        return ORG
+        return ORG if self.team_routes is None else ORG_BESIDE_TEAMS
+
+    def _new_routes(self) -> None:
+        """Routes and hops with nothing routed yet (an assignment, a revocation)."""
+        partitions = self.settings.partitions
+        self.routes = FactRoutes(partitions)
+        self.rep_hop = Hop(self._send_to_rep, partitions)
+        #: with a team stage (``streams.team_stage``): its routes and hop
+        self.team_routes = TeamRoutes(partitions, self.routes) if self._send_to_team is not None else None
+        self.team_hop = Hop(self._send_to_team, partitions) if self._send_to_team is not None else None
 
     def on_revoked(self) -> None:
         super().on_revoked()
-        self.routes, self._out, self._clock_sent = FactRoutes(self.settings.partitions), {}, {}
+        self._new_routes()
 
     # ------------------------------------------------------------------ rebuild
     async def _load(self) -> ScorecardEngine:
-        self.routes, self._clock_sent = FactRoutes(self.settings.partitions), {}
+        self._new_routes()
         engine = await super()._load()
         await self._request_reports()
         return engine
 
     def _loaded_fact(self, value: dict[str, Any]) -> None:
         self.routes.load(value)
+        if self.team_routes is not None:
+            self.team_routes.load(value)
 
     def _loaded(self) -> None:
         for row in self.board_rows.values():
@@ -107,11 +152,27 @@ class OrgStage(AggregationStage):
             teams = engine.targets.ids("team")
             for rep_id in sorted(engine.roster.reps):
                 if engine.roster.teams_ever(rep_id) & teams:
-                    self.routes.route(split_fact(engine, rep_id), self._out, self._won_deals)
+                    self._route(split_fact(engine, rep_id))
 
     # ------------------------------------------------------------------ routing
     def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
-        return self.routes.annotate(payload, self.facts.get(key))
+        value = self.routes.annotate(payload, self.facts.get(key))
+        return value if self.team_routes is None else self.team_routes.annotate(value)
+
+    def _route(self, value: Fact, repeated: bool = False) -> None:
+        """Add ``value`` (as stored) to the batches of the partitions that need it."""
+        self.routes.route(value, self.rep_hop.out, self._won_deals, repeated=repeated)
+        if self.team_routes is not None and self.team_hop is not None:
+            self.team_routes.route(value, self.team_hop.out, self._won_deals, self._facts_of_rep, repeated=repeated)
+
+    def _facts_of_rep(self, rep_id: str) -> Iterator[Fact]:
+        """Every stored fact of the rep and its split shares (a team-stage catch-up): a
+        walk of every stored fact, rare (a rep's first team in a partition)."""
+        for value in list(self.facts.latest.values()):
+            if names_rep(value, rep_id):
+                yield value
+        if self.engine is not None:
+            yield split_fact(self.engine, rep_id)
 
     def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
         # The stored version is routed, annotations and all; a duplicate or stale version
@@ -119,12 +180,12 @@ class OrgStage(AggregationStage):
         # version, so what a crash kept from reaching the rep stage the first time gets
         # there now.
         value = stored if stored is not None else self.facts.get(key)
-        self.routes.route(value or payload, self._out, self._won_deals, repeated=stored is None)
+        self._route(value or payload, repeated=stored is None)
         engine = self.engine
         if engine is not None:
             # Right after the fact that moved them, so a close that follows finds them there.
             for rep_id in sorted(engine.take_split_reps()):
-                self.routes.route(split_fact(engine, rep_id), self._out, self._won_deals)
+                self._route(split_fact(engine, rep_id))
 
     def _won_deals(self, customer: str) -> Iterator[Fact]:
         engine = self.engine
@@ -140,7 +201,7 @@ class OrgStage(AggregationStage):
         if engine is None or engine.as_of is None:
             return False
         clock = format_timestamp(engine.as_of)
-        return any(self._clock_sent.get(p) != clock for p in range(self.routes.partitions))
+        return self.rep_hop.behind(clock) or (self.team_hop is not None and self.team_hop.behind(clock))
 
     def tick_due(self) -> bool:
         return super().tick_due() or self._clock_behind()
@@ -149,23 +210,14 @@ class OrgStage(AggregationStage):
         self._take_rows(batch)
         await self._take_award_reports(batch)
         clock = format_timestamp(engine.as_of) if engine.as_of is not None else None
-        out, self._out = self._out, {}
         now = self._monotonic()
         # Clock-only messages go out at most once per flush interval; every batch of
         # facts carries the clock anyway, and when its input was sent (the rep partition
         # is behind when the whole path is, not only its own hop).
         broadcast = now - self._last_clock_broadcast >= self.pacing.flush_interval
-        for partition in range(self.routes.partitions):
-            facts = out.get(partition)
-            if facts:
-                for value in encode_batches((orjson.dumps(f) for f in facts), clock, batch.since):
-                    await self._send_to_rep(partition, value)
-                    self.metrics.rep_batches_sent.inc()
-                self._clock_sent[partition] = clock or ""
-            elif broadcast and clock is not None and self._clock_sent.get(partition) != clock:
-                await self._send_to_rep(partition, encode_clock(clock))
-                self.metrics.rep_batches_sent.inc()
-                self._clock_sent[partition] = clock
+        self.metrics.rep_batches_sent.inc(await self.rep_hop.send_batches(clock, batch.since, broadcast))
+        if self.team_hop is not None:
+            await self.team_hop.send_batches(clock, batch.since, broadcast)
         if broadcast:
             self._last_clock_broadcast = now
 

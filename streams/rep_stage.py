@@ -37,7 +37,7 @@ from .aggregation import AggregationStage, StageOutputs, StageTables
 from .fact_batches import Batch, encode_rows
 from .fact_routes import PREVIOUS, partition_of
 from .metrics import Metrics
-from .partition_view import PartitionView
+from .partition_stages import PartitionStages
 from .publisher import Send
 from .render_budget import RenderBudget
 from .settings import Settings
@@ -192,47 +192,19 @@ class RepPartitionStage(AggregationStage):
         self._awaiting &= owed
 
 
-class RepStages:
+class RepStages(PartitionStages[RepPartitionStage]):
     """The rep partition stages of one worker, created as their partitions' messages come."""
 
     def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
                  send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
                  budget: RenderBudget | None = None) -> None:
-        self.settings, self.tables, self.outputs, self.metrics = settings, tables, outputs, metrics
+        super().__init__(settings, tables)
+        self.outputs, self.metrics = outputs, metrics
         self._send_to_org = send_to_org
         self._monotonic = monotonic
         #: the worker's loop time for flushes off the cadence, shared by every partition here
         self.budget = budget if budget is not None else RenderBudget()
-        self.stages: dict[int, RepPartitionStage] = {}
 
-    def stage(self, partition: int) -> RepPartitionStage:
-        """The stage of ``partition`` (new and empty the first time: it rebuilds on its first message)."""
-        stage = self.stages.get(partition)
-        if stage is None:
-            t = self.tables
-            views = StageTables(
-                facts=PartitionView(t.facts, partition), emitted=PartitionView(t.emitted, partition),
-                payroll_state=PartitionView(t.payroll_state, partition),
-                boards_emitted=PartitionView(t.boards_emitted, partition),
-                alert_state=PartitionView(t.alert_state, partition),
-                award_reports=PartitionView(t.award_reports, partition))
-            stage = self.stages[partition] = RepPartitionStage(
-                self.settings, partition, views, self.outputs, self.metrics, self._send_to_org, self._monotonic,
-                self.budget)
-        return stage
-
-    def for_rep(self, rep_id: str) -> RepPartitionStage | None:
-        """The loaded stage that owns ``rep_id`` on this worker, if any."""
-        return self.stages.get(partition_of(rep_id, self.settings.partitions))
-
-    def assign(self, partitions: set[int]) -> None:
-        """This worker holds these partitions now: their stages report a rebuild owed."""
-        for partition in partitions:
-            self.stage(partition).on_assigned()
-
-    def revoke(self, partitions: set[int]) -> None:
-        """Drop the stages of partitions this worker no longer holds."""
-        for partition in partitions:
-            stage = self.stages.pop(partition, None)
-            if stage is not None:
-                stage.on_revoked()
+    def _new(self, partition: int, tables: StageTables) -> RepPartitionStage:
+        return RepPartitionStage(self.settings, partition, tables, self.outputs, self.metrics, self._send_to_org,
+                                 self._monotonic, self.budget)

@@ -82,11 +82,11 @@ def org_source(pipe: Pipeline) -> ScorecardSource:
 def rep_source(pipe: Pipeline, stages: RepStages) -> ScorecardSource:
     """The rep stage partition of the rep (partitioned stages)."""
     def engine(rep_id: str) -> ScorecardEngine | None:
-        stage = stages.for_rep(rep_id)
+        stage = stages.owner(rep_id)
         return stage.engine if stage is not None else None
 
     def revision(rep_id: str, key: str) -> int | None:
-        stage = stages.for_rep(rep_id)
+        stage = stages.owner(rep_id)
         row = stage.tables.emitted.get(key) if stage is not None else None
         return row[0] if row else None
 

@@ -47,6 +47,19 @@ def team_forwarded(value: Fact) -> Fact:
     return {k: v for k, v in fact.items() if k != PREVIOUS} if PREVIOUS in fact else fact
 
 
+def names_rep(value: Fact, rep_id: str) -> bool:
+    """Whether a stored fact is one of the rep's, as a catch-up sends them: a deal or
+    complaint any version of which was credited to the rep, its activities, roster
+    entries, reviews and rep targets."""
+    kind = value["type"]
+    if kind in ("deal", "complaint"):
+        return rep_id in (value.get("_reps") or [value["rep_id"]])
+    if kind == "target":
+        return bool(value["scope"] == "rep" and value["id"] == rep_id)
+    field = FACT_TYPES[kind].rep_field
+    return field is not None and not FACT_TYPES[kind].ledger and value.get(field) == rep_id
+
+
 class TeamRoutes:
     """Sends every fact to the team-stage partitions that need it (see the module
     docstring); who deals with which customer is read from ``customers``, the rep

@@ -27,6 +27,7 @@ from sales_scorecard.streams.org_stage import OrgStage
 from sales_scorecard.streams.render_budget import RenderBudget
 from sales_scorecard.streams.rep_stage import RepStages
 from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.team_stage import TeamStages
 from sales_scorecard.streams.topics import TOPIC_FOR_TYPE
 from tests import factories as f
 from tests.unit.test_aggregation_stage import ManualClock, Outputs, TimedOutputs, appeal_fact, new_tables
@@ -77,11 +78,13 @@ class Whole:
 
 
 class Split:
-    """The org stage and the rep stage partitions, messages delivered in order."""
+    """The org stage and the rep stage partitions (with ``teams``, and the team stage
+    partitions), messages delivered in order."""
 
-    def __init__(self, commission_plan: str = "") -> None:
+    def __init__(self, commission_plan: str = "", teams: bool = False) -> None:
         self.outputs = Outputs()
         self.to_rep: list[tuple[int, bytes]] = []
+        self.to_team: list[tuple[int, bytes]] = []
         self.to_org: list[bytes] = []
         self.metrics = Metrics()
         clock = _clock()
@@ -93,17 +96,28 @@ class Split:
             assert value is not None
             self.to_org.append(value)
 
+        async def send_to_team(partition: int, value: bytes) -> None:
+            self.to_team.append((partition, value))
+
         settings = _settings(commission_plan)
         self.org = OrgStage(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_rep,
-                            {}, monotonic=clock)
+                            {}, monotonic=clock, send_to_team=send_to_team if teams else None)
         self.reps = RepStages(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_org,
                               monotonic=clock)
+        self.teams = TeamStages(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, monotonic=clock)
+
+    def stages(self) -> list[AggregationStage]:
+        """Every stage: the org stage, the rep partitions and the team partitions sent anything."""
+        return [self.org, *(self.reps.stage(p) for p in range(PARTITIONS)), *self.teams.stages.values()]
 
     async def deliver(self) -> None:
-        while self.to_rep or self.to_org:
+        while self.to_rep or self.to_org or self.to_team:
             while self.to_rep:
                 partition, value = self.to_rep.pop(0)
                 await self.reps.stage(partition).on_batch(decode_batch(value))
+            while self.to_team:
+                partition, value = self.to_team.pop(0)
+                await self.teams.stage(partition).on_batch(decode_batch(value))
             while self.to_org:
                 await self.org.on_batch(decode_batch(self.to_org.pop(0)))
 
@@ -112,15 +126,14 @@ class Split:
         await self.deliver()
 
     async def settle(self) -> None:
-        stages = [self.org, *(self.reps.stage(p) for p in range(PARTITIONS))]
         started = self.org._monotonic()
         for round in range(100):
             await self.org.on_batch(Batch())
             await self.deliver()
-            for partition in range(PARTITIONS):
-                await self.reps.stage(partition).on_batch(Batch())
+            for stage in self.stages()[1:]:
+                await stage.on_batch(Batch())
             await self.deliver()
-            if round >= 2 and all(settled(s, started) for s in stages):
+            if round >= 2 and all(settled(s, started) for s in self.stages()):
                 break
 
 
@@ -236,19 +249,20 @@ def _validated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+async def _both(whole: Whole, split: Split, facts: list[dict[str, Any]]) -> None:
+    """Feed both shapes the facts in batches of 40, then let both settle."""
+    for start in range(0, len(facts), 40):
+        await whole.feed(facts[start:start + 40])
+        await split.feed(facts[start:start + 40])
+    await whole.settle()
+    await split.settle()
+
+
 def test_the_split_stages_publish_what_the_whole_computation_publishes() -> None:
     facts = _validated(_history())
     assert len({partition_of(f["rep_id"], PARTITIONS) for f in facts if f["type"] == "roster"}) == PARTITIONS
     whole, split = Whole(), Split()
-
-    async def go() -> None:
-        for start in range(0, len(facts), 40):
-            await whole.feed(facts[start:start + 40])
-            await split.feed(facts[start:start + 40])
-        await whole.settle()
-        await split.settle()
-
-    asyncio.run(go())
+    asyncio.run(_both(whole, split, facts))
     expected = _same_scorecards(whole, split)
     assert any(k.startswith("rep:") for k in expected) and any(k.startswith("team:") for k in expected)
     forecasts = [v for k, v in expected.items() if v is not None and k.endswith(":2026")
@@ -273,6 +287,53 @@ def test_the_split_stages_publish_what_the_whole_computation_publishes() -> None
     resplit = [v for _, v in whole.outputs.sent["payroll"]
                if v["type"] == "payroll.adjustment" and v["rep_id"] == "s1" and v["original_period"] == "2026-08"]
     assert resplit and {v["reason"] for v in resplit} == {"target_change"}
+
+
+def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publishes() -> None:
+    # The team partitions render and publish every team but ``unassigned`` (the org stage's).
+    # After the history, a late roster entry moves a rep's September to a team of another
+    # team partition (which gets the rep's history then), and a call in December moves the
+    # clock of every team, most of them in partitions the call itself does not go to.
+    history = _validated(_history())
+    team_of = {e["rep_id"]: e["team_id"] for e in history if e["type"] == "roster"}
+    mover = sorted(team_of)[1]
+    to = next(t for t in ("t01", "t02", "t03", "t-other", "t-split")
+              if partition_of(t, PARTITIONS) != partition_of(team_of[mover], PARTITIONS))
+    facts = history + _validated([
+        {**f.roster(mover, to, effective_at="2026-09-01T00:00:00+08:00"), "event_id": "late-transfer"},
+        f.activity(sorted(team_of)[0], "call", occurred_at="2026-12-01T10:00:00+08:00")])
+    whole, split = Whole(), Split(teams=True)
+    asyncio.run(_both(whole, split, facts))
+    expected = _same_scorecards(whole, split)
+    teams = {k.split(":")[1] for k in expected if k.startswith("team:")}
+    assert len({partition_of(t, PARTITIONS) for t in teams if t != "unassigned"}) > 1, teams
+    assert _last(split.outputs.sent["alerts"]) == _last(whole.outputs.sent["alerts"])
+    assert any(":team:" in k for k in _last(whole.outputs.sent["alerts"]))
+    assert _payroll(split.outputs.sent["payroll"]) == _payroll(whole.outputs.sent["payroll"])
+    assert _last(split.outputs.sent["leaderboards"]) == _last(whole.outputs.sent["leaderboards"])
+    # who published what: each team's keys by the partition owning the team, the org stage
+    # only the company's and unassigned's
+    published: set[str] = set()
+    for partition, stage in split.teams.stages.items():
+        for key in stage.tables.emitted:
+            assert key.startswith("team:") and partition_of(key.split(":")[1], PARTITIONS) == partition, key
+            published.add(key)
+    assert published == {k for k in expected if k.startswith("team:") and not k.startswith("team:unassigned:")}
+    assert {k.split(":")[0] for k in split.org.tables.emitted if not k.startswith("team:unassigned:")} == {"company"}
+    # the org stage and every team partition rebuilt from their tables, then one more call
+    held = set(split.teams.stages)
+    split.org.on_revoked()
+    split.teams.revoke(held)
+    split.teams.assign(held)
+    call = _validated([f.activity(sorted(team_of)[2], "call", occurred_at="2026-12-02T10:00:00+08:00")])
+    asyncio.run(_both(whole, split, call))
+    assert all(stage.engine is not None for stage in split.teams.stages.values())
+    # a rebuilt stage renders every key again, at the clock of now (the whole stage rendered
+    # the past months at an earlier one): the same figures
+    def figures(sent: list[tuple[str, Any]]) -> dict[str, Any]:
+        return {k: v and {n: x for n, x in v.items() if n != "as_of"} for k, v in _last(sent).items()}
+
+    assert figures(split.outputs.sent["scorecards"]) == figures(whole.outputs.sent["scorecards"])
 
 
 def test_each_rep_partition_publishes_only_its_own_reps() -> None:

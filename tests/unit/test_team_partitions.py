@@ -18,7 +18,7 @@ from sales_scorecard.schemas.fact_types import FACT_TYPES
 from sales_scorecard.streams.aggregation import apply_fact
 from sales_scorecard.streams.fact_routes import Fact, FactRoutes, partition_of
 from sales_scorecard.streams.org_stage import split_fact
-from sales_scorecard.streams.team_routes import TEAM_CATCH_UP, TeamRoutes
+from sales_scorecard.streams.team_routes import TEAM_CATCH_UP, TeamRoutes, names_rep
 from tests.factories import close_period, deal, engagement, review, roster
 from tests.unit.test_engine_properties import FIXED_CLOCK, REPS, TEAMS, histories
 
@@ -77,20 +77,7 @@ class TeamSplit:
         return [self.store["deal:" + d] for d in self.whole.customer_won_deal_ids(customer)]
 
     def _facts_of_rep(self, rep_id: str) -> list[Fact]:
-        out = []
-        for value in self.store.values():
-            kind = value["type"]
-            if kind in ("deal", "complaint"):
-                named = rep_id in (value.get("_reps") or [value["rep_id"]])
-            elif kind == "target":
-                named = value["scope"] == "rep" and value["id"] == rep_id
-            else:
-                field = FACT_TYPES[kind].rep_field
-                named = field is not None and value.get(field) == rep_id
-            if named:
-                out.append(value)
-        out.append(split_fact(self.whole, rep_id))
-        return out
+        return [value for value in self.store.values() if names_rep(value, rep_id)] + [split_fact(self.whole, rep_id)]
 
     def settle_clocks(self) -> None:
         """Every partition follows the organisation's event clock (sent with every batch)."""
