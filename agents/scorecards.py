@@ -3,11 +3,12 @@
 ``apply_facts`` consumes ``sales.facts`` (one partition). With ``SCORECARD_STAGES=single``
 (the default) it hands each message to the whole computation
 (``streams.aggregation.AggregationStage``). With ``partitioned`` it hands it to the org
-stage (``streams.org_stage.OrgStage``), and ``apply_rep_facts`` consumes
-``sales.rep-facts`` and hands each message to the stage of its partition
-(``streams.rep_stage.RepStages``). Every agent runs with concurrency 1 and does its
-table writes inside stream iteration. Timers send ``tick`` messages through the same
-topics while a stage has pending work (coalesced flushes, boards, clock refreshes).
+stage (``streams.org_stage.OrgStage``); ``apply_rep_facts`` consumes ``sales.rep-facts``
+and ``apply_team_facts`` ``sales.team-facts``, each handing a message to the stage of its
+partition (``streams.rep_stage.RepStages``, ``streams.team_stage.TeamStages``). Every
+agent runs with concurrency 1 and does its table writes inside stream iteration. Timers
+send ``tick`` messages through the same topics while a stage has pending work (coalesced
+flushes, boards, clock refreshes).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from sales_scorecard.streams.aggregation import AggregationStage, StageOutputs, 
 from sales_scorecard.streams.dispute_stage import encode_link
 from sales_scorecard.streams.fact_batches import TICK, Batch, decode_batch
 from sales_scorecard.streams.org_stage import OrgStage
+from sales_scorecard.streams.partition_stages import PartitionStages
 from sales_scorecard.streams.pipeline import Pipeline
 from sales_scorecard.streams.publisher import Send
 from sales_scorecard.streams.render_budget import RenderBudget
 from sales_scorecard.streams.rep_stage import RepStages
+from sales_scorecard.streams.team_stage import TeamStages
 
 
 def _sender(topic: faust.TopicT) -> Send:
@@ -54,10 +57,22 @@ def stage_lag(app: faust.App, batch: Batch, message: Message) -> float:
     return backlog_lag(batch.age(message.timestamp, time.time()), waiting)
 
 
+def _register_partition_agent(app: faust.App, topic: faust.TopicT, stages: PartitionStages[Any]) -> None:
+    """The agent of a partitioned stage's topic (``sales.rep-facts``: ``apply_rep_facts``,
+    ``sales.team-facts``: ``apply_team_facts``): each message to the stage of its partition."""
+    async def apply_partition_facts(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            batch, message = decode_batch(event.value), event.message
+            await stages.stage(message.partition).on_batch(batch, message.offset, stage_lag(app, batch, message))
+
+    name = "apply_" + topic.get_topic_name().rsplit(".", 1)[-1].replace("-", "_")
+    app.agent(topic, name=name, concurrency=1)(apply_partition_facts)
+
+
 def register(pipe: Pipeline) -> None:
     """Attach the aggregation agents, their tick timer and their revocation handler."""
     app, settings = pipe.app, pipe.settings
-    facts_topic, rep_facts_topic = pipe.facts_topic, pipe.rep_facts_topic
+    facts_topic, rep_facts_topic, team_facts_topic = pipe.facts_topic, pipe.rep_facts_topic, pipe.team_facts_topic
     outputs = StageOutputs(scorecards=_sender(pipe.scorecards_topic), payroll=_sender(pipe.payroll_topic),
                            leaderboards=_sender(pipe.leaderboards_topic), alerts=_sender(pipe.alerts_topic),
                            drain=lambda: app.producer.flush(), links=_link_sender(pipe.dispute_links_topic),
@@ -65,16 +80,21 @@ def register(pipe: Pipeline) -> None:
     org_tables = StageTables(facts=pipe.facts, emitted=pipe.emitted, payroll_state=pipe.payroll_state,
                              boards_emitted=pipe.boards_emitted, alert_state=pipe.alert_state, awards=pipe.awards,
                              award_reports=pipe.award_reports)
-    reps: RepStages | None = None
+    #: with partitioned stages: each internal hop's topic and the stages of its partitions
+    hops: list[tuple[faust.TopicT, PartitionStages[Any]]] = []
     org: AggregationStage
     if settings.stages == "partitioned":
         async def send_to_rep(partition: int, value: bytes) -> None:
             await rep_facts_topic.send(key=b"batch", value=value, partition=partition)
 
-        # One event loop for the org stage and every rep partition: one budget for their
-        # flushes off the cadence (leading edge, keys set aside).
+        async def send_to_team(partition: int, value: bytes) -> None:
+            await team_facts_topic.send(key=b"batch", value=value, partition=partition)
+
+        # One event loop for the org stage and every rep and team partition: one budget for
+        # their flushes off the cadence (leading edge, keys set aside).
         budget = RenderBudget()
-        org = OrgStage(settings, org_tables, outputs, pipe.metrics, send_to_rep, pipe.board_rows, budget=budget)
+        org = OrgStage(settings, org_tables, outputs, pipe.metrics, send_to_rep, pipe.board_rows, budget=budget,
+                       send_to_team=send_to_team)
         reps = pipe.rep_stages = RepStages(
             settings,
             # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
@@ -82,6 +102,12 @@ def register(pipe: Pipeline) -> None:
                         boards_emitted={}, alert_state=pipe.rep_alert_state,
                         award_reports=pipe.rep_award_reports),
             outputs, pipe.metrics, _sender(facts_topic), budget=budget)
+        # The team stage pays nobody, ranks nothing and reports no award figures.
+        teams = pipe.team_stages = TeamStages(
+            settings, StageTables(facts=pipe.team_facts, emitted=pipe.team_emitted, payroll_state={},
+                                  boards_emitted={}, alert_state=pipe.team_alert_state),
+            outputs, pipe.metrics, _sender(facts_topic), budget=budget)
+        hops = [(rep_facts_topic, reps), (team_facts_topic, teams)]
     else:
         org = AggregationStage(settings, org_tables, outputs, pipe.metrics)
     pipe.aggregation = org
@@ -92,51 +118,38 @@ def register(pipe: Pipeline) -> None:
             await org.on_batch(batch, message.offset, stage_lag(app, batch, message))
 
     app.agent(facts_topic, name="apply_facts", concurrency=1)(apply_facts)
-
-    if reps is not None:
-        rep_stages = reps
-
-        async def apply_rep_facts(stream: faust.StreamT[bytes]) -> None:
-            async for event in stream.events():
-                batch, message = decode_batch(event.value), event.message
-                await rep_stages.stage(message.partition).on_batch(batch, message.offset,
-                                                                   stage_lag(app, batch, message))
-
-        app.agent(rep_facts_topic, name="apply_rep_facts", concurrency=1)(apply_rep_facts)
+    for topic, stages in hops:
+        _register_partition_agent(app, topic, stages)
 
     async def send_ticks() -> None:
         # only the owner asks (the stage reports its progress when asked)
         if pipe.owns_aggregation() and org.tick_due():
             await facts_topic.send(key=b"tick", value=TICK)
-        if reps is None:
-            return
-        for partition in pipe.rep_partitions():
-            stage = reps.stages.get(partition)
-            if stage is None or stage.tick_due():
-                await rep_facts_topic.send(key=b"tick", value=TICK, partition=partition)
+        for topic, stages in hops:
+            for partition in pipe.assigned(topic):
+                stage = stages.stages.get(partition)
+                if stage is None or stage.tick_due():
+                    await topic.send(key=b"tick", value=TICK, partition=partition)
 
     app.timer(interval=org.tick_seconds(), name="scorecards.tick")(send_ticks)
 
-    def held(tps: set[TP]) -> tuple[bool, set[int]]:
-        """Whether ``tps`` hold ``sales.facts``, and the rep partitions among them."""
-        rep_name = rep_facts_topic.get_topic_name()
-        return (any(tp.topic == facts_topic.get_topic_name() for tp in tps),
-                {tp.partition for tp in tps if tp.topic == rep_name})
+    def held(tps: set[TP], topic: faust.TopicT) -> set[int]:
+        """The partitions of ``topic`` among ``tps``."""
+        name = topic.get_topic_name()
+        return {tp.partition for tp in tps if tp.topic == name}
 
     async def on_revoked(*args: Any, **kwargs: Any) -> None:  # (app, revoked, signal=...)
-        facts, partitions = held(args[1])
-        if facts:
+        if held(args[1], facts_topic):
             org.on_revoked()
-        if reps is not None:
-            reps.revoke(partitions)
+        for topic, stages in hops:
+            stages.revoke(held(args[1], topic))
 
     async def on_assigned(*args: Any, **kwargs: Any) -> None:  # (app, assigned, signal=...)
         pipe.metrics.rebalances.inc()
-        facts, partitions = held(args[1])
-        if facts:
+        if held(args[1], facts_topic):
             org.on_assigned()
-        if reps is not None:
-            reps.assign(partitions)
+        for topic, stages in hops:
+            stages.assign(held(args[1], topic))
 
     app.on_partitions_revoked.connect(on_revoked)
     app.on_partitions_assigned.connect(on_assigned)

@@ -299,9 +299,11 @@ def rep_partition(owns: Callable[[str], bool], share: int = 1) -> EngineRole:
 
 def team_partition(owns_team: Callable[[str], bool], share: int = 1) -> EngineRole:
     """The role of a team-partition engine owning the teams for which ``owns_team`` is
-    true, about one in ``share`` of them: team scorecards of those teams only, members'
-    figures as a ``RepTally`` (as ``ORG``), no company figures, no pay."""
-    return EngineRole(frozenset({"team"}), pays=False, rep_buckets=False, share=share, owns_team=owns_team)
+    true (never ``unassigned``: no team partition's), about one in ``share`` of them: team
+    scorecards of those teams only, members' figures as a ``RepTally`` (as ``ORG``), no
+    company figures, no pay."""
+    return EngineRole(frozenset({"team"}), pays=False, rep_buckets=False, share=share,
+                      owns_team=lambda team_id: team_id != UNASSIGNED and owns_team(team_id))
 
 
 class RepFiguresNotKept(ValueError):

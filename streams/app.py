@@ -59,6 +59,7 @@ from .topics import (
     REP_FACTS,
     SCORECARDS,
     STAGE_INPUT_TOPICS,
+    TEAM_FACTS,
     TopicSpec,
 )
 
@@ -170,6 +171,7 @@ def create_app(settings: Settings) -> Pipeline:
         input_topics={spec.name: _topic(app, settings, spec, "raw") for spec in INPUT_TOPICS},
         facts_topic=_topic(app, settings, FACTS, "raw"),
         rep_facts_topic=_topic(app, settings, REP_FACTS, "raw"),
+        team_facts_topic=_topic(app, settings, TEAM_FACTS, "raw"),
         scorecards_topic=_topic(app, settings, SCORECARDS, "raw"),
         deadletter_topic=_topic(app, settings, DEADLETTER, "raw"),
         payroll_topic=_topic(app, settings, PAYROLL, "raw"),
@@ -185,6 +187,8 @@ def create_app(settings: Settings) -> Pipeline:
         rep_payroll_state=table("rep_payroll_state", rep_partitions),
         rep_alert_state=table("rep_alert_state", rep_partitions),
         rep_award_reports=table("rep_award_reports", rep_partitions), award_reports=table("award_reports"),
+        team_facts=table("team_facts", rep_partitions), team_emitted=table("team_emitted", rep_partitions),
+        team_alert_state=table("team_alert_state", rep_partitions),
         disputes=table("disputes"), dispute_alert_state=table("dispute_alert_state"),
         awards=table("awards"),
     )

@@ -1,4 +1,5 @@
-"""The message format of the internal hops (``sales.facts``, ``sales.rep-facts``).
+"""The message format of the internal hops (``sales.facts``, ``sales.rep-facts``,
+``sales.team-facts``).
 
 Faust's cost is per Kafka message, so the internal hops carry batches:
 ``{"type":"batch","facts":[...]}``, each message below ``MAX_BATCH_BYTES`` (far below
@@ -8,7 +9,10 @@ stage carries ``board_rows`` (what the leaderboards need of the rep scorecards j
 published), ``paid`` states and ``award_reports`` (a closed period's rep figures,
 ``core.award_reports.ReportChunk``); one from the org stage to a rep partition can carry
 ``award_decisions`` (a decided period's award events of that partition's reps) or
-``award_requests`` (periods whose report the org stage lacks after its rebuild). A
+``award_requests`` (periods whose report the org stage lacks after its rebuild); one to a
+team partition can carry a ``handover`` (the revisions and alert states the org stage
+recorded of the partition's teams, ``streams.team_stage``), and one from a team
+partition to the org stage ``team_requests`` (a partition holding no fact yet). A
 ``tick`` message carries nothing; it only makes a stage run its timers inside stream
 iteration. A single fact (the format before batching) is still read, so a
 topic written by an older worker drains after an upgrade.
@@ -51,6 +55,12 @@ class Batch:
     award_decisions: list[dict[str, Any]] = field(default_factory=list)
     #: ``{"period": ...}``: a period whose report the org stage lacks (org stage -> rep stage)
     award_requests: list[dict[str, Any]] = field(default_factory=list)
+    #: ``{"table": "emitted" | "alert_state", "key": ..., "value": ...}``: what the org
+    #: stage recorded of a team's scorecards and alerts (org stage -> team stage)
+    handover: list[dict[str, Any]] = field(default_factory=list)
+    #: ``{"partition": ...}``: a team partition that holds no fact yet asks for every
+    #: stored fact it needs (team stage -> org stage)
+    team_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def age(self, sent_at: float, now: float) -> float:
         """Seconds since the oldest input record of these facts was sent (else since this
@@ -89,7 +99,8 @@ def encode_clock(clock: str) -> bytes:
 
 def encode_rows(field_name: str, rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """Messages holding ``rows`` under ``field_name`` (``board_rows``, ``paid``,
-    ``award_reports``, ``award_decisions`` or ``award_requests``), each under
+    ``award_reports``, ``award_decisions``, ``award_requests``, ``handover`` or
+    ``team_requests``), each under
     ``MAX_BATCH_BYTES``."""
     head = b'{"type":"batch","facts":[],"' + field_name.encode() + b'":['
     return _chunks((orjson.dumps(row) for row in rows), head, _TAIL)
@@ -102,7 +113,8 @@ def decode_batch(value: bytes) -> Batch:
     if kind == "batch":
         return Batch(list(payload["facts"]), payload.get("clock"), list(payload.get("board_rows", ())),
                      list(payload.get("paid", ())), payload.get("since"), list(payload.get("award_reports", ())),
-                     list(payload.get("award_decisions", ())), list(payload.get("award_requests", ())))
+                     list(payload.get("award_decisions", ())), list(payload.get("award_requests", ())),
+                     list(payload.get("handover", ())), list(payload.get("team_requests", ())))
     if kind == "tick":
         return Batch()
     return Batch([payload])

@@ -5,7 +5,9 @@ scorecards, alerts and payroll. A rep partition needs every fact that can change
 reps' figures (the KPIs of contract §5):
 
 - a rep's activities, roster entries, rep targets and reviews (contract §12; an
-  engagement answer goes to no rep partition: only team and company figures read it);
+  engagement answer goes to no rep partition: only team and company figures read it); a
+  review whose later version names another subject goes to every subject's partition
+  (``_reps``);
 - every version of a deal or complaint ever credited to one of its reps, so a
   reassignment retracts from the old rep's partition as well as crediting the new one;
 - of every deal of a customer that one of its reps ever had a deal with, every won
@@ -19,7 +21,9 @@ reps' figures (the KPIs of contract §5):
   won exactly when the deal is, and then it holds the current version. A stored version
   routed again because a duplicate or stale version came (``repeated``) goes to every such
   partition: the message whose sends a crash lost comes again, and the version it owed a
-  partition may since have been replaced by one that is not sent there;
+  partition may since have been replaced by one that is not sent there. For the same
+  reason it sends every customer's won deals to every rep of the deal again (the catch-up
+  the lost message owed may have been carried by a version replaced since);
 - every period close (all partitions), and the organisation's event clock;
 - an appeal's adjustment (``appeal_adjustment``): the partition of its rep, whose ledger pays it;
 - a rep's shares of split team targets (``split_target``, contract §12), computed by the
@@ -71,6 +75,19 @@ def partition_of(rep_id: str, partitions: int) -> int:
     """The rep stage partition of a rep: Kafka's default partitioner on the rep id, the
     one Faust's router uses for a table keyed by rep id (web requests go there)."""
     return (murmur2(rep_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def catch_ups(value: Fact, repeated: bool) -> dict[str, list[str]]:
+    """A stored deal version's catch-ups: customer -> the reps owed its won deals so far.
+    Routed again (``repeated``), every rep of the deal is owed every customer's: the
+    version that carried a catch-up may have been replaced, within the message whose sends
+    a crash lost, by one that carries none."""
+    catch_up: dict[str, list[str]] = value.get("_catch_up") or {}
+    if not repeated:
+        return catch_up
+    reps = value.get("_reps") or [value["rep_id"]]
+    return {customer: sorted(set(catch_up.get(customer, ())) | set(reps))
+            for customer in value.get("_customers") or [value["customer_id"]]}
 
 
 def forwarded(value: Fact) -> Fact:
@@ -125,6 +142,11 @@ class FactRoutes:
         a deal carries whether the version it replaces was won; a deal that makes a rep
         deal with a customer for the first time carries the catch-up it owes that rep."""
         kind = payload["type"]
+        if kind == "review":
+            # a later version may name another subject: it goes to every subject's partition
+            subjects = set(stored.get("_reps") or [stored["subject_id"]]) if stored else set()
+            subjects.add(payload["subject_id"])
+            return {**payload, "_reps": sorted(subjects)} if len(subjects) > 1 else payload
         if kind not in ("deal", "complaint"):
             return payload
         reps = set(stored.get("_reps") or [stored["rep_id"]]) if stored else set()
@@ -158,7 +180,7 @@ class FactRoutes:
             if repeated or value["stage"] == "won" or value.get(REPLACES_WON, True):
                 reps |= self.dealing_with(value.get("_customers") or [value["customer_id"]])
             parts = {self.partition(rep) for rep in reps}
-            for customer, catching_up in (value.get("_catch_up") or {}).items():
+            for customer, catching_up in catch_ups(value, repeated).items():
                 targets = {self.partition(rep) for rep in catching_up}
                 for won in won_deals(customer):
                     if won["deal_id"] != value["deal_id"]:
@@ -166,6 +188,8 @@ class FactRoutes:
                             out.setdefault(p, []).append(forwarded(won))
         elif kind == "complaint":
             parts = {self.partition(rep) for rep in value.get("_reps") or [value["rep_id"]]}
+        elif kind == "review":
+            parts = {self.partition(rep) for rep in value.get("_reps") or [value["subject_id"]]}
         elif (fact_type := FACT_TYPES.get(kind)) is not None and fact_type.rep_field is not None:
             # activity, roster, review, appeal adjustment, split target
             parts = {self.partition(value[fact_type.rep_field])}

@@ -30,6 +30,7 @@ from sales_scorecard.core.awards import bonus_request, decide
 from sales_scorecard.core.engine import ORG, ORG_BESIDE_TEAMS, EngineRole, Outcome, ScorecardEngine
 from sales_scorecard.core.money import format_money
 from sales_scorecard.core.periods import format_timestamp
+from sales_scorecard.core.roster import UNASSIGNED
 from sales_scorecard.schemas.fact_types import SPLIT_TARGET
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
@@ -103,6 +104,8 @@ class OrgStage(AggregationStage):
         self._send_to_rep = send_to_rep
         self._send_to_team = send_to_team
         self._new_routes()
+        #: team partition -> what this stage recorded of its teams, sent after a rebuild
+        self._handover: dict[int, list[dict[str, Any]]] = {}
         #: "{rep_id}:{period}" -> the last board row of that rep scorecard
         self.board_rows = board_rows
         self._last_clock_broadcast = 0.0
@@ -143,6 +146,8 @@ class OrgStage(AggregationStage):
     def _loaded(self) -> None:
         for row in self.board_rows.values():
             self.boards_pending |= self.boards.update(row)
+        if self.team_hop is not None:
+            self._handover = self._team_records()
         engine = self.engine
         if engine is not None:
             # What a crash kept from the rep stage cannot be told apart: every rep who may
@@ -153,6 +158,33 @@ class OrgStage(AggregationStage):
             for rep_id in sorted(engine.roster.reps):
                 if engine.roster.teams_ever(rep_id) & teams:
                     self._route(split_fact(engine, rep_id))
+
+    def _team_records(self) -> dict[int, list[dict[str, Any]]]:
+        """Partition -> what this stage recorded of the scorecards and alerts of the teams
+        that partition owns (``streams.team_stage``: ``handover``)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        partitions = self.settings.partitions
+        for table, items, at in (("emitted", self.tables.emitted.items(), 1),
+                                 ("alert_state", self.tables.alert_state.items(), 2)):
+            for key, value in items:
+                parts = key.split(":")
+                if len(parts) > at and parts[at - 1] == "team" and parts[at] != UNASSIGNED:
+                    out.setdefault(partition_of(parts[at], partitions), []).append(
+                        {"table": table, "key": key, "value": value})
+        return out
+
+    def _answer_team_requests(self, batch: Batch) -> None:
+        """Send each team partition that asked every stored fact it needs, and the split
+        shares of every rep who may have some: one walk of the stored facts per message."""
+        wanted = {row["partition"] for row in batch.team_requests}
+        engine = self.engine
+        if not wanted or self.team_routes is None or self.team_hop is None or engine is None:
+            return
+        out = self.team_hop.out
+        self.team_routes.bootstrap(list(self.facts.latest.values()), wanted, out)
+        teams = engine.targets.ids("team")
+        self.team_routes.bootstrap((split_fact(engine, rep_id) for rep_id in sorted(engine.roster.reps)
+                                    if engine.roster.teams_ever(rep_id) & teams), wanted, out)
 
     # ------------------------------------------------------------------ routing
     def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
@@ -217,6 +249,11 @@ class OrgStage(AggregationStage):
         broadcast = now - self._last_clock_broadcast >= self.pacing.flush_interval
         self.metrics.rep_batches_sent.inc(await self.rep_hop.send_batches(clock, batch.since, broadcast))
         if self.team_hop is not None:
+            self._answer_team_requests(batch)
+            handover, self._handover = self._handover, {}
+            for partition, rows in sorted(handover.items()):
+                for value in encode_rows("handover", rows):
+                    await self.team_hop.send(partition, value)
             await self.team_hop.send_batches(clock, batch.since, broadcast)
         if broadcast:
             self._last_clock_broadcast = now

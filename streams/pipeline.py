@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .aggregation import AggregationStage
     from .dispute_stage import DisputeStage
     from .rep_stage import RepStages
+    from .team_stage import TeamStages
 
 Table = faust.Table[Any, Any]
 
@@ -34,6 +35,7 @@ class Pipeline:
     input_topics: dict[str, faust.TopicT]  # logical name -> topic
     facts_topic: faust.TopicT
     rep_facts_topic: faust.TopicT
+    team_facts_topic: faust.TopicT
     scorecards_topic: faust.TopicT
     deadletter_topic: faust.TopicT
     payroll_topic: faust.TopicT
@@ -67,6 +69,11 @@ class Pipeline:
     #: the org stage collects until it decides a period (1 partition).
     rep_award_reports: Table
     award_reports: Table
+    #: The team stage's tables, keyed "{partition}/{key}", the configured partitions like
+    #: ``sales.team-facts``: facts, scorecard revisions, alert states.
+    team_facts: Table
+    team_emitted: Table
+    team_alert_state: Table
     #: The dispute stage's tables (streams/dispute_stage.py), 1 partition like sales.disputes:
     #: dispute_id -> core.disputes.Dispute.to_json(); dispute_id -> its overdue alert's state.
     disputes: Table
@@ -79,6 +86,8 @@ class Pipeline:
     aggregation: AggregationStage | None = None
     #: This worker's rep stage partitions (SCORECARD_STAGES=partitioned), set by agents.scorecards.
     rep_stages: RepStages | None = None
+    #: This worker's team stage partitions (SCORECARD_STAGES=partitioned), set by agents.scorecards.
+    team_stages: TeamStages | None = None
     #: The dispute stage, set by agents.disputes.
     dispute_stage: DisputeStage | None = None
 

@@ -3,8 +3,8 @@
 A scope's source says how Faust's router finds the worker that answers, the engine that
 renders the scorecard there and the revision that worker last published for it:
 
-- team and company scorecards, and every scorecard with ``SCORECARD_STAGES=single``: the
-  stage on ``sales.facts``, routed to the owner of ``ENGINE_KEY`` in its one-partition
+- company scorecards, the ``unassigned`` team's, and every scorecard with
+  ``SCORECARD_STAGES=single``: the stage on ``sales.facts``, routed to the owner of ``ENGINE_KEY`` in its one-partition
   ``facts`` table; its engine and its ``emitted`` table;
 - rep scorecards with ``SCORECARD_STAGES=partitioned``: the rep stage partition that owns
   the rep, ``partition_of(rep_id)`` of ``sales.rep-facts``, whose ``RepPartitionStage``
@@ -16,6 +16,9 @@ renders the scorecard there and the revision that worker last published for it:
   the topics it sent to (aiokafka then fetches no other). Nor a route by the rep
   stage's tables: their keys are str, which Faust serializes as JSON, so the router would
   hash ``"r1"`` with its quotes, another partition.)
+- team scorecards with ``SCORECARD_STAGES=partitioned``: the same way, the team stage
+  partition that owns the team, ``partition_of(team_id)`` of ``sales.team-facts``
+  (``TeamPartitionStage``), and its own ``team_emitted`` rows.
 
 A forwarded rep request is forwarded once (``forward_once``, Faust's forwarding plus a
 header): while two workers disagree about the assignment during a rebalance, the one a
@@ -27,8 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import faust
 from faust.exceptions import SameNode
 from faust.types import AppT
 from faust.types.assignor import HostToPartitionMap
@@ -36,13 +40,16 @@ from faust.web import Request, Response, Web
 from faust.web.exceptions import ServiceUnavailable
 from yarl import URL
 
+from sales_scorecard.core.roster import UNASSIGNED
+
 from .fact_routes import partition_of
 from .pipeline import Pipeline
 
 if TYPE_CHECKING:
     from sales_scorecard.core.engine import ScorecardEngine
 
-    from .rep_stage import RepStages
+    from .partition_stages import PartitionStages
+    from .team_stage import TeamStages
 
 #: The key whose owner serves the org stage's queries: its tables have one partition.
 ENGINE_KEY = "engine"
@@ -79,28 +86,42 @@ def org_source(pipe: Pipeline) -> ScorecardSource:
     return ScorecardSource(route, lambda id: pipe.engine, revision, "the aggregation engine is loading")
 
 
-def rep_source(pipe: Pipeline, stages: RepStages) -> ScorecardSource:
-    """The rep stage partition of the rep (partitioned stages)."""
-    def engine(rep_id: str) -> ScorecardEngine | None:
-        stage = stages.owner(rep_id)
+def partition_source(pipe: Pipeline, stages: PartitionStages[Any], topic: faust.TopicT,
+                     loading: str) -> ScorecardSource:
+    """The partition of a partitioned stage that owns the id: the rep stage's for a rep,
+    the team stage's for a team (partitioned stages)."""
+    def engine(id: str) -> ScorecardEngine | None:
+        stage = stages.owner(id)
         return stage.engine if stage is not None else None
 
-    def revision(rep_id: str, key: str) -> int | None:
-        stage = stages.owner(rep_id)
+    def revision(id: str, key: str) -> int | None:
+        stage = stages.owner(id)
         row = stage.tables.emitted.get(key) if stage is not None else None
         return row[0] if row else None
 
-    topic = pipe.rep_facts_topic.get_topic_name()
+    name = topic.get_topic_name()
 
-    def route(rep_id: str, web: Web, request: Request) -> Awaitable[Response]:
+    def route(id: str, web: Web, request: Request) -> Awaitable[Response]:
         router = pipe.app.router
-        url = partition_owner(router.external_topics_metadata(), topic,
-                              partition_of(rep_id, stages.settings.partitions))
+        url = partition_owner(router.external_topics_metadata(), name, partition_of(id, stages.settings.partitions))
         if url is None:
             raise ServiceUnavailable()
         return forward_once(pipe.app, URL(url), web, request)
 
-    return ScorecardSource(route, engine, revision, "the rep stage partition of this rep is loading")
+    return ScorecardSource(route, engine, revision, loading)
+
+
+def team_source(pipe: Pipeline, stages: TeamStages) -> ScorecardSource:
+    """The team stage partition of the team; ``unassigned``'s scorecards are the org
+    stage's (no team partition owns that team)."""
+    teams = partition_source(pipe, stages, pipe.team_facts_topic, "the team stage partition of this team is loading")
+    org = org_source(pipe)
+
+    def of(team_id: str) -> ScorecardSource:
+        return org if team_id == UNASSIGNED else teams
+
+    return ScorecardSource(lambda id, web, request: of(id).route(id, web, request), lambda id: of(id).engine(id),
+                           lambda id, key: of(id).revision(id, key), teams.loading)
 
 
 def _host_and_port(url: URL) -> tuple[str, int]:
@@ -136,5 +157,8 @@ def scorecard_sources(pipe: Pipeline) -> dict[str, ScorecardSource]:
     org = org_source(pipe)
     sources = {"rep": org, "team": org, "company": org}
     if pipe.rep_stages is not None:
-        sources["rep"] = rep_source(pipe, pipe.rep_stages)
+        sources["rep"] = partition_source(pipe, pipe.rep_stages, pipe.rep_facts_topic,
+                                          "the rep stage partition of this rep is loading")
+    if pipe.team_stages is not None:
+        sources["team"] = team_source(pipe, pipe.team_stages)
     return sources

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from sales_scorecard.core.roster import UNASSIGNED
 from sales_scorecard.schemas.fact_types import FACT_TYPES
 
-from .fact_routes import PREVIOUS, REPLACES_WON, TEAM_CATCH_UP, Fact, FactRoutes, forwarded, partition_of
+from .fact_routes import PREVIOUS, REPLACES_WON, TEAM_CATCH_UP, Fact, FactRoutes, catch_ups, forwarded, partition_of
 
 
 def team_forwarded(value: Fact) -> Fact:
@@ -47,6 +47,10 @@ def team_forwarded(value: Fact) -> Fact:
     return {k: v for k, v in fact.items() if k != PREVIOUS} if PREVIOUS in fact else fact
 
 
+def _nothing(_: str) -> tuple[Fact, ...]:
+    return ()
+
+
 def names_rep(value: Fact, rep_id: str) -> bool:
     """Whether a stored fact is one of the rep's, as a catch-up sends them: a deal or
     complaint any version of which was credited to the rep, its activities, roster
@@ -54,6 +58,8 @@ def names_rep(value: Fact, rep_id: str) -> bool:
     kind = value["type"]
     if kind in ("deal", "complaint"):
         return rep_id in (value.get("_reps") or [value["rep_id"]])
+    if kind == "review":
+        return rep_id in (value.get("_reps") or [value["subject_id"]])
     if kind == "target":
         return bool(value["scope"] == "rep" and value["id"] == rep_id)
     field = FACT_TYPES[kind].rep_field
@@ -120,14 +126,14 @@ class TeamRoutes:
                 reps |= self.customers.dealing_with(customers)
             for rep in reps:
                 parts |= self.of_rep(rep)
-            for customer, catching_up in (value.get("_catch_up") or {}).items():
+            for customer, catching_up in catch_ups(value, repeated).items():
                 targets: set[int] = set()
                 for rep in catching_up:
                     targets |= self.of_rep(rep)
                 if targets:
                     self._send_won(customer, targets, out, won_deals, but=value["deal_id"])
-        elif kind == "complaint":
-            for rep in value.get("_reps") or [value["rep_id"]]:
+        elif kind in ("complaint", "review"):  # every rep any version named
+            for rep in value.get("_reps") or [value["rep_id" if kind == "complaint" else "subject_id"]]:
                 parts |= self.of_rep(rep)
         elif kind == "roster":
             caught_up = value.get(TEAM_CATCH_UP)
@@ -154,6 +160,19 @@ class TeamRoutes:
             fact = team_forwarded(value)
             for p in sorted(parts):
                 out.setdefault(p, []).append(fact)
+
+    def bootstrap(self, values: Iterable[Fact], wanted: set[int], out: dict[int, list[Fact]]) -> None:
+        """Add to the batches of the partitions in ``wanted`` every one of the stored facts
+        ``values`` each needs: a partition that holds no fact yet (its first start, or a
+        deployment that starts running the team stage) gets everything routing each fact
+        again would send it. Catch-ups are left out: the walk sends their facts anyway."""
+        for value in values:
+            routed: dict[int, list[Fact]] = {}
+            if "_catch_up" in value or TEAM_CATCH_UP in value:
+                value = {k: v for k, v in value.items() if k not in ("_catch_up", TEAM_CATCH_UP)}
+            self.route(value, routed, _nothing, _nothing, repeated=True)
+            for partition in wanted & routed.keys():
+                out.setdefault(partition, []).extend(routed[partition])
 
     def _send_won(self, customer: str, targets: set[int], out: dict[int, list[Fact]],
                   won_deals: Callable[[str], Iterable[Fact]], but: str | None = None) -> None:

@@ -90,6 +90,11 @@ FACTS = TopicSpec("sales.facts", "sender", "batches of validated input facts (in
 REP_FACTS = TopicSpec("sales.rep-facts", "rep partition", "batches of facts for the rep stage (internal)", "delete",
                       SHORT_RETENTION_MS)
 
+#: Internal: facts routed by the org stage to the team stage partitions that need them
+#: (streams/team_routes.py), with the organisation's clock; the configured partition count.
+TEAM_FACTS = TopicSpec("sales.team-facts", "team partition", "batches of facts for the team stage (internal)",
+                       "delete", SHORT_RETENTION_MS)
+
 #: Appeal inputs (contract §10), key ``dispute_id``; one partition (see the module docstring).
 DISPUTES = TopicSpec(DISPUTES_TOPIC, "dispute_id", "appeal inputs", "delete", LONG_RETENTION_MS, partitions=1)
 #: Dispute states (contract §10), key ``dispute_id``: the latest ``dispute`` event of each.
@@ -104,7 +109,7 @@ INPUT_TOPICS: tuple[TopicSpec, ...] = (DEALS, COMPLAINTS, ACTIVITIES, ROSTER, TA
 #: Input topics a stage reads and validates itself (no ingest): the dispute stage's.
 STAGE_INPUT_TOPICS: tuple[TopicSpec, ...] = (DISPUTES,)
 OUTPUT_TOPICS: tuple[TopicSpec, ...] = (SCORECARDS, LEADERBOARDS, ALERTS, PAYROLL, DEADLETTER, APPEALS, AWARDS)
-INTERNAL_TOPICS: tuple[TopicSpec, ...] = (FACTS, REP_FACTS, DISPUTE_LINKS)
+INTERNAL_TOPICS: tuple[TopicSpec, ...] = (FACTS, REP_FACTS, TEAM_FACTS, DISPUTE_LINKS)
 ALL_TOPICS: tuple[TopicSpec, ...] = INPUT_TOPICS + STAGE_INPUT_TOPICS + OUTPUT_TOPICS + INTERNAL_TOPICS
 
 #: Input ``type`` -> the topic it must arrive on (from the fact-type registry; a fact a

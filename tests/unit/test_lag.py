@@ -45,7 +45,7 @@ def test_lag_topics_are_full_names(tmp_path: Path) -> None:
     topics = lag.lag_topics(Settings(topic_prefix="acme."))
     assert topics == ["acme.sales.deals", "acme.sales.complaints", "acme.sales.activities", "acme.sales.roster",
                       "acme.sales.targets", "acme.sales.control", "acme.sales.reviews", "acme.sales.disputes",
-                      "acme.sales.facts", "acme.sales.rep-facts", "acme.sales.dispute-links"]
+                      "acme.sales.facts", "acme.sales.rep-facts", "acme.sales.team-facts", "acme.sales.dispute-links"]
 
 
 def gauge_values(metrics: Metrics) -> dict[str, float]:

@@ -18,7 +18,7 @@ import pytest
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.core.bounded_memo import LIMIT
 from sales_scorecard.schemas.validation import Accepted, EventValidator
-from sales_scorecard.streams.aggregation import AggregationStage
+from sales_scorecard.streams.aggregation import AggregationStage, StageTables
 from sales_scorecard.streams.fact_batches import Batch, decode_batch
 from sales_scorecard.streams.fact_log import stored_facts
 from sales_scorecard.streams.fact_routes import partition_of
@@ -81,7 +81,10 @@ class Split:
     """The org stage and the rep stage partitions (with ``teams``, and the team stage
     partitions), messages delivered in order."""
 
-    def __init__(self, commission_plan: str = "", teams: bool = False) -> None:
+    def __init__(self, commission_plan: str = "", teams: bool = False,
+                 tables: tuple[StageTables, StageTables, dict[str, Any]] | None = None) -> None:
+        """``tables``: the org stage's, the rep stage's and the board rows of an earlier run
+        (a restart, an upgrade)."""
         self.outputs = Outputs()
         self.to_rep: list[tuple[int, bytes]] = []
         self.to_team: list[tuple[int, bytes]] = []
@@ -100,11 +103,13 @@ class Split:
             self.to_team.append((partition, value))
 
         settings = _settings(commission_plan)
-        self.org = OrgStage(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_rep,
-                            {}, monotonic=clock, send_to_team=send_to_team if teams else None)
-        self.reps = RepStages(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_org,
+        org_tables, rep_tables, board_rows = tables or (new_tables(), new_tables(), {})
+        self.org = OrgStage(settings, org_tables, self.outputs.stage_outputs(), self.metrics, send_to_rep,
+                            board_rows, monotonic=clock, send_to_team=send_to_team if teams else None)
+        self.reps = RepStages(settings, rep_tables, self.outputs.stage_outputs(), self.metrics, send_to_org,
                               monotonic=clock)
-        self.teams = TeamStages(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, monotonic=clock)
+        self.teams = TeamStages(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_org,
+                                monotonic=clock)
 
     def stages(self) -> list[AggregationStage]:
         """Every stage: the org stage, the rep partitions and the team partitions sent anything."""
@@ -153,6 +158,11 @@ def _same_scorecards(whole: Whole, split: Split) -> dict[str, Any]:
     for key in expected:
         assert got[key] == expected[key], key
     return expected
+
+
+def _figures(sent: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``_last`` without the clock of each render."""
+    return {k: v and {n: x for n, x in v.items() if n != "as_of"} for k, v in _last(sent).items()}
 
 
 def _payroll(sent: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -330,10 +340,43 @@ def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publish
     assert all(stage.engine is not None for stage in split.teams.stages.values())
     # a rebuilt stage renders every key again, at the clock of now (the whole stage rendered
     # the past months at an earlier one): the same figures
-    def figures(sent: list[tuple[str, Any]]) -> dict[str, Any]:
-        return {k: v and {n: x for n, x in v.items() if n != "as_of"} for k, v in _last(sent).items()}
+    assert _figures(split.outputs.sent["scorecards"]) == _figures(whole.outputs.sent["scorecards"])
 
-    assert figures(split.outputs.sent["scorecards"]) == figures(whole.outputs.sent["scorecards"])
+
+def test_a_team_stage_started_beside_an_org_stage_that_published_the_teams_goes_on_from_its_records() -> None:
+    # A deployment running the partitioned stages without a team stage is upgraded: the
+    # org stage hands each team partition the revisions and alert states it recorded of
+    # its teams, so no team key is published at a revision it had before and no alert that
+    # is firing is raised again.
+    facts = _validated(_history())
+    before = Split()
+    asyncio.run(_both(Whole(), before, facts))
+    recorded = {k: row[0] for k, row in before.org.tables.emitted.items()
+                if k.startswith("team:") and not k.startswith("team:unassigned:")}
+    firing = {k for k, state in before.org.tables.alert_state.items() if ":team:" in k and state["firing"]}
+    assert recorded and firing
+    after = Split(teams=True, tables=(before.org.tables, before.reps.tables, before.org.board_rows))
+    late = _validated([f.activity(sorted({e["rep_id"] for e in facts if e["type"] == "roster"})[0], "call",
+                                  occurred_at="2026-12-02T10:00:00+08:00")])
+    whole = Whole()
+    asyncio.run(whole.feed(facts))
+    asyncio.run(_both(whole, after, late))
+    # the team partitions asked for the history they never got: across the upgrade, a
+    # reader of sales.scorecards ends with every team's figures (a key whose content did
+    # not change is not sent again)
+    read = before.outputs.sent["scorecards"] + after.outputs.sent["scorecards"]
+    assert {k: v for k, v in _figures(read).items() if k.startswith("team:")} == {
+        k: v for k, v in _figures(whole.outputs.sent["scorecards"]).items() if k.startswith("team:")}
+    assert any(k.startswith("team:") for k, _ in after.outputs.sent["scorecards"])
+    sent = [(k, v) for k, v in after.outputs.sent["scorecards"] if k in recorded]
+    assert sent and all(v is None or v["revision"] > recorded[k] for k, v in sent)
+    raised = {k for k, v in after.outputs.sent["alerts"] if v["state"] == "firing"}
+    assert not raised & firing
+    # each firing alert is known firing where its team is now, so its resolution is sent
+    for key in firing:
+        assert after.teams.stages[partition_of(key.split(":")[2], PARTITIONS)].tables.alert_state[key]["firing"]
+    for partition, stage in after.teams.stages.items():
+        assert all(partition_of(k.split(":")[1], PARTITIONS) == partition for k in stage.tables.emitted)
 
 
 def test_each_rep_partition_publishes_only_its_own_reps() -> None:

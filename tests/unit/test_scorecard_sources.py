@@ -17,7 +17,7 @@ from faust.web.exceptions import ServiceUnavailable
 from yarl import URL
 
 from sales_scorecard.streams.fact_routes import partition_of
-from sales_scorecard.streams.scorecard_sources import FORWARDED_HEADER, rep_source
+from sales_scorecard.streams.scorecard_sources import FORWARDED_HEADER, partition_source
 
 HERE, THERE = "http://w1:6066", "http://w2:6067"
 REP_IDS = ["r1", "r2", "r10", "0", "销售-007", "ü" * 3, "x" * 500, "rep with spaces"]
@@ -58,9 +58,9 @@ def source_on(distribution: dict[str, dict[str, list[int]]]) -> tuple[Any, HttpC
     client = HttpClient()
     app._http_client = client
     topic = app.topic("sales.rep-facts", key_serializer="raw", partitions=4)
-    pipe = SimpleNamespace(app=app, rep_facts_topic=topic)
-    stages = SimpleNamespace(settings=SimpleNamespace(partitions=4), for_rep=lambda rep_id: None)
-    return rep_source(pipe, stages), client  # type: ignore[arg-type]
+    pipe = SimpleNamespace(app=app)
+    stages = SimpleNamespace(settings=SimpleNamespace(partitions=4), owner=lambda rep_id: None)
+    return partition_source(pipe, stages, topic, "loading"), client  # type: ignore[arg-type]
 
 
 def test_a_rep_request_goes_to_the_worker_holding_the_reps_partition_without_producer_metadata() -> None:

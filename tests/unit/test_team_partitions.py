@@ -7,6 +7,7 @@ that loses one message's sends before the message comes again (contract §3, §5
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +20,7 @@ from sales_scorecard.streams.aggregation import apply_fact
 from sales_scorecard.streams.fact_routes import Fact, FactRoutes, partition_of
 from sales_scorecard.streams.org_stage import split_fact
 from sales_scorecard.streams.team_routes import TEAM_CATCH_UP, TeamRoutes, names_rep
-from tests.factories import close_period, deal, engagement, review, roster
+from tests.factories import close_period, deal, engagement, review, roster, target
 from tests.unit.test_engine_properties import FIXED_CLOCK, REPS, TEAMS, histories
 
 #: t1, t2 and t3 fall in three different partitions of six
@@ -42,8 +43,7 @@ class TeamSplit:
         self.store: dict[str, Fact] = {}
         self.customers = FactRoutes(PARTITIONS)
         self.routes = TeamRoutes(PARTITIONS, self.customers)
-        self.engines = [self._engine(team_partition(lambda t, p=p: t != UNASSIGNED and _owner(t) == p,
-                                                    share=PARTITIONS))
+        self.engines = [self._engine(team_partition(lambda t, p=p: _owner(t) == p, share=PARTITIONS))
                         for p in range(PARTITIONS)]
         #: facts sent to each partition
         self.sent = [0] * PARTITIONS
@@ -136,25 +136,26 @@ def test_team_partitions_render_and_mark_what_the_whole_engine_does(
     # a crash at one message: its facts are stored, its sends lost; that message and every
     # later one come again (at-least-once delivery from the committed offset)
     crash = crash % (len(delivered) + 1)
-    published: list[set[ScorecardKey]] = [set() for _ in split.engines]
+    # what each partition published at the flush (the clock is fixed: renders move only with facts)
+    published: list[dict[ScorecardKey, Any]] = [{} for _ in split.engines]
     events: list[dict[str, Any] | None] = [*delivered, None]
     for i, event in enumerate(events):
         if i == cut:  # a flush: what exists is published, the marks so far are taken
             split.whole.take_dirty()
             for partition, engine in enumerate(split.engines):
                 engine.take_dirty()
-                published[partition] = _team_marks(engine.all_keys())
+                published[partition] = {k: engine.render(*k) for k in _team_marks(engine.all_keys())}
         if event is not None:
             split.feed(event, lose_sends=i == crash)
     for event in delivered[crash:]:
         split.feed(event)
-    whole_marks = _team_marks(split.whole.take_dirty())
     for partition, engine in enumerate(split.engines):
-        # the next flush renders every key the whole engine would, and withdraws every
-        # published key that is gone
-        held = _team_marks(engine.all_keys())
-        wanted = {k for k in whole_marks if _owner(k[1]) == partition and k in held} | (published[partition] - held)
-        assert wanted <= set(engine.take_dirty()), partition
+        # the next flush renders every key whose scorecard moved since, and withdraws every
+        # published key that is gone (the whole engine also marks keys a fact may have
+        # moved, and a partition is not sent every such fact)
+        keys = published[partition].keys() | _team_marks(engine.all_keys())
+        moved = {k for k in keys if engine.render(*k) != published[partition].get(k)}
+        assert moved <= set(engine.take_dirty()), partition
     _assert_teams_render_alike(split)
 
 
@@ -285,3 +286,47 @@ def test_a_reversal_whose_sends_a_crash_lost_reaches_the_other_team_when_its_mes
     split.feed(reversal)
     split.feed(reopened)
     assert _new_customers(split, t2, "2026-11") == 1
+
+
+def test_a_catch_up_carried_by_a_version_replaced_in_the_message_a_crash_lost_is_sent_again() -> None:
+    # One message: r2's first deal with c1 (open: its catch-up owes t2 r1's earlier win of
+    # c1), then the deal won. Its sends are lost; the stored version carries no catch-up.
+    split = TeamSplit()
+    _, t2 = _two_teams_of_two_reps(split)
+    split.feed(deal("d1", "r1", "c1", "300.00", closed_at="2026-10-10T10:00:00+08:00"))
+    opened = deal("d3", "r2", "c1", "100.00", stage="open", version=1)
+    won = deal("d3", "r2", "c1", "500.00", version=2, closed_at="2026-11-10T10:00:00+08:00")
+    split.feed(opened, lose_sends=True)
+    split.feed(won, lose_sends=True)
+    split.feed(opened)  # the message comes again: both versions stale or duplicates
+    split.feed(won)
+    assert _new_customers(split, t2, "2026-11") == 0
+
+
+def test_a_review_naming_another_subject_leaves_the_first_subjects_team() -> None:
+    split = TeamSplit()
+    t1, _ = _two_teams_of_two_reps(split)
+    split.feed(deal("d1", "r1", "c1", "300.00", closed_at="2026-11-10T10:00:00+08:00"))
+    split.feed(review("rv", "r1", "m", "manager", 4, occurred_at="2026-11-20T10:00:00+08:00"))
+    split.feed(review("rv", "r2", "m", "manager", 4, occurred_at="2026-11-21T10:00:00+08:00"))
+    split.settle_clocks()
+    november = split.engines[_owner(t1)].render("team", t1, "2026-11")
+    assert november == split.whole.render("team", t1, "2026-11")
+    assert november is not None and november["kpis"]["review_coverage"] == 0.0
+
+
+def test_a_members_share_of_another_teams_split_target_comes_with_the_catch_up() -> None:
+    # r1 is in t1 from December, and t1's fourth quarter is split equally: r1's share is
+    # all 9000.00. A late entry puts r1 in t2 from September: t2's November target is the
+    # sum over its members at November's end, r1's third of the share, which only the org
+    # stage computes and the catch-up brings.
+    t1, t2 = _teams_apart()
+    split = TeamSplit()
+    split.feed(roster("r1", t1, effective_at="2026-12-01T00:00:00+08:00", event_id="e1"))
+    split.feed(target("team", t1, "2026-Q4", "9000.00", split="equal"))
+    split.feed(deal("d1", "r1", "c1", "300.00", closed_at="2026-11-10T10:00:00+08:00"))
+    split.feed(roster("r1", t2, effective_at="2026-09-01T00:00:00+08:00", event_id="e0"))
+    split.settle_clocks()
+    assert split.whole.revenue_target("team", t2, "2026-11") == Decimal("3000.00")
+    assert split.engines[_owner(t2)].revenue_target("team", t2, "2026-11") == Decimal("3000.00")
+    _assert_teams_render_alike(split)
