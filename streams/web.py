@@ -306,4 +306,5 @@ def readiness(pipe: Pipeline) -> tuple[bool, dict]:
         "aggregation_owner": engine_needed,
         "engine_loaded": engine_loaded,
         "rep_partitions": len(pipe.rep_partitions()),
+        "team_partitions": len(pipe.assigned(pipe.team_facts_topic)),
     }

@@ -173,26 +173,35 @@ class SingleShape(Shape):
 
 class PartitionedShape(Shape):
     """The partitioned stages of one worker holding every partition: the org stage fed the
-    history, each of its messages to a rep partition delivered in order, and theirs back."""
+    history, each of its messages to a rep or team partition delivered in order, and theirs
+    back."""
 
     def __init__(self, reps: int, months: int, partitions: int) -> None:
         from sales_scorecard.streams.metrics import Metrics
         from sales_scorecard.streams.org_stage import OrgStage
         from sales_scorecard.streams.rep_stage import RepStages
+        from sales_scorecard.streams.team_stage import TeamStages
 
         self.reps, self.months = reps, months
         self.settings = _settings("partitioned", partitions)
         self.to_rep: list[tuple[int, bytes]] = []
+        self.to_team: list[tuple[int, bytes]] = []
         self.to_org: list[bytes] = []
         clock, metrics = _clock(), Metrics()
         org = OrgStage(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics, self._send_to_rep, {},
-                       monotonic=clock)
+                       monotonic=clock, send_to_team=self._send_to_team)
         rep_stages = RepStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
                                self._send_to_org, monotonic=clock)
-        self.groups = [("org stage", [org]), ("rep stages", [rep_stages.stage(p) for p in range(partitions)])]
+        team_stages = TeamStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
+                                 self._send_to_org, monotonic=clock)
+        self.groups = [("org stage", [org]), ("rep stages", [rep_stages.stage(p) for p in range(partitions)]),
+                       ("team stages", [team_stages.stage(p) for p in range(partitions)])]
 
     async def _send_to_rep(self, partition: int, value: bytes) -> None:
         self.to_rep.append((partition, value))
+
+    async def _send_to_team(self, partition: int, value: bytes) -> None:
+        self.to_team.append((partition, value))
 
     async def _send_to_org(self, key: bytes, value: bytes | None) -> None:
         if value is not None:
@@ -201,24 +210,27 @@ class PartitionedShape(Shape):
     async def _deliver(self) -> None:
         from sales_scorecard.streams.fact_batches import decode_batch
 
-        (_, [org]), (_, rep_stages) = self.groups
-        while self.to_rep or self.to_org:
+        (_, [org]), (_, rep_stages), (_, team_stages) = self.groups
+        while self.to_rep or self.to_team or self.to_org:
             while self.to_rep:
                 partition, value = self.to_rep.pop(0)
                 await rep_stages[partition].on_batch(decode_batch(value))
+            while self.to_team:
+                partition, value = self.to_team.pop(0)
+                await team_stages[partition].on_batch(decode_batch(value))
             while self.to_org:
                 await org.on_batch(decode_batch(self.to_org.pop(0)))
 
     async def _digest(self) -> None:
         from sales_scorecard.streams.fact_batches import Batch
 
-        (_, [org]), (_, rep_stages) = self.groups
+        (_, [org]), (_, rep_stages), (_, team_stages) = self.groups
         for batch in _history(self.reps, self.months, self.settings.currency):
             await org.on_batch(Batch(batch))
             await self._deliver()
         while self.waiting():
             await org.on_batch(Batch())
-            for stage in rep_stages:
+            for stage in [*rep_stages, *team_stages]:
                 await stage.on_batch(Batch())
             await self._deliver()
 

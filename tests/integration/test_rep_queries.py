@@ -4,7 +4,8 @@ With ``SCORECARD_STAGES=partitioned`` a rep's scorecard and explanation are answ
 the worker owning the rep's partition of the rep stage (``streams.scorecard_sources``):
 each worker, asked for reps of partitions it does not own, forwards the request there and
 answers what that partition published (revision included), even while the worker of the
-org stage is paused. Team and company scorecards still come from the org stage."""
+org stage is paused. Team scorecards come the same way from the team stage partition of
+the team, company scorecards from the org stage."""
 
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ def test_each_worker_answers_reps_of_the_other_workers_partitions_as_published(
             assert months == (["2026-07", "2026-08", "2026-09"] if row["period"] == "2026-Q3" else [row["period"]])
             assert explained["facts"]["revenue"] == row["kpis"]["revenue"]
 
-    # Team and company scorecards still come from the org stage, on either worker.
+    # Team scorecards from the team stage partition of the team (forwarded as a rep's is),
+    # company scorecards from the org stage, on either worker, as published.
     for row in [r for r in rows if r["scope"] != "rep" and r["period"] == "2026-07"]:
         for w in workers:
             status, answer = get_json(w, f"/api/scorecards/{row['scope']}/{row['id']}/{row['period']}")

@@ -31,25 +31,26 @@ def test_the_traced_figures_split_what_the_stage_holds_into_its_parts() -> None:
 def test_the_partitioned_stages_publish_every_rep_month_in_the_partition_of_its_rep() -> None:
     shape = PartitionedShape(reps=6, months=2, partitions=3)
     shape.digest()
-    (_, [org]), (_, reps) = shape.groups
+    (_, [org]), (_, reps), (_, teams) = shape.groups
     assert not any(stage.pending() or stage.boards_pending for stage in shape.stages())
     for partition, stage in enumerate(reps):
         emitted = stage.tables.emitted
         months = {key for key in emitted if key.startswith("rep:") and is_month(key.rsplit(":", 1)[1])}
         assert months == {f"rep:r{r:05d}:{m}" for r in range(6) if partition_of(f"r{r:05d}", 3) == partition
                           for m in ("2025-11", "2025-12")}
-    assert {key.split(":")[0] for key in org.tables.emitted} >= {"team", "company"}
-    assert not any(key.startswith("rep:") for key in org.tables.emitted)  # the org stage renders no rep
+    assert {key.split(":")[0] for key in org.tables.emitted} == {"company"}  # no rep, no team
+    assert {key.split(":")[0] for stage in teams for key in stage.tables.emitted} == {"team"}
 
 
 def test_the_partitioned_parts_are_named_by_their_stage_and_sum_to_the_totals() -> None:
     got = measure_traced(reps=6, months=2, stages="partitioned", partitions=3)
     parts = got["parts"]
-    for group in ("org stage", "rep stages"):
+    groups = ("org stage", "rep stages", "team stages")
+    for group in groups:
         assert parts[f"{group}: tables (RocksDB in the worker)"] > 0 and parts[f"{group}: engine.buckets"] > 0
-    assert parts["org stage: engine.deals"] > 0 and parts["rep stages: engine.deals"] > 0  # the facts twice
+        assert parts[f"{group}: engine.deals"] > 0  # the facts three times
     assert got["engine_bytes_per_rep_period"] == sum(v for k, v in parts.items() if ": engine" in k)
-    tables = parts["org stage: tables (RocksDB in the worker)"] + parts["rep stages: tables (RocksDB in the worker)"]
+    tables = sum(parts[f"{group}: tables (RocksDB in the worker)"] for group in groups)
     assert got["held_without_tables"] == got["held_bytes_per_rep_period"] - tables
 
 
