@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from .aggregation import AggregationStage, StageTables
+from .aggregation import AggregationStage, StageOutputs, StageTables
 from .fact_routes import partition_of
+from .metrics import Metrics
 from .partition_view import PartitionView
+from .publisher import Send
+from .render_budget import RenderBudget
 from .settings import Settings
 
 S = TypeVar("S", bound=AggregationStage)
@@ -14,10 +19,17 @@ S = TypeVar("S", bound=AggregationStage)
 
 class PartitionStages(Generic[S]):
     """One stage per partition this worker holds, created as the partition's messages
-    come, each over its own rows of the stage's tables (``PartitionView``)."""
+    come, each over its own rows of the stage's tables (``PartitionView``), all sending
+    back to the org stage with ``send_to_org``."""
 
-    def __init__(self, settings: Settings, tables: StageTables) -> None:
-        self.settings, self.tables = settings, tables
+    def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
+                 send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
+                 budget: RenderBudget | None = None) -> None:
+        self.settings, self.tables, self.outputs, self.metrics = settings, tables, outputs, metrics
+        self.send_to_org = send_to_org
+        self.monotonic = monotonic
+        #: the worker's loop time for flushes off the cadence, shared by every stage of the worker
+        self.budget = budget if budget is not None else RenderBudget()
         self.stages: dict[int, S] = {}
 
     def _new(self, partition: int, tables: StageTables) -> S:

@@ -106,16 +106,6 @@ class TeamPartitionStage(AggregationStage):
 class TeamStages(PartitionStages[TeamPartitionStage]):
     """The team partition stages of one worker, created as their partitions' messages come."""
 
-    def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
-                 send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
-                 budget: RenderBudget | None = None) -> None:
-        super().__init__(settings, tables)
-        self.outputs, self.metrics = outputs, metrics
-        self._send_to_org = send_to_org
-        self._monotonic = monotonic
-        #: the worker's loop time for flushes off the cadence, shared with its other stages
-        self.budget = budget if budget is not None else RenderBudget()
-
     def _new(self, partition: int, tables: StageTables) -> TeamPartitionStage:
-        return TeamPartitionStage(self.settings, partition, tables, self.outputs, self.metrics, self._send_to_org,
-                                  self._monotonic, self.budget)
+        return TeamPartitionStage(self.settings, partition, tables, self.outputs, self.metrics, self.send_to_org,
+                       self.monotonic, self.budget)
