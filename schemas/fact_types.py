@@ -13,6 +13,8 @@ hands it to the ledger again after a rebuild (contract §10). It has no input to
 goes to the ledger, not to the engine. Nor is ``split_target``: a rep's shares of split
 team targets (contract §12), computed by the org stage and sent to the rep's partition
 of the rep stage, which applies them to its engine (``ScorecardEngine.apply_split_shares``).
+Nor is ``team_fed``, a mark a team partition keeps with its facts once the org stage has
+sent it every fact it needs (``streams.team_stage``).
 """
 
 from __future__ import annotations
@@ -45,10 +47,12 @@ class FactType:
     #: the field naming the one rep whose rep stage partition needs the fact, for the
     #: types routed that simply (streams/fact_routes.py); None: routed by a rule of its own
     rep_field: str | None = None
-    #: only the org stage needs it (team and company figures): no rep partition gets it
+    #: only team and company figures read it: no rep partition gets it
     org_only: bool = False
     #: fields no output may show, not even a dead letter (an engagement answer, contract §12)
     private: tuple[str, ...] = ()
+    #: a mark a stage keeps with its facts, applied by no engine (``team_fed``)
+    marker: bool = False
 
     @property
     def record(self) -> type:
@@ -62,6 +66,10 @@ APPEAL_ADJUSTMENT = "appeal_adjustment"
 #: (contract §12): ``{"type": "split_target", "rep_id", "shares": {period: money}}``,
 #: every share the rep has, replacing what the partition held.
 SPLIT_TARGET = "split_target"
+#: The last fact of the org stage's answer to a team partition that asked for every fact
+#: it needs (``streams.team_stage``): ``{"type": "team_fed", "partition": p}``, kept with
+#: the partition's facts so that it never asks again.
+TEAM_FED = "team_fed"
 
 
 def _target_key(e: Event) -> str:
@@ -106,6 +114,7 @@ FACT_TYPES: dict[str, FactType] = {
                  lambda e: "appeal:" + e["dispute_id"], 4, ledger=True, rep_field="rep_id"),
         FactType(SPLIT_TARGET, None, lambda e: str(e["rep_id"]), lambda e: "split:" + e["rep_id"], 1,
                  derived=True, rep_field="rep_id"),
+        FactType(TEAM_FED, None, lambda e: str(e["partition"]), lambda e: "fed", 0, marker=True),
     )
 }
 

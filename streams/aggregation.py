@@ -311,7 +311,10 @@ def apply_fact(engine: ScorecardEngine, value: dict[str, Any]) -> Outcome:
     by the org stage (``split_target``, contract §12). Every fact was validated before (by
     the ingest agents before it was sent on, or before it was stored), so its timestamps
     are read without being checked again (``record_from_stored``)."""
-    if FACT_TYPES[value["type"]].derived:
+    fact_type = FACT_TYPES[value["type"]]
+    if fact_type.marker:
+        return Outcome.APPLIED  # kept with the facts, read by the stage (``team_fed``)
+    if fact_type.derived:
         return engine.apply_split_shares(value["rep_id"], {p: Decimal(v) for p, v in value["shares"].items()})
     return engine.apply(record_from_stored(value))
 

@@ -1,9 +1,12 @@
-"""The org stage: every fact, team and company scorecards, leaderboards; the router.
+"""The org stage: every fact, company scorecards, leaderboards, awards; the router.
 
-``OrgStage`` consumes ``sales.facts`` (one partition). Its engine applies every fact
-(``core.engine.ORG``: it renders team and company scorecards and pays nobody) and it
-forwards each fact, batched per partition, to the partitions of the rep stage that
-need it (``streams.fact_routes``), with the organisation's event clock. The rep stage
+``OrgStage`` consumes ``sales.facts`` (one partition). Its engine applies every fact and
+keeps every team's and the company's figures, pays nobody, and (``core.engine.ORG``)
+renders team and company scorecards, or, beside a team stage (``send_to_team``;
+``ORG_BESIDE_TEAMS``), the company's and the ``unassigned`` team's only. It forwards
+each fact, batched per partition, to the partitions of the rep stage (and of the team
+stage) that need it (``streams.fact_routes``, ``streams.team_routes``), with the
+organisation's event clock. The rep stage
 sends back, on ``sales.facts``, the board rows of the rep scorecards it published and
 what it paid: the org stage keeps both in tables, ranks the leaderboards from the rows
 (``core.boards.BoardCache``) and serves the payroll view from the paid states.
@@ -30,8 +33,9 @@ from sales_scorecard.core.awards import bonus_request, decide
 from sales_scorecard.core.engine import ORG, ORG_BESIDE_TEAMS, EngineRole, Outcome, ScorecardEngine
 from sales_scorecard.core.money import format_money
 from sales_scorecard.core.periods import format_timestamp
+from sales_scorecard.core.publishing import split_scorecard_key
 from sales_scorecard.core.roster import UNASSIGNED
-from sales_scorecard.schemas.fact_types import SPLIT_TARGET
+from sales_scorecard.schemas.fact_types import FACT_TYPES, SPLIT_TARGET, TEAM_FED
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
 from .fact_batches import Batch, encode_batches, encode_clock, encode_rows
@@ -40,7 +44,7 @@ from .metrics import Metrics
 from .publisher import KeyValue
 from .render_budget import RenderBudget
 from .settings import Settings
-from .team_routes import TeamRoutes, names_rep
+from .team_routes import TeamRoutes, reps_named
 
 #: Sends one message to a partition of ``sales.rep-facts`` (or of the team stage's topic).
 SendToPartition = Callable[[int, bytes], Awaitable[None]]
@@ -123,9 +127,11 @@ class OrgStage(AggregationStage):
         partitions = self.settings.partitions
         self.routes = FactRoutes(partitions)
         self.rep_hop = Hop(self._send_to_rep, partitions)
-        #: with a team stage (``streams.team_stage``): its routes and hop
+        #: with a team stage (``streams.team_stage``): its routes and hop, and rep -> the keys
+        #: of the stored facts naming the rep (``reps_named``: a catch-up sends them)
         self.team_routes = TeamRoutes(partitions, self.routes) if self._send_to_team is not None else None
         self.team_hop = Hop(self._send_to_team, partitions) if self._send_to_team is not None else None
+        self._keys_of_rep: dict[str, set[str]] = {}
 
     def on_revoked(self) -> None:
         super().on_revoked()
@@ -142,6 +148,13 @@ class OrgStage(AggregationStage):
         self.routes.load(value)
         if self.team_routes is not None:
             self.team_routes.load(value)
+            self._index(value)
+
+    def _index(self, value: Fact) -> None:
+        """Note the stored fact under every rep it names (the catch-ups' index)."""
+        key = FACT_TYPES[value["type"]].fact_key(value)
+        for rep_id in reps_named(value):
+            self._keys_of_rep.setdefault(rep_id, set()).add(key)
 
     def _loaded(self) -> None:
         for row in self.board_rows.values():
@@ -164,12 +177,13 @@ class OrgStage(AggregationStage):
         that partition owns (``streams.team_stage``: ``handover``)."""
         out: dict[int, list[dict[str, Any]]] = {}
         partitions = self.settings.partitions
-        for table, items, at in (("emitted", self.tables.emitted.items(), 1),
-                                 ("alert_state", self.tables.alert_state.items(), 2)):
+        for table, items, rule in (("emitted", self.tables.emitted.items(), False),
+                                   ("alert_state", self.tables.alert_state.items(), True)):
             for key, value in items:
-                parts = key.split(":")
-                if len(parts) > at and parts[at - 1] == "team" and parts[at] != UNASSIGNED:
-                    out.setdefault(partition_of(parts[at], partitions), []).append(
+                # an alert's key is its rule's name before the scorecard's key; an id may hold ':'
+                scope, id, _ = split_scorecard_key(key.split(":", 1)[1] if rule else key)
+                if scope == "team" and id != UNASSIGNED:
+                    out.setdefault(partition_of(id, partitions), []).append(
                         {"table": table, "key": key, "value": value})
         return out
 
@@ -185,11 +199,17 @@ class OrgStage(AggregationStage):
         teams = engine.targets.ids("team")
         self.team_routes.bootstrap((split_fact(engine, rep_id) for rep_id in sorted(engine.roster.reps)
                                     if engine.roster.teams_ever(rep_id) & teams), wanted, out)
+        for partition in sorted(wanted):  # last: the partition holds every fact it needs now
+            out.setdefault(partition, []).append({"type": TEAM_FED, "partition": partition})
 
     # ------------------------------------------------------------------ routing
     def _stored(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
         value = self.routes.annotate(payload, self.facts.get(key))
-        return value if self.team_routes is None else self.team_routes.annotate(value)
+        if self.team_routes is None:
+            return value
+        value = self.team_routes.annotate(value)
+        self._index(value)
+        return value
 
     def _route(self, value: Fact, repeated: bool = False) -> None:
         """Add ``value`` (as stored) to the batches of the partitions that need it."""
@@ -198,10 +218,10 @@ class OrgStage(AggregationStage):
             self.team_routes.route(value, self.team_hop.out, self._won_deals, self._facts_of_rep, repeated=repeated)
 
     def _facts_of_rep(self, rep_id: str) -> Iterator[Fact]:
-        """Every stored fact of the rep and its split shares (a team-stage catch-up): a
-        walk of every stored fact, rare (a rep's first team in a partition)."""
-        for value in list(self.facts.latest.values()):
-            if names_rep(value, rep_id):
+        """Every stored fact of the rep and its split shares (a team-stage catch-up)."""
+        for key in sorted(self._keys_of_rep.get(rep_id, ())):
+            value = self.facts.get(key)
+            if value is not None:
                 yield value
         if self.engine is not None:
             yield split_fact(self.engine, rep_id)

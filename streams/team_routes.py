@@ -13,7 +13,8 @@ gets:
   far): deals and complaints any version of which was credited to the rep, activities,
   roster entries, rep targets, reviews and the rep's shares of split team targets;
 - when a roster entry puts a rep in a team of a partition that had no team of the rep,
-  the rep's facts so far (a catch-up: ``facts_of_rep``) and the won deals of the
+  the rep's facts so far (a catch-up: ``facts_of_rep``, the facts ``reps_named`` names
+  the rep in) and the won deals of the
   customers they deal with. The entry carries the partitions it caught up
   (``_team_catch_up``, stored with it), so an entry routed again after a crash sends the
   catch-up again;
@@ -51,19 +52,19 @@ def _nothing(_: str) -> tuple[Fact, ...]:
     return ()
 
 
-def names_rep(value: Fact, rep_id: str) -> bool:
-    """Whether a stored fact is one of the rep's, as a catch-up sends them: a deal or
-    complaint any version of which was credited to the rep, its activities, roster
-    entries, reviews and rep targets."""
+def reps_named(value: Fact) -> list[str]:
+    """The reps a stored fact is one of, as a catch-up sends them: every rep any version of
+    a deal, complaint or review was credited to (or about), an activity's, roster entry's
+    and rep target's rep."""
     kind = value["type"]
-    if kind in ("deal", "complaint"):
-        return rep_id in (value.get("_reps") or [value["rep_id"]])
-    if kind == "review":
-        return rep_id in (value.get("_reps") or [value["subject_id"]])
+    if kind in ("deal", "complaint", "review"):
+        return list(value.get("_reps") or [value["subject_id" if kind == "review" else "rep_id"]])
     if kind == "target":
-        return bool(value["scope"] == "rep" and value["id"] == rep_id)
-    field = FACT_TYPES[kind].rep_field
-    return field is not None and not FACT_TYPES[kind].ledger and value.get(field) == rep_id
+        return [value["id"]] if value["scope"] == "rep" else []
+    fact_type = FACT_TYPES[kind]
+    if fact_type.rep_field is None or fact_type.ledger:
+        return []
+    return [value[fact_type.rep_field]]
 
 
 class TeamRoutes:

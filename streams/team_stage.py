@@ -15,9 +15,11 @@ them (``handover``: revisions and alert states): a deployment that starts runnin
 team stage goes on from those revisions instead of publishing revision 1 again, and
 does not raise an alert that is already firing again.
 
-A team partition whose rebuild finds no fact (its first start, or the first start of a
-deployment's team stage) asks the org stage for them (``team_requests``); the org stage
-sends it every stored fact it needs (``TeamRoutes.bootstrap``).
+A team partition asks the org stage for every fact it needs (``team_requests``) until
+the org stage's answer (``TeamRoutes.bootstrap``), which ends with a ``team_fed`` fact,
+is stored with its facts: at its first start, or the first start of a deployment's team
+stage. Until then it publishes nothing, so no scorecard or alert goes out from a part of
+its teams' facts.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from sales_scorecard.core.disputes import AdjustmentRequest
 from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, team_partition
 from sales_scorecard.core.periods import parse_timestamp
+from sales_scorecard.schemas.fact_types import TEAM_FED
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
 from .fact_batches import Batch, encode_rows
@@ -38,6 +41,9 @@ from .partition_stages import PartitionStages
 from .publisher import Send
 from .render_budget import RenderBudget
 from .settings import Settings
+
+#: Seconds a partition that asked for its facts waits for the answer before asking again.
+ASK_AGAIN_SECONDS = 30.0
 
 
 class TeamPartitionStage(AggregationStage):
@@ -53,8 +59,11 @@ class TeamPartitionStage(AggregationStage):
         # the org stage's engine and clock are the worker's; this one follows them
         self.owns_worker_gauges = False
         self._send_to_org = send_to_org
-        #: whether the rebuild found no fact: the org stage is asked for them
-        self._asks = False
+        #: whether the org stage has sent every fact this partition needs (``team_fed`` is
+        #: among its facts): until then it publishes nothing and asks for them
+        self.fed = False
+        #: when it last asked (monotonic seconds; None: at its next message)
+        self._asked_at: float | None = None
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
@@ -83,16 +92,35 @@ class TeamPartitionStage(AggregationStage):
             self.tables.alert_state[key] = value
 
     def _replay(self, engine: ScorecardEngine) -> tuple[int, list[AdjustmentRequest]]:
-        loaded, requests = super()._replay(engine)
-        self._asks = loaded == 0
-        return loaded, requests
+        self.fed, self._asked_at = False, None
+        return super()._replay(engine)
+
+    def _loaded_fact(self, value: dict[str, Any]) -> None:
+        if value["type"] == TEAM_FED:
+            self.fed = True
+
+    def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
+        if payload["type"] == TEAM_FED:
+            self.fed = True
+
+    async def _run_due(self, engine: ScorecardEngine) -> None:
+        if self.fed:  # else its figures may lack facts it has not been sent: nothing goes out
+            await super()._run_due(engine)
+
+    def tick_due(self) -> bool:
+        return super().tick_due() if self.fed else self._ask_due()
+
+    def _ask_due(self) -> bool:
+        asked = self._asked_at
+        return asked is None or self._monotonic() - asked >= ASK_AGAIN_SECONDS
 
     async def _after_run(self, engine: ScorecardEngine) -> None:
-        if self._asks:
-            # What is stored is lost with nothing: a partition that asks is sent every
-            # stored fact it needs again, and the facts routed to it meanwhile are
-            # version-gated duplicates.
-            self._asks = False
+        if not self.fed and self._ask_due():
+            # Asked again until the answer's last fact is stored: a crash can lose the
+            # request after this partition stored facts, and an older worker holding the
+            # org stage during a rolling upgrade drops it. Facts routed here meanwhile are
+            # version-gated duplicates of the answer's.
+            self._asked_at = self._monotonic()
             for value in encode_rows("team_requests", [{"partition": self.partition}]):
                 await self._send_to_org(b"rows", value)
 

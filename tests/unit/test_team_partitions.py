@@ -19,7 +19,7 @@ from sales_scorecard.schemas.fact_types import FACT_TYPES
 from sales_scorecard.streams.aggregation import apply_fact
 from sales_scorecard.streams.fact_routes import Fact, FactRoutes, partition_of
 from sales_scorecard.streams.org_stage import split_fact
-from sales_scorecard.streams.team_routes import TEAM_CATCH_UP, TeamRoutes, names_rep
+from sales_scorecard.streams.team_routes import TEAM_CATCH_UP, TeamRoutes, reps_named
 from tests.factories import close_period, deal, engagement, review, roster, target
 from tests.unit.test_engine_properties import FIXED_CLOCK, REPS, TEAMS, histories
 
@@ -77,7 +77,8 @@ class TeamSplit:
         return [self.store["deal:" + d] for d in self.whole.customer_won_deal_ids(customer)]
 
     def _facts_of_rep(self, rep_id: str) -> list[Fact]:
-        return [value for value in self.store.values() if names_rep(value, rep_id)] + [split_fact(self.whole, rep_id)]
+        named = [value for value in self.store.values() if rep_id in reps_named(value)]
+        return [*named, split_fact(self.whole, rep_id)]
 
     def settle_clocks(self) -> None:
         """Every partition follows the organisation's event clock (sent with every batch)."""
