@@ -427,9 +427,24 @@ class AggregationStage:
         # Whatever a crash left unpaid is settled now (both rules are state-based).
         await self._settle_payroll(engine, closed=True)
         self._republish = True
+        if self.withdraws_stale():
+            await self.withdraw_stale(engine)
+        return engine
+
+    def withdraws_stale(self) -> bool:
+        """Whether the engine holds every fact its published keys need (after a rebuild,
+        a key it does not have is withdrawn)."""
+        return True
+
+    async def withdraw_stale(self, engine: ScorecardEngine) -> None:
+        """Withdraw the keys still published that the engine does not have."""
         for key, scope, id, label in stale_published(self.tables.emitted.items(), engine.exists):
             await self.withdraw(key, scope, id, label)
-        return engine
+
+    @property
+    def answering(self) -> ScorecardEngine | None:
+        """The engine the query API renders this stage's scorecards from (None: loading)."""
+        return self.engine
 
     def _replay(self, engine: ScorecardEngine) -> tuple[int, list[AdjustmentRequest]]:
         """Apply every stored fact to ``engine``; returns how many were read and the
@@ -446,12 +461,12 @@ class AggregationStage:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for _, value in self.facts.replay(lambda v: FACT_TYPES[v["type"]].rebuild_order, BULK_REBUILD_ORDER):
+            for key, value in self.facts.replay(lambda v: FACT_TYPES[v["type"]].rebuild_order, BULK_REBUILD_ORDER):
                 if FACT_TYPES[value["type"]].ledger:
                     requests.append(AdjustmentRequest.from_json(value))
                 else:
                     apply_fact(engine, value)
-                self._loaded_fact(value)
+                self._loaded_fact(key, value)
                 loaded += 1
         finally:
             engine.end_rebuild(role)
@@ -464,8 +479,8 @@ class AggregationStage:
         """What this stage's engine renders and pays."""
         return WHOLE
 
-    def _loaded_fact(self, value: dict[str, Any]) -> None:
-        """A stored fact was applied while rebuilding."""
+    def _loaded_fact(self, key: str, value: dict[str, Any]) -> None:
+        """A stored fact (its key in the fact log) was applied while rebuilding."""
 
     def _loaded(self) -> None:
         """The engine and ledger were rebuilt from the tables."""

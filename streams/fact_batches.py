@@ -12,7 +12,7 @@ published), ``paid`` states and ``award_reports`` (a closed period's rep figures
 ``award_requests`` (periods whose report the org stage lacks after its rebuild); one to a
 team partition can carry a ``handover`` (the revisions and alert states the org stage
 recorded of the partition's teams, ``streams.team_stage``), and one from a team
-partition to the org stage ``team_requests`` (a partition holding no fact yet). A
+partition to the org stage ``team_requests`` (a partition not fed yet). A
 ``tick`` message carries nothing; it only makes a stage run its timers inside stream
 iteration. A single fact (the format before batching) is still read, so a
 topic written by an older worker drains after an upgrade.
@@ -26,6 +26,9 @@ from typing import Any
 
 import orjson
 
+#: The ``table`` of a ``handover`` row that only says the org stage was rebuilt (every
+#: team partition is sent one after each of its rebuilds).
+REBUILT = "rebuilt"
 #: Upper bound of one batch message; a single fact larger than this travels alone.
 MAX_BATCH_BYTES = 256 * 1024
 TICK = b'{"type":"tick"}'
@@ -56,9 +59,10 @@ class Batch:
     #: ``{"period": ...}``: a period whose report the org stage lacks (org stage -> rep stage)
     award_requests: list[dict[str, Any]] = field(default_factory=list)
     #: ``{"table": "emitted" | "alert_state", "key": ..., "value": ...}``: what the org
-    #: stage recorded of a team's scorecards and alerts (org stage -> team stage)
+    #: stage recorded of a team's scorecards and alerts, and ``{"table": "rebuilt"}``
+    #: after each of its rebuilds (org stage -> team stage)
     handover: list[dict[str, Any]] = field(default_factory=list)
-    #: ``{"partition": ...}``: a team partition that holds no fact yet asks for every
+    #: ``{"partition": ...}``: a team partition not fed yet (``team_fed``) asks for every
     #: stored fact it needs (team stage -> org stage)
     team_requests: list[dict[str, Any]] = field(default_factory=list)
 

@@ -38,7 +38,7 @@ from sales_scorecard.core.roster import UNASSIGNED
 from sales_scorecard.schemas.fact_types import FACT_TYPES, SPLIT_TARGET, TEAM_FED
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
-from .fact_batches import Batch, encode_batches, encode_clock, encode_rows
+from .fact_batches import REBUILT, Batch, encode_batches, encode_clock, encode_rows
 from .fact_routes import Fact, FactRoutes, partition_of
 from .metrics import Metrics
 from .publisher import KeyValue
@@ -144,15 +144,15 @@ class OrgStage(AggregationStage):
         await self._request_reports()
         return engine
 
-    def _loaded_fact(self, value: dict[str, Any]) -> None:
+    def _loaded_fact(self, key: str, value: dict[str, Any]) -> None:
         self.routes.load(value)
         if self.team_routes is not None:
             self.team_routes.load(value)
-            self._index(value)
+            self._index(key, value)
 
-    def _index(self, value: Fact) -> None:
-        """Note the stored fact under every rep it names (the catch-ups' index)."""
-        key = FACT_TYPES[value["type"]].fact_key(value)
+    def _index(self, key: str, value: Fact) -> None:
+        """Note the stored fact's key (the fact log's own string) under every rep it names
+        (the catch-ups' index)."""
         for rep_id in reps_named(value):
             self._keys_of_rep.setdefault(rep_id, set()).add(key)
 
@@ -175,8 +175,9 @@ class OrgStage(AggregationStage):
     def _team_records(self) -> dict[int, list[dict[str, Any]]]:
         """Partition -> what this stage recorded of the scorecards and alerts of the teams
         that partition owns (``streams.team_stage``: ``handover``)."""
-        out: dict[int, list[dict[str, Any]]] = {}
         partitions = self.settings.partitions
+        # every partition hears of the rebuild: one still waiting for its facts asks again
+        out: dict[int, list[dict[str, Any]]] = {p: [{"table": REBUILT}] for p in range(partitions)}
         for table, items, rule in (("emitted", self.tables.emitted.items(), False),
                                    ("alert_state", self.tables.alert_state.items(), True)):
             for key, value in items:
@@ -208,7 +209,7 @@ class OrgStage(AggregationStage):
         if self.team_routes is None:
             return value
         value = self.team_routes.annotate(value)
-        self._index(value)
+        self._index(key, value)
         return value
 
     def _route(self, value: Fact, repeated: bool = False) -> None:
@@ -218,11 +219,11 @@ class OrgStage(AggregationStage):
             self.team_routes.route(value, self.team_hop.out, self._won_deals, self._facts_of_rep, repeated=repeated)
 
     def _facts_of_rep(self, rep_id: str) -> Iterator[Fact]:
-        """Every stored fact of the rep and its split shares (a team-stage catch-up)."""
-        for key in sorted(self._keys_of_rep.get(rep_id, ())):
-            value = self.facts.get(key)
-            if value is not None:
-                yield value
+        """Every stored fact of the rep, roster entries and targets first (as a rebuild
+        applies them), and its split shares (a team-stage catch-up)."""
+        stored = (self.facts.get(key) for key in self._keys_of_rep.get(rep_id, ()))
+        yield from sorted((value for value in stored if value is not None),
+                          key=lambda value: FACT_TYPES[value["type"]].rebuild_order)
         if self.engine is not None:
             yield split_fact(self.engine, rep_id)
 

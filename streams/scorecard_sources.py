@@ -92,7 +92,7 @@ def partition_source(pipe: Pipeline, stages: PartitionStages[Any], topic: faust.
     the team stage's for a team (partitioned stages)."""
     def engine(id: str) -> ScorecardEngine | None:
         stage = stages.owner(id)
-        return stage.engine if stage is not None else None
+        return stage.answering if stage is not None else None
 
     def revision(id: str, key: str) -> int | None:
         stage = stages.owner(id)

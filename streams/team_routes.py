@@ -164,7 +164,7 @@ class TeamRoutes:
 
     def bootstrap(self, values: Iterable[Fact], wanted: set[int], out: dict[int, list[Fact]]) -> None:
         """Add to the batches of the partitions in ``wanted`` every one of the stored facts
-        ``values`` each needs: a partition that holds no fact yet (its first start, or a
+        ``values`` each needs: a partition not fed yet (its first start, or a
         deployment that starts running the team stage) gets everything routing each fact
         again would send it. Catch-ups are left out: the walk sends their facts anyway."""
         for value in values:

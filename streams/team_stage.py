@@ -15,11 +15,12 @@ them (``handover``: revisions and alert states): a deployment that starts runnin
 team stage goes on from those revisions instead of publishing revision 1 again, and
 does not raise an alert that is already firing again.
 
-A team partition asks the org stage for every fact it needs (``team_requests``) until
-the org stage's answer (``TeamRoutes.bootstrap``), which ends with a ``team_fed`` fact,
-is stored with its facts: at its first start, or the first start of a deployment's team
-stage. Until then it publishes nothing, so no scorecard or alert goes out from a part of
-its teams' facts.
+A team partition asks the org stage for every fact it needs (``team_requests``) at each
+rebuild of its own or of the org stage, until the org stage's answer
+(``TeamRoutes.bootstrap``), which ends with a ``team_fed`` fact, is stored with its
+facts: at its first start, or the first start of a deployment's team stage. Until then
+it publishes nothing, withdraws nothing and answers no query, so no scorecard or alert
+goes out from a part of its teams' facts.
 """
 
 from __future__ import annotations
@@ -34,16 +35,13 @@ from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.schemas.fact_types import TEAM_FED
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
-from .fact_batches import Batch, encode_rows
+from .fact_batches import REBUILT, Batch, encode_rows
 from .fact_routes import partition_of
 from .metrics import Metrics
 from .partition_stages import PartitionStages
 from .publisher import Send
 from .render_budget import RenderBudget
 from .settings import Settings
-
-#: Seconds a partition that asked for its facts waits for the answer before asking again.
-ASK_AGAIN_SECONDS = 30.0
 
 
 class TeamPartitionStage(AggregationStage):
@@ -62,8 +60,10 @@ class TeamPartitionStage(AggregationStage):
         #: whether the org stage has sent every fact this partition needs (``team_fed`` is
         #: among its facts): until then it publishes nothing and asks for them
         self.fed = False
-        #: when it last asked (monotonic seconds; None: at its next message)
-        self._asked_at: float | None = None
+        #: whether to ask after this message (a rebuild of this partition or of the org stage)
+        self._asks = False
+        #: whether published keys the engine lacks are withdrawn at the next run (fed now)
+        self._stale_due = False
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
@@ -82,7 +82,11 @@ class TeamPartitionStage(AggregationStage):
     def _take_over(self, row: dict[str, Any]) -> None:
         """Keep what the org stage recorded of one of this partition's team keys when it
         published them itself (before the team stage ran): the revision goes on from the
-        higher one, an alert state is kept unless this partition has its own."""
+        higher one, an alert state is kept unless this partition has its own. A row that
+        only says the org stage was rebuilt has this partition ask again if not fed."""
+        if row["table"] == REBUILT:
+            self._asks = self._asks or not self.fed
+            return
         key, value = row["key"], row["value"]
         if row["table"] == "emitted":
             held = self.tables.emitted.get(key)
@@ -92,37 +96,48 @@ class TeamPartitionStage(AggregationStage):
             self.tables.alert_state[key] = value
 
     def _replay(self, engine: ScorecardEngine) -> tuple[int, list[AdjustmentRequest]]:
-        self.fed, self._asked_at = False, None
-        return super()._replay(engine)
+        self.fed = False
+        loaded = super()._replay(engine)
+        self._asks = not self.fed  # a rebuild that finds no ``team_fed`` asks again
+        return loaded
 
-    def _loaded_fact(self, value: dict[str, Any]) -> None:
+    def _loaded_fact(self, key: str, value: dict[str, Any]) -> None:
         if value["type"] == TEAM_FED:
             self.fed = True
 
     def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
-        if payload["type"] == TEAM_FED:
-            self.fed = True
+        if payload["type"] == TEAM_FED and not self.fed:
+            self.fed, self._stale_due = True, True
+
+    def withdraws_stale(self) -> bool:
+        return self.fed  # else a key it lacks may only lack the facts still to come
+
+    @property
+    def answering(self) -> ScorecardEngine | None:
+        return self.engine if self.fed else None
 
     async def _run_due(self, engine: ScorecardEngine) -> None:
-        if self.fed:  # else its figures may lack facts it has not been sent: nothing goes out
-            await super()._run_due(engine)
+        if not self.fed:  # its figures may lack facts it has not been sent: nothing goes out
+            self.metrics.progress.report(self.name, self.pending())
+            return
+        if self._stale_due:
+            self._stale_due = False
+            await self.withdraw_stale(engine)
+        await super()._run_due(engine)
 
     def tick_due(self) -> bool:
-        return super().tick_due() if self.fed else self._ask_due()
-
-    def _ask_due(self) -> bool:
-        asked = self._asked_at
-        return asked is None or self._monotonic() - asked >= ASK_AGAIN_SECONDS
+        return super().tick_due() if self.fed else self.engine is None
 
     async def _after_run(self, engine: ScorecardEngine) -> None:
-        if not self.fed and self._ask_due():
-            # Asked again until the answer's last fact is stored: a crash can lose the
-            # request after this partition stored facts, and an older worker holding the
-            # org stage during a rolling upgrade drops it. Facts routed here meanwhile are
-            # version-gated duplicates of the answer's.
-            self._asked_at = self._monotonic()
+        if self._asks and not self.fed:
+            # Asked at each rebuild of this partition or of the org stage until the
+            # answer's last fact is stored: a crash can lose the request after facts were
+            # stored here, and an older worker holding the org stage during a rolling
+            # upgrade drops it. Facts routed here meanwhile are version-gated duplicates
+            # of the answer's.
             for value in encode_rows("team_requests", [{"partition": self.partition}]):
                 await self._send_to_org(b"rows", value)
+        self._asks = False
 
     async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
         """The org stage decides the awards from its own team figures."""
