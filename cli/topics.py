@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import click
 
 from sales_scorecard.cli.kafka_io import kafka_errors, make_admin
@@ -12,8 +15,24 @@ CREATED = "created"
 EXISTS = "exists"
 
 
+@dataclass(frozen=True)
+class WantedTopic:
+    """A topic to create when it is missing: full name, partitions, topic-level configuration."""
+
+    name: str
+    partitions: int
+    configs: dict[str, str]
+
+
 def create_topics(settings: Settings, timeout_s: float = 30.0) -> dict[str, str]:
-    """Create the missing topics of ``ALL_TOPICS`` and wait until they have leaders.
+    """Create the missing topics of ``ALL_TOPICS`` and wait until they have leaders
+    (``ensure_topics``)."""
+    return ensure_topics(settings, [WantedTopic(spec.full_name(settings), spec.partition_count(settings),
+                                                spec.config()) for spec in ALL_TOPICS], timeout_s)
+
+
+def ensure_topics(settings: Settings, wanted: Sequence[WantedTopic], timeout_s: float = 30.0) -> dict[str, str]:
+    """Create the missing topics of ``wanted`` and wait until they have leaders.
 
     Returns full name -> ``created``, ``exists`` or, for an existing topic whose
     partition count differs, ``exists (N partitions, want M)``. Existing topics are
@@ -24,31 +43,31 @@ def create_topics(settings: Settings, timeout_s: float = 30.0) -> dict[str, str]
     admin = make_admin(settings)
     try:
         with kafka_errors(settings):
-            names = [spec.full_name(settings) for spec in ALL_TOPICS]
+            names = [topic.name for topic in wanted]
             described = admin.describe_topics(names)
             existing = {t["name"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
             result: dict[str, str] = {}
             missing: dict[str, dict] = {}
-            for spec in ALL_TOPICS:
-                name = spec.full_name(settings)
-                want = spec.partition_count(settings)
-                if name in existing:
-                    have = existing[name]
-                    result[name] = EXISTS if have == want else f"{EXISTS} ({have} partitions, want {want})"
+            for topic in wanted:
+                if topic.name in existing:
+                    have = existing[topic.name]
+                    result[topic.name] = (EXISTS if have == topic.partitions
+                                          else f"{EXISTS} ({have} partitions, want {topic.partitions})")
                 else:
-                    missing[name] = {"num_partitions": want, "replication_factor": settings.replication_factor,
-                                     "configs": spec.config()}
+                    missing[topic.name] = {"num_partitions": topic.partitions,
+                                           "replication_factor": settings.replication_factor,
+                                           "configs": topic.configs}
             if missing:
                 response = admin.create_topics(missing, timeout_ms=int(timeout_s * 1000), raise_errors=False)
-                for topic in response["topics"]:
-                    error = for_code(topic["error_code"])
+                for created in response["topics"]:
+                    error = for_code(created["error_code"])
                     if error is TopicAlreadyExistsError:  # created concurrently by someone else
-                        result[topic["name"]] = EXISTS
-                    elif topic["error_code"] != 0:
-                        raise KafkaError(f"creating {topic['name']}: {error.__name__} "
-                                         f"{topic.get('error_message') or ''}")
+                        result[created["name"]] = EXISTS
+                    elif created["error_code"] != 0:
+                        raise KafkaError(f"creating {created['name']}: {error.__name__} "
+                                         f"{created.get('error_message') or ''}")
                     else:
-                        result[topic["name"]] = CREATED
+                        result[created["name"]] = CREATED
                 # Creation is asynchronous on KRaft: wait until every partition has a leader,
                 # so a producer or worker started right after does not see a missing topic.
                 admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sales_scorecard.cli.topics import WantedTopic, ensure_topics
 from sales_scorecard.streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ def command(web_port: int | None, loglevel: str | None) -> None:
     settings = Settings.from_env()
     if web_port is not None:
         settings = dataclasses.replace(settings, web_port=web_port)
-    build_worker(settings, (loglevel or settings.log_level).upper()).execute_from_commandline()
+    worker = build_worker(settings, (loglevel or settings.log_level).upper())
+    create_changelogs(settings, worker.app)
+    worker.execute_from_commandline()
 
 
 def build_worker(settings: Settings, level: str) -> faust.Worker:
@@ -54,3 +57,38 @@ def build_worker(settings: Settings, level: str) -> faust.Worker:
     pipe = create_app(settings)
     runtime.check_cython(settings, bool(pipe.app.conf.cython_optimizations))
     return quiet_worker(pipe.app, level, loop)
+
+
+def changelogs(app: faust.types.AppT) -> list[WantedTopic]:
+    """The changelog topics of the app's tables, as Faust declares them (compacted, the
+    table's partitions)."""
+    from mode.utils.times import want_seconds
+
+    wanted = []
+    for table in app.tables.values():
+        topic = table.changelog_topic
+        policies = [name for name, on in (("compact", topic.compacting), ("delete", topic.deleting)) if on]
+        configs = {"cleanup.policy": ",".join(policies)} if policies else {}
+        if topic.retention is not None:
+            configs["retention.ms"] = str(int(want_seconds(topic.retention) * 1000))
+        wanted.append(WantedTopic(topic.get_topic_name(), topic.partitions or app.conf.topic_partitions, configs))
+    return wanted
+
+
+def create_changelogs(settings: Settings, app: faust.types.AppT) -> dict[str, str]:
+    """Create the tables' changelog topics before the worker joins its group (full name ->
+    ``created`` or ``exists``, as ``ensure_topics`` says).
+
+    Faust declares them itself when it starts, but its consumer may subscribe before a
+    topic that another worker of the group is creating at the same moment exists. Its
+    metadata then lacks the topic until the next refresh: the table's changelog is
+    assigned to nobody, and a write to the table fails ("changelog topic has 0
+    partitions", seen with two workers started together under CPU load)."""
+    from kafka.errors import KafkaError
+
+    from sales_scorecard.cli.main import UserError
+
+    try:
+        return ensure_topics(settings, changelogs(app))
+    except KafkaError as exc:
+        raise UserError(f"cannot create the tables' changelog topics: {exc}") from None

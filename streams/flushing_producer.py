@@ -24,6 +24,18 @@ timeout); Faust logs a warning and commits anyway, so the write is lost. Here ev
 refused send is logged as an error and makes every later flush fail with
 ``ProducerSendError``: no offset is committed past it, Faust stops the worker, and a
 restarted worker processes the uncommitted records again.
+
+A third (defect 7; found with ``test_deal_reassigned_between_reps_on_different_workers``
+under CPU load): aiokafka's client asks the broker for the metadata of every topic until
+it is told of one topic to follow (``add_topic``); from then on it asks only for the
+topics it follows and forgets every other one. A send looks up the metadata of its topic
+but follows the topic only if the metadata is unknown. A message to a topic known from the
+first, complete answer (``sales.awards``, a table's changelog) that waited in the
+client's batches when the client began to follow another topic lost its partition's
+leader: the client asked again and again for the metadata of the topics it follows, never
+for that one, and the flush before every commit waited on the message (Faust's request
+timeout, 20 minutes). Commits stopped, and with them the flow of every partition. The fix:
+the client follows the topic of every message before the message is queued.
 """
 
 from __future__ import annotations
@@ -48,10 +60,12 @@ log = logging.getLogger(__name__)
 RELIES_ON = (
     Internal("faust-streaming", "faust.transport.producer:ProducerBuffer",
              ("put", "_send_pending", "flush", "message_sent", "app")),
-    Internal("faust-streaming", "faust.transport.drivers.aiokafka:Producer", ("buffer", "send", "flush", "app")),
+    Internal("faust-streaming", "faust.transport.drivers.aiokafka:Producer",
+             ("buffer", "send", "flush", "app", "_new_producer")),
     Internal("faust-streaming", "faust.transport.base:Transport", ("Producer",)),
     Internal("mode-streaming", "mode:Service", ("__post_init__", "state", "loop", "beacon")),
-    Internal("aiokafka", "aiokafka:AIOKafkaProducer", ("send", "flush")),
+    Internal("aiokafka", "aiokafka:AIOKafkaProducer", ("send", "flush", "client")),
+    Internal("aiokafka", "aiokafka.client:AIOKafkaClient", ("_wait_on_metadata", "add_topic", "_topics")),
 )
 
 #: How often a waiting flush looks again when no message was handed on meanwhile.
@@ -99,6 +113,11 @@ class FlushingProducer(faust_aiokafka.Producer):
         self.refused = 0  # messages the broker refused for good
         self.first_refusal: BaseException | None = None
 
+    def _new_producer(self, transactional_id: str | None = None) -> Any:
+        producer = super()._new_producer(transactional_id)
+        follow_every_sent_topic(producer.client)
+        return producer
+
     async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
                    timestamp: float | None, headers: Any, *, transactional_id: str | None = None) -> Awaitable:
         # aiokafka's send returns an asyncio.Future (Faust's types say only Awaitable).
@@ -123,6 +142,20 @@ class FlushingProducer(faust_aiokafka.Producer):
         if self.refused:
             raise ProducerSendError(f"Kafka refused {self.refused} messages (first: {self.first_refusal!r}); "
                                     "committing offsets past them would lose them")
+
+
+def follow_every_sent_topic(client: Any) -> None:
+    """Make aiokafka's ``client`` follow the metadata of every topic a message is sent to
+    (defect 7), before the message is queued."""
+    look_up = client._wait_on_metadata
+
+    async def wait_on_metadata(topic: str) -> Any:
+        if topic not in client._topics:
+            # Followed from now on; the metadata is asked for again in the background.
+            client.add_topic(topic)
+        return await look_up(topic)
+
+    client._wait_on_metadata = wait_on_metadata
 
 
 def install(app: faust.App) -> None:

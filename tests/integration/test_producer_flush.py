@@ -10,7 +10,11 @@ the flush returns, or a worker killed after the commit loses it.
   ``FlushingProducer`` every one is on the broker.
 - Refused write: the broker refuses a record for good (larger than the topic allows).
   Faust's flush returns as if it had been written; ``FlushingProducer``'s fails, so
-  nothing is committed past it."""
+  nothing is committed past it.
+- Forgotten topic: a message to a topic the client knows from its first, complete
+  metadata waits in a batch while the client begins to follow another topic. aiokafka's
+  client forgets the first topic and never delivers the message; the worker's producer
+  follows the topic of every message it sends."""
 
 from __future__ import annotations
 
@@ -19,13 +23,14 @@ import contextlib
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from kafka.admin import NewTopic
 
 from sales_scorecard.cli.kafka_io import make_admin
 from sales_scorecard.streams.app import create_app
+from sales_scorecard.streams.flushing_producer import follow_every_sent_topic
 from sales_scorecard.streams.kafka_security import aiokafka_options
 from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.topics import DEADLETTER
@@ -152,3 +157,49 @@ def test_a_refused_write_fails_every_later_flush_so_no_offset_is_committed_past_
     assert raised[0].startswith(f"{ProducerSendError.__name__}: Kafka refused 1 messages")
     assert "MessageSizeTooLarge" in raised[0]
     assert on_broker == 0
+
+
+async def delivered_while_another_topic_is_followed(settings: Settings, stock: bool) -> bool:
+    """Whether a message to a topic known from the client's first metadata, still in a
+    batch (lingering) when the client begins to follow a topic created after it started,
+    reaches the broker."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2000,
+                                **aiokafka_options(settings))
+    if not stock:
+        follow_every_sent_topic(producer.client)
+    await producer.start()
+    # The client follows no topic yet: it is told of every topic (in the worker, the first
+    # refresh after start does this).
+    await producer.client.force_metadata_update()
+    assert producer.client.cluster.partitions_for_topic(DEADLETTER.full_name(settings))
+    try:
+        created_after = create_small_topic(settings)
+        known = DEADLETTER.full_name(settings)
+        following = asyncio.ensure_future(producer.send(created_after, b"v"))  # follows it, asks again
+        delivery = await producer.send(known, b"v", partition=0)  # known: queued, lingers 2 s
+        await following
+        try:
+            await asyncio.wait_for(asyncio.shield(delivery), timeout=15)
+        except TimeoutError:
+            return False
+        return True
+    finally:
+        producer._message_accumulator._batches.clear()  # let a stuck producer stop
+        await producer.stop()
+
+
+def test_aiokafkas_client_forgets_a_topic_whose_message_waits_in_a_batch(test_settings: Settings) -> None:
+    # The premise of the fix: if aiokafka ever keeps following the topics it sends to, this says so.
+    assert not asyncio.run(delivered_while_another_topic_is_followed(test_settings, stock=True))
+
+
+def test_the_workers_producer_follows_every_topic_it_sends_to(test_settings: Settings, tmp_path) -> None:
+    assert asyncio.run(delivered_while_another_topic_is_followed(test_settings, stock=False))
+    # ... and the worker's app builds its Kafka producer that way.
+    settings = Settings(data_dir=str(tmp_path), store="memory", bootstrap_servers=test_settings.bootstrap_servers)
+
+    async def wait_on_metadata_of_the_workers_producer() -> str:
+        return create_app(settings).app.producer._new_producer().client._wait_on_metadata.__qualname__
+
+    wrapper = "follow_every_sent_topic.<locals>.wait_on_metadata"
+    assert asyncio.run(wait_on_metadata_of_the_workers_producer()) == wrapper

@@ -63,3 +63,35 @@ def test_differing_partition_count_is_warned_about_not_changed(test_settings: Se
     assert f"warning: {deals} exists (4 partitions, want 6); left as it is" in result.stderr
     assert f"{test_settings.topic_prefix}sales.facts: exists" in result.stdout.splitlines()  # always 1 partition
     assert describe(test_settings)[0][deals] == 4
+
+
+def test_a_worker_creates_its_tables_changelogs_before_it_starts(test_settings: Settings, tmp_path: Path) -> None:
+    """``scorecard worker`` creates every table's changelog (compacted, the table's
+    partitions) before Faust's consumer subscribes: a worker whose consumer subscribed while
+    another worker was still creating one lacked it in its metadata, and a write to that
+    table failed."""
+    from sales_scorecard.cli.worker import create_changelogs
+    from sales_scorecard.streams.app import create_app
+    from sales_scorecard.streams.topics import table_changelog
+
+    settings = dataclasses.replace(test_settings, data_dir=str(tmp_path), stages="partitioned", team_stage=True,
+                                   partitions=3)
+    app = create_app(settings).app
+    first = create_changelogs(settings, app)
+    assert set(first.values()) == {"created"} and len(first) == len(app.tables), first
+    admin = KafkaAdminClient(**client_options(settings))
+    try:
+        tables = {"facts": 1, "awards": 1, "disputes": 1, "rep_facts": 3, "rep_emitted": 3, "team_facts": 3,
+                  "team_alert_state": 3}
+        names = [table_changelog(settings, table) for table in tables]
+        described = {t["name"]: t for t in admin.describe_topics(names)}
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])["topic"]
+    finally:
+        admin.close()
+    for table, partitions in tables.items():
+        name = table_changelog(settings, table)
+        assert described[name]["error_code"] == 0, name
+        assert len(described[name]["partitions"]) == partitions, name
+        assert configs[name]["cleanup.policy"]["value"] == "compact", name
+    # Again (the next worker of the group): nothing to create.
+    assert create_changelogs(settings, app) == dict.fromkeys(first, "exists")
