@@ -94,7 +94,7 @@ def register(pipe: Pipeline) -> None:
         # their flushes off the cadence (leading edge, keys set aside).
         budget = RenderBudget()
         org = OrgStage(settings, org_tables, outputs, pipe.metrics, send_to_rep, pipe.board_rows, budget=budget,
-                       send_to_team=send_to_team if settings.team_stage else None)
+                       send_to_team=send_to_team if pipe.team_tables is not None else None)
         reps = pipe.rep_stages = RepStages(
             settings,
             # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
@@ -103,11 +103,11 @@ def register(pipe: Pipeline) -> None:
                         award_reports=pipe.rep_award_reports),
             outputs, pipe.metrics, _sender(facts_topic), budget=budget)
         hops = [(rep_facts_topic, reps)]
-        if settings.team_stage:
+        if (team_tables := pipe.team_tables) is not None:
             # The team stage pays nobody, ranks nothing and reports no award figures.
             teams = pipe.team_stages = TeamStages(
-                settings, StageTables(facts=pipe.team_facts, emitted=pipe.team_emitted, payroll_state={},
-                                      boards_emitted={}, alert_state=pipe.team_alert_state),
+                settings, StageTables(facts=team_tables.facts, emitted=team_tables.emitted, payroll_state={},
+                                      boards_emitted={}, alert_state=team_tables.alert_state),
                 outputs, pipe.metrics, _sender(facts_topic), budget=budget)
             hops.append((team_facts_topic, teams))
     else:

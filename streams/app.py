@@ -43,7 +43,7 @@ from . import codecs, flushing_producer, rewinding_consumer, table_store
 from .fetch_pacing import FetchSettings
 from .kafka_security import faust_credentials
 from .metrics import Metrics
-from .pipeline import Pipeline, Table
+from .pipeline import Pipeline, Table, TeamTables
 from .settings import Settings
 from .topics import (
     ALERTS,
@@ -187,8 +187,9 @@ def create_app(settings: Settings) -> Pipeline:
         rep_payroll_state=table("rep_payroll_state", rep_partitions),
         rep_alert_state=table("rep_alert_state", rep_partitions),
         rep_award_reports=table("rep_award_reports", rep_partitions), award_reports=table("award_reports"),
-        team_facts=table("team_facts", rep_partitions), team_emitted=table("team_emitted", rep_partitions),
-        team_alert_state=table("team_alert_state", rep_partitions),
+        team_tables=TeamTables(facts=table("team_facts", rep_partitions), emitted=table("team_emitted", rep_partitions),
+                               alert_state=table("team_alert_state", rep_partitions))
+        if settings.runs_team_stage else None,
         disputes=table("disputes"), dispute_alert_state=table("dispute_alert_state"),
         awards=table("awards"),
     )

@@ -25,6 +25,19 @@ if TYPE_CHECKING:
 Table = faust.Table[Any, Any]
 
 
+@dataclass(frozen=True)
+class TeamTables:
+    """The team stage's tables, keyed "{partition}/{key}" (streams/partition_view.py), the
+    configured partitions like ``sales.team-facts``."""
+
+    #: fact key -> validated event, every fact the partition's teams read
+    facts: Table
+    #: scorecard key -> [revision, digest] of the last published update
+    emitted: Table
+    #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState
+    alert_state: Table
+
+
 @dataclass
 class Pipeline:
     """One worker's app with every topic and table."""
@@ -69,11 +82,9 @@ class Pipeline:
     #: the org stage collects until it decides a period (1 partition).
     rep_award_reports: Table
     award_reports: Table
-    #: The team stage's tables, keyed "{partition}/{key}", the configured partitions like
-    #: ``sales.team-facts``: facts, scorecard revisions, alert states.
-    team_facts: Table
-    team_emitted: Table
-    team_alert_state: Table
+    #: The team stage's tables; None where the workers run no team stage (declaring them
+    #: would make every worker recover their changelogs).
+    team_tables: TeamTables | None
     #: The dispute stage's tables (streams/dispute_stage.py), 1 partition like sales.disputes:
     #: dispute_id -> core.disputes.Dispute.to_json(); dispute_id -> its overdue alert's state.
     disputes: Table

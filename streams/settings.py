@@ -258,6 +258,11 @@ class Settings:
                 "(docs/access-control.md)")
 
     @property
+    def runs_team_stage(self) -> bool:
+        """Whether the workers run the team stage (``team_stage`` with ``partitioned``)."""
+        return self.stages == "partitioned" and self.team_stage
+
+    @property
     def public_web_host(self) -> str:
         """The host other workers use to reach this one (``advertised_host`` or ``web_host``)."""
         return self.advertised_host or self.web_host

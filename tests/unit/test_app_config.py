@@ -72,3 +72,20 @@ def test_standby_replicas_reach_faust(tmp_path: Path, standby: int) -> None:
 @pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 def test_processing_guarantee_reaches_faust(tmp_path: Path, guarantee: str) -> None:
     assert build(tmp_path, processing_guarantee=guarantee).conf.processing_guarantee.value == guarantee
+
+
+@pytest.mark.parametrize(("overrides", "team_stage"), [
+    ({}, False),
+    ({"stages": "partitioned"}, False),
+    ({"stages": "single", "team_stage": True}, False),  # the team stage runs only beside the rep stage
+    ({"stages": "partitioned", "team_stage": True}, True),
+])
+def test_the_team_tables_and_agent_exist_only_where_the_team_stage_runs(tmp_path: Path, overrides: dict,
+                                                                     team_stage: bool) -> None:
+    """A worker declares the team stage's tables (whose changelogs every worker of the group
+    would recover) and its agent only when it runs the stage."""
+    app = build(tmp_path, **overrides)
+    team_tables = {"team_facts", "team_emitted", "team_alert_state"}
+    assert (team_tables <= set(app.tables)) is team_stage, sorted(app.tables)
+    assert not (team_tables & set(app.tables)) or team_stage, sorted(app.tables)
+    assert ("apply_team_facts" in {agent.name.rsplit(".", 1)[-1] for agent in app.agents.values()}) is team_stage
