@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sales_scorecard.cli.topics import WantedTopic, ensure_topics
+from sales_scorecard.cli.topics import CREATED, EXISTS, WantedTopic, ensure_topics
 from sales_scorecard.streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def command(web_port: int | None, loglevel: str | None) -> None:
     if web_port is not None:
         settings = dataclasses.replace(settings, web_port=web_port)
     worker = build_worker(settings, (loglevel or settings.log_level).upper())
-    create_changelogs(settings, worker.app)
+    create_faust_topics(settings, worker.app)
     worker.execute_from_commandline()
 
 
@@ -59,25 +59,29 @@ def build_worker(settings: Settings, level: str) -> faust.Worker:
     return quiet_worker(pipe.app, level, loop)
 
 
-def changelogs(app: faust.types.AppT) -> list[WantedTopic]:
-    """The changelog topics of the app's tables, as Faust declares them (compacted, the
-    table's partitions)."""
+def faust_topics(app: faust.types.AppT) -> list[WantedTopic]:
+    """The topics Faust declares for itself, as it declares them: every table's changelog
+    (compacted, the table's partitions) and the assignor's leader topic."""
     from mode.utils.times import want_seconds
 
     wanted = []
     for table in app.tables.values():
         topic = table.changelog_topic
         policies = [name for name, on in (("compact", topic.compacting), ("delete", topic.deleting)) if on]
-        configs = {"cleanup.policy": ",".join(policies)} if policies else {}
-        if topic.retention is not None:
+        configs = {**(topic.config or {})}
+        if policies:
+            configs["cleanup.policy"] = ",".join(policies)
+        if topic.retention:
             configs["retention.ms"] = str(int(want_seconds(topic.retention) * 1000))
         wanted.append(WantedTopic(topic.get_topic_name(), topic.partitions or app.conf.topic_partitions, configs))
+    if not app.conf.topic_disable_leader:
+        wanted.append(WantedTopic(f"{app.conf.id}-__assignor-__leader", 1, {}))
     return wanted
 
 
-def create_changelogs(settings: Settings, app: faust.types.AppT) -> dict[str, str]:
-    """Create the tables' changelog topics before the worker joins its group (full name ->
-    ``created`` or ``exists``, as ``ensure_topics`` says).
+def create_faust_topics(settings: Settings, app: faust.types.AppT) -> dict[str, str]:
+    """Create the topics Faust declares for itself (``faust_topics``) before the worker
+    joins its group (full name -> ``created`` or ``exists``, as ``ensure_topics`` says).
 
     Faust declares them itself when it starts, but its consumer may subscribe before a
     topic that another worker of the group is creating at the same moment exists. Its
@@ -89,6 +93,10 @@ def create_changelogs(settings: Settings, app: faust.types.AppT) -> dict[str, st
     from sales_scorecard.cli.main import UserError
 
     try:
-        return ensure_topics(settings, changelogs(app))
+        states = ensure_topics(settings, faust_topics(app))
     except KafkaError as exc:
-        raise UserError(f"cannot create the tables' changelog topics: {exc}") from None
+        raise UserError(f"cannot create the worker's own topics: {exc}") from None
+    for name, state in states.items():
+        if state not in (CREATED, EXISTS):
+            logging.getLogger(__name__).warning("%s %s; left as it is", name, state)
+    return states

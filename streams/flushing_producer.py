@@ -25,7 +25,7 @@ refused send is logged as an error and makes every later flush fail with
 ``ProducerSendError``: no offset is committed past it, Faust stops the worker, and a
 restarted worker processes the uncommitted records again.
 
-A third (defect 7; found with ``test_deal_reassigned_between_reps_on_different_workers``
+A third (defect 6; found with ``test_deal_reassigned_between_reps_on_different_workers``
 under CPU load): aiokafka's client asks the broker for the metadata of every topic until
 it is told of one topic to follow (``add_topic``); from then on it asks only for the
 topics it follows and forgets every other one. A send looks up the metadata of its topic
@@ -35,7 +35,11 @@ client's batches when the client began to follow another topic lost its partitio
 leader: the client asked again and again for the metadata of the topics it follows, never
 for that one, and the flush before every commit waited on the message (Faust's request
 timeout, 20 minutes). Commits stopped, and with them the flow of every partition. The fix:
-the client follows the topic of every message before the message is queued.
+the client never narrows its requests to the topics it follows; it asks for every
+topic's metadata, as it does until the first topic it does not know. (Faust's router
+relies on that too: it finds the partition of a table's key from the producer's
+metadata of the table's changelog, which a worker that never wrote the table knows only
+from a complete answer.)
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ RELIES_ON = (
     Internal("faust-streaming", "faust.transport.base:Transport", ("Producer",)),
     Internal("mode-streaming", "mode:Service", ("__post_init__", "state", "loop", "beacon")),
     Internal("aiokafka", "aiokafka:AIOKafkaProducer", ("send", "flush", "client")),
-    Internal("aiokafka", "aiokafka.client:AIOKafkaClient", ("_wait_on_metadata", "add_topic", "_topics")),
+    Internal("aiokafka", "aiokafka.client:AIOKafkaClient",
+             ("_wait_on_metadata", "add_topic", "force_metadata_update", "_topics")),
 )
 
 #: How often a waiting flush looks again when no message was handed on meanwhile.
@@ -115,7 +120,7 @@ class FlushingProducer(faust_aiokafka.Producer):
 
     def _new_producer(self, transactional_id: str | None = None) -> Any:
         producer = super()._new_producer(transactional_id)
-        follow_every_sent_topic(producer.client)
+        ask_for_every_topic(producer.client)
         return producer
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
@@ -144,18 +149,14 @@ class FlushingProducer(faust_aiokafka.Producer):
                                     "committing offsets past them would lose them")
 
 
-def follow_every_sent_topic(client: Any) -> None:
-    """Make aiokafka's ``client`` follow the metadata of every topic a message is sent to
-    (defect 7), before the message is queued."""
-    look_up = client._wait_on_metadata
+def ask_for_every_topic(client: Any) -> None:
+    """Make aiokafka's ``client`` keep asking for the metadata of every topic (defect 6):
+    a topic it does not know yet is asked for by a complete request, never followed alone."""
 
-    async def wait_on_metadata(topic: str) -> Any:
-        if topic not in client._topics:
-            # Followed from now on; the metadata is asked for again in the background.
-            client.add_topic(topic)
-        return await look_up(topic)
+    def add_topic(topic: str) -> Any:
+        return client.force_metadata_update()
 
-    client._wait_on_metadata = wait_on_metadata
+    client.add_topic = add_topic
 
 
 def install(app: faust.App) -> None:

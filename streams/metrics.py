@@ -83,6 +83,9 @@ class Metrics:
         self.rep_facts = Counter(
             "scorecard_rep_stage_facts", "Facts applied by this worker's rep stage partitions, by partition",
             ["partition"], registry=r)
+        self.team_facts = Counter(
+            "scorecard_team_stage_facts", "Facts applied by this worker's team stage partitions, by partition",
+            ["partition"], registry=r)
         self.rep_batches_sent = Counter(
             "scorecard_rep_batches_sent", "Messages the org stage sent to the rep stage", registry=r)
         self.rep_batches_done = Counter(

@@ -109,9 +109,9 @@ class Settings:
     stages: str = "single"
     #: With ``partitioned``: a team stage on the partitions of sales.team-facts renders the
     #: team scorecards and alerts instead of the org stage (docs/architecture.md, "The team
-    #: stage"). Off by default: a worker's recovery of the team tables' changelogs stalled
-    #: once in a clean-clone run (2026-12-07), not understood yet.
-    team_stage: bool = False
+    #: stage"); off (``0``) leaves them to the org stage. Every worker of a group must use
+    #: the same value.
+    team_stage: bool = True
     #: Re-render the current periods' scorecards this often (s) when the clock moved without facts.
     clock_refresh_seconds: int = 60
     #: Log level of the worker and CLI (quiet by default).

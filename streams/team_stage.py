@@ -57,6 +57,8 @@ class TeamPartitionStage(AggregationStage):
         # the org stage's engine and clock are the worker's; this one follows them
         self.owns_worker_gauges = False
         self._send_to_org = send_to_org
+        #: the partition's count of facts, looked up once
+        self._facts_counted = metrics.team_facts.labels(str(partition))
         #: whether the org stage has sent every fact this partition needs (``team_fed`` is
         #: among its facts): until then it publishes nothing and asks for them
         self.fed = False
@@ -70,8 +72,7 @@ class TeamPartitionStage(AggregationStage):
         return team_partition(lambda team_id: partition_of(team_id, partitions) == mine, share=partitions)
 
     def _count(self, kind: str, outcome: Outcome) -> None:
-        """Counted once, by the org stage, which applied the input (a per-partition count
-        comes with the worker's team stage)."""
+        self._facts_counted.inc()
 
     async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         if batch.clock:

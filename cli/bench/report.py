@@ -96,6 +96,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("workers: CPU per event, two over one (target <= 1.2)", w["cpu_per_event_two_over_one"])
         add("workers: each worker's share of rep stage facts (target 35-65 %)",
             " / ".join(f"{100 * s:.0f} %" for s in w["two"]["rep_stage_share"] if s is not None))
+        if any(s is not None for s in w["two"].get("team_stage_share", [])):
+            add("workers: each worker's share of team stage facts",
+                " / ".join(f"{100 * s:.0f} %" for s in w["two"]["team_stage_share"] if s is not None))
     if "latency" in result:
         lat = result["latency"]
         half = lat.get("half_of_c", False)

@@ -1,11 +1,13 @@
-"""Scale-out: does a second worker take half of the rep stage, at no extra CPU per event?
+"""Scale-out: does a second worker take half of the rep and team stages, at no extra CPU
+per event?
 
 The same events go through one worker, then through two workers of one group (own
 topics each time). Each run starts its workers, waits until they are ready, loads the
 events and waits until every event is applied and every scorecard flushed. Measured:
-each worker's share of the facts the rep stage applied (``scorecard_rep_stage_facts_
-total``), and the CPU seconds of the workers (``/proc/<pid>/stat``) from the first event
-to the last, per event, two workers summed against one.
+each worker's share of the facts the rep and team stages applied
+(``scorecard_rep_stage_facts_total``, ``scorecard_team_stage_facts_total``), and the CPU
+seconds of the workers (``/proc/<pid>/stat``) from the first event to the last, per
+event, two workers summed against one.
 """
 
 from __future__ import annotations
@@ -45,14 +47,20 @@ def _run(settings: Settings, workers: int, events: list[dict[str, Any]], workdir
         first.wait(lambda: pipeline_handled(*procs) >= total, timeout, f"{total} events", interval=0.2)
         took = time.monotonic() - started
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_start
-        facts = [metric_sum(p.metrics(), "scorecard_rep_stage_facts_total") for p in procs]
+        texts = [p.metrics() for p in procs]
         return {"workers": workers, "events": total, "seconds": round(took, 2),
                 "cpu_seconds": round(cpu, 2), "cpu_ms_per_event": round(1000 * cpu / total, 3),
-                "rep_stage_facts": [int(f) for f in facts],
-                "rep_stage_share": [round(f / sum(facts), 3) if sum(facts) else None for f in facts]}
+                **_shares("rep_stage", [metric_sum(t, "scorecard_rep_stage_facts_total") for t in texts]),
+                **_shares("team_stage", [metric_sum(t, "scorecard_team_stage_facts_total") for t in texts])}
     finally:
         for proc in procs:
             proc.stop()
+
+
+def _shares(stage: str, facts: list[float]) -> dict[str, list]:
+    """Each worker's count of the facts a stage applied, and its share of their sum."""
+    return {f"{stage}_facts": [int(f) for f in facts],
+            f"{stage}_share": [round(f / sum(facts), 3) if sum(facts) else None for f in facts]}
 
 
 def _assigned(proc: WorkerProcess) -> bool:
@@ -67,7 +75,8 @@ def measure(settings_for: Callable[..., Settings], events: list[dict[str, Any]],
     one = _run(settings_for("scale1"), 1, events, workdir, timeout, say)
     say(f"  {one['cpu_ms_per_event']} ms CPU per event; two workers")
     two = _run(settings_for("scale2"), 2, events, workdir, timeout, say)
-    say(f"  {two['cpu_ms_per_event']} ms CPU per event, rep stage shares {two['rep_stage_share']}")
+    say(f"  {two['cpu_ms_per_event']} ms CPU per event, rep stage shares {two['rep_stage_share']}, "
+        f"team stage shares {two['team_stage_share']}")
     return {"one": one, "two": two,
             "cpu_per_event_two_over_one": round(two["cpu_ms_per_event"] / one["cpu_ms_per_event"], 3)
             if one["cpu_ms_per_event"] else None}

@@ -67,18 +67,19 @@ def test_differing_partition_count_is_warned_about_not_changed(test_settings: Se
 
 def test_a_worker_creates_its_tables_changelogs_before_it_starts(test_settings: Settings, tmp_path: Path) -> None:
     """``scorecard worker`` creates every table's changelog (compacted, the table's
-    partitions) before Faust's consumer subscribes: a worker whose consumer subscribed while
-    another worker was still creating one lacked it in its metadata, and a write to that
-    table failed."""
-    from sales_scorecard.cli.worker import create_changelogs
+    partitions) and the assignor's leader topic before Faust's consumer subscribes: a worker
+    whose consumer subscribed while another worker was still creating one lacked it in its
+    metadata, and a write to that table failed."""
+    from sales_scorecard.cli.worker import create_faust_topics
     from sales_scorecard.streams.app import create_app
     from sales_scorecard.streams.topics import table_changelog
 
     settings = dataclasses.replace(test_settings, data_dir=str(tmp_path), stages="partitioned", team_stage=True,
                                    partitions=3)
     app = create_app(settings).app
-    first = create_changelogs(settings, app)
-    assert set(first.values()) == {"created"} and len(first) == len(app.tables), first
+    first = create_faust_topics(settings, app)
+    assert set(first.values()) == {"created"} and len(first) == len(app.tables) + 1, first
+    assert f"{settings.app_id}-__assignor-__leader" in first
     admin = KafkaAdminClient(**client_options(settings))
     try:
         tables = {"facts": 1, "awards": 1, "disputes": 1, "rep_facts": 3, "rep_emitted": 3, "team_facts": 3,
@@ -94,4 +95,4 @@ def test_a_worker_creates_its_tables_changelogs_before_it_starts(test_settings: 
         assert len(described[name]["partitions"]) == partitions, name
         assert configs[name]["cleanup.policy"]["value"] == "compact", name
     # Again (the next worker of the group): nothing to create.
-    assert create_changelogs(settings, app) == dict.fromkeys(first, "exists")
+    assert create_faust_topics(settings, app) == dict.fromkeys(first, "exists")

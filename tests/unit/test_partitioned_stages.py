@@ -333,6 +333,11 @@ def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publish
             published.add(key)
     assert published == {k for k in expected if k.startswith("team:") and not k.startswith("team:unassigned:")}
     assert {k.split(":")[0] for k in split.org.tables.emitted if not k.startswith("team:unassigned:")} == {"company"}
+    # each team partition counted the facts it applied, at least every one it stored
+    counted = {s.labels["partition"]: s.value for m in split.metrics.registry.collect()
+               if m.name == "scorecard_team_stage_facts" for s in m.samples if s.name.endswith("_total")}
+    for partition, stage in split.teams.stages.items():
+        assert counted.get(str(partition), 0) >= len(stored_facts(stage.tables.facts)) > 0, (partition, counted)
     # the org stage and every team partition rebuilt from their tables, then one more call
     held = set(split.teams.stages)
     split.org.on_revoked()
