@@ -109,9 +109,10 @@ class Settings:
     stages: str = "single"
     #: With ``partitioned``: a team stage on the partitions of sales.team-facts renders the
     #: team scorecards and alerts instead of the org stage (docs/architecture.md, "The team
-    #: stage"); off (``0``) leaves them to the org stage. Every worker of a group must use
-    #: the same value.
-    team_stage: bool = True
+    #: stage"). Off by default: while the org stage still keeps every team's figures, the
+    #: stage costs more than it takes off it at the sizes measured (docs/benchmarks.md,
+    #: 2026-12-07 morning). Every worker of a group must use the same value.
+    team_stage: bool = False
     #: Re-render the current periods' scorecards this often (s) when the clock moved without facts.
     clock_refresh_seconds: int = 60
     #: Log level of the worker and CLI (quiet by default).

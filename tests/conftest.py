@@ -112,6 +112,9 @@ def isolated_settings(bootstrap: str, data_dir: Path, partitions: int = 4) -> Se
         data_dir=str(data_dir),
         partitions=partitions,
         coalesce_ms=200,
+        # Off by default for users (docs/configuration.md); every test that runs the
+        # partitioned stages runs the team stage with them.
+        team_stage=True,
     )
     create_topics(settings)
     return settings

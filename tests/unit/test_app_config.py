@@ -76,8 +76,8 @@ def test_processing_guarantee_reaches_faust(tmp_path: Path, guarantee: str) -> N
 
 @pytest.mark.parametrize(("overrides", "team_stage"), [
     ({}, False),
-    ({"stages": "partitioned"}, True),  # on by default with the partitioned stages
-    ({"stages": "partitioned", "team_stage": False}, False),
+    ({"stages": "partitioned"}, False),  # off by default
+
     ({"stages": "single", "team_stage": True}, False),  # the team stage runs only beside the rep stage
     ({"stages": "partitioned", "team_stage": True}, True),
 ])
