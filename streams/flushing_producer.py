@@ -70,7 +70,7 @@ RELIES_ON = (
     Internal("mode-streaming", "mode:Service", ("__post_init__", "state", "loop", "beacon")),
     Internal("aiokafka", "aiokafka:AIOKafkaProducer", ("send", "flush", "client")),
     Internal("aiokafka", "aiokafka.client:AIOKafkaClient",
-             ("_wait_on_metadata", "add_topic", "force_metadata_update", "_topics")),
+             ("_wait_on_metadata", "add_topic", "force_metadata_update")),
 )
 
 #: How often a waiting flush looks again when no message was handed on meanwhile.

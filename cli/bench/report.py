@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def _percentages(shares: list[float | None]) -> str:
+    """Shares (0-1, None where there was nothing to share) as "45 % / 55 %"."""
+    return " / ".join(f"{100 * s:.0f} %" for s in shares if s is not None)
+
+
 def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     """(figure, value) pairs of a benchmark result, in reading order."""
     out: list[tuple[str, str]] = []
@@ -95,10 +100,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("workers: two workers, CPU per event (summed)", w["two"]["cpu_ms_per_event"], "ms")
         add("workers: CPU per event, two over one (target <= 1.2)", w["cpu_per_event_two_over_one"])
         add("workers: each worker's share of rep stage facts (target 35-65 %)",
-            " / ".join(f"{100 * s:.0f} %" for s in w["two"]["rep_stage_share"] if s is not None))
-        if any(s is not None for s in w["two"].get("team_stage_share", [])):
-            add("workers: each worker's share of team stage facts",
-                " / ".join(f"{100 * s:.0f} %" for s in w["two"]["team_stage_share"] if s is not None))
+            _percentages(w["two"]["rep_stage_share"]))
+        if team_shares := _percentages(w["two"].get("team_stage_share", [])):
+            add("workers: each worker's share of team stage facts", team_shares)
     if "latency" in result:
         lat = result["latency"]
         half = lat.get("half_of_c", False)
