@@ -104,10 +104,11 @@ def register(pipe: Pipeline) -> None:
             outputs, pipe.metrics, _sender(facts_topic), budget=budget)
         hops = [(rep_facts_topic, reps)]
         if (team_tables := pipe.team_tables) is not None:
-            # The team stage pays nobody, ranks nothing and reports no award figures.
+            # The team stage pays nobody and ranks nothing; it reports its teams' award figures.
             teams = pipe.team_stages = TeamStages(
                 settings, StageTables(facts=team_tables.facts, emitted=team_tables.emitted, payroll_state={},
-                                      boards_emitted={}, alert_state=team_tables.alert_state),
+                                      boards_emitted={}, alert_state=team_tables.alert_state,
+                                      award_reports=team_tables.award_reports),
                 outputs, pipe.metrics, _sender(facts_topic), budget=budget)
             hops.append((team_facts_topic, teams))
     else:

@@ -4,13 +4,14 @@
 previous quarter's rep scorecards) and hands ``core.awards.decide`` what it ranks, as
 published: scores and attainments at 4 decimals. With partitioned stages the halves are
 read apart: ``rep_figures`` by each rep partition (its own reps), ``team_figures`` by the
-org stage (``core.award_reports`` joins them). ``periods_closed_by`` says which periods a
-month's close decides.
+org stage and, beside a team stage, by each team partition (its own teams; the org stage
+then only ``unassigned``'s): ``core.award_reports`` joins them. ``periods_closed_by``
+says which periods a month's close decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -55,10 +56,22 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+def _reported(engine: ScorecardEngine, scope: str) -> Callable[[str], bool] | None:
+    """Of the keys of ``scope`` the engine keeps, which it reports (None: all): a rep
+    partition its own reps, a team partition its own teams, an org engine beside a team
+    stage the teams it publishes (``unassigned``)."""
+    if scope == "rep":
+        return engine.owns
+    if scope == "team":
+        role = engine.role
+        return role.publishes_team if role.owns_team is None else role.owns_team
+    return None
+
+
 def _rendered(engine: ScorecardEngine, scope: str, label: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(id, rendered scorecard) of every key of ``scope`` with period ``label``, by id (a rep
-    partition's engine: only the reps it owns)."""
-    owns = engine.owns if scope == "rep" else None
+    """(id, rendered scorecard) of every key of ``scope`` with period ``label`` the engine
+    reports (``_reported``), by id."""
+    owns = _reported(engine, scope)
     for (key_scope, id), labels in sorted(engine.known.items()):
         if key_scope == scope and label in labels and (owns is None or owns(id)):
             content = engine.render(scope, id, label)

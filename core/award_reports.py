@@ -2,13 +2,15 @@
 
 With ``SCORECARD_STAGES=partitioned`` no engine renders every rep: each rep partition
 renders its own reps' figures of a closed period (``core.award_figures.rep_figures``) and
-reports them to the org stage, which renders the teams'. This module holds the pure parts:
+reports them to the org stage, which renders the teams' (beside a team stage, only the
+teams no team partition owns: each team partition reports its own teams' figures the
+same way). This module holds the pure parts:
 
 - ``ReportChunk``: one message's worth of a partition's report (a large partition's
   figures travel in several chunks, each well under the internal message limit);
-- ``PartitionReports``: a rep partition's table of the periods it reported, each kept
-  until the org stage's decision of the period came back, so a rebuild (or the org
-  stage's request) re-sends exactly what was reported at the close;
+- ``PartitionReports``: a rep or team partition's table of the periods it reported,
+  each kept until the org stage's decision of the period came back, so a rebuild (or the
+  org stage's request) re-sends exactly what was reported at the close;
 - ``AwardReports``: the org stage's table of what it collects per period (the team
   figures and the decision time captured at its own close, every partition's chunks),
   which yields the ``ClosedPeriod`` once every partition has reported.
@@ -64,10 +66,35 @@ def team_from_json(data: dict[str, Any]) -> TeamFigures:
     return TeamFigures(data["team_id"], data["manager_id"], _decimal(data["score"]), _decimal(data["attainment"]))
 
 
+#: The stages whose partitions report: a rep partition its reps' figures, a team
+#: partition its teams'.
+REP, TEAM = "rep", "team"
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """A partition that reports award figures: ``stage`` (``REP`` or ``TEAM``) and its index."""
+
+    stage: str
+    partition: int
+
+    @property
+    def slot(self) -> str:
+        """Its part of the org stage's keys: a rep partition's index alone (as before team
+        partitions reported), a team partition's prefixed."""
+        return str(self.partition) if self.stage == REP else f"{self.stage}-{self.partition}"
+
+
+def reporters(rep_partitions: int, team_partitions: int) -> list[Reporter]:
+    """Every partition whose report of a period the org stage waits for."""
+    return [Reporter(REP, p) for p in range(rep_partitions)] + [Reporter(TEAM, p) for p in range(team_partitions)]
+
+
 @dataclass(frozen=True)
 class ReportChunk:
-    """Part ``chunk`` of ``chunks`` of what rep partition ``partition`` reports of ``period``:
-    some of its reps' figures and some of their previous quarter's (``ClosedPeriod``)."""
+    """Part ``chunk`` of ``chunks`` of what partition ``partition`` of ``stage`` reports of
+    ``period``: a rep partition some of its reps' figures and some of their previous
+    quarter's, a team partition some of its teams' (``ClosedPeriod``)."""
 
     period: str
     partition: int
@@ -75,28 +102,47 @@ class ReportChunk:
     chunks: int
     reps: tuple[RepFigures, ...] = ()
     previous: tuple[RepFigures, ...] = ()
+    teams: tuple[TeamFigures, ...] = ()
+    stage: str = REP
+
+    @property
+    def reporter(self) -> Reporter:
+        return Reporter(self.stage, self.partition)
 
     def to_json(self) -> dict[str, Any]:
-        return {"period": self.period, "partition": self.partition, "chunk": self.chunk, "chunks": self.chunks,
-                "reps": [rep_to_json(r) for r in self.reps], "previous": [rep_to_json(r) for r in self.previous]}
+        out = {"period": self.period, "partition": self.partition, "chunk": self.chunk, "chunks": self.chunks,
+               "reps": [rep_to_json(r) for r in self.reps], "previous": [rep_to_json(r) for r in self.previous]}
+        if self.stage != REP:  # a rep partition's report as before team partitions reported
+            out.update(stage=self.stage, teams=[team_to_json(t) for t in self.teams])
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ReportChunk:
         return cls(data["period"], int(data["partition"]), int(data["chunk"]), int(data["chunks"]),
-                   tuple(map(rep_from_json, data["reps"])), tuple(map(rep_from_json, data["previous"])))
+                   tuple(map(rep_from_json, data["reps"])), tuple(map(rep_from_json, data["previous"])),
+                   tuple(map(team_from_json, data.get("teams", ()))), data.get("stage", REP))
 
 
 def report_chunks(period: str, partition: int, reps: tuple[RepFigures, ...], previous: tuple[RepFigures, ...],
                   size: int = REPORT_CHUNK_REPS) -> tuple[ReportChunk, ...]:
-    """A partition's report of ``period`` in chunks of at most ``size`` reps each; one empty
-    chunk when it has no rep with figures (the org stage waits for every partition)."""
+    """A rep partition's report of ``period`` in chunks of at most ``size`` reps each; one
+    empty chunk when it has no rep with figures (the org stage waits for every partition)."""
     count = max(1, -(-max(len(reps), len(previous)) // size))
     return tuple(ReportChunk(period, partition, i, count, reps[i * size:(i + 1) * size],
                              previous[i * size:(i + 1) * size]) for i in range(count))
 
 
+def team_report_chunks(period: str, partition: int, teams: tuple[TeamFigures, ...],
+                       size: int = REPORT_CHUNK_REPS) -> tuple[ReportChunk, ...]:
+    """A team partition's report of ``period`` in chunks of at most ``size`` teams each; one
+    empty chunk when it owns no team with figures."""
+    count = max(1, -(-len(teams) // size))
+    return tuple(ReportChunk(period, partition, i, count, teams=teams[i * size:(i + 1) * size], stage=TEAM)
+                 for i in range(count))
+
+
 class PartitionReports:
-    """A rep partition's reports: period -> its chunks (as sent) until the org stage's
+    """A rep or team partition's reports: period -> its chunks (as sent) until the org stage's
     decision of the period has been taken in, then only a settled mark."""
 
     SETTLED = "settled"
@@ -140,8 +186,9 @@ class PartitionReports:
 
 class AwardReports:
     """What the org stage collects for each period not decided yet: ``{period}`` -> the
-    team figures and the decision time captured at its close; ``{period}/{partition}/{chunk}``
-    -> a chunk reported by a rep partition (the first one kept: a re-send repeats it)."""
+    team figures and the decision time captured at its close; ``{period}/{slot}/{chunk}``
+    -> a chunk reported by a partition (``Reporter.slot``; the first one kept: a re-send
+    repeats it). ``reporters``: every partition whose report a period waits for."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -160,54 +207,58 @@ class AwardReports:
 
     def add(self, chunk: ReportChunk) -> None:
         """Keep a reported chunk unless one is kept already at its place."""
-        key = f"{chunk.period}/{chunk.partition}/{chunk.chunk}"
+        key = f"{chunk.period}/{chunk.reporter.slot}/{chunk.chunk}"
         if self._table.get(key) is None:
             self._table[key] = chunk.to_json()
 
-    def _chunks_of(self, period: str, partition: int) -> list[ReportChunk] | None:
+    def _chunks_of(self, period: str, reporter: Reporter) -> list[ReportChunk] | None:
         """Every chunk of a partition's report of ``period``; None while one is missing."""
-        first = self._table.get(f"{period}/{partition}/0")
+        first = self._table.get(f"{period}/{reporter.slot}/0")
         if first is None:
             return None
         chunks = [ReportChunk.from_json(first)]
         for i in range(1, chunks[0].chunks):
-            row = self._table.get(f"{period}/{partition}/{i}")
+            row = self._table.get(f"{period}/{reporter.slot}/{i}")
             if row is None:
                 return None
             chunks.append(ReportChunk.from_json(row))
         return chunks
 
-    def missing(self, period: str, partitions: int) -> list[int]:
+    def missing(self, period: str, reporters: list[Reporter]) -> list[Reporter]:
         """The partitions whose report of ``period`` is not (wholly) kept."""
-        return [p for p in range(partitions) if self._chunks_of(period, p) is None]
+        return [r for r in reporters if self._chunks_of(period, r) is None]
 
-    def complete(self, period: str, partitions: int) -> tuple[ClosedPeriod, str] | None:
+    def complete(self, period: str, reporters: list[Reporter]) -> tuple[ClosedPeriod, str] | None:
         """The closed period and its decision time once the period is captured and each of
-        the ``partitions`` has reported all of its chunks; else None."""
+        the ``reporters`` has reported all of its chunks; else None. The teams are the
+        captured ones and those team partitions reported, in id order as an engine
+        renders them."""
         captured = self._table.get(period)
         if captured is None:
             return None
         reps: list[RepFigures] = []
         previous: list[RepFigures] = []
-        for partition in range(partitions):
-            chunks = self._chunks_of(period, partition)
+        teams = list(map(team_from_json, captured["teams"]))
+        for reporter in reporters:
+            chunks = self._chunks_of(period, reporter)
             if chunks is None:
                 return None
             for chunk in chunks:
                 reps += chunk.reps
                 previous += chunk.previous
+                teams += chunk.teams
         by_id = lambda r: r.rep_id  # noqa: E731 - the engine renders reps in id order
-        closed = ClosedPeriod(period, tuple(sorted(reps, key=by_id)),
-                              tuple(map(team_from_json, captured["teams"])), tuple(sorted(previous, key=by_id)))
+        closed = ClosedPeriod(period, tuple(sorted(reps, key=by_id)), tuple(sorted(teams, key=lambda t: t.team_id)),
+                              tuple(sorted(previous, key=by_id)))
         return closed, captured["decided_at"]
 
-    def forget(self, period: str, partitions: int) -> None:
+    def forget(self, period: str, reporters: list[Reporter]) -> None:
         """Drop everything kept for a decided period."""
-        for partition in range(partitions):
-            first = self._table.get(f"{period}/{partition}/0")
+        for reporter in reporters:
+            first = self._table.get(f"{period}/{reporter.slot}/0")
             count = int(first["chunks"]) if first is not None else 1
             for i in range(count):
-                self._drop(f"{period}/{partition}/{i}")
+                self._drop(f"{period}/{reporter.slot}/{i}")
         self._drop(period)
 
     def _drop(self, key: str) -> None:

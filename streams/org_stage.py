@@ -12,11 +12,13 @@ what it paid: the org stage keeps both in tables, ranks the leaderboards from th
 (``core.boards.BoardCache``) and serves the payroll view from the paid states.
 
 Awards (contract §11): at a close the org stage keeps the team figures of every period
-the close ends (``core.award_reports.AwardReports``); each rep partition reports its reps'
-figures of those periods once its payroll for the close is out. When every partition has
-reported a period, the org stage decides it (``core.awards.decide``), sends the
-``award`` events, sends each partition the events of its reps (whose bonuses it posts),
-then records the period in ``awards``.
+the close ends (``core.award_reports.AwardReports``; beside a team stage only
+``unassigned``'s); each rep partition reports its reps' figures of those periods once its
+payroll for the close is out, and each team partition its teams' figures. When every
+partition has reported a period, the org stage decides it (``core.awards.decide``), sends
+the ``award`` events, sends each rep partition the events of its reps (whose bonuses it
+posts) and each team partition word of the decision, then records the period in
+``awards``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 import orjson
 
 from sales_scorecard.core.award_figures import decided_at, period_order, periods_due, team_figures
-from sales_scorecard.core.award_reports import AwardReports, ReportChunk
+from sales_scorecard.core.award_reports import REP, AwardReports, ReportChunk, Reporter, reporters
 from sales_scorecard.core.awards import bonus_request, decide
 from sales_scorecard.core.engine import ORG, ORG_BESIDE_TEAMS, EngineRole, Outcome, ScorecardEngine
 from sales_scorecard.core.money import format_money
@@ -160,7 +162,14 @@ class OrgStage(AggregationStage):
         for row in self.board_rows.values():
             self.boards_pending |= self.boards.update(row)
         if self.team_hop is not None:
-            self._handover = self._team_records()
+            if self.facts.latest:
+                self._handover = self._team_records()
+            else:
+                # Nothing stored: every fact from now on is routed to the team partitions that
+                # need it, so each holds every fact it needs from the start (no request, no
+                # walk, and every close's awards reported at the close).
+                for partition in range(self.team_hop.partitions):
+                    self.team_hop.out.setdefault(partition, []).append({"type": TEAM_FED, "partition": partition})
         engine = self.engine
         if engine is not None:
             # What a crash kept from the rep stage cannot be told apart: every rep who may
@@ -304,7 +313,8 @@ class OrgStage(AggregationStage):
     async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
         """At a close (and after a rebuild): keep the team figures of every period the
         closed months end that is neither decided nor kept yet, as rendered now (right
-        after the close, like the whole stage's), then decide what is complete."""
+        after the close, like the whole stage's; beside a team stage only those of the
+        teams it publishes, ``unassigned``), then decide what is complete."""
         if self.outputs.awards is None:
             return
         reports = self.award_reports
@@ -313,34 +323,47 @@ class OrgStage(AggregationStage):
                 reports.capture(period, team_figures(engine, period), format_timestamp(decided_at(engine, period)))
         await self._decide_complete(reports.pending())
 
+    def _reporters(self) -> list[Reporter]:
+        """Every partition whose report of a period a decision waits for: each rep
+        partition, and each team partition beside a team stage."""
+        partitions = self.settings.partitions
+        return reporters(partitions, partitions if self.team_hop is not None else 0)
+
+    async def _send_to_reporter(self, reporter: Reporter, value: bytes) -> None:
+        if reporter.stage == REP:
+            await self._send_to_rep(reporter.partition, value)
+        elif self.team_hop is not None:
+            await self.team_hop.send(reporter.partition, value)
+
     async def _take_award_reports(self, batch: Batch) -> None:
-        """Keep the chunks rep partitions reported; a report of a decided period (a re-send
-        after a rep partition's rebuild) gets that partition the decision again."""
+        """Keep the chunks partitions reported; a report of a decided period (a re-send
+        after a partition's rebuild) gets that partition the decision again."""
         if not batch.award_reports or self.outputs.awards is None:
             return
         periods: set[str] = set()
-        answer: dict[int, set[str]] = {}
+        answer: dict[Reporter, set[str]] = {}
         for row in batch.award_reports:
             chunk = ReportChunk.from_json(row)
             if chunk.period in self.tables.awards:
-                answer.setdefault(chunk.partition, set()).add(chunk.period)
+                answer.setdefault(chunk.reporter, set()).add(chunk.period)
             else:
                 self.award_reports.add(chunk)
                 periods.add(chunk.period)
-        for partition, decided in sorted(answer.items()):
-            await self._send_decisions(partition, sorted(decided))
+        for reporter, decided in sorted(answer.items(), key=lambda item: item[0].slot):
+            await self._send_decisions(reporter, sorted(decided))
         await self._decide_complete(sorted(periods))
 
     async def _decide_complete(self, periods: list[str]) -> None:
         """Decide each of ``periods`` that every partition has reported: send its events,
-        send each partition its reps' events (their bonuses), record it, forget its reports.
-        A crash before the record decides it again from the same reports (same ids)."""
-        send, partitions = self.outputs.awards, self.settings.partitions
+        send each partition the decision (a rep partition with its reps' events, their
+        bonuses), record it, forget its reports. A crash before the record decides it
+        again from the same reports (same ids)."""
+        send, reporters = self.outputs.awards, self._reporters()
         assert send is not None
         for period in periods:
             if period in self.tables.awards:
                 continue
-            complete = self.award_reports.complete(period, partitions)
+            complete = self.award_reports.complete(period, reporters)
             if complete is None:
                 continue
             closed, at = complete
@@ -348,40 +371,42 @@ class OrgStage(AggregationStage):
             for event in decision.events:
                 await send(event["event_id"].encode(), orjson.dumps(event))
             events = list(decision.events)
-            for partition in range(partitions):
-                await self._send_decisions(partition, [period], {period: events})
+            for reporter in reporters:
+                await self._send_decisions(reporter, [period], {period: events})
             self.tables.awards[period] = events
-            self.award_reports.forget(period, partitions)
+            self.award_reports.forget(period, reporters)
 
-    async def _send_decisions(self, partition: int, periods: list[str],
+    async def _send_decisions(self, reporter: Reporter, periods: list[str],
                               decided: dict[str, list[dict[str, Any]]] | None = None) -> None:
-        """Send a rep partition the decision of each period: the events of its reps that
-        carry a bonus (none: the period is decided all the same). ``decided``: the events
-        of periods not recorded yet, else read from ``awards``."""
+        """Send a partition the decision of each period: to a rep partition the events of
+        its reps that carry a bonus (none: the period is decided all the same), to a team
+        partition none. ``decided``: the events of periods not recorded yet, else read
+        from ``awards``."""
         rows, partitions = [], self.settings.partitions
         for period in periods:
             events = (decided or {}).get(period)
             if events is None:
                 events = self.tables.awards.get(period) or []
-            rows.append({"period": period, "events": [e for e in events if bonus_request(e) is not None
-                                                      and partition_of(e["winner_id"], partitions) == partition]})
+            rows.append({"period": period, "events": [
+                e for e in events if reporter.stage == REP and bonus_request(e) is not None
+                and partition_of(e["winner_id"], partitions) == reporter.partition]})
         for value in encode_rows("award_decisions", rows):
-            await self._send_to_rep(partition, value)
+            await self._send_to_reporter(reporter, value)
 
     async def _request_reports(self) -> None:
-        """After a rebuild, ask each rep partition for its report of every period kept and
-        not decided that lacks it: a kill -9 can lose the reports kept here (the record of
-        a decision with them, so the period is kept again), and a partition that took the
+        """After a rebuild, ask each partition for its report of every period kept and not
+        decided that lacks it: a kill -9 can lose the reports kept here (the record of a
+        decision with them, so the period is kept again), and a partition that took the
         decision in has no reason to send its report again."""
         if self.outputs.awards is None:
             return
-        wanted: dict[int, list[dict[str, str]]] = {}
+        wanted: dict[Reporter, list[dict[str, str]]] = {}
         for period in self.award_reports.pending():
-            for partition in self.award_reports.missing(period, self.settings.partitions):
-                wanted.setdefault(partition, []).append({"period": period})
-        for partition, rows in sorted(wanted.items()):
+            for reporter in self.award_reports.missing(period, self._reporters()):
+                wanted.setdefault(reporter, []).append({"period": period})
+        for reporter, rows in sorted(wanted.items(), key=lambda item: item[0].slot):
             for value in encode_rows("award_requests", rows):
-                await self._send_to_rep(partition, value)
+                await self._send_to_reporter(reporter, value)
 
     async def _resend_awards(self) -> None:
         """After a rebuild, send every recorded ``award`` event again, unchanged, and every
@@ -395,5 +420,5 @@ class OrgStage(AggregationStage):
             for event in self.tables.awards[period]:
                 await send(event["event_id"].encode(), orjson.dumps(event))
         if periods:
-            for partition in range(self.settings.partitions):
-                await self._send_decisions(partition, periods)
+            for reporter in self._reporters():
+                await self._send_decisions(reporter, periods)

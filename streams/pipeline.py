@@ -36,6 +36,8 @@ class TeamTables:
     emitted: Table
     #: "{rule}:{scope}:{id}:{period}" -> core.alert_rules.AlertState
     alert_state: Table
+    #: period -> the award figures the partition reported (core.award_reports.PartitionReports)
+    award_reports: Table
 
 
 @dataclass

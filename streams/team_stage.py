@@ -6,8 +6,15 @@ figures read (``streams.team_routes``), with the organisation's event clock. A w
 holds one ``TeamPartitionStage`` per partition it is assigned: its own engine
 (``core.engine.team_partition``), its own rows of the stage's tables (``PartitionView``)
 and its own pacing, as a rep partition does (``streams.rep_stage``). It pays nobody and
-ranks nothing; the awards' team figures are the org stage's, whose engine keeps every
-team's.
+ranks nothing.
+
+Awards (contract §11): at a close it reports its teams' figures of every period the close
+ends to the org stage, as a rep partition reports its reps', and keeps the report
+(``core.award_reports.PartitionReports``) until the org stage's decision of the period
+comes back; a rebuild sends every report not settled yet again, and so does a request of
+the org stage (``award_requests``) after its own. A partition not fed yet reports nothing
+(its figures may lack facts): once fed, it reports every period closed since its last
+report, rendered then.
 
 The org stage published the team scorecards and raised the team alerts before a team
 stage ran. After each of its rebuilds it hands each team partition what it recorded of
@@ -20,7 +27,10 @@ rebuild of its own or of the org stage, until the org stage's answer
 (``TeamRoutes.bootstrap``), which ends with a ``team_fed`` fact, is stored with its
 facts: at its first start, or the first start of a deployment's team stage. Until then
 it publishes nothing, withdraws nothing and answers no query, so no scorecard or alert
-goes out from a part of its teams' facts.
+goes out from a part of its teams' facts. An org stage that starts with no stored fact
+sends every team partition ``team_fed`` before any fact (everything it routes from then on
+is everything): a new deployment's team partitions never ask, and report the awards of
+every close at the close.
 """
 
 from __future__ import annotations
@@ -29,8 +39,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sales_scorecard.core.award_figures import team_figures
+from sales_scorecard.core.award_reports import PartitionReports, ReportChunk, team_report_chunks
 from sales_scorecard.core.disputes import AdjustmentRequest
 from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, team_partition
+from sales_scorecard.core.labels import months_of
 from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.schemas.fact_types import TEAM_FED
 
@@ -66,6 +79,12 @@ class TeamPartitionStage(AggregationStage):
         self._asks = False
         #: whether published keys the engine lacks are withdrawn at the next run (fed now)
         self._stale_due = False
+        #: the periods this partition reported for the awards (contract §11)
+        self.award_reports = PartitionReports(tables.award_reports)
+        #: report chunks to send the org stage after this message
+        self._reports: list[ReportChunk] = []
+        #: whether the periods closed while it was not fed are reported after this message
+        self._reports_due = False
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
@@ -108,7 +127,7 @@ class TeamPartitionStage(AggregationStage):
 
     def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
         if payload["type"] == TEAM_FED and not self.fed:
-            self.fed, self._stale_due = True, True
+            self.fed, self._stale_due, self._reports_due = True, True, True
 
     def withdraws_stale(self) -> bool:
         return self.fed  # else a key it lacks may only lack the facts still to come
@@ -139,12 +158,56 @@ class TeamPartitionStage(AggregationStage):
             for value in encode_rows("team_requests", [{"partition": self.partition}]):
                 await self._send_to_org(b"rows", value)
         self._asks = False
+        reports, self._reports = self._reports, []
+        for value in encode_rows("award_reports", (chunk.to_json() for chunk in reports)):
+            await self._send_to_org(b"rows", value)
 
+    # ------------------------------------------------------------------ awards
     async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
-        """The org stage decides the awards from its own team figures."""
+        """At a close (and after a rebuild): report this partition's teams' figures of every
+        period the closed months end that it has not reported yet, and keep the report;
+        nothing while not fed."""
+        if self.outputs.awards is None or not self.fed:
+            return
+        for period in self.award_reports.due(engine.closed_months):
+            self._report(engine, period)
+
+    def _report(self, engine: ScorecardEngine, period: str) -> list[ReportChunk]:
+        """Render, keep and send (after this message) the report of ``period``."""
+        chunks = list(team_report_chunks(period, self.partition, team_figures(engine, period)))
+        self.award_reports.record(chunks)
+        self._reports += chunks
+        return chunks
 
     async def _resend_awards(self) -> None:
-        """Nothing recorded here to send again."""
+        """After a rebuild, send the org stage every report it has not answered yet: a
+        kill -9 can keep the record and lose the send."""
+        if self.outputs.awards is not None:
+            self._reports = self.award_reports.unsettled()
+
+    async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        if self.outputs.awards is None:
+            return
+        if self._reports_due:  # fed by this message: what closed before is reported now
+            self._reports_due = False
+            await self._decide_awards(engine, "")
+        for row in batch.award_requests:
+            self._report_again(engine, row["period"])
+        for row in batch.award_decisions:  # a team partition has no bonus to post
+            self.award_reports.settle(row["period"])
+
+    def _report_again(self, engine: ScorecardEngine, period: str) -> None:
+        """The org stage lacks this partition's report of ``period``: send the report kept,
+        or once settled (or never made here), the figures rendered now; nothing while the
+        period's last month is not closed here or it is not fed (both report it later)."""
+        chunks = self.award_reports.kept(period)
+        if chunks:
+            self._reports += chunks
+        elif self.fed and months_of(period)[-1] in engine.closed_months:
+            if self.award_reports.settled(period):
+                self._reports += team_report_chunks(period, self.partition, team_figures(engine, period))
+            else:
+                self._report(engine, period)
 
 
 class TeamStages(PartitionStages[TeamPartitionStage]):

@@ -1,16 +1,21 @@
-"""Award figures collected across rep partitions (core/award_reports.py, contract §11), over dict tables."""
+"""Award figures collected across rep and team partitions (core/award_reports.py, contract §11), over dict tables."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from sales_scorecard.core.award_reports import (
+    REP,
+    TEAM,
     AwardReports,
     PartitionReports,
     ReportChunk,
+    Reporter,
     rep_from_json,
     rep_to_json,
     report_chunks,
+    reporters,
+    team_report_chunks,
 )
 from sales_scorecard.core.awards import RepFigures, TeamFigures
 
@@ -48,19 +53,19 @@ def test_a_period_is_complete_once_captured_and_every_chunk_of_every_partition_i
     p1 = report_chunks("2026-11", 1, (), ())
     reports.add(p0[0])
     reports.add(p1[0])
-    assert reports.missing("2026-11", 2) == [0]  # a chunk of partition 0 is still to come
-    assert reports.complete("2026-11", 2) is None  # not captured: the org stage's close is not applied
+    assert reports.missing("2026-11", reporters(2, 0)) == [Reporter(REP, 0)]  # a chunk of partition 0 is to come
+    assert reports.complete("2026-11", reporters(2, 0)) is None  # not captured: the org stage's close is not applied
     reports.capture("2026-11", TEAMS, "2026-12-01T00:00:00.000Z")
-    assert reports.complete("2026-11", 2) is None  # partition 0's second chunk is missing
+    assert reports.complete("2026-11", reporters(2, 0)) is None  # partition 0's second chunk is missing
     reports.add(p0[1])
-    complete = reports.complete("2026-11", 2)
+    complete = reports.complete("2026-11", reporters(2, 0))
     assert complete is not None
     closed, at = complete
     assert at == "2026-12-01T00:00:00.000Z"
     assert [r.rep_id for r in closed.reps] == ["r1", "r2", "r3"]  # in id order, as one engine renders them
     assert closed.teams == TEAMS and closed.previous_reps == ()
-    assert reports.complete("2026-11", 3) is None  # a third partition has not reported
-    assert reports.missing("2026-11", 3) == [2]
+    assert reports.complete("2026-11", reporters(3, 0)) is None  # a third partition has not reported
+    assert reports.missing("2026-11", reporters(3, 0)) == [Reporter(REP, 2)]
     assert reports.pending() == ["2026-11"]
 
 
@@ -72,10 +77,10 @@ def test_the_first_report_of_a_chunk_is_kept_and_forget_drops_every_row_of_the_p
     first = report_chunks("2026-12", 0, (rep("r1", "0.9000"),), ())[0]
     reports.add(first)
     reports.add(report_chunks("2026-12", 0, (rep("r1", "0.1000"),), ())[0])  # a later re-send
-    complete = reports.complete("2026-12", 1)
+    complete = reports.complete("2026-12", reporters(1, 0))
     assert complete is not None and complete[0].reps[0].score == Decimal("0.9000")
     assert reports.pending() == ["2026-12", "2026-Q4"]  # the month before its quarter
-    reports.forget("2026-12", 1)
+    reports.forget("2026-12", reporters(1, 0))
     assert set(table) == {"2026-Q4"}
 
 
@@ -94,3 +99,43 @@ def test_a_partition_reports_each_period_once_and_re_sends_only_what_is_not_sett
     assert [c.period for c in reports.unsettled()] == ["2026-12"]
     assert table["2026-11"] == {"settled": True}  # the figures are dropped once settled
     assert "2026-11" not in reports.due({"2026-11"})
+
+
+def test_team_partitions_report_their_teams_and_the_period_waits_for_each_of_them() -> None:
+    # Beside a team stage the org stage captures only the teams no team partition owns
+    # (``unassigned``); each team partition reports its own, and a team partition's report
+    # never stands in for the rep partition of the same index.
+    table: dict = {}
+    reports = AwardReports(table)
+    unassigned = TeamFigures("unassigned", None, Decimal("0.1000"), None)
+    t2 = TeamFigures("t2", "m-2", Decimal("0.7000"), Decimal("1.2000"))
+    t3 = TeamFigures("t3", "m-3", Decimal("0.2000"), Decimal("0.5000"))
+    reports.capture("2026-11", (unassigned,), "at")
+    everyone = reporters(2, 2)
+    reports.add(report_chunks("2026-11", 0, (rep("r1"),), ())[0])
+    reports.add(report_chunks("2026-11", 1, (rep("r2"),), ())[0])
+    reports.add(team_report_chunks("2026-11", 1, (t3, t2))[0])
+    assert reports.missing("2026-11", everyone) == [Reporter(TEAM, 0)]
+    assert reports.complete("2026-11", everyone) is None
+    assert reports.complete("2026-11", reporters(2, 0)) is not None  # without a team stage: complete
+    empty = team_report_chunks("2026-11", 0, ())
+    assert empty == (ReportChunk("2026-11", 0, 0, 1, stage=TEAM),)  # a partition owning no team: one empty chunk
+    reports.add(empty[0])
+    complete = reports.complete("2026-11", everyone)
+    assert complete is not None
+    # every team in id order, as one engine renders them
+    assert [t.team_id for t in complete[0].teams] == ["t2", "t3", "unassigned"]
+    assert complete[0].teams[0] == t2
+    reports.forget("2026-11", everyone)
+    assert table == {}
+
+
+def test_a_team_chunk_survives_json_and_a_rep_chunk_is_written_as_before() -> None:
+    teams = tuple(TeamFigures(f"t{i}", None, Decimal("0.5000"), None) for i in range(5))
+    chunks = team_report_chunks("2026-Q4", 3, teams, size=2)
+    assert [(c.chunk, c.chunks, len(c.teams), c.stage) for c in chunks] == [(0, 3, 2, TEAM), (1, 3, 2, TEAM),
+                                                                           (2, 3, 1, TEAM)]
+    assert all(ReportChunk.from_json(c.to_json()) == c for c in chunks)
+    # a rep partition's chunk keeps the shape it had, so rows kept by an earlier version are read alike
+    assert set(report_chunks("2026-11", 0, (rep("r1"),), ())[0].to_json()) == {
+        "period", "partition", "chunk", "chunks", "reps", "previous"}

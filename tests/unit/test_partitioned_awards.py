@@ -1,6 +1,7 @@
 """Awards with partitioned stages (contract §11), over dict tables: the org stage and the rep
-partitions decide the same events, ids and bonuses as the whole stage (``AggregationStage``),
-and a rebuild of either side at any point sends nothing new and pays no bonus twice."""
+partitions (and, with ``teams``, the team partitions, which report the teams' figures) decide
+the same events, ids and bonuses as the whole stage (``AggregationStage``), and a rebuild of
+any side at any point sends nothing new and pays no bonus twice."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from sales_scorecard.core.award_figures import closed_period
-from sales_scorecard.core.award_reports import ReportChunk
+from sales_scorecard.core.award_reports import REP, TEAM, ReportChunk, Reporter
 from sales_scorecard.core.awards import decide
 from sales_scorecard.streams.aggregation import AggregationStage
 from sales_scorecard.streams.fact_batches import Batch, decode_batch
@@ -22,6 +23,7 @@ from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.org_stage import OrgStage
 from sales_scorecard.streams.rep_stage import RepStages
 from sales_scorecard.streams.settings import Settings
+from sales_scorecard.streams.team_stage import TeamStages
 from tests import factories as f
 from tests.unit.test_aggregation_stage import run
 from tests.unit.test_award_stage import AwardOutputs, new_tables
@@ -90,24 +92,32 @@ class Whole:
 
 
 class Split:
-    """The org stage and the rep partitions over dict tables; messages between them are
-    queued (``to_rep``, ``to_org``) and delivered in order by ``deliver``, so a test can
-    hold some back, drop them (lost by a crash) or restart a stage (a rebuild)."""
+    """The org stage and the rep partitions (with ``teams``, the team partitions too) over
+    dict tables; messages between them are queued (``to_rep``, ``to_team``, ``to_org``) and
+    delivered in order by ``deliver``, so a test can hold some back, drop them (lost by a
+    crash) or restart a stage (a rebuild)."""
 
-    def __init__(self, plan: Path, partitions: int = PARTITIONS) -> None:
+    def __init__(self, plan: Path, partitions: int = PARTITIONS, teams: bool = False) -> None:
         self.settings = _settings(plan, partitions)
         self.partitions = partitions
+        self.with_teams = teams
         self.outputs = AwardOutputs()
-        self.org_tables, self.rep_tables = new_tables(), new_tables()
+        self.org_tables, self.rep_tables, self.team_tables = new_tables(), new_tables(), new_tables()
         self.board_rows: dict[str, Any] = {}
         self.to_rep: list[tuple[int, bytes]] = []
+        self.to_team: list[tuple[int, bytes]] = []
         self.to_org: list[bytes] = []
         self.restart_org()
         self.reps = RepStages(self.settings, self.rep_tables, self.outputs.stage_outputs(), Metrics(),
                               self._send_to_org, monotonic=_clock())
+        self.teams = TeamStages(self.settings, self.team_tables, self.outputs.stage_outputs(), Metrics(),
+                                self._send_to_org, monotonic=_clock())
 
     async def _send_to_rep(self, partition: int, value: bytes) -> None:
         self.to_rep.append((partition, value))
+
+    async def _send_to_team(self, partition: int, value: bytes) -> None:
+        self.to_team.append((partition, value))
 
     async def _send_to_org(self, key: bytes, value: bytes | None) -> None:
         assert value is not None
@@ -116,21 +126,30 @@ class Split:
     def restart_org(self) -> None:
         """A new org stage over the same tables: it rebuilds at its next message."""
         self.org = OrgStage(self.settings, self.org_tables, self.outputs.stage_outputs(), Metrics(),
-                            self._send_to_rep, self.board_rows, monotonic=_clock())
+                            self._send_to_rep, self.board_rows, monotonic=_clock(),
+                            send_to_team=self._send_to_team if self.with_teams else None)
 
     def restart_rep(self, partition: int) -> None:
         """The partition's stage dropped and created again over its rows: a rebuild."""
         self.reps.revoke({partition})
         run(self.reps.stage(partition).on_batch(Batch()))
 
+    def restart_team(self, partition: int) -> None:
+        """The team partition's stage dropped and created again over its rows: a rebuild."""
+        self.teams.revoke({partition})
+        run(self.teams.stage(partition).on_batch(Batch()))
+
     def deliver(self, keep: Callable[[Batch], bool] = lambda batch: True) -> None:
         """Deliver every queued message (and what they cause) in order; ``keep`` false:
         the message to the org stage is set aside in ``held``."""
         self.held: list[bytes] = []
-        while self.to_rep or self.to_org:
+        while self.to_rep or self.to_team or self.to_org:
             while self.to_rep:
                 partition, value = self.to_rep.pop(0)
                 run(self.reps.stage(partition).on_batch(decode_batch(value)))
+            while self.to_team:
+                partition, value = self.to_team.pop(0)
+                run(self.teams.stage(partition).on_batch(decode_batch(value)))
             while self.to_org:
                 value = self.to_org.pop(0)
                 batch = decode_batch(value)
@@ -176,13 +195,20 @@ def closes() -> list[dict[str, Any]]:
     return [f.close_period(month) for month in MONTHS]
 
 
-def reports_of(partition: int) -> Callable[[Batch], bool]:
-    """Whether a message to the org stage is anything but a report of ``partition``."""
-    return lambda batch: not any(r["partition"] == partition for r in batch.award_reports)
+def reports_of(partition: int, stage: str = REP) -> Callable[[Batch], bool]:
+    """Whether a message to the org stage is anything but a report of ``partition`` of ``stage``."""
+    return lambda batch: not any(ReportChunk.from_json(r).reporter == Reporter(stage, partition)
+                                 for r in batch.award_reports)
 
 
-def test_the_split_stages_award_what_the_whole_stage_awards_with_the_same_bonuses(plan: Path) -> None:
-    whole, split = Whole(plan), Split(plan)
+#: both shapes of the partitioned stages: the org stage renders the teams' figures, or the
+#: team partitions do
+WITH_TEAMS = pytest.mark.parametrize("teams", [False, True], ids=["org-teams", "team-stage"])
+
+
+@WITH_TEAMS
+def test_the_split_stages_award_what_the_whole_stage_awards_with_the_same_bonuses(plan: Path, teams: bool) -> None:
+    whole, split = Whole(plan), Split(plan, teams=teams)
     for facts in (history(), closes()):
         whole.feed(facts)
         split.feed(facts)
@@ -214,8 +240,9 @@ def test_the_split_stages_award_what_the_whole_stage_awards_with_the_same_bonuse
     assert len(split.outputs.sent["awards"]) == sent
 
 
-def test_a_period_is_decided_once_every_partition_has_reported_it(plan: Path) -> None:
-    split = Split(plan)
+@WITH_TEAMS
+def test_a_period_is_decided_once_every_partition_has_reported_it(plan: Path, teams: bool) -> None:
+    split = Split(plan, teams=teams)
     split.feed(history())
     split.feed([f.close_period("2026-09")], keep=reports_of(0))
     assert split.outputs.sent["awards"] == [] and split.held  # partition 0's report held back
@@ -227,14 +254,15 @@ def test_a_period_is_decided_once_every_partition_has_reported_it(plan: Path) ->
     assert {e["period"] for e in awards(split.outputs).values()} == {"2026-09"}
 
 
-def test_partitions_without_reps_report_empty_and_the_period_is_decided(plan: Path) -> None:
+@WITH_TEAMS
+def test_partitions_without_reps_report_empty_and_the_period_is_decided(plan: Path, teams: bool) -> None:
     # With 4 partitions r1 and r2 are both in partition 0: 1, 2 and 3 have no rep.
     assert {partition_of(r, 4) for r in ("r1", "r2")} == {0}
     facts = [f.roster("r1", "t1", event_id="roster-r1"), f.roster("r2", "t1", event_id="roster-r2"),
              f.target("rep", "r1", "2026-11", "100000.00"), f.target("rep", "r2", "2026-11", "100000.00"),
              f.deal("d1", "r1", "c1", "120000.00", event_id="deal-d1"),
              f.deal("d2", "r2", "c2", "50000.00", event_id="deal-d2")]
-    whole, split = Whole(plan), Split(plan, partitions=4)
+    whole, split = Whole(plan), Split(plan, partitions=4, teams=teams)
     for run_ in (whole, split):
         run_.feed(facts)
         run_.feed([f.close_period("2026-11")])
@@ -245,13 +273,14 @@ def test_partitions_without_reps_report_empty_and_the_period_is_decided(plan: Pa
         "adj:award:star_rep:2026-11:r1": ("r1", "2026-11", "stmt:r1:2026-11", "0.00", "2000.00", "2026-12")}
 
 
-def test_team_figures_are_the_org_stages_at_the_close_not_when_the_reports_arrive(plan: Path) -> None:
-    # A late deal of a closed month reaches the org stage before the rep partitions have
-    # reported: the team awards are decided over the figures right after the close, as the
-    # whole stage decides them.
+@WITH_TEAMS
+def test_team_figures_are_those_at_the_close_not_when_the_reports_arrive(plan: Path, teams: bool) -> None:
+    # A late deal of a closed month reaches the org stage (and the team partitions) before
+    # the rep partitions have reported: the team awards are decided over the figures right
+    # after the close, as the whole stage decides them.
     late = f.deal("late", "r6", "c-late", "400000.00", closed_at="2026-09-20T10:00:00+08:00",
                   occurred_at="2026-12-02T10:00:00+08:00", event_id="deal-late")
-    whole, split = Whole(plan), Split(plan)
+    whole, split = Whole(plan), Split(plan, teams=teams)
     whole.feed(history())
     whole.feed([f.close_period("2026-09")])
     whole.feed([late])
@@ -269,8 +298,9 @@ def test_team_figures_are_the_org_stages_at_the_close_not_when_the_reports_arriv
     assert teams_now != {e for e, v in awards(whole.outputs).items() if v["scope"] == "team"}
 
 
-def test_a_rebuilt_org_stage_resends_the_recorded_awards_and_pays_no_bonus_twice(plan: Path) -> None:
-    split = Split(plan)
+@WITH_TEAMS
+def test_a_rebuilt_org_stage_resends_the_recorded_awards_and_pays_no_bonus_twice(plan: Path, teams: bool) -> None:
+    split = Split(plan, teams=teams)
     split.feed(history())
     split.feed(closes())
     first, bonuses = awards(split.outputs), bonus_adjustments(split.outputs)
@@ -290,8 +320,9 @@ def test_a_rebuilt_org_stage_resends_the_recorded_awards_and_pays_no_bonus_twice
     assert max(owed.values()) > Decimal("2000.00")  # a rep-month with two bonuses (December)
 
 
-def test_a_crash_before_the_org_records_a_period_decides_it_again_the_same(plan: Path) -> None:
-    split = Split(plan)
+@WITH_TEAMS
+def test_a_crash_before_the_org_records_a_period_decides_it_again_the_same(plan: Path, teams: bool) -> None:
+    split = Split(plan, teams=teams)
     split.feed(history())
     split.feed([f.close_period("2026-09")], keep=reports_of(2))
     before, last = copy.deepcopy(split.org_tables.award_reports), split.held
@@ -316,8 +347,9 @@ def test_a_crash_before_the_org_records_a_period_decides_it_again_the_same(plan:
     assert set(split.org_tables.awards) == {"2026-09", "2026-Q3"}
 
 
-def test_a_rebuilt_rep_partition_sends_again_only_the_reports_not_answered(plan: Path) -> None:
-    split = Split(plan)
+@WITH_TEAMS
+def test_a_rebuilt_rep_partition_sends_again_only_the_reports_not_answered(plan: Path, teams: bool) -> None:
+    split = Split(plan, teams=teams)
     split.feed(history())
     # Partition 1 reported September and Q3 and kept the record, but the send was lost.
     split.feed([f.close_period("2026-09")], keep=reports_of(1))
@@ -331,8 +363,10 @@ def test_a_rebuilt_rep_partition_sends_again_only_the_reports_not_answered(plan:
     assert not any(decode_batch(value).award_reports for value in split.to_org)
 
 
-def test_a_report_of_a_decided_period_gets_its_decision_again_and_the_bonus_is_paid_once(plan: Path) -> None:
-    split = Split(plan)
+@WITH_TEAMS
+def test_a_report_of_a_decided_period_gets_its_decision_again_and_the_bonus_is_paid_once(plan: Path,
+                                                                                          teams: bool) -> None:
+    split = Split(plan, teams=teams)
     split.feed(history())
     split.feed([f.close_period("2026-09")])
     bonuses = bonus_adjustments(split.outputs)
@@ -358,8 +392,9 @@ def test_a_report_of_a_decided_period_gets_its_decision_again_and_the_bonus_is_p
     assert len(awards(split.outputs)) == len({k for k, _ in split.outputs.sent["awards"]})  # nothing decided anew
 
 
-def test_an_org_stage_that_lost_the_record_and_the_reports_asks_the_partitions_again(plan: Path) -> None:
-    split = Split(plan)
+@WITH_TEAMS
+def test_an_org_stage_that_lost_the_record_and_the_reports_asks_the_partitions_again(plan: Path, teams: bool) -> None:
+    split = Split(plan, teams=teams)
     split.feed(history())
     split.feed([f.close_period("2026-09")])
     first, bonuses = awards(split.outputs), bonus_adjustments(split.outputs)
@@ -376,3 +411,74 @@ def test_an_org_stage_that_lost_the_record_and_the_reports_asks_the_partitions_a
     for adjustment_id, (rep, month, *_) in bonuses.items():
         assert split.paid(rep, month)["appeal_ids"].count(adjustment_id) == 1  # ... not paid again
     assert set(split.org_tables.awards) == {"2026-09", "2026-Q3"} and split.org_tables.award_reports == {}
+
+
+def test_with_a_team_stage_a_period_waits_for_every_team_partition_and_the_org_keeps_no_team_of_theirs(
+        plan: Path) -> None:
+    split = Split(plan, teams=True)
+    split.feed(history())
+    owner = partition_of("t1", PARTITIONS)
+    split.feed(closes(), keep=reports_of(owner, TEAM))
+    assert split.held and split.org_tables.awards == {}  # every rep partition reported; t1's partition did not
+    # the org stage kept the decision time and no team of a team partition (it owns only ``unassigned``)
+    for period in (*MONTHS, "2026-Q4", "2026"):
+        assert {t["team_id"] for t in split.org_tables.award_reports[period]["teams"]} <= {"unassigned"}
+    held = [r for v in split.held for r in decode_batch(v).award_reports]
+    # t1's figures (and those of any team of the same partition) come from its partition
+    assert {t["team_id"] for r in held for t in r["teams"]} == {t for t in ("t1", "t2")
+                                                               if partition_of(t, PARTITIONS) == owner}
+    for value in split.held:
+        run(split.org.on_batch(decode_batch(value)))
+    split.deliver()
+    assert set(split.org_tables.awards) == {*MONTHS, "2026-Q3", "2026-Q4", "2026"}
+    whole = Whole(plan)
+    whole.feed(history())
+    whole.feed(closes())
+    assert awards(split.outputs) == awards(whole.outputs)
+    assert any(e["scope"] == "team" for e in awards(whole.outputs).values())  # a team award among them
+    # the decision came back to every team partition: each report settled
+    assert split.team_tables.award_reports and all(
+        row == {"settled": True} for row in split.team_tables.award_reports.values())
+
+
+def test_a_rebuilt_team_partition_sends_again_only_the_reports_not_answered(plan: Path) -> None:
+    split = Split(plan, teams=True)
+    split.feed(history())
+    owner = partition_of("t2", PARTITIONS)
+    # The partition reported September and Q3 and kept the record, but the send was lost.
+    split.feed([f.close_period("2026-09")], keep=reports_of(owner, TEAM))
+    assert split.org_tables.awards == {}
+    kept = {k for k, row in split.team_tables.award_reports.items() if "chunks" in row}
+    assert {f"{owner}/2026-09", f"{owner}/2026-Q3"} <= kept
+    split.restart_team(owner)
+    split.deliver()
+    assert set(split.org_tables.awards) == {"2026-09", "2026-Q3"}
+    # Settled now: another rebuild sends no report.
+    split.restart_team(owner)
+    assert not any(decode_batch(value).award_reports for value in split.to_org)
+
+
+def test_a_team_partition_not_fed_reports_nothing_until_it_has_every_fact(plan: Path) -> None:
+    # A team partition that lost its tables (as one started beside an org stage that has
+    # stored facts) lacks its teams' history until the org stage sends it: it reports no
+    # figures of a close meanwhile, and the period waits for it.
+    split = Split(plan, teams=True)
+    split.feed(history())
+    owner = partition_of("t1", PARTITIONS)
+    for table in (split.team_tables.facts, split.team_tables.emitted, split.team_tables.alert_state):
+        for key in [k for k in table if k.startswith(f"{owner}/")]:
+            del table[key]
+    lost = lambda batch: not batch.team_requests  # noqa: E731 - its requests are lost
+    split.restart_team(owner)
+    split.feed([f.close_period("2026-09")], keep=lost)
+    assert not split.teams.stage(owner).fed
+    assert split.org_tables.awards == {} and not any(
+        k.startswith(f"{owner}/") for k in split.team_tables.award_reports)
+    split.restart_team(owner)  # asks again at its rebuild: fed, then it reports
+    split.deliver()
+    assert split.teams.stage(owner).fed
+    whole = Whole(plan)
+    whole.feed(history())
+    whole.feed([f.close_period("2026-09")])
+    assert set(split.org_tables.awards) == {"2026-09", "2026-Q3"}
+    assert awards(split.outputs) == awards(whole.outputs)

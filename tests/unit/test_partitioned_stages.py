@@ -91,6 +91,8 @@ class Split:
         self.to_org: list[bytes] = []
         #: a team partition's requests for its facts are lost on their way to the org stage
         self.lose_team_requests = False
+        #: the messages team partitions sent asking for their facts
+        self.team_requests = 0
         self.metrics = Metrics()
         clock = _clock()
 
@@ -99,7 +101,9 @@ class Split:
 
         async def send_to_org(key: bytes, value: bytes | None) -> None:
             assert value is not None
-            if not (self.lose_team_requests and decode_batch(value).team_requests):
+            asks = bool(decode_batch(value).team_requests)
+            self.team_requests += asks
+            if not (self.lose_team_requests and asks):
                 self.to_org.append(value)
 
         async def send_to_team(partition: int, value: bytes) -> None:
@@ -404,11 +408,33 @@ def test_a_team_stage_started_beside_an_org_stage_that_published_the_teams_goes_
         assert all(partition_of(k.split(":")[1], PARTITIONS) == partition for k in stage.tables.emitted)
 
 
-def test_a_team_partition_publishes_nothing_before_it_has_every_fact_and_asks_until_it_gets_them() -> None:
+def test_a_new_deployments_team_partitions_hold_every_fact_from_the_start_and_never_ask() -> None:
+    # An org stage that starts with nothing stored sends every team partition ``team_fed``
+    # before any fact: what it routes from then on is everything.
     facts = _validated(_history())
     whole, split = Whole(), Split(teams=True)
+    asyncio.run(_both(whole, split, facts[:1]))
+    assert set(split.teams.stages) == set(range(PARTITIONS))
+    assert all(stage.fed for stage in split.teams.stages.values())
+    asyncio.run(_both(whole, split, facts[1:]))
+    assert split.team_requests == 0
+    _same_scorecards(whole, split)
+    # a restarted org stage, which has facts stored, sends no second ``team_fed``
+    split.org.on_revoked()
+    asyncio.run(split.settle())
+    assert split.team_requests == 0 and all(stage.fed for stage in split.teams.stages.values())
+
+
+def test_a_team_partition_publishes_nothing_before_it_has_every_fact_and_asks_until_it_gets_them() -> None:
+    # A team stage started beside an org stage that has stored facts (an upgrade): its
+    # partitions lack the history until the org stage sends it.
+    facts = _validated(_history())
+    half = len(facts) // 2
+    whole, before = Whole(), Split()
+    asyncio.run(_both(whole, before, facts[:half]))
+    split = Split(teams=True, tables=(before.org.tables, before.reps.tables, before.org.board_rows))
     split.lose_team_requests = True
-    asyncio.run(_both(whole, split, facts))
+    asyncio.run(_both(whole, split, facts[half:]))
     assert split.teams.stages and not any(stage.fed for stage in split.teams.stages.values())
     team_keys = [k for k, _ in split.outputs.sent["scorecards"] if k.startswith("team:")]
     assert all(k.startswith("team:unassigned:") for k in team_keys)  # the org stage's only
@@ -422,7 +448,10 @@ def test_a_team_partition_publishes_nothing_before_it_has_every_fact_and_asks_un
     split.org.on_revoked()
     asyncio.run(split.settle())
     assert all(stage.fed for stage in split.teams.stages.values())
-    _same_scorecards(whole, split)  # (alerts are of the moment they are evaluated: none of the past)
+    # across the upgrade, a reader of sales.scorecards ends with every key's figures (alerts
+    # are of the moment they are evaluated: none of the past)
+    read = before.outputs.sent["scorecards"] + split.outputs.sent["scorecards"]
+    assert _figures(read) == _figures(whole.outputs.sent["scorecards"])
 
 
 def test_the_org_stage_hands_a_teams_records_to_the_partition_of_the_team_whatever_its_id() -> None:
