@@ -93,8 +93,10 @@ def register(pipe: Pipeline) -> None:
         # One event loop for the org stage and every rep and team partition: one budget for
         # their flushes off the cadence (leading edge, keys set aside).
         budget = RenderBudget()
+        team_tables = pipe.team_tables
         org = OrgStage(settings, org_tables, outputs, pipe.metrics, send_to_rep, pipe.board_rows, budget=budget,
-                       send_to_team=send_to_team if pipe.team_tables is not None else None)
+                       send_to_team=send_to_team if team_tables is not None else None,
+                       team_rows=team_tables.team_rows if team_tables is not None else None)
         reps = pipe.rep_stages = RepStages(
             settings,
             # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
@@ -103,7 +105,7 @@ def register(pipe: Pipeline) -> None:
                         award_reports=pipe.rep_award_reports),
             outputs, pipe.metrics, _sender(facts_topic), budget=budget)
         hops = [(rep_facts_topic, reps)]
-        if (team_tables := pipe.team_tables) is not None:
+        if team_tables is not None:
             # The team stage pays nobody and ranks nothing; it reports its teams' award figures.
             teams = pipe.team_stages = TeamStages(
                 settings, StageTables(facts=team_tables.facts, emitted=team_tables.emitted, payroll_state={},

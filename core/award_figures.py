@@ -64,7 +64,7 @@ def _reported(engine: ScorecardEngine, scope: str) -> Callable[[str], bool] | No
         return engine.owns
     if scope == "team":
         role = engine.role
-        return role.publishes_team if role.owns_team is None else role.owns_team
+        return role.keeps_team if role.owns_team is None else role.owns_team
     return None
 
 

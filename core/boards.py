@@ -84,23 +84,39 @@ def leaderboard(cache: BoardCache, engine: ScorecardEngine, board: str, period: 
     out: dict[str, Any] = {"board": board, "period": period, "metric": metric, "rows": rows,
                            "as_of": None if as_of is None else as_of.isoformat()}
     if board.startswith("team:"):
-        out["team"] = team_summary(engine, board[5:], period)
+        out["team"] = team_summary(engine, board[5:], period, cache)
     return out
 
 
-def team_summary(engine: ScorecardEngine, team_id: str, period: str) -> dict[str, Any] | None:
+def keeps_team_figures(engine: ScorecardEngine, team_id: str) -> bool:
+    """Whether the engine keeps the team's figures (an org engine beside a team stage keeps
+    only ``unassigned``'s; the team partitions send the others' summaries, ``team_row``)."""
+    role = engine.role
+    return "team" in role.scopes and (role.keeps_team is None or role.keeps_team(team_id)) and (
+        role.owns_team is None or role.owns_team(team_id))
+
+
+def team_summary(engine: ScorecardEngine, team_id: str, period: str,
+                 cache: BoardCache | None = None) -> dict[str, Any] | None:
     """What a team board shows above its rows (contract §12): the team's manager (the
     manager most of its members active at the period's end name, ties to the smaller id;
     the name their own roster entry gives, else the id), the team's score and the score of
-    each dimension (100 × Σ wᵢ·aᵢ / Σ wᵢ over its components with an achievement, None
-    without one). None when the team has no scorecard for the period (or the engine does
-    not render teams)."""
-    if "team" not in engine.role.scopes:
-        return None
-    content = engine.render("team", team_id, period)
+    each dimension (``team_dimensions``). The score and dimensions come from the engine
+    when it keeps the team's figures, else from the summary its team partition sent
+    (``cache``). None when the team has no scorecard for the period (or neither has it)."""
     window = engine.period(period)
-    if content is None or window is None:
+    if window is None:
         return None
+    if keeps_team_figures(engine, team_id):
+        content = engine.render("team", team_id, period)
+        if content is None:
+            return None
+        score, dimensions = content["score"], team_dimensions(engine, team_id, period)
+    else:
+        row = cache.summary(team_id, period) if cache is not None else None
+        if row is None:
+            return None
+        score, dimensions = row["score"], row["dimensions"]
     managers: dict[str, int] = {}
     for rep in engine.member_ids("team", team_id, window.end):
         entry = engine.roster.entry_before(rep, window.end)
@@ -108,8 +124,18 @@ def team_summary(engine: ScorecardEngine, team_id: str, period: str) -> dict[str
             managers[entry.manager_id] = managers.get(entry.manager_id, 0) + 1
     manager_id = min(managers, key=lambda m: (-managers[m], m)) if managers else None
     own = engine.roster.entry_before(manager_id, window.end) if manager_id else None
+    return {"team_id": team_id, "manager_id": manager_id,
+            "manager_name": own.name if own is not None and own.name else manager_id,
+            "score": score, "dimensions": dimensions}
+
+
+def team_dimensions(engine: ScorecardEngine, team_id: str, period: str) -> dict[str, float | None]:
+    """The score of each dimension of a team's scorecard (100 × Σ wᵢ·aᵢ / Σ wᵢ over its
+    components with an achievement, None without one), from the exact achievements; the
+    engine has the scorecard."""
+    window = engine.period(period)
     computed = engine.inputs("team", team_id, period)
-    assert computed is not None  # the scorecard rendered
+    assert window is not None and computed is not None  # the scorecard rendered
     _, inp, nc_target = computed
     result = engine.score("team", compute_kpis(inp), window, inp, nc_target)
     dimensions: dict[str, float | None] = {}
@@ -118,9 +144,13 @@ def team_summary(engine: ScorecardEngine, team_id: str, period: str) -> dict[str
                   if c.dimension == dimension and c.achievement is not None]
         weights = sum((w for w, _ in scored), Decimal(0))
         dimensions[dimension] = ratio(100 * sum((w * a for w, a in scored), Decimal(0)) / weights) if weights else None
-    return {"team_id": team_id, "manager_id": manager_id,
-            "manager_name": own.name if own is not None and own.name else manager_id,
-            "score": content["score"], "dimensions": dimensions}
+    return dimensions
+
+
+def team_row(engine: ScorecardEngine, content: dict[str, Any], revision: int) -> dict[str, Any]:
+    """What a team board's summary needs of a published team scorecard (``BoardCache.summarise``)."""
+    return {"id": content["id"], "period": content["period"], "score": content["score"],
+            "dimensions": team_dimensions(engine, content["id"], content["period"]), "revision": revision}
 
 
 def clock_month(engine: ScorecardEngine) -> str | None:
@@ -495,6 +525,9 @@ class BoardCache:
         self.company: dict[str, _BoardIndex] = {}
         #: period -> every team board (a rep is on the board of its cached team)
         self.teams: dict[str, _TeamBoards] = {}
+        #: (team_id, period) -> the team's score and dimensions (``team_row``) sent by the
+        #: team partition owning the team, beside a team stage
+        self.summaries: dict[tuple[str, str], dict[str, Any]] = {}
 
     def update(self, content: dict[str, Any]) -> set[tuple[str, str]]:
         """Record a rendered rep scorecard; returns the (board, period) pairs it may move."""
@@ -539,6 +572,29 @@ class BoardCache:
         else:
             teams.enter(rep, changed)
         return touched
+
+    def summarise(self, row: dict[str, Any]) -> set[tuple[str, str]]:
+        """Keep (or, ``removed``, drop) a team's summary row unless one of a higher revision
+        is kept; returns the board it moves."""
+        key = (row["id"], row["period"])
+        held = self.summaries.get(key)
+        if held is not None and held["revision"] > row["revision"]:
+            return set()  # a row from before a rebalance, overtaken
+        if row.get("removed"):
+            if held is None:
+                return set()
+            del self.summaries[key]
+        else:
+            self.summaries[key] = row
+        return {(f"team:{row['id']}", row["period"])}
+
+    def summary(self, team_id: str, period: str) -> dict[str, Any] | None:
+        """The team's summary row of the period, if a team partition sent one."""
+        return self.summaries.get((team_id, period))
+
+    def summarised_teams(self) -> set[str]:
+        """The teams with a summary row of some period."""
+        return {team for team, _ in self.summaries}
 
     def remove(self, rep_id: str, period: str) -> set[tuple[str, str]]:
         """Forget a rep scorecard that stopped existing; returns the boards it leaves."""

@@ -272,10 +272,10 @@ class EngineRole:
     #: owning some teams keeps no company figures and receives split shares
     #: (``apply_split_shares``) instead of computing them
     owns_team: Callable[[str], bool] | None = None
-    #: of the team scorecards this engine keeps, those ``take_dirty`` hands out (None:
-    #: all): an org engine beside a team stage keeps every team's figures and publishes
-    #: only ``unassigned``'s, which no team partition owns
-    publishes_team: Callable[[str], bool] | None = None
+    #: of the teams, those whose figures an engine that keeps the company's keeps and
+    #: publishes (None: all): an org engine beside a team stage keeps only ``unassigned``'s,
+    #: which no team partition owns (the team partitions keep the others')
+    keeps_team: Callable[[str], bool] | None = None
 
     @property
     def splits_targets(self) -> bool:
@@ -286,9 +286,10 @@ class EngineRole:
 
 WHOLE = EngineRole(frozenset({"rep", "team", "company"}))
 ORG = EngineRole(frozenset({"team", "company"}), pays=False, rep_buckets=False)
-#: ``ORG`` beside a team stage: the same figures; it publishes the company's scorecards
-#: and the ``unassigned`` team's (the team partitions publish the other teams')
-ORG_BESIDE_TEAMS = dataclasses.replace(ORG, publishes_team=UNASSIGNED.__eq__)
+#: ``ORG`` beside a team stage: the company's figures and the ``unassigned`` team's (the
+#: team partitions keep and publish the other teams'); roster, targets, splits and the
+#: members' tally as ``ORG``
+ORG_BESIDE_TEAMS = dataclasses.replace(ORG, keeps_team=UNASSIGNED.__eq__)
 
 
 def rep_partition(owns: Callable[[str], bool], share: int = 1) -> EngineRole:
@@ -752,6 +753,9 @@ class ScorecardEngine:
             if owns_team(team):
                 return Contribution("rep", rep_id, ts, labels, delta), Contribution("team", team, ts, labels, delta)
             return (Contribution("rep", rep_id, ts, labels, delta),)
+        keeps_team = self.role.keeps_team
+        if keeps_team is not None and not keeps_team(team):  # an org engine beside a team stage
+            return Contribution("rep", rep_id, ts, labels, delta), Contribution("company", COMPANY, ts, labels, delta)
         return (
             Contribution("rep", rep_id, ts, labels, delta),
             Contribution("team", team, ts, labels, delta),
@@ -1072,6 +1076,11 @@ class ScorecardEngine:
         labels = self.known.get((scope, id))
         return labels is not None and bool(labels) and (label in labels or label in TRAILING_DAYS)
 
+    def publishes(self, scope: str, id: str) -> bool:
+        """Whether this engine's role publishes the scorecards of ``(scope, id)`` (an org
+        engine beside a team stage: not a team partition's team)."""
+        return self._hands_out(scope, id, self.role.scopes)
+
     def _touch_known(self, scope: str, id: str, wanted: Any) -> None:
         if not self.role.marks:
             return
@@ -1183,8 +1192,8 @@ class ScorecardEngine:
         role (``scopes``, the role's), and of the teams those it publishes."""
         if scope not in scopes:
             return False
-        publishes = self.role.publishes_team
-        return publishes is None or scope != "team" or publishes(id)
+        keeps = self.role.keeps_team
+        return keeps is None or scope != "team" or keeps(id)
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:
         """Keys taken by ``take_dirty`` that could not be published: the next

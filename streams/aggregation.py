@@ -437,8 +437,13 @@ class AggregationStage:
         return True
 
     async def withdraw_stale(self, engine: ScorecardEngine) -> None:
-        """Withdraw the keys still published that the engine does not have."""
-        for key, scope, id, label in stale_published(self.tables.emitted.items(), engine.exists):
+        """Withdraw the keys still published that the engine does not have, of those its role
+        publishes: an org stage that published the teams before a team stage ran leaves
+        their keys to the team partitions."""
+        def exists(scope: str, id: str, label: str) -> bool:
+            return not engine.publishes(scope, id) or engine.exists(scope, id, label)
+
+        for key, scope, id, label in stale_published(self.tables.emitted.items(), exists):
             await self.withdraw(key, scope, id, label)
 
     @property
@@ -528,6 +533,12 @@ class AggregationStage:
     def _rep_withdrawn(self, rep_id: str, label: str) -> set[tuple[str, str]]:
         """A rep scorecard stopped existing; returns the boards it left."""
         return self.boards.remove(rep_id, label)
+
+    def _team_published(self, engine: ScorecardEngine, content: dict[str, Any]) -> None:
+        """A team scorecard was published (or is unchanged)."""
+
+    def _team_withdrawn(self, team_id: str, label: str) -> None:
+        """A team scorecard stopped existing."""
 
     # ------------------------------------------------------------------ input
     async def on_batch(self, batch: Batch, offset: int | None = None, lag: float = 0.0) -> None:
@@ -823,6 +834,8 @@ class AggregationStage:
         if await self.scorecards.withdraw(key):
             if scope == "rep":
                 self.boards_pending |= self._rep_withdrawn(id, label)
+            elif scope == "team":
+                self._team_withdrawn(id, label)
             self.metrics.scorecards.inc()
 
     def _full_flush_due(self, started: float) -> bool:
@@ -987,6 +1000,8 @@ class _FlushRun:
             moved = stage._rep_published(content)
             stage.boards_pending |= moved
             self.boards_moved = self.boards_moved or bool(moved)
+        elif scope == "team":
+            stage._team_published(engine, content)
         self.rendered.append(content)
         if len(self.rendered) >= ALERT_CHUNK:
             chunk, self.rendered = self.rendered, []

@@ -12,7 +12,9 @@ published), ``paid`` states and ``award_reports`` (a closed period's rep figures
 ``award_requests`` (periods whose report the org stage lacks after its rebuild); one to a
 team partition can carry a ``handover`` (the revisions and alert states the org stage
 recorded of the partition's teams, ``streams.team_stage``), and one from a team
-partition to the org stage ``team_requests`` (a partition not fed yet). A
+partition to the org stage ``team_requests`` (a partition not fed yet), ``award_reports``
+(its teams' figures of a closed period) or ``team_rows`` (what a team board shows of the
+team scorecards just published). A
 ``tick`` message carries nothing; it only makes a stage run its timers inside stream
 iteration. A single fact (the format before batching) is still read, so a
 topic written by an older worker drains after an upgrade.
@@ -65,6 +67,8 @@ class Batch:
     #: ``{"partition": ...}``: a team partition not fed yet (``team_fed``) asks for every
     #: stored fact it needs (team stage -> org stage)
     team_requests: list[dict[str, Any]] = field(default_factory=list)
+    #: team scorecards as a team board's summary needs them (team stage -> org stage)
+    team_rows: list[dict[str, Any]] = field(default_factory=list)
 
     def age(self, sent_at: float, now: float) -> float:
         """Seconds since the oldest input record of these facts was sent (else since this
@@ -103,9 +107,8 @@ def encode_clock(clock: str) -> bytes:
 
 def encode_rows(field_name: str, rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """Messages holding ``rows`` under ``field_name`` (``board_rows``, ``paid``,
-    ``award_reports``, ``award_decisions``, ``award_requests``, ``handover`` or
-    ``team_requests``), each under
-    ``MAX_BATCH_BYTES``."""
+    ``award_reports``, ``award_decisions``, ``award_requests``, ``handover``,
+    ``team_requests`` or ``team_rows``), each under ``MAX_BATCH_BYTES``."""
     head = b'{"type":"batch","facts":[],"' + field_name.encode() + b'":['
     return _chunks((orjson.dumps(row) for row in rows), head, _TAIL)
 
@@ -118,7 +121,8 @@ def decode_batch(value: bytes) -> Batch:
         return Batch(list(payload["facts"]), payload.get("clock"), list(payload.get("board_rows", ())),
                      list(payload.get("paid", ())), payload.get("since"), list(payload.get("award_reports", ())),
                      list(payload.get("award_decisions", ())), list(payload.get("award_requests", ())),
-                     list(payload.get("handover", ())), list(payload.get("team_requests", ())))
+                     list(payload.get("handover", ())), list(payload.get("team_requests", ())),
+                     list(payload.get("team_rows", ())))
     if kind == "tick":
         return Batch()
     return Batch([payload])

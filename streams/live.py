@@ -45,7 +45,10 @@ def register(pipe: Pipeline) -> None:
 
     @engine_get(pipe, "/api/boards")
     async def boards(view: faust_web.View, request: faust_web.Request, engine: ScorecardEngine) -> faust_web.Response:
-        teams = sorted({id for (scope, id) in engine.known if scope == "team"})
+        # the teams the engine keeps, and beside a team stage those whose partitions sent a summary
+        stage = pipe.aggregation
+        summarised = stage.boards.summarised_teams() if stage is not None else set()
+        teams = sorted({id for (scope, id) in engine.known if scope == "team"} | summarised)
         periods = sorted(
             {label for (scope, _), labels in engine.known.items() if scope == "rep" for label in labels},
             reverse=True)

@@ -95,7 +95,8 @@ def split_fact(engine: ScorecardEngine, rep_id: str) -> Fact:
 
 
 def board_row_key(rep_id: str, period: str) -> str:
-    """The key of a rep scorecard's row in the org stage's ``board_rows`` table."""
+    """The key of a rep scorecard's row in the org stage's ``board_rows`` table (and of a
+    team scorecard's in ``team_rows``)."""
     return f"{rep_id}:{period}"
 
 
@@ -105,7 +106,7 @@ class OrgStage(AggregationStage):
     def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
                  send_to_rep: SendToPartition, board_rows: KeyValue,
                  monotonic: Callable[[], float] = time.monotonic, budget: RenderBudget | None = None,
-                 send_to_team: SendToPartition | None = None) -> None:
+                 send_to_team: SendToPartition | None = None, team_rows: KeyValue | None = None) -> None:
         super().__init__(settings, tables, outputs, metrics, monotonic, budget)
         self._send_to_rep = send_to_rep
         self._send_to_team = send_to_team
@@ -114,6 +115,8 @@ class OrgStage(AggregationStage):
         self._handover: dict[int, list[dict[str, Any]]] = {}
         #: "{rep_id}:{period}" -> the last board row of that rep scorecard
         self.board_rows = board_rows
+        #: "{team_id}:{period}" -> the last summary row of that team scorecard (team stage)
+        self.team_rows: KeyValue = team_rows if team_rows is not None else {}
         self._last_clock_broadcast = 0.0
         #: the award figures collected per period until it is decided (contract §11)
         self.award_reports = AwardReports(tables.award_reports)
@@ -161,6 +164,8 @@ class OrgStage(AggregationStage):
     def _loaded(self) -> None:
         for row in self.board_rows.values():
             self.boards_pending |= self.boards.update(row)
+        for row in self.team_rows.values():
+            self.boards.summarise(row)
         if self.team_hop is not None:
             if self.facts.latest:
                 self._handover = self._team_records()
@@ -305,6 +310,18 @@ class OrgStage(AggregationStage):
                 moved |= self.boards.update(row)
         for paid in batch.paid:
             self.tables.payroll_state[paid["key"]] = paid["state"]
+        for row in batch.team_rows:
+            key = board_row_key(row["id"], row["period"])
+            old = self.team_rows.get(key)
+            if old is not None and old["revision"] > row["revision"]:
+                continue  # a row from before a rebalance, overtaken
+            if row.get("removed"):
+                if old is not None:
+                    del self.team_rows[key]
+            else:
+                self.team_rows[key] = row
+            if self.boards.summarise(row):
+                self.boards_changed.notify()  # the team board's page shows the summary
         if moved:
             self.boards_pending |= moved
             self.boards_changed.notify()

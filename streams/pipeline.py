@@ -28,7 +28,8 @@ Table = faust.Table[Any, Any]
 @dataclass(frozen=True)
 class TeamTables:
     """The team stage's tables, keyed "{partition}/{key}" (streams/partition_view.py), the
-    configured partitions like ``sales.team-facts``."""
+    configured partitions like ``sales.team-facts``, and the org stage's table of what the
+    team stage sends it for the team boards (``team_rows``)."""
 
     #: fact key -> validated event, every fact the partition's teams read
     facts: Table
@@ -38,6 +39,9 @@ class TeamTables:
     alert_state: Table
     #: period -> the award figures the partition reported (core.award_reports.PartitionReports)
     award_reports: Table
+    #: "{team_id}:{period}" -> a team board's summary row sent by the team partitions
+    #: (core.boards.team_row), kept by the org stage; 1 partition
+    team_rows: Table
 
 
 @dataclass

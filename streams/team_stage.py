@@ -41,8 +41,9 @@ from typing import Any
 
 from sales_scorecard.core.award_figures import team_figures
 from sales_scorecard.core.award_reports import PartitionReports, ReportChunk, team_report_chunks
+from sales_scorecard.core.boards import team_row
 from sales_scorecard.core.disputes import AdjustmentRequest
-from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, team_partition
+from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, scorecard_key, team_partition
 from sales_scorecard.core.labels import months_of
 from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.schemas.fact_types import TEAM_FED
@@ -85,6 +86,10 @@ class TeamPartitionStage(AggregationStage):
         self._reports: list[ReportChunk] = []
         #: whether the periods closed while it was not fed are reported after this message
         self._reports_due = False
+        #: team summaries for the org stage's team boards (``core.boards.team_row``) to send
+        self._team_rows: list[dict[str, Any]] = []
+        #: scorecard key -> the revision last sent to the org stage as a summary row
+        self._rows_sent: dict[str, int] = {}
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
@@ -92,6 +97,24 @@ class TeamPartitionStage(AggregationStage):
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         self._facts_counted.inc()
+
+    def _loaded(self) -> None:
+        self._rows_sent = {}  # the first flush after a rebuild sends every row again
+
+    def _team_published(self, engine: ScorecardEngine, content: dict[str, Any]) -> None:
+        key = scorecard_key("team", content["id"], content["period"])
+        emitted = self.tables.emitted.get(key)
+        revision = emitted[0] if emitted else 0
+        if self._rows_sent.get(key) != revision:
+            self._rows_sent[key] = revision
+            self._team_rows.append(team_row(engine, content, revision))
+
+    def _team_withdrawn(self, team_id: str, label: str) -> None:
+        key = scorecard_key("team", team_id, label)
+        emitted = self.tables.emitted.get(key)
+        self._rows_sent.pop(key, None)
+        self._team_rows.append({"id": team_id, "period": label, "removed": True,
+                                "revision": emitted[0] if emitted else 0})
 
     async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         if batch.clock:
@@ -158,6 +181,9 @@ class TeamPartitionStage(AggregationStage):
             for value in encode_rows("team_requests", [{"partition": self.partition}]):
                 await self._send_to_org(b"rows", value)
         self._asks = False
+        rows, self._team_rows = self._team_rows, []
+        for value in encode_rows("team_rows", rows):
+            await self._send_to_org(b"rows", value)
         reports, self._reports = self._reports, []
         for value in encode_rows("award_reports", (chunk.to_json() for chunk in reports)):
             await self._send_to_org(b"rows", value)

@@ -86,7 +86,7 @@ def test_the_team_tables_and_agent_exist_only_where_the_team_stage_runs(tmp_path
     """A worker declares the team stage's tables (whose changelogs every worker of the group
     would recover) and its agent only when it runs the stage."""
     app = build(tmp_path, **overrides)
-    team_tables = {"team_facts", "team_emitted", "team_alert_state", "team_award_reports"}
+    team_tables = {"team_facts", "team_emitted", "team_alert_state", "team_award_reports", "team_rows"}
     assert (team_tables <= set(app.tables)) is team_stage, sorted(app.tables)
     assert not (team_tables & set(app.tables)) or team_stage, sorted(app.tables)
     assert ("apply_team_facts" in {agent.name.rsplit(".", 1)[-1] for agent in app.agents.values()}) is team_stage

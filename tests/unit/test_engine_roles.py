@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 from sales_scorecard.core.boards import explain
-from sales_scorecard.core.engine import ORG, WHOLE, EngineRole, RepFiguresNotKept, ScorecardEngine, rep_partition
+from sales_scorecard.core.engine import (
+    ORG,
+    ORG_BESIDE_TEAMS,
+    WHOLE,
+    EngineRole,
+    RepFiguresNotKept,
+    ScorecardEngine,
+    rep_partition,
+)
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, complaint, deal, roster, target
 
@@ -145,3 +153,24 @@ def test_a_rep_partitions_memos_are_bounded_by_its_share_and_it_pays_what_the_wh
             assert part.month_commission(rep, month) == amount, (rep, month)
             assert part.fullest_memo() <= part.memo_limit
     assert len(set(paid.values())) > 100  # the months pay different amounts
+
+
+def test_beside_a_team_stage_the_org_engine_keeps_only_unassigneds_team_figures_and_the_same_company() -> None:
+    # r5 deals before its first roster entry (``unassigned``), then joins t2; the team
+    # partitions keep t1's and t2's figures, the org engine the company's and unassigned's.
+    facts = (*FACTS, deal("u1", "r5", "c9", "3000.00", closed_at="2026-10-02T10:00:00+08:00"),
+             roster("r5", "t2", effective_at="2026-11-01T00:00:00+08:00"),
+             deal("u2", "r5", "c9", "4000.00", closed_at="2026-11-25T10:00:00+08:00"),
+             complaint("k1", "r7", "c2", opened_at="2026-11-22T09:00:00+08:00"))
+    beside, org = build(ORG_BESIDE_TEAMS, *facts), build(ORG, *facts)
+    assert {id for scope, id in org.buckets.scopes if scope == "team"} == {"t1", "t2", "unassigned"}
+    assert {id for scope, id in beside.buckets.scopes if scope == "team"} == {"unassigned"}
+    assert not beside.exists("team", "t1", NOV) and not beside.publishes("team", "t1")
+    assert beside.publishes("team", "unassigned") and beside.publishes("company", "*")
+    assert any(key[1] == "unassigned" for key in org.all_keys())
+    for key in org.all_keys():
+        if key[0] == "company" or key[1] == "unassigned":
+            assert beside.render(*key) == org.render(*key), key
+    # what the team figures need of the org engine stays: the split shares and the tally
+    assert december_shares(beside) == december_shares(org)
+    assert rep_periods(beside) == rep_periods(org)

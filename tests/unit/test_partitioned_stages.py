@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
+from sales_scorecard.core.boards import leaderboard
 from sales_scorecard.core.bounded_memo import LIMIT
 from sales_scorecard.schemas.validation import Accepted, EventValidator
 from sales_scorecard.streams.aggregation import AggregationStage, StageTables
@@ -353,6 +354,36 @@ def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publish
     # a rebuilt stage renders every key again, at the clock of now (the whole stage rendered
     # the past months at an earlier one): the same figures
     assert _figures(split.outputs.sent["scorecards"]) == _figures(whole.outputs.sent["scorecards"])
+
+
+def test_with_a_team_stage_the_team_boards_show_what_the_whole_computation_shows() -> None:
+    # The org engine keeps no figures of a team partition's team: a team board's summary
+    # (score, dimensions) comes from the row the team's partition sent, its manager from
+    # the org stage's roster; the boards list names every team with a scorecard.
+    facts = _validated(_history())
+    whole, split = Whole(), Split(teams=True)
+    asyncio.run(_both(whole, split, facts))
+    assert whole.stage.engine is not None and split.org.engine is not None
+    teams = sorted({id for scope, id in whole.stage.engine.known if scope == "team"})
+    assert {id for scope, id in split.org.engine.buckets.scopes if scope == "team"} <= {"unassigned"}
+    assert sorted({id for scope, id in split.org.engine.known if scope == "team"}
+                  | split.org.boards.summarised_teams()) == teams
+    periods = sorted({label for (scope, _), labels in whole.stage.engine.known.items() if scope == "team"
+                      for label in labels} | {"R30D"})
+    summaries = 0
+    for team in teams:
+        for period in periods:
+            want = leaderboard(whole.stage.boards, whole.stage.engine, f"team:{team}", period, "score")
+            got = leaderboard(split.org.boards, split.org.engine, f"team:{team}", period, "score")
+            assert got == want, (team, period)
+            summaries += want["team"] is not None and team != "unassigned"
+    assert summaries > 10
+    # the summaries are kept in the org stage's table: rebuilt, it shows the same
+    split.org.on_revoked()
+    asyncio.run(_both(whole, split, []))
+    for team in teams:
+        assert leaderboard(split.org.boards, split.org.engine, f"team:{team}", "2026-11", "score") == leaderboard(
+            whole.stage.boards, whole.stage.engine, f"team:{team}", "2026-11", "score")
 
 
 def test_a_team_stage_started_beside_an_org_stage_that_published_the_teams_goes_on_from_its_records() -> None:
