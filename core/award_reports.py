@@ -232,13 +232,15 @@ class AwardReports:
         """The closed period and its decision time once the period is captured and each of
         the ``reporters`` has reported all of its chunks; else None. The teams are the
         captured ones and those team partitions reported, in id order as an engine
-        renders them."""
+        renders them; a team both hold (captured by an org stage that kept every team's
+        figures before a team stage ran, then reported by its partition) counts once, as
+        captured at the close."""
         captured = self._table.get(period)
         if captured is None:
             return None
         reps: list[RepFigures] = []
         previous: list[RepFigures] = []
-        teams = list(map(team_from_json, captured["teams"]))
+        teams: dict[str, TeamFigures] = {}
         for reporter in reporters:
             chunks = self._chunks_of(period, reporter)
             if chunks is None:
@@ -246,9 +248,10 @@ class AwardReports:
             for chunk in chunks:
                 reps += chunk.reps
                 previous += chunk.previous
-                teams += chunk.teams
+                teams.update((t.team_id, t) for t in chunk.teams)
+        teams.update((t.team_id, t) for t in map(team_from_json, captured["teams"]))
         by_id = lambda r: r.rep_id  # noqa: E731 - the engine renders reps in id order
-        closed = ClosedPeriod(period, tuple(sorted(reps, key=by_id)), tuple(sorted(teams, key=lambda t: t.team_id)),
+        closed = ClosedPeriod(period, tuple(sorted(reps, key=by_id)), tuple(teams[t] for t in sorted(teams)),
                               tuple(sorted(previous, key=by_id)))
         return closed, captured["decided_at"]
 

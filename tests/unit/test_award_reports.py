@@ -139,3 +139,18 @@ def test_a_team_chunk_survives_json_and_a_rep_chunk_is_written_as_before() -> No
     # a rep partition's chunk keeps the shape it had, so rows kept by an earlier version are read alike
     assert set(report_chunks("2026-11", 0, (rep("r1"),), ())[0].to_json()) == {
         "period", "partition", "chunk", "chunks", "reps", "previous"}
+
+
+def test_a_team_captured_at_the_close_and_reported_by_its_partition_counts_once_as_captured() -> None:
+    # A period closed while the org stage kept every team's figures (before the team stage
+    # ran) and decided after: its partition reports the team too, later; it is ranked once,
+    # with the figures of the close.
+    table: dict = {}
+    reports = AwardReports(table)
+    at_close = TeamFigures("t1", "m-1", Decimal("0.6000"), Decimal("1.1000"))
+    later = TeamFigures("t1", "m-1", Decimal("0.9000"), Decimal("1.5000"))
+    reports.capture("2026-11", (at_close,), "at")
+    reports.add(report_chunks("2026-11", 0, (rep("r1"),), ())[0])
+    reports.add(team_report_chunks("2026-11", 0, (later,))[0])
+    complete = reports.complete("2026-11", reporters(1, 1))
+    assert complete is not None and complete[0].teams == (at_close,)
