@@ -114,6 +114,9 @@ def say(message: str) -> None:
 @click.option("--stages", type=click.Choice(["single", "partitioned"]), default="single", show_default=True,
               help="SCORECARD_STAGES of the pipeline in the throughput, latency, memory, state and failover "
                    "parts (the workers part always runs partitioned).")
+@click.option("--team-stage", is_flag=True,
+              help="With partitioned stages (and in the workers part), run the team stage too "
+                   "(SCORECARD_TEAM_STAGE).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
 def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: int, reps: int, months: int,
@@ -121,7 +124,7 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
             stores: tuple[str, ...], whatif_reps: int, whatif_months: int, whatif_kafka: bool, quick: bool,
             only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
-            profile: bool) -> None:
+            team_stage: bool, profile: bool) -> None:
     """Measure throughput, latency, memory and recovery against baselines in the same run."""
     from sales_scorecard.cli.bench import engine as engine_bench
     from sales_scorecard.cli.bench import load, throughput
@@ -135,6 +138,8 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
     parts = set(only or DEFAULT_PARTS)
     if rounds < 1:
         raise click.UsageError("--rounds must be at least 1")
+    if team_stage and stages != "partitioned" and "workers" not in parts:
+        raise click.UsageError("--team-stage runs with partitioned stages: add --stages partitioned")
     if half_c and not {"throughput", "latency"} <= parts:
         raise click.UsageError("--half-c offers half of this run's c: add --only throughput --only latency")
     if profile:
@@ -150,10 +155,13 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
     result: dict = {"when": stamp, "machine": platform.platform(), "cpus": _cpus(), "python": platform.python_version(),
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions, "stages": stages,
+                                   **({"team_stage": True} if team_stage else {}),
                                    **({"whatif_reps": whatif_reps, "whatif_months": whatif_months,
                                        "whatif_kafka": whatif_kafka} if "whatif" in parts else {}),
                                    **({"rounds": rounds} if parts & {"loops", "throughput"} else {}),
                                    **({"state_reps": state_reps} if "state" in parts else {})}}
+    #: the pipeline's shape in the parts that run one
+    shape: dict[str, Any] = {"stages": stages, "team_stage": team_stage}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"bench-{stamp}.json"
@@ -191,7 +199,7 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
         if needs_broker:
             with broker_for(bootstrap, workdir) as servers:
                 if "throughput" in parts:
-                    s = bench_settings(servers, workdir, "thr", partitions, own, stages=stages)
+                    s = bench_settings(servers, workdir, "thr", partitions, own, **shape)
                     say(f"throughput: loading {events:,} events")
                     total = load.load(s, load.realistic_events(events), events)
                     say("throughput a: bare aiokafka decode")
@@ -227,7 +235,7 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
                     offered = max(1, round(result["throughput"]["pipeline"]["events_per_s"] / 2)) if half_c else rate
                     runs = []
                     for n in range(1, rounds + 1):  # each round on topics and a worker of its own
-                        s = bench_settings(servers, workdir, "lat", partitions, own, stages=stages)
+                        s = bench_settings(servers, workdir, "lat", partitions, own, **shape)
                         say(f"latency: {offered} ev/s{' (half of c)' if half_c else ''} for {duration} s "
                             f"over {latency_reps:,} reps" + (f", round {n} of {rounds}" if rounds > 1 else ""))
                         runs.append(latency.measure(s, offered, duration, workdir, timeout, latency_reps))
@@ -240,7 +248,7 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
                     say(f"memory and recovery: {reps:,} reps x {months} months")
                     result["memory"] = memory.measure(lambda name, **kw: bench_settings(servers, workdir, name,
                                                                                        partitions, own,
-                                                                                       stages=stages, **kw),
+                                                                                       **shape, **kw),
                                                       reps, months, workdir, timeout, say,
                                                       stores or memory.STORES)
                     save()
@@ -249,7 +257,7 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
 
                     result["workers"] = scale_out.measure(
                         lambda name, **kw: bench_settings(servers, workdir, name, partitions, own,
-                                                          stages="partitioned", **kw),
+                                                          stages="partitioned", team_stage=team_stage, **kw),
                         load.realistic_events(events), workdir, timeout, say)
                     save()
                 if "failover" in parts:
@@ -258,7 +266,7 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
                     say("failover: SIGKILL the aggregation owner of two workers")
                     result["failover"] = failover.measure(lambda name, **kw: bench_settings(servers, workdir, name,
                                                                                            partitions, own,
-                                                                                           stages=stages, **kw),
+                                                                                           **shape, **kw),
                                                           workdir, timeout, say)
     except WorkerProcessError as exc:
         save()

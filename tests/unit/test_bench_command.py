@@ -131,6 +131,37 @@ def test_half_c_without_the_throughput_part_is_a_one_line_usage_error(tmp_path: 
     assert "--half-c offers half of this run's c: add --only throughput --only latency" in result.output
 
 
+def test_the_team_stage_reaches_the_pipeline_settings_of_the_latency_part(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.cli.bench import latency
+    from sales_scorecard.streams.settings import Settings
+
+    @contextmanager
+    def fake_broker(bootstrap: str | None, workdir: Path) -> Iterator[str]:
+        yield "127.0.0.1:1"
+
+    asked: list[dict[str, Any]] = []
+
+    def settings(*args: Any, **kwargs: Any) -> Settings:
+        asked.append(kwargs)
+        return Settings(store="memory")
+
+    monkeypatch.setattr(bench_module, "broker_for", fake_broker)
+    monkeypatch.setattr(bench_module, "bench_settings", settings)
+    monkeypatch.setattr(latency, "measure", FakeLatency())
+    args = ["--only", "latency", "--stages", "partitioned", "--team-stage", "--out-dir", str(tmp_path)]
+    result = CliRunner().invoke(bench_module.command, args)
+    assert result.exit_code == 0, result.output
+    assert asked == [{"stages": "partitioned", "team_stage": True}]
+    assert "team_stage" in next(tmp_path.glob("bench-*.json")).read_text()
+
+
+def test_the_team_stage_with_single_stages_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(bench_module.command, ["--only", "latency", "--team-stage", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--team-stage runs with partitioned stages: add --stages partitioned" in result.output
+
+
 def test_throughput_rounds_alternate_and_report_the_median_of_each_rounds_own_ratio(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sales_scorecard.cli.bench import load, profile, throughput
