@@ -193,13 +193,21 @@ class AwardReports:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def capture(self, period: str, teams: Iterable[TeamFigures], decided_at: str) -> None:
-        """Keep the team figures of ``period`` as rendered at its close, and the decision's time."""
-        self._table[period] = {"decided_at": decided_at, "teams": [team_to_json(t) for t in teams]}
+    def capture(self, period: str, teams: Iterable[TeamFigures], decided_at: str, beside_teams: bool = False) -> None:
+        """Keep the team figures of ``period`` as rendered at its close, and the decision's
+        time; ``beside_teams``: rendered beside a team stage (only the teams no team
+        partition owns)."""
+        row: dict[str, Any] = {"decided_at": decided_at, "teams": [team_to_json(t) for t in teams]}
+        if beside_teams:
+            row["beside_teams"] = True
+        self._table[period] = row
 
-    def captured(self, period: str) -> bool:
-        """Whether the org stage's half of ``period`` is kept."""
-        return self._table.get(period) is not None
+    def captured(self, period: str, beside_teams: bool = False) -> bool:
+        """Whether the org stage's half of ``period`` is kept, and (without a team stage,
+        ``beside_teams`` false) holds every team: a period captured beside a team stage that
+        is no longer run lacks its teams' figures, and is captured again."""
+        row = self._table.get(period)
+        return row is not None and (beside_teams or not row.get("beside_teams"))
 
     def pending(self) -> list[str]:
         """The periods captured and not forgotten yet, in decision order."""

@@ -12,8 +12,10 @@ published), ``paid`` states and ``award_reports`` (a closed period's rep figures
 ``award_requests`` (periods whose report the org stage lacks after its rebuild); one to a
 team partition can carry a ``handover`` (the revisions and alert states the org stage
 recorded of the partition's teams, ``streams.team_stage``), and one from a team
-partition to the org stage ``team_requests`` (a partition not fed yet), ``award_reports``
-(its teams' figures of a closed period) or ``team_rows`` (what a team board shows of the
+partition to the org stage ``team_requests`` (a partition not fed yet),
+``team_award_reports`` (its teams' figures of a closed period: a field of its own, which
+an org stage of an earlier version ignores instead of taking the chunk for a rep
+partition's report) or ``team_rows`` (what a team board shows of the
 team scorecards just published). A
 ``tick`` message carries nothing; it only makes a stage run its timers inside stream
 iteration. A single fact (the format before batching) is still read, so a
@@ -69,6 +71,8 @@ class Batch:
     team_requests: list[dict[str, Any]] = field(default_factory=list)
     #: team scorecards as a team board's summary needs them (team stage -> org stage)
     team_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: a closed period's team figures, ``ReportChunk.to_json()`` (team stage -> org stage)
+    team_award_reports: list[dict[str, Any]] = field(default_factory=list)
 
     def age(self, sent_at: float, now: float) -> float:
         """Seconds since the oldest input record of these facts was sent (else since this
@@ -108,7 +112,8 @@ def encode_clock(clock: str) -> bytes:
 def encode_rows(field_name: str, rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """Messages holding ``rows`` under ``field_name`` (``board_rows``, ``paid``,
     ``award_reports``, ``award_decisions``, ``award_requests``, ``handover``,
-    ``team_requests`` or ``team_rows``), each under ``MAX_BATCH_BYTES``."""
+    ``team_requests``, ``team_rows`` or ``team_award_reports``), each under
+    ``MAX_BATCH_BYTES``."""
     head = b'{"type":"batch","facts":[],"' + field_name.encode() + b'":['
     return _chunks((orjson.dumps(row) for row in rows), head, _TAIL)
 
@@ -122,7 +127,7 @@ def decode_batch(value: bytes) -> Batch:
                      list(payload.get("paid", ())), payload.get("since"), list(payload.get("award_reports", ())),
                      list(payload.get("award_decisions", ())), list(payload.get("award_requests", ())),
                      list(payload.get("handover", ())), list(payload.get("team_requests", ())),
-                     list(payload.get("team_rows", ())))
+                     list(payload.get("team_rows", ())), list(payload.get("team_award_reports", ())))
     if kind == "tick":
         return Batch()
     return Batch([payload])

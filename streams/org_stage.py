@@ -334,10 +334,11 @@ class OrgStage(AggregationStage):
         teams it publishes, ``unassigned``), then decide what is complete."""
         if self.outputs.awards is None:
             return
-        reports = self.award_reports
+        reports, beside_teams = self.award_reports, self.team_hop is not None
         for period in periods_due(engine.closed_months, self.tables.awards.keys()):
-            if not reports.captured(period):
-                reports.capture(period, team_figures(engine, period), format_timestamp(decided_at(engine, period)))
+            if not reports.captured(period, beside_teams):
+                reports.capture(period, team_figures(engine, period), format_timestamp(decided_at(engine, period)),
+                                beside_teams)
         await self._decide_complete(reports.pending())
 
     def _reporters(self) -> list[Reporter]:
@@ -355,11 +356,11 @@ class OrgStage(AggregationStage):
     async def _take_award_reports(self, batch: Batch) -> None:
         """Keep the chunks partitions reported; a report of a decided period (a re-send
         after a partition's rebuild) gets that partition the decision again."""
-        if not batch.award_reports or self.outputs.awards is None:
+        if not (batch.award_reports or batch.team_award_reports) or self.outputs.awards is None:
             return
         periods: set[str] = set()
         answer: dict[Reporter, set[str]] = {}
-        for row in batch.award_reports:
+        for row in batch.award_reports + batch.team_award_reports:
             chunk = ReportChunk.from_json(row)
             if chunk.period in self.tables.awards:
                 answer.setdefault(chunk.reporter, set()).add(chunk.period)
@@ -375,12 +376,12 @@ class OrgStage(AggregationStage):
         send each partition the decision (a rep partition with its reps' events, their
         bonuses), record it, forget its reports. A crash before the record decides it
         again from the same reports (same ids)."""
-        send, reporters = self.outputs.awards, self._reporters()
+        send, waited = self.outputs.awards, self._reporters()
         assert send is not None
         for period in periods:
             if period in self.tables.awards:
                 continue
-            complete = self.award_reports.complete(period, reporters)
+            complete = self.award_reports.complete(period, waited)
             if complete is None:
                 continue
             closed, at = complete
@@ -388,10 +389,12 @@ class OrgStage(AggregationStage):
             for event in decision.events:
                 await send(event["event_id"].encode(), orjson.dumps(event))
             events = list(decision.events)
-            for reporter in reporters:
+            for reporter in waited:
                 await self._send_decisions(reporter, [period], {period: events})
             self.tables.awards[period] = events
-            self.award_reports.forget(period, reporters)
+            # every team partition's rows too: some may be left from a run beside a team stage
+            partitions = self.settings.partitions
+            self.award_reports.forget(period, reporters(partitions, partitions))
 
     async def _send_decisions(self, reporter: Reporter, periods: list[str],
                               decided: dict[str, list[dict[str, Any]]] | None = None) -> None:

@@ -29,8 +29,8 @@ facts: at its first start, or the first start of a deployment's team stage. Unti
 it publishes nothing, withdraws nothing and answers no query, so no scorecard or alert
 goes out from a part of its teams' facts. An org stage that starts with no stored fact
 sends every team partition ``team_fed`` before any fact (everything it routes from then on
-is everything): a new deployment's team partitions never ask, and report the awards of
-every close at the close.
+is everything): a new deployment's team partitions need not ask, and report the awards
+of every close at the close.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ class TeamPartitionStage(AggregationStage):
         for value in encode_rows("team_rows", rows):
             await self._send_to_org(b"rows", value)
         reports, self._reports = self._reports, []
-        for value in encode_rows("award_reports", (chunk.to_json() for chunk in reports)):
+        for value in encode_rows("team_award_reports", (chunk.to_json() for chunk in reports)):
             await self._send_to_org(b"rows", value)
 
     # ------------------------------------------------------------------ awards

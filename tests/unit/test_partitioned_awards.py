@@ -198,7 +198,7 @@ def closes() -> list[dict[str, Any]]:
 def reports_of(partition: int, stage: str = REP) -> Callable[[Batch], bool]:
     """Whether a message to the org stage is anything but a report of ``partition`` of ``stage``."""
     return lambda batch: not any(ReportChunk.from_json(r).reporter == Reporter(stage, partition)
-                                 for r in batch.award_reports)
+                                 for r in batch.award_reports + batch.team_award_reports)
 
 
 #: both shapes of the partitioned stages: the org stage renders the teams' figures, or the
@@ -423,7 +423,8 @@ def test_with_a_team_stage_a_period_waits_for_every_team_partition_and_the_org_k
     # the org stage kept the decision time and no team of a team partition (it owns only ``unassigned``)
     for period in (*MONTHS, "2026-Q4", "2026"):
         assert {t["team_id"] for t in split.org_tables.award_reports[period]["teams"]} <= {"unassigned"}
-    held = [r for v in split.held for r in decode_batch(v).award_reports]
+    held = [r for v in split.held for r in decode_batch(v).team_award_reports]
+    assert not any(decode_batch(v).award_reports for v in split.held)  # a field an earlier org stage ignores
     # t1's figures (and those of any team of the same partition) come from its partition
     assert {t["team_id"] for r in held for t in r["teams"]} == {t for t in ("t1", "t2")
                                                                if partition_of(t, PARTITIONS) == owner}
@@ -455,7 +456,7 @@ def test_a_rebuilt_team_partition_sends_again_only_the_reports_not_answered(plan
     assert set(split.org_tables.awards) == {"2026-09", "2026-Q3"}
     # Settled now: another rebuild sends no report.
     split.restart_team(owner)
-    assert not any(decode_batch(value).award_reports for value in split.to_org)
+    assert not any(decode_batch(value).team_award_reports for value in split.to_org)
 
 
 def test_a_team_partition_not_fed_reports_nothing_until_it_has_every_fact(plan: Path) -> None:
@@ -482,3 +483,67 @@ def test_a_team_partition_not_fed_reports_nothing_until_it_has_every_fact(plan: 
     whole.feed([f.close_period("2026-09")])
     assert set(split.org_tables.awards) == {"2026-09", "2026-Q3"}
     assert awards(split.outputs) == awards(whole.outputs)
+
+
+def test_a_period_pending_when_the_team_stage_is_switched_off_is_decided_with_every_team(plan: Path) -> None:
+    # Captured beside a team stage (unassigned's figures only) and still waiting for t1's
+    # partition (every month) when the workers restart without the team stage: the org stage, which
+    # keeps every team's figures again, captures the period again and decides it; the
+    # team partitions' rows left of it are dropped.
+    split = Split(plan, teams=True)
+    split.feed(history())
+    owner = partition_of("t1", PARTITIONS)
+    split.feed(closes(), keep=reports_of(owner, TEAM))
+    assert split.org_tables.awards == {}
+    assert any("/team-" in key for key in split.org_tables.award_reports) or PARTITIONS == 1
+    split.with_teams = False
+    split.restart_org()
+    split.feed([])
+    whole = Whole(plan)
+    whole.feed(history())
+    whole.feed(closes())
+    assert set(split.org_tables.awards) == {*MONTHS, "2026-Q3", "2026-Q4", "2026"}
+    assert any(v["scope"] == "team" for v in awards(whole.outputs).values())
+    assert awards(split.outputs) == awards(whole.outputs)
+    assert split.org_tables.award_reports == {}
+
+
+def test_a_team_known_to_the_org_engine_by_its_target_is_ranked_with_its_partitions_figures(plan: Path) -> None:
+    # The org engine beside a team stage knows t1 and t2 by their targets, but keeps no
+    # figures of theirs: their figures are their partitions', as the whole stage's.
+    targets = [f.target("team", team, month, "300000.00") for team in ("t1", "t2") for month in MONTHS]
+    whole, split = Whole(plan), Split(plan, teams=True)
+    for facts in (history() + targets, closes()):
+        whole.feed(facts)
+        split.feed(facts)
+    assert split.org.engine is not None and split.org.engine.exists("team", "t1", "2026-11")
+    assert any(v["scope"] == "team" for v in awards(whole.outputs).values())
+    assert awards(split.outputs) == awards(whole.outputs)
+
+
+def test_a_period_pending_when_a_team_stage_starts_ranks_each_team_once_with_the_figures_of_the_close(
+        plan: Path) -> None:
+    # November is captured by an org stage that keeps every team's figures, then the
+    # workers restart with a team stage before partition 0's report arrives: the team
+    # partitions report t1 and t2 too (rendered once they have the history), and each
+    # team is ranked once, with the figures captured at the close.
+    split = Split(plan, teams=False)
+    split.feed(history())
+    split.feed([f.close_period("2026-09"), f.close_period("2026-10")])
+    split.feed([f.close_period("2026-11")], keep=reports_of(0))
+    assert split.held and "2026-11" not in split.org_tables.awards
+    assert {t["team_id"] for t in split.org_tables.award_reports["2026-11"]["teams"]} == {"t1", "t2"}
+    split.with_teams = True
+    split.restart_org()
+    held = split.held
+    run(split.org.on_batch(Batch()))  # the rebuild beside the team stage
+    split.deliver()
+    for value in held:
+        run(split.org.on_batch(decode_batch(value)))
+    split.deliver()
+    whole = Whole(plan)
+    whole.feed(history())
+    whole.feed([f.close_period(month) for month in ("2026-09", "2026-10", "2026-11")])
+    assert "2026-11" in split.org_tables.awards
+    assert awards(split.outputs) == awards(whole.outputs)
+    assert any(v["scope"] == "team" and v["period"] == "2026-11" for v in awards(whole.outputs).values())

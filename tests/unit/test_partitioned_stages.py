@@ -386,6 +386,25 @@ def test_with_a_team_stage_the_team_boards_show_what_the_whole_computation_shows
             whole.stage.boards, whole.stage.engine, f"team:{team}", "2026-11", "score")
 
 
+def test_a_team_scorecard_that_stops_existing_takes_its_boards_summary_with_it() -> None:
+    # tA's only deal moves to a rep of tB: tA's partition withdraws its scorecards and the
+    # org stage drops their summaries, as the whole computation has none.
+    facts = _validated([f.roster("a1", "tA", event_id="roster-a1"), f.roster("b1", "tB", event_id="roster-b1"),
+                        f.deal("d1", "a1", "c1", "1000.00", event_id="d1-1")])
+    moved = _validated([f.deal("d1", "b1", "c1", "1000.00", version=2, event_id="d1-2")])
+    whole, split = Whole(), Split(teams=True)
+    asyncio.run(_both(whole, split, facts))
+    assert split.org.boards.summary("tA", "2026-11") is not None
+    assert "tA" in split.org.boards.summarised_teams()
+    asyncio.run(_both(whole, split, moved))
+    assert split.org.boards.summary("tA", "2026-11") is None and not any(
+        key.startswith("tA:") for key in split.org.team_rows)
+    assert "tA" not in split.org.boards.summarised_teams()
+    for team in ("tA", "tB"):
+        assert leaderboard(split.org.boards, split.org.engine, f"team:{team}", "2026-11", "score") == leaderboard(
+            whole.stage.boards, whole.stage.engine, f"team:{team}", "2026-11", "score")
+
+
 def test_a_team_stage_started_beside_an_org_stage_that_published_the_teams_goes_on_from_its_records() -> None:
     # A deployment running the partitioned stages without a team stage is upgraded: the
     # org stage hands each team partition the revisions and alert states it recorded of
