@@ -73,6 +73,20 @@ class TeamSplit:
                 apply_fact(self.engines[partition], fact)
                 self.sent[partition] += 1
 
+    def rebuilt(self) -> None:
+        """What the org stage's rebuild after a crash sends (``OrgStage._loaded``): every rep
+        who may have split shares (a member, ever, of a team with a target) all of them
+        again, since a crash can lose the shares a message moved and the message read again
+        moves none."""
+        out: dict[int, list[Fact]] = {}
+        teams = self.whole.targets.ids("team")
+        for rep_id in sorted(self.whole.roster.reps):
+            if self.whole.roster.teams_ever(rep_id) & teams:
+                self.routes.route(split_fact(self.whole, rep_id), out, self._won_deals, self._facts_of_rep)
+        for partition, facts in out.items():
+            for fact in facts:
+                apply_fact(self.engines[partition], fact)
+
     def _won_deals(self, customer: str) -> list[Fact]:
         return [self.store["deal:" + d] for d in self.whole.customer_won_deal_ids(customer)]
 
@@ -148,6 +162,7 @@ def test_team_partitions_render_and_mark_what_the_whole_engine_does(
                 published[partition] = {k: engine.render(*k) for k in _team_marks(engine.all_keys())}
         if event is not None:
             split.feed(event, lose_sends=i == crash)
+    split.rebuilt()  # the crashed worker's successor rebuilds before it reads the message again
     for event in delivered[crash:]:
         split.feed(event)
     for partition, engine in enumerate(split.engines):
