@@ -100,6 +100,21 @@ def board_row_key(rep_id: str, period: str) -> str:
     return f"{rep_id}:{period}"
 
 
+def keep_row(table: KeyValue, row: dict[str, Any]) -> bool:
+    """Keep a board row (or team summary row) the rep (or team) stage sent in ``table``, or
+    drop its key when the row says ``removed``, unless the row kept has a higher revision
+    (a row from before a rebalance, overtaken); whether it was taken."""
+    key = board_row_key(row["id"], row["period"])
+    old = table.get(key)
+    if old is not None and old["revision"] > row["revision"]:
+        return False
+    if not row.get("removed"):
+        table[key] = row
+    elif old is not None:
+        del table[key]
+    return True
+
+
 class OrgStage(AggregationStage):
     """Team and company scorecards, the leaderboards, and the routing to the rep stage."""
 
@@ -297,30 +312,12 @@ class OrgStage(AggregationStage):
     def _take_rows(self, batch: Batch) -> None:
         moved: set[tuple[str, str]] = set()
         for row in batch.board_rows:
-            key = board_row_key(row["id"], row["period"])
-            old = self.board_rows.get(key)
-            if old is not None and old["revision"] > row["revision"]:
-                continue  # a row from before a rebalance, overtaken
-            if row.get("removed"):
-                if old is not None:
-                    del self.board_rows[key]
-                    moved |= self.boards.remove(row["id"], row["period"])
-            else:
-                self.board_rows[key] = row
-                moved |= self.boards.update(row)
+            if keep_row(self.board_rows, row):
+                moved |= self.boards.remove(row["id"], row["period"]) if row.get("removed") else self.boards.update(row)
         for paid in batch.paid:
             self.tables.payroll_state[paid["key"]] = paid["state"]
         for row in batch.team_rows:
-            key = board_row_key(row["id"], row["period"])
-            old = self.team_rows.get(key)
-            if old is not None and old["revision"] > row["revision"]:
-                continue  # a row from before a rebalance, overtaken
-            if row.get("removed"):
-                if old is not None:
-                    del self.team_rows[key]
-            else:
-                self.team_rows[key] = row
-            if self.boards.summarise(row):
+            if keep_row(self.team_rows, row) and self.boards.summarise(row):
                 self.boards_changed.notify()  # the team board's page shows the summary
         if moved:
             self.boards_pending |= moved
