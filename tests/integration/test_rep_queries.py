@@ -93,6 +93,21 @@ def test_each_worker_answers_reps_of_the_other_workers_partitions_as_published(
             assert {k: v for k, v in answer.items() if k not in PUBLISH_ONLY} == {
                 k: v for k, v in row.items() if k not in PUBLISH_ONLY}
 
+    # A team board's summary beside the team stage: the score the team's partition
+    # published, sent to the org stage as a summary row; the boards list names the team.
+    teams = [r for r in rows if r["scope"] == "team" and r["id"] != "unassigned" and r["period"] == "2026-07"]
+    assert len(teams) >= 2, teams
+    for row in teams:
+        for w in workers:
+            status, board = get_json(w, f"/api/leaderboard?board=team:{row['id']}&period=2026-07")
+            assert status == 200, board
+            summary = board["team"]
+            assert summary is not None and summary["score"] == row["score"], (row["id"], summary)
+            assert set(summary["dimensions"]) == {"financial", "customer", "process", "learning"}
+            assert summary["manager_id"], summary
+        status, listed = get_json(workers[0], "/api/boards")
+        assert status == 200 and row["id"] in listed["teams"], listed
+
     # Errors as before, whichever worker answers: an unknown rep, a bad period, a bad scope.
     for w in workers:
         for rep in ("nobody", "r999"):
