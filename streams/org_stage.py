@@ -1,9 +1,10 @@
 """The org stage: every fact, company scorecards, leaderboards, awards; the router.
 
-``OrgStage`` consumes ``sales.facts`` (one partition). Its engine applies every fact and
-keeps every team's and the company's figures, pays nobody, and (``core.engine.ORG``)
-renders team and company scorecards, or, beside a team stage (``send_to_team``;
-``ORG_BESIDE_TEAMS``), the company's and the ``unassigned`` team's only. It forwards
+``OrgStage`` consumes ``sales.facts`` (one partition). Its engine applies every fact,
+pays nobody, and (``core.engine.ORG``) keeps and renders every team's and the company's
+figures, or, beside a team stage (``send_to_team``; ``ORG_BESIDE_TEAMS``), the company's
+and the ``unassigned`` team's only: the team partitions send it each team board's
+summary (``team_rows``) and their teams' award figures. It forwards
 each fact, batched per partition, to the partitions of the rep stage (and of the team
 stage) that need it (``streams.fact_routes``, ``streams.team_routes``), with the
 organisation's event clock. The rep stage

@@ -107,11 +107,11 @@ class Settings:
     #: sales.rep-facts; docs/architecture.md, "The two stages"). Every worker of a group
     #: must use the same value; switching needs a new SCORECARD_APP_ID.
     stages: str = "single"
-    #: With ``partitioned``: a team stage on the partitions of sales.team-facts renders the
-    #: team scorecards and alerts instead of the org stage (docs/architecture.md, "The team
-    #: stage"). Off by default: while the org stage still keeps every team's figures, the
-    #: stage costs more than it takes off it at the sizes measured (docs/benchmarks.md,
-    #: 2026-12-07 morning). Every worker of a group must use the same value.
+    #: With ``partitioned``: a team stage on the partitions of sales.team-facts keeps the
+    #: team figures and renders the team scorecards and alerts instead of the org stage
+    #: (docs/architecture.md, "The team stage"). Off by default: on one worker it costs
+    #: about a fifth of the throughput (docs/benchmarks.md, 2026-12-07 afternoon). Every
+    #: worker of a group must use the same value.
     team_stage: bool = False
     #: Re-render the current periods' scorecards this often (s) when the clock moved without facts.
     clock_refresh_seconds: int = 60
