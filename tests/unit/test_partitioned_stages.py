@@ -7,6 +7,7 @@ tables, no Kafka)."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Callable
@@ -18,7 +19,9 @@ import pytest
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.core.boards import leaderboard
 from sales_scorecard.core.bounded_memo import LIMIT
+from sales_scorecard.core.dirty_keys import KeyQueue
 from sales_scorecard.schemas.validation import Accepted, EventValidator
+from sales_scorecard.streams import aggregation
 from sales_scorecard.streams.aggregation import AggregationStage, StageTables
 from sales_scorecard.streams.fact_batches import Batch, decode_batch
 from sales_scorecard.streams.fact_log import stored_facts
@@ -39,6 +42,17 @@ PARTITIONS = 3
 VOLATILE = ("emitted_at", "posted_at", "revision", "event_id")
 
 
+@pytest.fixture(autouse=True)
+def _no_real_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flushes render every key they take. A flush's budget for longer periods is real
+    time (the stages' clock here is not), so under load it would set keys aside at other
+    points in the two shapes. Which clocks a key is rendered at then differs, and with it
+    the clock of its last update (an unchanged render is not sent again) and the alerts
+    fired at the clocks in between. ``test_keys_set_aside_at_every_flush_...`` runs the
+    other deterministic extreme."""
+    monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", math.inf)
+
+
 def _settings(commission_plan: str = "") -> Settings:
     return Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", partitions=PARTITIONS,
                     commission_plan=commission_plan)
@@ -55,7 +69,9 @@ def settled(stage: AggregationStage, since: float) -> bool:
     renders again the months the event clock passed (their final pace), and comes only
     every ``clock_refresh_seconds``, so a run that stopped before one would compare
     renders of different clocks."""
-    return not (stage.pending() or stage.boards_pending) and stage.pacing.last_clock > since
+    pacing = stage.pacing
+    return (not (stage.pending() or stage.boards_pending) and pacing.last_clock > since
+            and stage.engine is not None and stage.engine.clock() == pacing.clock_at_refresh)
 
 
 class Whole:
@@ -309,6 +325,30 @@ def test_the_split_stages_publish_what_the_whole_computation_publishes() -> None
     resplit = [v for _, v in whole.outputs.sent["payroll"]
                if v["type"] == "payroll.adjustment" and v["rep_id"] == "s1" and v["original_period"] == "2026-08"]
     assert resplit and {v["reason"] for v in resplit} == {"target_change"}
+
+
+@pytest.mark.parametrize("teams", [False, True], ids=["org", "with-teams"])
+def test_keys_set_aside_at_every_flush_leave_the_figures_payroll_and_boards_the_same(
+        monkeypatch: pytest.MonkeyPatch, teams: bool) -> None:
+    # No budget for longer periods: every flush renders one and sets the rest aside, and
+    # continuation flushes render them later, at whatever clock a stage has by then. The
+    # figures, payroll and leaderboards do not depend on which clocks keys were rendered at.
+    monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 0.0)
+    set_aside: list[Any] = []
+    extend = KeyQueue.extend
+
+    def counted(queue: KeyQueue, keys: Any) -> None:
+        keys = list(keys)
+        set_aside.extend(keys)
+        extend(queue, keys)
+
+    monkeypatch.setattr(KeyQueue, "extend", counted)
+    whole, split = Whole(), Split(teams=teams)
+    asyncio.run(_both(whole, split, _validated(_history())))
+    assert len(set_aside) > 100, f"the budget set {len(set_aside)} keys aside"
+    assert _figures(split.outputs.sent["scorecards"]) == _figures(whole.outputs.sent["scorecards"])
+    assert _payroll(split.outputs.sent["payroll"]) == _payroll(whole.outputs.sent["payroll"])
+    assert _last(split.outputs.sent["leaderboards"]) == _last(whole.outputs.sent["leaderboards"])
 
 
 def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publishes() -> None:
