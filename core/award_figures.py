@@ -11,7 +11,7 @@ says which periods a month's close decides.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -56,24 +56,13 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _reported(engine: ScorecardEngine, scope: str) -> Callable[[str], bool] | None:
-    """Of the keys of ``scope`` the engine keeps, which it reports (None: all): a rep
-    partition its own reps, a team partition its own teams, an org engine beside a team
-    stage the teams it publishes (``unassigned``)."""
-    if scope == "rep":
-        return engine.owns
-    if scope == "team":
-        role = engine.role
-        return role.keeps_team if role.owns_team is None else role.owns_team
-    return None
-
-
 def _rendered(engine: ScorecardEngine, scope: str, label: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(id, rendered scorecard) of every key of ``scope`` with period ``label`` the engine
-    reports (``_reported``), by id."""
-    owns = _reported(engine, scope)
+    keeps and reports (``EngineRole.keeps``: a rep partition its own reps, a team partition
+    its own teams, an org engine beside a team stage only ``unassigned``), by id."""
+    keeps = engine.role.keeps
     for (key_scope, id), labels in sorted(engine.known.items()):
-        if key_scope == scope and label in labels and (owns is None or owns(id)):
+        if key_scope == scope and label in labels and keeps(scope, id):
             content = engine.render(scope, id, label)
             if content is not None:
                 yield id, content

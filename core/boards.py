@@ -88,14 +88,6 @@ def leaderboard(cache: BoardCache, engine: ScorecardEngine, board: str, period: 
     return out
 
 
-def keeps_team_figures(engine: ScorecardEngine, team_id: str) -> bool:
-    """Whether the engine keeps the team's figures (an org engine beside a team stage keeps
-    only ``unassigned``'s; the team partitions send the others' summaries, ``team_row``)."""
-    role = engine.role
-    return "team" in role.scopes and (role.keeps_team is None or role.keeps_team(team_id)) and (
-        role.owns_team is None or role.owns_team(team_id))
-
-
 def team_summary(engine: ScorecardEngine, team_id: str, period: str,
                  cache: BoardCache | None = None) -> dict[str, Any] | None:
     """What a team board shows above its rows (contract §12): the team's manager (the
@@ -107,7 +99,7 @@ def team_summary(engine: ScorecardEngine, team_id: str, period: str,
     window = engine.period(period)
     if window is None:
         return None
-    if keeps_team_figures(engine, team_id):
+    if engine.role.keeps("team", team_id):
         content = engine.render("team", team_id, period)
         if content is None:
             return None

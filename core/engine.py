@@ -277,6 +277,18 @@ class EngineRole:
     #: which no team partition owns (the team partitions keep the others')
     keeps_team: Callable[[str], bool] | None = None
 
+    def keeps(self, scope: str, id: str) -> bool:
+        """Whether an engine of this role keeps, publishes and reports the figures of
+        ``(scope, id)``: a scope of the role; of the reps, those it owns; of the teams,
+        those it owns and keeps (an org engine beside a team stage: only ``unassigned``)."""
+        if scope not in self.scopes:
+            return False
+        if scope == "rep":
+            return self.owns is None or self.owns(id)
+        if scope == "team":
+            return (self.owns_team is None or self.owns_team(id)) and (self.keeps_team is None or self.keeps_team(id))
+        return True
+
     @property
     def splits_targets(self) -> bool:
         """Whether the engine computes the shares of split team targets (contract §12): only
@@ -1076,11 +1088,6 @@ class ScorecardEngine:
         labels = self.known.get((scope, id))
         return labels is not None and bool(labels) and (label in labels or label in TRAILING_DAYS)
 
-    def publishes(self, scope: str, id: str) -> bool:
-        """Whether this engine's role publishes the scorecards of ``(scope, id)`` (an org
-        engine beside a team stage: not a team partition's team)."""
-        return self._hands_out(scope, id, self.role.scopes)
-
     def _touch_known(self, scope: str, id: str, wanted: Any) -> None:
         if not self.role.marks:
             return
@@ -1132,11 +1139,11 @@ class ScorecardEngine:
         years and trailing windows, each by scope (rep, team, company) and id. With
         ``months_only`` the other dirty keys stay marked for a later call; so do the keys
         in ``held``."""
-        scopes = self.role.scopes
+        keeps = self.role.keeps
         out: list[ScorecardKey] = []
         vanished_later: set[ScorecardKey] = set()
         for key in self.vanished:
-            if self._hands_out(key[0], key[1], scopes) and not self.exists(*key):
+            if keeps(key[0], key[1]) and not self.exists(*key):
                 if key in held:
                     vanished_later.add(key)
                 else:
@@ -1151,10 +1158,10 @@ class ScorecardEngine:
                        out: list[ScorecardKey]) -> set[ScorecardKey]:
         """Append the existing keys of this role's scopes to ``out``, except those ``held``,
         which are returned (to stay marked); marks of no scorecard are dropped."""
-        scopes, later = self.role.scopes, set()
+        keeps, later = self.role.keeps, set()
         for key in keys:
             scope, id, label = key
-            known = self.known.get((scope, id)) if self._hands_out(scope, id, scopes) else None
+            known = self.known.get((scope, id)) if keeps(scope, id) else None
             if not known or not (label in known or label in TRAILING_DAYS):
                 continue
             if key in held:
@@ -1167,8 +1174,8 @@ class ScorecardEngine:
         """Whether an existing dirty month scorecard (or a vanished one) of this role is not
         in ``held``. Marks no call would ever hand out (no such scorecard, another role's
         scope) are dropped on the way."""
-        scopes = self.role.scopes
-        if any(self._hands_out(key[0], key[1], scopes) and L.is_month(key[2]) and key not in held
+        keeps = self.role.keeps
+        if any(keeps(key[0], key[1]) and L.is_month(key[2]) and key not in held
                for key in self.vanished):
             return True
         found, dropped = False, []
@@ -1177,7 +1184,7 @@ class ScorecardEngine:
         waiting = self.dirty.months.difference(held) if held else self.dirty.months
         for key in waiting:
             scope, id, label = key
-            known = self.known.get((scope, id)) if self._hands_out(scope, id, scopes) else None
+            known = self.known.get((scope, id)) if keeps(scope, id) else None
             if not known or label not in known:
                 dropped.append(key)
             else:
@@ -1186,14 +1193,6 @@ class ScorecardEngine:
         if dropped:
             self.dirty.drop_months(dropped)
         return found
-
-    def _hands_out(self, scope: str, id: str, scopes: Container[str]) -> bool:
-        """Whether ``take_dirty`` hands out the scorecards of ``(scope, id)``: a scope of the
-        role (``scopes``, the role's), and of the teams those it publishes."""
-        if scope not in scopes:
-            return False
-        keeps = self.role.keeps_team
-        return keeps is None or scope != "team" or keeps(id)
 
     def give_back(self, keys: Iterable[ScorecardKey]) -> None:
         """Keys taken by ``take_dirty`` that could not be published: the next
@@ -1226,9 +1225,9 @@ class ScorecardEngine:
         self.role = role
         if not role.marks:
             return
-        scopes, dirty = role.scopes, self.dirty
+        keeps, dirty = role.keeps, self.dirty
         for (scope, id), labels in self.known.items():
-            if labels and self._hands_out(scope, id, scopes):
+            if labels and keeps(scope, id):
                 dirty.update((scope, id, label) for label in labels)
                 dirty.update((scope, id, window) for window in TRAILING_DAYS)
 

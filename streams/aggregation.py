@@ -441,7 +441,7 @@ class AggregationStage:
         publishes: an org stage that published the teams before a team stage ran leaves
         their keys to the team partitions."""
         def exists(scope: str, id: str, label: str) -> bool:
-            return not engine.publishes(scope, id) or engine.exists(scope, id, label)
+            return not engine.role.keeps(scope, id) or engine.exists(scope, id, label)
 
         for key, scope, id, label in stale_published(self.tables.emitted.items(), exists):
             await self.withdraw(key, scope, id, label)

@@ -25,19 +25,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sales_scorecard.core.award_figures import previous_rep_figures, rep_figures
-from sales_scorecard.core.award_reports import PartitionReports, ReportChunk, report_chunks
+from sales_scorecard.core.award_reports import ReportChunk, report_chunks
 from sales_scorecard.core.awards import bonus_request
-from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, rep_partition, scorecard_key
-from sales_scorecard.core.labels import months_of
+from sales_scorecard.core.engine import EngineRole, ScorecardEngine, rep_partition
 from sales_scorecard.core.payroll import PayrollOutput
 from sales_scorecard.core.periods import format_timestamp, parse_timestamp
 from sales_scorecard.schemas.records import record_from_event
 
-from .aggregation import AggregationStage, StageOutputs, StageTables
-from .fact_batches import Batch, encode_rows
+from .aggregation import StageOutputs, StageTables
+from .fact_batches import Batch
 from .fact_routes import PREVIOUS, partition_of
 from .metrics import Metrics
-from .partition_stages import PartitionStages
+from .partition_stages import PartitionStage, PartitionStages
 from .publisher import Send
 from .render_budget import RenderBudget
 from .settings import Settings
@@ -52,29 +51,17 @@ def board_row(content: dict[str, Any], revision: int) -> dict[str, Any]:
                      "weighted_attainment": kpis["weighted_attainment"]}}
 
 
-class RepPartitionStage(AggregationStage):
+class RepPartitionStage(PartitionStage):
     """The rep scorecards, rep alerts and payroll of the reps of one partition."""
+
+    label, rows_field, reports_field = "rep", "board_rows", "award_reports"
 
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
                  metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
                  budget: RenderBudget | None = None) -> None:
-        super().__init__(settings, tables, outputs, metrics, monotonic, budget)
-        self.partition = partition
-        self.name = f"rep:{partition}"
-        self.stage_label = "rep"
-        # the org stage's engine and clock are the worker's; this one follows them
-        self.owns_worker_gauges = False
-        self._send_to_org = send_to_org
-        #: the partition's count of facts, looked up once (``labels`` per fact was 3 % of the stage)
-        self._facts_counted = metrics.rep_facts.labels(str(partition))
-        self._board_rows: list[dict[str, Any]] = []
+        super().__init__(settings, partition, tables, outputs, metrics, send_to_org, metrics.rep_facts,
+                         monotonic, budget)
         self._paid: list[dict[str, Any]] = []
-        #: scorecard key -> the revision last sent to the org stage as a board row
-        self._rows_sent: dict[str, int] = {}
-        #: the periods this partition reported for the awards (contract §11)
-        self.award_reports = PartitionReports(tables.award_reports)
-        #: report chunks to send the org stage after this message
-        self._reports: list[ReportChunk] = []
         #: decided periods whose bonuses wait for their month's close here
         self._awaiting: set[str] = set()
 
@@ -82,12 +69,6 @@ class RepPartitionStage(AggregationStage):
         partitions, mine = self.settings.partitions, self.partition
         return rep_partition(lambda rep_id: partition_of(rep_id, partitions) == mine,  # partition_of is cached
                              share=partitions)
-
-    def _loaded(self) -> None:
-        self._rows_sent = {}
-
-    def _count(self, kind: str, outcome: Outcome) -> None:
-        self._facts_counted.inc()
 
     async def _apply(self, engine: ScorecardEngine, payload: dict[str, Any]) -> bool:
         previous = payload.get(PREVIOUS)
@@ -105,36 +86,22 @@ class RepPartitionStage(AggregationStage):
             engine.advance_clock(parse_timestamp(batch.clock))
 
     def _rep_published(self, content: dict[str, Any]) -> set[tuple[str, str]]:
-        key = scorecard_key("rep", content["id"], content["period"])
-        emitted = self.tables.emitted.get(key)
-        revision = emitted[0] if emitted else 0
-        if self._rows_sent.get(key) != revision:
-            self._rows_sent[key] = revision
-            self._board_rows.append(board_row(content, revision))
+        revision = self._unsent_revision(content)
+        if revision is not None:
+            self._rows.append(board_row(content, revision))
         return set()
 
     def _rep_withdrawn(self, rep_id: str, label: str) -> set[tuple[str, str]]:
-        key = scorecard_key("rep", rep_id, label)
-        emitted = self.tables.emitted.get(key)
-        self._rows_sent.pop(key, None)
-        self._board_rows.append({"scope": "rep", "id": rep_id, "period": label, "removed": True,
-                                 "revision": emitted[0] if emitted else 0})
+        self._rows.append({"scope": "rep", **self._removed_row("rep", rep_id, label)})
         return set()
 
     async def _publish_payroll(self, outs: Sequence[PayrollOutput]) -> None:
         await super()._publish_payroll(outs)
         self._paid += ({"key": out.state_key, "state": out.state.to_json()} for out in outs)
 
-    async def _after_run(self, engine: ScorecardEngine) -> None:
-        rows, self._board_rows = self._board_rows, []
+    def _rows_out(self) -> list[tuple[str, list[dict[str, Any]]]]:
         paid, self._paid = self._paid, []
-        for value in encode_rows("board_rows", rows):
-            await self._send_to_org(b"rows", value)
-        for value in encode_rows("paid", paid):
-            await self._send_to_org(b"rows", value)
-        reports, self._reports = self._reports, []
-        for value in encode_rows("award_reports", (chunk.to_json() for chunk in reports)):
-            await self._send_to_org(b"rows", value)
+        return [*super()._rows_out(), ("paid", paid)]
 
     # ------------------------------------------------------------------ awards
     async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
@@ -144,19 +111,15 @@ class RepPartitionStage(AggregationStage):
         if self.outputs.awards is None:
             return
         await self._settle_decided(engine, posted_at)
-        reports = self.award_reports
-        for period in reports.due(engine.closed_months):
-            chunks = report_chunks(period, self.partition, rep_figures(engine, period),
-                                   previous_rep_figures(engine, period))
-            reports.record(chunks)
-            self._reports += chunks
+        self._report_due(engine)
+
+    def _report_chunks(self, engine: ScorecardEngine, period: str) -> list[ReportChunk]:
+        return list(report_chunks(period, self.partition, rep_figures(engine, period),
+                                  previous_rep_figures(engine, period)))
 
     async def _resend_awards(self) -> None:
-        """After a rebuild, send the org stage every report it has not answered yet: a
-        kill -9 can keep the record and lose the send."""
         self._bonuses_owed, self._awaiting = [], set()
-        if self.outputs.awards is not None:
-            self._reports = self.award_reports.unsettled()
+        await super()._resend_awards()
 
     async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         if self.outputs.awards is None:
@@ -168,19 +131,6 @@ class RepPartitionStage(AggregationStage):
                 self._bonuses_owed += filter(None, map(bonus_request, row["events"]))
                 self._awaiting.add(row["period"])
             await self._settle_decided(engine, format_timestamp(datetime.now(UTC)))
-
-    def _report_again(self, engine: ScorecardEngine, period: str) -> None:
-        """The org stage lacks this partition's report of ``period`` (it lost it in a
-        crash): send the report kept, or once settled (or never made here), the figures
-        rendered now; nothing while the period's last month is not closed here (its close
-        will report it)."""
-        chunks = self.award_reports.kept(period)
-        if not chunks and months_of(period)[-1] in engine.closed_months:
-            chunks = list(report_chunks(period, self.partition, rep_figures(engine, period),
-                                        previous_rep_figures(engine, period)))
-            if not self.award_reports.settled(period):
-                self.award_reports.record(chunks)
-        self._reports += chunks
 
     async def _settle_decided(self, engine: ScorecardEngine, posted_at: str) -> None:
         """Post (or send again) the decided bonuses whose month is closed here, then mark

@@ -40,39 +40,33 @@ from collections.abc import Callable
 from typing import Any
 
 from sales_scorecard.core.award_figures import team_figures
-from sales_scorecard.core.award_reports import PartitionReports, ReportChunk, team_report_chunks
+from sales_scorecard.core.award_reports import ReportChunk, team_report_chunks
 from sales_scorecard.core.boards import team_row
 from sales_scorecard.core.disputes import AdjustmentRequest
-from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, scorecard_key, team_partition
-from sales_scorecard.core.labels import months_of
+from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, team_partition
 from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.schemas.fact_types import TEAM_FED
 
-from .aggregation import AggregationStage, StageOutputs, StageTables
+from .aggregation import StageOutputs, StageTables
 from .fact_batches import REBUILT, Batch, encode_rows
 from .fact_routes import partition_of
 from .metrics import Metrics
-from .partition_stages import PartitionStages
+from .partition_stages import PartitionStage, PartitionStages
 from .publisher import Send
 from .render_budget import RenderBudget
 from .settings import Settings
 
 
-class TeamPartitionStage(AggregationStage):
+class TeamPartitionStage(PartitionStage):
     """The team scorecards and team alerts of the teams of one partition."""
+
+    label, rows_field, reports_field = "team", "team_rows", "team_award_reports"
 
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
                  metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
                  budget: RenderBudget | None = None) -> None:
-        super().__init__(settings, tables, outputs, metrics, monotonic, budget)
-        self.partition = partition
-        self.name = f"team:{partition}"
-        self.stage_label = "team"
-        # the org stage's engine and clock are the worker's; this one follows them
-        self.owns_worker_gauges = False
-        self._send_to_org = send_to_org
-        #: the partition's count of facts, looked up once
-        self._facts_counted = metrics.team_facts.labels(str(partition))
+        super().__init__(settings, partition, tables, outputs, metrics, send_to_org, metrics.team_facts,
+                         monotonic, budget)
         #: whether the org stage has sent every fact this partition needs (``team_fed`` is
         #: among its facts): until then it publishes nothing and asks for them
         self.fed = False
@@ -80,41 +74,20 @@ class TeamPartitionStage(AggregationStage):
         self._asks = False
         #: whether published keys the engine lacks are withdrawn at the next run (fed now)
         self._stale_due = False
-        #: the periods this partition reported for the awards (contract §11)
-        self.award_reports = PartitionReports(tables.award_reports)
-        #: report chunks to send the org stage after this message
-        self._reports: list[ReportChunk] = []
         #: whether the periods closed while it was not fed are reported after this message
         self._reports_due = False
-        #: team summaries for the org stage's team boards (``core.boards.team_row``) to send
-        self._team_rows: list[dict[str, Any]] = []
-        #: scorecard key -> the revision last sent to the org stage as a summary row
-        self._rows_sent: dict[str, int] = {}
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
         return team_partition(lambda team_id: partition_of(team_id, partitions) == mine, share=partitions)
 
-    def _count(self, kind: str, outcome: Outcome) -> None:
-        self._facts_counted.inc()
-
-    def _loaded(self) -> None:
-        self._rows_sent = {}  # the first flush after a rebuild sends every row again
-
     def _team_published(self, engine: ScorecardEngine, content: dict[str, Any]) -> None:
-        key = scorecard_key("team", content["id"], content["period"])
-        emitted = self.tables.emitted.get(key)
-        revision = emitted[0] if emitted else 0
-        if self._rows_sent.get(key) != revision:
-            self._rows_sent[key] = revision
-            self._team_rows.append(team_row(engine, content, revision))
+        revision = self._unsent_revision(content)
+        if revision is not None:
+            self._rows.append(team_row(engine, content, revision))
 
     def _team_withdrawn(self, team_id: str, label: str) -> None:
-        key = scorecard_key("team", team_id, label)
-        emitted = self.tables.emitted.get(key)
-        self._rows_sent.pop(key, None)
-        self._team_rows.append({"id": team_id, "period": label, "removed": True,
-                                "revision": emitted[0] if emitted else 0})
+        self._rows.append(self._removed_row("team", team_id, label))
 
     async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         if batch.clock:
@@ -181,12 +154,7 @@ class TeamPartitionStage(AggregationStage):
             for value in encode_rows("team_requests", [{"partition": self.partition}]):
                 await self._send_to_org(b"rows", value)
         self._asks = False
-        rows, self._team_rows = self._team_rows, []
-        for value in encode_rows("team_rows", rows):
-            await self._send_to_org(b"rows", value)
-        reports, self._reports = self._reports, []
-        for value in encode_rows("team_award_reports", (chunk.to_json() for chunk in reports)):
-            await self._send_to_org(b"rows", value)
+        await super()._after_run(engine)
 
     # ------------------------------------------------------------------ awards
     async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
@@ -195,21 +163,14 @@ class TeamPartitionStage(AggregationStage):
         nothing while not fed."""
         if self.outputs.awards is None or not self.fed:
             return
-        for period in self.award_reports.due(engine.closed_months):
-            self._report(engine, period)
+        self._report_due(engine)
 
-    def _report(self, engine: ScorecardEngine, period: str) -> list[ReportChunk]:
-        """Render, keep and send (after this message) the report of ``period``."""
-        chunks = list(team_report_chunks(period, self.partition, team_figures(engine, period)))
-        self.award_reports.record(chunks)
-        self._reports += chunks
-        return chunks
+    def _report_chunks(self, engine: ScorecardEngine, period: str) -> list[ReportChunk]:
+        return list(team_report_chunks(period, self.partition, team_figures(engine, period)))
 
-    async def _resend_awards(self) -> None:
-        """After a rebuild, send the org stage every report it has not answered yet: a
-        kill -9 can keep the record and lose the send."""
-        if self.outputs.awards is not None:
-            self._reports = self.award_reports.unsettled()
+    @property
+    def _reports_ready(self) -> bool:
+        return self.fed
 
     async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         if self.outputs.awards is None:
@@ -221,19 +182,6 @@ class TeamPartitionStage(AggregationStage):
             self._report_again(engine, row["period"])
         for row in batch.award_decisions:  # a team partition has no bonus to post
             self.award_reports.settle(row["period"])
-
-    def _report_again(self, engine: ScorecardEngine, period: str) -> None:
-        """The org stage lacks this partition's report of ``period``: send the report kept,
-        or once settled (or never made here), the figures rendered now; nothing while the
-        period's last month is not closed here or it is not fed (both report it later)."""
-        chunks = self.award_reports.kept(period)
-        if chunks:
-            self._reports += chunks
-        elif self.fed and months_of(period)[-1] in engine.closed_months:
-            if self.award_reports.settled(period):
-                self._reports += team_report_chunks(period, self.partition, team_figures(engine, period))
-            else:
-                self._report(engine, period)
 
 
 class TeamStages(PartitionStages[TeamPartitionStage]):

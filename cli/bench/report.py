@@ -99,6 +99,10 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("workers: one worker, CPU per event", w["one"]["cpu_ms_per_event"], "ms")
         add("workers: two workers, CPU per event (summed)", w["two"]["cpu_ms_per_event"], "ms")
         add("workers: CPU per event, two over one (target <= 1.2)", w["cpu_per_event_two_over_one"])
+        if w.get("events_per_s_two_over_one") is not None:
+            add("workers: events/s, one worker", w["one"]["events_per_s"], "ev/s")
+            add("workers: events/s, two workers", w["two"]["events_per_s"], "ev/s")
+            add("workers: events/s, two over one", w["events_per_s_two_over_one"])
         add("workers: each worker's share of rep stage facts (target 35-65 %)",
             _percentages(w["two"]["rep_stage_share"]))
         if team_shares := _percentages(w["two"].get("team_stage_share", [])):

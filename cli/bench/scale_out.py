@@ -1,11 +1,13 @@
 """Scale-out: does a second worker take half of the rep and team stages, at no extra CPU
-per event?
+per event, and how many more events a second does it digest?
 
 The same events go through one worker, then through two workers of one group (own
 topics each time). Each run starts its workers, waits until they are ready, loads the
 events and waits until every event is applied and every scorecard flushed. Measured:
-each worker's share of the facts the rep and team stages applied
-(``scorecard_rep_stage_facts_total``, ``scorecard_team_stage_facts_total``), and the CPU
+events per second from the first event taken in to the last one handled (the events are
+sent faster than a worker digests them, so this is the digest of a backlog); each
+worker's share of the facts the rep and team stages applied
+(``scorecard_rep_stage_facts_total``, ``scorecard_team_stage_facts_total``); and the CPU
 seconds of the workers (``/proc/<pid>/stat``) from the first event to the last, per
 event, two workers summed against one.
 """
@@ -49,6 +51,7 @@ def _run(settings: Settings, workers: int, events: list[dict[str, Any]], workdir
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_start
         texts = [p.metrics() for p in procs]
         return {"workers": workers, "events": total, "seconds": round(took, 2),
+                "events_per_s": round(total / took) if took > 0 else None,
                 "cpu_seconds": round(cpu, 2), "cpu_ms_per_event": round(1000 * cpu / total, 3),
                 **_shares("rep_stage", [metric_sum(t, "scorecard_rep_stage_facts_total") for t in texts]),
                 **_shares("team_stage", [metric_sum(t, "scorecard_team_stage_facts_total") for t in texts])}
@@ -77,6 +80,17 @@ def measure(settings_for: Callable[..., Settings], events: list[dict[str, Any]],
     two = _run(settings_for("scale2"), 2, events, workdir, timeout, say)
     say(f"  {two['cpu_ms_per_event']} ms CPU per event, rep stage shares {two['rep_stage_share']}, "
         f"team stage shares {two['team_stage_share']}")
+    say(f"  {two['events_per_s']} events/s against one worker's {one['events_per_s']}")
+    return compare(one, two)
+
+
+def _ratio(two: float | None, one: float | None) -> float | None:
+    return round(two / one, 3) if one and two is not None else None
+
+
+def compare(one: dict, two: dict) -> dict:
+    """The runs of one and of two workers, and what two did against one: CPU seconds per
+    event (summed over the workers) and events per second."""
     return {"one": one, "two": two,
-            "cpu_per_event_two_over_one": round(two["cpu_ms_per_event"] / one["cpu_ms_per_event"], 3)
-            if one["cpu_ms_per_event"] else None}
+            "cpu_per_event_two_over_one": _ratio(two["cpu_ms_per_event"], one["cpu_ms_per_event"]),
+            "events_per_s_two_over_one": _ratio(two.get("events_per_s"), one.get("events_per_s"))}

@@ -44,9 +44,9 @@ def test_every_part_that_needs_a_broker_gets_one_even_when_asked_alone(tmp_path:
         yield "127.0.0.1:1"
 
     def fake_scale_out(settings_for: Any, events: list, workdir: Path, timeout: float, say: Any) -> dict:
-        one = {"cpu_ms_per_event": 0.5, "rep_stage_share": [1.0]}
-        return {"one": one, "two": {"cpu_ms_per_event": 0.55, "rep_stage_share": [0.4, 0.6]},
-                "cpu_per_event_two_over_one": 1.1, "events": len(events)}
+        one = {"cpu_ms_per_event": 0.5, "rep_stage_share": [1.0], "events_per_s": 2000}
+        two = {"cpu_ms_per_event": 0.55, "rep_stage_share": [0.4, 0.6], "events_per_s": 2500}
+        return {**scale_out.compare(one, two), "events": len(events)}
 
     monkeypatch.setattr(bench_module, "broker_for", fake_broker)
     monkeypatch.setattr(scale_out, "measure", fake_scale_out)
@@ -57,7 +57,18 @@ def test_every_part_that_needs_a_broker_gets_one_even_when_asked_alone(tmp_path:
     written = [orjson.loads(p.read_bytes()) for p in tmp_path.glob("bench-*.json")]
     assert len(written) == 1
     assert written[0]["workers"]["events"] == 10
-    assert "two over one (target <= 1.2) | 1.1" in next(tmp_path.glob("bench-*.md")).read_text()
+    report = next(tmp_path.glob("bench-*.md")).read_text()
+    assert "two over one (target <= 1.2) | 1.1" in report
+    assert "events/s, two workers | 2,500 ev/s" in report and "events/s, two over one | 1.25" in report
+
+
+def test_two_workers_are_compared_with_one_per_event_and_per_second() -> None:
+    one = {"cpu_ms_per_event": 0.4, "events_per_s": 3000}
+    two = {"cpu_ms_per_event": 0.46, "events_per_s": 3600}
+    assert scale_out.compare(one, two) == {"one": one, "two": two, "cpu_per_event_two_over_one": 1.15,
+                                           "events_per_s_two_over_one": 1.2}
+    # a result file of a run before the events per second were measured
+    assert scale_out.compare({"cpu_ms_per_event": 0.4}, {"cpu_ms_per_event": 0.2})["events_per_s_two_over_one"] is None
 
 
 def test_the_parts_that_run_against_a_broker_are_the_parts_there_are_minus_the_offline_ones() -> None:

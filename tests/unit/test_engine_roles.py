@@ -165,8 +165,8 @@ def test_beside_a_team_stage_the_org_engine_keeps_only_unassigneds_team_figures_
     beside, org = build(ORG_BESIDE_TEAMS, *facts), build(ORG, *facts)
     assert {id for scope, id in org.buckets.scopes if scope == "team"} == {"t1", "t2", "unassigned"}
     assert {id for scope, id in beside.buckets.scopes if scope == "team"} == {"unassigned"}
-    assert not beside.exists("team", "t1", NOV) and not beside.publishes("team", "t1")
-    assert beside.publishes("team", "unassigned") and beside.publishes("company", "*")
+    assert not beside.exists("team", "t1", NOV) and not beside.role.keeps("team", "t1")
+    assert beside.role.keeps("team", "unassigned") and beside.role.keeps("company", "*")
     assert any(key[1] == "unassigned" for key in org.all_keys())
     for key in org.all_keys():
         if key[0] == "company" or key[1] == "unassigned":
