@@ -251,7 +251,7 @@ class EngineRole:
     facts of every rep ever in one of them (``streams.team_routes``).
     """
 
-    #: scopes whose scorecards ``take_dirty`` hands out
+    #: scopes whose scorecards ``take_dirty`` hands out (of those, the keys ``keeps`` says)
     scopes: frozenset[str]
     #: the reps whose rep-scope figures this engine keeps (None: every rep, every scope)
     owns: Callable[[str], bool] | None = None
@@ -1156,8 +1156,8 @@ class ScorecardEngine:
 
     def _take_existing(self, keys: set[ScorecardKey], held: Container[ScorecardKey],
                        out: list[ScorecardKey]) -> set[ScorecardKey]:
-        """Append the existing keys of this role's scopes to ``out``, except those ``held``,
-        which are returned (to stay marked); marks of no scorecard are dropped."""
+        """Append the existing keys this role keeps (``EngineRole.keeps``) to ``out``, except
+        those ``held``, which are returned (to stay marked); marks of no scorecard are dropped."""
         keeps, later = self.role.keeps, set()
         for key in keys:
             scope, id, label = key
@@ -1213,8 +1213,8 @@ class ScorecardEngine:
 
     def end_rebuild(self, role: EngineRole) -> None:
         """Credit the acquisitions of the customers whose wins moved since
-        ``begin_rebuild``, take ``role`` back and mark every existing scorecard of its
-        scopes: a superset of what applying the same facts one by one would have marked
+        ``begin_rebuild``, take ``role`` back and mark every existing scorecard it keeps
+        (``EngineRole.keeps``): a superset of what applying the same facts one by one would have marked
         (``take_dirty`` hands out only existing keys; vanished ones are kept apart as ever).
         The state is the one ``apply`` gives: an acquisition depends on the current wins,
         deals and roster only, and each customer whose acquisition ``apply`` would have

@@ -12,7 +12,7 @@ org stage asks again for what it lost (``_report_again``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from prometheus_client import Counter
@@ -94,10 +94,14 @@ class PartitionStage(AggregationStage):
         return [(self.rows_field, rows)]
 
     async def _after_run(self, engine: ScorecardEngine) -> None:
+        for field_name, rows in self._rows_out():
+            await self._send_rows(field_name, rows)
         reports, self._reports = self._reports, []
-        for field_name, rows in [*self._rows_out(), (self.reports_field, [c.to_json() for c in reports])]:
-            for value in encode_rows(field_name, rows):
-                await self._send_to_org(b"rows", value)
+        await self._send_rows(self.reports_field, (chunk.to_json() for chunk in reports))
+
+    async def _send_rows(self, field_name: str, rows: Iterable[dict[str, Any]]) -> None:
+        for value in encode_rows(field_name, rows):
+            await self._send_to_org(b"rows", value)
 
     # ------------------------------------------------------------------ awards
     def _report_chunks(self, engine: ScorecardEngine, period: str) -> list[ReportChunk]:

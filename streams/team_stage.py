@@ -48,7 +48,7 @@ from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.schemas.fact_types import TEAM_FED
 
 from .aggregation import StageOutputs, StageTables
-from .fact_batches import REBUILT, Batch, encode_rows
+from .fact_batches import REBUILT, Batch
 from .fact_routes import partition_of
 from .metrics import Metrics
 from .partition_stages import PartitionStage, PartitionStages
@@ -75,7 +75,7 @@ class TeamPartitionStage(PartitionStage):
         #: whether published keys the engine lacks are withdrawn at the next run (fed now)
         self._stale_due = False
         #: whether the periods closed while it was not fed are reported after this message
-        self._reports_due = False
+        self._fed_reports_due = False
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
@@ -123,7 +123,7 @@ class TeamPartitionStage(PartitionStage):
 
     def _handled(self, payload: dict[str, Any], key: str, outcome: Outcome, stored: dict[str, Any] | None) -> None:
         if payload["type"] == TEAM_FED and not self.fed:
-            self.fed, self._stale_due, self._reports_due = True, True, True
+            self.fed, self._stale_due, self._fed_reports_due = True, True, True
 
     def withdraws_stale(self) -> bool:
         return self.fed  # else a key it lacks may only lack the facts still to come
@@ -151,8 +151,7 @@ class TeamPartitionStage(PartitionStage):
             # stored here, and an older worker holding the org stage during a rolling
             # upgrade drops it. Facts routed here meanwhile are version-gated duplicates
             # of the answer's.
-            for value in encode_rows("team_requests", [{"partition": self.partition}]):
-                await self._send_to_org(b"rows", value)
+            await self._send_rows("team_requests", [{"partition": self.partition}])
         self._asks = False
         await super()._after_run(engine)
 
@@ -175,8 +174,8 @@ class TeamPartitionStage(PartitionStage):
     async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         if self.outputs.awards is None:
             return
-        if self._reports_due:  # fed by this message: what closed before is reported now
-            self._reports_due = False
+        if self._fed_reports_due:  # fed by this message: what closed before is reported now
+            self._fed_reports_due = False
             await self._decide_awards(engine, "")
         for row in batch.award_requests:
             self._report_again(engine, row["period"])

@@ -92,6 +92,8 @@ class Whole:
             await self.stage.on_batch(Batch())
             if round >= 2 and settled(self.stage, started):
                 break
+        else:
+            raise AssertionError("the whole stage did not settle in 100 rounds")
 
 
 class Split:
@@ -164,10 +166,11 @@ class Split:
             await self.deliver()
             # ... and no stage owes a tick: the org stage a partition the event clock it has
             # not sent yet (sent at most once per flush interval), a partition a refresh at a
-            # clock that reached it after its last one (a run stopped before either compared
-            # renders of different clocks, under load)
+            # clock that reached it after its last one
             if round >= 2 and all(settled(s, started) and not s.tick_due() for s in self.stages()):
                 break
+        else:
+            raise AssertionError("the split stages did not settle in 100 rounds")
 
 
 def _last(sent: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -334,18 +337,18 @@ def test_keys_set_aside_at_every_flush_leave_the_figures_payroll_and_boards_the_
     # continuation flushes render them later, at whatever clock a stage has by then. The
     # figures, payroll and leaderboards do not depend on which clocks keys were rendered at.
     monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", 0.0)
-    set_aside: list[Any] = []
+    set_aside: set[Any] = set()
     extend = KeyQueue.extend
 
     def counted(queue: KeyQueue, keys: Any) -> None:
         keys = list(keys)
-        set_aside.extend(keys)
+        set_aside.update(keys)
         extend(queue, keys)
 
     monkeypatch.setattr(KeyQueue, "extend", counted)
     whole, split = Whole(), Split(teams=teams)
     asyncio.run(_both(whole, split, _validated(_history())))
-    assert len(set_aside) > 100, f"the budget set {len(set_aside)} keys aside"
+    assert len(set_aside) > 50, f"the budget set {len(set_aside)} keys aside"
     assert _figures(split.outputs.sent["scorecards"]) == _figures(whole.outputs.sent["scorecards"])
     assert _payroll(split.outputs.sent["payroll"]) == _payroll(whole.outputs.sent["payroll"])
     assert _last(split.outputs.sent["leaderboards"]) == _last(whole.outputs.sent["leaderboards"])
