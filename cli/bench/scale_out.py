@@ -6,7 +6,7 @@ topics each time). Each run starts its workers, waits until they are ready, send
 events (from a thread, so the clock starts at the first event taken in, while the rest
 are still being sent) and waits until every event is applied and every scorecard flushed.
 Measured: events per second from the first event taken in to the last one handled (the
-events are sent faster than a worker digests them, so this is the digest of a backlog); each
+sending overlaps the digest; the bench's producer shares the machine with the workers); each
 worker's share of the facts the rep and team stages applied
 (``scorecard_rep_stage_facts_total``, ``scorecard_team_stage_facts_total``); and the CPU
 seconds of the workers (``/proc/<pid>/stat``) from the first event to the last, per
