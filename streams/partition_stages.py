@@ -43,9 +43,8 @@ class PartitionStage(AggregationStage):
     reports_field: ClassVar[str]
 
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
-                 metrics: Metrics, send_to_org: Send, facts: Counter,
-                 monotonic: Callable[[], float] = time.monotonic, budget: RenderBudget | None = None) -> None:
-        """``facts``: the counter of facts per partition."""
+                 metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
+                 budget: RenderBudget | None = None) -> None:
         super().__init__(settings, tables, outputs, metrics, monotonic, budget)
         self.partition = partition
         self.name = f"{self.label}:{partition}"
@@ -54,7 +53,7 @@ class PartitionStage(AggregationStage):
         self.owns_worker_gauges = False
         self._send_to_org = send_to_org
         #: the partition's count of facts, looked up once (``labels`` per fact was 3 % of the stage)
-        self._facts_counted = facts.labels(str(partition))
+        self._facts_counted = self._fact_counter(metrics).labels(str(partition))
         #: summaries of published scorecards to send the org stage after this message
         self._rows: list[dict[str, Any]] = []
         #: scorecard key -> the revision last sent to the org stage as a row
@@ -63,6 +62,10 @@ class PartitionStage(AggregationStage):
         self.award_reports = PartitionReports(tables.award_reports)
         #: report chunks to send the org stage after this message
         self._reports: list[ReportChunk] = []
+
+    def _fact_counter(self, metrics: Metrics) -> Counter:
+        """The stage's counter of facts per partition."""
+        raise NotImplementedError
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         self._facts_counted.inc()
@@ -145,7 +148,7 @@ class PartitionStage(AggregationStage):
             self._reports = self.award_reports.unsettled()
 
 
-S = TypeVar("S", bound=AggregationStage)
+S = TypeVar("S", bound=PartitionStage)
 
 
 class PartitionStages(Generic[S]):
@@ -163,9 +166,13 @@ class PartitionStages(Generic[S]):
         self.budget = budget if budget is not None else RenderBudget()
         self.stages: dict[int, S] = {}
 
+    #: the stage class of each partition
+    kind: type[S]
+
     def _new(self, partition: int, tables: StageTables) -> S:
         """A new stage of ``partition`` over its rows of the tables."""
-        raise NotImplementedError
+        return self.kind(self.settings, partition, tables, self.outputs, self.metrics, self.send_to_org,
+                         self.monotonic, self.budget)
 
     def stage(self, partition: int) -> S:
         """The stage of ``partition`` (new and empty the first time: it rebuilds on its first message)."""

@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import Counter
+
 from sales_scorecard.core.award_figures import previous_rep_figures, rep_figures
 from sales_scorecard.core.award_reports import ReportChunk, report_chunks
 from sales_scorecard.core.awards import bonus_request
@@ -59,11 +61,13 @@ class RepPartitionStage(PartitionStage):
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
                  metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
                  budget: RenderBudget | None = None) -> None:
-        super().__init__(settings, partition, tables, outputs, metrics, send_to_org, metrics.rep_facts,
-                         monotonic, budget)
+        super().__init__(settings, partition, tables, outputs, metrics, send_to_org, monotonic, budget)
         self._paid: list[dict[str, Any]] = []
         #: decided periods whose bonuses wait for their month's close here
         self._awaiting: set[str] = set()
+
+    def _fact_counter(self, metrics: Metrics) -> Counter:
+        return metrics.rep_facts
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
@@ -145,6 +149,4 @@ class RepPartitionStage(PartitionStage):
 class RepStages(PartitionStages[RepPartitionStage]):
     """The rep partition stages of one worker, created as their partitions' messages come."""
 
-    def _new(self, partition: int, tables: StageTables) -> RepPartitionStage:
-        return RepPartitionStage(self.settings, partition, tables, self.outputs, self.metrics, self.send_to_org,
-                       self.monotonic, self.budget)
+    kind = RepPartitionStage

@@ -39,6 +39,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from prometheus_client import Counter
+
 from sales_scorecard.core.award_figures import team_figures
 from sales_scorecard.core.award_reports import ReportChunk, team_report_chunks
 from sales_scorecard.core.boards import team_row
@@ -65,8 +67,7 @@ class TeamPartitionStage(PartitionStage):
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
                  metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
                  budget: RenderBudget | None = None) -> None:
-        super().__init__(settings, partition, tables, outputs, metrics, send_to_org, metrics.team_facts,
-                         monotonic, budget)
+        super().__init__(settings, partition, tables, outputs, metrics, send_to_org, monotonic, budget)
         #: whether the org stage has sent every fact this partition needs (``team_fed`` is
         #: among its facts): until then it publishes nothing and asks for them
         self.fed = False
@@ -76,6 +77,9 @@ class TeamPartitionStage(PartitionStage):
         self._stale_due = False
         #: whether the periods closed while it was not fed are reported after this message
         self._fed_reports_due = False
+
+    def _fact_counter(self, metrics: Metrics) -> Counter:
+        return metrics.team_facts
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
@@ -186,6 +190,4 @@ class TeamPartitionStage(PartitionStage):
 class TeamStages(PartitionStages[TeamPartitionStage]):
     """The team partition stages of one worker, created as their partitions' messages come."""
 
-    def _new(self, partition: int, tables: StageTables) -> TeamPartitionStage:
-        return TeamPartitionStage(self.settings, partition, tables, self.outputs, self.metrics, self.send_to_org,
-                       self.monotonic, self.budget)
+    kind = TeamPartitionStage
