@@ -175,8 +175,9 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
     try:
         if "engine" in parts:
             say(f"engine: offline validate/apply/render of the throughput part's {events:,} events")
-            result["engine"] = engine_bench.measure_engine(load.realistic_events(events), on_time_rate=rate,
-                                                           on_time_reps=latency_reps)
+            result["engine"] = engine_bench.measure_engine(
+                load.realistic_events(events), on_time_rate=rate, on_time_reps=latency_reps,
+                partitions=partitions if stages == "partitioned" else None, team_stage=team_stage)
             save()
         if "state" in parts:
             from sales_scorecard.cli.bench import state

@@ -18,10 +18,13 @@ from typing import Any
 import orjson
 
 
-def measure_engine(events: list[dict[str, Any]], on_time_rate: int = 0, on_time_reps: int | None = None) -> dict:
+def measure_engine(events: list[dict[str, Any]], on_time_rate: int = 0, on_time_reps: int | None = None,
+                   partitions: int | None = None, team_stage: bool = False) -> dict:
     """Validation, decoding, engine apply and a full render over ``events`` (the
     throughput part's events, so the bound applies to that run); with ``on_time_rate``,
-    the stage on time under the latency part's load over ``on_time_reps``."""
+    the stage on time under the latency part's load over ``on_time_reps``; with
+    ``partitions``, the partitioned stages' cost per event too (``measure_partitioned_stages``),
+    against the single stage's in the same run."""
     from sales_scorecard.core.engine import ScorecardEngine
     from sales_scorecard.schemas.records import record_from_event
     from sales_scorecard.schemas.validation import EventValidator
@@ -58,8 +61,14 @@ def measure_engine(events: list[dict[str, Any]], on_time_rate: int = 0, on_time_
     for key in refreshed:
         engine.render(*key)
     refresh = time.perf_counter() - started
+    single = measure_stage(events)
+    split: dict[str, Any] = {}
+    if partitions is not None:
+        split = measure_partitioned_stages(events, partitions, team_stage)
+        split["cpu_over_single"] = round(split["cpu_us_per_event"] / single["stage_cpu_us_per_event"], 3)
     return {
-        **measure_stage(events),
+        **single,
+        **({"partitioned": split} if split else {}),
         **(measure_stage_on_time(on_time_rate, reps=on_time_reps) if on_time_rate else {}),
         "events": len(lines),
         "scorecard_keys": len(keys),
@@ -107,6 +116,36 @@ def measure_stage(events: list[dict[str, Any]]) -> dict:
     asyncio.run(digest())
     cpu = time.process_time() - started
     return {"stage_cpu_us_per_event": round(1e6 * cpu / max(len(facts), 1), 1), "stage_updates_sent": outputs.sent}
+
+
+def measure_partitioned_stages(events: list[dict[str, Any]], partitions: int, team_stage: bool) -> dict:
+    """CPU seconds of the partitioned stages of one worker holding every partition (dict
+    tables, outputs dropped, the real clock) digesting ``events`` as a backlog, per event
+    and per stage: the org stage (its part stays on one partition, whatever the number of
+    workers), the rep partitions and (with ``team_stage``) the team partitions summed; the
+    facts each was handed per event; and the org stage's ceiling, the events per second
+    its CPU per event allows one core (what no number of workers can raise)."""
+    import asyncio
+
+    from sales_scorecard.cli.bench.load import validated
+    from sales_scorecard.cli.bench.state import PartitionedShape
+    from sales_scorecard.streams.settings import Settings
+
+    settings = Settings(store="memory", stages="partitioned", partitions=partitions, team_stage=team_stage)
+    facts = list(validated(events, settings.currency))
+    shape = PartitionedShape(0, 0, partitions, team_stage=team_stage, settings=settings, monotonic=time.monotonic,
+                             lag=STAGE_LAG_SECONDS)
+    asyncio.run(shape.feed(facts[start:start + STAGE_BATCH] for start in range(0, len(facts), STAGE_BATCH)))
+    n = max(len(facts), 1)
+    costs = {"org": shape.org_cost, "rep": shape.rep_cost, **({"team": shape.team_cost} if team_stage else {})}
+    out: dict[str, Any] = {"partitions": partitions, "team_stage": team_stage}
+    for name, cost in costs.items():
+        out[f"{name}_cpu_us_per_event"] = round(1e6 * cost.cpu_seconds / n, 1)
+        out[f"{name}_facts_per_event"] = round(cost.facts / n, 3)
+    total = sum(cost.cpu_seconds for cost in costs.values())
+    out["cpu_us_per_event"] = round(1e6 * total / n, 1)
+    out["org_ceiling_events_per_s"] = round(n / shape.org_cost.cpu_seconds) if shape.org_cost.cpu_seconds else None
+    return out
 
 
 #: Seconds of the latency part's load the on-time measure offers the stage.

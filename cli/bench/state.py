@@ -30,7 +30,8 @@ import gc
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,31 +172,49 @@ class SingleShape(Shape):
             await stage.on_batch(Batch())
 
 
+@dataclass
+class StageCost:
+    """What a group of stages was handed and took: messages, facts and CPU seconds."""
+
+    messages: int = 0
+    facts: int = 0
+    cpu_seconds: float = 0.0
+
+
 class PartitionedShape(Shape):
     """The partitioned stages of one worker holding every partition: the org stage fed the
     history, each of its messages to a rep or team partition delivered in order, and theirs
-    back."""
+    back. Without ``team_stage`` the org stage keeps the teams (no team partition), as
+    without ``SCORECARD_TEAM_STAGE``. What each group was handed and the CPU it took are
+    counted (``org_cost``, ``rep_cost``, ``team_cost``); every message is given ``lag``
+    (``AggregationStage.on_batch``)."""
 
-    def __init__(self, reps: int, months: int, partitions: int) -> None:
+    def __init__(self, reps: int, months: int, partitions: int, *, team_stage: bool = True,
+                 settings: Any = None, monotonic: Callable[[], float] | None = None, lag: float = 0.0) -> None:
         from sales_scorecard.streams.metrics import Metrics
         from sales_scorecard.streams.org_stage import OrgStage
         from sales_scorecard.streams.rep_stage import RepStages
         from sales_scorecard.streams.team_stage import TeamStages
 
-        self.reps, self.months = reps, months
-        self.settings = _settings("partitioned", partitions)
+        self.reps, self.months, self.lag = reps, months, lag
+        self.settings = settings if settings is not None else _settings("partitioned", partitions)
         self.to_rep: list[tuple[int, bytes]] = []
         self.to_team: list[tuple[int, bytes]] = []
         self.to_org: list[bytes] = []
-        clock, metrics = _clock(), Metrics()
+        self.org_cost, self.rep_cost, self.team_cost = StageCost(), StageCost(), StageCost()
+        clock, metrics = monotonic if monotonic is not None else _clock(), Metrics()
         org = OrgStage(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics, self._send_to_rep, {},
-                       monotonic=clock, send_to_team=self._send_to_team)
+                       monotonic=clock, send_to_team=self._send_to_team if team_stage else None)
         rep_stages = RepStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
                                self._send_to_org, monotonic=clock)
-        team_stages = TeamStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
-                                 self._send_to_org, monotonic=clock)
-        self.groups = [("org stage", [org]), ("rep stages", [rep_stages.stage(p) for p in range(partitions)]),
-                       ("team stages", [team_stages.stage(p) for p in range(partitions)])]
+        self.groups = [("org stage", [org]), ("rep stages", [rep_stages.stage(p) for p in range(partitions)])]
+        if team_stage:
+            team_stages = TeamStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
+                                     self._send_to_org, monotonic=clock)
+            self.groups.append(("team stages", [team_stages.stage(p) for p in range(partitions)]))
+
+    def _group(self, name: str) -> list[Any]:
+        return next((stages for group, stages in self.groups if group == name), [])
 
     async def _send_to_rep(self, partition: int, value: bytes) -> None:
         self.to_rep.append((partition, value))
@@ -207,30 +226,46 @@ class PartitionedShape(Shape):
         if value is not None:
             self.to_org.append(value)
 
+    async def _handed(self, cost: StageCost, stage: Any, batch: Any) -> None:
+        """``stage.on_batch(batch)``, counted in ``cost``."""
+        started = time.process_time()
+        await stage.on_batch(batch, lag=self.lag)
+        cost.cpu_seconds += time.process_time() - started
+        cost.messages += 1
+        cost.facts += len(batch.facts)
+
     async def _deliver(self) -> None:
         from sales_scorecard.streams.fact_batches import decode_batch
 
-        (_, [org]), (_, rep_stages), (_, team_stages) = self.groups
+        [org], reps, teams = self._group("org stage"), self._group("rep stages"), self._group("team stages")
         while self.to_rep or self.to_team or self.to_org:
             while self.to_rep:
                 partition, value = self.to_rep.pop(0)
-                await rep_stages[partition].on_batch(decode_batch(value))
+                await self._handed(self.rep_cost, reps[partition], decode_batch(value))
             while self.to_team:
                 partition, value = self.to_team.pop(0)
-                await team_stages[partition].on_batch(decode_batch(value))
+                await self._handed(self.team_cost, teams[partition], decode_batch(value))
             while self.to_org:
-                await org.on_batch(decode_batch(self.to_org.pop(0)))
+                await self._handed(self.org_cost, org, decode_batch(self.to_org.pop(0)))
+
+    async def feed(self, batches: Iterable[list[dict[str, Any]]]) -> None:
+        """Hand the org stage each batch of facts as a ``sales.facts`` message, and deliver
+        every message the stages send on."""
+        from sales_scorecard.streams.fact_batches import Batch
+
+        [org] = self._group("org stage")
+        for batch in batches:
+            await self._handed(self.org_cost, org, Batch(batch))
+            await self._deliver()
 
     async def _digest(self) -> None:
         from sales_scorecard.streams.fact_batches import Batch
 
-        (_, [org]), (_, rep_stages), (_, team_stages) = self.groups
-        for batch in _history(self.reps, self.months, self.settings.currency):
-            await org.on_batch(Batch(batch))
-            await self._deliver()
+        await self.feed(_history(self.reps, self.months, self.settings.currency))
+        [org] = self._group("org stage")
         while self.waiting():
             await org.on_batch(Batch())
-            for stage in [*rep_stages, *team_stages]:
+            for stage in [*self._group("rep stages"), *self._group("team stages")]:
                 await stage.on_batch(Batch())
             await self._deliver()
 

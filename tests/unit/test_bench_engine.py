@@ -1,12 +1,15 @@
-"""The engine part's measure of the single stage on time (``cli/bench/engine.py``) and the
-latency part's load it uses (``cli/bench/latency.py``)."""
+"""The engine part's measures of the stages in process (``cli/bench/engine.py``): the single
+stage on time, with the latency part's load it uses (``cli/bench/latency.py``), and the
+partitioned stages' cost per stage."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from sales_scorecard.cli.bench.engine import measure_stage_on_time
+from sales_scorecard.cli.bench.engine import measure_partitioned_stages, measure_stage_on_time
 from sales_scorecard.cli.bench.latency import roster, steady_history
+from sales_scorecard.cli.bench.load import realistic_events
+from sales_scorecard.cli.bench.report import rows
 
 
 def test_the_latency_parts_reps_are_in_teams_of_ten() -> None:
@@ -24,3 +27,37 @@ def test_on_time_the_stage_reports_its_cpu_the_loop_it_held_and_its_boards_witho
     assert 0 < got["on_time_held_ms_p99"] <= got["on_time_held_ms_max"]
     # every won deal moves a board, and each publication is timed
     assert 0 < got["on_time_boards_share"] < 1
+
+
+def test_the_partitioned_stages_cost_is_counted_per_stage_from_what_each_was_handed() -> None:
+    events = realistic_events(3000)
+    with_teams = measure_partitioned_stages(events, partitions=3, team_stage=True)
+    assert with_teams["org_facts_per_event"] == 1.0  # every fact reaches the org stage, once
+    # nearly every fact names a rep (team and company targets do not); won deals go to more partitions
+    assert with_teams["rep_facts_per_event"] > 0.9 and with_teams["team_facts_per_event"] > 0.5
+    parts = [with_teams[f"{name}_cpu_us_per_event"] for name in ("org", "rep", "team")]
+    assert min(parts) > 0 and abs(sum(parts) - with_teams["cpu_us_per_event"]) <= 0.2  # rounding of each part
+    assert abs(with_teams["org_ceiling_events_per_s"] * with_teams["org_cpu_us_per_event"] / 1e6 - 1) < 0.01
+    without = measure_partitioned_stages(events, partitions=3, team_stage=False)
+    assert "team_cpu_us_per_event" not in without and "team_facts_per_event" not in without
+    # what the rep partitions are sent does not depend on the team stage
+    assert without["rep_facts_per_event"] == with_teams["rep_facts_per_event"]
+
+
+def test_the_report_names_each_partitioned_stage_and_the_ratio_to_the_single_stage() -> None:
+    split = {"partitions": 4, "team_stage": True, "cpu_us_per_event": 206.8, "cpu_over_single": 3.76,
+             "org_cpu_us_per_event": 77.6, "org_facts_per_event": 1.0, "rep_cpu_us_per_event": 70.8,
+             "rep_facts_per_event": 1.163, "team_cpu_us_per_event": 58.4, "team_facts_per_event": 1.15,
+             "org_ceiling_events_per_s": 12889}
+    shown = dict(rows({"engine": {"apply_events_per_s": 1, "render_keys_per_s": 1, "partitioned": split}}))
+    assert shown["engine: the partitioned stages (4 partitions, team stage) digesting the events as a backlog, "
+                 "CPU per event, summed (offline)"] == "206.8 us"
+    assert shown["engine: the org stage (one partition), CPU per event"] == "77.6 us"
+    assert shown["engine: the team partitions, facts handed per event"] == "1.15"
+    assert shown["engine: the org stage's ceiling on one core (events/s its CPU per event allows)"] == "12,889 ev/s"
+    del split["team_cpu_us_per_event"], split["team_facts_per_event"]
+    split["team_stage"] = False
+    shown = dict(rows({"engine": {"apply_events_per_s": 1, "render_keys_per_s": 1, "partitioned": split}}))
+    assert not any("team partitions" in name for name in shown)
+    assert "engine: the partitioned stages (4 partitions) digesting the events as a backlog, CPU per event, " \
+           "summed (offline)" in shown

@@ -70,3 +70,13 @@ def test_the_report_lists_the_state_figures_under_their_shape(stages: str | None
     assert got[f"{title}: peak / final RSS above the start, per rep-period (dict tables counted)"] == "6,577 / 6,500 B"
     assert got[f"{title}: traced peak / held / held without the tables, per rep-period"] == "6,130 / 6,105 / 3,519 B"
     assert got[f"{title}: held by {part}"] == "931 B"
+
+
+def test_without_a_team_stage_the_org_stage_publishes_the_teams_and_each_group_is_counted() -> None:
+    shape = PartitionedShape(reps=6, months=2, partitions=3, team_stage=False)
+    shape.digest()
+    assert [name for name, _ in shape.groups] == ["org stage", "rep stages"]
+    (_, [org]), _ = shape.groups
+    assert {key.split(":")[0] for key in org.tables.emitted} == {"company", "team"}
+    assert shape.team_cost.messages == 0 and shape.rep_cost.facts >= shape.org_cost.facts > 0
+    assert shape.org_cost.cpu_seconds > 0 and shape.rep_cost.cpu_seconds > 0
