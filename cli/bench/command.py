@@ -113,7 +113,8 @@ def say(message: str) -> None:
               show_default=True)
 @click.option("--stages", type=click.Choice(["single", "partitioned"]), default="single", show_default=True,
               help="SCORECARD_STAGES of the pipeline in the throughput, latency, memory, state and failover "
-                   "parts (the workers part always runs partitioned).")
+                   "parts (the workers part always runs partitioned); partitioned adds each stage's cost "
+                   "to the engine part.")
 @click.option("--team-stage", is_flag=True,
               help="With partitioned stages (and in the workers part), run the team stage too "
                    "(SCORECARD_TEAM_STAGE).")

@@ -21,7 +21,7 @@ from sales_scorecard.streams.settings import Settings
 from sales_scorecard.streams.team_stage import TeamPartitionStage
 from tests import factories as f
 from tests.unit.test_aggregation_stage import Outputs, new_tables
-from tests.unit.test_partitioned_stages import _clock, _validated
+from tests.unit.test_partitioned_stages import flush_each_reading_clock, validated_facts
 
 PARTITIONS = 3
 REP, TEAM = "r1", "t1"
@@ -50,13 +50,13 @@ def _stage(kind: type[PartitionStage], to_org: ToOrg) -> tuple[PartitionStage, O
                         clock_refresh_seconds=10**9)
     partition = partition_of(REP if kind is RepPartitionStage else TEAM, PARTITIONS)
     stage = kind(settings, partition, new_tables(), outputs.stage_outputs(), Metrics(), to_org.send,
-                 monotonic=_clock())
+                 monotonic=flush_each_reading_clock())
     return stage, outputs
 
 
 def _facts(*deals: tuple[str, str]) -> list[dict[str, Any]]:
     """The roster entry of ``REP`` in ``TEAM`` and a won November deal per (id, amount)."""
-    return _validated([f.roster(REP, TEAM, event_id="roster-r1"),
+    return validated_facts([f.roster(REP, TEAM, event_id="roster-r1"),
                        *(f.deal(d, REP, "c1", amount, event_id=f"{d}-1") for d, amount in deals)])
 
 

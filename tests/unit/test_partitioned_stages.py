@@ -58,7 +58,7 @@ def _settings(commission_plan: str = "") -> Settings:
                     commission_plan=commission_plan)
 
 
-def _clock() -> Callable[[], int]:
+def flush_each_reading_clock() -> Callable[[], int]:
     """A monotonic clock that moves 10 s per reading: every flush is due."""
     ticks = iter(range(0, 10**9, 10))
     return lambda: next(ticks)
@@ -80,7 +80,7 @@ class Whole:
     def __init__(self, commission_plan: str = "") -> None:
         self.outputs = Outputs()
         self.stage = AggregationStage(_settings(commission_plan), new_tables(), self.outputs.stage_outputs(),
-                                      Metrics(), monotonic=_clock())
+                                      Metrics(), monotonic=flush_each_reading_clock())
 
     async def feed(self, facts: list[dict[str, Any]]) -> None:
         await self.stage.on_batch(Batch(facts))
@@ -113,7 +113,7 @@ class Split:
         #: the messages team partitions sent asking for their facts
         self.team_requests = 0
         self.metrics = Metrics()
-        clock = _clock()
+        clock = flush_each_reading_clock()
 
         async def send_to_rep(partition: int, value: bytes) -> None:
             self.to_rep.append((partition, value))
@@ -282,7 +282,8 @@ def _resplits_after_the_close() -> list[dict[str, Any]]:
     ]
 
 
-def _validated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def validated_facts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` as the ingest agents forward them (each must be valid)."""
     validator = EventValidator("CNY")
     out = []
     for event in events:
@@ -302,7 +303,7 @@ async def _both(whole: Whole, split: Split, facts: list[dict[str, Any]]) -> None
 
 
 def test_the_split_stages_publish_what_the_whole_computation_publishes() -> None:
-    facts = _validated(_history())
+    facts = validated_facts(_history())
     assert len({partition_of(f["rep_id"], PARTITIONS) for f in facts if f["type"] == "roster"}) == PARTITIONS
     whole, split = Whole(), Split()
     asyncio.run(_both(whole, split, facts))
@@ -349,7 +350,7 @@ def test_keys_set_aside_at_every_flush_leave_the_figures_payroll_and_boards_the_
 
     monkeypatch.setattr(KeyQueue, "extend", counted)
     whole, split = Whole(), Split(teams=teams)
-    asyncio.run(_both(whole, split, _validated(_history())))
+    asyncio.run(_both(whole, split, validated_facts(_history())))
     assert len(set_aside) > 50, f"the budget set {len(set_aside)} keys aside"
     assert _figures(split.outputs.sent["scorecards"]) == _figures(whole.outputs.sent["scorecards"])
     assert _payroll(split.outputs.sent["payroll"]) == _payroll(whole.outputs.sent["payroll"])
@@ -361,12 +362,12 @@ def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publish
     # After the history, a late roster entry moves a rep's September to a team of another
     # team partition (which gets the rep's history then), and a call in December moves the
     # clock of every team, most of them in partitions the call itself does not go to.
-    history = _validated(_history())
+    history = validated_facts(_history())
     team_of = {e["rep_id"]: e["team_id"] for e in history if e["type"] == "roster"}
     mover = sorted(team_of)[1]
     to = next(t for t in ("t01", "t02", "t03", "t-other", "t-split")
               if partition_of(t, PARTITIONS) != partition_of(team_of[mover], PARTITIONS))
-    facts = history + _validated([
+    facts = history + validated_facts([
         {**f.roster(mover, to, effective_at="2026-09-01T00:00:00+08:00"), "event_id": "late-transfer"},
         f.activity(sorted(team_of)[0], "call", occurred_at="2026-12-01T10:00:00+08:00")])
     whole, split = Whole(), Split(teams=True)
@@ -397,7 +398,7 @@ def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publish
     split.org.on_revoked()
     split.teams.revoke(held)
     split.teams.assign(held)
-    call = _validated([f.activity(sorted(team_of)[2], "call", occurred_at="2026-12-02T10:00:00+08:00")])
+    call = validated_facts([f.activity(sorted(team_of)[2], "call", occurred_at="2026-12-02T10:00:00+08:00")])
     asyncio.run(_both(whole, split, call))
     assert all(stage.engine is not None for stage in split.teams.stages.values())
     # a rebuilt stage renders every key again, at the clock of now (the whole stage rendered
@@ -409,7 +410,7 @@ def test_with_a_team_stage_the_team_boards_show_what_the_whole_computation_shows
     # The org engine keeps no figures of a team partition's team: a team board's summary
     # (score, dimensions) comes from the row the team's partition sent, its manager from
     # the org stage's roster; the boards list names every team with a scorecard.
-    facts = _validated(_history())
+    facts = validated_facts(_history())
     whole, split = Whole(), Split(teams=True)
     asyncio.run(_both(whole, split, facts))
     assert whole.stage.engine is not None and split.org.engine is not None
@@ -438,9 +439,9 @@ def test_with_a_team_stage_the_team_boards_show_what_the_whole_computation_shows
 def test_a_team_scorecard_that_stops_existing_takes_its_boards_summary_with_it() -> None:
     # tA's only deal moves to a rep of tB: tA's partition withdraws its scorecards and the
     # org stage drops their summaries, as the whole computation has none.
-    facts = _validated([f.roster("a1", "tA", event_id="roster-a1"), f.roster("b1", "tB", event_id="roster-b1"),
+    facts = validated_facts([f.roster("a1", "tA", event_id="roster-a1"), f.roster("b1", "tB", event_id="roster-b1"),
                         f.deal("d1", "a1", "c1", "1000.00", event_id="d1-1")])
-    moved = _validated([f.deal("d1", "b1", "c1", "1000.00", version=2, event_id="d1-2")])
+    moved = validated_facts([f.deal("d1", "b1", "c1", "1000.00", version=2, event_id="d1-2")])
     whole, split = Whole(), Split(teams=True)
     asyncio.run(_both(whole, split, facts))
     assert split.org.boards.summary("tA", "2026-11") is not None
@@ -459,7 +460,7 @@ def test_a_team_stage_started_beside_an_org_stage_that_published_the_teams_goes_
     # org stage hands each team partition the revisions and alert states it recorded of
     # its teams, so no team key is published at a revision it had before and no alert that
     # is firing is raised again.
-    facts = _validated(_history())
+    facts = validated_facts(_history())
     before = Split()
     asyncio.run(_both(Whole(), before, facts))
     recorded = {k: row[0] for k, row in before.org.tables.emitted.items()
@@ -467,7 +468,7 @@ def test_a_team_stage_started_beside_an_org_stage_that_published_the_teams_goes_
     firing = {k for k, state in before.org.tables.alert_state.items() if ":team:" in k and state["firing"]}
     assert recorded and firing
     after = Split(teams=True, tables=(before.org.tables, before.reps.tables, before.org.board_rows))
-    late = _validated([f.activity(sorted({e["rep_id"] for e in facts if e["type"] == "roster"})[0], "call",
+    late = validated_facts([f.activity(sorted({e["rep_id"] for e in facts if e["type"] == "roster"})[0], "call",
                                   occurred_at="2026-12-02T10:00:00+08:00")])
     whole = Whole()
     asyncio.run(whole.feed(facts))
@@ -510,7 +511,7 @@ def test_a_team_stage_started_beside_an_org_stage_that_published_the_teams_goes_
 def test_a_new_deployments_team_partitions_hold_every_fact_from_the_start_and_never_ask() -> None:
     # An org stage that starts with nothing stored sends every team partition ``team_fed``
     # before any fact: what it routes from then on is everything.
-    facts = _validated(_history())
+    facts = validated_facts(_history())
     whole, split = Whole(), Split(teams=True)
     asyncio.run(_both(whole, split, facts[:1]))
     assert set(split.teams.stages) == set(range(PARTITIONS))
@@ -527,7 +528,7 @@ def test_a_new_deployments_team_partitions_hold_every_fact_from_the_start_and_ne
 def test_a_team_partition_publishes_nothing_before_it_has_every_fact_and_asks_until_it_gets_them() -> None:
     # A team stage started beside an org stage that has stored facts (an upgrade): its
     # partitions lack the history until the org stage sends it.
-    facts = _validated(_history())
+    facts = validated_facts(_history())
     half = len(facts) // 2
     whole, before = Whole(), Split()
     asyncio.run(_both(whole, before, facts[:half]))
@@ -568,7 +569,7 @@ def test_the_org_stage_hands_a_teams_records_to_the_partition_of_the_team_whatev
 
 
 def test_each_rep_partition_publishes_only_its_own_reps() -> None:
-    facts = _validated(_history())
+    facts = validated_facts(_history())
     split = Split()
 
     async def go() -> None:
@@ -621,7 +622,7 @@ def test_another_reps_deal_of_a_shared_customer_reaches_a_partition_only_when_it
 
     async def go() -> None:
         for step in steps:
-            facts = _validated(step)
+            facts = validated_facts(step)
             await whole.feed(facts)
             await split.feed(facts)
             held.append((stored_facts(partition_a.tables.facts).get("deal:d-b") or {}).get("version"))
@@ -647,13 +648,13 @@ def test_a_version_whose_send_a_crash_lost_reaches_a_partition_of_the_customer_w
     reopened = dict(stage="open", closed_at=None, created_at="2026-08-01T10:00:00+08:00", version=3,
                     occurred_at="2026-09-05T10:00:00+08:00", pipeline_stage="proposal",
                     expected_close_at="2026-12-20T10:00:00+08:00")
-    first = _validated([
+    first = validated_facts([
         f.roster(a, "t1"), f.roster(b, "t2"),
         f.deal("d-a", a, "c-shared", "500.00", closed_at="2026-08-20T10:00:00+08:00",
                created_at="2026-08-01T10:00:00+08:00"),
         f.deal("d-b", b, "c-shared", "900.00", closed_at="2026-08-10T10:00:00+08:00",
                created_at="2026-08-01T10:00:00+08:00")])
-    lost = _validated([
+    lost = validated_facts([
         f.deal("d-b", b, "c-shared", "900.00", stage="reversed", version=2, closed_at="2026-08-10T10:00:00+08:00",
                created_at="2026-08-01T10:00:00+08:00", occurred_at="2026-09-01T10:00:00+08:00"),
         f.deal("d-b", b, "c-shared", "900.00", **reopened)])
@@ -678,11 +679,11 @@ def test_a_version_whose_send_a_crash_lost_reaches_a_partition_of_the_customer_w
 
 
 def test_an_appeal_reaches_the_partition_of_its_rep_and_pays_as_the_whole_computation_does() -> None:
-    facts = _validated(_history())
+    facts = validated_facts(_history())
     reps = sorted({f["rep_id"] for f in facts if f["type"] == "roster"})
     # One appeal on a closed month (paid at once), one on an open month (paid at its close).
     appeals = [appeal_fact("D-1", "123.45", reps[0], "2026-07"), appeal_fact("D-2", "-10.00", reps[1], "2026-09")]
-    later = _validated([f.close_period("2026-09")])
+    later = validated_facts([f.close_period("2026-09")])
     whole, split = Whole(), Split()
 
     async def go() -> None:
@@ -711,11 +712,11 @@ def test_a_late_roster_entry_is_adjusted_once_by_the_partition_of_its_rep_as_the
     plans.write_text(TEAM_PLANS)  # 5 % by default, 10 % in team t9
     a = "r1"
     b = next(r for r in ("r2", "r3", "r4", "r5") if partition_of(r, PARTITIONS) != partition_of(a, PARTITIONS))
-    november = _validated([f.roster(a, "t1"), f.roster(b, "t1"), f.deal("d1", a, "c1", "1000.00"),
+    november = validated_facts([f.roster(a, "t1"), f.roster(b, "t1"), f.deal("d1", a, "c1", "1000.00"),
                            f.deal("d2", b, "c2", "3000.00"), f.close_period("2026-11")])
     # On 3 December: a was in t9 since 20 November (so at November's end); b's move to t9
     # takes effect on 1 December, after November.
-    moves = _validated([late_roster(a, "t9", "2026-11-20T00:00:00+08:00", "late-a"),
+    moves = validated_facts([late_roster(a, "t9", "2026-11-20T00:00:00+08:00", "late-a"),
                         late_roster(b, "t9", "2026-12-01T00:00:00+08:00", "late-b")])
     whole, split = Whole(str(plans)), Split(str(plans))
 
@@ -756,7 +757,7 @@ def test_an_assigned_stage_reports_a_rebuild_owed_until_it_has_flushed_and_nothi
     assert pending() == 1 + PARTITIONS
 
     async def go() -> None:
-        await split.feed(_validated(_history())[:60])
+        await split.feed(validated_facts(_history())[:60])
         await split.settle()
 
     asyncio.run(go())
@@ -785,7 +786,7 @@ def test_a_revoked_stage_no_longer_spaces_out_the_stages_left_on_its_worker() ->
 def test_a_rebuilt_org_stage_sends_every_rep_its_split_targets_again() -> None:
     # What a crash kept from reaching the rep stage cannot be told apart after a rebuild:
     # the org stage sends each rep who may have shares all of them again (contract §12).
-    facts = _validated(_history())
+    facts = validated_facts(_history())
     split = Split()
 
     async def go() -> list[dict[str, Any]]:
@@ -1071,7 +1072,7 @@ def test_a_slow_regular_flush_of_one_partition_holds_back_the_leading_edge_of_an
 
 def test_the_org_stages_boards_are_whole_after_its_first_flush_and_again_after_a_rebuild() -> None:
     split = Split()
-    facts = _validated([f.roster("r1", "t1"), f.roster("r2", "t2"), f.deal("d1", "r1", "c1", "100.00"),
+    facts = validated_facts([f.roster("r1", "t1"), f.roster("r2", "t2"), f.deal("d1", "r1", "c1", "100.00"),
                         f.deal("d2", "r2", "c2", "300.00")])
     split.org.on_assigned()
     split.reps.assign(set(range(PARTITIONS)))
