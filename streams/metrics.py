@@ -91,7 +91,8 @@ class Metrics:
         self.rep_batches_done = Counter(
             "scorecard_rep_batches_done",
             "Messages from the org stage this worker's rep stage partitions processed: summed over every "
-            "worker, equal to scorecard_rep_batches_sent_total once the rep stage has caught up", registry=r)
+            "worker, at least scorecard_rep_batches_sent_total once the rep stage has caught up (a message "
+            "re-delivered after a rebalance is processed, and counted, again)", registry=r)
         self.progress = StageProgress(self)
 
     def count_fact(self, kind: str, outcome: str) -> None:

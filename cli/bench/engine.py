@@ -62,13 +62,14 @@ def measure_engine(events: list[dict[str, Any]], on_time_rate: int = 0, on_time_
         engine.render(*key)
     refresh = time.perf_counter() - started
     single = measure_stage(events)
-    split: dict[str, Any] = {}
+    partitioned: dict[str, Any] = {}
     if partitions is not None:
-        split = measure_partitioned_stages(events, partitions, team_stage)
-        split["cpu_over_single"] = round(split["cpu_us_per_event"] / single["stage_cpu_us_per_event"], 3)
+        partitioned = measure_partitioned_stages(events, partitions, team_stage)
+        partitioned["cpu_over_single"] = round(
+            partitioned["cpu_us_per_event"] / single["stage_cpu_us_per_event"], 3)
     return {
         **single,
-        **({"partitioned": split} if split else {}),
+        **({"partitioned": partitioned} if partitioned else {}),
         **(measure_stage_on_time(on_time_rate, reps=on_time_reps) if on_time_rate else {}),
         "events": len(lines),
         "scorecard_keys": len(keys),
@@ -120,11 +121,12 @@ def measure_stage(events: list[dict[str, Any]]) -> dict:
 
 def measure_partitioned_stages(events: list[dict[str, Any]], partitions: int, team_stage: bool) -> dict:
     """CPU seconds of the partitioned stages of one worker holding every partition (dict
-    tables, outputs dropped, the real clock) digesting ``events`` as a backlog, per event
-    and per stage: the org stage (its part stays on one partition, whatever the number of
-    workers), the rep partitions and (with ``team_stage``) the team partitions summed; the
-    facts each was handed per event; and the org stage's ceiling, the events per second
-    its CPU per event allows one core (what no number of workers can raise)."""
+    tables, outputs dropped, the real clock, one render budget) digesting ``events`` as a
+    backlog, per event and per stage, the decoding of each stage's messages included: the
+    org stage (its part stays on one partition, whatever the number of workers), the rep
+    partitions and (with ``team_stage``) the team partitions summed; the facts each was
+    handed per event; and the org stage's ceiling, the events per second its CPU per event
+    allows one core (what no number of workers can raise)."""
     import asyncio
 
     from sales_scorecard.cli.bench.load import validated
@@ -138,14 +140,15 @@ def measure_partitioned_stages(events: list[dict[str, Any]], partitions: int, te
     asyncio.run(shape.feed(facts[start:start + STAGE_BATCH] for start in range(0, len(facts), STAGE_BATCH)))
     n = max(len(facts), 1)
     costs = {"org": shape.org_cost, "rep": shape.rep_cost, **({"team": shape.team_cost} if team_stage else {})}
-    out: dict[str, Any] = {"partitions": partitions, "team_stage": team_stage}
+    figures: dict[str, Any] = {"partitions": partitions, "team_stage": team_stage}
     for name, cost in costs.items():
-        out[f"{name}_cpu_us_per_event"] = round(1e6 * cost.cpu_seconds / n, 1)
-        out[f"{name}_facts_per_event"] = round(cost.facts / n, 3)
+        figures[f"{name}_cpu_us_per_event"] = round(1e6 * cost.cpu_seconds / n, 1)
+        figures[f"{name}_facts_per_event"] = round(cost.facts / n, 3)
     total = sum(cost.cpu_seconds for cost in costs.values())
-    out["cpu_us_per_event"] = round(1e6 * total / n, 1)
-    out["org_ceiling_events_per_s"] = round(n / shape.org_cost.cpu_seconds) if shape.org_cost.cpu_seconds else None
-    return out
+    figures["cpu_us_per_event"] = round(1e6 * total / n, 1)
+    org_cpu = shape.org_cost.cpu_seconds
+    figures["org_ceiling_events_per_s"] = round(n / org_cpu) if org_cpu else None
+    return figures
 
 
 #: Seconds of the latency part's load the on-time measure offers the stage.

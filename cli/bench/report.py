@@ -31,19 +31,21 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             e.get("stage_cpu_us_per_event"), "us")
         add("engine: updates the stage sent meanwhile (scorecards, boards, alerts, payroll)",
             e.get("stage_updates_sent"))
-        split = e.get("partitioned")
-        if split:
-            shape = f"{split['partitions']} partitions" + (", team stage" if split.get("team_stage") else "")
+        partitioned = e.get("partitioned")
+        if partitioned:
+            team = ", team stage" if partitioned.get("team_stage") else ""
+            shape = f"{partitioned['partitions']} partitions{team}"
             add(f"engine: the partitioned stages ({shape}) digesting the events as a backlog, CPU per event, "
-                "summed (offline)", split["cpu_us_per_event"], "us")
-            add("engine: the partitioned stages' CPU per event over the single stage's", split["cpu_over_single"])
+                "summed (offline)", partitioned["cpu_us_per_event"], "us")
+            add("engine: the partitioned stages' CPU per event over the single stage's",
+                partitioned["cpu_over_single"])
             for name, label in (("org", "the org stage (one partition)"), ("rep", "the rep partitions"),
                                 ("team", "the team partitions")):
-                if f"{name}_cpu_us_per_event" in split:
-                    add(f"engine: {label}, CPU per event", split[f"{name}_cpu_us_per_event"], "us")
-                    add(f"engine: {label}, facts handed per event", split[f"{name}_facts_per_event"])
+                if f"{name}_cpu_us_per_event" in partitioned:
+                    add(f"engine: {label}, CPU per event", partitioned[f"{name}_cpu_us_per_event"], "us")
+                    add(f"engine: {label}, facts handed per event", partitioned[f"{name}_facts_per_event"])
             add("engine: the org stage's ceiling on one core (events/s its CPU per event allows)",
-                split["org_ceiling_events_per_s"], "ev/s")
+                partitioned["org_ceiling_events_per_s"], "ev/s")
         if e.get("on_time_rate"):
             over = f" over {e['on_time_reps']:,} reps" if e.get("on_time_reps") else ""
             add(f"engine: the single stage on time at {e['on_time_rate']:,} ev/s (the latency part's load{over}), "

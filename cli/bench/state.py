@@ -184,8 +184,9 @@ class StageCost:
 class PartitionedShape(Shape):
     """The partitioned stages of one worker holding every partition: the org stage fed the
     history, each of its messages to a rep or team partition delivered in order, and theirs
-    back. Without ``team_stage`` the org stage keeps the teams (no team partition), as
-    without ``SCORECARD_TEAM_STAGE``. What each group was handed and the CPU it took are
+    back. The stages share one render budget, as a worker's do. Without ``team_stage`` the
+    org stage keeps the teams (no team partition), as without ``SCORECARD_TEAM_STAGE``.
+    What each group was handed and the CPU it took, decoding its messages included, are
     counted (``org_cost``, ``rep_cost``, ``team_cost``); every message is given ``lag``
     (``AggregationStage.on_batch``)."""
 
@@ -193,6 +194,7 @@ class PartitionedShape(Shape):
                  settings: Any = None, monotonic: Callable[[], float] | None = None, lag: float = 0.0) -> None:
         from sales_scorecard.streams.metrics import Metrics
         from sales_scorecard.streams.org_stage import OrgStage
+        from sales_scorecard.streams.render_budget import RenderBudget
         from sales_scorecard.streams.rep_stage import RepStages
         from sales_scorecard.streams.team_stage import TeamStages
 
@@ -202,19 +204,21 @@ class PartitionedShape(Shape):
         self.to_team: list[tuple[int, bytes]] = []
         self.to_org: list[bytes] = []
         self.org_cost, self.rep_cost, self.team_cost = StageCost(), StageCost(), StageCost()
-        clock, metrics = monotonic if monotonic is not None else _clock(), Metrics()
-        org = OrgStage(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics, self._send_to_rep, {},
-                       monotonic=clock, send_to_team=self._send_to_team if team_stage else None)
-        rep_stages = RepStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
-                               self._send_to_org, monotonic=clock)
-        self.groups = [("org stage", [org]), ("rep stages", [rep_stages.stage(p) for p in range(partitions)])]
+        clock, metrics, budget = monotonic if monotonic is not None else _clock(), Metrics(), RenderBudget()
+        self.org = OrgStage(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics, self._send_to_rep,
+                            {}, monotonic=clock, budget=budget,
+                            send_to_team=self._send_to_team if team_stage else None)
+        rep_partitions = RepStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
+                                   self._send_to_org, monotonic=clock, budget=budget)
+        self.rep_stages = [rep_partitions.stage(p) for p in range(partitions)]
+        self.team_stages: list[Any] = []
         if team_stage:
-            team_stages = TeamStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
-                                     self._send_to_org, monotonic=clock)
-            self.groups.append(("team stages", [team_stages.stage(p) for p in range(partitions)]))
-
-    def _group(self, name: str) -> list[Any]:
-        return next((stages for group, stages in self.groups if group == name), [])
+            teams = TeamStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
+                               self._send_to_org, monotonic=clock, budget=budget)
+            self.team_stages = [teams.stage(p) for p in range(partitions)]
+        self.groups = [("org stage", [self.org]), ("rep stages", self.rep_stages)]
+        if team_stage:
+            self.groups.append(("team stages", self.team_stages))
 
     async def _send_to_rep(self, partition: int, value: bytes) -> None:
         self.to_rep.append((partition, value))
@@ -226,46 +230,45 @@ class PartitionedShape(Shape):
         if value is not None:
             self.to_org.append(value)
 
-    async def _handed(self, cost: StageCost, stage: Any, batch: Any) -> None:
-        """``stage.on_batch(batch)``, counted in ``cost``."""
+    async def _handed(self, cost: StageCost, stage: Any, message: Any) -> None:
+        """``stage.on_batch`` of ``message`` (a ``Batch``, or an encoded one, decoded as the
+        receiving agent does), counted in ``cost``."""
+        from sales_scorecard.streams.fact_batches import decode_batch
+
         started = time.process_time()
+        batch = decode_batch(message) if isinstance(message, bytes) else message
         await stage.on_batch(batch, lag=self.lag)
         cost.cpu_seconds += time.process_time() - started
         cost.messages += 1
         cost.facts += len(batch.facts)
 
     async def _deliver(self) -> None:
-        from sales_scorecard.streams.fact_batches import decode_batch
-
-        [org], reps, teams = self._group("org stage"), self._group("rep stages"), self._group("team stages")
         while self.to_rep or self.to_team or self.to_org:
             while self.to_rep:
                 partition, value = self.to_rep.pop(0)
-                await self._handed(self.rep_cost, reps[partition], decode_batch(value))
+                await self._handed(self.rep_cost, self.rep_stages[partition], value)
             while self.to_team:
                 partition, value = self.to_team.pop(0)
-                await self._handed(self.team_cost, teams[partition], decode_batch(value))
+                await self._handed(self.team_cost, self.team_stages[partition], value)
             while self.to_org:
-                await self._handed(self.org_cost, org, decode_batch(self.to_org.pop(0)))
+                await self._handed(self.org_cost, self.org, self.to_org.pop(0))
 
     async def feed(self, batches: Iterable[list[dict[str, Any]]]) -> None:
         """Hand the org stage each batch of facts as a ``sales.facts`` message, and deliver
         every message the stages send on."""
         from sales_scorecard.streams.fact_batches import Batch
 
-        [org] = self._group("org stage")
         for batch in batches:
-            await self._handed(self.org_cost, org, Batch(batch))
+            await self._handed(self.org_cost, self.org, Batch(batch))
             await self._deliver()
 
     async def _digest(self) -> None:
         from sales_scorecard.streams.fact_batches import Batch
 
         await self.feed(_history(self.reps, self.months, self.settings.currency))
-        [org] = self._group("org stage")
         while self.waiting():
-            await org.on_batch(Batch())
-            for stage in [*self._group("rep stages"), *self._group("team stages")]:
+            await self.org.on_batch(Batch())
+            for stage in [*self.rep_stages, *self.team_stages]:
                 await stage.on_batch(Batch())
             await self._deliver()
 

@@ -265,3 +265,21 @@ def test_latency_rounds_run_on_topics_of_their_own_and_report_the_median_p99(tmp
     assert "latency p99 (target p99 <= 500) | 40 ms" in report  # the median of 3, 40 and 900
     assert "latency: p99 of each of 3 runs (the median above) | 3 / 40 / 900 ms" in report
     assert "latency: the worker's CPU while loaded, in cores | 0.8" in report
+
+
+def test_the_engine_part_measures_the_partitioned_stages_only_when_asked_for_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.cli.bench import engine
+
+    asked: list[dict[str, Any]] = []
+
+    def fake_engine(events: list, **kwargs: Any) -> dict:
+        asked.append(kwargs)
+        return {"apply_events_per_s": 1, "render_keys_per_s": 1}
+
+    monkeypatch.setattr(engine, "measure_engine", fake_engine)
+    for extra in ([], ["--stages", "partitioned"], ["--stages", "partitioned", "--team-stage"]):
+        args = ["--only", "engine", "--events", "10", "--partitions", "6", "--out-dir", str(tmp_path), *extra]
+        result = CliRunner().invoke(bench_module.command, args)
+        assert result.exit_code == 0, result.output
+    assert [(kw["partitions"], kw["team_stage"]) for kw in asked] == [(None, False), (6, False), (6, True)]

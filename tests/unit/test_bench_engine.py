@@ -4,12 +4,18 @@ partitioned stages' cost per stage."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
+from typing import Any
 
-from sales_scorecard.cli.bench.engine import measure_partitioned_stages, measure_stage_on_time
+import pytest
+
+from sales_scorecard.cli.bench.engine import measure_engine, measure_partitioned_stages, measure_stage_on_time
 from sales_scorecard.cli.bench.latency import roster, steady_history
-from sales_scorecard.cli.bench.load import realistic_events
+from sales_scorecard.cli.bench.load import realistic_events, validated
 from sales_scorecard.cli.bench.report import rows
+from sales_scorecard.cli.bench.state import PartitionedShape
 
 
 def test_the_latency_parts_reps_are_in_teams_of_ten() -> None:
@@ -61,3 +67,45 @@ def test_the_report_names_each_partitioned_stage_and_the_ratio_to_the_single_sta
     assert not any("team partitions" in name for name in shown)
     assert "engine: the partitioned stages (4 partitions) digesting the events as a backlog, CPU per event, " \
            "summed (offline)" in shown
+
+
+def test_the_engine_part_puts_the_partitioned_stages_beside_the_single_stage_in_the_same_run() -> None:
+    got = measure_engine(realistic_events(1500), partitions=2, team_stage=False)
+    partitioned = got["partitioned"]
+    assert partitioned["partitions"] == 2 and partitioned["team_stage"] is False
+    assert partitioned["cpu_over_single"] == round(partitioned["cpu_us_per_event"] / got["stage_cpu_us_per_event"], 3)
+    assert "partitioned" not in measure_engine(realistic_events(200))
+
+
+def test_each_stage_is_charged_its_own_cpu_and_every_message_carries_the_lag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.streams.rep_stage import RepPartitionStage
+
+    apply = RepPartitionStage._apply
+
+    async def slow_apply(self: RepPartitionStage, engine: Any, payload: dict[str, Any]) -> bool:
+        spin_until = time.process_time() + 0.002  # 2 ms of CPU per fact a rep partition applies
+        while time.process_time() < spin_until:
+            pass
+        return await apply(self, engine, payload)
+
+    monkeypatch.setattr(RepPartitionStage, "_apply", slow_apply)
+    got = measure_partitioned_stages(realistic_events(300), partitions=2, team_stage=True)
+    assert got["rep_cpu_us_per_event"] >= 2000 * got["rep_facts_per_event"]
+    assert got["org_cpu_us_per_event"] < 1000 and got["team_cpu_us_per_event"] < 1000
+
+
+def test_the_shape_hands_every_stage_the_lag_it_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sales_scorecard.streams.aggregation import AggregationStage
+
+    handed: list[tuple[str, float]] = []
+    on_batch = AggregationStage.on_batch
+
+    async def spy(self: AggregationStage, batch: Any, offset: int | None = None, lag: float = 0.0) -> None:
+        handed.append((type(self).__name__, lag))
+        await on_batch(self, batch, offset, lag)
+
+    monkeypatch.setattr(AggregationStage, "on_batch", spy)
+    shape = PartitionedShape(reps=4, months=1, partitions=2, lag=7.5)
+    asyncio.run(shape.feed([list(validated(realistic_events(200), "CNY"))]))
+    assert {name for name, _ in handed} == {"OrgStage", "RepPartitionStage", "TeamPartitionStage"}
+    assert {lag for _, lag in handed} == {7.5}

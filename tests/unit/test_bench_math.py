@@ -276,3 +276,32 @@ def test_usage_between_two_moments_and_the_machine_share() -> None:
     assert Usage(1.0, 1.0, 0.0, 0.0).machine_share is None  # no time passed
     now = Usage.of(os.getpid())
     assert now.cpu > 0 and now.machine_all >= now.machine_busy > 0
+
+
+class _Exposing:
+    """A worker as ``pipeline_handled`` reads it: its metrics' text exposition."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def metrics(self) -> str:
+        return self.text
+
+
+def _exposition(facts: int, pending: int, sent: int, done: int, rejected: int = 0) -> str:
+    return (f'scorecard_facts_total{{outcome="applied",type="deal"}} {facts}\n'
+            f"scorecard_records_rejected_total {rejected}\nscorecard_pending_updates {pending}\n"
+            f"scorecard_rep_batches_sent_total {sent}\nscorecard_rep_batches_done_total {done}\n")
+
+
+def test_the_pipeline_is_handled_once_the_rep_stage_processed_every_message_sent_even_one_twice() -> None:
+    from sales_scorecard.cli.bench.throughput import pipeline_handled
+
+    org, other = _Exposing(_exposition(9, 0, 7, 3, rejected=1)), _Exposing(_exposition(0, 0, 0, 3))
+    assert pipeline_handled(org, other) == 9  # one message of the seven still to process
+    other.text = _exposition(0, 0, 0, 4)
+    assert pipeline_handled(org, other) == 10  # all seven
+    other.text = _exposition(0, 0, 0, 5)
+    assert pipeline_handled(org, other) == 10  # one re-delivered after a rebalance: eight processed
+    other.text = _exposition(0, 2, 0, 5)
+    assert pipeline_handled(org, other) == 9  # updates still pending
