@@ -93,6 +93,13 @@ class Metrics:
             "Messages from the org stage this worker's rep stage partitions processed: summed over every "
             "worker, at least scorecard_rep_batches_sent_total once the rep stage has caught up (a message "
             "re-delivered after a rebalance is processed, and counted, again)", registry=r)
+        self.team_batches_sent = Counter(
+            "scorecard_team_batches_sent", "Messages the org stage sent to the team stage", registry=r)
+        self.team_batches_done = Counter(
+            "scorecard_team_batches_done",
+            "Messages from the org stage this worker's team stage partitions processed: summed over every "
+            "worker, at least scorecard_team_batches_sent_total once the team stage has caught up (a "
+            "message re-delivered after a rebalance is processed, and counted, again)", registry=r)
         self.progress = StageProgress(self)
 
     def count_fact(self, kind: str, outcome: str) -> None:

@@ -305,7 +305,7 @@ class OrgStage(AggregationStage):
             for partition, rows in sorted(handover.items()):
                 for value in encode_rows("handover", rows):
                     await self.team_hop.send(partition, value)
-            await self.team_hop.send_batches(clock, batch.since, broadcast)
+            self.metrics.team_batches_sent.inc(await self.team_hop.send_batches(clock, batch.since, broadcast))
         if broadcast:
             self._last_clock_broadcast = now
 

@@ -94,6 +94,8 @@ class TeamPartitionStage(PartitionStage):
         self._rows.append(self._removed_row("team", team_id, label))
 
     async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        if batch.facts or batch.clock:  # sent by the org stage's batches (a tick or a handover is neither)
+            self.metrics.team_batches_done.inc()
         if batch.clock:
             engine.advance_clock(parse_timestamp(batch.clock))
         for row in batch.handover:

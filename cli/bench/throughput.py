@@ -107,19 +107,21 @@ def measure_baseline(settings: Settings, total: int, workdir: Path, timeout: flo
 
 def pipeline_handled(*procs: WorkerProcess) -> int:
     """Input records fully handled by the workers: dead-lettered, or applied (or skipped as
-    duplicates) by the org stage, with every message it sent the rep stage processed and
-    no scorecard update left pending on any worker. A message re-delivered to the rep
-    stage after a rebalance counts as processed twice, so the processed may pass the sent
-    (a wait for equality never ended): the wait may then end that one message early."""
+    duplicates) by the org stage, with every message it sent the rep and team stages
+    processed and no scorecard update left pending on any worker. A message re-delivered
+    to a partition stage after a rebalance counts as processed twice, so the processed may
+    pass the sent (a wait for equality never ended): the wait may then end that one
+    message early."""
     expositions = [proc.metrics() for proc in procs]
     if not all(expositions):
         return 0
     done = sum(metric_sum(m, "scorecard_records_rejected_total") + metric_sum(m, "scorecard_facts_total")
                for m in expositions)
     pending = sum(metric_sum(m, "scorecard_pending_updates") for m in expositions)
-    behind = sum(metric_sum(m, "scorecard_rep_batches_sent_total") - metric_sum(m, "scorecard_rep_batches_done_total")
-                 for m in expositions)
-    return int(done) if pending == 0 and behind <= 0 else int(done) - 1
+    behind = [sum(metric_sum(m, f"scorecard_{hop}_batches_sent_total")
+                  - metric_sum(m, f"scorecard_{hop}_batches_done_total") for m in expositions)
+              for hop in ("rep", "team")]
+    return int(done) if pending == 0 and max(behind) <= 0 else int(done) - 1
 
 
 def pipeline_taken_in(*procs: WorkerProcess) -> int:

@@ -305,3 +305,13 @@ def test_the_pipeline_is_handled_once_the_rep_stage_processed_every_message_sent
     assert pipeline_handled(org, other) == 10  # one re-delivered after a rebalance: eight processed
     other.text = _exposition(0, 2, 0, 5)
     assert pipeline_handled(org, other) == 9  # updates still pending
+
+
+def test_the_pipeline_waits_for_the_team_stage_too() -> None:
+    from sales_scorecard.cli.bench.throughput import pipeline_handled
+
+    caught_up = _exposition(9, 0, 7, 7)
+    worker = _Exposing(caught_up + "scorecard_team_batches_sent_total 5\nscorecard_team_batches_done_total 4\n")
+    assert pipeline_handled(worker) == 8  # a message to a team partition still to process
+    worker.text = caught_up + "scorecard_team_batches_sent_total 5\nscorecard_team_batches_done_total 5\n"
+    assert pipeline_handled(worker) == 9
