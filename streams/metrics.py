@@ -86,20 +86,8 @@ class Metrics:
         self.team_facts = Counter(
             "scorecard_team_stage_facts", "Facts applied by this worker's team stage partitions, by partition",
             ["partition"], registry=r)
-        self.rep_batches_sent = Counter(
-            "scorecard_rep_batches_sent", "Messages the org stage sent to the rep stage", registry=r)
-        self.rep_batches_done = Counter(
-            "scorecard_rep_batches_done",
-            "Messages from the org stage this worker's rep stage partitions processed: summed over every "
-            "worker, at least scorecard_rep_batches_sent_total once the rep stage has caught up (a message "
-            "re-delivered after a rebalance is processed, and counted, again)", registry=r)
-        self.team_batches_sent = Counter(
-            "scorecard_team_batches_sent", "Messages the org stage sent to the team stage", registry=r)
-        self.team_batches_done = Counter(
-            "scorecard_team_batches_done",
-            "Messages from the org stage this worker's team stage partitions processed: summed over every "
-            "worker, at least scorecard_team_batches_sent_total once the team stage has caught up (a "
-            "message re-delivered after a rebalance is processed, and counted, again)", registry=r)
+        self.rep_batches_sent, self.rep_batches_done = _hop_counters("rep", r)
+        self.team_batches_sent, self.team_batches_done = _hop_counters("team", r)
         self.progress = StageProgress(self)
 
     def count_fact(self, kind: str, outcome: str) -> None:
@@ -113,6 +101,19 @@ class Metrics:
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""
         return generate_latest(self.registry)
+
+
+def _hop_counters(stage: str, registry: CollectorRegistry) -> tuple[Counter, Counter]:
+    """The messages the org stage sent a partitioned stage (``rep`` or ``team``), and those
+    this worker's partitions of it processed."""
+    sent = Counter(f"scorecard_{stage}_batches_sent", f"Messages the org stage sent to the {stage} stage",
+                   registry=registry)
+    done = Counter(
+        f"scorecard_{stage}_batches_done",
+        f"Messages from the org stage this worker's {stage} stage partitions processed: summed over every "
+        f"worker, at least scorecard_{stage}_batches_sent_total once the {stage} stage has caught up (a "
+        "message re-delivered after a rebalance is processed, and counted, again)", registry=registry)
+    return sent, done
 
 
 class StageProgress:
