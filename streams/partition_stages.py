@@ -20,9 +20,10 @@ from prometheus_client import Counter
 from sales_scorecard.core.award_reports import PartitionReports, ReportChunk
 from sales_scorecard.core.engine import Outcome, ScorecardEngine, scorecard_key
 from sales_scorecard.core.labels import months_of
+from sales_scorecard.core.periods import parse_timestamp
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
-from .fact_batches import encode_rows
+from .fact_batches import Batch, encode_rows
 from .fact_routes import partition_of
 from .metrics import Metrics
 from .partition_view import PartitionView
@@ -66,6 +67,16 @@ class PartitionStage(AggregationStage):
     def _fact_counter(self, metrics: Metrics) -> Counter:
         """The stage's counter of facts per partition."""
         raise NotImplementedError
+
+    def _done_counter(self) -> Counter:
+        """The stage's counter of the org stage's messages processed (its hop's "done")."""
+        raise NotImplementedError
+
+    async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
+        if batch.facts or batch.clock:  # sent by the org stage's batches (a tick or a handover is neither)
+            self._done_counter().inc()
+        if batch.clock:
+            engine.advance_clock(parse_timestamp(batch.clock))
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         self._facts_counted.inc()

@@ -31,7 +31,7 @@ from sales_scorecard.core.award_reports import ReportChunk, report_chunks
 from sales_scorecard.core.awards import bonus_request
 from sales_scorecard.core.engine import EngineRole, ScorecardEngine, rep_partition
 from sales_scorecard.core.payroll import PayrollOutput
-from sales_scorecard.core.periods import format_timestamp, parse_timestamp
+from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.schemas.records import record_from_event
 
 from .aggregation import StageOutputs, StageTables
@@ -69,6 +69,9 @@ class RepPartitionStage(PartitionStage):
     def _fact_counter(self, metrics: Metrics) -> Counter:
         return metrics.rep_facts
 
+    def _done_counter(self) -> Counter:
+        return self.metrics.rep_batches_done
+
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
         return rep_partition(lambda rep_id: partition_of(rep_id, partitions) == mine,  # partition_of is cached
@@ -82,12 +85,6 @@ class RepPartitionStage(PartitionStage):
             payload = {k: v for k, v in payload.items() if k != PREVIOUS}
             engine.apply(record_from_event(previous))
         return await super()._apply(engine, payload)
-
-    async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
-        if batch.facts or batch.clock:  # sent by the org stage (a tick is neither)
-            self.metrics.rep_batches_done.inc()
-        if batch.clock:
-            engine.advance_clock(parse_timestamp(batch.clock))
 
     def _rep_published(self, content: dict[str, Any]) -> set[tuple[str, str]]:
         revision = self._unsent_revision(content)

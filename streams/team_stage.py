@@ -46,7 +46,6 @@ from sales_scorecard.core.award_reports import ReportChunk, team_report_chunks
 from sales_scorecard.core.boards import team_row
 from sales_scorecard.core.disputes import AdjustmentRequest
 from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, team_partition
-from sales_scorecard.core.periods import parse_timestamp
 from sales_scorecard.schemas.fact_types import TEAM_FED
 
 from .aggregation import StageOutputs, StageTables
@@ -81,6 +80,9 @@ class TeamPartitionStage(PartitionStage):
     def _fact_counter(self, metrics: Metrics) -> Counter:
         return metrics.team_facts
 
+    def _done_counter(self) -> Counter:
+        return self.metrics.team_batches_done
+
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
         return team_partition(lambda team_id: partition_of(team_id, partitions) == mine, share=partitions)
@@ -94,10 +96,7 @@ class TeamPartitionStage(PartitionStage):
         self._rows.append(self._removed_row("team", team_id, label))
 
     async def _before_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
-        if batch.facts or batch.clock:  # sent by the org stage's batches (a tick or a handover is neither)
-            self.metrics.team_batches_done.inc()
-        if batch.clock:
-            engine.advance_clock(parse_timestamp(batch.clock))
+        await super()._before_facts(engine, batch)
         for row in batch.handover:
             self._take_over(row)
 
