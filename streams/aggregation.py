@@ -45,7 +45,7 @@ from sales_scorecard.core.alert_rules import (
 )
 from sales_scorecard.core.award_figures import closed_period, decided_at, periods_due
 from sales_scorecard.core.awards import BonusRequest, bonus_request, decide, load_awards
-from sales_scorecard.core.boards import METRICS, BoardCache, RosterNames
+from sales_scorecard.core.boards import METRICS, BoardCache, RosterNames, RowParts
 from sales_scorecard.core.commission import load_plans
 from sales_scorecard.core.dirty_keys import KeyQueue
 from sales_scorecard.core.disputes import AdjustmentLink, AdjustmentRequest
@@ -202,12 +202,11 @@ class Pacing:
             recent[key] = at
             recent.move_to_end(key)
     last_boards: float = 0.0
-    board_gap: float = 0.0
+    #: what the last leaderboard publication took (at most ``MAX_SPACING_SECONDS``): the
+    #: next waits the board interval plus this times the spacing factor, as a flush does
+    boards_took: float = 0.0
     last_clock: float = field(default_factory=time.monotonic)
     clock_at_refresh: datetime | None = None
-
-    def __post_init__(self) -> None:
-        self.board_gap = self.board_interval
 
 
 def spacing_factor(lag: float, interval: float) -> float:
@@ -668,7 +667,7 @@ class AggregationStage:
         elif (self.set_aside and (drained or now - pacing.last_end >= self._gap(pacing.last_took))
               and self.budget.allows(now)):
             await self.flush(engine, continuation=True)
-        elif self.boards_pending and now - pacing.last_boards >= pacing.board_gap:
+        elif self._boards_due(now):
             await self.publish_boards(engine, _now())
         self.metrics.progress.report(self.name, self.pending())
 
@@ -686,6 +685,15 @@ class AggregationStage:
         still wait for their long interval: facts a second apart would otherwise have each
         rendered them, the company's among them (half a second at 10,000 reps)."""
         return now - self.last_facts_at > self.pacing.flush_interval
+
+    def _boards_due(self, now: float) -> bool:
+        """Whether moved boards are published at ``now``: the board interval after the last
+        publication, plus what it took spaced as flushes are (``_gap``). Behind, a
+        publication ranks for boards that the next facts move again: unspaced, it took a
+        sixth of the org stage's time under a backlog (docs/benchmarks.md)."""
+        pacing = self.pacing
+        return bool(self.boards_pending) and (
+            now - pacing.last_boards >= pacing.board_interval + self._gap(pacing.boards_took))
 
     def _gap(self, took: float) -> float:
         """Seconds the next flush waits after one that took ``took``, beyond the interval
@@ -913,20 +921,21 @@ class AggregationStage:
             # facts stop or catch up, the next flush waits as on time. Twice the time on
             # time made the gap feed on itself: seconds of latency at 50 events/s.
             pacing.last_flush, pacing.flush_took = ended, spacing
-        if self.boards_pending and ended - pacing.last_boards >= pacing.board_gap:
+        if self._boards_due(ended):
             await self.publish_boards(engine, emitted_at)
 
     async def publish_boards(self, engine: ScorecardEngine, emitted_at: str) -> None:
         """Leaderboard snapshots of the boards that moved, only when ranks or values changed."""
         cache = self.boards
         started, began = self._monotonic(), time.perf_counter()
+        parts = RowParts()  # a rep's row on the company board and its team's, by every metric: built once
         for board, period in sorted(self.boards_pending):
             ranked = cache.ranked(board, period)
             window = engine.period(period)
             # the names /api/leaderboard shows too: the roster's at the period's end
             names = RosterNames(engine.roster, window.end if window is not None else None)
             for metric in METRICS:
-                rows = cache.board(board, period, metric, names, limit=self.settings.leaderboard_rows)
+                rows = cache.board(board, period, metric, names, limit=self.settings.leaderboard_rows, parts=parts)
                 content = {"type": "leaderboard", "schema_version": 1, "board": board, "period": period,
                            "metric": metric, "ranked": ranked, "rows": rows}
                 if await self.leaderboards.publish(f"{board}:{period}:{metric}", content, emitted_at):
@@ -936,8 +945,8 @@ class AggregationStage:
         pacing.last_boards = self._monotonic()
         self.metrics.board_seconds.observe(time.perf_counter() - began)  # real time: the stage's clock may be a test's
         # Ranking 10,000 reps per board takes a while: like flushes, space publications by
-        # what the last one took (at most half the time goes to boards).
-        pacing.board_gap = pacing.board_interval + min(pacing.last_boards - started, MAX_SPACING_SECONDS)
+        # what the last one took (at most half the time goes to boards; behind, less).
+        pacing.boards_took = min(pacing.last_boards - started, MAX_SPACING_SECONDS)
 
 
 class _FlushRun:

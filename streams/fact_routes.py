@@ -60,7 +60,7 @@ REPLACES_WON = "_replaces_won"
 #: (``streams.team_routes``)
 TEAM_CATCH_UP = "_team_catch_up"
 #: the annotations the org stage keeps with a fact (never forwarded)
-ANNOTATIONS = ("_reps", "_customers", "_catch_up", REPLACES_WON, TEAM_CATCH_UP)
+ANNOTATIONS = frozenset(("_reps", "_customers", "_catch_up", REPLACES_WON, TEAM_CATCH_UP))
 #: the version a reassigned deal replaces (kept and forwarded)
 PREVIOUS = "_previous"
 
@@ -92,7 +92,7 @@ def catch_ups(value: Fact, repeated: bool) -> dict[str, list[str]]:
 
 def forwarded(value: Fact) -> Fact:
     """The fact as the rep stage gets it: without the org stage's annotations."""
-    if not any(name in value for name in ANNOTATIONS):
+    if ANNOTATIONS.isdisjoint(value):  # in C: a fact without any is most facts
         return value
     return {k: v for k, v in value.items() if k not in ANNOTATIONS}
 

@@ -875,6 +875,54 @@ def test_just_behind_the_next_flush_waits_about_as_long_as_on_time(monkeypatch: 
     assert "rep:r1:2026-11" in {k for k, at in outputs.sent_at if at > flushed_at}
 
 
+def slow_boards(monkeypatch: Any) -> tuple[AggregationStage, ManualClock, Outputs, float]:
+    """A paced stage (boards every second) whose board rows take 10 ms of its clock per
+    board: NOVEMBER applied and its boards published; with what that publication took."""
+    clock, outputs = ManualClock(), Outputs()
+    settings = Settings(coalesce_ms=500, coalesce_long_ms=2000, leaderboard_ms=1000, store="memory")
+    stage = AggregationStage(settings, new_tables(), outputs.stage_outputs(), Metrics(), monotonic=clock)
+    run(stage.on_batch(Batch(NOVEMBER), offset=0))
+    board = stage.boards.board
+
+    def slow_board(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 0.01
+        return board(*args, **kwargs)
+
+    monkeypatch.setattr(stage.boards, "board", slow_board)
+    clock.now += 1.0
+    run(stage.on_batch(Batch([f.deal("d2", "r1", "c2", "500.00")]), offset=1))  # moves r1 on November's boards
+    assert outputs.sent["leaderboards"] and not stage.boards_pending
+    took = stage.pacing.boards_took
+    assert took >= 0.04  # a board per metric at least
+    return stage, clock, outputs, took
+
+
+def published_boards_at(stage: AggregationStage, clock: ManualClock, outputs: Outputs, at: float, offset: int,
+                        lag: float) -> bool:
+    """Whether a deal that moves r1's boards, handed to ``stage`` at ``at`` (its clock),
+    and its flush publish the boards then."""
+    sent = len(outputs.sent["leaderboards"])
+    clock.now = at
+    run(stage.on_batch(Batch([f.deal(f"d{offset + 10}", "r1", "c3", "100.00")]), offset=offset, lag=lag))
+    return len(outputs.sent["leaderboards"]) > sent
+
+
+def test_on_time_boards_wait_the_board_interval_and_once_what_the_last_publication_took(monkeypatch: Any) -> None:
+    stage, clock, outputs, took = slow_boards(monkeypatch)
+    last = stage.pacing.last_boards
+    assert not published_boards_at(stage, clock, outputs, last + 1.0 + took - 0.001, offset=2, lag=0.0)
+    assert stage.boards_pending  # moved, waiting for the gap
+    assert published_boards_at(stage, clock, outputs, last + 1.0 + took + 0.002, offset=3, lag=0.0)
+
+
+def test_behind_boards_wait_as_many_times_what_the_last_publication_took_as_flushes_do(monkeypatch: Any) -> None:
+    stage, clock, outputs, took = slow_boards(monkeypatch)
+    last = stage.pacing.last_boards
+    # three seconds behind with a short interval of 0.5 s: six times what it took, as a flush
+    assert not published_boards_at(stage, clock, outputs, last + 1.0 + 6 * took - 0.001, offset=2, lag=3.0)
+    assert stage.boards_pending
+    assert published_boards_at(stage, clock, outputs, last + 1.0 + 6 * took + 0.002, offset=3, lag=3.0)
+
 def test_the_board_cache_is_whole_only_after_the_first_flush_after_a_rebuild() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, _ = stage_over(tables, outputs)

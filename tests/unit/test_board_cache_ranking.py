@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sales_scorecard.core import leaderboard
-from sales_scorecard.core.boards import METRICS, BoardCache
+from sales_scorecard.core.boards import METRICS, BoardCache, RowParts
 from sales_scorecard.core.leaderboard import percentile, rank
 from sales_scorecard.core.money import format_money
 
@@ -103,11 +103,16 @@ def check_boards_match_ranking(ops) -> None:
             old = model.get(period, {}).pop(rep, None)
             expected = set() if old is None else {("company", period), (f"team:{old['team_id']}", period)}
             assert cache.remove(rep, period) == expected
+    # One RowParts per set of names, shared by every board, period, metric and limit, as
+    # one publication shares it: each rep's row built once is every board's row.
+    named = RowParts()
     for period in [*PERIODS, "2026-10"]:
         for board in BOARDS:
             assert cache.ranked(board, period) == len(members(model, board, period))
             for metric in METRICS:
                 for names, limit in [(None, None), *((NAMES, limit) for limit in LIMITS)]:
+                    expected = repr(reference_board(model, board, period, metric, names, limit))
                     # Compared as text: same fields in the same order, -0.0 apart from 0.0.
-                    assert repr(cache.board(board, period, metric, names, limit=limit)) == \
-                        repr(reference_board(model, board, period, metric, names, limit))
+                    assert repr(cache.board(board, period, metric, names, limit=limit)) == expected
+                    if names is NAMES:
+                        assert repr(cache.board(board, period, metric, names, limit=limit, parts=named)) == expected
