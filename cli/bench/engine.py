@@ -93,7 +93,8 @@ STAGE_LAG_SECONDS = 5.0
 
 def measure_stage(events: list[dict[str, Any]]) -> dict:
     """CPU seconds of the single ``AggregationStage`` (dict tables, outputs dropped, the
-    real clock) digesting ``events`` as a backlog, per event; and the updates it sent."""
+    real clock) digesting ``events`` as a backlog, per event; the updates it sent; and the
+    share of its CPU in leaderboard publications."""
     import asyncio
 
     from sales_scorecard.cli.bench.load import validated
@@ -107,7 +108,8 @@ def measure_stage(events: list[dict[str, Any]]) -> dict:
     facts = list(validated(events, settings.currency))
     outputs = CountingOutputs()
     tables = StageTables(facts={}, emitted={}, payroll_state={}, boards_emitted={}, alert_state={})
-    stage = AggregationStage(settings, tables, outputs.stage_outputs(), Metrics())
+    metrics = Metrics()
+    stage = AggregationStage(settings, tables, outputs.stage_outputs(), metrics)
 
     async def digest() -> None:
         for offset, start in enumerate(range(0, len(facts), STAGE_BATCH)):
@@ -116,7 +118,8 @@ def measure_stage(events: list[dict[str, Any]]) -> dict:
     started = time.process_time()
     asyncio.run(digest())
     cpu = time.process_time() - started
-    return {"stage_cpu_us_per_event": round(1e6 * cpu / max(len(facts), 1), 1), "stage_updates_sent": outputs.sent}
+    return {"stage_cpu_us_per_event": round(1e6 * cpu / max(len(facts), 1), 1), "stage_updates_sent": outputs.sent,
+            "stage_boards_share": round(board_seconds(metrics) / cpu, 3) if cpu else None}
 
 
 def measure_partitioned_stages(events: list[dict[str, Any]], partitions: int, team_stage: bool) -> dict:
@@ -125,8 +128,9 @@ def measure_partitioned_stages(events: list[dict[str, Any]], partitions: int, te
     backlog, per event and per stage, the decoding of each stage's messages included: the
     org stage (its part stays on one partition, whatever the number of workers), the rep
     partitions and (with ``team_stage``) the team partitions summed; the facts each was
-    handed per event; and the org stage's ceiling, the events per second its CPU per event
-    allows one core (what no number of workers can raise)."""
+    handed per event; the org stage's ceiling, the events per second its CPU per event
+    allows one core (what no number of workers can raise); and the share of the org stage's
+    CPU in leaderboard publications."""
     import asyncio
 
     from sales_scorecard.cli.bench.load import validated
@@ -148,6 +152,8 @@ def measure_partitioned_stages(events: list[dict[str, Any]], partitions: int, te
     figures["cpu_us_per_event"] = round(1e6 * total / n, 1)
     org_cpu = shape.org_cost.cpu_seconds
     figures["org_ceiling_events_per_s"] = round(n / org_cpu) if org_cpu else None
+    # only the org stage publishes boards (the partitions send it rows)
+    figures["org_boards_share"] = round(board_seconds(shape.metrics) / org_cpu, 3) if org_cpu else None
     return figures
 
 

@@ -31,6 +31,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             e.get("stage_cpu_us_per_event"), "us")
         add("engine: updates the stage sent meanwhile (scorecards, boards, alerts, payroll)",
             e.get("stage_updates_sent"))
+        if e.get("stage_boards_share") is not None:
+            add("engine: as a backlog, share of the stage's CPU in leaderboard snapshots",
+                round(100 * e["stage_boards_share"], 1), "%")
         partitioned = e.get("partitioned")
         if partitioned:
             team = ", team stage" if partitioned.get("team_stage") else ""
@@ -46,6 +49,9 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
                     add(f"engine: {label}, facts handed per event", partitioned[f"{name}_facts_per_event"])
             add("engine: the org stage's ceiling on one core (events/s its CPU per event allows)",
                 partitioned["org_ceiling_events_per_s"], "ev/s")
+            if partitioned.get("org_boards_share") is not None:
+                add("engine: the org stage's share of its CPU in leaderboard snapshots",
+                    round(100 * partitioned["org_boards_share"], 1), "%")
         if e.get("on_time_rate"):
             over = f" over {e['on_time_reps']:,} reps" if e.get("on_time_reps") else ""
             add(f"engine: the single stage on time at {e['on_time_rate']:,} ev/s (the latency part's load{over}), "

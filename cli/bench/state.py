@@ -204,7 +204,9 @@ class PartitionedShape(Shape):
         self.to_team: list[tuple[int, bytes]] = []
         self.to_org: list[bytes] = []
         self.org_cost, self.rep_cost, self.team_cost = StageCost(), StageCost(), StageCost()
-        clock, metrics, budget = monotonic if monotonic is not None else _clock(), Metrics(), RenderBudget()
+        clock, budget = monotonic if monotonic is not None else _clock(), RenderBudget()
+        #: the worker's metrics, every stage's
+        self.metrics = metrics = Metrics()
         self.org = OrgStage(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics, self._send_to_rep,
                             {}, monotonic=clock, budget=budget,
                             send_to_team=self._send_to_team if team_stage else None)

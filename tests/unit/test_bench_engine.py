@@ -44,6 +44,7 @@ def test_the_partitioned_stages_cost_is_counted_per_stage_from_what_each_was_han
     parts = [with_teams[f"{name}_cpu_us_per_event"] for name in ("org", "rep", "team")]
     assert min(parts) > 0 and abs(sum(parts) - with_teams["cpu_us_per_event"]) <= 0.2  # rounding of each part
     assert abs(with_teams["org_ceiling_events_per_s"] * with_teams["org_cpu_us_per_event"] / 1e6 - 1) < 0.01
+    assert 0 < with_teams["org_boards_share"] < 1  # the org stage publishes the boards, from the partitions' rows
     without = measure_partitioned_stages(events, partitions=3, team_stage=False)
     assert "team_cpu_us_per_event" not in without and "team_facts_per_event" not in without
     # what the rep partitions are sent does not depend on the team stage
@@ -54,13 +55,14 @@ def test_the_report_names_each_partitioned_stage_and_the_ratio_to_the_single_sta
     split = {"partitions": 4, "team_stage": True, "cpu_us_per_event": 206.8, "cpu_over_single": 3.76,
              "org_cpu_us_per_event": 77.6, "org_facts_per_event": 1.0, "rep_cpu_us_per_event": 70.8,
              "rep_facts_per_event": 1.163, "team_cpu_us_per_event": 58.4, "team_facts_per_event": 1.15,
-             "org_ceiling_events_per_s": 12889}
+             "org_ceiling_events_per_s": 12889, "org_boards_share": 0.0456}
     shown = dict(rows({"engine": {"apply_events_per_s": 1, "render_keys_per_s": 1, "partitioned": split}}))
     assert shown["engine: the partitioned stages (4 partitions, team stage) digesting the events as a backlog, "
                  "CPU per event, summed (offline)"] == "206.8 us"
     assert shown["engine: the org stage (one partition), CPU per event"] == "77.6 us"
     assert shown["engine: the team partitions, facts handed per event"] == "1.15"
     assert shown["engine: the org stage's ceiling on one core (events/s its CPU per event allows)"] == "12,889 ev/s"
+    assert shown["engine: the org stage's share of its CPU in leaderboard snapshots"] == "4.6 %"
     del split["team_cpu_us_per_event"], split["team_facts_per_event"]
     split["team_stage"] = False
     shown = dict(rows({"engine": {"apply_events_per_s": 1, "render_keys_per_s": 1, "partitioned": split}}))
@@ -71,6 +73,7 @@ def test_the_report_names_each_partitioned_stage_and_the_ratio_to_the_single_sta
 
 def test_the_engine_part_puts_the_partitioned_stages_beside_the_single_stage_in_the_same_run() -> None:
     got = measure_engine(realistic_events(1500), partitions=2, team_stage=False)
+    assert 0 < got["stage_boards_share"] < 1
     partitioned = got["partitioned"]
     assert partitioned["partitions"] == 2 and partitioned["team_stage"] is False
     assert partitioned["cpu_over_single"] == round(partitioned["cpu_us_per_event"] / got["stage_cpu_us_per_event"], 3)
