@@ -500,23 +500,17 @@ class _TeamBoards(_Rankings):
         self.exit(rep, range(len(METRICS)))
 
 
-#: a value ``RowParts`` has not built yet (a built one may be None)
-_UNBUILT = object()
-
-
 class RowParts:
-    """What the rows of several boards built together share: each rep's name, team and
-    shown values per period, its value per period and metric, each place's percentile.
-    Built for one publication of the moved boards, then dropped (never kept with the
-    cache: it would hold a second copy of every row shown)."""
+    """What the rows of one board of a period by every metric share: each rep's name, team
+    and shown values, and each place's percentile. Built for one board of one publication,
+    then dropped: it holds at most the reps the board shows (never kept with the cache, or
+    for a whole publication: after a rebuild that would be a second copy of every rep-period)."""
 
-    __slots__ = ("shown", "values", "percentiles")
+    __slots__ = ("shown", "percentiles")
 
     def __init__(self) -> None:
         #: (period, rep id) -> (name, team id, revenue/attainment/score as a row shows them)
         self.shown: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {}
-        #: (period, rep id, metric) -> the row's value
-        self.values: dict[tuple[str, str, str], Any] = {}
         #: (rank, reps ranked) -> top_percent and top_decile
         self.percentiles: dict[tuple[int, int], dict[str, Any]] = {}
 
@@ -673,31 +667,26 @@ class BoardCache:
     def board(self, board: str, period: str, metric: str, names: Mapping[str, str] | None = None,
               limit: int | None = None, parts: RowParts | None = None) -> list[dict[str, Any]]:
         """Ranked rows of a board from the cached values (the first ``limit``, or all); a
-        row's name from ``names``, else the rep id. Boards built with the same ``parts``
-        (one publication, one ``names`` per period) build each rep's shown values once."""
+        row's name from ``names``, else the rep id. Boards built with the same ``parts`` (and,
+        per period, the same ``names``) build each rep's shown values once."""
         found = self._ranks(board, period, metric, limit if limit else None)
         if found is None:
             return []
         ranks, ranked = found
         entries = self.entries[period]
         parts = parts if parts is not None else RowParts()
-        shown, values, percentiles = parts.shown, parts.values, parts.percentiles
+        shown, percentiles = parts.shown, parts.percentiles
         rows = []
         for rank_, rep_id in ranks:
-            rep_key = (period, rep_id)
-            fields = shown.get(rep_key)
+            cached = entries[rep_id]
+            fields = shown.get((period, rep_id))
             if fields is None:
-                cached = entries[rep_id]
                 name = names.get(rep_id, rep_id) if names is not None else rep_id
-                fields = shown[rep_key] = (name, cached.team_id, cached.shown())
-            value_key = (period, rep_id, metric)
-            value = values.get(value_key, _UNBUILT)
-            if value is _UNBUILT:
-                value = values[value_key] = entries[rep_id].value(metric)
+                fields = shown[(period, rep_id)] = (name, cached.team_id, cached.shown())
             place = percentiles.get((rank_, ranked))
             if place is None:
                 place = percentiles[(rank_, ranked)] = percentile(rank_, ranked)
             name, team_id, figures = fields
             rows.append({"rank": rank_, "rep_id": rep_id, "name": name, "team_id": team_id,
-                         "value": value, **figures, **place})
+                         "value": cached.value(metric), **figures, **place})
         return rows

@@ -689,8 +689,9 @@ class AggregationStage:
     def _boards_due(self, now: float) -> bool:
         """Whether moved boards are published at ``now``: the board interval after the last
         publication, plus what it took spaced as flushes are (``_gap``). Behind, a
-        publication ranks for boards that the next facts move again: unspaced, it took a
-        sixth of the org stage's time under a backlog (docs/benchmarks.md)."""
+        publication ranks for boards that the next facts move again: spaced only by what it
+        took, it cost about a tenth of the org stage's CPU under a backlog (docs/benchmarks.md).
+        At most the board interval plus ``MAX_SPACING_SECONDS`` x ``MAX_BEHIND_SPACING``."""
         pacing = self.pacing
         return bool(self.boards_pending) and (
             now - pacing.last_boards >= pacing.board_interval + self._gap(pacing.boards_took))
@@ -928,8 +929,8 @@ class AggregationStage:
         """Leaderboard snapshots of the boards that moved, only when ranks or values changed."""
         cache = self.boards
         started, began = self._monotonic(), time.perf_counter()
-        parts = RowParts()  # a rep's row on the company board and its team's, by every metric: built once
         for board, period in sorted(self.boards_pending):
+            parts = RowParts()  # a rep's row on this board by every metric: built once
             ranked = cache.ranked(board, period)
             window = engine.period(period)
             # the names /api/leaderboard shows too: the roster's at the period's end

@@ -94,7 +94,7 @@ STAGE_LAG_SECONDS = 5.0
 def measure_stage(events: list[dict[str, Any]]) -> dict:
     """CPU seconds of the single ``AggregationStage`` (dict tables, outputs dropped, the
     real clock) digesting ``events`` as a backlog, per event; the updates it sent; and the
-    share of its CPU in leaderboard publications."""
+    share of that time in leaderboard publications (their real time over the CPU: one thread)."""
     import asyncio
 
     from sales_scorecard.cli.bench.load import validated
@@ -130,7 +130,7 @@ def measure_partitioned_stages(events: list[dict[str, Any]], partitions: int, te
     partitions and (with ``team_stage``) the team partitions summed; the facts each was
     handed per event; the org stage's ceiling, the events per second its CPU per event
     allows one core (what no number of workers can raise); and the share of the org stage's
-    CPU in leaderboard publications."""
+    time in leaderboard publications (their real time over its CPU: one thread)."""
     import asyncio
 
     from sales_scorecard.cli.bench.load import validated

@@ -32,7 +32,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         add("engine: updates the stage sent meanwhile (scorecards, boards, alerts, payroll)",
             e.get("stage_updates_sent"))
         if e.get("stage_boards_share") is not None:
-            add("engine: as a backlog, share of the stage's CPU in leaderboard snapshots",
+            add("engine: as a backlog, share of the stage's time in leaderboard snapshots",
                 round(100 * e["stage_boards_share"], 1), "%")
         partitioned = e.get("partitioned")
         if partitioned:
@@ -50,7 +50,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             add("engine: the org stage's ceiling on one core (events/s its CPU per event allows)",
                 partitioned["org_ceiling_events_per_s"], "ev/s")
             if partitioned.get("org_boards_share") is not None:
-                add("engine: the org stage's share of its CPU in leaderboard snapshots",
+                add("engine: the org stage's share of its time in leaderboard snapshots",
                     round(100 * partitioned["org_boards_share"], 1), "%")
         if e.get("on_time_rate"):
             over = f" over {e['on_time_reps']:,} reps" if e.get("on_time_reps") else ""

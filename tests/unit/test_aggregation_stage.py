@@ -923,6 +923,7 @@ def test_behind_boards_wait_as_many_times_what_the_last_publication_took_as_flus
     assert stage.boards_pending
     assert published_boards_at(stage, clock, outputs, last + 1.0 + 6 * took + 0.002, offset=3, lag=3.0)
 
+
 def test_the_board_cache_is_whole_only_after_the_first_flush_after_a_rebuild() -> None:
     tables, outputs = new_tables(), Outputs()
     stage, _ = stage_over(tables, outputs)

@@ -62,7 +62,7 @@ def test_the_report_names_each_partitioned_stage_and_the_ratio_to_the_single_sta
     assert shown["engine: the org stage (one partition), CPU per event"] == "77.6 us"
     assert shown["engine: the team partitions, facts handed per event"] == "1.15"
     assert shown["engine: the org stage's ceiling on one core (events/s its CPU per event allows)"] == "12,889 ev/s"
-    assert shown["engine: the org stage's share of its CPU in leaderboard snapshots"] == "4.6 %"
+    assert shown["engine: the org stage's share of its time in leaderboard snapshots"] == "4.6 %"
     del split["team_cpu_us_per_event"], split["team_facts_per_event"]
     split["team_stage"] = False
     shown = dict(rows({"engine": {"apply_events_per_s": 1, "render_keys_per_s": 1, "partitioned": split}}))
