@@ -9,7 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sales_scorecard.core.engine import ScorecardEngine
+from sales_scorecard.core.aggregates import Bucket
+from sales_scorecard.core.engine import COMPANY, ScorecardEngine
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, complaint, deal, roster, target
 
@@ -145,3 +146,38 @@ def test_a_rebuild_renders_and_marks_what_applying_each_fact_does(
     assert marked <= set(rebuilt.take_dirty())
     # every existing key is marked after a rebuild, and nothing else (a vanished key aside)
     assert {key for key in marked if one_by_one.exists(*key)} == set(one_by_one.all_keys())
+
+
+def _bucket_view(bucket: Bucket) -> dict[str, Any]:
+    """Everything a bucket holds, as plain values (a multiset as a dict without zero counts)."""
+    return {
+        "contributions": bucket.contributions, "revenue": bucket.revenue, "won": bucket.won,
+        "cycle_micros": bucket.cycle_micros, "won_customers": dict(bucket.won_customers),
+        "contacts": dict(bucket.contacts), "activities": dict(bucket.activities), "lost": bucket.lost,
+        "new_by_tier": dict(bucket.new_by_tier), "complaints": bucket.complaints,
+        "by_severity": dict(bucket.by_severity), "resolved": bucket.resolved,
+        "resolution_micros": bucket.resolution_micros, "survey_sum": bucket.survey_sum,
+        "survey_count": bucket.survey_count, "training_minutes": bucket.training_minutes,
+        "campaigns": dict(bucket.campaigns),
+    }
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_the_companys_buckets_are_the_sum_of_every_teams(
+        history: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    # Every contribution to the company is one to exactly one team (``unassigned`` before a
+    # rep's first roster entry), with the same delta: a company fed by the teams' absolute
+    # day and month values, summed, holds what applying the facts gives it (the premise
+    # of the company stage in docs/architecture.md). After any delivery order, duplicates
+    # and late roster entries that move facts between teams.
+    _, delivered = history
+    engine = _engine(delivered)
+    scopes = engine.buckets.scopes
+    company = scopes.get(("company", COMPANY), {})
+    teams = [buckets for (scope, _), buckets in scopes.items() if scope == "team"]
+    labels = set(company) | {label for buckets in teams for label in buckets}
+    for label in sorted(labels):
+        parts = [buckets[label] for buckets in teams if label in buckets]
+        assert label in company, label
+        assert _bucket_view(company[label]) == _bucket_view(Bucket.merged(parts)), label
