@@ -159,6 +159,12 @@ def _tally_packed(counter: Mapping[str, int]) -> Tally:
     return tuple(flat)
 
 
+def _tally_copy(tally: Tally) -> Tally:
+    """A multiset no change to ``tally`` reaches (a Counter is changed in place; the packed
+    forms are immutable and shared)."""
+    return Counter(tally) if isinstance(tally, Counter) else tally
+
+
 def _tally_added(tally: Tally, other: Tally, sign: int) -> Tally:
     """``tally`` with ``sign`` times every count of ``other`` added (a Counter is changed in place)."""
     if other is None:
@@ -332,6 +338,11 @@ class Bucket:
     def campaigns(self) -> Mapping[str, int]:
         return _tally_view((self._rare or _NO_RARE).campaigns)
 
+    def add_contacts(self, customer: str, n: int) -> None:
+        """Add ``n`` (negative: remove) contacts with ``customer``, outside any contribution."""
+        if n:
+            self._contacts = _tally_add(self._contacts, customer, n)
+
     def _rare_counts(self) -> _Rare:
         rare = self._rare
         if rare is None:
@@ -411,6 +422,27 @@ class Bucket:
         rare.add_counts(r, sign)
         rare.by_severity = _tally_added(rare.by_severity, r.by_severity, sign)
         rare.campaigns = _tally_added(rare.campaigns, r.campaigns, sign)
+
+    def activities_and_complaints(self) -> Bucket | None:
+        """What activities and complaints contributed to this bucket but their contacts, as
+        a bucket of its own (None: nothing): activity counts, campaigns, training, surveys,
+        complaints and resolutions, one contribution per activity, complaint and resolution.
+        No deal field."""
+        rare = self._rare
+        n = _tally_total(self._activities) + (rare.complaints + rare.resolved if rare is not None else 0)
+        if not n:
+            return None
+        out = Bucket()
+        out.contributions = n
+        out._activities = _tally_copy(self._activities)
+        if rare is not None and (rare.complaints or rare.resolved or rare.survey_count or rare.training_minutes
+                                 or rare.campaigns is not None):
+            part = out._rare = _Rare()
+            part.add_counts(rare)
+            part.lost = 0
+            part.by_severity = _tally_copy(rare.by_severity)
+            part.campaigns = _tally_copy(rare.campaigns)
+        return out
 
     @classmethod
     def summed(cls, buckets: list[Bucket]) -> Bucket:

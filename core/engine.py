@@ -24,7 +24,7 @@ import bisect
 import copy
 import dataclasses
 import functools
-from collections.abc import Callable, Collection, Container, Iterable, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -276,6 +276,13 @@ class EngineRole:
     #: publishes (None: all): an org engine beside a team stage keeps only ``unassigned``'s,
     #: which no team partition owns (the team partitions keep the others')
     keeps_team: Callable[[str], bool] | None = None
+    #: an org engine beside a team stage that takes what activities and complaints add to
+    #: the company from the team partitions' values (``apply_team_value``) instead of
+    #: applying them, except those of the teams it keeps (``unassigned``)
+    company_from_team_values: bool = False
+    #: a team partition's engine that notes the days and contacts its contributions move,
+    #: for the values it sends the company (``take_team_days``)
+    sends_team_values: bool = False
 
     def keeps(self, scope: str, id: str) -> bool:
         """Whether an engine of this role keeps, publishes and reports the figures of
@@ -302,6 +309,12 @@ ORG = EngineRole(frozenset({"team", "company"}), pays=False, rep_buckets=False)
 #: team partitions keep and publish the other teams'); roster, targets, splits and the
 #: members' tally as ``ORG``
 ORG_BESIDE_TEAMS = dataclasses.replace(ORG, keeps_team=UNASSIGNED.__eq__)
+#: ``ORG_BESIDE_TEAMS`` with the company's activities and complaints from the team
+#: partitions' values (``ScorecardEngine.apply_team_value``)
+ORG_BESIDE_TEAM_VALUES = dataclasses.replace(ORG_BESIDE_TEAMS, company_from_team_values=True)
+#: The first field of the deltas a team partition's values carry: activities, complaints
+#: and resolutions (``Bucket.activities_and_complaints``)
+TEAM_VALUE_FIELDS = frozenset({"activity", "complaint", "resolution"})
 
 
 def rep_partition(owns: Callable[[str], bool], share: int = 1) -> EngineRole:
@@ -310,13 +323,15 @@ def rep_partition(owns: Callable[[str], bool], share: int = 1) -> EngineRole:
     return EngineRole(frozenset({"rep"}), owns, share=share)
 
 
-def team_partition(owns_team: Callable[[str], bool], share: int = 1) -> EngineRole:
+def team_partition(owns_team: Callable[[str], bool], share: int = 1, sends_values: bool = False) -> EngineRole:
     """The role of a team-partition engine owning the teams for which ``owns_team`` is
     true (never ``unassigned``: no team partition's), about one in ``share`` of them: team
     scorecards of those teams only, members' figures as a ``RepTally`` (as ``ORG``), no
-    company figures, no pay."""
+    company figures, no pay; ``sends_values``: it notes what its values to the company
+    need (``take_team_days``)."""
     return EngineRole(frozenset({"team"}), pays=False, rep_buckets=False, share=share,
-                      owns_team=lambda team_id: team_id != UNASSIGNED and owns_team(team_id))
+                      owns_team=lambda team_id: team_id != UNASSIGNED and owns_team(team_id),
+                      sends_team_values=sends_values)
 
 
 class RepFiguresNotKept(ValueError):
@@ -408,6 +423,11 @@ class ScorecardEngine:
         self.dirty = DirtyKeys()
         #: keys that stopped existing (their last fact moved away) since the last take_dirty
         self.vanished: set[ScorecardKey] = set()
+        #: a team partition's (team, day) whose bucket a contribution changed since the last
+        #: ``take_team_days``, each with the customers whose contacts it moved (None: not a
+        #: team partition)
+        self._team_days_changed: dict[tuple[str, str], set[str]] | None = \
+            {} if self.role.sends_team_values else None
         #: (scope, id, period) of every target given: such a key exists without facts
         self._target_keys: set[ScorecardKey] = set()
         #: (rep_id, month) -> the change that may alter a rep's pay for the month
@@ -767,6 +787,8 @@ class ScorecardEngine:
             return (Contribution("rep", rep_id, ts, labels, delta),)
         keeps_team = self.role.keeps_team
         if keeps_team is not None and not keeps_team(team):  # an org engine beside a team stage
+            if self.role.company_from_team_values and delta[0][0] in TEAM_VALUE_FIELDS:
+                return (Contribution("rep", rep_id, ts, labels, delta),)  # the company's from the team's value
             return Contribution("rep", rep_id, ts, labels, delta), Contribution("company", COMPANY, ts, labels, delta)
         return (
             Contribution("rep", rep_id, ts, labels, delta),
@@ -893,6 +915,11 @@ class ScorecardEngine:
             return
         scope_key = (c.scope, c.id)
         day, month, quarter, year = c.labels
+        if self._team_days_changed is not None and c.scope == "team":
+            customers = self._team_days_changed.setdefault((c.id, day), set())
+            for field, value in c.delta:
+                if field == "contact":
+                    customers.add(value)  # type: ignore[arg-type]  # a contact's value is the customer
         scopes = self.buckets.scopes
         buckets = scopes.get(scope_key)
         if buckets is None:
@@ -913,12 +940,7 @@ class ScorecardEngine:
                     bisect.insort(self._days.setdefault(scope_key, []), day)
             bucket.apply(c.delta, sign)
             if bucket.contributions == 0:
-                del buckets[label]
-                if label == day:
-                    days = self._days[scope_key]
-                    del days[bisect.bisect_left(days, day)]
-                else:
-                    self._forget_month(c.scope, c.id, buckets, month, quarter, year)
+                self._bucket_emptied(scope_key, buckets, label, c.labels)
         trailing = self._trailing.get(scope_key)
         if trailing is not None:
             for sums in trailing.values():
@@ -952,6 +974,93 @@ class ScorecardEngine:
                     self._contacts_of, scope_key, won_customer))  # type: ignore[arg-type]  # a str
         self._touch_contribution(c.scope, c.id, month, coverage=won_customer is not None)
 
+    def take_team_days(self, every: bool = False) -> dict[tuple[str, str], set[str]]:
+        """A team partition's (team, day) whose value (``team_value``) or contacts with a
+        customer (``team_contacts``) may have changed since the last call, each with those
+        customers; or, ``every``, every day its teams hold with every customer contacted
+        (after a rebuild, when what was sent before may have been lost)."""
+        changed = self._team_days_changed
+        if changed is None:
+            raise ValueError("take_team_days: not an engine that sends team values (team_partition(sends_values=True))")
+        self._team_days_changed = {}
+        if every:
+            for (scope, id), buckets in self.buckets.scopes.items():
+                if scope == "team":
+                    for day in self._days.get((scope, id), ()):
+                        changed.setdefault((id, day), set()).update(buckets[day].contacts)
+        return changed
+
+    def team_value(self, team: str, day: str) -> Bucket | None:
+        """What activities and complaints credited to ``team`` on local ``day`` add up to,
+        their contacts apart (``Bucket.activities_and_complaints``); None for nothing: the
+        value a team partition sends the company of the team's day."""
+        bucket = self.buckets.scopes.get(("team", team), {}).get(day)
+        return bucket.activities_and_complaints() if bucket is not None else None
+
+    def team_contacts(self, team: str, day: str, customer: str) -> int:
+        """The contacts with ``customer`` credited to ``team`` on local ``day``."""
+        bucket = self.buckets.scopes.get(("team", team), {}).get(day)
+        return bucket.contacts_of(customer) if bucket is not None else 0
+
+    def apply_team_value(self, day: str, old: Bucket | None, new: Bucket | None,
+                         contacts: Mapping[str, int] | None = None) -> None:
+        """Replace a team's value of local ``day`` (``team_value``) in the company's
+        figures, ``old`` (the one applied before; None: none) by ``new``, and move its
+        contacts with each customer of ``contacts`` by the count given (the new
+        ``team_contacts`` less the one applied before): as applying the activities and
+        complaints of the difference would, for an engine whose role has
+        ``company_from_team_values``."""
+        contacts = contacts or {}
+        if old is None and new is None:
+            if contacts:
+                raise ValueError("apply_team_value: contacts without a value (every contact comes with its activity)")
+            return
+        scope_key = ("company", COMPANY)
+        month = day[:7]
+        labels = (day, month, L.quarter_of_month(month), month[:4])
+        scopes = self.buckets.scopes
+        buckets = scopes.setdefault(scope_key, {})
+        kept = buckets.get(month)
+        covered = scope_key in self._covered_scopes
+        before = {customer: kept.contacts_of(customer) if kept is not None else 0 for customer in contacts} \
+            if covered else {}
+        for label in (day, month):
+            bucket = buckets.get(label)
+            if bucket is None:
+                bucket = buckets[label] = Bucket()
+                if label == day:
+                    bisect.insort(self._days.setdefault(scope_key, []), day)
+            if new is not None:
+                bucket.add(new, +1)
+            for customer, n in contacts.items():
+                bucket.add_contacts(customer, n)
+            if old is not None:
+                bucket.add(old, -1)
+            if bucket.contributions == 0:
+                self._bucket_emptied(scope_key, buckets, label, labels)
+        for sums in self._trailing.get(scope_key, {}).values():
+            if new is not None:
+                sums.add(day, new, +1)
+            for customer, n in contacts.items():
+                sums.add_contacts(day, customer, n)
+            if old is not None:
+                sums.add(day, old, -1)
+        if before:
+            wins = self._scope_wins.get(scope_key, {})
+            for customer, was in before.items():
+                now = was + contacts[customer]
+                if (was >= 2) != (now >= 2):
+                    self._covered.contacted(scope_key, month, now >= 2, wins.get(customer))
+        if not buckets:
+            del scopes[scope_key]
+            self._trailing.pop(scope_key, None)
+        if new is not None:
+            known = self.known.get(scope_key)
+            if known is None:
+                known = self.known[scope_key] = L.LabelSet()
+            known.update(labels[1:])
+        self._touch_contribution("company", COMPANY, month, coverage=False)
+
     def _contacts_of(self, scope_key: tuple[str, str], customer: str, month: str) -> int:
         """The contacts with ``customer`` in a scope's month."""
         bucket = self.buckets.scopes.get(scope_key, {}).get(month)
@@ -967,6 +1076,19 @@ class ScorecardEngine:
         out = close_times_with(held, ts, sign)
         self._last_close_times = (held, ts, sign, out)
         return out
+
+    def _bucket_emptied(self, scope_key: tuple[str, str], buckets: dict[str, Bucket], label: str,
+                        labels: tuple[str, str, str, str]) -> None:
+        """The bucket of ``label`` (a day or a month of ``labels``) of a scope holds no
+        contribution any more: drop it, and the day from the scope's days, or forget the
+        month (``_forget_month``)."""
+        day, month, quarter, year = labels
+        del buckets[label]
+        if label == day:
+            days = self._days[scope_key]
+            del days[bisect.bisect_left(days, day)]
+        else:
+            self._forget_month(scope_key[0], scope_key[1], buckets, month, quarter, year)
 
     def _forget_month(self, scope: str, id: str, buckets: dict[str, Bucket], month: str, quarter: str,
                       year: str) -> None:

@@ -109,6 +109,18 @@ class TrailingSums:
                     self.year_units, self.year_exponent = add_scaled(
                         self.year_units, self.year_exponent, units, exponent)
 
+    def add(self, day: str, bucket: Bucket, sign: int) -> None:
+        """Add (sign +1) or remove (sign -1) a whole bucket of day ``day`` without revenue
+        (``Bucket.activities_and_complaints``): the window's sum only, the other two
+        spans sum revenue alone."""
+        if self.first <= day <= self.last:
+            self.bucket.add(bucket, sign)
+
+    def add_contacts(self, day: str, customer: str, n: int) -> None:
+        """Add ``n`` contacts with ``customer`` on day ``day`` (``Bucket.add_contacts``)."""
+        if self.first <= day <= self.last:
+            self.bucket.add_contacts(customer, n)
+
     def move(self, spans: tuple[Span, Span, Span], days: list[str],
              buckets: Mapping[str, Bucket]) -> tuple[Bucket, Decimal, Decimal]:
         """The window's bucket, the previous window's revenue and the year-earlier

@@ -38,12 +38,17 @@ class TeamSplit:
     routed right behind the fact that moved them) and one engine per team partition, sent
     what was routed to it, in order."""
 
+    #: whether the team partitions note what their values to the company need
+    #: (``team_partition(sends_values=...)``, tests/unit/test_company_values.py)
+    sends_values = False
+
     def __init__(self) -> None:
         self.whole = self._engine(WHOLE)
         self.store: dict[str, Fact] = {}
         self.customers = FactRoutes(PARTITIONS)
         self.routes = TeamRoutes(PARTITIONS, self.customers)
-        self.engines = [self._engine(team_partition(lambda t, p=p: _owner(t) == p, share=PARTITIONS))
+        self.engines = [self._engine(team_partition(lambda t, p=p: _owner(t) == p, share=PARTITIONS,
+                                                    sends_values=self.sends_values))
                         for p in range(PARTITIONS)]
         #: facts sent to each partition
         self.sent = [0] * PARTITIONS
