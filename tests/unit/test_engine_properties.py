@@ -148,17 +148,16 @@ def test_a_rebuild_renders_and_marks_what_applying_each_fact_does(
     assert {key for key in marked if one_by_one.exists(*key)} == set(one_by_one.all_keys())
 
 
-def _bucket_view(bucket: Bucket) -> dict[str, Any]:
-    """Everything a bucket holds, as plain values (a multiset as a dict without zero counts)."""
+def bucket_state(b: Bucket) -> dict[str, Any]:
+    """Everything a bucket holds, as plain values (multisets as dicts)."""
     return {
-        "contributions": bucket.contributions, "revenue": bucket.revenue, "won": bucket.won,
-        "cycle_micros": bucket.cycle_micros, "won_customers": dict(bucket.won_customers),
-        "contacts": dict(bucket.contacts), "activities": dict(bucket.activities), "lost": bucket.lost,
-        "new_by_tier": dict(bucket.new_by_tier), "complaints": bucket.complaints,
-        "by_severity": dict(bucket.by_severity), "resolved": bucket.resolved,
-        "resolution_micros": bucket.resolution_micros, "survey_sum": bucket.survey_sum,
-        "survey_count": bucket.survey_count, "training_minutes": bucket.training_minutes,
-        "campaigns": dict(bucket.campaigns),
+        "contributions": b.contributions, "revenue": b.revenue, "won": b.won, "lost": b.lost,
+        "cycle_micros": b.cycle_micros, "effective_contacts": b.effective_contacts,
+        "won_customers": dict(b.won_customers), "contacts": dict(b.contacts), "activities": dict(b.activities),
+        "new_customers": b.new_customers, "new_by_tier": dict(b.new_by_tier), "complaints": b.complaints,
+        "by_severity": dict(b.by_severity), "resolved": b.resolved, "resolution_micros": b.resolution_micros,
+        "survey_sum": b.survey_sum, "survey_count": b.survey_count, "training_minutes": b.training_minutes,
+        "campaigns": dict(b.campaigns),
     }
 
 
@@ -180,4 +179,4 @@ def test_the_companys_buckets_are_the_sum_of_every_teams(
     for label in sorted(labels):
         parts = [buckets[label] for buckets in teams if label in buckets]
         assert label in company, label
-        assert _bucket_view(company[label]) == _bucket_view(Bucket.merged(parts)), label
+        assert bucket_state(company[label]) == bucket_state(Bucket.merged(parts)), label

@@ -17,20 +17,7 @@ from sales_scorecard.core.windows import TrailingSums
 from sales_scorecard.schemas.records import record_from_event
 from tests.factories import activity, deal, roster
 from tests.unit.test_engine_properties import CUSTOMERS, REPS, histories, instants
-
-
-def state(b: Bucket) -> dict[str, Any]:
-    """Everything a bucket holds, as plain values (multisets as dicts)."""
-    return {
-        "contributions": b.contributions, "revenue": b.revenue, "won": b.won, "lost": b.lost,
-        "cycle_micros": b.cycle_micros, "effective_contacts": b.effective_contacts,
-        "won_customers": dict(b.won_customers), "contacts": dict(b.contacts), "activities": dict(b.activities),
-        "new_customers": b.new_customers, "new_by_tier": dict(b.new_by_tier), "complaints": b.complaints,
-        "by_severity": dict(b.by_severity), "resolved": b.resolved, "resolution_micros": b.resolution_micros,
-        "survey_sum": b.survey_sum, "survey_count": b.survey_count, "training_minutes": b.training_minutes,
-        "campaigns": dict(b.campaigns),
-    }
-
+from tests.unit.test_engine_properties import bucket_state as state
 
 # ------------------------------------------------------------------- Bucket.add
 amounts = st.decimals(min_value=0, max_value=10**6, places=2) | st.integers(0, 10**4).map(Decimal)
