@@ -227,6 +227,9 @@ class _Rare:
 
 
 _NO_RARE = _Rare()  # read by buckets without one; never mutated
+#: the rarer counts and sums a team value carries (``Bucket.value_json``; a value has no lost deal)
+_VALUE_COUNTS = ("complaints", "resolved", "resolution_micros", "survey_sum", "survey_count", "training_minutes")
+_VALUE_RARE = frozenset((*_VALUE_COUNTS, "by_severity", "campaigns"))
 
 
 class Bucket:
@@ -442,6 +445,38 @@ class Bucket:
             part.lost = 0
             part.by_severity = _tally_copy(rare.by_severity)
             part.campaigns = _tally_copy(rare.campaigns)
+        return out
+
+    def value_json(self) -> dict[str, Any]:
+        """A value of ``activities_and_complaints`` as JSON (the team stage's values to the
+        company): its contributions, activity counts and rarer aggregates, zeros left out."""
+        out: dict[str, Any] = {"n": self.contributions}
+        if self._activities is not None:
+            out["activities"] = dict(_tally_view(self._activities))
+        rare = self._rare
+        if rare is not None:
+            for name in _VALUE_COUNTS:
+                n = getattr(rare, name)
+                if n:
+                    out[name] = n
+            for name in ("by_severity", "campaigns"):
+                tally = getattr(rare, name)
+                if tally is not None:
+                    out[name] = dict(_tally_view(tally))
+        return out
+
+    @classmethod
+    def from_value_json(cls, value: Mapping[str, Any]) -> Bucket:
+        """The bucket ``value_json`` gave."""
+        out = cls()
+        out.contributions = value["n"]
+        out._activities = _tally_packed(value.get("activities") or {})
+        if any(name in value for name in _VALUE_RARE):
+            rare = out._rare = _Rare()
+            for name in _VALUE_COUNTS:
+                setattr(rare, name, value.get(name, 0))
+            rare.by_severity = _tally_packed(value.get("by_severity") or {})
+            rare.campaigns = _tally_packed(value.get("campaigns") or {})
         return out
 
     @classmethod

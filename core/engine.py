@@ -383,6 +383,10 @@ class ScorecardEngine:
         self.closed_at: dict[str, datetime] = {}
         self.as_of: datetime | None = None
         self.wall_clock: datetime | None = None  # set when running on the wall clock
+        #: with the company's activities from the team partitions' values: the lowest clock
+        #: their values reached (``core.team_values.CompanyValues.clock``); the event clock
+        #: the engine renders at goes no further
+        self.values_clock: datetime | None = None
         # -- derived --------------------------------------------------------
         self.buckets = BucketTable()
         #: what is kept of reps instead of their buckets, by a role without rep buckets
@@ -990,6 +994,10 @@ class ScorecardEngine:
                         changed.setdefault((id, day), set()).update(buckets[day].contacts)
         return changed
 
+    def team_days_moved(self) -> bool:
+        """Whether ``take_team_days`` has a (team, day) to hand out."""
+        return bool(self._team_days_changed)
+
     def team_value(self, team: str, day: str) -> Bucket | None:
         """What activities and complaints credited to ``team`` on local ``day`` add up to,
         their contacts apart (``Bucket.activities_and_complaints``); None for nothing: the
@@ -1371,7 +1379,11 @@ class ScorecardEngine:
             self.as_of = ts
 
     def clock(self) -> datetime | None:
-        """The ``as_of`` instant: the wall clock when set, else the latest event time."""
+        """The ``as_of`` instant: the wall clock when set, else the latest event time (no
+        later than ``values_clock`` when that is set)."""
+        held = self.values_clock
+        if held is not None and self.as_of is not None and held < self.as_of:
+            return self.wall_clock or held
         return self.wall_clock or self.as_of
 
     def is_final(self, label: str) -> bool:

@@ -190,7 +190,8 @@ def create_app(settings: Settings) -> Pipeline:
         team_tables=TeamTables(facts=table("team_facts", rep_partitions), emitted=table("team_emitted", rep_partitions),
                                alert_state=table("team_alert_state", rep_partitions),
                                award_reports=table("team_award_reports", rep_partitions),
-                               team_rows=table("team_rows"))
+                               team_rows=table("team_rows"),
+                               team_values=table("team_values") if settings.company_values else None)
         if settings.runs_team_stage else None,
         disputes=table("disputes"), dispute_alert_state=table("dispute_alert_state"),
         awards=table("awards"),

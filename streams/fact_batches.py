@@ -15,8 +15,9 @@ recorded of the partition's teams, ``streams.team_stage``), and one from a team
 partition to the org stage ``team_requests`` (a partition not fed yet),
 ``team_award_reports`` (its teams' figures of a closed period: a field of its own, which
 an org stage of an earlier version ignores instead of taking the chunk for a rep
-partition's report) or ``team_rows`` (what a team board shows of the
-team scorecards just published). A
+partition's report), ``team_rows`` (what a team board shows of the
+team scorecards just published) or ``team_values`` (its teams' activities and complaints
+per local day, for the company: ``core.team_values``). A
 ``tick`` message carries nothing; it only makes a stage run its timers inside stream
 iteration. A single fact (the format before batching) is still read, so a
 topic written by an older worker drains after an upgrade.
@@ -73,6 +74,9 @@ class Batch:
     team_rows: list[dict[str, Any]] = field(default_factory=list)
     #: a closed period's team figures, ``ReportChunk.to_json()`` (team stage -> org stage)
     team_award_reports: list[dict[str, Any]] = field(default_factory=list)
+    #: the team partitions' values to the company, ``core.team_values.value_rows`` (team
+    #: stage -> org stage, with ``SCORECARD_COMPANY_VALUES``)
+    team_values: list[dict[str, Any]] = field(default_factory=list)
 
     def age(self, sent_at: float, now: float) -> float:
         """Seconds since the oldest input record of these facts was sent (else since this
@@ -112,7 +116,7 @@ def encode_clock(clock: str) -> bytes:
 def encode_rows(field_name: str, rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """Messages holding ``rows`` under ``field_name`` (``board_rows``, ``paid``,
     ``award_reports``, ``award_decisions``, ``award_requests``, ``handover``,
-    ``team_requests``, ``team_rows`` or ``team_award_reports``), each under
+    ``team_requests``, ``team_rows``, ``team_award_reports`` or ``team_values``), each under
     ``MAX_BATCH_BYTES``."""
     head = b'{"type":"batch","facts":[],"' + field_name.encode() + b'":['
     return _chunks((orjson.dumps(row) for row in rows), head, _TAIL)
@@ -127,7 +131,8 @@ def decode_batch(value: bytes) -> Batch:
                      list(payload.get("paid", ())), payload.get("since"), list(payload.get("award_reports", ())),
                      list(payload.get("award_decisions", ())), list(payload.get("award_requests", ())),
                      list(payload.get("handover", ())), list(payload.get("team_requests", ())),
-                     list(payload.get("team_rows", ())), list(payload.get("team_award_reports", ())))
+                     list(payload.get("team_rows", ())), list(payload.get("team_award_reports", ())),
+                     list(payload.get("team_values", ())))
     if kind == "tick":
         return Batch()
     return Batch([payload])

@@ -88,6 +88,9 @@ class Metrics:
             ["partition"], registry=r)
         self.rep_batches_sent, self.rep_batches_done = _hop_counters("rep", r)
         self.team_batches_sent, self.team_batches_done = _hop_counters("team", r)
+        self.team_values = Counter(
+            "scorecard_team_values", "Rows of the team partitions' values the org stage took "
+            "(SCORECARD_COMPANY_VALUES): a day's value, a clock or an epoch's end", registry=r)
         self.progress = StageProgress(self)
 
     def count_fact(self, kind: str, outcome: str) -> None:

@@ -33,11 +33,19 @@ import orjson
 from sales_scorecard.core.award_figures import decided_at, period_order, periods_due, team_figures
 from sales_scorecard.core.award_reports import REP, AwardReports, ReportChunk, Reporter, reporters
 from sales_scorecard.core.awards import bonus_request, decide
-from sales_scorecard.core.engine import ORG, ORG_BESIDE_TEAMS, EngineRole, Outcome, ScorecardEngine
+from sales_scorecard.core.engine import (
+    ORG,
+    ORG_BESIDE_TEAM_VALUES,
+    ORG_BESIDE_TEAMS,
+    EngineRole,
+    Outcome,
+    ScorecardEngine,
+)
 from sales_scorecard.core.money import format_money
 from sales_scorecard.core.periods import format_timestamp
 from sales_scorecard.core.publishing import split_scorecard_key
 from sales_scorecard.core.roster import UNASSIGNED
+from sales_scorecard.core.team_values import CompanyValues
 from sales_scorecard.schemas.fact_types import FACT_TYPES, SPLIT_TARGET, TEAM_FED
 
 from .aggregation import AggregationStage, StageOutputs, StageTables
@@ -122,7 +130,8 @@ class OrgStage(AggregationStage):
     def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
                  send_to_rep: SendToPartition, board_rows: KeyValue,
                  monotonic: Callable[[], float] = time.monotonic, budget: RenderBudget | None = None,
-                 send_to_team: SendToPartition | None = None, team_rows: KeyValue | None = None) -> None:
+                 send_to_team: SendToPartition | None = None, team_rows: KeyValue | None = None,
+                 team_values: KeyValue | None = None) -> None:
         super().__init__(settings, tables, outputs, metrics, monotonic, budget)
         self._send_to_rep = send_to_rep
         self._send_to_team = send_to_team
@@ -133,6 +142,12 @@ class OrgStage(AggregationStage):
         self.board_rows = board_rows
         #: "{team_id}:{period}" -> the last summary row of that team scorecard (team stage)
         self.team_rows: KeyValue = team_rows if team_rows is not None else {}
+        #: with ``company_values`` beside a team stage: the team partitions' values the
+        #: company's activities and complaints come from (``core.team_values``)
+        partitions = settings.partitions
+        self.company_values = CompanyValues(team_values if team_values is not None else {}, partitions,
+                                            lambda team_id: partition_of(team_id, partitions)) \
+            if settings.company_values and send_to_team is not None else None
         self._last_clock_broadcast = 0.0
         #: the award figures collected per period until it is decided (contract §11)
         self.award_reports = AwardReports(tables.award_reports)
@@ -141,7 +156,9 @@ class OrgStage(AggregationStage):
     reads_facts = True
 
     def engine_role(self) -> EngineRole:
-        return ORG if self.team_routes is None else ORG_BESIDE_TEAMS
+        if self.team_routes is None:
+            return ORG
+        return ORG_BESIDE_TEAMS if self.company_values is None else ORG_BESIDE_TEAM_VALUES
 
     def _new_routes(self) -> None:
         """Routes and hops with nothing routed yet (an assignment, a revocation)."""
@@ -192,6 +209,9 @@ class OrgStage(AggregationStage):
                 for partition in range(self.team_hop.partitions):
                     self.team_hop.out.setdefault(partition, []).append({"type": TEAM_FED, "partition": partition})
         engine = self.engine
+        if engine is not None and self.company_values is not None:
+            self.company_values.load(engine)
+            engine.values_clock = self.company_values.clock()
         if engine is not None:
             # What a crash kept from the rep stage cannot be told apart: every rep who may
             # have shares (a member, ever, of a team with a target) gets all of them again;
@@ -291,6 +311,10 @@ class OrgStage(AggregationStage):
 
     async def _after_facts(self, engine: ScorecardEngine, batch: Batch) -> None:
         self._take_rows(batch)
+        if batch.team_values and self.company_values is not None:
+            self.company_values.take(batch.team_values, engine)
+            self.metrics.team_values.inc(len(batch.team_values))
+            engine.values_clock = self.company_values.clock()
         await self._take_award_reports(batch)
         clock = format_timestamp(engine.as_of) if engine.as_of is not None else None
         now = self._monotonic()

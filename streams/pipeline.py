@@ -42,6 +42,9 @@ class TeamTables:
     #: "{team_id}:{period}" -> a team board's summary row sent by the team partitions
     #: (core.boards.team_row), kept by the org stage; 1 partition
     team_rows: Table
+    #: with ``SCORECARD_COMPANY_VALUES``: the team partitions' values the company holds
+    #: (core.team_values.CompanyValues), kept by the org stage; 1 partition
+    team_values: Table | None = None
 
 
 @dataclass

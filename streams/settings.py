@@ -113,6 +113,12 @@ class Settings:
     #: about a fifth of the throughput (docs/benchmarks.md, 2026-12-07 afternoon). Every
     #: worker of a group must use the same value.
     team_stage: bool = False
+    #: With the team stage: the company's activities and complaints come from the team
+    #: partitions' values, once per flush, instead of from each fact (docs/architecture.md,
+    #: "The company from the team partitions' values"). Off by default: it pays only once
+    #: activities no longer pass through the org stage. Every worker of a group must use
+    #: the same value.
+    company_values: bool = False
     #: Re-render the current periods' scorecards this often (s) when the clock moved without facts.
     clock_refresh_seconds: int = 60
     #: Log level of the worker and CLI (quiet by default).
@@ -233,6 +239,9 @@ class Settings:
         if self.session_timeout_seconds < 6:
             # The broker refuses sessions shorter than group.min.session.timeout.ms (6 s by default).
             raise SettingsError("SCORECARD_SESSION_TIMEOUT_SECONDS must be >= 6")
+        if self.company_values and not self.runs_team_stage:
+            raise SettingsError(
+                "SCORECARD_COMPANY_VALUES needs SCORECARD_STAGES=partitioned and SCORECARD_TEAM_STAGE=1")
         if self.ingest_batch_ms < 1:
             raise SettingsError("SCORECARD_INGEST_BATCH_MS must be >= 1")
         if self.fetch_wait_ms < 0:

@@ -46,6 +46,8 @@ from sales_scorecard.core.award_reports import ReportChunk, team_report_chunks
 from sales_scorecard.core.boards import team_row
 from sales_scorecard.core.disputes import AdjustmentRequest
 from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, team_partition
+from sales_scorecard.core.periods import format_timestamp
+from sales_scorecard.core.team_values import Epoch, value_rows
 from sales_scorecard.schemas.fact_types import TEAM_FED
 
 from .aggregation import StageOutputs, StageTables
@@ -65,8 +67,17 @@ class TeamPartitionStage(PartitionStage):
 
     def __init__(self, settings: Settings, partition: int, tables: StageTables, outputs: StageOutputs,
                  metrics: Metrics, send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
-                 budget: RenderBudget | None = None) -> None:
+                 budget: RenderBudget | None = None, generation: Callable[[], int] = lambda: 0) -> None:
         super().__init__(settings, partition, tables, outputs, metrics, send_to_org, monotonic, budget)
+        #: the consumer group's generation now (the epoch of the values, ``core.team_values``)
+        self._generation = generation
+        #: with ``company_values``: this build's epoch, whether every value is owed (once
+        #: fed, after each rebuild), and the clock last sent with them
+        self.epoch: Epoch = (0, 0)
+        self._values_owed = True
+        self._values_clock: str | None = None
+        #: when values were last sent (monotonic s): at most once per flush interval
+        self._values_sent_at = float("-inf")
         #: whether the org stage has sent every fact this partition needs (``team_fed`` is
         #: among its facts): until then it publishes nothing and asks for them
         self.fed = False
@@ -85,7 +96,8 @@ class TeamPartitionStage(PartitionStage):
 
     def engine_role(self) -> EngineRole:
         partitions, mine = self.settings.partitions, self.partition
-        return team_partition(lambda team_id: partition_of(team_id, partitions) == mine, share=partitions)
+        return team_partition(lambda team_id: partition_of(team_id, partitions) == mine, share=partitions,
+                              sends_values=self.settings.company_values)
 
     def _team_published(self, engine: ScorecardEngine, content: dict[str, Any]) -> None:
         revision = self._unsent_revision(content)
@@ -117,6 +129,8 @@ class TeamPartitionStage(PartitionStage):
             self.tables.alert_state[key] = value
 
     def _replay(self, engine: ScorecardEngine) -> tuple[int, list[AdjustmentRequest]]:
+        # values sent before this build may be lost: a new epoch sends every one again
+        self.epoch, self._values_owed, self._values_clock = (self._generation(), time.time_ns()), True, None
         self.fed = False
         loaded = super()._replay(engine)
         self._asks = not self.fed  # a rebuild that finds no ``team_fed`` asks again
@@ -147,7 +161,18 @@ class TeamPartitionStage(PartitionStage):
         await super()._run_due(engine)
 
     def tick_due(self) -> bool:
-        return super().tick_due() if self.fed else self.engine is None
+        if not self.fed:
+            return self.engine is None
+        return super().tick_due() or self._values_waiting()
+
+    def _values_waiting(self) -> bool:
+        """Whether values (or the clock they are computed at) wait to be sent."""
+        engine = self.engine
+        if not self.settings.company_values or engine is None:
+            return False
+        as_of = engine.clock()
+        return (self._values_owed or engine.team_days_moved()
+                or (format_timestamp(as_of) if as_of is not None else None) != self._values_clock)
 
     async def _after_run(self, engine: ScorecardEngine) -> None:
         if self._asks and not self.fed:
@@ -158,7 +183,25 @@ class TeamPartitionStage(PartitionStage):
             # of the answer's.
             await self._send_rows("team_requests", [{"partition": self.partition}])
         self._asks = False
+        if (self.settings.company_values and self.fed and (
+                self._values_owed or self._monotonic() - self._values_sent_at >= self.pacing.flush_interval)):
+            await self._send_values(engine)
         await super()._after_run(engine)
+
+    async def _send_values(self, engine: ScorecardEngine) -> None:
+        """Send the org stage the values of its teams' days that moved (all of them when
+        owed), and the clock they are computed at when it moved (``core.team_values``):
+        after a run, at most once per flush interval (on time a value per message cost the
+        org stage more than the facts it replaces, docs/architecture.md)."""
+        as_of = engine.clock()
+        clock = format_timestamp(as_of) if as_of is not None else None
+        every, self._values_owed = self._values_owed, False
+        moved = clock != self._values_clock
+        self._values_clock = clock
+        rows = value_rows(engine, self.partition, self.epoch, every, clock if every or moved else None)
+        if rows:
+            self._values_sent_at = self._monotonic()
+        await self._send_rows("team_values", rows)
 
     # ------------------------------------------------------------------ awards
     async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:
@@ -192,3 +235,9 @@ class TeamStages(PartitionStages[TeamPartitionStage]):
     """The team partition stages of one worker, created as their partitions' messages come."""
 
     kind = TeamPartitionStage
+    #: the consumer group's generation now (the worker sets Faust's)
+    generation: Callable[[], int] = staticmethod(lambda: 0)
+
+    def _new(self, partition: int, tables: StageTables) -> TeamPartitionStage:
+        return TeamPartitionStage(self.settings, partition, tables, self.outputs, self.metrics, self.send_to_org,
+                                  self.monotonic, self.budget, self.generation)

@@ -118,6 +118,9 @@ def say(message: str) -> None:
 @click.option("--team-stage", is_flag=True,
               help="With partitioned stages (and in the workers part), run the team stage too "
                    "(SCORECARD_TEAM_STAGE).")
+@click.option("--company-values", is_flag=True,
+              help="With --team-stage: the company's activities and complaints from the team partitions' values "
+                   "(SCORECARD_COMPANY_VALUES).")
 @click.option("--profile", is_flag=True,
               help="Sample the pipeline worker with py-spy during the throughput part: CPU share per stage.")
 def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: int, reps: int, months: int,
@@ -125,7 +128,7 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
             stores: tuple[str, ...], whatif_reps: int, whatif_months: int, whatif_kafka: bool, quick: bool,
             only: tuple[str, ...],
             rounds: int, bootstrap: str | None, partitions: int, timeout: float, out_dir: Path, stages: str,
-            team_stage: bool, profile: bool) -> None:
+            team_stage: bool, company_values: bool, profile: bool) -> None:
     """Measure throughput, latency, memory and recovery against baselines in the same run."""
     from sales_scorecard.cli.bench import engine as engine_bench
     from sales_scorecard.cli.bench import load, throughput
@@ -141,6 +144,8 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
         raise click.UsageError("--rounds must be at least 1")
     if team_stage and stages != "partitioned" and "workers" not in parts:
         raise click.UsageError("--team-stage runs with partitioned stages: add --stages partitioned")
+    if company_values and not (team_stage and stages == "partitioned"):
+        raise click.UsageError("--company-values runs beside the team stage: add --stages partitioned --team-stage")
     if half_c and not {"throughput", "latency"} <= parts:
         raise click.UsageError("--half-c offers half of this run's c: add --only throughput --only latency")
     if profile:
@@ -157,12 +162,13 @@ def command(events: int, rate: int, half_c: bool, duration: int, latency_reps: i
                     "parameters": {"events": events, "rate": rate, "duration": duration, "reps": reps,
                                    "months": months, "partitions": partitions, "stages": stages,
                                    **({"team_stage": True} if team_stage else {}),
+                                   **({"company_values": True} if company_values else {}),
                                    **({"whatif_reps": whatif_reps, "whatif_months": whatif_months,
                                        "whatif_kafka": whatif_kafka} if "whatif" in parts else {}),
                                    **({"rounds": rounds} if parts & {"loops", "throughput"} else {}),
                                    **({"state_reps": state_reps} if "state" in parts else {})}}
     #: the pipeline's shape in the parts that run one
-    shape: dict[str, Any] = {"stages": stages, "team_stage": team_stage}
+    shape: dict[str, Any] = {"stages": stages, "team_stage": team_stage, "company_values": company_values}
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"bench-{stamp}.json"

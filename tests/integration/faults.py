@@ -49,6 +49,15 @@ def fault_workers(default: int) -> int:
     return int(os.environ.get("SCORECARD_TEST_WORKERS") or default)
 
 
+#: The aggregation's shapes a test runs in: the settings of each (``company-values``: the
+#: partitioned stages with the company's activities from the team partitions' values).
+SHAPES: dict[str, dict[str, Any]] = {
+    "single": {"stages": "single"},
+    "partitioned": {"stages": "partitioned"},
+    "company-values": {"stages": "partitioned", "company_values": True},
+}
+
+
 def fault_settings(bootstrap: str, tmp_path: Path, **overrides: Any) -> Settings:
     """Settings of a fault test's own (``isolated_settings``: data under ``tmp_path / "data"``,
     ``fault_partitions()`` partitions) with ``overrides`` replaced."""

@@ -19,6 +19,7 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.streams.topics import PAYROLL
 from tests.integration.conftest import WorkerProcess
 from tests.integration.faults import (
+    SHAPES,
     aggregation_owner,
     assert_ledger_pays_exactly,
     assert_snapshot_exact,
@@ -63,13 +64,13 @@ def history() -> tuple[list[dict], list[list[dict]]]:
     return events + closes, chunks
 
 
-@pytest.mark.parametrize("stages", ["single", "partitioned"])
+@pytest.mark.parametrize("shape", ["single", "partitioned", "company-values"])
 def test_kill_minus_nine_three_times_in_a_50k_history(kafka_bootstrap: str, run_worker, tmp_path: Path,
-                                                      stages: str) -> None:
+                                                      shape: str) -> None:
     # clock refresh every second: the clock-dependent KPIs (pace, expected-to-date) of the
     # current periods are re-rendered soon after the last fact, before the comparison
     s = fault_settings(kafka_bootstrap, tmp_path, store="rocksdb", processing_guarantee=GUARANTEE,
-                       clock_refresh_seconds=1, stages=stages)
+                       clock_refresh_seconds=1, **SHAPES[shape])
     rnd = random.Random(1234)
     events, chunks = history()
     assert len(events) > 50_000

@@ -16,15 +16,16 @@ from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.streams.settings import Settings
 from tests.integration.compare import assert_snapshot_matches
 from tests.integration.conftest import REPO
+from tests.integration.faults import SHAPES
 from tests.integration.kafka_helpers import metric_value, wait_for
 from tests.reference.model import built_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-@pytest.mark.parametrize("stages", ["single", "partitioned"])
+@pytest.mark.parametrize("shape", ["single", "partitioned", "company-values"])
 def test_simulated_history_matches_offline_recomputation(test_settings: Settings, run_worker, tmp_path: Path,
-                                                         stages: str) -> None:
-    s = dataclasses.replace(test_settings, stages=stages)
+                                                         shape: str) -> None:
+    s = dataclasses.replace(test_settings, **SHAPES[shape])
     # reviews, engagement and one team's split targets included (contract §12)
     events = simulate(SimulationConfig(seed=11, reps=100, teams=10, months=4, start_month="2026-07",
                                        split_targets=True))
@@ -50,6 +51,8 @@ def test_simulated_history_matches_offline_recomputation(test_settings: Settings
         return accepted >= unique and facts >= accepted and metric_value(m, "scorecard_pending_updates") == 0
 
     assert wait_for(settled, timeout=900, interval=2), worker.log_tail()
+    # the company's activities came from the team partitions' values, and only then
+    assert (metric_value(worker.metrics(), "scorecard_team_values_total") > 0) == (shape == "company-values")
     snap = subprocess.run(
         [sys.executable, "-m", "sales_scorecard.cli.main", "snapshot"],
         env=env, cwd=REPO, capture_output=True, timeout=300,

@@ -142,8 +142,9 @@ def test_half_c_without_the_throughput_part_is_a_one_line_usage_error(tmp_path: 
     assert "--half-c offers half of this run's c: add --only throughput --only latency" in result.output
 
 
+@pytest.mark.parametrize("values", [False, True], ids=["team-stage", "company-values"])
 def test_the_team_stage_reaches_the_pipeline_settings_of_the_latency_part(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, values: bool) -> None:
     from sales_scorecard.cli.bench import latency
     from sales_scorecard.streams.settings import Settings
 
@@ -161,10 +162,18 @@ def test_the_team_stage_reaches_the_pipeline_settings_of_the_latency_part(
     monkeypatch.setattr(bench_module, "bench_settings", settings)
     monkeypatch.setattr(latency, "measure", FakeLatency())
     args = ["--only", "latency", "--stages", "partitioned", "--team-stage", "--out-dir", str(tmp_path)]
-    result = CliRunner().invoke(bench_module.command, args)
+    result = CliRunner().invoke(bench_module.command, args + (["--company-values"] if values else []))
     assert result.exit_code == 0, result.output
-    assert asked == [{"stages": "partitioned", "team_stage": True}]
-    assert "team_stage" in next(tmp_path.glob("bench-*.json")).read_text()
+    assert asked == [{"stages": "partitioned", "team_stage": True, "company_values": values}]
+    written = next(tmp_path.glob("bench-*.json")).read_text()
+    assert "team_stage" in written and ("company_values" in written) == values
+
+
+def test_the_company_values_without_the_team_stage_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(bench_module.command, ["--only", "latency", "--stages", "partitioned",
+                                                       "--company-values", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--company-values runs beside the team stage: add --stages partitioned --team-stage" in result.output
 
 
 def test_the_team_stage_with_single_stages_is_a_one_line_usage_error(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,12 +20,15 @@ from hypothesis import strategies as st
 from sales_scorecard.core.aggregates import Bucket
 from sales_scorecard.core.engine import ORG_BESIDE_TEAM_VALUES, WHOLE, ScorecardEngine, team_partition
 from sales_scorecard.core.roster import UNASSIGNED
+from sales_scorecard.core.team_values import CompanyValues, Epoch, value_rows
 from sales_scorecard.streams.aggregation import apply_fact
 from tests.factories import activity, complaint, deal, roster
 from tests.unit.test_engine_properties import CUSTOMERS, FIXED_CLOCK, INSTANTS, REPS
 from tests.unit.test_team_partitions import PARTITIONS, TeamSplit, _owner, team_histories
 
 ScorecardKey = tuple[str, str, str]
+#: the clock a rebuilt partition's complete row carries (the engines render on ``FIXED_CLOCK``)
+CLOCK = "2026-11-30T00:00:00.000Z"
 
 
 def _engine(role: Any) -> ScorecardEngine:
@@ -41,62 +45,59 @@ class ValuesSplit(TeamSplit):
 
 class CompanyFromValues:
     """The whole engine and the team partitions of ``TeamSplit``, and an org engine fed
-    every fact and, after each message, the values of the team days that moved and the
-    contacts with each customer that moved."""
+    every fact and, after each message, each team partition's values of the days that moved
+    (``core.team_values.value_rows``, through JSON), which the company takes as the org
+    stage does (``CompanyValues``)."""
 
     def __init__(self) -> None:
         self.split = ValuesSplit()
         self.org = _engine(ORG_BESIDE_TEAM_VALUES)
-        #: (team, day) -> the value the org engine holds
-        self.held: dict[tuple[str, str], Bucket | None] = {}
-        #: (team, day) -> customer -> the contacts the org engine holds
-        self.contacts: dict[tuple[str, str], dict[str, int]] = {}
+        #: the org stage's table of the values it holds
+        self.table: dict[str, Any] = {}
+        self.values = CompanyValues(self.table, PARTITIONS, _owner)
+        #: each partition's epoch: a rebuild starts the next
+        self.epochs: list[Epoch] = [(0, 1)] * PARTITIONS
+        #: the rows of values lost on their way (a crashed worker's, late)
+        self.lost: list[list[dict[str, Any]]] = []
+        #: every fact fed, in order
+        self.facts: list[dict[str, Any]] = []
 
     def feed(self, event: dict[str, Any], lose_values_of: int | None = None) -> None:
         """Apply ``event`` everywhere and send the values it moved (except those of partition
         ``lose_values_of``, lost)."""
+        self.facts.append(event)
         apply_fact(self.org, event)
         self.split.feed(event)
         for partition, engine in enumerate(self.split.engines):
-            days = engine.take_team_days()
-            if partition != lose_values_of:
-                self._send(engine, days)
+            rows = value_rows(engine, partition, self.epochs[partition], every=False, clock=None)
+            if partition == lose_values_of:
+                self.lost.append(rows)
+            else:
+                self.deliver(rows)
 
-    def _send(self, engine: ScorecardEngine, days: dict[tuple[str, str], set[str]], every: bool = False) -> None:
-        """Send the values of ``days``; ``every``: all there is, so a customer the org
-        engine holds and the partition does not name has no contacts left."""
-        for (team, day), customers in sorted(days.items()):
-            held = self.contacts.setdefault((team, day), {})
-            moved = {}
-            for customer in sorted(customers | held.keys() if every else customers):
-                n = engine.team_contacts(team, day, customer)
-                if n != held.get(customer, 0):
-                    moved[customer] = n - held.get(customer, 0)
-                if n:
-                    held[customer] = n
-                else:
-                    held.pop(customer, None)
-            value = engine.team_value(team, day)
-            self.org.apply_team_value(day, self.held.get((team, day)), value, moved)
-            self.held[(team, day)] = value
+    def deliver(self, rows: list[dict[str, Any]]) -> None:
+        """The org stage takes a message of values."""
+        self.values.take(orjson.loads(orjson.dumps(rows)), self.org)
 
     def rebuild_partition(self, partition: int) -> None:
-        """A team partition's rebuild sends the value and contacts of every day its teams
-        hold; the org engine drops the days of its teams it holds and no longer hears of."""
-        engine = self.split.engines[partition]
-        days = engine.take_team_days(every=True)
-        self._send(engine, days, every=True)
-        for key in [key for key in self.held if _owner(key[0]) == partition and key not in days]:
-            gone = {customer: -n for customer, n in self.contacts.pop(key, {}).items()}
-            self.org.apply_team_value(key[1], self.held.pop(key), None, gone)
+        """A team partition's rebuild starts an epoch: it sends the value and contacts of
+        every day its teams hold, then a complete row (the org stage drops the days of the
+        partition's teams it holds and no longer hears of)."""
+        generation, _ = self.epochs[partition]
+        self.epochs[partition] = epoch = (generation + 1, 0)  # a rebalance's generation
+        self.deliver(value_rows(self.split.engines[partition], partition, epoch, every=True, clock=CLOCK))
+
+    def held(self, team: str, day: str) -> Bucket | None:
+        """The value the org stage holds of a team's day."""
+        row = self.table.get(f"value:{day}:{team}")
+        return Bucket.from_value_json(row["value"]) if row is not None and row["value"] is not None else None
 
     def rebuilt_org(self, delivered: list[dict[str, Any]]) -> ScorecardEngine:
         """An org engine rebuilt from the facts and the values held."""
         org = _engine(ORG_BESIDE_TEAM_VALUES)
         for event in delivered:
             apply_fact(org, event)
-        for (team, day), value in sorted(self.held.items()):
-            org.apply_team_value(day, None, value, self.contacts.get((team, day), {}))
+        CompanyValues(self.table, PARTITIONS, _owner).load(org)
         return org
 
 
@@ -129,9 +130,10 @@ def _assert_company_renders_alike(org: ScorecardEngine, whole: ScorecardEngine) 
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(value_histories(), st.integers(0, 10_000), st.integers(0, 10_000), st.integers(0, PARTITIONS - 1))
+@given(value_histories(), st.integers(0, 10_000), st.integers(0, 10_000), st.integers(1, 8),
+       st.integers(0, PARTITIONS - 1))
 def test_the_company_from_the_team_partitions_values_renders_and_marks_what_the_whole_engine_does(
-        delivered: list[dict[str, Any]], cut: int, lost: int, crashed: int) -> None:
+        delivered: list[dict[str, Any]], cut: int, lost: int, span: int, crashed: int) -> None:
     split = CompanyFromValues()
     cut, lost = cut % (len(delivered) + 1), lost % (len(delivered) + 1)
     published: dict[ScorecardKey, Any] = {}
@@ -139,13 +141,13 @@ def test_the_company_from_the_team_partitions_values_renders_and_marks_what_the_
         if i == cut:  # a flush of the org engine: what exists is published, the marks taken
             split.org.take_dirty()
             published = {k: split.org.render(*k) for k in _org_keys(split.org)}
-        if i == lost:  # a team partition's worker dies: the values of its last message are lost ...
-            if event is not None:
-                split.feed(event, lose_values_of=crashed)
-            split.rebuild_partition(crashed)  # ... and its successor's rebuild sends every value
-            continue
+        # a team partition's worker dies: the values of its last ``span`` messages are lost ...
         if event is not None:
-            split.feed(event)
+            split.feed(event, lose_values_of=crashed if lost <= i < lost + span else None)
+        if i == min(lost + span, len(delivered)) - 1 or i == len(delivered) and lost == len(delivered):
+            split.rebuild_partition(crashed)  # ... and its successor's rebuild sends every value
+    for rows in split.lost:  # the lost values arrive after all, late: they change nothing
+        split.deliver(rows)
     keys = published.keys() | _org_keys(split.org)
     moved = {k for k in keys if split.org.render(*k) != published.get(k)}
     assert moved <= set(split.org.take_dirty())
@@ -165,8 +167,8 @@ def test_a_late_roster_entry_moves_a_days_activities_to_another_team_and_the_com
                   complaint("k1", "r1", "c1", opened_at="2026-11-20T11:00:00+08:00"),
                   roster("r1", "t2", effective_at="2026-11-15T00:00:00+08:00")]:
         split.feed(event)
-    assert split.held[("t1", "2026-11-20")] is None
-    moved = split.held[("t2", "2026-11-20")]
+    assert split.held("t1", "2026-11-20") is None
+    moved = split.held("t2", "2026-11-20")
     assert moved is not None and dict(moved.activities) == {"call": 2} and moved.complaints == 1
     company = split.org.render("company", "*", "2026-11")
     assert company is not None and company == split.split.whole.render("company", "*", "2026-11")
@@ -239,3 +241,30 @@ def test_a_team_partition_that_sends_no_values_notes_nothing_for_them() -> None:
         apply_fact(engine, event)
     with pytest.raises(ValueError, match="sends team values"):
         engine.take_team_days()
+
+
+def test_a_rebuilt_partitions_values_retract_what_its_lost_ones_would_have_and_a_late_old_one_is_ignored() -> None:
+    # r1's calls move from t1 to t2 (a late roster entry) while t1's partition's values are
+    # lost: t1's 21 November empties (only the rebuild's complete row retracts it), and its
+    # 20 November loses r1's contact with c1 (only the rebuild's whole contacts do). The lost
+    # values, delivered after a later call of r2 moved t1's 20 November again, change nothing.
+    split = CompanyFromValues()
+    for event in [roster("r1", "t1", effective_at="2026-10-01T00:00:00+08:00"),
+                  roster("r2", "t1", effective_at="2026-10-01T00:00:00+08:00"),
+                  activity("r1", "call", occurred_at="2026-11-20T09:30:00+08:00", customer_id="c1", effective=True),
+                  activity("r1", "call", occurred_at="2026-11-21T09:30:00+08:00", customer_id="c1", effective=True),
+                  activity("r2", "call", occurred_at="2026-11-20T10:30:00+08:00", customer_id="c2", effective=True)]:
+        split.feed(event)
+    t1 = _owner("t1")
+    split.feed(roster("r1", "t2", effective_at="2026-11-01T00:00:00+08:00"), lose_values_of=t1)
+    assert split.held("t1", "2026-11-21") is not None  # its retraction was lost
+    split.rebuild_partition(t1)
+    assert split.held("t1", "2026-11-21") is None
+    split.feed(activity("r2", "call", occurred_at="2026-11-20T11:30:00+08:00", customer_id="c2", effective=True))
+    for rows in split.lost:
+        split.deliver(rows)
+    whole = split.split.whole
+    _assert_company_renders_alike(split.org, whole)
+    company = split.org.render("company", "*", "2026-11")
+    assert company is not None and company["kpis"]["activities"]["call"] == 4
+    _assert_company_renders_alike(split.rebuilt_org(split.facts), whole)

@@ -53,9 +53,10 @@ def _no_real_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aggregation, "LONG_PERIODS_BUDGET_SECONDS", math.inf)
 
 
-def _settings(commission_plan: str = "") -> Settings:
+def _settings(commission_plan: str = "", company_values: bool = False) -> Settings:
     return Settings(coalesce_ms=0, leaderboard_ms=0, store="memory", partitions=PARTITIONS,
-                    commission_plan=commission_plan)
+                    commission_plan=commission_plan, stages="partitioned", team_stage=company_values,
+                    company_values=company_values)
 
 
 def flush_each_reading_clock() -> Callable[[], int]:
@@ -101,9 +102,10 @@ class Split:
     partitions), messages delivered in order."""
 
     def __init__(self, commission_plan: str = "", teams: bool = False,
-                 tables: tuple[StageTables, StageTables, dict[str, Any]] | None = None) -> None:
+                 tables: tuple[StageTables, StageTables, dict[str, Any]] | None = None, values: bool = False) -> None:
         """``tables``: the org stage's, the rep stage's and the board rows of an earlier run
-        (a restart, an upgrade)."""
+        (a restart, an upgrade); ``values``: the company's activities and complaints from
+        the team partitions' values (``company_values``, with ``teams``)."""
         self.outputs = Outputs()
         self.to_rep: list[tuple[int, bytes]] = []
         self.to_team: list[tuple[int, bytes]] = []
@@ -112,6 +114,9 @@ class Split:
         self.lose_team_requests = False
         #: the messages team partitions sent asking for their facts
         self.team_requests = 0
+        #: a team partition whose values to the company are lost (kept in ``values_lost``)
+        self.lose_values_of: int | None = None
+        self.values_lost: list[bytes] = []
         self.metrics = Metrics()
         clock = flush_each_reading_clock()
 
@@ -120,18 +125,24 @@ class Split:
 
         async def send_to_org(key: bytes, value: bytes | None) -> None:
             assert value is not None
-            asks = bool(decode_batch(value).team_requests)
+            batch = decode_batch(value)
+            asks = bool(batch.team_requests)
             self.team_requests += asks
-            if not (self.lose_team_requests and asks):
+            if batch.team_values and batch.team_values[0]["partition"] == self.lose_values_of:
+                self.values_lost.append(value)
+            elif not (self.lose_team_requests and asks):
                 self.to_org.append(value)
 
         async def send_to_team(partition: int, value: bytes) -> None:
             self.to_team.append((partition, value))
 
-        settings = _settings(commission_plan)
+        settings = _settings(commission_plan, company_values=values)
         org_tables, rep_tables, board_rows = tables or (new_tables(), new_tables(), {})
+        #: the org stage's table of the team partitions' values (``values``)
+        self.team_values: dict[str, Any] = {}
         self.org = OrgStage(settings, org_tables, self.outputs.stage_outputs(), self.metrics, send_to_rep,
-                            board_rows, monotonic=clock, send_to_team=send_to_team if teams else None)
+                            board_rows, monotonic=clock, send_to_team=send_to_team if teams else None,
+                            team_values=self.team_values)
         self.reps = RepStages(settings, rep_tables, self.outputs.stage_outputs(), self.metrics, send_to_org,
                               monotonic=clock)
         self.teams = TeamStages(settings, new_tables(), self.outputs.stage_outputs(), self.metrics, send_to_org,
@@ -190,6 +201,27 @@ def _same_scorecards(whole: Whole, split: Split) -> dict[str, Any]:
     assert sorted(got) == sorted(expected)
     for key in expected:
         assert got[key] == expected[key], key
+    return expected
+
+
+def _same_figures_no_later_clock(whole: Whole, split: Split) -> dict[str, Any]:
+    """``_same_scorecards`` for an org stage whose company figures come from the team
+    partitions' values: the same keys and figures, and each of the org stage's cards
+    (the company's, ``unassigned``'s) says it holds the facts up to a clock no later than
+    the whole computation's (the lowest clock the values reached when it was rendered);
+    the rest the same clock."""
+    expected, got = _last(whole.outputs.sent["scorecards"]), _last(split.outputs.sent["scorecards"])
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        want, have = expected[key], got[key]
+        if want is None or have is None:
+            assert have == want, key
+            continue
+        assert {**have, "as_of": None} == {**want, "as_of": None}, key
+        if key.startswith(("company:", "team:unassigned:")):
+            assert have["as_of"] <= want["as_of"], key
+        else:
+            assert have["as_of"] == want["as_of"], key
     return expected
 
 
@@ -357,7 +389,8 @@ def test_keys_set_aside_at_every_flush_leave_the_figures_payroll_and_boards_the_
     assert _last(split.outputs.sent["leaderboards"]) == _last(whole.outputs.sent["leaderboards"])
 
 
-def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publishes() -> None:
+@pytest.mark.parametrize("values", [False, True], ids=["facts", "company-from-values"])
+def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publishes(values: bool) -> None:
     # The team partitions render and publish every team but ``unassigned`` (the org stage's).
     # After the history, a late roster entry moves a rep's September to a team of another
     # team partition (which gets the rep's history then), and a call in December moves the
@@ -370,9 +403,13 @@ def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publish
     facts = history + validated_facts([
         {**f.roster(mover, to, effective_at="2026-09-01T00:00:00+08:00"), "event_id": "late-transfer"},
         f.activity(sorted(team_of)[0], "call", occurred_at="2026-12-01T10:00:00+08:00")])
-    whole, split = Whole(), Split(teams=True)
+    whole, split = Whole(), Split(teams=True, values=values)
     asyncio.run(_both(whole, split, facts))
-    expected = _same_scorecards(whole, split)
+    expected = _same_figures_no_later_clock(whole, split) if values else _same_scorecards(whole, split)
+    assert bool(split.team_values) == values
+    if values:  # the current month's card, rendered once every value came, says so
+        assert _last(split.outputs.sent["scorecards"])["company:*:2026-12"]["as_of"] == expected[
+            "company:*:2026-12"]["as_of"]
     teams = {k.split(":")[1] for k in expected if k.startswith("team:")}
     assert len({partition_of(t, PARTITIONS) for t in teams if t != "unassigned"}) > 1, teams
     assert _last(split.outputs.sent["alerts"]) == _last(whole.outputs.sent["alerts"])
@@ -404,6 +441,63 @@ def test_with_a_team_stage_the_stages_publish_what_the_whole_computation_publish
     # a rebuilt stage renders every key again, at the clock of now (the whole stage rendered
     # the past months at an earlier one): the same figures
     assert _figures(split.outputs.sent["scorecards"]) == _figures(whole.outputs.sent["scorecards"])
+
+
+def _values_of(value: bytes) -> list[dict[str, Any]]:
+    return decode_batch(value).team_values
+
+
+def test_values_a_crash_lost_come_again_with_the_rebuild_and_an_old_owners_late_ones_change_nothing() -> None:
+    # The company's activities and complaints come from the team partitions' values. One
+    # team partition's values are lost for a stretch of the history (a worker that crashed
+    # after its messages were committed), and its stage is then built again (a new epoch):
+    # it sends every value it holds, closed by a complete row. A value sent before the
+    # rebuild and delivered after it (an old owner's, late) changes nothing.
+    # While they are lost, a late transfer takes a rep of t01 to a team of another
+    # partition from mid-July: t01's day of the rep's one visit on a quiet day empties, so the
+    # rebuilt partition's values no longer name it, and only its complete row retracts it.
+    history = validated_facts(_history())
+    whole, split = Whole(), Split(teams=True, values=True)
+    victim = partition_of("t01", PARTITIONS)
+    lost = split.values_lost
+    team_of = {e["rep_id"]: e["team_id"] for e in history if e["type"] == "roster"}
+    mover = next(rep for rep, team in sorted(team_of.items()) if team == "t01")
+    elsewhere = next(t for t in sorted(set(team_of.values())) if partition_of(t, PARTITIONS) != victim)
+    members = {rep for rep, team in team_of.items() if team == "t01"}
+    busy = {str(e["occurred_at"])[:10] for e in _history() if e.get("rep_id") in members}
+    quiet = next(day for day in (f"2026-10-{d:02}" for d in range(1, 32)) if day not in busy)
+    call = validated_facts([f.activity(mover, "visit", occurred_at=f"{quiet}T10:00:00+08:00", customer_id="c-quiet",
+                                       effective=True)])
+    key = f"value:{quiet}:t01"
+    transfer = validated_facts([{**f.roster(mover, elsewhere, effective_at="2026-07-15T00:00:00+08:00"),
+                                 "event_id": "late-transfer"}])
+
+    async def run() -> None:
+        third = len(history) // 3
+        await _both(whole, split, history[:third] + call)
+        assert split.team_values[key]["value"]["n"] == 1
+        split.lose_values_of = victim
+        await _both(whole, split, history[third:2 * third] + transfer)
+        split.lose_values_of = None
+        assert split.team_values.get(key) is not None  # its retraction was lost
+        # the company lacks what was lost: its figures are not the whole computation's yet
+        assert _figures(split.outputs.sent["scorecards"]) != _figures(whole.outputs.sent["scorecards"])
+        split.teams.revoke({victim})
+        split.teams.assign({victim})
+        await _both(whole, split, history[2 * third:])
+        late = [value for value in lost if any("team" in row for row in _values_of(value))]
+        assert late
+        for value in late:  # the old epoch's values, delivered after the new one's complete row
+            await split.org.on_batch(decode_batch(value))
+        await split.settle()
+
+    asyncio.run(run())
+    assert lost
+    _same_figures_no_later_clock(whole, split)
+    states = {k: v for k, v in split.team_values.items() if k.startswith("partition:")}
+    assert len(states) == PARTITIONS and all(state["complete"] for state in states.values())
+    assert split.org.engine is not None and split.org.engine.values_clock == split.org.engine.as_of
+    assert key not in split.team_values
 
 
 def test_with_a_team_stage_the_team_boards_show_what_the_whole_computation_shows() -> None:
@@ -826,39 +920,57 @@ class PacedSplit:
     """The org stage and the rep partitions on a clock the test moves, with the default
     500 ms interval: flushes happen when their pacing says, not at every message."""
 
-    def __init__(self, coalesce_ms: int = 500) -> None:
+    def __init__(self, coalesce_ms: int = 500, values: bool = False) -> None:
+        """``values``: with the team stage, the company's activities and complaints from
+        its partitions' values."""
         self.clock = ManualClock()
         #: the worker's budget, shared by the org stage and every rep partition
         self.budget = RenderBudget()
         self.outputs = TimedOutputs(self.clock)
         self.to_rep: list[tuple[int, bytes]] = []
+        self.to_team: list[tuple[int, bytes]] = []
         self.to_org: list[bytes] = []
         #: (partition, batch) of every message the org stage sent to the rep stage
         self.routed: list[tuple[int, Batch]] = []
+        #: (clock, partition, rows) of every message of values a team partition sent
+        self.values_sent: list[tuple[float, int, list[dict[str, Any]]]] = []
         settings = Settings(coalesce_ms=coalesce_ms, coalesce_long_ms=2000, leaderboard_ms=0, store="memory",
-                            partitions=PARTITIONS)
+                            partitions=PARTITIONS, stages="partitioned", team_stage=values, company_values=values)
 
         async def send_to_rep(partition: int, value: bytes) -> None:
             self.to_rep.append((partition, value))
 
+        async def send_to_team(partition: int, value: bytes) -> None:
+            self.to_team.append((partition, value))
+
         async def send_to_org(key: bytes, value: bytes | None) -> None:
             assert value is not None
+            rows = decode_batch(value).team_values
+            if rows:
+                self.values_sent.append((self.clock.now, rows[0]["partition"], rows))
             self.to_org.append(value)
 
         self.org = OrgStage(settings, new_tables(), self.outputs.stage_outputs(), Metrics(), send_to_rep, {},
-                            monotonic=self.clock, budget=self.budget)
+                            monotonic=self.clock, budget=self.budget, send_to_team=send_to_team if values else None)
         self.reps = RepStages(settings, new_tables(), self.outputs.stage_outputs(), Metrics(), send_to_org,
                               monotonic=self.clock, budget=self.budget)
+        self.teams = TeamStages(settings, new_tables(), self.outputs.stage_outputs(), Metrics(), send_to_org,
+                                monotonic=self.clock, budget=self.budget)
 
     async def deliver(self) -> None:
         """Every message in flight, in order; a rep partition's lag as the worker reckons it."""
-        while self.to_rep or self.to_org:
+        while self.to_rep or self.to_org or self.to_team:
             while self.to_rep:
                 partition, value = self.to_rep.pop(0)
                 batch = decode_batch(value)
                 self.routed.append((partition, batch))
                 now = time.time()
                 await self.reps.stage(partition).on_batch(batch, lag=batch.age(now, now))
+            while self.to_team:
+                partition, value = self.to_team.pop(0)
+                batch = decode_batch(value)
+                now = time.time()
+                await self.teams.stage(partition).on_batch(batch, lag=batch.age(now, now))
             while self.to_org:
                 await self.org.on_batch(decode_batch(self.to_org.pop(0)))
 
@@ -875,6 +987,9 @@ class PacedSplit:
         await self.deliver()
         for partition in range(PARTITIONS):
             await self.reps.stage(partition).on_batch(Batch())
+        for stage in list(self.teams.stages.values()):
+            if stage.tick_due():  # as the worker's timer asks
+                await stage.on_batch(Batch())
         await self.deliver()
 
     def sent_now(self) -> set[str]:
@@ -981,14 +1096,21 @@ def test_partitions_of_one_worker_share_the_loop_time_of_their_leading_edge_flus
     assert split.revenues("rep:r4:2026-11") == ["400.00"]
 
 
+@pytest.mark.parametrize("values", [False, True], ids=["facts", "company-from-values"])
 @pytest.mark.parametrize("seed", range(4))
 def test_paced_split_stages_never_send_a_key_twice_within_its_interval_and_end_as_the_whole_computation(
-        seed: int) -> None:
+        seed: int, values: bool) -> None:
+    # With the company from the team partitions' values, each partition sends them at most
+    # once per interval (but the first, every value of its epoch), and those still waiting
+    # go out with the ticks.
     rng = random.Random(seed)
     reps = ["r1", "r2", "r3", "r4", "r6", "r7"]  # two per partition
     assert {partition_of(r, PARTITIONS) for r in reps} == set(range(PARTITIONS))
     facts = f.deals_and_calls(rng, reps, 150)
-    split = PacedSplit()
+    if values:
+        facts = validated_facts([f.roster(r, f"t{i % 3}", effective_at="2026-01-01T00:00:00+08:00")
+                                 for i, r in enumerate(reps)]) + facts
+    split = PacedSplit(values=values)
 
     async def go() -> None:
         position = 0
@@ -1005,12 +1127,20 @@ def test_paced_split_stages_never_send_a_key_twice_within_its_interval_and_end_a
             await split.tick()
 
     asyncio.run(go())
-    stages = [split.org, *split.reps.stages.values()]
+    stages = [split.org, *split.reps.stages.values(), *split.teams.stages.values()]
     assert all(s.engine is not None and not s.engine.dirty and not s.set_aside for s in stages)
     last: dict[str, float] = {}
     for key, at in split.outputs.sent_at:
         assert key not in last or at - last[key] >= 0.5, (key, last.get(key), at)
         last[key] = at
+    if values:
+        sent_last: dict[int, float] = {}
+        for at, partition, rows in split.values_sent:
+            owed = any(row.get("complete") for row in rows)
+            assert owed or partition not in sent_last or at - sent_last[partition] >= 0.5, (partition, at)
+            sent_last[partition] = at
+        assert len(sent_last) == len(split.teams.stages) > 1
+        assert split.org.engine is not None and split.org.engine.clock() == split.org.engine.as_of
     whole = Whole()
 
     async def oracle() -> None:

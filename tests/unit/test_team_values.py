@@ -1,0 +1,110 @@
+"""The values protocol between the team partitions and the company (``core/team_values.py``):
+the wire form of a value, and the clock the company's cards may claim. What the values add
+up to is proven against the whole engine in test_company_values.py and, through the
+stages, in test_partitioned_stages.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sales_scorecard.core.aggregates import Bucket
+from sales_scorecard.core.engine import ORG_BESIDE_TEAM_VALUES, ScorecardEngine, team_partition
+from sales_scorecard.core.periods import parse_timestamp
+from sales_scorecard.core.team_values import CompanyValues, value_rows
+from sales_scorecard.streams.aggregation import apply_fact
+from tests.factories import activity, complaint, roster
+
+PARTITIONS = 2
+
+
+def _team_engine() -> ScorecardEngine:
+    return ScorecardEngine("Asia/Shanghai", role=team_partition(lambda team: True, sends_values=True))
+
+
+def _values(table: dict[str, Any]) -> CompanyValues:
+    return CompanyValues(table, PARTITIONS, lambda team: 0 if team == "t0" else 1)
+
+
+def test_a_value_reads_back_as_the_bucket_it_was_with_every_field() -> None:
+    engine = _team_engine()
+    for event in [roster("r1", "t0", effective_at="2026-11-01T00:00:00+08:00"),
+                  activity("r1", "call", occurred_at="2026-11-20T09:00:00+08:00", customer_id="c1", effective=True),
+                  activity("r1", "call", occurred_at="2026-11-20T09:30:00+08:00", customer_id="c2"),
+                  activity("r1", "campaign", occurred_at="2026-11-20T10:00:00+08:00", campaign_id="cmp1"),
+                  activity("r1", "training", occurred_at="2026-11-20T11:00:00+08:00", duration_minutes=45),
+                  activity("r1", "survey", occurred_at="2026-11-20T12:00:00+08:00", score=4),
+                  complaint("k1", "r1", "c1", opened_at="2026-11-20T13:00:00+08:00", severity="high",
+                            status="resolved", resolved_at="2026-11-20T15:00:00+08:00")]:
+        apply_fact(engine, event)
+    value = engine.team_value("t0", "2026-11-20")
+    assert value is not None
+    sent = orjson.loads(orjson.dumps(value.value_json()))
+    assert sent["n"] == 7 and sent["activities"] == {"call": 2, "campaign": 1, "training": 1, "survey": 1}
+    assert (sent["complaints"], sent["resolved"], sent["training_minutes"], sent["survey_sum"]) == (1, 1, 45, 4)
+    assert sent["by_severity"] == {"high": 1} and sent["campaigns"] == {"cmp1": 1}
+    back = Bucket.from_value_json(sent)
+    assert back.value_json() == sent
+    # the company's month from the value read back is the month from the engine's own
+    org, direct = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES), \
+        ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    for target, bucket in ((org, back), (direct, value)):
+        target.advance_clock(parse_timestamp("2026-11-30T00:00:00Z"))
+        target.apply_team_value("2026-11-20", None, bucket, {"c1": 2})
+    assert org.render("company", "*", "2026-11") == direct.render("company", "*", "2026-11")
+
+
+def _rows(partition: int, epoch: tuple[int, int], clock: str, complete: bool = False) -> list[dict[str, Any]]:
+    row: dict[str, Any] = {"partition": partition, "epoch": list(epoch), "clock": clock}
+    return [{**row, "complete": True} if complete else row]
+
+
+def test_the_companys_clock_is_the_lowest_every_partition_completed() -> None:
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    values = _values({})
+    assert values.clock() is None  # no partition sent all of its values yet
+    values.take(_rows(0, (1, 5), "2026-11-02T00:00:00.000Z", complete=True), engine)
+    assert values.clock() is None  # partition 1 has not
+    values.take(_rows(1, (1, 7), "2026-11-01T00:00:00.000Z", complete=True), engine)
+    assert values.clock() == parse_timestamp("2026-11-01T00:00:00Z")
+    values.take(_rows(1, (1, 7), "2026-11-03T00:00:00.000Z"), engine)
+    assert values.clock() == parse_timestamp("2026-11-02T00:00:00Z")
+    # partition 0 is rebuilt: until its new epoch is complete, its clock stays the old one's
+    values.take(_rows(0, (2, 1), "2026-11-05T00:00:00.000Z"), engine)
+    assert values.clock() == parse_timestamp("2026-11-02T00:00:00Z")
+    # the old owner's late rows move nothing
+    values.take(_rows(0, (1, 5), "2026-11-09T00:00:00.000Z", complete=True), engine)
+    assert values.clock() == parse_timestamp("2026-11-02T00:00:00Z")
+    values.take(_rows(0, (2, 1), "2026-11-04T00:00:00.000Z", complete=True), engine)
+    assert values.clock() == parse_timestamp("2026-11-03T00:00:00Z")
+
+
+def test_the_org_engine_renders_no_later_than_the_values_clock() -> None:
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    apply_fact(engine, activity("r0", "call", occurred_at="2026-11-20T09:00:00+08:00"))
+    assert engine.clock() == engine.as_of
+    engine.values_clock = parse_timestamp("2026-11-10T00:00:00Z")
+    assert engine.clock() == engine.values_clock
+    rendered = engine.render("company", "*", "2026-11")
+    assert rendered is not None and rendered["as_of"] == "2026-11-10T00:00:00.000Z"
+    engine.values_clock = parse_timestamp("2026-12-01T00:00:00Z")  # never beyond its own
+    assert engine.clock() == engine.as_of
+
+
+def test_a_partition_sends_every_value_it_holds_once_per_epoch_and_only_what_moved_after() -> None:
+    engine = _team_engine()
+    for event in [roster("r1", "t0", effective_at="2026-11-01T00:00:00+08:00"),
+                  activity("r1", "call", occurred_at="2026-11-20T09:00:00+08:00", customer_id="c1", effective=True),
+                  activity("r1", "call", occurred_at="2026-11-21T09:00:00+08:00", customer_id="c2", effective=True)]:
+        apply_fact(engine, event)
+    first = value_rows(engine, 0, (3, 9), every=True, clock="2026-11-21T01:00:00.000Z")
+    assert [(r.get("day"), r.get("whole"), r.get("complete")) for r in first] == [
+        ("2026-11-20", True, None), ("2026-11-21", True, None), (None, None, True)]
+    assert all(r["epoch"] == [3, 9] and r["partition"] == 0 for r in first)
+    assert value_rows(engine, 0, (3, 9), every=False, clock=None) == []
+    apply_fact(engine, activity("r1", "call", occurred_at="2026-11-21T10:00:00+08:00", customer_id="c2",
+                                effective=True))
+    moved = value_rows(engine, 0, (3, 9), every=False, clock="2026-11-21T02:00:00.000Z")
+    assert [(r.get("day"), r.get("contacts")) for r in moved] == [("2026-11-21", {"c2": 2}), (None, None)]
+    assert moved[-1]["clock"] == "2026-11-21T02:00:00.000Z" and "complete" not in moved[-1]
