@@ -166,9 +166,12 @@ class TeamPartitionStage(PartitionStage):
         return super().tick_due() or self._values_waiting()
 
     def _values_waiting(self) -> bool:
-        """Whether values (or the clock they are computed at) wait to be sent."""
+        """Whether values (or the clock they are computed at) wait and are due to be sent
+        (a tick costs a Kafka message: at most one per flush interval for them)."""
         engine = self.engine
         if not self.settings.company_values or engine is None:
+            return False
+        if not self._values_owed and self._monotonic() - self._values_sent_at < self.pacing.flush_interval:
             return False
         as_of = engine.clock()
         return (self._values_owed or engine.team_days_moved()

@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sales_scorecard.cli.simulation import SimulationConfig, simulate
 from sales_scorecard.cli.worker_probe import http_get
 from tests.integration.conftest import WorkerProcess
-from tests.integration.faults import aggregation_owner as owner
 from tests.integration.faults import (
+    SHAPES,
     assert_snapshot_exact,
     fault_settings,
     fault_workers,
@@ -30,6 +30,7 @@ from tests.integration.faults import (
     start_workers,
     worker_settings,
 )
+from tests.integration.faults import aggregation_owner as owner
 from tests.integration.kafka_helpers import (
     consumer_lag,
     lag_caught_up,
@@ -51,14 +52,15 @@ def received(worker: WorkerProcess) -> float:
     return metric_sum(worker.metrics(), "scorecard_records_received_total")
 
 
+@pytest.mark.parametrize("shape", ["partitioned", "company-values"])
 def test_three_workers_share_the_work_and_two_survive_a_kill(kafka_bootstrap: str, run_worker,
-                                                             tmp_path: Path) -> None:
+                                                             tmp_path: Path, shape: str) -> None:
     count = fault_workers(3)
     if count < 2:
         pytest.skip("a kill needs a survivor: SCORECARD_TEST_WORKERS must be at least 2 here")
     # Six partitions, a multiple of three workers (faults.DEFAULT_PARTITIONS).
     base = fault_settings(kafka_bootstrap, tmp_path, store="rocksdb", standby_replicas=1, clock_refresh_seconds=2,
-                          stages="partitioned")
+                          **SHAPES[shape])
     workers = start_workers(run_worker, worker_settings(base, count, tmp_path))
 
     events = simulate(SimulationConfig(seed=17, reps=60, teams=6, months=3, start_month="2026-06"))

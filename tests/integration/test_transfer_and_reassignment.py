@@ -32,6 +32,7 @@ from tests.integration.compare import (
 )
 from tests.integration.conftest import WorkerProcess
 from tests.integration.faults import (
+    SHAPES,
     aggregation_owner,
     assert_ledger_matches_reference,
     ledger_paid,
@@ -99,14 +100,14 @@ def board_problems(settings: Settings, model: ReferenceModel) -> list[str]:
 
 
 # --------------------------------------------------------------------------- a. team transfer
-@pytest.mark.parametrize("stages", ["single", "partitioned"])
-def test_rep_transfers_team_mid_month_while_deals_flow(test_settings: Settings, run_worker, stages: str) -> None:
+@pytest.mark.parametrize("shape", ["single", "partitioned", "company-values"])
+def test_rep_transfers_team_mid_month_while_deals_flow(test_settings: Settings, run_worker, shape: str) -> None:
     """Rep rx moves from team ta (manager m-a) to tb (m-b) on 16 November at local
     midnight. Some of rx's later deals are processed before that roster entry arrives (first
     credited to ta, including a December deal that alone makes ta's December scorecards),
     others after it; a complaint opened in ta is resolved in tb; ra2's move to tb
     back-dated to 20 October arrives last, after the deals it re-attributes."""
-    s = dataclasses.replace(test_settings, clock_refresh_seconds=2, stages=stages)
+    s = dataclasses.replace(test_settings, clock_refresh_seconds=2, **SHAPES[shape])
     worker = run_worker(s)
     feed = Feed(s, lambda: [worker])
     transfer = "2026-11-16T00:00:00" + LOCAL
