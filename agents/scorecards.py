@@ -94,10 +94,16 @@ def register(pipe: Pipeline) -> None:
         # their flushes off the cadence (leading edge, keys set aside).
         budget = RenderBudget()
         team_tables = pipe.team_tables
+
+        def generation() -> int:
+            """The consumer group's generation now (the epochs of the team partitions' values)."""
+            return app.consumer_generation_id
+
         org = OrgStage(settings, org_tables, outputs, pipe.metrics, send_to_rep, pipe.board_rows, budget=budget,
                        send_to_team=send_to_team if team_tables is not None else None,
                        team_rows=team_tables.team_rows if team_tables is not None else None,
-                       team_values=team_tables.team_values if team_tables is not None else None)
+                       team_values=team_tables.team_values if team_tables is not None else None,
+                       generation=generation)
         reps = pipe.rep_stages = RepStages(
             settings,
             # boards_emitted: the rep stage publishes no leaderboard (the org stage does).
@@ -112,9 +118,7 @@ def register(pipe: Pipeline) -> None:
                 settings, StageTables(facts=team_tables.facts, emitted=team_tables.emitted, payroll_state={},
                                       boards_emitted={}, alert_state=team_tables.alert_state,
                                       award_reports=team_tables.award_reports),
-                outputs, pipe.metrics, _sender(facts_topic), budget=budget)
-            # the epoch of a team partition's values to the company (core.team_values)
-            teams.generation = lambda: app.consumer_generation_id
+                outputs, pipe.metrics, _sender(facts_topic), budget=budget, generation=generation)
             hops.append((team_facts_topic, teams))
     else:
         org = AggregationStage(settings, org_tables, outputs, pipe.metrics)

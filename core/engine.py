@@ -1381,10 +1381,8 @@ class ScorecardEngine:
     def clock(self) -> datetime | None:
         """The ``as_of`` instant: the wall clock when set, else the latest event time (no
         later than ``values_clock`` when that is set)."""
-        held = self.values_clock
-        if held is not None and self.as_of is not None and held < self.as_of:
-            return self.wall_clock or held
-        return self.wall_clock or self.as_of
+        clock, held = self.wall_clock or self.as_of, self.values_clock
+        return held if held is not None and clock is not None and held < clock else clock
 
     def is_final(self, label: str) -> bool:
         """True once every month of a calendar period is closed."""

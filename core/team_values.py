@@ -24,7 +24,9 @@ No Faust or Kafka here: the org stage hands the rows and its table in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -63,45 +65,110 @@ def _bucket(value: dict[str, Any] | None) -> Bucket | None:
     return Bucket.from_value_json(value) if value is not None else None
 
 
+def value_key(day: str, team: str) -> str:
+    """The table key of what the company holds of a team's local day."""
+    return f"{_VALUE}{day}:{team}"
+
+
+def _day_and_team(key: str) -> tuple[str, str]:
+    """The local day (``YYYY-MM-DD``) and team of a ``value_key`` (a team id may hold ':')."""
+    return key[len(_VALUE):len(_VALUE) + 10], key[len(_VALUE) + 11:]
+
+
+@dataclass(frozen=True)
+class HeldValue:
+    """What the company holds of a team's local day: the epoch that sent it, the value
+    (``Bucket.value_json``; None: nothing) and each customer's contacts."""
+
+    epoch: Epoch
+    value: dict[str, Any] | None
+    contacts: dict[str, int]
+
+    @property
+    def empty(self) -> bool:
+        return self.value is None and not self.contacts
+
+    def to_json(self) -> dict[str, Any]:
+        return {"epoch": list(self.epoch), "value": self.value, "contacts": self.contacts}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> HeldValue:
+        return cls(_epoch(value["epoch"]), value["value"], value["contacts"])
+
+
+@dataclass(frozen=True)
+class PartitionValues:
+    """What the company knows of a team partition's values: its latest epoch, whether that
+    epoch sent all of them, whether one ever did, and the clock of its values as of its
+    last complete epoch (None: it held no fact)."""
+
+    epoch: Epoch
+    complete: bool = False
+    ever_complete: bool = False
+    clock: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"epoch": list(self.epoch), "complete": self.complete, "ever_complete": self.ever_complete,
+                "clock": self.clock}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> PartitionValues:
+        return cls(_epoch(value["epoch"]), value["complete"], value.get("ever_complete", value["complete"]),
+                   value["clock"])
+
+
+def _epoch(value: Iterable[int]) -> Epoch:
+    generation, started = value
+    return generation, started
+
+
 class CompanyValues:
-    """The values of every team partition the company holds, in a table:
-    ``value:{day}:{team}`` -> ``{"epoch", "value", "contacts"}`` and ``partition:{p}`` ->
-    ``{"epoch", "complete", "clock"}`` (the partition's latest epoch, whether it sent all
-    of it, and the clock of its values while complete)."""
+    """The values of every team partition the company holds, in a table of
+    ``HeldValue`` (``value_key``) and ``PartitionValues`` (``partition:{p}``)."""
 
     def __init__(self, table: MutableMapping[str, Any], partitions: int, partition_of: Callable[[str], int]) -> None:
         self.table = table
         self.partitions = partitions
         self.partition_of = partition_of
 
+    def _state(self, partition: int) -> PartitionValues | None:
+        held = self.table.get(f"{_PARTITION}{partition}")
+        return PartitionValues.from_json(held) if held is not None else None
+
+    def _held(self) -> Iterator[tuple[str, HeldValue]]:
+        """Every (team, day) held, with its key."""
+        for key, held in list(self.table.items()):
+            if key.startswith(_VALUE):
+                yield key, HeldValue.from_json(held)
+
     def take(self, rows: Iterable[Row], engine: ScorecardEngine) -> None:
-        """Apply the rows a team partition sent, in order, to the company's figures."""
+        """Apply the rows a team partition sent, in order, to the company's figures. Every
+        row is written, changed or not: after a kill -9 the local table can be ahead of its
+        changelog, and the rows that come again bring the changelog up to date."""
         for row in rows:
-            partition, epoch = row["partition"], tuple(row["epoch"])
-            key = f"{_PARTITION}{partition}"
-            was: dict[str, Any] | None = self.table.get(key)
-            held = tuple(was["epoch"]) if was is not None else None
-            if held is not None and epoch < held:
+            partition, epoch = row["partition"], _epoch(row["epoch"])
+            was = self._state(partition)
+            if was is not None and epoch < was.epoch:
                 continue  # an older owner's, late: the newer epoch sends everything anyway
-            state: dict[str, Any] = was if was is not None and epoch == held else {
-                # a new epoch: the clock stays the last complete one's until it is complete
-                "epoch": list(epoch), "complete": False, "clock": was["clock"] if was is not None else None}
+            # a new epoch's clock stays the last complete one's until it is complete
+            state = was if was is not None and epoch == was.epoch else PartitionValues(
+                epoch, ever_complete=was is not None and was.ever_complete, clock=was.clock if was else None)
             if "team" in row:
-                self._replace(row, engine)
+                self._replace(row, epoch, engine)
             if row.get("complete"):
                 self._forget_older(partition, epoch, engine)
-                state = {**state, "complete": True, "clock": row["clock"]}
-            elif "clock" in row and state["complete"]:
-                state = {**state, "clock": row["clock"]}
-            if state != was:
-                self.table[key] = state
+                state = dataclasses.replace(state, complete=True, ever_complete=True, clock=row["clock"])
+            elif "clock" in row and state.complete:
+                state = dataclasses.replace(state, clock=row["clock"])
+            self.table[f"{_PARTITION}{partition}"] = state.to_json()
 
-    def _replace(self, row: Row, engine: ScorecardEngine) -> None:
+    def _replace(self, row: Row, epoch: Epoch, engine: ScorecardEngine) -> None:
         """Replace the value held of the row's (team, day) by the row's."""
-        key = f"{_VALUE}{row['day']}:{row['team']}"
-        held = self.table.get(key)
-        old_value = held["value"] if held is not None else None
-        contacts = dict(held["contacts"]) if held is not None else {}
+        key = value_key(row["day"], row["team"])
+        raw = self.table.get(key)
+        held = HeldValue.from_json(raw) if raw is not None else None
+        old_value = held.value if held is not None else None
+        contacts = dict(held.contacts) if held is not None else {}
         moves: dict[str, int] = {}
         named = row["contacts"]
         if row.get("whole"):
@@ -117,40 +184,54 @@ class CompanyValues:
                 contacts.pop(customer, None)
         if moves or row["value"] != old_value:
             engine.apply_team_value(row["day"], _bucket(old_value), _bucket(row["value"]), moves)
-        if row["value"] is None and not contacts:
-            if held is not None:
-                del self.table[key]
-        else:
-            self.table[key] = {"epoch": row["epoch"], "value": row["value"], "contacts": contacts}
+        # an emptied day stays, empty, so that writing it again reaches the changelog
+        self.table[key] = HeldValue(epoch, row["value"], contacts).to_json()
 
     def _forget_older(self, partition: int, epoch: Epoch, engine: ScorecardEngine) -> None:
         """A partition sent every value of ``epoch``: what its older epochs sent and this one
-        did not name is no longer the partition's, and leaves the company's figures."""
-        for key, held in list(self.table.items()):
-            if not key.startswith(_VALUE) or tuple(held["epoch"]) >= epoch:
-                continue
-            day, team = key[len(_VALUE):len(_VALUE) + 10], key[len(_VALUE) + 11:]
+        did not name is no longer the partition's, and leaves the company's figures (every
+        day of the partition is written again, as ``take`` writes every row)."""
+        for key, held in self._held():
+            day, team = _day_and_team(key)
             if self.partition_of(team) != partition:
                 continue
-            engine.apply_team_value(day, _bucket(held["value"]), None,
-                                    {customer: -n for customer, n in held["contacts"].items()})
-            del self.table[key]
+            if held.epoch < epoch:
+                if not held.empty:
+                    engine.apply_team_value(day, _bucket(held.value), None,
+                                            {customer: -n for customer, n in held.contacts.items()})
+                held = HeldValue(epoch, None, {})
+            self.table[key] = held.to_json()
 
     def load(self, engine: ScorecardEngine) -> None:
         """Apply every value held to an engine rebuilt from the facts."""
-        for key, held in self.table.items():
-            if key.startswith(_VALUE):
-                engine.apply_team_value(key[len(_VALUE):len(_VALUE) + 10], None, _bucket(held["value"]),
-                                        held["contacts"])
+        for key, held in self._held():
+            if not held.empty:
+                engine.apply_team_value(_day_and_team(key)[0], None, _bucket(held.value), held.contacts)
+
+    def restart_epochs(self, generation: int) -> bool:
+        """After the consumer group started over (its generation is below one held: the
+        group was deleted), every epoch held goes back to the lowest, so that the team
+        partitions' new ones, numbered from the new generation, are taken; whether it did."""
+        states = {p: state for p in range(self.partitions) if (state := self._state(p)) is not None}
+        if not any(state.epoch[0] > generation for state in states.values()):
+            return False
+        lowest: Epoch = (0, 0)
+        for p, state in states.items():
+            self.table[f"{_PARTITION}{p}"] = dataclasses.replace(state, epoch=lowest).to_json()
+        for key, held in self._held():
+            self.table[key] = dataclasses.replace(held, epoch=lowest).to_json()
+        return True
 
     def clock(self) -> datetime | None:
-        """The lowest clock the values of every team partition reached (None until each
-        partition sent all of its values once)."""
+        """The lowest clock the values of every team partition reached, of those that hold
+        a fact (None until each partition sent all of its values once)."""
         lowest: datetime | None = None
         for partition in range(self.partitions):
-            state = self.table.get(f"{_PARTITION}{partition}")
-            if state is None or state["clock"] is None:
+            state = self._state(partition)
+            if state is None or not state.ever_complete:
                 return None
-            clock = parse_timestamp(state["clock"])
+            if state.clock is None:
+                continue  # it holds no fact: no value of it is missing
+            clock = parse_timestamp(state.clock)
             lowest = clock if lowest is None or clock < lowest else lowest
         return lowest

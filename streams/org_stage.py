@@ -131,7 +131,7 @@ class OrgStage(AggregationStage):
                  send_to_rep: SendToPartition, board_rows: KeyValue,
                  monotonic: Callable[[], float] = time.monotonic, budget: RenderBudget | None = None,
                  send_to_team: SendToPartition | None = None, team_rows: KeyValue | None = None,
-                 team_values: KeyValue | None = None) -> None:
+                 team_values: KeyValue | None = None, generation: Callable[[], int] = lambda: 0) -> None:
         super().__init__(settings, tables, outputs, metrics, monotonic, budget)
         self._send_to_rep = send_to_rep
         self._send_to_team = send_to_team
@@ -145,9 +145,14 @@ class OrgStage(AggregationStage):
         #: with ``company_values`` beside a team stage: the team partitions' values the
         #: company's activities and complaints come from (``core.team_values``)
         partitions = settings.partitions
-        self.company_values = CompanyValues(team_values if team_values is not None else {}, partitions,
-                                            lambda team_id: partition_of(team_id, partitions)) \
-            if settings.company_values and send_to_team is not None else None
+        self.company_values: CompanyValues | None = None
+        if settings.company_values and send_to_team is not None:
+            if team_values is None:
+                raise ValueError("company_values: the org stage needs its team_values table")
+            self.company_values = CompanyValues(team_values, partitions,
+                                                lambda team_id: partition_of(team_id, partitions))
+        #: the consumer group's generation now (Faust's ``consumer_generation_id``)
+        self._generation = generation
         self._last_clock_broadcast = 0.0
         #: the award figures collected per period until it is decided (contract §11)
         self.award_reports = AwardReports(tables.award_reports)
@@ -210,6 +215,7 @@ class OrgStage(AggregationStage):
                     self.team_hop.out.setdefault(partition, []).append({"type": TEAM_FED, "partition": partition})
         engine = self.engine
         if engine is not None and self.company_values is not None:
+            self.company_values.restart_epochs(self._generation())
             self.company_values.load(engine)
             engine.values_clock = self.company_values.clock()
         if engine is not None:

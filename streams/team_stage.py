@@ -119,6 +119,7 @@ class TeamPartitionStage(PartitionStage):
         only says the org stage was rebuilt has this partition ask again if not fed."""
         if row["table"] == REBUILT:
             self._asks = self._asks or not self.fed
+            self._new_epoch()  # whatever the org stage's rebuild found, every value comes again
             return
         key, value = row["key"], row["value"]
         if row["table"] == "emitted":
@@ -128,9 +129,12 @@ class TeamPartitionStage(PartitionStage):
         elif self.tables.alert_state.get(key) is None:
             self.tables.alert_state[key] = value
 
-    def _replay(self, engine: ScorecardEngine) -> tuple[int, list[AdjustmentRequest]]:
-        # values sent before this build may be lost: a new epoch sends every one again
+    def _new_epoch(self) -> None:
+        """Start an epoch of values: every one is sent again (``core.team_values``)."""
         self.epoch, self._values_owed, self._values_clock = (self._generation(), time.time_ns()), True, None
+
+    def _replay(self, engine: ScorecardEngine) -> tuple[int, list[AdjustmentRequest]]:
+        self._new_epoch()  # values sent before this build may be lost
         self.fed = False
         loaded = super()._replay(engine)
         self._asks = not self.fed  # a rebuild that finds no ``team_fed`` asks again
@@ -165,13 +169,15 @@ class TeamPartitionStage(PartitionStage):
             return self.engine is None
         return super().tick_due() or self._values_waiting()
 
+    def _values_due(self) -> bool:
+        """Whether values may be sent now: when owed, else once per flush interval."""
+        return self.settings.company_values and self.fed and (
+            self._values_owed or self._monotonic() - self._values_sent_at >= self.pacing.flush_interval)
+
     def _values_waiting(self) -> bool:
-        """Whether values (or the clock they are computed at) wait and are due to be sent
-        (a tick costs a Kafka message: at most one per flush interval for them)."""
+        """Whether values (or the clock they are computed at) are due and wait to be sent."""
         engine = self.engine
-        if not self.settings.company_values or engine is None:
-            return False
-        if not self._values_owed and self._monotonic() - self._values_sent_at < self.pacing.flush_interval:
+        if engine is None or not self._values_due():
             return False
         as_of = engine.clock()
         return (self._values_owed or engine.team_days_moved()
@@ -186,16 +192,13 @@ class TeamPartitionStage(PartitionStage):
             # of the answer's.
             await self._send_rows("team_requests", [{"partition": self.partition}])
         self._asks = False
-        if (self.settings.company_values and self.fed and (
-                self._values_owed or self._monotonic() - self._values_sent_at >= self.pacing.flush_interval)):
+        if self._values_due():
             await self._send_values(engine)
         await super()._after_run(engine)
 
     async def _send_values(self, engine: ScorecardEngine) -> None:
         """Send the org stage the values of its teams' days that moved (all of them when
-        owed), and the clock they are computed at when it moved (``core.team_values``):
-        after a run, at most once per flush interval (on time a value per message cost the
-        org stage more than the facts it replaces, docs/architecture.md)."""
+        owed), and the clock they are computed at when it moved (``core.team_values``)."""
         as_of = engine.clock()
         clock = format_timestamp(as_of) if as_of is not None else None
         every, self._values_owed = self._values_owed, False
@@ -238,8 +241,13 @@ class TeamStages(PartitionStages[TeamPartitionStage]):
     """The team partition stages of one worker, created as their partitions' messages come."""
 
     kind = TeamPartitionStage
-    #: the consumer group's generation now (the worker sets Faust's)
-    generation: Callable[[], int] = staticmethod(lambda: 0)
+
+    def __init__(self, settings: Settings, tables: StageTables, outputs: StageOutputs, metrics: Metrics,
+                 send_to_org: Send, monotonic: Callable[[], float] = time.monotonic,
+                 budget: RenderBudget | None = None, generation: Callable[[], int] = lambda: 0) -> None:
+        super().__init__(settings, tables, outputs, metrics, send_to_org, monotonic, budget)
+        #: the consumer group's generation now (Faust's ``consumer_generation_id``)
+        self.generation = generation
 
     def _new(self, partition: int, tables: StageTables) -> TeamPartitionStage:
         return TeamPartitionStage(self.settings, partition, tables, self.outputs, self.metrics, self.send_to_org,

@@ -209,7 +209,7 @@ class PartitionedShape(Shape):
         self.metrics = metrics = Metrics()
         self.org = OrgStage(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics, self._send_to_rep,
                             {}, monotonic=clock, budget=budget,
-                            send_to_team=self._send_to_team if team_stage else None)
+                            send_to_team=self._send_to_team if team_stage else None, team_values={})
         rep_partitions = RepStages(self.settings, _tables(), CountingOutputs().stage_outputs(), metrics,
                                    self._send_to_org, monotonic=clock, budget=budget)
         self.rep_stages = [rep_partitions.stage(p) for p in range(partitions)]

@@ -455,7 +455,8 @@ def test_values_a_crash_lost_come_again_with_the_rebuild_and_an_old_owners_late_
     # rebuild and delivered after it (an old owner's, late) changes nothing.
     # While they are lost, a late transfer takes a rep of t01 to a team of another
     # partition from mid-July: t01's day of the rep's one visit on a quiet day empties, so the
-    # rebuilt partition's values no longer name it, and only its complete row retracts it.
+    # rebuilt partition's values no longer name it, and only its complete row retracts it;
+    # after the rebuild another rep of t01 visits that day, so the lost value of it is stale.
     history = validated_facts(_history())
     whole, split = Whole(), Split(teams=True, values=True)
     victim = partition_of("t01", PARTITIONS)
@@ -469,6 +470,7 @@ def test_values_a_crash_lost_come_again_with_the_rebuild_and_an_old_owners_late_
     call = validated_facts([f.activity(mover, "visit", occurred_at=f"{quiet}T10:00:00+08:00", customer_id="c-quiet",
                                        effective=True)])
     key = f"value:{quiet}:t01"
+    other = next(rep for rep in sorted(members) if rep != mover)
     transfer = validated_facts([{**f.roster(mover, elsewhere, effective_at="2026-07-15T00:00:00+08:00"),
                                  "event_id": "late-transfer"}])
 
@@ -484,7 +486,9 @@ def test_values_a_crash_lost_come_again_with_the_rebuild_and_an_old_owners_late_
         assert _figures(split.outputs.sent["scorecards"]) != _figures(whole.outputs.sent["scorecards"])
         split.teams.revoke({victim})
         split.teams.assign({victim})
-        await _both(whole, split, history[2 * third:])
+        # another of t01's reps visits on the quiet day: the lost rows' value of it is stale
+        await _both(whole, split, history[2 * third:] + validated_facts([
+            f.activity(other, "visit", occurred_at=f"{quiet}T11:00:00+08:00", customer_id="c-quiet", effective=True)]))
         late = [value for value in lost if any("team" in row for row in _values_of(value))]
         assert late
         for value in late:  # the old epoch's values, delivered after the new one's complete row
@@ -497,7 +501,7 @@ def test_values_a_crash_lost_come_again_with_the_rebuild_and_an_old_owners_late_
     states = {k: v for k, v in split.team_values.items() if k.startswith("partition:")}
     assert len(states) == PARTITIONS and all(state["complete"] for state in states.values())
     assert split.org.engine is not None and split.org.engine.values_clock == split.org.engine.as_of
-    assert key not in split.team_values
+    assert split.team_values[key]["value"]["n"] == 1 and split.team_values[key]["contacts"] == {"c-quiet": 1}
 
 
 def test_with_a_team_stage_the_team_boards_show_what_the_whole_computation_shows() -> None:
@@ -951,7 +955,8 @@ class PacedSplit:
             self.to_org.append(value)
 
         self.org = OrgStage(settings, new_tables(), self.outputs.stage_outputs(), Metrics(), send_to_rep, {},
-                            monotonic=self.clock, budget=self.budget, send_to_team=send_to_team if values else None)
+                            monotonic=self.clock, budget=self.budget, send_to_team=send_to_team if values else None,
+                            team_values={})
         self.reps = RepStages(settings, new_tables(), self.outputs.stage_outputs(), Metrics(), send_to_org,
                               monotonic=self.clock, budget=self.budget)
         self.teams = TeamStages(settings, new_tables(), self.outputs.stage_outputs(), Metrics(), send_to_org,

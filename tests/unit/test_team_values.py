@@ -108,3 +108,73 @@ def test_a_partition_sends_every_value_it_holds_once_per_epoch_and_only_what_mov
     moved = value_rows(engine, 0, (3, 9), every=False, clock="2026-11-21T02:00:00.000Z")
     assert [(r.get("day"), r.get("contacts")) for r in moved] == [("2026-11-21", {"c2": 2}), (None, None)]
     assert moved[-1]["clock"] == "2026-11-21T02:00:00.000Z" and "complete" not in moved[-1]
+
+
+class Recording(dict[str, Any]):
+    """A table that notes every key written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[str] = []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.written.append(key)
+        super().__setitem__(key, value)
+
+
+def _value_row(partition: int, epoch: tuple[int, int], team: str, calls: int, **extra: Any) -> dict[str, Any]:
+    return {"partition": partition, "epoch": list(epoch), "team": team, "day": "2026-11-20",
+            "value": {"n": calls, "activities": {"call": calls}} if calls else None, "contacts": {}, **extra}
+
+
+def test_rows_that_come_again_are_written_again_so_a_changelog_behind_the_table_catches_up() -> None:
+    # After a kill -9 the local table can hold what its changelog never got; the message
+    # comes again and finds the table as it would leave it. Every row is written anyway,
+    # and a complete row writes every day of its partition, the forgotten ones included.
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    table = Recording()
+    values = _values(table)
+    first = [_value_row(0, (1, 1), "t0", 2), *_rows(0, (1, 1), "2026-11-21T00:00:00.000Z", complete=True)]
+    values.take(first, engine)
+    again = [*_rows(0, (2, 1), "2026-11-22T00:00:00.000Z", complete=True)]  # forgets t0's day
+    values.take(again, engine)
+    assert table["value:2026-11-20:t0"]["value"] is None
+    table.written.clear()
+    values.take(again, engine)  # the same message once more: nothing changes, everything is written
+    assert sorted(set(table.written)) == ["partition:0", "value:2026-11-20:t0"]
+    assert engine.render("company", "*", "2026-11") is None or \
+        engine.render("company", "*", "2026-11")["kpis"]["activities"]["call"] == 0  # type: ignore[index]
+
+
+def test_after_the_consumer_group_started_over_the_new_generations_epochs_are_taken() -> None:
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    values = _values({})
+    values.take([_value_row(0, (40, 9), "t0", 2), *_rows(0, (40, 9), "2026-11-21T00:00:00.000Z", complete=True)],
+                engine)
+    assert not values.restart_epochs(41)  # a later generation: nothing started over
+    values.take([_value_row(0, (1, 1), "t0", 3)], engine)  # a row of generation 1: an old owner's, or a reset?
+    assert values.table["value:2026-11-20:t0"]["value"]["n"] == 2
+    assert values.restart_epochs(1)  # the org stage's own generation is 1: the group started over
+    values.take([_value_row(0, (1, 2), "t0", 3), *_rows(0, (1, 2), "2026-11-22T00:00:00.000Z", complete=True)],
+                engine)
+    assert values.table["value:2026-11-20:t0"]["value"]["n"] == 3
+    assert values.clock() is None  # partition 1 never completed
+    values.take(_rows(1, (1, 3), "2026-11-23T00:00:00.000Z", complete=True), engine)
+    assert values.clock() == parse_timestamp("2026-11-22T00:00:00Z")
+
+
+def test_a_partition_that_holds_no_fact_holds_back_no_clock() -> None:
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    values = _values({})
+    values.take(_rows(0, (1, 1), "2026-11-21T00:00:00.000Z", complete=True), engine)
+    values.take([{"partition": 1, "epoch": [1, 2], "complete": True, "clock": None}], engine)
+    assert values.clock() == parse_timestamp("2026-11-21T00:00:00Z")
+
+
+def test_on_the_wall_clock_the_engine_renders_no_later_than_the_values_either() -> None:
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    engine.wall_clock = parse_timestamp("2026-11-30T00:00:00Z")
+    engine.values_clock = parse_timestamp("2026-11-29T23:59:00Z")
+    assert engine.clock() == engine.values_clock
+    engine.values_clock = parse_timestamp("2026-12-01T00:00:00Z")
+    assert engine.clock() == engine.wall_clock
