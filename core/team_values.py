@@ -113,8 +113,8 @@ class PartitionValues:
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> PartitionValues:
-        return cls(_epoch(value["epoch"]), value["complete"], value.get("ever_complete", value["complete"]),
-                   value["clock"])
+        return cls(_epoch(value["epoch"]), value["complete"],
+                   value.get("ever_complete", value["complete"] or value["clock"] is not None), value["clock"])
 
 
 def _epoch(value: Iterable[int]) -> Epoch:
@@ -126,10 +126,14 @@ class CompanyValues:
     """The values of every team partition the company holds, in a table of
     ``HeldValue`` (``value_key``) and ``PartitionValues`` (``partition:{p}``)."""
 
-    def __init__(self, table: MutableMapping[str, Any], partitions: int, partition_of: Callable[[str], int]) -> None:
+    def __init__(self, table: MutableMapping[str, Any], partitions: int, partition_of: Callable[[str], int],
+                 generation: Callable[[], int] | None = None) -> None:
+        """``generation``: the consumer group's generation now (a row of a later one is
+        from a group that was deleted since, read again: ignored); None: not checked."""
         self.table = table
         self.partitions = partitions
         self.partition_of = partition_of
+        self.generation = generation
 
     def _state(self, partition: int) -> PartitionValues | None:
         held = self.table.get(f"{_PARTITION}{partition}")
@@ -145,25 +149,32 @@ class CompanyValues:
         """Apply the rows a team partition sent, in order, to the company's figures. Every
         row is written, changed or not: after a kill -9 the local table can be ahead of its
         changelog, and the rows that come again bring the changelog up to date."""
+        current = self.generation() if self.generation is not None else None
+        states: dict[int, PartitionValues] = {}
+        written: set[str] = set()
         for row in rows:
             partition, epoch = row["partition"], _epoch(row["epoch"])
-            was = self._state(partition)
+            if current is not None and epoch[0] > current:
+                continue  # a deleted group's, read again
+            was = states.get(partition) or self._state(partition)
             if was is not None and epoch < was.epoch:
                 continue  # an older owner's, late: the newer epoch sends everything anyway
             # a new epoch's clock stays the last complete one's until it is complete
             state = was if was is not None and epoch == was.epoch else PartitionValues(
                 epoch, ever_complete=was is not None and was.ever_complete, clock=was.clock if was else None)
             if "team" in row:
-                self._replace(row, epoch, engine)
+                written.add(self._replace(row, epoch, engine))
             if row.get("complete"):
-                self._forget_older(partition, epoch, engine)
+                self._forget_older(partition, epoch, engine, but=written)
                 state = dataclasses.replace(state, complete=True, ever_complete=True, clock=row["clock"])
             elif "clock" in row and state.complete:
                 state = dataclasses.replace(state, clock=row["clock"])
+            states[partition] = state
+        for partition, state in states.items():
             self.table[f"{_PARTITION}{partition}"] = state.to_json()
 
-    def _replace(self, row: Row, epoch: Epoch, engine: ScorecardEngine) -> None:
-        """Replace the value held of the row's (team, day) by the row's."""
+    def _replace(self, row: Row, epoch: Epoch, engine: ScorecardEngine) -> str:
+        """Replace the value held of the row's (team, day) by the row's; returns its key."""
         key = value_key(row["day"], row["team"])
         raw = self.table.get(key)
         held = HeldValue.from_json(raw) if raw is not None else None
@@ -186,14 +197,16 @@ class CompanyValues:
             engine.apply_team_value(row["day"], _bucket(old_value), _bucket(row["value"]), moves)
         # an emptied day stays, empty, so that writing it again reaches the changelog
         self.table[key] = HeldValue(epoch, row["value"], contacts).to_json()
+        return key
 
-    def _forget_older(self, partition: int, epoch: Epoch, engine: ScorecardEngine) -> None:
+    def _forget_older(self, partition: int, epoch: Epoch, engine: ScorecardEngine, but: set[str]) -> None:
         """A partition sent every value of ``epoch``: what its older epochs sent and this one
         did not name is no longer the partition's, and leaves the company's figures (every
-        day of the partition is written again, as ``take`` writes every row)."""
+        day of the partition is written again, as ``take`` writes every row, but those of
+        ``but``, written by this message)."""
         for key, held in self._held():
             day, team = _day_and_team(key)
-            if self.partition_of(team) != partition:
+            if key in but or self.partition_of(team) != partition:
                 continue
             if held.epoch < epoch:
                 if not held.empty:
@@ -230,7 +243,7 @@ class CompanyValues:
             state = self._state(partition)
             if state is None or not state.ever_complete:
                 return None
-            if state.clock is None:
+            if state.clock is None and state.complete:
                 continue  # it holds no fact: no value of it is missing
             clock = parse_timestamp(state.clock)
             lowest = clock if lowest is None or clock < lowest else lowest

@@ -150,7 +150,7 @@ class OrgStage(AggregationStage):
             if team_values is None:
                 raise ValueError("company_values: the org stage needs its team_values table")
             self.company_values = CompanyValues(team_values, partitions,
-                                                lambda team_id: partition_of(team_id, partitions))
+                                                lambda team_id: partition_of(team_id, partitions), generation)
         #: the consumer group's generation now (Faust's ``consumer_generation_id``)
         self._generation = generation
         self._last_clock_broadcast = 0.0

@@ -178,3 +178,16 @@ def test_on_the_wall_clock_the_engine_renders_no_later_than_the_values_either() 
     assert engine.clock() == engine.values_clock
     engine.values_clock = parse_timestamp("2026-12-01T00:00:00Z")
     assert engine.clock() == engine.wall_clock
+
+
+def test_rows_of_a_deleted_groups_generations_read_again_are_ignored() -> None:
+    # The group was deleted (generation 1 again) and its offsets with it: the org stage reads
+    # sales.facts from the start, the old rows of generation 40 among them.
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    values = CompanyValues({}, PARTITIONS, lambda team: 0 if team == "t0" else 1, generation=lambda: 1)
+    values.take([_value_row(0, (1, 5), "t0", 3), *_rows(0, (1, 5), "2026-11-22T00:00:00.000Z", complete=True)],
+                engine)
+    values.take([_value_row(0, (40, 9), "t0", 2), *_rows(0, (40, 9), "2026-11-21T00:00:00.000Z", complete=True)],
+                engine)
+    assert values.table["value:2026-11-20:t0"]["value"]["n"] == 3
+    assert values.table["partition:0"]["epoch"] == [1, 5]
