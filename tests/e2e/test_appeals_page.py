@@ -97,6 +97,13 @@ tokens:
     assert "d1 was closed by me" in manager.inner_text(f"{card} .claim")
     assert fits_the_screen(manager)
     manager.fill(f"{card} .resolution", "核对了 CRM：确认属实。")
+    # A language switch redraws the list at once (in the click's own task, before any
+    # fetch could answer) and keeps what she typed.
+    switched = "sel => { document.getElementById('lang').click(); return document.querySelector(sel).textContent; }"
+    assert manager.evaluate(switched, f"{card} .age") == "open 0 d"
+    assert manager.input_value(f"{card} .resolution") == "核对了 CRM：确认属实。"
+    manager.click("#lang")
+    assert manager.inner_text(f"{card} .age") == "已开 0 天"
     manager.click(f"{card} button[data-decision=upheld]")
     manager.wait_for_function(f"document.querySelector(\"{card} .msg\").textContent === '处理结果已提交'",
                               timeout=15000)
