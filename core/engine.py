@@ -387,6 +387,10 @@ class ScorecardEngine:
         #: their values reached (``core.team_values.CompanyValues.clock``); the event clock
         #: the engine renders at goes no further
         self.values_clock: datetime | None = None
+        #: with the company's activities from the team partitions' values: the months every
+        #: team partition's values hold closed (``CompanyValues.closed``); a period is final
+        #: only once its months are closed here too (None: not held back)
+        self.values_closed: frozenset[str] | None = None
         # -- derived --------------------------------------------------------
         self.buckets = BucketTable()
         #: what is kept of reps instead of their buckets, by a role without rep buckets
@@ -1385,10 +1389,29 @@ class ScorecardEngine:
         return held if held is not None and clock is not None and held < clock else clock
 
     def is_final(self, label: str) -> bool:
-        """True once every month of a calendar period is closed."""
+        """True once every month of a calendar period is closed (and, with ``values_closed``,
+        closed in every team partition's values too)."""
         if label in TRAILING_DAYS:
             return False
-        return all(m in self.closed_months for m in L.months_of(label))
+        held = self.values_closed
+        return all(m in self.closed_months and (held is None or m in held) for m in L.months_of(label))
+
+    def _final_months(self) -> set[str]:
+        held = self.values_closed
+        return set(self.closed_months) if held is None else self.closed_months & held
+
+    def confirm_closed(self, closed: frozenset[str] | None) -> None:
+        """Take the months every team partition's values hold closed (``values_closed``): the
+        periods this makes final, or no longer final, are rendered again."""
+        if closed == self.values_closed:
+            return
+        before = self._final_months()
+        self.values_closed = closed
+        moved = before ^ self._final_months()
+        affected = {label for m in moved for label in (m, L.quarter_of_month(m), m[:4])}
+        if affected:
+            for scope, id in list(self.known):
+                self._touch_known(scope, id, lambda label: label in affected)
 
     def period(self, label: str) -> Period | None:
         """The Period of a label (trailing windows relative to the clock; None without one)."""

@@ -15,9 +15,13 @@ team partitions' values"). Values are absolute, so a value sent twice changes no
   company then drops what the partition's older epochs sent and this one did not name.
   A row of an epoch older than the last the company saw of the partition (an old
   owner's, late) is ignored.
-- The company's clock for its cards is the lowest clock every team partition's values
-  reached (``CompanyValues.clock``), so a card never says it holds what a partition has
-  not sent yet (contract §4).
+- Each message ends with the partition's *marker* when it moved: the clock its figures
+  are computed at and the months it holds closed. The company's clock for its cards is
+  the lowest clock every team partition's values reached (``CompanyValues.clock``), so a
+  card never says it holds what a partition has not sent yet (contract §4); a period of
+  its cards is final once its months are closed in every partition's values
+  (``CompanyValues.closed``): a partition applies a close after the facts routed before
+  it, so its values hold them all by then.
 
 No Faust or Kafka here: the org stage hands the rows and its table in.
 """
@@ -32,7 +36,7 @@ from typing import Any
 
 from .aggregates import Bucket
 from .engine import ScorecardEngine
-from .periods import parse_timestamp
+from .periods import format_timestamp, parse_timestamp
 
 #: (the consumer group's generation, when the partition's stage was built in ns)
 Epoch = tuple[int, int]
@@ -41,10 +45,25 @@ Row = dict[str, Any]
 _VALUE, _PARTITION = "value:", "partition:"
 
 
-def value_rows(engine: ScorecardEngine, partition: int, epoch: Epoch, every: bool, clock: str | None) -> list[Row]:
+@dataclass(frozen=True)
+class Marker:
+    """What a team partition's values hold up to: the clock its figures are computed at
+    (None: it holds no fact) and the months it holds closed."""
+
+    clock: str | None
+    closed: tuple[str, ...]
+
+    @classmethod
+    def of(cls, engine: ScorecardEngine) -> Marker:
+        as_of = engine.clock()
+        return cls(format_timestamp(as_of) if as_of is not None else None, tuple(sorted(engine.closed_months)))
+
+
+def value_rows(engine: ScorecardEngine, partition: int, epoch: Epoch, every: bool, marker: Marker | None) -> list[Row]:
     """What a team partition sends the company after a run: a row per (team, day) whose
     value or contacts may have moved (``every``: each one it holds, then a complete row),
-    each with its whole value and the contacts of the customers that moved."""
+    each with its whole value and the contacts of the customers that moved, then the
+    marker when given (always on a complete row)."""
     tag = {"partition": partition, "epoch": list(epoch)}
     rows: list[Row] = []
     for (team, day), customers in sorted(engine.take_team_days(every=every).items()):
@@ -55,9 +74,10 @@ def value_rows(engine: ScorecardEngine, partition: int, epoch: Epoch, every: boo
             row["whole"] = True  # every customer contacted: those it does not name have none
         rows.append(row)
     if every:
-        rows.append({**tag, "complete": True, "clock": clock})
-    elif clock is not None:
-        rows.append({**tag, "clock": clock})
+        marker = marker or Marker.of(engine)
+        rows.append({**tag, "complete": True, "clock": marker.clock, "closed": list(marker.closed)})
+    elif marker is not None:
+        rows.append({**tag, "clock": marker.clock, "closed": list(marker.closed)})
     return rows
 
 
@@ -99,22 +119,30 @@ class HeldValue:
 @dataclass(frozen=True)
 class PartitionValues:
     """What the company knows of a team partition's values: its latest epoch, whether that
-    epoch sent all of them, whether one ever did, and the clock of its values as of its
-    last complete epoch (None: it held no fact)."""
+    epoch sent all of them, whether one ever did, and the marker of its values as of its
+    last complete epoch: the clock (None: it held no fact) and the months closed (a close
+    is never undone, so those of older epochs stay)."""
 
     epoch: Epoch
     complete: bool = False
     ever_complete: bool = False
     clock: str | None = None
+    closed: tuple[str, ...] = ()
+
+    def marked(self, row: Row) -> PartitionValues:
+        """With the marker of a row of its complete epoch."""
+        closed = tuple(sorted(set(self.closed).union(row.get("closed", ()))))
+        return dataclasses.replace(self, clock=row["clock"], closed=closed)
 
     def to_json(self) -> dict[str, Any]:
         return {"epoch": list(self.epoch), "complete": self.complete, "ever_complete": self.ever_complete,
-                "clock": self.clock}
+                "clock": self.clock, "closed": list(self.closed)}
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> PartitionValues:
         return cls(_epoch(value["epoch"]), value["complete"],
-                   value.get("ever_complete", value["complete"] or value["clock"] is not None), value["clock"])
+                   value.get("ever_complete", value["complete"] or value["clock"] is not None), value["clock"],
+                   tuple(value.get("closed", ())))
 
 
 def _epoch(value: Iterable[int]) -> Epoch:
@@ -161,14 +189,15 @@ class CompanyValues:
                 continue  # an older owner's, late: the newer epoch sends everything anyway
             # a new epoch's clock stays the last complete one's until it is complete
             state = was if was is not None and epoch == was.epoch else PartitionValues(
-                epoch, ever_complete=was is not None and was.ever_complete, clock=was.clock if was else None)
+                epoch, ever_complete=was is not None and was.ever_complete, clock=was.clock if was else None,
+                closed=was.closed if was else ())
             if "team" in row:
                 written.add(self._replace(row, epoch, engine))
             if row.get("complete"):
                 self._forget_older(partition, epoch, engine, but=written)
-                state = dataclasses.replace(state, complete=True, ever_complete=True, clock=row["clock"])
+                state = dataclasses.replace(state, complete=True, ever_complete=True).marked(row)
             elif "clock" in row and state.complete:
-                state = dataclasses.replace(state, clock=row["clock"])
+                state = state.marked(row)
             states[partition] = state
         for partition, state in states.items():
             self.table[f"{_PARTITION}{partition}"] = state.to_json()
@@ -235,14 +264,32 @@ class CompanyValues:
             self.table[key] = dataclasses.replace(held, epoch=lowest).to_json()
         return True
 
-    def clock(self) -> datetime | None:
-        """The lowest clock the values of every team partition reached, of those that hold
-        a fact (None until each partition sent all of its values once)."""
-        lowest: datetime | None = None
+    def _states(self) -> list[PartitionValues] | None:
+        """Every partition's state; None until each partition sent all of its values once."""
+        states = []
         for partition in range(self.partitions):
             state = self._state(partition)
             if state is None or not state.ever_complete:
                 return None
+            states.append(state)
+        return states
+
+    def closed(self) -> frozenset[str] | None:
+        """The months closed in the values of every team partition (None until each
+        partition sent all of its values once: nothing is held back, as for the clock)."""
+        states = self._states()
+        if states is None:
+            return None
+        return frozenset.intersection(*(frozenset(state.closed) for state in states))
+
+    def clock(self) -> datetime | None:
+        """The lowest clock the values of every team partition reached, of those that hold
+        a fact (None until each partition sent all of its values once)."""
+        states = self._states()
+        if states is None:
+            return None
+        lowest: datetime | None = None
+        for state in states:
             if state.clock is None and state.complete:
                 continue  # it holds no fact: no value of it is missing
             clock = parse_timestamp(state.clock)

@@ -218,6 +218,7 @@ class OrgStage(AggregationStage):
             self.company_values.restart_epochs(self._generation())
             self.company_values.load(engine)
             engine.values_clock = self.company_values.clock()
+            engine.confirm_closed(self.company_values.closed())
         if engine is not None:
             # What a crash kept from the rep stage cannot be told apart: every rep who may
             # have shares (a member, ever, of a team with a target) gets all of them again;
@@ -321,6 +322,7 @@ class OrgStage(AggregationStage):
             self.company_values.take(batch.team_values, engine)
             self.metrics.team_values.inc(len(batch.team_values))
             engine.values_clock = self.company_values.clock()
+            engine.confirm_closed(self.company_values.closed())
         await self._take_award_reports(batch)
         clock = format_timestamp(engine.as_of) if engine.as_of is not None else None
         now = self._monotonic()

@@ -46,8 +46,7 @@ from sales_scorecard.core.award_reports import ReportChunk, team_report_chunks
 from sales_scorecard.core.boards import team_row
 from sales_scorecard.core.disputes import AdjustmentRequest
 from sales_scorecard.core.engine import EngineRole, Outcome, ScorecardEngine, team_partition
-from sales_scorecard.core.periods import format_timestamp
-from sales_scorecard.core.team_values import Epoch, value_rows
+from sales_scorecard.core.team_values import Epoch, Marker, value_rows
 from sales_scorecard.schemas.fact_types import TEAM_FED
 
 from .aggregation import StageOutputs, StageTables
@@ -72,10 +71,10 @@ class TeamPartitionStage(PartitionStage):
         #: the consumer group's generation now (the epoch of the values, ``core.team_values``)
         self._generation = generation
         #: with ``company_values``: this build's epoch, whether every value is owed (once
-        #: fed, after each rebuild), and the clock last sent with them
+        #: fed, after each rebuild), and the marker (clock, closed months) last sent with them
         self.epoch: Epoch = (0, 0)
         self._values_owed = True
-        self._values_clock: str | None = None
+        self._values_marker: Marker | None = None
         #: when values were last sent (monotonic s): at most once per flush interval
         self._values_sent_at = float("-inf")
         #: whether the org stage has sent every fact this partition needs (``team_fed`` is
@@ -131,7 +130,7 @@ class TeamPartitionStage(PartitionStage):
 
     def _new_epoch(self) -> None:
         """Start an epoch of values: every one is sent again (``core.team_values``)."""
-        self.epoch, self._values_owed, self._values_clock = (self._generation(), time.time_ns()), True, None
+        self.epoch, self._values_owed, self._values_marker = (self._generation(), time.time_ns()), True, None
 
     def _replay(self, engine: ScorecardEngine) -> tuple[int, list[AdjustmentRequest]]:
         self._new_epoch()  # values sent before this build may be lost
@@ -175,13 +174,11 @@ class TeamPartitionStage(PartitionStage):
             self._values_owed or self._monotonic() - self._values_sent_at >= self.pacing.flush_interval)
 
     def _values_waiting(self) -> bool:
-        """Whether values (or the clock they are computed at) are due and wait to be sent."""
+        """Whether values (or their marker: the clock, a close) are due and wait to be sent."""
         engine = self.engine
         if engine is None or not self._values_due():
             return False
-        as_of = engine.clock()
-        return (self._values_owed or engine.team_days_moved()
-                or (format_timestamp(as_of) if as_of is not None else None) != self._values_clock)
+        return self._values_owed or engine.team_days_moved() or Marker.of(engine) != self._values_marker
 
     async def _after_run(self, engine: ScorecardEngine) -> None:
         if self._asks and not self.fed:
@@ -198,13 +195,13 @@ class TeamPartitionStage(PartitionStage):
 
     async def _send_values(self, engine: ScorecardEngine) -> None:
         """Send the org stage the values of its teams' days that moved (all of them when
-        owed), and the clock they are computed at when it moved (``core.team_values``)."""
-        as_of = engine.clock()
-        clock = format_timestamp(as_of) if as_of is not None else None
+        owed), and their marker when it moved: the clock they are computed at, the months
+        closed (``core.team_values``)."""
+        marker = Marker.of(engine)
         every, self._values_owed = self._values_owed, False
-        moved = clock != self._values_clock
-        self._values_clock = clock
-        rows = value_rows(engine, self.partition, self.epoch, every, clock if every or moved else None)
+        moved = marker != self._values_marker
+        self._values_marker = marker
+        rows = value_rows(engine, self.partition, self.epoch, every, marker if every or moved else None)
         if rows:
             self._values_sent_at = self._monotonic()
         await self._send_rows("team_values", rows)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sales_scorecard.core.aggregates import Bucket
 from sales_scorecard.core.engine import ORG_BESIDE_TEAM_VALUES, WHOLE, ScorecardEngine, team_partition
 from sales_scorecard.core.roster import UNASSIGNED
-from sales_scorecard.core.team_values import CompanyValues, Epoch, value_rows
+from sales_scorecard.core.team_values import CompanyValues, Epoch, Marker, value_rows
 from sales_scorecard.streams.aggregation import apply_fact
 from tests.factories import activity, complaint, deal, roster
 from tests.unit.test_engine_properties import CUSTOMERS, FIXED_CLOCK, INSTANTS, REPS
@@ -69,7 +69,7 @@ class CompanyFromValues:
         apply_fact(self.org, event)
         self.split.feed(event)
         for partition, engine in enumerate(self.split.engines):
-            rows = value_rows(engine, partition, self.epochs[partition], every=False, clock=None)
+            rows = value_rows(engine, partition, self.epochs[partition], every=False, marker=None)
             if partition == lose_values_of:
                 self.lost.append(rows)
             else:
@@ -85,7 +85,9 @@ class CompanyFromValues:
         partition's teams it holds and no longer hears of)."""
         generation, _ = self.epochs[partition]
         self.epochs[partition] = epoch = (generation + 1, 0)  # a rebalance's generation
-        self.deliver(value_rows(self.split.engines[partition], partition, epoch, every=True, clock=CLOCK))
+        engine = self.split.engines[partition]
+        marker = Marker(CLOCK, tuple(sorted(engine.closed_months)))
+        self.deliver(value_rows(engine, partition, epoch, every=True, marker=marker))
 
     def held(self, team: str, day: str) -> Bucket | None:
         """The value the org stage holds of a team's day."""

@@ -114,8 +114,10 @@ class Split:
         self.lose_team_requests = False
         #: the messages team partitions sent asking for their facts
         self.team_requests = 0
-        #: a team partition whose values to the company are lost (kept in ``values_lost``)
+        #: a team partition whose values to the company are lost (kept in ``values_lost``),
+        #: or, with ``hold_values``, every partition's (delivered late by the test)
         self.lose_values_of: int | None = None
+        self.hold_values = False
         self.values_lost: list[bytes] = []
         self.metrics = Metrics()
         clock = flush_each_reading_clock()
@@ -128,7 +130,7 @@ class Split:
             batch = decode_batch(value)
             asks = bool(batch.team_requests)
             self.team_requests += asks
-            if batch.team_values and batch.team_values[0]["partition"] == self.lose_values_of:
+            if batch.team_values and (self.hold_values or batch.team_values[0]["partition"] == self.lose_values_of):
                 self.values_lost.append(value)
             elif not (self.lose_team_requests and asks):
                 self.to_org.append(value)
@@ -502,6 +504,43 @@ def test_values_a_crash_lost_come_again_with_the_rebuild_and_an_old_owners_late_
     assert len(states) == PARTITIONS and all(state["complete"] for state in states.values())
     assert split.org.engine is not None and split.org.engine.values_clock == split.org.engine.as_of
     assert split.team_values[key]["value"]["n"] == 1 and split.team_values[key]["contacts"] == {"c-quiet": 1}
+
+
+def test_a_months_company_card_is_final_only_once_the_values_of_every_fact_before_its_close_came() -> None:
+    # The close reaches the org stage before the team partitions' values of the facts sent
+    # before it: here they are held on their way while a call of July and July's close go
+    # through. The company's July card must not say final before those values came, and
+    # every July card it publishes as final has the whole computation's figures.
+    history = validated_facts([e for e in _history() if e["type"] != "close_period"])
+    team_of = {e["rep_id"]: e["team_id"] for e in history if e["type"] == "roster"}
+    member = next(rep for rep, team in sorted(team_of.items()) if team == "t01")
+    late = validated_facts([
+        f.activity(member, "visit", occurred_at="2026-07-20T10:00:00+08:00", customer_id="c-late", effective=True),
+        f.close_period("2026-07")])
+    whole, split = Whole(), Split(teams=True, values=True)
+    july = "company:*:2026-07"
+
+    async def run() -> None:
+        await _both(whole, split, history)
+        split.hold_values = True
+        await _both(whole, split, late)
+        split.hold_values = False
+        assert split.values_lost
+        closed = _last(whole.outputs.sent["scorecards"])[july]
+        assert closed["final"] is True
+        held = _last(split.outputs.sent["scorecards"])[july]
+        # the org stage applied the close, but not the call's value: not final yet
+        assert split.org.engine is not None and "2026-07" in split.org.engine.closed_months
+        assert held["final"] is False and held["kpis"] != closed["kpis"]
+        split.to_org.extend(split.values_lost)
+        await split.deliver()
+        await split.settle()
+
+    asyncio.run(run())
+    expected = _same_figures_no_later_clock(whole, split)
+    finals = [{k: x for k, x in value.items() if k not in VOLATILE}
+              for key, value in split.outputs.sent["scorecards"] if key == july and value and value["final"]]
+    assert finals and all({**v, "as_of": None} == {**expected[july], "as_of": None} for v in finals)
 
 
 def test_with_a_team_stage_the_team_boards_show_what_the_whole_computation_shows() -> None:

@@ -10,11 +10,12 @@ from typing import Any
 import orjson
 
 from sales_scorecard.core.aggregates import Bucket
+from sales_scorecard.core.dirty_keys import DirtyKeys
 from sales_scorecard.core.engine import ORG_BESIDE_TEAM_VALUES, ScorecardEngine, team_partition
 from sales_scorecard.core.periods import parse_timestamp
-from sales_scorecard.core.team_values import CompanyValues, value_rows
+from sales_scorecard.core.team_values import CompanyValues, Marker, PartitionValues, value_rows
 from sales_scorecard.streams.aggregation import apply_fact
-from tests.factories import activity, complaint, roster
+from tests.factories import activity, close_period, complaint, deal, roster
 
 PARTITIONS = 2
 
@@ -98,16 +99,70 @@ def test_a_partition_sends_every_value_it_holds_once_per_epoch_and_only_what_mov
                   activity("r1", "call", occurred_at="2026-11-20T09:00:00+08:00", customer_id="c1", effective=True),
                   activity("r1", "call", occurred_at="2026-11-21T09:00:00+08:00", customer_id="c2", effective=True)]:
         apply_fact(engine, event)
-    first = value_rows(engine, 0, (3, 9), every=True, clock="2026-11-21T01:00:00.000Z")
+    first = value_rows(engine, 0, (3, 9), every=True, marker=None)
     assert [(r.get("day"), r.get("whole"), r.get("complete")) for r in first] == [
         ("2026-11-20", True, None), ("2026-11-21", True, None), (None, None, True)]
     assert all(r["epoch"] == [3, 9] and r["partition"] == 0 for r in first)
-    assert value_rows(engine, 0, (3, 9), every=False, clock=None) == []
+    # a complete row always carries the marker: the partition's clock and closed months
+    assert (first[-1]["clock"], first[-1]["closed"]) == ("2026-11-21T01:00:00.000Z", [])
+    assert value_rows(engine, 0, (3, 9), every=False, marker=None) == []
     apply_fact(engine, activity("r1", "call", occurred_at="2026-11-21T10:00:00+08:00", customer_id="c2",
                                 effective=True))
-    moved = value_rows(engine, 0, (3, 9), every=False, clock="2026-11-21T02:00:00.000Z")
+    apply_fact(engine, {**close_period("2026-10"), "occurred_at": "2026-11-21T10:30:00+08:00"})
+    marker = Marker.of(engine)
+    assert marker == Marker("2026-11-21T02:30:00.000Z", ("2026-10",))
+    moved = value_rows(engine, 0, (3, 9), every=False, marker=marker)
     assert [(r.get("day"), r.get("contacts")) for r in moved] == [("2026-11-21", {"c2": 2}), (None, None)]
-    assert moved[-1]["clock"] == "2026-11-21T02:00:00.000Z" and "complete" not in moved[-1]
+    assert (moved[-1]["clock"], moved[-1]["closed"]) == ("2026-11-21T02:30:00.000Z", ["2026-10"])
+    assert "complete" not in moved[-1]
+
+
+def _marker(partition: int, epoch: tuple[int, int], closed: list[str], complete: bool = False) -> list[dict[str, Any]]:
+    row: dict[str, Any] = {"partition": partition, "epoch": list(epoch), "clock": "2026-11-21T00:00:00.000Z",
+                           "closed": closed}
+    return [{**row, "complete": True} if complete else row]
+
+
+def test_a_month_is_closed_for_the_company_once_every_partitions_values_hold_its_close() -> None:
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    values = _values({})
+    values.take(_marker(0, (1, 1), ["2026-10"], complete=True), engine)
+    assert values.closed() is None  # partition 1 has not sent all of its values yet: nothing held back
+    values.take(_marker(1, (1, 2), [], complete=True), engine)
+    assert values.closed() == frozenset()  # partition 1's values do not hold October's close yet
+    values.take(_marker(1, (1, 2), ["2026-10"]), engine)
+    assert values.closed() == frozenset({"2026-10"})
+    # partition 0 is rebuilt: its new epoch's rows before its complete row confirm nothing ...
+    values.take(_marker(0, (2, 1), ["2026-10", "2026-11"]), engine)
+    values.take(_marker(1, (1, 2), ["2026-10", "2026-11"]), engine)
+    assert values.closed() == frozenset({"2026-10"})
+    # ... an old owner's late rows neither; a close once confirmed stays (a close is never undone)
+    values.take(_marker(0, (1, 1), ["2026-10", "2026-11"], complete=True), engine)
+    assert values.closed() == frozenset({"2026-10"})
+    values.take(_marker(0, (2, 1), ["2026-11"], complete=True), engine)
+    assert values.closed() == frozenset({"2026-10", "2026-11"})
+    assert PartitionValues.from_json({**values.table["partition:0"]}).closed == ("2026-10", "2026-11")
+
+
+def test_a_period_is_final_on_the_org_engine_once_the_values_hold_its_close_and_is_rendered_again_then() -> None:
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    for event in [roster("r1", "t0", effective_at="2026-10-01T00:00:00+08:00"),
+                  deal("d1", "r1", "c1", "100.00", closed_at="2026-10-20T09:00:00+08:00"),
+                  {**close_period("2026-10"), "occurred_at": "2026-11-02T09:00:00+08:00"}]:
+        apply_fact(engine, event)
+    engine.confirm_closed(frozenset())
+    assert not engine.is_final("2026-10")
+    rendered = engine.render("company", "*", "2026-10")
+    assert rendered is not None and rendered["final"] is False
+    engine.dirty = DirtyKeys()
+    engine.confirm_closed(frozenset({"2026-10"}))
+    assert engine.is_final("2026-10") and not engine.is_final("2026-Q4")
+    assert {("company", "*", "2026-10"), ("company", "*", "2026-Q4"), ("company", "*", "2026")} <= set(engine.dirty)
+    rendered = engine.render("company", "*", "2026-10")
+    assert rendered is not None and rendered["final"] is True
+    engine.dirty = DirtyKeys()
+    engine.confirm_closed(frozenset({"2026-10"}))  # the same months: nothing to render again
+    assert not engine.dirty
 
 
 class Recording(dict[str, Any]):
