@@ -28,6 +28,7 @@ from sales_scorecard.streams.fact_log import stored_facts
 from sales_scorecard.streams.fact_routes import partition_of
 from sales_scorecard.streams.metrics import Metrics
 from sales_scorecard.streams.org_stage import OrgStage
+from sales_scorecard.streams.partition_stages import PartitionStage
 from sales_scorecard.streams.render_budget import RenderBudget
 from sales_scorecard.streams.rep_stage import RepStages
 from sales_scorecard.streams.settings import Settings
@@ -1201,6 +1202,32 @@ def test_paced_split_stages_never_send_a_key_twice_within_its_interval_and_end_a
     assert sorted(got) == sorted(expected)
     for key in expected:
         assert got[key] == expected[key], key
+
+
+def test_a_team_partition_asks_for_a_tick_when_only_values_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its values go out at most once per interval. When nothing else is due (no key to
+    # render, none set aside), the values still waiting must keep its timer ticking, or
+    # the last ones would wait for the next message. The rest of tick_due is taken out
+    # here, so only the values' term answers.
+    split = PacedSplit(values=True)
+    team = partition_of("t1", PARTITIONS)
+
+    async def go() -> None:
+        await split.feed(EVERY_PARTITION)  # t=100: every value of the epoch goes out at once
+        stage = split.teams.stage(team)
+        sent = len(split.values_sent)
+        monkeypatch.setattr(PartitionStage, "tick_due", lambda self: False)
+        split.clock.now += 0.1
+        await split.feed([f.activity("r1", "call", occurred_at="2026-11-20T09:00:00+08:00", customer_id="c1",
+                                     effective=True)])
+        assert len(split.values_sent) == sent and not stage.tick_due()  # within the interval: not yet
+        split.clock.now += 0.45
+        assert stage.tick_due()  # the interval passed: the call's value waits
+        await stage.on_batch(Batch())
+        assert [rows[0]["day"] for _, p, rows in split.values_sent[sent:] if p == team] == ["2026-11-20"]
+        assert not stage.tick_due()
+
+    asyncio.run(go())
 
 
 @pytest.mark.parametrize("month_seconds", [0.3, 0.8])
