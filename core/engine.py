@@ -281,8 +281,14 @@ class EngineRole:
     #: applying them, except those of the teams it keeps (``unassigned``)
     company_from_team_values: bool = False
     #: a team partition's engine that notes the days and contacts its contributions move,
-    #: for the values it sends the company (``take_team_days``)
+    #: for the values it sends the company (``take_team_days``); a rep partition's that
+    #: also keeps the team days of its own reps' activities and complaints, for the values
+    #: it would send the team partitions (``rep_partition(sends_values=True)``)
     sends_team_values: bool = False
+    #: a team partition's engine that takes what activities and complaints add to its teams
+    #: from the rep partitions' values (``apply_team_value`` with ``team``) instead of
+    #: applying them
+    team_from_rep_values: bool = False
 
     def keeps(self, scope: str, id: str) -> bool:
         """Whether an engine of this role keeps, publishes and reports the figures of
@@ -317,21 +323,25 @@ ORG_BESIDE_TEAM_VALUES = dataclasses.replace(ORG_BESIDE_TEAMS, company_from_team
 TEAM_VALUE_FIELDS = frozenset({"activity", "complaint", "resolution"})
 
 
-def rep_partition(owns: Callable[[str], bool], share: int = 1) -> EngineRole:
+def rep_partition(owns: Callable[[str], bool], share: int = 1, sends_values: bool = False) -> EngineRole:
     """The role of a rep-stage engine owning the reps for which ``owns`` is true, about one
-    in ``share`` of them."""
-    return EngineRole(frozenset({"rep"}), owns, share=share)
+    in ``share`` of them; ``sends_values``: it also keeps the team days of its reps'
+    activities and complaints (never rendered) and notes what values of them the team
+    partitions would need (``take_team_days``)."""
+    return EngineRole(frozenset({"rep"}), owns, share=share, sends_team_values=sends_values)
 
 
-def team_partition(owns_team: Callable[[str], bool], share: int = 1, sends_values: bool = False) -> EngineRole:
+def team_partition(owns_team: Callable[[str], bool], share: int = 1, sends_values: bool = False,
+                   from_rep_values: bool = False) -> EngineRole:
     """The role of a team-partition engine owning the teams for which ``owns_team`` is
     true (never ``unassigned``: no team partition's), about one in ``share`` of them: team
     scorecards of those teams only, members' figures as a ``RepTally`` (as ``ORG``), no
     company figures, no pay; ``sends_values``: it notes what its values to the company
-    need (``take_team_days``)."""
+    need (``take_team_days``); ``from_rep_values``: its teams' activities and complaints
+    come from the rep partitions' values (``apply_team_value`` with ``team``)."""
     return EngineRole(frozenset({"team"}), pays=False, rep_buckets=False, share=share,
                       owns_team=lambda team_id: team_id != UNASSIGNED and owns_team(team_id),
-                      sends_team_values=sends_values)
+                      sends_team_values=sends_values, team_from_rep_values=from_rep_values)
 
 
 class RepFiguresNotKept(ValueError):
@@ -787,10 +797,14 @@ class ScorecardEngine:
                     delta: tuple[tuple[str, object], ...]) -> tuple[Contribution, ...]:
         labels = self.calendar.labels_containing(ts)
         if self.owns is not None:
-            return (Contribution("rep", rep_id, ts, labels, delta),) if self.owns(rep_id) else ()
+            if not self.owns(rep_id):
+                return ()
+            if self.role.sends_team_values and delta[0][0] in TEAM_VALUE_FIELDS:  # the team's days, for its values
+                return Contribution("rep", rep_id, ts, labels, delta), Contribution("team", team, ts, labels, delta)
+            return (Contribution("rep", rep_id, ts, labels, delta),)
         owns_team = self.role.owns_team
         if owns_team is not None:  # a team partition: its own teams, no company
-            if owns_team(team):
+            if owns_team(team) and not (self.role.team_from_rep_values and delta[0][0] in TEAM_VALUE_FIELDS):
                 return Contribution("rep", rep_id, ts, labels, delta), Contribution("team", team, ts, labels, delta)
             return (Contribution("rep", rep_id, ts, labels, delta),)
         keeps_team = self.role.keeps_team
@@ -1015,19 +1029,20 @@ class ScorecardEngine:
         return bucket.contacts_of(customer) if bucket is not None else 0
 
     def apply_team_value(self, day: str, old: Bucket | None, new: Bucket | None,
-                         contacts: Mapping[str, int] | None = None) -> None:
+                         contacts: Mapping[str, int] | None = None, team: str | None = None) -> None:
         """Replace a team's value of local ``day`` (``team_value``) in the company's
         figures, ``old`` (the one applied before; None: none) by ``new``, and move its
         contacts with each customer of ``contacts`` by the count given (the new
         ``team_contacts`` less the one applied before): as applying the activities and
         complaints of the difference would, for an engine whose role has
-        ``company_from_team_values``."""
+        ``company_from_team_values``. With ``team``: a rep partition's value of that team's
+        day, in the team's figures (a role with ``team_from_rep_values``)."""
         contacts = contacts or {}
         if old is None and new is None:
             if contacts:
                 raise ValueError("apply_team_value: contacts without a value (every contact comes with its activity)")
             return
-        scope_key = ("company", COMPANY)
+        scope_key = ("company", COMPANY) if team is None else ("team", team)
         month = day[:7]
         labels = (day, month, L.quarter_of_month(month), month[:4])
         scopes = self.buckets.scopes
@@ -1071,7 +1086,7 @@ class ScorecardEngine:
             if known is None:
                 known = self.known[scope_key] = L.LabelSet()
             known.update(labels[1:])
-        self._touch_contribution("company", COMPANY, month, coverage=False)
+        self._touch_contribution(*scope_key, month, coverage=False)
 
     def _contacts_of(self, scope_key: tuple[str, str], customer: str, month: str) -> int:
         """The contacts with ``customer`` in a scope's month."""
