@@ -23,6 +23,10 @@ team partitions' values"). Values are absolute, so a value sent twice changes no
   (``CompanyValues.closed``): a partition applies a close after the facts routed before
   it, so its values hold them all by then.
 
+The same protocol one level further down (``TeamValuesFromReps``, not wired yet): the
+rep partitions' values of their reps' team days, held by the team partition of each team
+per sending rep partition.
+
 No Faust or Kafka here: the org stage hands the rows and its table in.
 """
 
@@ -173,6 +177,21 @@ class CompanyValues:
             if key.startswith(_VALUE):
                 yield key, HeldValue.from_json(held)
 
+    # -- what a level of values decides: the key of a row, whose a key is, where it applies
+    def _key(self, row: Row) -> str:
+        """The table key of what is held of a row's (team, day)."""
+        return value_key(row["day"], row["team"])
+
+    def _source_and_day(self, key: str) -> tuple[int, str, str]:
+        """The partition that sends a key's value, its local day and its team."""
+        day, team = _day_and_team(key)
+        return self.partition_of(team), day, team
+
+    def _apply(self, engine: ScorecardEngine, day: str, team: str, old: Bucket | None, new: Bucket | None,
+               contacts: dict[str, int]) -> None:
+        """Replace a team's value of a day in the engine's figures: the company's."""
+        engine.apply_team_value(day, old, new, contacts)
+
     def take(self, rows: Iterable[Row], engine: ScorecardEngine) -> None:
         """Apply the rows a team partition sent, in order, to the company's figures. Every
         row is written, changed or not: after a kill -9 the local table can be ahead of its
@@ -204,7 +223,7 @@ class CompanyValues:
 
     def _replace(self, row: Row, epoch: Epoch, engine: ScorecardEngine) -> str:
         """Replace the value held of the row's (team, day) by the row's; returns its key."""
-        key = value_key(row["day"], row["team"])
+        key = self._key(row)
         raw = self.table.get(key)
         held = HeldValue.from_json(raw) if raw is not None else None
         old_value = held.value if held is not None else None
@@ -223,7 +242,7 @@ class CompanyValues:
             else:
                 contacts.pop(customer, None)
         if moves or row["value"] != old_value:
-            engine.apply_team_value(row["day"], _bucket(old_value), _bucket(row["value"]), moves)
+            self._apply(engine, row["day"], row["team"], _bucket(old_value), _bucket(row["value"]), moves)
         # an emptied day stays, empty, so that writing it again reaches the changelog
         self.table[key] = HeldValue(epoch, row["value"], contacts).to_json()
         return key
@@ -234,13 +253,13 @@ class CompanyValues:
         day of the partition is written again, as ``take`` writes every row, but those of
         ``but``, written by this message)."""
         for key, held in self._held():
-            day, team = _day_and_team(key)
-            if key in but or self.partition_of(team) != partition:
+            source, day, team = self._source_and_day(key)
+            if key in but or source != partition:
                 continue
             if held.epoch < epoch:
                 if not held.empty:
-                    engine.apply_team_value(day, _bucket(held.value), None,
-                                            {customer: -n for customer, n in held.contacts.items()})
+                    self._apply(engine, day, team, _bucket(held.value), None,
+                                {customer: -n for customer, n in held.contacts.items()})
                 held = HeldValue(epoch, None, {})
             self.table[key] = held.to_json()
 
@@ -248,7 +267,8 @@ class CompanyValues:
         """Apply every value held to an engine rebuilt from the facts."""
         for key, held in self._held():
             if not held.empty:
-                engine.apply_team_value(_day_and_team(key)[0], None, _bucket(held.value), held.contacts)
+                _, day, team = self._source_and_day(key)
+                self._apply(engine, day, team, None, _bucket(held.value), dict(held.contacts))
 
     def restart_epochs(self, generation: int) -> bool:
         """After the consumer group started over (its generation is below one held: the
@@ -295,3 +315,27 @@ class CompanyValues:
             clock = parse_timestamp(state.clock)
             lowest = clock if lowest is None or clock < lowest else lowest
         return lowest
+
+
+class TeamValuesFromReps(CompanyValues):
+    """What a team partition holds of the rep partitions' values of its teams' days, one
+    level further down (docs/architecture.md, "Next: activities past the org stage"): the
+    same protocol, a (team, day) held per sending rep partition
+    (``value:{partition}:{day}:{team}``), applied to the team's figures
+    (``apply_team_value`` with ``team``). Every rep partition may send a value of any
+    team, so a team's day is the sum of what each holds of it."""
+
+    def __init__(self, table: MutableMapping[str, Any], partitions: int,
+                 generation: Callable[[], int] | None = None) -> None:
+        super().__init__(table, partitions, lambda team: -1, generation)
+
+    def _key(self, row: Row) -> str:
+        return f"{_VALUE}{row['partition']}:{row['day']}:{row['team']}"
+
+    def _source_and_day(self, key: str) -> tuple[int, str, str]:
+        source, rest = key[len(_VALUE):].split(":", 1)
+        return int(source), rest[:10], rest[11:]
+
+    def _apply(self, engine: ScorecardEngine, day: str, team: str, old: Bucket | None, new: Bucket | None,
+               contacts: dict[str, int]) -> None:
+        engine.apply_team_value(day, old, new, contacts, team=team)

@@ -3,13 +3,15 @@ rep partitions' values (``team_partition(from_rep_values=True)``,
 ``ScorecardEngine.apply_team_value`` with ``team``) render every team scorecard, and mark
 every one that moved, as the whole engine does. Each rep partition's engine
 (``rep_partition(sends_values=True)``) keeps the team days of its own reps' activities and
-complaints, attributed by the roster entries it is sent; after each message it hands out
-the (team, day) that moved with the contacts that moved, and the team partition of the
-team replaces what it held of that (rep partition, team, day). Over ``value_histories``
+complaints, attributed by the roster entries it is sent; after each message its values
+(``core.team_values.value_rows``, through JSON) go to the team partitions of their teams,
+which hold them per sending partition (``TeamValuesFromReps``). Over ``value_histories``
 (transfers and late roster entries, reassigned deals and complaints, shared customers,
-every kind of activity, closes, duplicates, any delivery order) and a crash that loses one
-message's sends before the message comes again. The engine's part of the design in
-docs/architecture.md, "Next: activities past the org stage"."""
+every kind of activity, closes, duplicates, any delivery order), with a crash that loses
+one message's sends before the message comes again, and one rep partition's values lost
+for up to eight messages, its rebuild starting an epoch, the lost values arriving late.
+The engine's and the protocol's part of the design in docs/architecture.md, "Next:
+activities past the org stage"."""
 
 from __future__ import annotations
 
@@ -19,31 +21,26 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sales_scorecard.core.aggregates import Bucket
 from sales_scorecard.core.engine import Outcome, ScorecardEngine, rep_partition, team_partition
 from sales_scorecard.core.roster import UNASSIGNED
+from sales_scorecard.core.team_values import Epoch, Marker, TeamValuesFromReps, value_rows
 from sales_scorecard.schemas.fact_types import FACT_TYPES
 from sales_scorecard.streams.aggregation import apply_fact
 from sales_scorecard.streams.fact_routes import Fact, partition_of
 from sales_scorecard.streams.org_stage import split_fact
 from tests.factories import activity, complaint, roster
-from tests.unit.test_company_values import value_histories
+from tests.unit.test_company_values import CLOCK, value_histories
 from tests.unit.test_team_partitions import PARTITIONS, TeamSplit, _assert_teams_render_alike, _owner, _team_marks
 
 ScorecardKey = tuple[str, str, str]
-#: (rep partition, team, local day)
-ValueKey = tuple[int, str, str]
-
-
-def _wire(value: Bucket | None) -> Bucket | None:
-    """A value as a team partition reads it off the wire (``Bucket.value_json``)."""
-    return Bucket.from_value_json(orjson.loads(orjson.dumps(value.value_json()))) if value is not None else None
 
 
 class RepValuesSplit(TeamSplit):
     """``TeamSplit`` with rep-partition engines beside the team partitions' (sent what the
     org stage routes to the rep stage), and team partitions that take their activities and
-    complaints from the rep partitions' values."""
+    complaints from the rep partitions' values as the stages would: ``value_rows`` through
+    JSON, each team partition sent the rows of its teams and every complete row, taken by
+    its ``TeamValuesFromReps``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,10 +50,15 @@ class RepValuesSplit(TeamSplit):
         self.reps = [self._engine(rep_partition(lambda r, p=p: partition_of(r, PARTITIONS) == p, share=PARTITIONS,
                                                 sends_values=True))
                      for p in range(PARTITIONS)]
-        #: what each team partition holds of each (rep partition, team, day): value, contacts
-        self.held: dict[ValueKey, tuple[Bucket | None, dict[str, int]]] = {}
+        #: each team partition's table of the values it holds
+        self.tables: list[dict[str, Any]] = [{} for _ in range(PARTITIONS)]
+        self.values = [TeamValuesFromReps(table, PARTITIONS) for table in self.tables]
+        #: each rep partition's epoch: a rebuild starts the next
+        self.epochs: list[Epoch] = [(0, 1)] * PARTITIONS
+        #: the rows of values lost on their way (a crashed worker's), per team partition
+        self.lost: list[tuple[int, list[dict[str, Any]]]] = []
 
-    def feed(self, event: dict[str, Any], lose_sends: bool = False) -> None:
+    def feed(self, event: dict[str, Any], lose_sends: bool = False, lose_values_of: int | None = None) -> None:
         key = FACT_TYPES[event["type"]].fact_key(event)
         outcome = apply_fact(self.whole, event)
         to_team: dict[int, list[Fact]] = {}
@@ -81,7 +83,9 @@ class RepValuesSplit(TeamSplit):
         for partition, facts in to_rep.items():
             for fact in facts:
                 apply_fact(self.reps[partition], fact)
-        self.send_values()
+        for partition, engine in enumerate(self.reps):
+            self.send(value_rows(engine, partition, self.epochs[partition], every=False, marker=None),
+                      lost=partition == lose_values_of)
 
     def rebuilt(self) -> None:
         """``TeamSplit.rebuilt``, the rep partitions sent every rep's split shares too."""
@@ -91,36 +95,46 @@ class RepValuesSplit(TeamSplit):
             if self.whole.roster.teams_ever(rep_id) & teams:
                 apply_fact(self.reps[partition_of(rep_id, PARTITIONS)], split_fact(self.whole, rep_id))
 
-    def send_values(self) -> None:
-        """Each rep partition's values of the (team, day) that moved, taken by the team
-        partition of the team (``unassigned``'s would go to the org stage)."""
-        for partition, rep_engine in enumerate(self.reps):
-            for (team, day), customers in sorted(rep_engine.take_team_days().items()):
-                if team == UNASSIGNED:
-                    continue
-                key = (partition, team, day)
-                old, held_contacts = self.held.get(key, (None, {}))
-                new = _wire(rep_engine.team_value(team, day))
-                contacts = dict(held_contacts)
-                moves: dict[str, int] = {}
-                for customer in customers:
-                    n = rep_engine.team_contacts(team, day, customer)
-                    if n != contacts.get(customer, 0):
-                        moves[customer] = n - contacts.get(customer, 0)
-                    if n:
-                        contacts[customer] = n
-                    else:
-                        contacts.pop(customer, None)
-                self.engines[_owner(team)].apply_team_value(day, old, new, moves, team=team)
-                self.held[key] = (new, contacts)
+    def rebuild_rep_partition(self, partition: int) -> None:
+        """A rep partition's rebuild starts an epoch: every value it holds, then a complete row."""
+        generation, _ = self.epochs[partition]
+        self.epochs[partition] = epoch = (generation + 1, 0)
+        engine = self.reps[partition]
+        self.send(value_rows(engine, partition, epoch, every=True,
+                             marker=Marker(CLOCK, tuple(sorted(engine.closed_months)))))
+
+    def send(self, rows: list[dict[str, Any]], lost: bool = False) -> None:
+        """A rep partition's rows to the team partitions: each the rows of its teams and every
+        row without a team (complete, marker); ``unassigned``'s would go to the org stage."""
+        by_partition: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            if "team" not in row:
+                for partition in range(PARTITIONS):
+                    by_partition.setdefault(partition, []).append(row)
+            elif row["team"] != UNASSIGNED:
+                by_partition.setdefault(_owner(row["team"]), []).append(row)
+        for partition, sent in sorted(by_partition.items()):
+            if lost:
+                self.lost.append((partition, sent))
+            else:
+                self.deliver(partition, sent)
+
+    def deliver(self, partition: int, rows: list[dict[str, Any]]) -> None:
+        self.values[partition].take(orjson.loads(orjson.dumps(rows)), self.engines[partition])
+
+    def held(self, source: int, team: str, day: str) -> dict[str, Any] | None:
+        """What the team's partition holds of a rep partition's value of the team's day."""
+        return self.tables[_owner(team)].get(f"value:{source}:{day}:{team}")
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(value_histories(), st.integers(0, 10_000), st.integers(0, 10_000))
+@given(value_histories(), st.integers(0, 10_000), st.integers(0, 10_000), st.integers(0, 10_000),
+       st.integers(1, 8), st.integers(0, PARTITIONS - 1))
 def test_team_partitions_from_the_rep_partitions_values_render_and_mark_what_the_whole_engine_does(
-        delivered: list[dict[str, Any]], cut: int, crash: int) -> None:
+        delivered: list[dict[str, Any]], cut: int, crash: int, lost: int, span: int, crashed: int) -> None:
     split = RepValuesSplit()
-    cut, crash = cut % (len(delivered) + 1), crash % (len(delivered) + 1)
+    n = len(delivered)
+    cut, crash, lost = cut % (n + 1), crash % (n + 1), lost % (n + 1)
     published: list[dict[ScorecardKey, Any]] = [{} for _ in split.engines]
     for i, event in enumerate([*delivered, None]):
         if i == cut:  # a flush: what exists is published, the marks so far are taken
@@ -128,10 +142,15 @@ def test_team_partitions_from_the_rep_partitions_values_render_and_mark_what_the
                 engine.take_dirty()
                 published[partition] = {k: engine.render(*k) for k in _team_marks(engine.all_keys())}
         if event is not None:
-            split.feed(event, lose_sends=i == crash)
+            # a message's sends lost by a crash; a rep partition's values of ``span`` messages lost
+            split.feed(event, lose_sends=i == crash, lose_values_of=crashed if lost <= i < lost + span else None)
+        if i == min(lost + span, n) - 1 or i == n and lost == n:
+            split.rebuild_rep_partition(crashed)  # its successor sends every value again
     split.rebuilt()
     for event in delivered[crash:]:  # the crashed message and every later one come again
         split.feed(event)
+    for partition, rows in split.lost:  # the lost values arrive after all, late: they change nothing
+        split.deliver(partition, rows)
     for partition, engine in enumerate(split.engines):
         keys = published[partition].keys() | _team_marks(engine.all_keys())
         moved = {k for k in keys if engine.render(*k) != published[partition].get(k)}
@@ -158,12 +177,13 @@ def test_a_late_roster_entry_moves_a_reps_days_from_one_teams_values_to_the_othe
                   complaint("k1", "r1", "c1", opened_at="2026-11-20T11:00:00+08:00")]:
         split.feed(event)
     p = partition_of("r1", PARTITIONS)
-    held = split.held[(p, "t1", "2026-11-20")]
-    assert held[0] is not None and dict(held[0].activities) == {"visit": 2} and held[1] == {"c1": 2}
+    held = split.held(p, "t1", "2026-11-20")
+    assert held is not None and held["value"]["activities"] == {"visit": 2} and held["contacts"] == {"c1": 2}
     split.feed(roster("r1", "t2", effective_at="2026-11-15T00:00:00+08:00"))
-    assert split.held[(p, "t1", "2026-11-20")] == (None, {})
-    moved = split.held[(p, "t2", "2026-11-20")][0]
-    assert moved is not None and dict(moved.activities) == {"visit": 2} and moved.complaints == 1
+    emptied = split.held(p, "t1", "2026-11-20")
+    assert emptied is not None and (emptied["value"], emptied["contacts"]) == (None, {})
+    moved = split.held(p, "t2", "2026-11-20")
+    assert moved is not None and moved["value"]["activities"] == {"visit": 2} and moved["value"]["complaints"] == 1
     _assert_teams_render_alike(split)
     t2 = split.engines[_owner("t2")].render("team", "t2", "2026-11")
     assert t2 is not None and t2["kpis"]["activities"]["visit"] == 2 and t2["kpis"]["complaints"] == 1
