@@ -972,7 +972,7 @@ class ScorecardEngine:
         if not buckets:
             del scopes[scope_key]
             self._trailing.pop(scope_key, None)  # its sums hold nothing now: free them
-        if sign > 0:
+        if sign > 0 and c.scope in self.role.scopes:  # a rep partition's team days are no scorecard of its
             known = self.known.get(scope_key)
             if known is None:
                 known = self.known[scope_key] = L.LabelSet()
@@ -1086,6 +1086,8 @@ class ScorecardEngine:
             if known is None:
                 known = self.known[scope_key] = L.LabelSet()
             known.update(labels[1:])
+        if team is not None and self._team_days_changed is not None:  # a team partition sending the company values
+            self._team_days_changed.setdefault((team, day), set()).update(contacts)
         self._touch_contribution(*scope_key, month, coverage=False)
 
     def _contacts_of(self, scope_key: tuple[str, str], customer: str, month: str) -> int:
@@ -1204,8 +1206,9 @@ class ScorecardEngine:
     # --------------------------------------------------------------- dirty
     def _touch_contribution(self, scope: str, id: str, month: str, coverage: bool) -> None:
         """Mark the scorecards a contribution can change (``labels.touched_by``) and the
-        scope's trailing windows."""
-        if self.role.marks:
+        scope's trailing windows; none of a scope the role does not render (a rep
+        partition's team days, kept for its values)."""
+        if self.role.marks and scope in self.role.scopes:
             self.dirty.mark_contribution(scope, id, month, coverage)
 
     def _touch_customer(self, customer: str) -> None:

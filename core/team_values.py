@@ -131,22 +131,26 @@ class PartitionValues:
     complete: bool = False
     ever_complete: bool = False
     clock: str | None = None
-    closed: tuple[str, ...] = ()
+    #: None: not known (a state or a row from before markers named closed months)
+    closed: tuple[str, ...] | None = ()
 
     def marked(self, row: Row) -> PartitionValues:
         """With the marker of a row of its complete epoch."""
-        closed = tuple(sorted(set(self.closed).union(row.get("closed", ()))))
+        if "closed" not in row:  # a sender from before markers named them: nothing learnt
+            return dataclasses.replace(self, clock=row["clock"])
+        closed = tuple(sorted(set(self.closed or ()).union(row["closed"])))
         return dataclasses.replace(self, clock=row["clock"], closed=closed)
 
     def to_json(self) -> dict[str, Any]:
         return {"epoch": list(self.epoch), "complete": self.complete, "ever_complete": self.ever_complete,
-                "clock": self.clock, "closed": list(self.closed)}
+                "clock": self.clock, "closed": list(self.closed) if self.closed is not None else None}
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> PartitionValues:
+        closed = value.get("closed")
         return cls(_epoch(value["epoch"]), value["complete"],
                    value.get("ever_complete", value["complete"] or value["clock"] is not None), value["clock"],
-                   tuple(value.get("closed", ())))
+                   tuple(closed) if closed is not None else None)
 
 
 def _epoch(value: Iterable[int]) -> Epoch:
@@ -295,12 +299,16 @@ class CompanyValues:
         return states
 
     def closed(self) -> frozenset[str] | None:
-        """The months closed in the values of every team partition (None until each
-        partition sent all of its values once: nothing is held back, as for the clock)."""
+        """The months closed in the values of every team partition: none until each
+        partition sent all of its values once (a card is final only with every value);
+        None, nothing held back, while a partition's are not known (its state or its
+        sender from before markers named closed months: an upgrade)."""
         states = self._states()
         if states is None:
+            return frozenset()
+        if any(state.closed is None for state in states):
             return None
-        return frozenset.intersection(*(frozenset(state.closed) for state in states))
+        return frozenset.intersection(*(frozenset(state.closed or ()) for state in states))
 
     def clock(self) -> datetime | None:
         """The lowest clock the values of every team partition reached, of those that hold

@@ -204,7 +204,13 @@ class TeamPartitionStage(PartitionStage):
         rows = value_rows(engine, self.partition, self.epoch, every, marker if every or moved else None)
         if rows:
             self._values_sent_at = self._monotonic()
-        await self._send_rows("team_values", rows)
+        try:
+            await self._send_rows("team_values", rows)
+        except BaseException:
+            # the days taken are not sent: every value is owed again, so that no later
+            # marker confirms a clock or a close whose values never arrived
+            self._values_owed, self._values_marker = True, None
+            raise
 
     # ------------------------------------------------------------------ awards
     async def _decide_awards(self, engine: ScorecardEngine, posted_at: str) -> None:

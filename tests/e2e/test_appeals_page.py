@@ -98,9 +98,10 @@ tokens:
     assert fits_the_screen(manager)
     manager.fill(f"{card} .resolution", "核对了 CRM：确认属实。")
     # A language switch redraws the list at once (in the click's own task, before any
-    # fetch could answer) and keeps what she typed.
-    switched = "sel => { document.getElementById('lang').click(); return document.querySelector(sel).textContent; }"
-    assert manager.evaluate(switched, f"{card} .age") == "open 0 d"
+    # fetch could answer) and keeps what she typed, and where she types.
+    switched = ("sel => { document.getElementById('lang').click(); return [document.querySelector(sel).textContent,"
+                " document.activeElement.classList.contains('resolution')]; }")
+    assert manager.evaluate(switched, f"{card} .age") == ["open 0 d", True]
     assert manager.input_value(f"{card} .resolution") == "核对了 CRM：确认属实。"
     manager.click("#lang")
     assert manager.inner_text(f"{card} .age") == "已开 0 天"

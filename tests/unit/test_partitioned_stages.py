@@ -533,6 +533,10 @@ def test_a_months_company_card_is_final_only_once_the_values_of_every_fact_befor
         # the org stage applied the close, but not the call's value: not final yet
         assert split.org.engine is not None and "2026-07" in split.org.engine.closed_months
         assert held["final"] is False and held["kpis"] != closed["kpis"]
+        # the org stage rebuilt meanwhile (its worker restarted) renders July again, not final yet
+        split.org.on_revoked()
+        await split.org.on_batch(Batch())
+        assert [v for k, v in split.outputs.sent["scorecards"] if k == july][-1]["final"] is False
         split.to_org.extend(split.values_lost)
         await split.deliver()
         await split.settle()
@@ -987,9 +991,14 @@ class PacedSplit:
         async def send_to_team(partition: int, value: bytes) -> None:
             self.to_team.append((partition, value))
 
+        #: whether a message of values fails to send (the producer raises)
+        self.fail_values = False
+
         async def send_to_org(key: bytes, value: bytes | None) -> None:
             assert value is not None
             rows = decode_batch(value).team_values
+            if rows and self.fail_values:
+                raise RuntimeError("the producer failed")
             if rows:
                 self.values_sent.append((self.clock.now, rows[0]["partition"], rows))
             self.to_org.append(value)
@@ -1226,6 +1235,29 @@ def test_a_team_partition_asks_for_a_tick_when_only_values_wait(monkeypatch: pyt
         await stage.on_batch(Batch())
         assert [rows[0]["day"] for _, p, rows in split.values_sent[sent:] if p == team] == ["2026-11-20"]
         assert not stage.tick_due()
+
+    asyncio.run(go())
+
+
+def test_values_whose_send_failed_are_all_owed_again_so_no_later_marker_confirms_them() -> None:
+    # The days a send takes are gone from the engine's notes; if the send fails, a later
+    # marker (a clock, a close) must not reach the org stage before those values do.
+    split = PacedSplit(values=True)
+    team = partition_of("t1", PARTITIONS)
+
+    async def go() -> None:
+        await split.feed(EVERY_PARTITION)
+        split.clock.now += 0.6
+        split.fail_values = True
+        await split.feed([f.activity("r1", "call", occurred_at="2026-11-20T09:00:00+08:00", customer_id="c1",
+                                     effective=True)])
+        split.fail_values = False
+        sent = len(split.values_sent)
+        split.clock.now += 0.6
+        await split.tick()
+        again = [rows for _, p, rows in split.values_sent[sent:] if p == team]
+        assert again and any(row.get("complete") for row in again[0])  # every value of the partition again
+        assert "2026-11-20" in {row.get("day") for row in again[0]}
 
     asyncio.run(go())
 

@@ -28,7 +28,7 @@ from sales_scorecard.schemas.fact_types import FACT_TYPES
 from sales_scorecard.streams.aggregation import apply_fact
 from sales_scorecard.streams.fact_routes import Fact, partition_of
 from sales_scorecard.streams.org_stage import split_fact
-from tests.factories import activity, complaint, roster
+from tests.factories import activity, complaint, deal, roster
 from tests.unit.test_company_values import CLOCK, value_histories
 from tests.unit.test_team_partitions import PARTITIONS, TeamSplit, _assert_teams_render_alike, _owner, _team_marks
 
@@ -57,6 +57,21 @@ class RepValuesSplit(TeamSplit):
         self.epochs: list[Epoch] = [(0, 1)] * PARTITIONS
         #: the rows of values lost on their way (a crashed worker's), per team partition
         self.lost: list[tuple[int, list[dict[str, Any]]]] = []
+        #: every fact each team partition applied, in order (its rebuild applies them again)
+        self.team_facts: list[list[Fact]] = [[] for _ in range(PARTITIONS)]
+
+    def to_team(self, partition: int, fact: Fact) -> None:
+        apply_fact(self.engines[partition], fact)
+        self.team_facts[partition].append(fact)
+
+    def rebuilt_team_partition(self, partition: int) -> ScorecardEngine:
+        """A team partition's engine rebuilt from its facts and the values it holds."""
+        engine = self._engine(team_partition(lambda t: _owner(t) == partition, share=PARTITIONS,
+                                             from_rep_values=True))
+        for fact in self.team_facts[partition]:
+            apply_fact(engine, fact)
+        TeamValuesFromReps(self.tables[partition], PARTITIONS).load(engine)
+        return engine
 
     def feed(self, event: dict[str, Any], lose_sends: bool = False, lose_values_of: int | None = None) -> None:
         key = FACT_TYPES[event["type"]].fact_key(event)
@@ -79,7 +94,7 @@ class RepValuesSplit(TeamSplit):
             return
         for partition, facts in to_team.items():
             for fact in facts:
-                apply_fact(self.engines[partition], fact)
+                self.to_team(partition, fact)
         for partition, facts in to_rep.items():
             for fact in facts:
                 apply_fact(self.reps[partition], fact)
@@ -89,11 +104,15 @@ class RepValuesSplit(TeamSplit):
 
     def rebuilt(self) -> None:
         """``TeamSplit.rebuilt``, the rep partitions sent every rep's split shares too."""
-        super().rebuilt()
+        to_team: dict[int, list[Fact]] = {}
         teams = self.whole.targets.ids("team")
         for rep_id in sorted(self.whole.roster.reps):
             if self.whole.roster.teams_ever(rep_id) & teams:
+                self.routes.route(split_fact(self.whole, rep_id), to_team, self._won_deals, self._facts_of_rep)
                 apply_fact(self.reps[partition_of(rep_id, PARTITIONS)], split_fact(self.whole, rep_id))
+        for partition, facts in to_team.items():
+            for fact in facts:
+                self.to_team(partition, fact)
 
     def rebuild_rep_partition(self, partition: int) -> None:
         """A rep partition's rebuild starts an epoch: every value it holds, then a complete row."""
@@ -156,10 +175,16 @@ def test_team_partitions_from_the_rep_partitions_values_render_and_mark_what_the
         moved = {k for k in keys if engine.render(*k) != published[partition].get(k)}
         assert moved <= set(engine.take_dirty()), partition
     _assert_teams_render_alike(split)
-    # a rep partition keeps its reps' team days for the values, and never publishes a team;
-    # its reps' own figures are the whole engine's
+    # a team partition rebuilt from its facts and the values it holds renders the same
+    for partition in range(PARTITIONS):
+        rebuilt = split.rebuilt_team_partition(partition)
+        for key in split.team_keys():
+            if _owner(key[1]) == partition:
+                assert rebuilt.render(*key) == split.whole.render(*key), key
+    # a rep partition keeps its reps' team days for the values, but no team scorecard; its
+    # reps' own figures are the whole engine's
     for partition, engine in enumerate(split.reps):
-        assert not any(key[0] == "team" for key in engine.take_dirty())
+        assert not any(key[0] == "team" for key in engine.all_keys())
         for key in split.whole.all_keys():
             if key[0] == "rep" and partition_of(key[1], PARTITIONS) == partition:
                 assert engine.render(*key) == split.whole.render(*key), key
@@ -194,8 +219,27 @@ def test_without_the_values_a_team_partition_counts_none_of_its_teams_activities
     # above come from the values, not from the facts it is still sent.
     team_engine = ScorecardEngine("Asia/Shanghai", role=team_partition(lambda team: True, from_rep_values=True))
     for event in [roster("r1", "t1", effective_at="2026-11-01T00:00:00+08:00"),
+                  deal("d1", "r1", "c1", "100.00", closed_at="2026-11-19T09:00:00+08:00"),
                   activity("r1", "call", occurred_at="2026-11-20T09:30:00+08:00", customer_id="c1"),
                   complaint("k1", "r1", "c1", opened_at="2026-11-20T11:00:00+08:00")]:
         apply_fact(team_engine, event)
     rendered = team_engine.render("team", "t1", "2026-11")
-    assert rendered is None or (rendered["kpis"]["activities"]["call"] == 0 and rendered["kpis"]["complaints"] == 0)
+    assert rendered is not None and rendered["kpis"]["revenue"] == "100.00"  # the deal: the team's month exists
+    assert rendered["kpis"]["activities"]["call"] == 0 and rendered["kpis"]["complaints"] == 0
+
+
+def test_a_team_partition_that_takes_rep_values_notes_the_days_they_move_for_its_own_values() -> None:
+    # One level down composes with the level above: the team days the rep partitions'
+    # values move are days of the team partition's own values to the company.
+    engine = ScorecardEngine("Asia/Shanghai", role=team_partition(lambda team: True, sends_values=True,
+                                                                  from_rep_values=True))
+    rep = ScorecardEngine("Asia/Shanghai", role=rep_partition(lambda r: True, sends_values=True))
+    for event in [roster("r1", "t1", effective_at="2026-11-01T00:00:00+08:00"),
+                  activity("r1", "visit", occurred_at="2026-11-20T09:30:00+08:00", customer_id="c1", effective=True)]:
+        apply_fact(engine, event)
+        apply_fact(rep, event)
+    assert engine.take_team_days() == {}  # its own apply of the visit credits no team
+    assert rep.take_team_days() == {("t1", "2026-11-20"): {"c1"}}
+    engine.apply_team_value("2026-11-20", None, rep.team_value("t1", "2026-11-20"), {"c1": 1}, team="t1")
+    assert engine.take_team_days() == {("t1", "2026-11-20"): {"c1"}}
+    assert engine.team_contacts("t1", "2026-11-20", "c1") == 1

@@ -127,7 +127,7 @@ def test_a_month_is_closed_for_the_company_once_every_partitions_values_hold_its
     engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
     values = _values({})
     values.take(_marker(0, (1, 1), ["2026-10"], complete=True), engine)
-    assert values.closed() is None  # partition 1 has not sent all of its values yet: nothing held back
+    assert values.closed() == frozenset()  # partition 1 has not sent all of its values yet: nothing is final
     values.take(_marker(1, (1, 2), [], complete=True), engine)
     assert values.closed() == frozenset()  # partition 1's values do not hold October's close yet
     values.take(_marker(1, (1, 2), ["2026-10"]), engine)
@@ -142,6 +142,23 @@ def test_a_month_is_closed_for_the_company_once_every_partitions_values_hold_its
     values.take(_marker(0, (2, 1), ["2026-11"], complete=True), engine)
     assert values.closed() == frozenset({"2026-10", "2026-11"})
     assert PartitionValues.from_json({**values.table["partition:0"]}).closed == ("2026-10", "2026-11")
+
+
+def test_a_state_or_a_sender_from_before_markers_named_closed_months_holds_back_nothing() -> None:
+    # An upgrade: the org stage's table holds states without closed months, and a team
+    # worker not upgraded yet sends markers without them. No card that was final turns
+    # back, until each partition's complete values name its closed months.
+    engine = ScorecardEngine("Asia/Shanghai", role=ORG_BESIDE_TEAM_VALUES)
+    table: dict[str, Any] = {f"partition:{p}": {"epoch": [1, p], "complete": True, "clock": "2026-11-21T00:00:00.000Z"}
+                             for p in range(PARTITIONS)}
+    values = _values(table)
+    assert PartitionValues.from_json(table["partition:0"]).closed is None
+    assert values.closed() is None
+    values.take(_rows(0, (1, 0), "2026-11-22T00:00:00.000Z"), engine)  # an old sender's marker
+    assert values.closed() is None
+    values.take(_marker(0, (2, 1), ["2026-10"], complete=True), engine)
+    values.take(_marker(1, (2, 2), [], complete=True), engine)
+    assert values.closed() == frozenset()  # known now: partition 1's values hold no close yet
 
 
 def test_a_period_is_final_on_the_org_engine_once_the_values_hold_its_close_and_is_rendered_again_then() -> None:
